@@ -1,0 +1,180 @@
+// engine/core/parallel.cpp — a fixed pool of worker threads woken per parallel region.
+// Workers spin briefly on a generation counter (regions come in quick succession during training),
+// then sleep on a condition variable. The first exception thrown by any thread is re-thrown to the
+// caller after every thread has finished the region.
+#include "engine/core/parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/core/error.h"
+
+namespace senet {
+namespace {
+
+thread_local bool t_in_region = false;
+
+class Pool {
+ public:
+  explicit Pool(int n) : n_(n) {
+    for (int t = 1; t < n_; ++t) workers_.emplace_back([this, t] { worker(t); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+      generation_.fetch_add(1);
+    }
+    start_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  int size() const { return n_; }
+
+  void run(const std::function<void(int, int)>& f, int nthreads) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      job_ = &f;
+      job_threads_ = nthreads;
+      remaining_.store(nthreads - 1);
+      error_ = nullptr;
+      generation_.fetch_add(1);
+    }
+    start_.notify_all();
+    run_one(&f, 0, nthreads);
+    // Wait for the workers: spin first (short regions), then sleep.
+    for (int spin = 0; remaining_.load(std::memory_order_acquire) > 0 && spin < 20000; ++spin) {
+    }
+    if (remaining_.load(std::memory_order_acquire) > 0) {
+      std::unique_lock<std::mutex> lock(m_);
+      done_.wait(lock, [this] { return remaining_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(m_);
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_one(const std::function<void(int, int)>* job, int tid, int nthreads) {
+    t_in_region = true;
+    try {
+      (*job)(tid, nthreads);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m_);
+      if (!error_) error_ = std::current_exception();
+    }
+    t_in_region = false;
+  }
+
+  void worker(int tid) {
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin a little for the next region before sleeping.
+      for (int spin = 0; generation_.load(std::memory_order_acquire) == seen && spin < 20000; ++spin) {
+      }
+      const std::function<void(int, int)>* job;
+      int nthreads;
+      {  // read the job under the lock that published it, together with its generation
+        std::unique_lock<std::mutex> lock(m_);
+        start_.wait(lock, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
+        if (stop_) return;
+        job = job_;
+        nthreads = job_threads_;
+      }
+      if (job && tid < nthreads) {
+        run_one(job, tid, nthreads);
+        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          std::lock_guard<std::mutex> lock(m_);
+          done_.notify_one();
+        }
+      }
+    }
+  }
+
+  int n_;
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable start_, done_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> remaining_{0};
+  const std::function<void(int, int)>* job_ = nullptr;
+  int job_threads_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+int default_threads() {
+  if (const char* e = std::getenv("SENET_THREADS")) {
+    int n = std::atoi(e);
+    if (n > 0) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::mutex g_pool_mutex;  // guards creation/replacement; regions themselves run one at a time
+std::unique_ptr<Pool> g_pool;
+int g_threads = 0;
+
+Pool& pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (!g_threads) g_threads = default_threads();
+  if (!g_pool || g_pool->size() != g_threads) {
+    g_pool.reset();
+    g_pool = std::make_unique<Pool>(g_threads);
+  }
+  return *g_pool;
+}
+
+}  // namespace
+
+int num_threads() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (!g_threads) g_threads = default_threads();
+  return g_threads;
+}
+
+void set_num_threads(int n) {
+  SENET_CHECK(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  g_threads = n;
+}
+
+bool in_parallel_region() { return t_in_region; }
+
+void parallel_region(const std::function<void(int, int)>& f) {
+  int n = num_threads();
+  if (n == 1 || t_in_region) {
+    f(0, 1);
+    return;
+  }
+  pool().run(f, n);
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain,
+                  const std::function<void(int64_t, int64_t)>& f) {
+  int64_t len = end - begin;
+  if (len <= 0) return;
+  int n = num_threads();
+  if (grain < 1) grain = 1;
+  int use = int(std::min<int64_t>(n, std::max<int64_t>(1, len / grain)));
+  if (use == 1 || t_in_region) {
+    f(begin, end);
+    return;
+  }
+  pool().run(
+      [&](int t, int nt) {
+        int64_t cb, ce;
+        chunk_range(begin, end, t, nt, &cb, &ce);
+        if (cb < ce) f(cb, ce);
+      },
+      use);
+}
+
+}  // namespace senet

@@ -1,0 +1,41 @@
+// engine/core/storage.h — a reference-counted byte buffer on one device.
+// CPU memory is 64-byte aligned. CUDA memory comes from the DeviceBackend the CUDA glue registers
+// (engine/cuda/); in a build or process without it, using a CUDA tensor is a clear error.
+// Tensors share a Storage; views (reshape, batch slices) are an offset into it.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+#include "engine/core/shape.h"
+
+namespace senet {
+
+// What a non-CPU device must provide to the core. Registered once by the device's glue code.
+struct DeviceBackend {
+  void* (*alloc)(size_t bytes) = nullptr;
+  void (*free)(void* p) = nullptr;
+  // Copy `bytes` between any two devices (dst_dev/src_dev say which side each pointer is on).
+  void (*copy)(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) = nullptr;
+  void (*memset_zero)(void* p, size_t bytes) = nullptr;
+  void (*add_inplace)(float* dst, const float* src, int64_t n) = nullptr;  // dst += src (autograd)
+  void (*fill)(float* dst, float value, int64_t n) = nullptr;
+  void (*synchronize)() = nullptr;
+};
+void register_device_backend(Device d, const DeviceBackend& backend);
+const DeviceBackend& device_backend(Device d);  // throws when the device has no backend
+bool device_available(Device d);
+
+struct Storage {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  Device device = Device::CPU;
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+// Copy bytes between devices (host↔host is memcpy; anything with CUDA goes through its backend).
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
+
+}  // namespace senet

@@ -1,0 +1,144 @@
+// engine/cpu/blas.cpp — CPUID → OPENBLAS_CORETYPE → dlopen(OpenBLAS) → cblas_sgemm.
+#include "engine/cpu/blas.h"
+
+#include <cpuid.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
+#include "engine/core/error.h"
+#include "engine/core/parallel.h"
+
+#ifndef SENET_BLAS_LIBRARY
+#define SENET_BLAS_LIBRARY "libopenblas.so.0"
+#endif
+
+namespace senet::cpu {
+namespace {
+
+// cblas enums (values fixed by the CBLAS standard).
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
+                         float, float*, int);
+using StrFn = char* (*)();
+using SetThreadsFn = void (*)(int);
+
+struct Blas {
+  SgemmFn sgemm = nullptr;
+  BlasInfo info;
+};
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
+       avx512dq = false, os_zmm = false, os_ymm = false;
+};
+
+CpuFeatures read_cpuid() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  f.fma = c & (1u << 12);
+  bool osxsave = c & (1u << 27);
+  if (osxsave) {  // which register states the OS saves (XGETBV 0): YMM = bits 1,2; ZMM = 5,6,7
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    f.os_ymm = (lo & 0x6) == 0x6;
+    f.os_zmm = (lo & 0xe6) == 0xe6;
+  }
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    f.avx2 = b & (1u << 5);
+    f.avx512f = b & (1u << 16);
+    f.avx512dq = b & (1u << 17);
+    f.avx512bw = b & (1u << 30);
+    f.avx512vl = b & (1u << 31);
+  }
+  return f;
+}
+
+Blas load() {
+  Blas blas;
+  CpuFeatures f = read_cpuid();
+  std::string feats;
+  auto add = [&](bool on, const char* name) { if (on) feats += std::string(feats.empty() ? "" : " ") + name; };
+  add(f.avx2 && f.os_ymm, "avx2");
+  add(f.fma, "fma");
+  add(f.avx512f && f.os_zmm, "avx512f");
+  add(f.avx512bw && f.os_zmm, "avx512bw");
+  add(f.avx512vl && f.os_zmm, "avx512vl");
+  add(f.avx512dq && f.os_zmm, "avx512dq");
+  blas.info.cpu_features = feats;
+
+  const char* user = std::getenv("OPENBLAS_CORETYPE");
+  blas.info.coretype_from_user = user && *user;
+  if (blas.info.coretype_from_user) {
+    blas.info.coretype = user;
+  } else {
+    const char* pick = nullptr;
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_zmm)
+      pick = "SkylakeX";
+    else if (f.avx2 && f.fma && f.os_ymm)
+      pick = "Haswell";
+    if (pick) {
+      setenv("OPENBLAS_CORETYPE", pick, 0);
+      blas.info.coretype = pick;
+    }
+  }
+  // Our pool does the threading; ask OpenBLAS for one thread before it starts its own.
+  setenv("OPENBLAS_NUM_THREADS", "1", 0);
+
+  const char* candidates[] = {SENET_BLAS_LIBRARY, "libopenblas.so.0", "libopenblas.so"};
+  void* h = nullptr;
+  std::string tried;
+  for (const char* path : candidates) {
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+      blas.info.library = path;
+      break;
+    }
+    tried += std::string(tried.empty() ? "" : ", ") + path + " (" + dlerror() + ")";
+  }
+  SENET_CHECK(h, "could not load OpenBLAS; tried: ", tried,
+              ". Install it with: apt-get install libopenblas-dev");
+  blas.sgemm = reinterpret_cast<SgemmFn>(dlsym(h, "cblas_sgemm"));
+  SENET_CHECK(blas.sgemm, "OpenBLAS library ", blas.info.library, " has no cblas_sgemm");
+  if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(h, "openblas_set_num_threads"))) fn(1);
+  if (auto fn = reinterpret_cast<StrFn>(dlsym(h, "openblas_get_config"))) blas.info.config = fn();
+  if (auto fn = reinterpret_cast<StrFn>(dlsym(h, "openblas_get_corename"))) blas.info.core = fn();
+  return blas;
+}
+
+const Blas& blas() {
+  static Blas b = load();  // thread-safe one-time initialisation
+  return b;
+}
+
+}  // namespace
+
+const BlasInfo& blas_info() { return blas().info; }
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // C = beta·C (BLAS would do the same; keep it explicit for K == 0)
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j) C[size_t(i) * ldc + j] = beta == 0 ? 0.f : beta * C[size_t(i) * ldc + j];
+    return;
+  }
+  blas().sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, M, N, K, alpha, A, lda, B,
+               ldb, beta, C, ldc);
+}
+
+void sgemm_parallel(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc) {
+  // Split the columns of C into per-thread blocks (multiples of 16 keep the kernels' tiles whole).
+  int64_t blocks = (N + 15) / 16;
+  parallel_for(0, blocks, 4, [&](int64_t b0, int64_t b1) {
+    int j0 = int(b0 * 16), j1 = int(std::min<int64_t>(N, b1 * 16));
+    const float* Bj = tb ? B + size_t(j0) * ldb : B + j0;
+    sgemm(ta, tb, M, j1 - j0, K, alpha, A, lda, Bj, ldb, beta, C + j0, ldc);
+  });
+}
+
+}  // namespace senet::cpu

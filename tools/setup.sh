@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# tools/setup.sh — install what a fresh Debian 12 machine lacks, then configure and build (Release).
+#   tools/setup.sh [BUILD_DIR]          (default: build)
+# Installs only missing Debian packages (needs root or sudo when something is missing).
+# Environment: SENET_CMAKE_ARGS extra arguments for cmake; SENET_JOBS parallel build jobs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build}
+
+pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
+      libjpeg62-turbo-dev dataset-fashion-mnist)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing missing packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=${SENET_JOBS:-$(nproc)}
+# shellcheck disable=SC2086
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release ${SENET_CMAKE_ARGS:-}
+cmake --build "$build" -j "$jobs"
