@@ -1,0 +1,56 @@
+// engine/cpu/conv2d.h — 2-D convolution (cross-correlation, zero padding) on the CPU, as GEMMs.
+// Shapes (NCHW): x N×C×H×W, w K×C×R×S, y N×K×P×Q, P = (H+2·pad−R)/stride+1, Q likewise.
+//   fprop  Y_g[K, g·PQ]   = W[K, CRS] · col_g[CRS, g·PQ]          (col = im2col of g images side by side)
+//   wgrad  dW[K, CRS]    += dY_g[K, g·PQ] · col_gᵀ                 (per-thread partials, merged in order)
+//   dgrad  dcol_g[CRS, g·PQ] = Wᵀ · dY_g  →  col2im → dX_g
+// flops (each of fprop, wgrad, dgrad) = 2·N·K·P·Q·C·R·S.
+// Images are processed in groups of g (the plan): when P·Q is small (deep layers) several images go
+// side by side so the GEMM's N dimension (g·PQ) stays ≳ 256 wide. Groups are split statically over the
+// engine's threads; every sgemm call is single-threaded. A 1×1, stride-1, pad-0 convolution with g = 1
+// reads X_n directly (no im2col).
+// Hooks let the fused ops (engine/ops/conv_bn_act.cpp) work on a group while it is in cache:
+//   fprop: epilogue(tid, group, n0, g, Y_g) runs on Y_g before it is scattered to NCHW;
+//   bprop: dy_fill(tid, n0, g, scratch) returns dY_g (a pointer into dy when g = 1, or `scratch`).
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace senet::cpu {
+
+struct Conv2dGeom {
+  int N, C, H, W, K, R, S, stride, pad, P, Q;
+  int64_t PQ() const { return int64_t(P) * Q; }
+  int64_t HW() const { return int64_t(H) * W; }
+  int64_t CRS() const { return int64_t(C) * R * S; }
+  bool direct() const { return R == 1 && S == 1 && stride == 1 && pad == 0; }  // col_n = X_n
+};
+// Fills P and Q from the rest (the caller has checked that the kernel fits the padded input).
+Conv2dGeom conv2d_geom(int N, int C, int H, int W, int K, int R, int S, int stride, int pad);
+
+// Images per group: ⌈256/PQ⌉, but never so many that fewer groups than threads remain.
+int conv2d_group_size(const Conv2dGeom& g, int nthreads);
+
+// col[(c·R+r)·S+s, j·PQ + p·Q + q] = x[c, p·stride−pad+r, q·stride−pad+s] (0 outside), for one image
+// x (C×H×W) written at column offset j·PQ of a matrix with leading dimension ld.
+void im2col(const Conv2dGeom& g, const float* x, float* col, int64_t ld);
+// The adjoint: dx[c, ih, iw] += dcol[...] for every tap that read (ih, iw).
+void col2im(const Conv2dGeom& g, const float* dcol, int64_t ld, float* dx);
+
+using ConvEpilogue = std::function<void(int tid, int64_t group, int n0, int g, float* yg)>;
+using ConvDyFill = std::function<const float*(int tid, int n0, int g, float* scratch)>;
+
+// y = conv(x, w) (no bias; add it in the epilogue). `epilogue` may be empty.
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                  const ConvEpilogue& epilogue);
+// dx = dgrad(dY, w) (overwritten) and dw = wgrad(x, dY) (overwritten); either may be null (skipped).
+void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
+                  float* dx, float* dw);
+
+// Bias: y[n,k,·] += b[k] on one group Y_g[K, ld] (for an epilogue);  db[k] = Σ_{n,p,q} dy[n,k,p,q].
+void conv2d_add_bias(const float* bias, int K, int64_t ld, float* yg);
+void conv2d_bias_grad(const float* dy, int N, int K, int64_t PQ, float* db);
+
+// The straightforward 7-loop definition, for tests and benchmarks (double accumulation).
+void conv2d_reference(const Conv2dGeom& g, const float* x, const float* w, const float* bias, float* y);
+
+}  // namespace senet::cpu

@@ -1,0 +1,163 @@
+// engine/data/tiny_imagenet.cpp — list (file, label) pairs from the folder layout, then decode the
+// JPEGs in parallel: thread t handles a fixed contiguous chunk, and on failure the error of the
+// lowest-numbered bad file is reported, so the outcome is the same for any thread count.
+#include "engine/data/tiny_imagenet.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/data/file_bytes.h"
+#include "engine/data/jpeg_decode.h"
+
+namespace senet::data {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kSide = 64;
+
+using Listing = std::vector<std::pair<std::string, int32_t>>;  // (path, label)
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::map<std::string, int32_t> read_wnids(const fs::path& file) {
+  std::ifstream in(file);
+  SENET_CHECK(in, "load_tiny_imagenet: missing file '", file.string(),
+              "' (expected the list of class ids, one wnid per line)");
+  std::map<std::string, int32_t> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string id = trim(line);
+    if (id.empty()) continue;
+    SENET_CHECK(!ids.count(id), "load_tiny_imagenet: '", file.string(), "': wnid '", id,
+                "' is listed twice");
+    const int32_t label = int32_t(ids.size());
+    ids[id] = label;
+  }
+  SENET_CHECK(!ids.empty(), "load_tiny_imagenet: '", file.string(),
+              "': expected at least one wnid, found none");
+  return ids;
+}
+
+bool is_jpeg_name(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char ch) { return char(std::tolower(ch)); });
+  return ext == ".jpeg" || ext == ".jpg";
+}
+
+Listing list_train(const fs::path& root, const std::map<std::string, int32_t>& ids) {
+  const fs::path train = root / "train";
+  SENET_CHECK(fs::is_directory(train), "load_tiny_imagenet: missing folder '", train.string(),
+              "' (expected train/<wnid>/images/*.JPEG)");
+  for (const auto& entry : fs::directory_iterator(train)) {
+    if (!entry.is_directory()) continue;
+    const std::string wnid = entry.path().filename().string();
+    SENET_CHECK(ids.count(wnid), "load_tiny_imagenet: unknown wnid: folder '",
+                entry.path().string(), "' is not a class listed in '",
+                (root / "wnids.txt").string(), "'");
+  }
+  // Classes in label order, files sorted by name within a class.
+  std::vector<std::pair<int32_t, std::string>> by_label;
+  for (const auto& [wnid, label] : ids) by_label.push_back({label, wnid});
+  std::sort(by_label.begin(), by_label.end());
+  Listing out;
+  for (const auto& [label, wnid] : by_label) {
+    const fs::path images = train / wnid / "images";
+    SENET_CHECK(fs::is_directory(images), "load_tiny_imagenet: missing folder '", images.string(),
+                "' for wnid '", wnid, "' listed in wnids.txt");
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(images))
+      if (entry.is_regular_file() && is_jpeg_name(entry.path()))
+        files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+    for (auto& f : files) out.push_back({std::move(f), label});
+  }
+  return out;
+}
+
+Listing list_val(const fs::path& root, const std::map<std::string, int32_t>& ids) {
+  const fs::path ann = root / "val" / "val_annotations.txt";
+  std::ifstream in(ann);
+  SENET_CHECK(in, "load_tiny_imagenet: missing file '", ann.string(),
+              "' (expected lines 'file<TAB>wnid<TAB>bbox')");
+  Listing out;
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (trim(line).empty()) continue;
+    std::istringstream fields(line);
+    std::string file, wnid;
+    std::getline(fields, file, '\t');
+    std::getline(fields, wnid, '\t');
+    file = trim(file);
+    wnid = trim(wnid);
+    SENET_CHECK(!file.empty() && !wnid.empty(), "load_tiny_imagenet: '", ann.string(), "' line ",
+                line_no, ": expected 'file<TAB>wnid...', found '", line, "'");
+    auto it = ids.find(wnid);
+    SENET_CHECK(it != ids.end(), "load_tiny_imagenet: '", ann.string(), "' line ", line_no,
+                ": unknown wnid '", wnid, "' (expected one listed in wnids.txt)");
+    out.push_back({(root / "val" / "images" / file).string(), it->second});
+  }
+  return out;
+}
+
+// Decodes every listed file into d.pixels on up to 16 threads.
+void decode_all(const Listing& files, Dataset& d) {
+  const int64_t n = int64_t(files.size());
+  const int64_t plane = 3 * kSide * kSide;
+  const int threads = int(std::clamp<int64_t>(std::thread::hardware_concurrency(), 1,
+                                              std::min<int64_t>(16, std::max<int64_t>(1, n))));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
+  auto work = [&](int t) {
+    const int64_t begin = n * t / threads, end = n * (t + 1) / threads;
+    for (int64_t i = begin; i < end; ++i) {
+      try {
+        const std::vector<uint8_t> bytes = read_file_raw(files[size_t(i)].first);
+        decode_jpeg_rgb(bytes.data(), bytes.size(), kSide, kSide, d.pixels.data() + i * plane,
+                        files[size_t(i)].first);
+      } catch (...) {
+        errors[size_t(t)] = std::current_exception();
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (int t = 0; t < threads; ++t)  // chunks are in file order: the first error is the lowest
+    if (errors[size_t(t)]) std::rethrow_exception(errors[size_t(t)]);
+}
+
+}  // namespace
+
+Dataset load_tiny_imagenet(const std::string& dir, bool train) {
+  const fs::path root(dir);
+  const auto ids = read_wnids(root / "wnids.txt");
+  const Listing files = train ? list_train(root, ids) : list_val(root, ids);
+  Dataset d;
+  d.name = std::string("tiny-imagenet/") + (train ? "train" : "val");
+  d.n = int64_t(files.size());
+  d.c = 3;
+  d.h = d.w = kSide;
+  d.num_classes = int(ids.size());
+  d.labels.resize(files.size());
+  for (size_t i = 0; i < files.size(); ++i) d.labels[i] = files[i].second;
+  d.pixels.assign(size_t(d.n * image_size(d)), 0);
+  decode_all(files, d);
+  return d;
+}
+
+}  // namespace senet::data

@@ -1,0 +1,27 @@
+// engine/io/run_lock.h — one run per output directory.
+// RunLock(dir) creates dir (if needed) and dir/.lock, takes flock(LOCK_EX | LOCK_NB) on it and
+// writes "pid / host / started" into it. The lock belongs to the open file, so the kernel releases
+// it when the holder exits for any reason (kill -9 included): a stale .lock file is simply taken
+// over by the next run. While the holder lives, a second RunLock on the same dir — in another
+// process or in this one — throws senet::Error "output directory D is in use by pid P ...".
+// Caveat: a child made by fork() shares the lock until it exits or execs (the fd is O_CLOEXEC).
+#pragma once
+#include <string>
+
+namespace senet::io {
+
+class RunLock {
+ public:
+  explicit RunLock(const std::string& dir);
+  ~RunLock();  // clears the lock file's content and releases the lock (the file stays; see .cpp)
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+  const std::string& lock_path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace senet::io

@@ -1,0 +1,78 @@
+// engine/nn/layers.h — the layers ResNets are made of, as Modules holding their tensors:
+//   Conv2d       weight K×C×R×S (+ bias K)      y = conv2d(x, w) (+ b)
+//   BatchNorm2d  weight γ, bias β (C); buffers running_mean, running_var
+//   Linear       weight O×F, bias O             y = x·Wᵀ + b
+//   ReluSite     one ReLU layer of the network: a named site of C×H×W ReLUs with a u8 mask
+//                (buffer "mask", [C,H,W] pixel-wise or [C] channel-wise). Mode ReLU = all-ReLU
+//                (teacher), Masked = y = m ? max(x,0) : x. `counted` is the site convention: a site
+//                outside the budget (e.g. the stem ReLU under SNL's convention) stays a full ReLU.
+// Initialisation: Kaiming-normal convs (fan_in), γ = 1, β = 0, Linear uniform ±1/√F (PyTorch's).
+#pragma once
+#include <string>
+
+#include "engine/core/rng.h"
+#include "engine/nn/module.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/batchnorm.h"
+
+namespace senet::nn {
+
+class Conv2d : public Module {
+ public:
+  Conv2d(int in_ch, int out_ch, int kernel, int stride, int pad, bool bias, Generator& gen);
+  Tensor forward(const Tensor& x) const;
+  int in_ch, out_ch, kernel, stride, pad;
+  Tensor weight, bias;
+  int64_t macs(int64_t H, int64_t W) const;  // multiply-adds for one H×W input
+  int64_t out_size(int64_t in) const { return (in + 2 * pad - kernel) / stride + 1; }
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  Tensor forward(const Tensor& x);
+  int channels;
+  Tensor weight, bias;
+  BatchNormState state;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int in_features, int out_features, Generator& gen);
+  Tensor forward(const Tensor& x) const;
+  int in_features, out_features;
+  Tensor weight, bias;
+};
+
+enum class SiteMode { ReLU, Masked };
+
+class ReluSite : public Module {
+ public:
+  ReluSite(std::string site_name, int C, int H, int W, bool counted = true);
+  std::string site_name;
+  int C, H, W;
+  bool counted;  // part of the ReLU budget (site convention)
+  SiteMode mode = SiteMode::ReLU;
+  Tensor mask;   // u8, [C,H,W] or [C]; all ones until a mask is set
+
+  int64_t size() const { return int64_t(C) * H * W; }
+  bool channel_wise() const { return mask.ndim() == 1; }
+  // ReLUs this site evaluates: size() in ReLU mode; kept positions (× H·W if channel-wise) if masked.
+  int64_t relu_count() const;
+  void set_mask(const Tensor& m);  // u8 [C,H,W] or [C], values 0/1; switches to Masked mode
+  // The activation the fused ops should apply, and its mask argument.
+  Act act() const { return mode == SiteMode::Masked && counted ? Act::MaskedReLU : Act::ReLU; }
+  Tensor act_mask() const { return act() == Act::MaskedReLU ? mask : Tensor(); }
+  Tensor forward(const Tensor& z) const;  // unfused activation
+
+  // Capture of post-activation outputs (mask search, PRAM): when on, models pass each site's output
+  // through observe(), which keeps it (with its graph) until the next forward.
+  bool capture = false;
+  Tensor captured;
+  const Tensor& observe(const Tensor& a) {
+    if (capture) captured = a;
+    return a;
+  }
+};
+
+}  // namespace senet::nn

@@ -1,0 +1,86 @@
+// engine/ops/batchnorm.cpp — batch_norm2d forward and backward side by side.
+// Forward saves x, γ, μ and 1/σ; the backward recomputes x̂ = (x−μ)/σ from them.
+#include "engine/ops/batchnorm.h"
+
+#include <cmath>
+
+#include "engine/core/autograd.h"
+#include "engine/cpu/batchnorm.h"
+#include "engine/ops/dispatch.h"
+
+namespace senet {
+
+void batchnorm_check(const char* op, const Tensor& y, const Tensor& gamma, const Tensor& beta,
+                     BatchNormState& st) {
+  SENET_CHECK(y.ndim() == 4 || y.ndim() == 2, op, ": input ", y.shape(), " must be N×C×H×W or N×C");
+  check_dtype(op, y, DType::F32, "input");
+  const int64_t C = y.size(1);
+  if (!st.running_mean.defined()) st.running_mean = Tensor::zeros({C}, DType::F32, y.device());
+  if (!st.running_var.defined()) st.running_var = Tensor::full({C}, 1.f, y.device());
+  const Tensor* per_channel[] = {&gamma, &beta, &st.running_mean, &st.running_var};
+  const char* names[] = {"gamma", "beta", "running_mean", "running_var"};
+  for (int i = 0; i < 4; ++i) {
+    const Tensor& t = *per_channel[i];
+    SENET_CHECK(t.defined(), op, ": ", names[i], " is undefined (input ", y.shape(), ")");
+    check_dtype(op, t, DType::F32, names[i]);
+    check_same_device(op, y, t);
+    SENET_CHECK(t.shape() == Shape{C}, op, ": ", names[i], " ", t.shape(), " does not match input ",
+                y.shape(), " (expected [", C, "])");
+  }
+  SENET_CHECK(y.numel() > 0, op, ": empty input ", y.shape());
+}
+
+std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mean, const float* var,
+                                            int64_t M, bool training) {
+  const int64_t C = st.running_mean.numel();
+  auto s = std::make_shared<BnStats>();
+  s->mean.resize(size_t(C));
+  s->invstd.resize(size_t(C));
+  float* rm = st.running_mean.data<float>();
+  float* rv = st.running_var.data<float>();
+  const double m = st.momentum, unbias = M > 1 ? double(M) / double(M - 1) : 1.0;
+  for (int64_t c = 0; c < C; ++c) {
+    if (training) {
+      s->mean[size_t(c)] = mean[c];
+      s->invstd[size_t(c)] = float(1.0 / std::sqrt(double(var[c]) + double(st.eps)));
+      rm[c] = float((1 - m) * rm[c] + m * mean[c]);
+      rv[c] = float((1 - m) * rv[c] + m * double(var[c]) * unbias);
+    } else {
+      s->mean[size_t(c)] = rm[c];
+      s->invstd[size_t(c)] = float(1.0 / std::sqrt(double(rv[c]) + double(st.eps)));
+    }
+  }
+  return s;
+}
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormState& st,
+                    bool training) {
+  batchnorm_check("batch_norm2d", x, gamma, beta, st);
+  require_cpu("batch_norm2d", {&x, &gamma, &beta, &st.running_mean});
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
+  std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
+  if (training) cpu::bn_stats(x.data<float>(), N, C, HW, mean.data(), var.data());
+  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), N * HW, training);
+
+  Tensor y = Tensor::empty_like(x);
+  cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>()};
+  cpu::bn_act_forward(p, x.data<float>(), nullptr, y.data<float>(), nullptr);
+
+  // Backward: dβ = Σdy, dγ = Σdy·x̂, dx = (γ/σ)(dy − dβ/M − x̂·dγ/M) (eval: (γ/σ)·dy).
+  if (needs_grad({&x, &gamma, &beta})) {
+    Tensor sx = x.detach(), sg = gamma.detach();
+    record("batch_norm2d", {x, gamma, beta}, y,
+           [sx, sg, s, N, C, HW, training](const Tensor& dy) -> std::vector<Tensor> {
+             Tensor dx = Tensor::empty_like(sx), dgamma = Tensor::empty({C}), dbeta = Tensor::empty({C});
+             cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
+             cpu::bn_act_grad_reduce(p, dy.data<float>(), nullptr, sx.data<float>(), dgamma.data<float>(),
+                                     dbeta.data<float>());
+             cpu::bn_act_backward(p, dy.data<float>(), nullptr, sx.data<float>(), dgamma.data<float>(),
+                                  dbeta.data<float>(), training, dx.data<float>(), nullptr);
+             return {dx, dgamma, dbeta};
+           });
+  }
+  return y;
+}
+
+}  // namespace senet

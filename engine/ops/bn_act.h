@@ -1,0 +1,20 @@
+// engine/ops/bn_act.h — fused BatchNorm → (+ residual) → activation, with autograd. ResNet's
+// post-residual site (BN → add → masked ReLU), pre-activation WRN's BN → ReLU, a shortcut's BN alone.
+//   z = γ·(y−μ)/√(σ²+ε) + β (+ r);   a = act(z)   (Act::None: a = z; ReLU; MaskedReLU with `mask`)
+//   μ, σ²: batch statistics in training (running stats updated as in batch_norm2d), running in eval
+//   backward: dz = da ⊙ p (p: pass bits, 1 bit per element);  dr = dz;
+//             dβ = Σdz, dγ = Σdz·x̂,  dy = (γ/σ)(dz − dβ/M − x̂·dγ/M)  (eval: (γ/σ)·dz)
+// Passes over memory: forward 2 (statistics; one normalise+add+act pass writing a and the bits),
+// backward 2 (dγ/dβ reduction; one pass writing dy and dr) — vs 4 and 5 for the unfused chain.
+// Saves y, γ, μ, 1/σ and the bits. residual and mask may be undefined (mask only for MaskedReLU).
+#pragma once
+#include "engine/core/tensor.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/batchnorm.h"
+
+namespace senet {
+
+Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
+              BatchNormState& st, bool training, Act act, const Tensor& mask);
+
+}  // namespace senet

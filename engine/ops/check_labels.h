@@ -1,0 +1,25 @@
+// engine/ops/check_labels.h — validation shared by the classification ops (cross-entropy,
+// accuracy): logits f32 N×K, labels i32 [N], every label in [0, K). Errors name the offending index
+// and value.
+#pragma once
+#include "engine/core/tensor.h"
+
+namespace senet {
+
+inline void check_labels(const char* op, const Tensor& logits, const Tensor& labels) {
+  check_ndim(op, logits, 2, "logits (N×K)");
+  check_dtype(op, logits, DType::F32, "logits");
+  check_dtype(op, labels, DType::I32, "labels");
+  SENET_CHECK(labels.ndim() == 1 && labels.size(0) == logits.size(0), op, ": labels ",
+              labels.shape(), " do not match logits ", logits.shape(), " (expected [",
+              logits.size(0), "])");
+  SENET_CHECK(logits.size(1) > 0, op, ": logits ", logits.shape(), " have no classes");
+  if (labels.device() != Device::CPU) return;  // device ops check on their side
+  const int32_t* y = labels.data<int32_t>();
+  const int64_t K = logits.size(1);
+  for (int64_t n = 0, N = labels.size(0); n < N; ++n)
+    SENET_CHECK(y[n] >= 0 && y[n] < K, op, ": label at index ", n, " is ", y[n], ", outside [0, ",
+                K, ") for logits ", logits.shape());
+}
+
+}  // namespace senet

@@ -1,0 +1,122 @@
+// engine/ops/conv_bn_act.cpp — fused conv → BN → (masked) ReLU: forward and backward side by side.
+#include "engine/ops/conv_bn_act.h"
+
+#include <cmath>
+
+#include "engine/core/autograd.h"
+#include "engine/cpu/activation.h"
+#include "engine/cpu/batchnorm.h"
+#include "engine/cpu/conv2d.h"
+#include "engine/ops/conv2d.h"
+#include "engine/ops/dispatch.h"
+
+namespace senet {
+
+// Eval without gradients: a = act(conv(x, w·s) + (β − μ·s)), s = γ/√(running_var+ε); the bias and
+// the activation are applied to each group in the conv's epilogue.
+static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
+                                 const Tensor& gamma, const Tensor& beta, const BatchNormState& st,
+                                 bool relu, const uint8_t* mask) {
+  const int64_t CRS = g.CRS(), PQ = g.PQ();
+  std::vector<float> wf(size_t(g.K * CRS)), bf(size_t(g.K));
+  const float *wp = w.data<float>(), *gp = gamma.data<float>(), *bp = beta.data<float>();
+  const float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
+  for (int k = 0; k < g.K; ++k) {
+    const float s = gp[k] * float(1.0 / std::sqrt(double(rv[k]) + double(st.eps)));
+    for (int64_t i = 0; i < CRS; ++i) wf[size_t(k * CRS + i)] = wp[k * CRS + i] * s;
+    bf[size_t(k)] = bp[k] - rm[k] * s;
+  }
+  Tensor a = Tensor::empty({g.N, g.K, g.P, g.Q});
+  cpu::conv2d_fprop(g, x.data<float>(), wf.data(), a.data<float>(),
+                    [&](int, int64_t, int, int gn, float* yg) {
+                      for (int k = 0; k < g.K; ++k)
+                        for (int j = 0; j < gn; ++j) {
+                          float* row = yg + (int64_t(k) * gn + j) * PQ;
+                          const uint8_t* m = mask ? mask + k * PQ : nullptr;
+                          for (int64_t i = 0; i < PQ; ++i) {
+                            float z = row[i] + bf[size_t(k)];
+                            row[i] = !relu || (m && !m[i]) || z > 0.f ? z : 0.f;
+                          }
+                        }
+                    });
+  return a;
+}
+
+Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
+                   BatchNormState& st, bool training, Act act, const Tensor& mask, int stride, int pad) {
+  const cpu::Conv2dGeom g = conv2d_check("conv_bn_act", x, w, stride, pad);
+  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q});  // the conv output (shape carrier for the checks)
+  batchnorm_check("conv_bn_act", y, gamma, beta, st);
+  check_same_device("conv_bn_act", x, gamma);
+  require_cpu("conv_bn_act", {&x, &w, &gamma, &beta, &mask, &st.running_mean});
+  std::vector<uint8_t> expanded;
+  const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
+  const bool has_act = act != Act::None;
+  const bool grad = needs_grad({&x, &w, &gamma, &beta});
+  if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, has_act, m);
+
+  // Forward: conv per group; per-(group, channel) mean and M2 while Y_g is hot; merge in group order.
+  const int64_t PQ = g.PQ(), M = int64_t(g.N) * PQ, n = M * g.K;
+  std::vector<cpu::MeanM2> part(size_t(g.N) * g.K);  // at most N groups
+  cpu::ConvEpilogue stats;
+  if (training)
+    stats = [&](int, int64_t grp, int, int gn, float* yg) {
+      for (int k = 0; k < g.K; ++k)
+        part[size_t(grp * g.K + k)] = cpu::segment_mean_m2(yg + int64_t(k) * gn * PQ, gn * PQ);
+    };
+  cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), stats);
+  std::vector<float> mean(size_t(g.K)), var(size_t(g.K));
+  if (training)
+    for (int k = 0; k < g.K; ++k) {
+      cpu::MeanM2 acc;
+      for (int grp = 0; grp < g.N; ++grp) cpu::merge(acc, part[size_t(grp * g.K + k)]);
+      mean[size_t(k)] = float(acc.mean);
+      var[size_t(k)] = float(acc.m2 / acc.n);
+    }
+  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
+
+  // One pass y → a and the pass bits.
+  PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
+  Tensor a = Tensor::empty_like(y);
+  cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
+               has_act, m};
+  cpu::bn_act_forward(p, y.data<float>(), nullptr, a.data<float>(), bits ? bits->data() : nullptr);
+  if (!grad) return a;
+
+  // Backward: dz = da ⊙ p; dβ = Σdz, dγ = Σdz·x̂ (one pass); per group dY_g = (γ/σ)(dz − dβ/M − x̂·dγ/M)
+  // in a thread-local buffer → dW += dY_g·col_gᵀ, dX_g = col2im(Wᵀ·dY_g).
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  Tensor sx = x.detach(), sw = w.detach(), sy = y.detach(), sg = gamma.detach();
+  record("conv_bn_act", {x, w, gamma, beta}, a,
+         [g, sx, sw, sy, sg, s, bits, training, need_x, need_w](const Tensor& da) -> std::vector<Tensor> {
+           const int64_t PQ = g.PQ();
+           const float inv_m = 1.f / float(int64_t(g.N) * PQ);
+           Tensor dgamma = Tensor::empty({g.K}), dbeta = Tensor::empty({g.K});
+           const uint64_t* b = bits ? bits->data() : nullptr;
+           const float *dap = da.data<float>(), *yp = sy.data<float>();
+           cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
+           cpu::bn_act_grad_reduce(p, dap, b, yp, dgamma.data<float>(), dbeta.data<float>());
+           Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
+           Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
+           if (need_x || need_w) {
+             const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(), *gm = sg.data<float>();
+             auto dy_fill = [&](int, int n0, int gn, float* dyg) -> const float* {
+               for (int j = 0; j < gn; ++j)
+                 for (int k = 0; k < g.K; ++k) {
+                   const int64_t i0 = (int64_t(n0 + j) * g.K + k) * PQ;
+                   const float sk = gm[k] * s->invstd[size_t(k)];
+                   const float mdb = training ? dbt[k] * inv_m : 0.f, mdg = training ? dg[k] * inv_m : 0.f;
+                   cpu::bn_act_grad_row(dap + i0, b, i0, yp + i0, PQ, s->mean[size_t(k)], s->invstd[size_t(k)],
+                                        sk, mdb, mdg, dyg + (int64_t(k) * gn + j) * PQ, nullptr);
+                 }
+               return dyg;
+             };
+             cpu::conv2d_bprop(g, sx.data<float>(), sw.data<float>(), dy_fill, need_x ? dx.data<float>() : nullptr,
+                               need_w ? dw.data<float>() : nullptr);
+           }
+           return {dx, dw, dgamma, dbeta};
+         });
+  return a;
+}
+
+}  // namespace senet

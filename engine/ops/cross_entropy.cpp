@@ -1,0 +1,36 @@
+// engine/ops/cross_entropy.cpp — forward and backward of softmax cross-entropy, side by side.
+// Saved for backward: p = softmax(z) (N×K) and the labels.
+#include "engine/ops/cross_entropy.h"
+
+#include "engine/core/autograd.h"
+#include "engine/cpu/softmax.h"
+#include "engine/ops/check_labels.h"
+#include "engine/ops/dispatch.h"
+
+namespace senet {
+
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
+  check_labels("softmax_cross_entropy", logits, labels);
+  require_cpu("softmax_cross_entropy", {&logits, &labels});
+  const int64_t N = logits.size(0), K = logits.size(1);
+  SENET_CHECK(N > 0, "softmax_cross_entropy: empty batch, logits ", logits.shape());
+  Tensor p = Tensor::empty({N, K});
+  const double loss = cpu::cross_entropy_forward(logits.data<float>(), labels.data<int32_t>(),
+                                                 p.data<float>(), N, K);
+  Tensor y = Tensor::scalar(float(loss));
+
+  // backward: dz = dL · (p − onehot(y)) / N
+  if (needs_grad({&logits})) {
+    Tensor sy = labels.clone();  // a copy: loaders may reuse the batch buffer before backward
+    record("softmax_cross_entropy", {logits}, y,
+           [p, sy, N, K](const Tensor& dL) -> std::vector<Tensor> {
+             Tensor dz = Tensor::empty({N, K});
+             cpu::cross_entropy_backward(p.data<float>(), sy.data<int32_t>(), dL.item(),
+                                         dz.data<float>(), N, K);
+             return {dz};
+           });
+  }
+  return y;
+}
+
+}  // namespace senet

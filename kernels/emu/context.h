@@ -1,0 +1,28 @@
+// kernels/emu/context.h — internal: switching between execution contexts (fibers) on one OS thread.
+// Rule: x86-64 uses a 16-instruction switch that saves only the callee-saved registers (the C ABI
+// says the caller saved the rest); MXCSR/x87 state is not saved, CUDA code cannot change it.
+// Elsewhere, or with -DSENET_EMU_UCONTEXT, glibc ucontext (about 100x slower: a syscall per switch).
+#pragma once
+#include <cstddef>
+
+#if !defined(__x86_64__) && !defined(SENET_EMU_UCONTEXT)
+#define SENET_EMU_UCONTEXT 1
+#endif
+#if defined(SENET_EMU_UCONTEXT)
+#include <ucontext.h>
+#endif
+
+namespace emu::detail {
+struct Context {
+#if defined(SENET_EMU_UCONTEXT)
+  ucontext_t uc;
+#else
+  void* sp = nullptr;  // saved stack pointer; the registers are on that stack
+#endif
+};
+// Prepares `c` so that the first switch to it calls entry(arg) on the given stack. entry must
+// never return (it switches away for good instead).
+void context_make(Context& c, void* stack_lo, size_t stack_bytes, void (*entry)(void*), void* arg);
+// Saves the running context into `from` and continues `to`.
+void context_switch(Context& from, Context& to);
+}  // namespace emu::detail

@@ -1,0 +1,45 @@
+// kernels/emu/emu_control.h — knobs of the emulator: thread schedule and worker-thread count.
+// Rule: the environment sets the defaults once (SENET_EMU_SCHEDULE=forward|reverse|random:N,
+// SENET_EMU_THREADS=N, SENET_EMU_STACK_KB=N); tests may override them in code. A schedule fixes the
+// order in which a block's threads run between sync points, and the order blocks are taken.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace emu {
+constexpr bool is_emulated() { return true; }
+
+enum class Schedule { Forward, Reverse, Random };
+struct ScheduleSpec {
+  Schedule kind = Schedule::Forward;
+  uint64_t seed = 0;  // Random only
+};
+void set_schedule(ScheduleSpec s);
+inline void set_schedule(Schedule k, uint64_t seed = 0) { set_schedule(ScheduleSpec{k, seed}); }
+ScheduleSpec schedule();
+bool parse_schedule(const std::string& text, ScheduleSpec* out);  // "forward", "random:7", ...
+std::string to_string(ScheduleSpec s);
+
+void set_threads(int n);  // worker OS threads; <= 0 means all cores
+int threads();
+
+// Sets a schedule and thread count for a scope, restores the previous ones after.
+class ScopedSchedule {
+ public:
+  explicit ScopedSchedule(ScheduleSpec s, int nthreads = 1)
+      : old_(schedule()), old_threads_(threads()) {
+    set_schedule(s);
+    set_threads(nthreads);
+  }
+  ~ScopedSchedule() {
+    set_schedule(old_);
+    set_threads(old_threads_);
+  }
+  ScopedSchedule(const ScopedSchedule&) = delete;
+  ScopedSchedule& operator=(const ScopedSchedule&) = delete;
+
+ private:
+  ScheduleSpec old_;
+  int old_threads_;
+};
+}  // namespace emu

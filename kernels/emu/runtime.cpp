@@ -1,0 +1,236 @@
+// kernels/emu/runtime.cpp — the CUDA runtime shim (see emu_runtime.h): memory, errors, streams,
+// events, device queries.
+// Rule: allocations are recorded, so copies and sets can check that device-side pointers lie in a
+// cudaMalloc'd range (a host pointer passed as device memory fails here as it would on a GPU).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "kernels/emu/worker.h"
+
+namespace emu::detail {
+namespace {
+thread_local cudaError_t g_last_error = cudaSuccess;
+
+struct Allocations {
+  std::mutex m;
+  std::map<const char*, size_t> device, host;  // base -> bytes
+};
+Allocations& allocations() {
+  static Allocations* a = new Allocations;  // outlives static destructors that free memory
+  return *a;
+}
+
+bool in_device_range(const void* p, size_t bytes) {
+  if (bytes == 0) return true;
+  auto& a = allocations();
+  std::lock_guard lock(a.m);
+  auto c = static_cast<const char*>(p);
+  auto it = a.device.upper_bound(c);
+  if (it == a.device.begin()) return false;
+  --it;
+  return c >= it->first && c + bytes <= it->first + it->second;
+}
+
+cudaError_t fail(cudaError_t e) {
+  set_last_error(e);
+  return e;
+}
+
+cudaError_t allocate(void** p, size_t bytes, bool device) {
+  if (!p) return fail(cudaErrorInvalidValue);
+  *p = nullptr;
+  if (bytes == 0) return cudaSuccess;
+  void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!m) return fail(cudaErrorMemoryAllocation);
+  std::memset(m, 0xff, bytes);  // poison: an uninitialised float reads as NaN
+  auto& a = allocations();
+  std::lock_guard lock(a.m);
+  (device ? a.device : a.host)[static_cast<const char*>(m)] = bytes;
+  *p = m;
+  return cudaSuccess;
+}
+
+cudaError_t release(void* p, bool device) {
+  if (!p) return cudaSuccess;
+  auto& a = allocations();
+  {
+    std::lock_guard lock(a.m);
+    auto& map = device ? a.device : a.host;
+    if (map.erase(static_cast<const char*>(p)) == 0) return fail(cudaErrorInvalidValue);
+  }
+  std::free(p);
+  return cudaSuccess;
+}
+}  // namespace
+
+void set_last_error(cudaError_t e) {
+  if (e != cudaSuccess) g_last_error = e;
+}
+}  // namespace emu::detail
+
+using emu::detail::fail;
+using emu::detail::in_device_range;
+
+struct CUstream_st {
+  unsigned flags;
+};
+struct CUevent_st {
+  std::chrono::steady_clock::time_point when;
+  bool recorded = false;
+};
+
+cudaError_t cudaGetLastError() {
+  cudaError_t e = emu::detail::g_last_error;
+  emu::detail::g_last_error = cudaSuccess;
+  return e;
+}
+cudaError_t cudaPeekAtLastError() { return emu::detail::g_last_error; }
+
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+#define SENET_EMU_NAME(x) case x: return #x;
+    SENET_EMU_NAME(cudaSuccess) SENET_EMU_NAME(cudaErrorInvalidValue)
+    SENET_EMU_NAME(cudaErrorMemoryAllocation) SENET_EMU_NAME(cudaErrorInitializationError)
+    SENET_EMU_NAME(cudaErrorInvalidConfiguration) SENET_EMU_NAME(cudaErrorInvalidSymbol)
+    SENET_EMU_NAME(cudaErrorInvalidDevicePointer) SENET_EMU_NAME(cudaErrorInvalidMemcpyDirection)
+    SENET_EMU_NAME(cudaErrorInvalidDeviceFunction) SENET_EMU_NAME(cudaErrorNoDevice)
+    SENET_EMU_NAME(cudaErrorInvalidDevice) SENET_EMU_NAME(cudaErrorInvalidResourceHandle)
+    SENET_EMU_NAME(cudaErrorNotReady) SENET_EMU_NAME(cudaErrorLaunchOutOfResources)
+    SENET_EMU_NAME(cudaErrorLaunchFailure) SENET_EMU_NAME(cudaErrorUnknown)
+#undef SENET_EMU_NAME
+  }
+  return "cudaErrorUnknown";
+}
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNotReady: return "device not ready";
+    default: return cudaGetErrorName(e);
+  }
+}
+
+cudaError_t cudaMalloc(void** p, size_t bytes) { return emu::detail::allocate(p, bytes, true); }
+cudaError_t cudaMallocManaged(void** p, size_t bytes, unsigned) {
+  return emu::detail::allocate(p, bytes, true);
+}
+cudaError_t cudaMallocHost(void** p, size_t bytes) { return emu::detail::allocate(p, bytes, false); }
+cudaError_t cudaFree(void* p) { return emu::detail::release(p, true); }
+cudaError_t cudaFreeHost(void* p) { return emu::detail::release(p, false); }
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
+  if (bytes && (!dst || !src)) return fail(cudaErrorInvalidValue);
+  const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if ((dst_dev && !in_device_range(dst, bytes)) || (src_dev && !in_device_range(src, bytes)))
+    return fail(cudaErrorInvalidValue);
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
+  if (bytes) std::memset(p, value, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
+  return cudaMemset(p, value, bytes);
+}
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  if (free_bytes) *free_bytes = size_t(sysconf(_SC_AVPHYS_PAGES)) * page;
+  if (total_bytes) *total_bytes = size_t(sysconf(_SC_PHYS_PAGES)) * page;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, 0); }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
+  if (!s) return fail(cudaErrorInvalidValue);
+  *s = new CUstream_st{flags};
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  delete s;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
+cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, 0); }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
+  if (!e) return fail(cudaErrorInvalidValue);
+  *e = new CUevent_st;
+  return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  delete e;
+  return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+  if (!e) return fail(cudaErrorInvalidResourceHandle);
+  e->when = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (!ms || !start || !end) return fail(cudaErrorInvalidValue);
+  if (!start->recorded || !end->recorded) return fail(cudaErrorInvalidResourceHandle);
+  *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceCount(int* n) {
+  if (!n) return fail(cudaErrorInvalidValue);
+  *n = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) {
+  return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
+cudaError_t cudaGetDevice(int* device) {
+  if (!device) return fail(cudaErrorInvalidValue);
+  *device = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
+  if (!p) return fail(cudaErrorInvalidValue);
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  *p = cudaDeviceProp{};
+  std::snprintf(p->name, sizeof p->name, "senet CUDA emulation on CPU (%d worker threads)",
+                emu::threads());
+  cudaMemGetInfo(nullptr, &p->totalGlobalMem);
+  p->sharedMemPerBlock = 48 * 1024;
+  p->sharedMemPerBlockOptin = 227 * 1024;
+  p->sharedMemPerMultiprocessor = 228 * 1024;
+  p->regsPerBlock = 65536;
+  p->warpSize = 32;
+  p->maxThreadsPerBlock = 1024;
+  p->maxThreadsDim[0] = 1024, p->maxThreadsDim[1] = 1024, p->maxThreadsDim[2] = 64;
+  p->maxGridSize[0] = 0x7fffffff, p->maxGridSize[1] = 65535, p->maxGridSize[2] = 65535;
+  p->multiProcessorCount = emu::threads();
+  p->maxThreadsPerMultiProcessor = 2048;
+  p->major = 8;
+  p->minor = 0;
+  p->l2CacheSize = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceReset() { return cudaSuccess; }

@@ -1,0 +1,56 @@
+// models/model.h — what every model offers the SENet pipeline: forward, its ReLU sites in network
+// order, and a summary (per-site C×H×W and ReLUs, parameters, MACs).
+// ModelConfig describes a model completely (it is saved in checkpoints): architecture, width,
+// input shape, classes, and the ReLU-site convention:
+//   stem_site   ResNet: the stem ReLU is a maskable site in the budget (SNL/DeepReDuce omit it:
+//               then it stays a full ReLU outside the count, reported as "fixed").
+//   final_site  WRN: the final BN-ReLU is a site (SNL omits it, same treatment).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/nn/layers.h"
+
+namespace senet::models {
+
+struct ModelConfig {
+  std::string arch = "resnet18";  // resnet18 | resnet34 | wrn (WRN-depth-k)
+  int num_classes = 10;
+  int in_channels = 3;
+  int image_size = 32;
+  float width = 1.0f;       // ResNet: multiplies the base widths 64/128/256/512
+  int wrn_depth = 22;       // WRN-d-k: d = 6n + 4
+  int wrn_k = 8;
+  bool stem_site = true;
+  bool final_site = true;
+  uint64_t seed = 0;        // weight initialisation
+};
+
+class Model : public nn::Module {
+ public:
+  explicit Model(const ModelConfig& cfg) : config(cfg) {}
+  virtual Tensor forward(const Tensor& x) = 0;
+  ModelConfig config;
+
+  // Every ReLU site in network order (including sites outside the budget; see site->counted).
+  const std::vector<nn::ReluSite*>& sites() const { return sites_; }
+  std::vector<nn::ReluSite*> counted_sites() const;
+  int64_t relu_count() const;        // ReLUs the counted sites evaluate now (masks applied)
+  int64_t relu_capacity() const;     // Σ size of the counted sites
+  int64_t fixed_relus() const;       // ReLUs of sites outside the budget
+  int64_t macs() const { return macs_; }  // multiply-adds of the linear layers, one image
+  void set_capture(bool on);          // post-activation capture at every site
+  std::string summary() const;        // per-site table + totals, as text
+
+ protected:
+  std::shared_ptr<nn::ReluSite> add_site(const std::string& name, int C, int H, int W, bool counted);
+  int64_t macs_ = 0;
+
+ private:
+  std::vector<nn::ReluSite*> sites_;
+};
+
+std::shared_ptr<Model> make_model(const ModelConfig& cfg);
+
+}  // namespace senet::models

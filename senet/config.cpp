@@ -1,0 +1,221 @@
+// senet/config.cpp — JSON ↔ RunConfig with strict key and value checks.
+#include "senet/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/error.h"
+
+namespace senet {
+
+using json = nlohmann::json;
+
+json to_json(const RunConfig& c) {
+  const auto& m = c.model;
+  const auto& d = c.data;
+  const auto& o = c.train.optim;
+  return json{
+      {"model",
+       {{"arch", m.arch}, {"num_classes", m.num_classes}, {"in_channels", m.in_channels},
+        {"image_size", m.image_size}, {"width", m.width}, {"wrn_depth", m.wrn_depth},
+        {"wrn_k", m.wrn_k}, {"stem_site", m.stem_site}, {"final_site", m.final_site},
+        {"seed", m.seed}}},
+      {"data",
+       {{"dataset", d.dataset}, {"root", d.root}, {"val_size", d.val_size},
+        {"train_limit", d.train_limit}, {"test_limit", d.test_limit}, {"crop_pad", d.crop_pad},
+        {"hflip", d.hflip}, {"synthetic_size", d.synthetic_size}}},
+      {"train",
+       {{"epochs", c.train.epochs},
+        {"batch_size", c.train.batch_size},
+        {"optim",
+         {{"name", o.name}, {"lr", o.lr}, {"momentum", o.momentum}, {"nesterov", o.nesterov},
+          {"weight_decay", o.weight_decay}, {"schedule", o.schedule}, {"milestones", o.milestones},
+          {"gamma", o.gamma}, {"min_lr", o.min_lr}, {"warmup_epochs", o.warmup_epochs}}}}},
+      {"seed", c.seed},
+      {"threads", c.threads},
+      {"device", c.device},
+      {"out_dir", c.out_dir},
+      {"progress", c.progress}};
+}
+
+namespace {
+
+// Typed reads that name the key on error.
+template <class T>
+T get(const json& j, const std::string& key) {
+  const json* p = &j;
+  std::string part;
+  std::istringstream in(key);
+  while (std::getline(in, part, '.')) {
+    SENET_CHECK(p->is_object() && p->contains(part), "config: missing key '", key, "'");
+    p = &(*p)[part];
+  }
+  try {
+    if constexpr (std::is_same_v<T, bool>) {
+      SENET_CHECK(p->is_boolean(), "config key '", key, "': expected true or false, got ", p->dump());
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      SENET_CHECK(p->is_string(), "config key '", key, "': expected a string, got ", p->dump());
+    } else if constexpr (std::is_integral_v<T>) {
+      SENET_CHECK(p->is_number_integer(), "config key '", key, "': expected an integer, got ",
+                  p->dump());
+      if constexpr (std::is_unsigned_v<T>)
+        SENET_CHECK(p->get<int64_t>() >= 0 || p->is_number_unsigned(), "config key '", key,
+                    "': expected a non-negative integer, got ", p->dump());
+    } else if constexpr (std::is_floating_point_v<T>) {
+      SENET_CHECK(p->is_number(), "config key '", key, "': expected a number, got ", p->dump());
+    }
+    return p->get<T>();
+  } catch (const json::exception& e) {
+    fail("config key '", key, "': ", e.what());
+  }
+}
+
+void check(bool ok, const std::string& key, const std::string& what, const json& j) {
+  if (ok) return;
+  const json* p = &j;
+  std::string part;
+  std::istringstream in(key);
+  while (std::getline(in, part, '.')) p = &(*p)[part];
+  fail("config key '", key, "': expected ", what, ", got ", p->dump());
+}
+
+}  // namespace
+
+RunConfig from_json(const json& j) {
+  RunConfig defaults;
+  json full = to_json(defaults);
+  merge_strict(full, j, "config");
+  RunConfig c;
+  auto& m = c.model;
+  m.arch = get<std::string>(full, "model.arch");
+  m.num_classes = get<int>(full, "model.num_classes");
+  m.in_channels = get<int>(full, "model.in_channels");
+  m.image_size = get<int>(full, "model.image_size");
+  m.width = get<float>(full, "model.width");
+  m.wrn_depth = get<int>(full, "model.wrn_depth");
+  m.wrn_k = get<int>(full, "model.wrn_k");
+  m.stem_site = get<bool>(full, "model.stem_site");
+  m.final_site = get<bool>(full, "model.final_site");
+  m.seed = get<uint64_t>(full, "model.seed");
+  auto& d = c.data;
+  d.dataset = get<std::string>(full, "data.dataset");
+  d.root = get<std::string>(full, "data.root");
+  d.val_size = get<int64_t>(full, "data.val_size");
+  d.train_limit = get<int64_t>(full, "data.train_limit");
+  d.test_limit = get<int64_t>(full, "data.test_limit");
+  d.crop_pad = get<int>(full, "data.crop_pad");
+  d.hflip = get<bool>(full, "data.hflip");
+  d.synthetic_size = get<int64_t>(full, "data.synthetic_size");
+  c.train.epochs = get<int>(full, "train.epochs");
+  c.train.batch_size = get<int64_t>(full, "train.batch_size");
+  auto& o = c.train.optim;
+  o.name = get<std::string>(full, "train.optim.name");
+  o.lr = get<float>(full, "train.optim.lr");
+  o.momentum = get<float>(full, "train.optim.momentum");
+  o.nesterov = get<bool>(full, "train.optim.nesterov");
+  o.weight_decay = get<float>(full, "train.optim.weight_decay");
+  o.schedule = get<std::string>(full, "train.optim.schedule");
+  SENET_CHECK(full["train"]["optim"]["milestones"].is_array(),
+              "config key 'train.optim.milestones': expected a list of epochs");
+  o.milestones.clear();
+  for (const auto& v : full["train"]["optim"]["milestones"]) {
+    SENET_CHECK(v.is_number_integer() && v.get<int>() >= 0,
+                "config key 'train.optim.milestones': expected non-negative integers, got ", v.dump());
+    o.milestones.push_back(v.get<int>());
+  }
+  o.gamma = get<float>(full, "train.optim.gamma");
+  o.min_lr = get<float>(full, "train.optim.min_lr");
+  o.warmup_epochs = get<int>(full, "train.optim.warmup_epochs");
+  c.seed = get<uint64_t>(full, "seed");
+  c.threads = get<int>(full, "threads");
+  c.device = get<std::string>(full, "device");
+  c.out_dir = get<std::string>(full, "out_dir");
+  c.progress = get<bool>(full, "progress");
+
+  // Value checks, each naming its key.
+  check(m.arch == "resnet18" || m.arch == "resnet34" || m.arch == "wrn", "model.arch",
+        "one of resnet18, resnet34, wrn", full);
+  check(m.num_classes >= 2, "model.num_classes", "an integer ≥ 2", full);
+  check(m.in_channels >= 1, "model.in_channels", "an integer ≥ 1", full);
+  check(m.image_size >= 8 && m.image_size % 8 == 0, "model.image_size", "a multiple of 8", full);
+  check(m.width > 0 && m.width <= 16, "model.width", "a number in (0, 16]", full);
+  check(d.dataset == "fashion-mnist" || d.dataset == "cifar10" || d.dataset == "cifar100" ||
+            d.dataset == "tiny-imagenet" || d.dataset == "synthetic",
+        "data.dataset", "one of fashion-mnist, cifar10, cifar100, tiny-imagenet, synthetic", full);
+  check(d.val_size >= 0, "data.val_size", "an integer ≥ 0", full);
+  check(d.train_limit >= 0, "data.train_limit", "an integer ≥ 0", full);
+  check(d.test_limit >= 0, "data.test_limit", "an integer ≥ 0", full);
+  check(d.crop_pad >= 0 && d.crop_pad <= 16, "data.crop_pad", "an integer in [0, 16]", full);
+  check(d.synthetic_size >= 16, "data.synthetic_size", "an integer ≥ 16", full);
+  check(c.train.epochs >= 0, "train.epochs", "an integer ≥ 0", full);
+  check(c.train.batch_size >= 1, "train.batch_size", "an integer ≥ 1", full);
+  check(o.name == "sgd" || o.name == "adam", "train.optim.name", "sgd or adam", full);
+  check(o.lr > 0, "train.optim.lr", "a positive number", full);
+  check(o.momentum >= 0 && o.momentum < 1, "train.optim.momentum", "a number in [0, 1)", full);
+  check(o.weight_decay >= 0, "train.optim.weight_decay", "a number ≥ 0", full);
+  check(o.schedule == "cosine" || o.schedule == "multistep" || o.schedule == "constant",
+        "train.optim.schedule", "cosine, multistep or constant", full);
+  check(o.gamma > 0, "train.optim.gamma", "a positive number", full);
+  check(o.min_lr >= 0, "train.optim.min_lr", "a number ≥ 0", full);
+  check(o.warmup_epochs >= 0, "train.optim.warmup_epochs", "an integer ≥ 0", full);
+  check(c.threads >= 0, "threads", "an integer ≥ 0 (0: all cores)", full);
+  check(c.device == "cpu" || c.device == "cuda", "device", "cpu or cuda", full);
+  check(!c.out_dir.empty(), "out_dir", "a directory path", full);
+  return c;
+}
+
+void merge_strict(json& base, const json& patch, const std::string& where) {
+  SENET_CHECK(patch.is_object(), where, ": expected a JSON object, got ", patch.dump());
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it.key().rfind("//", 0) == 0) continue;  // "//": a comment in a JSON config
+    std::string key = where == "config" ? it.key() : where + "." + it.key();
+    SENET_CHECK(base.contains(it.key()), "config: unknown key '", key, "'");
+    json& dst = base[it.key()];
+    if (dst.is_object())
+      merge_strict(dst, it.value(), key);
+    else
+      dst = it.value();
+  }
+}
+
+void set_dotted(json& base, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  SENET_CHECK(eq != std::string::npos && eq > 0, "override '", assignment,
+              "': expected key=value, e.g. train.optim.lr=0.1");
+  std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;  // bare strings need no quotes
+  json* p = &base;
+  std::string part;
+  std::istringstream in(key);
+  std::vector<std::string> parts;
+  while (std::getline(in, part, '.')) parts.push_back(part);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    SENET_CHECK(p->is_object() && p->contains(parts[i]), "config: unknown key '", key, "'");
+    p = &(*p)[parts[i]];
+  }
+  SENET_CHECK(!p->is_object(), "config key '", key, "' is a section; set one of its keys instead");
+  *p = value;
+}
+
+json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  json full = to_json(RunConfig{});
+  if (!path.empty()) {
+    std::ifstream f(path);
+    SENET_CHECK(f.good(), "config file '", path, "' cannot be opened");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    json user = json::parse(ss.str(), nullptr, false, /*ignore_comments=*/true);
+    SENET_CHECK(!user.is_discarded(), "config file '", path, "' is not valid JSON");
+    try {
+      merge_strict(full, user, "config");
+    } catch (const Error& e) {
+      fail("config file '", path, "': ", e.what());
+    }
+  }
+  for (const auto& o : overrides) set_dotted(full, o);
+  from_json(full);  // validate now so errors surface before any work starts
+  return full;
+}
+
+}  // namespace senet

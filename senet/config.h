@@ -1,0 +1,66 @@
+// senet/config.h — every hyper-parameter of a run, as one JSON document.
+// The defaults below are the schema: a user's JSON file and each `--set key=value` override are
+// merged onto them, and a key that is not in the schema, or a value of the wrong type or range, is
+// rejected with the key's dotted name ("train.lr: expected a positive number, got -1").
+// Keys starting with "//" are comments and ignored.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/model.h"
+
+namespace senet {
+
+struct DataConfig {
+  std::string dataset = "fashion-mnist";  // fashion-mnist | cifar10 | cifar100 | tiny-imagenet | synthetic
+  std::string root = "/usr/share/datasets/fashion-mnist";
+  int64_t val_size = 5000;      // held out of the training files (seeded); selection uses it, never test
+  int64_t train_limit = 0;      // use only the first N training images (0: all) — quick runs
+  int64_t test_limit = 0;
+  int crop_pad = 0;             // random crop with this padding
+  bool hflip = false;
+  int64_t synthetic_size = 2048;  // synthetic data set: images in train (test gets a quarter)
+};
+
+struct OptimConfig {
+  std::string name = "sgd";     // sgd | adam
+  float lr = 0.05f;
+  float momentum = 0.9f;
+  bool nesterov = false;
+  float weight_decay = 5e-4f;
+  std::string schedule = "cosine";  // cosine | multistep | constant
+  std::vector<int> milestones;      // multistep: epochs where lr ×= gamma
+  float gamma = 0.1f;
+  float min_lr = 0.f;
+  int warmup_epochs = 0;
+};
+
+struct TrainConfig {
+  int epochs = 10;
+  int64_t batch_size = 128;
+  OptimConfig optim;
+};
+
+struct RunConfig {
+  models::ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+  uint64_t seed = 1;
+  int threads = 0;              // 0: all cores
+  std::string device = "cpu";   // cpu | cuda
+  std::string out_dir = "runs/default";
+  bool progress = true;
+};
+
+nlohmann::json to_json(const RunConfig& c);
+RunConfig from_json(const nlohmann::json& j);  // strict: every key checked
+
+// defaults ← file (if any) ← overrides ("train.lr=0.1"; the value is parsed as JSON when it can
+// be, else taken as a string). Errors name the file or the key.
+nlohmann::json load_config_json(const std::string& path, const std::vector<std::string>& overrides);
+void merge_strict(nlohmann::json& base, const nlohmann::json& patch, const std::string& where);
+void set_dotted(nlohmann::json& base, const std::string& assignment);
+
+}  // namespace senet

@@ -1,0 +1,260 @@
+// senet/trainer.cpp — data, evaluation, optimizer factory and the supervised training loop.
+#include "senet/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/core/autograd.h"
+#include "engine/core/parallel.h"
+#include "engine/io/run_lock.h"
+#include "engine/ops/count_correct.h"
+#include "engine/ops/cross_entropy.h"
+#include "engine/optim/adam.h"
+#include "engine/optim/sgd.h"
+#include "senet/checkpoint.h"
+#include "senet/progress.h"
+
+namespace senet {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+DataBundle load_data(const RunConfig& cfg) {
+  const auto& d = cfg.data;
+  const auto& m = cfg.model;
+  DataBundle b;
+  data::Dataset train, test;
+  if (d.dataset == "fashion-mnist") {
+    SENET_CHECK(m.image_size >= 28, "model.image_size must be ≥ 28 for Fashion-MNIST (28×28 images, "
+                                    "zero-padded), got ", m.image_size);
+    SENET_CHECK(m.num_classes == 10, "model.num_classes must be 10 for Fashion-MNIST, got ",
+                m.num_classes);
+    train = data::load_fashion_mnist(d.root, true, m.image_size, m.in_channels);
+    test = data::load_fashion_mnist(d.root, false, m.image_size, m.in_channels);
+    b.norm = data::fashion_mnist_normalize(m.in_channels);
+  } else if (d.dataset == "cifar10" || d.dataset == "cifar100") {
+    bool c10 = d.dataset == "cifar10";
+    SENET_CHECK(m.image_size == 32 && m.in_channels == 3, "CIFAR images are 3×32×32: set "
+                "model.image_size=32 and model.in_channels=3");
+    SENET_CHECK(m.num_classes == (c10 ? 10 : 100), "model.num_classes must be ", c10 ? 10 : 100,
+                " for ", d.dataset);
+    train = c10 ? data::load_cifar10(d.root, true) : data::load_cifar100(d.root, true);
+    test = c10 ? data::load_cifar10(d.root, false) : data::load_cifar100(d.root, false);
+    b.norm = c10 ? data::cifar10_normalize() : data::cifar100_normalize();
+  } else if (d.dataset == "tiny-imagenet") {
+    SENET_CHECK(m.image_size == 64 && m.in_channels == 3 && m.num_classes == 200,
+                "Tiny-ImageNet is 3×64×64 with 200 classes: set model.image_size=64, "
+                "model.in_channels=3, model.num_classes=200");
+    train = data::load_tiny_imagenet(d.root, true);
+    test = data::load_tiny_imagenet(d.root, false);
+    b.norm = data::tiny_imagenet_normalize();
+  } else {  // synthetic
+    train = data::make_synthetic(d.synthetic_size, m.in_channels, m.image_size, m.image_size,
+                                 m.num_classes, cfg.seed);
+    test = data::make_synthetic(std::max<int64_t>(16, d.synthetic_size / 4), m.in_channels,
+                                m.image_size, m.image_size, m.num_classes, cfg.seed + 1000003);
+    b.norm.mean.assign(size_t(m.in_channels), 0.5f);
+    b.norm.std.assign(size_t(m.in_channels), 0.25f);
+  }
+  auto limit = [](const data::Dataset& ds, int64_t n) {
+    if (n <= 0 || n >= ds.n) return ds;
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
+    return data::select_rows(ds, rows.data(), n, ds.name);
+  };
+  train = limit(train, d.train_limit);
+  b.test = limit(test, d.test_limit);
+  SENET_CHECK(d.val_size < train.n, "data.val_size (", d.val_size, ") must be smaller than the ",
+              "training set (", train.n, " images)");
+  if (d.val_size > 0) {
+    auto [tr, va] = data::split_train_val(train, d.val_size, cfg.seed);
+    b.train = std::move(tr);
+    b.val = std::move(va);
+  } else {
+    b.train = std::move(train);
+  }
+  b.aug.crop_pad = d.crop_pad;
+  b.aug.hflip = d.hflip;
+  return b;
+}
+
+Tensor batch_images(const data::Batch& b, Device device) {
+  return Tensor::from_vector(b.x, {b.n, b.c, b.h, b.w}, device);
+}
+Tensor batch_labels(const data::Batch& b, Device device) {
+  return Tensor::from_vector_i32(b.y, {b.n}, device);
+}
+
+EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
+                    int64_t batch_size, Device device) {
+  EvalResult r;
+  if (d.n == 0) return r;
+  NoGradGuard no_grad;
+  bool was_training = model.is_training();
+  model.eval();
+  data::Loader loader(d, batch_size, false, false, data::Augment{}, norm, 0);
+  loader.start_epoch(0);
+  data::Batch b;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (loader.next(b)) {
+    Tensor logits = model.forward(batch_images(b, device));
+    Tensor labels = batch_labels(b, device);
+    loss_sum += double(softmax_cross_entropy(logits, labels).item()) * double(b.n);
+    correct += count_correct(logits, labels);
+    r.images += b.n;
+  }
+  model.train(was_training);
+  r.loss = loss_sum / double(r.images);
+  r.accuracy = double(correct) / double(r.images);
+  return r;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& c, models::Model& model) {
+  std::vector<ParamRef> params;
+  for (auto& [name, t] : model.named_parameters()) params.push_back({name, t});
+  if (c.name == "adam")
+    return std::make_unique<Adam>(params, c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay);
+  return std::make_unique<SGD>(params, c.lr, c.momentum, c.weight_decay, c.nesterov);
+}
+
+std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& c, int epochs) {
+  std::unique_ptr<LrSchedule> s;
+  if (c.schedule == "cosine")
+    s = std::make_unique<Cosine>(c.lr, std::max(1, epochs), c.min_lr);
+  else if (c.schedule == "multistep")
+    s = std::make_unique<MultiStep>(c.lr, std::vector<int64_t>(c.milestones.begin(), c.milestones.end()), c.gamma);
+  else
+    s = std::make_unique<Constant>(c.lr);
+  if (c.warmup_epochs > 0)
+    s = std::make_unique<LinearWarmup>(std::shared_ptr<const LrSchedule>(std::move(s)), c.warmup_epochs);
+  return s;
+}
+
+void check_finite(const Tensor& loss, models::Model& model, const std::string& where) {
+  float l = loss.item();
+  if (!std::isfinite(l)) fail(where, ": the loss is ", l, "; stopping (the last checkpoint is kept)");
+  for (auto& [name, p] : model.named_parameters()) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    for (float v : g.to_vector())
+      if (!std::isfinite(v))
+        fail(where, ": gradient of '", name, "' contains ", v,
+             "; stopping (the last checkpoint is kept)");
+  }
+}
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::CPU;
+  SENET_CHECK(name == "cuda", "device: expected cpu or cuda, got '", name, "'");
+  SENET_CHECK(device_available(Device::CUDA),
+              "device 'cuda' is not available in this build/process (no CUDA backend registered); "
+              "use --device cpu");
+  return Device::CUDA;
+}
+
+void apply_threads(int threads) {
+  if (threads > 0) set_num_threads(threads);
+}
+
+TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool resume,
+                             int stop_after_epochs) {
+  Device device = parse_device(cfg.device);
+  fs::create_directories(cfg.out_dir);
+  io::RunLock lock(cfg.out_dir);
+  DataBundle data = load_data(cfg);
+  model.to(device);
+  auto opt = make_optimizer(cfg.train.optim, model);
+  auto sched = make_schedule(cfg.train.optim, cfg.train.epochs);
+
+  std::string last = cfg.out_dir + "/last.safetensors", best_path = cfg.out_dir + "/best.safetensors";
+  int start_epoch = 0;
+  double best_val = -1;
+  if (resume && fs::exists(last)) {
+    io::StFile f = read_checkpoint(last);
+    load_model_state(f, model);
+    load_optimizer_state(f, *opt);
+    start_epoch = std::stoi(metadata_at(f, "epoch"));
+    best_val = std::stod(metadata_at(f, "best_val_accuracy"));
+    std::fprintf(stderr, "resuming from %s at epoch %d\n", last.c_str(), start_epoch);
+  }
+
+  data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed);
+  int64_t nb = loader.batches_per_epoch();
+  SENET_CHECK(nb > 0, "train.batch_size (", cfg.train.batch_size, ") is larger than the training set (",
+              data.train.n, " images)");
+  std::ofstream metrics(cfg.out_dir + "/metrics.jsonl", std::ios::app);
+  TrainResult res;
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t images_total = 0;
+  double train_seconds = 0;
+  for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
+    if (stop_after_epochs >= 0 && res.epochs_run >= stop_after_epochs) return res;
+    model.train();
+    loader.start_epoch(epoch);
+    Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs), nb,
+                 cfg.progress);
+    data::Batch b;
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, step = 0;
+    auto te = std::chrono::steady_clock::now();
+    while (loader.next(b)) {
+      opt->set_lr(sched->lr_at(epoch, double(step) / double(nb)));
+      Tensor x = batch_images(b, device), y = batch_labels(b, device);
+      Tensor logits = model.forward(x);
+      Tensor loss = softmax_cross_entropy(logits, y);
+      model.zero_grad();
+      loss.backward();
+      check_finite(loss, model, "epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
+      opt->step();
+      ++step;
+      loss_sum += double(loss.item()) * double(b.n);
+      correct += count_correct(logits.detach(), y);
+      seen += b.n;
+      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
+    }
+    bar.finish();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+    train_seconds += secs;
+    images_total += seen;
+    EvalResult val = evaluate(model, data.val, data.norm, 256, device);
+    bool is_best = val.accuracy > best_val;
+    if (is_best) best_val = val.accuracy;
+    Metadata meta{{"config", to_json(cfg).dump()},
+                  {"epoch", std::to_string(epoch + 1)},
+                  {"best_val_accuracy", std::to_string(best_val)},
+                  {"rng.seed", std::to_string(cfg.seed)},
+                  {"stage", "train"}};
+    save_checkpoint(last, model, opt.get(), meta);
+    if (is_best) save_checkpoint(best_path, model, nullptr, meta);
+    json line{{"epoch", epoch + 1},
+              {"lr", opt->lr()},
+              {"train_loss", loss_sum / double(seen)},
+              {"train_accuracy", double(correct) / double(seen)},
+              {"val_loss", val.loss},
+              {"val_accuracy", val.accuracy},
+              {"seconds", secs},
+              {"images_per_second", double(seen) / secs}};
+    metrics << line.dump() << "\n";
+    metrics.flush();
+    std::fprintf(stderr, "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.0f img/s\n",
+                 epoch + 1, loss_sum / double(seen), 100.0 * double(correct) / double(seen), val.loss,
+                 100 * val.accuracy, double(seen) / secs);
+    res.epochs_run++;
+    res.val = val;
+  }
+  if (res.epochs_run == 0 && data.val.n > 0) res.val = evaluate(model, data.val, data.norm, 256, device);
+  res.test = evaluate(model, data.test, data.norm, 256, device);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.images_per_second = train_seconds > 0 ? double(images_total) / train_seconds : 0;
+  json line{{"final", true}, {"val_accuracy", res.val.accuracy}, {"test_accuracy", res.test.accuracy},
+            {"test_loss", res.test.loss}, {"seconds", res.seconds},
+            {"images_per_second", res.images_per_second}};
+  metrics << line.dump() << "\n";
+  return res;
+}
+
+}  // namespace senet

@@ -1,0 +1,58 @@
+// senet/trainer.h — supervised training of a model (the SENet teacher, stage 0) and the pieces
+// every stage shares: data for a config, batches as tensors, evaluation, optimizer + LR schedule
+// from the config, and a run directory with metrics.jsonl and atomic per-epoch checkpoints.
+// Resume: a run restarted with resume=true loads <out>/last.safetensors (weights, optimizer state,
+// epoch) and continues; the data order of epoch e is a function of (seed, e) only, so a resumed
+// run gives the same weights as an uninterrupted one with the same seed and thread count.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/data/data.h"
+#include "engine/optim/optimizer.h"
+#include "engine/optim/lr_schedule.h"
+#include "models/model.h"
+#include "senet/config.h"
+
+namespace senet {
+
+struct DataBundle {
+  data::Dataset train, val, test;
+  data::Normalize norm;
+  data::Augment aug;
+};
+DataBundle load_data(const RunConfig& cfg);
+
+Tensor batch_images(const data::Batch& b, Device device);
+Tensor batch_labels(const data::Batch& b, Device device);
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  int64_t images = 0;
+};
+EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
+                    int64_t batch_size, Device device);
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& cfg, models::Model& model);
+std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& cfg, int epochs);
+
+// Stops a run with a message naming the step and the first non-finite value (loss or gradient).
+void check_finite(const Tensor& loss, models::Model& model, const std::string& where);
+
+Device parse_device(const std::string& name);
+void apply_threads(int threads);
+
+struct TrainResult {
+  EvalResult val, test;
+  int epochs_run = 0;
+  double seconds = 0, images_per_second = 0;
+};
+
+// Train `model` per cfg.train on cfg's data; checkpoints and metrics under cfg.out_dir.
+// resume: continue from out_dir/last.safetensors when it exists. stop_after_epochs ≥ 0 ends this
+// call after that many epochs, as an interrupted run would (tests, time-sliced jobs).
+TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool resume,
+                             int stop_after_epochs = -1);
+
+}  // namespace senet

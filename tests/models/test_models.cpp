@@ -1,0 +1,112 @@
+// tests/models/test_models.cpp — ReLU-site tables of ResNet-18/34 and WRN (SENET_SPEC.md counts),
+// the site conventions, forward/backward shapes and parameter names.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "engine/core/random.h"
+#include "engine/ops/elementwise.h"
+#include "models/model.h"
+
+using namespace senet;
+using namespace senet::models;
+
+static ModelConfig resnet18() {
+  ModelConfig c;
+  c.arch = "resnet18";
+  c.num_classes = 100;
+  return c;
+}
+
+TEST(Models, ResNet18SiteCountsAt32) {
+  auto m = make_model(resnet18());
+  ASSERT_EQ(m->sites().size(), 17u);
+  std::vector<int64_t> expect = {65536, 65536, 65536, 65536, 65536, 32768, 32768, 32768, 32768,
+                                 16384, 16384, 16384, 16384, 8192,  8192,  8192,  8192};
+  for (size_t i = 0; i < expect.size(); ++i) EXPECT_EQ(m->sites()[i]->size(), expect[i]) << i;
+  EXPECT_EQ(m->relu_count(), 557056);
+  EXPECT_EQ(m->sites()[0]->site_name, "relu0");
+  EXPECT_EQ(m->sites()[1]->site_name, "layer1.0.relu1");
+  EXPECT_EQ(m->sites()[16]->site_name, "layer4.1.relu2");
+  // SNL / DeepReDuce convention: the stem ReLU is not in the count (it stays a full ReLU).
+  ModelConfig c = resnet18();
+  c.stem_site = false;
+  auto m2 = make_model(c);
+  EXPECT_EQ(m2->relu_count(), 491520);
+  EXPECT_EQ(m2->fixed_relus(), 65536);
+  // 64×64 (Tiny-ImageNet): every count ×4.
+  c = resnet18();
+  c.image_size = 64;
+  EXPECT_EQ(make_model(c)->relu_count(), 2228224);
+  // Parameter count of CIFAR ResNet-18 with 100 classes (the well-known 11.22 M).
+  EXPECT_EQ(m->num_parameters(), 11220132);
+}
+
+TEST(Models, WRN22x8SiteCounts) {
+  ModelConfig c;
+  c.arch = "wrn";
+  c.wrn_depth = 22;
+  c.wrn_k = 8;
+  auto m = make_model(c);
+  ASSERT_EQ(m->sites().size(), 19u);
+  EXPECT_EQ(m->relu_count(), 1392640);
+  EXPECT_EQ(m->sites()[0]->size(), 16 * 32 * 32);   // group1.0.relu1 acts on the stem output
+  EXPECT_EQ(m->sites()[1]->size(), 128 * 32 * 32);
+  EXPECT_EQ(m->sites()[18]->site_name, "relu");
+  c.final_site = false;
+  EXPECT_EQ(make_model(c)->relu_count(), 1359872);
+}
+
+TEST(Models, ResNet34HasSixteenBlocks) {
+  ModelConfig c;
+  c.arch = "resnet34";
+  auto m = make_model(c);
+  EXPECT_EQ(m->sites().size(), 1u + 2u * 16u);
+}
+
+TEST(Models, NamesAreUniqueAndPyTorchStyle) {
+  auto m = make_model(resnet18());
+  std::set<std::string> names;
+  for (auto& [n, t] : m->named_parameters()) EXPECT_TRUE(names.insert(n).second) << n;
+  for (auto& [n, t] : m->named_buffers()) EXPECT_TRUE(names.insert(n).second) << n;
+  EXPECT_TRUE(names.count("layer1.0.conv1.weight"));
+  EXPECT_TRUE(names.count("layer2.0.shortcut.0.weight"));
+  EXPECT_TRUE(names.count("layer2.0.shortcut.1.running_var"));
+  EXPECT_TRUE(names.count("layer3.1.relu2.mask"));
+  EXPECT_TRUE(names.count("fc.weight"));
+}
+
+TEST(Models, SmallModelsTrainStepShapes) {
+  for (std::string arch : {"resnet18", "wrn"}) {
+    ModelConfig c;
+    c.arch = arch;
+    c.width = 0.125f;
+    c.wrn_depth = 10;
+    c.wrn_k = 1;
+    c.in_channels = 1;
+    c.image_size = 16;
+    auto m = make_model(c);
+    Generator g(1);
+    Tensor x = randn({3, 1, 16, 16}, g);
+    Tensor y = m->forward(x);
+    EXPECT_EQ(y.shape(), Shape({3, 10})) << arch;
+    sum(y).backward();
+    for (auto& [n, p] : m->named_parameters()) EXPECT_TRUE(p.grad().defined()) << arch << " " << n;
+    EXPECT_THROW(m->forward(randn({3, 3, 16, 16}, g)), Error);
+  }
+}
+
+TEST(Models, MasksChangeTheCountAndAreValidated) {
+  ModelConfig c = resnet18();
+  c.width = 0.125f;
+  c.image_size = 8;
+  auto m = make_model(c);
+  auto* s = m->sites()[3];
+  std::vector<uint8_t> mv(size_t(s->size()), 0);
+  for (size_t i = 0; i < mv.size(); i += 4) mv[i] = 1;
+  int64_t before = m->relu_count();
+  s->set_mask(Tensor::from_vector_u8(mv, {s->C, s->H, s->W}));
+  EXPECT_EQ(m->relu_count(), before - s->size() + (s->size() + 3) / 4);
+  EXPECT_THROW(s->set_mask(Tensor::from_vector_u8({1, 0}, {2})), Error);
+  EXPECT_THROW(make_model([] { ModelConfig x; x.arch = "vgg"; return x; }()), Error);
+}

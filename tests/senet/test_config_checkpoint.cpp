@@ -1,0 +1,173 @@
+// tests/senet/test_config_checkpoint.cpp — strict configs, checkpoint round trip and rejection,
+// and resume: a run split in two gives the same weights as one uninterrupted run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <cstring>
+#include <fstream>
+#include <functional>
+
+#include <unistd.h>
+
+#include "engine/core/random.h"
+#include "engine/io/run_lock.h"
+#include "senet/checkpoint.h"
+#include "senet/config.h"
+#include "senet/trainer.h"
+
+using namespace senet;
+namespace fs = std::filesystem;
+
+static std::string temp_dir(const std::string& name) {
+  std::string d = (fs::temp_directory_path() / ("senet_test_" + name + "_" + std::to_string(getpid()))).string();
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+static std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsRoundTripAndOverrides) {
+  auto j = load_config_json("", {"train.optim.lr=0.2", "model.arch=wrn", "data.hflip=true"});
+  RunConfig c = from_json(j);
+  EXPECT_FLOAT_EQ(c.train.optim.lr, 0.2f);
+  EXPECT_EQ(c.model.arch, "wrn");
+  EXPECT_TRUE(c.data.hflip);
+  EXPECT_EQ(to_json(from_json(to_json(c))), to_json(c));
+}
+
+TEST(Config, UnknownKeysAndBadValuesNameTheKey) {
+  EXPECT_NE(error_of([] { load_config_json("", {"train.optim.lrr=0.1"}); }).find("train.optim.lrr"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { load_config_json("", {"train.optim.lr=-1"}); }).find("train.optim.lr"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { load_config_json("", {"train.epochs=\"ten\""}); }).find("train.epochs"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { load_config_json("", {"model.arch=vgg"}); }).find("model.arch"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { load_config_json("", {"noequals"}); }).find("key=value"), std::string::npos);
+  std::string d = temp_dir("cfg");
+  std::ofstream(d + "/bad.json") << "{\"train\": {\"epochs\": 3,}";
+  EXPECT_NE(error_of([&] { load_config_json(d + "/bad.json", {}); }).find("bad.json"), std::string::npos);
+  std::ofstream(d + "/unknown.json") << "{\"trian\": {}}";
+  std::string e = error_of([&] { load_config_json(d + "/unknown.json", {}); });
+  EXPECT_NE(e.find("unknown.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("trian"), std::string::npos) << e;
+  EXPECT_NE(error_of([&] { load_config_json(d + "/missing.json", {}); }).find("missing.json"),
+            std::string::npos);
+}
+
+static RunConfig tiny_run(const std::string& out) {
+  RunConfig c;
+  c.model.arch = "resnet18";
+  c.model.width = 0.0625f;  // 4/8/16/32 channels
+  c.model.in_channels = 1;
+  c.model.image_size = 16;
+  c.model.num_classes = 4;
+  c.data.dataset = "synthetic";
+  c.data.synthetic_size = 96;
+  c.data.val_size = 32;
+  c.train.epochs = 2;
+  c.train.batch_size = 16;
+  c.train.optim.lr = 0.05f;
+  c.out_dir = out;
+  c.progress = false;
+  return c;
+}
+
+TEST(Checkpoint, RoundTripAndRejection) {
+  std::string d = temp_dir("ckpt");
+  RunConfig cfg = tiny_run(d);
+  auto m = models::make_model(cfg.model);
+  auto* site = m->sites()[2];
+  std::vector<uint8_t> mask(size_t(site->size()), 0);
+  mask[3] = 1;
+  site->set_mask(Tensor::from_vector_u8(mask, {site->C, site->H, site->W}));
+  save_checkpoint(d + "/a.safetensors", *m, nullptr, {{"config", to_json(cfg).dump()}});
+
+  RunConfig other = cfg;
+  other.model.seed = 99;  // different initial weights
+  auto m2 = models::make_model(other.model);
+  io::StFile f = read_checkpoint(d + "/a.safetensors");
+  load_model_state(f, *m2);
+  auto p1 = m->named_tensors(), p2 = m2->named_tensors();
+  ASSERT_EQ(p1.size(), p2.size());
+  for (size_t i = 0; i < p1.size(); ++i) {
+    EXPECT_EQ(p1[i].first, p2[i].first);
+    EXPECT_EQ(p1[i].second->nbytes(), p2[i].second->nbytes());
+    EXPECT_EQ(0, std::memcmp(p1[i].second->raw(), p2[i].second->raw(), p1[i].second->nbytes()))
+        << p1[i].first;
+  }
+  EXPECT_EQ(m2->relu_count(), m->relu_count());
+
+  // A different width: the error names the file and the tensor.
+  RunConfig wide = cfg;
+  wide.model.width = 0.125f;
+  auto m3 = models::make_model(wide.model);
+  std::string e = error_of([&] { load_model_state(f, *m3); });
+  EXPECT_NE(e.find("a.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("conv1.weight"), std::string::npos) << e;
+  // Truncated file and a file that is not a senet checkpoint.
+  std::string bytes;
+  {
+    std::ifstream in(d + "/a.safetensors", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(d + "/t.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_THROW(read_checkpoint(d + "/t.safetensors"), Error);
+  io::StFile plain;
+  io::save_safetensors(d + "/plain.safetensors", plain);
+  EXPECT_NE(error_of([&] { read_checkpoint(d + "/plain.safetensors"); }).find("not a senet checkpoint"),
+            std::string::npos);
+}
+
+TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
+  std::string a = temp_dir("full"), b = temp_dir("split");
+  RunConfig full = tiny_run(a);
+  auto m1 = models::make_model(full.model);
+  train_supervised(full, *m1, false);
+
+  RunConfig split = tiny_run(b);
+  auto m2 = models::make_model(split.model);
+  TrainResult r1 = train_supervised(split, *m2, false, /*stop_after_epochs=*/1);  // "killed"
+  EXPECT_EQ(r1.epochs_run, 1);
+  auto m3 = models::make_model(split.model);  // a fresh process: new model, resume from disk
+  TrainResult r2 = train_supervised(split, *m3, true);
+  EXPECT_EQ(r2.epochs_run, 1);
+  auto t1 = m1->named_tensors(), t3 = m3->named_tensors();
+  ASSERT_EQ(t1.size(), t3.size());
+  for (size_t i = 0; i < t1.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(t1[i].second->raw(), t3[i].second->raw(), t1[i].second->nbytes()))
+        << t1[i].first << " differs after resume";
+  // Resuming a finished run does nothing.
+  auto m4 = models::make_model(split.model);
+  EXPECT_EQ(train_supervised(split, *m4, true).epochs_run, 0);
+}
+
+TEST(Trainer, LearnsTheSyntheticTask) {
+  std::string d = temp_dir("learn");
+  RunConfig c = tiny_run(d);
+  c.train.epochs = 4;
+  c.data.synthetic_size = 256;
+  auto m = models::make_model(c.model);
+  TrainResult r = train_supervised(c, *m, false);
+  EXPECT_GT(r.test.accuracy, 0.6) << "4 classes: chance is 0.25";
+  EXPECT_TRUE(fs::exists(d + "/last.safetensors"));
+  EXPECT_TRUE(fs::exists(d + "/best.safetensors"));
+  EXPECT_TRUE(fs::exists(d + "/metrics.jsonl"));
+}
+
+TEST(Trainer, SecondRunOnTheSameDirectoryIsRefused) {
+  std::string d = temp_dir("lock");
+  io::RunLock hold(d);
+  RunConfig c = tiny_run(d);
+  auto m = models::make_model(c.model);
+  EXPECT_NE(error_of([&] { train_supervised(c, *m, false); }).find("in use"), std::string::npos);
+}

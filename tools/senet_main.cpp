@@ -1,0 +1,43 @@
+// tools/senet_main.cpp — `senet <command> [options]`: the project's one binary.
+// Errors (bad files, configs, budgets, shapes) print "senet: error: <message>" and exit 1.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "engine/core/error.h"
+#include "tools/cli.h"
+
+static const char* kUsage =
+    "usage: senet <command> [options]\n"
+    "commands:\n"
+    "  train     train a model (the all-ReLU teacher) from a JSON config\n"
+    "  eval      evaluate a checkpoint on the validation or test split\n"
+    "  summary   print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs\n"
+    "  info      print the CPU/BLAS configuration the engine uses\n"
+    "Run 'senet <command> --help' for the options of a command.\n";
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (cmd == "train") return senet::cli::cmd_train(args);
+    if (cmd == "eval") return senet::cli::cmd_eval(args);
+    if (cmd == "summary") return senet::cli::cmd_summary(args);
+    if (cmd == "info") return senet::cli::cmd_info(args);
+    std::fprintf(stderr, "senet: error: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const senet::Error& e) {
+    std::fprintf(stderr, "\nsenet: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "\nsenet: error: out of memory; reduce train.batch_size or model.width\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\nsenet: error: %s\n", e.what());
+    return 1;
+  }
+}
