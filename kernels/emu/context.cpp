@@ -7,7 +7,6 @@
 #include <cstdlib>
 
 #if !defined(SENET_EMU_UCONTEXT)
-extern "C" void senet_emu_switch(void** save_sp, void* new_sp);
 extern "C" void senet_emu_trampoline();
 asm(R"(
   .pushsection .text
@@ -57,7 +56,6 @@ void context_make(Context& c, void* stack_lo, size_t stack_bytes, void (*entry)(
   sp[6] = reinterpret_cast<void*>(&senet_emu_trampoline);            // "return" address
   c.sp = sp;
 }
-void context_switch(Context& from, Context& to) { senet_emu_switch(&from.sp, to.sp); }
 }  // namespace emu::detail
 
 #else

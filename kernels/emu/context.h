@@ -23,6 +23,13 @@ struct Context {
 // Prepares `c` so that the first switch to it calls entry(arg) on the given stack. entry must
 // never return (it switches away for good instead).
 void context_make(Context& c, void* stack_lo, size_t stack_bytes, void (*entry)(void*), void* arg);
-// Saves the running context into `from` and continues `to`.
+// Saves the running context into `from` and continues `to` (never `from` itself).
+#if defined(SENET_EMU_UCONTEXT)
 void context_switch(Context& from, Context& to);
+#else
+}  // namespace emu::detail
+extern "C" void senet_emu_switch(void** save_sp, void* new_sp);  // context.cpp
+namespace emu::detail {
+inline void context_switch(Context& from, Context& to) { senet_emu_switch(&from.sp, to.sp); }
+#endif
 }  // namespace emu::detail

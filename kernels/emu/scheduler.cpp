@@ -11,8 +11,8 @@
 
 namespace emu::detail {
 
-namespace {
 thread_local Worker* g_worker = nullptr;  // plain pointer: no TLS guard on the hot path
+namespace {
 struct WorkerOwner {
   Worker* w = nullptr;
   ~WorkerOwner() { delete w; }
@@ -20,10 +20,7 @@ struct WorkerOwner {
 thread_local WorkerOwner g_owner;  // frees the worker when its OS thread ends
 }  // namespace
 
-Worker& worker() {
-  if (!g_worker) g_worker = g_owner.w = new Worker;
-  return *g_worker;
-}
+Worker& new_worker() { return *(g_worker = g_owner.w = new Worker); }
 
 Worker::~Worker() {
   for (Fiber* f : fibers) delete_fiber(f);
@@ -173,17 +170,19 @@ void run_block(Worker& w, const KernelLaunch& l, uint64_t linear, ScheduleSpec s
   }
 }
 
+namespace {
 // Called by the running CUDA thread: record why it waits, then pass control to the next thread
 // of the sweep (or the scheduler) until a later sweep resumes it.
-void wait_here(Worker& w, State why, const Site& site) {
+inline void wait_here(Worker& w, State why, const Site& site) {
   Thread& t = *w.current;
   t.state = why;
   t.site = site;
 }
-void switch_out(Worker& w) {
+inline void switch_out(Worker& w) {
   Fiber* self = w.current->fiber;
   context_switch(self->ctx, context_of(w, next_in_sweep(w)));
 }
+}  // namespace
 
 int barrier(BarrierKind kind, int predicate, const Site& site) {
   Worker& w = worker();

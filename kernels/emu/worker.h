@@ -73,7 +73,10 @@ struct Worker {
   ~Worker();
 };
 
-Worker& worker();                                      // this OS thread's worker
+extern thread_local Worker* g_worker;
+Worker& new_worker();
+inline Worker& worker() { return g_worker ? *g_worker : new_worker(); }  // this OS thread's
+
 void run_block(Worker& w, const KernelLaunch& l, uint64_t linear, ScheduleSpec s);
 Fiber* new_fiber(Worker& w, void (*entry)(void*));     // stacks.cpp
 bool same_site(const Site& a, const Site& b);          // scheduler.cpp
