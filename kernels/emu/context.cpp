@@ -47,13 +47,13 @@ namespace emu::detail {
 void context_make(Context& c, void* stack_lo, size_t stack_bytes, void (*entry)(void*), void* arg) {
   auto top = (reinterpret_cast<uintptr_t>(stack_lo) + stack_bytes) & ~uintptr_t(15);
   auto* sp = reinterpret_cast<void**>(top - 16 - 7 * sizeof(void*));  // 16-aligned after 7 pops
-  sp[0] = nullptr;                                                   // r15
-  sp[1] = nullptr;                                                   // r14
-  sp[2] = arg;                                                       // r13
-  sp[3] = reinterpret_cast<void*>(entry);                            // r12
-  sp[4] = nullptr;                                                   // rbx
-  sp[5] = nullptr;                                                   // rbp: ends backtraces
-  sp[6] = reinterpret_cast<void*>(&senet_emu_trampoline);            // "return" address
+  sp[0] = nullptr;                                                    // r15
+  sp[1] = nullptr;                                                    // r14
+  sp[2] = arg;                                                        // r13
+  sp[3] = reinterpret_cast<void*>(entry);                             // r12
+  sp[4] = nullptr;                                                    // rbx
+  sp[5] = nullptr;                                                    // rbp: ends backtraces
+  sp[6] = reinterpret_cast<void*>(&senet_emu_trampoline);             // "return" address
   c.sp = sp;
 }
 }  // namespace emu::detail

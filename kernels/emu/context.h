@@ -1,7 +1,8 @@
 // kernels/emu/context.h — internal: switching between execution contexts (fibers) on one OS thread.
 // Rule: x86-64 uses a 16-instruction switch that saves only the callee-saved registers (the C ABI
 // says the caller saved the rest); MXCSR/x87 state is not saved, CUDA code cannot change it.
-// Elsewhere, or with -DSENET_EMU_UCONTEXT, glibc ucontext (about 100x slower: a syscall per switch).
+// Elsewhere, or with -DSENET_EMU_UCONTEXT, glibc ucontext (about 100x slower: a syscall per
+// switch).
 #pragma once
 #include <cstddef>
 

@@ -14,7 +14,7 @@
 #include <utility>
 
 #define SENET_CUDA_EMULATION 0
-#define SENET_DYNAMIC_SHARED(T, name)                         \
+#define SENET_DYNAMIC_SHARED(T, name)                                  \
   extern __shared__ __align__(16) unsigned char senet_dynamic_smem_[]; \
   T* const name = reinterpret_cast<T*>(senet_dynamic_smem_)
 

@@ -40,8 +40,22 @@ namespace emu::detail {
 using Site = std::source_location;
 enum class BarrierKind { Plain, Count, And, Or };
 enum class WarpOp : uint8_t {
-  Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All,
-  ReduceAdd, ReduceMin, ReduceMax, ReduceAnd, ReduceOr, ReduceXor, MatchAny, MatchAll
+  Sync,
+  ShflIdx,
+  ShflUp,
+  ShflDown,
+  ShflXor,
+  Ballot,
+  Any,
+  All,
+  ReduceAdd,
+  ReduceMin,
+  ReduceMax,
+  ReduceAnd,
+  ReduceOr,
+  ReduceXor,
+  MatchAny,
+  MatchAll
 };
 void* dynamic_shared();
 int barrier(BarrierKind kind, int predicate, const Site& site);
@@ -120,10 +134,10 @@ inline int __all_sync(unsigned mask, int p, emu::detail::Site s = emu::detail::S
 }
 inline unsigned __activemask() { return emu::detail::active_mask(); }
 
-#define SENET_EMU_REDUCE(name, op, T, is_signed)                                              \
-  inline T name(unsigned mask, T v, emu::detail::Site s = emu::detail::Site::current()) {    \
-    return T(emu::detail::warp_op(emu::detail::WarpOp::op, mask, uint64_t(int64_t(v)),       \
-                                  is_signed, 32, s));                                         \
+#define SENET_EMU_REDUCE(name, op, T, is_signed)                                                  \
+  inline T name(unsigned mask, T v, emu::detail::Site s = emu::detail::Site::current()) {         \
+    return T(emu::detail::warp_op(emu::detail::WarpOp::op, mask, uint64_t(int64_t(v)), is_signed, \
+                                  32, s));                                                        \
   }
 SENET_EMU_REDUCE(__reduce_add_sync, ReduceAdd, unsigned, 0)
 SENET_EMU_REDUCE(__reduce_add_sync, ReduceAdd, int, 1)
@@ -138,14 +152,14 @@ SENET_EMU_REDUCE(__reduce_xor_sync, ReduceXor, unsigned, 0)
 
 template <class T>
 unsigned __match_any_sync(unsigned mask, T v, emu::detail::Site s = emu::detail::Site::current()) {
-  return unsigned(emu::detail::warp_op(emu::detail::WarpOp::MatchAny, mask,
-                                       emu::detail::to_bits(v), 0, 32, s));
+  return unsigned(
+      emu::detail::warp_op(emu::detail::WarpOp::MatchAny, mask, emu::detail::to_bits(v), 0, 32, s));
 }
 template <class T>
 unsigned __match_all_sync(unsigned mask, T v, int* pred,
                           emu::detail::Site s = emu::detail::Site::current()) {
-  return unsigned(emu::detail::warp_op(emu::detail::WarpOp::MatchAll, mask,
-                                       emu::detail::to_bits(v), 0, 32, s, pred));
+  return unsigned(emu::detail::warp_op(emu::detail::WarpOp::MatchAll, mask, emu::detail::to_bits(v),
+                                       0, 32, s, pred));
 }
 
 // The scheduler is cooperative: a spin-wait must call __nanosleep to let other threads run.
@@ -154,4 +168,6 @@ inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_system() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 template <class T>
-T __ldg(const T* p) { return *p; }
+T __ldg(const T* p) {
+  return *p;
+}

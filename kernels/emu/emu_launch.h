@@ -12,9 +12,9 @@ namespace emu::detail {
 struct KernelLaunch {
   dim3 grid, block;
   size_t smem;
-  const void* kernel;              // identity, for cudaFuncSetAttribute limits
+  const void* kernel;               // identity, for cudaFuncSetAttribute limits
   void (*body)(const void* bound);  // runs the kernel for the current CUDA thread
-  const void* bound;               // kernel pointer + converted arguments
+  const void* bound;                // kernel pointer + converted arguments
 };
 cudaError_t launch_grid(const KernelLaunch& launch);  // validates, runs all blocks, sets last error
 

@@ -19,7 +19,10 @@ inline float __powf(float x, float y) { return powf(x, y); }
 inline float __sinf(float x) { return sinf(x); }
 inline float __cosf(float x) { return cosf(x); }
 inline float __tanf(float x) { return tanf(x); }
-inline void __sincosf(float x, float* s, float* c) { *s = sinf(x); *c = cosf(x); }
+inline void __sincosf(float x, float* s, float* c) {
+  *s = sinf(x);
+  *c = cosf(x);
+}
 inline float __fdividef(float a, float b) { return a / b; }
 inline float __frcp_rn(float x) { return 1.0f / x; }
 inline float __fsqrt_rn(float x) { return sqrtf(x); }
@@ -93,23 +96,22 @@ T atomic_update(T* p, F f) {  // compare-and-swap loop for operations without a 
 }
 }  // namespace emu::detail
 
-#define SENET_EMU_ATOMIC_INT(T)                                                              \
-  inline T atomicAdd(T* p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }       \
-  inline T atomicSub(T* p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }       \
-  inline T atomicAnd(T* p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }       \
-  inline T atomicOr(T* p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }         \
-  inline T atomicXor(T* p, T v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }       \
-  inline T atomicExch(T* p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }     \
-  inline T atomicMin(T* p, T v) {                                                            \
-    return emu::detail::atomic_update(p, [v](T o) { return o < v ? o : v; });                \
-  }                                                                                          \
-  inline T atomicMax(T* p, T v) {                                                            \
-    return emu::detail::atomic_update(p, [v](T o) { return o > v ? o : v; });                \
-  }                                                                                          \
-  inline T atomicCAS(T* p, T expected, T desired) {                                          \
-    __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELAXED,              \
-                                __ATOMIC_RELAXED);                                           \
-    return expected;                                                                         \
+#define SENET_EMU_ATOMIC_INT(T)                                                                    \
+  inline T atomicAdd(T* p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }             \
+  inline T atomicSub(T* p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }             \
+  inline T atomicAnd(T* p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }             \
+  inline T atomicOr(T* p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }               \
+  inline T atomicXor(T* p, T v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }             \
+  inline T atomicExch(T* p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }           \
+  inline T atomicMin(T* p, T v) {                                                                  \
+    return emu::detail::atomic_update(p, [v](T o) { return o < v ? o : v; });                      \
+  }                                                                                                \
+  inline T atomicMax(T* p, T v) {                                                                  \
+    return emu::detail::atomic_update(p, [v](T o) { return o > v ? o : v; });                      \
+  }                                                                                                \
+  inline T atomicCAS(T* p, T expected, T desired) {                                                \
+    __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); \
+    return expected;                                                                               \
   }
 SENET_EMU_ATOMIC_INT(int)
 SENET_EMU_ATOMIC_INT(unsigned)

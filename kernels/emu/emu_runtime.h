@@ -19,7 +19,9 @@ cudaError_t cudaMallocHost(void** p, size_t bytes);
 cudaError_t cudaFree(void* p);
 cudaError_t cudaFreeHost(void* p);
 template <class T>
-cudaError_t cudaMalloc(T** p, size_t bytes) { return cudaMalloc(reinterpret_cast<void**>(p), bytes); }
+cudaError_t cudaMalloc(T** p, size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
 template <class T>
 cudaError_t cudaMallocManaged(T** p, size_t bytes, unsigned flags = cudaMemAttachGlobal) {
   return cudaMallocManaged(reinterpret_cast<void**>(p), bytes, flags);

@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-struct uint3 { unsigned x, y, z; };
+struct uint3 {
+  unsigned x, y, z;
+};
 inline constexpr uint3 make_uint3(unsigned x, unsigned y, unsigned z) { return {x, y, z}; }
 
 struct dim3 {
@@ -17,13 +19,19 @@ struct dim3 {
 };
 
 #define SENET_EMU_VEC2(T, N, A) \
-  struct alignas(A) N { T x, y; }; \
+  struct alignas(A) N {         \
+    T x, y;                     \
+  };                            \
   inline constexpr N make_##N(T x, T y) { return {x, y}; }
 #define SENET_EMU_VEC3(T, N) \
-  struct N { T x, y, z; }; \
+  struct N {                 \
+    T x, y, z;               \
+  };                         \
   inline constexpr N make_##N(T x, T y, T z) { return {x, y, z}; }
 #define SENET_EMU_VEC4(T, N, A) \
-  struct alignas(A) N { T x, y, z, w; }; \
+  struct alignas(A) N {         \
+    T x, y, z, w;               \
+  };                            \
   inline constexpr N make_##N(T x, T y, T z, T w) { return {x, y, z, w}; }
 SENET_EMU_VEC2(float, float2, 8)
 SENET_EMU_VEC3(float, float3)
@@ -78,7 +86,8 @@ struct CUevent_st;
 using cudaStream_t = CUstream_st*;
 using cudaEvent_t = CUevent_st*;
 constexpr unsigned cudaStreamDefault = 0x0, cudaStreamNonBlocking = 0x1;
-constexpr unsigned cudaEventDefault = 0x0, cudaEventBlockingSync = 0x1, cudaEventDisableTiming = 0x2;
+constexpr unsigned cudaEventDefault = 0x0, cudaEventBlockingSync = 0x1,
+                   cudaEventDisableTiming = 0x2;
 constexpr unsigned cudaMemAttachGlobal = 0x1;
 
 struct cudaDeviceProp {  // the fields portable code reads; the emulator fills them in

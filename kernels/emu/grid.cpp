@@ -55,11 +55,14 @@ int threads() {
   return n > 0 ? n : std::max(1, int(std::thread::hardware_concurrency()));
 }
 bool parse_schedule(const std::string& text, ScheduleSpec* out) {
-  if (text == "forward") *out = {Schedule::Forward, 0};
-  else if (text == "reverse") *out = {Schedule::Reverse, 0};
+  if (text == "forward")
+    *out = {Schedule::Forward, 0};
+  else if (text == "reverse")
+    *out = {Schedule::Reverse, 0};
   else if (text.rfind("random:", 0) == 0 && text.size() > 7)
     *out = {Schedule::Random, std::strtoull(text.c_str() + 7, nullptr, 10)};
-  else return false;
+  else
+    return false;
   return true;
 }
 std::string to_string(ScheduleSpec s) {
@@ -128,8 +131,8 @@ constexpr size_t kDefaultSmem = 48 * 1024, kMaxSmem = 227 * 1024;
 cudaError_t check(const KernelLaunch& l) {
   const dim3 b = l.block, g = l.grid;
   if (b.x == 0 || b.y == 0 || b.z == 0 || b.x > 1024 || b.y > 1024 || b.z > 64 ||
-      uint64_t(b.x) * b.y * b.z > 1024 || g.x == 0 || g.y == 0 || g.z == 0 ||
-      g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535)
+      uint64_t(b.x) * b.y * b.z > 1024 || g.x == 0 || g.y == 0 || g.z == 0 || g.x > 0x7fffffffu ||
+      g.y > 65535 || g.z > 65535)
     return cudaErrorInvalidConfiguration;
   size_t limit = kDefaultSmem;
   {
@@ -160,15 +163,18 @@ cudaError_t launch_grid(const KernelLaunch& l) {
     Worker& w = worker();
     if (w.smem.size() * sizeof(float4) < l.smem) w.smem.resize((l.smem + 15) / 16);
     for (uint64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
-      const uint64_t b = s.kind == Schedule::Reverse  ? n - 1 - k
-                         : s.kind == Schedule::Random ? uint64_t((unsigned __int128)mul * k % n + add) % n
-                                                      : k;
+      const uint64_t b = s.kind == Schedule::Reverse ? n - 1 - k
+                         : s.kind == Schedule::Random
+                             ? uint64_t((unsigned __int128)mul * k % n + add) % n
+                             : k;
       run_block(w, l, b, s);
     }
   };
   const int helpers = int(std::min<uint64_t>(uint64_t(threads()), n)) - 1;
-  if (helpers <= 0) work();
-  else pool().run(helpers, work);
+  if (helpers <= 0)
+    work();
+  else
+    pool().run(helpers, work);
   return cudaGetLastError();
 }
 

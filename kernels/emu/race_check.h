@@ -16,7 +16,8 @@
 
 namespace emu {
 // max|a_i - b_i| / max|a_i|; infinity if sizes differ or NaN appears in one and not the other.
-inline double normalized_max_difference(const std::vector<double>& a, const std::vector<double>& b) {
+inline double normalized_max_difference(const std::vector<double>& a,
+                                        const std::vector<double>& b) {
   if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
   double diff = 0, scale = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -42,8 +43,10 @@ double schedule_divergence(Run&& run) {
   for (ScheduleSpec s : {ScheduleSpec{Schedule::Forward, 0}, ScheduleSpec{Schedule::Reverse, 0},
                          ScheduleSpec{Schedule::Random, 1}, ScheduleSpec{Schedule::Random, 2}}) {
     ScopedSchedule scope(s, 1);
-    if (reference.empty()) reference = once();
-    else worst = std::max(worst, normalized_max_difference(reference, once()));
+    if (reference.empty())
+      reference = once();
+    else
+      worst = std::max(worst, normalized_max_difference(reference, once()));
   }
   return worst;
 #else
@@ -52,6 +55,6 @@ double schedule_divergence(Run&& run) {
 }
 }  // namespace emu
 
-#define EXPECT_RACE_FREE(run, rel_tol)                 \
+#define EXPECT_RACE_FREE(run, rel_tol)                  \
   EXPECT_LE(::emu::schedule_divergence(run), (rel_tol)) \
       << "the output depends on the thread schedule: a missing __syncthreads/__syncwarp?"

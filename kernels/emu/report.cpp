@@ -12,14 +12,24 @@ namespace {
 const char* what(const Thread& t) {
   if (t.state == State::AtBarrier) return "__syncthreads";
   switch (t.post.op) {
-    case WarpOp::Sync: return "__syncwarp";
-    case WarpOp::Ballot: return "__ballot_sync";
-    case WarpOp::Any: return "__any_sync";
-    case WarpOp::All: return "__all_sync";
-    case WarpOp::MatchAny: case WarpOp::MatchAll: return "__match_*_sync";
-    case WarpOp::ShflIdx: case WarpOp::ShflUp: case WarpOp::ShflDown: case WarpOp::ShflXor:
+    case WarpOp::Sync:
+      return "__syncwarp";
+    case WarpOp::Ballot:
+      return "__ballot_sync";
+    case WarpOp::Any:
+      return "__any_sync";
+    case WarpOp::All:
+      return "__all_sync";
+    case WarpOp::MatchAny:
+    case WarpOp::MatchAll:
+      return "__match_*_sync";
+    case WarpOp::ShflIdx:
+    case WarpOp::ShflUp:
+    case WarpOp::ShflDown:
+    case WarpOp::ShflXor:
       return "__shfl*_sync";
-    default: return "__reduce_*_sync";
+    default:
+      return "__reduce_*_sync";
   }
 }
 bool same_wait(const Thread& a, const Thread& b) {
@@ -40,7 +50,7 @@ void report_deadlock(const Block& b) {
     const Thread& t = b.threads[i];
     size_t j = i + 1;
     while (j < n && (t.state == State::Exited ? b.threads[j].state == State::Exited
-                                               : same_wait(t, b.threads[j])))
+                                              : same_wait(t, b.threads[j])))
       ++j;
     const uint3 a = t.idx, z = b.threads[j - 1].idx;
     std::fprintf(stderr, "  threads (%u,%u,%u)..(%u,%u,%u) [%zu]: ", a.x, a.y, a.z, z.x, z.y, z.z,

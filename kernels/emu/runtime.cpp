@@ -94,31 +94,51 @@ cudaError_t cudaPeekAtLastError() { return emu::detail::g_last_error; }
 
 const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-#define SENET_EMU_NAME(x) case x: return #x;
-    SENET_EMU_NAME(cudaSuccess) SENET_EMU_NAME(cudaErrorInvalidValue)
-    SENET_EMU_NAME(cudaErrorMemoryAllocation) SENET_EMU_NAME(cudaErrorInitializationError)
-    SENET_EMU_NAME(cudaErrorInvalidConfiguration) SENET_EMU_NAME(cudaErrorInvalidSymbol)
-    SENET_EMU_NAME(cudaErrorInvalidDevicePointer) SENET_EMU_NAME(cudaErrorInvalidMemcpyDirection)
-    SENET_EMU_NAME(cudaErrorInvalidDeviceFunction) SENET_EMU_NAME(cudaErrorNoDevice)
-    SENET_EMU_NAME(cudaErrorInvalidDevice) SENET_EMU_NAME(cudaErrorInvalidResourceHandle)
-    SENET_EMU_NAME(cudaErrorNotReady) SENET_EMU_NAME(cudaErrorLaunchOutOfResources)
-    SENET_EMU_NAME(cudaErrorLaunchFailure) SENET_EMU_NAME(cudaErrorUnknown)
+#define SENET_EMU_NAME(x) \
+  case x:                 \
+    return #x
+    SENET_EMU_NAME(cudaSuccess);
+    SENET_EMU_NAME(cudaErrorInvalidValue);
+    SENET_EMU_NAME(cudaErrorMemoryAllocation);
+    SENET_EMU_NAME(cudaErrorInitializationError);
+    SENET_EMU_NAME(cudaErrorInvalidConfiguration);
+    SENET_EMU_NAME(cudaErrorInvalidSymbol);
+    SENET_EMU_NAME(cudaErrorInvalidDevicePointer);
+    SENET_EMU_NAME(cudaErrorInvalidMemcpyDirection);
+    SENET_EMU_NAME(cudaErrorInvalidDeviceFunction);
+    SENET_EMU_NAME(cudaErrorNoDevice);
+    SENET_EMU_NAME(cudaErrorInvalidDevice);
+    SENET_EMU_NAME(cudaErrorInvalidResourceHandle);
+    SENET_EMU_NAME(cudaErrorNotReady);
+    SENET_EMU_NAME(cudaErrorLaunchOutOfResources);
+    SENET_EMU_NAME(cudaErrorLaunchFailure);
+    SENET_EMU_NAME(cudaErrorUnknown);
 #undef SENET_EMU_NAME
   }
   return "cudaErrorUnknown";
 }
 const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
-    case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
-    case cudaErrorInvalidDevice: return "invalid device ordinal";
-    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
-    case cudaErrorNotReady: return "device not ready";
-    default: return cudaGetErrorName(e);
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer:
+      return "invalid device pointer";
+    case cudaErrorInvalidMemcpyDirection:
+      return "invalid copy direction for memcpy";
+    case cudaErrorInvalidDevice:
+      return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle:
+      return "invalid resource handle";
+    case cudaErrorNotReady:
+      return "device not ready";
+    default:
+      return cudaGetErrorName(e);
   }
 }
 
@@ -126,7 +146,9 @@ cudaError_t cudaMalloc(void** p, size_t bytes) { return emu::detail::allocate(p,
 cudaError_t cudaMallocManaged(void** p, size_t bytes, unsigned) {
   return emu::detail::allocate(p, bytes, true);
 }
-cudaError_t cudaMallocHost(void** p, size_t bytes) { return emu::detail::allocate(p, bytes, false); }
+cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  return emu::detail::allocate(p, bytes, false);
+}
 cudaError_t cudaFree(void* p) { return emu::detail::release(p, true); }
 cudaError_t cudaFreeHost(void* p) { return emu::detail::release(p, false); }
 

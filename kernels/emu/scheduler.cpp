@@ -148,8 +148,11 @@ void run_block(Worker& w, const KernelLaunch& l, uint64_t linear, ScheduleSpec s
              unsigned(linear / (uint64_t(gd.x) * gd.y))};
   b.threads.resize(n);
   for (unsigned i = 0; i < n; ++i)
-    b.threads[i] = Thread{{i % bd.x, i / bd.x % bd.y, i / (bd.x * bd.y)}, State::NotStarted,
-                          nullptr, Site{}, WarpPost{}};
+    b.threads[i] = Thread{{i % bd.x, i / bd.x % bd.y, i / (bd.x * bd.y)},
+                          State::NotStarted,
+                          nullptr,
+                          Site{},
+                          WarpPost{}};
   b.warps.assign((n + 31) / 32, Warp{0xffffffffu, 0, 0});
   if (n % 32) b.warps.back().present = (1u << (n % 32)) - 1;
   b.live = n;
@@ -188,17 +191,23 @@ int barrier(BarrierKind kind, int predicate, const Site& site) {
   Worker& w = worker();
   Block& b = w.block;
   wait_here(w, State::AtBarrier, site);
-  if (b.arrived == 0) b.barrier_site = site;
-  else if (!same_site(site, b.barrier_site)) b.barrier_divergent = true;
+  if (b.arrived == 0)
+    b.barrier_site = site;
+  else if (!same_site(site, b.barrier_site))
+    b.barrier_divergent = true;
   ++b.arrived;
   b.barrier_true += predicate != 0;
   try_release_barrier(b);
   switch_out(w);
   switch (kind) {
-    case BarrierKind::Count: return b.result_count;
-    case BarrierKind::And: return b.result_count == b.result_arrived;
-    case BarrierKind::Or: return b.result_count > 0;
-    default: return 0;
+    case BarrierKind::Count:
+      return b.result_count;
+    case BarrierKind::And:
+      return b.result_count == b.result_arrived;
+    case BarrierKind::Or:
+      return b.result_count > 0;
+    default:
+      return 0;
   }
 }
 

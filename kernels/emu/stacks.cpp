@@ -1,10 +1,10 @@
-// kernels/emu/stacks.cpp — fiber stacks: mmap'd with MAP_NORESERVE and a PROT_NONE guard page below.
-// Rule: only touched pages cost memory, so 1,024 threads x 64 KiB is cheap. A SIGSEGV handler,
-// run on an alternate signal stack, names the CUDA thread that faulted and, for a hit on a guard
-// page, says to raise SENET_EMU_STACK_KB; then it falls back to the previous handler.
+// kernels/emu/stacks.cpp — fiber stacks: mmap'd with MAP_NORESERVE and a PROT_NONE guard page
+// below. Rule: only touched pages cost memory, so 1,024 threads x 64 KiB is cheap. A SIGSEGV
+// handler, run on an alternate signal stack, names the CUDA thread that faulted and, for a hit on a
+// guard page, says to raise SENET_EMU_STACK_KB; then it falls back to the previous handler.
 #include <signal.h>
-#include <ucontext.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,16 +27,15 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     bool guard = addr >= t->fiber->map && addr < usable;
 #if defined(__x86_64__)
     // A big frame may jump over the guard page: then the stack pointer itself is below the stack.
-    const auto sp = reinterpret_cast<const char*>(
-        static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
+    const auto sp =
+        reinterpret_cast<const char*>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
     guard = guard || (sp < usable && sp >= usable - (64l << 20));
 #endif
     char msg[400];
-    int n = std::snprintf(msg, sizeof msg,
-        "senet emu: %s in CUDA thread (%u,%u,%u) of block (%u,%u,%u)%s\n",
+    int n = std::snprintf(
+        msg, sizeof msg, "senet emu: %s in CUDA thread (%u,%u,%u) of block (%u,%u,%u)%s\n",
         guard ? "fiber stack overflow" : "segmentation fault", t->idx.x, t->idx.y, t->idx.z,
-        g_fiber_worker->block.index.x, g_fiber_worker->block.index.y,
-        g_fiber_worker->block.index.z,
+        g_fiber_worker->block.index.x, g_fiber_worker->block.index.y, g_fiber_worker->block.index.z,
         guard ? ": raise SENET_EMU_STACK_KB (e.g. SENET_EMU_STACK_KB=512)" : "");
     if (n > 0) (void)!write(2, msg, size_t(n));
   }

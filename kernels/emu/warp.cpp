@@ -15,16 +15,27 @@ constexpr uint64_t kPoison = ~uint64_t(0);
 
 uint64_t shuffle(const WarpPost* lanes, unsigned group, unsigned lane) {
   const WarpPost& p = lanes[lane];
-  const int w = (p.width >= 1 && p.width <= 32 && std::has_single_bit(unsigned(p.width)))
-                    ? p.width : 32;
+  const int w =
+      (p.width >= 1 && p.width <= 32 && std::has_single_bit(unsigned(p.width))) ? p.width : 32;
   const int lo = int(lane) & ~(w - 1), hi = lo + w - 1;
   int src = int(lane);
   bool in_range = true;
   switch (p.op) {
-    case WarpOp::ShflIdx: src = lo | (p.param & (w - 1)); break;
-    case WarpOp::ShflUp: src = int(lane) - p.param; in_range = src >= lo; break;
-    case WarpOp::ShflDown: src = int(lane) + p.param; in_range = src <= hi; break;
-    default: src = int(lane) ^ p.param; in_range = src <= hi; break;  // ShflXor
+    case WarpOp::ShflIdx:
+      src = lo | (p.param & (w - 1));
+      break;
+    case WarpOp::ShflUp:
+      src = int(lane) - p.param;
+      in_range = src >= lo;
+      break;
+    case WarpOp::ShflDown:
+      src = int(lane) + p.param;
+      in_range = src <= hi;
+      break;
+    default:
+      src = int(lane) ^ p.param;
+      in_range = src <= hi;
+      break;  // ShflXor
   }
   if (!in_range) return p.value;
   if (src < 0 || src > 31 || !(group >> src & 1)) return kPoison;
@@ -37,14 +48,30 @@ uint64_t reduce(WarpOp op, bool is_signed, const WarpPost* lanes, unsigned group
   for (unsigned g = group; g; g &= g - 1) {
     const uint64_t raw = lanes[std::countr_zero(g)].value;
     const int64_t v = is_signed ? int64_t(int32_t(raw)) : int64_t(uint32_t(raw));
-    if (first) { acc = v; first = false; continue; }
+    if (first) {
+      acc = v;
+      first = false;
+      continue;
+    }
     switch (op) {
-      case WarpOp::ReduceAdd: acc += v; break;
-      case WarpOp::ReduceMin: acc = v < acc ? v : acc; break;
-      case WarpOp::ReduceMax: acc = v > acc ? v : acc; break;
-      case WarpOp::ReduceAnd: acc &= v; break;
-      case WarpOp::ReduceOr: acc |= v; break;
-      default: acc ^= v; break;  // ReduceXor
+      case WarpOp::ReduceAdd:
+        acc += v;
+        break;
+      case WarpOp::ReduceMin:
+        acc = v < acc ? v : acc;
+        break;
+      case WarpOp::ReduceMax:
+        acc = v > acc ? v : acc;
+        break;
+      case WarpOp::ReduceAnd:
+        acc &= v;
+        break;
+      case WarpOp::ReduceOr:
+        acc |= v;
+        break;
+      default:
+        acc ^= v;
+        break;  // ReduceXor
     }
   }
   return uint64_t(acc);
@@ -59,8 +86,10 @@ void complete(Block& b, unsigned warp, unsigned group) {
     const int l = std::countr_zero(g);
     lanes[l] = t[l].post;
     if (lanes[l].op != op) {
-      std::fprintf(stderr, "senet emu: lanes of warp %u in block (%u,%u,%u) meet at different "
-                   "warp operations: %s:%u and %s:%u\n", warp, b.index.x, b.index.y, b.index.z,
+      std::fprintf(stderr,
+                   "senet emu: lanes of warp %u in block (%u,%u,%u) meet at different "
+                   "warp operations: %s:%u and %s:%u\n",
+                   warp, b.index.x, b.index.y, b.index.z,
                    t[std::countr_zero(group)].site.file_name(),
                    unsigned(t[std::countr_zero(group)].site.line()), t[l].site.file_name(),
                    unsigned(t[l].site.line()));
@@ -72,14 +101,25 @@ void complete(Block& b, unsigned warp, unsigned group) {
     const int l = std::countr_zero(g);
     WarpPost& p = t[l].post;
     switch (op) {
-      case WarpOp::Sync: break;
-      case WarpOp::ShflIdx: case WarpOp::ShflUp: case WarpOp::ShflDown: case WarpOp::ShflXor:
+      case WarpOp::Sync:
+        break;
+      case WarpOp::ShflIdx:
+      case WarpOp::ShflUp:
+      case WarpOp::ShflDown:
+      case WarpOp::ShflXor:
         p.result = shuffle(lanes, group, unsigned(l));
         break;
-      case WarpOp::Ballot: p.result = ballot; break;
-      case WarpOp::Any: p.result = ballot != 0; break;
-      case WarpOp::All: p.result = ballot == group; break;
-      case WarpOp::MatchAny: case WarpOp::MatchAll: {
+      case WarpOp::Ballot:
+        p.result = ballot;
+        break;
+      case WarpOp::Any:
+        p.result = ballot != 0;
+        break;
+      case WarpOp::All:
+        p.result = ballot == group;
+        break;
+      case WarpOp::MatchAny:
+      case WarpOp::MatchAll: {
         unsigned same = 0;
         for (unsigned h = group; h; h &= h - 1)
           if (lanes[std::countr_zero(h)].value == p.value) same |= 1u << std::countr_zero(h);
@@ -87,7 +127,9 @@ void complete(Block& b, unsigned warp, unsigned group) {
         p.result = op == WarpOp::MatchAny ? same : (p.pred ? group : 0);
         break;
       }
-      default: p.result = reduce(op, p.param != 0, lanes, group); break;
+      default:
+        p.result = reduce(op, p.param != 0, lanes, group);
+        break;
     }
     t[l].state = State::Runnable;
   }

@@ -54,13 +54,13 @@ struct Block {
   ScheduleSpec schedule;
   std::vector<Thread> threads;
   std::vector<Warp> warps;
-  std::vector<unsigned> order;  // thread order of the current sweep
-  size_t cursor = 0;            // next position in `order`
-  unsigned live = 0;            // threads not exited
-  unsigned arrived = 0;         // threads waiting at the barrier
-  Site barrier_site;            // where the first of them waits
-  bool barrier_divergent = false;  // some wait at another __syncthreads
-  int barrier_true = 0;         // predicates seen at the barrier
+  std::vector<unsigned> order;               // thread order of the current sweep
+  size_t cursor = 0;                         // next position in `order`
+  unsigned live = 0;                         // threads not exited
+  unsigned arrived = 0;                      // threads waiting at the barrier
+  Site barrier_site;                         // where the first of them waits
+  bool barrier_divergent = false;            // some wait at another __syncthreads
+  int barrier_true = 0;                      // predicates seen at the barrier
   int result_count = 0, result_arrived = 0;  // of the last released barrier
 };
 
@@ -73,18 +73,19 @@ struct Worker {
   ~Worker();
 };
 
+// This OS thread's worker, made on first use (scheduler.cpp).
 extern thread_local Worker* g_worker;
 Worker& new_worker();
-inline Worker& worker() { return g_worker ? *g_worker : new_worker(); }  // this OS thread's
+inline Worker& worker() { return g_worker ? *g_worker : new_worker(); }
 
 void run_block(Worker& w, const KernelLaunch& l, uint64_t linear, ScheduleSpec s);
-Fiber* new_fiber(Worker& w, void (*entry)(void*));     // stacks.cpp
-bool same_site(const Site& a, const Site& b);          // scheduler.cpp
+Fiber* new_fiber(Worker& w, void (*entry)(void*));  // stacks.cpp
+bool same_site(const Site& a, const Site& b);       // scheduler.cpp
 void delete_fiber(Fiber* f);
 // warp.cpp: complete the groups of `warp` whose lanes have all posted; lane >= 0 checks only the
 // group of that lane (it just posted), lane < 0 every posted lane (a lane exited).
 void warp_try_complete(Block& b, unsigned warp, int lane = -1);
-void set_last_error(cudaError_t e);                    // runtime.cpp
-size_t stack_bytes();                                  // grid.cpp: SENET_EMU_STACK_KB
-[[noreturn]] void report_deadlock(const Block& b);     // report.cpp
+void set_last_error(cudaError_t e);                 // runtime.cpp
+size_t stack_bytes();                               // grid.cpp: SENET_EMU_STACK_KB
+[[noreturn]] void report_deadlock(const Block& b);  // report.cpp
 }  // namespace emu::detail

@@ -32,7 +32,8 @@ constexpr int kTile = 16;
 __global__ void sgemm_tiled(const float* __restrict__ a, const float* __restrict__ b,
                             float* __restrict__ c, int n) {
   __shared__ float ta[kTile][kTile], tb[kTile][kTile];
-  const int row = int(blockIdx.y * kTile + threadIdx.y), col = int(blockIdx.x * kTile + threadIdx.x);
+  const int row = int(blockIdx.y * kTile + threadIdx.y),
+            col = int(blockIdx.x * kTile + threadIdx.x);
   float acc = 0.0f;
   for (int k0 = 0; k0 < n; k0 += kTile) {
     ta[threadIdx.y][threadIdx.x] = a[row * n + k0 + int(threadIdx.x)];
@@ -65,8 +66,10 @@ int main() {
   cudaMalloc(&out, size_t(blocks) * 1024 * sizeof(float));
   std::printf("senet emu costs, %d worker thread(s)\n", threads);
 
-  double s = best_seconds([&] { senet::launch(write_index, dim3(blocks), dim3(256), 0, nullptr, out); });
-  std::printf("barrier-free kernel          %7.2f ns per CUDA thread\n", s * 1e9 / (blocks * 256.0));
+  double s =
+      best_seconds([&] { senet::launch(write_index, dim3(blocks), dim3(256), 0, nullptr, out); });
+  std::printf("barrier-free kernel          %7.2f ns per CUDA thread\n",
+              s * 1e9 / (blocks * 256.0));
   s = best_seconds([&] {
     for (int i = 0; i < blocks * 256; ++i) out[i] = float(i % 256);
   });
@@ -75,13 +78,16 @@ int main() {
   for (int bs : {256, 1024}) {
     const int rounds = 50, nb = 64;
     s = best_seconds([&] { senet::launch(barriers, dim3(nb), dim3(bs), 0, nullptr, out, rounds); });
-    std::printf("__syncthreads, %4d threads  %7.2f ns per thread per barrier (%.2f us per block barrier)\n",
-                bs, s * 1e9 / (double(nb) * bs * rounds), s * 1e6 / (double(nb) * rounds));
+    std::printf(
+        "__syncthreads, %4d threads  %7.2f ns per thread per barrier (%.2f us per block barrier)\n",
+        bs, s * 1e9 / (double(nb) * bs * rounds), s * 1e6 / (double(nb) * rounds));
   }
   {
     const int rounds = 50, nb = 64;
-    s = best_seconds([&] { senet::launch(shuffles, dim3(nb), dim3(256), 0, nullptr, out, rounds); });
-    std::printf("__shfl_xor_sync              %7.2f ns per lane\n", s * 1e9 / (double(nb) * 256 * rounds));
+    s = best_seconds(
+        [&] { senet::launch(shuffles, dim3(nb), dim3(256), 0, nullptr, out, rounds); });
+    std::printf("__shfl_xor_sync              %7.2f ns per lane\n",
+                s * 1e9 / (double(nb) * 256 * rounds));
   }
   {
     const int n = 256;
@@ -94,10 +100,11 @@ int main() {
     for (int t : {1, threads}) {
       emu::set_threads(t);
       s = best_seconds([&] {
-        senet::launch(sgemm_tiled, dim3(n / kTile, n / kTile), dim3(kTile, kTile), 0, nullptr, a, b, c, n);
+        senet::launch(sgemm_tiled, dim3(n / kTile, n / kTile), dim3(kTile, kTile), 0, nullptr, a, b,
+                      c, n);
       });
-      std::printf("tiled SGEMM 256^3 (16x16)    %7.2f ms on %d thread(s), %.2f GFLOP/s\n", s * 1e3, t,
-                  2.0 * n * n * n / s * 1e-9);
+      std::printf("tiled SGEMM 256^3 (16x16)    %7.2f ms on %d thread(s), %.2f GFLOP/s\n", s * 1e3,
+                  t, 2.0 * n * n * n / s * 1e-9);
       if (threads == 1) break;
     }
     cudaFree(a), cudaFree(b), cudaFree(c);

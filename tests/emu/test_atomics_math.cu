@@ -33,7 +33,8 @@ __global__ void histogram8(const int* __restrict__ x, int n, int* __restrict__ h
   if (threadIdx.x < 8) local[threadIdx.x] = 0;
   if (threadIdx.x == 0) local_w = 0.0f;
   __syncthreads();
-  for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += int(gridDim.x * blockDim.x)) {
+  for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+       i += int(gridDim.x * blockDim.x)) {
     atomicAdd(&local[x[i] % 8], 1);
     atomicAdd(&local_w, 0.25f);
   }
@@ -108,10 +109,17 @@ TEST(EmuMath, IntrinsicsMatchLibm) {
   const auto h = out.download();
   for (int i = 0; i < n; ++i) {
     const double v = x[i];
-    const double expect[kMath] = {std::exp(v), std::exp(v), 1.0 / std::sqrt(v + 3.0),
-                                  std::max(v, 0.5), std::min(v, 0.5), v / 3.0, std::tanh(v),
-                                  std::log(v + 3.0), std::clamp(v, 0.0, 1.0),
-                                  std::nearbyint(float(v) * 10.0f), v * 2.0 + 1.0,
+    const double expect[kMath] = {std::exp(v),
+                                  std::exp(v),
+                                  1.0 / std::sqrt(v + 3.0),
+                                  std::max(v, 0.5),
+                                  std::min(v, 0.5),
+                                  v / 3.0,
+                                  std::tanh(v),
+                                  std::log(v + 3.0),
+                                  std::clamp(v, 0.0, 1.0),
+                                  std::nearbyint(float(v) * 10.0f),
+                                  v * 2.0 + 1.0,
                                   std::sqrt(v + 3.0),
                                   double(__builtin_popcount(std::bit_cast<unsigned>(x[i]))),
                                   double(std::max(int(x[i] * 4.0f), -3)) + v};

@@ -38,7 +38,8 @@ __global__ void modify_own_parameters(float* out, int n, float scale) {
 
 TEST(EmuIndexing, KernelModifiesItsOwnParameters) {
   DeviceBuffer<float> out(2 * 64);
-  CUDA_OK(senet::launch(modify_own_parameters, dim3(2), dim3(64), 0, nullptr, out.get(), 1000, 0.5));
+  CUDA_OK(
+      senet::launch(modify_own_parameters, dim3(2), dim3(64), 0, nullptr, out.get(), 1000, 0.5));
   const auto h = out.download();
   for (int i = 0; i < 128; ++i) ASSERT_EQ(h[i], float(1000 - i % 64)) << i;
 }
@@ -56,7 +57,8 @@ TEST(EmuIndexing, Float4LoadsAndStores) {
   static_assert(sizeof(float2) == 8 && alignof(float2) == 8);
   const int n = 100;
   std::vector<float4> h(n);
-  for (int i = 0; i < n; ++i) h[i] = make_float4(float(i), float(i + 1), float(i + 2), float(i + 3));
+  for (int i = 0; i < n; ++i)
+    h[i] = make_float4(float(i), float(i + 1), float(i + 2), float(i + 3));
   DeviceBuffer<float4> in(h), out(n);
   CUDA_OK(senet::launch(scale_float4, dim3(4), dim3(32), 0, nullptr, in.get(), out.get(), n));
   const auto r = out.download();

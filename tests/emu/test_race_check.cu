@@ -2,6 +2,8 @@
 // the deadlock report.
 // Rule: three deliberately racy kernels (a missing barrier or __syncwarp) MUST give different
 // outputs under different schedules; their fixed twins must give identical ones.
+#include <cstdio>
+
 #include "kernels/emu/race_check.h"
 #include "tests/emu/emu_test.h"
 
@@ -51,6 +53,12 @@ __global__ void warp_tail_sum(const float* __restrict__ x, float* __restrict__ s
   if (threadIdx.x == 0) sums[blockIdx.x] = s[0];
 }
 
+// Prints the divergence (the README quotes these figures) and checks it is large.
+void expect_detected(double divergence, const char* what) {
+  std::printf("[ racy     ] %s: schedule divergence %.3g\n", what, divergence);
+  EXPECT_GT(divergence, 1e-3) << what << ": the race check missed a deliberate race";
+}
+
 template <class Kernel>
 auto runner(Kernel kernel, int blocks, int outputs) {
   // Inputs: distinct values so that any wrong read changes the output.
@@ -65,19 +73,21 @@ auto runner(Kernel kernel, int blocks, int outputs) {
 
 TEST(EmuRaceCheck, MissingBarrierInTreeReductionIsDetected) {
   SKIP_ON_GPU("schedule permutation is an emulator feature");
-  EXPECT_GT(emu::schedule_divergence(runner(tree_sum<false>, 4, 4)), 1e-3);
+  expect_detected(emu::schedule_divergence(runner(tree_sum<false>, 4, 4)), "tree reduction");
   EXPECT_RACE_FREE(runner(tree_sum<true>, 4, 4), 0.0);
 }
 
 TEST(EmuRaceCheck, MissingBarrierInStencilHaloIsDetected) {
   SKIP_ON_GPU("schedule permutation is an emulator feature");
-  EXPECT_GT(emu::schedule_divergence(runner(stencil_halo<false>, 3, 3 * kBlock)), 1e-3);
+  expect_detected(emu::schedule_divergence(runner(stencil_halo<false>, 3, 3 * kBlock)),
+                  "stencil halo");
   EXPECT_RACE_FREE(runner(stencil_halo<true>, 3, 3 * kBlock), 0.0);
 }
 
 TEST(EmuRaceCheck, MissingSyncwarpInWarpReductionIsDetected) {
   SKIP_ON_GPU("schedule permutation is an emulator feature");
-  EXPECT_GT(emu::schedule_divergence(runner(warp_tail_sum<false>, 2, 2)), 1e-3);
+  expect_detected(emu::schedule_divergence(runner(warp_tail_sum<false>, 2, 2)),
+                  "warp reduction without __syncwarp");
   EXPECT_RACE_FREE(runner(warp_tail_sum<true>, 2, 2), 0.0);
 }
 
@@ -90,11 +100,14 @@ TEST(EmuRaceCheck, FloatAtomicsDifferOnlyByRounding) {
     const auto x = iota_floats(8 * kBlock, 0.1f, 0.013f);
     DeviceBuffer<float> dx(x), out(1);
     out.zero();
-    EXPECT_EQ(senet::launch(float_atomic_sum, dim3(8), dim3(kBlock), 0, nullptr, dx.get(),
-                            out.get()), cudaSuccess);
+    EXPECT_EQ(
+        senet::launch(float_atomic_sum, dim3(8), dim3(kBlock), 0, nullptr, dx.get(), out.get()),
+        cudaSuccess);
     return out.download();
   };
-  EXPECT_RACE_FREE(run, 1e-5);
+  const double d = emu::schedule_divergence(run);
+  std::printf("[ atomics  ] float atomicAdd sum: schedule divergence %.3g\n", d);
+  EXPECT_LE(d, 1e-5);
 }
 
 #if SENET_CUDA_EMULATION  // the rest is about the emulator itself
@@ -108,8 +121,9 @@ TEST(EmuRaceCheck, SchedulesOrderThreads) {
     emu::ScopedSchedule scope(s);
     DeviceBuffer<int> counter(1), order(64);
     counter.zero();
-    EXPECT_EQ(senet::launch(record_order, dim3(1), dim3(64), 0, nullptr, counter.get(),
-                            order.get()), cudaSuccess);
+    EXPECT_EQ(
+        senet::launch(record_order, dim3(1), dim3(64), 0, nullptr, counter.get(), order.get()),
+        cudaSuccess);
     return order.download();
   };
   const auto fwd = run({emu::Schedule::Forward, 0}), rev = run({emu::Schedule::Reverse, 0});
@@ -144,9 +158,10 @@ __global__ void barrier_vs_shuffle(float* out) {
 TEST(EmuDeadlockDeathTest, HalfTheThreadsSkipABarrier) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   DeviceBuffer<float> out(64);
-  EXPECT_DEATH(senet::launch(half_skip_barrier, dim3(1), dim3(64), 0, nullptr, out.get()),
-               "DEADLOCK(.|\n)*threads \\(0,0,0\\)\\.\\.\\(31,0,0\\) \\[32\\]: wait at __syncthreads"
-               "(.|\n)*threads \\(32,0,0\\)\\.\\.\\(63,0,0\\) \\[32\\]: wait at __syncthreads");
+  EXPECT_DEATH(
+      senet::launch(half_skip_barrier, dim3(1), dim3(64), 0, nullptr, out.get()),
+      "DEADLOCK(.|\n)*threads \\(0,0,0\\)\\.\\.\\(31,0,0\\) \\[32\\]: wait at __syncthreads"
+      "(.|\n)*threads \\(32,0,0\\)\\.\\.\\(63,0,0\\) \\[32\\]: wait at __syncthreads");
 }
 
 TEST(EmuDeadlockDeathTest, BarrierAgainstShuffle) {

@@ -139,8 +139,31 @@ TEST(EmuShared, BarrierAfterSomeThreadsExited) {
   std::vector<int> x(n);
   std::iota(x.begin(), x.end(), 1);
   DeviceBuffer<int> dx(x), out(n);
-  CUDA_OK(senet::launch(sum_after_early_exit, dim3(1), dim3(128), 0, nullptr, dx.get(), out.get(), n));
+  CUDA_OK(
+      senet::launch(sum_after_early_exit, dim3(1), dim3(128), 0, nullptr, dx.get(), out.get(), n));
   EXPECT_EQ(out.download(), std::vector<int>(n, n * (n + 1) / 2));
+}
+
+// Threads wait for a flag that the last thread sets; __nanosleep lets the others run meanwhile.
+__global__ void spin_wait_for_flag(int* out) {
+  __shared__ int flag, value;
+  if (threadIdx.x == 0) atomicExch(&flag, 0);
+  __syncthreads();
+  if (threadIdx.x == blockDim.x - 1) {
+    value = 42;
+    __threadfence_block();
+    atomicExch(&flag, 1);
+  } else {
+    while (atomicAdd(&flag, 0) == 0) __nanosleep(100);
+  }
+  __threadfence_block();
+  out[threadIdx.x] = value;
+}
+
+TEST(EmuShared, SpinWaitWithNanosleep) {
+  DeviceBuffer<int> out(64);
+  CUDA_OK(senet::launch(spin_wait_for_flag, dim3(1), dim3(64), 0, nullptr, out.get()));
+  EXPECT_EQ(out.download(), std::vector<int>(64, 42));
 }
 
 __global__ void read_dynamic_shared_unwritten(float* out) {

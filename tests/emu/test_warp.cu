@@ -88,9 +88,12 @@ TEST(EmuWarp, PartialLastWarp) {
 __global__ void divergent_halves(int* out) {
   const int lane = int(threadIdx.x % 32);
   int r;
-  if (lane < 16) r = __shfl_xor_sync(0x0000ffffu, lane * 100, 1);
-  else r = __shfl_xor_sync(0xffff0000u, lane * 100, 2);
-  const unsigned b = lane < 16 ? __ballot_sync(0x0000ffffu, lane % 2) : __ballot_sync(0xffff0000u, 1);
+  if (lane < 16)
+    r = __shfl_xor_sync(0x0000ffffu, lane * 100, 1);
+  else
+    r = __shfl_xor_sync(0xffff0000u, lane * 100, 2);
+  const unsigned b =
+      lane < 16 ? __ballot_sync(0x0000ffffu, lane % 2) : __ballot_sync(0xffff0000u, 1);
   out[2 * threadIdx.x] = r;
   out[2 * threadIdx.x + 1] = int(b);
 }
@@ -107,10 +110,14 @@ TEST(EmuWarp, DivergentHalvesWithDisjointMasks) {
 
 __global__ void votes(int* out) {
   const int lane = int(threadIdx.x % 32);
-  const int r[8] = {int(__ballot_sync(kFull, lane % 3 == 0)), __any_sync(kFull, lane == 31),
-                    __any_sync(kFull, 0), __all_sync(kFull, lane < 32),
-                    __all_sync(kFull, lane != 7), int(__reduce_add_sync(kFull, unsigned(lane))),
-                    __reduce_min_sync(kFull, 5 - lane), int(__match_any_sync(kFull, lane / 8))};
+  const int r[8] = {int(__ballot_sync(kFull, lane % 3 == 0)),
+                    __any_sync(kFull, lane == 31),
+                    __any_sync(kFull, 0),
+                    __all_sync(kFull, lane < 32),
+                    __all_sync(kFull, lane != 7),
+                    int(__reduce_add_sync(kFull, unsigned(lane))),
+                    __reduce_min_sync(kFull, 5 - lane),
+                    int(__match_any_sync(kFull, lane / 8))};
   if (lane == 30)
     for (int i = 0; i < 8; ++i) out[i] = r[i];
 }
