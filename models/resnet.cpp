@@ -52,6 +52,7 @@ ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {
   conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(cfg.in_channels, c0, 3, 1, 1, false, gen));
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(c0));
   relu0 = register_module("relu0", add_site("relu0", c0, S, S, cfg.stem_site));
+  relu0->feeding_conv = "conv1.weight";
   macs_ += conv1->macs(S, S);
   int in = c0, H = S;
   for (int layer = 0; layer < 4; ++layer) {
@@ -63,6 +64,8 @@ ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {
       int P = (H + 2 - 3) / stride + 1;
       block->relu1 = block->register_module("relu1", add_site(name + ".relu1", out, P, P, true));
       block->relu2 = block->register_module("relu2", add_site(name + ".relu2", out, P, P, true));
+      block->relu1->feeding_conv = name + ".conv1.weight";
+      block->relu2->feeding_conv = name + ".conv2.weight";
       blocks.push_back(register_module(name, block));
       in = out;
       H = P;

@@ -41,6 +41,7 @@ WideResNet::WideResNet(const ModelConfig& cfg) : Model(cfg) {
   conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(cfg.in_channels, c0, 3, 1, 1, false, gen));
   macs_ += conv1->macs(S, S);
   int in = c0, H = S;
+  std::string producer = "conv1.weight";  // the conv whose output feeds the next BN-ReLU
   for (int g = 0; g < 3; ++g) {
     int out = width(16 * cfg.wrn_k << g);
     for (int b = 0; b < n; ++b) {
@@ -50,6 +51,9 @@ WideResNet::WideResNet(const ModelConfig& cfg) : Model(cfg) {
       int P = (H + 2 - 3) / stride + 1;
       block->relu1 = block->register_module("relu1", add_site(name + ".relu1", in, H, H, true));
       block->relu2 = block->register_module("relu2", add_site(name + ".relu2", out, P, P, true));
+      block->relu1->feeding_conv = producer;
+      block->relu2->feeding_conv = name + ".conv1.weight";
+      producer = name + ".conv2.weight";  // (the block output is conv2 + shortcut: conv2 feeds it)
       macs_ += block->conv1->macs(H, H) + block->conv2->macs(P, P);
       if (block->shortcut) macs_ += block->shortcut->macs(H, H);
       blocks.push_back(register_module(name, block));
@@ -59,6 +63,7 @@ WideResNet::WideResNet(const ModelConfig& cfg) : Model(cfg) {
   }
   bn = register_module("bn", std::make_shared<nn::BatchNorm2d>(in));
   relu = register_module("relu", add_site("relu", in, H, H, cfg.final_site));
+  relu->feeding_conv = producer;
   fc = register_module("fc", std::make_shared<nn::Linear>(in, cfg.num_classes, gen));
   macs_ += int64_t(in) * cfg.num_classes;
 }

@@ -10,6 +10,25 @@ namespace senet {
 
 using json = nlohmann::json;
 
+static json stage_to_json(const SenetStageConfig& s) {
+  return json{{"epochs", s.epochs}, {"lr", s.lr}, {"schedule", s.schedule}, {"ce", s.ce},
+              {"kd", s.kd}, {"pram", s.pram}, {"temperature", s.temperature}};
+}
+
+static json senet_to_json(const SenetConfig& s) {
+  return json{{"budget", s.budget},
+              {"teacher_checkpoint", s.teacher_checkpoint},
+              {"granularity", s.granularity},
+              {"student_init", s.student_init},
+              {"pram_sites", s.pram_sites},
+              {"density", s.density},
+              {"sensitivity_epochs", s.sensitivity_epochs},
+              {"prune_every", s.prune_every},
+              {"prune_rate", s.prune_rate},
+              {"mask_search", stage_to_json(s.mask_search)},
+              {"finetune", stage_to_json(s.finetune)}};
+}
+
 json to_json(const RunConfig& c) {
   const auto& m = c.model;
   const auto& d = c.data;
@@ -31,6 +50,7 @@ json to_json(const RunConfig& c) {
          {{"name", o.name}, {"lr", o.lr}, {"momentum", o.momentum}, {"nesterov", o.nesterov},
           {"weight_decay", o.weight_decay}, {"schedule", o.schedule}, {"milestones", o.milestones},
           {"gamma", o.gamma}, {"min_lr", o.min_lr}, {"warmup_epochs", o.warmup_epochs}}}}},
+      {"senet", senet_to_json(c.senet)},
       {"seed", c.seed},
       {"threads", c.threads},
       {"device", c.device},
@@ -126,6 +146,46 @@ RunConfig from_json(const json& j) {
   o.gamma = get<float>(full, "train.optim.gamma");
   o.min_lr = get<float>(full, "train.optim.min_lr");
   o.warmup_epochs = get<int>(full, "train.optim.warmup_epochs");
+  auto& sn = c.senet;
+  sn.budget = get<int64_t>(full, "senet.budget");
+  sn.teacher_checkpoint = get<std::string>(full, "senet.teacher_checkpoint");
+  sn.granularity = get<std::string>(full, "senet.granularity");
+  sn.student_init = get<std::string>(full, "senet.student_init");
+  sn.pram_sites = get<std::string>(full, "senet.pram_sites");
+  sn.density = get<double>(full, "senet.density");
+  sn.sensitivity_epochs = get<int>(full, "senet.sensitivity_epochs");
+  sn.prune_every = get<int>(full, "senet.prune_every");
+  sn.prune_rate = get<double>(full, "senet.prune_rate");
+  for (auto [name, st] : {std::pair<const char*, SenetStageConfig*>{"mask_search", &sn.mask_search},
+                          {"finetune", &sn.finetune}}) {
+    std::string k = std::string("senet.") + name + ".";
+    st->epochs = get<int>(full, k + "epochs");
+    st->lr = get<float>(full, k + "lr");
+    st->schedule = get<std::string>(full, k + "schedule");
+    st->ce = get<float>(full, k + "ce");
+    st->kd = get<float>(full, k + "kd");
+    st->pram = get<float>(full, k + "pram");
+    st->temperature = get<float>(full, k + "temperature");
+    check(st->epochs >= 0, k + "epochs", "an integer ≥ 0", full);
+    check(st->lr > 0, k + "lr", "a positive number", full);
+    check(st->schedule == "cosine" || st->schedule == "constant" || st->schedule == "multistep",
+          k + "schedule", "cosine, multistep or constant", full);
+    check(st->ce >= 0, k + "ce", "a weight ≥ 0", full);
+    check(st->kd >= 0, k + "kd", "a weight ≥ 0", full);
+    check(st->pram >= 0, k + "pram", "a weight ≥ 0", full);
+    check(st->temperature > 0, k + "temperature", "a positive number", full);
+  }
+  check(sn.budget >= 0, "senet.budget", "an integer ≥ 0", full);
+  check(sn.granularity == "pixel" || sn.granularity == "channel", "senet.granularity",
+        "pixel or channel", full);
+  check(sn.student_init == "teacher" || sn.student_init == "random", "senet.student_init",
+        "teacher or random", full);
+  check(sn.pram_sites == "stage_ends" || sn.pram_sites == "all", "senet.pram_sites",
+        "stage_ends or all", full);
+  check(sn.density > 0 && sn.density <= 1, "senet.density", "a number in (0, 1]", full);
+  check(sn.sensitivity_epochs >= 0, "senet.sensitivity_epochs", "an integer ≥ 0", full);
+  check(sn.prune_every >= 1, "senet.prune_every", "an integer ≥ 1", full);
+  check(sn.prune_rate >= 0 && sn.prune_rate < 1, "senet.prune_rate", "a number in [0, 1)", full);
   c.seed = get<uint64_t>(full, "seed");
   c.threads = get<int>(full, "threads");
   c.device = get<std::string>(full, "device");

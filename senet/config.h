@@ -43,10 +43,34 @@ struct TrainConfig {
   OptimConfig optim;
 };
 
+// SENet pipeline (SENET_SPEC.md): stage 1 sensitivity, allocation, stage 2 mask search, stage 3
+// fine-tuning. Every number of the method is here, never a constant in the code.
+struct SenetStageConfig {
+  int epochs = 1;
+  float lr = 0.05f;
+  std::string schedule = "constant";
+  float ce = 0.5f, kd = 0.5f, pram = 0.f, temperature = 4.f;
+};
+
+struct SenetConfig {
+  int64_t budget = 0;                 // ReLUs of the student (counted sites); also --budget
+  std::string teacher_checkpoint;     // use this teacher instead of training one
+  std::string granularity = "pixel";  // pixel | channel
+  std::string student_init = "teacher";  // teacher | random
+  std::string pram_sites = "stage_ends";  // stage_ends | all
+  double density = 0.1;               // stage 1: global conv-weight density of the sparse copy
+  int sensitivity_epochs = 1;
+  int prune_every = 100;
+  double prune_rate = 0.5;
+  SenetStageConfig mask_search{1, 0.05f, "constant", 0.5f, 0.5f, 0.f, 4.f};
+  SenetStageConfig finetune{1, 0.01f, "cosine", 0.1f, 0.9f, 1000.f, 4.f};
+};
+
 struct RunConfig {
   models::ModelConfig model;
   DataConfig data;
   TrainConfig train;
+  SenetConfig senet;
   uint64_t seed = 1;
   int threads = 0;              // 0: all cores
   std::string device = "cpu";   // cpu | cuda

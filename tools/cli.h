@@ -24,5 +24,6 @@ int cmd_train(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_summary(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
+int cmd_pipeline(const std::vector<std::string>& args);
 
 }  // namespace senet::cli

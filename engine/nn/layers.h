@@ -52,6 +52,9 @@ class ReluSite : public Module {
   std::string site_name;
   int C, H, W;
   bool counted;  // part of the ReLU budget (site convention)
+  // Dotted name of the conv weight that produces this site's input (SENET_SPEC.md stage 1: the
+  // site's sensitivity is 1 − that conv's density after sparse training).
+  std::string feeding_conv;
   SiteMode mode = SiteMode::ReLU;
   Tensor mask;   // u8, [C,H,W] or [C]; all ones until a mask is set
 

@@ -28,6 +28,9 @@ TEST(Models, ResNet18SiteCountsAt32) {
   EXPECT_EQ(m->sites()[0]->site_name, "relu0");
   EXPECT_EQ(m->sites()[1]->site_name, "layer1.0.relu1");
   EXPECT_EQ(m->sites()[16]->site_name, "layer4.1.relu2");
+  EXPECT_EQ(m->sites()[0]->feeding_conv, "conv1.weight");
+  EXPECT_EQ(m->sites()[3]->feeding_conv, "layer1.1.conv1.weight");
+  EXPECT_EQ(m->sites()[16]->feeding_conv, "layer4.1.conv2.weight");
   // SNL / DeepReDuce convention: the stem ReLU is not in the count (it stays a full ReLU).
   ModelConfig c = resnet18();
   c.stem_site = false;
@@ -53,6 +56,10 @@ TEST(Models, WRN22x8SiteCounts) {
   EXPECT_EQ(m->sites()[0]->size(), 16 * 32 * 32);   // group1.0.relu1 acts on the stem output
   EXPECT_EQ(m->sites()[1]->size(), 128 * 32 * 32);
   EXPECT_EQ(m->sites()[18]->site_name, "relu");
+  EXPECT_EQ(m->sites()[0]->feeding_conv, "conv1.weight");
+  EXPECT_EQ(m->sites()[1]->feeding_conv, "group1.0.conv1.weight");
+  EXPECT_EQ(m->sites()[2]->feeding_conv, "group1.0.conv2.weight");
+  EXPECT_EQ(m->sites()[18]->feeding_conv, "group3.2.conv2.weight");
   c.final_site = false;
   EXPECT_EQ(make_model(c)->relu_count(), 1359872);
 }

@@ -1,0 +1,200 @@
+// senet/distill.cpp — see distill.h.
+#include "senet/distill.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "engine/core/autograd.h"
+#include "engine/core/parallel.h"
+#include "engine/ops/count_correct.h"
+#include "engine/ops/cross_entropy.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/kd_loss.h"
+#include "engine/ops/pram_loss.h"
+#include "senet/checkpoint.h"
+#include "senet/progress.h"
+
+namespace senet {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<size_t> stage_end_sites(const models::Model& m) {
+  std::map<std::string, size_t> last;  // stage prefix ("layer3") → index of its last site
+  std::vector<std::string> order;
+  for (size_t i = 0; i < m.sites().size(); ++i) {
+    const std::string& n = m.sites()[i]->site_name;
+    std::string stage = n.substr(0, n.find('.'));
+    if (stage.rfind("layer", 0) != 0 && stage.rfind("group", 0) != 0) continue;
+    if (!last.count(stage)) order.push_back(stage);
+    last[stage] = i;
+  }
+  std::vector<size_t> out;
+  for (const auto& s : order) out.push_back(last[s]);
+  return out;
+}
+
+std::vector<size_t> all_counted_sites(const models::Model& m) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < m.sites().size(); ++i)
+    if (m.sites()[i]->counted) out.push_back(i);
+  return out;
+}
+
+// D += Σ_b |Aᵀ − Aˢ| over the batch, per position of the site (threads split the positions).
+static void accumulate_distance(std::vector<double>& D, const Tensor& at, const Tensor& as) {
+  const float* t = at.data<float>();
+  const float* s = as.data<float>();
+  int64_t B = at.size(0), n = int64_t(D.size());
+  parallel_for(0, n, 1024, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = b0; i < b1; ++i) D[size_t(i)] += std::abs(double(t[b * n + i]) - double(s[b * n + i]));
+  });
+}
+
+// New masks: exact top-r of the accumulated distances (channel-wise: top channels of Σ_hw D).
+static void update_masks(models::Model& student, const std::vector<std::vector<double>>& D,
+                         const DistillConfig& dc) {
+  auto sites = student.counted_sites();
+  for (size_t l = 0; l < sites.size(); ++l) {
+    auto* s = sites[l];
+    if (dc.granularity == Granularity::Pixel) {
+      s->set_mask(Tensor::from_vector_u8(topk_mask(D[l], dc.counts[l]), {s->C, s->H, s->W}));
+    } else {
+      int64_t hw = int64_t(s->H) * s->W;
+      std::vector<double> ch(size_t(s->C), 0.0);
+      for (int64_t c = 0; c < s->C; ++c)
+        for (int64_t i = 0; i < hw; ++i) ch[size_t(c)] += D[l][size_t(c * hw + i)];
+      s->set_mask(Tensor::from_vector_u8(topk_mask(ch, channels_for_budget(dc.counts[l], hw, s->C)),
+                                         {s->C}));
+    }
+  }
+}
+
+DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
+                          models::Model& student, const DataBundle& data, const std::string& dir,
+                          bool resume, bool progress) {
+  Device device = parse_device(cfg.device);
+  fs::create_directories(dir);
+  auto counted = student.counted_sites();
+  if (dc.search_masks)
+    SENET_CHECK(dc.counts.size() == counted.size(), dc.stage, ": ", dc.counts.size(),
+                " ReLU counts for ", counted.size(), " sites");
+  for (size_t g : dc.pram_sites)
+    SENET_CHECK(g < student.sites().size(), dc.stage, ": PRAM site index ", g, " out of range");
+
+  auto opt = make_optimizer(dc.optim, student);
+  auto sched = make_schedule(dc.optim, dc.epochs);
+  std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
+  DistillResult res;
+  int start_epoch = 0;
+  if (resume && fs::exists(last)) {
+    io::StFile f = read_checkpoint(last);
+    load_model_state(f, student);
+    load_optimizer_state(f, *opt);
+    start_epoch = std::stoi(metadata_at(f, "epoch"));
+    res.best_val = std::stod(metadata_at(f, "best_val_accuracy"));
+    res.best_epoch = std::stoi(metadata_at(f, "best_epoch"));
+    std::fprintf(stderr, "%s: resuming from %s at epoch %d\n", dc.stage.c_str(), last.c_str(),
+                 start_epoch);
+  }
+
+  teacher.eval();
+  teacher.set_capture(true);
+  student.set_capture(true);
+  std::vector<size_t> counted_index;  // position of each counted site in the full site list
+  for (auto* s : counted)
+    counted_index.push_back(size_t(std::find(student.sites().begin(), student.sites().end(), s) -
+                                   student.sites().begin()));
+  data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
+                      cfg.seed + 7919 * (dc.search_masks ? 2 : 3));
+  int64_t nb = loader.batches_per_epoch();
+  SENET_CHECK(nb > 0, dc.stage, ": train.batch_size is larger than the training set");
+  std::ofstream metrics(dir + "/metrics.jsonl", std::ios::app);
+
+  for (int epoch = start_epoch; epoch < dc.epochs; ++epoch) {
+    student.train();
+    loader.start_epoch(epoch);
+    std::vector<std::vector<double>> D;
+    if (dc.search_masks)
+      for (auto* s : counted) D.emplace_back(size_t(s->size()), 0.0);
+    Progress bar(dc.stage + " " + std::to_string(epoch + 1) + "/" + std::to_string(dc.epochs), nb,
+                 progress);
+    data::Batch b;
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, step = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    while (loader.next(b)) {
+      opt->set_lr(sched->lr_at(epoch, double(step) / double(nb)));
+      Tensor x = batch_images(b, device), y = batch_labels(b, device);
+      Tensor zt;
+      {
+        NoGradGuard no_grad;
+        zt = teacher.forward(x);
+      }
+      Tensor zs = student.forward(x);
+      Tensor loss = scale(softmax_cross_entropy(zs, y), dc.w_ce);
+      if (dc.w_kd != 0) loss = add(loss, scale(kd_loss(zs, zt, dc.temperature), dc.w_kd));
+      if (dc.w_pram != 0)
+        for (size_t g : dc.pram_sites)
+          loss = add(loss, scale(pram_loss(student.sites()[g]->captured, teacher.sites()[g]->captured),
+                                 dc.w_pram));
+      student.zero_grad();
+      loss.backward();
+      check_finite(loss, student, dc.stage + " epoch " + std::to_string(epoch + 1) + " step " +
+                                      std::to_string(step + 1));
+      opt->step();
+      if (dc.search_masks) {
+        NoGradGuard no_grad;
+        for (size_t l = 0; l < counted.size(); ++l)  // teacher and student share the site list
+          accumulate_distance(D[l], teacher.sites()[counted_index[l]]->captured, counted[l]->captured);
+      }
+      ++step;
+      loss_sum += double(loss.item()) * double(b.n);
+      correct += count_correct(zs.detach(), y);
+      seen += b.n;
+      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
+    }
+    bar.finish();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (dc.search_masks) update_masks(student, D, dc);
+    student.set_capture(false);
+    EvalResult val = evaluate(student, data.val, data.norm, 256, device);
+    student.set_capture(true);
+    bool is_best = val.accuracy > res.best_val;
+    if (is_best) {
+      res.best_val = val.accuracy;
+      res.best_epoch = epoch + 1;
+    }
+    Metadata meta{{"config", to_json(cfg).dump()},
+                  {"stage", dc.stage},
+                  {"epoch", std::to_string(epoch + 1)},
+                  {"best_val_accuracy", std::to_string(res.best_val)},
+                  {"best_epoch", std::to_string(res.best_epoch)}};
+    if (is_best) save_checkpoint(best_path, student, nullptr, meta);
+    save_checkpoint(last, student, opt.get(), meta);
+    json line{{"stage", dc.stage}, {"epoch", epoch + 1}, {"lr", opt->lr()},
+              {"train_loss", loss_sum / double(seen)}, {"train_accuracy", double(correct) / double(seen)},
+              {"val_accuracy", val.accuracy}, {"val_loss", val.loss}, {"relus", student.relu_count()},
+              {"seconds", secs}, {"images_per_second", double(seen) / secs}};
+    metrics << line.dump() << "\n";
+    metrics.flush();
+    std::fprintf(stderr, "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%% | ReLUs %lld | %.0f img/s\n",
+                 dc.stage.c_str(), epoch + 1, loss_sum / double(seen),
+                 100.0 * double(correct) / double(seen), 100 * val.accuracy,
+                 (long long)student.relu_count(), double(seen) / secs);
+    res.epochs_run++;
+  }
+  teacher.set_capture(false);
+  student.set_capture(false);
+  if (fs::exists(best_path)) load_model_state(read_checkpoint(best_path), student);
+  res.val = evaluate(student, data.val, data.norm, 256, device);
+  res.test = evaluate(student, data.test, data.norm, 256, device);
+  return res;
+}
+
+}  // namespace senet

@@ -1,0 +1,45 @@
+// senet/distill.h — the student–teacher loop of SENet stages 2 and 3 (SENET_SPEC.md).
+// Per batch: the frozen teacher (eval mode, no grad) and the student run on the same images, both
+// capturing their post-ReLU activations A at every site; the student minimises
+//     L = w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ) + w_pram·Σ_g PRAM(Aˢ_g, Aᵀ_g)
+// with SGD. Stage 2 (search_masks): per site D_l[c,h,w] += Σ_batch |Aᵀ − Aˢ| (no gradient), and at
+// each epoch end the mask becomes the exact top-r_l of D_l (channel-wise: top channels of Σ_hw D_l),
+// then the student is validated with its new mask. Stage 3: masks frozen.
+// The best validation accuracy's weights and masks are kept (dir/best.safetensors) and loaded into
+// the student at the end; dir/last.safetensors after every epoch lets an interrupted stage resume.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "senet/masks.h"
+#include "senet/trainer.h"
+
+namespace senet {
+
+struct DistillConfig {
+  std::string stage = "finetune";  // names the stage in logs and metrics
+  int epochs = 1;
+  OptimConfig optim;
+  float w_ce = 0.1f, w_kd = 0.9f, w_pram = 1000.f, temperature = 4.f;
+  std::vector<size_t> pram_sites;  // indices into model.sites()
+  bool search_masks = false;
+  Granularity granularity = Granularity::Pixel;
+  std::vector<int64_t> counts;     // ReLUs per counted site (stage 2)
+};
+
+struct DistillResult {
+  double best_val = -1;
+  int best_epoch = 0;
+  int epochs_run = 0;
+  EvalResult val, test;
+};
+
+// The last ReLU site of each stage (ResNet "layerL", WRN "groupG"): PRAM's default sites.
+std::vector<size_t> stage_end_sites(const models::Model& m);
+std::vector<size_t> all_counted_sites(const models::Model& m);
+
+DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
+                          models::Model& student, const DataBundle& data, const std::string& dir,
+                          bool resume, bool progress);
+
+}  // namespace senet
