@@ -31,15 +31,15 @@ BasicBlock::BasicBlock(Model& owner, const std::string& name, int in_ch, int out
 
 Tensor BasicBlock::forward(const Tensor& x) {
   bool tr = is_training();
-  Tensor a1 = relu1->observe(conv_bn_act(x, conv1->weight, bn1->weight, bn1->bias, bn1->state, tr,
-                                         relu1->act(), relu1->act_mask(), conv1->stride, 1));
+  Tensor a1 = relu1->output(conv_bn_act(x, conv1->weight, bn1->weight, bn1->bias, bn1->state, tr,
+                                         relu1->fused_act(), relu1->fused_mask(), conv1->stride, 1));
   Tensor y2 = conv2->forward(a1);
   Tensor sc = x;
   if (shortcut_conv)
     sc = bn_act(shortcut_conv->forward(x), Tensor(), shortcut_bn->weight, shortcut_bn->bias,
                 shortcut_bn->state, tr, Act::None, Tensor());
-  return relu2->observe(bn_act(y2, sc, bn2->weight, bn2->bias, bn2->state, tr, relu2->act(),
-                               relu2->act_mask()));
+  return relu2->output(bn_act(y2, sc, bn2->weight, bn2->bias, bn2->state, tr, relu2->fused_act(),
+                               relu2->fused_mask()));
 }
 
 ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {
@@ -80,8 +80,8 @@ Tensor ResNet::forward(const Tensor& x) {
                   x.size(3) == config.image_size,
               "resnet: input ", x.shape(), " does not match the model's input [N, ",
               config.in_channels, ", ", config.image_size, ", ", config.image_size, "]");
-  Tensor h = relu0->observe(conv_bn_act(x, conv1->weight, bn1->weight, bn1->bias, bn1->state,
-                                        is_training(), relu0->act(), relu0->act_mask(), 1, 1));
+  Tensor h = relu0->output(conv_bn_act(x, conv1->weight, bn1->weight, bn1->bias, bn1->state,
+                                        is_training(), relu0->fused_act(), relu0->fused_mask(), 1, 1));
   for (auto& b : blocks) h = b->forward(h);
   return fc->forward(global_avg_pool(h));
 }

@@ -22,10 +22,10 @@ WideBlock::WideBlock(int in_ch, int out_ch, int stride, Generator& gen) {
 
 Tensor WideBlock::forward(const Tensor& x) {
   bool tr = is_training();
-  Tensor a = relu1->observe(bn_act(x, Tensor(), bn1->weight, bn1->bias, bn1->state, tr,
-                                   relu1->act(), relu1->act_mask()));
-  Tensor h = relu2->observe(conv_bn_act(a, conv1->weight, bn2->weight, bn2->bias, bn2->state, tr,
-                                        relu2->act(), relu2->act_mask(), conv1->stride, 1));
+  Tensor a = relu1->output(bn_act(x, Tensor(), bn1->weight, bn1->bias, bn1->state, tr,
+                                   relu1->fused_act(), relu1->fused_mask()));
+  Tensor h = relu2->output(conv_bn_act(a, conv1->weight, bn2->weight, bn2->bias, bn2->state, tr,
+                                        relu2->fused_act(), relu2->fused_mask(), conv1->stride, 1));
   Tensor y = conv2->forward(h);
   return add(y, shortcut ? shortcut->forward(a) : x);
 }
@@ -75,8 +75,8 @@ Tensor WideResNet::forward(const Tensor& x) {
               ", ", config.image_size, ", ", config.image_size, "]");
   Tensor h = conv1->forward(x);
   for (auto& b : blocks) h = b->forward(h);
-  h = relu->observe(bn_act(h, Tensor(), bn->weight, bn->bias, bn->state, is_training(), relu->act(),
-                           relu->act_mask()));
+  h = relu->output(bn_act(h, Tensor(), bn->weight, bn->bias, bn->state, is_training(), relu->fused_act(),
+                           relu->fused_mask()));
   return fc->forward(global_avg_pool(h));
 }
 

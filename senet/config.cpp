@@ -15,18 +15,28 @@ static json stage_to_json(const SenetStageConfig& s) {
               {"kd", s.kd}, {"pram", s.pram}, {"temperature", s.temperature}};
 }
 
+static json snl_to_json(const SnlConfig& s) {
+  return json{{"max_epochs", s.max_epochs}, {"lr", s.lr}, {"weight_decay", s.weight_decay},
+              {"lambda", s.lambda}, {"lambda_growth", s.lambda_growth},
+              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"ce", s.ce},
+              {"kd", s.kd}, {"temperature", s.temperature}};
+}
+
 static json senet_to_json(const SenetConfig& s) {
-  return json{{"budget", s.budget},
+  return json{{"method", s.method},
+              {"budget", s.budget},
               {"teacher_checkpoint", s.teacher_checkpoint},
               {"granularity", s.granularity},
               {"student_init", s.student_init},
               {"pram_sites", s.pram_sites},
+              {"mask_learner", s.mask_learner},
               {"density", s.density},
               {"sensitivity_epochs", s.sensitivity_epochs},
               {"prune_every", s.prune_every},
               {"prune_rate", s.prune_rate},
               {"mask_search", stage_to_json(s.mask_search)},
-              {"finetune", stage_to_json(s.finetune)}};
+              {"finetune", stage_to_json(s.finetune)},
+              {"snl", snl_to_json(s.snl)}};
 }
 
 json to_json(const RunConfig& c) {
@@ -147,11 +157,13 @@ RunConfig from_json(const json& j) {
   o.min_lr = get<float>(full, "train.optim.min_lr");
   o.warmup_epochs = get<int>(full, "train.optim.warmup_epochs");
   auto& sn = c.senet;
+  sn.method = get<std::string>(full, "senet.method");
   sn.budget = get<int64_t>(full, "senet.budget");
   sn.teacher_checkpoint = get<std::string>(full, "senet.teacher_checkpoint");
   sn.granularity = get<std::string>(full, "senet.granularity");
   sn.student_init = get<std::string>(full, "senet.student_init");
   sn.pram_sites = get<std::string>(full, "senet.pram_sites");
+  sn.mask_learner = get<std::string>(full, "senet.mask_learner");
   sn.density = get<double>(full, "senet.density");
   sn.sensitivity_epochs = get<int>(full, "senet.sensitivity_epochs");
   sn.prune_every = get<int>(full, "senet.prune_every");
@@ -175,6 +187,33 @@ RunConfig from_json(const json& j) {
     check(st->pram >= 0, k + "pram", "a weight ≥ 0", full);
     check(st->temperature > 0, k + "temperature", "a positive number", full);
   }
+  auto& snl = sn.snl;
+  snl.max_epochs = get<int>(full, "senet.snl.max_epochs");
+  snl.lr = get<float>(full, "senet.snl.lr");
+  snl.weight_decay = get<float>(full, "senet.snl.weight_decay");
+  snl.lambda = get<float>(full, "senet.snl.lambda");
+  snl.lambda_growth = get<float>(full, "senet.snl.lambda_growth");
+  snl.lambda_from_epoch = get<int>(full, "senet.snl.lambda_from_epoch");
+  snl.threshold = get<float>(full, "senet.snl.threshold");
+  snl.ce = get<float>(full, "senet.snl.ce");
+  snl.kd = get<float>(full, "senet.snl.kd");
+  snl.temperature = get<float>(full, "senet.snl.temperature");
+  check(snl.max_epochs >= 1, "senet.snl.max_epochs", "an integer ≥ 1", full);
+  check(snl.lr > 0, "senet.snl.lr", "a positive number", full);
+  check(snl.weight_decay >= 0, "senet.snl.weight_decay", "a number ≥ 0", full);
+  check(snl.lambda >= 0, "senet.snl.lambda", "a number ≥ 0", full);
+  check(snl.lambda_growth >= 1, "senet.snl.lambda_growth", "a number ≥ 1", full);
+  check(snl.lambda_from_epoch >= 1, "senet.snl.lambda_from_epoch", "an integer ≥ 1 (epochs count from 1)",
+        full);
+  check(snl.threshold >= 0 && snl.threshold < 1, "senet.snl.threshold", "a number in [0, 1)", full);
+  check(snl.ce >= 0, "senet.snl.ce", "a weight ≥ 0", full);
+  check(snl.kd >= 0, "senet.snl.kd", "a weight ≥ 0", full);
+  check(snl.temperature > 0, "senet.snl.temperature", "a positive number", full);
+  check(sn.method == "senet" || sn.method == "snl" || sn.method == "uniform" ||
+            sn.method == "random_masks" || sn.method == "no_pram",
+        "senet.method", "one of senet, snl, uniform, random_masks, no_pram", full);
+  check(sn.method != "snl" || sn.granularity == "pixel", "senet.method",
+        "not snl when senet.granularity is channel (SNL's α is per pixel)", full);
   check(sn.budget >= 0, "senet.budget", "an integer ≥ 0", full);
   check(sn.granularity == "pixel" || sn.granularity == "channel", "senet.granularity",
         "pixel or channel", full);
@@ -182,6 +221,10 @@ RunConfig from_json(const json& j) {
         "teacher or random", full);
   check(sn.pram_sites == "stage_ends" || sn.pram_sites == "all", "senet.pram_sites",
         "stage_ends or all", full);
+  check(sn.mask_learner == "distance" || sn.mask_learner == "ste", "senet.mask_learner",
+        "distance or ste", full);
+  check(sn.mask_learner != "ste" || sn.granularity == "pixel", "senet.mask_learner",
+        "distance when senet.granularity is channel (ste is pixel-wise only)", full);
   check(sn.density > 0 && sn.density <= 1, "senet.density", "a number in (0, 1]", full);
   check(sn.sensitivity_epochs >= 0, "senet.sensitivity_epochs", "an integer ≥ 0", full);
   check(sn.prune_every >= 1, "senet.prune_every", "an integer ≥ 1", full);

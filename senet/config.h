@@ -52,18 +52,35 @@ struct SenetStageConfig {
   float ce = 0.5f, kd = 0.5f, pram = 0.f, temperature = 4.f;
 };
 
+// The SNL baseline (Cho et al., ICML 2022; senet/snl.h): one α per ReLU, Adam, CE + KD + λ·Σ|α|.
+struct SnlConfig {
+  int max_epochs = 100;         // stop here if the count never reaches the budget (reported)
+  float lr = 1e-3f;             // Adam, constant
+  float weight_decay = 0.f;     // on the weights (α gets none: its regulariser is λ·Σ|α|)
+  float lambda = 1e-5f;         // initial λ
+  float lambda_growth = 1.1f;   // λ ×= this after an epoch in which the count did not fall ...
+  int lambda_from_epoch = 5;    // ... from this (1-based) epoch on
+  float threshold = 0.01f;      // a position is a ReLU while α > threshold; binarisation uses it too
+  float ce = 0.5f, kd = 0.5f, temperature = 4.f;
+};
+
 struct SenetConfig {
+  // senet | snl (baseline) | uniform (allocate_uniform, no stage 1) | random_masks (no stage 2) |
+  // no_pram (stage 3 without PRAM): the ablations of SENET_SPEC.md's baselines section
+  std::string method = "senet";
   int64_t budget = 0;                 // ReLUs of the student (counted sites); also --budget
   std::string teacher_checkpoint;     // use this teacher instead of training one
   std::string granularity = "pixel";  // pixel | channel
   std::string student_init = "teacher";  // teacher | random
   std::string pram_sites = "stage_ends";  // stage_ends | all
+  std::string mask_learner = "distance";  // distance (top-r of Σ|A_T − A_S|) | ste (learned scores)
   double density = 0.1;               // stage 1: global conv-weight density of the sparse copy
   int sensitivity_epochs = 1;
   int prune_every = 100;
   double prune_rate = 0.5;
   SenetStageConfig mask_search{1, 0.05f, "constant", 0.5f, 0.5f, 0.f, 4.f};
   SenetStageConfig finetune{1, 0.01f, "cosine", 0.1f, 0.9f, 1000.f, 4.f};
+  SnlConfig snl;
 };
 
 struct RunConfig {

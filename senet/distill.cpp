@@ -88,6 +88,11 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     SENET_CHECK(g < student.sites().size(), dc.stage, ": PRAM site index ", g, " out of range");
 
   auto opt = make_optimizer(dc.optim, student);
+  opt->set_weight_decay_where(
+      [](const ParamRef& p) {
+        return p.name.size() > 6 && p.name.compare(p.name.size() - 6, 6, ".score") == 0;
+      },
+      0.f);
   auto sched = make_schedule(dc.optim, dc.epochs);
   std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
   DistillResult res;
@@ -180,6 +185,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     json line{{"stage", dc.stage}, {"epoch", epoch + 1}, {"lr", opt->lr()},
               {"train_loss", loss_sum / double(seen)}, {"train_accuracy", double(correct) / double(seen)},
               {"val_accuracy", val.accuracy}, {"val_loss", val.loss}, {"relus", student.relu_count()},
+              {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd}, {"w_pram", dc.w_pram},
               {"seconds", secs}, {"images_per_second", double(seen) / secs}};
     metrics << line.dump() << "\n";
     metrics.flush();

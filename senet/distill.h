@@ -4,7 +4,9 @@
 //     L = w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ) + w_pram·Σ_g PRAM(Aˢ_g, Aᵀ_g)
 // with SGD. Stage 2 (search_masks): per site D_l[c,h,w] += Σ_batch |Aᵀ − Aˢ| (no gradient), and at
 // each epoch end the mask becomes the exact top-r_l of D_l (channel-wise: top channels of Σ_hw D_l),
-// then the student is validated with its new mask. Stage 3: masks frozen.
+// then the student is validated with its new mask. With sites in Learned mode (straight-through
+// scores, engine/nn/layers.h) the scores train with the weights instead (no weight decay on them).
+// Stage 3: masks frozen.
 // The best validation accuracy's weights and masks are kept (dir/best.safetensors) and loaded into
 // the student at the end; dir/last.safetensors after every epoch lets an interrupted stage resume.
 #pragma once

@@ -1,9 +1,16 @@
 // senet/pipeline.cpp — see pipeline.h.
+// Each method is a path through the same stage helpers:
+//   senet         teacher → sensitivity → allocate_relus → mask search → fine-tune (CE+KD+PRAM)
+//   uniform       teacher → allocate_uniform            → mask search → fine-tune
+//   random_masks  teacher → sensitivity → allocate_relus → random masks → fine-tune
+//   no_pram       as senet, fine-tune with w_pram = 0
+//   snl           teacher → SNL (α per ReLU, λ·Σ|α|, binarise)       → fine-tune (CE+KD)
 #include "senet/pipeline.h"
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/run_lock.h"
@@ -12,6 +19,7 @@
 #include "senet/distill.h"
 #include "senet/masks.h"
 #include "senet/sensitivity.h"
+#include "senet/snl.h"
 #include "senet/trainer.h"
 
 namespace senet {
@@ -20,6 +28,17 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+enum class Method { Senet, Snl, Uniform, RandomMasks, NoPram };
+
+Method parse_method(const std::string& m) {
+  if (m == "senet") return Method::Senet;
+  if (m == "snl") return Method::Snl;
+  if (m == "uniform") return Method::Uniform;
+  if (m == "random_masks") return Method::RandomMasks;
+  if (m == "no_pram") return Method::NoPram;
+  fail("senet.method: unknown method '", m, "' (expected senet, snl, uniform, random_masks, no_pram)");
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -31,15 +50,222 @@ json read_json_file(const std::string& path) {
   return j;
 }
 
-OptimConfig stage_optim(const RunConfig& cfg, const SenetStageConfig& s) {
-  OptimConfig o = cfg.train.optim;
-  o.lr = s.lr;
-  o.schedule = s.schedule;
-  o.warmup_epochs = 0;
-  return o;
+// A distillation stage's settings from its config section (optimizer as for training otherwise).
+DistillConfig stage_config(const RunConfig& cfg, const SenetStageConfig& s, const char* name,
+                           const models::Model& student) {
+  DistillConfig dc;
+  dc.stage = name;
+  dc.epochs = s.epochs;
+  dc.optim = cfg.train.optim;
+  dc.optim.lr = s.lr;
+  dc.optim.schedule = s.schedule;
+  dc.optim.warmup_epochs = 0;
+  dc.w_ce = s.ce;
+  dc.w_kd = s.kd;
+  dc.w_pram = s.pram;
+  dc.temperature = s.temperature;
+  dc.pram_sites = cfg.senet.pram_sites == "all" ? all_counted_sites(student) : stage_end_sites(student);
+  return dc;
 }
 
 void banner(const char* what) { std::fprintf(stderr, "\n== %s ==\n", what); }
+
+// What every stage of one run shares.
+struct Run {
+  const RunConfig& cfg;
+  Method method;
+  std::string out;
+  bool progress;
+  Device device;
+  Granularity gran;
+  DataBundle data;
+  json stages = json::object();
+};
+
+// A fresh model with a checkpoint's weights and masks: no α or score parameters left over from an
+// earlier stage, so the next stage's optimizer (and its resumable state) sees only the model's own.
+std::shared_ptr<models::Model> model_from(const Run& run, const std::string& checkpoint) {
+  auto m = models::make_model(run.cfg.model);
+  load_model_state(read_checkpoint(checkpoint), *m);
+  m->to(run.device);
+  return m;
+}
+
+std::shared_ptr<models::Model> new_student(const Run& run, const std::string& teacher_path) {
+  if (run.cfg.senet.student_init == "teacher") return model_from(run, teacher_path);
+  auto m = models::make_model(run.cfg.model);
+  m->to(run.device);
+  return m;
+}
+
+// One resumable student stage: unless out/<dir>/result.safetensors exists, runs `body` on
+// `student` (it returns the stage's report entry) and saves the student there with the entry
+// (+ seconds) as metadata "report". Returns the student reloaded from the result; the entry lands
+// in run.stages[name].
+using StageBody = std::function<json(models::Model& student)>;
+std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const char* dir,
+                                            const char* title, std::shared_ptr<models::Model> student,
+                                            const StageBody& body) {
+  std::string result = run.out + "/" + dir + "/result.safetensors";
+  if (!fs::exists(result)) {
+    banner(title);
+    auto t0 = std::chrono::steady_clock::now();
+    json entry = body(*student);
+    entry["seconds"] = seconds_since(t0);
+    save_checkpoint(result, *student, nullptr,
+                    {{"config", to_json(run.cfg).dump()}, {"stage", name},
+                     {"method", run.cfg.senet.method}, {"report", entry.dump()}});
+  }
+  io::StFile f = read_checkpoint(result);
+  auto it = f.metadata.find("report");
+  if (it != f.metadata.end()) {
+    run.stages[name] = json::parse(it->second);
+  } else {  // a result written before stages carried a report
+    json entry{{"seconds", std::stod(metadata_at(f, "seconds"))}};
+    if (f.metadata.count("val_accuracy")) entry["val_accuracy"] = std::stod(metadata_at(f, "val_accuracy"));
+    run.stages[name] = entry;
+  }
+  return model_from(run, result);
+}
+
+// --- 0: the all-ReLU teacher (trained unless senet.teacher_checkpoint names one)
+std::string teacher_stage(Run& run) {
+  const RunConfig& cfg = run.cfg;
+  if (!cfg.senet.teacher_checkpoint.empty()) return cfg.senet.teacher_checkpoint;
+  std::string path = run.out + "/teacher/best.safetensors", done = run.out + "/teacher/done.json";
+  if (!fs::exists(done)) {
+    banner("stage 0: teacher (all-ReLU) training");
+    auto t0 = std::chrono::steady_clock::now();
+    RunConfig tc = cfg;
+    tc.out_dir = run.out + "/teacher";
+    tc.progress = run.progress;
+    auto teacher = models::make_model(cfg.model);
+    TrainResult r = train_supervised(tc, *teacher, /*resume=*/true);
+    io::write_file_atomic(done, json{{"val_accuracy", r.val.accuracy}, {"test_accuracy", r.test.accuracy},
+                                     {"seconds", seconds_since(t0)}}.dump() + "\n");
+  }
+  run.stages["teacher"] = read_json_file(done);
+  return path;
+}
+
+// --- 1: per-site sensitivity η (sparse-momentum copy of the teacher)
+std::vector<double> sensitivity_stage(Run& run, const std::string& teacher_path,
+                                      const models::Model& teacher) {
+  const SenetConfig& sn = run.cfg.senet;
+  std::string path = run.out + "/sensitivity.json";
+  if (!fs::exists(path)) {
+    banner("stage 1: ReLU sensitivity (sparse-momentum training)");
+    auto t0 = std::chrono::steady_clock::now();
+    auto sparse = model_from(run, teacher_path);
+    SensitivityConfig sc;
+    sc.density = sn.density;
+    sc.epochs = sn.sensitivity_epochs;
+    sc.prune_every = sn.prune_every;
+    sc.prune_rate = sn.prune_rate;
+    SensitivityResult r = run_sensitivity(run.cfg, sc, *sparse, run.data, run.cfg.seed + 101, run.progress);
+    json j = to_json(r);
+    j["seconds"] = seconds_since(t0);
+    io::write_file_atomic(path, j.dump(2) + "\n");
+  }
+  json j = read_json_file(path);
+  run.stages["sensitivity"] = {{"seconds", j.value("seconds", 0.0)}};
+  return counted_eta(sensitivity_from_json(j, path), teacher);
+}
+
+// --- 2: ReLUs per counted site (cheap and deterministic: always recomputed, written for reference).
+// eta stays empty for the uniform ablation (no stage 1).
+struct Allocation {
+  std::vector<double> eta;
+  std::vector<int64_t> counts;
+};
+
+Allocation allocation_stage(Run& run, const std::string& teacher_path, const models::Model& teacher) {
+  std::vector<int64_t> sizes;
+  for (auto* s : teacher.counted_sites()) sizes.push_back(s->size());
+  Allocation a;
+  if (run.method == Method::Uniform) {
+    a.counts = allocate_uniform(sizes, run.cfg.senet.budget);
+  } else {
+    a.eta = sensitivity_stage(run, teacher_path, teacher);
+    a.counts = allocate_relus(a.eta, sizes, run.cfg.senet.budget);
+  }
+  json sites = json::array();
+  auto counted = teacher.counted_sites();
+  for (size_t l = 0; l < counted.size(); ++l)
+    sites.push_back({{"site", counted[l]->site_name}, {"size", sizes[l]},
+                     {"eta", a.eta.empty() ? json(nullptr) : json(a.eta[l])},
+                     {"allocated", a.counts[l]}});
+  io::write_file_atomic(run.out + "/allocation.json",
+                        json{{"method", run.cfg.senet.method}, {"budget", run.cfg.senet.budget},
+                             {"sites", sites}}.dump(2) + "\n");
+  return a;
+}
+
+// --- 3: stage 2, the mask search (distance top-r, or straight-through scores)
+std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teacher,
+                                                 std::shared_ptr<models::Model> student,
+                                                 const std::vector<int64_t>& counts) {
+  return cached_stage(run, "mask_search", "stage2", "stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)",
+                      student, [&](models::Model& s) {
+    const RunConfig& cfg = run.cfg;
+    set_random_masks(s, counts, run.gran, cfg.seed + 202);
+    bool ste = cfg.senet.mask_learner == "ste";
+    if (ste) {
+      auto sites = s.counted_sites();
+      for (size_t l = 0; l < sites.size(); ++l) sites[l]->set_learned(counts[l], cfg.seed + 303 + l);
+    }
+    DistillConfig dc = stage_config(cfg, cfg.senet.mask_search, "mask_search", s);
+    dc.search_masks = !ste;
+    dc.granularity = run.gran;
+    dc.counts = counts;
+    DistillResult r = run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage2", true, run.progress);
+    if (ste)  // loading the best checkpoint already fixed masked sites; freeze the rest
+      for (auto* site : s.counted_sites())
+        if (site->mode == nn::SiteMode::Learned) site->freeze_learned();
+    return json{{"val_accuracy", r.val.accuracy}};
+  });
+}
+
+// --- the SNL baseline in place of stages 1–3's mask choice
+std::shared_ptr<models::Model> snl_stage(Run& run, models::Model& teacher,
+                                         std::shared_ptr<models::Model> student) {
+  return cached_stage(run, "snl", "snl", "SNL: α per ReLU, CE + KD + λ·Σ|α|, binarised at the threshold",
+                      student, [&](models::Model& s) {
+    SnlResult r = run_snl(run.cfg, teacher, s, run.data, run.out + "/snl", true, run.progress);
+    EvalResult val = evaluate(s, run.data.val, run.data.norm, 256, run.device);
+    return json{{"val_accuracy", val.accuracy}, {"epochs_run", r.epochs_run},
+                {"reached_budget", r.reached_budget}, {"final_lambda", r.lambda},
+                {"relu_count", r.relus}};
+  });
+}
+
+// --- 4: stage 3, fine-tuning with frozen masks (PRAM off for no_pram and for SNL's CE + KD)
+std::shared_ptr<models::Model> finetune_stage(Run& run, models::Model& teacher,
+                                              std::shared_ptr<models::Model> student) {
+  bool pram = run.method != Method::NoPram && run.method != Method::Snl;
+  return cached_stage(run, "finetune", "stage3",
+                      pram ? "stage 3: fine-tuning with frozen masks (CE + KD + PRAM)"
+                           : "stage 3: fine-tuning with frozen masks (CE + KD, no PRAM)",
+                      student, [&](models::Model& s) {
+    DistillConfig dc = stage_config(run.cfg, run.cfg.senet.finetune, "finetune", s);
+    if (!pram) dc.w_pram = 0;
+    DistillResult r = run_distill(run.cfg, dc, teacher, s, run.data, run.out + "/stage3", true, run.progress);
+    return json{{"val_accuracy", r.val.accuracy}, {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd},
+                {"w_pram", dc.w_pram}};
+  });
+}
+
+// An output directory belongs to one method: resuming it under another would mix their stages.
+void claim_out_dir(const std::string& out, const std::string& method) {
+  std::string path = out + "/method.json";
+  if (fs::exists(path)) {
+    std::string was = read_json_file(path).value("method", "");
+    SENET_CHECK(was == method, "out_dir '", out, "' holds a '", was, "' run; senet.method is '",
+                method, "' (use another out_dir)");
+    return;
+  }
+  io::write_file_atomic(path, json{{"method", method}}.dump() + "\n");
+}
 
 }  // namespace
 
@@ -48,164 +274,75 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   const std::string out = cfg.out_dir;
   fs::create_directories(out);
   io::RunLock lock(out);
-  Granularity gran = parse_granularity(sn.granularity);
-  Device device = parse_device(cfg.device);
-  json stages = json::object();
+  Method method = parse_method(sn.method);
 
   // Check the budget against the model before any work.
   auto probe = models::make_model(cfg.model);
   SENET_CHECK(sn.budget <= probe->relu_capacity(), "senet.budget ", sn.budget, " exceeds the ",
               probe->relu_capacity(), " ReLUs of the model's counted sites");
-  DataBundle data = load_data(cfg);
+  claim_out_dir(out, sn.method);
+  Run run{cfg, method, out, progress, parse_device(cfg.device), parse_granularity(sn.granularity),
+          load_data(cfg)};
 
-  // --- 0: teacher
-  std::string teacher_path = sn.teacher_checkpoint;
-  if (teacher_path.empty()) {
-    teacher_path = out + "/teacher/best.safetensors";
-    std::string done = out + "/teacher/done.json";
-    if (!fs::exists(done)) {
-      banner("stage 0: teacher (all-ReLU) training");
-      auto t0 = std::chrono::steady_clock::now();
-      RunConfig tc = cfg;
-      tc.out_dir = out + "/teacher";
-      tc.progress = progress;
-      auto teacher = models::make_model(cfg.model);
-      TrainResult r = train_supervised(tc, *teacher, /*resume=*/true);
-      io::write_file_atomic(done, json{{"val_accuracy", r.val.accuracy}, {"test_accuracy", r.test.accuracy},
-                                       {"seconds", seconds_since(t0)}}.dump() + "\n");
-    }
-    stages["teacher"] = read_json_file(done);
-  }
-  auto teacher = models::make_model(cfg.model);
-  load_model_state(read_checkpoint(teacher_path), *teacher);
-  teacher->to(device);
-  EvalResult t_val = evaluate(*teacher, data.val, data.norm, 256, device);
-  EvalResult t_test = evaluate(*teacher, data.test, data.norm, 256, device);
+  std::string teacher_path = teacher_stage(run);
+  auto teacher = model_from(run, teacher_path);
+  EvalResult t_val = evaluate(*teacher, run.data.val, run.data.norm, 256, run.device);
+  EvalResult t_test = evaluate(*teacher, run.data.test, run.data.norm, 256, run.device);
   std::fprintf(stderr, "teacher: val %.2f%% test %.2f%% (%s)\n", 100 * t_val.accuracy,
                100 * t_test.accuracy, teacher_path.c_str());
 
-  // --- 1: sensitivity
-  std::string sens_path = out + "/sensitivity.json";
-  if (!fs::exists(sens_path)) {
-    banner("stage 1: ReLU sensitivity (sparse-momentum training)");
-    auto t0 = std::chrono::steady_clock::now();
-    auto sparse = models::make_model(cfg.model);
-    load_model_state(read_checkpoint(teacher_path), *sparse);
-    sparse->to(device);
-    SensitivityConfig sc;
-    sc.density = sn.density;
-    sc.epochs = sn.sensitivity_epochs;
-    sc.prune_every = sn.prune_every;
-    sc.prune_rate = sn.prune_rate;
-    SensitivityResult r = run_sensitivity(cfg, sc, *sparse, data, cfg.seed + 101, progress);
-    json j = to_json(r);
-    j["seconds"] = seconds_since(t0);
-    io::write_file_atomic(sens_path, j.dump(2) + "\n");
+  auto student = new_student(run, teacher_path);
+  Allocation alloc;  // stays empty for SNL: it allocates nothing, its α decide
+  if (method == Method::Snl) {
+    student = snl_stage(run, *teacher, student);
+  } else {
+    alloc = allocation_stage(run, teacher_path, *teacher);
+    if (method == Method::RandomMasks) {  // deterministic (seeded): nothing to cache
+      set_random_masks(*student, alloc.counts, run.gran, cfg.seed + 202);
+      run.stages["mask_search"] = {{"skipped", "random_masks: seeded random masks at the allocated counts"}};
+    } else {
+      student = mask_search_stage(run, *teacher, student, alloc.counts);
+    }
   }
-  json sens_json = read_json_file(sens_path);
-  SensitivityResult sens = sensitivity_from_json(sens_json, sens_path);
-  stages["sensitivity"] = {{"seconds", sens_json.value("seconds", 0.0)}};
-
-  // --- 2: allocation (cheap and deterministic: always recomputed, written for reference)
-  auto counted = teacher->counted_sites();
-  std::vector<int64_t> sizes;
-  for (auto* s : counted) sizes.push_back(s->size());
-  std::vector<double> eta = counted_eta(sens, *teacher);
-  std::vector<int64_t> counts = allocate_relus(eta, sizes, sn.budget);
-  {
-    json a = json::array();
-    for (size_t l = 0; l < counted.size(); ++l)
-      a.push_back({{"site", counted[l]->site_name}, {"size", sizes[l]}, {"eta", eta[l]},
-                   {"allocated", counts[l]}});
-    io::write_file_atomic(out + "/allocation.json",
-                          json{{"budget", sn.budget}, {"sites", a}}.dump(2) + "\n");
-  }
-
-  // --- 3: mask search (stage 2)
-  auto student = models::make_model(cfg.model);
-  if (sn.student_init == "teacher") load_model_state(read_checkpoint(teacher_path), *student);
-  student->to(device);
-  std::string s2 = out + "/stage2/result.safetensors";
-  if (!fs::exists(s2)) {
-    banner("stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)");
-    auto t0 = std::chrono::steady_clock::now();
-    set_random_masks(*student, counts, gran, cfg.seed + 202);
-    DistillConfig dc;
-    dc.stage = "mask_search";
-    dc.epochs = sn.mask_search.epochs;
-    dc.optim = stage_optim(cfg, sn.mask_search);
-    dc.w_ce = sn.mask_search.ce;
-    dc.w_kd = sn.mask_search.kd;
-    dc.w_pram = sn.mask_search.pram;
-    dc.temperature = sn.mask_search.temperature;
-    dc.pram_sites = sn.pram_sites == "all" ? all_counted_sites(*student) : stage_end_sites(*student);
-    dc.search_masks = true;
-    dc.granularity = gran;
-    dc.counts = counts;
-    DistillResult r = run_distill(cfg, dc, *teacher, *student, data, out + "/stage2", true, progress);
-    save_checkpoint(s2, *student, nullptr,
-                    {{"config", to_json(cfg).dump()}, {"stage", "mask_search"},
-                     {"val_accuracy", std::to_string(r.val.accuracy)},
-                     {"seconds", std::to_string(seconds_since(t0))}});
-  }
-  io::StFile s2f = read_checkpoint(s2);
-  load_model_state(s2f, *student);
-  stages["mask_search"] = {{"seconds", std::stod(metadata_at(s2f, "seconds"))},
-                           {"val_accuracy", std::stod(metadata_at(s2f, "val_accuracy"))}};
-
-  // --- 4: fine-tuning (stage 3)
-  std::string s3 = out + "/stage3/result.safetensors";
-  if (!fs::exists(s3)) {
-    banner("stage 3: fine-tuning with frozen masks (CE + KD + PRAM)");
-    auto t0 = std::chrono::steady_clock::now();
-    DistillConfig dc;
-    dc.stage = "finetune";
-    dc.epochs = sn.finetune.epochs;
-    dc.optim = stage_optim(cfg, sn.finetune);
-    dc.w_ce = sn.finetune.ce;
-    dc.w_kd = sn.finetune.kd;
-    dc.w_pram = sn.finetune.pram;
-    dc.temperature = sn.finetune.temperature;
-    dc.pram_sites = sn.pram_sites == "all" ? all_counted_sites(*student) : stage_end_sites(*student);
-    DistillResult r = run_distill(cfg, dc, *teacher, *student, data, out + "/stage3", true, progress);
-    save_checkpoint(s3, *student, nullptr,
-                    {{"config", to_json(cfg).dump()}, {"stage", "finetune"},
-                     {"val_accuracy", std::to_string(r.val.accuracy)},
-                     {"seconds", std::to_string(seconds_since(t0))}});
-  }
-  io::StFile s3f = read_checkpoint(s3);
-  load_model_state(s3f, *student);
-  stages["finetune"] = {{"seconds", std::stod(metadata_at(s3f, "seconds"))}};
+  student = finetune_stage(run, *teacher, student);
 
   // --- outputs
-  EvalResult s_val = evaluate(*student, data.val, data.norm, 256, device);
-  EvalResult s_test = evaluate(*student, data.test, data.norm, 256, device);
+  const auto& data = run.data;
+  Granularity gran = run.gran;
+  EvalResult s_val = evaluate(*student, data.val, data.norm, 256, run.device);
+  EvalResult s_test = evaluate(*student, data.test, data.norm, 256, run.device);
   int64_t relus = student->relu_count();
-  if (gran == Granularity::Pixel)
+  if (gran == Granularity::Pixel && method != Method::Snl)  // SNL's count is what its α gave
     SENET_CHECK(relus == sn.budget, "internal error: the student has ", relus,
                 " ReLUs, the budget is ", sn.budget);
   save_checkpoint(out + "/student.safetensors", *student, nullptr,
-                  {{"config", to_json(cfg).dump()}, {"stage", "final"},
+                  {{"config", to_json(cfg).dump()}, {"stage", "final"}, {"method", sn.method},
                    {"budget", std::to_string(sn.budget)}, {"relu_count", std::to_string(relus)}});
   write_mask_export(out + "/masks.json", *student, gran);
 
+  auto counted = student->counted_sites();
   json sites = json::array();
   char line[256];
-  std::string text;
+  std::string text = "method: " + sn.method + "\n";
   std::snprintf(line, sizeof line, "%-4s %-18s %-14s %9s %7s %10s %9s %7s\n", "#", "site", "C×H×W",
                 "size", "eta", "allocated", "kept", "keep%");
   text += line;
   for (size_t l = 0; l < counted.size(); ++l) {
-    auto* s = student->counted_sites()[l];
+    auto* s = counted[l];
     std::string shape = std::to_string(s->C) + "×" + std::to_string(s->H) + "×" + std::to_string(s->W);
+    char eta[32] = "-";
+    if (!alloc.eta.empty()) std::snprintf(eta, sizeof eta, "%.3f", alloc.eta[l]);
+    std::string allocated = alloc.counts.empty() ? "-" : std::to_string(alloc.counts[l]);
     int64_t kept = s->relu_count();
-    std::snprintf(line, sizeof line, "%-4zu %-18s %-14s %9lld %7.3f %10lld %9lld %6.2f%%\n", l,
-                  s->site_name.c_str(), shape.c_str(), (long long)s->size(), eta[l],
-                  (long long)counts[l], (long long)kept, 100.0 * double(kept) / double(s->size()));
+    double keep = 100.0 * double(kept) / double(s->size());
+    std::snprintf(line, sizeof line, "%-4zu %-18s %-14s %9lld %7s %10s %9lld %6.2f%%\n", l,
+                  s->site_name.c_str(), shape.c_str(), (long long)s->size(), eta,
+                  allocated.c_str(), (long long)kept, keep);
     text += line;
     sites.push_back({{"site", s->site_name}, {"shape", {s->C, s->H, s->W}}, {"size", s->size()},
-                     {"eta", eta[l]}, {"allocated", counts[l]}, {"kept", kept},
-                     {"keep_percent", 100.0 * double(kept) / double(s->size())}});
+                     {"eta", alloc.eta.empty() ? json(nullptr) : json(alloc.eta[l])},
+                     {"allocated", alloc.counts.empty() ? json(nullptr) : json(alloc.counts[l])},
+                     {"kept", kept}, {"keep_percent", keep}});
   }
   std::snprintf(line, sizeof line,
                 "ReLUs: %lld of %lld (budget %lld, %s-wise) + %lld fixed outside the count\n"
@@ -214,7 +351,8 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
                 granularity_name(gran), (long long)student->fixed_relus(), 100 * t_val.accuracy,
                 100 * t_test.accuracy, 100 * s_val.accuracy, 100 * s_test.accuracy);
   text += line;
-  json report{{"budget", sn.budget},
+  json report{{"method", sn.method},
+              {"budget", sn.budget},
               {"relu_count", relus},
               {"relu_capacity", student->relu_capacity()},
               {"fixed_relus", student->fixed_relus()},
@@ -223,7 +361,7 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
                            {"test_accuracy", t_test.accuracy}, {"relu_count", teacher->relu_count()}}},
               {"student", {{"checkpoint", out + "/student.safetensors"}, {"val_accuracy", s_val.accuracy},
                            {"test_accuracy", s_test.accuracy}}},
-              {"stages", stages},
+              {"stages", run.stages},
               {"sites", sites}};
   io::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   io::write_file_atomic(out + "/report.txt", text);

@@ -25,5 +25,6 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_summary(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_pipeline(const std::vector<std::string>& args);
+int cmd_cost(const std::vector<std::string>& args);
 
 }  // namespace senet::cli

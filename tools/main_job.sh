@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # tools/main_job.sh — the README's first command: install what is missing, build, and run the main
-# job on Fashion-MNIST (a small ResNet-18 trained on 2 cores; the SENet pipeline joins it here).
-#   tools/main_job.sh [extra `senet train` options, e.g. --epochs 5]
+# job: the SENet pipeline on Fashion-MNIST (teacher → sensitivity → allocation → mask search →
+# fine-tuning) with a small ResNet-18 and a budget of ~3 % of its ReLUs, about 10 minutes on 2 cores.
+#   tools/main_job.sh [extra `senet pipeline` options, e.g. --budget 4000]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tools/setup.sh" "$here/build"
 "$here/build/tools/senet" info
-"$here/build/tools/senet" summary --config "$here/configs/fmnist_resnet18_w025.json"
-exec "$here/build/tools/senet" train --config "$here/configs/fmnist_resnet18_w025.json" \
-  --out "$here/runs/fmnist_resnet18_w025" "$@"
+exec "$here/build/tools/senet" pipeline --config "$here/configs/fmnist_senet.json" \
+  --out "$here/runs/fmnist_senet" "$@"

@@ -12,6 +12,7 @@ static const char* kUsage =
     "commands:\n"
     "  train     train a model (the all-ReLU teacher) from a JSON config\n"
     "  pipeline  SENet: teacher → sensitivity → allocation → mask search → fine-tuning\n"
+    "  cost      ReLUs and estimated PI communication/latency of a checkpoint (delphi, cryptflow2)\n"
     "  eval      evaluate a checkpoint on the validation or test split\n"
     "  summary   print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs\n"
     "  info      print the CPU/BLAS configuration the engine uses\n"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return senet::cli::cmd_train(args);
     if (cmd == "pipeline") return senet::cli::cmd_pipeline(args);
+    if (cmd == "cost") return senet::cli::cmd_cost(args);
     if (cmd == "eval") return senet::cli::cmd_eval(args);
     if (cmd == "summary") return senet::cli::cmd_summary(args);
     if (cmd == "info") return senet::cli::cmd_info(args);

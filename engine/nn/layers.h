@@ -6,6 +6,14 @@
 //                (buffer "mask", [C,H,W] pixel-wise or [C] channel-wise). Mode ReLU = all-ReLU
 //                (teacher), Masked = y = m ? max(x,0) : x. `counted` is the site convention: a site
 //                outside the budget (e.g. the stem ReLU under SNL's convention) stays a full ReLU.
+//                Learned (SENet's straight-through option): a real score s per position; the forward
+//                keeps the top-r of |s| as a hard mask m and computes alpha_relu(z, α) with
+//                α = m + sign(s)⊙(s − stop_grad(s)): the value is m, the gradient reaches s
+//                straight through (∂α/∂s = sign(s) = ∂|s|/∂s). Learned sites run unfused.
+//                Alpha (the SNL baseline): a real α per position (parameter "alpha" [C,H,W], init 1),
+//                y = α ⊙ relu(z) + (1−α) ⊙ z = alpha_relu(z, α), trained with the weights; the site
+//                counts the positions with α > alpha_threshold, and binarize_alpha() turns that test
+//                into its mask (Masked mode). Alpha sites run unfused.
 // Initialisation: Kaiming-normal convs (fan_in), γ = 1, β = 0, Linear uniform ±1/√F (PyTorch's).
 #pragma once
 #include <string>
@@ -44,7 +52,7 @@ class Linear : public Module {
   Tensor weight, bias;
 };
 
-enum class SiteMode { ReLU, Masked };
+enum class SiteMode { ReLU, Masked, Learned, Alpha };
 
 class ReluSite : public Module {
  public:
@@ -64,9 +72,29 @@ class ReluSite : public Module {
   int64_t relu_count() const;
   void set_mask(const Tensor& m);  // u8 [C,H,W] or [C], values 0/1; switches to Masked mode
   // The activation the fused ops should apply, and its mask argument.
-  Act act() const { return mode == SiteMode::Masked && counted ? Act::MaskedReLU : Act::ReLU; }
+  Act act() const { return mode != SiteMode::ReLU && counted ? Act::MaskedReLU : Act::ReLU; }
   Tensor act_mask() const { return act() == Act::MaskedReLU ? mask : Tensor(); }
-  Tensor forward(const Tensor& z) const;  // unfused activation
+  // What a model passes to a fused op for this site (Act::None when the site runs unfused), and
+  // what it does with the fused op's output: the site's own activation if unfused, then observe().
+  bool unfused() const { return mode == SiteMode::Learned || mode == SiteMode::Alpha; }
+  Act fused_act() const { return unfused() ? Act::None : act(); }
+  Tensor fused_mask() const { return unfused() ? Tensor() : act_mask(); }
+  Tensor output(const Tensor& z) { return observe(unfused() ? forward(z) : z); }
+  Tensor forward(const Tensor& z);  // unfused activation
+
+  // Learned mode: scores start at the current mask plus small noise (so the first top-r is the
+  // current mask), `keep` positions are kept. Pixel-wise masks only.
+  void set_learned(int64_t keep, uint64_t seed);
+  void freeze_learned();   // back to Masked with the current top-r mask
+  Tensor score;            // parameter "score" [C,H,W] (Learned mode only)
+  int64_t learned_keep = 0;
+
+  // Alpha mode (SNL): α = 1 everywhere (a ReLU), positions with α > threshold count as ReLUs.
+  // Pixel-wise only; a site outside the budget stays a full ReLU.
+  void set_alpha(float threshold);
+  void binarize_alpha();   // mask = [α > alpha_threshold], back to Masked mode
+  Tensor alpha;            // parameter "alpha" [C,H,W] (Alpha mode only)
+  float alpha_threshold = 0.01f;
 
   // Capture of post-activation outputs (mask search, PRAM): when on, models pass each site's output
   // through observe(), which keeps it (with its graph) until the next forward.

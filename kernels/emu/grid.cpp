@@ -15,13 +15,17 @@
 
 #include "kernels/emu/worker.h"
 
+#if SENET_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace emu {
 namespace {
 struct Config {
   std::mutex m;
   ScheduleSpec schedule;
   int threads = 0;
-  size_t stack_kb = 64;
+  size_t stack_kb = SENET_EMU_ASAN ? 256 : 64;  // ASan's redzones make frames several times larger
   Config() {
     if (const char* s = std::getenv("SENET_EMU_SCHEDULE"); s && !parse_schedule(s, &schedule))
       std::fprintf(stderr, "senet emu: ignoring SENET_EMU_SCHEDULE=%s (forward|reverse|random:N)\n",
@@ -161,7 +165,15 @@ cudaError_t launch_grid(const KernelLaunch& l) {
   std::atomic<uint64_t> next{0};
   const std::function<void()> work = [&] {
     Worker& w = worker();
+#if SENET_EMU_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(w.smem.data(), w.smem.size() * sizeof(float4));
+#endif
     if (w.smem.size() * sizeof(float4) < l.smem) w.smem.resize((l.smem + 15) / 16);
+#if SENET_EMU_ASAN
+    // Dynamic shared memory past this launch's size is out of bounds, as on a GPU.
+    ASAN_POISON_MEMORY_REGION(reinterpret_cast<char*>(w.smem.data()) + l.smem,
+                              w.smem.size() * sizeof(float4) - l.smem);
+#endif
     for (uint64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
       const uint64_t b = s.kind == Schedule::Reverse ? n - 1 - k
                          : s.kind == Schedule::Random

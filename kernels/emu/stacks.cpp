@@ -13,6 +13,10 @@
 
 #include "kernels/emu/worker.h"
 
+#if SENET_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace emu::detail {
 namespace {
 struct sigaction g_previous;
@@ -54,13 +58,18 @@ void install_handler(Worker& w) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &g_previous);
   });
-  static thread_local bool alt_stack = false;  // per OS thread
+  // Per OS thread; a thread that has one already (sanitizer runtimes install their own) keeps it.
+  static thread_local void* alt_stack = nullptr;  // kept for the thread's lifetime
   if (!alt_stack) {
-    stack_t ss{};
-    ss.ss_size = 64 * 1024;
-    ss.ss_sp = std::malloc(ss.ss_size);  // kept for the thread's lifetime
-    sigaltstack(&ss, nullptr);
-    alt_stack = true;
+    stack_t old{};
+    if (sigaltstack(nullptr, &old) == 0 && !(old.ss_flags & SS_DISABLE) && old.ss_size >= 16384) {
+      alt_stack = old.ss_sp;
+    } else {
+      stack_t ss{};
+      ss.ss_size = 64 * 1024;
+      ss.ss_sp = alt_stack = std::malloc(ss.ss_size);
+      sigaltstack(&ss, nullptr);
+    }
   }
 }
 }  // namespace
@@ -89,6 +98,11 @@ Fiber* new_fiber(Worker& w, void (*entry)(void*)) {
 }
 
 void delete_fiber(Fiber* f) {
+#if SENET_EMU_ASAN
+  // A parked fiber's frames leave redzones in the shadow; a later mapping at this address must
+  // not inherit them.
+  ASAN_UNPOISON_MEMORY_REGION(f->map, f->map_bytes);
+#endif
   munmap(f->map, f->map_bytes);
   delete f;
 }

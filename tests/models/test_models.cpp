@@ -2,9 +2,11 @@
 // the site conventions, forward/backward shapes and parameter names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "engine/core/random.h"
+#include "engine/ops/activation.h"
 #include "engine/ops/elementwise.h"
 #include "models/model.h"
 
@@ -116,4 +118,32 @@ TEST(Models, MasksChangeTheCountAndAreValidated) {
   EXPECT_EQ(m->relu_count(), before - s->size() + (s->size() + 3) / 4);
   EXPECT_THROW(s->set_mask(Tensor::from_vector_u8({1, 0}, {2})), Error);
   EXPECT_THROW(make_model([] { ModelConfig x; x.arch = "vgg"; return x; }()), Error);
+}
+
+// The straight-through learned mask: forward keeps exactly `keep` positions (top |score|), equals
+// masked_relu with that mask, and the scores receive gradient Σ_n dy·(relu(z) − z)·sign(s).
+TEST(Models, LearnedSiteIsMaskedReluWithStraightThroughScores) {
+  nn::ReluSite site("s", 2, 3, 3, true);
+  site.set_mask(Tensor::from_vector_u8({1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1}, {2, 3, 3}));
+  site.set_learned(7, 5);
+  EXPECT_EQ(site.relu_count(), 7);
+  Generator g(3);
+  Tensor z = randn({4, 2, 3, 3}, g);
+  z.set_requires_grad(true);
+  Tensor a = site.forward(z);
+  std::vector<uint8_t> m = site.mask.to_vector_u8();
+  EXPECT_EQ(std::count(m.begin(), m.end(), 1), 7);
+  Tensor ref = masked_relu(z.detach(), site.mask);
+  EXPECT_EQ(a.to_vector(), ref.to_vector());
+  sum(a).backward();
+  auto gs = site.score.grad().to_vector();
+  auto zv = z.to_vector(), sv = site.score.to_vector();
+  for (int i = 0; i < 18; ++i) {
+    double expect = 0;
+    for (int n = 0; n < 4; ++n) expect += std::max(zv[n * 18 + i], 0.f) - zv[n * 18 + i];
+    EXPECT_NEAR(gs[i], expect * (sv[i] < 0 ? -1 : 1), 1e-5) << i;
+  }
+  site.freeze_learned();
+  EXPECT_EQ(site.mode, nn::SiteMode::Masked);
+  EXPECT_EQ(site.relu_count(), 7);
 }

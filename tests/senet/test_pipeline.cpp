@@ -87,6 +87,21 @@ TEST(Pipeline, EndToEndExactBudgetReportAndExport) {
   EXPECT_EQ(again.report["relu_count"].get<int64_t>(), budget);
 }
 
+TEST(Pipeline, StraightThroughMaskLearnerKeepsTheBudget) {
+  std::string out = (fs::temp_directory_path() / ("senet_pipe_ste_" + std::to_string(getpid()))).string();
+  fs::remove_all(out);
+  auto probe = models::make_model(tiny(out, 0).model);
+  int64_t budget = probe->relu_capacity() / 10;
+  RunConfig cfg = tiny(out, budget);
+  cfg.senet.mask_learner = "ste";
+  cfg.senet.mask_search.lr = 0.5f;  // large enough for scores to cross within a tiny run
+  PipelineResult r = run_pipeline(cfg, false);
+  EXPECT_EQ(r.report["relu_count"].get<int64_t>(), budget);
+  auto student = models::make_model(cfg.model);
+  load_model_state(read_checkpoint(out + "/student.safetensors"), *student);
+  EXPECT_EQ(student->relu_count(), budget);
+}
+
 TEST(Pipeline, ImpossibleBudgetIsAnError) {
   std::string out = (fs::temp_directory_path() / ("senet_pipe_bad_" + std::to_string(getpid()))).string();
   RunConfig cfg = tiny(out, 1 << 30);

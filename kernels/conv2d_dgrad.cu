@@ -1,0 +1,134 @@
+// kernels/conv2d_dgrad.cu — conv2d data gradient (dgrad): the adjoint of fprop with respect to x
+// Math (NCHW; dy: N×K×P×Q, w: K×C×R×S, dx: N×C×H×W):
+//   dx[n,c,h,w] = Σ_{k,r,s} dy[n,k,p,q] · w[k,c,r,s],  p = (h+pad−r)/stride, q = (w+pad−s)/stride,
+//   taken only where the division is exact and 0 ≤ p < P, 0 ≤ q < Q (other taps read as zero).
+// Implicit GEMM: GEMM_M = N·H·W (rows = input pixels), GEMM_N = C, GEMM_K = K·R·S;
+//   A[(n,h,w), (k,r,s)] = dy at the tap above (0 when none), B[(k,r,s), c] = w[k,c,r,s].
+//   flops = 2·N·K·P·Q·C·R·S useful (the gathered zeros of stride > 1 cost extra work, ~stride²×).
+// Versions:
+//   v1_direct          one thread per dx element; block 256, grid ⌈N·C·H·W/256⌉.
+//   v2_register_block  the shared main loop (kernels/implicit_gemm_tile.cuh), 64×64 tile, 4×4 per
+//                      thread, BK = 8; block 256, grid (⌈NHW/64⌉, ⌈C/64⌉).
+// Numerics: fp32, one FMA chain per element in ascending (k,r,s) order: exact for small integers,
+//   so both versions equal the CPU backend (im2col + GEMM + col2im) bitwise on such inputs.
+#include "kernels/conv2d_dgrad.h"
+
+#include "kernels/emu/cuda_compat.h"
+#include "kernels/implicit_gemm_tile.cuh"
+
+namespace senet {
+
+__global__ void conv2d_dgrad_v1_direct_kernel(conv2d_params p, const float* __restrict__ dy,
+                                              const float* __restrict__ w,
+                                              float* __restrict__ dx) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= p.x_size()) return;
+  const int ww = int(i % p.W), h = int(i / p.W % p.H), c = int(i / (int64_t(p.H) * p.W) % p.C);
+  const int n = int(i / (int64_t(p.H) * p.W * p.C));
+  float acc = 0.0f;
+  for (int k = 0; k < p.K; ++k)
+    for (int r = 0; r < p.R; ++r) {
+      const int ph = h + p.pad - r;
+      if (ph < 0 || ph % p.stride != 0 || ph / p.stride >= p.P) continue;
+      for (int s = 0; s < p.S; ++s) {
+        const int qw = ww + p.pad - s;
+        if (qw < 0 || qw % p.stride != 0 || qw / p.stride >= p.Q) continue;
+        acc = fmaf(dy[((int64_t(n) * p.K + k) * p.P + ph / p.stride) * p.Q + qw / p.stride],
+                   w[((int64_t(k) * p.C + c) * p.R + r) * p.S + s], acc);
+      }
+    }
+  dx[i] = acc;
+}
+
+namespace detail {
+// dgrad's gathers: A = dy at the taps of (n,h,w) [N·H·W, K·R·S], B = w regrouped [K·R·S, C].
+struct conv2d_dgrad_gather {
+  const float* __restrict__ dy;
+  const float* __restrict__ w;
+  int C, H, W, K, R, S, stride, pad, P, Q;
+  __device__ __forceinline__ float a(int m, int kk) const {
+    const int HW = H * W, n = m / HW, hw = m - n * HW, h = hw / W, ww = hw - h * W;
+    const int RS = R * S, k = kk / RS, rs = kk - k * RS, r = rs / S, s = rs - r * S;
+    const int ph = h + pad - r, qw = ww + pad - s;
+    if (ph < 0 || qw < 0 || ph % stride != 0 || qw % stride != 0) return 0.0f;
+    const int pp = ph / stride, q = qw / stride;
+    if (pp >= P || q >= Q) return 0.0f;
+    return dy[((int64_t(n) * K + k) * P + pp) * Q + q];
+  }
+  __device__ __forceinline__ float b(int kk, int c) const {
+    const int RS = R * S, k = kk / RS, rs = kk - k * RS;
+    return w[(int64_t(k) * C + c) * RS + rs];
+  }
+};
+}  // namespace detail
+
+template <class T>
+__global__ void __launch_bounds__(T::threads)
+    conv2d_dgrad_implicit_gemm_kernel(conv2d_params p, const float* __restrict__ dy,
+                                      const float* __restrict__ w, float* __restrict__ dx) {
+  __shared__ float As[T::BK * T::BM];
+  __shared__ float Bs[T::BK * T::BN];
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
+  const detail::conv2d_dgrad_gather g{dy, w, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad, p.P, p.Q};
+  float acc[T::TM][T::TN];
+  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
+  const detail::gemm_thread<T> th(tid);
+  const int HW = p.H * p.W;
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int c = n0 + th.col(j);
+      if (c < p.C) dx[detail::nkpq_index(m, c, p.C, HW)] = acc[i][j];
+    }
+  }
+}
+
+namespace {
+bool dgrad_args_ok(const conv2d_params& p, const float* dy, const float* w, const float* dx) {
+  // K·R·S is the GEMM depth here; it must fit int too.
+  return conv2d_params_valid(p) && dy && w && dx && int64_t(p.K) * p.R * p.S < (int64_t(1) << 31);
+}
+}  // namespace
+
+const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
+  switch (v) {
+    case conv2d_dgrad_version::v1_direct: return "v1_direct";
+    case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
+  }
+  return "?";
+}
+
+cudaError_t conv2d_dgrad_v1_direct(conv2d_params p, const float* dy, const float* w, float* dx,
+                                   cudaStream_t stream) {
+  if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
+  const int64_t blocks = (p.x_size() + 255) / 256;
+  return launch(conv2d_dgrad_v1_direct_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p, dy,
+                w, dx);
+}
+
+cudaError_t conv2d_dgrad_v2_register_block(conv2d_params p, const float* dy, const float* w,
+                                           float* dx, cudaStream_t stream) {
+  using T = detail::tile_64x64;
+  if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
+  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  return launch(conv2d_dgrad_implicit_gemm_kernel<T>, dim3(unsigned(gx), unsigned(gy)),
+                dim3(T::threads), 0, stream, p, dy, w, dx);
+}
+
+cudaError_t conv2d_dgrad(conv2d_dgrad_version v, conv2d_params p, const float* dy, const float* w,
+                         float* dx, cudaStream_t stream) {
+  switch (v) {
+    case conv2d_dgrad_version::v1_direct: return conv2d_dgrad_v1_direct(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v2_register_block:
+      return conv2d_dgrad_v2_register_block(p, dy, w, dx, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace senet

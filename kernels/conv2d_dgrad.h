@@ -1,0 +1,25 @@
+// kernels/conv2d_dgrad.h — host-callable data-gradient (dgrad) kernels of conv2d: the transposed
+// convolution of dy with w.   dx[n,c,h,w] = Σ_{k,r,s} dy[n,k,p,q] · w[k,c,r,s]
+// over the (p,q) with p·stride−pad+r = h, q·stride−pad+s = w.  dx is overwritten.
+// Geometry: conv2d_params of the forward conv (kernels/conv2d_fprop.h).
+#pragma once
+#include "kernels/conv2d_fprop.h"
+
+namespace senet {
+
+enum class conv2d_dgrad_version {
+  v1_direct,          // one thread per dx element, loops k,r,s with the stride-divisibility test
+  v2_register_block,  // implicit GEMM (M = N·H·W, N = C, K = K·R·S), 64×64 tile, 4×4 per thread
+};
+inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
+    conv2d_dgrad_version::v1_direct, conv2d_dgrad_version::v2_register_block};
+const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
+
+cudaError_t conv2d_dgrad_v1_direct(conv2d_params p, const float* dy, const float* w, float* dx,
+                                   cudaStream_t stream);
+cudaError_t conv2d_dgrad_v2_register_block(conv2d_params p, const float* dy, const float* w,
+                                           float* dx, cudaStream_t stream);
+cudaError_t conv2d_dgrad(conv2d_dgrad_version v, conv2d_params p, const float* dy, const float* w,
+                         float* dx, cudaStream_t stream);
+
+}  // namespace senet

@@ -1,0 +1,221 @@
+// kernels/conv_bn_mrelu_fwd.cu — training forward: conv2d → BatchNorm (batch stats) → masked ReLU;
+// and the inference forward with BN folded into the conv (one kernel).
+// Math (NCHW; x: N×C×H×W, w: K×C×R×S; y, z, a: N×K×P×Q; M = N·P·Q values per channel):
+//   y = cross-correlation(x, w), zero padding;  μ_k = Σy/M;  σ²_k = Σ(y−μ_k)²/M (biased)
+//   z = γ_k (y−μ_k)/√(σ²_k+ε) + β_k = scale_k·y + shift_k;  a = m ? max(z,0) : z, m per (k,p,q) or k
+// Saved for backward: x, y, μ, 1/σ, bits p = !m || z > 0 (1 bit per element; kernels/kernel_params.h)
+// Implicit GEMM: GEMM_M = N·P·Q, GEMM_N = K, GEMM_K = C·R·S. flops = 2·N·K·P·Q·C·R·S
+// Launches (training):
+//   1 conv2d_fprop_bn_partials: the v3 main loop of conv2d_fprop (64×64 tile, 4×4 per thread,
+//     BK = 8; block 256, grid (⌈NPQ/64⌉, ⌈K/64⌉)); epilogue: store y, then, while the tile is
+//     still in registers, per-channel partials over the block's (≤ 64) valid rows — two passes
+//     through 4 KiB of smem: column sums → block mean, then Σ(y − block mean)² → M2. Written to
+//     partial t = blockIdx.x of channel k. No separate statistics pass over y.
+//   2 bn_finalize_train: Chan merge of the ⌈NPQ/64⌉ partials per channel (in order, in double)
+//     → μ, 1/σ, scale, shift, running stats.
+//   3 scale_shift_mrelu: a = act(scale·y + shift), pass bits by warp ballot.
+//   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
+//   (conv, stats, normalise, activation).
+// Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
+//   the v3 main loop with epilogue a = act(acc + b_folded[k]) — y and z never touch memory.
+// Versions: the conv main loop is conv2d_fprop's v3 (kernels/implicit_gemm_tile.cuh); v1/v2 of
+//   the fused path would be the unfused chain (conv2d_fprop + bn_stats + bn_finalize + ...), which
+//   the tests run as the reference.
+// Numerics: fp32 conv. Block partials are two-pass (stable for |μ| ≫ σ) and merged with Chan's
+//   formula in double: never Σy²/M − μ². Folding rounds w·γ/σ once per weight, so the inference
+//   kernel differs from the training formula by a few ulps (tests: 1e-5 relative to max|a|).
+#include "kernels/conv_bn_mrelu_fwd.h"
+
+#include "kernels/emu/cuda_compat.h"
+#include "kernels/implicit_gemm_tile.cuh"
+
+namespace senet {
+
+using conv_bn_tile = detail::tile_64x64;
+
+__global__ void __launch_bounds__(conv_bn_tile::threads)
+    conv2d_fprop_bn_partials_kernel(conv2d_params p, const float* __restrict__ x,
+                                    const float* __restrict__ w, float* __restrict__ y,
+                                    bn_partials out) {
+  using T = conv_bn_tile;
+  __shared__ float As[T::BK * T::BM];
+  __shared__ float Bs[T::BK * T::BN];
+  __shared__ float red[T::TY * T::BN];  // per (thread row, column) partial sums
+  __shared__ float col_mean[T::BN];
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
+  const detail::conv2d_fprop_gather g{x, w, p.C, p.H, p.W, p.R, p.S, p.stride, p.pad, p.P, p.Q, CRS};
+  float acc[T::TM][T::TN];
+  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
+  const detail::gemm_thread<T> th(tid);
+
+  // Epilogue 1: store y; column sums of the valid rows.
+  bool valid[T::TM];
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) valid[i] = m0 + th.row(i) < M;
+#pragma unroll
+  for (int j = 0; j < T::TN; ++j) {
+    const int k = n0 + th.col(j);
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < T::TM; ++i) {
+      if (!valid[i]) continue;
+      s += acc[i][j];
+      if (k < p.K) y[detail::nkpq_index(m0 + th.row(i), k, p.K, PQ)] = acc[i][j];
+    }
+    red[th.tm * T::BN + th.col(j)] = s;
+  }
+  __syncthreads();
+  const int rows = min(T::BM, M - m0);
+  if (tid < T::BN) {
+    float s = 0.0f;
+    for (int r = 0; r < T::TY; ++r) s += red[r * T::BN + tid];
+    col_mean[tid] = s / float(rows);
+  }
+  __syncthreads();
+  // Epilogue 2: Σ(y − block mean)² per column.
+#pragma unroll
+  for (int j = 0; j < T::TN; ++j) {
+    const float mu = col_mean[th.col(j)];
+    float d2 = 0.0f;
+#pragma unroll
+    for (int i = 0; i < T::TM; ++i) {
+      if (!valid[i]) continue;
+      const float d = acc[i][j] - mu;
+      d2 = fmaf(d, d, d2);
+    }
+    red[th.tm * T::BN + th.col(j)] = d2;
+  }
+  __syncthreads();
+  if (tid < T::BN && n0 + tid < p.K) {
+    float m2 = 0.0f;
+    for (int r = 0; r < T::TY; ++r) m2 += red[r * T::BN + tid];
+    const int64_t o = int64_t(blockIdx.x) * p.K + n0 + tid;
+    out.count[o] = float(rows);
+    out.mean[o] = col_mean[tid];
+    out.m2[o] = m2;
+  }
+}
+
+__global__ void __launch_bounds__(conv_bn_tile::threads)
+    conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, const float* __restrict__ x,
+                               const float* __restrict__ w, const float* __restrict__ bias,
+                               const uint8_t* __restrict__ mask, float* __restrict__ a) {
+  using T = conv_bn_tile;
+  __shared__ float As[T::BK * T::BM];
+  __shared__ float Bs[T::BK * T::BN];
+  const conv2d_params& p = fp.conv;
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
+  const detail::conv2d_fprop_gather g{x, w, p.C, p.H, p.W, p.R, p.S, p.stride, p.pad, p.P, p.Q, CRS};
+  float acc[T::TM][T::TN];
+  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
+  const detail::gemm_thread<T> th(tid);
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= M) continue;
+    const int pq = m % PQ;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int k = n0 + th.col(j);
+      if (k >= p.K) continue;
+      const float z = acc[i][j] + bias[k];
+      const bool relu = fp.act == mrelu_act::relu ||
+                        (fp.act == mrelu_act::masked_relu &&
+                         (fp.mask_per_channel ? mask[k] : mask[int64_t(k) * PQ + pq]) != 0);
+      a[detail::nkpq_index(m, k, p.K, PQ)] = relu && !(z > 0.0f) ? 0.0f : z;
+    }
+  }
+}
+
+__global__ void conv_bn_fold_kernel(conv2d_params p, float eps, const float* __restrict__ w,
+                                    const float* __restrict__ gamma,
+                                    const float* __restrict__ beta,
+                                    const float* __restrict__ running_mean,
+                                    const float* __restrict__ running_var,
+                                    float* __restrict__ w_folded, float* __restrict__ b_folded) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= p.w_size()) return;
+  const int64_t CRS = p.gemm_k();
+  const int k = int(i / CRS);
+  const float invstd = float(1.0 / sqrt(double(running_var[k]) + double(eps)));
+  const float scale = gamma[k] * invstd;
+  w_folded[i] = w[i] * scale;
+  if (i - int64_t(k) * CRS == 0) b_folded[k] = beta[k] - running_mean[k] * scale;
+}
+
+namespace {
+bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
+  if (p.act != mrelu_act::none && p.act != mrelu_act::relu && p.act != mrelu_act::masked_relu)
+    return false;
+  return p.act != mrelu_act::masked_relu || mask != nullptr;
+}
+bool grid_ok(const conv2d_params& p) {
+  return conv2d_params_valid(p) && (p.K + conv_bn_tile::BN - 1) / conv_bn_tile::BN <= 65535;
+}
+}  // namespace
+
+int64_t conv2d_fprop_bn_partials_count(const conv2d_params& p) {
+  return (p.gemm_m() + conv_bn_tile::BM - 1) / conv_bn_tile::BM;
+}
+
+cudaError_t conv2d_fprop_bn_partials(conv2d_params p, const float* x, const float* w, float* y,
+                                     bn_partials out, cudaStream_t stream) {
+  using T = conv_bn_tile;
+  if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
+    return cudaErrorInvalidValue;
+  const dim3 grid(unsigned(conv2d_fprop_bn_partials_count(p)), unsigned((p.K + T::BN - 1) / T::BN));
+  return launch(conv2d_fprop_bn_partials_kernel, grid, dim3(T::threads), 0, stream, p, x, w, y, out);
+}
+
+int64_t conv_bn_mrelu_fwd_workspace_floats(const conv2d_params& p) {
+  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;
+}
+
+cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
+                                    cudaStream_t stream) {
+  const conv2d_params& c = p.conv;
+  if (!grid_ok(c) || !act_ok(p, t.mask) || !t.gamma || !t.beta || !t.workspace)
+    return cudaErrorInvalidValue;
+  const int64_t parts = conv2d_fprop_bn_partials_count(c);
+  if (parts > 0x7fffffff) return cudaErrorInvalidValue;
+  const int64_t stride = parts * c.K;
+  const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
+  cudaError_t e = conv2d_fprop_bn_partials(c, t.x, t.w, t.y, part, stream);
+  if (e != cudaSuccess) return e;
+  bn_finalize_params fp;
+  fp.K = c.K, fp.num_partials = int(parts), fp.eps = p.eps, fp.momentum = p.momentum;
+  e = bn_finalize_train(fp, part, t.gamma, t.beta, t.running_mean, t.running_var,
+                        bn_channel_affine{t.mean, t.invstd, t.scale, t.shift}, stream);
+  if (e != cudaSuccess) return e;
+  scale_shift_mrelu_params sp;
+  sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q, sp.act = p.act, sp.mask_per_channel = p.mask_per_channel;
+  return scale_shift_mrelu(sp, t.y, t.scale, t.shift, nullptr, t.mask, t.a, t.bits, stream);
+}
+
+cudaError_t conv_bn_fold(conv2d_params p, float eps, const float* w, const float* gamma,
+                         const float* beta, const float* running_mean, const float* running_var,
+                         float* w_folded, float* b_folded, cudaStream_t stream) {
+  if (!conv2d_params_valid(p) || !(eps > 0) || !w || !gamma || !beta || !running_mean ||
+      !running_var || !w_folded || !b_folded)
+    return cudaErrorInvalidValue;
+  return launch(conv_bn_fold_kernel, dim3(unsigned((p.w_size() + 255) / 256)), dim3(256), 0, stream,
+                p, eps, w, gamma, beta, running_mean, running_var, w_folded, b_folded);
+}
+
+cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
+                                const float* b_folded, const uint8_t* mask, float* a,
+                                cudaStream_t stream) {
+  using T = conv_bn_tile;
+  if (!grid_ok(p.conv) || !act_ok(p, mask) || !x || !w_folded || !b_folded || !a)
+    return cudaErrorInvalidValue;
+  const dim3 grid(unsigned(conv2d_fprop_bn_partials_count(p.conv)),
+                  unsigned((p.conv.K + T::BN - 1) / T::BN));
+  return launch(conv_bn_mrelu_infer_kernel, grid, dim3(T::threads), 0, stream, p, x, w_folded,
+                b_folded, mask, a);
+}
+
+}  // namespace senet

@@ -1,0 +1,61 @@
+// kernels/conv_bn_mrelu_fwd.h — fused conv2d → BatchNorm → masked ReLU, forward.
+//   training: conv (+ per-channel BN partials in its epilogue) → bn_finalize → scale_shift_mrelu
+//   inference: BN folded into the conv (conv_bn_fold) → ONE kernel with the activation in its
+//   epilogue (conv_bn_mrelu_infer).
+// See kernels/conv_bn_mrelu_fwd.cu for the math, and kernels/mrelu_bn_bwd.h for the backward.
+#pragma once
+#include "kernels/bn_finalize.h"
+#include "kernels/conv2d_fprop.h"
+#include "kernels/scale_shift_mrelu.h"
+
+namespace senet {
+
+struct conv_bn_mrelu_fwd_params {
+  conv2d_params conv;                    // x: N×C×H×W, w: K×C×R×S, y/a: N×K×P×Q
+  mrelu_act act = mrelu_act::masked_relu;
+  bool mask_per_channel = false;         // mask: K bytes, or K·P·Q bytes (broadcast over N)
+  float eps = 1e-5f;
+  float momentum = 0.1f;                 // training only
+};
+
+// Training forward's tensors (device pointers). Outputs are overwritten.
+struct conv_bn_mrelu_fwd_tensors {
+  const float* x = nullptr;
+  const float* w = nullptr;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  const uint8_t* mask = nullptr;    // masked_relu only
+  float* running_mean = nullptr;    // updated in place; both null: no update
+  float* running_var = nullptr;
+  float* y = nullptr;               // conv output (saved for the backward)
+  float* mean = nullptr;            // K: batch μ        (saved)
+  float* invstd = nullptr;          // K: 1/√(σ²+ε)     (saved)
+  float* scale = nullptr;           // K: γ·invstd
+  float* shift = nullptr;           // K: β − μ·scale
+  float* a = nullptr;               // the activation
+  uint32_t* bits = nullptr;         // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward)
+  float* workspace = nullptr;       // conv_bn_mrelu_fwd_workspace_floats(conv) floats
+};
+
+// Launch 1 alone: y = conv(x, w) (v3 register-blocked implicit GEMM) and, per block of 64 output
+// pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
+int64_t conv2d_fprop_bn_partials_count(const conv2d_params& p);  // = ⌈N·P·Q/64⌉ partials per channel
+cudaError_t conv2d_fprop_bn_partials(conv2d_params p, const float* x, const float* w, float* y,
+                                     bn_partials out, cudaStream_t stream);
+
+int64_t conv_bn_mrelu_fwd_workspace_floats(const conv2d_params& p);  // 3 · partials · K
+// The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu.
+cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
+                                    cudaStream_t stream);
+
+// Inference: w_folded[k,·] = w[k,·]·γ_k/σ_k, b_folded[k] = β_k − μ_k·γ_k/σ_k with the running stats
+// (σ = √(running_var+ε)). One kernel over w.
+cudaError_t conv_bn_fold(conv2d_params p, float eps, const float* w, const float* gamma,
+                         const float* beta, const float* running_mean, const float* running_var,
+                         float* w_folded, float* b_folded, cudaStream_t stream);
+// a = act(conv(x, w_folded) + b_folded): one kernel (v3 main loop, activation in the epilogue).
+cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
+                                const float* b_folded, const uint8_t* mask, float* a,
+                                cudaStream_t stream);
+
+}  // namespace senet

@@ -1,0 +1,151 @@
+// kernels/mrelu_bn_bwd.cu — backward of a = act(BN(y) (+ r)), fused; then the conv's dgrad/wgrad
+// Math (da, y, dy, dr: N×K×P×Q; channel k has M = N·P·Q values; s_k = γ_k·invstd_k):
+//   dz = da ⊙ p  (p: the forward's pass bits; none → dz = da);   dr = dz
+//   x̂ = (y − μ_k)·invstd_k  (recomputed from y, never stored)
+//   dβ_k = Σ dz,  dγ_k = Σ dz·x̂
+//   training: dy = s_k·(dz − dβ_k/M − x̂·dγ_k/M);   eval (μ, σ constants): dy = s_k·dz
+// Launches:
+//   1 mrelu_bn_bwd_reduce_tile: block 256, grid (⌈M/1024⌉, K); a block sums dz and dz·x̂ over its
+//     1024 (n,p,q) of channel k (block_sum: warp shuffles, fixed order) → partial[t][k].
+//   2 mrelu_bn_bwd_merge: one thread per channel adds the partials in tile order (double) → dβ, dγ.
+//   3 mrelu_bn_bwd_elementwise: block 256, grid-stride; reads da, bits, y; writes dy (and dr).
+//   Memory passes: read da+y twice, write dy (+dr): the minimum with whole-batch reductions.
+// conv_bn_mrelu_bwd: then dgrad(dy, w) and wgrad(x, dy) (kernels/conv2d_{dgrad,wgrad}.cu).
+// Versions: v1 only.
+// Numerics: fp32 per-tile sums, double merge: deterministic. dγ differs from the CPU backend's
+//   (8-lane fp32 per image, double per channel) in rounding only: tests allow 1e-5 relative.
+#include "kernels/mrelu_bn_bwd.h"
+
+#include "kernels/block_reduce.cuh"
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/emu/cuda_compat.h"
+
+namespace senet {
+
+namespace detail {
+__device__ __forceinline__ float pass_dz(const uint32_t* bits, int64_t i, float da) {
+  return !bits || ((bits[i >> 5] >> (i & 31)) & 1u) ? da : 0.0f;
+}
+}  // namespace detail
+
+__global__ void __launch_bounds__(256)
+    mrelu_bn_bwd_reduce_tile_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
+                                    const uint32_t* __restrict__ bits,
+                                    const float* __restrict__ y, const float* __restrict__ mean,
+                                    const float* __restrict__ invstd,
+                                    float* __restrict__ part_dbeta,
+                                    float* __restrict__ part_dgamma) {
+  __shared__ float scratch[32];
+  const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
+  const int k = int(blockIdx.y), t = int(blockIdx.x);
+  const int64_t m_begin = int64_t(t) * kMreluBnBwdTile;
+  const int64_t m_end = p.M() < m_begin + kMreluBnBwdTile ? p.M() : m_begin + kMreluBnBwdTile;
+  const float mu = mean[k], is = invstd[k];
+  float sdz = 0.0f, sdzx = 0.0f;
+  for (int64_t m = m_begin + tid; m < m_end; m += nthreads) {
+    const int64_t n = m / p.PQ, i = (n * p.K + k) * p.PQ + (m - n * p.PQ);
+    const float dz = detail::pass_dz(bits, i, da[i]);
+    sdz += dz;
+    sdzx = fmaf(dz, (y[i] - mu) * is, sdzx);
+  }
+  const float db = detail::block_sum(sdz, scratch, tid, nthreads);
+  const float dg = detail::block_sum(sdzx, scratch, tid, nthreads);
+  if (tid == 0) {
+    part_dbeta[int64_t(t) * p.K + k] = db;
+    part_dgamma[int64_t(t) * p.K + k] = dg;
+  }
+}
+
+__global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restrict__ part_dbeta,
+                                          const float* __restrict__ part_dgamma,
+                                          float* __restrict__ dbeta, float* __restrict__ dgamma) {
+  const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (k >= K) return;
+  double db = 0, dg = 0;
+  for (int t = 0; t < tiles; ++t) {
+    db += part_dbeta[int64_t(t) * K + k];
+    dg += part_dgamma[int64_t(t) * K + k];
+  }
+  dbeta[k] = float(db);
+  dgamma[k] = float(dg);
+}
+
+__global__ void __launch_bounds__(256)
+    mrelu_bn_bwd_elementwise_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
+                                    const uint32_t* __restrict__ bits,
+                                    const float* __restrict__ y, const float* __restrict__ mean,
+                                    const float* __restrict__ invstd,
+                                    const float* __restrict__ gamma,
+                                    const float* __restrict__ dbeta,
+                                    const float* __restrict__ dgamma, float* __restrict__ dy,
+                                    float* __restrict__ dr) {
+  const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
+  const float inv_m = 1.0f / float(p.M());
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int k = int(i / p.PQ % p.K);
+    const float dz = detail::pass_dz(bits, i, da[i]);
+    const float s = gamma[k] * invstd[k];
+    if (p.training) {
+      const float xhat = (y[i] - mean[k]) * invstd[k];
+      dy[i] = s * (dz - dbeta[k] * inv_m - xhat * (dgamma[k] * inv_m));
+    } else {
+      dy[i] = s * dz;
+    }
+    if (dr) dr[i] = dz;
+  }
+}
+
+int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p) {
+  return (p.M() + kMreluBnBwdTile - 1) / kMreluBnBwdTile;
+}
+int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
+  return 2 * mrelu_bn_bwd_num_partials(p) * p.K;
+}
+
+cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream) {
+  if (p.N < 1 || p.K < 1 || p.PQ < 1 || p.K > 65535 || !t.da || !t.y || !t.mean || !t.invstd ||
+      !t.gamma || !t.dy || !t.dgamma || !t.dbeta || !t.workspace)
+    return cudaErrorInvalidValue;
+  const int64_t tiles = mrelu_bn_bwd_num_partials(p);
+  if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
+  float* part_db = t.workspace;
+  float* part_dg = t.workspace + tiles * p.K;
+  cudaError_t e = launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)),
+                         dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, part_db,
+                         part_dg);
+  if (e != cudaSuccess) return e;
+  e = launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream, p.K,
+             int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
+  if (e != cudaSuccess) return e;
+  const int64_t blocks = (p.size() + 255) / 256;
+  return launch(mrelu_bn_bwd_elementwise_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
+                dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, t.dbeta,
+                t.dgamma, t.dy, t.dresidual);
+}
+
+int64_t conv_bn_mrelu_bwd_workspace_floats(const conv2d_params& p) {
+  mrelu_bn_bwd_params bp;
+  bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q;
+  const int64_t a = mrelu_bn_bwd_workspace_floats(bp), b = conv2d_wgrad_v2_workspace_floats(p);
+  return a > b ? a : b;  // used one after the other
+}
+
+cudaError_t conv_bn_mrelu_bwd(conv2d_params p, const conv_bn_mrelu_bwd_tensors& t,
+                              cudaStream_t stream) {
+  if (!conv2d_params_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
+  mrelu_bn_bwd_params bp;
+  bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
+  const mrelu_bn_bwd_tensors bt{t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, t.dy, nullptr,
+                                t.dgamma, t.dbeta, t.workspace};
+  cudaError_t e = mrelu_bn_bwd(bp, bt, stream);
+  if (e != cudaSuccess) return e;
+  if (t.dx) {
+    e = conv2d_dgrad_v2_register_block(p, t.dy, t.w, t.dx, stream);
+    if (e != cudaSuccess) return e;
+  }
+  if (t.dw) e = conv2d_wgrad_v2_split_k(p, t.x, t.dy, t.dw, t.workspace, stream);
+  return e;
+}
+
+}  // namespace senet

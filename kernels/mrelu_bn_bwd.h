@@ -1,0 +1,59 @@
+// kernels/mrelu_bn_bwd.h — fused backward of BatchNorm → (+ residual) → masked ReLU, and the whole
+// conv → BN → masked-ReLU backward (this, then dgrad and wgrad of the conv).
+#pragma once
+#include "kernels/conv2d_fprop.h"
+#include "kernels/kernel_params.h"
+
+namespace senet {
+
+struct mrelu_bn_bwd_params {
+  int N = 0, K = 0, PQ = 0;   // da, y, dy, dresidual: N×K×PQ;  M = N·PQ per channel
+  bool training = true;       // false: μ, σ were the running stats (constants): dy = (γ/σ)·dz
+  SENET_HD int64_t M() const { return int64_t(N) * PQ; }
+  SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
+};
+
+struct mrelu_bn_bwd_tensors {
+  const float* da = nullptr;        // upstream gradient of a
+  const uint32_t* bits = nullptr;   // forward's pass bits; null: dz = da (no activation)
+  const float* y = nullptr;         // BN input saved by the forward
+  const float* mean = nullptr;      // K: μ and 1/σ the forward normalised with
+  const float* invstd = nullptr;
+  const float* gamma = nullptr;
+  float* dy = nullptr;              // out: gradient of y
+  float* dresidual = nullptr;       // out (may be null): dz
+  float* dgamma = nullptr;          // out: K, overwritten
+  float* dbeta = nullptr;           // out: K, overwritten
+  float* workspace = nullptr;       // mrelu_bn_bwd_workspace_floats(p) floats
+};
+
+inline constexpr int kMreluBnBwdTile = 1024;  // (n,p,q) values per reduction block
+int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p);
+int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p);  // 2 · partials · K
+
+// Three launches: partial (Σdz, Σdz·x̂) per tile, in-order merge → dβ, dγ, elementwise dy (and dr).
+cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream);
+
+// The training backward of conv_bn_mrelu_fwd_train: mrelu_bn_bwd into dy, then dx = dgrad(dy, w)
+// (v2_register_block) and dw = wgrad(x, dy) (v2_split_k). dx or dw may be null (skipped).
+struct conv_bn_mrelu_bwd_tensors {
+  const float* x = nullptr;
+  const float* w = nullptr;
+  const float* da = nullptr;
+  const uint32_t* bits = nullptr;   // null: no activation
+  const float* y = nullptr;
+  const float* mean = nullptr;
+  const float* invstd = nullptr;
+  const float* gamma = nullptr;
+  float* dy = nullptr;              // scratch (or wanted): N×K×P×Q
+  float* dx = nullptr;
+  float* dw = nullptr;
+  float* dgamma = nullptr;
+  float* dbeta = nullptr;
+  float* workspace = nullptr;       // conv_bn_mrelu_bwd_workspace_floats(conv) floats
+};
+int64_t conv_bn_mrelu_bwd_workspace_floats(const conv2d_params& p);
+cudaError_t conv_bn_mrelu_bwd(conv2d_params p, const conv_bn_mrelu_bwd_tensors& t,
+                              cudaStream_t stream);
+
+}  // namespace senet

@@ -1,0 +1,39 @@
+// kernels/optim_update.h — in-place optimizer updates, PyTorch semantics (see optim_update.cu).
+// Scalars (lr, bias corrections, ...) are computed by the host, as for engine/cpu/optim_update.h.
+#pragma once
+#include <cstdint>
+
+#include "kernels/emu/host_runtime.h"
+
+namespace senet {
+
+// SGD (μ momentum, τ dampening, λ weight decay, η lr):
+//   d = g + λ·p;  buf = first ? d : μ·buf + (1−τ)·d;  d = nesterov ? d + μ·buf : buf;  p −= η·d
+//   μ == 0: no buffer (buf may be null), p −= η·d.
+struct sgd_update_params {
+  float* p = nullptr;
+  const float* g = nullptr;
+  float* buf = nullptr;
+  int64_t n = 0;
+  float lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+  bool first = false;  // first step of this parameter: buf = d
+};
+cudaError_t sgd_update_launch(sgd_update_params p, cudaStream_t stream);
+
+// Adam / AdamW at step t: bc1 = 1−β₁ᵗ, bc2 = 1−β₂ᵗ (host-computed)
+//   Adam: g ← g + λ·p      AdamW (decoupled): p ← p·(1 − η·λ)
+//   m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  p −= (η/bc1)·m / (√v/√bc2 + ε)
+struct adam_update_params {
+  float* p = nullptr;
+  const float* g = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  int64_t n = 0;
+  float lr = 0, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0;
+  bool decoupled = false;
+  float bias_correction1 = 1, bias_correction2 = 1;
+};
+cudaError_t adam_update_launch(adam_update_params p, cudaStream_t stream);
+
+}  // namespace senet

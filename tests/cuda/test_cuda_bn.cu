@@ -1,0 +1,335 @@
+// tests/cuda/test_cuda_bn.cu — BatchNorm kernels: bn_stats (per-tile two-pass partials),
+// bn_finalize (Chan merge, running stats), scale_shift_mrelu (forward + pass bits) and
+// mrelu_bn_bwd (fused backward), against the CPU op engine/ops/bn_act.h (values AND gradients
+// through the autograd tape) and a double-precision reference for the statistics.
+//
+// Tolerance (BN family): |gpu − cpu| ≤ tol·max|cpu| + tol·|cpu|. Both sides evaluate the same
+// formulas in fp32 but group the sums differently (GPU: 1024-value tiles, fp32 thread sums and a
+// fixed tree, double merge of tiles; CPU: per-image two-pass / 8-lane sums, double merge), and the
+// GPU applies z = scale·y + shift where the CPU computes (y−μ)·scale + β.
+//   kTol = 1e-5 for a, dy, dr and running stats: μ, σ² differ in the last fp32 bits, moving z by
+//     ~1e-7 relative; measured worst 1.3e-6 of max|ref| (8× margin).
+//   kTolReduce = 5e-5 for dγ = Σdz·x̂ and dβ = Σdz: sums over M ≈ 2,000 terms of size ~1 that cancel
+//     to ~3, so their fp32 rounding (≈ 2⁻²⁴·Σ|terms| per tree level) is large relative to the
+//     result; measured worst 3.4e-6 of max|ref| (15× margin).
+#include <cmath>
+
+#include "engine/core/autograd.h"
+#include "engine/core/rng.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/batchnorm.h"
+#include "engine/ops/bn_act.h"
+#include "kernels/bn_finalize.h"
+#include "kernels/bn_stats.h"
+#include "kernels/emu/race_check.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "kernels/scale_shift_mrelu.h"
+#include "tests/cuda/cuda_test.h"
+#include "tests/support/gradcheck.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+using senet::test::random_tensor;
+
+namespace {
+
+constexpr double kTol = 1e-5;        // see the file header
+constexpr double kTolReduce = 5e-5;  // dγ, dβ: see the file header
+
+Tensor random_mask(const Shape& shape, uint64_t seed) {
+  std::vector<uint8_t> m(size_t(shape.numel()));
+  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 5, i, 2));
+  return Tensor::from_vector_u8(m, shape);
+}
+
+struct ActCase {
+  const char* name;
+  Act act;
+  bool per_channel;
+};
+const ActCase kActs[] = {{"none", Act::None, false},
+                         {"relu", Act::ReLU, false},
+                         {"masked_per_element", Act::MaskedReLU, false},
+                         {"masked_per_channel", Act::MaskedReLU, true}};
+
+mrelu_act to_kernel(Act a) {
+  return a == Act::None ? mrelu_act::none : a == Act::ReLU ? mrelu_act::relu : mrelu_act::masked_relu;
+}
+
+// Everything the GPU chain needs for y: N×K×P×Q, on the device.
+struct BnGpu {
+  int N, K, PQ;
+  DeviceBuffer<float> y, r, gamma, beta, rmean, rvar, mean, invstd, scale, shift, a;
+  DeviceBuffer<uint8_t> mask;
+  DeviceBuffer<uint32_t> bits;
+  DeviceBuffer<float> part, da, dy, dr, dgamma, dbeta, ws;
+  BnGpu(const Tensor& y_, const Tensor& r_, const Tensor& g_, const Tensor& b_, const Tensor& rm_,
+        const Tensor& rv_, const Tensor& mask_)
+      : N(int(y_.size(0))), K(int(y_.size(1))), PQ(int(y_.numel() / (y_.size(0) * y_.size(1)))),
+        y(host(y_)), r(host(r_)), gamma(host(g_)), beta(host(b_)), rmean(host(rm_)),
+        rvar(host(rv_)), mean(size_t(K)), invstd(size_t(K)), scale(size_t(K)), shift(size_t(K)),
+        a(size_t(y_.numel())),
+        mask(mask_.defined() ? host_u8(mask_) : std::vector<uint8_t>(1, 1)),
+        bits(size_t(pass_bits_words(y_.numel()))),
+        part(size_t(3 * bn_stats_num_partials(stats_params()) * K)), da(size_t(y_.numel())),
+        dy(size_t(y_.numel())), dr(size_t(y_.numel())), dgamma(size_t(K)), dbeta(size_t(K)),
+        ws(size_t(mrelu_bn_bwd_workspace_floats(bwd_params(true)))) {}
+  bn_stats_params stats_params() const { return {N, K, PQ}; }
+  mrelu_bn_bwd_params bwd_params(bool training) const {
+    mrelu_bn_bwd_params p;
+    p.N = N, p.K = K, p.PQ = PQ, p.training = training;
+    return p;
+  }
+  bn_partials partials() const {
+    const size_t s = size_t(bn_stats_num_partials(stats_params()) * K);
+    return {part.get(), part.get() + s, part.get() + 2 * s};
+  }
+  bn_channel_affine affine() const { return {mean.get(), invstd.get(), scale.get(), shift.get()}; }
+};
+
+// The CPU oracle: bn_act forward, then backward with upstream gradient `da` through the tape.
+struct BnCpu {
+  std::vector<float> a, dy, dr, dgamma, dbeta, rmean, rvar;
+};
+BnCpu run_cpu(const Tensor& y, const Tensor& r, const Tensor& g, const Tensor& b, const Tensor& rm,
+              const Tensor& rv, bool training, Act act, const Tensor& mask, const Tensor& da) {
+  Tensor y1 = y.clone().set_requires_grad(true), g1 = g.clone().set_requires_grad(true),
+         b1 = b.clone().set_requires_grad(true);
+  Tensor r1 = r.defined() ? r.clone().set_requires_grad(true) : Tensor();
+  BatchNormState st;
+  st.running_mean = rm.clone(), st.running_var = rv.clone();
+  Tensor a = bn_act(y1, r1, g1, b1, st, training, act, mask);
+  a.backward(da);
+  BnCpu out{a.to_vector(), y1.grad().to_vector(), {}, g1.grad().to_vector(),
+            b1.grad().to_vector(), st.running_mean.to_vector(), st.running_var.to_vector()};
+  if (r1.defined()) out.dr = r1.grad().to_vector();
+  return out;
+}
+
+}  // namespace
+
+// Statistics alone, against double: a +1e3 mean offset (a one-pass Σy²/M − μ² in fp32 loses ~6%
+// of σ² = 1 there), several tiles per channel (Chan's merge), running-stat update (unbiased).
+TEST(CudaBnStats, MeanOffsetMultiTileAgainstDouble) {
+  const int N = 4, K = 3, PQ = 33 * 31;  // M = 4092 → 4 tiles of 1024 (the last one ragged)
+  Tensor yt = random_tensor({N, K, PQ}, 5);
+  std::vector<float> y = yt.to_vector();
+  for (size_t i = 0; i < y.size(); ++i) y[i] += 1000.0f + float(i / PQ % K);  // μ_k ≈ 1000 + k
+  const bn_stats_params sp{N, K, PQ};
+  ASSERT_EQ(bn_stats_num_partials(sp), 4);
+  const int T = int(bn_stats_num_partials(sp));
+  DeviceBuffer<float> dy_(y), part(size_t(3 * T * K));
+  const bn_partials pp{part.get(), part.get() + T * K, part.get() + 2 * T * K};
+  CUDA_OK(bn_stats_partials(sp, dy_.get(), pp, nullptr));
+  std::vector<float> g(K), b(K), rm(K), rv(K);
+  for (int k = 0; k < K; ++k) g[size_t(k)] = 0.5f + k, b[size_t(k)] = -1.0f + k, rm[size_t(k)] = 0.25f, rv[size_t(k)] = 2.0f;
+  DeviceBuffer<float> dg(g), db(b), drm(rm), drv(rv), mean(K), invstd(K), scale(K), shift(K);
+  bn_finalize_params fp;
+  fp.K = K, fp.num_partials = T, fp.eps = 1e-5f, fp.momentum = 0.1f;
+  CUDA_OK(bn_finalize_train(fp, pp, dg.get(), db.get(), drm.get(), drv.get(),
+                            {mean.get(), invstd.get(), scale.get(), shift.get()}, nullptr));
+  const auto hm = mean.download(), his = invstd.download(), hs = scale.download(),
+             hsh = shift.download(), hrm = drm.download(), hrv = drv.download();
+  const double M = double(N) * PQ;
+  for (int k = 0; k < K; ++k) {
+    double s = 0, s2 = 0;
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < PQ; ++i) s += y[size_t((n * K + k) * PQ + i)];
+    const double mu = s / M;
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < PQ; ++i) {
+        const double d = y[size_t((n * K + k) * PQ + i)] - mu;
+        s2 += d * d;
+      }
+    const double var = s2 / M, is = 1.0 / std::sqrt(var + 1e-5);
+    SCOPED_TRACE(k);
+    EXPECT_NEAR(hm[size_t(k)], mu, 2e-7 * mu);          // a few fp32 ulps of 1e3
+    EXPECT_NEAR(his[size_t(k)], is, 1e-5 * is);         // σ² to ~1e-5 despite μ/σ = 1e3
+    EXPECT_NEAR(hs[size_t(k)], g[size_t(k)] * is, 1e-5 * std::fabs(g[size_t(k)] * is));
+    // shift = β − μ·scale: ~1e3·scale, so its absolute error is ~ulp(μ·scale) + μ·δscale.
+    EXPECT_NEAR(hsh[size_t(k)], b[size_t(k)] - mu * g[size_t(k)] * is, 2e-5 * mu * std::fabs(g[size_t(k)] * is));
+    EXPECT_NEAR(hrm[size_t(k)], 0.9 * 0.25 + 0.1 * mu, 2e-7 * mu);
+    EXPECT_NEAR(hrv[size_t(k)], 0.9 * 2.0 + 0.1 * var * M / (M - 1), 1e-5);
+  }
+}
+
+// The whole BN → (+ residual) → activation forward and backward against the CPU op.
+TEST(CudaBnAct, ForwardAndBackwardEqualTheCpuOp) {
+  struct Shape4 {
+    int N, K, P, Q;
+  };
+  const Shape4 shapes[] = {{3, 5, 7, 9}, {1, 1, 4, 4}, {2, 3, 33, 31} /* 2 tiles per channel */};
+  uint64_t seed = 100;
+  for (const Shape4& s : shapes)
+    for (const ActCase& ac : kActs)
+      for (bool with_residual : {false, true})
+        for (bool training : {true, false}) {
+          SCOPED_TRACE(std::to_string(s.N) + "x" + std::to_string(s.K) + "x" + std::to_string(s.P) +
+                       "x" + std::to_string(s.Q) + " " + ac.name + (with_residual ? " +residual" : "") +
+                       (training ? " training" : " eval"));
+          seed += 10;
+          Tensor y = random_tensor({s.N, s.K, s.P, s.Q}, seed, 2.0f);
+          // Offsets per channel so that μ ≠ 0 matters.
+          Tensor r = with_residual ? random_tensor(y.shape(), seed + 1) : Tensor();
+          Tensor g = random_tensor({s.K}, seed + 2), b = random_tensor({s.K}, seed + 3);
+          Tensor rm = random_tensor({s.K}, seed + 4), rv = Tensor::full({s.K}, 1.5f);
+          Tensor mask = ac.act != Act::MaskedReLU ? Tensor()
+                        : ac.per_channel          ? random_mask({s.K}, seed + 5)
+                                                  : random_mask({s.K, s.P, s.Q}, seed + 5);
+          Tensor da = random_tensor(y.shape(), seed + 6);
+          const BnCpu ref = run_cpu(y, r, g, b, rm, rv, training, ac.act, mask, da);
+
+          BnGpu d(y, with_residual ? r : Tensor::zeros({1}), g, b, rm, rv, mask);
+          if (training) {
+            CUDA_OK(bn_stats_partials(d.stats_params(), d.y.get(), d.partials(), nullptr));
+            bn_finalize_params fp;
+            fp.K = d.K, fp.num_partials = int(bn_stats_num_partials(d.stats_params()));
+            CUDA_OK(bn_finalize_train(fp, d.partials(), d.gamma.get(), d.beta.get(), d.rmean.get(),
+                                      d.rvar.get(), d.affine(), nullptr));
+          } else {
+            bn_finalize_params fp;
+            fp.K = d.K;
+            CUDA_OK(bn_finalize_eval(fp, d.gamma.get(), d.beta.get(), d.rmean.get(), d.rvar.get(),
+                                     d.affine(), nullptr));
+          }
+          scale_shift_mrelu_params sp;
+          sp.N = d.N, sp.K = d.K, sp.PQ = d.PQ, sp.act = to_kernel(ac.act);
+          sp.mask_per_channel = ac.per_channel;
+          CUDA_OK(scale_shift_mrelu(sp, d.y.get(), d.scale.get(), d.shift.get(),
+                                    with_residual ? d.r.get() : nullptr, d.mask.get(), d.a.get(),
+                                    d.bits.get(), nullptr));
+          EXPECT_TRUE(close(d.a.download(), ref.a, kTol, kTol)) << "a";
+          EXPECT_TRUE(close(d.rmean.download(), ref.rmean, kTol, kTol)) << "running_mean";
+          EXPECT_TRUE(close(d.rvar.download(), ref.rvar, kTol, kTol)) << "running_var";
+
+          d.da.upload(host(da));
+          mrelu_bn_bwd_tensors bt;
+          bt.da = d.da.get(), bt.bits = ac.act == Act::None ? nullptr : d.bits.get();
+          bt.y = d.y.get(), bt.mean = d.mean.get(), bt.invstd = d.invstd.get();
+          bt.gamma = d.gamma.get(), bt.dy = d.dy.get();
+          bt.dresidual = with_residual ? d.dr.get() : nullptr;
+          bt.dgamma = d.dgamma.get(), bt.dbeta = d.dbeta.get(), bt.workspace = d.ws.get();
+          CUDA_OK(mrelu_bn_bwd(d.bwd_params(training), bt, nullptr));
+          EXPECT_TRUE(close(d.dy.download(), ref.dy, kTol, kTol)) << "dy";
+          EXPECT_TRUE(close(d.dgamma.download(), ref.dgamma, kTolReduce, kTolReduce)) << "dgamma";
+          EXPECT_TRUE(close(d.dbeta.download(), ref.dbeta, kTolReduce, kTolReduce)) << "dbeta";
+          if (with_residual) {
+            EXPECT_TRUE(close(d.dr.download(), ref.dr, kTol, kTol)) << "dresidual";
+          }
+          EXPECT_TRUE(d.a.guard_intact() && d.dy.guard_intact() && d.bits.guard_intact());
+        }
+}
+
+// The bit layout: word i/32, bit i%32; p = (none) || !m || z > 0; bits past the end are 0.
+// Checked on the kernel's own outputs: relu → p == (a > 0); masked → p == (!m || a > 0).
+TEST(CudaScaleShiftMrelu, PassBitsLayout) {
+  const int N = 2, K = 3, PQ = 7 * 9;  // 378 elements: the last word is partial
+  const int64_t n = int64_t(N) * K * PQ;
+  const auto y = host(random_tensor({N, K, PQ}, 9));
+  const std::vector<float> sc = {1.0f, -2.0f, 0.5f}, sh = {0.1f, 0.0f, -0.3f};
+  const auto m = host_u8(random_mask({K, PQ}, 10));
+  DeviceBuffer<float> dy_(y), dsc(sc), dsh(sh), a{size_t(n)};
+  DeviceBuffer<uint8_t> dm(m);
+  DeviceBuffer<uint32_t> bits(size_t(pass_bits_words(n)));
+  for (mrelu_act act : {mrelu_act::none, mrelu_act::relu, mrelu_act::masked_relu}) {
+    SCOPED_TRACE(int(act));
+    scale_shift_mrelu_params p;
+    p.N = N, p.K = K, p.PQ = PQ, p.act = act;
+    CUDA_OK(scale_shift_mrelu(p, dy_.get(), dsc.get(), dsh.get(), nullptr, dm.get(), a.get(),
+                              bits.get(), nullptr));
+    const auto ha = a.download();
+    const auto hb = bits.download();
+    for (int64_t i = 0; i < n; ++i) {
+      const int k = int(i / PQ % K);
+      const float z = sc[size_t(k)] * y[size_t(i)] + sh[size_t(k)];
+      const bool mm = act == mrelu_act::relu || (act == mrelu_act::masked_relu && m[size_t(i % (K * PQ))]);
+      const bool expect = !mm || ha[size_t(i)] > 0.0f;
+      ASSERT_EQ(bool((hb[size_t(i >> 5)] >> (i & 31)) & 1u), expect) << i;
+      ASSERT_NEAR(ha[size_t(i)], expect ? z : 0.0f, 1e-6f * (1 + std::fabs(z))) << i;
+    }
+    for (int64_t i = n; i < pass_bits_words(n) * 32; ++i)
+      ASSERT_EQ((hb[size_t(i >> 5)] >> (i & 31)) & 1u, 0u) << "bit past the end " << i;
+  }
+}
+
+TEST(CudaBn, RaceFreeEveryKernel) {
+  const int N = 2, K = 3, PQ = 33 * 31;  // 2 tiles per channel, ragged warps and blocks
+  Tensor yt = random_tensor({N, K, PQ}, 21), mask = random_mask({K, PQ}, 22);
+  Tensor g = random_tensor({K}, 23), b = random_tensor({K}, 24), da = random_tensor({N, K, PQ}, 25);
+  BnGpu d(yt, random_tensor({N, K, PQ}, 26), g, b, Tensor::zeros({K}), Tensor::full({K}, 1.f), mask);
+  d.da.upload(host(da));
+  bn_finalize_params fp;
+  fp.K = K, fp.num_partials = int(bn_stats_num_partials(d.stats_params()));
+  scale_shift_mrelu_params sp;
+  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = mrelu_act::masked_relu;
+  auto forward = [&] {
+    EXPECT_CUDA_OK(bn_stats_partials(d.stats_params(), d.y.get(), d.partials(), nullptr));
+    EXPECT_CUDA_OK(bn_finalize_train(fp, d.partials(), d.gamma.get(), d.beta.get(), nullptr,
+                                     nullptr, d.affine(), nullptr));
+    EXPECT_CUDA_OK(scale_shift_mrelu(sp, d.y.get(), d.scale.get(), d.shift.get(), d.r.get(),
+                                     d.mask.get(), d.a.get(), d.bits.get(), nullptr));
+  };
+  EXPECT_RACE_FREE(([&] {
+                     forward();
+                     std::vector<double> out;
+                     for (float v : d.part.download()) out.push_back(v);
+                     for (float v : d.a.download()) out.push_back(v);
+                     for (uint32_t w : d.bits.download()) out.push_back(double(w));
+                     return out;
+                   }),
+                   0.0);
+  forward();
+  mrelu_bn_bwd_tensors bt;
+  bt.da = d.da.get(), bt.bits = d.bits.get(), bt.y = d.y.get(), bt.mean = d.mean.get();
+  bt.invstd = d.invstd.get(), bt.gamma = d.gamma.get(), bt.dy = d.dy.get(), bt.dresidual = d.dr.get();
+  bt.dgamma = d.dgamma.get(), bt.dbeta = d.dbeta.get(), bt.workspace = d.ws.get();
+  EXPECT_RACE_FREE(([&] {
+                     EXPECT_CUDA_OK(mrelu_bn_bwd(d.bwd_params(true), bt, nullptr));
+                     std::vector<float> out = d.dy.download();
+                     for (float v : d.dgamma.download()) out.push_back(v);
+                     for (float v : d.dbeta.download()) out.push_back(v);
+                     return out;
+                   }),
+                   0.0);
+}
+
+TEST(CudaBn, LaunchersRejectBadParams) {
+  DeviceBuffer<float> f(64);
+  DeviceBuffer<uint8_t> m(64);
+  DeviceBuffer<uint32_t> bits(4);
+  float* p = f.get();
+  const bn_partials part{p, p, p};
+  EXPECT_EQ(bn_stats_partials({0, 1, 1}, p, part, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_stats_partials({1, 1, 1}, nullptr, part, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_stats_partials({1, 1, 1}, p, {p, nullptr, p}, nullptr), cudaErrorInvalidValue);
+  bn_finalize_params fp;
+  fp.K = 2, fp.num_partials = 1;
+  const bn_channel_affine aff{p, p, p, p};
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, p, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  fp.eps = 0;
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_finalize_eval(fp, p, p, p, p, aff, nullptr), cudaErrorInvalidValue);
+  fp.eps = 1e-5f, fp.num_partials = 0;
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  fp.num_partials = 1, fp.momentum = 2.0f;
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  scale_shift_mrelu_params sp;
+  sp.N = 1, sp.K = 2, sp.PQ = 3, sp.act = mrelu_act::masked_relu;
+  EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, nullptr, p, bits.get(), nullptr),
+            cudaErrorInvalidValue);  // masked without a mask
+  sp.act = static_cast<mrelu_act>(7);
+  EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, m.get(), p, bits.get(), nullptr),
+            cudaErrorInvalidValue);
+  sp.act = mrelu_act::relu, sp.PQ = 0;
+  EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, nullptr, p, bits.get(), nullptr),
+            cudaErrorInvalidValue);
+  mrelu_bn_bwd_params bp;
+  bp.N = 1, bp.K = 2, bp.PQ = 3;
+  mrelu_bn_bwd_tensors bt;
+  bt.da = p, bt.y = p, bt.mean = p, bt.invstd = p, bt.gamma = p, bt.dy = p, bt.dgamma = p,
+  bt.dbeta = p;
+  EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);  // no workspace
+  bt.workspace = p, bp.K = 0;
+  EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);
+  EXPECT_TRUE(f.guard_intact());
+}

@@ -1,0 +1,204 @@
+// tests/cuda/test_cuda_conv2d.cu — conv2d fprop / dgrad / wgrad kernels, every version, against the
+// CPU backend (engine/cpu/conv2d.h conv2d_reference; engine/ops/conv2d.h through the autograd tape
+// for the gradients).
+// Exact mode: inputs are integers in [−8, 8], so every product and partial sum (< 2²⁴) is exact in
+// fp32 in any order, and every version must equal the CPU result BITWISE.
+// Also: guard zones after every output, schedule-permutation race checks, rejected bad params.
+#include <functional>
+
+#include "engine/core/autograd.h"
+#include "engine/cpu/conv2d.h"
+#include "engine/ops/conv2d.h"
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/emu/race_check.h"
+#include "tests/cuda/conv_cases.h"
+#include "tests/cuda/cuda_test.h"
+#include "tests/support/gradcheck.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+using senet::test::random_int_tensor;
+
+namespace {
+
+struct ConvData {
+  Tensor x, w, bias, dy;        // host, integer-valued
+  std::vector<float> y_ref;     // conv(x, w) + bias
+  std::vector<float> dx_ref, dw_ref;
+};
+
+ConvData make_data(const ConvCase& c, uint64_t seed, bool grads) {
+  const conv2d_params p = c.params();
+  ConvData d;
+  d.x = random_int_tensor({c.N, c.C, c.H, c.W}, seed, -8, 8);
+  d.w = random_int_tensor({c.K, c.C, c.R, c.S}, seed + 1, -8, 8);
+  d.bias = random_int_tensor({c.K}, seed + 2, -8, 8);
+  d.dy = random_int_tensor({c.N, c.K, p.P, p.Q}, seed + 3, -8, 8);
+  const cpu::Conv2dGeom g = cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  d.y_ref.resize(size_t(p.y_size()));
+  cpu::conv2d_reference(g, d.x.data<float>(), d.w.data<float>(), d.bias.data<float>(),
+                        d.y_ref.data());
+  if (grads) {  // the engine's conv2d op, backward through the tape
+    Tensor x = d.x.clone().set_requires_grad(true), w = d.w.clone().set_requires_grad(true);
+    conv2d(x, w, Tensor(), c.stride, c.pad).backward(d.dy);
+    d.dx_ref = x.grad().to_vector();
+    d.dw_ref = w.grad().to_vector();
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST(CudaConv2dFprop, EveryVersionBitwiseOnEdgeAndModelShapes) {
+  uint64_t seed = 10;
+  for (const ConvCase& c : all_conv_cases()) {
+    SCOPED_TRACE(c.name);
+    const conv2d_params p = c.params();
+    const ConvData d = make_data(c, seed += 10, false);
+    DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), y(size_t(p.y_size()));
+    // Without bias: the reference minus the bias (exact for integers).
+    std::vector<float> ref_nobias = d.y_ref;
+    const auto hb = host(d.bias);
+    for (size_t i = 0; i < ref_nobias.size(); ++i)
+      ref_nobias[i] -= hb[size_t(i / size_t(p.P * p.Q) % size_t(p.K))];
+    for (conv2d_fprop_version v : kConv2dFpropVersions) {
+      SCOPED_TRACE(conv2d_fprop_version_name(v));
+      y.fill_pattern();
+      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr));
+      EXPECT_TRUE(bitwise_equal(y.download(), d.y_ref));
+      y.fill_pattern();
+      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), nullptr, y.get(), nullptr));
+      EXPECT_TRUE(bitwise_equal(y.download(), ref_nobias));
+      EXPECT_TRUE(y.guard_intact());
+    }
+  }
+}
+
+TEST(CudaConv2dDgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
+  uint64_t seed = 1000;
+  for (const ConvCase& c : all_conv_cases()) {
+    SCOPED_TRACE(c.name);
+    const conv2d_params p = c.params();
+    const ConvData d = make_data(c, seed += 10, true);
+    DeviceBuffer<float> dy(host(d.dy)), w(host(d.w)), dx(size_t(p.x_size()));
+    for (conv2d_dgrad_version v : kConv2dDgradVersions) {
+      SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      dx.fill_pattern();
+      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+      EXPECT_TRUE(bitwise_equal(dx.download(), d.dx_ref));
+      EXPECT_TRUE(dx.guard_intact());
+    }
+  }
+}
+
+TEST(CudaConv2dWgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
+  uint64_t seed = 2000;
+  std::vector<ConvCase> cases = all_conv_cases();
+  // A long N·P·Q axis: several split-K slices (NPQ = 4·16·16 = 1024 → 4 slices of 256).
+  cases.push_back({"split_k_4_slices", 4, 3, 16, 16, 5, 3, 3, 1, 1});
+  cases.push_back({"split_k_ragged_last_slice", 3, 2, 13, 11, 4, 3, 3, 1, 1});
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const conv2d_params p = c.params();
+    const ConvData d = make_data(c, seed += 10, true);
+    DeviceBuffer<float> x(host(d.x)), dy(host(d.dy)), dw(size_t(p.w_size()));
+    DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
+    for (conv2d_wgrad_version v : kConv2dWgradVersions) {
+      SCOPED_TRACE(conv2d_wgrad_version_name(v));
+      dw.fill_pattern();
+      CUDA_OK(conv2d_wgrad(v, p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+      EXPECT_TRUE(bitwise_equal(dw.download(), d.dw_ref));
+      EXPECT_TRUE(dw.guard_intact());
+    }
+  }
+}
+
+TEST(CudaConv2dWgrad, SplitKPlan) {
+  const conv2d_params small = make_conv2d_params(1, 1, 5, 5, 1, 3, 3, 1, 1);  // NPQ = 25
+  EXPECT_EQ(conv2d_wgrad_v2_splits(small), 1);
+  EXPECT_EQ(conv2d_wgrad_v2_workspace_floats(small), 0);
+  const conv2d_params p = make_conv2d_params(4, 3, 16, 16, 5, 3, 3, 1, 1);  // NPQ = 1024
+  EXPECT_EQ(conv2d_wgrad_v2_splits(p), 4);
+  EXPECT_EQ(conv2d_wgrad_v2_workspace_floats(p), 4 * p.w_size());
+  const conv2d_params big = make_conv2d_params(128, 64, 32, 32, 64, 3, 3, 1, 1);
+  EXPECT_LE(conv2d_wgrad_v2_splits(big), 64);
+}
+
+// Race check: the output must not depend on the order of a block's threads (one shape with
+// ragged tiles in every dimension, every version of every kernel).
+TEST(CudaConv2d, RaceFreeEveryVersion) {
+  const ConvCase c{"race", 2, 5, 7, 9, 6, 3, 3, 2, 1};
+  const conv2d_params p = c.params();
+  const ConvData d = make_data(c, 77, false);
+  DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), dy(host(d.dy));
+  DeviceBuffer<float> y(size_t(p.y_size())), dx(size_t(p.x_size())), dw(size_t(p.w_size()));
+  DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
+  for (conv2d_fprop_version v : kConv2dFpropVersions) {
+    SCOPED_TRACE(conv2d_fprop_version_name(v));
+    EXPECT_RACE_FREE(
+        [&] {
+          y.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr));
+          return y.download();
+        },
+        0.0);
+  }
+  for (conv2d_dgrad_version v : kConv2dDgradVersions) {
+    SCOPED_TRACE(conv2d_dgrad_version_name(v));
+    EXPECT_RACE_FREE(
+        [&] {
+          dx.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+          return dx.download();
+        },
+        0.0);
+  }
+  for (conv2d_wgrad_version v : kConv2dWgradVersions) {
+    SCOPED_TRACE(conv2d_wgrad_version_name(v));
+    EXPECT_RACE_FREE(
+        [&] {
+          dw.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_wgrad(v, p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+          return dw.download();
+        },
+        0.0);
+  }
+}
+
+TEST(CudaConv2d, LaunchersRejectBadParams) {
+  const conv2d_params good = make_conv2d_params(1, 2, 5, 5, 3, 3, 3, 1, 1);
+  DeviceBuffer<float> x(size_t(good.x_size())), w(size_t(good.w_size())), y(size_t(good.y_size()));
+  std::vector<conv2d_params> bad;
+  conv2d_params q = good;
+  q.N = 0, bad.push_back(q);
+  q = good, q.C = -1, bad.push_back(q);
+  q = good, q.stride = 0, bad.push_back(q);
+  q = good, q.pad = -1, bad.push_back(q);
+  q = good, q.P = good.P + 1, bad.push_back(q);                      // inconsistent output size
+  bad.push_back(make_conv2d_params(1, 2, 2, 2, 3, 5, 5, 1, 0));        // kernel larger than input
+  for (const conv2d_params& b : bad) {
+    for (conv2d_fprop_version v : kConv2dFpropVersions)
+      EXPECT_EQ(conv2d_fprop(v, b, x.get(), w.get(), nullptr, y.get(), nullptr),
+                cudaErrorInvalidValue);
+    for (conv2d_dgrad_version v : kConv2dDgradVersions)
+      EXPECT_EQ(conv2d_dgrad(v, b, y.get(), w.get(), x.get(), nullptr), cudaErrorInvalidValue);
+    for (conv2d_wgrad_version v : kConv2dWgradVersions)
+      EXPECT_EQ(conv2d_wgrad(v, b, x.get(), y.get(), w.get(), nullptr, nullptr),
+                cudaErrorInvalidValue);
+  }
+  for (conv2d_fprop_version v : kConv2dFpropVersions) {  // null pointers
+    EXPECT_EQ(conv2d_fprop(v, good, nullptr, w.get(), nullptr, y.get(), nullptr),
+              cudaErrorInvalidValue);
+    EXPECT_EQ(conv2d_fprop(v, good, x.get(), w.get(), nullptr, nullptr, nullptr),
+              cudaErrorInvalidValue);
+  }
+  // wgrad v2 with several slices needs its workspace.
+  const conv2d_params split = make_conv2d_params(4, 3, 16, 16, 5, 3, 3, 1, 1);
+  DeviceBuffer<float> xs(size_t(split.x_size())), dys(size_t(split.y_size())),
+      dws(size_t(split.w_size()));
+  EXPECT_EQ(conv2d_wgrad_v2_split_k(split, xs.get(), dys.get(), dws.get(), nullptr, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_TRUE(y.guard_intact());
+}

@@ -1,0 +1,273 @@
+// tests/cuda/test_cuda_conv_bn_mrelu.cu — the fused conv → BatchNorm → masked ReLU kernels:
+// training forward (conv with BN partials in its epilogue → bn_finalize → scale_shift_mrelu),
+// training backward (mrelu_bn_bwd → dgrad → wgrad) and the folded inference kernel, against the
+// CPU op engine/ops/conv_bn_act.h: values, running stats AND gradients (copied to the host).
+//
+// x and w are integers in [−8, 8], so y = conv(x, w) is exact on both sides (checked bitwise) and
+// every difference comes from the BN statistics' summation order.
+// Tolerances: training, |gpu − cpu| ≤ 1e-5·max|cpu| + 1e-5·|cpu| for a, running stats, dx, dw —
+//   μ, σ² differ in the last fp32 bits (GPU: 64-row block partials, double Chan merge; CPU: per
+//   image group), and dx, dw are dgrad/wgrad of a dy carrying those differences; measured worst
+//   1.3e-6 of max|ref|. dγ, dβ: 5e-5, reductions that cancel (see tests/cuda/test_cuda_bn.cu).
+//   Inference: 1e-5 as well: folding rounds w·γ/σ once per weight (2⁻²⁴ relative) and the conv
+//   then sums C·R·S such terms; measured worst 7e-7 of max|a|.
+#include "engine/core/autograd.h"
+#include "engine/core/rng.h"
+#include "engine/cpu/conv2d.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/batchnorm.h"
+#include "engine/ops/conv_bn_act.h"
+#include "kernels/conv_bn_mrelu_fwd.h"
+#include "kernels/emu/race_check.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "tests/cuda/conv_cases.h"
+#include "tests/cuda/cuda_test.h"
+#include "tests/support/gradcheck.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+using senet::test::random_int_tensor;
+using senet::test::random_tensor;
+
+namespace {
+
+constexpr double kTol = 1e-5;        // see the file header
+constexpr double kTolReduce = 5e-5;  // dγ, dβ: see the file header
+
+Tensor random_mask(const Shape& shape, uint64_t seed) {
+  std::vector<uint8_t> m(size_t(shape.numel()));
+  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 5, i, 2));
+  return Tensor::from_vector_u8(m, shape);
+}
+
+struct ActCase {
+  const char* name;
+  Act act;
+  bool per_channel;
+};
+mrelu_act to_kernel(Act a) {
+  return a == Act::None ? mrelu_act::none : a == Act::ReLU ? mrelu_act::relu : mrelu_act::masked_relu;
+}
+
+struct Inputs {
+  Tensor x, w, g, b, rm, rv, mask, da;
+};
+Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
+  const conv2d_params p = c.params();
+  Inputs in;
+  in.x = random_int_tensor({c.N, c.C, c.H, c.W}, seed, -8, 8);
+  in.w = random_int_tensor({c.K, c.C, c.R, c.S}, seed + 1, -8, 8);
+  in.g = random_tensor({c.K}, seed + 2);
+  in.b = random_tensor({c.K}, seed + 3);
+  in.rm = random_tensor({c.K}, seed + 4, 10.0f);
+  in.rv = Tensor::full({c.K}, 40.0f);
+  if (ac.act == Act::MaskedReLU)
+    in.mask = ac.per_channel ? random_mask({c.K}, seed + 5) : random_mask({c.K, p.P, p.Q}, seed + 5);
+  in.da = random_tensor({c.N, c.K, p.P, p.Q}, seed + 6);
+  return in;
+}
+
+conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac) {
+  conv_bn_mrelu_fwd_params fp;
+  fp.conv = c.params();
+  fp.act = to_kernel(ac.act);
+  fp.mask_per_channel = ac.per_channel;
+  return fp;
+}
+
+// The device side of one fused forward + backward.
+struct FusedGpu {
+  conv2d_params p;
+  DeviceBuffer<float> x, w, g, b, rm, rv, y, mean, invstd, scale, shift, a, fws;
+  DeviceBuffer<uint8_t> mask;
+  DeviceBuffer<uint32_t> bits;
+  DeviceBuffer<float> da, dy, dx, dw, dg, db, bws;
+  FusedGpu(const conv2d_params& p_, const Inputs& in)
+      : p(p_), x(host(in.x)), w(host(in.w)), g(host(in.g)), b(host(in.b)), rm(host(in.rm)),
+        rv(host(in.rv)), y(size_t(p.y_size())), mean(size_t(p.K)), invstd(size_t(p.K)),
+        scale(size_t(p.K)), shift(size_t(p.K)), a(size_t(p.y_size())),
+        fws(size_t(conv_bn_mrelu_fwd_workspace_floats(p))),
+        mask(in.mask.defined() ? host_u8(in.mask) : std::vector<uint8_t>(1, 1)),
+        bits(size_t(pass_bits_words(p.y_size()))), da(host(in.da)), dy(size_t(p.y_size())),
+        dx(size_t(p.x_size())), dw(size_t(p.w_size())), dg(size_t(p.K)), db(size_t(p.K)),
+        bws(size_t(conv_bn_mrelu_bwd_workspace_floats(p))) {}
+  conv_bn_mrelu_fwd_tensors fwd_tensors(bool running) {
+    conv_bn_mrelu_fwd_tensors t;
+    t.x = x.get(), t.w = w.get(), t.gamma = g.get(), t.beta = b.get(), t.mask = mask.get();
+    t.running_mean = running ? rm.get() : nullptr, t.running_var = running ? rv.get() : nullptr;
+    t.y = y.get(), t.mean = mean.get(), t.invstd = invstd.get(), t.scale = scale.get();
+    t.shift = shift.get(), t.a = a.get(), t.bits = bits.get(), t.workspace = fws.get();
+    return t;
+  }
+  conv_bn_mrelu_bwd_tensors bwd_tensors(bool with_bits) {
+    conv_bn_mrelu_bwd_tensors t;
+    t.x = x.get(), t.w = w.get(), t.da = da.get(), t.bits = with_bits ? bits.get() : nullptr;
+    t.y = y.get(), t.mean = mean.get(), t.invstd = invstd.get(), t.gamma = g.get();
+    t.dy = dy.get(), t.dx = dx.get(), t.dw = dw.get(), t.dgamma = dg.get(), t.dbeta = db.get();
+    t.workspace = bws.get();
+    return t;
+  }
+};
+
+void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name);
+  const conv2d_params p = c.params();
+  const Inputs in = make_inputs(c, ac, seed);
+  // CPU oracle: the fused op through the tape.
+  Tensor x1 = in.x.clone().set_requires_grad(true), w1 = in.w.clone().set_requires_grad(true);
+  Tensor g1 = in.g.clone().set_requires_grad(true), b1 = in.b.clone().set_requires_grad(true);
+  BatchNormState st;
+  st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
+  Tensor a_ref = conv_bn_act(x1, w1, g1, b1, st, true, ac.act, in.mask, c.stride, c.pad);
+  a_ref.backward(in.da);
+  std::vector<float> y_ref(size_t(p.y_size()));
+  cpu::conv2d_reference(cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad),
+                        in.x.data<float>(), in.w.data<float>(), nullptr, y_ref.data());
+
+  FusedGpu d(p, in);
+  CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac), d.fwd_tensors(true), nullptr));
+  EXPECT_TRUE(bitwise_equal(d.y.download(), y_ref)) << "y (exact integers)";
+  EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
+  EXPECT_TRUE(close(d.rm.download(), host(st.running_mean), kTol, kTol)) << "running_mean";
+  EXPECT_TRUE(close(d.rv.download(), host(st.running_var), kTol, kTol)) << "running_var";
+
+  CUDA_OK(conv_bn_mrelu_bwd(p, d.bwd_tensors(ac.act != Act::None), nullptr));
+  EXPECT_TRUE(close(d.dx.download(), host(x1.grad()), kTol, kTol)) << "dx";
+  EXPECT_TRUE(close(d.dw.download(), host(w1.grad()), kTol, kTol)) << "dw";
+  EXPECT_TRUE(close(d.dg.download(), host(g1.grad()), kTolReduce, kTolReduce)) << "dgamma";
+  EXPECT_TRUE(close(d.db.download(), host(b1.grad()), kTolReduce, kTolReduce)) << "dbeta";
+  EXPECT_TRUE(d.y.guard_intact() && d.a.guard_intact() && d.bits.guard_intact() &&
+              d.dx.guard_intact() && d.dw.guard_intact());
+}
+
+void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference");
+  const conv2d_params p = c.params();
+  const Inputs in = make_inputs(c, ac, seed);
+  BatchNormState st;
+  st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
+  const Tensor a_ref = conv_bn_act(in.x, in.w, in.g, in.b, st, false, ac.act, in.mask, c.stride, c.pad);
+  FusedGpu d(p, in);
+  DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
+  CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
+                       bf.get(), nullptr));
+  CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac), d.x.get(), wf.get(), bf.get(), d.mask.get(),
+                              d.a.get(), nullptr));
+  EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
+  EXPECT_TRUE(d.a.guard_intact() && wf.guard_intact() && bf.guard_intact());
+}
+
+const ActCase kActs[] = {{"none", Act::None, false},
+                         {"relu", Act::ReLU, false},
+                         {"masked_per_element", Act::MaskedReLU, false},
+                         {"masked_per_channel", Act::MaskedReLU, true}};
+const ActCase kMasked = kActs[2];
+
+}  // namespace
+
+TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
+  const ConvCase c{"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1};
+  uint64_t seed = 100;
+  for (const ActCase& ac : kActs) check_training(c, ac, seed += 10);
+}
+
+TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
+  uint64_t seed = 300;
+  for (const ConvCase& c : all_conv_cases()) {
+    if (std::string(c.name) == "C67_CRS603_3x3") continue;  // dgrad/wgrad cover it; time budget
+    check_training(c, kMasked, seed += 10);
+  }
+}
+
+TEST(CudaConvBnMrelu, InferenceFoldedEqualsCpuOp) {
+  uint64_t seed = 500;
+  for (const ActCase& ac : kActs) check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10);
+  for (const ConvCase& c : all_conv_cases()) check_inference(c, kMasked, seed += 10);
+}
+
+// The conv epilogue's partials give the same statistics as the separate bn_stats pass.
+TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
+  const ConvCase c{"ragged", 3, 4, 9, 7, 70, 3, 3, 1, 1};  // NPQ = 189: 3 row blocks, 2 col tiles
+  const conv2d_params p = c.params();
+  const Inputs in = make_inputs(c, kMasked, 900);
+  FusedGpu d(p, in);
+  const int64_t T1 = conv2d_fprop_bn_partials_count(p);
+  ASSERT_EQ(T1, 3);
+  DeviceBuffer<float> part1(size_t(3 * T1 * p.K));
+  const bn_partials pp1{part1.get(), part1.get() + T1 * p.K, part1.get() + 2 * T1 * p.K};
+  CUDA_OK(conv2d_fprop_bn_partials(p, d.x.get(), d.w.get(), d.y.get(), pp1, nullptr));
+  const bn_stats_params sp{p.N, p.K, p.P * p.Q};
+  const int64_t T2 = bn_stats_num_partials(sp);
+  DeviceBuffer<float> part2(size_t(3 * T2 * p.K));
+  const bn_partials pp2{part2.get(), part2.get() + T2 * p.K, part2.get() + 2 * T2 * p.K};
+  CUDA_OK(bn_stats_partials(sp, d.y.get(), pp2, nullptr));
+  DeviceBuffer<float> m1(size_t(p.K)), i1(size_t(p.K)), s1(size_t(p.K)), h1(size_t(p.K));
+  DeviceBuffer<float> m2(size_t(p.K)), i2(size_t(p.K)), s2(size_t(p.K)), h2(size_t(p.K));
+  bn_finalize_params fp;
+  fp.K = p.K, fp.num_partials = int(T1);
+  CUDA_OK(bn_finalize_train(fp, pp1, d.g.get(), d.b.get(), nullptr, nullptr,
+                            {m1.get(), i1.get(), s1.get(), h1.get()}, nullptr));
+  fp.num_partials = int(T2);
+  CUDA_OK(bn_finalize_train(fp, pp2, d.g.get(), d.b.get(), nullptr, nullptr,
+                            {m2.get(), i2.get(), s2.get(), h2.get()}, nullptr));
+  // Integer y: each partial's mean and M2 are close to exact; 1e-6 covers the fp32 divisions.
+  EXPECT_TRUE(close(m1.download(), m2.download(), 1e-6, 1e-6)) << "mean";
+  EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd";
+}
+
+TEST(CudaConvBnMrelu, RaceFree) {
+  const ConvCase c{"race", 2, 3, 7, 9, 70, 3, 3, 1, 1};  // ragged row and column tiles
+  const conv2d_params p = c.params();
+  const Inputs in = make_inputs(c, kMasked, 950);
+  FusedGpu d(p, in);
+  const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked);
+  EXPECT_RACE_FREE(([&] {
+                     EXPECT_CUDA_OK(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(false), nullptr));
+                     std::vector<double> out;
+                     for (float v : d.fws.download()) out.push_back(v);  // the partials
+                     for (float v : d.a.download()) out.push_back(v);
+                     for (uint32_t v : d.bits.download()) out.push_back(double(v));
+                     return out;
+                   }),
+                   0.0);
+  DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
+  CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
+                       bf.get(), nullptr));
+  EXPECT_RACE_FREE(([&] {
+                     EXPECT_CUDA_OK(conv_bn_mrelu_infer(fp, d.x.get(), wf.get(), bf.get(),
+                                                        d.mask.get(), d.a.get(), nullptr));
+                     return d.a.download();
+                   }),
+                   0.0);
+}
+
+TEST(CudaConvBnMrelu, LaunchersRejectBadParams) {
+  const ConvCase c{"small", 1, 2, 5, 5, 3, 3, 3, 1, 1};
+  const Inputs in = make_inputs(c, kMasked, 990);
+  FusedGpu d(c.params(), in);
+  conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked);
+  conv_bn_mrelu_fwd_tensors t = d.fwd_tensors(true);
+  t.mask = nullptr;  // masked ReLU without a mask
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  t = d.fwd_tensors(true);
+  t.workspace = nullptr;
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  t = d.fwd_tensors(true);
+  t.running_var = nullptr;  // one running stat without the other
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  fp.conv.stride = 0;
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(true), nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(conv_bn_mrelu_infer(fp, d.x.get(), d.w.get(), d.b.get(), d.mask.get(), d.a.get(), nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(conv_bn_mrelu_bwd(fp.conv, d.bwd_tensors(true), nullptr), cudaErrorInvalidValue);
+  fp = fused_params(c, kMasked);
+  EXPECT_EQ(conv_bn_mrelu_infer(fp, d.x.get(), d.w.get(), d.b.get(), nullptr, d.a.get(), nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(conv_bn_fold(fp.conv, 0.0f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(),
+                         d.dw.get(), d.db.get(), nullptr),
+            cudaErrorInvalidValue);
+  conv_bn_mrelu_bwd_tensors bt = d.bwd_tensors(true);
+  bt.workspace = nullptr;
+  EXPECT_EQ(conv_bn_mrelu_bwd(fp.conv, bt, nullptr), cudaErrorInvalidValue);
+  EXPECT_TRUE(d.a.guard_intact() && d.y.guard_intact());
+}
