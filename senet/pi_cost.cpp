@@ -94,7 +94,7 @@ std::string format_pi_cost(const PiCost& m, const PiCost& all, const PiProtocol&
   }
   auto total = [&](const char* what, const PiCost& c) {
     std::snprintf(line, sizeof line,
-                  "%-10s ReLUs %11lld | online %14s, %9.3f s | preprocessing %14s | MACs %lld\n", what,
+                  "%-10s ReLUs %11lld | online %14s, %10.4g s | preprocessing %14s | MACs %lld\n", what,
                   (long long)c.relus, mb(c.online_bytes).c_str(), c.online_seconds,
                   mb(c.offline_bytes).c_str(), (long long)c.macs);
     out += line;
@@ -105,7 +105,7 @@ std::string format_pi_cost(const PiCost& m, const PiCost& all, const PiProtocol&
   char ratio[32] = "inf";
   if (m.relus > 0) std::snprintf(ratio, sizeof ratio, "%.2f", double(all.relus) / double(m.relus));
   std::snprintf(line, sizeof line,
-                "all-ReLU / this model: %s× the ReLUs, communication and online time "
+                "the all-ReLU model has %s× the ReLUs, communication and online time of this one "
                 "(linear layers unchanged: same MACs)\n",
                 ratio);
   out += line;

@@ -24,6 +24,13 @@ double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t bef
   return epoch >= c.lambda_from_epoch && after >= before ? lambda * double(c.lambda_growth) : lambda;
 }
 
+// λ as text that reads back to the same double (std::to_string keeps only 6 decimals: 1.1e-5 → 0.000011).
+static std::string exact(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
 // Σ_sites Σ|α| over the counted sites (a scalar with autograd to every α).
 static Tensor alpha_l1(const std::vector<nn::ReluSite*>& sites) {
   Tensor total = l1(sites[0]->alpha);
@@ -116,7 +123,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     res.history.push_back(e);
     save_checkpoint(last, student, opt.get(),
                     {{"config", to_json(cfg).dump()}, {"stage", "snl"},
-                     {"epoch", std::to_string(epoch + 1)}, {"lambda", std::to_string(next)}});
+                     {"epoch", std::to_string(epoch + 1)}, {"lambda", exact(next)}});
     metrics << json{{"stage", "snl"}, {"epoch", e.epoch}, {"lambda", e.lambda}, {"relus", e.relus},
                     {"budget", budget}, {"lambda_grew", e.lambda_grew}, {"train_loss", e.train_loss},
                     {"train_accuracy", double(correct) / double(seen)},

@@ -168,3 +168,27 @@ TEST(SnlLoop, StopsAtTheFirstEpochWithinTheBudgetAndBinarises) {
   EXPECT_EQ(student->relu_count(), r.relus);
   EXPECT_TRUE(fs::exists(dir + "/last.safetensors"));
 }
+
+TEST(SnlLoop, ResumeContinuesTheScheduleExactly) {
+  RunConfig cfg = tiny_config();
+  cfg.senet.budget = 0;
+  cfg.senet.snl.lr = 1e-7f;  // flat count: λ grows after every epoch from epoch 1
+  cfg.senet.snl.lambda = 1e-5f;
+  cfg.senet.snl.lambda_from_epoch = 1;
+  cfg.senet.snl.max_epochs = 2;
+  DataBundle data = load_data(cfg);
+  std::string dir = temp_dir("senet_snl_resume_");
+  auto teacher = models::make_model(cfg.model);
+  {
+    auto student = models::make_model(cfg.model);
+    run_snl(cfg, *teacher, *student, data, dir, true, false);
+  }
+  cfg.senet.snl.max_epochs = 4;  // a longer run resumes at epoch 3 with λ = 1e-5 · 1.1²
+  auto student = models::make_model(cfg.model);
+  SnlResult r = run_snl(cfg, *teacher, *student, data, dir, true, false);
+  ASSERT_EQ(r.history.size(), 2u);
+  EXPECT_EQ(r.history[0].epoch, 3);
+  EXPECT_EQ(r.epochs_run, 4);
+  EXPECT_DOUBLE_EQ(r.history[0].lambda, double(1e-5f) * 1.1f * 1.1f);
+  EXPECT_DOUBLE_EQ(r.lambda, double(1e-5f) * 1.1f * 1.1f * 1.1f * 1.1f);
+}
