@@ -171,3 +171,31 @@ TEST(Trainer, SecondRunOnTheSameDirectoryIsRefused) {
   auto m = models::make_model(c.model);
   EXPECT_NE(error_of([&] { train_supervised(c, *m, false); }).find("in use"), std::string::npos);
 }
+
+TEST(Trainer, NonFiniteLossStopsAtTheStepAndKeepsTheLastCheckpoint) {
+  std::string d = temp_dir("nan");
+  RunConfig c = tiny_run(d);
+  c.train.epochs = 1;
+  auto m = models::make_model(c.model);
+  train_supervised(c, *m, false);
+  std::string before;
+  {
+    std::ifstream in(d + "/last.safetensors", std::ios::binary);
+    before.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  RunConfig blow = c;
+  blow.train.epochs = 2;
+  blow.train.optim.lr = 1e30f;  // diverges within a few steps
+  auto m2 = models::make_model(blow.model);
+  std::string e = error_of([&] { train_supervised(blow, *m2, true); });
+  EXPECT_NE(e.find("epoch 2 step"), std::string::npos) << e;
+  EXPECT_TRUE(e.find("loss") != std::string::npos || e.find("gradient of") != std::string::npos) << e;
+  std::string after;
+  {
+    std::ifstream in(d + "/last.safetensors", std::ios::binary);
+    after.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(before, after) << "the last good checkpoint must stay as it was";
+  auto m3 = models::make_model(c.model);
+  EXPECT_NO_THROW(load_model_state(read_checkpoint(d + "/last.safetensors"), *m3));
+}
