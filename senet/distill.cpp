@@ -10,6 +10,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
+#include "engine/cuda/cuda_ops.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
@@ -75,6 +76,36 @@ static void update_masks(models::Model& student, const std::vector<std::vector<d
   }
 }
 
+// The same on the device (CUDA tensors, through the CudaOps table): D stays on the device in fp32
+// (summed over each batch in batch order by mask_accumulate), and the exact top-k runs there
+// (channel_scores + topk_mask, same tie rule: lower index). No activation is copied to the host.
+static void accumulate_distance_cuda(Tensor& D, const Tensor& at, const Tensor& as) {
+  cuda_ops()->mask_accumulate(at.data<float>(), as.data<float>(), D.data<float>(), at.size(0),
+                              D.numel());
+}
+
+static void update_masks_cuda(models::Model& student, const std::vector<Tensor>& D,
+                              const DistillConfig& dc) {
+  auto sites = student.counted_sites();
+  for (size_t l = 0; l < sites.size(); ++l) {
+    auto* s = sites[l];
+    const int64_t hw = int64_t(s->H) * s->W;
+    const bool pixel = dc.granularity == Granularity::Pixel;
+    const int64_t n = pixel ? s->size() : s->C;
+    const int64_t k = pixel ? dc.counts[l] : channels_for_budget(dc.counts[l], hw, s->C);
+    SENET_CHECK(0 <= k && k <= n, "topk_mask: cannot keep ", k, " of ", n, " positions");
+    Tensor scores = D[l];
+    if (!pixel) {
+      scores = Tensor::empty({s->C}, DType::F32, Device::CUDA);
+      cuda_ops()->channel_scores(D[l].data<float>(), scores.data<float>(), s->C, hw);
+    }
+    Tensor m = pixel ? Tensor::empty({s->C, s->H, s->W}, DType::U8, Device::CUDA)
+                     : Tensor::empty({s->C}, DType::U8, Device::CUDA);
+    cuda_ops()->topk_mask(scores.data<float>(), n, k, m.data<uint8_t>());
+    s->set_mask(m);
+  }
+}
+
 DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
                           models::Model& student, const DataBundle& data, const std::string& dir,
                           bool resume, bool progress) {
@@ -125,8 +156,14 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     student.train();
     loader.start_epoch(epoch);
     std::vector<std::vector<double>> D;
+    std::vector<Tensor> D_cuda;  // device == CUDA: the distances stay on the device
     if (dc.search_masks)
-      for (auto* s : counted) D.emplace_back(size_t(s->size()), 0.0);
+      for (auto* s : counted) {
+        if (device == Device::CUDA)
+          D_cuda.push_back(Tensor::zeros({s->size()}, DType::F32, Device::CUDA));
+        else
+          D.emplace_back(size_t(s->size()), 0.0);
+      }
     Progress bar(dc.stage + " " + std::to_string(epoch + 1) + "/" + std::to_string(dc.epochs), nb,
                  progress);
     data::Batch b;
@@ -155,8 +192,13 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
       opt->step();
       if (dc.search_masks) {
         NoGradGuard no_grad;
-        for (size_t l = 0; l < counted.size(); ++l)  // teacher and student share the site list
-          accumulate_distance(D[l], teacher.sites()[counted_index[l]]->captured, counted[l]->captured);
+        for (size_t l = 0; l < counted.size(); ++l) {  // teacher and student share the site list
+          const Tensor& at = teacher.sites()[counted_index[l]]->captured;
+          if (device == Device::CUDA)
+            accumulate_distance_cuda(D_cuda[l], at, counted[l]->captured);
+          else
+            accumulate_distance(D[l], at, counted[l]->captured);
+        }
       }
       ++step;
       loss_sum += double(loss.item()) * double(b.n);
@@ -166,7 +208,12 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     }
     bar.finish();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (dc.search_masks) update_masks(student, D, dc);
+    if (dc.search_masks) {
+      if (device == Device::CUDA)
+        update_masks_cuda(student, D_cuda, dc);
+      else
+        update_masks(student, D, dc);
+    }
     student.set_capture(false);
     EvalResult val = evaluate(student, data.val, data.norm, 256, device);
     student.set_capture(true);

@@ -9,6 +9,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
+#include "engine/cuda/cuda_ops.h"
 #include "engine/io/run_lock.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
@@ -150,6 +151,7 @@ void check_finite(const Tensor& loss, models::Model& model, const std::string& w
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::CPU;
   SENET_CHECK(name == "cuda", "device: expected cpu or cuda, got '", name, "'");
+  init_cuda_backend();  // the binary's CUDA glue, if it installed one (engine/cuda/cuda_ops.h)
   SENET_CHECK(device_available(Device::CUDA),
               "device 'cuda' is not available in this build/process (no CUDA backend registered); "
               "use --device cpu");

@@ -5,6 +5,8 @@
 #include <exception>
 
 #include "engine/core/error.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/cuda_ops.h"
 #include "tools/cli.h"
 
 static const char* kUsage =
@@ -23,6 +25,12 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  // `--device cuda` brings up the CUDA glue this binary links (tools/CMakeLists.txt) on first use.
+  senet::set_cuda_initializer([] {
+    if (senet::cuda::init().emulated)
+      std::fputs("senet: warning: device 'cuda' is emulated on the CPU in this build (no nvcc); "
+                 "results are exact but ~100x slower than --device cpu\n", stderr);
+  });
   std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   try {

@@ -22,6 +22,10 @@ Tensor masked_relu(const Tensor& x, const Tensor& mask);
 using PassBits = std::shared_ptr<std::vector<uint64_t>>;
 PassBits make_pass_bits(int64_t n);
 
+// Checks `mask` against an activation of x's shape (as below) and returns true for a per-channel
+// mask [C] of a 4-D x with H·W > 1 (the CUDA kernels take per-channel masks as they are).
+bool check_mask(const char* op, const Tensor& x, const Tensor& mask);
+
 // Checks `mask` against an activation of x's shape (dtype u8, shape [C,H,W] or [C], same device;
 // errors name both shapes) and returns the mask as C·H·W bytes per image: the mask's own data, or
 // `expanded` filled from a per-channel mask.

@@ -6,6 +6,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/cpu/batchnorm.h"
+#include "engine/ops/bn_act.h"
 #include "engine/ops/dispatch.h"
 
 namespace senet {
@@ -56,7 +57,8 @@ std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mea
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormState& st,
                     bool training) {
   batchnorm_check("batch_norm2d", x, gamma, beta, st);
-  require_cpu("batch_norm2d", {&x, &gamma, &beta, &st.running_mean});
+  if (use_cuda("batch_norm2d", {&x, &gamma, &beta, &st.running_mean, &st.running_var}))
+    return bn_act_cuda("batch_norm2d", x, Tensor(), gamma, beta, st, training, Act::None, Tensor());
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
   std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
   if (training) cpu::bn_stats(x.data<float>(), N, C, HW, mean.data(), var.data());

@@ -15,7 +15,8 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
     check_same_device("bn_act", y, residual);
     check_dtype("bn_act", residual, DType::F32, "residual");
   }
-  require_cpu("bn_act", {&y, &residual, &gamma, &beta, &mask, &st.running_mean});
+  if (use_cuda("bn_act", {&y, &residual, &gamma, &beta, &mask, &st.running_mean, &st.running_var}))
+    return bn_act_cuda("bn_act", y, residual, gamma, beta, st, training, act, mask);
   std::vector<uint8_t> expanded;
   const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("bn_act", y, mask, expanded) : nullptr;
 
@@ -48,6 +49,42 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
              cpu::bn_act_backward(p, da.data<float>(), b, sy.data<float>(), dgamma.data<float>(),
                                   dbeta.data<float>(), training, dy.data<float>(),
                                   need_r ? dr.data<float>() : nullptr);
+             return {dy, dr, dgamma, dbeta};
+           });
+  }
+  return a;
+}
+
+Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
+                   const Tensor& beta, BatchNormState& st, bool training, Act act, const Tensor& mask) {
+  const bool per_channel = act == Act::MaskedReLU && check_mask(op, y, mask);
+  CudaBnAct p;
+  p.N = y.size(0), p.C = y.size(1), p.HW = y.numel() / (p.N * p.C);
+  p.eps = st.eps, p.momentum = st.momentum, p.training = training;
+  p.act = cuda_act_code(act), p.mask_per_channel = per_channel;
+  const bool grad = needs_grad({&y, &residual, &gamma, &beta});
+  Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();
+  Tensor a = Tensor::empty_like(y);
+  Tensor mean = Tensor::empty({p.C}, DType::F32, Device::CUDA);
+  Tensor invstd = Tensor::empty({p.C}, DType::F32, Device::CUDA);
+  cuda().bn_act_forward(p, y.data<float>(), ptr_or_null<float>(residual), gamma.data<float>(),
+                        beta.data<float>(), st.running_mean.data<float>(),
+                        st.running_var.data<float>(),
+                        act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr, a.data<float>(),
+                        bits_ptr(bits), mean.data<float>(), invstd.data<float>());
+  if (grad) {
+    const bool need_r = residual.defined() && residual.requires_grad();
+    Tensor sy = y.detach(), sg = gamma.detach();
+    record(op, {y, residual, gamma, beta}, a,
+           [p, sy, sg, mean, invstd, bits, need_r](const Tensor& da) -> std::vector<Tensor> {
+             Tensor dy = Tensor::empty_like(sy);
+             Tensor dgamma = Tensor::empty({p.C}, DType::F32, Device::CUDA);
+             Tensor dbeta = Tensor::empty({p.C}, DType::F32, Device::CUDA);
+             Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
+             cuda().bn_act_backward(p, da.data<float>(), bits_ptr(bits), sy.data<float>(),
+                                    mean.data<float>(), invstd.data<float>(), sg.data<float>(),
+                                    dy.data<float>(), ptr_or_null<float>(dr), dgamma.data<float>(),
+                                    dbeta.data<float>());
              return {dy, dr, dgamma, dbeta};
            });
   }

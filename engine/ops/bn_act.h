@@ -17,4 +17,13 @@ namespace senet {
 Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
               BatchNormState& st, bool training, Act act, const Tensor& mask);
 
+// The CUDA path of bn_act and batch_norm2d (after their checks; records the node as `op`):
+// bn_stats partials → bn_finalize (running stats updated on the device) → scale_shift_mrelu;
+// backward mrelu_bn_bwd. Saves y, γ, μ, 1/σ (device tensors) and the device pass bits.
+Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
+                   const Tensor& beta, BatchNormState& st, bool training, Act act, const Tensor& mask);
+
+// Kernel activation code of an Act (0 none, 1 ReLU, 2 masked ReLU; engine/cuda/cuda_ops.h).
+inline int cuda_act_code(Act act) { return act == Act::None ? 0 : act == Act::ReLU ? 1 : 2; }
+
 }  // namespace senet

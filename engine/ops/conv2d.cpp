@@ -1,4 +1,5 @@
-// engine/ops/conv2d.cpp — conv2d forward and backward side by side (CPU: im2col + GEMM).
+// engine/ops/conv2d.cpp — conv2d forward and backward side by side (CPU: im2col + GEMM; CUDA:
+// the implicit-GEMM kernels fprop v3 / dgrad v2 / wgrad v2 through the CudaOps table).
 #include "engine/ops/conv2d.h"
 
 #include <cstring>
@@ -32,25 +33,34 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
     SENET_CHECK(bias.shape() == Shape{g.K}, "conv2d: bias ", bias.shape(), " does not match weight ",
                 w.shape(), " (expected [", g.K, "])");
   }
-  require_cpu("conv2d", {&x, &w, &bias});
+  const bool on_cuda = use_cuda("conv2d", {&x, &w, &bias});
 
-  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q});
+  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, DType::F32, x.device());
   const float* b = bias.defined() ? bias.data<float>() : nullptr;
-  cpu::ConvEpilogue add_bias;
-  if (b) add_bias = [&](int, int64_t, int, int gn, float* yg) { cpu::conv2d_add_bias(b, g.K, gn * g.PQ(), yg); };
-  cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), add_bias);
+  if (on_cuda) {
+    cuda().conv2d_forward(g, x.data<float>(), w.data<float>(), b, y.data<float>());
+  } else {
+    cpu::ConvEpilogue add_bias;
+    if (b) add_bias = [&](int, int64_t, int, int gn, float* yg) { cpu::conv2d_add_bias(b, g.K, gn * g.PQ(), yg); };
+    cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), add_bias);
+  }
 
   // Backward: dx = dgrad(dy, w), dw = wgrad(x, dy), db = Σ dy. Saves x and w.
   if (needs_grad({&x, &w, &bias})) {
     const bool need_x = x.requires_grad(), need_w = w.requires_grad(),
                need_b = bias.defined() && bias.requires_grad();
     Tensor sx = x.detach(), sw = w.detach();
-    record("conv2d", {x, w, bias}, y, [g, sx, sw, need_x, need_w, need_b](const Tensor& dy) -> std::vector<Tensor> {
+    record("conv2d", {x, w, bias}, y, [g, sx, sw, need_x, need_w, need_b, on_cuda](const Tensor& dy) -> std::vector<Tensor> {
       const float* d = dy.data<float>();
       const int64_t PQ = g.PQ();
       Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
       Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
-      Tensor db = need_b ? Tensor::empty({g.K}) : Tensor();
+      Tensor db = need_b ? Tensor::empty({g.K}, DType::F32, dy.device()) : Tensor();
+      if (on_cuda) {
+        cuda().conv2d_backward(g, sx.data<float>(), sw.data<float>(), d, ptr_or_null<float>(dx),
+                               ptr_or_null<float>(dw), ptr_or_null<float>(db));
+        return {dx, dw, db};
+      }
       // dY_g: image n0 is already [K, PQ] in NCHW; a group of images is gathered side by side.
       auto dy_fill = [&](int, int n0, int gn, float* scratch) -> const float* {
         if (gn == 1) return d + int64_t(n0) * g.K * PQ;

@@ -7,6 +7,7 @@
 #include "engine/cpu/activation.h"
 #include "engine/cpu/batchnorm.h"
 #include "engine/cpu/conv2d.h"
+#include "engine/ops/bn_act.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/dispatch.h"
 
@@ -42,13 +43,60 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
   return a;
 }
 
+// CUDA: training → the fused conv + BN-partials epilogue, finalize, scale-shift-mReLU (3 launches);
+// eval with gradients → conv, then the running-stats affine map + act; eval without gradients →
+// BN folded into the conv, one kernel. Backward: mrelu_bn_bwd → dgrad v2, wgrad v2 (split-K).
+static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
+                               const Tensor& gamma, const Tensor& beta, BatchNormState& st,
+                               bool training, Act act, const Tensor& mask, const Tensor& y) {
+  CudaBnAct p;
+  p.N = g.N, p.C = g.K, p.HW = g.PQ();
+  p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = cuda_act_code(act);
+  const Shape out_shape{g.N, g.K, g.P, g.Q};
+  Tensor a = Tensor::empty(out_shape, DType::F32, Device::CUDA);
+  if (act == Act::MaskedReLU) p.mask_per_channel = check_mask("conv_bn_act", a, mask);
+  const uint8_t* m = act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr;
+  const bool grad = needs_grad({&x, &w, &gamma, &beta});
+  float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
+  if (!training && !grad) {
+    cuda().conv_bn_act_infer(g, p, x.data<float>(), w.data<float>(), gamma.data<float>(),
+                             beta.data<float>(), rm, rv, m, a.data<float>());
+    return a;
+  }
+  Tensor mean = Tensor::empty({g.K}, DType::F32, Device::CUDA);
+  Tensor invstd = Tensor::empty({g.K}, DType::F32, Device::CUDA);
+  Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();
+  cuda().conv_bn_act_forward(g, p, x.data<float>(), w.data<float>(), gamma.data<float>(),
+                             beta.data<float>(), rm, rv, m, y.data<float>(), a.data<float>(),
+                             bits_ptr(bits), mean.data<float>(), invstd.data<float>());
+  if (!grad) return a;
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  Tensor sx = x.detach(), sw = w.detach(), sg = gamma.detach();
+  Tensor sy = y.detach();
+  record("conv_bn_act", {x, w, gamma, beta}, a,
+         [g, p, sx, sw, sg, sy, mean, invstd, bits, need_x, need_w](const Tensor& da) -> std::vector<Tensor> {
+           Tensor dgamma = Tensor::empty({g.K}, DType::F32, Device::CUDA);
+           Tensor dbeta = Tensor::empty({g.K}, DType::F32, Device::CUDA);
+           Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
+           Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
+           cuda().conv_bn_act_backward(g, p, sx.data<float>(), sw.data<float>(), da.data<float>(),
+                                       bits_ptr(bits), sy.data<float>(), mean.data<float>(),
+                                       invstd.data<float>(), sg.data<float>(), ptr_or_null<float>(dx),
+                                       ptr_or_null<float>(dw), dgamma.data<float>(), dbeta.data<float>());
+           return {dx, dw, dgamma, dbeta};
+         });
+  return a;
+}
+
 Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
                    BatchNormState& st, bool training, Act act, const Tensor& mask, int stride, int pad) {
   const cpu::Conv2dGeom g = conv2d_check("conv_bn_act", x, w, stride, pad);
-  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q});  // the conv output (shape carrier for the checks)
+  // The conv output (shape carrier for the checks; on the input's device).
+  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, DType::F32, x.device());
   batchnorm_check("conv_bn_act", y, gamma, beta, st);
   check_same_device("conv_bn_act", x, gamma);
-  require_cpu("conv_bn_act", {&x, &w, &gamma, &beta, &mask, &st.running_mean});
+  if (use_cuda("conv_bn_act", {&x, &w, &gamma, &beta, &mask, &st.running_mean, &st.running_var}))
+    return conv_bn_act_cuda(g, x, w, gamma, beta, st, training, act, mask, y);
   std::vector<uint8_t> expanded;
   const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
   const bool has_act = act != Act::None;

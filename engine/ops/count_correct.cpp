@@ -1,4 +1,5 @@
-// engine/ops/count_correct.cpp — see count_correct.h. A single pass over the logits; small enough
+// engine/ops/count_correct.cpp — see count_correct.h. A single pass over the logits (CUDA tensors:
+// one warp per row on the device, then the count is copied back); small enough
 // (N×K with K ≤ a few hundred) that it is not worth threading.
 #include "engine/ops/count_correct.h"
 
@@ -11,8 +12,9 @@ namespace senet {
 
 int64_t count_correct(const Tensor& logits, const Tensor& labels) {
   check_labels("count_correct", logits, labels);
-  require_cpu("count_correct", {&logits, &labels});
   const int64_t N = logits.size(0), K = logits.size(1);
+  if (use_cuda("count_correct", {&logits, &labels}))
+    return cuda().count_correct(logits.data<float>(), labels.data<int32_t>(), N, K);
   const float* z = logits.data<float>();
   const int32_t* y = labels.data<int32_t>();
   int64_t correct = 0;

@@ -11,22 +11,39 @@ namespace senet {
 
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
   check_labels("softmax_cross_entropy", logits, labels);
-  require_cpu("softmax_cross_entropy", {&logits, &labels});
+  const bool on_cuda = use_cuda("softmax_cross_entropy", {&logits, &labels});
   const int64_t N = logits.size(0), K = logits.size(1);
   SENET_CHECK(N > 0, "softmax_cross_entropy: empty batch, logits ", logits.shape());
-  Tensor p = Tensor::empty({N, K});
-  const double loss = cpu::cross_entropy_forward(logits.data<float>(), labels.data<int32_t>(),
-                                                 p.data<float>(), N, K);
-  Tensor y = Tensor::scalar(float(loss));
+  Tensor p = Tensor::empty({N, K}, DType::F32, logits.device());
+  Tensor y;
+  if (on_cuda) {  // the kernel flags bad labels (check_labels checks host labels only)
+    y = Tensor::empty({}, DType::F32, Device::CUDA);
+    const int64_t bad = cuda().softmax_xent_forward(logits.data<float>(), labels.data<int32_t>(), N,
+                                                    K, p.data<float>(), y.data<float>());
+    if (bad >= 0)
+      fail("softmax_cross_entropy: label at index ", bad, " is ",
+           labels.slice(bad, bad + 1).to_vector_i32()[0], ", outside [0, ", K, ") for logits ",
+           logits.shape());
+  } else {
+    const double loss = cpu::cross_entropy_forward(logits.data<float>(), labels.data<int32_t>(),
+                                                   p.data<float>(), N, K);
+    y = Tensor::scalar(float(loss));
+  }
 
   // backward: dz = dL · (p − onehot(y)) / N
   if (needs_grad({&logits})) {
     Tensor sy = labels.clone();  // a copy: loaders may reuse the batch buffer before backward
     record("softmax_cross_entropy", {logits}, y,
-           [p, sy, N, K](const Tensor& dL) -> std::vector<Tensor> {
-             Tensor dz = Tensor::empty({N, K});
-             cpu::cross_entropy_backward(p.data<float>(), sy.data<int32_t>(), dL.item(),
-                                         dz.data<float>(), N, K);
+           [p, sy, N, K, on_cuda](const Tensor& dL) -> std::vector<Tensor> {
+             Tensor dz = Tensor::empty({N, K}, DType::F32, p.device());
+             if (on_cuda) {
+               const LossGrad g = loss_grad(dL);
+               cuda().softmax_xent_backward(p.data<float>(), sy.data<int32_t>(), N, K, g.device,
+                                            g.scale, dz.data<float>());
+             } else {
+               cpu::cross_entropy_backward(p.data<float>(), sy.data<int32_t>(), dL.item(),
+                                           dz.data<float>(), N, K);
+             }
              return {dz};
            });
   }

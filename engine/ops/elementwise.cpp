@@ -1,4 +1,5 @@
 // engine/ops/elementwise.cpp — forward and backward of the element-wise ops, side by side.
+// CUDA tensors: axpby / mul / sum kernels through the CudaOps table (engine/ops/dispatch.h).
 #include "engine/ops/elementwise.h"
 
 #include "engine/core/autograd.h"
@@ -12,13 +13,15 @@ static void check_binary(const char* op, const Tensor& a, const Tensor& b) {
   check_same_device(op, a, b);
   check_dtype(op, a, DType::F32, "input a");
   check_dtype(op, b, DType::F32, "input b");
-  require_cpu(op, {&a, &b});
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
   check_binary("add", a, b);
   Tensor y = Tensor::empty_like(a);
-  cpu::add(a.data<float>(), b.data<float>(), y.data<float>(), y.numel());
+  if (use_cuda("add", {&a, &b}))
+    cuda().axpby(1.f, a.data<float>(), 1.f, b.data<float>(), y.data<float>(), y.numel());
+  else
+    cpu::add(a.data<float>(), b.data<float>(), y.data<float>(), y.numel());
   if (needs_grad({&a, &b}))
     record("add", {a, b}, y, [](const Tensor& dy) -> std::vector<Tensor> { return {dy, dy}; });
   return y;
@@ -27,7 +30,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor sub(const Tensor& a, const Tensor& b) {
   check_binary("sub", a, b);
   Tensor y = Tensor::empty_like(a);
-  cpu::axpby(1.f, a.data<float>(), -1.f, b.data<float>(), y.data<float>(), y.numel());
+  if (use_cuda("sub", {&a, &b}))
+    cuda().axpby(1.f, a.data<float>(), -1.f, b.data<float>(), y.data<float>(), y.numel());
+  else
+    cpu::axpby(1.f, a.data<float>(), -1.f, b.data<float>(), y.data<float>(), y.numel());
   if (needs_grad({&a, &b}))
     record("sub", {a, b}, y, [](const Tensor& dy) -> std::vector<Tensor> {
       return {dy, scale(dy, -1.f)};
@@ -38,7 +44,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_binary("mul", a, b);
   Tensor y = Tensor::empty_like(a);
-  cpu::mul(a.data<float>(), b.data<float>(), y.data<float>(), y.numel());
+  if (use_cuda("mul", {&a, &b}))
+    cuda().mul(a.data<float>(), b.data<float>(), y.data<float>(), y.numel());
+  else
+    cpu::mul(a.data<float>(), b.data<float>(), y.data<float>(), y.numel());
   if (needs_grad({&a, &b})) {
     Tensor sa = a.detach(), sb = b.detach();
     record("mul", {a, b}, y, [sa, sb](const Tensor& dy) -> std::vector<Tensor> {
@@ -50,9 +59,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor scale(const Tensor& x, float s) {
   check_dtype("scale", x, DType::F32, "input");
-  require_cpu("scale", {&x});
   Tensor y = Tensor::empty_like(x);
-  cpu::scale(x.data<float>(), s, y.data<float>(), y.numel());
+  if (use_cuda("scale", {&x}))
+    cuda().axpby(s, x.data<float>(), 0.f, nullptr, y.data<float>(), y.numel());
+  else
+    cpu::scale(x.data<float>(), s, y.data<float>(), y.numel());
   if (needs_grad({&x}))
     record("scale", {x}, y, [s](const Tensor& dy) -> std::vector<Tensor> { return {scale(dy, s)}; });
   return y;
@@ -60,8 +71,13 @@ Tensor scale(const Tensor& x, float s) {
 
 Tensor sum(const Tensor& x) {
   check_dtype("sum", x, DType::F32, "input");
-  require_cpu("sum", {&x});
-  Tensor y = Tensor::scalar(float(cpu::sum(x.data<float>(), x.numel())));
+  Tensor y;
+  if (use_cuda("sum", {&x})) {
+    y = Tensor::empty({}, DType::F32, Device::CUDA);
+    cuda().sum(x.data<float>(), x.numel(), y.data<float>());
+  } else {
+    y = Tensor::scalar(float(cpu::sum(x.data<float>(), x.numel())));
+  }
   if (needs_grad({&x})) {
     Shape shape = x.shape();
     record("sum", {x}, y, [shape](const Tensor& dy) -> std::vector<Tensor> {

@@ -22,24 +22,34 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                 " does not match weight w ", w.shape(), " (expected [", w.size(0), "])");
     check_same_device("linear", x, b);
   }
-  require_cpu("linear", {&x, &w, &b});
+  const bool on_cuda = use_cuda("linear", {&x, &w, &b});
   const int64_t N = x.size(0), F = x.size(1), O = w.size(0);
-  Tensor y = Tensor::empty({N, O});
-  cpu::linear_forward(x.data<float>(), w.data<float>(), has_bias ? b.data<float>() : nullptr,
-                      y.data<float>(), N, F, O);
+  Tensor y = Tensor::empty({N, O}, DType::F32, x.device());
+  if (on_cuda)
+    cuda().linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(b), y.data<float>(),
+                          N, F, O);
+  else
+    cpu::linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(b), y.data<float>(),
+                        N, F, O);
 
   // backward: dx = dy·w, dw = dyᵀ·x, db = Σ_n dy — each only when its input requires grad.
   if (needs_grad({&x, &w, &b})) {
     Tensor sx = x.detach(), sw = w.detach();
     const bool gx = x.requires_grad(), gw = w.requires_grad(), gb = has_bias && b.requires_grad();
     record("linear", {x, w, b}, y,
-           [sx, sw, gx, gw, gb, N, F, O](const Tensor& dy) -> std::vector<Tensor> {
-             Tensor dx = gx ? Tensor::empty({N, F}) : Tensor();
-             Tensor dw = gw ? Tensor::empty({O, F}) : Tensor();
-             Tensor db = gb ? Tensor::empty({O}) : Tensor();
-             cpu::linear_backward(dy.data<float>(), sx.data<float>(), sw.data<float>(),
-                                  gx ? dx.data<float>() : nullptr, gw ? dw.data<float>() : nullptr,
-                                  gb ? db.data<float>() : nullptr, N, F, O);
+           [sx, sw, gx, gw, gb, N, F, O, on_cuda](const Tensor& dy) -> std::vector<Tensor> {
+             const Device d = dy.device();
+             Tensor dx = gx ? Tensor::empty({N, F}, DType::F32, d) : Tensor();
+             Tensor dw = gw ? Tensor::empty({O, F}, DType::F32, d) : Tensor();
+             Tensor db = gb ? Tensor::empty({O}, DType::F32, d) : Tensor();
+             if (on_cuda)
+               cuda().linear_backward(dy.data<float>(), sx.data<float>(), sw.data<float>(),
+                                      ptr_or_null<float>(dx), ptr_or_null<float>(dw),
+                                      ptr_or_null<float>(db), N, F, O);
+             else
+               cpu::linear_backward(dy.data<float>(), sx.data<float>(), sw.data<float>(),
+                                    ptr_or_null<float>(dx), ptr_or_null<float>(dw),
+                                    ptr_or_null<float>(db), N, F, O);
              return {dx, dw, db};
            });
   }

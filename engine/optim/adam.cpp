@@ -1,9 +1,11 @@
-// engine/optim/adam.cpp — see adam.h; the element-wise update is cpu::adam_update.
+// engine/optim/adam.cpp — see adam.h; the element-wise update is cpu::adam_update, or the table's
+// adam_update kernel for CUDA parameters (engine/cuda/cuda_ops.h).
 #include "engine/optim/adam.h"
 
 #include <cmath>
 
 #include "engine/cpu/optim_update.h"
+#include "engine/cuda/cuda_ops.h"
 
 namespace senet {
 
@@ -30,9 +32,14 @@ void Adam::step() {
     u.decoupled = decoupled_;
     u.bias_correction1 = float(1.0 - std::pow(double(beta1_), double(s.step)));
     u.bias_correction2 = float(1.0 - std::pow(double(beta2_), double(s.step)));
-    cpu::adam_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(),
-                     s.buffers[0].data<float>(), s.buffers[1].data<float>(), s.ref.param.numel(),
-                     u);
+    if (s.ref.param.is_cuda())
+      cuda_ops()->adam_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(),
+                              s.buffers[0].data<float>(), s.buffers[1].data<float>(),
+                              s.ref.param.numel(), u);
+    else
+      cpu::adam_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(),
+                       s.buffers[0].data<float>(), s.buffers[1].data<float>(), s.ref.param.numel(),
+                       u);
   });
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine/core/autograd.h"
+#include "engine/cuda/cuda_ops.h"
 
 namespace senet {
 
@@ -66,9 +67,12 @@ void Optimizer::for_each_update(const char* op, const std::function<void(Slot&)>
   for (Slot& s : slots_) {
     Tensor g = s.ref.param.grad();
     if (!g.defined()) continue;  // no gradient reached this parameter: skip it
-    SENET_CHECK(s.ref.param.device() == Device::CPU, op, ": parameter '", s.ref.name, "' ",
-                s.ref.param.shape(), " is on device '", device_name(s.ref.param.device()),
-                "', but this optimizer has no kernel for that device in this build");
+    const Device d = s.ref.param.device();
+    SENET_CHECK(d == Device::CPU || (d == Device::CUDA && cuda_ops() != nullptr), op, ": parameter '",
+                s.ref.name, "' ", s.ref.param.shape(), " is on device '", device_name(d),
+                "', but this process has no backend for that device (senet::cuda::init())");
+    SENET_CHECK(g.device() == d, op, ": gradient of parameter '", s.ref.name, "' is on device '",
+                device_name(g.device()), "', the parameter on '", device_name(d), "'");
     SENET_CHECK(g.shape() == s.ref.param.shape(), op, ": gradient ", g.shape(),
                 " does not match parameter '", s.ref.name, "' ", s.ref.param.shape());
     ++s.step;

@@ -1,9 +1,11 @@
-// engine/optim/sgd.cpp — see sgd.h; the element-wise update is cpu::sgd_update.
+// engine/optim/sgd.cpp — see sgd.h; the element-wise update is cpu::sgd_update, or the table's
+// sgd_update kernel for CUDA parameters (engine/cuda/cuda_ops.h).
 #include "engine/optim/sgd.h"
 
 #include <cmath>
 
 #include "engine/cpu/optim_update.h"
+#include "engine/cuda/cuda_ops.h"
 
 namespace senet {
 
@@ -36,8 +38,12 @@ void SGD::step() {
     u.nesterov = nesterov_;
     u.first = s.step == 1;
     float* buf = s.buffers.empty() ? nullptr : s.buffers[0].data<float>();
-    cpu::sgd_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(), buf,
-                    s.ref.param.numel(), u);
+    if (s.ref.param.is_cuda())
+      cuda_ops()->sgd_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(), buf,
+                             s.ref.param.numel(), u);
+    else
+      cpu::sgd_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(), buf,
+                      s.ref.param.numel(), u);
   });
 }
 

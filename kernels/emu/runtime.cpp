@@ -13,10 +13,6 @@
 
 #include "kernels/emu/worker.h"
 
-#if SENET_EMU_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 namespace emu::detail {
 namespace {
 thread_local cudaError_t g_last_error = cudaSuccess;
@@ -50,14 +46,16 @@ cudaError_t allocate(void** p, size_t bytes, bool device) {
   if (!p) return fail(cudaErrorInvalidValue);
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
-  const size_t rounded = (bytes + 255) / 256 * 256;
-  void* m = std::aligned_alloc(256, rounded);
+#if SENET_EMU_ASAN
+  // ASan: the exact size, so that a read or write past the end is a heap-buffer-overflow report
+  // (aligned_alloc needs a multiple of the alignment; a GPU would not fault in that slack).
+  void* m = nullptr;
+  if (posix_memalign(&m, 256, bytes) != 0) m = nullptr;
+#else
+  void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+#endif
   if (!m) return fail(cudaErrorMemoryAllocation);
   std::memset(m, 0xff, bytes);  // poison: an uninitialised float reads as NaN
-#if SENET_EMU_ASAN
-  // ASan: the rounding slack is out of bounds too (a GPU would not fault there, but it is a bug).
-  ASAN_POISON_MEMORY_REGION(static_cast<char*>(m) + bytes, rounded - bytes);
-#endif
   auto& a = allocations();
   std::lock_guard lock(a.m);
   (device ? a.device : a.host)[static_cast<const char*>(m)] = bytes;

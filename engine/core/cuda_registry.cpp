@@ -1,0 +1,32 @@
+// engine/core/cuda_registry.cpp — where the CUDA glue registers its operation table and where a
+// binary installs the glue's initializer (engine/cuda/cuda_ops.h). No CUDA code here.
+#include "engine/cuda/cuda_ops.h"
+
+#include <mutex>
+
+#include "engine/core/storage.h"
+
+namespace senet {
+namespace {
+CudaOps g_ops;
+bool g_registered = false;
+void (*g_initializer)() = nullptr;
+std::mutex g_init_mutex;
+}  // namespace
+
+const CudaOps* cuda_ops() { return g_registered ? &g_ops : nullptr; }
+
+void register_cuda_ops(const CudaOps& ops) {
+  g_ops = ops;
+  g_registered = true;
+}
+
+void set_cuda_initializer(void (*init)()) { g_initializer = init; }
+
+bool init_cuda_backend() {
+  std::lock_guard<std::mutex> lock(g_init_mutex);
+  if (!device_available(Device::CUDA) && g_initializer) g_initializer();
+  return device_available(Device::CUDA);
+}
+
+}  // namespace senet

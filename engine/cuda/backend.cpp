@@ -1,0 +1,187 @@
+// engine/cuda/backend.cpp — the CUDA DeviceBackend: caching allocator over cudaMalloc, copies,
+// memset/fill/add kernels on the backend's stream, and senet::cuda::init().
+// Compiled twice (engine/CMakeLists.txt): senet_cuda_emu against the emulated runtime and kernels,
+// senet_cuda_gpu against the real ones (kernels/emu/host_runtime.h picks the runtime).
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/core/storage.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/glue.h"
+#include "kernels/elementwise.h"
+
+namespace senet::cuda {
+namespace {
+
+// Size classes: below 1 MiB the next power of two (at least 256 B, the emulator's and cudaMalloc's
+// alignment); from 1 MiB on, the next multiple of 1/8 of the enclosing power of two (≤ 12.5 % waste).
+size_t size_class(size_t bytes) {
+  if (bytes <= 256) return 256;
+  size_t p = 256;
+  while (p < bytes) p <<= 1;
+  if (p <= (size_t(1) << 20)) return p;
+  const size_t step = p / 16;  // p/2 < bytes ≤ p: steps of (p/2)/8
+  return (bytes + step - 1) / step * step;
+}
+
+class CachingAllocator {
+ public:
+  void* alloc(size_t bytes) {
+    const size_t cls = size_class(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = free_[cls];
+    void* p = nullptr;
+    if (!list.empty()) {
+      p = list.back();
+      list.pop_back();
+      stats_.bytes_cached -= cls;
+      ++stats_.cache_hits;
+    } else {
+      cudaError_t e = cudaMalloc(&p, cls);
+      if (e != cudaSuccess) {  // give the cached blocks back to the device and try once more
+        (void)cudaGetLastError();
+        release_locked();
+        e = cudaMalloc(&p, cls);
+      }
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        fail("out of CUDA device memory: cudaMalloc(", cls, " bytes) failed: ", cudaGetErrorString(e),
+             " (", double(stats_.bytes_in_use) / double(1 << 20),
+             " MiB in use by tensors); reduce the batch size or model width");
+      }
+      ++stats_.device_allocs;
+    }
+    live_[p] = cls;
+    stats_.bytes_in_use += cls;
+    return p;
+  }
+
+  void free(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) fail("CUDA allocator: free of a pointer it did not allocate");
+    const size_t cls = it->second;
+    live_.erase(it);
+    stats_.bytes_in_use -= cls;
+    stats_.bytes_cached += cls;
+    free_[cls].push_back(p);
+  }
+
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_locked();
+  }
+
+  AllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+ private:
+  void release_locked() {
+    // Blocks may still be read by enqueued work: wait for the stream before handing them back.
+    (void)cudaDeviceSynchronize();
+    for (auto& [cls, list] : free_)
+      for (void* p : list) (void)cudaFree(p);  // at exit the runtime may already be unloading
+    free_.clear();
+    stats_.bytes_cached = 0;
+  }
+
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::unordered_map<void*, size_t> live_;
+  AllocatorStats stats_;
+};
+
+// Never destroyed: tensors with static storage may be freed after main returns. The cached blocks
+// are released at exit (atexit); live blocks go with the process.
+CachingAllocator& allocator() {
+  static CachingAllocator* a = new CachingAllocator;
+  return *a;
+}
+
+cudaStream_t g_stream = nullptr;
+
+cudaMemcpyKind copy_kind(Device dst, Device src) {
+  if (dst == Device::CUDA && src == Device::CUDA) return cudaMemcpyDeviceToDevice;
+  if (dst == Device::CUDA) return cudaMemcpyHostToDevice;
+  if (src == Device::CUDA) return cudaMemcpyDeviceToHost;
+  return cudaMemcpyHostToHost;
+}
+
+void backend_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+  const cudaMemcpyKind kind = copy_kind(dst_dev, src_dev);
+  SENET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, g_stream));
+  // Host memory is the caller's the moment we return: wait for transfers that touch it.
+  if (kind != cudaMemcpyDeviceToDevice) SENET_CUDA_CHECK(cudaStreamSynchronize(g_stream));
+}
+void backend_memset_zero(void* p, size_t bytes) {
+  SENET_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, g_stream));
+}
+void backend_add_inplace(float* dst, const float* src, int64_t n) {
+  SENET_CUDA_CHECK(add_inplace_launch(dst, src, n, g_stream));
+}
+void backend_fill(float* dst, float value, int64_t n) {
+  SENET_CUDA_CHECK(fill_launch({dst, value, n}, g_stream));
+}
+void backend_synchronize() { SENET_CUDA_CHECK(cudaStreamSynchronize(g_stream)); }
+
+DeviceInfo g_info;
+
+}  // namespace
+
+namespace detail {
+cudaStream_t stream() { return g_stream; }
+void* device_alloc(size_t bytes) { return allocator().alloc(bytes); }
+void device_free(void* p) { allocator().free(p); }
+}  // namespace detail
+
+AllocatorStats allocator_stats() { return allocator().stats(); }
+void release_cached() { allocator().release(); }
+size_t allocator_size_class(size_t bytes) { return size_class(bytes); }
+
+DeviceInfo init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+      (void)cudaGetLastError();
+      fail("device 'cuda': no CUDA device is available (cudaGetDeviceCount: ",
+           e == cudaSuccess ? "0 devices" : cudaGetErrorString(e), "); use --device cpu");
+    }
+    SENET_CUDA_CHECK(cudaSetDevice(0));
+    cudaDeviceProp prop{};
+    SENET_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    SENET_CUDA_CHECK(cudaStreamCreate(&g_stream));
+#if SENET_KERNELS_CUDA
+    g_info.emulated = false;
+    g_info.name = prop.name;
+#else
+    g_info.emulated = true;
+    g_info.name = "CUDA emulated on the CPU";
+#endif
+    allocator();
+    std::atexit([] { allocator().release(); });
+
+    DeviceBackend b;
+    b.alloc = [](size_t bytes) { return allocator().alloc(bytes); };
+    b.free = [](void* p) { allocator().free(p); };
+    b.copy = backend_copy;
+    b.memset_zero = backend_memset_zero;
+    b.add_inplace = backend_add_inplace;
+    b.fill = backend_fill;
+    b.synchronize = backend_synchronize;
+    CudaOps ops = detail::make_ops_table();
+    ops.device_name = g_info.name.c_str();
+    ops.emulated = g_info.emulated;
+    register_cuda_ops(ops);
+    register_device_backend(Device::CUDA, b);
+  });
+  return g_info;  // a failed attempt threw and left the flag unset: the next call retries
+}
+
+}  // namespace senet::cuda

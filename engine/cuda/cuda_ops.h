@@ -1,0 +1,138 @@
+// engine/cuda/cuda_ops.h — the table of device operations the engine's ops call for CUDA tensors.
+// Host C++ only (no CUDA header): senet_ops and senet_optim are built once and never link kernels.
+// The CUDA glue (engine/cuda/*.cpp, built as senet_cuda_emu and senet_cuda_gpu) fills the table in
+// senet::cuda::init(); until then cuda_ops() is null and a CUDA tensor reaching an op is an error.
+// Rules of every entry:
+//   * raw device pointers and plain integers; layouts are the engine's (NCHW, row-major, f32);
+//   * every call is enqueued on the backend's one stream, in program order, so buffers may be
+//     freed (returned to the caching allocator) as soon as the op that uses them has been called;
+//   * a failing launch throws senet::Error naming file, line and the failing call (SENET_CUDA_CHECK);
+//   * outputs are overwritten; a null output pointer means "not wanted" where the entry says so;
+//   * scalar losses are written to a device float; their backward takes the upstream gradient as a
+//     device scalar `grad_loss` (null: 1) times a host `scale`, so no host round trip is needed.
+// Parameter structs are the CPU backend's (engine/cpu/conv2d.h, optim_update.h; header-only), so
+// both backends take exactly the same numbers.
+#pragma once
+#include <cstdint>
+
+#include "engine/cpu/conv2d.h"
+#include "engine/cpu/optim_update.h"
+
+namespace senet {
+
+// BatchNorm (per channel over N×C×HW, M = N·HW) → (+ residual) → activation.
+struct CudaBnAct {
+  int64_t N = 0, C = 0, HW = 0;
+  float eps = 1e-5f, momentum = 0.1f;
+  bool training = true;           // batch statistics (running stats updated) vs running stats
+  int act = 0;                    // 0 none, 1 ReLU, 2 masked ReLU (= kernels' mrelu_act)
+  bool mask_per_channel = false;  // masked ReLU: mask of C bytes, else C·HW bytes (per image)
+};
+
+struct CudaOps {
+  const char* device_name = "";  // e.g. "NVIDIA H100 80GB HBM3" or "CUDA emulated on the CPU"
+  bool emulated = false;
+
+  // --- element-wise and reductions
+  void (*axpby)(float alpha, const float* a, float beta, const float* b, float* y, int64_t n);
+  void (*mul)(const float* a, const float* b, float* y, int64_t n);
+  void (*sum)(const float* x, int64_t n, float* out);  // out[0] = Σx (double accumulation)
+
+  // --- activations. bits: the pass bits, (n+31)/32 uint32 words (kernels/kernel_params.h); the
+  // mask is null (plain ReLU), L bytes per image (mask_hw = 0) or per channel (mask_hw = H·W).
+  void (*masked_relu_forward)(const float* x, const uint8_t* mask, int64_t L, int64_t mask_hw,
+                              int64_t n, float* y, uint32_t* bits /*may be null*/);
+  void (*masked_relu_backward)(const float* dy, const uint32_t* bits, int64_t n, float* dx);
+  void (*alpha_relu_forward)(const float* x, const float* alpha, float* y, int64_t N, int64_t P);
+  void (*alpha_relu_backward)(const float* x, const float* alpha, const float* dy, float* dx,
+                              float* dalpha, int64_t N, int64_t P);  // dx, dalpha may be null
+
+  // --- convolution (bias may be null; backward: dx, dw, db may be null)
+  void (*conv2d_forward)(const cpu::Conv2dGeom& g, const float* x, const float* w,
+                         const float* bias, float* y);
+  void (*conv2d_backward)(const cpu::Conv2dGeom& g, const float* x, const float* w,
+                          const float* dy, float* dx, float* dw, float* db);
+
+  // --- BN → (+ residual) → act. Forward writes a, the saved μ and 1/σ (C each; running stats in
+  // eval), the bits (null when no backward or no activation), and updates the running stats in
+  // training. Backward: dz = da ⊙ p, dβ = Σdz, dγ = Σdz·x̂, dy, dresidual (= dz, may be null).
+  void (*bn_act_forward)(const CudaBnAct& p, const float* y, const float* residual,
+                         const float* gamma, const float* beta, float* running_mean,
+                         float* running_var, const uint8_t* mask, float* a, uint32_t* bits,
+                         float* mean, float* invstd);
+  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits,
+                          const float* y, const float* mean, const float* invstd,
+                          const float* gamma, float* dy, float* dresidual, float* dgamma,
+                          float* dbeta);
+
+  // --- fused conv → BN → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
+  // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials
+  // epilogue; eval: conv, then the running-stats affine map).
+  void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                              const float* w, const float* gamma, const float* beta,
+                              float* running_mean, float* running_var, const uint8_t* mask,
+                              float* y, float* a, uint32_t* bits, float* mean, float* invstd);
+  // eval without gradients: BN folded into the conv, activation in its epilogue (one conv kernel).
+  void (*conv_bn_act_infer)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                            const float* w, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var,
+                            const uint8_t* mask, float* a);
+  // backward: BN/act backward into a scratch dy, then dx = dgrad(dy, w), dw = wgrad(x, dy)
+  // (dx, dw may be null); dγ, dβ always written.
+  void (*conv_bn_act_backward)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                               const float* w, const float* da, const uint32_t* bits,
+                               const float* y, const float* mean, const float* invstd,
+                               const float* gamma, float* dx, float* dw, float* dgamma,
+                               float* dbeta);
+
+  // --- pooling and the fully connected layer (y = x·wᵀ + b; b, dx, dw, db may be null)
+  void (*global_avg_pool_forward)(const float* x, float* y, int64_t NC, int64_t HW);
+  void (*global_avg_pool_backward)(const float* dy, float* dx, int64_t NC, int64_t HW);
+  void (*linear_forward)(const float* x, const float* w, const float* b, float* y, int64_t N,
+                         int64_t F, int64_t O);
+  void (*linear_backward)(const float* dy, const float* x, const float* w, float* dx, float* dw,
+                          float* db, int64_t N, int64_t F, int64_t O);
+
+  // --- losses. softmax_xent_forward returns the lowest row whose label is outside [0, K), or −1
+  // (it waits for the device: the op turns a bad label into a clear error).
+  int64_t (*softmax_xent_forward)(const float* logits, const int32_t* labels, int64_t N, int64_t K,
+                                  float* probs, float* loss);
+  void (*softmax_xent_backward)(const float* probs, const int32_t* labels, int64_t N, int64_t K,
+                                const float* grad_loss, float scale, float* dz);
+  void (*kd_forward)(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps,
+                     float* pt, float* loss);
+  void (*kd_backward)(const float* ps, const float* pt, int64_t N, int64_t K, float T,
+                      const float* grad_loss, float scale, float* dzs);
+  void (*pram_forward)(const float* a_s, const float* a_t, int64_t B, int64_t C, int64_t HW,
+                       float* qs, float* qt, float* norm_s, float* norm_t, float* loss);
+  void (*pram_backward)(const float* a_s, const float* qs, const float* norm_s, const float* qt,
+                        int64_t B, int64_t C, int64_t HW, const float* grad_loss, float scale,
+                        float* da);
+  void (*l1_forward)(const float* x, int64_t n, float* loss);
+  void (*l1_backward)(const float* x, const float* grad_loss, float scale, float* dx, int64_t n);
+  int64_t (*count_correct)(const float* logits, const int32_t* labels, int64_t N, int64_t K);
+
+  // --- optimizer updates (in place)
+  void (*sgd_update)(float* p, const float* g, float* buf, int64_t n, const cpu::SgdUpdate& u);
+  void (*adam_update)(float* p, const float* g, float* m, float* v, int64_t n,
+                      const cpu::AdamUpdate& u);
+
+  // --- SENet mask search: D[l] += Σ_b |a_t − a_s| (a: B×L); scores[c] = Σ_hw D[c,hw];
+  // mask = exactly k ones at the k largest scores (ties → lower index), n bytes.
+  void (*mask_accumulate)(const float* a_t, const float* a_s, float* D, int64_t B, int64_t L);
+  void (*channel_scores)(const float* D, float* scores, int64_t C, int64_t HW);
+  void (*topk_mask)(const float* scores, int64_t n, int64_t k, uint8_t* mask);
+};
+
+// The registered table, or null when no CUDA backend is registered in this process.
+const CudaOps* cuda_ops();
+void register_cuda_ops(const CudaOps& ops);
+
+// A binary that links a CUDA glue library can install its initializer (e.g. senet::cuda::init),
+// so that library code asked for device "cuda" (senet/trainer.cpp parse_device) can bring the
+// backend up lazily without linking the glue itself. init_cuda_backend() runs it once if the CUDA
+// device has no backend yet; returns whether the device is available afterwards.
+void set_cuda_initializer(void (*init)());
+bool init_cuda_backend();
+
+}  // namespace senet

@@ -1,0 +1,355 @@
+// engine/cuda/ops_table.cpp — the CudaOps table (engine/cuda/cuda_ops.h): each entry maps the
+// engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
+// workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
+// Kernel choice: the register-blocked implicit GEMMs (fprop v3, dgrad v2, wgrad v2 split-K,
+// deterministic), the fused conv-BN-mReLU kernels, and cuBLAS for linear in the GPU build.
+#include <climits>
+
+#include "engine/cuda/glue.h"
+#include "kernels/bn_finalize.h"
+#include "kernels/bn_stats.h"
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/conv_bn_mrelu_fwd.h"
+#include "kernels/elementwise.h"
+#include "kernels/global_avg_pool.h"
+#include "kernels/kd_loss.h"
+#include "kernels/l1.h"
+#include "kernels/linear.h"
+#include "kernels/mask_search.h"
+#include "kernels/masked_relu.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "kernels/optim_update.h"
+#include "kernels/pram_loss.h"
+#include "kernels/reduce.h"
+#include "kernels/scale_shift_mrelu.h"
+#include "kernels/softmax_xent.h"
+
+namespace senet::cuda::detail {
+namespace {
+
+// The kernels index with int: sizes must fit (the checks name what did not).
+int to_int(int64_t v, const char* what) {
+  SENET_CHECK(v >= 0 && v <= INT_MAX, "CUDA backend: ", what, " = ", v,
+              " does not fit the kernels' 32-bit index range");
+  return int(v);
+}
+
+conv2d_params conv_params(const cpu::Conv2dGeom& g) {
+  conv2d_params p = make_conv2d_params(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad);
+  SENET_CHECK(conv2d_params_valid(p), "CUDA conv2d: geometry N=", g.N, " C=", g.C, " H=", g.H,
+              " W=", g.W, " K=", g.K, " R=", g.R, " S=", g.S, " stride=", g.stride, " pad=", g.pad,
+              " is outside the kernels' limits (tensors below 2^31 elements)");
+  return p;
+}
+
+// --- element-wise and reductions
+
+void axpby(float alpha, const float* a, float beta, const float* b, float* y, int64_t n) {
+  SENET_CUDA_CHECK(axpby_launch({a, b, y, alpha, beta, n}, stream()));
+}
+void mul(const float* a, const float* b, float* y, int64_t n) {
+  SENET_CUDA_CHECK(mul_launch({a, b, y, n}, stream()));
+}
+void sum(const float* x, int64_t n, float* out) {
+  Scratch<double> partials(sum_partials_count(n));
+  sum_params p;
+  p.x = x, p.n = n, p.out = out, p.partials = partials;
+  SENET_CUDA_CHECK(sum_launch(p, stream()));
+}
+
+// --- activations
+
+void masked_relu_forward(const float* x, const uint8_t* mask, int64_t L, int64_t mask_hw, int64_t n,
+                         float* y, uint32_t* bits) {
+  SENET_CUDA_CHECK(masked_relu_forward_launch({x, y, bits, mask, n, L, mask_hw}, stream()));
+}
+void masked_relu_backward(const float* dy, const uint32_t* bits, int64_t n, float* dx) {
+  SENET_CUDA_CHECK(masked_relu_backward_launch({dy, bits, dx, n}, stream()));
+}
+void alpha_relu_forward(const float* x, const float* alpha, float* y, int64_t N, int64_t P) {
+  alpha_relu_params p;
+  p.x = x, p.alpha = alpha, p.y = y, p.N = N, p.P = P;
+  SENET_CUDA_CHECK(alpha_relu_forward_launch(p, stream()));
+}
+void alpha_relu_backward(const float* x, const float* alpha, const float* dy, float* dx,
+                         float* dalpha, int64_t N, int64_t P) {
+  alpha_relu_params p;
+  p.x = x, p.alpha = alpha, p.dy = dy, p.dx = dx, p.dalpha = dalpha, p.N = N, p.P = P;
+  SENET_CUDA_CHECK(alpha_relu_backward_launch(p, stream()));
+}
+
+// --- convolution
+
+void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
+                    float* y) {
+  SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(conv_params(g), x, w, bias, y, stream()));
+}
+
+// db[k] = Σ_{n,p,q} dy: per-(n,k) means over P·Q (global_avg_pool), column sums over n
+// (bias_grad, fixed order), times P·Q.
+void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
+  const int64_t PQ = g.PQ();
+  Scratch<float> means(int64_t(g.N) * g.K);
+  SENET_CUDA_CHECK(global_avg_pool_forward_launch({dy, means, int64_t(g.N) * g.K, PQ}, stream()));
+  SENET_CUDA_CHECK(bias_grad_launch({means, db, g.N, g.K, false}, stream()));
+  SENET_CUDA_CHECK(scale_launch(db, float(PQ), db, g.K, stream()));
+}
+
+void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
+                     float* dx, float* dw, float* db) {
+  const conv2d_params p = conv_params(g);
+  if (dx) SENET_CUDA_CHECK(conv2d_dgrad_v2_register_block(p, dy, w, dx, stream()));
+  if (dw) {
+    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(p));
+    SENET_CUDA_CHECK(conv2d_wgrad_v2_split_k(p, x, dy, dw, ws, stream()));
+  }
+  if (db) conv_bias_grad(g, dy, db);
+}
+
+// --- BatchNorm → (+ residual) → activation
+
+mrelu_act act_of(const CudaBnAct& p) {
+  SENET_CHECK(p.act >= 0 && p.act <= 2, "CUDA bn_act: unknown activation code ", p.act);
+  return mrelu_act(p.act);
+}
+
+void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, const float* gamma,
+                    const float* beta, float* running_mean, float* running_var, const uint8_t* mask,
+                    float* a, uint32_t* bits, float* mean, float* invstd) {
+  const int N = to_int(p.N, "N"), K = to_int(p.C, "C"), PQ = to_int(p.HW, "H·W");
+  to_int(p.N * p.C * p.HW, "N·C·H·W");
+  Scratch<float> scale(K), shift(K);
+  bn_finalize_params fp;
+  fp.K = K, fp.eps = p.eps, fp.momentum = p.momentum;
+  const bn_channel_affine out{mean, invstd, scale, shift};
+  if (p.training) {
+    bn_stats_params sp;
+    sp.N = N, sp.K = K, sp.PQ = PQ;
+    const int64_t parts = bn_stats_num_partials(sp);
+    Scratch<float> part(3 * parts * K);
+    const bn_partials bp{part, part + parts * K, part + 2 * parts * K};
+    fp.num_partials = to_int(parts, "BN partials");
+    SENET_CUDA_CHECK(bn_stats_partials(sp, y, bp, stream()));
+    SENET_CUDA_CHECK(bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
+  } else {
+    SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
+  }
+  scale_shift_mrelu_params sp;
+  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = act_of(p), sp.mask_per_channel = p.mask_per_channel;
+  SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
+}
+
+void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
+                     const float* mean, const float* invstd, const float* gamma, float* dy,
+                     float* dresidual, float* dgamma, float* dbeta) {
+  mrelu_bn_bwd_params bp;
+  bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
+  bp.training = p.training;
+  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
+  const mrelu_bn_bwd_tensors t{da, bits, y, mean, invstd, gamma, dy, dresidual, dgamma, dbeta, ws};
+  SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
+}
+
+// --- fused conv → BN → activation
+
+conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct& p) {
+  conv_bn_mrelu_fwd_params fp;
+  fp.conv = conv_params(g);
+  fp.act = act_of(p);
+  fp.mask_per_channel = p.mask_per_channel;
+  fp.eps = p.eps;
+  fp.momentum = p.momentum;
+  return fp;
+}
+
+void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x, const float* w,
+                         const float* gamma, const float* beta, float* running_mean,
+                         float* running_var, const uint8_t* mask, float* y, float* a, uint32_t* bits,
+                         float* mean, float* invstd) {
+  const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
+  if (!p.training) {  // running statistics: the conv, then the fixed affine map + activation
+    SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(fp.conv, x, w, nullptr, y, stream()));
+    bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean, invstd);
+    return;
+  }
+  Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
+  conv_bn_mrelu_fwd_tensors t;
+  t.x = x, t.w = w, t.gamma = gamma, t.beta = beta, t.mask = mask;
+  t.running_mean = running_mean, t.running_var = running_var;
+  t.y = y, t.mean = mean, t.invstd = invstd, t.scale = scale, t.shift = shift, t.a = a, t.bits = bits;
+  t.workspace = ws;
+  SENET_CUDA_CHECK(conv_bn_mrelu_fwd_train(fp, t, stream()));
+}
+
+void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x, const float* w,
+                       const float* gamma, const float* beta, const float* running_mean,
+                       const float* running_var, const uint8_t* mask, float* a) {
+  const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
+  Scratch<float> w_folded(fp.conv.w_size()), b_folded(g.K);
+  SENET_CUDA_CHECK(conv_bn_fold(fp.conv, p.eps, w, gamma, beta, running_mean, running_var, w_folded,
+                                b_folded, stream()));
+  SENET_CUDA_CHECK(conv_bn_mrelu_infer(fp, x, w_folded, b_folded, mask, a, stream()));
+}
+
+void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                          const float* w, const float* da, const uint32_t* bits, const float* y,
+                          const float* mean, const float* invstd, const float* gamma, float* dx,
+                          float* dw, float* dgamma, float* dbeta) {
+  Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
+  bn_act_backward(p, da, bits, y, mean, invstd, gamma, dy, nullptr, dgamma, dbeta);
+  conv2d_backward(g, x, w, dy, dx, dw, nullptr);
+}
+
+// --- pooling, linear
+
+void gap_forward(const float* x, float* y, int64_t NC, int64_t HW) {
+  SENET_CUDA_CHECK(global_avg_pool_forward_launch({x, y, NC, HW}, stream()));
+}
+void gap_backward(const float* dy, float* dx, int64_t NC, int64_t HW) {
+  SENET_CUDA_CHECK(global_avg_pool_backward_launch({dy, dx, NC, HW}, stream()));
+}
+void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t N, int64_t F,
+                    int64_t O) {
+  linear_params p;
+  p.x = x, p.w = w, p.b = b, p.y = y;
+  p.N = to_int(N, "linear N"), p.F = to_int(F, "linear F"), p.O = to_int(O, "linear O");
+  SENET_CUDA_CHECK(linear_forward_launch(p, stream()));
+}
+void linear_backward(const float* dy, const float* x, const float* w, float* dx, float* dw, float* db,
+                     int64_t N, int64_t F, int64_t O) {
+  linear_params p;
+  p.x = x, p.w = w, p.dy = dy, p.dx = dx, p.dw = dw, p.db = db;
+  p.N = to_int(N, "linear N"), p.F = to_int(F, "linear F"), p.O = to_int(O, "linear O");
+  SENET_CUDA_CHECK(linear_backward_launch(p, stream()));
+}
+
+// --- losses
+
+int64_t softmax_xent_forward(const float* logits, const int32_t* labels, int64_t N, int64_t K,
+                             float* probs, float* loss) {
+  Scratch<float> row_loss(N);
+  Scratch<uint32_t> bad_row(1);
+  softmax_xent_params p;
+  p.logits = logits, p.labels = labels, p.N = N, p.K = K, p.probs = probs, p.row_loss = row_loss;
+  p.loss = loss, p.bad_row = bad_row, p.check_labels = true;
+  int64_t bad = -1;
+  const cudaError_t e = softmax_xent_forward_launch(p, stream(), &bad);
+  if (e == cudaErrorInvalidValue && bad >= 0) return bad;
+  SENET_CUDA_CHECK(e);
+  return -1;
+}
+void softmax_xent_backward(const float* probs, const int32_t* labels, int64_t N, int64_t K,
+                           const float* grad_loss, float scale, float* dz) {
+  SENET_CUDA_CHECK(softmax_xent_backward_launch({probs, labels, N, K, grad_loss, scale, dz}, stream()));
+}
+void kd_forward(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps, float* pt,
+                float* loss) {
+  Scratch<float> row_kl(N);
+  SENET_CUDA_CHECK(kd_forward_launch({zs, zt, N, K, T, ps, pt, row_kl, loss}, stream()));
+}
+void kd_backward(const float* ps, const float* pt, int64_t N, int64_t K, float T,
+                 const float* grad_loss, float scale, float* dzs) {
+  SENET_CUDA_CHECK(kd_backward_launch({ps, pt, N, K, T, grad_loss, scale, dzs}, stream()));
+}
+void pram_forward(const float* a_s, const float* a_t, int64_t B, int64_t C, int64_t HW, float* qs,
+                  float* qt, float* norm_s, float* norm_t, float* loss) {
+  Scratch<float> row_dist(B);
+  SENET_CUDA_CHECK(
+      pram_forward_launch({a_s, a_t, B, C, HW, qs, qt, norm_s, norm_t, row_dist, loss}, stream()));
+}
+void pram_backward(const float* a_s, const float* qs, const float* norm_s, const float* qt, int64_t B,
+                   int64_t C, int64_t HW, const float* grad_loss, float scale, float* da) {
+  Scratch<float> dq(B * HW);
+  SENET_CUDA_CHECK(
+      pram_backward_launch({a_s, qs, norm_s, qt, B, C, HW, grad_loss, scale, dq, da}, stream()));
+}
+void l1_forward(const float* x, int64_t n, float* loss) {
+  Scratch<double> partials(sum_partials_count(n));
+  SENET_CUDA_CHECK(l1_forward_launch({x, n, loss, nullptr, partials}, stream()));
+}
+void l1_backward(const float* x, const float* grad_loss, float scale, float* dx, int64_t n) {
+  SENET_CUDA_CHECK(l1_backward_launch({x, grad_loss, scale, dx, n}, stream()));
+}
+int64_t count_correct(const float* logits, const int32_t* labels, int64_t N, int64_t K) {
+  Scratch<int> correct(1);
+  SENET_CUDA_CHECK(count_correct_launch({logits, labels, N, K, correct}, stream()));
+  int host = 0;
+  SENET_CUDA_CHECK(cudaMemcpyAsync(&host, correct.get(), sizeof host, cudaMemcpyDeviceToHost, stream()));
+  SENET_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  return host;
+}
+
+// --- optimizers
+
+void sgd_update(float* p, const float* g, float* buf, int64_t n, const cpu::SgdUpdate& u) {
+  sgd_update_params q;
+  q.p = p, q.g = g, q.buf = buf, q.n = n;
+  q.lr = u.lr, q.momentum = u.momentum, q.dampening = u.dampening, q.weight_decay = u.weight_decay;
+  q.nesterov = u.nesterov, q.first = u.first;
+  SENET_CUDA_CHECK(sgd_update_launch(q, stream()));
+}
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n, const cpu::AdamUpdate& u) {
+  adam_update_params q;
+  q.p = p, q.g = g, q.m = m, q.v = v, q.n = n;
+  q.lr = u.lr, q.beta1 = u.beta1, q.beta2 = u.beta2, q.eps = u.eps, q.weight_decay = u.weight_decay;
+  q.decoupled = u.decoupled;
+  q.bias_correction1 = u.bias_correction1, q.bias_correction2 = u.bias_correction2;
+  SENET_CUDA_CHECK(adam_update_launch(q, stream()));
+}
+
+// --- mask search
+
+void mask_accumulate(const float* a_t, const float* a_s, float* D, int64_t B, int64_t L) {
+  SENET_CUDA_CHECK(mask_accumulate_absdiff_launch({a_t, a_s, D, B, L}, stream()));
+}
+void channel_scores(const float* D, float* scores, int64_t C, int64_t HW) {
+  SENET_CUDA_CHECK(channel_scores_launch({D, scores, C, HW}, stream()));
+}
+void topk_mask(const float* scores, int64_t n, int64_t k, uint8_t* mask) {
+  const size_t bytes = topk_mask_workspace_bytes(n);
+  Scratch<unsigned char> ws{int64_t(bytes)};
+  SENET_CUDA_CHECK(topk_mask_launch({scores, n, k, mask, ws.get(), bytes}, stream()));
+}
+
+}  // namespace
+
+CudaOps make_ops_table() {
+  CudaOps o{};
+  o.axpby = axpby;
+  o.mul = mul;
+  o.sum = sum;
+  o.masked_relu_forward = masked_relu_forward;
+  o.masked_relu_backward = masked_relu_backward;
+  o.alpha_relu_forward = alpha_relu_forward;
+  o.alpha_relu_backward = alpha_relu_backward;
+  o.conv2d_forward = conv2d_forward;
+  o.conv2d_backward = conv2d_backward;
+  o.bn_act_forward = bn_act_forward;
+  o.bn_act_backward = bn_act_backward;
+  o.conv_bn_act_forward = conv_bn_act_forward;
+  o.conv_bn_act_infer = conv_bn_act_infer;
+  o.conv_bn_act_backward = conv_bn_act_backward;
+  o.global_avg_pool_forward = gap_forward;
+  o.global_avg_pool_backward = gap_backward;
+  o.linear_forward = linear_forward;
+  o.linear_backward = linear_backward;
+  o.softmax_xent_forward = softmax_xent_forward;
+  o.softmax_xent_backward = softmax_xent_backward;
+  o.kd_forward = kd_forward;
+  o.kd_backward = kd_backward;
+  o.pram_forward = pram_forward;
+  o.pram_backward = pram_backward;
+  o.l1_forward = l1_forward;
+  o.l1_backward = l1_backward;
+  o.count_correct = count_correct;
+  o.sgd_update = sgd_update;
+  o.adam_update = adam_update;
+  o.mask_accumulate = mask_accumulate;
+  o.channel_scores = channel_scores;
+  o.topk_mask = topk_mask;
+  return o;
+}
+
+}  // namespace senet::cuda::detail

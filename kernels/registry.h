@@ -1,0 +1,40 @@
+// kernels/registry.h — the list of every kernel launcher in kernels/*.h and each of its versions,
+// with a one-line doc and the FLOP and byte counts of one launch, so that benchmarks and tests can
+// iterate all of them (tools/bench/bench_kernels.cu checks each against the CPU backend, then times
+// it). Rule: data only — no launch code here; the bench keeps one run hook per (name, version).
+// Problem shape: every entry is sized from one model layer, given as the layer's conv2d_params
+// (N = batch). What the kernel runs on, by domain:
+//   conv        the conv itself (x N×C×H×W, w K×C×R×S, y N×K×P×Q)
+//   activation  the conv's output tensor N×K×P×Q (BN, activations, losses on feature maps, search)
+//   param       the conv's weight, K·C·R·S values (optimizer updates)
+//   head        the FC layer, a 1×1 "conv" on a 1×1 map: x N×F with F = C, logits N×O with O = K
+// Byte counts are the compulsory traffic of one launch: every input read once, every output
+// written once (4 bytes per float, 1 per mask byte, 1/8 per pass bit), plus the workspaces written
+// and read back. FLOPs count the arithmetic of the math (an FMA is 2), not index computations.
+// Adding a kernel or a version: add its entry in kernels/registry.cu (a static_assert there counts
+// the versions of the conv family) and its run hook in tools/bench/bench_kernels.cu.
+#pragma once
+#include <cstddef>
+
+#include "kernels/conv2d_fprop.h"
+
+namespace senet {
+
+enum class kernel_domain { conv, activation, param, head };
+const char* kernel_domain_name(kernel_domain d);
+
+struct kernel_entry {
+  const char* family;   // kernels/<family>.{h,cu}
+  const char* name;     // the launcher
+  const char* version;  // the algorithm, as in the header's version list
+  const char* doc;      // one line
+  kernel_domain domain;
+  bool gpu_only;        // exists only in the nvcc build (cuBLAS); reported unavailable under emulation
+  double (*flops)(const conv2d_params& p);
+  double (*bytes)(const conv2d_params& p);
+};
+
+// Every entry, in file order. The pointer stays valid for the life of the program.
+const kernel_entry* kernel_registry(size_t* count);
+
+}  // namespace senet

@@ -1,0 +1,117 @@
+// tests/cudabackend/cb_test.h — helpers: bring the emulated CUDA backend up, run one function on
+// CPU and on CUDA copies of the same inputs (forward value and, with a random upstream gradient,
+// the input gradients), and compare with a scale-free tolerance:
+//   max|cuda − cpu| ≤ atol + rtol · max|cpu|   (per tensor; the reason for each rtol at its use)
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/core/autograd.h"
+#include "engine/core/tensor.h"
+#include "engine/cuda/cuda_backend.h"
+#include "tests/support/gradcheck.h"
+
+#ifdef SENET_CB_GPU
+#define SENET_CB_GPU_VALUE true
+#else
+#define SENET_CB_GPU_VALUE false
+#endif
+
+namespace senet::cbtest {
+
+// test_cudabackend links senet_cuda_emu (always emulated); test_cudabackend_gpu (SENET_CB_GPU)
+// links senet_cuda_gpu and skips every test when init() finds no device.
+inline constexpr bool kGpuBuild = SENET_CB_GPU_VALUE;
+
+inline double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+
+// Both tensors copied to the host; shapes must match.
+inline void expect_close(const Tensor& cpu, const Tensor& dev, double rtol, const std::string& what,
+                         double atol = 0) {
+  ASSERT_TRUE(cpu.defined() && dev.defined()) << what << ": undefined tensor";
+  ASSERT_EQ(cpu.shape(), dev.shape()) << what;
+  ASSERT_EQ(cpu.dtype(), dev.dtype()) << what;
+  if (cpu.dtype() == DType::U8) {
+    EXPECT_EQ(cpu.to_vector_u8(), dev.to(Device::CPU).to_vector_u8()) << what;
+    return;
+  }
+  if (cpu.dtype() == DType::I32) {
+    EXPECT_EQ(cpu.to_vector_i32(), dev.to(Device::CPU).to_vector_i32()) << what;
+    return;
+  }
+  std::vector<float> a = cpu.to_vector(), b = dev.to_vector();
+  double err = 0;
+  size_t worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = std::fabs(double(a[i]) - double(b[i]));
+    if (std::isnan(a[i]) != std::isnan(b[i])) d = INFINITY;
+    if (d > err) err = d, worst = i;
+  }
+  const double bound = atol + rtol * max_abs(a);
+  EXPECT_LE(err, bound) << what << ": max |cuda − cpu| = " << err << " at " << worst << " (cpu "
+                        << a[worst] << ", cuda " << b[worst] << "), max|cpu| = " << max_abs(a);
+}
+
+struct DeviceRun {
+  Tensor y;                   // forward output
+  std::vector<Tensor> grads;  // one per input (undefined where none)
+};
+
+// f on copies of `inputs` on device d; inputs that require grad get gradients from y.backward(r)
+// with a random upstream r (the same on both devices).
+inline DeviceRun run_on(Device d, const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                        const std::vector<Tensor>& inputs, uint64_t seed = 99) {
+  std::vector<Tensor> xs;
+  for (const Tensor& t : inputs) {
+    Tensor c = d == t.device() ? t.detach().clone() : t.detach().to(d);
+    if (t.requires_grad()) c.set_requires_grad(true);
+    xs.push_back(c);
+  }
+  DeviceRun r;
+  r.y = f(xs);
+  if (r.y.requires_grad()) {
+    Tensor up = r.y.numel() == 1 ? Tensor::full(r.y.shape(), 0.75f)
+                                 : test::random_tensor(r.y.shape(), seed);
+    r.y.backward(up.to(d));
+  }
+  for (const Tensor& x : xs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
+  return r;
+}
+
+// Compare f on CPU and CUDA: forward with rtol_y, gradients with rtol_g.
+inline void compare(const std::string& name, const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                    const std::vector<Tensor>& inputs, double rtol_y, double rtol_g,
+                    double atol = 1e-7) {
+  DeviceRun c = run_on(Device::CPU, f, inputs), g = run_on(Device::CUDA, f, inputs);
+  ASSERT_TRUE(g.y.is_cuda()) << name << ": the CUDA run's output is not a CUDA tensor";
+  expect_close(c.y, g.y, rtol_y, name + " forward", atol);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_EQ(c.grads[i].defined(), g.grads[i].defined()) << name << " grad " << i;
+    if (!c.grads[i].defined()) continue;
+    EXPECT_TRUE(g.grads[i].is_cuda()) << name << " grad " << i << " is not on the device";
+    expect_close(c.grads[i], g.grads[i], rtol_g, name + " grad of input " + std::to_string(i), atol);
+  }
+}
+
+class CudaBackend : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      const cuda::DeviceInfo info = cuda::init();
+      ASSERT_EQ(info.emulated, !kGpuBuild);
+    } catch (const Error& e) {
+      if (kGpuBuild) GTEST_SKIP() << e.what();
+      throw;
+    }
+  }
+};
+
+}  // namespace senet::cbtest

@@ -1,0 +1,228 @@
+// tests/cudabackend/test_cudabackend_ops.cpp — every op on CUDA tensors (emulated kernels) equals
+// the CPU op: forward values and input gradients (random upstream gradient).
+// Tolerances (scale-free, max|cuda − cpu| ≤ rtol·max|cpu|):
+//   0 (bitwise)  element-wise ops, ReLU / masked ReLU, pooling backward, integer-valued conv
+//   1e-6         reductions in double (sum, l1, losses' finalize), pooling forward
+//   1e-5         fp32 sums in another order: conv (implicit GEMM vs im2col + OpenBLAS), linear,
+//                BN statistics (block partials + Chan merge vs per-image segments), softmax/KD
+//   1e-4         gradients that go through BN's (dz − dβ/M − x̂·dγ/M) cancellation, PRAM's dA
+#include <gtest/gtest.h>
+
+#include "engine/core/rng.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/alpha_relu.h"
+#include "engine/ops/batchnorm.h"
+#include "engine/ops/bn_act.h"
+#include "engine/ops/conv2d.h"
+#include "engine/ops/conv_bn_act.h"
+#include "engine/ops/count_correct.h"
+#include "engine/ops/cross_entropy.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/flatten.h"
+#include "engine/ops/global_avg_pool.h"
+#include "engine/ops/kd_loss.h"
+#include "engine/ops/l1.h"
+#include "engine/ops/linear.h"
+#include "engine/ops/pram_loss.h"
+#include "tests/cudabackend/cb_test.h"
+
+namespace senet {
+namespace {
+
+using cbtest::compare;
+using cbtest::CudaBackend;
+using cbtest::expect_close;
+using test::random_tensor;
+using V = std::vector<Tensor>;
+
+Tensor rnd(const Shape& s, uint64_t seed, bool grad = true, float away = 0.f) {
+  return random_tensor(s, seed, 1.f, grad, away);
+}
+Tensor random_mask(const Shape& s, uint64_t seed) {
+  std::vector<uint8_t> m(size_t(s.numel()));
+  for (size_t i = 0; i < m.size(); ++i) m[i] = rand_uniform(seed, 3, i) < 0.5f;
+  return Tensor::from_vector_u8(m, s);
+}
+
+TEST_F(CudaBackend, ElementwiseBitwise) {
+  Tensor a = rnd({3, 5, 7}, 1), b = rnd({3, 5, 7}, 2);
+  compare("add", [](const V& x) { return add(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare("sub", [](const V& x) { return sub(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare("mul", [](const V& x) { return mul(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare("scale", [](const V& x) { return scale(x[0], -1.5f); }, {a}, 0, 0, 0);
+}
+
+TEST_F(CudaBackend, Reductions) {
+  Tensor a = rnd({4, 1000}, 3);
+  compare("sum", [](const V& x) { return sum(x[0]); }, {a}, 1e-6, 0);
+  compare("mean", [](const V& x) { return mean(x[0]); }, {a}, 1e-6, 1e-6);
+  compare("l1", [](const V& x) { return l1(x[0]); }, {rnd({3, 4, 5}, 4, true, 0.05f)}, 1e-6, 0);
+}
+
+TEST_F(CudaBackend, ReluAndMaskedRelu) {
+  Tensor x = rnd({2, 3, 5, 6}, 5, true, 0.01f);
+  compare("relu", [](const V& v) { return relu(v[0]); }, {x}, 0, 0, 0);
+  Tensor m_el = random_mask({3, 5, 6}, 6), m_ch = random_mask({3}, 7);
+  compare("masked_relu per element", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_el}, 0,
+          0, 0);
+  compare("masked_relu per channel", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_ch}, 0,
+          0, 0);
+  compare("masked_relu N×C", [&](const V& v) { return masked_relu(v[0], v[1]); },
+          {rnd({4, 3}, 8, true, 0.01f), m_ch}, 0, 0, 0);
+}
+
+TEST_F(CudaBackend, AlphaRelu) {
+  Tensor x = rnd({3, 2, 4, 4}, 9, true, 0.01f), a = random_tensor({2, 4, 4}, 10, 0.5f, true);
+  compare("alpha_relu", [](const V& v) { return alpha_relu(v[0], v[1]); }, {x, a}, 1e-6, 1e-5);
+}
+
+TEST_F(CudaBackend, Conv2d) {
+  Tensor x = rnd({2, 3, 9, 7}, 11), w = random_tensor({5, 3, 3, 3}, 12, 0.3f, true),
+         b = rnd({5}, 13);
+  compare("conv2d 3×3 s1 p1 + bias", [](const V& v) { return conv2d(v[0], v[1], v[2], 1, 1); },
+          {x, w, b}, 1e-5, 1e-5);
+  compare("conv2d 3×3 s2 p0", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); }, {x, w},
+          1e-5, 1e-5);
+  compare("conv2d 1×1 s2", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); },
+          {rnd({2, 3, 8, 8}, 14), rnd({4, 3, 1, 1}, 15)}, 1e-5, 1e-5);
+  // Integer inputs: every partial sum is exact, so the forward is bitwise equal.
+  Tensor xi = test::random_int_tensor({2, 3, 6, 6}, 16, -8, 8),
+         wi = test::random_int_tensor({4, 3, 3, 3}, 17, -8, 8);
+  compare("conv2d exact", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); }, {xi, wi}, 0,
+          0, 0);
+}
+
+// BN-family ops update running stats: each device gets its own state, compared afterwards.
+struct BnCase {
+  BatchNormState st[2];
+  BatchNormState& of(const Tensor& t) { return st[t.is_cuda() ? 1 : 0]; }
+  void compare_stats(const std::string& what) {
+    expect_close(st[0].running_mean, st[1].running_mean, 1e-5, what + " running_mean", 1e-7);
+    expect_close(st[0].running_var, st[1].running_var, 1e-5, what + " running_var", 1e-7);
+  }
+};
+
+TEST_F(CudaBackend, BatchNorm2dTrainAndEval) {
+  // +3 mean offset: the statistics must not cancel.
+  Tensor x = add(rnd({3, 4, 5, 5}, 18, false), Tensor::full({3, 4, 5, 5}, 3.f)).detach().set_requires_grad(true);
+  Tensor g = rnd({4}, 19), b = rnd({4}, 20);
+  for (bool training : {true, false}) {
+    BnCase bc;
+    for (auto& s : bc.st) {
+      s.running_mean = Tensor::full({4}, 0.5f);
+      s.running_var = Tensor::full({4}, 2.f);
+    }
+    bc.st[1].running_mean = bc.st[1].running_mean.to(Device::CUDA);
+    bc.st[1].running_var = bc.st[1].running_var.to(Device::CUDA);
+    compare(training ? "batch_norm2d train" : "batch_norm2d eval",
+            [&](const V& v) { return batch_norm2d(v[0], v[1], v[2], bc.of(v[0]), training); },
+            {x, g, b}, 1e-5, 1e-4, 1e-6);
+    bc.compare_stats("batch_norm2d");
+  }
+}
+
+TEST_F(CudaBackend, BnActVariants) {
+  Tensor y = rnd({2, 3, 4, 5}, 21), r = rnd({2, 3, 4, 5}, 22), g = rnd({3}, 23), b = rnd({3}, 24);
+  Tensor m_el = random_mask({3, 4, 5}, 25), m_ch = random_mask({3}, 26);
+  struct Variant {
+    const char* name;
+    Act act;
+    Tensor mask;
+    bool residual;
+    bool training;
+  } variants[] = {{"bn_act none", Act::None, Tensor(), false, true},
+                  {"bn_act relu + residual", Act::ReLU, Tensor(), true, true},
+                  {"bn_act masked per element + residual", Act::MaskedReLU, m_el, true, true},
+                  {"bn_act masked per channel", Act::MaskedReLU, m_ch, false, true},
+                  {"bn_act masked eval", Act::MaskedReLU, m_el, true, false}};
+  for (const Variant& vt : variants) {
+    BnCase bc;
+    compare(vt.name,
+            [&](const V& v) {
+              Tensor m = vt.mask.defined() ? vt.mask.to(v[0].device()) : Tensor();
+              return bn_act(v[0], vt.residual ? v[1] : Tensor(), v[2], v[3], bc.of(v[0]), vt.training,
+                            vt.act, m);
+            },
+            {y, r, g, b}, 1e-5, 1e-4, 1e-6);
+    bc.compare_stats(vt.name);
+  }
+}
+
+TEST_F(CudaBackend, ConvBnActTrainEvalInfer) {
+  Tensor x = rnd({2, 3, 6, 6}, 27), w = random_tensor({4, 3, 3, 3}, 28, 0.3f, true);
+  Tensor g = rnd({4}, 29), b = rnd({4}, 30);
+  Tensor m_el = random_mask({4, 3, 3}, 31), m_ch = random_mask({4}, 32);
+  for (bool training : {true, false})
+    for (int which = 0; which < 3; ++which) {
+      Act act = which == 0 ? Act::ReLU : Act::MaskedReLU;
+      Tensor mask = which == 1 ? m_el : which == 2 ? m_ch : Tensor();
+      std::string name = std::string("conv_bn_act ") + (training ? "train" : "eval") + " act " +
+                         std::to_string(which);
+      BnCase bc;
+      auto f = [&](const V& v) {
+        Tensor m = mask.defined() ? mask.to(v[0].device()) : Tensor();
+        return conv_bn_act(v[0], v[1], v[2], v[3], bc.of(v[0]), training, act, m, 2, 1);
+      };
+      compare(name, f, {x, w, g, b}, 1e-5, 1e-4, 1e-6);
+      bc.compare_stats(name);
+      if (!training) {  // eval without gradients: the folded one-kernel path
+        NoGradGuard no_grad;
+        compare(name + " folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 1e-5, 0, 1e-6);
+      }
+    }
+}
+
+TEST_F(CudaBackend, PoolLinearFlatten) {
+  compare("global_avg_pool", [](const V& v) { return global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 33)},
+          1e-6, 0);
+  Tensor x = rnd({5, 7}, 34), w = rnd({3, 7}, 35), b = rnd({3}, 36);
+  compare("linear", [](const V& v) { return linear(v[0], v[1], v[2]); }, {x, w, b}, 1e-5, 1e-5);
+  compare("linear no bias", [](const V& v) { return linear(v[0], v[1], Tensor()); }, {x, w}, 1e-5, 1e-5);
+  compare("flatten → linear",
+          [](const V& v) { return linear(flatten(v[0]), v[1], Tensor()); },
+          {rnd({5, 7, 1, 1}, 37), w}, 1e-5, 1e-5);
+}
+
+TEST_F(CudaBackend, Losses) {
+  Tensor z = rnd({6, 10}, 38), zt = rnd({6, 10}, 39, false);
+  Tensor y = Tensor::from_vector_i32({0, 3, 9, 2, 2, 7}, {6});
+  compare("softmax_cross_entropy",
+          [&](const V& v) { return softmax_cross_entropy(v[0], y.to(v[0].device())); }, {z}, 1e-6, 1e-5);
+  compare("kd_loss", [](const V& v) { return kd_loss(v[0], v[1], 4.f); }, {z, zt}, 1e-5, 1e-5);
+  Tensor as = rnd({3, 4, 5, 5}, 40), at = rnd({3, 4, 5, 5}, 41, false);
+  compare("pram_loss", [](const V& v) { return pram_loss(v[0], v[1]); }, {as, at}, 1e-5, 1e-4);
+  // A weighted sum of losses: the backward's upstream gradient stays a device scalar.
+  compare("w·CE + w·KD",
+          [&](const V& v) {
+            return add(scale(softmax_cross_entropy(v[0], y.to(v[0].device())), 0.3f),
+                       scale(kd_loss(v[0], v[1], 2.f), 0.7f));
+          },
+          {z, zt}, 1e-6, 1e-5);
+}
+
+TEST_F(CudaBackend, CountCorrectAndBadLabels) {
+  Tensor z = rnd({8, 5}, 42, false);
+  Tensor y = Tensor::from_vector_i32({0, 1, 2, 3, 4, 0, 1, 2}, {8});
+  EXPECT_EQ(count_correct(z, y), count_correct(z.to(Device::CUDA), y.to(Device::CUDA)));
+  Tensor bad = Tensor::from_vector_i32({0, 1, 7, 3, 4, 0, 1, 2}, {8}, Device::CUDA);
+  try {
+    softmax_cross_entropy(z.to(Device::CUDA), bad);
+    FAIL() << "a label outside [0, K) was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label at index 2 is 7"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CudaBackend, ViewsAndMixedDevices) {
+  compare("slice + reshape",
+          [](const V& v) { return scale(v[0].slice(1, 3).reshape({2, -1}), 2.f); }, {rnd({4, 3, 2}, 43)},
+          0, 0, 0);
+  Tensor a = rnd({2, 2}, 44, false), b = rnd({2, 2}, 45, false).to(Device::CUDA);
+  EXPECT_THROW(add(a, b), Error);
+  EXPECT_THROW(conv2d(rnd({1, 1, 3, 3}, 46, false), rnd({1, 1, 3, 3}, 47, false).to(Device::CUDA),
+                      Tensor(), 1, 1),
+               Error);
+}
+
+}  // namespace
+}  // namespace senet
