@@ -1,4 +1,4 @@
-// tests/emu/bench_emu_costs.cu — measures what emulation costs on this machine (README figures).
+// tools/bench/bench_emu_costs.cu — measures what emulation costs on this machine (README figures).
 // Rule: each figure is the fastest of 9 runs after a warm-up (the machine is shared: the minimum
 // is the least disturbed), divided by the operations done. SENET_EMU_THREADS sets the workers.
 #include <algorithm>
