@@ -24,6 +24,7 @@
 #include "senet/masks.h"
 #include "senet/trainer.h"
 #include "tests/cudabackend/cb_test.h"
+#include "tests/support/tiny_run.h"
 
 namespace senet {
 namespace {
@@ -201,18 +202,10 @@ TEST_F(CudaBackend, MaskSearchEntriesMatchHost) {
 // evaluation and checkpoints (one epoch of 2 steps on synthetic data; the loss must be finite).
 TEST_F(CudaBackend, TrainSupervisedOnCuda) {
   EXPECT_EQ(parse_device("cuda"), Device::CUDA);
-  RunConfig c;
-  c.model.width = 0.0625f;
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 48;
+  RunConfig c = senet::test::tiny_run_config("", 48);
   c.data.val_size = 16;
   c.train.epochs = 1;
-  c.train.batch_size = 16;
   c.device = "cuda";
-  c.progress = false;
   c.out_dir = (std::filesystem::temp_directory_path() / ("senet_cb_train_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(c.out_dir);
   auto m = models::make_model(c.model);

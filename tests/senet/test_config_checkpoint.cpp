@@ -14,6 +14,7 @@
 #include "senet/checkpoint.h"
 #include "senet/config.h"
 #include "senet/trainer.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
@@ -65,20 +66,9 @@ TEST(Config, UnknownKeysAndBadValuesNameTheKey) {
 }
 
 static RunConfig tiny_run(const std::string& out) {
-  RunConfig c;
-  c.model.arch = "resnet18";
-  c.model.width = 0.0625f;  // 4/8/16/32 channels
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 96;
-  c.data.val_size = 32;
+  RunConfig c = test::tiny_run_config(out);
   c.train.epochs = 2;
-  c.train.batch_size = 16;
   c.train.optim.lr = 0.05f;
-  c.out_dir = out;
-  c.progress = false;
   return c;
 }
 

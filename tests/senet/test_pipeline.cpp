@@ -11,28 +11,13 @@
 #include "senet/checkpoint.h"
 #include "senet/masks.h"
 #include "senet/pipeline.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
 
 static RunConfig tiny(const std::string& out, int64_t budget) {
-  RunConfig c;
-  c.model.width = 0.0625f;
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 160;
-  c.data.val_size = 32;
-  c.train.epochs = 2;
-  c.train.batch_size = 16;
-  c.senet.budget = budget;
-  c.senet.prune_every = 2;
-  c.senet.mask_search.epochs = 2;
-  c.senet.finetune.epochs = 1;
-  c.out_dir = out;
-  c.progress = false;
-  return c;
+  return test::tiny_pipeline_config(out, budget);
 }
 
 static size_t lines_of(const std::string& path) {

@@ -14,6 +14,7 @@
 #include "senet/masks.h"
 #include "senet/pipeline.h"
 #include "senet/trainer.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
@@ -22,23 +23,8 @@ using json = nlohmann::json;
 namespace {
 
 RunConfig tiny(const std::string& out, int64_t budget, const std::string& method) {
-  RunConfig c;
-  c.model.width = 0.0625f;
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 160;
-  c.data.val_size = 32;
-  c.train.epochs = 2;
-  c.train.batch_size = 16;
+  RunConfig c = senet::test::tiny_pipeline_config(out, budget);
   c.senet.method = method;
-  c.senet.budget = budget;
-  c.senet.prune_every = 2;
-  c.senet.mask_search.epochs = 2;
-  c.senet.finetune.epochs = 1;
-  c.out_dir = out;
-  c.progress = false;
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "senet/sensitivity.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 
@@ -91,20 +92,10 @@ TEST(Sensitivity, PruneRegrowLayerOnHandMadeNumbers) {
 }
 
 static RunConfig tiny_run() {
-  RunConfig c;
-  c.model.arch = "resnet18";
-  c.model.width = 0.0625f;  // 4/8/16/32 channels
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 96;
-  c.data.val_size = 32;      // 64 training images → 4 batches of 16 per epoch
-  c.train.batch_size = 16;
+  RunConfig c = senet::test::tiny_run_config();  // 64 training images → 4 batches of 16 per epoch
   c.train.optim.lr = 0.05f;
   c.train.optim.momentum = 0.9f;
   c.train.optim.schedule = "constant";
-  c.progress = false;
   return c;
 }
 

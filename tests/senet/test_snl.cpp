@@ -13,6 +13,7 @@
 #include "engine/ops/elementwise.h"
 #include "senet/snl.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 using senet::test::random_tensor;
@@ -85,17 +86,7 @@ TEST(SnlLambda, GrowsOnlyFromTheConfiguredEpochAndOnlyWhenTheCountDidNotFall) {
 namespace {
 
 RunConfig tiny_config() {
-  RunConfig c;
-  c.model.width = 0.0625f;
-  c.model.in_channels = 1;
-  c.model.image_size = 16;
-  c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
-  c.data.synthetic_size = 96;
-  c.data.val_size = 32;
-  c.train.batch_size = 16;
-  c.progress = false;
-  return c;
+  return senet::test::tiny_run_config();
 }
 
 // Every recorded epoch follows the rule: λ_{e+1} = λ_e·growth iff e ≥ from and count_e ≥ count_{e−1}.
