@@ -83,6 +83,18 @@ void col2im(const Conv2dGeom& g, const float* dcol, int64_t ld, float* dx) {
       }
 }
 
+// Y[K, ld] = Yt[ld, K]ᵀ, blocked over ld so both sides stay in L1.
+static void transpose_to_rows(const float* yt, int K, int64_t ld, float* y) {
+  constexpr int64_t kBlock = 64;
+  for (int64_t i0 = 0; i0 < ld; i0 += kBlock) {
+    const int64_t i1 = std::min(ld, i0 + kBlock);
+    for (int k = 0; k < K; ++k) {
+      float* dst = y + k * ld;
+      for (int64_t i = i0; i < i1; ++i) dst[i] = yt[i * K + k];
+    }
+  }
+}
+
 static std::unique_ptr<float[]> scratch(int64_t n) {
   return n > 0 ? std::unique_ptr<float[]>(new float[size_t(n)]) : nullptr;
 }
@@ -99,6 +111,7 @@ void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
     if (gb >= ge) return;
     auto col = scratch(g.direct() && G == 1 ? 0 : CRS * G * PQ);
     auto ybuf = scratch(G > 1 ? g.K * G * PQ : 0);
+    auto yt = scratch(g.K * G * PQ);
     for (int64_t grp = gb; grp < ge; ++grp) {
       const int n0 = int(grp * G), gn = std::min(G, g.N - n0);
       const int64_t ld = gn * PQ;
@@ -108,7 +121,9 @@ void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
         B = col.get();
       }
       float* Yg = gn == 1 ? y + int64_t(n0) * g.K * PQ : ybuf.get();
-      sgemm(false, false, g.K, int(ld), int(CRS), 1.f, w, int(CRS), B, int(ld), 0.f, Yg, int(ld));
+      // Y_gᵀ[ld, K] = col_gᵀ · Wᵀ, then transposed (in cache) to Y_g (see the header for why)
+      sgemm(true, true, int(ld), g.K, int(CRS), 1.f, B, int(ld), w, int(CRS), 0.f, yt.get(), g.K);
+      transpose_to_rows(yt.get(), g.K, ld, Yg);
       if (epilogue) epilogue(tid, grp, n0, gn, Yg);
       if (gn > 1)  // scatter Y_g[K, gn·PQ] to NCHW
         for (int j = 0; j < gn; ++j)
@@ -124,7 +139,8 @@ void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const Con
   const int T = pass_threads();
   const int G = conv2d_group_size(g, T);
   const int64_t ngroups = (g.N + G - 1) / G, PQ = g.PQ(), CRS = g.CRS(), wsize = g.K * CRS;
-  // dW partials: thread t accumulates its groups into part[t]; summed in thread order below.
+  // dWᵀ partials: thread t accumulates its groups into part[t] ([CRS, K]); summed in thread order and
+  // transposed into dw below.
   std::vector<std::unique_ptr<float[]>> part(static_cast<size_t>(T));
   std::vector<char> has_part(static_cast<size_t>(T), 0);
   parallel_region([&](int tid, int nt) {
@@ -136,28 +152,24 @@ void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const Con
     auto dybuf = scratch(g.K * G * PQ);
     float* dwp = nullptr;
     if (dw) {
-      if (nt == 1) {
-        dwp = dw;
-      } else {
-        part[size_t(tid)] = scratch(wsize);
-        dwp = part[size_t(tid)].get();
-        has_part[size_t(tid)] = 1;
-      }
+      part[size_t(tid)] = scratch(wsize);
+      dwp = part[size_t(tid)].get();
+      has_part[size_t(tid)] = 1;
     }
     for (int64_t grp = gb; grp < ge; ++grp) {
       const int n0 = int(grp * G), gn = std::min(G, g.N - n0);
       const int64_t ld = gn * PQ;
       const bool direct = g.direct() && gn == 1;
       const float* dYg = dy_fill(tid, n0, gn, dybuf.get());
-      if (dw) {  // dW += dY_g · col_gᵀ
+      if (dw) {  // dWᵀ[CRS, K] += col_g[CRS, ld] · dY_gᵀ (not dW = dY_g · col_gᵀ: see the header)
         const float* B = x + int64_t(n0) * g.C * g.HW();
         if (!direct) {
           for (int j = 0; j < gn; ++j)
             im2col(g, x + int64_t(n0 + j) * g.C * g.HW(), col.get() + j * PQ, ld);
           B = col.get();
         }
-        sgemm(false, true, g.K, int(CRS), int(ld), 1.f, dYg, int(ld), B, int(ld),
-              grp == gb ? 0.f : 1.f, dwp, int(CRS));
+        sgemm(false, true, int(CRS), g.K, int(ld), 1.f, B, int(ld), dYg, int(ld),
+              grp == gb ? 0.f : 1.f, dwp, g.K);
       }
       if (dx) {  // dcol = Wᵀ · dY_g → col2im
         float* dxn = dx + int64_t(n0) * g.C * g.HW();
@@ -172,18 +184,22 @@ void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const Con
       }
     }
   });
-  if (dw && T > 1) {
+  if (dw) {  // dw[k, i] = Σ_t part_t[i, k], t in thread order; rows k split over the threads
     std::vector<const float*> parts;
     for (int t = 0; t < T; ++t)
       if (has_part[size_t(t)]) parts.push_back(part[size_t(t)].get());
-    parallel_for(0, wsize, 4096, [&](int64_t b, int64_t e) {
-      if (parts.empty()) {
-        std::fill(dw + b, dw + e, 0.f);
-        return;
+    const int64_t K = g.K;
+    parallel_for(0, K, std::max<int64_t>(1, 4096 / CRS), [&](int64_t kb, int64_t ke) {
+      for (int64_t k = kb; k < ke; ++k) {
+        float* row = dw + k * CRS;
+        if (parts.empty()) {
+          std::fill(row, row + CRS, 0.f);
+          continue;
+        }
+        for (int64_t i = 0; i < CRS; ++i) row[i] = parts[0][i * K + k];
+        for (size_t t = 1; t < parts.size(); ++t)
+          for (int64_t i = 0; i < CRS; ++i) row[i] += parts[t][i * K + k];
       }
-      std::copy(parts[0] + b, parts[0] + e, dw + b);
-      for (size_t t = 1; t < parts.size(); ++t)
-        for (int64_t i = b; i < e; ++i) dw[i] += parts[t][i];
     });
   }
 }

@@ -1,11 +1,17 @@
 // engine/cpu/conv2d.h — 2-D convolution (cross-correlation, zero padding) on the CPU, as GEMMs.
 // Shapes (NCHW): x N×C×H×W, w K×C×R×S, y N×K×P×Q, P = (H+2·pad−R)/stride+1, Q likewise.
-//   fprop  Y_g[K, g·PQ]   = W[K, CRS] · col_g[CRS, g·PQ]          (col = im2col of g images side by side)
-//   wgrad  dW[K, CRS]    += dY_g[K, g·PQ] · col_gᵀ                 (per-thread partials, merged in order)
+//   fprop  Y_gᵀ[g·PQ, K] = col_gᵀ · Wᵀ  →  transposed (in cache) to Y_g[K, g·PQ]
+//   wgrad  dWᵀ[CRS, K]   += col_g · dY_gᵀ                          (per-thread partials, merged in order
+//          and transposed to dW[K, CRS])
 //   dgrad  dcol_g[CRS, g·PQ] = Wᵀ · dY_g  →  col2im → dX_g
+// Why the transposed products: with small K (8–32, the CPU-sized models) Y_g = W · col_g and
+// dW = dY_g · col_gᵀ produce a K-row result, which OpenBLAS's AVX-512 kernels run at about half speed
+// (per core, 16→16 3×3: fprop 47 → 56 GFLOP/s, wgrad 36 → 74; 64→64: 83 → 89, 73 → 95). The
+// transposes touch only K·g·PQ (fprop) or K·CRS (wgrad) floats. dgrad has no such choice: col2im
+// needs dcol in the [CRS, g·PQ] layout, and Wᵀ · dY_g runs at the same speed however W is stored.
 // flops (each of fprop, wgrad, dgrad) = 2·N·K·P·Q·C·R·S.
 // Images are processed in groups of g (the plan): when P·Q is small (deep layers) several images go
-// side by side so the GEMM's N dimension (g·PQ) stays ≳ 256 wide. Groups are split statically over the
+// side by side so the GEMMs' g·PQ dimension stays ≳ 256 wide. Groups are split statically over the
 // engine's threads; every sgemm call is single-threaded. A 1×1, stride-1, pad-0 convolution with g = 1
 // reads X_n directly (no im2col).
 // Hooks let the fused ops (engine/ops/conv_bn_act.cpp) work on a group while it is in cache:
