@@ -24,6 +24,13 @@ namespace senet {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
+                  float temperature) {
+  Tensor loss = scale(softmax_cross_entropy(zs, y), w_ce);
+  if (w_kd != 0) loss = add(loss, scale(kd_loss(zs, zt, temperature), w_kd));
+  return loss;
+}
+
 std::vector<size_t> stage_end_sites(const models::Model& m) {
   std::map<std::string, size_t> last;  // stage prefix ("layer3") → index of its last site
   std::vector<std::string> order;
@@ -179,8 +186,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         zt = teacher.forward(x);
       }
       Tensor zs = student.forward(x);
-      Tensor loss = scale(softmax_cross_entropy(zs, y), dc.w_ce);
-      if (dc.w_kd != 0) loss = add(loss, scale(kd_loss(zs, zt, dc.temperature), dc.w_kd));
+      Tensor loss = ce_kd_loss(zs, zt, y, dc.w_ce, dc.w_kd, dc.temperature);
       if (dc.w_pram != 0)
         for (size_t g : dc.pram_sites)
           loss = add(loss, scale(pram_loss(student.sites()[g]->captured, teacher.sites()[g]->captured),

@@ -36,6 +36,10 @@ struct DistillResult {
   EvalResult val, test;
 };
 
+// w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ): the distillation loss both SENet's stages and SNL start from.
+Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
+                  float temperature);
+
 // The last ReLU site of each stage (ResNet "layerL", WRN "groupG"): PRAM's default sites.
 std::vector<size_t> stage_end_sites(const models::Model& m);
 std::vector<size_t> all_counted_sites(const models::Model& m);

@@ -8,11 +8,10 @@
 
 #include "engine/core/autograd.h"
 #include "engine/ops/count_correct.h"
-#include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
-#include "engine/ops/kd_loss.h"
 #include "engine/ops/l1.h"
 #include "senet/checkpoint.h"
+#include "senet/distill.h"
 #include "senet/progress.h"
 
 namespace senet {
@@ -98,8 +97,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
         zt = teacher.forward(x);
       }
       Tensor zs = student.forward(x);
-      Tensor loss = scale(softmax_cross_entropy(zs, y), c.ce);
-      if (c.kd != 0) loss = add(loss, scale(kd_loss(zs, zt, c.temperature), c.kd));
+      Tensor loss = ce_kd_loss(zs, zt, y, c.ce, c.kd, c.temperature);
       if (lambda != 0) loss = add(loss, scale(alpha_l1(sites), float(lambda)));
       student.zero_grad();
       loss.backward();
