@@ -18,7 +18,7 @@ static json stage_to_json(const SenetStageConfig& s) {
 static json snl_to_json(const SnlConfig& s) {
   return json{{"max_epochs", s.max_epochs}, {"lr", s.lr}, {"weight_decay", s.weight_decay},
               {"lambda", s.lambda}, {"lambda_growth", s.lambda_growth},
-              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"ce", s.ce},
+              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"check_every", s.check_every}, {"ce", s.ce},
               {"kd", s.kd}, {"temperature", s.temperature}};
 }
 
@@ -195,6 +195,7 @@ RunConfig from_json(const json& j) {
   snl.lambda_growth = get<float>(full, "senet.snl.lambda_growth");
   snl.lambda_from_epoch = get<int>(full, "senet.snl.lambda_from_epoch");
   snl.threshold = get<float>(full, "senet.snl.threshold");
+  snl.check_every = get<int>(full, "senet.snl.check_every");
   snl.ce = get<float>(full, "senet.snl.ce");
   snl.kd = get<float>(full, "senet.snl.kd");
   snl.temperature = get<float>(full, "senet.snl.temperature");
@@ -206,6 +207,7 @@ RunConfig from_json(const json& j) {
   check(snl.lambda_from_epoch >= 1, "senet.snl.lambda_from_epoch", "an integer ≥ 1 (epochs count from 1)",
         full);
   check(snl.threshold >= 0 && snl.threshold < 1, "senet.snl.threshold", "a number in [0, 1)", full);
+  check(snl.check_every >= 0, "senet.snl.check_every", "an integer ≥ 0 (0: count at epoch ends only)", full);
   check(snl.ce >= 0, "senet.snl.ce", "a weight ≥ 0", full);
   check(snl.kd >= 0, "senet.snl.kd", "a weight ≥ 0", full);
   check(snl.temperature > 0, "senet.snl.temperature", "a positive number", full);

@@ -61,6 +61,7 @@ struct SnlConfig {
   float lambda_growth = 1.1f;   // λ ×= this after an epoch in which the count did not fall ...
   int lambda_from_epoch = 5;    // ... from this (1-based) epoch on
   float threshold = 0.01f;      // a position is a ReLU while α > threshold; binarisation uses it too
+  int check_every = 0;          // also count every N steps and stop mid-epoch at ≤ budget (0: epoch ends only)
   float ce = 0.5f, kd = 0.5f, temperature = 4.f;
 };
 

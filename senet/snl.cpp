@@ -109,6 +109,13 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
       correct += count_correct(zs.detach(), y);
       seen += b.n;
       bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
+      // Adam moves every α by about lr per step, so the count can fall off a cliff within one epoch:
+      // counting every check_every steps stops near the budget instead of far below it.
+      if (c.check_every > 0 && step % c.check_every == 0 && step < nb && student.relu_count() <= budget) {
+        std::fprintf(stderr, "\nsnl: the count reached the budget at step %lld of epoch %d\n",
+                     (long long)step, epoch + 1);
+        break;
+      }
     }
     bar.finish();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

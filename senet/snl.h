@@ -6,7 +6,9 @@
 // A position counts as a ReLU while α > threshold (0.01). After each epoch e (1-based):
 //     stop            if count_e ≤ budget
 //     λ ← λ·growth    if e ≥ lambda_from_epoch and count_e ≥ count_{e−1} (the count did not fall)
-// (count_0 = the count before the first epoch). At max_epochs it stops anyway and says so: SNL does
+// (count_0 = the count before the first epoch). With check_every = N > 0 the count is also taken
+// every N steps and the epoch ends early once it is ≤ budget (its checkpoint then counts as the
+// epoch's end, so a resume goes straight to binarisation). At max_epochs it stops anyway and says so: SNL does
 // not hit the budget exactly, its real final count is what the pipeline reports. Finally every site is
 // binarised, mask = [α > threshold] (Masked mode), ready for a CE + KD fine-tune (senet/distill.h).
 // dir/last.safetensors after every epoch (weights, α, Adam state, λ, count) lets a run resume;

@@ -183,3 +183,32 @@ TEST(SnlLoop, ResumeContinuesTheScheduleExactly) {
   EXPECT_DOUBLE_EQ(r.history[0].lambda, double(1e-5f) * 1.1f * 1.1f);
   EXPECT_DOUBLE_EQ(r.lambda, double(1e-5f) * 1.1f * 1.1f * 1.1f * 1.1f);
 }
+
+TEST(SnlLoop, CheckEveryStepsStopsMidEpochNearerTheBudgetAndResumesToBinarisation) {
+  RunConfig cfg = tiny_config();
+  auto probe = models::make_model(cfg.model);
+  cfg.senet.budget = probe->relu_capacity() / 2;
+  cfg.senet.snl.lr = 0.03f;
+  cfg.senet.snl.lambda = 0.01f;
+  cfg.senet.snl.lambda_from_epoch = 1;
+  cfg.senet.snl.max_epochs = 20;
+  DataBundle data = load_data(cfg);
+  auto teacher = models::make_model(cfg.model);
+  auto per_epoch = models::make_model(cfg.model);
+  SnlResult a = run_snl(cfg, *teacher, *per_epoch, data, temp_dir("senet_snl_epoch_"), false, false);
+  cfg.senet.snl.check_every = 1;
+  std::string dir = temp_dir("senet_snl_every_");
+  auto every = models::make_model(cfg.model);
+  SnlResult b = run_snl(cfg, *teacher, *every, data, dir, false, false);
+  ASSERT_TRUE(a.reached_budget);
+  ASSERT_TRUE(b.reached_budget);
+  EXPECT_LE(b.relus, cfg.senet.budget);
+  EXPECT_EQ(b.epochs_run, a.epochs_run);  // the same trajectory up to the step it stops at
+  // Stopping at the first step within the budget keeps at least as many ReLUs as going on to the
+  // epoch's end (the penalty only pushes α down here: λ outweighs CE + KD).
+  EXPECT_GE(b.relus, a.relus);
+  auto resumed = models::make_model(cfg.model);
+  SnlResult c = run_snl(cfg, *teacher, *resumed, data, dir, true, false);
+  EXPECT_TRUE(c.history.empty());  // the early stop's checkpoint counts as the epoch's end
+  EXPECT_EQ(c.relus, b.relus);
+}
