@@ -17,6 +17,12 @@ const std::vector<PiProtocol>& pi_protocols() {
       {"cryptflow2",
        "CrypTFlow2 (Rathee et al., CCS 2020) SCI_OT: OT-based millionaires' ReLU, l = 32, IKNP OT",
        560.0, 0.0, 5e-6},
+      {"spu-semi2k",
+       "SecretFlow SPU 0.9.5 SEMI2K, FM64: measured by senet pi-measure (docs/results_pi.md)",
+       144.0, 0.0, 144.0 * 8 / 1e9},
+      {"spu-cheetah",
+       "SecretFlow SPU 0.9.5 CHEETAH, FM64: measured by senet pi-measure (docs/results_pi.md)",
+       98.5, 0.0, 98.5 * 8 / 1e9},
   };
   return protocols;
 }

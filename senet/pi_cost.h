@@ -4,8 +4,9 @@
 //     online bytes  = R · b_on      preprocessing bytes = R · b_off      online time = R · t_on
 // with R the ReLUs evaluated: every site, counted (masked) and fixed (outside the budget) alike.
 // The linear layers are reported as their MAC count only (no per-MAC cost model).
-// The constants are ORDER-OF-MAGNITUDE estimates derived below from each protocol's construction,
-// not numbers copied from a table of the papers; a `custom` protocol takes user-given constants.
+// The delphi and cryptflow2 constants are ORDER-OF-MAGNITUDE estimates derived below from each
+// protocol's construction, not numbers copied from a table of the papers; the spu-* constants are
+// measured here; a `custom` protocol takes user-given constants.
 //
 // delphi — DELPHI (Mishra et al., "Delphi: A Cryptographic Inference Service for Neural Networks",
 //   USENIX Security 2020): ReLU as a Yao garbled circuit over ℓ = 41-bit shares (DELPHI's prime
@@ -22,6 +23,14 @@
 //   bit, ≈ λ·ℓ bits = 512 B; the multiplexer is two 1-of-2 OTs of ℓ-bit strings, ≈ 2(λ + 2ℓ) bits
 //   = 48 B → 560 B online, no input-independent preprocessing beyond once-per-session base OTs.
 //   Online time ≈ 5 µs: communication-bound, 560 B at 1 Gbit/s ≈ 4.5 µs (LAN).
+// spu-semi2k, spu-cheetah — MEASURED, not derived: SecretFlow SPU 0.9.5 (ring 2⁶⁴, 18 fractional
+//   bits), two parties, batch 1, under `senet pi-measure` (tools/pi/, docs/results_pi.md): every
+//   site's steady-state traffic is exactly 144 B per ReLU under SEMI2K (72 B each way; Beaver
+//   triples from a trusted first party, so no preprocessing traffic between the two) and 98.5 B
+//   per ReLU under CHEETAH (k ≥ 1,024; small sites add 0.2–0.3 kB each), independent of the model.
+//   Time: those bytes at 1 Gbit/s (the measured local times on the project's shared 2-core VM do
+//   not separate ReLU cost from scheduling noise). Only valid when each site is evaluated compacted
+//   (one batched ReLU over the kept positions): a public `where` mask costs the all-ReLU bytes.
 #pragma once
 #include <string>
 #include <vector>
@@ -37,7 +46,7 @@ struct PiProtocol {
   double online_bytes_per_relu = 0, offline_bytes_per_relu = 0, online_seconds_per_relu = 0;
 };
 
-const std::vector<PiProtocol>& pi_protocols();        // delphi, cryptflow2
+const std::vector<PiProtocol>& pi_protocols();        // delphi, cryptflow2, spu-semi2k, spu-cheetah
 const PiProtocol& find_pi_protocol(const std::string& name);  // error lists the known names
 
 // One site's ReLUs as PI evaluates them.

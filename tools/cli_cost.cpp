@@ -14,10 +14,12 @@ static const char* kCostUsage =
     "       senet cost CHECKPOINT --protocol custom --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]\n"
     "Prints each ReLU site's ReLUs and the estimated private-inference online communication and\n"
     "latency under a named protocol, the linear layers' MACs, and the same for the all-ReLU model\n"
-    "of the checkpoint's config (the ratio). Protocols (order-of-magnitude per-ReLU constants, derived\n"
-    "in senet/pi_cost.h and docs/pi_cost.md):\n"
-    "  delphi      DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU (default)\n"
-    "  cryptflow2  CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU\n"
+    "of the checkpoint's config (the ratio). Protocols (per-ReLU constants and their sources in\n"
+    "senet/pi_cost.h and docs/pi_cost.md):\n"
+    "  delphi       DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU (default; derived)\n"
+    "  cryptflow2   CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU (derived)\n"
+    "  spu-semi2k   SecretFlow SPU SEMI2K, 144 B per ReLU (measured by senet pi-measure)\n"
+    "  spu-cheetah  SecretFlow SPU CHEETAH, 98.5 B per ReLU (measured by senet pi-measure)\n"
     "  custom      your own constants (--bytes-per-relu, --us-per-relu, --offline-bytes-per-relu)\n"
     "  --json      print JSON instead of the table\n";
 

@@ -38,6 +38,13 @@ TEST(PiCost, NamedProtocolsAndTheirConstants) {
   EXPECT_NEAR(c.online_seconds, 0.2, 1e-12);
   const PiProtocol& o = find_pi_protocol("cryptflow2");
   EXPECT_DOUBLE_EQ(o.online_bytes_per_relu, 128 * 32 / 8 + 2 * (128 + 2 * 32) / 8);
+  // The measured SPU constants: 144 B per ReLU (SEMI2K), 98.5 B (CHEETAH), time = bytes at 1 Gbit/s.
+  const PiProtocol& semi = find_pi_protocol("spu-semi2k");
+  PiCost cs = estimate_pi_cost({{"s", 69632, 2000, true}}, 0, semi);
+  EXPECT_DOUBLE_EQ(cs.online_bytes, 288000.0);  // docs/results_pi.md: the student's 0.288 MB
+  EXPECT_DOUBLE_EQ(cs.offline_bytes, 0.0);
+  EXPECT_NEAR(cs.online_seconds, 288000.0 * 8 / 1e9, 1e-15);
+  EXPECT_DOUBLE_EQ(find_pi_protocol("spu-cheetah").online_bytes_per_relu, 98.5);
   try {
     find_pi_protocol("nope");
     FAIL();
