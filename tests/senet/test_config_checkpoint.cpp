@@ -1,5 +1,6 @@
 // tests/senet/test_config_checkpoint.cpp — strict configs, checkpoint round trip and rejection,
-// and resume: a run split in two gives the same weights as one uninterrupted run.
+// and resume: a run split in two gives the same weights as one uninterrupted run; a checkpoint
+// write that fails (file-size limit: a full disk) names the file and leaves the old one loadable.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,6 +8,10 @@
 #include <fstream>
 #include <functional>
 
+#include <csignal>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/core/random.h"
@@ -188,4 +193,51 @@ TEST(Trainer, NonFiniteLossStopsAtTheStepAndKeepsTheLastCheckpoint) {
   EXPECT_EQ(before, after) << "the last good checkpoint must stay as it was";
   auto m3 = models::make_model(c.model);
   EXPECT_NO_THROW(load_model_state(read_checkpoint(d + "/last.safetensors"), *m3));
+}
+
+// Disk full while a checkpoint is written: a child process under RLIMIT_FSIZE (smaller than the
+// checkpoint) saves over a good checkpoint. It must get an Error naming the file (exit 0), and the
+// parent must still load the old checkpoint, bit for bit the same weights.
+TEST(Checkpoint, WriteFailureNamesTheFileAndKeepsThePreviousCheckpointLoadable) {
+  std::string d = temp_dir("fsize");
+  RunConfig c = tiny_run(d);
+  auto m = models::make_model(c.model);
+  const std::string path = d + "/last.safetensors";
+  save_checkpoint(path, *m, nullptr, {{"epoch", "1"}});
+  std::string before;
+  {
+    std::ifstream in(path, std::ios::binary);
+    before.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(before.size(), 4096u);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_DFL);  // the write itself must not let the signal kill the process
+    struct rlimit lim {4096, 4096};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
+    auto changed = models::make_model(c.model);
+    changed->parameters()[0].data<float>()[0] += 1.f;
+    try {
+      save_checkpoint(path, *changed, nullptr, {{"epoch", "2"}});
+    } catch (const Error& e) {
+      ::_exit(std::string(e.what()).find(path) != std::string::npos ? 0 : 2);
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no error, 2: an error that does not name the file";
+  std::string after;
+  {
+    std::ifstream in(path, std::ios::binary);
+    after.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(before, after);
+  auto reloaded = models::make_model(c.model);
+  io::StFile f = read_checkpoint(path);
+  EXPECT_EQ(metadata_at(f, "epoch"), "1");
+  EXPECT_NO_THROW(load_model_state(f, *reloaded));
+  fs::remove_all(d);
 }
