@@ -11,6 +11,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -24,17 +25,15 @@ thread_local bool t_in_region = false;
 class Pool {
  public:
   explicit Pool(int n) : n_(n) {
-    for (int t = 1; t < n_; ++t) workers_.emplace_back([this, t] { worker(t); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
-      generation_.fetch_add(1);
+    try {
+      for (int t = 1; t < n_; ++t) workers_.emplace_back([this, t] { worker(t); });
+    } catch (const std::system_error& e) {  // e.g. no address space left for a thread's stack
+      stop_workers();
+      fail("cannot start worker thread ", workers_.size() + 1, " of ", n_ - 1, ": ", e.what(),
+           " (out of memory or over the thread limit: lower --threads, or raise ulimit -v / -u)");
     }
-    start_.notify_all();
-    for (auto& w : workers_) w.join();
   }
+  ~Pool() { stop_workers(); }
   int size() const { return n_; }
 
   void run(const std::function<void(int, int)>& f, int nthreads) {
@@ -61,6 +60,16 @@ class Pool {
   }
 
  private:
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+      generation_.fetch_add(1);
+    }
+    start_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
   void run_one(const std::function<void(int, int)>* job, int tid, int nthreads) {
     t_in_region = true;
     try {

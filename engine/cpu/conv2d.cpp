@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
+#include "engine/core/error.h"
 #include "engine/core/parallel.h"
 #include "engine/cpu/blas.h"
 
@@ -96,7 +98,13 @@ static void transpose_to_rows(const float* yt, int K, int64_t ld, float* y) {
 }
 
 static std::unique_ptr<float[]> scratch(int64_t n) {
-  return n > 0 ? std::unique_ptr<float[]>(new float[size_t(n)]) : nullptr;
+  if (n <= 0) return nullptr;
+  float* p = new (std::nothrow) float[size_t(n)];
+  if (!p)
+    fail("out of host memory: conv2d could not allocate a scratch buffer of ",
+         size_t(n) * sizeof(float), " bytes (", double(n) * sizeof(float) / (1 << 20),
+         " MiB); reduce the batch size or model width");
+  return std::unique_ptr<float[]>(p);
 }
 
 static int pass_threads() { return in_parallel_region() ? 1 : num_threads(); }

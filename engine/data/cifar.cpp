@@ -15,9 +15,9 @@ constexpr int kPixels = 3 * 32 * 32;
 
 // Appends the records of one file. label_bytes: 1 (CIFAR-10) or 2 (CIFAR-100); label_at picks
 // which of them is the label; num_classes bounds it.
-void append_records(const std::string& path, int label_bytes, int label_at, int num_classes,
-                    Dataset& d) {
-  const std::vector<uint8_t> bytes = read_file_maybe_gzip(path);
+void append_records(const std::vector<uint8_t>& stored, const std::string& path, int label_bytes,
+                    int label_at, int num_classes, Dataset& d) {
+  const std::vector<uint8_t> bytes = maybe_gunzip(stored, path);
   const size_t record = size_t(label_bytes + kPixels);
   SENET_CHECK(bytes.size() % record == 0 && !bytes.empty(), "load_cifar: '", path,
               "': expected a non-empty multiple of ", record, "-byte records, found ", bytes.size(),
@@ -61,11 +61,14 @@ Dataset load_cifar10(const std::string& dir, bool train) {
       data_dir(dir, train ? "data_batch_1.bin" : "test_batch.bin", "cifar-10-batches-bin");
   Dataset d = empty_cifar(train ? "cifar10/train" : "cifar10/test", 10);
   if (train) {
-    for (int b = 1; b <= 5; ++b)
-      append_records((fs::path(root) / ("data_batch_" + std::to_string(b) + ".bin")).string(), 1, 0,
-                     10, d);
+    for (int b = 1; b <= 5; ++b) {
+      const std::string path =
+          (fs::path(root) / ("data_batch_" + std::to_string(b) + ".bin")).string();
+      append_records(read_file_raw(path), path, 1, 0, 10, d);
+    }
   } else {
-    append_records((fs::path(root) / "test_batch.bin").string(), 1, 0, 10, d);
+    const std::string path = (fs::path(root) / "test_batch.bin").string();
+    append_records(read_file_raw(path), path, 1, 0, 10, d);
   }
   return d;
 }
@@ -75,7 +78,20 @@ Dataset load_cifar100(const std::string& dir, bool train, bool fine_labels) {
   const std::string file = train ? "train.bin" : "test.bin";
   const std::string root = data_dir(dir, file, "cifar-100-binary");
   Dataset d = empty_cifar(train ? "cifar100/train" : "cifar100/test", fine_labels ? 100 : 20);
-  append_records((fs::path(root) / file).string(), 2, fine_labels ? 1 : 0, d.num_classes, d);
+  const std::string path = (fs::path(root) / file).string();
+  append_records(read_file_raw(path), path, 2, fine_labels ? 1 : 0, d.num_classes, d);
+  return d;
+}
+
+Dataset parse_cifar10(const std::vector<uint8_t>& bytes, const std::string& name) {
+  Dataset d = empty_cifar(name, 10);
+  append_records(bytes, name, 1, 0, 10, d);
+  return d;
+}
+
+Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name, bool fine_labels) {
+  Dataset d = empty_cifar(name, fine_labels ? 100 : 20);
+  append_records(bytes, name, 2, fine_labels ? 1 : 0, d.num_classes, d);
   return d;
 }
 

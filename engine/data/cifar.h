@@ -5,7 +5,9 @@
 // The pixel planes are already CHW, so records copy straight into Dataset::pixels. `dir` is the
 // folder holding the .bin files (or its parent holding cifar-10-batches-bin / cifar-100-binary).
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/data/dataset.h"
 
@@ -14,5 +16,10 @@ namespace senet::data {
 Dataset load_cifar10(const std::string& dir, bool train);
 // fine_labels: the 100 fine classes; otherwise the 20 coarse superclasses.
 Dataset load_cifar100(const std::string& dir, bool train, bool fine_labels = true);
+
+// One record file's bytes as stored (raw or gzipped) → its records; the loaders above append these
+// file by file (tests/fuzz/fuzz_cifar*.cpp). `name` is only used in error messages.
+Dataset parse_cifar10(const std::vector<uint8_t>& bytes, const std::string& name);
+Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name, bool fine_labels);
 
 }  // namespace senet::data

@@ -62,10 +62,13 @@ static std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::st
   return out;
 }
 
-std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file_raw(path);
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+std::vector<uint8_t> maybe_gunzip(std::vector<uint8_t> bytes, const std::string& name) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, name);
   return bytes;
+}
+
+std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
+  return maybe_gunzip(read_file_raw(path), path);
 }
 
 }  // namespace senet::data

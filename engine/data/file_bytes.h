@@ -15,4 +15,8 @@ std::vector<uint8_t> read_file_raw(const std::string& path);
 // The file's bytes, gunzipped when the file starts with 1f 8b.
 std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
 
+// The same on bytes already in memory (read_file_maybe_gzip = read_file_raw + this): `bytes`
+// unchanged unless they start with 1f 8b; `name` is only used in error messages.
+std::vector<uint8_t> maybe_gunzip(std::vector<uint8_t> bytes, const std::string& name);
+
 }  // namespace senet::data

@@ -30,9 +30,10 @@ struct IdxFile {
   size_t offset = 0;
 };
 
-IdxFile read_idx(const std::string& path, uint32_t magic, const char* what) {
+IdxFile read_idx(const std::vector<uint8_t>& stored, const std::string& path, uint32_t magic,
+                 const char* what) {
   IdxFile f;
-  f.bytes = read_file_maybe_gzip(path);
+  f.bytes = maybe_gunzip(stored, path);
   const int ndims = int(magic & 0xff);
   const size_t header = 4 + 4 * size_t(ndims);
   SENET_CHECK(f.bytes.size() >= 4, "load_idx: '", path, "' is truncated: expected at least ",
@@ -70,13 +71,23 @@ std::string raw_or_gz(const std::string& dir, const std::string& name) {
 }  // namespace
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int num_classes) {
+  return parse_idx(read_file_raw(images_path), images_path, read_file_raw(labels_path), labels_path,
+                   num_classes);
+}
+
+Dataset parse_idx(const std::vector<uint8_t>& images, const std::string& images_path,
+                  const std::vector<uint8_t>& labels, const std::string& labels_path, int num_classes) {
   SENET_CHECK(num_classes > 0, "load_idx: num_classes must be positive, got ", num_classes);
-  IdxFile im = read_idx(images_path, 0x00000803u, "idx3 unsigned-byte images");
-  IdxFile lb = read_idx(labels_path, 0x00000801u, "idx1 unsigned-byte labels");
+  IdxFile im = read_idx(images, images_path, 0x00000803u, "idx3 unsigned-byte images");
+  IdxFile lb = read_idx(labels, labels_path, 0x00000801u, "idx1 unsigned-byte labels");
   SENET_CHECK(im.dims[0] == lb.dims[0], "load_idx: image/label count mismatch: '", images_path,
               "' has ", im.dims[0], " images, '", labels_path, "' has ", lb.dims[0], " labels");
-  SENET_CHECK(im.dims[1] > 0 && im.dims[2] > 0, "load_idx: '", images_path,
-              "': expected positive image size, found ", im.dims[1], "x", im.dims[2]);
+  // The sides become ints (Dataset::h, w): bound them, or a header with no images (count 0) and
+  // a side of 2^32-1 would pass every size check and give a negative width.
+  constexpr int64_t kMaxSide = 65535;
+  SENET_CHECK(im.dims[1] > 0 && im.dims[2] > 0 && im.dims[1] <= kMaxSide && im.dims[2] <= kMaxSide,
+              "load_idx: '", images_path, "': expected image size between 1x1 and ", kMaxSide, "x",
+              kMaxSide, ", found ", im.dims[1], "x", im.dims[2]);
   Dataset d;
   d.name = images_path;
   d.n = im.dims[0];

@@ -4,7 +4,9 @@
 // count, rows, cols), labels are idx1 (magic 0x00000801: count). Files are read whole, so the byte
 // count is checked against the header before any pixel is touched.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/data/dataset.h"
 
@@ -12,6 +14,10 @@ namespace senet::data {
 
 // Images (1×rows×cols) with their labels; every label must be < num_classes.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int num_classes);
+// The parser on its own (load_idx = read_file_raw of both files + this; tests/fuzz/fuzz_idx.cpp):
+// the two files' bytes as stored (each raw or gzipped); the names are only used in messages.
+Dataset parse_idx(const std::vector<uint8_t>& images, const std::string& images_name,
+                  const std::vector<uint8_t>& labels, const std::string& labels_name, int num_classes);
 
 // Fashion-MNIST from `dir` (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-* for the test
 // split; each raw or with a .gz suffix). The 28×28 images are zero-padded to pad_to×pad_to,

@@ -10,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -112,7 +113,12 @@ Loader::Loader(const Dataset& d, int64_t batch_size, bool shuffle, bool drop_las
   s_->scale.resize(size_t(d.c));
   s_->shift.resize(size_t(d.c));
   normalize_affine(norm, d.c, s_->scale.data(), s_->shift.data());
-  s_->worker = std::thread([s = s_.get()] { s->run(); });
+  try {
+    s_->worker = std::thread([s = s_.get()] { s->run(); });
+  } catch (const std::system_error& e) {  // e.g. no address space left for the thread's stack
+    fail("Loader: cannot start the data loading thread for '", d.name, "': ", e.what(),
+         " (out of memory or over the thread limit: raise ulimit -v / -u)");
+  }
 }
 
 Loader::~Loader() {

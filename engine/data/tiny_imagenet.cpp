@@ -32,23 +32,13 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-std::map<std::string, int32_t> read_wnids(const fs::path& file) {
-  std::ifstream in(file);
-  SENET_CHECK(in, "load_tiny_imagenet: missing file '", file.string(),
-              "' (expected the list of class ids, one wnid per line)");
-  std::map<std::string, int32_t> ids;
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string id = trim(line);
-    if (id.empty()) continue;
-    SENET_CHECK(!ids.count(id), "load_tiny_imagenet: '", file.string(), "': wnid '", id,
-                "' is listed twice");
-    const int32_t label = int32_t(ids.size());
-    ids[id] = label;
-  }
-  SENET_CHECK(!ids.empty(), "load_tiny_imagenet: '", file.string(),
-              "': expected at least one wnid, found none");
-  return ids;
+// The whole text file, or an error naming it and what it should hold.
+std::string read_text(const fs::path& file, const char* expected) {
+  std::ifstream in(file, std::ios::binary);
+  SENET_CHECK(in, "load_tiny_imagenet: missing file '", file.string(), "' (expected ", expected, ")");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 bool is_jpeg_name(const fs::path& p) {
@@ -90,27 +80,8 @@ Listing list_train(const fs::path& root, const std::map<std::string, int32_t>& i
 
 Listing list_val(const fs::path& root, const std::map<std::string, int32_t>& ids) {
   const fs::path ann = root / "val" / "val_annotations.txt";
-  std::ifstream in(ann);
-  SENET_CHECK(in, "load_tiny_imagenet: missing file '", ann.string(),
-              "' (expected lines 'file<TAB>wnid<TAB>bbox')");
-  Listing out;
-  std::string line;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (trim(line).empty()) continue;
-    std::istringstream fields(line);
-    std::string file, wnid;
-    std::getline(fields, file, '\t');
-    std::getline(fields, wnid, '\t');
-    file = trim(file);
-    wnid = trim(wnid);
-    SENET_CHECK(!file.empty() && !wnid.empty(), "load_tiny_imagenet: '", ann.string(), "' line ",
-                line_no, ": expected 'file<TAB>wnid...', found '", line, "'");
-    auto it = ids.find(wnid);
-    SENET_CHECK(it != ids.end(), "load_tiny_imagenet: '", ann.string(), "' line ", line_no,
-                ": unknown wnid '", wnid, "' (expected one listed in wnids.txt)");
-    out.push_back({(root / "val" / "images" / file).string(), it->second});
-  }
-  return out;
+  return parse_tiny_imagenet_val(read_text(ann, "lines 'file<TAB>wnid<TAB>bbox'"), ann.string(), ids,
+                                 (root / "val" / "images").string());
 }
 
 // Decodes every listed file into d.pixels on up to 16 threads.
@@ -143,9 +114,55 @@ void decode_all(const Listing& files, Dataset& d) {
 
 }  // namespace
 
+std::map<std::string, int32_t> parse_tiny_imagenet_wnids(const std::string& text,
+                                                         const std::string& name) {
+  std::istringstream in(text);
+  std::map<std::string, int32_t> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string id = trim(line);
+    if (id.empty()) continue;
+    SENET_CHECK(!ids.count(id), "load_tiny_imagenet: '", name, "': wnid '", id, "' is listed twice");
+    const int32_t label = int32_t(ids.size());
+    ids[id] = label;
+  }
+  SENET_CHECK(!ids.empty(), "load_tiny_imagenet: '", name, "': expected at least one wnid, found none");
+  return ids;
+}
+
+std::vector<std::pair<std::string, int32_t>> parse_tiny_imagenet_val(
+    const std::string& text, const std::string& name, const std::map<std::string, int32_t>& ids,
+    const std::string& images_dir) {
+  std::istringstream in(text);
+  Listing out;
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (trim(line).empty()) continue;
+    std::istringstream fields(line);
+    std::string file, wnid;
+    std::getline(fields, file, '\t');
+    std::getline(fields, wnid, '\t');
+    file = trim(file);
+    wnid = trim(wnid);
+    SENET_CHECK(!file.empty() && !wnid.empty(), "load_tiny_imagenet: '", name, "' line ", line_no,
+                ": expected 'file<TAB>wnid...', found '", line, "'");
+    // A plain file name inside val/images: "/x" would replace the folder in the path, "../x" leave it.
+    SENET_CHECK(file.find('/') == std::string::npos && file != "." && file != "..",
+                "load_tiny_imagenet: '", name, "' line ", line_no,
+                ": expected a file name in val/images, found '", file, "'");
+    auto it = ids.find(wnid);
+    SENET_CHECK(it != ids.end(), "load_tiny_imagenet: '", name, "' line ", line_no,
+                ": unknown wnid '", wnid, "' (expected one listed in wnids.txt)");
+    out.push_back({(fs::path(images_dir) / file).string(), it->second});
+  }
+  return out;
+}
+
 Dataset load_tiny_imagenet(const std::string& dir, bool train) {
   const fs::path root(dir);
-  const auto ids = read_wnids(root / "wnids.txt");
+  const fs::path wnids = root / "wnids.txt";
+  const auto ids = parse_tiny_imagenet_wnids(
+      read_text(wnids, "the list of class ids, one wnid per line"), wnids.string());
   const Listing files = train ? list_train(root, ids) : list_val(root, ids);
   Dataset d;
   d.name = std::string("tiny-imagenet/") + (train ? "train" : "val");

@@ -3,9 +3,11 @@
 // checks, the checksum key name, and looking tensors up by name.
 #include "engine/io/safetensors.h"
 
+#include <cstdio>
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/io/crc32.h"
 
 namespace senet::io {
 namespace {
@@ -55,6 +57,12 @@ size_t st_nbytes(StDType t, const std::vector<int64_t>& shape) {
 }
 
 std::string st_checksum_key(const std::string& tensor_name) { return "senet.crc32." + tensor_name; }
+
+std::string st_header_checksum(const std::string& canonical_header) {
+  char crc[9];
+  std::snprintf(crc, sizeof crc, "%08x", crc32(canonical_header.data(), canonical_header.size()));
+  return crc;
+}
 
 const StTensor* StFile::find(const std::string& name) const {
   for (const StTensor& t : tensors)

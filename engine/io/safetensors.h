@@ -5,7 +5,8 @@
 //   offsets are relative to the start of the data buffer; tensors may not overlap.
 // Rules: records only (no engine Tensor), bytes little-endian as stored. The writer pads the header
 // with spaces so the data starts 8-byte aligned and stores a CRC-32 of each tensor's bytes in the
-// metadata under "senet.crc32.<name>" (8 lowercase hex digits); the reader verifies those when present
+// metadata under "senet.crc32.<name>" (8 lowercase hex digits), and a CRC-32 of the header itself
+// under "senet.crc32.__metadata__" (see st_header_checksum); the reader verifies those when present
 // and hides them from StFile::metadata. Files from other tools (no checksums) load fine.
 #pragma once
 #include <cstddef>
@@ -28,6 +29,10 @@ size_t st_nbytes(StDType t, const std::vector<int64_t>& shape);
 
 // Metadata key holding the checksum of a tensor: "senet.crc32.<name>".
 std::string st_checksum_key(const std::string& tensor_name);
+// The header checksum (key st_checksum_key("__metadata__"), a name no tensor may have) covers the
+// tensor table and all metadata, tensor checksums included: CRC-32 of `canonical_header`, the
+// header JSON without that key dumped compactly with sorted keys (nlohmann::json::dump()).
+std::string st_header_checksum(const std::string& canonical_header);  // 8 lowercase hex digits
 
 struct StTensor {
   std::string name;

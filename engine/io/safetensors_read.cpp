@@ -2,11 +2,13 @@
 // Rule: validate before use. Every length and offset from the file is checked against the real
 // buffer size before any byte is read through it, and every JSON value's type is checked before it
 // is read, so a corrupt or hostile file gives a senet::Error ("<file>: <what was expected>") and
-// never a crash. Order: header length → JSON → each entry → offsets/overlap → checksums → copy.
+// never a crash. Order: header length → JSON → header checksum → each entry → offsets/overlap →
+// tensor checksums → copy.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "engine/core/error.h"
@@ -125,6 +127,30 @@ void verify_checksums(StFile& f, const uint8_t* buffer, const std::vector<Entry>
   }
 }
 
+// A header written by senet carries its own CRC-32 (safetensors.h): any change to a tensor's name,
+// dtype, shape or offsets, or to any metadata key or value, is caught here. The key is removed
+// from the parsed header, so verify_checksums sees only the tensors' checksums.
+void verify_header_checksum(const std::string& file, json& header) {
+  auto meta = header.find("__metadata__");
+  if (meta == header.end() || !meta->is_object()) return;
+  const std::string key = st_checksum_key("__metadata__");
+  auto it = meta->find(key);
+  if (it == meta->end()) return;  // written by another tool or an older senet
+  SENET_CHECK(it->is_string(), file, ": __metadata__ value for \"", key,
+              "\" must be a string, got ", it->dump());
+  const std::string stored = it->get<std::string>();
+  meta->erase(it);
+  std::string computed;
+  try {
+    computed = st_header_checksum(header.dump());
+  } catch (const json::exception& e) {
+    fail(file, ": malformed header: ", e.what());
+  }
+  SENET_CHECK(stored == computed, file, ": header checksum mismatch (stored ", stored,
+              ", computed ", computed,
+              "): a tensor name, dtype, shape, offset or metadata entry is corrupt");
+}
+
 }  // namespace
 
 StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& name_for_errors) {
@@ -142,6 +168,9 @@ StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& na
   const uint8_t* buffer = data + 8 + n;
   const uint64_t buffer_size = size - 8 - n;
 
+  // nlohmann's parser stops at a NUL byte, so a NUL in the space padding would go unnoticed.
+  SENET_CHECK(std::memchr(hbegin, 0, n) == nullptr, file,
+              ": header contains a NUL byte (expected JSON padded with spaces); the file is corrupt");
   json header;
   try {
     header = json::parse(hbegin, hbegin + n);
@@ -149,6 +178,7 @@ StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& na
     fail(file, ": header is not valid JSON: ", e.what());
   }
   SENET_CHECK(header.is_object(), file, ": header must be a JSON object, got ", header.type_name());
+  verify_header_checksum(file, header);
 
   std::vector<Entry> entries;
   try {

@@ -1,7 +1,8 @@
 // engine/io/safetensors_write.cpp — StFile → safetensors bytes → file (atomically).
 // Rule: check everything the reader would reject before writing a byte, so we never produce a file
 // we cannot load. Tensors are laid out back to back in the given order; the JSON header keeps that
-// order (ordered_json), starts with __metadata__ (user keys + one CRC-32 per tensor) and is padded
+// order (ordered_json), starts with __metadata__ (user keys + one CRC-32 per tensor + the CRC-32 of
+// the header itself, see safetensors.h) and is padded
 // with spaces so that 8 + header length is a multiple of 8 (data 8-byte aligned, as the spec allows).
 #include <nlohmann/json.hpp>
 
@@ -56,6 +57,11 @@ std::vector<uint8_t> serialize_safetensors(const StFile& f) {
   std::string text;
   try {
     text = header.dump();  // strict: a name or value that is not valid UTF-8 is an error
+    // The header checksum: over the canonical (sorted-key) form, so the reader can recompute it
+    // from what it parsed, whatever the key order in the file.
+    const std::string canonical = nlohmann::json::parse(text).dump();
+    header["__metadata__"][st_checksum_key("__metadata__")] = st_header_checksum(canonical);
+    text = header.dump();
   } catch (const nlohmann::json::exception& e) {
     fail(file, ": cannot encode header (tensor names and metadata must be UTF-8): ", e.what());
   }
