@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "models/resnet.h"
+#include "models/width_switch.h"
 #include "models/wide_resnet.h"
 
 namespace senet::models {
@@ -50,6 +51,16 @@ void Model::set_capture(bool on) {
   }
 }
 
+std::vector<float> Model::width_factors() const {
+  return config.width_factors.empty() ? std::vector<float>{1.f} : config.width_factors;
+}
+
+void Model::set_width(float s) {
+  SENET_CHECK(s == 1.f, "model ", config.arch, ": width factor ", s,
+              " needs a width-switchable model (model.width_factors, ResNet only); this one runs at "
+              "1 only");
+}
+
 std::string Model::summary() const {
   std::string out;
   char line[256];
@@ -82,6 +93,9 @@ std::shared_ptr<Model> make_model(const ModelConfig& cfg) {
   SENET_CHECK(cfg.image_size >= 8 && cfg.image_size % 8 == 0,
               "model.image_size must be a multiple of 8 and ≥ 8, got ", cfg.image_size);
   SENET_CHECK(cfg.width > 0, "model.width must be positive, got ", cfg.width);
+  check_width_factors(cfg.width_factors, "model.width_factors");
+  SENET_CHECK(cfg.width_factors.empty() || cfg.arch != "wrn",
+              "model.width_factors: width switching is implemented for ResNet only, not ", cfg.arch);
   if (cfg.arch == "resnet18" || cfg.arch == "resnet34") return std::make_shared<ResNet>(cfg);
   if (cfg.arch == "wrn") return std::make_shared<WideResNet>(cfg);
   fail("model.arch: unknown architecture '", cfg.arch, "' (expected resnet18, resnet34 or wrn)");

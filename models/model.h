@@ -5,6 +5,8 @@
 //   stem_site   ResNet: the stem ReLU is a maskable site in the budget (SNL/DeepReDuce omit it:
 //               then it stays a full ReLU outside the count, reported as "fixed").
 //   final_site  WRN: the final BN-ReLU is a site (SNL omits it, same treatment).
+// width_factors (ResNet only; empty: a plain model) makes the model width-switchable (dynamic
+// channel reduction, models/width_switch.h): set_width(s) runs it on the first ⌊s·C⌋ channels.
 #pragma once
 #include <memory>
 #include <string>
@@ -25,6 +27,7 @@ struct ModelConfig {
   bool stem_site = true;
   bool final_site = true;
   uint64_t seed = 0;        // weight initialisation
+  std::vector<float> width_factors;  // e.g. {0.5, 1}: one BN set per factor; must include 1
 };
 
 class Model : public nn::Module {
@@ -39,13 +42,21 @@ class Model : public nn::Module {
   int64_t relu_count() const;        // ReLUs the counted sites evaluate now (masks applied)
   int64_t relu_capacity() const;     // Σ size of the counted sites
   int64_t fixed_relus() const;       // ReLUs of sites outside the budget
-  int64_t macs() const { return macs_; }  // multiply-adds of the linear layers, one image
+  int64_t macs() const { return macs_; }  // multiply-adds of the linear layers, one image, at width()
   void set_capture(bool on);          // post-activation capture at every site
   std::string summary() const;        // per-site table + totals, as text
+
+  // Dynamic channel reduction: the factors this model runs at ({1} for a plain model) and the
+  // current one. set_width(s) switches every layer, BN set, site mask and relu_count()/macs() to
+  // factor s; a factor not in the list is an error (a plain or WRN model has only 1).
+  std::vector<float> width_factors() const;
+  float width() const { return width_; }
+  virtual void set_width(float s);
 
  protected:
   std::shared_ptr<nn::ReluSite> add_site(const std::string& name, int C, int H, int W, bool counted);
   int64_t macs_ = 0;
+  float width_ = 1.f;
 
  private:
   std::vector<nn::ReluSite*> sites_;

@@ -2,9 +2,12 @@
 #include "senet/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "models/width_switch.h"
+#include "engine/io/atomic_file.h"
 
 namespace senet {
 
@@ -49,7 +52,12 @@ void save_checkpoint(const std::string& path, models::Model& model, const Optimi
 }
 
 io::StFile read_checkpoint(const std::string& path) {
-  io::StFile f = io::load_safetensors(path);
+  const std::string bytes = io::read_file(path);
+  return parse_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
+}
+
+io::StFile parse_checkpoint(const uint8_t* data, size_t size, const std::string& path) {
+  io::StFile f = io::parse_safetensors(data, size, path);
   auto it = f.metadata.find("format");
   SENET_CHECK(it != f.metadata.end() && it->second == "senet-checkpoint-1", "checkpoint '", path,
               "': not a senet checkpoint (metadata 'format' is missing or not senet-checkpoint-1)");
@@ -62,12 +70,44 @@ const std::string& metadata_at(const io::StFile& f, const std::string& key) {
   return it->second;
 }
 
+int metadata_int(const io::StFile& f, const std::string& key) {
+  const std::string& s = metadata_at(f, key);
+  int v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  SENET_CHECK(!s.empty() && ec == std::errc() && end == s.data() + s.size(), "checkpoint '", f.path,
+              "': metadata '", key, "' = '", s, "': expected an integer");
+  return v;
+}
+
+double metadata_number(const io::StFile& f, const std::string& key) {
+  const std::string& s = metadata_at(f, key);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  SENET_CHECK(!s.empty() && ec == std::errc() && end == s.data() + s.size(), "checkpoint '", f.path,
+              "': metadata '", key, "' = '", s, "': expected a number");
+  return v;
+}
+
 void load_model_state(const io::StFile& f, models::Model& model) {
   // Masks may be pixel-wise [C,H,W] or channel-wise [C]: they go through the site's validation.
   std::map<std::string, nn::ReluSite*> site_by_mask;
   for (auto* s : model.sites()) site_by_mask[s->site_name + ".mask"] = s;
   for (auto& [name, t] : model.named_tensors()) {
     const io::StTensor* st = f.find(name);
+    if (std::string full = models::full_width_name(name); !st && !full.empty()) {
+      // A width factor's BN set missing (a plain checkpoint in a width-switchable model): it starts
+      // from the full-width set's first ⌊s·C⌋ channels ("bn1.w050.weight" ← "bn1.weight"[:C']).
+      const io::StTensor* fs = f.find(full);
+      SENET_CHECK(fs, "checkpoint '", f.path, "' has neither '", name, "' nor '", full,
+                  "' to start it from");
+      Tensor loaded = from_st(*fs, f.path);
+      SENET_CHECK(loaded.ndim() == 1 && t->ndim() == 1 && loaded.size(0) >= t->size(0) &&
+                      loaded.dtype() == t->dtype(),
+                  "checkpoint '", f.path, "': tensor '", full, "' ", loaded.shape(),
+                  " cannot start the width set '", name, "' ", t->shape());
+      t->copy_(loaded.slice(0, t->size(0)).to(t->device()));
+      continue;
+    }
     SENET_CHECK(st, "checkpoint '", f.path, "' has no tensor '", name,
                 "' that the model needs (was it saved from a different architecture or width?)");
     Tensor loaded = from_st(*st, f.path);

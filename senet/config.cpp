@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engine/core/error.h"
+#include "models/width_switch.h"
 
 namespace senet {
 
@@ -48,7 +49,7 @@ json to_json(const RunConfig& c) {
        {{"arch", m.arch}, {"num_classes", m.num_classes}, {"in_channels", m.in_channels},
         {"image_size", m.image_size}, {"width", m.width}, {"wrn_depth", m.wrn_depth},
         {"wrn_k", m.wrn_k}, {"stem_site", m.stem_site}, {"final_site", m.final_site},
-        {"seed", m.seed}}},
+        {"seed", m.seed}, {"width_factors", m.width_factors}}},
       {"data",
        {{"dataset", d.dataset}, {"root", d.root}, {"val_size", d.val_size},
         {"train_limit", d.train_limit}, {"test_limit", d.test_limit}, {"crop_pad", d.crop_pad},
@@ -127,6 +128,18 @@ RunConfig from_json(const json& j) {
   m.stem_site = get<bool>(full, "model.stem_site");
   m.final_site = get<bool>(full, "model.final_site");
   m.seed = get<uint64_t>(full, "model.seed");
+  SENET_CHECK(full["model"]["width_factors"].is_array(),
+              "config key 'model.width_factors': expected a list of width factors, e.g. [0.5, 1]");
+  m.width_factors.clear();
+  for (const auto& v : full["model"]["width_factors"]) {
+    SENET_CHECK(v.is_number(), "config key 'model.width_factors': expected numbers, got ", v.dump());
+    m.width_factors.push_back(v.get<float>());
+  }
+  try {
+    models::check_width_factors(m.width_factors, "config key 'model.width_factors'");
+  } catch (const Error& e) {
+    fail(e.what(), " (got ", full["model"]["width_factors"].dump(), ")");
+  }
   auto& d = c.data;
   d.dataset = get<std::string>(full, "data.dataset");
   d.root = get<std::string>(full, "data.root");
@@ -244,6 +257,8 @@ RunConfig from_json(const json& j) {
   check(m.in_channels >= 1, "model.in_channels", "an integer ≥ 1", full);
   check(m.image_size >= 8 && m.image_size % 8 == 0, "model.image_size", "a multiple of 8", full);
   check(m.width > 0 && m.width <= 16, "model.width", "a number in (0, 16]", full);
+  check(m.width_factors.empty() || m.arch != "wrn", "model.width_factors",
+        "[] for wrn (width switching is implemented for ResNet only)", full);
   check(d.dataset == "fashion-mnist" || d.dataset == "cifar10" || d.dataset == "cifar100" ||
             d.dataset == "tiny-imagenet" || d.dataset == "synthetic",
         "data.dataset", "one of fashion-mnist, cifar10, cifar100, tiny-imagenet, synthetic", full);
@@ -289,7 +304,14 @@ void set_dotted(json& base, const std::string& assignment) {
               "': expected key=value, e.g. train.optim.lr=0.1");
   std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;  // bare strings need no quotes
+  if (value.is_discarded()) {  // bare strings need no quotes, but must be UTF-8 like the file
+    value = text;
+    try {
+      (void)value.dump();
+    } catch (const json::exception&) {
+      fail("override '", key, "': expected a UTF-8 value, found invalid bytes");
+    }
+  }
   json* p = &base;
   std::string part;
   std::istringstream in(key);
@@ -304,19 +326,23 @@ void set_dotted(json& base, const std::string& assignment) {
 }
 
 json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  if (path.empty()) return parse_config_json("{}", "(defaults)", overrides);
+  std::ifstream f(path);
+  SENET_CHECK(f.good(), "config file '", path, "' cannot be opened");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_config_json(ss.str(), path, overrides);
+}
+
+json parse_config_json(const std::string& text, const std::string& path,
+                       const std::vector<std::string>& overrides) {
   json full = to_json(RunConfig{});
-  if (!path.empty()) {
-    std::ifstream f(path);
-    SENET_CHECK(f.good(), "config file '", path, "' cannot be opened");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    json user = json::parse(ss.str(), nullptr, false, /*ignore_comments=*/true);
-    SENET_CHECK(!user.is_discarded(), "config file '", path, "' is not valid JSON");
-    try {
-      merge_strict(full, user, "config");
-    } catch (const Error& e) {
-      fail("config file '", path, "': ", e.what());
-    }
+  json user = json::parse(text, nullptr, false, /*ignore_comments=*/true);
+  SENET_CHECK(!user.is_discarded(), "config file '", path, "' is not valid JSON");
+  try {
+    merge_strict(full, user, "config");
+  } catch (const Error& e) {
+    fail("config file '", path, "': ", e.what());
   }
   for (const auto& o : overrides) set_dotted(full, o);
   from_json(full);  // validate now so errors surface before any work starts

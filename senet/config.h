@@ -84,6 +84,10 @@ struct SenetConfig {
   SnlConfig snl;
 };
 
+// model.width_factors (models/model.h): [] (default) = a plain model; e.g. [0.5, 1] = dynamic
+// channel reduction: `senet pipeline` trains the teacher and stages 1–2 as plain models, and stage 3
+// trains the student at every factor on each batch against the full-width teacher (senet/distill.h),
+// then reports each factor. Factors: multiples of 0.01 in (0, 1], increasing, including 1; ResNet only.
 struct RunConfig {
   models::ModelConfig model;
   DataConfig data;
@@ -102,6 +106,10 @@ RunConfig from_json(const nlohmann::json& j);  // strict: every key checked
 // defaults ← file (if any) ← overrides ("train.lr=0.1"; the value is parsed as JSON when it can
 // be, else taken as a string). Errors name the file or the key.
 nlohmann::json load_config_json(const std::string& path, const std::vector<std::string>& overrides);
+// The same for a config file's text already in memory (load_config_json reads the file and calls
+// this; tests/fuzz/fuzz_config.cpp). `name` is only used in error messages.
+nlohmann::json parse_config_json(const std::string& text, const std::string& name,
+                                 const std::vector<std::string>& overrides);
 void merge_strict(nlohmann::json& base, const nlohmann::json& patch, const std::string& where);
 void set_dotted(nlohmann::json& base, const std::string& assignment);
 

@@ -15,6 +15,7 @@
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/kd_loss.h"
+#include "engine/ops/leading_block.h"
 #include "engine/ops/pram_loss.h"
 #include "senet/checkpoint.h"
 #include "senet/progress.h"
@@ -50,6 +51,17 @@ std::vector<size_t> all_counted_sites(const models::Model& m) {
   std::vector<size_t> out;
   for (size_t i = 0; i < m.sites().size(); ++i)
     if (m.sites()[i]->counted) out.push_back(i);
+  return out;
+}
+
+std::vector<EvalResult> evaluate_widths(models::Model& model, const data::Dataset& d,
+                                        const data::Normalize& norm, Device device) {
+  std::vector<EvalResult> out;
+  for (float s : model.width_factors()) {
+    model.set_width(s);
+    out.push_back(evaluate(model, d, norm, 256, device));
+  }
+  model.set_width(1.f);
   return out;
 }
 
@@ -124,6 +136,9 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
                 " ReLU counts for ", counted.size(), " sites");
   for (size_t g : dc.pram_sites)
     SENET_CHECK(g < student.sites().size(), dc.stage, ": PRAM site index ", g, " out of range");
+  const std::vector<float> widths = student.width_factors();  // {1} for a plain student
+  SENET_CHECK(!dc.search_masks || widths.size() == 1, dc.stage,
+              ": the mask search needs a plain student (model.width_factors is for stage 3)");
 
   auto opt = make_optimizer(dc.optim, student);
   opt->set_weight_decay_where(
@@ -139,9 +154,9 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     io::StFile f = read_checkpoint(last);
     load_model_state(f, student);
     load_optimizer_state(f, *opt);
-    start_epoch = std::stoi(metadata_at(f, "epoch"));
-    res.best_val = std::stod(metadata_at(f, "best_val_accuracy"));
-    res.best_epoch = std::stoi(metadata_at(f, "best_epoch"));
+    start_epoch = metadata_int(f, "epoch");
+    res.best_val = metadata_number(f, "best_val_accuracy");
+    res.best_epoch = metadata_int(f, "best_epoch");
     std::fprintf(stderr, "%s: resuming from %s at epoch %d\n", dc.stage.c_str(), last.c_str(),
                  start_epoch);
   }
@@ -185,16 +200,27 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         NoGradGuard no_grad;
         zt = teacher.forward(x);
       }
-      Tensor zs = student.forward(x);
-      Tensor loss = ce_kd_loss(zs, zt, y, dc.w_ce, dc.w_kd, dc.temperature);
-      if (dc.w_pram != 0)
-        for (size_t g : dc.pram_sites)
-          loss = add(loss, scale(pram_loss(student.sites()[g]->captured, teacher.sites()[g]->captured),
-                                 dc.w_pram));
+      // Every width factor in increasing order (a plain student: width 1 only), gradients summed;
+      // the full width comes last, so zs and the captured activations are its own afterwards.
       student.zero_grad();
-      loss.backward();
-      check_finite(loss, student, dc.stage + " epoch " + std::to_string(epoch + 1) + " step " +
-                                      std::to_string(step + 1));
+      Tensor zs;
+      double step_loss = 0;
+      for (float w : widths) {
+        student.set_width(w);
+        zs = student.forward(x);
+        Tensor loss = ce_kd_loss(zs, zt, y, dc.w_ce, dc.w_kd, dc.temperature);
+        if (dc.w_pram != 0)
+          for (size_t g : dc.pram_sites) {
+            const Tensor& as = student.sites()[g]->captured;  // B×⌊s·C⌋×H×W
+            Tensor at = leading_block(teacher.sites()[g]->captured, as.size(0), as.size(1));
+            loss = add(loss, scale(pram_loss(as, at), dc.w_pram));
+          }
+        loss.backward();
+        check_finite(loss, student, dc.stage + " epoch " + std::to_string(epoch + 1) + " step " +
+                                        std::to_string(step + 1) +
+                                        (widths.size() > 1 ? " width " + std::to_string(w) : ""));
+        step_loss += double(loss.item());
+      }
       opt->step();
       if (dc.search_masks) {
         NoGradGuard no_grad;
@@ -207,7 +233,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         }
       }
       ++step;
-      loss_sum += double(loss.item()) * double(b.n);
+      loss_sum += step_loss * double(b.n);
       correct += count_correct(zs.detach(), y);
       seen += b.n;
       bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
@@ -221,8 +247,11 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         update_masks(student, D, dc);
     }
     student.set_capture(false);
-    EvalResult val = evaluate(student, data.val, data.norm, 256, device);
+    std::vector<EvalResult> val_w = evaluate_widths(student, data.val, data.norm, device);
     student.set_capture(true);
+    EvalResult val = val_w.back();  // full width
+    val.accuracy = 0;  // the selection score: mean over the width factors
+    for (const auto& v : val_w) val.accuracy += v.accuracy / double(val_w.size());
     bool is_best = val.accuracy > res.best_val;
     if (is_best) {
       res.best_val = val.accuracy;
@@ -240,12 +269,27 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
               {"val_accuracy", val.accuracy}, {"val_loss", val.loss}, {"relus", student.relu_count()},
               {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd}, {"w_pram", dc.w_pram},
               {"seconds", secs}, {"images_per_second", double(seen) / secs}};
+    if (widths.size() > 1) {  // val_accuracy above is the mean over these
+      json per = json::array();
+      for (size_t i = 0; i < widths.size(); ++i) {
+        student.set_width(widths[i]);
+        per.push_back({{"width", widths[i]}, {"val_accuracy", val_w[i].accuracy},
+                       {"relus", student.relu_count()}});
+      }
+      student.set_width(1.f);
+      line["widths"] = per;
+    }
     metrics << line.dump() << "\n";
     metrics.flush();
-    std::fprintf(stderr, "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%% | ReLUs %lld | %.0f img/s\n",
+    std::fprintf(stderr, "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%%%s | ReLUs %lld | %.0f img/s\n",
                  dc.stage.c_str(), epoch + 1, loss_sum / double(seen),
                  100.0 * double(correct) / double(seen), 100 * val.accuracy,
-                 (long long)student.relu_count(), double(seen) / secs);
+                 widths.size() > 1 ? " (mean over widths)" : "", (long long)student.relu_count(),
+                 double(seen) / secs);
+    if (widths.size() > 1)
+      for (size_t i = 0; i < widths.size(); ++i)
+        std::fprintf(stderr, "  width %.2f: val acc %.2f%%\n", double(widths[i]),
+                     100 * val_w[i].accuracy);
     res.epochs_run++;
   }
   teacher.set_capture(false);

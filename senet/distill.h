@@ -7,6 +7,13 @@
 // then the student is validated with its new mask. With sites in Learned mode (straight-through
 // scores, engine/nn/layers.h) the scores train with the weights instead (no weight decay on them).
 // Stage 3: masks frozen.
+// Dynamic channel reduction (a student with model.width_factors, models/width_switch.h): each
+// batch runs the student at every factor in turn (the teacher once, at full width), each factor's
+// loss is back-propagated into the shared weights and its own BN set, and one optimizer step
+// follows (slimmable-network training; the losses are summed). PRAM at factor s compares the
+// student's ⌊s·C⌋ channels with the teacher's first ⌊s·C⌋ channels of the same site. The epoch's
+// validation score, which picks the best epoch, is the mean validation accuracy over the factors.
+// The mask search (search_masks) needs a plain student.
 // The best validation accuracy's weights and masks are kept (dir/best.safetensors) and loaded into
 // the student at the end; dir/last.safetensors after every epoch lets an interrupted stage resume.
 #pragma once
@@ -43,6 +50,11 @@ Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_c
 // The last ReLU site of each stage (ResNet "layerL", WRN "groupG"): PRAM's default sites.
 std::vector<size_t> stage_end_sites(const models::Model& m);
 std::vector<size_t> all_counted_sites(const models::Model& m);
+
+// The model evaluated at each of its width factors (one entry for a plain model); it is left at
+// full width.
+std::vector<EvalResult> evaluate_widths(models::Model& model, const data::Dataset& d,
+                                        const data::Normalize& norm, Device device);
 
 DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
                           models::Model& student, const DataBundle& data, const std::string& dir,

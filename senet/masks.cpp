@@ -123,9 +123,15 @@ void write_mask_export(const std::string& path, const models::Model& m, Granular
 }
 
 std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, const models::Model& m) {
-  json j = json::parse(io::read_file(path), nullptr, false);
+  return parse_mask_export(io::read_file(path), path, m);
+}
+
+std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, const std::string& path,
+                                                    const models::Model& m) {
+  json j = json::parse(text, nullptr, false);
   SENET_CHECK(!j.is_discarded() && j.is_object(), "mask export '", path, "' is not a JSON object");
-  SENET_CHECK(j.value("format", "") == "senet-masks-1", "mask export '", path,
+  // json == "text" is false for any non-string (json::value would throw a type error instead).
+  SENET_CHECK(j.contains("format") && j["format"] == "senet-masks-1", "mask export '", path,
               "': 'format' must be senet-masks-1");
   SENET_CHECK(j.contains("sites") && j["sites"].is_array(), "mask export '", path,
               "': 'sites' must be a list");
@@ -137,8 +143,9 @@ std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, cons
     const json& e = j["sites"][l];
     auto* s = sites[l];
     std::string where = "mask export '" + path + "' site " + std::to_string(l);
-    SENET_CHECK(e.is_object() && e.value("name", "") == s->site_name, where, ": expected site '",
-                s->site_name, "', got ", e.is_object() && e.contains("name") ? e["name"].dump() : "none");
+    SENET_CHECK(e.is_object() && e.contains("name") && e["name"] == s->site_name, where,
+                ": expected site '", s->site_name, "', got ",
+                e.is_object() && e.contains("name") ? e["name"].dump() : "none");
     SENET_CHECK(e.contains("indices") && e["indices"].is_array(), where, ": 'indices' must be a list");
     SENET_CHECK(e.contains("kept") && e["kept"].is_number_integer() &&
                     e["kept"].get<int64_t>() == int64_t(e["indices"].size()),

@@ -39,5 +39,9 @@ void write_mask_export(const std::string& path, const models::Model& m, Granular
 // Reads an export and returns one dense u8 [C,H,W] mask per counted site of `m` (validated: site
 // names and shapes match, indices in range, strictly ascending, count field consistent).
 std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, const models::Model& m);
+// The same for an export's text already in memory (read_mask_export = read_file + this;
+// tests/fuzz/fuzz_masks.cpp). `path` is only used in error messages.
+std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, const std::string& path,
+                                                    const models::Model& m);
 
 }  // namespace senet

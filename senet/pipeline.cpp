@@ -84,8 +84,9 @@ struct Run {
 
 // A fresh model with a checkpoint's weights and masks: no α or score parameters left over from an
 // earlier stage, so the next stage's optimizer (and its resumable state) sees only the model's own.
-std::shared_ptr<models::Model> model_from(const Run& run, const std::string& checkpoint) {
-  auto m = models::make_model(run.cfg.model);
+std::shared_ptr<models::Model> model_from(const Run& run, const std::string& checkpoint,
+                                          const RunConfig* cfg = nullptr) {
+  auto m = models::make_model((cfg ? *cfg : run.cfg).model);
   load_model_state(read_checkpoint(checkpoint), *m);
   m->to(run.device);
   return m;
@@ -101,11 +102,13 @@ std::shared_ptr<models::Model> new_student(const Run& run, const std::string& te
 // One resumable student stage: unless out/<dir>/result.safetensors exists, runs `body` on
 // `student` (it returns the stage's report entry) and saves the student there with the entry
 // (+ seconds) as metadata "report". Returns the student reloaded from the result; the entry lands
-// in run.stages[name].
+// in run.stages[name]. `cfg` (default run.cfg) is the config of the stage's model: stage 3's
+// carries model.width_factors.
 using StageBody = std::function<json(models::Model& student)>;
 std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const char* dir,
                                             const char* title, std::shared_ptr<models::Model> student,
-                                            const StageBody& body) {
+                                            const StageBody& body, const RunConfig* cfg = nullptr) {
+  const RunConfig& stage_cfg = cfg ? *cfg : run.cfg;
   std::string result = run.out + "/" + dir + "/result.safetensors";
   if (!fs::exists(result)) {
     banner(title);
@@ -113,7 +116,7 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
     json entry = body(*student);
     entry["seconds"] = seconds_since(t0);
     save_checkpoint(result, *student, nullptr,
-                    {{"config", to_json(run.cfg).dump()}, {"stage", name},
+                    {{"config", to_json(stage_cfg).dump()}, {"stage", name},
                      {"method", run.cfg.senet.method}, {"report", entry.dump()}});
   }
   io::StFile f = read_checkpoint(result);
@@ -125,7 +128,7 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
     if (f.metadata.count("val_accuracy")) entry["val_accuracy"] = std::stod(metadata_at(f, "val_accuracy"));
     run.stages[name] = entry;
   }
-  return model_from(run, result);
+  return model_from(run, result, &stage_cfg);
 }
 
 // --- 0: the all-ReLU teacher (trained unless senet.teacher_checkpoint names one)
@@ -239,20 +242,52 @@ std::shared_ptr<models::Model> snl_stage(Run& run, models::Model& teacher,
   });
 }
 
-// --- 4: stage 3, fine-tuning with frozen masks (PRAM off for no_pram and for SNL's CE + KD)
-std::shared_ptr<models::Model> finetune_stage(Run& run, models::Model& teacher,
+// The stage-3 student of a width-switchable run (cfg.model.width_factors): the plain student's
+// weights and masks in a model with one BN set per factor, each starting from the full-width
+// set's first ⌊s·C⌋ channels (load_model_state).
+std::shared_ptr<models::Model> switchable_student(const Run& run, models::Model& plain,
+                                                  const RunConfig& cfg) {
+  io::StFile f;
+  f.path = "(the stage-2 student)";
+  for (auto& [name, t] : plain.named_tensors()) f.tensors.push_back(to_st(name, *t));
+  auto m = models::make_model(cfg.model);
+  load_model_state(f, *m);
+  m->to(run.device);
+  return m;
+}
+
+// A finished stage 3 trained for other width factors than cfg's cannot stand in for this one.
+void check_stage3_widths(const Run& run, const RunConfig& cfg) {
+  std::string result = run.out + "/stage3/result.safetensors";
+  if (!fs::exists(result)) return;
+  json was = json::parse(metadata_at(read_checkpoint(result), "config"), nullptr, false);
+  json w = was.is_object() && was["model"].is_object() && was["model"].contains("width_factors")
+               ? was["model"]["width_factors"] : json::array();
+  SENET_CHECK(w == json(cfg.model.width_factors), "'", result,
+              "' was trained for model.width_factors ", w.dump(), ", the config asks for ", json(cfg.model.width_factors).dump(),
+              " (delete ", run.out, "/stage3 to redo stage 3)");
+}
+
+// --- 4: stage 3, fine-tuning with frozen masks (PRAM off for no_pram and for SNL's CE + KD); with
+// model.width_factors the student trains at every factor (senet/distill.h). `cfg` is the run's
+// own config (run.cfg has the width factors cleared for stages 0–2).
+std::shared_ptr<models::Model> finetune_stage(Run& run, const RunConfig& cfg,
+                                              models::Model& teacher,
                                               std::shared_ptr<models::Model> student) {
   bool pram = run.method != Method::NoPram && run.method != Method::Snl;
+  check_stage3_widths(run, cfg);
+  if (!cfg.model.width_factors.empty()) student = switchable_student(run, *student, cfg);
   return cached_stage(run, "finetune", "stage3",
                       pram ? "stage 3: fine-tuning with frozen masks (CE + KD + PRAM)"
                            : "stage 3: fine-tuning with frozen masks (CE + KD, no PRAM)",
                       student, [&](models::Model& s) {
     DistillConfig dc = stage_config(run.cfg, run.cfg.senet.finetune, "finetune", s);
     if (!pram) dc.w_pram = 0;
-    DistillResult r = run_distill(run.cfg, dc, teacher, s, run.data, run.out + "/stage3", true, run.progress);
+    DistillResult r =
+        run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage3", true, run.progress);
     return json{{"val_accuracy", r.val.accuracy}, {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd},
-                {"w_pram", dc.w_pram}};
-  });
+                {"w_pram", dc.w_pram}, {"width_factors", cfg.model.width_factors}};
+  }, &cfg);
 }
 
 // An output directory belongs to one method: resuming it under another would mix their stages.
@@ -265,6 +300,36 @@ void claim_out_dir(const std::string& out, const std::string& method) {
     return;
   }
   io::write_file_atomic(path, json{{"method", method}}.dump() + "\n");
+}
+
+// Dynamic channel reduction: one row per width factor — ReLUs, MACs, validation and test accuracy,
+// and the wall time of the test-set evaluation at that factor (one run, so the times compare).
+// Appended to `text`; an empty array for a plain student.
+json per_width_rows(models::Model& student, const DataBundle& data, Device device,
+                    std::string& text) {
+  json rows = json::array();
+  if (student.width_factors().size() < 2) return rows;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-6s %10s %14s %8s %8s %10s\n", "width", "ReLUs", "MACs",
+                "val%", "test%", "test eval s");
+  text += "dynamic channel reduction (stage 3 trained every width):\n";
+  text += line;
+  for (float w : student.width_factors()) {
+    student.set_width(w);
+    EvalResult val = evaluate(student, data.val, data.norm, 256, device);
+    auto t0 = std::chrono::steady_clock::now();
+    EvalResult test = evaluate(student, data.test, data.norm, 256, device);
+    double secs = seconds_since(t0);
+    std::snprintf(line, sizeof line, "%-6.2f %10lld %14lld %8.2f %8.2f %10.2f\n", double(w),
+                  (long long)student.relu_count(), (long long)student.macs(), 100 * val.accuracy,
+                  100 * test.accuracy, secs);
+    text += line;
+    rows.push_back({{"width", w}, {"relu_count", student.relu_count()}, {"macs", student.macs()},
+                    {"val_accuracy", val.accuracy}, {"test_accuracy", test.accuracy},
+                    {"test_eval_seconds", secs}});
+  }
+  student.set_width(1.f);
+  return rows;
 }
 
 }  // namespace
@@ -281,7 +346,9 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   SENET_CHECK(sn.budget <= probe->relu_capacity(), "senet.budget ", sn.budget, " exceeds the ",
               probe->relu_capacity(), " ReLUs of the model's counted sites");
   claim_out_dir(out, sn.method);
-  Run run{cfg, method, out, progress, parse_device(cfg.device), parse_granularity(sn.granularity),
+  RunConfig plain = cfg;  // the teacher and stages 1–2 are plain models; stage 3 gets the widths
+  plain.model.width_factors.clear();
+  Run run{plain, method, out, progress, parse_device(cfg.device), parse_granularity(sn.granularity),
           load_data(cfg)};
 
   std::string teacher_path = teacher_stage(run);
@@ -304,7 +371,7 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
       student = mask_search_stage(run, *teacher, student, alloc.counts);
     }
   }
-  student = finetune_stage(run, *teacher, student);
+  student = finetune_stage(run, cfg, *teacher, student);
 
   // --- outputs
   const auto& data = run.data;
@@ -351,6 +418,7 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
                 granularity_name(gran), (long long)student->fixed_relus(), 100 * t_val.accuracy,
                 100 * t_test.accuracy, 100 * s_val.accuracy, 100 * s_test.accuracy);
   text += line;
+  json widths = per_width_rows(*student, data, run.device, text);
   json report{{"method", sn.method},
               {"budget", sn.budget},
               {"relu_count", relus},
@@ -363,6 +431,7 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
                            {"test_accuracy", s_test.accuracy}}},
               {"stages", run.stages},
               {"sites", sites}};
+  if (!widths.empty()) report["widths"] = widths;
   io::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   io::write_file_atomic(out + "/report.txt", text);
   return {report, text};

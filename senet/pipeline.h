@@ -16,6 +16,10 @@
 //                 binarised) → stage 3 with CE + KD only; its ReLU count is reported as reached,
 //                 not forced to the budget
 // An out_dir belongs to one method (out/method.json): rerunning it under another is an error.
+// Dynamic channel reduction (model.width_factors, e.g. [0.5, 1]): stages 0–2 run plain models;
+// stage 3 trains the student at every factor against the full-width teacher, and the report gains
+// one row per factor ("widths": ReLU count, MACs, val/test accuracy, test-evaluation time). A
+// finished stage 3 for other factors is an error (delete out/stage3 to redo it).
 #pragma once
 #include <string>
 

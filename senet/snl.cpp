@@ -66,8 +66,8 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     io::StFile f = read_checkpoint(last);
     load_model_state(f, student);
     load_optimizer_state(f, *opt);
-    start_epoch = std::stoi(metadata_at(f, "epoch"));
-    lambda = std::stod(metadata_at(f, "lambda"));
+    start_epoch = metadata_int(f, "epoch");
+    lambda = metadata_number(f, "lambda");
     std::fprintf(stderr, "snl: resuming from %s at epoch %d (λ = %.4g)\n", last.c_str(), start_epoch,
                  lambda);
   }

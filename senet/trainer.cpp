@@ -164,6 +164,9 @@ void apply_threads(int threads) {
 
 TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool resume,
                              int stop_after_epochs) {
+  SENET_CHECK(cfg.model.width_factors.empty(),
+              "model.width_factors: supervised training trains one width; the width factors are "
+              "trained by stage 3 of `senet pipeline` (set model.width_factors to [] here)");
   Device device = parse_device(cfg.device);
   fs::create_directories(cfg.out_dir);
   io::RunLock lock(cfg.out_dir);
@@ -179,8 +182,8 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
     io::StFile f = read_checkpoint(last);
     load_model_state(f, model);
     load_optimizer_state(f, *opt);
-    start_epoch = std::stoi(metadata_at(f, "epoch"));
-    best_val = std::stod(metadata_at(f, "best_val_accuracy"));
+    start_epoch = metadata_int(f, "epoch");
+    best_val = metadata_number(f, "best_val_accuracy");
     std::fprintf(stderr, "resuming from %s at epoch %d\n", last.c_str(), start_epoch);
   }
 
@@ -230,8 +233,10 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
                   {"best_val_accuracy", std::to_string(best_val)},
                   {"rng.seed", std::to_string(cfg.seed)},
                   {"stage", "train"}};
-    save_checkpoint(last, model, opt.get(), meta);
+    // best before last: a run killed between the two redoes this epoch from the previous last
+    // and rewrites the same best; the other order would leave best one epoch stale for good.
     if (is_best) save_checkpoint(best_path, model, nullptr, meta);
+    save_checkpoint(last, model, opt.get(), meta);
     json line{{"epoch", epoch + 1},
               {"lr", opt->lr()},
               {"train_loss", loss_sum / double(seen)},

@@ -57,14 +57,16 @@ Linear::Linear(int in, int out, Generator& gen) : in_features(in), out_features(
 Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias); }
 
 ReluSite::ReluSite(std::string name, int c, int h, int w, bool is_counted)
-    : site_name(std::move(name)), C(c), H(h), W(w), counted(is_counted) {
+    : site_name(std::move(name)), C(c), H(h), W(w), counted(is_counted), active_channels(c) {
   mask = Tensor::empty({c, h, w}, DType::U8);
   std::fill_n(mask.data<uint8_t>(), mask.numel(), uint8_t(1));
   register_buffer("mask", &mask);
 }
 
 int64_t ReluSite::relu_count() const {
-  if (act() == Act::ReLU) return size();
+  if (act() == Act::ReLU) return active_size();
+  SENET_CHECK(active_channels == C || mode == SiteMode::Masked, "site ", site_name,
+              ": learned and α sites run at full width only");
   if (mode == SiteMode::Learned) return learned_keep;
   if (mode == SiteMode::Alpha) {
     int64_t alive = 0;
@@ -72,7 +74,7 @@ int64_t ReluSite::relu_count() const {
     return alive;
   }
   int64_t kept = 0;
-  for (uint8_t v : mask.to_vector_u8()) kept += v != 0;
+  for (uint8_t v : active_mask().to_vector_u8()) kept += v != 0;
   return channel_wise() ? kept * H * W : kept;
 }
 
@@ -102,7 +104,8 @@ static std::vector<uint8_t> topk_abs(const std::vector<float>& s, int64_t k) {
 
 Tensor ReluSite::forward(const Tensor& z) {
   if (mode == SiteMode::Alpha) return alpha_relu(z, alpha);
-  if (mode != SiteMode::Learned) return act() == Act::MaskedReLU ? masked_relu(z, mask) : relu(z);
+  if (mode != SiteMode::Learned)
+    return act() == Act::MaskedReLU ? masked_relu(z, act_mask()) : relu(z);
   std::vector<float> s = score.to_vector();
   std::vector<uint8_t> m = topk_abs(s, learned_keep);
   mask.copy_(Tensor::from_vector_u8(m, mask.shape(), mask.device()));

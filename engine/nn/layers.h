@@ -65,15 +65,24 @@ class ReluSite : public Module {
   std::string feeding_conv;
   SiteMode mode = SiteMode::ReLU;
   Tensor mask;   // u8, [C,H,W] or [C]; all ones until a mask is set
+  // Dynamic channel reduction (models/width_switch.h): at width factor s the site sees only its
+  // first ⌊s·C⌋ channels; act_mask(), forward() and relu_count() then use the mask's first
+  // active_channels rows. Set by Model::set_width; C (all of the site) otherwise.
+  int active_channels;
 
   int64_t size() const { return int64_t(C) * H * W; }
+  int64_t active_size() const { return int64_t(active_channels) * H * W; }
   bool channel_wise() const { return mask.ndim() == 1; }
-  // ReLUs this site evaluates: size() in ReLU mode; kept positions (× H·W if channel-wise) if masked.
+  // ReLUs this site evaluates: active_size() in ReLU mode; kept positions among the active
+  // channels (× H·W if channel-wise) if masked.
   int64_t relu_count() const;
   void set_mask(const Tensor& m);  // u8 [C,H,W] or [C], values 0/1; switches to Masked mode
   // The activation the fused ops should apply, and its mask argument.
   Act act() const { return mode != SiteMode::ReLU && counted ? Act::MaskedReLU : Act::ReLU; }
-  Tensor act_mask() const { return act() == Act::MaskedReLU ? mask : Tensor(); }
+  Tensor act_mask() const { return act() == Act::MaskedReLU ? active_mask() : Tensor(); }
+  Tensor active_mask() const {
+    return active_channels == C ? mask : mask.slice(0, active_channels);
+  }
   // What a model passes to a fused op for this site (Act::None when the site runs unfused), and
   // what it does with the fused op's output: the site's own activation if unfused, then observe().
   bool unfused() const { return mode == SiteMode::Learned || mode == SiteMode::Alpha; }
