@@ -26,5 +26,6 @@ int cmd_summary(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_pipeline(const std::vector<std::string>& args);
 int cmd_cost(const std::vector<std::string>& args);
+int cmd_pi_measure(const std::vector<std::string>& args);  // execs tools/pi/pi_measure.py
 
 }  // namespace senet::cli

@@ -1,8 +1,10 @@
-// tools/cli_train.cpp — `senet train` and `senet eval`.
+// tools/cli_train.cpp — `senet train` and `senet eval` (optionally dumping per-image logits).
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/core/autograd.h"
 #include "engine/core/error.h"
+#include "engine/io/atomic_file.h"
 #include "senet/checkpoint.h"
 #include "senet/trainer.h"
 #include "tools/cli.h"
@@ -93,18 +95,61 @@ int cmd_train(const std::vector<std::string>& args) {
   return 0;
 }
 
+// One JSON line per image of `d` (in order): its row, label and logits (%.9g: float32 round-trips).
+static void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
+                         Device dev, const std::string& path) {
+  NoGradGuard no_grad;
+  model.eval();
+  data::Loader loader(d, 256, false, false, data::Augment{}, norm, 0);
+  loader.start_epoch(0);
+  data::Batch b;
+  std::string out;
+  char buf[32];
+  while (loader.next(b)) {
+    Tensor logits = model.forward(batch_images(b, dev));
+    int64_t k = logits.size(1);
+    auto v = logits.to_vector();
+    for (int64_t i = 0; i < b.n; ++i) {
+      out += "{\"index\":" + std::to_string(b.index[size_t(i)]) +
+             ",\"label\":" + std::to_string(b.y[size_t(i)]) + ",\"logits\":[";
+      for (int64_t c = 0; c < k; ++c) {
+        std::snprintf(buf, sizeof buf, "%s%.9g", c ? "," : "", double(v[size_t(i * k + c)]));
+        out += buf;
+      }
+      out += "]}\n";
+    }
+  }
+  io::write_file_atomic(path, out);
+}
+
 static const char* kEvalUsage =
-    "usage: senet eval --checkpoint FILE [--split test|val] [--set key=value]...\n"
-    "Evaluates a checkpoint with the config stored in it (data keys may be overridden).\n";
+    "usage: senet eval --checkpoint FILE [--split test|val] [--limit N] [--dump-logits FILE]\n"
+    "                  [--set key=value]...\n"
+    "Evaluates a checkpoint with the config stored in it (data keys may be overridden).\n"
+    "  --limit N           only the split's first N images\n"
+    "  --dump-logits FILE  also write one JSON line per image: {\"index\", \"label\", \"logits\"}\n";
 
 int cmd_eval(const std::vector<std::string>& args) {
-  std::string config_path, ckpt, split = "test";
+  std::string config_path, ckpt, split = "test", limit_arg, dump;
   std::vector<std::string> overrides;
   if (!parse_run_flags(args, kEvalUsage, config_path, overrides,
-                       {{"--checkpoint", &ckpt}, {"--split", &split}}, {}))
+                       {{"--checkpoint", &ckpt}, {"--split", &split}, {"--limit", &limit_arg},
+                        {"--dump-logits", &dump}},
+                       {}))
     return 0;
   SENET_CHECK(!ckpt.empty(), "senet eval needs --checkpoint FILE");
   SENET_CHECK(split == "test" || split == "val", "--split must be test or val, got '", split, "'");
+  int64_t limit = 0;
+  if (!limit_arg.empty()) {
+    size_t used = 0;
+    try {
+      limit = std::stoll(limit_arg, &used);
+    } catch (...) {
+      used = 0;
+    }
+    SENET_CHECK(used == limit_arg.size() && limit > 0, "--limit: expected a positive integer, got '",
+                limit_arg, "'");
+  }
   io::StFile f = read_checkpoint(ckpt);
   auto j = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
   SENET_CHECK(!j.is_discarded(), "checkpoint '", ckpt, "': metadata 'config' is not valid JSON");
@@ -116,9 +161,24 @@ int cmd_eval(const std::vector<std::string>& args) {
   Device dev = parse_device(cfg.device);
   model->to(dev);
   DataBundle data = load_data(cfg);
-  EvalResult r = evaluate(*model, split == "test" ? data.test : data.val, data.norm, 256, dev);
+  data::Dataset d = split == "test" ? data.test : data.val;
+  if (limit > 0 && limit < d.n) {
+    std::vector<int64_t> rows(size_t(limit), 0);
+    for (int64_t i = 0; i < limit; ++i) rows[size_t(i)] = i;
+    d = data::select_rows(d, rows.data(), limit, d.name);
+  }
+  if (!dump.empty()) write_logits(*model, d, data.norm, dev, dump);
+  EvalResult r = evaluate(*model, d, data.norm, 256, dev);
   std::printf("%s: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n", split.c_str(),
               (long long)r.images, r.loss, 100 * r.accuracy, (long long)model->relu_count());
+  for (float w : model->width_factors()) {  // a width-switchable model (model.width_factors)
+    if (w == 1.f) continue;
+    model->set_width(w);
+    EvalResult rw = evaluate(*model, d, data.norm, 256, dev);
+    std::printf("%s at width %.2f: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n",
+                split.c_str(), double(w), (long long)rw.images, rw.loss, 100 * rw.accuracy,
+                (long long)model->relu_count());
+  }
   return 0;
 }
 

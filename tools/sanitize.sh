@@ -3,7 +3,10 @@
 # checking on) and run the whole test suite under CTest. The emulated CUDA kernels are included:
 # the emulator announces its fiber switches to ASan (kernels/emu/context.cpp). No nvcc build.
 #   tools/sanitize.sh [BUILD_DIR] [CTEST_ARGS...]     (default BUILD_DIR: build-asan)
-#   e.g. tools/sanitize.sh build-asan -LE slow        (the reduced run: skip tests labelled slow)
+#   e.g. tools/sanitize.sh build-asan -LE slow        (skip tests labelled slow)
+#   SENET_SANITIZE_SET=ci tools/sanitize.sh           (the reduced set tools/test.sh runs in CI: only
+#       the parsers, I/O, data loaders, tensors and the emulated CUDA runtime and kernels — labels
+#       core, io, data, fuzz, emu — are built and run; the whole suite takes ~3× longer)
 # Environment: SENET_JOBS parallel build and test jobs (default: nproc); SENET_CMAKE_ARGS extra
 # cmake arguments; ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS are appended to the defaults below.
 # Optimisation is -O1 -g (RelWithDebInfo with its flags replaced: asserts stay on, NDEBUG is not
@@ -21,7 +24,22 @@ cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g" \
   -DSENET_SANITIZE=address,undefined -DSENET_CUDA=OFF ${SENET_CMAKE_ARGS:-}
 t1=$(now)
-cmake --build "$build" -j "$jobs"
+shopt -s nullglob
+targets=()
+ctest_select=()
+if [ "${SENET_SANITIZE_SET:-all}" = ci ]; then
+  for dir in core io data; do
+    for src in "$here"/tests/$dir/test_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
+  done
+  for src in "$here"/tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)_replay"); done
+  targets+=(test_emu test_cuda)
+  ctest_select=(-L '^(core|io|data|fuzz|emu)$')
+fi
+if [ ${#targets[@]} -gt 0 ]; then
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+else
+  cmake --build "$build" -j "$jobs"
+fi
 t2=$(now)
 
 # halt_on_error: the first report fails the test. detect_stack_use_after_return also exercises the
@@ -30,7 +48,7 @@ export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stac
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:print_summary=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="report_objects=1${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
-(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900 "$@") | tee "$build/sanitize-ctest.log" || status=$?
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900 "${ctest_select[@]}" "$@") | tee "$build/sanitize-ctest.log" || status=$?
 t3=$(now)
 
 echo

@@ -2,7 +2,9 @@
 # tools/setup.sh — install what a fresh Debian 12 machine lacks, then configure and build (Release).
 #   tools/setup.sh [BUILD_DIR]          (default: build)
 # Installs only missing Debian packages (needs root or sudo when something is missing).
-# Environment: SENET_CMAKE_ARGS extra arguments for cmake; SENET_JOBS parallel build jobs.
+# Environment: SENET_CMAKE_ARGS extra arguments for cmake; SENET_JOBS parallel build jobs;
+#              SENET_PI=1 also makes the venv of `senet pi-measure` (tools/pi/setup_pi.sh), before
+#              configuring, so that its tests (tests/pi) are registered.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -19,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${SENET_PI:-0}" = 1 ]; then
+  "$here/tools/pi/setup_pi.sh"
 fi
 
 jobs=${SENET_JOBS:-$(nproc)}

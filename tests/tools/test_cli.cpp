@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "senet/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -120,4 +122,45 @@ TEST(Cli, KilledRunResumesToTheSameWeights) {
     EXPECT_EQ(ta[i].first, tb[i].first);
     EXPECT_TRUE(ta[i].second == tb[i].second) << ta[i].first << " differs after kill + resume";
   }
+}
+
+TEST(Cli, EvalDumpsLogitsOfTheFirstImages) {
+  std::string d = temp_dir("dumplogits");
+  auto r = run("train " + std::string(kTiny) + " --epochs 1 --out " + d + "/run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = run("eval --checkpoint " + d + "/run/last.safetensors --limit 5 --dump-logits " + d +
+          "/l.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 5 images"), std::string::npos) << r.output;
+  std::ifstream in(d + "/l.jsonl");
+  std::string line;
+  int rows = 0, correct = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["index"].get<int>(), rows);
+    auto logits = j["logits"].get<std::vector<double>>();
+    ASSERT_EQ(logits.size(), 4u);  // model.num_classes=4
+    size_t best = 0;
+    for (size_t c = 1; c < logits.size(); ++c)
+      if (logits[c] > logits[best]) best = c;
+    correct += int(best) == j["label"].get<int>();
+    ++rows;
+  }
+  EXPECT_EQ(rows, 5);
+  char expect[64];
+  std::snprintf(expect, sizeof expect, "accuracy %.2f%%", 100.0 * correct / 5);
+  EXPECT_NE(r.output.find(expect), std::string::npos)
+      << "expected '" << expect << "' in " << r.output;
+  r = run("eval --checkpoint " + d + "/run/last.safetensors --limit 0");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("--limit"), std::string::npos) << r.output;
+}
+
+TEST(Cli, PiMeasureWithoutItsVenvSaysHowToInstallIt) {
+  setenv("SENET_PI_VENV", "/nonexistent/senet-pi-venv", 1);
+  auto r = run("pi-measure --run runs/x");
+  unsetenv("SENET_PI_VENV");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("/nonexistent/senet-pi-venv/bin/python"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tools/pi/setup_pi.sh"), std::string::npos) << r.output;
 }
