@@ -122,10 +122,13 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
   io::StFile f = read_checkpoint(result);
   auto it = f.metadata.find("report");
   if (it != f.metadata.end()) {
-    run.stages[name] = json::parse(it->second);
+    json entry = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    SENET_CHECK(entry.is_object(), "'", result, "': metadata 'report' is not a JSON object (delete ",
+                dir, "/ to redo that stage)");
+    run.stages[name] = entry;
   } else {  // a result written before stages carried a report
-    json entry{{"seconds", std::stod(metadata_at(f, "seconds"))}};
-    if (f.metadata.count("val_accuracy")) entry["val_accuracy"] = std::stod(metadata_at(f, "val_accuracy"));
+    json entry{{"seconds", metadata_number(f, "seconds")}};
+    if (f.metadata.count("val_accuracy")) entry["val_accuracy"] = metadata_number(f, "val_accuracy");
     run.stages[name] = entry;
   }
   return model_from(run, result, &stage_cfg);
