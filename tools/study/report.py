@@ -4,7 +4,8 @@ accuracy-vs-ReLU-count plot docs/results_fmnist.svg (hand-written SVG: no plotti
 
     python3 tools/study/report.py RUNS_ROOT DOCS_DIR
 
-RUNS_ROOT holds one directory per run, named METHOD_BUDGET, each with the pipeline's report.json,
+RUNS_ROOT holds one directory per run, named METHOD_BUDGET (METHOD may be a variant tag such as
+snl-strong), each with the pipeline's report.json,
 plus wall_times.jsonl (one line per invocation of `senet pipeline`, written by study.sh).
 The table goes between the markers <!-- study-table --> and <!-- /study-table --> of
 DOCS_DIR/results.md (the file is created with just the table if it does not exist), so the prose
@@ -19,7 +20,8 @@ METHODS = [  # name in senet.method, label, colour, marker
     ("no_pram", "SENet without PRAM", "#2ca02c", "square"),
     ("random_masks", "SENet allocation + random masks", "#9467bd", "diamond"),
     ("uniform", "uniform allocation + SENet masks", "#ff7f0e", "triangle"),
-    ("snl", "SNL", "#d62728", "cross"),
+    ("snl", "SNL (λ₀ = 5e-5, lr 2e-3)", "#d62728", "cross"),
+    ("snl-strong", "SNL (λ₀ = 1e-3, lr 4e-3)", "#8c564b", "cross"),
 ]
 STAGES = ["sensitivity", "mask_search", "snl", "finetune"]
 
@@ -41,9 +43,10 @@ def load_runs(root):
             continue
         with open(rep) as f:
             r = json.load(f)
-        method, budget = r["method"], int(r["budget"])
+        # The directory is TAG_BUDGET; TAG is senet.method, or a variant of it (e.g. snl-strong).
+        method, budget = name.rsplit("_", 1)[0], int(r["budget"])
         stages = r.get("stages", {})
-        compute = sum(float(stages[s]["seconds"]) for s in STAGES if s in stages)
+        compute = sum(float(stages[s].get("seconds") or 0) for s in STAGES if s in stages)
         runs.append({
             "dir": name, "method": method, "budget": budget, "relus": int(r["relu_count"]),
             "capacity": int(r["relu_capacity"]),
@@ -51,7 +54,7 @@ def load_runs(root):
             "teacher_test": float(r["teacher"]["test_accuracy"]),
             "teacher_relus": int(r["teacher"]["relu_count"]),
             "compute": compute, "wall": walls.get((method, budget)),
-            "stage_seconds": {s: float(stages[s]["seconds"]) for s in STAGES if s in stages},
+            "stage_seconds": {s: float(stages[s].get("seconds") or 0) for s in STAGES if s in stages},
         })
     if not runs:
         sys.exit(f"report.py: no */report.json under {root}")
@@ -74,8 +77,9 @@ def table(runs):
     ]
     for r in runs:
         wall = f"{r['wall']:.0f}" if r["wall"] is not None else "–"
+        over = " (over budget)" if r["relus"] > r["budget"] else ""
         lines.append(
-            f"| {r['budget']:,} | {label_of(r['method'])} | {r['relus']:,} | {100 * r['relus'] / r['capacity']:.2f} % "
+            f"| {r['budget']:,} | {label_of(r['method'])} | {r['relus']:,}{over} | {100 * r['relus'] / r['capacity']:.2f} % "
             f"| {100 * r['val']:.2f} % | {100 * r['test']:.2f} % | {r['compute']:.0f} | {wall} |")
     t = runs[0]
     lines.append("")
