@@ -3,6 +3,8 @@
 // write_file / write_gz: put bytes on disk raw or gzipped (zlib gzopen), the way the official
 // data files are stored. expect_error: run f, require a senet::Error whose message contains every
 // given fragment (the tests check that messages name the file and what was expected/found).
+// idx_images / idx_labels: small idx files (big-endian header), pixel (i, y, x) =
+// (i*31 + y*7 + x) mod 256 and label i = 3i mod num_classes.
 #pragma once
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -71,6 +73,30 @@ void expect_error(F&& f, std::initializer_list<std::string> fragments) {
   } catch (const std::exception& e) {
     ADD_FAILURE() << "expected senet::Error, got another exception: " << e.what();
   }
+}
+
+inline void put_be32(std::vector<uint8_t>& v, uint32_t x) {
+  for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s));
+}
+
+inline std::vector<uint8_t> idx_images(uint32_t n, uint32_t rows, uint32_t cols) {
+  std::vector<uint8_t> v;
+  put_be32(v, 0x803);
+  put_be32(v, n);
+  put_be32(v, rows);
+  put_be32(v, cols);
+  for (uint32_t i = 0; i < n; ++i)
+    for (uint32_t y = 0; y < rows; ++y)
+      for (uint32_t x = 0; x < cols; ++x) v.push_back(uint8_t((i * 31 + y * 7 + x) % 256));
+  return v;
+}
+
+inline std::vector<uint8_t> idx_labels(uint32_t n, int num_classes) {
+  std::vector<uint8_t> v;
+  put_be32(v, 0x801);
+  put_be32(v, n);
+  for (uint32_t i = 0; i < n; ++i) v.push_back(uint8_t(i * 3 % num_classes));
+  return v;
 }
 
 }  // namespace senet::data::testing

@@ -25,28 +25,8 @@ namespace senet::data {
 namespace {
 
 using testing::TempDir;
-
-void put_be32(std::vector<uint8_t>& v, uint32_t x) {
-  for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s));
-}
-
-std::vector<uint8_t> idx_images(uint32_t n, uint32_t rows, uint32_t cols) {
-  std::vector<uint8_t> v;
-  put_be32(v, 0x803);
-  put_be32(v, n);
-  put_be32(v, rows);
-  put_be32(v, cols);
-  for (uint32_t i = 0; i < n * rows * cols; ++i) v.push_back(uint8_t(i * 37 + 11));
-  return v;
-}
-
-std::vector<uint8_t> idx_labels(uint32_t n, int num_classes) {
-  std::vector<uint8_t> v;
-  put_be32(v, 0x801);
-  put_be32(v, n);
-  for (uint32_t i = 0; i < n; ++i) v.push_back(uint8_t(i * 3 % num_classes));
-  return v;
-}
+using testing::idx_images;
+using testing::idx_labels;
 
 bool same(const Dataset& a, const Dataset& b) {
   return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w && a.pixels == b.pixels &&

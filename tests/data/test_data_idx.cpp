@@ -15,31 +15,8 @@ namespace {
 
 using testing::expect_error;
 using testing::TempDir;
-
-void put_be32(std::vector<uint8_t>& v, uint32_t x) {
-  for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s));
-}
-
-// idx3 images whose pixel (i, y, x) = (i*31 + y*7 + x) mod 256.
-std::vector<uint8_t> idx_images(uint32_t n, uint32_t rows, uint32_t cols) {
-  std::vector<uint8_t> v;
-  put_be32(v, 0x803);
-  put_be32(v, n);
-  put_be32(v, rows);
-  put_be32(v, cols);
-  for (uint32_t i = 0; i < n; ++i)
-    for (uint32_t y = 0; y < rows; ++y)
-      for (uint32_t x = 0; x < cols; ++x) v.push_back(uint8_t((i * 31 + y * 7 + x) % 256));
-  return v;
-}
-
-std::vector<uint8_t> idx_labels(uint32_t n, int num_classes) {
-  std::vector<uint8_t> v;
-  put_be32(v, 0x801);
-  put_be32(v, n);
-  for (uint32_t i = 0; i < n; ++i) v.push_back(uint8_t(i * 3 % num_classes));
-  return v;
-}
+using testing::idx_images;
+using testing::idx_labels;
 
 void expect_pixels(const Dataset& d, uint32_t rows, uint32_t cols) {
   for (int64_t i = 0; i < d.n; ++i)
