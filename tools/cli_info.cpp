@@ -1,5 +1,8 @@
 // tools/cli_info.cpp — `senet summary` (per-site ReLU table) and `senet info` (CPU/BLAS setup).
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "engine/core/parallel.h"
 #include "engine/cpu/blas.h"
@@ -63,7 +66,7 @@ int cmd_summary(const std::vector<std::string>& all) {
 int cmd_info(const std::vector<std::string>& args) {
   for (const auto& a : args)
     if (a == "--help" || a == "-h") {
-      std::puts("usage: senet info\nPrints the threads, CPU features and OpenBLAS configuration.");
+      std::puts("usage: senet info\nPrints the threads, CPU features, the OpenBLAS configuration and the address space\nthe process holds at start.");
       return 0;
     }
   const auto& b = cpu::blas_info();
@@ -72,6 +75,15 @@ int cmd_info(const std::vector<std::string>& args) {
               num_threads(), b.cpu_features.c_str(), b.library.c_str(), b.config.c_str(),
               b.core.c_str(), b.coretype.empty() ? "(library default)" : b.coretype.c_str(),
               b.coretype_from_user ? "set by the user" : "chosen by the engine from CPUID");
+  // The address space the process already holds (shared libraries: OpenBLAS, and cuBLAS/cudart in
+  // an nvcc build, reserve hundreds of MiB): what a `ulimit -v` must leave room above.
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmSize:", 0) == 0) {
+      std::printf("address space at start: %lld MiB (VmSize)\n",
+                  std::atoll(line.c_str() + 7) / 1024);
+      break;
+    }
   return 0;
 }
 

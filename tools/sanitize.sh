@@ -6,7 +6,7 @@
 #   e.g. tools/sanitize.sh build-asan -LE slow        (skip tests labelled slow)
 #   SENET_SANITIZE_SET=ci tools/sanitize.sh           (the reduced set tools/test.sh runs in CI: only
 #       the parsers, I/O, data loaders, tensors and the emulated CUDA runtime and kernels — labels
-#       core, io, data, fuzz, emu — are built and run; the whole suite takes ~3× longer)
+#       core, io, data, fuzz, emu, cuda — are built and run; the whole suite takes ~3× longer)
 # Environment: SENET_JOBS parallel build and test jobs (default: nproc); SENET_CMAKE_ARGS extra
 # cmake arguments; ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS are appended to the defaults below.
 # Optimisation is -O1 -g (RelWithDebInfo with its flags replaced: asserts stay on, NDEBUG is not
@@ -33,7 +33,7 @@ if [ "${SENET_SANITIZE_SET:-all}" = ci ]; then
   done
   for src in "$here"/tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)_replay"); done
   targets+=(test_emu test_cuda)
-  ctest_select=(-L '^(core|io|data|fuzz|emu)$')
+  ctest_select=(-L '^(core|io|data|fuzz|emu|cuda)$')
 fi
 if [ ${#targets[@]} -gt 0 ]; then
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"
