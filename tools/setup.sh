@@ -11,17 +11,7 @@ build=${1:-$here/build}
 
 pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
       libjpeg62-turbo-dev dataset-fashion-mnist)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing missing packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$here/tools/install_packages.sh" setup "${pkgs[@]}"
 
 if [ "${SENET_PI:-0}" = 1 ]; then
   "$here/tools/pi/setup_pi.sh"

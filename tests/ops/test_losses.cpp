@@ -13,18 +13,13 @@
 #include "engine/ops/l1.h"
 #include "engine/ops/pram_loss.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/error_of.h"
 
 using namespace senet;
 using senet::test::random_tensor;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using senet::test::error_of;
+
 static bool has(const std::string& m, const std::string& s) {
   return m.find(s) != std::string::npos;
 }

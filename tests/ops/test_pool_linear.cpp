@@ -8,18 +8,12 @@
 #include "engine/ops/global_avg_pool.h"
 #include "engine/ops/linear.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/error_of.h"
 
 using namespace senet;
 using senet::test::random_tensor;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using senet::test::error_of;
 
 TEST(GlobalAvgPool, ForwardIsThePlaneMean) {
   Tensor x = random_tensor({2, 3, 4, 5}, 1);

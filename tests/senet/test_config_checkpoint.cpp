@@ -20,6 +20,7 @@
 #include "senet/config.h"
 #include "senet/trainer.h"
 #include "tests/support/tiny_run.h"
+#include "tests/support/error_of.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
@@ -31,14 +32,7 @@ static std::string temp_dir(const std::string& name) {
   return d;
 }
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using senet::test::error_of;
 
 TEST(Config, DefaultsRoundTripAndOverrides) {
   auto j = load_config_json("", {"train.optim.lr=0.2", "model.arch=wrn", "data.hflip=true"});

@@ -11,17 +11,11 @@
 
 #include "senet/sensitivity.h"
 #include "tests/support/tiny_run.h"
+#include "tests/support/error_of.h"
 
 using namespace senet;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using senet::test::error_of;
 
 TEST(Sensitivity, CosinePruneRate) {
   EXPECT_DOUBLE_EQ(prune_rate_at(0.5, 0, 100), 0.5);

@@ -15,19 +15,13 @@
 #include "senet/trainer.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/tiny_run.h"
+#include "tests/support/error_of.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using senet::test::error_of;
 
 static std::string temp_out(const std::string& name) {
   std::string d =
