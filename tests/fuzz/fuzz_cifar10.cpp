@@ -3,21 +3,15 @@
 // whole records with labels in range.
 #include "engine/core/error.h"
 #include "engine/data/cifar.h"
+#include "tests/fuzz/cifar_check.h"
 #include "tests/fuzz/fuzz_util.h"
 
 using namespace senet;
 
-static void check(const data::Dataset& d, int classes) {
-  FUZZ_ASSERT(d.c == 3 && d.h == 32 && d.w == 32 && d.n > 0 && d.num_classes == classes);
-  FUZZ_ASSERT(d.pixels.size() == size_t(d.n) * 3 * 32 * 32);
-  FUZZ_ASSERT(d.labels.size() == size_t(d.n));
-  for (auto l : d.labels) FUZZ_ASSERT(l >= 0 && l < classes);
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes(data, data + size);
   try {
-    check(data::parse_cifar10(bytes, "data_batch_1.bin"), 10);
+    fuzz::check_cifar(data::parse_cifar10(bytes, "data_batch_1.bin"), 10);
   } catch (const Error& e) {
     fuzz::rejected(e);
   }
