@@ -1,11 +1,17 @@
 // engine/core/parallel.cpp — a fixed pool of worker threads woken per parallel region.
-// Workers spin briefly on a generation counter (regions come in quick succession during training),
-// then sleep on a condition variable. The first exception thrown by any thread is re-thrown to the
+// Workers spin on a generation counter for up to kSpin (regions come in quick succession during
+// training: waking a sleeping thread costs tens of µs, and a core that has idled ≥ 0.3 s runs the
+// next region 2.5–4× slower, ../shared/CPU_CONV.md), then sleep on a condition variable. Every
+// thread that runs regions flushes denormals to zero (MXCSR FTZ|DAZ, a per-thread flag): a conv
+// on denormal activations otherwise runs 100–200× slower. The first exception thrown by any thread is re-thrown to the
 // caller after every thread has finished the region.
 #include "engine/core/parallel.h"
 
 #include <algorithm>
+#include <xmmintrin.h>
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -21,6 +27,26 @@ namespace senet {
 namespace {
 
 thread_local bool t_in_region = false;
+thread_local bool t_ftz = false;
+
+constexpr auto kSpin = std::chrono::microseconds(2000);
+
+void flush_denormals() {
+  if (t_ftz) return;
+  _mm_setcsr(_mm_getcsr() | 0x8040);  // FTZ (bit 15) | DAZ (bit 6)
+  t_ftz = true;
+}
+
+// Spin (with pause) while pred() holds, for at most kSpin; returns pred()'s last value.
+template <class Pred>
+bool spin_while(Pred pred) {
+  auto until = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0; pred(); ++i) {
+    _mm_pause();
+    if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) return pred();
+  }
+  return false;
+}
 
 class Pool {
  public:
@@ -48,9 +74,7 @@ class Pool {
     start_.notify_all();
     run_one(&f, 0, nthreads);
     // Wait for the workers: spin first (short regions), then sleep.
-    for (int spin = 0; remaining_.load(std::memory_order_acquire) > 0 && spin < 20000; ++spin) {
-    }
-    if (remaining_.load(std::memory_order_acquire) > 0) {
+    if (spin_while([&] { return remaining_.load(std::memory_order_acquire) > 0; })) {
       std::unique_lock<std::mutex> lock(m_);
       done_.wait(lock, [this] { return remaining_.load() == 0; });
     }
@@ -83,10 +107,10 @@ class Pool {
 
   void worker(int tid) {
     uint64_t seen = 0;
+    flush_denormals();
     for (;;) {
       // Spin a little for the next region before sleeping.
-      for (int spin = 0; generation_.load(std::memory_order_acquire) == seen && spin < 20000; ++spin) {
-      }
+      spin_while([&] { return generation_.load(std::memory_order_acquire) == seen; });
       const std::function<void(int, int)>* job;
       int nthreads;
       {  // read the job under the lock that published it, together with its generation
@@ -157,7 +181,24 @@ void set_num_threads(int n) {
 
 bool in_parallel_region() { return t_in_region; }
 
+void RegionBarrier::wait() {
+  if (n_ <= 1) return;
+  const uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    return;
+  }
+  for (int i = 0; generation_.load(std::memory_order_acquire) == gen; ++i) {
+    if (i < 4096)
+      _mm_pause();
+    else
+      std::this_thread::yield();
+  }
+}
+
 void parallel_region(const std::function<void(int, int)>& f) {
+  flush_denormals();
   int n = num_threads();
   if (n == 1 || t_in_region) {
     f(0, 1);
@@ -170,6 +211,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& f) {
   int64_t len = end - begin;
   if (len <= 0) return;
+  flush_denormals();
   int n = num_threads();
   if (grain < 1) grain = 1;
   int use = int(std::min<int64_t>(n, std::max<int64_t>(1, len / grain)));

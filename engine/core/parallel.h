@@ -3,6 +3,7 @@
 // thread computes what depends only on the range and the thread count, so reductions done per chunk
 // and merged in chunk order are reproducible for a given thread count. Nested calls run serially.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -29,5 +30,19 @@ inline void chunk_range(int64_t begin, int64_t end, int t, int n, int64_t* cb, i
 
 // True while the current thread runs inside a parallel region (nested calls then run serially).
 bool in_parallel_region();
+
+// A barrier for the nthreads threads of one parallel_region, for kernels that run in phases
+// (convert a chunk, barrier, compute on it, barrier, ...): every thread calls wait() the same number
+// of times. Spins with pause, yielding the core after a while (the machine may be oversubscribed).
+class RegionBarrier {
+ public:
+  explicit RegionBarrier(int nthreads) : n_(nthreads) {}
+  void wait();
+
+ private:
+  const int n_;
+  std::atomic<int> arrived_{0};
+  std::atomic<uint64_t> generation_{0};
+};
 
 }  // namespace senet

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/core/parallel.h"
+#include "engine/cpu/bn_act_simd.h"
 
 namespace senet::cpu {
 
@@ -52,9 +53,12 @@ static void relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b
 
 void masked_relu_forward(const float* x, const uint8_t* mask, int64_t L, int64_t n, float* y,
                          uint64_t* bits) {
+  const BnActKernels* k = bn_act_kernels();
   parallel_for(0, bit_words(n), 256, [&](int64_t wb, int64_t we) {
     int64_t b = wb * 64, e = std::min(n, we * 64);
-    if (mask)
+    if (k)
+      k->masked_relu_chunk(x, mask, L, b, e, y, bits);
+    else if (mask)
       relu_chunk<true>(x, mask, L, b, e, y, bits);
     else
       relu_chunk<false>(x, nullptr, L, b, e, y, bits);
@@ -62,7 +66,12 @@ void masked_relu_forward(const float* x, const uint8_t* mask, int64_t L, int64_t
 }
 
 void masked_relu_backward(const float* dy, const uint64_t* bits, int64_t n, float* dx) {
+  const BnActKernels* k = bn_act_kernels();
   parallel_for(0, bit_words(n), 256, [&](int64_t wb, int64_t we) {
+    if (k) {
+      k->masked_relu_backward_chunk(dy, bits, wb * 64, std::min(n, we * 64), dx);
+      return;
+    }
     for (int64_t w = wb; w < we; ++w) {
       uint64_t word = bits[w];
       int64_t i0 = w * 64, cnt = std::min<int64_t>(64, n - i0);

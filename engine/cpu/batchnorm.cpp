@@ -1,12 +1,15 @@
 // engine/cpu/batchnorm.cpp — stable per-channel statistics and the fused BN(-add)-act passes.
 // Elementwise passes split the flat tensor into chunks of whole 64-bit pass-bit words and walk each
 // chunk as row segments (one image, one channel), so per-channel constants are loaded once per run.
+// With AVX-512 or AVX2 the per-chunk work runs in the vector kernels (engine/cpu/bn_act_simd.h);
+// the scalar loops here are the Generic path and the tests' oracle (the *_scalar functions).
 #include "engine/cpu/batchnorm.h"
 
 #include <algorithm>
 
 #include "engine/core/parallel.h"
 #include "engine/cpu/activation.h"
+#include "engine/cpu/bn_act_simd.h"
 
 namespace senet::cpu {
 
@@ -52,6 +55,11 @@ static double sum_sq_dev_f64(const float* y, int64_t n, double mean) {
 }
 
 MeanM2 segment_mean_m2(const float* y, int64_t n) {
+  if (const BnActKernels* k = bn_act_kernels()) return k->segment_mean_m2(y, n);
+  return segment_mean_m2_scalar(y, n);
+}
+
+MeanM2 segment_mean_m2_scalar(const float* y, int64_t n) {
   MeanM2 r;
   if (n <= 0) return r;
   r.n = double(n);
@@ -109,8 +117,13 @@ static void bn_act_chunk_r(const BnAct& p, const float* y, const float* r, float
 void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a, uint64_t* bits) {
   const int64_t n = p.N * p.C * p.HW;
   const int act = !p.relu ? 0 : p.mask ? 2 : 1;
+  const BnActKernels* k = bn_act_kernels();
   parallel_for(0, bit_words(n), 256, [&](int64_t wb, int64_t we) {
     int64_t b = wb * 64, e = std::min(n, we * 64);
+    if (k) {
+      k->bn_act_forward_chunk(p, act, y, residual, a, bits, b, e);
+      return;
+    }
     if (act == 0) bn_act_chunk_r<0>(p, y, residual, a, bits, b, e);
     if (act == 1) bn_act_chunk_r<1>(p, y, residual, a, bits, b, e);
     if (act == 2) bn_act_chunk_r<2>(p, y, residual, a, bits, b, e);
@@ -119,8 +132,16 @@ void bn_act_forward(const BnAct& p, const float* y, const float* residual, float
 
 void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, const float* y,
                         float* dgamma, float* dbeta) {
+  const BnActKernels* k = bn_act_kernels();
   parallel_for(0, p.C, 1, [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; ++c) {
+      if (k) {
+        double sdz, sdzy;
+        k->bn_act_grad_reduce_channel(p, da, bits, y, c, &sdz, &sdzy);
+        dbeta[c] = float(sdz);
+        dgamma[c] = float(sdzy * p.invstd[c]);
+        continue;
+      }
       const float mu = p.mean[c];
       double sdz = 0, sdzy = 0;  // Σdz, Σdz·(y−μ)
       for (int64_t n = 0; n < p.N; ++n) {
@@ -153,6 +174,14 @@ void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, c
 
 void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
                      float mean, float invstd, float s, float mdb, float mdg, float* dy, float* dz_out) {
+  if (const BnActKernels* k = bn_act_kernels())
+    return k->bn_act_grad_row(da, bits, i0, y, len, mean, invstd, s, mdb, mdg, dy, dz_out);
+  bn_act_grad_row_scalar(da, bits, i0, y, len, mean, invstd, s, mdb, mdg, dy, dz_out);
+}
+
+void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
+                            float mean, float invstd, float s, float mdb, float mdg, float* dy,
+                            float* dz_out) {
   for (int64_t k = 0; k < len; ++k) {
     float dz = !bits || bit_get(bits, i0 + k) ? da[k] : 0.f;
     float xh = (y[k] - mean) * invstd;

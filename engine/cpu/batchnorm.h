@@ -19,6 +19,7 @@ struct MeanM2 {
 };
 void merge(MeanM2& a, const MeanM2& b);              // Chan's parallel formula; a ← a ∪ b
 MeanM2 segment_mean_m2(const float* y, int64_t n);  // two passes over n contiguous values
+MeanM2 segment_mean_m2_scalar(const float* y, int64_t n);  // the same, scalar in double (oracle)
 
 // Per-channel mean and biased variance of y (N×C×HW). Threads split the channels; each channel's
 // N segments are merged in image order, so the result does not depend on the thread count.
@@ -48,6 +49,9 @@ void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, c
 // dz_out (the residual's gradient) may be nullptr.
 void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
                      float mean, float invstd, float s, float mdb, float mdg, float* dy, float* dz_out);
+void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
+                            float mean, float invstd, float s, float mdb, float mdg, float* dy,
+                            float* dz_out);
 
 // Whole-tensor backward: dy (and dz when non-null) for every row, threads over rows.
 void bn_act_backward(const BnAct& p, const float* da, const uint64_t* bits, const float* y,

@@ -1,7 +1,6 @@
 // engine/cpu/blas.cpp — CPUID → OPENBLAS_CORETYPE → dlopen(OpenBLAS) → cblas_sgemm.
 #include "engine/cpu/blas.h"
 
-#include <cpuid.h>
 #include <dlfcn.h>
 #include <sys/mman.h>
 
@@ -14,6 +13,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/parallel.h"
+#include "engine/cpu/cpu_isa.h"
 
 #ifndef SENET_BLAS_LIBRARY
 #define SENET_BLAS_LIBRARY "libopenblas.so.0"
@@ -34,45 +34,10 @@ struct Blas {
   BlasInfo info;
 };
 
-struct CpuFeatures {
-  bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
-       avx512dq = false, os_zmm = false, os_ymm = false;
-};
-
-CpuFeatures read_cpuid() {
-  CpuFeatures f;
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  f.fma = c & (1u << 12);
-  bool osxsave = c & (1u << 27);
-  if (osxsave) {  // which register states the OS saves (XGETBV 0): YMM = bits 1,2; ZMM = 5,6,7
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    f.os_ymm = (lo & 0x6) == 0x6;
-    f.os_zmm = (lo & 0xe6) == 0xe6;
-  }
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-    f.avx2 = b & (1u << 5);
-    f.avx512f = b & (1u << 16);
-    f.avx512dq = b & (1u << 17);
-    f.avx512bw = b & (1u << 30);
-    f.avx512vl = b & (1u << 31);
-  }
-  return f;
-}
-
 Blas load() {
   Blas blas;
-  CpuFeatures f = read_cpuid();
-  std::string feats;
-  auto add = [&](bool on, const char* name) { if (on) feats += std::string(feats.empty() ? "" : " ") + name; };
-  add(f.avx2 && f.os_ymm, "avx2");
-  add(f.fma, "fma");
-  add(f.avx512f && f.os_zmm, "avx512f");
-  add(f.avx512bw && f.os_zmm, "avx512bw");
-  add(f.avx512vl && f.os_zmm, "avx512vl");
-  add(f.avx512dq && f.os_zmm, "avx512dq");
-  blas.info.cpu_features = feats;
+  const CpuFeatures& f = cpu_features();
+  blas.info.cpu_features = f.names();
 
   const char* user = std::getenv("OPENBLAS_CORETYPE");
   blas.info.coretype_from_user = user && *user;

@@ -1,6 +1,8 @@
-// engine/cpu/conv2d.cpp — im2col + GEMM convolution, grouped over images, threaded over groups.
-// Rules: one parallel region per pass; each thread allocates its scratch once per call; weight
-// gradients are per-thread partials summed in thread order (reproducible for a given thread count).
+// engine/cpu/conv2d.cpp — the conv dispatch (direct kernels or im2col), and the im2col + GEMM
+// convolution, grouped over images, threaded over groups.
+// Rules of the im2col path: one parallel region per pass; each thread allocates its scratch once
+// per call; weight gradients are per-thread partials summed in thread order (reproducible for a
+// given thread count).
 #include "engine/cpu/conv2d.h"
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/core/parallel.h"
 #include "engine/cpu/blas.h"
+#include "engine/cpu/direct_conv.h"
 
 namespace senet::cpu {
 
@@ -109,8 +112,23 @@ static std::unique_ptr<float[]> scratch(int64_t n) {
 
 static int pass_threads() { return in_parallel_region() ? 1 : num_threads(); }
 
-void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
-                  const ConvEpilogue& epilogue) {
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+  if (direct_conv_supported(g))
+    direct_conv_fprop(g, x, w, y, hook);
+  else
+    conv2d_fprop_im2col(g, x, w, y, hook);
+}
+
+void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
+                  float* dx, float* dw) {
+  if (direct_conv_supported(g))
+    direct_conv_bprop(g, x, w, dy_fill, dx, dw);
+  else
+    conv2d_bprop_im2col(g, x, w, dy_fill, dx, dw);
+}
+
+void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                         const ConvRowsHook& hook) {
   const int G = conv2d_group_size(g, pass_threads());
   const int64_t ngroups = (g.N + G - 1) / G, PQ = g.PQ(), CRS = g.CRS();
   parallel_region([&](int tid, int nt) {
@@ -132,17 +150,18 @@ void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
       // Y_gᵀ[ld, K] = col_gᵀ · Wᵀ, then transposed (in cache) to Y_g (see the header for why)
       sgemm(true, true, int(ld), g.K, int(CRS), 1.f, B, int(ld), w, int(CRS), 0.f, yt.get(), g.K);
       transpose_to_rows(yt.get(), g.K, ld, Yg);
-      if (epilogue) epilogue(tid, grp, n0, gn, Yg);
-      if (gn > 1)  // scatter Y_g[K, gn·PQ] to NCHW
-        for (int j = 0; j < gn; ++j)
-          for (int k = 0; k < g.K; ++k)
-            std::memcpy(y + (int64_t(n0 + j) * g.K + k) * PQ, Yg + k * ld + j * PQ, size_t(PQ) * 4);
+      for (int j = 0; j < gn; ++j) {
+        float* yn = y + int64_t(n0 + j) * g.K * PQ;
+        if (gn > 1)  // scatter Y_g[K, gn·PQ] to NCHW
+          for (int k = 0; k < g.K; ++k) std::memcpy(yn + k * PQ, Yg + k * ld + j * PQ, size_t(PQ) * 4);
+        if (hook) hook(tid, n0 + j, 0, g.K, yn);
+      }
     }
   });
 }
 
-void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
-                  float* dx, float* dw) {
+void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
+                         float* dx, float* dw) {
   if (!dx && !dw) return;
   const int T = pass_threads();
   const int G = conv2d_group_size(g, T);
@@ -212,11 +231,11 @@ void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const Con
   }
 }
 
-void conv2d_add_bias(const float* bias, int K, int64_t ld, float* yg) {
-  for (int k = 0; k < K; ++k) {
-    float* row = yg + k * ld;
+void conv2d_add_bias(const float* bias, int k0, int k1, int64_t PQ, float* rows) {
+  for (int k = k0; k < k1; ++k) {
+    float* row = rows + (k - k0) * PQ;
     const float b = bias[k];
-    for (int64_t i = 0; i < ld; ++i) row[i] += b;
+    for (int64_t i = 0; i < PQ; ++i) row[i] += b;
   }
 }
 

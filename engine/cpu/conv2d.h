@@ -1,5 +1,9 @@
-// engine/cpu/conv2d.h — 2-D convolution (cross-correlation, zero padding) on the CPU, as GEMMs.
+// engine/cpu/conv2d.h — 2-D convolution (cross-correlation, zero padding) on the CPU.
 // Shapes (NCHW): x N×C×H×W, w K×C×R×S, y N×K×P×Q, P = (H+2·pad−R)/stride+1, Q likewise.
+// conv2d_fprop / conv2d_bprop run the direct AVX-512/AVX2 kernels (engine/cpu/direct_conv.h) when
+// the CPU and the geometry allow, else the im2col + GEMM path below, which is also the oracle the
+// direct kernels are tested against (conv2d_fprop_im2col / conv2d_bprop_im2col).
+// The im2col path:
 //   fprop  Y_gᵀ[g·PQ, K] = col_gᵀ · Wᵀ  →  transposed (in cache) to Y_g[K, g·PQ]
 //   wgrad  dWᵀ[CRS, K]   += col_g · dY_gᵀ                          (per-thread partials, merged in order
 //          and transposed to dW[K, CRS])
@@ -14,9 +18,10 @@
 // side by side so the GEMMs' g·PQ dimension stays ≳ 256 wide. Groups are split statically over the
 // engine's threads; every sgemm call is single-threaded. A 1×1, stride-1, pad-0 convolution with g = 1
 // reads X_n directly (no im2col).
-// Hooks let the fused ops (engine/ops/conv_bn_act.cpp) work on a group while it is in cache:
-//   fprop: epilogue(tid, group, n0, g, Y_g) runs on Y_g before it is scattered to NCHW;
-//   bprop: dy_fill(tid, n0, g, scratch) returns dY_g (a pointer into dy when g = 1, or `scratch`).
+// Hooks let the fused ops (engine/ops/conv_bn_act.cpp) work on data while it is in cache:
+//   fprop: hook(tid, n, k0, k1, rows) runs on output rows [k0, k1) of image n once they are final;
+//   bprop: dy_fill(tid, n0, g, scratch) returns dY_g, images n0..n0+g−1 side by side ([K, g·PQ]; a
+//          pointer into dy when g = 1, or `scratch`). The direct path always asks for g = 1.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -42,18 +47,26 @@ void im2col(const Conv2dGeom& g, const float* x, float* col, int64_t ld);
 // The adjoint: dx[c, ih, iw] += dcol[...] for every tap that read (ih, iw).
 void col2im(const Conv2dGeom& g, const float* dcol, int64_t ld, float* dx);
 
-using ConvEpilogue = std::function<void(int tid, int64_t group, int n0, int g, float* yg)>;
+// A hook on finished output rows: rows [k0, k1) of image n (NCHW; `rows` points at row k0, each
+// row P·Q floats), called right after the conv wrote them, while they are in cache.
+using ConvRowsHook = std::function<void(int tid, int n, int k0, int k1, float* rows)>;
 using ConvDyFill = std::function<const float*(int tid, int n0, int g, float* scratch)>;
 
-// y = conv(x, w) (no bias; add it in the epilogue). `epilogue` may be empty.
-void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
-                  const ConvEpilogue& epilogue);
+// y = conv(x, w) (no bias; add it in the hook). `hook` may be empty.
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook);
 // dx = dgrad(dY, w) (overwritten) and dw = wgrad(x, dY) (overwritten); either may be null (skipped).
 void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
                   float* dx, float* dw);
 
-// Bias: y[n,k,·] += b[k] on one group Y_g[K, ld] (for an epilogue);  db[k] = Σ_{n,p,q} dy[n,k,p,q].
-void conv2d_add_bias(const float* bias, int K, int64_t ld, float* yg);
+// The im2col + GEMM implementations of the two (any ISA; the oracle for the direct kernels).
+void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                         const ConvRowsHook& hook);
+void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
+                         float* dx, float* dw);
+
+// Bias: rows[k, ·] += b[k0 + k] for the rows [k0, k1) of one image (for a hook);
+// db[k] = Σ_{n,p,q} dy[n,k,p,q].
+void conv2d_add_bias(const float* bias, int k0, int k1, int64_t PQ, float* rows);
 void conv2d_bias_grad(const float* dy, int N, int K, int64_t PQ, float* db);
 
 // The straightforward 7-loop definition, for tests and benchmarks (double accumulation).

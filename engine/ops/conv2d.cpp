@@ -1,4 +1,5 @@
-// engine/ops/conv2d.cpp — conv2d forward and backward side by side (CPU: im2col + GEMM; CUDA:
+// engine/ops/conv2d.cpp — conv2d forward and backward side by side (CPU: direct AVX-512/AVX2
+// kernels, or im2col + GEMM; CUDA:
 // the implicit-GEMM kernels fprop v3 / dgrad v2 / wgrad v2 through the CudaOps table).
 #include "engine/ops/conv2d.h"
 
@@ -40,8 +41,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
   if (on_cuda) {
     cuda().conv2d_forward(g, x.data<float>(), w.data<float>(), b, y.data<float>());
   } else {
-    cpu::ConvEpilogue add_bias;
-    if (b) add_bias = [&](int, int64_t, int, int gn, float* yg) { cpu::conv2d_add_bias(b, g.K, gn * g.PQ(), yg); };
+    cpu::ConvRowsHook add_bias;
+    if (b) add_bias = [&](int, int, int k0, int k1, float* rows) { cpu::conv2d_add_bias(b, k0, k1, g.PQ(), rows); };
     cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), add_bias);
   }
 

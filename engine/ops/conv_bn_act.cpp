@@ -29,16 +29,15 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
   }
   Tensor a = Tensor::empty({g.N, g.K, g.P, g.Q});
   cpu::conv2d_fprop(g, x.data<float>(), wf.data(), a.data<float>(),
-                    [&](int, int64_t, int, int gn, float* yg) {
-                      for (int k = 0; k < g.K; ++k)
-                        for (int j = 0; j < gn; ++j) {
-                          float* row = yg + (int64_t(k) * gn + j) * PQ;
-                          const uint8_t* m = mask ? mask + k * PQ : nullptr;
-                          for (int64_t i = 0; i < PQ; ++i) {
-                            float z = row[i] + bf[size_t(k)];
-                            row[i] = !relu || (m && !m[i]) || z > 0.f ? z : 0.f;
-                          }
+                    [&](int, int, int k0, int k1, float* rows) {
+                      for (int k = k0; k < k1; ++k) {
+                        float* row = rows + (k - k0) * PQ;
+                        const uint8_t* m = mask ? mask + k * PQ : nullptr;
+                        for (int64_t i = 0; i < PQ; ++i) {
+                          float z = row[i] + bf[size_t(k)];
+                          row[i] = !relu || (m && !m[i]) || z > 0.f ? z : 0.f;
                         }
+                      }
                     });
   return a;
 }
@@ -103,14 +102,13 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   const bool grad = needs_grad({&x, &w, &gamma, &beta});
   if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, has_act, m);
 
-  // Forward: conv per group; per-(group, channel) mean and M2 while Y_g is hot; merge in group order.
+  // Forward: conv; per-(image, channel) mean and M2 while the rows are hot; merged in image order.
   const int64_t PQ = g.PQ(), M = int64_t(g.N) * PQ, n = M * g.K;
-  std::vector<cpu::MeanM2> part(size_t(g.N) * g.K);  // at most N groups
-  cpu::ConvEpilogue stats;
+  std::vector<cpu::MeanM2> part(size_t(g.N) * g.K);
+  cpu::ConvRowsHook stats;
   if (training)
-    stats = [&](int, int64_t grp, int, int gn, float* yg) {
-      for (int k = 0; k < g.K; ++k)
-        part[size_t(grp * g.K + k)] = cpu::segment_mean_m2(yg + int64_t(k) * gn * PQ, gn * PQ);
+    stats = [&](int, int img, int k0, int k1, float* rows) {
+      for (int k = k0; k < k1; ++k) part[size_t(img) * g.K + k] = cpu::segment_mean_m2(rows + (k - k0) * PQ, PQ);
     };
   cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), stats);
   std::vector<float> mean(size_t(g.K)), var(size_t(g.K));

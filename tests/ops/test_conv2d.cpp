@@ -9,11 +9,15 @@
 #include "engine/core/parallel.h"
 #include "engine/cpu/conv2d.h"
 #include "engine/ops/conv2d.h"
+#include "tests/support/conv_reference.h"
 #include "tests/support/gradcheck.h"
 
 using namespace senet;
 using senet::test::random_int_tensor;
 using senet::test::random_tensor;
+using senet::test::conv2d_backward_reference;
+using senet::test::expect_bitwise;
+using senet::test::ThreadCount;
 
 namespace {
 
@@ -26,46 +30,6 @@ const std::vector<Case> kCases = {
     {3, 5, 7, 9, 3, 1, 1, 1, 0}, {3, 5, 7, 9, 6, 1, 1, 2, 0}, {5, 6, 4, 4, 7, 3, 3, 1, 1},
     {5, 4, 4, 4, 3, 1, 1, 1, 0}, {5, 3, 32, 32, 4, 3, 3, 1, 1}, {5, 4, 32, 32, 5, 3, 3, 2, 1},
     {1, 1, 3, 3, 1, 3, 3, 1, 0},
-};
-
-// dx[n,c,ih,iw] = Σ w[k,c,r,s]·dy[n,k,p,q] over taps reading (ih, iw);  dw = Σ x·dy.  Double sums.
-void conv2d_backward_reference(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
-                               std::vector<double>& dx, std::vector<double>& dw) {
-  dx.assign(size_t(g.N) * g.C * g.H * g.W, 0.0);
-  dw.assign(size_t(g.K) * g.C * g.R * g.S, 0.0);
-  for (int n = 0; n < g.N; ++n)
-    for (int k = 0; k < g.K; ++k)
-      for (int p = 0; p < g.P; ++p)
-        for (int q = 0; q < g.Q; ++q) {
-          double d = dy[((size_t(n) * g.K + k) * g.P + p) * g.Q + q];
-          for (int c = 0; c < g.C; ++c)
-            for (int r = 0; r < g.R; ++r)
-              for (int s = 0; s < g.S; ++s) {
-                int ih = p * g.stride - g.pad + r, iw = q * g.stride - g.pad + s;
-                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                size_t xi = ((size_t(n) * g.C + c) * g.H + ih) * g.W + iw;
-                size_t wi = ((size_t(k) * g.C + c) * g.R + r) * g.S + s;
-                dx[xi] += w[wi] * d;
-                dw[wi] += x[xi] * d;
-              }
-        }
-}
-
-void expect_bitwise(const std::vector<float>& got, const std::vector<double>& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    if (got[i] != float(want[i]) && bad++ < 5)
-      ADD_FAILURE() << what << " element " << i << ": " << got[i] << " vs " << want[i];
-}
-
-class ThreadCount {  // restores the thread count at scope exit
- public:
-  explicit ThreadCount(int n) : saved_(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(saved_); }
-
- private:
-  int saved_;
 };
 
 }  // namespace

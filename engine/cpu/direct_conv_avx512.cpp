@@ -1,0 +1,35 @@
+// engine/cpu/direct_conv_avx512.cpp — the direct conv kernels built for AVX-512 (this file alone is
+// compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mbmi2; see engine/CMakeLists.txt).
+// 16-lane zmm vectors, or 8-lane ymm ones (32 of them under AVX-512VL) for layers with ≤ 8 channels.
+#define SENET_SIMD_NS avx512
+#include "engine/cpu/direct_conv_kernels.h"
+
+namespace senet::cpu {
+namespace {
+using avx512::F32x16;
+using avx512::F32x8;
+
+void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook,
+           const ConvInputMap* m) {
+  if (g.K <= 8)
+    avx512::fprop<F32x8>(g, x, w, y, hook, m);
+  else
+    avx512::fprop<F32x16>(g, x, w, y, hook, m);
+}
+
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx, float* dw,
+           const ConvInputMap* m) {
+  const bool d8 = g.C <= 8, w8 = g.K <= 8;
+  if (d8 && w8) avx512::bprop<F32x8, F32x8>(g, x, w, f, dx, dw, m);
+  if (d8 && !w8) avx512::bprop<F32x8, F32x16>(g, x, w, f, dx, dw, m);
+  if (!d8 && w8) avx512::bprop<F32x16, F32x8>(g, x, w, f, dx, dw, m);
+  if (!d8 && !w8) avx512::bprop<F32x16, F32x16>(g, x, w, f, dx, dw, m);
+}
+}  // namespace
+
+const DirectConvKernels& direct_conv_avx512() {
+  static const DirectConvKernels k{&fprop, &bprop};
+  return k;
+}
+
+}  // namespace senet::cpu

@@ -1,0 +1,686 @@
+// engine/cpu/direct_conv_kernels.h — the direct convolution kernels, written once over a vector
+// type V (engine/cpu/simd.h) and compiled per ISA by direct_conv_avx512.cpp / direct_conv_avx2.cpp.
+// The design and the math are in engine/cpu/direct_conv.h; this file is the how:
+//   1. gather_tile   the register-blocked microkernel: UQ output pixels × UK channel vectors
+//   2. gather_plane  tiles one output plane (fprop, or one dgrad phase) with gather_tile
+//   3. wgrad_unit    the weight-gradient microkernel: UKB × UC × S accumulator vectors
+//   4. packing       weights → blocked layouts, images → zero-padded copies, blocked ↔ NCHW
+//   5. fprop / bprop the drivers: chunks of images, threads, barriers, hooks
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/parallel.h"
+#include "engine/cpu/direct_conv.h"
+#include "engine/cpu/simd.h"
+
+namespace senet::cpu::SENET_SIMD_NS {
+
+#if defined(__AVX512F__)
+constexpr int kRegs = 32;  // zmm0–31 (ymm0–31 for F32x8 under AVX-512VL)
+#else
+constexpr int kRegs = 16;  // ymm0–15
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Scratch: 64-byte aligned float buffers, one set per thread, grown on demand and kept.
+class Scratch {
+ public:
+  float* get(size_t n, bool zero = false) {
+    if (n > cap_) {
+      buf_.reset();
+      void* p = ::operator new[](n * sizeof(float) + 256, std::align_val_t(64), std::nothrow);
+      if (!p)
+        fail("out of host memory: direct conv scratch of ", (n * sizeof(float)) >> 20,
+             " MiB; reduce the batch size or model width");
+      buf_.reset(static_cast<float*>(p));
+      cap_ = n;
+      std::memset(p, 0, n * sizeof(float) + 256);  // the slack past n stays 0 (see wgrad)
+    } else if (zero) {
+      std::memset(buf_.get(), 0, n * sizeof(float));
+    }
+    return buf_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::unique_ptr<float[], Free> buf_;
+  size_t cap_ = 0;
+};
+
+// What one thread keeps between calls: the tile buffer, the padded dy of an image, and (on the
+// calling thread) the buffers shared by the region: packed weights, the chunk's images.
+struct ThreadScratch {
+  Scratch tile, dy_pad, dy_img;
+  Scratch weights, chunk_x, chunk_dy, dw_acc;
+};
+inline ThreadScratch& thread_scratch() {
+  static thread_local ThreadScratch s;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. gather_tile: out[u][q] = Σ_c Σ_{r<R} Σ_{s<S} in[c][r][q·ST + s] · w[u][c][r][s]   (vectors)
+// `in` points at (channel 0, tap row 0, the tile's first input column); rows are in_rs apart,
+// channels in_cs. `w` points at block u = 0 of a packed [C][R][S][V] panel, blocks w_bs apart.
+// Output pixel q of block u is stored at out + q·out_ps + u·out_bs (a blocked tile buffer).
+struct GatherArgs {
+  int64_t in_cs, in_rs;
+  int C, R;
+  int64_t w_bs;
+  int64_t out_ps, out_bs;
+};
+
+template <class V, int UQ, int UK, int S, int ST>
+void gather_tile(const GatherArgs& a, const float* in, const float* w, float* out) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  T acc[UQ][UK];
+  static_for<UQ>([&](auto q) { static_for<UK>([&](auto u) { acc[q][u] = V::zero(); }); });
+  for (int c = 0; c < a.C; ++c) {
+    const float* ic = in + c * a.in_cs;
+    const float* wc = w + int64_t(c) * a.R * S * N;
+    for (int r = 0; r < a.R; ++r) {
+      const float* row = ic + r * a.in_rs;
+      const float* wr = wc + r * S * N;
+      T wv[S][UK];
+      static_for<S>([&](auto s) {
+        static_for<UK>([&](auto u) { wv[s][u] = V::load(wr + s * N + u * a.w_bs); });
+      });
+      // Input column i of the tile feeds output q = (i − s)/ST for every tap s that divides.
+      static_for<(UQ - 1) * ST + S>([&](auto i) {
+        const T b = V::bcast(row + i);
+        static_for<S>([&](auto s) {
+          constexpr int d = decltype(i)::value - decltype(s)::value;
+          if constexpr (d >= 0 && d % ST == 0 && d / ST < UQ) {
+            static_for<UK>([&](auto u) { acc[d / ST][u] = V::fma(b, wv[s][u], acc[d / ST][u]); });
+          }
+        });
+      });
+    }
+  }
+  static_for<UQ>([&](auto q) {
+    static_for<UK>([&](auto u) { V::store(out + q * a.out_ps + u * a.out_bs, acc[q][u]); });
+  });
+}
+
+// The widest tile that fits the registers: UQ·UK accumulators + S·UK weights + 1 broadcast.
+constexpr int max_uq(int uk, int s) {
+  int q = (kRegs - 1 - s * uk) / uk;
+  return std::min(q, uk == 1 ? 16 : uk == 2 ? 11 : 4);
+}
+
+using TileFn = void (*)(const GatherArgs&, const float*, const float*, float*);
+constexpr int kMaxUQ = 16;
+
+template <class V, int UK, int S, int ST, int UQ>
+constexpr TileFn tile_or_null() {
+  if constexpr (UQ <= max_uq(UK, S))
+    return &gather_tile<V, UQ, UK, S, ST>;
+  else
+    return nullptr;
+}
+
+template <class V, int UK, int S, int ST, int... Q>
+constexpr std::array<TileFn, kMaxUQ + 1> tile_table(std::integer_sequence<int, Q...>) {
+  return {nullptr, tile_or_null<V, UK, S, ST, Q + 1>()...};
+}
+
+template <class V>
+TileFn tile_fn(int uk, int s, int st, int uq) {
+  using Seq = std::make_integer_sequence<int, kMaxUQ>;
+  static const std::array<TileFn, kMaxUQ + 1> t[3][3][2] = {
+      {{tile_table<V, 1, 1, 1>(Seq{}), tile_table<V, 1, 1, 2>(Seq{})},
+       {tile_table<V, 1, 2, 1>(Seq{}), tile_table<V, 1, 2, 2>(Seq{})},
+       {tile_table<V, 1, 3, 1>(Seq{}), tile_table<V, 1, 3, 2>(Seq{})}},
+      {{tile_table<V, 2, 1, 1>(Seq{}), tile_table<V, 2, 1, 2>(Seq{})},
+       {tile_table<V, 2, 2, 1>(Seq{}), tile_table<V, 2, 2, 2>(Seq{})},
+       {tile_table<V, 2, 3, 1>(Seq{}), tile_table<V, 2, 3, 2>(Seq{})}},
+      {{tile_table<V, 4, 1, 1>(Seq{}), tile_table<V, 4, 1, 2>(Seq{})},
+       {tile_table<V, 4, 2, 1>(Seq{}), tile_table<V, 4, 2, 2>(Seq{})},
+       {tile_table<V, 4, 3, 1>(Seq{}), tile_table<V, 4, 3, 2>(Seq{})}}};
+  const int ui = uk == 1 ? 0 : uk == 2 ? 1 : 2;
+  TileFn f = t[ui][s - 1][st - 1][uq];
+  SENET_CHECK(f, "direct conv: no tile kernel for UK=", uk, " S=", s, " stride=", st, " UQ=", uq);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. gather_plane: one output plane of OH×OW pixels for a group of UK channel blocks.
+// `in` points at (channel 0, tap row 0, tap column 0) of output pixel (0, 0); output row oy reads
+// input rows oy·ST + r, output column ox reads columns ox·ST + s.
+struct GatherPlane {
+  const float* in;
+  int64_t in_cs, in_rs;
+  int C, R, S, ST;
+  const float* w;  // block 0 of the group
+  int64_t w_bs;
+  int OH, OW;
+  float* out;  // pixel (0, 0) of block 0
+  int64_t out_rs, out_ps, out_bs;
+};
+
+// Tile widths along a row: balanced tiles of at most umax (e.g. 32 → 11, 11, 10).
+inline int tiles_along(int ow, int umax, int* uq_big, int* n_big) {
+  const int nt = (ow + umax - 1) / umax;
+  *uq_big = (ow + nt - 1) / nt;
+  *n_big = ow - (*uq_big - 1) * nt;  // tiles of uq_big, the rest uq_big − 1
+  return nt;
+}
+
+template <class V>
+void gather_plane(const GatherPlane& p, int uk) {
+  const int umax = max_uq(uk, p.S);
+  int uq_big, n_big;
+  const int nt = tiles_along(p.OW, umax, &uq_big, &n_big);
+  const TileFn big = tile_fn<V>(uk, p.S, p.ST, uq_big);
+  const TileFn small = uq_big > 1 && n_big < nt ? tile_fn<V>(uk, p.S, p.ST, uq_big - 1) : big;
+  const GatherArgs a{p.in_cs, p.in_rs, p.C, p.R, p.w_bs, p.out_ps, p.out_bs};
+  for (int oy = 0; oy < p.OH; ++oy) {
+    const float* in_row = p.in + int64_t(oy) * p.ST * p.in_rs;
+    float* out_row = p.out + oy * p.out_rs;
+    int ox = 0;
+    for (int t = 0; t < nt; ++t) {
+      const int uq = t < n_big ? uq_big : uq_big - 1;
+      (t < n_big ? big : small)(a, in_row + int64_t(ox) * p.ST, p.w, out_row + ox * p.out_ps);
+      ox += uq;
+    }
+  }
+}
+
+// Channel blocks per group: the UK with the fewest loads per FMA that divides the block count.
+// Per input channel and kernel row a tile loads S·UK weight vectors and (UQ−1)·ST + S inputs for
+// S·UQ·UK FMAs.
+inline int choose_uk(int blocks, int ow, int s, int st) {
+  int best = 1;
+  double best_cost = 1e30;
+  for (int uk : {1, 2, 4}) {
+    if (blocks % uk != 0 || max_uq(uk, s) < 1) continue;
+    int uq_big, n_big;
+    const int nt = tiles_along(ow, max_uq(uk, s), &uq_big, &n_big);
+    double loads = 0;
+    for (int t = 0; t < nt; ++t) {
+      const int uq = t < n_big ? uq_big : uq_big - 1;
+      loads += s * uk + (uq - 1) * st + s;
+    }
+    const double cost = loads / (double(s) * ow * uk);  // loads per FMA
+    if (cost < best_cost - 1e-9) {
+      best_cost = cost;
+      best = uk;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. wgrad_unit: acc[u][c][s] += Σ_{rows, j} dy[u][row][j] · x[c][row·ST + r][j·ST + s]
+// over the rows of a chunk of images. dy rows are channel-blocked ([Q + 4][V], q = 0 at +2·V, two
+// zero pixels each side); x rows are the zero-padded input (the same copies fprop reads).
+struct WgradArgs {
+  int rows;                    // output rows P
+  int Q;                       // output columns
+  int64_t x_cs, x_rs, x_is;    // padded x: channel, row, image strides
+  int64_t dy_bs, dy_rs, dy_is; // blocked dy: block, row, image strides
+};
+
+// x points at (image 0, channel c0, padded row r), dy at (image 0, block kb0, row 0, pixel −2).
+template <class V, int UKB, int UC, int S, int ST>
+void wgrad_unit(const WgradArgs& a, const float* x, const float* dy, int nimg, float* acc_io,
+                int64_t acc_cs, int64_t acc_bs) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  T acc[UKB][UC][S];
+  static_for<UKB>([&](auto u) {
+    static_for<UC>([&](auto c) {
+      static_for<S>([&](auto s) { acc[u][c][s] = V::load(acc_io + u * acc_bs + c * acc_cs + s * N); });
+    });
+  });
+  const int last = (a.Q - 1) * ST + S - 1;  // last input column any output reads
+  for (int im = 0; im < nimg; ++im) {
+    for (int row = 0; row < a.rows; ++row) {
+      const float* xr = x + im * a.x_is + int64_t(row) * ST * a.x_rs;
+      const float* dr = dy + im * a.dy_is + row * a.dy_rs + 2 * N;  // q = 0
+      for (int iw = 0; iw <= last; iw += ST) {
+        // Input columns iw .. iw+ST−1; column iw+ph feeds output q = iw/ST + (ph − s)/ST.
+        static_for<ST>([&](auto ph) {
+          T d[S][UKB];
+          static_for<S>([&](auto s) {
+            constexpr int e = decltype(ph)::value - decltype(s)::value;
+            if constexpr (e % ST == 0) {
+              const float* dq = dr + (iw / ST + e / ST) * N;
+              static_for<UKB>([&](auto u) { d[s][u] = V::load(dq + u * a.dy_bs); });
+            }
+          });
+          static_for<UC>([&](auto c) {
+            const T b = V::bcast(xr + c * a.x_cs + iw + ph);
+            static_for<S>([&](auto s) {
+              constexpr int e = decltype(ph)::value - decltype(s)::value;
+              if constexpr (e % ST == 0) {
+                static_for<UKB>([&](auto u) { acc[u][c][s] = V::fma(b, d[s][u], acc[u][c][s]); });
+              }
+            });
+          });
+        });
+      }
+    }
+  }
+  static_for<UKB>([&](auto u) {
+    static_for<UC>([&](auto c) {
+      static_for<S>([&](auto s) { V::store(acc_io + u * acc_bs + c * acc_cs + s * N, acc[u][c][s]); });
+    });
+  });
+}
+
+// Registers: UKB·UC·S accumulators + S·UKB dy vectors + 1 broadcast.
+constexpr int max_uc(int ukb, int s) {
+  return std::min(12, (kRegs - 1 - s * ukb - (kRegs == 32 ? 2 : 0)) / (ukb * s));
+}
+
+using WgradFn = void (*)(const WgradArgs&, const float*, const float*, int, float*, int64_t, int64_t);
+constexpr int kMaxUC = 12;
+
+template <class V, int UKB, int S, int ST, int UC>
+constexpr WgradFn wgrad_or_null() {
+  if constexpr (UC <= max_uc(UKB, S))
+    return &wgrad_unit<V, UKB, UC, S, ST>;
+  else
+    return nullptr;
+}
+
+template <class V, int UKB, int S, int ST, int... C>
+constexpr std::array<WgradFn, kMaxUC + 1> wgrad_table(std::integer_sequence<int, C...>) {
+  return {nullptr, wgrad_or_null<V, UKB, S, ST, C + 1>()...};
+}
+
+template <class V>
+WgradFn wgrad_fn(int ukb, int s, int st, int uc) {
+  using Seq = std::make_integer_sequence<int, kMaxUC>;
+  static const std::array<WgradFn, kMaxUC + 1> t[3][3][2] = {
+      {{wgrad_table<V, 1, 1, 1>(Seq{}), wgrad_table<V, 1, 1, 2>(Seq{})},
+       {wgrad_table<V, 1, 2, 1>(Seq{}), wgrad_table<V, 1, 2, 2>(Seq{})},
+       {wgrad_table<V, 1, 3, 1>(Seq{}), wgrad_table<V, 1, 3, 2>(Seq{})}},
+      {{wgrad_table<V, 2, 1, 1>(Seq{}), wgrad_table<V, 2, 1, 2>(Seq{})},
+       {wgrad_table<V, 2, 2, 1>(Seq{}), wgrad_table<V, 2, 2, 2>(Seq{})},
+       {wgrad_table<V, 2, 3, 1>(Seq{}), wgrad_table<V, 2, 3, 2>(Seq{})}},
+      {{wgrad_table<V, 4, 1, 1>(Seq{}), wgrad_table<V, 4, 1, 2>(Seq{})},
+       {wgrad_table<V, 4, 2, 1>(Seq{}), wgrad_table<V, 4, 2, 2>(Seq{})},
+       {wgrad_table<V, 4, 3, 1>(Seq{}), wgrad_table<V, 4, 3, 2>(Seq{})}}};
+  const int ui = ukb == 1 ? 0 : ukb == 2 ? 1 : 2;
+  WgradFn f = t[ui][s - 1][st - 1][uc];
+  SENET_CHECK(f, "direct conv: no wgrad kernel for UKB=", ukb, " S=", s, " stride=", st, " UC=", uc);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Packing and layout changes.
+
+// One block of a rows × n matrix to the blocked layout: dst[i][l] = src[l][i] for the `valid`
+// rows l < valid of the block (src = row b·V), 0 for the others.
+template <class V>
+void rows_to_blocked(const float* src, int valid, int64_t n, float* dst) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    T v[N];
+    for (int l = 0; l < N; ++l) v[l] = l < valid ? V::load(src + l * n + i) : V::zero();
+    V::transpose(v);
+    for (int j = 0; j < N; ++j) V::store(dst + (i + j) * N, v[j]);
+  }
+  for (; i < n; ++i)
+    for (int l = 0; l < N; ++l) dst[i * N + l] = l < valid ? src[l * n + i] : 0.f;
+}
+
+// The inverse for the valid rows: dst[l][i] = src[i][l], l < valid (dst = row b·V of the matrix).
+template <class V>
+void blocked_to_rows(const float* src, int valid, int64_t n, float* dst) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    T v[N];
+    for (int j = 0; j < N; ++j) v[j] = V::load(src + (i + j) * N);
+    V::transpose(v);
+    for (int l = 0; l < valid; ++l) V::store(dst + l * n + i, v[l]);
+  }
+  if (i < n) {
+    const int rest = int(n - i);
+    T v[N];
+    for (int j = 0; j < N; ++j) v[j] = j < rest ? V::load(src + (i + j) * N) : V::zero();
+    V::transpose(v);
+    for (int l = 0; l < valid; ++l) V::store_n(dst + l * n + i, v[l], rest);
+  }
+}
+
+// dgrad weights of one output phase: wd[cb][k][r'][s'][l] = w[k][cb·V + l][r(r')][s(s')], where
+// r(r') and s(s') list the phase's taps (r' ascending = input row offset ascending).
+template <class V>
+void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt, int nr, const int* st,
+                      int ns, float* wd, int cb) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  const int valid = std::min(N, C - cb * N);
+  const int RS = R * S;
+  float* d0 = wd + int64_t(cb) * K * nr * ns * N;
+  for (int k = 0; k < K; ++k) {
+    const float* src = w + (int64_t(k) * C + cb * N) * RS;  // valid rows of RS taps
+    if (RS <= N) {
+      T v[N];
+      for (int l = 0; l < N; ++l) v[l] = l < valid ? V::load_n(src + l * RS, RS) : V::zero();
+      V::transpose(v);  // v[r·S + s] = the N channels' tap (r, s)
+      for (int i = 0; i < nr; ++i)
+        for (int j = 0; j < ns; ++j) V::store(d0 + ((int64_t(k) * nr + i) * ns + j) * N, v[rt[i] * S + st[j]]);
+    } else {
+      for (int i = 0; i < nr; ++i)
+        for (int j = 0; j < ns; ++j)
+          for (int l = 0; l < N; ++l)
+            d0[((int64_t(k) * nr + i) * ns + j) * N + l] = l < valid ? src[l * RS + rt[i] * S + st[j]] : 0.f;
+    }
+  }
+}
+
+// Zero-padded copy of one image: dst[c][pt + h][pl + v] = map(x[c][h][v]), zeros around, rows of
+// width Wd. map = identity, or x·scale[c] + shift[c] then ReLU where the mask is set.
+template <class V>
+void pad_image(const float* x, int C, int H, int W, int pt, int pb, int pl, int pr, const ConvInputMap* m,
+               float* dst) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  const int Wd = W + pl + pr, Hd = H + pt + pb;
+  for (int c = 0; c < C; ++c) {
+    float* dc = dst + int64_t(c) * Hd * Wd;
+    std::memset(dc, 0, sizeof(float) * size_t(pt) * Wd);
+    std::memset(dc + int64_t(pt + H) * Wd, 0, sizeof(float) * size_t(pb) * Wd);
+    const float* xc = x + int64_t(c) * H * W;
+    const T sc = m && m->scale ? V::set1(m->scale[c]) : V::set1(1.f);
+    const T sh = m && m->shift ? V::set1(m->shift[c]) : V::zero();
+    for (int h = 0; h < H; ++h) {
+      float* d = dc + int64_t(pt + h) * Wd;
+      for (int i = 0; i < pl; ++i) d[i] = 0.f;
+      for (int i = pl + W; i < Wd; ++i) d[i] = 0.f;
+      const float* s = xc + int64_t(h) * W;
+      d += pl;
+      if (!m) {
+        std::memcpy(d, s, sizeof(float) * size_t(W));
+        continue;
+      }
+      const uint8_t* mk = m->mask ? m->mask + (int64_t(c) * H + h) * W : nullptr;
+      for (int v = 0; v < W; v += N) {
+        const int n = std::min(N, W - v);
+        T z = V::fma(V::load_n(s + v, n), sc, sh);
+        if (m->relu) {
+          auto keep = V::gt0(z);
+          if (mk) {
+            uint8_t mb[N] = {};
+            std::memcpy(mb, mk + v, size_t(n));
+            keep = V::or_(keep, V::andnot(V::nonzero_u8(mb), V::from_bits(0xffffu)));
+          }
+          z = V::select(keep, z, V::zero());
+        }
+        V::store_n(d + v, z, n);
+      }
+    }
+  }
+}
+
+// Channel-blocked, column-padded copy of one dy image for wgrad: dst[b][i][2 + j][l] =
+// dy[b·V + l][i][j] (0 for channels ≥ K and in the two pixels on each side of every row).
+template <class V>
+void dy_to_blocked(const float* dy, int K, int P, int Q, float* dst) {
+  using T = typename V::T;
+  constexpr int N = V::N;
+  const int Kb = (K + N - 1) / N, Qb = Q + 4;
+  const int64_t PQ = int64_t(P) * Q;
+  for (int b = 0; b < Kb; ++b) {
+    const int valid = std::min(N, K - b * N);
+    for (int i = 0; i < P; ++i) {
+      float* d = dst + (int64_t(b) * P + i) * Qb * N;
+      for (int l = 0; l < 2 * N; ++l) d[l] = d[(Qb - 2) * N + l] = 0.f;
+      const float* s = dy + int64_t(b) * N * PQ + int64_t(i) * Q;
+      int j = 0;
+      for (; j + N <= Q; j += N) {
+        T v[N];
+        for (int l = 0; l < N; ++l) v[l] = l < valid ? V::load(s + l * PQ + j) : V::zero();
+        V::transpose(v);
+        for (int t = 0; t < N; ++t) V::store(d + (2 + j + t) * N, v[t]);
+      }
+      for (; j < Q; ++j)
+        for (int l = 0; l < N; ++l) d[(2 + j) * N + l] = l < valid ? s[l * PQ + j] : 0.f;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Drivers.
+
+// Images per chunk: ≈ 1 MiB of per-image buffers, at least one per thread, at most N.
+inline int chunk_images(int64_t bytes_per_image, int N, int nthreads) {
+  int64_t want = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, bytes_per_image));
+  want = std::max<int64_t>(want, nthreads);
+  return int(std::min<int64_t>(want, N));
+}
+
+inline int region_threads() { return in_parallel_region() ? 1 : num_threads(); }
+
+template <class V>
+void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook,
+           const ConvInputMap* xmap) {
+  constexpr int N = V::N;
+  const int Kb = (g.K + N - 1) / N;
+  const int64_t CRS = g.CRS(), PQ = g.PQ();
+  const int Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
+  const int64_t img_floats = int64_t(g.C) * Hp * Wp;
+  const int T = region_threads();
+  const int nc = chunk_images(img_floats * 4, g.N, T);
+  const int uk = choose_uk(Kb, g.Q, g.S, g.stride);
+  const int groups = Kb / uk;
+
+  ThreadScratch& main = thread_scratch();
+  float* wp = main.weights.get(size_t(Kb) * CRS * N);
+  float* xs = main.chunk_x.get(size_t(nc) * img_floats);
+  parallel_for(0, Kb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      rows_to_blocked<V>(w + b * N * CRS, std::min<int>(N, g.K - int(b) * N), CRS, wp + b * CRS * N);
+  });
+  RegionBarrier barrier(T);
+  parallel_region([&](int tid, int nt) {
+    float* tile = thread_scratch().tile.get(size_t(uk) * PQ * N);
+    for (int n0 = 0; n0 < g.N; n0 += nc) {
+      const int cn = std::min(nc, g.N - n0);
+      int64_t b, e;
+      chunk_range(0, cn, tid, nt, &b, &e);
+      for (int64_t j = b; j < e; ++j)
+        pad_image<V>(x + int64_t(n0 + j) * g.C * g.HW(), g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
+                     xs + j * img_floats);
+      barrier.wait();
+      chunk_range(0, int64_t(groups) * cn, tid, nt, &b, &e);
+      for (int64_t item = b; item < e; ++item) {
+        const int grp = int(item / cn), j = int(item % cn), n = n0 + j;
+        GatherPlane p{xs + j * img_floats, int64_t(Hp) * Wp, Wp, g.C, g.R, g.S, g.stride,
+                      wp + int64_t(grp) * uk * CRS * N, CRS * N, g.P, g.Q, tile, int64_t(g.Q) * N, N,
+                      PQ * N};
+        gather_plane<V>(p, uk);
+        for (int u = 0; u < uk; ++u) {
+          const int blk = grp * uk + u;
+          const int k0 = blk * N, k1 = std::min(g.K, k0 + N);
+          float* rows = y + (int64_t(n) * g.K + k0) * PQ;
+          blocked_to_rows<V>(tile + u * PQ * N, k1 - k0, PQ, rows);
+          if (hook) hook(tid, n, k0, k1, rows);
+        }
+      }
+      barrier.wait();
+    }
+  });
+}
+
+// Taps of one dgrad output phase a (rows) of a stride-t, pad-p, R-tap kernel: r ≡ a + p (mod t),
+// listed by ascending input offset d(r) = (a + p − r)/t, i.e. descending r. Returns the count;
+// *dmin = the smallest offset.
+inline int phase_taps(int a, int t, int pad, int R, int* taps, int* dmin) {
+  int n = 0;
+  for (int r = R - 1; r >= 0; --r)
+    if (((a + pad - r) % t + t) % t == 0) taps[n++] = r;
+  *dmin = n ? (a + pad - taps[0]) / t : 0;
+  return n;
+}
+
+struct DgradPlan {
+  int t;
+  int nr[2], rt[2][3], rmin[2];  // per row phase a: tap count, taps, smallest input row offset
+  int ns[2], st[2][3], smin[2];  // per column phase: the same for columns
+  int padT, padB, padL, padR;    // zero rows/columns around dy so that no tap needs a check
+};
+
+inline DgradPlan dgrad_plan(const Conv2dGeom& g) {
+  DgradPlan d{};
+  d.t = g.stride;
+  int lo_r = 0, hi_r = 0, lo_s = 0, hi_s = 0;
+  for (int a = 0; a < d.t; ++a) {
+    d.nr[a] = phase_taps(a, d.t, g.pad, g.R, d.rt[a], &d.rmin[a]);
+    d.ns[a] = phase_taps(a, d.t, g.pad, g.S, d.st[a], &d.smin[a]);
+    const int oh = (g.H - a + d.t - 1) / d.t, ow = (g.W - a + d.t - 1) / d.t;
+    if (d.nr[a]) {
+      lo_r = std::min(lo_r, d.rmin[a]);
+      hi_r = std::max(hi_r, d.rmin[a] + d.nr[a] - 1 + oh - 1 - (g.P - 1));
+    }
+    if (d.ns[a]) {
+      lo_s = std::min(lo_s, d.smin[a]);
+      hi_s = std::max(hi_s, d.smin[a] + d.ns[a] - 1 + ow - 1 - (g.Q - 1));
+    }
+  }
+  d.padT = -lo_r, d.padB = std::max(0, hi_r), d.padL = -lo_s, d.padR = std::max(0, hi_s);
+  return d;
+}
+
+// VD: the vector over input channels (dgrad), VW: over output channels (wgrad); each is the ymm
+// width when its channel count is ≤ 8, so small layers do not leave half of every zmm empty.
+template <class VD, class VW>
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill, float* dx,
+           float* dw, const ConvInputMap* xmap) {
+  constexpr int ND = VD::N, NW = VW::N;
+  const int64_t PQ = g.PQ(), HW = g.HW();
+  const int T = region_threads();
+  ThreadScratch& main = thread_scratch();
+
+  // dgrad: per-phase packed weights [phase][C/ND][K][R'][S'][ND] and the padded-dy geometry.
+  const int Cb = (g.C + ND - 1) / ND;
+  const DgradPlan dp = dgrad_plan(g);
+  const int Pp = g.P + dp.padT + dp.padB, Qp = g.Q + dp.padL + dp.padR;
+  int64_t ph_off[4] = {0, 0, 0, 0}, wd_total = 0;
+  for (int a = 0; a < dp.t; ++a)
+    for (int b = 0; b < dp.t; ++b) {
+      ph_off[a * dp.t + b] = wd_total;
+      wd_total += int64_t(Cb) * g.K * dp.nr[a] * dp.ns[b] * ND;
+    }
+  float* wd = dx ? main.weights.get(size_t(std::max<int64_t>(wd_total, 1))) : nullptr;
+  if (dx)
+    parallel_for(0, Cb, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t cb = c0; cb < c1; ++cb)
+        for (int a = 0; a < dp.t; ++a)
+          for (int b = 0; b < dp.t; ++b)
+            if (dp.nr[a] && dp.ns[b])
+              pack_dgrad_phase<VD>(w, g.K, g.C, g.R, g.S, dp.rt[a], dp.nr[a], dp.st[b], dp.ns[b],
+                                   wd + ph_off[a * dp.t + b], int(cb));
+    });
+  int max_ns = 1;
+  for (int b = 0; b < dp.t; ++b) max_ns = std::max(max_ns, dp.ns[b]);
+  const int uk_d = dx ? choose_uk(Cb, (g.W + dp.t - 1) / dp.t, max_ns, 1) : 1;
+
+  // wgrad: the chunk's padded x and blocked dy, and the accumulators [K/NW][C][R][S][NW].
+  const int Kb = (g.K + NW - 1) / NW;
+  const int Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
+  const int64_t x_floats = int64_t(g.C) * Hp * Wp, dyb_floats = int64_t(Kb) * g.P * (g.Q + 4) * NW;
+  const int nc = chunk_images((dw ? x_floats + dyb_floats : 0) * 4 + 1, g.N, T);
+  float* xs = dw ? main.chunk_x.get(size_t(nc) * x_floats) : nullptr;
+  float* dyb = dw ? main.chunk_dy.get(size_t(nc) * dyb_floats) : nullptr;
+  float* acc = dw ? main.dw_acc.get(size_t(Kb) * g.CRS() * NW, /*zero=*/true) : nullptr;
+  // Units (UKB blocks, UC channels, one kernel row): the widest UC that still gives every thread
+  // two units (a 3×3 layer with 8 or 16 channels has only 3–6 units at the widest UC).
+  const int ukb = g.S == 1 ? (Kb % 4 == 0 && kRegs == 32 ? 4 : Kb % 2 == 0 ? 2 : 1) : 1;
+  int ucmax = max_uc(ukb, g.S);
+  while (ucmax > 2 && int64_t(Kb / ukb) * ((g.C + ucmax - 1) / ucmax) * g.R < 2 * T)
+    ucmax = (ucmax + 1) / 2;
+  const int cgroups = (g.C + ucmax - 1) / ucmax;
+  const int64_t units = int64_t(Kb / ukb) * cgroups * g.R;
+  const WgradArgs wa{g.P,      g.Q, int64_t(Hp) * Wp, Wp, x_floats, int64_t(g.P) * (g.Q + 4) * NW,
+                     int64_t(g.Q + 4) * NW, dyb_floats};
+
+  RegionBarrier barrier(T);
+  parallel_region([&](int tid, int nt) {
+    ThreadScratch& ts = thread_scratch();
+    float* tile = dx ? ts.tile.get(size_t(uk_d) * HW * ND) : nullptr;
+    float* dyp = dx ? ts.dy_pad.get(size_t(g.K) * Pp * Qp) : nullptr;
+    float* dyimg = ts.dy_img.get(size_t(g.K) * PQ);
+    for (int n0 = 0; n0 < g.N; n0 += nc) {
+      const int cn = std::min(nc, g.N - n0);
+      int64_t b, e;
+      chunk_range(0, cn, tid, nt, &b, &e);
+      for (int64_t j = b; j < e; ++j) {  // phase A: copies for wgrad, and dgrad, per image
+        const int n = n0 + int(j);
+        const float* dyn = dy_fill(tid, n, 1, dyimg);
+        if (dw) {
+          pad_image<VW>(x + int64_t(n) * g.C * HW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
+                        xs + j * x_floats);
+          dy_to_blocked<VW>(dyn, g.K, g.P, g.Q, dyb + j * dyb_floats);
+        }
+        if (!dx) continue;
+        pad_image<VD>(dyn, g.K, g.P, g.Q, dp.padT, dp.padB, dp.padL, dp.padR, nullptr, dyp);
+        float* dxn = dx + int64_t(n) * g.C * HW;
+        for (int cg = 0; cg < Cb / uk_d; ++cg) {
+          for (int a = 0; a < dp.t; ++a)
+            for (int ph = 0; ph < dp.t; ++ph) {  // output phase (a, ph): rows a + t·i, columns ph + t·j
+              const int oh = (g.H - a + dp.t - 1) / dp.t, ow = (g.W - ph + dp.t - 1) / dp.t;
+              float* out = tile + (int64_t(a) * g.W + ph) * ND;
+              if (oh <= 0 || ow <= 0) continue;
+              if (!dp.nr[a] || !dp.ns[ph]) {  // no tap reaches this phase: dx is 0 there
+                for (int u = 0; u < uk_d; ++u)
+                  for (int i = 0; i < oh; ++i)
+                    for (int jj = 0; jj < ow; ++jj)
+                      VD::store(out + u * HW * ND + (int64_t(i) * g.W + jj) * dp.t * ND, VD::zero());
+                continue;
+              }
+              const int64_t wblk = int64_t(g.K) * dp.nr[a] * dp.ns[ph] * ND;
+              GatherPlane p{dyp + int64_t(dp.rmin[a] + dp.padT) * Qp + (dp.smin[ph] + dp.padL),
+                            int64_t(Pp) * Qp, Qp, g.K, dp.nr[a], dp.ns[ph], 1,
+                            wd + ph_off[a * dp.t + ph] + int64_t(cg) * uk_d * wblk, wblk, oh, ow, out,
+                            int64_t(dp.t) * g.W * ND, int64_t(dp.t) * ND, HW * ND};
+              gather_plane<VD>(p, uk_d);
+            }
+          for (int u = 0; u < uk_d; ++u) {
+            const int c0 = (cg * uk_d + u) * ND;
+            blocked_to_rows<VD>(tile + u * HW * ND, std::min(ND, g.C - c0), HW, dxn + int64_t(c0) * HW);
+          }
+        }
+      }
+      if (!dw) continue;
+      barrier.wait();  // phase B: wgrad units over the chunk
+      chunk_range(0, units, tid, nt, &b, &e);
+      for (int64_t unit = b; unit < e; ++unit) {
+        const int r = int(unit % g.R);
+        const int cgi = int((unit / g.R) % cgroups);
+        const int kg = int(unit / (int64_t(g.R) * cgroups));
+        const int c0 = cgi * ucmax, uc = std::min(ucmax, g.C - c0);
+        const float* x0 = xs + int64_t(c0) * Hp * Wp + int64_t(r) * Wp;
+        const float* dy0 = dyb + int64_t(kg) * ukb * wa.dy_bs;
+        float* a0 = acc + ((int64_t(kg) * ukb * g.C + c0) * g.R + r) * g.S * NW;
+        wgrad_fn<VW>(ukb, g.S, g.stride, uc)(wa, x0, dy0, cn, a0, int64_t(g.R) * g.S * NW, g.CRS() * NW);
+      }
+      barrier.wait();
+    }
+  });
+  if (dw)
+    parallel_for(0, Kb, 1, [&](int64_t k0, int64_t k1) {
+      for (int64_t kb = k0; kb < k1; ++kb)
+        blocked_to_rows<VW>(acc + kb * g.CRS() * NW, std::min<int>(NW, g.K - int(kb) * NW), g.CRS(),
+                            dw + kb * NW * g.CRS());
+    });
+}
+
+}  // namespace senet::cpu::SENET_SIMD_NS

@@ -1,0 +1,134 @@
+// tools/bench/bench_train_step.cpp — images per second of one CPU training step, exactly as
+// `senet train` runs it (forward, softmax cross-entropy, zero_grad, backward, the finite check,
+// SGD Nesterov, loss.item() and count_correct), on one fixed synthetic batch.
+// Not a test: the peer comparison with PyTorch (tools/bench/vs_pytorch.py) runs this binary and
+// tools/bench/torch_step.py on the same model layout, batch and thread count.
+//   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
+//                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
+//                    [--warmup 3] [--seconds S]
+// Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
+// "step_ms": [...], "peak_rss_mib": ru_maxrss at exit, ...}. --seconds S times steps until S
+// seconds have passed (at least --steps).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/core/autograd.h"
+#include "engine/core/parallel.h"
+#include "engine/core/rng.h"
+#include "engine/ops/count_correct.h"
+#include "engine/ops/cross_entropy.h"
+#include "engine/optim/sgd.h"
+#include "models/model.h"
+#include "senet/trainer.h"
+
+using namespace senet;
+
+namespace {
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "bench_train_step: %s\nusage: bench_train_step --arch resnet18|wrn [--width W] "
+               "[--wrn-depth D --wrn-k K] [--in-channels C] [--image S] [--classes N] [--batch B] "
+               "[--threads T] [--steps N] [--warmup N] [--seconds S]\n",
+               why);
+  std::exit(2);
+}
+
+double number(const char* flag, const char* v) {
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  if (!*v || *end) {
+    std::fprintf(stderr, "bench_train_step: %s expects a number, got '%s'\n", flag, v);
+    std::exit(2);
+  }
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  models::ModelConfig mc;
+  mc.arch = "resnet18";
+  int batch = 128, threads = 2, steps = 10, warmup = 3;
+  double seconds = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) usage(("missing value after " + a).c_str());
+    const char* v = argv[++i];
+    if (a == "--arch") mc.arch = v;
+    else if (a == "--width") mc.width = float(number(argv[i - 1], v));
+    else if (a == "--wrn-depth") mc.wrn_depth = int(number(argv[i - 1], v));
+    else if (a == "--wrn-k") mc.wrn_k = int(number(argv[i - 1], v));
+    else if (a == "--in-channels") mc.in_channels = int(number(argv[i - 1], v));
+    else if (a == "--image") mc.image_size = int(number(argv[i - 1], v));
+    else if (a == "--classes") mc.num_classes = int(number(argv[i - 1], v));
+    else if (a == "--batch") batch = int(number(argv[i - 1], v));
+    else if (a == "--threads") threads = int(number(argv[i - 1], v));
+    else if (a == "--steps") steps = int(number(argv[i - 1], v));
+    else if (a == "--warmup") warmup = int(number(argv[i - 1], v));
+    else if (a == "--seconds") seconds = number(argv[i - 1], v);
+    else usage(("unknown option " + a).c_str());
+  }
+  if (batch < 1 || threads < 1 || steps < 1 || warmup < 0) usage("batch, threads, steps must be ≥ 1");
+  set_num_threads(threads);
+  mc.seed = 1;
+  auto model = models::make_model(mc);
+  model->train();
+
+  // One fixed batch: N(0, 1) pixels (the normalised data's scale) and uniform labels.
+  const int64_t n = batch, pix = int64_t(mc.in_channels) * mc.image_size * mc.image_size;
+  std::vector<float> xv(size_t(n * pix));
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = rand_normal(11, 0, i);
+  std::vector<int32_t> yv(static_cast<size_t>(n));
+  for (size_t i = 0; i < yv.size(); ++i) yv[i] = int32_t(rand_below(12, 0, i, uint32_t(mc.num_classes)));
+  Tensor x = Tensor::from_vector(xv, {n, mc.in_channels, mc.image_size, mc.image_size});
+  Tensor y = Tensor::from_vector_i32(yv, {n});
+
+  std::vector<ParamRef> params;
+  for (auto& [name, t] : model->named_parameters()) params.push_back({name, t});
+  SGD opt(params, 0.01f, 0.9f, 5e-4f, /*nesterov=*/true);
+
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> ms;
+  float last_loss = 0;
+  int64_t correct = 0;
+  auto t_start = Clock::now();
+  for (int s = 0;; ++s) {
+    const bool timed = s >= warmup;
+    if (timed && int(ms.size()) >= steps &&
+        std::chrono::duration<double>(Clock::now() - t_start).count() >= seconds)
+      break;
+    if (s == warmup) t_start = Clock::now();
+    auto t0 = Clock::now();
+    Tensor logits = model->forward(x);
+    Tensor loss = softmax_cross_entropy(logits, y);
+    model->zero_grad();
+    loss.backward();
+    check_finite(loss, *model, "step " + std::to_string(s + 1));
+    opt.step();
+    last_loss = loss.item();
+    correct += count_correct(logits.detach(), y);
+    if (timed) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double med = sorted[sorted.size() / 2];
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("{\"impl\": \"senet\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
+              "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
+              "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
+              mc.arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
+              sorted.front(), ms.size(), double(ru.ru_maxrss) / 1024.0, double(last_loss));
+  for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
+  std::printf("]}\n");
+  (void)correct;
+  return 0;
+}
