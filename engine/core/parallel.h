@@ -10,6 +10,8 @@
 namespace senet {
 
 // Number of worker threads (including the caller). Default: SENET_THREADS env or hardware cores.
+// The pool's workers are bound to CPUs (see parallel.cpp; SENET_BIND=0 leaves them unbound) and
+// flush denormals to zero.
 int num_threads();
 void set_num_threads(int n);
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -68,25 +69,28 @@ inline ThreadScratch& thread_scratch() {
 
 // ---------------------------------------------------------------------------------------------
 // 1. gather_tile: out[u][q] = Σ_c Σ_{r<R} Σ_{s<S} in[c][r][q·ST + s] · w[u][c][r][s]   (vectors)
-// `in` points at (channel 0, tap row 0, the tile's first input column); rows are in_rs apart,
-// channels in_cs. `w` points at block u = 0 of a packed [C][R][S][V] panel, blocks w_bs apart.
+// L / RT: the first L and last RT input columns of the tile are zero padding: skipped at compile
+// time (no FMA on them, and never read, so the input needs no padded copy). `in` points at
+// (channel 0, tap row 0, input column L of the tile); rows are in_rs apart, channels in_cs.
+// `w` points at block u = 0, tap row 0 of a packed [C][R_all][S][V] panel: channels w_cs apart,
+// blocks w_bs apart (R ≤ R_all: rows of zero padding are left out by the caller).
 // Output pixel q of block u is stored at out + q·out_ps + u·out_bs (a blocked tile buffer).
 struct GatherArgs {
   int64_t in_cs, in_rs;
   int C, R;
-  int64_t w_bs;
+  int64_t w_cs, w_bs;
   int64_t out_ps, out_bs;
 };
 
-template <class V, int UQ, int UK, int S, int ST>
+template <class V, int UQ, int UK, int S, int ST, int L, int RT>
 void gather_tile(const GatherArgs& a, const float* in, const float* w, float* out) {
   using T = typename V::T;
-  constexpr int N = V::N;
+  constexpr int N = V::N, span = (UQ - 1) * ST + S;
   T acc[UQ][UK];
   static_for<UQ>([&](auto q) { static_for<UK>([&](auto u) { acc[q][u] = V::zero(); }); });
   for (int c = 0; c < a.C; ++c) {
     const float* ic = in + c * a.in_cs;
-    const float* wc = w + int64_t(c) * a.R * S * N;
+    const float* wc = w + c * a.w_cs;
     for (int r = 0; r < a.R; ++r) {
       const float* row = ic + r * a.in_rs;
       const float* wr = wc + r * S * N;
@@ -95,14 +99,17 @@ void gather_tile(const GatherArgs& a, const float* in, const float* w, float* ou
         static_for<UK>([&](auto u) { wv[s][u] = V::load(wr + s * N + u * a.w_bs); });
       });
       // Input column i of the tile feeds output q = (i − s)/ST for every tap s that divides.
-      static_for<(UQ - 1) * ST + S>([&](auto i) {
-        const T b = V::bcast(row + i);
-        static_for<S>([&](auto s) {
-          constexpr int d = decltype(i)::value - decltype(s)::value;
-          if constexpr (d >= 0 && d % ST == 0 && d / ST < UQ) {
-            static_for<UK>([&](auto u) { acc[d / ST][u] = V::fma(b, wv[s][u], acc[d / ST][u]); });
-          }
-        });
+      static_for<span>([&](auto i) {
+        constexpr int iv = decltype(i)::value;
+        if constexpr (iv >= L && iv < span - RT) {
+          const T b = V::bcast(row + (iv - L));
+          static_for<S>([&](auto s) {
+            constexpr int d = iv - decltype(s)::value;
+            if constexpr (d >= 0 && d % ST == 0 && d / ST < UQ) {
+              static_for<UK>([&](auto u) { acc[d / ST][u] = V::fma(b, wv[s][u], acc[d / ST][u]); });
+            }
+          });
+        }
       });
     }
   }
@@ -120,47 +127,74 @@ constexpr int max_uq(int uk, int s) {
 using TileFn = void (*)(const GatherArgs&, const float*, const float*, float*);
 constexpr int kMaxUQ = 16;
 
-template <class V, int UK, int S, int ST, int UQ>
+template <class V, int UK, int S, int ST, int UQ, int L, int RT>
 constexpr TileFn tile_or_null() {
   if constexpr (UQ <= max_uq(UK, S))
-    return &gather_tile<V, UQ, UK, S, ST>;
+    return &gather_tile<V, UQ, UK, S, ST, L, RT>;
   else
     return nullptr;
 }
 
-template <class V, int UK, int S, int ST, int... Q>
+// Edge variants (a padding column skipped on the left, right or both) exist for the tile widths
+// the model layers use (W = 32 → 11/10 or 16, 16 → 8 or 16, 8, 4); other widths compute the
+// padding's zeros, which is correct, only slower.
+constexpr bool has_edges(int uq) { return uq == 4 || uq == 8 || uq == 10 || uq == 11 || uq == 16; }
+
+template <class V, int UK, int S, int ST, int L, int RT, int... Q>
 constexpr std::array<TileFn, kMaxUQ + 1> tile_table(std::integer_sequence<int, Q...>) {
-  return {nullptr, tile_or_null<V, UK, S, ST, Q + 1>()...};
+  if constexpr (L == 0 && RT == 0)
+    return {nullptr, tile_or_null<V, UK, S, ST, Q + 1, 0, 0>()...};
+  else
+    return {nullptr, (has_edges(Q + 1) ? tile_or_null<V, UK, S, ST, has_edges(Q + 1) ? Q + 1 : 1, L, RT>()
+                                       : nullptr)...};
 }
 
-template <class V>
-TileFn tile_fn(int uk, int s, int st, int uq) {
+// All tiles for one (UK, S, ST): [edge variant: none, left, right, both][UQ].
+template <class V, int UK, int S, int ST>
+struct TileSet {
   using Seq = std::make_integer_sequence<int, kMaxUQ>;
-  static const std::array<TileFn, kMaxUQ + 1> t[3][3][2] = {
-      {{tile_table<V, 1, 1, 1>(Seq{}), tile_table<V, 1, 1, 2>(Seq{})},
-       {tile_table<V, 1, 2, 1>(Seq{}), tile_table<V, 1, 2, 2>(Seq{})},
-       {tile_table<V, 1, 3, 1>(Seq{}), tile_table<V, 1, 3, 2>(Seq{})}},
-      {{tile_table<V, 2, 1, 1>(Seq{}), tile_table<V, 2, 1, 2>(Seq{})},
-       {tile_table<V, 2, 2, 1>(Seq{}), tile_table<V, 2, 2, 2>(Seq{})},
-       {tile_table<V, 2, 3, 1>(Seq{}), tile_table<V, 2, 3, 2>(Seq{})}},
-      {{tile_table<V, 4, 1, 1>(Seq{}), tile_table<V, 4, 1, 2>(Seq{})},
-       {tile_table<V, 4, 2, 1>(Seq{}), tile_table<V, 4, 2, 2>(Seq{})},
-       {tile_table<V, 4, 3, 1>(Seq{}), tile_table<V, 4, 3, 2>(Seq{})}}};
-  const int ui = uk == 1 ? 0 : uk == 2 ? 1 : 2;
-  TileFn f = t[ui][s - 1][st - 1][uq];
+  static constexpr std::array<std::array<TileFn, kMaxUQ + 1>, 4> t = {
+      tile_table<V, UK, S, ST, 0, 0>(Seq{}), tile_table<V, UK, S, ST, 1, 0>(Seq{}),
+      tile_table<V, UK, S, ST, 0, 1>(Seq{}), tile_table<V, UK, S, ST, 1, 1>(Seq{})};
+};
+
+// The tile kernel for (UK, S, ST, UQ) that skips `left` / `right` padding columns (0 or 1) if such
+// a variant exists; *skips = what the returned kernel skips (bit 0 left, bit 1 right): 0 when
+// there is only the plain kernel, which then reads the padding.
+template <class V>
+TileFn tile_fn(int uk, int s, int st, int uq, int left, int right, int* skips) {
+  const int e = (left == 1 ? 1 : 0) + (right == 1 ? 2 : 0);
+  auto pick = [&](const std::array<std::array<TileFn, kMaxUQ + 1>, 4>& t) {
+    *skips = t[size_t(e)][size_t(uq)] ? e : 0;
+    return t[size_t(e)][size_t(uq)] ? t[size_t(e)][size_t(uq)] : t[0][size_t(uq)];
+  };
+  TileFn f = nullptr;
+#define SENET_TILESET(UK_, S_, ST_) \
+  if (uk == UK_ && s == S_ && st == ST_) f = pick(TileSet<V, UK_, S_, ST_>::t);
+  SENET_TILESET(1, 1, 1) SENET_TILESET(1, 1, 2) SENET_TILESET(1, 2, 1) SENET_TILESET(1, 2, 2)
+  SENET_TILESET(1, 3, 1) SENET_TILESET(1, 3, 2) SENET_TILESET(2, 1, 1) SENET_TILESET(2, 1, 2)
+  SENET_TILESET(2, 2, 1) SENET_TILESET(2, 2, 2) SENET_TILESET(2, 3, 1) SENET_TILESET(2, 3, 2)
+  SENET_TILESET(4, 1, 1) SENET_TILESET(4, 1, 2) SENET_TILESET(4, 2, 1) SENET_TILESET(4, 2, 2)
+  SENET_TILESET(4, 3, 1) SENET_TILESET(4, 3, 2)
+#undef SENET_TILESET
   SENET_CHECK(f, "direct conv: no tile kernel for UK=", uk, " S=", s, " stride=", st, " UQ=", uq);
   return f;
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. gather_plane: one output plane of OH×OW pixels for a group of UK channel blocks.
-// `in` points at (channel 0, tap row 0, tap column 0) of output pixel (0, 0); output row oy reads
-// input rows oy·ST + r, output column ox reads columns ox·ST + s.
+// The input is described in its real coordinates: real pixel (0, 0) of channel 0 at `in`, data in
+// rows [0, rows) × columns [0, cols), zero padding around. Output pixel (oy, ox) reads tap (r, s) at
+// input (row0 + oy·ST + r, col0 + ox·ST + s). Taps on padding rows are left out per output row
+// (R shrinks), padding columns by the edge tile variants; so `in` can be the tensor itself, with no
+// padded copy, when every edge tile has its variant (plane_reads_data_only). Otherwise `in` points
+// into a zero-padded copy and a tile without its variant reads the zeros.
 struct GatherPlane {
   const float* in;
   int64_t in_cs, in_rs;
+  int rows, cols, row0, col0;
   int C, R, S, ST;
-  const float* w;  // block 0 of the group
+  const float* w;  // block 0 of the group, [C][R][S][V]
   int64_t w_bs;
   int OH, OW;
   float* out;  // pixel (0, 0) of block 0
@@ -175,22 +209,54 @@ inline int tiles_along(int ow, int umax, int* uq_big, int* n_big) {
   return nt;
 }
 
+// The tiles of one output row (the same for every row): first output column, kernel, and where
+// its first read input column lies relative to col0 + x0·ST.
+struct RowTiles {
+  int n = 0;
+  TileFn fn[64];
+  int x0[64], skip_left[64];
+  bool reads_padding = false;  // some tile lacks its edge variant
+};
+
+template <class V>
+RowTiles row_tiles(const GatherPlane& p, int uk) {
+  RowTiles t;
+  int uq_big, n_big;
+  t.n = tiles_along(p.OW, max_uq(uk, p.S), &uq_big, &n_big);
+  SENET_CHECK(t.n <= 64, "direct conv: output rows of ", p.OW, " pixels are too wide");
+  for (int i = 0, ox = 0; i < t.n; ++i) {
+    const int uq = i < n_big ? uq_big : uq_big - 1;
+    const int first = p.col0 + ox * p.ST, span = (uq - 1) * p.ST + p.S;
+    const int left = std::max(0, -first), right = std::max(0, first + span - p.cols);
+    int skips = 0;
+    t.fn[i] = tile_fn<V>(uk, p.S, p.ST, uq, left, right, &skips);
+    t.skip_left[i] = skips & 1;
+    t.reads_padding |= (left > 0 && !(skips & 1)) || (right > 0 && !(skips & 2));
+    t.x0[i] = ox;
+    ox += uq;
+  }
+  return t;
+}
+
+template <class V>
+bool plane_reads_data_only(const GatherPlane& p, int uk) {
+  return !row_tiles<V>(p, uk).reads_padding;
+}
+
 template <class V>
 void gather_plane(const GatherPlane& p, int uk) {
-  const int umax = max_uq(uk, p.S);
-  int uq_big, n_big;
-  const int nt = tiles_along(p.OW, umax, &uq_big, &n_big);
-  const TileFn big = tile_fn<V>(uk, p.S, p.ST, uq_big);
-  const TileFn small = uq_big > 1 && n_big < nt ? tile_fn<V>(uk, p.S, p.ST, uq_big - 1) : big;
-  const GatherArgs a{p.in_cs, p.in_rs, p.C, p.R, p.w_bs, p.out_ps, p.out_bs};
+  constexpr int N = V::N;
+  const RowTiles t = row_tiles<V>(p, uk);
+  GatherArgs a{p.in_cs, p.in_rs, p.C, p.R, int64_t(p.R) * p.S * N, p.w_bs, p.out_ps, p.out_bs};
   for (int oy = 0; oy < p.OH; ++oy) {
-    const float* in_row = p.in + int64_t(oy) * p.ST * p.in_rs;
+    const int top = p.row0 + oy * p.ST;  // input row of tap row 0
+    const int r0 = std::clamp(-top, 0, p.R), r1 = std::clamp(p.rows - top, r0, p.R);
+    a.R = r1 - r0;
+    const float* w = p.w + int64_t(r0) * p.S * N;
     float* out_row = p.out + oy * p.out_rs;
-    int ox = 0;
-    for (int t = 0; t < nt; ++t) {
-      const int uq = t < n_big ? uq_big : uq_big - 1;
-      (t < n_big ? big : small)(a, in_row + int64_t(ox) * p.ST, p.w, out_row + ox * p.out_ps);
-      ox += uq;
+    for (int i = 0; i < t.n; ++i) {
+      const int64_t off = int64_t(top + r0) * p.in_rs + p.col0 + t.x0[i] * p.ST + t.skip_left[i];
+      t.fn[i](a, p.in + off, w, out_row + t.x0[i] * p.out_ps);
     }
   }
 }
@@ -220,17 +286,23 @@ inline int choose_uk(int blocks, int ow, int s, int st) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. wgrad_unit: acc[u][c][s] += Σ_{rows, j} dy[u][row][j] · x[c][row·ST + r][j·ST + s]
-// over the rows of a chunk of images. dy rows are channel-blocked ([Q + 4][V], q = 0 at +2·V, two
-// zero pixels each side); x rows are the zero-padded input (the same copies fprop reads).
+// 3. wgrad_unit: acc[u][c][s] += Σ_{images, rows p, columns q} dy[u][p][q] · x[c][p·ST + r − pad][q·ST + s − pad]
+// for one kernel row r, over a chunk of images. dy rows are channel-blocked ([Q + 4][V], q = 0 at
+// +2·V, two zero pixels each side). Only output rows [p0, p1) read real input rows (the others
+// are skipped). At stride 1 the loop runs over the real input columns only: column j feeds the
+// outputs q = j + pad − s, and the taps that fall off the row read dy's zero padding, so x is read
+// in place (no copy) and the padding costs no FMA (at a 4×4 plane it was 1/3 of the work). At
+// stride 2 the loop runs over a zero-padded copy of the row, two columns at a time.
 struct WgradArgs {
-  int rows;                    // output rows P
-  int Q;                       // output columns
-  int64_t x_cs, x_rs, x_is;    // padded x: channel, row, image strides
+  int p0, p1;                  // output rows whose input row is real
+  int Q, W, pad;               // output columns, input columns (stride 1), padding
+  int64_t x_cs, x_rs, x_is;    // x: channel, row, image strides
+  int x_row0;                  // x row read by output row p: p·ST + x_row0
   int64_t dy_bs, dy_rs, dy_is; // blocked dy: block, row, image strides
 };
 
-// x points at (image 0, channel c0, padded row r), dy at (image 0, block kb0, row 0, pixel −2).
+// x points at (image 0, channel c0, row 0, column 0) of the input it reads (the tensor at stride 1,
+// the padded copy at stride 2), dy at (image 0, block kb0, row 0, pixel −2).
 template <class V, int UKB, int UC, int S, int ST>
 void wgrad_unit(const WgradArgs& a, const float* x, const float* dy, int nimg, float* acc_io,
                 int64_t acc_cs, int64_t acc_bs) {
@@ -242,32 +314,48 @@ void wgrad_unit(const WgradArgs& a, const float* x, const float* dy, int nimg, f
       static_for<S>([&](auto s) { acc[u][c][s] = V::load(acc_io + u * acc_bs + c * acc_cs + s * N); });
     });
   });
-  const int last = (a.Q - 1) * ST + S - 1;  // last input column any output reads
+  const int last = (a.Q - 1) * ST + S - 1;  // last padded input column any output reads (stride 2)
   for (int im = 0; im < nimg; ++im) {
-    for (int row = 0; row < a.rows; ++row) {
-      const float* xr = x + im * a.x_is + int64_t(row) * ST * a.x_rs;
+    for (int row = a.p0; row < a.p1; ++row) {
+      const float* xr = x + im * a.x_is + int64_t(row * ST + a.x_row0) * a.x_rs;
       const float* dr = dy + im * a.dy_is + row * a.dy_rs + 2 * N;  // q = 0
-      for (int iw = 0; iw <= last; iw += ST) {
-        // Input columns iw .. iw+ST−1; column iw+ph feeds output q = iw/ST + (ph − s)/ST.
-        static_for<ST>([&](auto ph) {
+      if constexpr (ST == 1) {
+        for (int j = 0; j < a.W; ++j) {
           T d[S][UKB];
           static_for<S>([&](auto s) {
-            constexpr int e = decltype(ph)::value - decltype(s)::value;
-            if constexpr (e % ST == 0) {
-              const float* dq = dr + (iw / ST + e / ST) * N;
-              static_for<UKB>([&](auto u) { d[s][u] = V::load(dq + u * a.dy_bs); });
-            }
+            const float* dq = dr + (j + a.pad - decltype(s)::value) * N;
+            static_for<UKB>([&](auto u) { d[s][u] = V::load(dq + u * a.dy_bs); });
           });
           static_for<UC>([&](auto c) {
-            const T b = V::bcast(xr + c * a.x_cs + iw + ph);
+            const T b = V::bcast(xr + c * a.x_cs + j);
+            static_for<S>([&](auto s) {
+              static_for<UKB>([&](auto u) { acc[u][c][s] = V::fma(b, d[s][u], acc[u][c][s]); });
+            });
+          });
+        }
+      } else {
+        for (int iw = 0; iw <= last; iw += ST) {
+          // Padded input columns iw .. iw+ST−1; column iw+ph feeds output q = iw/ST + (ph − s)/ST.
+          static_for<ST>([&](auto ph) {
+            T d[S][UKB];
             static_for<S>([&](auto s) {
               constexpr int e = decltype(ph)::value - decltype(s)::value;
               if constexpr (e % ST == 0) {
-                static_for<UKB>([&](auto u) { acc[u][c][s] = V::fma(b, d[s][u], acc[u][c][s]); });
+                const float* dq = dr + (iw / ST + e / ST) * N;
+                static_for<UKB>([&](auto u) { d[s][u] = V::load(dq + u * a.dy_bs); });
               }
             });
+            static_for<UC>([&](auto c) {
+              const T b = V::bcast(xr + c * a.x_cs + iw + ph);
+              static_for<S>([&](auto s) {
+                constexpr int e = decltype(ph)::value - decltype(s)::value;
+                if constexpr (e % ST == 0) {
+                  static_for<UKB>([&](auto u) { acc[u][c][s] = V::fma(b, d[s][u], acc[u][c][s]); });
+                }
+              });
+            });
           });
-        });
+        }
       }
     }
   }
@@ -387,42 +475,45 @@ void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt,
 }
 
 // Zero-padded copy of one image: dst[c][pt + h][pl + v] = map(x[c][h][v]), zeros around, rows of
-// width Wd. map = identity, or x·scale[c] + shift[c] then ReLU where the mask is set.
+// width Wd. map = identity, or x·scale[c] + shift[c] then ReLU where the mask is set. Rows are
+// short (4–64 floats), so the copy is vector loads/stores inline, not a memcpy call per row.
 template <class V>
 void pad_image(const float* x, int C, int H, int W, int pt, int pb, int pl, int pr, const ConvInputMap* m,
                float* dst) {
   using T = typename V::T;
   constexpr int N = V::N;
   const int Wd = W + pl + pr, Hd = H + pt + pb;
+  auto zero_rows = [&](float* d, int rows) {
+    for (int64_t i = 0, n = int64_t(rows) * Wd; i < n; i += N) V::store_n(d + i, V::zero(), int(std::min<int64_t>(N, n - i)));
+  };
   for (int c = 0; c < C; ++c) {
     float* dc = dst + int64_t(c) * Hd * Wd;
-    std::memset(dc, 0, sizeof(float) * size_t(pt) * Wd);
-    std::memset(dc + int64_t(pt + H) * Wd, 0, sizeof(float) * size_t(pb) * Wd);
+    zero_rows(dc, pt);
+    zero_rows(dc + int64_t(pt + H) * Wd, pb);
     const float* xc = x + int64_t(c) * H * W;
     const T sc = m && m->scale ? V::set1(m->scale[c]) : V::set1(1.f);
     const T sh = m && m->shift ? V::set1(m->shift[c]) : V::zero();
     for (int h = 0; h < H; ++h) {
       float* d = dc + int64_t(pt + h) * Wd;
-      for (int i = 0; i < pl; ++i) d[i] = 0.f;
-      for (int i = pl + W; i < Wd; ++i) d[i] = 0.f;
+      if (pl) V::store_n(d, V::zero(), pl);  // (a plain loop here becomes a memset call per row)
+      if (pr) V::store_n(d + pl + W, V::zero(), pr);
       const float* s = xc + int64_t(h) * W;
       d += pl;
-      if (!m) {
-        std::memcpy(d, s, sizeof(float) * size_t(W));
-        continue;
-      }
-      const uint8_t* mk = m->mask ? m->mask + (int64_t(c) * H + h) * W : nullptr;
+      const uint8_t* mk = m && m->mask ? m->mask + (int64_t(c) * H + h) * W : nullptr;
       for (int v = 0; v < W; v += N) {
         const int n = std::min(N, W - v);
-        T z = V::fma(V::load_n(s + v, n), sc, sh);
-        if (m->relu) {
-          auto keep = V::gt0(z);
-          if (mk) {
-            uint8_t mb[N] = {};
-            std::memcpy(mb, mk + v, size_t(n));
-            keep = V::or_(keep, V::andnot(V::nonzero_u8(mb), V::from_bits(0xffffu)));
+        T z = V::load_n(s + v, n);
+        if (m) {
+          z = V::fma(z, sc, sh);
+          if (m->relu) {
+            auto keep = V::gt0(z);
+            if (mk) {
+              uint8_t mb[N] = {};
+              std::memcpy(mb, mk + v, size_t(n));
+              keep = V::or_(keep, V::andnot(V::nonzero_u8(mb), V::from_bits(0xffffu)));
+            }
+            z = V::select(keep, z, V::zero());
           }
-          z = V::select(keep, z, V::zero());
         }
         V::store_n(d + v, z, n);
       }
@@ -469,22 +560,29 @@ inline int chunk_images(int64_t bytes_per_image, int N, int nthreads) {
 
 inline int region_threads() { return in_parallel_region() ? 1 : num_threads(); }
 
+// fprop: y[n] = conv(x[n], w) per (channel group, image) item, chunk by chunk. The input is read in
+// place (real coordinates, padding skipped by the tiles) unless an input map must be applied or an
+// edge tile lacks its variant: then each image is first copied, mapped and zero-padded, per chunk.
 template <class V>
 void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook,
            const ConvInputMap* xmap) {
   constexpr int N = V::N;
   const int Kb = (g.K + N - 1) / N;
-  const int64_t CRS = g.CRS(), PQ = g.PQ();
+  const int64_t CRS = g.CRS(), PQ = g.PQ(), CHW = int64_t(g.C) * g.HW();
   const int Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
-  const int64_t img_floats = int64_t(g.C) * Hp * Wp;
   const int T = region_threads();
-  const int nc = chunk_images(img_floats * 4, g.N, T);
   const int uk = choose_uk(Kb, g.Q, g.S, g.stride);
   const int groups = Kb / uk;
+  // The plane of image 0, group 0, read in place; whether that never touches padding.
+  const GatherPlane in_place{x, g.HW(), g.W, g.H, g.W, -g.pad, -g.pad, g.C, g.R, g.S, g.stride,
+                             nullptr, CRS * N, g.P, g.Q, nullptr, int64_t(g.Q) * N, N, PQ * N};
+  const bool copy = xmap || !plane_reads_data_only<V>(in_place, uk);
+  const int64_t img_floats = int64_t(g.C) * Hp * Wp;
+  const int nc = chunk_images((copy ? img_floats : CHW) * 4, g.N, T);
 
   ThreadScratch& main = thread_scratch();
   float* wp = main.weights.get(size_t(Kb) * CRS * N);
-  float* xs = main.chunk_x.get(size_t(nc) * img_floats);
+  float* xs = copy ? main.chunk_x.get(size_t(nc) * img_floats) : nullptr;
   parallel_for(0, Kb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
       rows_to_blocked<V>(w + b * N * CRS, std::min<int>(N, g.K - int(b) * N), CRS, wp + b * CRS * N);
@@ -495,17 +593,26 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
     for (int n0 = 0; n0 < g.N; n0 += nc) {
       const int cn = std::min(nc, g.N - n0);
       int64_t b, e;
-      chunk_range(0, cn, tid, nt, &b, &e);
-      for (int64_t j = b; j < e; ++j)
-        pad_image<V>(x + int64_t(n0 + j) * g.C * g.HW(), g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
-                     xs + j * img_floats);
-      barrier.wait();
+      if (copy) {
+        chunk_range(0, cn, tid, nt, &b, &e);
+        for (int64_t j = b; j < e; ++j)
+          pad_image<V>(x + (n0 + j) * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap, xs + j * img_floats);
+        barrier.wait();
+      }
+      // Items (channel group, image), group-major: a thread's weights stay in its cache.
       chunk_range(0, int64_t(groups) * cn, tid, nt, &b, &e);
       for (int64_t item = b; item < e; ++item) {
         const int grp = int(item / cn), j = int(item % cn), n = n0 + j;
-        GatherPlane p{xs + j * img_floats, int64_t(Hp) * Wp, Wp, g.C, g.R, g.S, g.stride,
-                      wp + int64_t(grp) * uk * CRS * N, CRS * N, g.P, g.Q, tile, int64_t(g.Q) * N, N,
-                      PQ * N};
+        GatherPlane p = in_place;
+        if (copy) {
+          p.in = xs + j * img_floats + int64_t(g.pad) * Wp + g.pad;
+          p.in_cs = int64_t(Hp) * Wp;
+          p.in_rs = Wp;
+        } else {
+          p.in = x + n * CHW;
+        }
+        p.w = wp + int64_t(grp) * uk * CRS * N;
+        p.out = tile;
         gather_plane<V>(p, uk);
         for (int u = 0; u < uk; ++u) {
           const int blk = grp * uk + u;
@@ -515,7 +622,7 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
           if (hook) hook(tid, n, k0, k1, rows);
         }
       }
-      barrier.wait();
+      if (copy) barrier.wait();  // before the next chunk's copies overwrite xs
     }
   });
 }
@@ -559,19 +666,25 @@ inline DgradPlan dgrad_plan(const Conv2dGeom& g) {
   return d;
 }
 
+// bprop, per chunk of images. Phase A (threads split the images): image n of dy (dy_fill), its
+// channel-blocked copy for wgrad, and dgrad for image n — each output phase a stride-1 gather conv
+// of dy (read in place, or from a padded copy) into the tile buffer, then transposed into dx.
+// Barrier. Phase B: the wgrad units over the chunk (x read in place at stride 1; a padded copy,
+// made in phase A, at stride 2 or with an input map). Barrier.
 // VD: the vector over input channels (dgrad), VW: over output channels (wgrad); each is the ymm
 // width when its channel count is ≤ 8, so small layers do not leave half of every zmm empty.
 template <class VD, class VW>
 void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill, float* dx,
            float* dw, const ConvInputMap* xmap) {
   constexpr int ND = VD::N, NW = VW::N;
-  const int64_t PQ = g.PQ(), HW = g.HW();
+  const int64_t PQ = g.PQ(), HW = g.HW(), CHW = int64_t(g.C) * HW;
   const int T = region_threads();
   ThreadScratch& main = thread_scratch();
 
-  // dgrad: per-phase packed weights [phase][C/ND][K][R'][S'][ND] and the padded-dy geometry.
+  // dgrad: per-phase packed weights [phase][C/ND][K][R'][S'][ND]; each phase's plane on dy.
   const int Cb = (g.C + ND - 1) / ND;
   const DgradPlan dp = dgrad_plan(g);
+  const int tph = std::min(dp.t, 2);  // phases per axis (stride ≤ 2: direct_conv_supported)
   const int Pp = g.P + dp.padT + dp.padB, Qp = g.Q + dp.padL + dp.padR;
   int64_t ph_off[4] = {0, 0, 0, 0}, wd_total = 0;
   for (int a = 0; a < dp.t; ++a)
@@ -592,13 +705,32 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
   int max_ns = 1;
   for (int b = 0; b < dp.t; ++b) max_ns = std::max(max_ns, dp.ns[b]);
   const int uk_d = dx ? choose_uk(Cb, (g.W + dp.t - 1) / dp.t, max_ns, 1) : 1;
+  // Output phase (a, b) of group cg: rows a + t·i, columns b + t·j of dx, reading dy rows
+  // i + rmin + r' and columns j + smin + s' (dy in place: real coordinates).
+  auto phase_plane = [&](int a, int b, int cg, float* tile) {
+    const int64_t wblk = int64_t(g.K) * dp.nr[a] * dp.ns[b] * ND;
+    return GatherPlane{nullptr, PQ, g.Q, g.P, g.Q, dp.rmin[a], dp.smin[b], g.K, dp.nr[a], dp.ns[b], 1,
+                       wd + ph_off[a * dp.t + b] + int64_t(cg) * uk_d * wblk, wblk,
+                       (g.H - a + dp.t - 1) / dp.t, (g.W - b + dp.t - 1) / dp.t,
+                       tile + (int64_t(a) * g.W + b) * ND, int64_t(dp.t) * g.W * ND, int64_t(dp.t) * ND, HW * ND};
+  };
+  bool dy_copy = false;
+  if (dx)
+    for (int a = 0; a < dp.t; ++a)
+      for (int b = 0; b < dp.t; ++b)
+        if (dp.nr[a] && dp.ns[b]) {
+          GatherPlane p = phase_plane(a, b, 0, nullptr);
+          if (p.OH > 0 && p.OW > 0) dy_copy |= !plane_reads_data_only<VD>(p, uk_d);
+        }
 
-  // wgrad: the chunk's padded x and blocked dy, and the accumulators [K/NW][C][R][S][NW].
+  // wgrad: the chunk's blocked dy (and padded x when it cannot be read in place), the
+  // accumulators [K/NW][C][R][S][NW].
   const int Kb = (g.K + NW - 1) / NW;
   const int Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
+  const bool x_copy = dw && (g.stride != 1 || xmap);
   const int64_t x_floats = int64_t(g.C) * Hp * Wp, dyb_floats = int64_t(Kb) * g.P * (g.Q + 4) * NW;
-  const int nc = chunk_images((dw ? x_floats + dyb_floats : 0) * 4 + 1, g.N, T);
-  float* xs = dw ? main.chunk_x.get(size_t(nc) * x_floats) : nullptr;
+  const int nc = chunk_images((dw ? (x_copy ? x_floats : CHW) + dyb_floats : 0) * 4 + 1, g.N, T);
+  float* xs = x_copy ? main.chunk_x.get(size_t(nc) * x_floats) : nullptr;
   float* dyb = dw ? main.chunk_dy.get(size_t(nc) * dyb_floats) : nullptr;
   float* acc = dw ? main.dw_acc.get(size_t(Kb) * g.CRS() * NW, /*zero=*/true) : nullptr;
   // Units (UKB blocks, UC channels, one kernel row): the widest UC that still gives every thread
@@ -609,48 +741,53 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
     ucmax = (ucmax + 1) / 2;
   const int cgroups = (g.C + ucmax - 1) / ucmax;
   const int64_t units = int64_t(Kb / ukb) * cgroups * g.R;
-  const WgradArgs wa{g.P,      g.Q, int64_t(Hp) * Wp, Wp, x_floats, int64_t(g.P) * (g.Q + 4) * NW,
-                     int64_t(g.Q + 4) * NW, dyb_floats};
+  WgradArgs wa0{};
+  wa0.Q = g.Q, wa0.W = g.W, wa0.pad = g.pad;
+  wa0.x_cs = x_copy ? int64_t(Hp) * Wp : HW;
+  wa0.x_rs = x_copy ? Wp : g.W;
+  wa0.x_is = x_copy ? x_floats : CHW;
+  wa0.dy_bs = int64_t(g.P) * (g.Q + 4) * NW, wa0.dy_rs = int64_t(g.Q + 4) * NW, wa0.dy_is = dyb_floats;
 
   RegionBarrier barrier(T);
   parallel_region([&](int tid, int nt) {
     ThreadScratch& ts = thread_scratch();
     float* tile = dx ? ts.tile.get(size_t(uk_d) * HW * ND) : nullptr;
-    float* dyp = dx ? ts.dy_pad.get(size_t(g.K) * Pp * Qp) : nullptr;
+    float* dyp = dx && dy_copy ? ts.dy_pad.get(size_t(g.K) * Pp * Qp) : nullptr;
     float* dyimg = ts.dy_img.get(size_t(g.K) * PQ);
     for (int n0 = 0; n0 < g.N; n0 += nc) {
       const int cn = std::min(nc, g.N - n0);
       int64_t b, e;
       chunk_range(0, cn, tid, nt, &b, &e);
-      for (int64_t j = b; j < e; ++j) {  // phase A: copies for wgrad, and dgrad, per image
+      for (int64_t j = b; j < e; ++j) {  // phase A
         const int n = n0 + int(j);
         const float* dyn = dy_fill(tid, n, 1, dyimg);
         if (dw) {
-          pad_image<VW>(x + int64_t(n) * g.C * HW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
-                        xs + j * x_floats);
+          if (x_copy)
+            pad_image<VW>(x + n * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap, xs + j * x_floats);
           dy_to_blocked<VW>(dyn, g.K, g.P, g.Q, dyb + j * dyb_floats);
         }
         if (!dx) continue;
-        pad_image<VD>(dyn, g.K, g.P, g.Q, dp.padT, dp.padB, dp.padL, dp.padR, nullptr, dyp);
-        float* dxn = dx + int64_t(n) * g.C * HW;
+        if (dy_copy) pad_image<VD>(dyn, g.K, g.P, g.Q, dp.padT, dp.padB, dp.padL, dp.padR, nullptr, dyp);
+        float* dxn = dx + n * CHW;
         for (int cg = 0; cg < Cb / uk_d; ++cg) {
-          for (int a = 0; a < dp.t; ++a)
-            for (int ph = 0; ph < dp.t; ++ph) {  // output phase (a, ph): rows a + t·i, columns ph + t·j
-              const int oh = (g.H - a + dp.t - 1) / dp.t, ow = (g.W - ph + dp.t - 1) / dp.t;
-              float* out = tile + (int64_t(a) * g.W + ph) * ND;
-              if (oh <= 0 || ow <= 0) continue;
+          for (int a = 0; a < tph; ++a)
+            for (int ph = 0; ph < tph; ++ph) {
+              GatherPlane p = phase_plane(a, ph, cg, tile);
+              if (p.OH <= 0 || p.OW <= 0) continue;
               if (!dp.nr[a] || !dp.ns[ph]) {  // no tap reaches this phase: dx is 0 there
                 for (int u = 0; u < uk_d; ++u)
-                  for (int i = 0; i < oh; ++i)
-                    for (int jj = 0; jj < ow; ++jj)
-                      VD::store(out + u * HW * ND + (int64_t(i) * g.W + jj) * dp.t * ND, VD::zero());
+                  for (int i = 0; i < p.OH; ++i)
+                    for (int jj = 0; jj < p.OW; ++jj)
+                      VD::store(p.out + u * p.out_bs + i * p.out_rs + jj * p.out_ps, VD::zero());
                 continue;
               }
-              const int64_t wblk = int64_t(g.K) * dp.nr[a] * dp.ns[ph] * ND;
-              GatherPlane p{dyp + int64_t(dp.rmin[a] + dp.padT) * Qp + (dp.smin[ph] + dp.padL),
-                            int64_t(Pp) * Qp, Qp, g.K, dp.nr[a], dp.ns[ph], 1,
-                            wd + ph_off[a * dp.t + ph] + int64_t(cg) * uk_d * wblk, wblk, oh, ow, out,
-                            int64_t(dp.t) * g.W * ND, int64_t(dp.t) * ND, HW * ND};
+              if (dy_copy) {
+                p.in = dyp + int64_t(dp.padT) * Qp + dp.padL;
+                p.in_cs = int64_t(Pp) * Qp;
+                p.in_rs = Qp;
+              } else {
+                p.in = dyn;
+              }
               gather_plane<VD>(p, uk_d);
             }
           for (int u = 0; u < uk_d; ++u) {
@@ -667,10 +804,23 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
         const int cgi = int((unit / g.R) % cgroups);
         const int kg = int(unit / (int64_t(g.R) * cgroups));
         const int c0 = cgi * ucmax, uc = std::min(ucmax, g.C - c0);
-        const float* x0 = xs + int64_t(c0) * Hp * Wp + int64_t(r) * Wp;
+        // Output rows p whose input row p·t + r − pad is real.
+        WgradArgs wa = wa0;
+        wa.p0 = std::max(0, (g.pad - r + g.stride - 1) / g.stride);
+        if (g.pad - r < 0) wa.p0 = 0;
+        wa.p1 = std::min(g.P, (g.pad + g.H - 1 - r) / g.stride + 1);
+        const float* x0;
+        if (x_copy) {  // padded coordinates
+          wa.x_row0 = r;
+          x0 = xs + int64_t(c0) * wa.x_cs + (g.stride == 1 ? g.pad : 0);  // stride 1 reads real columns
+        } else {  // the tensor: real row p + r − pad
+          wa.x_row0 = r - g.pad;
+          x0 = x + int64_t(n0) * CHW + int64_t(c0) * HW;
+        }
         const float* dy0 = dyb + int64_t(kg) * ukb * wa.dy_bs;
         float* a0 = acc + ((int64_t(kg) * ukb * g.C + c0) * g.R + r) * g.S * NW;
-        wgrad_fn<VW>(ukb, g.S, g.stride, uc)(wa, x0, dy0, cn, a0, int64_t(g.R) * g.S * NW, g.CRS() * NW);
+        if (wa.p1 > wa.p0)
+          wgrad_fn<VW>(ukb, g.S, g.stride, uc)(wa, x0, dy0, cn, a0, int64_t(g.R) * g.S * NW, g.CRS() * NW);
       }
       barrier.wait();
     }

@@ -7,10 +7,10 @@
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
 //                    [--warmup 3] [--seconds S]
 // Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
-// "step_ms": [...], "peak_rss_mib": ru_maxrss at exit, ...}. --seconds S times steps until S
+// "forward_ms" / "backward_ms" / "check_and_update_ms" (medians of the step's parts: forward + loss,
+// zero_grad + backward, finite check + SGD + loss.item + count_correct), "step_ms": [...],
+// "peak_rss_mib": VmHWM at exit, ...}. --seconds S times steps until S
 // seconds have passed (at least --steps).
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   SGD opt(params, 0.01f, 0.9f, 5e-4f, /*nesterov=*/true);
 
   using Clock = std::chrono::steady_clock;
-  std::vector<double> ms;
+  std::vector<double> ms, fwd_ms, bwd_ms, opt_ms;  // the step, and its forward / backward / rest
   float last_loss = 0;
   int64_t correct = 0;
   auto t_start = Clock::now();
@@ -109,24 +109,46 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     Tensor logits = model->forward(x);
     Tensor loss = softmax_cross_entropy(logits, y);
+    auto t1 = Clock::now();
     model->zero_grad();
     loss.backward();
+    auto t2 = Clock::now();
     check_finite(loss, *model, "step " + std::to_string(s + 1));
     opt.step();
     last_loss = loss.item();
     correct += count_correct(logits.detach(), y);
-    if (timed) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    auto t3 = Clock::now();
+    auto ms_of = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    if (timed) {
+      ms.push_back(ms_of(t0, t3));
+      fwd_ms.push_back(ms_of(t0, t1));
+      bwd_ms.push_back(ms_of(t1, t2));
+      opt_ms.push_back(ms_of(t2, t3));
+    }
   }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[sorted.size() / 2];
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
+  // Peak RSS: VmHWM of this process image (getrusage's ru_maxrss would also count the parent's
+  // memory at fork: a Python driver with PyTorch imported reads as ≈ 500 MiB).
+  double peak_mib = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "VmHWM:", 6) == 0) peak_mib = std::atof(line + 6) / 1024.0;
+    std::fclose(f);
+  }
   std::printf("{\"impl\": \"senet\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
               "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
+              "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
               "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
               mc.arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
-              sorted.front(), ms.size(), double(ru.ru_maxrss) / 1024.0, double(last_loss));
+              sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(),
+              peak_mib, double(last_loss));
   for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   (void)correct;

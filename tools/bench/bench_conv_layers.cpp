@@ -1,0 +1,204 @@
+// tools/bench/bench_conv_layers.cpp — every distinct conv layer of ResNet-18 (tools/bench/
+// resnet_layers.h) on the CPU: fprop, dgrad and wgrad as the engine runs them (direct kernels when
+// the CPU has AVX-512/AVX2) and through the im2col + OpenBLAS path (the engine before the direct
+// kernels, and their oracle), and the fused conv→BN→masked-ReLU op forward + backward, against the
+// sgemm rate this binary measures. Not a test: each shape is checked (direct vs im2col) before
+// it is timed; tools/bench/vs_pytorch.py runs this next to tools/bench/torch_layers.py.
+//   bench_conv_layers [--threads 2] [--reps 7] [--only SUBSTR] [--list] [--json]
+// --list prints the shapes as JSON lines (for torch_layers.py); --json prints one JSON line per
+// shape instead of the table.
+// FLOPs: 2·N·K·P·Q·C·R·S per pass; the fused fwd+bwd counts 3 passes (BN/act work not counted).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/core/autograd.h"
+#include "engine/core/parallel.h"
+#include "engine/core/rng.h"
+#include "engine/cpu/blas.h"
+#include "engine/cpu/conv2d.h"
+#include "engine/cpu/cpu_isa.h"
+#include "engine/ops/conv_bn_act.h"
+#include "tools/bench/resnet_layers.h"
+
+using namespace senet;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median_ms(const std::function<void()>& f, int reps) {
+  for (int i = 0; i < 2; ++i) f();  // warm-up: page faults, pool start, scratch growth
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+double sgemm_gflops(int reps) {
+  const int n = 1024;
+  std::vector<float> A(size_t(n) * n), B(size_t(n) * n), C(size_t(n) * n);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = rand_normal(1, 0, i), B[i] = rand_normal(2, 0, i);
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(reps, 5) + 2; ++i) {
+    auto t0 = Clock::now();
+    cpu::sgemm_parallel(false, false, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return 2.0 * n * n * n / (*std::min_element(ms.begin() + 2, ms.end()) * 1e6);  // best run
+}
+
+std::vector<float> normals(size_t n, uint64_t seed, float scale = 1.f) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = scale * rand_normal(seed, 0, i);
+  return v;
+}
+
+struct Timings {
+  double fprop, dgrad, wgrad, im2col_fprop, im2col_dgrad, im2col_wgrad, fused, check;
+};
+
+Timings bench_layer(const bench::ConvLayer& L, int reps) {
+  const auto g = cpu::conv2d_geom(L.N, L.C, L.H, L.W, L.K, L.R, L.S, L.stride, L.pad);
+  const int64_t PQ = g.PQ();
+  auto x = normals(size_t(g.N) * g.C * g.HW(), 1);
+  auto w = normals(size_t(g.K) * g.CRS(), 2, std::sqrt(2.f / float(g.CRS())));
+  auto dy = normals(size_t(g.N) * g.K * PQ, 3);
+  std::vector<float> y(dy.size()), dx(x.size()), dw(w.size()), y2(dy.size()), dx2(x.size()), dw2(w.size());
+  cpu::ConvDyFill fill = [&](int, int n0, int gn, float* scratch) -> const float* {
+    if (gn == 1) return dy.data() + size_t(n0) * g.K * PQ;
+    for (int j = 0; j < gn; ++j)
+      for (int k = 0; k < g.K; ++k)
+        std::memcpy(scratch + (int64_t(k) * gn + j) * PQ, dy.data() + (size_t(n0 + j) * g.K + k) * PQ,
+                    size_t(PQ) * 4);
+    return scratch;
+  };
+  Timings t{};
+  // Check the engine's path against im2col once, before timing.
+  cpu::conv2d_fprop(g, x.data(), w.data(), y.data(), {});
+  cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx.data(), dw.data());
+  cpu::conv2d_fprop_im2col(g, x.data(), w.data(), y2.data(), {});
+  cpu::conv2d_bprop_im2col(g, x.data(), w.data(), fill, dx2.data(), dw2.data());
+  auto rel = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0, d = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      s = std::max(s, double(std::fabs(b[i])));
+      d = std::max(d, double(std::fabs(a[i] - b[i])));
+    }
+    return s > 0 ? d / s : d;
+  };
+  t.check = std::max({rel(y, y2), rel(dx, dx2), rel(dw, dw2)});
+
+  t.fprop = median_ms([&] { cpu::conv2d_fprop(g, x.data(), w.data(), y.data(), {}); }, reps);
+  t.dgrad = median_ms([&] { cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx.data(), nullptr); }, reps);
+  t.wgrad = median_ms([&] { cpu::conv2d_bprop(g, x.data(), w.data(), fill, nullptr, dw.data()); }, reps);
+  t.im2col_fprop = median_ms([&] { cpu::conv2d_fprop_im2col(g, x.data(), w.data(), y.data(), {}); }, reps);
+  t.im2col_dgrad = median_ms([&] { cpu::conv2d_bprop_im2col(g, x.data(), w.data(), fill, dx.data(), nullptr); }, reps);
+  t.im2col_wgrad = median_ms([&] { cpu::conv2d_bprop_im2col(g, x.data(), w.data(), fill, nullptr, dw.data()); }, reps);
+
+  // The fused op, training mode, masked ReLU with a random per-element mask, forward + backward.
+  Tensor xt = Tensor::from_vector(x, {g.N, g.C, g.H, g.W}).set_requires_grad(true);
+  Tensor wt = Tensor::from_vector(w, {g.K, g.C, g.R, g.S}).set_requires_grad(true);
+  Tensor gamma = Tensor::full({g.K}, 1.f).set_requires_grad(true);
+  Tensor beta = Tensor::zeros({g.K}).set_requires_grad(true);
+  std::vector<uint8_t> mv(size_t(g.K) * PQ);
+  for (size_t i = 0; i < mv.size(); ++i) mv[i] = uint8_t(rand_below(4, 0, i, 2));
+  Tensor mask = Tensor::from_vector_u8(mv, {g.K, g.P, g.Q});
+  Tensor up = Tensor::from_vector(dy, {g.N, g.K, g.P, g.Q});
+  BatchNormState st;
+  t.fused = median_ms(
+      [&] {
+        Tensor a = conv_bn_act(xt, wt, gamma, beta, st, true, Act::MaskedReLU, mask, L.stride, L.pad);
+        a.backward(up);
+      },
+      reps);
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2, reps = 7;
+  bool list = false, json = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_conv_layers: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    auto integer = [&](const char* v) {
+      char* end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      if (!*v || *end || n < 1) {
+        std::fprintf(stderr, "bench_conv_layers: %s expects a positive integer, got '%s'\n", a.c_str(), v);
+        std::exit(2);
+      }
+      return int(n);
+    };
+    if (a == "--threads") threads = integer(value());
+    else if (a == "--reps") reps = integer(value());
+    else if (a == "--only") only = value();
+    else if (a == "--list") list = true;
+    else if (a == "--json") json = true;
+    else {
+      std::fprintf(stderr, "bench_conv_layers: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  std::vector<bench::ConvLayer> layers;
+  for (auto& l : bench::default_layers())
+    if (only.empty() || (l.model + " " + l.name + " " + l.label()).find(only) != std::string::npos)
+      layers.push_back(l);
+  if (list) {
+    for (auto& l : layers)
+      std::printf("{\"model\": \"%s\", \"name\": \"%s\", \"count\": %d, \"N\": %d, \"C\": %d, \"H\": %d, "
+                  "\"W\": %d, \"K\": %d, \"R\": %d, \"S\": %d, \"stride\": %d, \"pad\": %d}\n",
+                  l.model.c_str(), l.name.c_str(), l.count, l.N, l.C, l.H, l.W, l.K, l.R, l.S, l.stride, l.pad);
+    return 0;
+  }
+  set_num_threads(threads);
+  const double roof = sgemm_gflops(reps);
+  const auto& bi = cpu::blas_info();
+  std::printf("# threads %d | ISA %s | OpenBLAS %s (core %s) | cpu: %s\n# sgemm: %.1f GFLOP/s "
+              "(sgemm_parallel 1024³, best run)\n",
+              threads, cpu::isa_name(cpu::cpu_isa()), bi.config.c_str(), bi.core.c_str(), bi.cpu_features.c_str(),
+              roof);
+  if (!json) {
+    std::printf("| model | layer | shape | fprop ms | dgrad ms | wgrad ms | %% of sgemm f/d/w | im2col f/d/w ms | "
+                "fused fwd+bwd ms | check |\n|---|---|---|---:|---:|---:|---|---|---:|---|\n");
+  }
+  for (auto& l : layers) {
+    Timings t = bench_layer(l, reps);
+    const double gf = l.gflop();
+    auto pct = [&](double ms) { return 100.0 * gf / (ms * 1e-3) / roof; };
+    if (json) {
+      std::printf("{\"impl\": \"senet\", \"model\": \"%s\", \"name\": \"%s\", \"shape\": \"%s\", \"gflop\": %.5f, "
+                  "\"sgemm_gflops\": %.2f, \"fprop_ms\": %.4f, \"dgrad_ms\": %.4f, \"wgrad_ms\": %.4f, "
+                  "\"im2col_fprop_ms\": %.4f, \"im2col_dgrad_ms\": %.4f, \"im2col_wgrad_ms\": %.4f, "
+                  "\"fused_fwd_bwd_ms\": %.4f, \"check_rel\": %.2e}\n",
+                  l.model.c_str(), l.name.c_str(), l.label().c_str(), gf, roof, t.fprop, t.dgrad, t.wgrad,
+                  t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused, t.check);
+    } else {
+      std::printf("| %s | %s | %s | %.3f | %.3f | %.3f | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f | %.2f | %.1e %s |\n",
+                  l.model.c_str(), l.name.c_str(), l.label().c_str(), t.fprop, t.dgrad, t.wgrad, pct(t.fprop),
+                  pct(t.dgrad), pct(t.wgrad), t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused, t.check,
+                  t.check < 1e-4 ? "ok" : "MISMATCH");
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
