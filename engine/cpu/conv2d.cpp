@@ -6,6 +6,8 @@
 #include "engine/cpu/conv2d.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -14,7 +16,9 @@
 #include "engine/core/error.h"
 #include "engine/core/parallel.h"
 #include "engine/cpu/blas.h"
+#include "engine/cpu/conv_algo.h"
 #include "engine/cpu/direct_conv.h"
+#include "engine/cpu/winograd.h"
 
 namespace senet::cpu {
 
@@ -112,19 +116,70 @@ static std::unique_ptr<float[]> scratch(int64_t n) {
 
 static int pass_threads() { return in_parallel_region() ? 1 : num_threads(); }
 
-void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
-  if (direct_conv_supported(g))
-    direct_conv_fprop(g, x, w, y, hook);
-  else
-    conv2d_fprop_im2col(g, x, w, y, hook);
+static ConvAlgo forced_algo(bool* any) {
+  const char* e = std::getenv("SENET_CONV_ALGO");
+  *any = e && *e;
+  if (!*any) return ConvAlgo::Direct;
+  const std::string v = e;
+  if (v == "im2col") return ConvAlgo::Im2col;
+  if (v == "direct") return ConvAlgo::Direct;
+  if (v == "winograd") return ConvAlgo::Winograd;
+  fail("SENET_CONV_ALGO: expected im2col, direct or winograd, got '", v, "'");
 }
 
+ConvPlan conv_plan(const Conv2dGeom& g) {
+  const bool direct = direct_conv_supported(g), wino = winograd_supported(g);
+  const int narrow = std::min(g.C, g.K);
+  ConvPlan p{ConvAlgo::Im2col, ConvAlgo::Im2col, ConvAlgo::Im2col};
+  if (direct) {
+    p.fprop = p.dgrad = ConvAlgo::Direct;
+    if (g.C >= 4 && (g.R > 1 || g.stride == 1 || g.C >= 64)) p.wgrad = ConvAlgo::Direct;
+  }
+  if (wino && narrow >= 32) p.fprop = p.dgrad = ConvAlgo::Winograd;
+  if (wino && narrow >= 64) p.wgrad = ConvAlgo::Winograd;
+  bool forced;
+  const ConvAlgo f = forced_algo(&forced);
+  if (forced && (f == ConvAlgo::Im2col || (f == ConvAlgo::Direct && direct) || (f == ConvAlgo::Winograd && wino)))
+    p.fprop = p.dgrad = p.wgrad = f;
+  return p;
+}
+
+const char* conv_algo_name(ConvAlgo a) {
+  switch (a) {
+    case ConvAlgo::Im2col: return "im2col";
+    case ConvAlgo::Direct: return "direct";
+    case ConvAlgo::Winograd: return "winograd";
+  }
+  return "?";
+}
+
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+  switch (conv_plan(g).fprop) {
+    case ConvAlgo::Winograd: return winograd_fprop(g, x, w, y, hook);
+    case ConvAlgo::Direct: return direct_conv_fprop(g, x, w, y, hook);
+    case ConvAlgo::Im2col: return conv2d_fprop_im2col(g, x, w, y, hook);
+  }
+}
+
+// dgrad and wgrad in one call when they share the algorithm (dy_fill then runs once per image),
+// else one call each.
 void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
                   float* dx, float* dw) {
-  if (direct_conv_supported(g))
-    direct_conv_bprop(g, x, w, dy_fill, dx, dw);
-  else
-    conv2d_bprop_im2col(g, x, w, dy_fill, dx, dw);
+  const ConvPlan p = conv_plan(g);
+  auto run = [&](ConvAlgo a, float* dxa, float* dwa) {
+    if (!dxa && !dwa) return;
+    switch (a) {
+      case ConvAlgo::Winograd: return winograd_bprop(g, x, w, dy_fill, dxa, dwa);
+      case ConvAlgo::Direct: return direct_conv_bprop(g, x, w, dy_fill, dxa, dwa);
+      case ConvAlgo::Im2col: return conv2d_bprop_im2col(g, x, w, dy_fill, dxa, dwa);
+    }
+  };
+  if (p.dgrad == p.wgrad || !dx || !dw) {
+    run(dx ? p.dgrad : p.wgrad, dx, dw);
+  } else {
+    run(p.dgrad, dx, nullptr);
+    run(p.wgrad, nullptr, dw);
+  }
 }
 
 void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, float* y,

@@ -1,8 +1,9 @@
 // engine/cpu/conv2d.h — 2-D convolution (cross-correlation, zero padding) on the CPU.
 // Shapes (NCHW): x N×C×H×W, w K×C×R×S, y N×K×P×Q, P = (H+2·pad−R)/stride+1, Q likewise.
-// conv2d_fprop / conv2d_bprop run the direct AVX-512/AVX2 kernels (engine/cpu/direct_conv.h) when
-// the CPU and the geometry allow, else the im2col + GEMM path below, which is also the oracle the
-// direct kernels are tested against (conv2d_fprop_im2col / conv2d_bprop_im2col).
+// conv2d_fprop / conv2d_bprop run, per pass, Winograd F(2×2,3×3) (engine/cpu/winograd.h), the
+// direct AVX-512/AVX2 kernels (engine/cpu/direct_conv.h) or the im2col + GEMM path below, as
+// engine/cpu/conv_algo.h decides; im2col is also the oracle the others are tested against
+// (conv2d_fprop_im2col / conv2d_bprop_im2col).
 // The im2col path:
 //   fprop  Y_gᵀ[g·PQ, K] = col_gᵀ · Wᵀ  →  transposed (in cache) to Y_g[K, g·PQ]
 //   wgrad  dWᵀ[CRS, K]   += col_g · dY_gᵀ                          (per-thread partials, merged in order
