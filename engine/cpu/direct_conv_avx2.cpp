@@ -3,6 +3,13 @@
 #define SENET_SIMD_NS avx2
 #include "engine/cpu/direct_conv_kernels.h"
 
+namespace senet::cpu::avx2 {  // instantiated in direct_conv_avx2_tiles{3,12}.cpp / _wgrad.cpp
+extern template TileFn tile_fn_s<F32x8, 1>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x8, 2>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x8, 3>(int, int, int, int, int, int*);
+extern template WgradFn wgrad_fn<F32x8>(int, int, int, int);
+}  // namespace senet::cpu::avx2
+
 namespace senet::cpu {
 namespace {
 using avx2::F32x8;

@@ -4,6 +4,17 @@
 #define SENET_SIMD_NS avx512
 #include "engine/cpu/direct_conv_kernels.h"
 
+namespace senet::cpu::avx512 {  // instantiated in direct_conv_avx512_tiles{3,12}.cpp / _wgrad.cpp
+extern template TileFn tile_fn_s<F32x16, 1>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x16, 2>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x16, 3>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x8, 1>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x8, 2>(int, int, int, int, int, int*);
+extern template TileFn tile_fn_s<F32x8, 3>(int, int, int, int, int, int*);
+extern template WgradFn wgrad_fn<F32x16>(int, int, int, int);
+extern template WgradFn wgrad_fn<F32x8>(int, int, int, int);
+}  // namespace senet::cpu::avx512
+
 namespace senet::cpu {
 namespace {
 using avx512::F32x16;

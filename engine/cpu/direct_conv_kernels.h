@@ -127,26 +127,36 @@ constexpr int max_uq(int uk, int s) {
 using TileFn = void (*)(const GatherArgs&, const float*, const float*, float*);
 constexpr int kMaxUQ = 16;
 
+// Which kernels exist (each one is a fully unrolled instantiation, and they dominate the build):
+//  - S = 2 only at stride 1 (the 2-tap sub-kernels of stride-2 dgrad phases);
+//  - the AVX-512 build's 8-lane vectors serve layers of ≤ 8 channels: one block, UK = 1;
+//  - edge variants (a padding column skipped on the left, right or both) for S = 3, and for S = 2 on
+//    the right (the only side its phases pad), at the tile widths the model layers use (W = 32 →
+//    11/10 or 16, 16 → 8 or 16, 8, 4); other widths compute the padding's zeros: correct, slower.
+template <class V, int UK, int S, int ST>
+constexpr bool tiles_used() {
+  if constexpr (S == 2 && ST == 2)
+    return false;
+  else if constexpr (V::N == 8 && kRegs == 32)
+    return UK == 1;
+  else
+    return true;
+}
+constexpr bool has_edges(int uq) { return uq == 4 || uq == 8 || uq == 10 || uq == 11 || uq == 16; }
+constexpr bool edges_used(int s, int l, int rt) { return s == 3 || (s == 2 && l == 0 && rt == 1); }
+
 template <class V, int UK, int S, int ST, int UQ, int L, int RT>
 constexpr TileFn tile_or_null() {
-  if constexpr (UQ <= max_uq(UK, S))
+  if constexpr (tiles_used<V, UK, S, ST>() && UQ <= max_uq(UK, S) &&
+                ((L == 0 && RT == 0) || (has_edges(UQ) && edges_used(S, L, RT))))
     return &gather_tile<V, UQ, UK, S, ST, L, RT>;
   else
     return nullptr;
 }
 
-// Edge variants (a padding column skipped on the left, right or both) exist for the tile widths
-// the model layers use (W = 32 → 11/10 or 16, 16 → 8 or 16, 8, 4); other widths compute the
-// padding's zeros, which is correct, only slower.
-constexpr bool has_edges(int uq) { return uq == 4 || uq == 8 || uq == 10 || uq == 11 || uq == 16; }
-
 template <class V, int UK, int S, int ST, int L, int RT, int... Q>
 constexpr std::array<TileFn, kMaxUQ + 1> tile_table(std::integer_sequence<int, Q...>) {
-  if constexpr (L == 0 && RT == 0)
-    return {nullptr, tile_or_null<V, UK, S, ST, Q + 1, 0, 0>()...};
-  else
-    return {nullptr, (has_edges(Q + 1) ? tile_or_null<V, UK, S, ST, has_edges(Q + 1) ? Q + 1 : 1, L, RT>()
-                                       : nullptr)...};
+  return {nullptr, tile_or_null<V, UK, S, ST, Q + 1, L, RT>()...};
 }
 
 // All tiles for one (UK, S, ST): [edge variant: none, left, right, both][UQ].
@@ -160,25 +170,30 @@ struct TileSet {
 
 // The tile kernel for (UK, S, ST, UQ) that skips `left` / `right` padding columns (0 or 1) if such
 // a variant exists; *skips = what the returned kernel skips (bit 0 left, bit 1 right): 0 when
-// there is only the plain kernel, which then reads the padding.
-template <class V>
-TileFn tile_fn(int uk, int s, int st, int uq, int left, int right, int* skips) {
+// there is only the plain kernel, which then reads the padding. One function per kernel width S,
+// so that the ISA builds can instantiate the three in separate translation units.
+template <class V, int S>
+TileFn tile_fn_s(int uk, int st, int uq, int left, int right, int* skips) {
   const int e = (left == 1 ? 1 : 0) + (right == 1 ? 2 : 0);
   auto pick = [&](const std::array<std::array<TileFn, kMaxUQ + 1>, 4>& t) {
     *skips = t[size_t(e)][size_t(uq)] ? e : 0;
     return t[size_t(e)][size_t(uq)] ? t[size_t(e)][size_t(uq)] : t[0][size_t(uq)];
   };
   TileFn f = nullptr;
-#define SENET_TILESET(UK_, S_, ST_) \
-  if (uk == UK_ && s == S_ && st == ST_) f = pick(TileSet<V, UK_, S_, ST_>::t);
-  SENET_TILESET(1, 1, 1) SENET_TILESET(1, 1, 2) SENET_TILESET(1, 2, 1) SENET_TILESET(1, 2, 2)
-  SENET_TILESET(1, 3, 1) SENET_TILESET(1, 3, 2) SENET_TILESET(2, 1, 1) SENET_TILESET(2, 1, 2)
-  SENET_TILESET(2, 2, 1) SENET_TILESET(2, 2, 2) SENET_TILESET(2, 3, 1) SENET_TILESET(2, 3, 2)
-  SENET_TILESET(4, 1, 1) SENET_TILESET(4, 1, 2) SENET_TILESET(4, 2, 1) SENET_TILESET(4, 2, 2)
-  SENET_TILESET(4, 3, 1) SENET_TILESET(4, 3, 2)
+#define SENET_TILESET(UK_, ST_) \
+  if (uk == UK_ && st == ST_) f = pick(TileSet<V, UK_, S, ST_>::t);
+  SENET_TILESET(1, 1) SENET_TILESET(1, 2) SENET_TILESET(2, 1) SENET_TILESET(2, 2) SENET_TILESET(4, 1)
+  SENET_TILESET(4, 2)
 #undef SENET_TILESET
-  SENET_CHECK(f, "direct conv: no tile kernel for UK=", uk, " S=", s, " stride=", st, " UQ=", uq);
+  SENET_CHECK(f, "direct conv: no tile kernel for UK=", uk, " S=", S, " stride=", st, " UQ=", uq);
   return f;
+}
+
+template <class V>
+TileFn tile_fn(int uk, int s, int st, int uq, int left, int right, int* skips) {
+  if (s == 1) return tile_fn_s<V, 1>(uk, st, uq, left, right, skips);
+  if (s == 2) return tile_fn_s<V, 2>(uk, st, uq, left, right, skips);
+  return tile_fn_s<V, 3>(uk, st, uq, left, right, skips);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,9 +389,10 @@ constexpr int max_uc(int ukb, int s) {
 using WgradFn = void (*)(const WgradArgs&, const float*, const float*, int, float*, int64_t, int64_t);
 constexpr int kMaxUC = 12;
 
+// The AVX-512 build's 8-lane vectors serve ≤ 8 output channels: one block.
 template <class V, int UKB, int S, int ST, int UC>
 constexpr WgradFn wgrad_or_null() {
-  if constexpr (UC <= max_uc(UKB, S))
+  if constexpr (UC <= max_uc(UKB, S) && !(V::N == 8 && kRegs == 32 && UKB > 1))
     return &wgrad_unit<V, UKB, UC, S, ST>;
   else
     return nullptr;

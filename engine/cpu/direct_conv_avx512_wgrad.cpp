@@ -1,0 +1,10 @@
+// engine/cpu/direct_conv_avx512_wgrad.cpp — the wgrad microkernels of the avx512 build, instantiated in
+// their own translation unit so that the build compiles them in parallel with the drivers
+// (direct_conv_avx512.cpp declares them extern). Same -m flags as direct_conv_avx512.cpp.
+#define SENET_SIMD_NS avx512
+#include "engine/cpu/direct_conv_kernels.h"
+
+namespace senet::cpu::avx512 {
+template WgradFn wgrad_fn<F32x16>(int, int, int, int);
+template WgradFn wgrad_fn<F32x8>(int, int, int, int);
+}  // namespace senet::cpu::avx512
