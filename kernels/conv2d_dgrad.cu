@@ -18,7 +18,7 @@
 
 namespace senet {
 
-__global__ void conv2d_dgrad_v1_direct_kernel(conv2d_params p, const float* __restrict__ dy,
+__global__ void conv2d_dgrad_v1_direct_kernel(Conv2dGeom p, const float* __restrict__ dy,
                                               const float* __restrict__ w,
                                               float* __restrict__ dx) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -64,7 +64,7 @@ struct conv2d_dgrad_gather {
 
 template <class T>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_dgrad_implicit_gemm_kernel(conv2d_params p, const float* __restrict__ dy,
+    conv2d_dgrad_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ dy,
                                       const float* __restrict__ w, float* __restrict__ dx) {
   __shared__ float As[T::BK * T::BM];
   __shared__ float Bs[T::BK * T::BN];
@@ -89,9 +89,9 @@ __global__ void __launch_bounds__(T::threads)
 }
 
 namespace {
-bool dgrad_args_ok(const conv2d_params& p, const float* dy, const float* w, const float* dx) {
+bool dgrad_args_ok(const Conv2dGeom& p, const float* dy, const float* w, const float* dx) {
   // K·R·S is the GEMM depth here; it must fit int too.
-  return conv2d_params_valid(p) && dy && w && dx && int64_t(p.K) * p.R * p.S < (int64_t(1) << 31);
+  return conv2d_geom_valid(p) && dy && w && dx && int64_t(p.K) * p.R * p.S < (int64_t(1) << 31);
 }
 }  // namespace
 
@@ -103,7 +103,7 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
   return "?";
 }
 
-cudaError_t conv2d_dgrad_v1_direct(conv2d_params p, const float* dy, const float* w, float* dx,
+cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                    cudaStream_t stream) {
   if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
   const int64_t blocks = (p.x_size() + 255) / 256;
@@ -111,7 +111,7 @@ cudaError_t conv2d_dgrad_v1_direct(conv2d_params p, const float* dy, const float
                 w, dx);
 }
 
-cudaError_t conv2d_dgrad_v2_register_block(conv2d_params p, const float* dy, const float* w,
+cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w,
                                            float* dx, cudaStream_t stream) {
   using T = detail::tile_64x64;
   if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
@@ -121,7 +121,7 @@ cudaError_t conv2d_dgrad_v2_register_block(conv2d_params p, const float* dy, con
                 dim3(T::threads), 0, stream, p, dy, w, dx);
 }
 
-cudaError_t conv2d_dgrad(conv2d_dgrad_version v, conv2d_params p, const float* dy, const float* w,
+cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream) {
   switch (v) {
     case conv2d_dgrad_version::v1_direct: return conv2d_dgrad_v1_direct(p, dy, w, dx, stream);

@@ -1,7 +1,7 @@
 // kernels/conv2d_dgrad.h — host-callable data-gradient (dgrad) kernels of conv2d: the transposed
 // convolution of dy with w.   dx[n,c,h,w] = Σ_{k,r,s} dy[n,k,p,q] · w[k,c,r,s]
 // over the (p,q) with p·stride−pad+r = h, q·stride−pad+s = w.  dx is overwritten.
-// Geometry: conv2d_params of the forward conv (kernels/conv2d_fprop.h).
+// Geometry: the forward conv's Conv2dGeom (kernels/conv2d_geom.h).
 #pragma once
 #include "kernels/conv2d_fprop.h"
 
@@ -15,11 +15,11 @@ inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v1_direct, conv2d_dgrad_version::v2_register_block};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
-cudaError_t conv2d_dgrad_v1_direct(conv2d_params p, const float* dy, const float* w, float* dx,
+cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                    cudaStream_t stream);
-cudaError_t conv2d_dgrad_v2_register_block(conv2d_params p, const float* dy, const float* w,
+cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w,
                                            float* dx, cudaStream_t stream);
-cudaError_t conv2d_dgrad(conv2d_dgrad_version v, conv2d_params p, const float* dy, const float* w,
+cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream);
 
 }  // namespace senet

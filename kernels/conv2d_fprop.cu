@@ -22,7 +22,7 @@
 
 namespace senet {
 
-__global__ void conv2d_fprop_v1_direct_kernel(conv2d_params p, const float* __restrict__ x,
+__global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restrict__ x,
                                               const float* __restrict__ w,
                                               const float* __restrict__ bias,
                                               float* __restrict__ y) {
@@ -48,7 +48,7 @@ __global__ void conv2d_fprop_v1_direct_kernel(conv2d_params p, const float* __re
 // v2 and v3: the shared main loop, plain epilogue y = acc (+ bias).
 template <class T>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_fprop_implicit_gemm_kernel(conv2d_params p, const float* __restrict__ x,
+    conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ x,
                                       const float* __restrict__ w, const float* __restrict__ bias,
                                       float* __restrict__ y) {
   __shared__ float As[T::BK * T::BM];
@@ -74,11 +74,11 @@ __global__ void __launch_bounds__(T::threads)
 }
 
 namespace {
-bool fprop_args_ok(const conv2d_params& p, const float* x, const float* w, const float* y) {
-  return conv2d_params_valid(p) && x && w && y;
+bool fprop_args_ok(const Conv2dGeom& p, const float* x, const float* w, const float* y) {
+  return conv2d_geom_valid(p) && x && w && y;
 }
 template <class T>
-cudaError_t launch_implicit_gemm(const conv2d_params& p, const float* x, const float* w,
+cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const float* w,
                                  const float* bias, float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
@@ -97,22 +97,22 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
   return "?";
 }
 
-cudaError_t conv2d_fprop_v1_direct(conv2d_params p, const float* x, const float* w,
+cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w,
                                    const float* bias, float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t blocks = (p.y_size() + 255) / 256;
   return launch(conv2d_fprop_v1_direct_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p, x,
                 w, bias, y);
 }
-cudaError_t conv2d_fprop_v2_smem_tile(conv2d_params p, const float* x, const float* w,
+cudaError_t conv2d_fprop_v2_smem_tile(Conv2dGeom p, const float* x, const float* w,
                                       const float* bias, float* y, cudaStream_t stream) {
   return launch_implicit_gemm<detail::tile_16x16>(p, x, w, bias, y, stream);
 }
-cudaError_t conv2d_fprop_v3_register_block(conv2d_params p, const float* x, const float* w,
+cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const float* w,
                                            const float* bias, float* y, cudaStream_t stream) {
   return launch_implicit_gemm<detail::tile_64x64>(p, x, w, bias, y, stream);
 }
-cudaError_t conv2d_fprop(conv2d_fprop_version v, conv2d_params p, const float* x, const float* w,
+cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream) {
   switch (v) {
     case conv2d_fprop_version::v1_direct: return conv2d_fprop_v1_direct(p, x, w, bias, y, stream);

@@ -22,7 +22,7 @@
 
 namespace senet {
 
-__global__ void conv2d_wgrad_v1_direct_kernel(conv2d_params p, const float* __restrict__ x,
+__global__ void conv2d_wgrad_v1_direct_kernel(Conv2dGeom p, const float* __restrict__ x,
                                               const float* __restrict__ dy,
                                               float* __restrict__ dw) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -65,7 +65,7 @@ struct conv2d_wgrad_gather {
 
 template <class T>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_wgrad_split_k_kernel(conv2d_params p, const float* __restrict__ x,
+    conv2d_wgrad_split_k_kernel(Conv2dGeom p, const float* __restrict__ x,
                                 const float* __restrict__ dy, float* __restrict__ out,
                                 int slice) {
   __shared__ float As[T::BK * T::BM];
@@ -105,7 +105,7 @@ constexpr int kMinSlice = 256, kMaxSplits = 64;
 struct wgrad_plan {
   int splits, slice;  // slice: GEMM_K rows per split, a multiple of BK = 8; no slice is empty
 };
-wgrad_plan plan_wgrad(const conv2d_params& p) {
+wgrad_plan plan_wgrad(const Conv2dGeom& p) {
   const int64_t npq = p.gemm_m();
   int64_t want = (npq + kMinSlice - 1) / kMinSlice;
   want = want < 1 ? 1 : want > kMaxSplits ? kMaxSplits : want;
@@ -114,8 +114,8 @@ wgrad_plan plan_wgrad(const conv2d_params& p) {
 }
 }  // namespace
 
-int conv2d_wgrad_v2_splits(const conv2d_params& p) { return plan_wgrad(p).splits; }
-int64_t conv2d_wgrad_v2_workspace_floats(const conv2d_params& p) {
+int conv2d_wgrad_v2_splits(const Conv2dGeom& p) { return plan_wgrad(p).splits; }
+int64_t conv2d_wgrad_v2_workspace_floats(const Conv2dGeom& p) {
   const int splits = plan_wgrad(p).splits;
   return splits == 1 ? 0 : int64_t(splits) * p.w_size();
 }
@@ -128,18 +128,18 @@ const char* conv2d_wgrad_version_name(conv2d_wgrad_version v) {
   return "?";
 }
 
-cudaError_t conv2d_wgrad_v1_direct(conv2d_params p, const float* x, const float* dy, float* dw,
+cudaError_t conv2d_wgrad_v1_direct(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                    cudaStream_t stream) {
-  if (!conv2d_params_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
+  if (!conv2d_geom_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
   const int64_t blocks = (p.w_size() + 255) / 256;
   return launch(conv2d_wgrad_v1_direct_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p, x,
                 dy, dw);
 }
 
-cudaError_t conv2d_wgrad_v2_split_k(conv2d_params p, const float* x, const float* dy, float* dw,
+cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                     float* workspace, cudaStream_t stream) {
   using T = detail::tile_64x64;
-  if (!conv2d_params_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
+  if (!conv2d_geom_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
   const auto [splits, slice] = plan_wgrad(p);
   if (splits > 1 && !workspace) return cudaErrorInvalidValue;
   const int64_t gx = (p.K + T::BM - 1) / T::BM, gy = (p.gemm_k() + T::BN - 1) / T::BN;
@@ -153,7 +153,7 @@ cudaError_t conv2d_wgrad_v2_split_k(conv2d_params p, const float* x, const float
                 stream, workspace, splits, n, dw);
 }
 
-cudaError_t conv2d_wgrad(conv2d_wgrad_version v, conv2d_params p, const float* x, const float* dy,
+cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream) {
   switch (v) {
     case conv2d_wgrad_version::v1_direct: return conv2d_wgrad_v1_direct(p, x, dy, dw, stream);

@@ -1,6 +1,6 @@
 // kernels/conv2d_wgrad.h — host-callable weight-gradient (wgrad) kernels of conv2d.
 //   dw[k,c,r,s] = Σ_{n,p,q} dy[n,k,p,q] · x[n, c, p·stride−pad+r, q·stride−pad+s]  (0 outside)
-// dw is overwritten. Geometry: conv2d_params of the forward conv (kernels/conv2d_fprop.h).
+// dw is overwritten. Geometry: the forward conv's Conv2dGeom (kernels/conv2d_geom.h).
 #pragma once
 #include "kernels/conv2d_fprop.h"
 
@@ -17,15 +17,15 @@ const char* conv2d_wgrad_version_name(conv2d_wgrad_version v);
 
 // v2: number of N·P·Q slices, and the workspace it needs (floats; 0 when there is one slice, which
 // writes dw directly). A pure function of the geometry, so the result never depends on the device.
-int conv2d_wgrad_v2_splits(const conv2d_params& p);
-int64_t conv2d_wgrad_v2_workspace_floats(const conv2d_params& p);
+int conv2d_wgrad_v2_splits(const Conv2dGeom& p);
+int64_t conv2d_wgrad_v2_workspace_floats(const Conv2dGeom& p);
 
-cudaError_t conv2d_wgrad_v1_direct(conv2d_params p, const float* x, const float* dy, float* dw,
+cudaError_t conv2d_wgrad_v1_direct(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                    cudaStream_t stream);
 // workspace: conv2d_wgrad_v2_workspace_floats(p) floats of device memory (may be null when 0).
-cudaError_t conv2d_wgrad_v2_split_k(conv2d_params p, const float* x, const float* dy, float* dw,
+cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                     float* workspace, cudaStream_t stream);
-cudaError_t conv2d_wgrad(conv2d_wgrad_version v, conv2d_params p, const float* x, const float* dy,
+cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream);
 
 }  // namespace senet

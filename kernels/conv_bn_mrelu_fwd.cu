@@ -34,7 +34,7 @@ namespace senet {
 using conv_bn_tile = detail::tile_64x64;
 
 __global__ void __launch_bounds__(conv_bn_tile::threads)
-    conv2d_fprop_bn_partials_kernel(conv2d_params p, const float* __restrict__ x,
+    conv2d_fprop_bn_partials_kernel(Conv2dGeom p, const float* __restrict__ x,
                                     const float* __restrict__ w, float* __restrict__ y,
                                     bn_partials out) {
   using T = conv_bn_tile;
@@ -105,7 +105,7 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   using T = conv_bn_tile;
   __shared__ float As[T::BK * T::BM];
   __shared__ float Bs[T::BK * T::BN];
-  const conv2d_params& p = fp.conv;
+  const Conv2dGeom& p = fp.conv;
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
@@ -123,15 +123,15 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
       const int k = n0 + th.col(j);
       if (k >= p.K) continue;
       const float z = acc[i][j] + bias[k];
-      const bool relu = fp.act == mrelu_act::relu ||
-                        (fp.act == mrelu_act::masked_relu &&
+      const bool relu = fp.act == Act::ReLU ||
+                        (fp.act == Act::MaskedReLU &&
                          (fp.mask_per_channel ? mask[k] : mask[int64_t(k) * PQ + pq]) != 0);
       a[detail::nkpq_index(m, k, p.K, PQ)] = relu && !(z > 0.0f) ? 0.0f : z;
     }
   }
 }
 
-__global__ void conv_bn_fold_kernel(conv2d_params p, float eps, const float* __restrict__ w,
+__global__ void conv_bn_fold_kernel(Conv2dGeom p, float eps, const float* __restrict__ w,
                                     const float* __restrict__ gamma,
                                     const float* __restrict__ beta,
                                     const float* __restrict__ running_mean,
@@ -149,20 +149,20 @@ __global__ void conv_bn_fold_kernel(conv2d_params p, float eps, const float* __r
 
 namespace {
 bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
-  if (p.act != mrelu_act::none && p.act != mrelu_act::relu && p.act != mrelu_act::masked_relu)
+  if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU)
     return false;
-  return p.act != mrelu_act::masked_relu || mask != nullptr;
+  return p.act != Act::MaskedReLU || mask != nullptr;
 }
-bool grid_ok(const conv2d_params& p) {
-  return conv2d_params_valid(p) && (p.K + conv_bn_tile::BN - 1) / conv_bn_tile::BN <= 65535;
+bool grid_ok(const Conv2dGeom& p) {
+  return conv2d_geom_valid(p) && (p.K + conv_bn_tile::BN - 1) / conv_bn_tile::BN <= 65535;
 }
 }  // namespace
 
-int64_t conv2d_fprop_bn_partials_count(const conv2d_params& p) {
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p) {
   return (p.gemm_m() + conv_bn_tile::BM - 1) / conv_bn_tile::BM;
 }
 
-cudaError_t conv2d_fprop_bn_partials(conv2d_params p, const float* x, const float* w, float* y,
+cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream) {
   using T = conv_bn_tile;
   if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
@@ -171,13 +171,13 @@ cudaError_t conv2d_fprop_bn_partials(conv2d_params p, const float* x, const floa
   return launch(conv2d_fprop_bn_partials_kernel, grid, dim3(T::threads), 0, stream, p, x, w, y, out);
 }
 
-int64_t conv_bn_mrelu_fwd_workspace_floats(const conv2d_params& p) {
+int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
   return 3 * conv2d_fprop_bn_partials_count(p) * p.K;
 }
 
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream) {
-  const conv2d_params& c = p.conv;
+  const Conv2dGeom& c = p.conv;
   if (!grid_ok(c) || !act_ok(p, t.mask) || !t.gamma || !t.beta || !t.workspace)
     return cudaErrorInvalidValue;
   const int64_t parts = conv2d_fprop_bn_partials_count(c);
@@ -196,10 +196,10 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   return scale_shift_mrelu(sp, t.y, t.scale, t.shift, nullptr, t.mask, t.a, t.bits, stream);
 }
 
-cudaError_t conv_bn_fold(conv2d_params p, float eps, const float* w, const float* gamma,
+cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* gamma,
                          const float* beta, const float* running_mean, const float* running_var,
                          float* w_folded, float* b_folded, cudaStream_t stream) {
-  if (!conv2d_params_valid(p) || !(eps > 0) || !w || !gamma || !beta || !running_mean ||
+  if (!conv2d_geom_valid(p) || !(eps > 0) || !w || !gamma || !beta || !running_mean ||
       !running_var || !w_folded || !b_folded)
     return cudaErrorInvalidValue;
   return launch(conv_bn_fold_kernel, dim3(unsigned((p.w_size() + 255) / 256)), dim3(256), 0, stream,

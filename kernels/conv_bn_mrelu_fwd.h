@@ -11,11 +11,11 @@
 namespace senet {
 
 struct conv_bn_mrelu_fwd_params {
-  conv2d_params conv;                    // x: N×C×H×W, w: K×C×R×S, y/a: N×K×P×Q
-  mrelu_act act = mrelu_act::masked_relu;
-  bool mask_per_channel = false;         // mask: K bytes, or K·P·Q bytes (broadcast over N)
+  Conv2dGeom conv;                // x: N×C×H×W, w: K×C×R×S, y/a: N×K×P×Q
+  Act act = Act::MaskedReLU;
+  bool mask_per_channel = false;  // mask: K bytes, or K·P·Q bytes (broadcast over N)
   float eps = 1e-5f;
-  float momentum = 0.1f;                 // training only
+  float momentum = 0.1f;          // training only
 };
 
 // Training forward's tensors (device pointers). Outputs are overwritten.
@@ -24,7 +24,7 @@ struct conv_bn_mrelu_fwd_tensors {
   const float* w = nullptr;
   const float* gamma = nullptr;
   const float* beta = nullptr;
-  const uint8_t* mask = nullptr;    // masked_relu only
+  const uint8_t* mask = nullptr;    // Act::MaskedReLU only
   float* running_mean = nullptr;    // updated in place; both null: no update
   float* running_var = nullptr;
   float* y = nullptr;               // conv output (saved for the backward)
@@ -39,18 +39,18 @@ struct conv_bn_mrelu_fwd_tensors {
 
 // Launch 1 alone: y = conv(x, w) (v3 register-blocked implicit GEMM) and, per block of 64 output
 // pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
-int64_t conv2d_fprop_bn_partials_count(const conv2d_params& p);  // = ⌈N·P·Q/64⌉ partials per channel
-cudaError_t conv2d_fprop_bn_partials(conv2d_params p, const float* x, const float* w, float* y,
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p);  // = ⌈N·P·Q/64⌉ partials per channel
+cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream);
 
-int64_t conv_bn_mrelu_fwd_workspace_floats(const conv2d_params& p);  // 3 · partials · K
+int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K
 // The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu.
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream);
 
 // Inference: w_folded[k,·] = w[k,·]·γ_k/σ_k, b_folded[k] = β_k − μ_k·γ_k/σ_k with the running stats
 // (σ = √(running_var+ε)). One kernel over w.
-cudaError_t conv_bn_fold(conv2d_params p, float eps, const float* w, const float* gamma,
+cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* gamma,
                          const float* beta, const float* running_mean, const float* running_var,
                          float* w_folded, float* b_folded, cudaStream_t stream);
 // a = act(conv(x, w_folded) + b_folded): one kernel (v3 main loop, activation in the epilogue).

@@ -124,16 +124,16 @@ cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, c
                 t.dgamma, t.dy, t.dresidual);
 }
 
-int64_t conv_bn_mrelu_bwd_workspace_floats(const conv2d_params& p) {
+int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p) {
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q;
   const int64_t a = mrelu_bn_bwd_workspace_floats(bp), b = conv2d_wgrad_v2_workspace_floats(p);
   return a > b ? a : b;  // used one after the other
 }
 
-cudaError_t conv_bn_mrelu_bwd(conv2d_params p, const conv_bn_mrelu_bwd_tensors& t,
+cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
                               cudaStream_t stream) {
-  if (!conv2d_params_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
+  if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
   const mrelu_bn_bwd_tensors bt{t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, t.dy, nullptr,

@@ -52,8 +52,8 @@ struct conv_bn_mrelu_bwd_tensors {
   float* dbeta = nullptr;
   float* workspace = nullptr;       // conv_bn_mrelu_bwd_workspace_floats(conv) floats
 };
-int64_t conv_bn_mrelu_bwd_workspace_floats(const conv2d_params& p);
-cudaError_t conv_bn_mrelu_bwd(conv2d_params p, const conv_bn_mrelu_bwd_tensors& t,
+int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p);
+cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
                               cudaStream_t stream);
 
 }  // namespace senet

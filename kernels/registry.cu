@@ -23,7 +23,7 @@ static_assert(std::size(kConv2dWgradVersions) == 2, "conv2d_wgrad version missin
 
 namespace {
 
-using P = const conv2d_params&;
+using P = const Conv2dGeom&;
 constexpr double F = 4.0;  // bytes per float
 
 double y_of(P p) { return double(p.y_size()); }             // activation elements N·K·P·Q

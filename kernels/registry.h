@@ -2,7 +2,7 @@
 // with a one-line doc and the FLOP and byte counts of one launch, so that benchmarks and tests can
 // iterate all of them (tools/bench/bench_kernels.cu checks each against the CPU backend, then times
 // it). Rule: data only — no launch code here; the bench keeps one run hook per (name, version).
-// Problem shape: every entry is sized from one model layer, given as the layer's conv2d_params
+// Problem shape: every entry is sized from one model layer, given as the layer's Conv2dGeom
 // (N = batch). What the kernel runs on, by domain:
 //   conv        the conv itself (x N×C×H×W, w K×C×R×S, y N×K×P×Q)
 //   activation  the conv's output tensor N×K×P×Q (BN, activations, losses on feature maps, search)
@@ -30,8 +30,8 @@ struct kernel_entry {
   const char* doc;      // one line
   kernel_domain domain;
   bool gpu_only;        // exists only in the nvcc build (cuBLAS); reported unavailable under emulation
-  double (*flops)(const conv2d_params& p);
-  double (*bytes)(const conv2d_params& p);
+  double (*flops)(const Conv2dGeom& p);
+  double (*bytes)(const Conv2dGeom& p);
 };
 
 // Every entry, in file order. The pointer stays valid for the life of the program.

@@ -32,8 +32,8 @@ __global__ void __launch_bounds__(256)
       const int k = int(i / p.PQ % p.K);
       float z = fmaf(scale[k], y[i], shift[k]);
       if (residual) z += residual[i];
-      const bool m = p.act == mrelu_act::relu ||
-                     (p.act == mrelu_act::masked_relu &&
+      const bool m = p.act == Act::ReLU ||
+                     (p.act == Act::MaskedReLU &&
                       (p.mask_per_channel ? mask[k] : mask[i % KPQ]) != 0);
       pass = !m || z > 0.0f;
       a[i] = pass ? z : 0.0f;
@@ -47,9 +47,9 @@ cudaError_t scale_shift_mrelu(scale_shift_mrelu_params p, const float* y, const 
                               const float* shift, const float* residual, const uint8_t* mask,
                               float* a, uint32_t* bits, cudaStream_t stream) {
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || !y || !scale || !shift || !a) return cudaErrorInvalidValue;
-  if (p.act != mrelu_act::none && p.act != mrelu_act::relu && p.act != mrelu_act::masked_relu)
+  if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU)
     return cudaErrorInvalidValue;
-  if (p.act == mrelu_act::masked_relu && !mask) return cudaErrorInvalidValue;
+  if (p.act == Act::MaskedReLU && !mask) return cudaErrorInvalidValue;
   const int64_t blocks = (p.size() + 255) / 256;
   return launch(scale_shift_mrelu_ballot_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
                 dim3(256), 0, stream, p, y, scale, shift, residual, mask, a, bits);

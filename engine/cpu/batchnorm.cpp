@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "engine/core/error.h"
 #include "engine/core/parallel.h"
 #include "engine/cpu/activation.h"
 #include "engine/cpu/bn_act_simd.h"
@@ -79,8 +80,8 @@ void bn_stats(const float* y, int64_t N, int64_t C, int64_t HW, float* mean, flo
   });
 }
 
-// kAct: 0 = none, 1 = ReLU, 2 = masked ReLU. kRes: a residual is added before the activation.
-template <int kAct, bool kRes>
+// kRes: a residual is added before the activation.
+template <Act kAct, bool kRes>
 static void bn_act_chunk(const BnAct& p, const float* y, const float* r, float* a, uint64_t* bits,
                          int64_t b, int64_t e) {
   constexpr int64_t kBlock = 256;
@@ -91,21 +92,21 @@ static void bn_act_chunk(const BnAct& p, const float* y, const float* r, float* 
     const float mu = p.mean[c], s = p.gamma[c] * p.invstd[c], bt = p.beta[c];
     const float* yy = y + i;
     const float* rr = kRes ? r + i : nullptr;
-    const uint8_t* m = kAct == 2 ? p.mask + c * p.HW + j : nullptr;
+    const uint8_t* m = kAct == Act::MaskedReLU ? p.mask + c * p.HW + j : nullptr;
     float* aa = a + i;
     for (int64_t k = 0; k < len; ++k) {
       float z = (yy[k] - mu) * s + bt;
       if constexpr (kRes) z += rr[k];
-      bool keep = kAct == 0 ? true : kAct == 1 ? z > 0.f : (!m[k] || z > 0.f);
+      bool keep = kAct == Act::None ? true : kAct == Act::ReLU ? z > 0.f : (!m[k] || z > 0.f);
       aa[k] = keep ? z : 0.f;
       pass[k] = keep;
     }
-    if (kAct != 0 && bits) pack_bits(pass, len, bits, i);
+    if (kAct != Act::None && bits) pack_bits(pass, len, bits, i);
     i += len;
   }
 }
 
-template <int kAct>
+template <Act kAct>
 static void bn_act_chunk_r(const BnAct& p, const float* y, const float* r, float* a, uint64_t* bits,
                            int64_t b, int64_t e) {
   if (r)
@@ -116,7 +117,8 @@ static void bn_act_chunk_r(const BnAct& p, const float* y, const float* r, float
 
 void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a, uint64_t* bits) {
   const int64_t n = p.N * p.C * p.HW;
-  const int act = !p.relu ? 0 : p.mask ? 2 : 1;
+  const Act act = p.act;
+  SENET_CHECK(act != Act::MaskedReLU || p.mask, "bn_act_forward: Act::MaskedReLU without a mask");
   const BnActKernels* k = bn_act_kernels();
   parallel_for(0, bit_words(n), 256, [&](int64_t wb, int64_t we) {
     int64_t b = wb * 64, e = std::min(n, we * 64);
@@ -124,9 +126,9 @@ void bn_act_forward(const BnAct& p, const float* y, const float* residual, float
       k->bn_act_forward_chunk(p, act, y, residual, a, bits, b, e);
       return;
     }
-    if (act == 0) bn_act_chunk_r<0>(p, y, residual, a, bits, b, e);
-    if (act == 1) bn_act_chunk_r<1>(p, y, residual, a, bits, b, e);
-    if (act == 2) bn_act_chunk_r<2>(p, y, residual, a, bits, b, e);
+    if (act == Act::None) bn_act_chunk_r<Act::None>(p, y, residual, a, bits, b, e);
+    if (act == Act::ReLU) bn_act_chunk_r<Act::ReLU>(p, y, residual, a, bits, b, e);
+    if (act == Act::MaskedReLU) bn_act_chunk_r<Act::MaskedReLU>(p, y, residual, a, bits, b, e);
   });
 }
 

@@ -11,6 +11,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/act.h"
+
 namespace senet::cpu {
 
 // Count, mean and sum of squared deviations of a set of values.
@@ -32,8 +34,8 @@ struct BnAct {
   const float* invstd;  // 1/√(σ²_c+ε)
   const float* gamma;
   const float* beta;
-  bool relu = false;               // apply an activation at all
-  const uint8_t* mask = nullptr;   // with relu: per-element mask (C·HW bytes), nullptr = plain ReLU
+  Act act = Act::None;
+  const uint8_t* mask = nullptr;   // Act::MaskedReLU only: per-element mask (C·HW bytes)
 };
 
 // a = act((y−μ)·s + β + residual); residual may be nullptr; bits (pass bits, bit_words(N·C·HW)

@@ -8,14 +8,18 @@ namespace senet::cpu {
 namespace {
 using V = avx512::F32x16;
 
-void forward(const BnAct& p, int act, const float* y, const float* r, float* a, uint64_t* bits, int64_t b,
+// kAct of bn_act_kernels.h is the Act's value (0 None, 1 ReLU, 2 MaskedReLU).
+template <int kAct>
+void forward_act(const BnAct& p, const float* y, const float* r, float* a, uint64_t* bits, int64_t b,
+                 int64_t e) {
+  r ? avx512::bn_act_forward_chunk<V, kAct, true>(p, y, r, a, bits, b, e)
+    : avx512::bn_act_forward_chunk<V, kAct, false>(p, y, r, a, bits, b, e);
+}
+void forward(const BnAct& p, Act act, const float* y, const float* r, float* a, uint64_t* bits, int64_t b,
              int64_t e) {
-  if (act == 0) r ? avx512::bn_act_forward_chunk<V, 0, true>(p, y, r, a, bits, b, e)
-                  : avx512::bn_act_forward_chunk<V, 0, false>(p, y, r, a, bits, b, e);
-  if (act == 1) r ? avx512::bn_act_forward_chunk<V, 1, true>(p, y, r, a, bits, b, e)
-                  : avx512::bn_act_forward_chunk<V, 1, false>(p, y, r, a, bits, b, e);
-  if (act == 2) r ? avx512::bn_act_forward_chunk<V, 2, true>(p, y, r, a, bits, b, e)
-                  : avx512::bn_act_forward_chunk<V, 2, false>(p, y, r, a, bits, b, e);
+  if (act == Act::None) forward_act<int(Act::None)>(p, y, r, a, bits, b, e);
+  if (act == Act::ReLU) forward_act<int(Act::ReLU)>(p, y, r, a, bits, b, e);
+  if (act == Act::MaskedReLU) forward_act<int(Act::MaskedReLU)>(p, y, r, a, bits, b, e);
 }
 }  // namespace
 

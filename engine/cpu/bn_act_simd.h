@@ -10,8 +10,8 @@
 namespace senet::cpu {
 
 struct BnActKernels {
-  // act: 0 none, 1 ReLU, 2 masked ReLU (p.mask); residual may be null.
-  void (*bn_act_forward_chunk)(const BnAct& p, int act, const float* y, const float* residual, float* a,
+  // act: p.act (Act::MaskedReLU reads p.mask); residual may be null.
+  void (*bn_act_forward_chunk)(const BnAct& p, Act act, const float* y, const float* residual, float* a,
                                uint64_t* bits, int64_t b, int64_t e);
   void (*bn_act_grad_reduce_channel)(const BnAct& p, const float* da, const uint64_t* bits, const float* y,
                                      int64_t c, double* sdz, double* sdzy);

@@ -22,13 +22,6 @@
 
 namespace senet::cpu {
 
-Conv2dGeom conv2d_geom(int N, int C, int H, int W, int K, int R, int S, int stride, int pad) {
-  Conv2dGeom g{N, C, H, W, K, R, S, stride, pad, 0, 0};
-  g.P = (H + 2 * pad - R) / stride + 1;
-  g.Q = (W + 2 * pad - S) / stride + 1;
-  return g;
-}
-
 int conv2d_group_size(const Conv2dGeom& g, int nthreads) {
   constexpr int64_t kMinGemmN = 256;  // below this width the GEMM kernels lose most of their speed
   int64_t want = (kMinGemmN + g.PQ() - 1) / g.PQ();
@@ -159,6 +152,12 @@ void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
     case ConvAlgo::Direct: return direct_conv_fprop(g, x, w, y, hook);
     case ConvAlgo::Im2col: return conv2d_fprop_im2col(g, x, w, y, hook);
   }
+}
+
+int conv2d_bprop_dy_reads(const Conv2dGeom& g, bool dx, bool dw) {
+  if (!dx || !dw) return 1;
+  const ConvPlan p = conv_plan(g);
+  return p.dgrad == p.wgrad && p.dgrad != ConvAlgo::Winograd ? 1 : 2;
 }
 
 // dgrad and wgrad in one call when they share the algorithm (dy_fill then runs once per image),

@@ -27,17 +27,15 @@
 #include <cstdint>
 #include <functional>
 
+#include "kernels/conv2d_geom.h"
+
 namespace senet::cpu {
 
-struct Conv2dGeom {
-  int N, C, H, W, K, R, S, stride, pad, P, Q;
-  int64_t PQ() const { return int64_t(P) * Q; }
-  int64_t HW() const { return int64_t(H) * W; }
-  int64_t CRS() const { return int64_t(C) * R * S; }
-  bool direct() const { return R == 1 && S == 1 && stride == 1 && pad == 0; }  // col_n = X_n
-};
-// Fills P and Q from the rest (the caller has checked that the kernel fits the padded input).
-Conv2dGeom conv2d_geom(int N, int C, int H, int W, int K, int R, int S, int stride, int pad);
+// The geometry (N, C, H, W, K, R, S, stride, pad, P, Q; PQ(), HW(), CRS(), direct()) and its one
+// factory conv2d_geom(), which fills P and Q, are the kernels' (kernels/conv2d_geom.h): both
+// backends take the same struct.
+using senet::Conv2dGeom;
+using senet::conv2d_geom;
 
 // Images per group: ⌈256/PQ⌉, but never so many that fewer groups than threads remain.
 int conv2d_group_size(const Conv2dGeom& g, int nthreads);
@@ -58,6 +56,11 @@ void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
 // dx = dgrad(dY, w) (overwritten) and dw = wgrad(x, dY) (overwritten); either may be null (skipped).
 void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
                   float* dx, float* dw);
+
+// How many times conv2d_bprop asks dy_fill for each image (1, or 2 when dgrad and wgrad run as
+// separate passes: different algorithms, or Winograd, whose dgrad and wgrad are separate), so that
+// a caller whose dy_fill computes dy (the fused BN backward) can materialise dy once instead.
+int conv2d_bprop_dy_reads(const Conv2dGeom& g, bool dx, bool dw);
 
 // The im2col + GEMM implementations of the two (any ISA; the oracle for the direct kernels).
 void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, float* y,

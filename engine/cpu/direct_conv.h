@@ -41,6 +41,7 @@
 
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/cpu_isa.h"
+#include "kernels/act.h"
 
 namespace senet::cpu {
 
@@ -49,13 +50,13 @@ namespace senet::cpu {
 bool direct_conv_supported(const Conv2dGeom& g);
 bool direct_conv_supported(const Conv2dGeom& g, CpuIsa isa);
 
-// x' = (x·scale[c] + shift[c]), then ReLU where the mask allows (mask: C·H·W bytes of one image,
-// nullptr = every position; relu = false: no activation). Applied as the input is read; padded
-// taps stay 0 (they are padding of x', not of x).
+// x' = act(x·scale[c] + shift[c]): Act::None, ReLU, or MaskedReLU with `mask` (C·H·W bytes of
+// one image; set for MaskedReLU only). Applied as the input is read; padded taps stay 0 (they are
+// padding of x', not of x).
 struct ConvInputMap {
   const float* scale = nullptr;
   const float* shift = nullptr;
-  bool relu = false;
+  Act act = Act::None;
   const uint8_t* mask = nullptr;
 };
 

@@ -521,7 +521,7 @@ void pad_image(const float* x, int C, int H, int W, int pt, int pb, int pl, int 
         T z = V::load_n(s + v, n);
         if (m) {
           z = V::fma(z, sc, sh);
-          if (m->relu) {
+          if (m->act != Act::None) {
             auto keep = V::gt0(z);
             if (mk) {
               uint8_t mb[N] = {};

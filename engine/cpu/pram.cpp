@@ -40,8 +40,8 @@ double pram_distance(const float* qs, const float* qt, int64_t B, int64_t HW) {
   return B * HW > 0 ? s / double(B * HW) : 0.0;
 }
 
-void pram_backward(const float* As, const float* qs, const float* norm_s, const float* qt, float g,
-                   float* dA, int64_t B, int64_t C, int64_t HW) {
+void pram_backward(const float* As, const float* qs, const float* norm_s, const float* qt,
+                   int64_t B, int64_t C, int64_t HW, float g, float* dA) {
   const double c_u = 2.0 * double(g) / double(B * HW);
   parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
     std::vector<double> dq(static_cast<size_t>(HW));

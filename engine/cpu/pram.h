@@ -18,8 +18,9 @@ constexpr float kPramEps = 1e-12f;
 void pram_attention(const float* A, float* qhat, float* norm, int64_t B, int64_t C, int64_t HW);
 // (1/(B·HW)) Σ (qs − qt)²
 double pram_distance(const float* qs, const float* qt, int64_t B, int64_t HW);
-// dA (B×C×HW) for the student activations A_S, given its qs, norm_s, the teacher's qt and g.
-void pram_backward(const float* As, const float* qs, const float* norm_s, const float* qt, float g,
-                   float* dA, int64_t B, int64_t C, int64_t HW);
+// dA (B×C×HW) for the student activations A_S, given its qs, norm_s, the teacher's qt and g
+// (arguments in the order of the CUDA twin, engine/cuda/cuda_ops.h: inputs, sizes, g, output).
+void pram_backward(const float* As, const float* qs, const float* norm_s, const float* qt,
+                   int64_t B, int64_t C, int64_t HW, float g, float* dA);
 
 }  // namespace senet::cpu

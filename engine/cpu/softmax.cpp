@@ -60,8 +60,8 @@ void cross_entropy_backward(const float* p, const int32_t* labels, float g, floa
   });
 }
 
-double kd_forward(const float* zs, const float* zt, float T, float* ps, float* pt, int64_t N,
-                  int64_t K) {
+double kd_forward(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps,
+                  float* pt) {
   const float inv_T = 1.f / T;
   std::vector<double> row_loss(static_cast<size_t>(N));
   parallel_for(0, N, row_grain(K), [&](int64_t b, int64_t e) {
@@ -84,8 +84,8 @@ double kd_forward(const float* zs, const float* zt, float T, float* ps, float* p
   return N > 0 ? double(T) * double(T) * s / double(N) : 0.0;
 }
 
-void kd_backward(const float* ps, const float* pt, float T, float g, float* dzs, int64_t N,
-                 int64_t K) {
+void kd_backward(const float* ps, const float* pt, int64_t N, int64_t K, float T, float g,
+                 float* dzs) {
   const float c = N > 0 ? g * T / float(N) : 0.f;
   parallel_for(0, N * K, 1 << 15, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) dzs[i] = c * (ps[i] - pt[i]);

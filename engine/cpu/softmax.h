@@ -6,6 +6,8 @@
 // Knowledge distillation at temperature T (student s, teacher t, p = softmax(z/T)):
 //   L = T² · (1/N) Σ_n Σ_k p^t (log p^t − log p^s)      ∂L/∂z_s = (T/N)(p^s − p^t)
 // Sums are accumulated in double; rows run in parallel, merged in row order (reproducible).
+// The KD pair takes its arguments in the order of its CUDA twins (engine/cuda/cuda_ops.h): inputs,
+// sizes, parameters, outputs.
 #pragma once
 #include <cstdint>
 
@@ -21,10 +23,10 @@ void cross_entropy_backward(const float* p, const int32_t* labels, float g, floa
                             int64_t K);
 
 // Returns the KD loss; writes p_s, p_t (N×K) for the backward.
-double kd_forward(const float* zs, const float* zt, float T, float* ps, float* pt, int64_t N,
-                  int64_t K);
+double kd_forward(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps,
+                  float* pt);
 // dz_s = g · (T/N) · (p_s − p_t)
-void kd_backward(const float* ps, const float* pt, float T, float g, float* dzs, int64_t N,
-                 int64_t K);
+void kd_backward(const float* ps, const float* pt, int64_t N, int64_t K, float T, float g,
+                 float* dzs);
 
 }  // namespace senet::cpu

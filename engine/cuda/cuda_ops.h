@@ -11,12 +11,14 @@
 //   * scalar losses are written to a device float; their backward takes the upstream gradient as a
 //     device scalar `grad_loss` (null: 1) times a host `scale`, so no host round trip is needed.
 // Parameter structs are the CPU backend's (engine/cpu/conv2d.h, optim_update.h; header-only), so
-// both backends take exactly the same numbers.
+// both backends take exactly the same numbers; the conv geometry and the activation kind are the
+// kernels' own types (kernels/conv2d_geom.h, kernels/act.h), handed to the launchers unchanged.
 #pragma once
 #include <cstdint>
 
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/optim_update.h"
+#include "kernels/act.h"
 
 namespace senet {
 
@@ -25,7 +27,7 @@ struct CudaBnAct {
   int64_t N = 0, C = 0, HW = 0;
   float eps = 1e-5f, momentum = 0.1f;
   bool training = true;           // batch statistics (running stats updated) vs running stats
-  int act = 0;                    // 0 none, 1 ReLU, 2 masked ReLU (= kernels' mrelu_act)
+  Act act = Act::None;            // MaskedReLU needs the mask argument of the entry
   bool mask_per_channel = false;  // masked ReLU: mask of C bytes, else C·HW bytes (per image)
 };
 

@@ -36,12 +36,12 @@ int to_int(int64_t v, const char* what) {
   return int(v);
 }
 
-conv2d_params conv_params(const cpu::Conv2dGeom& g) {
-  conv2d_params p = make_conv2d_params(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad);
-  SENET_CHECK(conv2d_params_valid(p), "CUDA conv2d: geometry N=", g.N, " C=", g.C, " H=", g.H,
+// The conv kernels take the engine's geometry as it is (one struct, kernels/conv2d_geom.h); this
+// names the geometry when it is outside their limits, instead of a bare cudaErrorInvalidValue.
+void check_conv_geom(const cpu::Conv2dGeom& g) {
+  SENET_CHECK(conv2d_geom_valid(g), "CUDA conv2d: geometry N=", g.N, " C=", g.C, " H=", g.H,
               " W=", g.W, " K=", g.K, " R=", g.R, " S=", g.S, " stride=", g.stride, " pad=", g.pad,
               " is outside the kernels' limits (tensors below 2^31 elements)");
-  return p;
 }
 
 // --- element-wise and reductions
@@ -84,7 +84,8 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 
 void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                     float* y) {
-  SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(conv_params(g), x, w, bias, y, stream()));
+  check_conv_geom(g);
+  SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(g, x, w, bias, y, stream()));
 }
 
 // db[k] = Σ_{n,p,q} dy: per-(n,k) means over P·Q (global_avg_pool), column sums over n
@@ -99,21 +100,16 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
 
 void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
                      float* dx, float* dw, float* db) {
-  const conv2d_params p = conv_params(g);
-  if (dx) SENET_CUDA_CHECK(conv2d_dgrad_v2_register_block(p, dy, w, dx, stream()));
+  check_conv_geom(g);
+  if (dx) SENET_CUDA_CHECK(conv2d_dgrad_v2_register_block(g, dy, w, dx, stream()));
   if (dw) {
-    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(p));
-    SENET_CUDA_CHECK(conv2d_wgrad_v2_split_k(p, x, dy, dw, ws, stream()));
+    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));
+    SENET_CUDA_CHECK(conv2d_wgrad_v2_split_k(g, x, dy, dw, ws, stream()));
   }
   if (db) conv_bias_grad(g, dy, db);
 }
 
 // --- BatchNorm → (+ residual) → activation
-
-mrelu_act act_of(const CudaBnAct& p) {
-  SENET_CHECK(p.act >= 0 && p.act <= 2, "CUDA bn_act: unknown activation code ", p.act);
-  return mrelu_act(p.act);
-}
 
 void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, const float* gamma,
                     const float* beta, float* running_mean, float* running_var, const uint8_t* mask,
@@ -137,7 +133,7 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
     SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
   }
   scale_shift_mrelu_params sp;
-  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = act_of(p), sp.mask_per_channel = p.mask_per_channel;
+  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = p.act, sp.mask_per_channel = p.mask_per_channel;
   SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
 }
 
@@ -155,9 +151,10 @@ void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, 
 // --- fused conv → BN → activation
 
 conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct& p) {
+  check_conv_geom(g);
   conv_bn_mrelu_fwd_params fp;
-  fp.conv = conv_params(g);
-  fp.act = act_of(p);
+  fp.conv = g;
+  fp.act = p.act;
   fp.mask_per_channel = p.mask_per_channel;
   fp.eps = p.eps;
   fp.momentum = p.momentum;

@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "engine/core/tensor.h"
+#include "kernels/act.h"
 
 namespace senet {
 
-enum class Act { None, ReLU, MaskedReLU };
+// Act {None, ReLU, MaskedReLU}, the activation the fused ops apply: kernels/act.h (one enum for the
+// ops, the CPU backend and the CUDA kernels).
 
 Tensor relu(const Tensor& x);
 Tensor masked_relu(const Tensor& x, const Tensor& mask);

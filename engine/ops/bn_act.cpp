@@ -30,7 +30,7 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
   PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
   Tensor a = Tensor::empty_like(y);
   cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
-               has_act, m};
+               act, m};
   cpu::bn_act_forward(p, y.data<float>(), residual.defined() ? residual.data<float>() : nullptr,
                       a.data<float>(), bits ? bits->data() : nullptr);
 
@@ -61,7 +61,7 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
   CudaBnAct p;
   p.N = y.size(0), p.C = y.size(1), p.HW = y.numel() / (p.N * p.C);
   p.eps = st.eps, p.momentum = st.momentum, p.training = training;
-  p.act = cuda_act_code(act), p.mask_per_channel = per_channel;
+  p.act = act, p.mask_per_channel = per_channel;
   const bool grad = needs_grad({&y, &residual, &gamma, &beta});
   Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();
   Tensor a = Tensor::empty_like(y);

@@ -23,7 +23,4 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
 Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
                    const Tensor& beta, BatchNormState& st, bool training, Act act, const Tensor& mask);
 
-// Kernel activation code of an Act (0 none, 1 ReLU, 2 masked ReLU; engine/cuda/cuda_ops.h).
-inline int cuda_act_code(Act act) { return act == Act::None ? 0 : act == Act::ReLU ? 1 : 2; }
-
 }  // namespace senet

@@ -2,6 +2,8 @@
 #include "engine/ops/conv_bn_act.h"
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "engine/core/autograd.h"
 #include "engine/cpu/activation.h"
@@ -17,7 +19,7 @@ namespace senet {
 // the activation are applied to each group in the conv's epilogue.
 static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                  const Tensor& gamma, const Tensor& beta, const BatchNormState& st,
-                                 bool relu, const uint8_t* mask) {
+                                 Act act, const uint8_t* mask) {
   const int64_t CRS = g.CRS(), PQ = g.PQ();
   std::vector<float> wf(size_t(g.K * CRS)), bf(size_t(g.K));
   const float *wp = w.data<float>(), *gp = gamma.data<float>(), *bp = beta.data<float>();
@@ -35,7 +37,7 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
                         const uint8_t* m = mask ? mask + k * PQ : nullptr;
                         for (int64_t i = 0; i < PQ; ++i) {
                           float z = row[i] + bf[size_t(k)];
-                          row[i] = !relu || (m && !m[i]) || z > 0.f ? z : 0.f;
+                          row[i] = act == Act::None || (m && !m[i]) || z > 0.f ? z : 0.f;
                         }
                       }
                     });
@@ -50,7 +52,7 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
                                bool training, Act act, const Tensor& mask, const Tensor& y) {
   CudaBnAct p;
   p.N = g.N, p.C = g.K, p.HW = g.PQ();
-  p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = cuda_act_code(act);
+  p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = act;
   const Shape out_shape{g.N, g.K, g.P, g.Q};
   Tensor a = Tensor::empty(out_shape, DType::F32, Device::CUDA);
   if (act == Act::MaskedReLU) p.mask_per_channel = check_mask("conv_bn_act", a, mask);
@@ -100,7 +102,7 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
   const bool has_act = act != Act::None;
   const bool grad = needs_grad({&x, &w, &gamma, &beta});
-  if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, has_act, m);
+  if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, act, m);
 
   // Forward: conv; per-(image, channel) mean and M2 while the rows are hot; merged in image order.
   const int64_t PQ = g.PQ(), M = int64_t(g.N) * PQ, n = M * g.K;
@@ -125,7 +127,7 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
   Tensor a = Tensor::empty_like(y);
   cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
-               has_act, m};
+               act, m};
   cpu::bn_act_forward(p, y.data<float>(), nullptr, a.data<float>(), bits ? bits->data() : nullptr);
   if (!grad) return a;
 
@@ -146,14 +148,28 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
            if (need_x || need_w) {
              const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(), *gm = sg.data<float>();
+             // dY of image n = (γ/σ)(dz − dβ/M − x̂·dγ/M), computed where the conv asks for it (in
+             // cache, never stored for the batch) when it asks once per image; else stored once.
+             std::vector<float> dy_all;
+             if (cpu::conv2d_bprop_dy_reads(g, need_x, need_w) > 1) {
+               dy_all.resize(size_t(g.N) * g.K * PQ);
+               cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gm, nullptr};
+               cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all.data(), nullptr);
+             }
              auto dy_fill = [&](int, int n0, int gn, float* dyg) -> const float* {
+               if (!dy_all.empty() && gn == 1) return dy_all.data() + int64_t(n0) * g.K * PQ;
                for (int j = 0; j < gn; ++j)
                  for (int k = 0; k < g.K; ++k) {
                    const int64_t i0 = (int64_t(n0 + j) * g.K + k) * PQ;
+                   float* out = dyg + (int64_t(k) * gn + j) * PQ;
+                   if (!dy_all.empty()) {
+                     std::memcpy(out, dy_all.data() + i0, size_t(PQ) * sizeof(float));
+                     continue;
+                   }
                    const float sk = gm[k] * s->invstd[size_t(k)];
                    const float mdb = training ? dbt[k] * inv_m : 0.f, mdg = training ? dg[k] * inv_m : 0.f;
                    cpu::bn_act_grad_row(dap + i0, b, i0, yp + i0, PQ, s->mean[size_t(k)], s->invstd[size_t(k)],
-                                        sk, mdb, mdg, dyg + (int64_t(k) * gn + j) * PQ, nullptr);
+                                        sk, mdb, mdg, out, nullptr);
                  }
                return dyg;
              };

@@ -28,8 +28,8 @@ Tensor kd_loss(const Tensor& student, const Tensor& teacher, float T) {
     cuda().kd_forward(student.data<float>(), teacher.data<float>(), B, K, T, ps.data<float>(),
                       pt.data<float>(), y.data<float>());
   } else {
-    const double loss = cpu::kd_forward(student.data<float>(), teacher.data<float>(), T,
-                                        ps.data<float>(), pt.data<float>(), B, K);
+    const double loss = cpu::kd_forward(student.data<float>(), teacher.data<float>(), B, K, T,
+                                        ps.data<float>(), pt.data<float>());
     y = Tensor::scalar(float(loss));
   }
 
@@ -42,7 +42,7 @@ Tensor kd_loss(const Tensor& student, const Tensor& teacher, float T) {
         cuda().kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, g.device, g.scale,
                            dz.data<float>());
       } else {
-        cpu::kd_backward(ps.data<float>(), pt.data<float>(), T, dL.item(), dz.data<float>(), B, K);
+        cpu::kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, dL.item(), dz.data<float>());
       }
       return {dz};
     });

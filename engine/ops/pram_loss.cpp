@@ -44,7 +44,7 @@ Tensor pram_loss(const Tensor& a_student, const Tensor& a_teacher) {
                                     qt.data<float>(), B, C, HW, g.device, g.scale, dA.data<float>());
              } else {
                cpu::pram_backward(as.data<float>(), qs.data<float>(), ns.data<float>(),
-                                  qt.data<float>(), dL.item(), dA.data<float>(), B, C, HW);
+                                  qt.data<float>(), B, C, HW, dL.item(), dA.data<float>());
              }
              return {dA};
            });

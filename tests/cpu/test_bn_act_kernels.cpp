@@ -70,8 +70,8 @@ Outputs run_all(const Shape3& s, bool residual, bool masked, uint64_t seed, floa
   }
   // Fixed μ and 1/σ for the passes below (not the statistics just computed, which differ in the
   // last bits between ISAs), so that each pass is compared on its own.
-  cpu::BnAct p{s.N, s.C, s.HW, nullptr, invstd.data(), gamma.data(), beta.data(), true,
-               masked ? mask.data() : nullptr};
+  cpu::BnAct p{s.N, s.C, s.HW, nullptr, invstd.data(), gamma.data(), beta.data(),
+               masked ? Act::MaskedReLU : Act::ReLU, masked ? mask.data() : nullptr};
   std::vector<float> mean_fixed(size_t(s.C));
   for (int64_t c = 0; c < s.C; ++c) mean_fixed[size_t(c)] = offset + 0.01f * float(c);
   p.mean = mean_fixed.data();

@@ -205,7 +205,7 @@ TEST(DirectConv, InputMapEqualsMappingTheInputFirst) {
       for (int k = 0; k < g.C; ++k) scale[size_t(k)] = float(k % 3 - 1) * 2.f + 1.f, shift[size_t(k)] = float(k % 4) - 1.f;
       std::vector<uint8_t> mask(size_t(g.C) * g.HW());
       for (size_t i = 0; i < mask.size(); ++i) mask[i] = uint8_t(rand_below(130 + ci, 0, i, 2));
-      cpu::ConvInputMap m{scale.data(), shift.data(), true, mask.data()};
+      cpu::ConvInputMap m{scale.data(), shift.data(), Act::MaskedReLU, mask.data()};
       std::vector<float> xm(x.size());
       for (size_t i = 0; i < x.size(); ++i) {
         const size_t ch = (i / size_t(g.HW())) % size_t(g.C), pos = i % size_t(g.C * g.HW());

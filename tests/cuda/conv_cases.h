@@ -13,7 +13,7 @@ namespace senet::cudatest {
 struct ConvCase {
   const char* name;
   int N, C, H, W, K, R, S, stride, pad;
-  conv2d_params params() const { return make_conv2d_params(N, C, H, W, K, R, S, stride, pad); }
+  Conv2dGeom params() const { return conv2d_geom(N, C, H, W, K, R, S, stride, pad); }
 };
 
 inline const std::vector<ConvCase>& edge_conv_cases() {

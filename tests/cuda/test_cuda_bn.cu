@@ -52,10 +52,6 @@ const ActCase kActs[] = {{"none", Act::None, false},
                          {"masked_per_element", Act::MaskedReLU, false},
                          {"masked_per_channel", Act::MaskedReLU, true}};
 
-mrelu_act to_kernel(Act a) {
-  return a == Act::None ? mrelu_act::none : a == Act::ReLU ? mrelu_act::relu : mrelu_act::masked_relu;
-}
-
 // Everything the GPU chain needs for y: N×K×P×Q, on the device.
 struct BnGpu {
   int N, K, PQ;
@@ -193,7 +189,7 @@ TEST(CudaBnAct, ForwardAndBackwardEqualTheCpuOp) {
                                      d.affine(), nullptr));
           }
           scale_shift_mrelu_params sp;
-          sp.N = d.N, sp.K = d.K, sp.PQ = d.PQ, sp.act = to_kernel(ac.act);
+          sp.N = d.N, sp.K = d.K, sp.PQ = d.PQ, sp.act = ac.act;
           sp.mask_per_channel = ac.per_channel;
           CUDA_OK(scale_shift_mrelu(sp, d.y.get(), d.scale.get(), d.shift.get(),
                                     with_residual ? d.r.get() : nullptr, d.mask.get(), d.a.get(),
@@ -231,7 +227,7 @@ TEST(CudaScaleShiftMrelu, PassBitsLayout) {
   DeviceBuffer<float> dy_(y), dsc(sc), dsh(sh), a{size_t(n)};
   DeviceBuffer<uint8_t> dm(m);
   DeviceBuffer<uint32_t> bits(size_t(pass_bits_words(n)));
-  for (mrelu_act act : {mrelu_act::none, mrelu_act::relu, mrelu_act::masked_relu}) {
+  for (Act act : {Act::None, Act::ReLU, Act::MaskedReLU}) {
     SCOPED_TRACE(int(act));
     scale_shift_mrelu_params p;
     p.N = N, p.K = K, p.PQ = PQ, p.act = act;
@@ -242,7 +238,7 @@ TEST(CudaScaleShiftMrelu, PassBitsLayout) {
     for (int64_t i = 0; i < n; ++i) {
       const int k = int(i / PQ % K);
       const float z = sc[size_t(k)] * y[size_t(i)] + sh[size_t(k)];
-      const bool mm = act == mrelu_act::relu || (act == mrelu_act::masked_relu && m[size_t(i % (K * PQ))]);
+      const bool mm = act == Act::ReLU || (act == Act::MaskedReLU && m[size_t(i % (K * PQ))]);
       const bool expect = !mm || ha[size_t(i)] > 0.0f;
       ASSERT_EQ(bool((hb[size_t(i >> 5)] >> (i & 31)) & 1u), expect) << i;
       ASSERT_NEAR(ha[size_t(i)], expect ? z : 0.0f, 1e-6f * (1 + std::fabs(z))) << i;
@@ -261,7 +257,7 @@ TEST(CudaBn, RaceFreeEveryKernel) {
   bn_finalize_params fp;
   fp.K = K, fp.num_partials = int(bn_stats_num_partials(d.stats_params()));
   scale_shift_mrelu_params sp;
-  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = mrelu_act::masked_relu;
+  sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = Act::MaskedReLU;
   auto forward = [&] {
     EXPECT_CUDA_OK(bn_stats_partials(d.stats_params(), d.y.get(), d.partials(), nullptr));
     EXPECT_CUDA_OK(bn_finalize_train(fp, d.partials(), d.gamma.get(), d.beta.get(), nullptr,
@@ -314,13 +310,13 @@ TEST(CudaBn, LaunchersRejectBadParams) {
   fp.num_partials = 1, fp.momentum = 2.0f;
   EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
   scale_shift_mrelu_params sp;
-  sp.N = 1, sp.K = 2, sp.PQ = 3, sp.act = mrelu_act::masked_relu;
+  sp.N = 1, sp.K = 2, sp.PQ = 3, sp.act = Act::MaskedReLU;
   EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, nullptr, p, bits.get(), nullptr),
             cudaErrorInvalidValue);  // masked without a mask
-  sp.act = static_cast<mrelu_act>(7);
+  sp.act = static_cast<Act>(7);
   EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, m.get(), p, bits.get(), nullptr),
             cudaErrorInvalidValue);
-  sp.act = mrelu_act::relu, sp.PQ = 0;
+  sp.act = Act::ReLU, sp.PQ = 0;
   EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, nullptr, p, bits.get(), nullptr),
             cudaErrorInvalidValue);
   mrelu_bn_bwd_params bp;

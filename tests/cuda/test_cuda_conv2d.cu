@@ -30,7 +30,7 @@ struct ConvData {
 };
 
 ConvData make_data(const ConvCase& c, uint64_t seed, bool grads) {
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   ConvData d;
   d.x = random_int_tensor({c.N, c.C, c.H, c.W}, seed, -8, 8);
   d.w = random_int_tensor({c.K, c.C, c.R, c.S}, seed + 1, -8, 8);
@@ -55,7 +55,7 @@ TEST(CudaConv2dFprop, EveryVersionBitwiseOnEdgeAndModelShapes) {
   uint64_t seed = 10;
   for (const ConvCase& c : all_conv_cases()) {
     SCOPED_TRACE(c.name);
-    const conv2d_params p = c.params();
+    const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, seed += 10, false);
     DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), y(size_t(p.y_size()));
     // Without bias: the reference minus the bias (exact for integers).
@@ -80,7 +80,7 @@ TEST(CudaConv2dDgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
   uint64_t seed = 1000;
   for (const ConvCase& c : all_conv_cases()) {
     SCOPED_TRACE(c.name);
-    const conv2d_params p = c.params();
+    const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, seed += 10, true);
     DeviceBuffer<float> dy(host(d.dy)), w(host(d.w)), dx(size_t(p.x_size()));
     for (conv2d_dgrad_version v : kConv2dDgradVersions) {
@@ -101,7 +101,7 @@ TEST(CudaConv2dWgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
   cases.push_back({"split_k_ragged_last_slice", 3, 2, 13, 11, 4, 3, 3, 1, 1});
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
-    const conv2d_params p = c.params();
+    const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, seed += 10, true);
     DeviceBuffer<float> x(host(d.x)), dy(host(d.dy)), dw(size_t(p.w_size()));
     DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
@@ -116,13 +116,13 @@ TEST(CudaConv2dWgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
 }
 
 TEST(CudaConv2dWgrad, SplitKPlan) {
-  const conv2d_params small = make_conv2d_params(1, 1, 5, 5, 1, 3, 3, 1, 1);  // NPQ = 25
+  const Conv2dGeom small = conv2d_geom(1, 1, 5, 5, 1, 3, 3, 1, 1);  // NPQ = 25
   EXPECT_EQ(conv2d_wgrad_v2_splits(small), 1);
   EXPECT_EQ(conv2d_wgrad_v2_workspace_floats(small), 0);
-  const conv2d_params p = make_conv2d_params(4, 3, 16, 16, 5, 3, 3, 1, 1);  // NPQ = 1024
+  const Conv2dGeom p = conv2d_geom(4, 3, 16, 16, 5, 3, 3, 1, 1);  // NPQ = 1024
   EXPECT_EQ(conv2d_wgrad_v2_splits(p), 4);
   EXPECT_EQ(conv2d_wgrad_v2_workspace_floats(p), 4 * p.w_size());
-  const conv2d_params big = make_conv2d_params(128, 64, 32, 32, 64, 3, 3, 1, 1);
+  const Conv2dGeom big = conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1);
   EXPECT_LE(conv2d_wgrad_v2_splits(big), 64);
 }
 
@@ -130,7 +130,7 @@ TEST(CudaConv2dWgrad, SplitKPlan) {
 // ragged tiles in every dimension, every version of every kernel).
 TEST(CudaConv2d, RaceFreeEveryVersion) {
   const ConvCase c{"race", 2, 5, 7, 9, 6, 3, 3, 2, 1};
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   const ConvData d = make_data(c, 77, false);
   DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), dy(host(d.dy));
   DeviceBuffer<float> y(size_t(p.y_size())), dx(size_t(p.x_size())), dw(size_t(p.w_size()));
@@ -168,17 +168,17 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
 }
 
 TEST(CudaConv2d, LaunchersRejectBadParams) {
-  const conv2d_params good = make_conv2d_params(1, 2, 5, 5, 3, 3, 3, 1, 1);
+  const Conv2dGeom good = conv2d_geom(1, 2, 5, 5, 3, 3, 3, 1, 1);
   DeviceBuffer<float> x(size_t(good.x_size())), w(size_t(good.w_size())), y(size_t(good.y_size()));
-  std::vector<conv2d_params> bad;
-  conv2d_params q = good;
+  std::vector<Conv2dGeom> bad;
+  Conv2dGeom q = good;
   q.N = 0, bad.push_back(q);
   q = good, q.C = -1, bad.push_back(q);
   q = good, q.stride = 0, bad.push_back(q);
   q = good, q.pad = -1, bad.push_back(q);
   q = good, q.P = good.P + 1, bad.push_back(q);                      // inconsistent output size
-  bad.push_back(make_conv2d_params(1, 2, 2, 2, 3, 5, 5, 1, 0));        // kernel larger than input
-  for (const conv2d_params& b : bad) {
+  bad.push_back(conv2d_geom(1, 2, 2, 2, 3, 5, 5, 1, 0));        // kernel larger than input
+  for (const Conv2dGeom& b : bad) {
     for (conv2d_fprop_version v : kConv2dFpropVersions)
       EXPECT_EQ(conv2d_fprop(v, b, x.get(), w.get(), nullptr, y.get(), nullptr),
                 cudaErrorInvalidValue);
@@ -195,7 +195,7 @@ TEST(CudaConv2d, LaunchersRejectBadParams) {
               cudaErrorInvalidValue);
   }
   // wgrad v2 with several slices needs its workspace.
-  const conv2d_params split = make_conv2d_params(4, 3, 16, 16, 5, 3, 3, 1, 1);
+  const Conv2dGeom split = conv2d_geom(4, 3, 16, 16, 5, 3, 3, 1, 1);
   DeviceBuffer<float> xs(size_t(split.x_size())), dys(size_t(split.y_size())),
       dws(size_t(split.w_size()));
   EXPECT_EQ(conv2d_wgrad_v2_split_k(split, xs.get(), dys.get(), dws.get(), nullptr, nullptr),

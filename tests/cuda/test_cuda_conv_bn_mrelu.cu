@@ -45,15 +45,12 @@ struct ActCase {
   Act act;
   bool per_channel;
 };
-mrelu_act to_kernel(Act a) {
-  return a == Act::None ? mrelu_act::none : a == Act::ReLU ? mrelu_act::relu : mrelu_act::masked_relu;
-}
 
 struct Inputs {
   Tensor x, w, g, b, rm, rv, mask, da;
 };
 Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   Inputs in;
   in.x = random_int_tensor({c.N, c.C, c.H, c.W}, seed, -8, 8);
   in.w = random_int_tensor({c.K, c.C, c.R, c.S}, seed + 1, -8, 8);
@@ -70,19 +67,19 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
 conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac) {
   conv_bn_mrelu_fwd_params fp;
   fp.conv = c.params();
-  fp.act = to_kernel(ac.act);
+  fp.act = ac.act;
   fp.mask_per_channel = ac.per_channel;
   return fp;
 }
 
 // The device side of one fused forward + backward.
 struct FusedGpu {
-  conv2d_params p;
+  Conv2dGeom p;
   DeviceBuffer<float> x, w, g, b, rm, rv, y, mean, invstd, scale, shift, a, fws;
   DeviceBuffer<uint8_t> mask;
   DeviceBuffer<uint32_t> bits;
   DeviceBuffer<float> da, dy, dx, dw, dg, db, bws;
-  FusedGpu(const conv2d_params& p_, const Inputs& in)
+  FusedGpu(const Conv2dGeom& p_, const Inputs& in)
       : p(p_), x(host(in.x)), w(host(in.w)), g(host(in.g)), b(host(in.b)), rm(host(in.rm)),
         rv(host(in.rv)), y(size_t(p.y_size())), mean(size_t(p.K)), invstd(size_t(p.K)),
         scale(size_t(p.K)), shift(size_t(p.K)), a(size_t(p.y_size())),
@@ -111,7 +108,7 @@ struct FusedGpu {
 
 void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   SCOPED_TRACE(std::string(c.name) + " " + ac.name);
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   // CPU oracle: the fused op through the tape.
   Tensor x1 = in.x.clone().set_requires_grad(true), w1 = in.w.clone().set_requires_grad(true);
@@ -142,7 +139,7 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
 
 void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference");
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   BatchNormState st;
   st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
@@ -188,7 +185,7 @@ TEST(CudaConvBnMrelu, InferenceFoldedEqualsCpuOp) {
 // The conv epilogue's partials give the same statistics as the separate bn_stats pass.
 TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
   const ConvCase c{"ragged", 3, 4, 9, 7, 70, 3, 3, 1, 1};  // NPQ = 189: 3 row blocks, 2 col tiles
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, kMasked, 900);
   FusedGpu d(p, in);
   const int64_t T1 = conv2d_fprop_bn_partials_count(p);
@@ -217,7 +214,7 @@ TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
 
 TEST(CudaConvBnMrelu, RaceFree) {
   const ConvCase c{"race", 2, 3, 7, 9, 70, 3, 3, 1, 1};  // ragged row and column tiles
-  const conv2d_params p = c.params();
+  const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, kMasked, 950);
   FusedGpu d(p, in);
   const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked);

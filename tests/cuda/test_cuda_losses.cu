@@ -151,8 +151,8 @@ TEST(CudaKdLoss, MatchesCpu) {
       const auto zt = uniform(size_t(N * K), uint64_t(N * K + 1), -6.f, 6.f);
       const auto got = gpu_kd(zs, zt, N, K, T, 0.5f);
       std::vector<float> ps(zs.size()), pt(zs.size()), dz(zs.size());
-      const double ref = cpu::kd_forward(zs.data(), zt.data(), T, ps.data(), pt.data(), N, K);
-      cpu::kd_backward(ps.data(), pt.data(), T, 0.5f, dz.data(), N, K);
+      const double ref = cpu::kd_forward(zs.data(), zt.data(), N, K, T, ps.data(), pt.data());
+      cpu::kd_backward(ps.data(), pt.data(), N, K, T, 0.5f, dz.data());
       EXPECT_NEAR(got.loss, ref, 2e-6 * std::fabs(ref) + 1e-7 * T * T);
       EXPECT_TRUE(close(got.ps, ps, 1e-6, 1e-5));
       EXPECT_TRUE(close(got.pt, pt, 1e-6, 1e-5));
@@ -217,7 +217,7 @@ TEST(CudaPramLoss, MatchesCpu) {
     cpu::pram_attention(as.data(), qs.data(), ns.data(), s.B, s.C, s.HW);
     cpu::pram_attention(at.data(), qt.data(), nt.data(), s.B, s.C, s.HW);
     const double ref = cpu::pram_distance(qs.data(), qt.data(), s.B, s.HW);
-    cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), 3.f, da.data(), s.B, s.C, s.HW);
+    cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), s.B, s.C, s.HW, 3.f, da.data());
     EXPECT_TRUE(close(got.qs, qs, 1e-6, 1e-5));
     EXPECT_TRUE(close(got.qt, qt, 1e-6, 1e-5));
     EXPECT_TRUE(close(got.ns, ns, 1e-6, 1e-5));

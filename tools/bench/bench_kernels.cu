@@ -221,19 +221,15 @@ struct Case {
   std::function<cudaError_t()> launch;
   std::function<void(Check&)> check;
 };
-using Hook = std::function<Case(const conv2d_params&)>;
+using Hook = std::function<Case(const Conv2dGeom&)>;
 
-cpu::Conv2dGeom geom(const conv2d_params& p) {
-  return cpu::conv2d_geom(p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad);
-}
-Vec cpu_conv(const conv2d_params& p, const Vec& x, const Vec& w) {
+Vec cpu_conv(const Conv2dGeom& p, const Vec& x, const Vec& w) {
   Vec y(static_cast<size_t>(p.y_size()));
-  cpu::conv2d_fprop(geom(p), x.data(), w.data(), y.data(), {});
+  cpu::conv2d_fprop(p, x.data(), w.data(), y.data(), {});
   return y;
 }
 // dx and/or dw (either may be null) of the conv for upstream dy (engine/ops/conv2d.cpp's fill).
-void cpu_conv_bprop(const conv2d_params& p, const Vec& x, const Vec& w, const Vec& dy, Vec* dx, Vec* dw) {
-  const cpu::Conv2dGeom g = geom(p);
+void cpu_conv_bprop(const Conv2dGeom& g, const Vec& x, const Vec& w, const Vec& dy, Vec* dx, Vec* dw) {
   const int64_t PQ = g.PQ();
   const float* d = dy.data();
   auto fill = [&](int, int n0, int gn, float* scratch) -> const float* {
@@ -243,8 +239,8 @@ void cpu_conv_bprop(const conv2d_params& p, const Vec& x, const Vec& w, const Ve
         std::memcpy(scratch + (int64_t(k) * gn + j) * PQ, d + (int64_t(n0 + j) * g.K + k) * PQ, size_t(PQ) * 4);
     return scratch;
   };
-  if (dx) dx->assign(static_cast<size_t>(p.x_size()), 0.f);
-  if (dw) dw->assign(static_cast<size_t>(p.w_size()), 0.f);
+  if (dx) dx->assign(static_cast<size_t>(g.x_size()), 0.f);
+  if (dw) dw->assign(static_cast<size_t>(g.w_size()), 0.f);
   cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx ? dx->data() : nullptr, dw ? dw->data() : nullptr);
 }
 
@@ -275,9 +271,9 @@ bn_partials partials_of(const DevP<float>& buf, int64_t T, int64_t K) {
   return {buf->get(), buf->get() + T * K, buf->get() + 2 * T * K};
 }
 // a = mrelu(γ(y−μ)·invstd + β (+ r)) on the CPU, with its pass bits.
-void cpu_bn_act(const conv2d_params& p, const Vec& y, const Vec& mean, const Vec& invstd, const Vec& g,
-                const Vec& b, const uint8_t* mask, bool relu, const Vec* r, Vec* a, std::vector<uint64_t>* bits) {
-  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, mean.data(), invstd.data(), g.data(), b.data(), relu, mask};
+void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& invstd, const Vec& g,
+                const Vec& b, Act act, const uint8_t* mask, const Vec* r, Vec* a, std::vector<uint64_t>* bits) {
+  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, mean.data(), invstd.data(), g.data(), b.data(), act, mask};
   a->assign(y.size(), 0.f);
   bits->assign(static_cast<size_t>(cpu::bit_words(int64_t(y.size()))), 0);
   cpu::bn_act_forward(ba, y.data(), r ? r->data() : nullptr, a->data(), bits->data());
@@ -293,7 +289,7 @@ constexpr double kTolUlp = 1e-6;     // one rounding (FMA contraction under nvcc
 
 std::map<std::string, Hook> make_hooks() {
   std::map<std::string, Hook> h;
-  using P = const conv2d_params&;
+  using P = const Conv2dGeom&;
 
   // --- conv2d fprop / dgrad / wgrad, every version
   for (conv2d_fprop_version v : kConv2dFpropVersions)
@@ -404,7 +400,7 @@ std::map<std::string, Hook> make_hooks() {
     auto dm = dev(m);
     auto da = dev<float>(n);
     auto dbits = dev<uint32_t>(pass_bits_words(n));
-    const scale_shift_mrelu_params sp{p.N, p.K, int(PQ), mrelu_act::masked_relu, false};
+    const scale_shift_mrelu_params sp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
     return Case{[=] {
                   return scale_shift_mrelu(sp, dy->get(), dg->get(), db->get(), dr->get(), dm->get(), da->get(),
                                            dbits->get(), nullptr);
@@ -412,7 +408,7 @@ std::map<std::string, Hook> make_hooks() {
                 [=](Check& c) {  // CPU BN-act with μ = 0, 1/σ = 1: z = γ·y + β + r, the same map
                   Vec a, zero(static_cast<size_t>(p.K), 0.f), one(static_cast<size_t>(p.K), 1.f);
                   std::vector<uint64_t> bits;
-                  cpu_bn_act(p, y, zero, one, g, b, m.data(), true, &r, &a, &bits);
+                  cpu_bn_act(p, y, zero, one, g, b, Act::MaskedReLU, m.data(), &r, &a, &bits);
                   c.close("a", da->download(), a, kTolUlp);
                   c.bits("bits", dbits->download(), bits, n, a, kTolUlp);
                 }};
@@ -459,7 +455,7 @@ std::map<std::string, Hook> make_hooks() {
                   const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
                   Vec a;
                   std::vector<uint64_t> bits;
-                  cpu_bn_act(p, y, r.mean, r.invstd, g, b, m.data(), true, nullptr, &a, &bits);
+                  cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
                   c.close("y", dy->download(), y, 0);
                   const Vec o = aff->download();
                   c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
@@ -509,7 +505,7 @@ std::map<std::string, Hook> make_hooks() {
                   Vec is(static_cast<size_t>(p.K)), a;
                   for (size_t k = 0; k < size_t(p.K); ++k) is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
                   std::vector<uint64_t> bits;
-                  cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, m.data(), true, nullptr, &a, &bits);
+                  cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
                   c.close("a", da->download(), a, kTol);
                 }};
   };
@@ -527,13 +523,14 @@ std::map<std::string, Hook> make_hooks() {
     in->y = y, in->g = uniform(p.K, 31), in->b = uniform(p.K, 32), in->da = uniform(p.y_size(), 33);
     in->r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
     in->m = bytes01(int64_t(p.K) * p.P * p.Q, 34);
-    cpu_bn_act(p, y, in->r.mean, in->r.invstd, in->g, in->b, in->m.data(), true, nullptr, &in->a, &in->bits);
+    cpu_bn_act(p, y, in->r.mean, in->r.invstd, in->g, in->b, Act::MaskedReLU, in->m.data(), nullptr, &in->a,
+               &in->bits);
     return in;
   };
   // CPU: dγ, dβ, dy (and dz) of BN → masked ReLU in training (engine/cpu/batchnorm.h).
   auto cpu_bn_bwd = [](P p, const BwdIn& in, Vec* dg, Vec* db, Vec* dy, Vec* dz) {
     cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, in.r.mean.data(), in.r.invstd.data(), in.g.data(), in.b.data(),
-                  true, in.m.data()};
+                  Act::MaskedReLU, in.m.data()};
     dg->assign(static_cast<size_t>(p.K), 0.f), db->assign(static_cast<size_t>(p.K), 0.f);
     dy->assign(in.y.size(), 0.f);
     if (dz) dz->assign(in.y.size(), 0.f);
@@ -592,7 +589,7 @@ std::map<std::string, Hook> make_hooks() {
 // Hooks of the kernels outside the conv/BN family (elementwise, reductions, GEMM, head, losses,
 // activations, optimizers, mask search).
 void add_other_hooks(std::map<std::string, Hook>& h) {
-  using P = const conv2d_params&;
+  using P = const Conv2dGeom&;
   auto act_n = [](P p) { return p.y_size(); };                        // activation N×K×P×Q
   auto kpq = [](P p) { return int64_t(p.K) * p.P * p.Q; };             // one image's activation
 
@@ -815,7 +812,7 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     return Case{[=] { return kd_forward_launch(kp, nullptr); },
                 [=](Check& c) {
                   Vec rs(static_cast<size_t>(N * K)), rt(static_cast<size_t>(N * K));
-                  const double l = cpu::kd_forward(zs.data(), zt.data(), 4.f, rs.data(), rt.data(), N, K);
+                  const double l = cpu::kd_forward(zs.data(), zt.data(), N, K, 4.f, rs.data(), rt.data());
                   c.close("ps", ps->download(), rs, kTol);
                   c.close("pt", pt->download(), rt, kTol);
                   c.close("loss", loss->download(), Vec{float(l)}, kTolReduce);
@@ -832,7 +829,7 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     return Case{[=] { return kd_backward_launch(kp, nullptr); },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(N * K));
-                  cpu::kd_backward(ps.data(), pt.data(), 4.f, 1.f, ref.data(), N, K);
+                  cpu::kd_backward(ps.data(), pt.data(), N, K, 4.f, 1.f, ref.data());
                   c.close("dzs", dz->download(), ref, kTol);
                 }};
   };
@@ -872,7 +869,7 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     return Case{[=] { return pram_backward_launch(bp, nullptr); },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(B * C * HW));
-                  cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), 1.f, ref.data(), B, C, HW);
+                  cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), B, C, HW, 1.f, ref.data());
                   c.close("dA", da->download(), ref, kTolReduce);
                 }};
   };
@@ -1050,7 +1047,7 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
 
 // conv2d_fprop v3 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu: four launches, the
 // same math as conv_bn_mrelu_fwd_train but with a separate statistics pass over y.
-Case unfused_chain_case(const conv2d_params& p) {
+Case unfused_chain_case(const Conv2dGeom& p) {
   const int64_t n = p.y_size(), PQ = int64_t(p.P) * p.Q;
   const bn_stats_params sp{p.N, p.K, int(PQ)};
   const int64_t T = bn_stats_num_partials(sp);
@@ -1063,7 +1060,7 @@ Case unfused_chain_case(const conv2d_params& p) {
   auto dbits = dev<uint32_t>(pass_bits_words(n));
   const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f};
   const bn_channel_affine o{aff->get(), aff->get() + p.K, aff->get() + 2 * p.K, aff->get() + 3 * p.K};
-  const scale_shift_mrelu_params ssp{p.N, p.K, int(PQ), mrelu_act::masked_relu, false};
+  const scale_shift_mrelu_params ssp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
   return Case{[=] {
                 cudaError_t e = conv2d_fprop(conv2d_fprop_version::v3_register_block, p, dx->get(), dw->get(),
                                              nullptr, dy->get(), nullptr);
@@ -1081,7 +1078,7 @@ Case unfused_chain_case(const conv2d_params& p) {
                 const BnRef r = cpu_bn(y, p.N, p.K, PQ);
                 Vec a;
                 std::vector<uint64_t> bits;
-                cpu_bn_act(p, y, r.mean, r.invstd, g, b, m.data(), true, nullptr, &a, &bits);
+                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
                 c.close("y", dy->download(), y, 0);
                 c.close("a", da->download(), a, kTol);
                 c.bits("bits", dbits->download(), bits, n, a, kTol);
@@ -1119,7 +1116,7 @@ struct CudnnChain {
   }
 };
 
-Case cudnn_chain_case(const conv2d_params& p) {
+Case cudnn_chain_case(const Conv2dGeom& p) {
   auto cc = std::make_shared<CudnnChain>();
   CUDNN_TRY(cudnnCreate(&cc->h));
   CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
@@ -1172,7 +1169,7 @@ Case cudnn_chain_case(const conv2d_params& p) {
                 const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
                 Vec a;
                 std::vector<uint64_t> bits;
-                cpu_bn_act(p, y, r.mean, r.invstd, g, b, nullptr, true, nullptr, &a, &bits);
+                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::ReLU, nullptr, nullptr, &a, &bits);
                 c.close("y", dy->download(), y, 0);
                 c.close("a", da->download(), a, kTol);
               }};
@@ -1399,7 +1396,7 @@ int main(int argc, char** argv) {
   };
 
   for (const layer_shape& s : shapes) {
-    const conv2d_params p = s.params(o.n);
+    const Conv2dGeom p = s.params(o.n);
     const std::string label = s.label();
     for (size_t i = 0; i < nreg; ++i) {
       const kernel_entry& e = reg[i];

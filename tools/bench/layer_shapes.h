@@ -25,7 +25,7 @@ struct layer_shape {
   int count;          // how many convs of the model have this shape
   int C, H, W, K, R, S, stride, pad;
   bool fc() const { return H == 1 && W == 1 && R == 1 && S == 1; }
-  conv2d_params params(int N) const { return make_conv2d_params(N, C, H, W, K, R, S, stride, pad); }
+  Conv2dGeom params(int N) const { return conv2d_geom(N, C, H, W, K, R, S, stride, pad); }
   std::string label() const {
     char b[160];
     std::snprintf(b, sizeof b, "%s %s %d→%d %dx%d %dx%d s%d", model, name, C, K, H, W, R, S, stride);
