@@ -212,20 +212,20 @@ void set_num_threads(int n) {
 
 bool in_parallel_region() { return t_in_region; }
 
+// Spin briefly (phases are short and the other threads are usually close), then block on the
+// generation word (futex): yielding instead handed whole time slices to other processes on a busy
+// machine.
 void RegionBarrier::wait() {
   if (n_ <= 1) return;
   const uint64_t gen = generation_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
     arrived_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.notify_all();
     return;
   }
-  for (int i = 0; generation_.load(std::memory_order_acquire) == gen; ++i) {
-    if (i < 4096)
-      _mm_pause();
-    else
-      std::this_thread::yield();
-  }
+  for (int i = 0; i < 8192 && generation_.load(std::memory_order_acquire) == gen; ++i) _mm_pause();
+  while (generation_.load(std::memory_order_acquire) == gen) generation_.wait(gen, std::memory_order_acquire);
 }
 
 void parallel_region(const std::function<void(int, int)>& f) {

@@ -35,7 +35,8 @@ bool in_parallel_region();
 
 // A barrier for the nthreads threads of one parallel_region, for kernels that run in phases
 // (convert a chunk, barrier, compute on it, barrier, ...): every thread calls wait() the same number
-// of times. Spins with pause, yielding the core after a while (the machine may be oversubscribed).
+// of times. Spins with pause, then sleeps until the last thread arrives (the machine may be
+// oversubscribed).
 class RegionBarrier {
  public:
   explicit RegionBarrier(int nthreads) : n_(nthreads) {}

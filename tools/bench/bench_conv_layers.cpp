@@ -8,6 +8,8 @@
 // --list prints the shapes as JSON lines (for torch_layers.py); --json prints one JSON line per
 // shape instead of the table.
 // FLOPs: 2·N·K·P·Q·C·R·S per pass; the fused fwd+bwd counts 3 passes (BN/act work not counted).
+// Also the same conv→BN→masked-ReLU through three unfused ops (conv2d, batch_norm2d, masked_relu),
+// and which algorithm (engine/cpu/conv_algo.h) ran each pass.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,9 +23,16 @@
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
 #include "engine/core/rng.h"
+#include "engine/cpu/activation.h"
+#include "engine/cpu/batchnorm.h"
 #include "engine/cpu/blas.h"
+#include "engine/cpu/conv_algo.h"
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/cpu_isa.h"
+#include "engine/cpu/direct_conv.h"
+#include "engine/ops/activation.h"
+#include "engine/ops/batchnorm.h"
+#include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
 #include "tools/bench/resnet_layers.h"
 
@@ -65,7 +74,8 @@ std::vector<float> normals(size_t n, uint64_t seed, float scale = 1.f) {
 }
 
 struct Timings {
-  double fprop, dgrad, wgrad, im2col_fprop, im2col_dgrad, im2col_wgrad, fused, check;
+  double fprop, dgrad, wgrad, im2col_fprop, im2col_dgrad, im2col_wgrad, fused, unfused, check;
+  double prologue = -1, bnact_then_conv = -1;  // direct fprop only: input map inside vs a pass before
 };
 
 Timings bench_layer(const bench::ConvLayer& L, int reps) {
@@ -119,6 +129,32 @@ Timings bench_layer(const bench::ConvLayer& L, int reps) {
   t.fused = median_ms(
       [&] {
         Tensor a = conv_bn_act(xt, wt, gamma, beta, st, true, Act::MaskedReLU, mask, L.stride, L.pad);
+        a.backward(up);
+      },
+      reps);
+  // Prologue fusion, forward (direct kernels only): the previous layer's BN + masked ReLU applied as
+  // the conv reads its input (ConvInputMap) vs a separate bn_act pass writing the activation first.
+  if (cpu::direct_conv_supported(g)) {
+    std::vector<float> scale(size_t(g.C)), shift(size_t(g.C)), mean(size_t(g.C), 0.f), invstd(size_t(g.C), 1.f),
+        act(x.size());
+    std::vector<uint8_t> mk(size_t(g.C) * g.HW());
+    for (int c = 0; c < g.C; ++c) scale[size_t(c)] = 1.f + 0.01f * float(c), shift[size_t(c)] = 0.1f;
+    for (size_t i = 0; i < mk.size(); ++i) mk[i] = uint8_t(rand_below(6, 0, i, 2));
+    cpu::ConvInputMap map{scale.data(), shift.data(), Act::MaskedReLU, mk.data()};
+    cpu::BnAct p{g.N, g.C, g.HW(), mean.data(), invstd.data(), scale.data(), shift.data(), Act::MaskedReLU, mk.data()};
+    std::vector<uint64_t> bits(size_t(cpu::bit_words(int64_t(x.size()))));
+    t.prologue = median_ms([&] { cpu::direct_conv_fprop(g, x.data(), w.data(), y.data(), {}, &map); }, reps);
+    t.bnact_then_conv = median_ms(
+        [&] {
+          cpu::bn_act_forward(p, x.data(), nullptr, act.data(), bits.data());
+          cpu::direct_conv_fprop(g, act.data(), w.data(), y.data(), {});
+        },
+        reps);
+  }
+  // The same through three ops: conv2d → batch_norm2d → masked_relu.
+  t.unfused = median_ms(
+      [&] {
+        Tensor a = masked_relu(batch_norm2d(conv2d(xt, wt, Tensor(), L.stride, L.pad), gamma, beta, st, true), mask);
         a.backward(up);
       },
       reps);
@@ -178,25 +214,34 @@ int main(int argc, char** argv) {
               threads, cpu::isa_name(cpu::cpu_isa()), bi.config.c_str(), bi.core.c_str(), bi.cpu_features.c_str(),
               roof);
   if (!json) {
-    std::printf("| model | layer | shape | fprop ms | dgrad ms | wgrad ms | %% of sgemm f/d/w | im2col f/d/w ms | "
-                "fused fwd+bwd ms | check |\n|---|---|---|---:|---:|---:|---|---|---:|---|\n");
+    std::printf("| model | layer | shape | algorithm f/d/w | fprop ms | dgrad ms | wgrad ms | %% of sgemm f/d/w | "
+                "im2col f/d/w ms | fused conv→BN→mReLU fwd+bwd ms | unfused ms | input map in fprop / "
+                "bn_act then fprop ms | check |\n"
+                "|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|---|\n");
   }
   for (auto& l : layers) {
     Timings t = bench_layer(l, reps);
     const double gf = l.gflop();
+    const auto plan = cpu::conv_plan(cpu::conv2d_geom(l.N, l.C, l.H, l.W, l.K, l.R, l.S, l.stride, l.pad));
+    const std::string algos = std::string(cpu::conv_algo_name(plan.fprop)) + " / " + cpu::conv_algo_name(plan.dgrad) +
+                              " / " + cpu::conv_algo_name(plan.wgrad);
     auto pct = [&](double ms) { return 100.0 * gf / (ms * 1e-3) / roof; };
     if (json) {
       std::printf("{\"impl\": \"senet\", \"model\": \"%s\", \"name\": \"%s\", \"shape\": \"%s\", \"gflop\": %.5f, "
                   "\"sgemm_gflops\": %.2f, \"fprop_ms\": %.4f, \"dgrad_ms\": %.4f, \"wgrad_ms\": %.4f, "
                   "\"im2col_fprop_ms\": %.4f, \"im2col_dgrad_ms\": %.4f, \"im2col_wgrad_ms\": %.4f, "
-                  "\"fused_fwd_bwd_ms\": %.4f, \"check_rel\": %.2e}\n",
+                  "\"fused_fwd_bwd_ms\": %.4f, \"unfused_fwd_bwd_ms\": %.4f, \"algorithms\": \"%s\", "
+                  "\"direct_fprop_with_input_map_ms\": %.4f, \"bn_act_then_direct_fprop_ms\": %.4f, "
+                  "\"check_rel\": %.2e}\n",
                   l.model.c_str(), l.name.c_str(), l.label().c_str(), gf, roof, t.fprop, t.dgrad, t.wgrad,
-                  t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused, t.check);
+                  t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused, t.unfused, algos.c_str(), t.prologue,
+                  t.bnact_then_conv, t.check);
     } else {
-      std::printf("| %s | %s | %s | %.3f | %.3f | %.3f | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f | %.2f | %.1e %s |\n",
-                  l.model.c_str(), l.name.c_str(), l.label().c_str(), t.fprop, t.dgrad, t.wgrad, pct(t.fprop),
-                  pct(t.dgrad), pct(t.wgrad), t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused, t.check,
-                  t.check < 1e-4 ? "ok" : "MISMATCH");
+      std::printf("| %s | %s | %s | %s | %.3f | %.3f | %.3f | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f | %.2f | %.2f | "
+                  "%.2f / %.2f | %.1e %s |\n",
+                  l.model.c_str(), l.name.c_str(), l.label().c_str(), algos.c_str(), t.fprop, t.dgrad, t.wgrad,
+                  pct(t.fprop), pct(t.dgrad), pct(t.wgrad), t.im2col_fprop, t.im2col_dgrad, t.im2col_wgrad, t.fused,
+                  t.unfused, t.prologue, t.bnact_then_conv, t.check, t.check < 1e-4 ? "ok" : "MISMATCH");
     }
     std::fflush(stdout);
   }

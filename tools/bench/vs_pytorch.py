@@ -122,18 +122,22 @@ def bench_layers(args, log):
             log.flush()
             print(f"  round {rnd + 1}: {'senet' if which == 0 else 'torch'} layers done", file=sys.stderr)
     med = lambda rs, k: statistics.median(r[k] for r in rs)
-    print("\n| model | layer | shape | pass | senet ms | % of sgemm | PyTorch best ms (layout) | senet speed ÷ PyTorch |")
-    print("|---|---|---|---|---:|---:|---:|---:|")
+    print("\n| model | layer | shape | pass | senet ms (algorithm) | % of sgemm | PyTorch best ms (layout) | "
+          "senet speed ÷ PyTorch | senet im2col ms (before) |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for (model, name), rs in ours.items():
         gf, roof = rs[0]["gflop"], med(rs, "sgemm_gflops")
-        for key, label in (("fprop_ms", "fprop"), ("dgrad_ms", "dgrad"), ("wgrad_ms", "wgrad"),
-                           ("fused_fwd_bwd_ms", "conv→BN→mReLU fwd+bwd")):
+        algos = rs[0]["algorithms"].split(" / ")
+        for i, (key, label) in enumerate((("fprop_ms", "fprop"), ("dgrad_ms", "dgrad"), ("wgrad_ms", "wgrad"),
+                                          ("fused_fwd_bwd_ms", "conv→BN→mReLU fwd+bwd"))):
             ms = med(rs, key)
+            algo = algos[i] if i < 3 else "fused; unfused %.2f ms" % med(rs, "unfused_fwd_bwd_ms")
+            before = med(rs, "im2col_" + key) if i < 3 else float("nan")
             best, lay = min((med(theirs[(model, name, "torch-" + l)], key), l) for l in ("nchw", "channels_last"))
             work = gf * (3 if key == "fused_fwd_bwd_ms" else 1)
             pct = 100.0 * work / (ms * 1e-3) / roof
-            print(f"| {model} | {name} | {rs[0]['shape']} | {label} | {ms:.2f} | {pct:.0f} % | {best:.2f} ({lay}) | "
-                  f"**{best / ms:.2f}** |")
+            print(f"| {model} | {name} | {rs[0]['shape']} | {label} | {ms:.2f} ({algo}) | {pct:.0f} % | "
+                  f"{best:.2f} ({lay}) | **{best / ms:.2f}** | {before:.2f} |")
     print(f"\n(sgemm rate measured by bench_conv_layers: median {med(next(iter(ours.values())), 'sgemm_gflops'):.0f} "
           f"GFLOP/s; the fused row counts the three conv passes only.)")
 
