@@ -212,9 +212,10 @@ void set_num_threads(int n) {
 
 bool in_parallel_region() { return t_in_region; }
 
-// Spin briefly (phases are short and the other threads are usually close), then block on the
-// generation word (futex): yielding instead handed whole time slices to other processes on a busy
-// machine.
+// Spin for up to kSpin, like the pool (a chunked kernel passes 10–20 barriers per call, and a
+// short spin followed by a futex sleep cost ≈ 1 ms per call in wake-ups: measured), then block on
+// the generation word (futex) rather than yield, which handed whole time slices to other
+// processes on a busy machine.
 void RegionBarrier::wait() {
   if (n_ <= 1) return;
   const uint64_t gen = generation_.load(std::memory_order_acquire);
@@ -224,7 +225,7 @@ void RegionBarrier::wait() {
     generation_.notify_all();
     return;
   }
-  for (int i = 0; i < 8192 && generation_.load(std::memory_order_acquire) == gen; ++i) _mm_pause();
+  spin_while([&] { return generation_.load(std::memory_order_acquire) == gen; });
   while (generation_.load(std::memory_order_acquire) == gen) generation_.wait(gen, std::memory_order_acquire);
 }
 

@@ -1,6 +1,8 @@
 // engine/core/storage.cpp — device memory through registered backends; CPU is built in.
 #include "engine/core/storage.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -8,7 +10,17 @@
 namespace senet {
 namespace {
 DeviceBackend g_backends[2];
-}
+
+// glibc serves blocks over 128 KiB (adaptively up to 32 MiB) with fresh mmaps and returns them on
+// free, so every training step page-faulted and zeroed its activations again (1–3 % of a step in
+// profiles). Keep blocks up to 32 MiB (glibc's ceiling) in the heap and the heap's top untrimmed:
+// a step then reuses the memory the previous step freed. The peak RSS is unchanged.
+const bool g_malloc_tuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+}  // namespace
 
 void register_device_backend(Device d, const DeviceBackend& backend) {
   g_backends[int(d)] = backend;

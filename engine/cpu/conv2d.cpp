@@ -126,7 +126,8 @@ ConvPlan conv_plan(const Conv2dGeom& g) {
   ConvPlan p{ConvAlgo::Im2col, ConvAlgo::Im2col, ConvAlgo::Im2col};
   if (direct) {
     p.fprop = p.dgrad = ConvAlgo::Direct;
-    if (g.C >= 4 && (g.R > 1 || g.stride == 1 || g.C >= 64)) p.wgrad = ConvAlgo::Direct;
+    if (g.R == 1 && g.stride == 2 && g.C >= 64) p.fprop = ConvAlgo::Im2col;
+    if (g.C >= 4 && g.stride == 1) p.wgrad = ConvAlgo::Direct;
   }
   if (wino && narrow >= 32) p.fprop = p.dgrad = ConvAlgo::Winograd;
   if (wino && narrow >= 64) p.wgrad = ConvAlgo::Winograd;

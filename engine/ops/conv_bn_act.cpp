@@ -150,7 +150,10 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
              const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(), *gm = sg.data<float>();
              // dY of image n = (γ/σ)(dz − dβ/M − x̂·dγ/M), computed where the conv asks for it (in
              // cache, never stored for the batch) when it asks once per image; else stored once.
-             std::vector<float> dy_all;
+             // (a buffer kept by the thread across steps: a fresh one page-faulted and zero-filled
+             // tens of MiB per call, which made the fused op slower than the unfused chain)
+             static thread_local std::vector<float> dy_all;
+             dy_all.clear();
              if (cpu::conv2d_bprop_dy_reads(g, need_x, need_w) > 1) {
                dy_all.resize(size_t(g.N) * g.K * PQ);
                cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gm, nullptr};
