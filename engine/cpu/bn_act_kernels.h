@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "engine/cpu/batchnorm.h"
+#include "engine/cpu/bn_act_simd.h"
 #include "engine/cpu/simd.h"
 
 namespace senet::cpu::SENET_SIMD_NS {
@@ -185,6 +186,27 @@ MeanM2 segment_mean_m2(const float* y, int64_t n) {
   }
   r.m2 = std::max(0.0, m2 - 2 * dmu * lin + r.n * dmu * dmu);
   return r;
+}
+
+// The ISA's table (engine/cpu/bn_act_simd.h): the forward pass dispatched to its compile-time
+// variant (activation, residual or not).
+template <class V>
+void bn_act_forward_any(const BnAct& p, Act act, const float* y, const float* r, float* a, uint64_t* bits,
+                        int64_t b, int64_t e) {
+  static_for<3>([&](auto k) {
+    constexpr int ka = decltype(k)::value;
+    if (int(act) != ka) return;
+    if (r)
+      bn_act_forward_chunk<V, ka, true>(p, y, r, a, bits, b, e);
+    else
+      bn_act_forward_chunk<V, ka, false>(p, y, r, a, bits, b, e);
+  });
+}
+
+template <class V>
+BnActKernels make_bn_act_kernels() {
+  return BnActKernels{&bn_act_forward_any<V>,   &bn_act_grad_reduce_channel<V>, &bn_act_grad_row<V>,
+                      &masked_relu_chunk<V>,    &masked_relu_backward_chunk<V>, &segment_mean_m2<V>};
 }
 
 }  // namespace senet::cpu::SENET_SIMD_NS

@@ -16,12 +16,14 @@
 
 #include "engine/core/rng.h"
 #include "engine/cpu/direct_conv.h"
+#include "tests/cpu/conv_kernel_test.h"
 #include "tests/support/conv_reference.h"
 
 using namespace senet;
 using senet::test::conv2d_backward_reference;
 using senet::test::expect_bitwise;
 using senet::test::ThreadCount;
+using namespace senet::test;
 
 namespace {
 
@@ -39,24 +41,6 @@ const std::vector<Case> kCases = {
     {2, 5, 6, 7, 9, 2, 2, 1, 1},    {2, 5, 7, 6, 9, 2, 3, 2, 1},
 };
 
-std::vector<float> ints(size_t n, uint64_t seed, int lo, int hi) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = float(lo + int(rand_below(seed, 0, i, uint32_t(hi - lo + 1))));
-  return v;
-}
-std::vector<float> normals(size_t n, uint64_t seed) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = rand_normal(seed, 0, i);
-  return v;
-}
-
-std::vector<cpu::CpuIsa> isas() {
-  std::vector<cpu::CpuIsa> out;
-  for (cpu::CpuIsa i : {cpu::CpuIsa::Avx512, cpu::CpuIsa::Avx2})
-    if (cpu::cpu_supports(i)) out.push_back(i);
-  return out;
-}
-
 cpu::Conv2dGeom geom(const Case& c) {
   return cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
 }
@@ -68,65 +52,39 @@ std::string name(const Case& c, cpu::CpuIsa isa) {
   return b;
 }
 
-// dY_g for images n0..n0+gn−1 side by side ([K, gn·PQ]), as conv2d_bprop asks for it.
-cpu::ConvDyFill dy_of(const cpu::Conv2dGeom& g, const std::vector<float>& dy) {
-  return [&g, &dy](int, int n0, int gn, float* scratch) -> const float* {
-    const int64_t PQ = g.PQ();
-    if (gn == 1) return dy.data() + size_t(n0) * g.K * PQ;
-    for (int j = 0; j < gn; ++j)
-      for (int k = 0; k < g.K; ++k)
-        for (int64_t i = 0; i < PQ; ++i)
-          scratch[(k * gn + j) * PQ + i] = dy[(size_t(n0 + j) * g.K + k) * PQ + size_t(i)];
-    return scratch;
-  };
-}
-
-struct Result {
-  std::vector<float> y, dx, dw;
-};
-
-Result run_direct(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                  const std::vector<float>& dy, cpu::CpuIsa isa, const cpu::ConvInputMap* m = nullptr) {
-  Result r;
-  r.y.assign(size_t(g.N) * g.K * g.PQ(), -7.f);
-  r.dx.assign(x.size(), -7.f);
-  r.dw.assign(w.size(), -7.f);
-  cpu::direct_conv_fprop(g, x.data(), w.data(), r.y.data(), {}, m, isa);
-  cpu::direct_conv_bprop(g, x.data(), w.data(), dy_of(g, dy), r.dx.data(), r.dw.data(), m, isa);
-  return r;
+ConvResult run_direct(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
+                      const std::vector<float>& dy, cpu::CpuIsa isa, const cpu::ConvInputMap* m = nullptr) {
+  return run_conv(
+      g, x, w, dy, [&](float* y) { cpu::direct_conv_fprop(g, x.data(), w.data(), y, {}, m, isa); },
+      [&](const cpu::ConvDyFill& f, float* dx, float* dw) {
+        cpu::direct_conv_bprop(g, x.data(), w.data(), f, dx, dw, m, isa);
+      });
 }
 
 }  // namespace
 
 TEST(DirectConv, SupportedWhereTheCpuHasTheIsa) {
-  if (isas().empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2: the im2col path runs";
+  if (vector_isas().empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2: the im2col path runs";
   const auto g = cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 1, 1);
-  for (auto isa : isas()) EXPECT_TRUE(cpu::direct_conv_supported(g, isa)) << cpu::isa_name(isa);
+  for (auto isa : vector_isas()) EXPECT_TRUE(cpu::direct_conv_supported(g, isa)) << cpu::isa_name(isa);
   EXPECT_FALSE(cpu::direct_conv_supported(g, cpu::CpuIsa::Generic));
   EXPECT_FALSE(cpu::direct_conv_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 5, 5, 1, 2)));  // 5×5
   EXPECT_FALSE(cpu::direct_conv_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 3, 1)));  // stride 3
 }
 
 TEST(DirectConv, IntegerInputsMatchTheDefinitionBitwise) {
-  if (isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
+  if (vector_isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
   for (int threads : {1, 2}) {
     ThreadCount tc(threads);
-    for (auto isa : isas())
+    for (auto isa : vector_isas())
       for (size_t ci = 0; ci < kCases.size(); ++ci) {
         const Case& c = kCases[ci];
         const auto g = geom(c);
         SCOPED_TRACE(name(c, isa) + " threads " + std::to_string(threads));
-        auto x = ints(size_t(g.N) * g.C * g.HW(), 10 + ci, -3, 3);
-        auto w = ints(size_t(g.K) * g.CRS(), 20 + ci, -3, 3);
-        auto dy = ints(size_t(g.N) * g.K * g.PQ(), 30 + ci, -3, 3);
-        Result r = run_direct(g, x, w, dy, isa);
-        std::vector<float> ref(r.y.size());
-        cpu::conv2d_reference(g, x.data(), w.data(), nullptr, ref.data());
-        EXPECT_EQ(r.y, ref) << "fprop";
-        std::vector<double> dx, dw;
-        conv2d_backward_reference(g, x.data(), w.data(), dy.data(), dx, dw);
-        expect_bitwise(r.dx, dx, "dgrad");
-        expect_bitwise(r.dw, dw, "wgrad");
+        auto x = small_ints(size_t(g.N) * g.C * g.HW(), 10 + ci, -3, 3);
+        auto w = small_ints(size_t(g.K) * g.CRS(), 20 + ci, -3, 3);
+        auto dy = small_ints(size_t(g.N) * g.K * g.PQ(), 30 + ci, -3, 3);
+        expect_definition(g, x, w, dy, run_direct(g, x, w, dy, isa));
       }
   }
 }
@@ -134,8 +92,8 @@ TEST(DirectConv, IntegerInputsMatchTheDefinitionBitwise) {
 // Random N(0,1) data against the im2col + GEMM path: different summation orders, so a tolerance
 // of 1e-5 relative to the largest |value| of each result (sums of ≤ 9·C products of O(1) terms).
 TEST(DirectConv, RandomInputsMatchTheIm2colPath) {
-  if (isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
-  for (auto isa : isas())
+  if (vector_isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
+  for (auto isa : vector_isas())
     for (size_t ci = 0; ci < kCases.size(); ++ci) {
       const Case& c = kCases[ci];
       const auto g = geom(c);
@@ -143,29 +101,15 @@ TEST(DirectConv, RandomInputsMatchTheIm2colPath) {
       auto x = normals(size_t(g.N) * g.C * g.HW(), 40 + ci);
       auto w = normals(size_t(g.K) * g.CRS(), 50 + ci);
       auto dy = normals(size_t(g.N) * g.K * g.PQ(), 60 + ci);
-      Result r = run_direct(g, x, w, dy, isa);
-      std::vector<float> y(r.y.size()), dx(x.size()), dw(w.size());
-      cpu::conv2d_fprop_im2col(g, x.data(), w.data(), y.data(), {});
-      cpu::conv2d_bprop_im2col(g, x.data(), w.data(), dy_of(g, dy), dx.data(), dw.data());
-      auto check = [](const std::vector<float>& got, const std::vector<float>& want, const char* what) {
-        double scale = 0, err = 0;
-        for (size_t i = 0; i < want.size(); ++i) {
-          scale = std::max(scale, double(std::fabs(want[i])));
-          err = std::max(err, double(std::fabs(got[i] - want[i])));
-        }
-        EXPECT_LE(err, 1e-5 * scale) << what << ": max |diff| " << err << " of max |value| " << scale;
-      };
-      check(r.y, y, "fprop");
-      check(r.dx, dx, "dgrad");
-      check(r.dw, dw, "wgrad");
+      expect_im2col(g, x, w, dy, run_direct(g, x, w, dy, isa), 1e-5);
     }
 }
 
 // Every output element has one owner thread and a fixed summation order: bitwise the same on 1, 2
 // and 3 threads (wgrad included: its units own whole weight blocks, no per-thread partial sums).
 TEST(DirectConv, BitwiseReproducibleAcrossThreadCounts) {
-  if (isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
-  for (auto isa : isas())
+  if (vector_isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
+  for (auto isa : vector_isas())
     for (size_t ci : {8, 13, 15, 19}) {
       const Case& c = kCases[ci];
       const auto g = geom(c);
@@ -173,14 +117,14 @@ TEST(DirectConv, BitwiseReproducibleAcrossThreadCounts) {
       auto x = normals(size_t(g.N) * g.C * g.HW(), 70 + ci);
       auto w = normals(size_t(g.K) * g.CRS(), 80 + ci);
       auto dy = normals(size_t(g.N) * g.K * g.PQ(), 90 + ci);
-      Result one;
+      ConvResult one;
       {
         ThreadCount tc(1);
         one = run_direct(g, x, w, dy, isa);
       }
       for (int t : {2, 3}) {
         ThreadCount tc(t);
-        Result r = run_direct(g, x, w, dy, isa);
+        ConvResult r = run_direct(g, x, w, dy, isa);
         EXPECT_EQ(r.y, one.y) << t << " threads";
         EXPECT_EQ(r.dx, one.dx) << t << " threads";
         EXPECT_EQ(r.dw, one.dw) << t << " threads";
@@ -192,15 +136,15 @@ TEST(DirectConv, BitwiseReproducibleAcrossThreadCounts) {
 // input first (padding is zero in x', even though shift ≠ 0), for fprop and wgrad; dgrad does not
 // involve x.
 TEST(DirectConv, InputMapEqualsMappingTheInputFirst) {
-  if (isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
-  for (auto isa : isas())
+  if (vector_isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
+  for (auto isa : vector_isas())
     for (size_t ci : {0, 1, 7, 11, 15}) {
       const Case& c = kCases[ci];
       const auto g = geom(c);
       SCOPED_TRACE(name(c, isa));
-      auto x = ints(size_t(g.N) * g.C * g.HW(), 100 + ci, -3, 3);
-      auto w = ints(size_t(g.K) * g.CRS(), 110 + ci, -3, 3);
-      auto dy = ints(size_t(g.N) * g.K * g.PQ(), 120 + ci, -3, 3);
+      auto x = small_ints(size_t(g.N) * g.C * g.HW(), 100 + ci, -3, 3);
+      auto w = small_ints(size_t(g.K) * g.CRS(), 110 + ci, -3, 3);
+      auto dy = small_ints(size_t(g.N) * g.K * g.PQ(), 120 + ci, -3, 3);
       std::vector<float> scale(size_t(g.C)), shift(size_t(g.C));
       for (int k = 0; k < g.C; ++k) scale[size_t(k)] = float(k % 3 - 1) * 2.f + 1.f, shift[size_t(k)] = float(k % 4) - 1.f;
       std::vector<uint8_t> mask(size_t(g.C) * g.HW());
@@ -212,7 +156,7 @@ TEST(DirectConv, InputMapEqualsMappingTheInputFirst) {
         float z = x[i] * scale[ch] + shift[ch];
         xm[i] = (mask[pos] && z <= 0.f) ? 0.f : z;
       }
-      Result r = run_direct(g, x, w, dy, isa, &m);
+      ConvResult r = run_direct(g, x, w, dy, isa, &m);
       std::vector<float> ref(r.y.size());
       cpu::conv2d_reference(g, xm.data(), w.data(), nullptr, ref.data());
       EXPECT_EQ(r.y, ref) << "fprop of the mapped input";
@@ -224,15 +168,15 @@ TEST(DirectConv, InputMapEqualsMappingTheInputFirst) {
 }
 
 TEST(DirectConv, RowsHookSeesEveryOutputRowOnceAfterItIsWritten) {
-  if (isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
+  if (vector_isas().empty()) GTEST_SKIP() << "no AVX-512 or AVX2";
   ThreadCount tc(2);
-  for (auto isa : isas())
+  for (auto isa : vector_isas())
     for (size_t ci : {2, 12, 14}) {
       const Case& c = kCases[ci];
       const auto g = geom(c);
       SCOPED_TRACE(name(c, isa));
-      auto x = ints(size_t(g.N) * g.C * g.HW(), 140 + ci, -3, 3);
-      auto w = ints(size_t(g.K) * g.CRS(), 150 + ci, -3, 3);
+      auto x = small_ints(size_t(g.N) * g.C * g.HW(), 140 + ci, -3, 3);
+      auto w = small_ints(size_t(g.K) * g.CRS(), 150 + ci, -3, 3);
       std::vector<float> y(size_t(g.N) * g.K * g.PQ()), ref(y.size());
       cpu::conv2d_reference(g, x.data(), w.data(), nullptr, ref.data());
       std::vector<int> seen(size_t(g.N) * g.K, 0);

@@ -34,6 +34,7 @@
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
+#include "tools/bench/bench_timing.h"
 #include "tools/bench/resnet_layers.h"
 
 using namespace senet;
@@ -42,17 +43,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double median_ms(const std::function<void()>& f, int reps) {
-  for (int i = 0; i < 2; ++i) f();  // warm-up: page faults, pool start, scratch growth
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = Clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+double median_ms(const std::function<void()>& f, int reps) { return bench::time_it(f, reps).median_ms; }
 
 double sgemm_gflops(int reps) {
   const int n = 1024;

@@ -24,28 +24,15 @@
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
+#include "tools/bench/bench_timing.h"
 
 using namespace senet;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-struct Timing {
-  double median_ms, min_ms, max_ms;
-};
-
-Timing time_it(const std::function<void()>& f, int reps) {
-  for (int i = 0; i < 2; ++i) f();  // warm-up: page faults, pool start, BLAS load
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = Clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front(), ms.back()};
-}
+using bench::Timing;
+using bench::time_it;
 
 Tensor randn_tensor(const Shape& shape, uint64_t seed, float scale = 1.f) {
   std::vector<float> v(size_t(shape.numel()));

@@ -47,6 +47,8 @@ def cpu_model():
 
 
 def run_json(cmd, env=None):
+    if env is not None:
+        env = dict(os.environ, **env)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
 
@@ -55,11 +57,13 @@ def step_contenders(args, arch_args, batch):
     common = arch_args + ["--batch", str(batch), "--threads", str(args.threads), "--warmup", "3",
                           "--steps", "5", "--seconds", str(args.seconds)]
     torch_common = common[:]
+    ours = [os.path.join(args.build, "tools/bench/bench_train_step")] + common
+    extra = [("senet-" + isa, ours, {"SENET_CPU_ISA": isa}) for isa in args.extra_isa]
     return [
-        ("senet", [os.path.join(args.build, "tools/bench/bench_train_step")] + common),
-        ("torch-nchw", [args.python, os.path.join(HERE, "torch_step.py"), "--layout", "nchw"] + torch_common),
+        ("senet", ours, None)] + extra + [
+        ("torch-nchw", [args.python, os.path.join(HERE, "torch_step.py"), "--layout", "nchw"] + torch_common, None),
         ("torch-channels_last",
-         [args.python, os.path.join(HERE, "torch_step.py"), "--layout", "channels_last"] + torch_common),
+         [args.python, os.path.join(HERE, "torch_step.py"), "--layout", "channels_last"] + torch_common, None),
     ]
 
 
@@ -74,8 +78,8 @@ def bench_steps(args, log):
         for ri, (label, arch_args, batch) in enumerate(rows):
             cont = step_contenders(args, arch_args, batch)
             k = (rnd + ri) % len(cont)
-            for name, cmd in cont[k:] + cont[:k]:
-                r = run_json(cmd)[0]
+            for name, cmd, env in cont[k:] + cont[:k]:
+                r = run_json(cmd, env)[0]
                 r["round"] = rnd
                 r["row"] = label
                 log.write(json.dumps(r) + "\n")
@@ -88,12 +92,24 @@ def bench_steps(args, log):
     for label, arch_args, batch in rows:
         res = results[label]
         ips = {n: [r["images_per_second"] for r in v] for n, v in res.items()}
-        ratios = [s / max(c, n) for s, c, n in zip(ips["senet"], ips["torch-channels_last"], ips["torch-nchw"])]
+        best = [max(c, n) for c, n in zip(ips["torch-channels_last"], ips["torch-nchw"])]
+        ratios = [s / b for s, b in zip(ips["senet"], best)]
         rss = {n: max(r["peak_rss_mib"] for r in v) for n, v in res.items()}
         print(f"| {label} | {batch} | {fmt_range(ips['senet'])} | {fmt_range(ips['torch-channels_last'])} | "
               f"{fmt_range(ips['torch-nchw'])} | **{statistics.median(ratios):.2f}** "
               f"({min(ratios):.2f}–{max(ratios):.2f}) | {rss['senet']:.0f} / {rss['torch-channels_last']:.0f} / "
               f"{rss['torch-nchw']:.0f} |")
+    for isa in args.extra_isa:
+        print(f"\nOurs with SENET_CPU_ISA={isa} (the kernels a CPU without AVX-512 runs), same rounds:\n")
+        print("| model | senet img/s | senet ÷ best PyTorch (median, range) |\n|---|---:|---:|")
+        for label, arch_args, batch in rows:
+            res = results[label]
+            ips = [r["images_per_second"] for r in res["senet-" + isa]]
+            best = [max(c["images_per_second"], n["images_per_second"])
+                    for c, n in zip(res["torch-channels_last"], res["torch-nchw"])]
+            ratios = [s / b for s, b in zip(ips, best)]
+            print(f"| {label} | {fmt_range(ips)} | **{statistics.median(ratios):.2f}** "
+                  f"({min(ratios):.2f}–{max(ratios):.2f}) |")
 
 
 def bench_layers(args, log):
@@ -152,6 +168,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="all", choices=["all", "step", "layers"])
     ap.add_argument("--only", default="", help="run only the step rows whose label contains this")
+    ap.add_argument("--extra-isa", action="append", default=[],
+                    help="also run our step with SENET_CPU_ISA=this (e.g. avx2), as its own contender")
     ap.add_argument("--layers-only", default="", help="bench_conv_layers --only filter")
     ap.add_argument("--out", default="")
     ap.add_argument("--tmp", default="/tmp")
