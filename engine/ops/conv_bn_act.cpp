@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/core/autograd.h"
+#include "engine/core/parallel.h"
 #include "engine/cpu/activation.h"
 #include "engine/cpu/batchnorm.h"
 #include "engine/cpu/conv2d.h"
@@ -114,13 +115,15 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
     };
   cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), stats);
   std::vector<float> mean(size_t(g.K)), var(size_t(g.K));
-  if (training)
-    for (int k = 0; k < g.K; ++k) {
-      cpu::MeanM2 acc;
-      for (int grp = 0; grp < g.N; ++grp) cpu::merge(acc, part[size_t(grp * g.K + k)]);
-      mean[size_t(k)] = float(acc.mean);
-      var[size_t(k)] = float(acc.m2 / acc.n);
-    }
+  if (training)  // channels split over the threads, each channel's images merged in order
+    parallel_for(0, g.K, 8, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) {
+        cpu::MeanM2 acc;
+        for (int img = 0; img < g.N; ++img) cpu::merge(acc, part[size_t(img) * g.K + size_t(k)]);
+        mean[size_t(k)] = float(acc.mean);
+        var[size_t(k)] = float(acc.m2 / acc.n);
+      }
+    });
   std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
 
   // One pass y → a and the pass bits.
@@ -152,21 +155,23 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
              // cache, never stored for the batch) when it asks once per image; else stored once.
              // (a buffer kept by the thread across steps: a fresh one page-faulted and zero-filled
              // tens of MiB per call, which made the fused op slower than the unfused chain)
-             static thread_local std::vector<float> dy_all;
-             dy_all.clear();
+             static thread_local std::vector<float> dy_buf;  // grows, never shrinks or refills
+             float* dy_all = nullptr;
              if (cpu::conv2d_bprop_dy_reads(g, need_x, need_w) > 1) {
-               dy_all.resize(size_t(g.N) * g.K * PQ);
+               const size_t n_dy = size_t(g.N) * g.K * PQ;
+               if (dy_buf.size() < n_dy) dy_buf.resize(n_dy);
+               dy_all = dy_buf.data();
                cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gm, nullptr};
-               cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all.data(), nullptr);
+               cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all, nullptr);
              }
              auto dy_fill = [&](int, int n0, int gn, float* dyg) -> const float* {
-               if (!dy_all.empty() && gn == 1) return dy_all.data() + int64_t(n0) * g.K * PQ;
+               if (dy_all && gn == 1) return dy_all + int64_t(n0) * g.K * PQ;
                for (int j = 0; j < gn; ++j)
                  for (int k = 0; k < g.K; ++k) {
                    const int64_t i0 = (int64_t(n0 + j) * g.K + k) * PQ;
                    float* out = dyg + (int64_t(k) * gn + j) * PQ;
-                   if (!dy_all.empty()) {
-                     std::memcpy(out, dy_all.data() + i0, size_t(PQ) * sizeof(float));
+                   if (dy_all) {
+                     std::memcpy(out, dy_all + i0, size_t(PQ) * sizeof(float));
                      continue;
                    }
                    const float sk = gm[k] * s->invstd[size_t(k)];
