@@ -5,8 +5,9 @@
 #   tools/sanitize.sh [BUILD_DIR] [CTEST_ARGS...]     (default BUILD_DIR: build-asan)
 #   e.g. tools/sanitize.sh build-asan -LE slow        (skip tests labelled slow)
 #   SENET_SANITIZE_SET=ci tools/sanitize.sh           (the reduced set tools/test.sh runs in CI: only
-#       the parsers, I/O, data loaders, tensors and the emulated CUDA runtime and kernels — labels
-#       core, io, data, fuzz, emu, cuda — are built and run; the whole suite takes ~3× longer)
+#       the parsers, I/O, data loaders, tensors, the CPU conv/BN kernels (their in-place reads must
+#       never leave a tensor) and the emulated CUDA runtime and kernels — labels core, cpu, io, data,
+#       fuzz, emu, cuda — are built and run; the whole suite takes ~3× longer)
 # Environment: SENET_JOBS parallel build and test jobs (default: nproc); SENET_CMAKE_ARGS extra
 # cmake arguments; ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS are appended to the defaults below.
 # Optimisation is -O1 -g (RelWithDebInfo with its flags replaced: asserts stay on, NDEBUG is not
@@ -28,12 +29,12 @@ shopt -s nullglob
 targets=()
 ctest_select=()
 if [ "${SENET_SANITIZE_SET:-all}" = ci ]; then
-  for dir in core io data; do
+  for dir in core cpu io data; do
     for src in "$here"/tests/$dir/test_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
   done
   for src in "$here"/tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)_replay"); done
   targets+=(test_emu test_cuda)
-  ctest_select=(-L '^(core|io|data|fuzz|emu|cuda)$')
+  ctest_select=(-L '^(core|cpu|io|data|fuzz|emu|cuda)$')
 fi
 if [ ${#targets[@]} -gt 0 ]; then
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"
