@@ -19,7 +19,8 @@ static json stage_to_json(const SenetStageConfig& s) {
 static json snl_to_json(const SnlConfig& s) {
   return json{{"max_epochs", s.max_epochs}, {"lr", s.lr}, {"weight_decay", s.weight_decay},
               {"lambda", s.lambda}, {"lambda_growth", s.lambda_growth},
-              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"check_every", s.check_every}, {"ce", s.ce},
+              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"check_every", s.check_every},
+              {"binarize", s.binarize}, {"ce", s.ce},
               {"kd", s.kd}, {"temperature", s.temperature}};
 }
 
@@ -31,6 +32,9 @@ static json senet_to_json(const SenetConfig& s) {
               {"student_init", s.student_init},
               {"pram_sites", s.pram_sites},
               {"mask_learner", s.mask_learner},
+              {"initial_mask", s.initial_mask},
+              {"bn_recompute_batches", s.bn_recompute_batches},
+              {"settle_epochs", s.settle_epochs},
               {"density", s.density},
               {"sensitivity_epochs", s.sensitivity_epochs},
               {"prune_every", s.prune_every},
@@ -177,6 +181,13 @@ RunConfig from_json(const json& j) {
   sn.student_init = get<std::string>(full, "senet.student_init");
   sn.pram_sites = get<std::string>(full, "senet.pram_sites");
   sn.mask_learner = get<std::string>(full, "senet.mask_learner");
+  sn.initial_mask = get<std::string>(full, "senet.initial_mask");
+  sn.bn_recompute_batches = get<int64_t>(full, "senet.bn_recompute_batches");
+  sn.settle_epochs = get<int>(full, "senet.settle_epochs");
+  check(sn.initial_mask == "random" || sn.initial_mask == "hw_pattern", "senet.initial_mask",
+        "random or hw_pattern", full);
+  check(sn.bn_recompute_batches >= 0, "senet.bn_recompute_batches", "an integer ≥ 0 (0: off)", full);
+  check(sn.settle_epochs >= 0, "senet.settle_epochs", "an integer ≥ 0", full);
   sn.density = get<double>(full, "senet.density");
   sn.sensitivity_epochs = get<int>(full, "senet.sensitivity_epochs");
   sn.prune_every = get<int>(full, "senet.prune_every");
@@ -209,6 +220,9 @@ RunConfig from_json(const json& j) {
   snl.lambda_from_epoch = get<int>(full, "senet.snl.lambda_from_epoch");
   snl.threshold = get<float>(full, "senet.snl.threshold");
   snl.check_every = get<int>(full, "senet.snl.check_every");
+  snl.binarize = get<std::string>(full, "senet.snl.binarize");
+  check(snl.binarize == "threshold" || snl.binarize == "top_budget", "senet.snl.binarize",
+        "threshold or top_budget", full);
   snl.ce = get<float>(full, "senet.snl.ce");
   snl.kd = get<float>(full, "senet.snl.kd");
   snl.temperature = get<float>(full, "senet.snl.temperature");
@@ -238,6 +252,8 @@ RunConfig from_json(const json& j) {
         "stage_ends or all", full);
   check(sn.mask_learner == "distance" || sn.mask_learner == "ste", "senet.mask_learner",
         "distance or ste", full);
+  check(sn.initial_mask != "hw_pattern" || sn.granularity == "pixel", "senet.initial_mask",
+        "random when senet.granularity is channel (an H×W pattern is pixel-wise)", full);
   check(sn.mask_learner != "ste" || sn.granularity == "pixel", "senet.mask_learner",
         "distance when senet.granularity is channel (ste is pixel-wise only)", full);
   check(sn.density > 0 && sn.density <= 1, "senet.density", "a number in (0, 1]", full);

@@ -62,6 +62,7 @@ struct SnlConfig {
   int lambda_from_epoch = 5;    // ... from this (1-based) epoch on
   float threshold = 0.01f;      // a position is a ReLU while α > threshold; binarisation uses it too
   int check_every = 0;          // also count every N steps and stop mid-epoch at ≤ budget (0: epoch ends only)
+  std::string binarize = "threshold";  // threshold: mask = [α > threshold] | top_budget: top-R α, exactly R
   float ce = 0.5f, kd = 0.5f, temperature = 4.f;
 };
 
@@ -75,6 +76,11 @@ struct SenetConfig {
   std::string student_init = "teacher";  // teacher | random
   std::string pram_sites = "stage_ends";  // stage_ends | all
   std::string mask_learner = "distance";  // distance (top-r of Σ|A_T − A_S|) | ste (learned scores)
+  // Stage 2's initial mask per site: random (r_l random positions) | hw_pattern (one random H×W
+  // pattern of ⌊r_l/C⌋ or ⌈r_l/C⌉ positions repeated over the channels; pixel granularity)
+  std::string initial_mask = "random";
+  int64_t bn_recompute_batches = 50;  // stage 2: BN statistics recomputed after each mask switch (0: off)
+  int settle_epochs = 0;        // stage 2: epochs on the best searched mask after the search
   double density = 0.1;               // stage 1: global conv-weight density of the sparse copy
   int sensitivity_epochs = 1;
   int prune_every = 100;

@@ -17,19 +17,31 @@
 #include "engine/ops/kd_loss.h"
 #include "engine/ops/leading_block.h"
 #include "engine/ops/pram_loss.h"
+#include "senet/bn_recalibration.h"
 #include "senet/checkpoint.h"
-#include "senet/progress.h"
+#include "senet/epoch_loop.h"
+#include "senet/run_dir.h"
 
 namespace senet {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
+                 float temperature) {
+  CeKd r;
+  r.ce = scale(softmax_cross_entropy(zs, y), w_ce);
+  r.total = r.ce;
+  if (w_kd != 0) {
+    r.kd = scale(kd_loss(zs, zt, temperature), w_kd);
+    r.total = add(r.total, r.kd);
+  }
+  return r;
+}
+
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                   float temperature) {
-  Tensor loss = scale(softmax_cross_entropy(zs, y), w_ce);
-  if (w_kd != 0) loss = add(loss, scale(kd_loss(zs, zt, temperature), w_kd));
-  return loss;
+  return ce_kd_terms(zs, zt, y, w_ce, w_kd, temperature).total;
 }
 
 std::vector<size_t> stage_end_sites(const models::Model& m) {
@@ -125,15 +137,51 @@ static void update_masks_cuda(models::Model& student, const std::vector<Tensor>&
   }
 }
 
+// The counted sites' masks, on the host (the mask-overlap figures of stage 2).
+static std::vector<std::vector<uint8_t>> masks_of(const std::vector<nn::ReluSite*>& sites) {
+  std::vector<std::vector<uint8_t>> m;
+  for (auto* s : sites) m.push_back(s->mask.to_vector_u8());
+  return m;
+}
+
+// Σ|a ∧ b| / Σ|a| over the counted sites, in ReLUs (a channel-wise mask's entry counts H·W).
+static double mask_overlap(const std::vector<nn::ReluSite*>& sites,
+                           const std::vector<std::vector<uint8_t>>& a,
+                           const std::vector<std::vector<uint8_t>>& b) {
+  double both = 0, kept = 0;
+  for (size_t l = 0; l < sites.size(); ++l) {
+    if (a[l].size() != b[l].size()) return 0;  // pixel vs channel masks: not comparable
+    const double w = sites[l]->channel_wise() ? double(sites[l]->H) * sites[l]->W : 1.0;
+    for (size_t i = 0; i < a[l].size(); ++i) {
+      kept += w * a[l][i];
+      both += w * double(a[l][i] & b[l][i]);
+    }
+  }
+  return kept > 0 ? both / kept : 0;
+}
+
+// The overlap two independent random masks of the same per-site counts have on average:
+// Σ_l r_l²/n_l / Σ_l r_l (the "chance" column).
+static double chance_overlap(const std::vector<nn::ReluSite*>& sites) {
+  double num = 0, kept = 0;
+  for (auto* s : sites) {
+    const double r = double(s->relu_count()), n = double(s->size());
+    num += r * r / n;
+    kept += r;
+  }
+  return kept > 0 ? num / kept : 0;
+}
+
 DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
                           models::Model& student, const DataBundle& data, const std::string& dir,
                           bool resume, bool progress) {
   Device device = parse_device(cfg.device);
-  fs::create_directories(dir);
   auto counted = student.counted_sites();
   if (dc.search_masks)
     SENET_CHECK(dc.counts.size() == counted.size(), dc.stage, ": ", dc.counts.size(),
                 " ReLU counts for ", counted.size(), " sites");
+  SENET_CHECK(dc.settle_epochs == 0 || dc.search_masks, dc.stage,
+              ": settle epochs follow a mask search (search_masks)");
   for (size_t g : dc.pram_sites)
     SENET_CHECK(g < student.sites().size(), dc.stage, ": PRAM site index ", g, " out of range");
   const std::vector<float> widths = student.width_factors();  // {1} for a plain student
@@ -146,20 +194,14 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         return p.name.size() > 6 && p.name.compare(p.name.size() - 6, 6, ".score") == 0;
       },
       0.f);
-  auto sched = make_schedule(dc.optim, dc.epochs);
-  std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
+  const int total_epochs = dc.epochs + dc.settle_epochs;
+  auto sched = make_schedule(dc.optim, total_epochs);
+  // The masks the student came with (stage 2: the initial masks its weights were trained under),
+  // taken before a resume replaces them.
+  const auto initial_masks = masks_of(counted);
+  RunDir run(dir, dc.stage, cfg);
+  const int start_epoch = resume ? run.resume(student, opt.get()) : 0;
   DistillResult res;
-  int start_epoch = 0;
-  if (resume && fs::exists(last)) {
-    io::StFile f = read_checkpoint(last);
-    load_model_state(f, student);
-    load_optimizer_state(f, *opt);
-    start_epoch = metadata_int(f, "epoch");
-    res.best_val = metadata_number(f, "best_val_accuracy");
-    res.best_epoch = metadata_int(f, "best_epoch");
-    std::fprintf(stderr, "%s: resuming from %s at epoch %d\n", dc.stage.c_str(), last.c_str(),
-                 start_epoch);
-  }
 
   teacher.eval();
   teacher.set_capture(true);
@@ -170,105 +212,119 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
                                    student.sites().begin()));
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
                       cfg.seed + 7919 * (dc.search_masks ? 2 : 3));
-  int64_t nb = loader.batches_per_epoch();
-  SENET_CHECK(nb > 0, dc.stage, ": train.batch_size is larger than the training set");
-  std::ofstream metrics(dir + "/metrics.jsonl", std::ios::app);
+  SENET_CHECK(loader.batches_per_epoch() > 0, dc.stage, ": train.batch_size is larger than the training set");
+  std::unique_ptr<data::Loader> bn_loader;  // BN recomputation after a mask switch: its own order
+  if (dc.search_masks && dc.bn_recompute_batches > 0)
+    bn_loader = std::make_unique<data::Loader>(data.train, cfg.train.batch_size, true, true,
+                                               data.aug, data.norm, cfg.seed + 7919 * 4);
+  EpochLoop loop{student, *opt, sched.get(), dc.stage, total_epochs, progress};
 
-  for (int epoch = start_epoch; epoch < dc.epochs; ++epoch) {
-    student.train();
-    loader.start_epoch(epoch);
+  // One step: the frozen teacher, then the student at every width factor in increasing order (a
+  // plain student: width 1 only). Several widths back-propagate one by one (the gradients sum) so
+  // only one width's graph is alive; the full width comes last, so zs and the captured activations
+  // are its own afterwards.
+  auto body = [&](const data::Batch& b, int64_t) {
+    StepOut out;
+    Tensor x = batch_images(b, device);
+    out.labels = batch_labels(b, device);
+    Tensor zt;
+    {
+      NoGradGuard no_grad;
+      zt = teacher.forward(x);
+    }
+    std::map<std::string, Tensor> sums;  // several widths: the terms' values summed over widths
+    for (float w : widths) {
+      student.set_width(w);
+      Tensor zs = student.forward(x);
+      CeKd ck = ce_kd_terms(zs, zt, out.labels, dc.w_ce, dc.w_kd, dc.temperature);
+      Tensor loss = ck.total, pram;
+      if (dc.w_pram != 0)
+        for (size_t g : dc.pram_sites) {
+          const Tensor& as = student.sites()[g]->captured;  // B×⌊s·C⌋×H×W
+          Tensor at = leading_block(teacher.sites()[g]->captured, as.size(0), as.size(1));
+          Tensor p = scale(pram_loss(as, at), dc.w_pram);
+          loss = add(loss, p);
+          pram = pram.defined() ? add(pram, p) : p;
+        }
+      std::vector<std::pair<std::string, Tensor>> terms;
+      terms.emplace_back("ce", ck.ce);
+      if (ck.kd.defined()) terms.emplace_back("kd", ck.kd);
+      if (pram.defined()) terms.emplace_back("pram", pram);
+      out.logits = zs;
+      if (widths.size() == 1) {
+        out.loss = loss;
+        out.terms = std::move(terms);
+        return out;
+      }
+      loss.backward();
+      out.loss = out.loss.defined() ? add(out.loss, loss.detach()) : loss.detach();
+      for (auto& [name, t] : terms)
+        sums[name] = sums.count(name) ? add(sums[name], t.detach()) : t.detach();
+    }
+    out.backward_done = true;
+    for (auto& [name, t] : sums) out.terms.emplace_back(name, t);
+    return out;
+  };
+
+  for (int epoch = start_epoch; epoch < total_epochs; ++epoch) {
+    const bool searching = dc.search_masks && epoch < dc.epochs;
+    if (dc.search_masks && !searching && epoch == dc.epochs) {
+      // Settle epochs: train on the best searched mask (weights and masks of the best search epoch).
+      load_model_state(read_checkpoint(run.best_path()), student);
+      std::fprintf(stderr, "%s: settle epochs on the mask of search epoch %d\n", dc.stage.c_str(),
+                   run.best_epoch());
+    }
     std::vector<std::vector<double>> D;
     std::vector<Tensor> D_cuda;  // device == CUDA: the distances stay on the device
-    if (dc.search_masks)
+    if (searching)
       for (auto* s : counted) {
         if (device == Device::CUDA)
           D_cuda.push_back(Tensor::zeros({s->size()}, DType::F32, Device::CUDA));
         else
           D.emplace_back(size_t(s->size()), 0.0);
       }
-    Progress bar(dc.stage + " " + std::to_string(epoch + 1) + "/" + std::to_string(dc.epochs), nb,
-                 progress);
-    data::Batch b;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, step = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    while (loader.next(b)) {
-      opt->set_lr(sched->lr_at(epoch, double(step) / double(nb)));
-      Tensor x = batch_images(b, device), y = batch_labels(b, device);
-      Tensor zt;
-      {
-        NoGradGuard no_grad;
-        zt = teacher.forward(x);
+    auto after_step = [&](const StepOut&, int64_t) {
+      if (!searching) return false;
+      NoGradGuard no_grad;
+      for (size_t l = 0; l < counted.size(); ++l) {  // teacher and student share the site list
+        const Tensor& at = teacher.sites()[counted_index[l]]->captured;
+        if (device == Device::CUDA)
+          accumulate_distance_cuda(D_cuda[l], at, counted[l]->captured);
+        else
+          accumulate_distance(D[l], at, counted[l]->captured);
       }
-      // Every width factor in increasing order (a plain student: width 1 only), gradients summed;
-      // the full width comes last, so zs and the captured activations are its own afterwards.
-      student.zero_grad();
-      Tensor zs;
-      double step_loss = 0;
-      for (float w : widths) {
-        student.set_width(w);
-        zs = student.forward(x);
-        Tensor loss = ce_kd_loss(zs, zt, y, dc.w_ce, dc.w_kd, dc.temperature);
-        if (dc.w_pram != 0)
-          for (size_t g : dc.pram_sites) {
-            const Tensor& as = student.sites()[g]->captured;  // B×⌊s·C⌋×H×W
-            Tensor at = leading_block(teacher.sites()[g]->captured, as.size(0), as.size(1));
-            loss = add(loss, scale(pram_loss(as, at), dc.w_pram));
-          }
-        loss.backward();
-        check_finite(loss, student, dc.stage + " epoch " + std::to_string(epoch + 1) + " step " +
-                                        std::to_string(step + 1) +
-                                        (widths.size() > 1 ? " width " + std::to_string(w) : ""));
-        step_loss += double(loss.item());
-      }
-      opt->step();
-      if (dc.search_masks) {
-        NoGradGuard no_grad;
-        for (size_t l = 0; l < counted.size(); ++l) {  // teacher and student share the site list
-          const Tensor& at = teacher.sites()[counted_index[l]]->captured;
-          if (device == Device::CUDA)
-            accumulate_distance_cuda(D_cuda[l], at, counted[l]->captured);
-          else
-            accumulate_distance(D[l], at, counted[l]->captured);
-        }
-      }
-      ++step;
-      loss_sum += step_loss * double(b.n);
-      correct += count_correct(zs.detach(), y);
-      seen += b.n;
-      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
-    }
-    bar.finish();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (dc.search_masks) {
+      return false;
+    };
+    EpochStats st = loop.run(loader, epoch, body, after_step);
+    json line = st.to_json();
+    student.set_capture(false);
+    if (searching) {
+      const auto previous = masks_of(counted);
       if (device == Device::CUDA)
         update_masks_cuda(student, D_cuda, dc);
       else
         update_masks(student, D, dc);
+      const auto now = masks_of(counted);
+      line["mask_overlap_previous"] = mask_overlap(counted, now, previous);
+      line["mask_overlap_initial"] = mask_overlap(counted, now, initial_masks);
+      line["mask_overlap_chance"] = chance_overlap(counted);
+      if (bn_loader)
+        line["bn_recompute_batches"] =
+            recompute_bn_statistics(student, *bn_loader, epoch, dc.bn_recompute_batches);
     }
-    student.set_capture(false);
     std::vector<EvalResult> val_w = evaluate_widths(student, data.val, data.norm, device);
     student.set_capture(true);
     EvalResult val = val_w.back();  // full width
     val.accuracy = 0;  // the selection score: mean over the width factors
     for (const auto& v : val_w) val.accuracy += v.accuracy / double(val_w.size());
-    bool is_best = val.accuracy > res.best_val;
-    if (is_best) {
-      res.best_val = val.accuracy;
-      res.best_epoch = epoch + 1;
-    }
-    Metadata meta{{"config", to_json(cfg).dump()},
-                  {"stage", dc.stage},
-                  {"epoch", std::to_string(epoch + 1)},
-                  {"best_val_accuracy", std::to_string(res.best_val)},
-                  {"best_epoch", std::to_string(res.best_epoch)}};
-    if (is_best) save_checkpoint(best_path, student, nullptr, meta);
-    save_checkpoint(last, student, opt.get(), meta);
-    json line{{"stage", dc.stage}, {"epoch", epoch + 1}, {"lr", opt->lr()},
-              {"train_loss", loss_sum / double(seen)}, {"train_accuracy", double(correct) / double(seen)},
-              {"val_accuracy", val.accuracy}, {"val_loss", val.loss}, {"relus", student.relu_count()},
-              {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd}, {"w_pram", dc.w_pram},
-              {"seconds", secs}, {"images_per_second", double(seen) / secs}};
+    run.save_epoch(student, opt.get(), epoch + 1, val.accuracy);
+    line["val_accuracy"] = val.accuracy;
+    line["val_loss"] = val.loss;
+    line["relus"] = student.relu_count();
+    line["w_ce"] = dc.w_ce;
+    line["w_kd"] = dc.w_kd;
+    line["w_pram"] = dc.w_pram;
+    line["phase"] = searching ? "search" : dc.search_masks ? "settle" : "train";
     if (widths.size() > 1) {  // val_accuracy above is the mean over these
       json per = json::array();
       for (size_t i = 0; i < widths.size(); ++i) {
@@ -279,22 +335,27 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
       student.set_width(1.f);
       line["widths"] = per;
     }
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    run.log(line);
     std::fprintf(stderr, "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%%%s | ReLUs %lld | %.0f img/s\n",
-                 dc.stage.c_str(), epoch + 1, loss_sum / double(seen),
-                 100.0 * double(correct) / double(seen), 100 * val.accuracy,
+                 dc.stage.c_str(), epoch + 1, st.loss(), 100.0 * st.accuracy(), 100 * val.accuracy,
                  widths.size() > 1 ? " (mean over widths)" : "", (long long)student.relu_count(),
-                 double(seen) / secs);
+                 st.images_per_second());
+    if (searching)
+      std::fprintf(stderr, "  new mask: %.1f %% of it in the previous mask, %.1f %% in the initial one "
+                   "(random masks: %.1f %%)\n", 100 * line["mask_overlap_previous"].get<double>(),
+                   100 * line["mask_overlap_initial"].get<double>(),
+                   100 * line["mask_overlap_chance"].get<double>());
     if (widths.size() > 1)
       for (size_t i = 0; i < widths.size(); ++i)
         std::fprintf(stderr, "  width %.2f: val acc %.2f%%\n", double(widths[i]),
                      100 * val_w[i].accuracy);
     res.epochs_run++;
   }
+  res.best_val = run.best_val();
+  res.best_epoch = run.best_epoch();
   teacher.set_capture(false);
   student.set_capture(false);
-  if (fs::exists(best_path)) load_model_state(read_checkpoint(best_path), student);
+  if (fs::exists(run.best_path())) load_model_state(read_checkpoint(run.best_path()), student);
   res.val = evaluate(student, data.val, data.norm, 256, device);
   res.test = evaluate(student, data.test, data.norm, 256, device);
   return res;

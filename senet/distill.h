@@ -6,6 +6,12 @@
 // each epoch end the mask becomes the exact top-r_l of D_l (channel-wise: top channels of Σ_hw D_l),
 // then the student is validated with its new mask. With sites in Learned mode (straight-through
 // scores, engine/nn/layers.h) the scores train with the weights instead (no weight decay on them).
+// The student's BN running statistics were gathered under the previous mask, so with
+// bn_recompute_batches > 0 they are recomputed under the new one before that validation
+// (senet/bn_recalibration.h). With settle_epochs > 0, stage 2 ends with that many epochs of the
+// same loss on the best searched mask, masks frozen. Each search epoch's metrics line has the new
+// mask's overlap with the previous and the initial mask (fractions of its ReLUs) and the overlap
+// two random masks of the same counts would have.
 // Stage 3: masks frozen.
 // Dynamic channel reduction (a student with model.width_factors, models/width_switch.h): each
 // batch runs the student at every factor in turn (the teacher once, at full width), each factor's
@@ -15,7 +21,9 @@
 // validation score, which picks the best epoch, is the mean validation accuracy over the factors.
 // The mask search (search_masks) needs a plain student.
 // The best validation accuracy's weights and masks are kept (dir/best.safetensors) and loaded into
-// the student at the end; dir/last.safetensors after every epoch lets an interrupted stage resume.
+// the student at the end; dir/last.safetensors after every epoch lets an interrupted stage resume
+// (senet/run_dir.h). The loop is senet/epoch_loop.h: metrics.jsonl has the terms ce, kd, pram (as
+// weighted in L) per epoch and their gradient norms and cosines on the epoch's first batch.
 #pragma once
 #include <string>
 #include <vector>
@@ -34,6 +42,12 @@ struct DistillConfig {
   bool search_masks = false;
   Granularity granularity = Granularity::Pixel;
   std::vector<int64_t> counts;     // ReLUs per counted site (stage 2)
+  // Stage 2: BN running statistics recomputed over this many training batches after each mask
+  // switch, before the validation that picks the best epoch (senet/bn_recalibration.h; 0: off).
+  int64_t bn_recompute_batches = 0;
+  // Stage 2: after the search epochs, this many epochs on the best searched mask, masks frozen
+  // (the weights learn the mask the search chose; the best epoch is picked over all epochs).
+  int settle_epochs = 0;
 };
 
 struct DistillResult {
@@ -43,7 +57,13 @@ struct DistillResult {
   EvalResult val, test;
 };
 
-// w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ): the distillation loss both SENet's stages and SNL start from.
+// w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ): the distillation loss both SENet's stages and SNL start from,
+// and its two terms as weighted in it (kd undefined when w_kd = 0).
+struct CeKd {
+  Tensor ce, kd, total;
+};
+CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
+                 float temperature);
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                   float temperature);
 

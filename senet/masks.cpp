@@ -53,6 +53,35 @@ int64_t channels_for_budget(int64_t r, int64_t hw, int64_t channels) {
   return std::clamp<int64_t>(std::llround(double(r) / double(hw)), 0, channels);
 }
 
+std::vector<uint8_t> hw_pattern_mask(int64_t C, int64_t H, int64_t W, int64_t k, uint64_t seed,
+                                     uint64_t stream) {
+  const int64_t hw = H * W;
+  SENET_CHECK(C > 0 && hw > 0 && 0 <= k && k <= C * hw, "hw_pattern_mask: cannot keep ", k, " of ",
+              C, "×", H, "×", W, " positions");
+  const int64_t q = k / C, extra = k % C;
+  // random_mask's partial Fisher–Yates makes the first q draws of a (q+1)-run the q-run's: nested.
+  const std::vector<uint8_t> base = random_mask(hw, q, seed, stream);
+  const std::vector<uint8_t> more = q < hw ? random_mask(hw, q + 1, seed, stream) : base;
+  const std::vector<uint8_t> plus = random_mask(C, extra, seed, stream | (uint64_t(1) << 40));
+  std::vector<uint8_t> m(size_t(C * hw));
+  for (int64_t c = 0; c < C; ++c) {
+    const std::vector<uint8_t>& p = plus[size_t(c)] ? more : base;
+    std::copy(p.begin(), p.end(), m.begin() + c * hw);
+  }
+  return m;
+}
+
+void set_hw_pattern_masks(models::Model& m, const std::vector<int64_t>& counts, uint64_t seed) {
+  auto sites = m.counted_sites();
+  SENET_CHECK(counts.size() == sites.size(), "set_hw_pattern_masks: ", counts.size(), " counts for ",
+              sites.size(), " sites");
+  for (size_t l = 0; l < sites.size(); ++l) {
+    auto* s = sites[l];
+    s->set_mask(Tensor::from_vector_u8(hw_pattern_mask(s->C, s->H, s->W, counts[l], seed, 1000 + l),
+                                       {s->C, s->H, s->W}));
+  }
+}
+
 void set_random_masks(models::Model& m, const std::vector<int64_t>& counts, Granularity g,
                       uint64_t seed) {
   auto sites = m.counted_sites();

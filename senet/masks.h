@@ -31,6 +31,13 @@ int64_t channels_for_budget(int64_t r, int64_t hw, int64_t channels);
 void set_random_masks(models::Model& m, const std::vector<int64_t>& counts, Granularity g,
                       uint64_t seed);
 
+// An H×W pattern repeated over the channels, exactly k ones in all: a random set of ⌊k/C⌋
+// positions shared by every channel, plus one more position (the same for all of them) in k mod C
+// random channels. (The initial mask of the authors' lineage: stage 2 starts from it.)
+std::vector<uint8_t> hw_pattern_mask(int64_t C, int64_t H, int64_t W, int64_t k, uint64_t seed,
+                                     uint64_t stream);
+void set_hw_pattern_masks(models::Model& m, const std::vector<int64_t>& counts, uint64_t seed);
+
 // Kept flat indices of a site's mask (expanded to C×H×W for channel-wise masks).
 std::vector<int64_t> kept_indices(const nn::ReluSite& s);
 

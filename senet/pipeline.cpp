@@ -168,7 +168,8 @@ std::vector<double> sensitivity_stage(Run& run, const std::string& teacher_path,
     sc.epochs = sn.sensitivity_epochs;
     sc.prune_every = sn.prune_every;
     sc.prune_rate = sn.prune_rate;
-    SensitivityResult r = run_sensitivity(run.cfg, sc, *sparse, run.data, run.cfg.seed + 101, run.progress);
+    SensitivityResult r = run_sensitivity(run.cfg, sc, *sparse, run.data, run.cfg.seed + 101, run.progress,
+                                          run.out + "/sensitivity");
     json j = to_json(r);
     j["seconds"] = seconds_since(t0);
     io::write_file_atomic(path, j.dump(2) + "\n");
@@ -214,7 +215,10 @@ std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teache
   return cached_stage(run, "mask_search", "stage2", "stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)",
                       student, [&](models::Model& s) {
     const RunConfig& cfg = run.cfg;
-    set_random_masks(s, counts, run.gran, cfg.seed + 202);
+    if (cfg.senet.initial_mask == "hw_pattern")
+      set_hw_pattern_masks(s, counts, cfg.seed + 202);
+    else
+      set_random_masks(s, counts, run.gran, cfg.seed + 202);
     bool ste = cfg.senet.mask_learner == "ste";
     if (ste) {
       auto sites = s.counted_sites();
@@ -224,6 +228,8 @@ std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teache
     dc.search_masks = !ste;
     dc.granularity = run.gran;
     dc.counts = counts;
+    dc.bn_recompute_batches = cfg.senet.bn_recompute_batches;
+    dc.settle_epochs = dc.search_masks ? cfg.senet.settle_epochs : 0;
     DistillResult r = run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage2", true, run.progress);
     if (ste)  // loading the best checkpoint already fixed masked sites; freeze the rest
       for (auto* site : s.counted_sites())

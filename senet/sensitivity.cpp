@@ -15,7 +15,8 @@
 #include "engine/core/rng.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
-#include "senet/progress.h"
+#include "senet/epoch_loop.h"
+#include "senet/run_dir.h"
 
 namespace senet {
 
@@ -210,7 +211,7 @@ void prune_and_regrow(std::vector<MaskedConv>& convs, const Optimizer& opt,
 
 SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig& sc,
                                   models::Model& model, const DataBundle& data, uint64_t seed,
-                                  bool progress) {
+                                  bool progress, const std::string& dir) {
   SENET_CHECK(sc.density > 0 && sc.density <= 1, "senet.density must be in (0, 1], got ", sc.density);
   SENET_CHECK(sc.epochs >= 1, "senet.sensitivity_epochs must be ≥ 1, got ", sc.epochs);
   SENET_CHECK(sc.prune_every >= 1, "senet.prune_every must be ≥ 1, got ", sc.prune_every);
@@ -232,7 +233,6 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   SENET_CHECK(!convs.empty(), "sensitivity: the model has no conv weights (4-D parameters)");
   apply_masks(convs);
 
-  model.train();
   auto opt = make_optimizer(oc, model);
   auto sched = make_schedule(oc, sc.epochs);
   const Device device = model.device();
@@ -242,33 +242,36 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
               ") is larger than the training set (", data.train.n, " images)");
   const int64_t T = nb * sc.epochs;
   int64_t t = 0;  // optimizer steps taken
+  std::unique_ptr<RunDir> run;
+  if (!dir.empty()) run = std::make_unique<RunDir>(dir, "sensitivity", cfg);
+  EpochLoop loop{model, *opt, sched.get(), "sensitivity", sc.epochs, progress};
+  auto body = [&](const data::Batch& b, int64_t) {
+    StepOut out;
+    out.labels = batch_labels(b, device);
+    out.logits = model.forward(batch_images(b, device));
+    out.loss = softmax_cross_entropy(out.logits, out.labels);
+    out.terms = {{"ce", out.loss}};
+    return out;
+  };
+  auto after_step = [&](const StepOut&, int64_t) {
+    apply_masks(convs);
+    ++t;
+    if (t % sc.prune_every == 0 && t < T)
+      prune_and_regrow(convs, *opt, momentum_buffer, prune_rate_at(sc.prune_rate, t, T));
+    return false;
+  };
   for (int epoch = 0; epoch < sc.epochs; ++epoch) {
-    loader.start_epoch(epoch);
-    Progress bar("sensitivity " + std::to_string(epoch + 1) + "/" + std::to_string(sc.epochs), nb,
-                 progress);
-    data::Batch b;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, step = 0;
-    while (loader.next(b)) {
-      opt->set_lr(sched->lr_at(epoch, double(step) / double(nb)));
-      Tensor x = batch_images(b, device), y = batch_labels(b, device);
-      Tensor logits = model.forward(x);
-      Tensor loss = softmax_cross_entropy(logits, y);
-      model.zero_grad();
-      loss.backward();
-      check_finite(loss, model, "sensitivity step " + std::to_string(t + 1));
-      opt->step();
-      apply_masks(convs);
-      ++t;
-      ++step;
-      if (t % sc.prune_every == 0 && t < T)
-        prune_and_regrow(convs, *opt, momentum_buffer, prune_rate_at(sc.prune_rate, t, T));
-      loss_sum += double(loss.item()) * double(b.n);
-      correct += count_correct(logits.detach(), y);
-      seen += b.n;
-      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
+    EpochStats st = loop.run(loader, epoch, body, after_step);
+    if (run) {
+      int64_t nnz = 0, n = 0;
+      for (const MaskedConv& c : convs) {
+        nnz += c.nnz();
+        n += int64_t(c.mask.size());
+      }
+      json line = st.to_json();
+      line["global_density"] = double(nnz) / double(n);
+      run->log(line);
     }
-    bar.finish();
   }
 
   SensitivityResult r;

@@ -55,10 +55,12 @@ struct SensitivityResult {
 
 // Sparse-trains `model` (a copy of the teacher, weights loaded) in place on data.train.
 // Deterministic for (seed, thread count). The optimizer must keep a momentum (SGD with
-// momentum > 0: "momentum_buffer"; Adam: its first moment "exp_avg").
+// momentum > 0: "momentum_buffer"; Adam: its first moment "exp_avg"). With `dir`, one line per
+// epoch goes to dir/metrics.jsonl (senet/run_dir.h; the stage keeps no checkpoint: the pipeline
+// caches its result, sensitivity.json, and an interrupted stage 1 starts again).
 SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig& sc,
                                   models::Model& model, const DataBundle& data, uint64_t seed,
-                                  bool progress);
+                                  bool progress, const std::string& dir = "");
 
 nlohmann::json to_json(const SensitivityResult& r);
 // Strict: errors name the file and the key ("sens.json: sites[3].eta: expected a number in [0,1]").

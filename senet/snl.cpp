@@ -1,22 +1,19 @@
 // senet/snl.cpp — see snl.h.
 #include "senet/snl.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "engine/core/autograd.h"
-#include "engine/ops/count_correct.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/l1.h"
 #include "senet/checkpoint.h"
 #include "senet/distill.h"
-#include "senet/progress.h"
+#include "senet/epoch_loop.h"
+#include "senet/run_dir.h"
 
 namespace senet {
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t before, int64_t after) {
@@ -37,12 +34,39 @@ static Tensor alpha_l1(const std::vector<nn::ReluSite*>& sites) {
   return total;
 }
 
+void binarize_top_alpha(const std::vector<nn::ReluSite*>& sites, int64_t budget) {
+  struct Pos {
+    float alpha;
+    int64_t index;  // global position: sites in order, then C·H·W
+  };
+  std::vector<Pos> all;
+  std::vector<std::vector<float>> alphas;
+  for (auto* s : sites) {
+    SENET_CHECK(s->mode == nn::SiteMode::Alpha, "snl: site ", s->site_name, " is not in alpha mode");
+    alphas.push_back(s->alpha.to_vector());
+    for (float a : alphas.back()) all.push_back({a, int64_t(all.size())});
+  }
+  SENET_CHECK(budget >= 0 && budget <= int64_t(all.size()), "snl: cannot keep ", budget, " of ",
+              all.size(), " ReLUs");
+  // Larger α first; ties: lower global index (the same rule as senet/masks.h's topk_mask).
+  std::nth_element(all.begin(), all.begin() + budget, all.end(), [](const Pos& a, const Pos& b) {
+    return a.alpha != b.alpha ? a.alpha > b.alpha : a.index < b.index;
+  });
+  std::vector<uint8_t> keep(all.size(), 0);
+  for (int64_t i = 0; i < budget; ++i) keep[size_t(all[size_t(i)].index)] = 1;
+  size_t offset = 0;
+  for (auto* s : sites) {
+    std::vector<uint8_t> m(keep.begin() + int64_t(offset), keep.begin() + int64_t(offset) + s->size());
+    offset += size_t(s->size());
+    s->set_mask(Tensor::from_vector_u8(m, {s->C, s->H, s->W}));
+  }
+}
+
 SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& student,
                   const DataBundle& data, const std::string& dir, bool resume, bool progress) {
   const SnlConfig& c = cfg.senet.snl;
   const int64_t budget = cfg.senet.budget;
   Device device = parse_device(cfg.device);
-  fs::create_directories(dir);
   auto sites = student.counted_sites();
   SENET_CHECK(!sites.empty(), "snl: the model has no counted ReLU sites");
   for (auto* s : sites) s->set_alpha(c.threshold);
@@ -60,17 +84,9 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
 
   SnlResult res;
   double lambda = c.lambda;
-  int start_epoch = 0;
-  std::string last = dir + "/last.safetensors";
-  if (resume && fs::exists(last)) {
-    io::StFile f = read_checkpoint(last);
-    load_model_state(f, student);
-    load_optimizer_state(f, *opt);
-    start_epoch = metadata_int(f, "epoch");
-    lambda = metadata_number(f, "lambda");
-    std::fprintf(stderr, "snl: resuming from %s at epoch %d (λ = %.4g)\n", last.c_str(), start_epoch,
-                 lambda);
-  }
+  RunDir run(dir, "snl", cfg);
+  const int start_epoch = resume ? run.resume(student, opt.get()) : 0;
+  if (run.resumed()) lambda = metadata_number(*run.resumed(), "lambda");
   int64_t count = student.relu_count();  // α > threshold, over the counted sites
 
   teacher.eval();
@@ -78,64 +94,57 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
                       cfg.seed + 7919 * 5);
   const int64_t nb = loader.batches_per_epoch();
   SENET_CHECK(nb > 0, "snl: train.batch_size is larger than the training set");
-  std::ofstream metrics(dir + "/metrics.jsonl", std::ios::app);
+  EpochLoop loop{student, *opt, nullptr, "snl", c.max_epochs, progress};
+  auto body = [&](const data::Batch& b, int64_t) {
+    StepOut out;
+    Tensor x = batch_images(b, device);
+    out.labels = batch_labels(b, device);
+    Tensor zt;
+    {
+      NoGradGuard no_grad;
+      zt = teacher.forward(x);
+    }
+    out.logits = student.forward(x);
+    CeKd ck = ce_kd_terms(out.logits, zt, out.labels, c.ce, c.kd, c.temperature);
+    out.loss = ck.total;
+    out.terms = {{"ce", ck.ce}};
+    if (ck.kd.defined()) out.terms.emplace_back("kd", ck.kd);
+    if (lambda != 0) {
+      Tensor l1_term = scale(alpha_l1(sites), float(lambda));
+      out.loss = add(out.loss, l1_term);
+      out.terms.emplace_back("l1", l1_term);
+    }
+    return out;
+  };
+  // Adam moves every α by about lr per step, so the count can fall off a cliff within one epoch:
+  // counting every check_every steps stops near the budget instead of far below it.
+  auto after_step = [&](const StepOut&, int64_t step) {
+    if (c.check_every > 0 && (step + 1) % c.check_every == 0 && step + 1 < nb &&
+        student.relu_count() <= budget) {
+      std::fprintf(stderr, "\nsnl: the count reached the budget at step %lld\n", (long long)(step + 1));
+      return true;
+    }
+    return false;
+  };
 
   int epoch = start_epoch;
   for (; epoch < c.max_epochs && count > budget; ++epoch) {
-    student.train();
-    loader.start_epoch(epoch);
-    Progress bar("snl " + std::to_string(epoch + 1) + "/" + std::to_string(c.max_epochs), nb, progress);
-    data::Batch b;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, step = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    while (loader.next(b)) {
-      Tensor x = batch_images(b, device), y = batch_labels(b, device);
-      Tensor zt;
-      {
-        NoGradGuard no_grad;
-        zt = teacher.forward(x);
-      }
-      Tensor zs = student.forward(x);
-      Tensor loss = ce_kd_loss(zs, zt, y, c.ce, c.kd, c.temperature);
-      if (lambda != 0) loss = add(loss, scale(alpha_l1(sites), float(lambda)));
-      student.zero_grad();
-      loss.backward();
-      check_finite(loss, student, "snl epoch " + std::to_string(epoch + 1) + " step " +
-                                      std::to_string(step + 1));
-      opt->step();
-      ++step;
-      loss_sum += double(loss.item()) * double(b.n);
-      correct += count_correct(zs.detach(), y);
-      seen += b.n;
-      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
-      // Adam moves every α by about lr per step, so the count can fall off a cliff within one epoch:
-      // counting every check_every steps stops near the budget instead of far below it.
-      if (c.check_every > 0 && step % c.check_every == 0 && step < nb && student.relu_count() <= budget) {
-        std::fprintf(stderr, "\nsnl: the count reached the budget at step %lld of epoch %d\n",
-                     (long long)step, epoch + 1);
-        break;
-      }
-    }
-    bar.finish();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
+    EpochStats st = loop.run(loader, epoch, body, after_step);
     int64_t before = count;
     count = student.relu_count();
     double next = snl_next_lambda(c, lambda, epoch + 1, before, count);
     EvalResult val = evaluate(student, data.val, data.norm, 256, device);
-    SnlEpoch e{epoch + 1, lambda, count, next != lambda, loss_sum / double(seen), val.accuracy};
+    SnlEpoch e{epoch + 1, lambda, count, next != lambda, st.loss(), val.accuracy};
     res.history.push_back(e);
-    save_checkpoint(last, student, opt.get(),
-                    {{"config", to_json(cfg).dump()}, {"stage", "snl"},
-                     {"epoch", std::to_string(epoch + 1)}, {"lambda", exact(next)}});
-    metrics << json{{"stage", "snl"}, {"epoch", e.epoch}, {"lambda", e.lambda}, {"relus", e.relus},
-                    {"budget", budget}, {"lambda_grew", e.lambda_grew}, {"train_loss", e.train_loss},
-                    {"train_accuracy", double(correct) / double(seen)},
-                    {"val_accuracy", e.val_accuracy}, {"seconds", secs}}
-                   .dump()
-            << "\n";
-    metrics.flush();
+    run.save_epoch(student, opt.get(), epoch + 1, val.accuracy, {{"lambda", exact(next)}});
+    json line = st.to_json();
+    line["lambda"] = e.lambda;
+    line["relus"] = e.relus;
+    line["budget"] = budget;
+    line["lambda_grew"] = e.lambda_grew;
+    line["val_accuracy"] = val.accuracy;
+    line["val_loss"] = val.loss;
+    run.log(line);
     std::fprintf(stderr, "snl epoch %d: λ %.4g | ReLUs (α > %g) %lld → %lld (budget %lld)%s | val acc %.2f%%\n",
                  e.epoch, lambda, double(c.threshold), (long long)before, (long long)count,
                  (long long)budget, e.lambda_grew ? " | λ ×growth" : "", 100 * val.accuracy);
@@ -147,7 +156,13 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
   if (!res.reached_budget)
     std::fprintf(stderr, "snl: stopped at senet.snl.max_epochs = %d with %lld ReLUs, above the budget %lld\n",
                  c.max_epochs, (long long)count, (long long)budget);
-  for (auto* s : sites) s->binarize_alpha();
+  if (c.binarize == "top_budget") {
+    binarize_top_alpha(sites, std::min<int64_t>(budget, student.relu_capacity()));
+    std::fprintf(stderr, "snl: binarised to the top %lld α over all sites (the count at α > %g was %lld)\n",
+                 (long long)budget, double(c.threshold), (long long)count);
+  } else {
+    for (auto* s : sites) s->binarize_alpha();
+  }
   res.relus = student.relu_count();
   return res;
 }

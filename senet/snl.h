@@ -11,8 +11,12 @@
 // epoch's end, so a resume goes straight to binarisation). At max_epochs it stops anyway and says so: SNL does
 // not hit the budget exactly, its real final count is what the pipeline reports. Finally every site is
 // binarised, mask = [α > threshold] (Masked mode), ready for a CE + KD fine-tune (senet/distill.h).
+// With binarize = "top_budget" the masks are instead the top-R α over all counted sites together
+// (R = the budget; ties: lower site, then lower position), so SNL ends at exactly the budget and
+// compares with SENet at the same ReLU count; the stopping rule above is unchanged.
 // dir/last.safetensors after every epoch (weights, α, Adam state, λ, count) lets a run resume;
-// dir/metrics.jsonl has one line per epoch (λ, count, loss, validation accuracy).
+// dir/metrics.jsonl has one line per epoch (λ, count, loss and its terms ce, kd, l1, validation
+// accuracy; senet/run_dir.h, senet/epoch_loop.h).
 #pragma once
 #include <string>
 #include <vector>
@@ -39,6 +43,9 @@ struct SnlResult {
 
 // The λ rule alone: λ after epoch `epoch` (1-based) whose count went from `before` to `after`.
 double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t before, int64_t after);
+
+// Masks = the top `budget` α over all `sites` together (Alpha mode → Masked).
+void binarize_top_alpha(const std::vector<nn::ReluSite*>& sites, int64_t budget);
 
 // Puts the student's counted sites in Alpha mode, trains to the budget (cfg.senet.budget) per
 // cfg.senet.snl, and leaves them binarised (Masked).

@@ -16,7 +16,8 @@
 #include "engine/optim/adam.h"
 #include "engine/optim/sgd.h"
 #include "senet/checkpoint.h"
-#include "senet/progress.h"
+#include "senet/epoch_loop.h"
+#include "senet/run_dir.h"
 
 namespace senet {
 
@@ -174,82 +175,39 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   model.to(device);
   auto opt = make_optimizer(cfg.train.optim, model);
   auto sched = make_schedule(cfg.train.optim, cfg.train.epochs);
-
-  std::string last = cfg.out_dir + "/last.safetensors", best_path = cfg.out_dir + "/best.safetensors";
-  int start_epoch = 0;
-  double best_val = -1;
-  if (resume && fs::exists(last)) {
-    io::StFile f = read_checkpoint(last);
-    load_model_state(f, model);
-    load_optimizer_state(f, *opt);
-    start_epoch = metadata_int(f, "epoch");
-    best_val = metadata_number(f, "best_val_accuracy");
-    std::fprintf(stderr, "resuming from %s at epoch %d\n", last.c_str(), start_epoch);
-  }
+  RunDir run(cfg.out_dir, "train", cfg);
+  const int start_epoch = resume ? run.resume(model, opt.get()) : 0;
 
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed);
-  int64_t nb = loader.batches_per_epoch();
-  SENET_CHECK(nb > 0, "train.batch_size (", cfg.train.batch_size, ") is larger than the training set (",
-              data.train.n, " images)");
-  std::ofstream metrics(cfg.out_dir + "/metrics.jsonl", std::ios::app);
+  SENET_CHECK(loader.batches_per_epoch() > 0, "train.batch_size (", cfg.train.batch_size,
+              ") is larger than the training set (", data.train.n, " images)");
+  EpochLoop loop{model, *opt, sched.get(), "epoch", cfg.train.epochs, cfg.progress};
+  auto body = [&](const data::Batch& b, int64_t) {
+    StepOut out;
+    out.labels = batch_labels(b, device);
+    out.logits = model.forward(batch_images(b, device));
+    out.loss = softmax_cross_entropy(out.logits, out.labels);
+    out.terms = {{"ce", out.loss}};
+    return out;
+  };
   TrainResult res;
   auto t0 = std::chrono::steady_clock::now();
   int64_t images_total = 0;
   double train_seconds = 0;
   for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
     if (stop_after_epochs >= 0 && res.epochs_run >= stop_after_epochs) return res;
-    model.train();
-    loader.start_epoch(epoch);
-    Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs), nb,
-                 cfg.progress);
-    data::Batch b;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, step = 0;
-    auto te = std::chrono::steady_clock::now();
-    while (loader.next(b)) {
-      opt->set_lr(sched->lr_at(epoch, double(step) / double(nb)));
-      Tensor x = batch_images(b, device), y = batch_labels(b, device);
-      Tensor logits = model.forward(x);
-      Tensor loss = softmax_cross_entropy(logits, y);
-      model.zero_grad();
-      loss.backward();
-      check_finite(loss, model, "epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1));
-      opt->step();
-      ++step;
-      loss_sum += double(loss.item()) * double(b.n);
-      correct += count_correct(logits.detach(), y);
-      seen += b.n;
-      bar.update(step, loss_sum / double(seen), double(correct) / double(seen), seen);
-    }
-    bar.finish();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-    train_seconds += secs;
-    images_total += seen;
+    EpochStats st = loop.run(loader, epoch, body);
+    train_seconds += st.seconds;
+    images_total += st.images;
     EvalResult val = evaluate(model, data.val, data.norm, 256, device);
-    bool is_best = val.accuracy > best_val;
-    if (is_best) best_val = val.accuracy;
-    Metadata meta{{"config", to_json(cfg).dump()},
-                  {"epoch", std::to_string(epoch + 1)},
-                  {"best_val_accuracy", std::to_string(best_val)},
-                  {"rng.seed", std::to_string(cfg.seed)},
-                  {"stage", "train"}};
-    // best before last: a run killed between the two redoes this epoch from the previous last
-    // and rewrites the same best; the other order would leave best one epoch stale for good.
-    if (is_best) save_checkpoint(best_path, model, nullptr, meta);
-    save_checkpoint(last, model, opt.get(), meta);
-    json line{{"epoch", epoch + 1},
-              {"lr", opt->lr()},
-              {"train_loss", loss_sum / double(seen)},
-              {"train_accuracy", double(correct) / double(seen)},
-              {"val_loss", val.loss},
-              {"val_accuracy", val.accuracy},
-              {"seconds", secs},
-              {"images_per_second", double(seen) / secs}};
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    run.save_epoch(model, opt.get(), epoch + 1, val.accuracy);
+    json line = st.to_json();
+    line["val_loss"] = val.loss;
+    line["val_accuracy"] = val.accuracy;
+    run.log(line);
     std::fprintf(stderr, "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.0f img/s\n",
-                 epoch + 1, loss_sum / double(seen), 100.0 * double(correct) / double(seen), val.loss,
-                 100 * val.accuracy, double(seen) / secs);
+                 epoch + 1, st.loss(), 100.0 * st.accuracy(), val.loss, 100 * val.accuracy,
+                 st.images_per_second());
     res.epochs_run++;
     res.val = val;
   }
@@ -257,10 +215,9 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   res.test = evaluate(model, data.test, data.norm, 256, device);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.images_per_second = train_seconds > 0 ? double(images_total) / train_seconds : 0;
-  json line{{"final", true}, {"val_accuracy", res.val.accuracy}, {"test_accuracy", res.test.accuracy},
-            {"test_loss", res.test.loss}, {"seconds", res.seconds},
-            {"images_per_second", res.images_per_second}};
-  metrics << line.dump() << "\n";
+  run.log(json{{"final", true}, {"val_accuracy", res.val.accuracy}, {"test_accuracy", res.test.accuracy},
+               {"test_loss", res.test.loss}, {"seconds", res.seconds},
+               {"images_per_second", res.images_per_second}});
   return res;
 }
 

@@ -1,6 +1,7 @@
 // senet/trainer.h — supervised training of a model (the SENet teacher, stage 0) and the pieces
 // every stage shares: data for a config, batches as tensors, evaluation, optimizer + LR schedule
-// from the config, and a run directory with metrics.jsonl and atomic per-epoch checkpoints.
+// from the config. The epoch loop and the run directory (metrics.jsonl, atomic per-epoch
+// checkpoints) are senet/epoch_loop.h and senet/run_dir.h, shared with the other stages.
 // Resume: a run restarted with resume=true loads <out>/last.safetensors (weights, optimizer state,
 // epoch) and continues; the data order of epoch e is a function of (seed, e) only, so a resumed
 // run gives the same weights as an uninterrupted one with the same seed and thread count.

@@ -1,0 +1,110 @@
+// senet/epoch_loop.cpp — see epoch_loop.h.
+#include "senet/epoch_loop.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/ops/count_correct.h"
+#include "senet/progress.h"
+#include "senet/trainer.h"
+
+namespace senet {
+
+using json = nlohmann::json;
+
+json EpochStats::to_json() const {
+  json terms = json::object(), norms = json::object(), cosines = json::object();
+  for (const auto& [name, sum] : term_sums) terms[name] = images ? sum / double(images) : 0.0;
+  for (const auto& [name, v] : grad_norms) norms[name] = v;
+  for (const auto& [name, v] : grad_cosines) cosines[name] = v;
+  return json{{"epoch", epoch},
+              {"lr", lr},
+              {"train_loss", loss()},
+              {"train_accuracy", accuracy()},
+              {"seconds", seconds},
+              {"images_per_second", images_per_second()},
+              {"terms", terms},
+              {"grad_norms", norms},
+              {"grad_cosines", cosines}};
+}
+
+void probe_term_gradients(models::Model& model,
+                          const std::vector<std::pair<std::string, Tensor>>& terms,
+                          std::map<std::string, double>& norms,
+                          std::map<std::string, double>& cosines) {
+  const auto params = model.named_parameters();
+  // grads[i][p]: term i's gradient of parameter p, on the host (empty where none reached p).
+  std::vector<std::vector<std::vector<float>>> grads(terms.size());
+  for (size_t i = 0; i < terms.size(); ++i) {
+    model.zero_grad();
+    if (!terms[i].second.requires_grad()) continue;  // e.g. a term of constants: no gradient
+    terms[i].second.backward();
+    for (const auto& [name, p] : params) {
+      Tensor g = p.grad();
+      grads[i].push_back(g.defined() ? g.to_vector() : std::vector<float>{});
+    }
+  }
+  model.zero_grad();
+  auto dot = [&](size_t a, size_t b) {
+    double s = 0;
+    if (grads[a].empty() || grads[b].empty()) return s;
+    for (size_t p = 0; p < params.size(); ++p) {
+      const auto &ga = grads[a][p], &gb = grads[b][p];
+      if (ga.empty() || gb.empty()) continue;
+      for (size_t k = 0; k < ga.size(); ++k) s += double(ga[k]) * double(gb[k]);
+    }
+    return s;
+  };
+  std::vector<double> n(terms.size());
+  for (size_t i = 0; i < terms.size(); ++i) {
+    n[i] = std::sqrt(dot(i, i));
+    norms[terms[i].first] = n[i];
+  }
+  for (size_t a = 0; a < terms.size(); ++a)
+    for (size_t b = a + 1; b < terms.size(); ++b)
+      cosines[terms[a].first + "·" + terms[b].first] =
+          n[a] > 0 && n[b] > 0 ? dot(a, b) / (n[a] * n[b]) : 0.0;
+}
+
+EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
+                          const AfterStep& after_step) {
+  EpochStats st;
+  st.epoch = epoch + 1;
+  const int64_t nb = loader.batches_per_epoch();
+  model.train();
+  loader.start_epoch(epoch);
+  Progress bar(label + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), nb, progress);
+  data::Batch b;
+  auto t0 = std::chrono::steady_clock::now();
+  while (loader.next(b)) {
+    const int64_t step = st.steps;
+    if (schedule) opt.set_lr(schedule->lr_at(epoch, double(step) / double(nb)));
+    model.zero_grad();
+    StepOut out = body(b, step);
+    const std::string where =
+        label + " epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1);
+    if (!out.backward_done) {
+      if (step == 0 && probe_gradients && !out.terms.empty())
+        probe_term_gradients(model, out.terms, st.grad_norms, st.grad_cosines);
+      out.loss.backward();
+    }
+    check_finite(out.loss, model, where);
+    opt.step();
+    st.steps++;
+    st.loss_sum += double(out.loss.item()) * double(b.n);
+    for (const auto& [name, t] : out.terms) st.term_sums[name] += double(t.item()) * double(b.n);
+    if (out.logits.defined()) st.correct += count_correct(out.logits.detach(), out.labels);
+    st.images += b.n;
+    bar.update(st.steps, st.loss(), st.accuracy(), st.images);
+    if (after_step && after_step(out, step)) {
+      st.ended_early = st.steps < nb;
+      break;
+    }
+  }
+  bar.finish();
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.lr = opt.lr();
+  return st;
+}
+
+}  // namespace senet

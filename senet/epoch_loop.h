@@ -1,0 +1,90 @@
+// senet/epoch_loop.h — the one epoch loop every training stage of the tool runs: the teacher's
+// supervised training (senet/trainer.h), stage 1's sparse-momentum run (senet/sensitivity.h), stages
+// 2 and 3 (senet/distill.h) and the SNL baseline (senet/snl.h). A stage supplies only its step body;
+// the loop does the rest, the same way for all four:
+//
+//   loader.start_epoch(e); progress bar
+//   for each batch b (step t = 0, 1, …):
+//     lr ← schedule(e, t / steps_per_epoch)                  (when the stage has a schedule)
+//     zero the gradients
+//     out = body(b, t)                                       forward, loss L = Σ_i term_i
+//     [t = 0: gradient probe, below]
+//     L.backward()                                           (unless the body did it itself)
+//     finite check of L and every gradient (names stage, epoch, step and tensor)
+//     optimizer step; after_step(out, t) → may end the epoch early (SNL at its budget)
+//     counters: Σ L·n, Σ term_i·n, correct, images
+//
+// The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
+// of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is
+// back-propagated alone through the retained graph, giving ‖∇_θ term_i‖ over all parameters and the
+// cosine between each pair of term gradients. It costs one extra backward per term per epoch.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/data/loader.h"
+#include "engine/optim/lr_schedule.h"
+#include "engine/optim/optimizer.h"
+#include "models/model.h"
+
+namespace senet {
+
+// What a step body returns.
+struct StepOut {
+  Tensor loss;                                        // scalar: the total the optimizer minimises
+  std::vector<std::pair<std::string, Tensor>> terms;  // its named parts as weighted in the loss
+                                                      // ("ce", "kd", "pram", "l1"); may be empty
+  Tensor logits, labels;                              // for the running accuracy
+  bool backward_done = false;  // the body back-propagated itself (several widths per step)
+};
+
+// One epoch's sums, as the loop counted them.
+struct EpochStats {
+  int epoch = 0;                 // 1-based
+  int64_t steps = 0, images = 0, correct = 0;
+  double loss_sum = 0;           // Σ over batches of L·n
+  std::map<std::string, double> term_sums;  // Σ over batches of term·n
+  double seconds = 0;
+  float lr = 0;                  // at the epoch's last step
+  // The probe on the epoch's first batch (empty when the body did its own backward).
+  std::map<std::string, double> grad_norms;       // ‖∇ term‖₂ over every parameter
+  std::map<std::string, double> grad_cosines;     // "a·b" → cos(∇a, ∇b)
+  bool ended_early = false;      // after_step asked to stop
+
+  double loss() const { return images ? loss_sum / double(images) : 0; }
+  double accuracy() const { return images ? double(correct) / double(images) : 0; }
+  double images_per_second() const { return seconds > 0 ? double(images) / seconds : 0; }
+  // The metrics.jsonl keys every stage shares: epoch, lr, train_loss, train_accuracy, seconds,
+  // images_per_second, terms {name: mean}, grad_norms, grad_cosines.
+  nlohmann::json to_json() const;
+};
+
+using StepBody = std::function<StepOut(const data::Batch& b, int64_t step)>;
+using AfterStep = std::function<bool(const StepOut& out, int64_t step)>;  // true: end the epoch now
+
+struct EpochLoop {
+  models::Model& model;
+  Optimizer& opt;
+  const LrSchedule* schedule = nullptr;  // null: the optimizer's lr is left as it is
+  std::string label;       // progress bar and error messages: "epoch", "mask_search", "snl", …
+  int epochs = 1;          // for the bar: "label e/epochs"
+  bool progress = true;
+  bool probe_gradients = true;
+
+  EpochStats run(data::Loader& loader, int epoch, const StepBody& body,
+                 const AfterStep& after_step = {});
+};
+
+// ‖∇ term_i‖ and the pairwise cosines for `terms`, each back-propagated alone (the model's gradients
+// are left zeroed). Exposed for the tests.
+void probe_term_gradients(models::Model& model,
+                          const std::vector<std::pair<std::string, Tensor>>& terms,
+                          std::map<std::string, double>& norms,
+                          std::map<std::string, double>& cosines);
+
+}  // namespace senet

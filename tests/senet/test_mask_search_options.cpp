@@ -1,0 +1,337 @@
+// tests/senet/test_mask_search_options.cpp — the stage-2 fixes and options and SNL at an exact
+// budget (the SENet-vs-SNL issue):
+//   - recompute_bn_statistics gives the plain average of the batches' statistics, and stage 2
+//     validates (and keeps) statistics gathered under the new mask, not the previous one;
+//   - per-term losses, gradient norms and mask overlaps reach metrics.jsonl;
+//   - settle epochs train on the best searched mask without changing it;
+//   - the H×W-pattern initial mask; SNL binarised to the top-R α hits the budget exactly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "engine/core/autograd.h"
+#include "engine/nn/layers.h"
+#include "senet/bn_recalibration.h"
+#include "senet/checkpoint.h"
+#include "senet/distill.h"
+#include "senet/masks.h"
+#include "senet/pipeline.h"
+#include "senet/snl.h"
+#include "senet/trainer.h"
+#include "tests/support/tiny_run.h"
+
+using namespace senet;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  std::string d = (fs::temp_directory_path() / ("senet_search_" + name + "_" + std::to_string(getpid()))).string();
+  fs::remove_all(d);
+  return d;
+}
+
+void collect_bn(const nn::Module& m, std::vector<nn::BatchNorm2d*>& out) {
+  for (const auto& [name, child] : m.children()) {
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(child.get())) out.push_back(bn);
+    collect_bn(*child, out);
+  }
+}
+
+std::vector<json> metrics_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+// Counts per counted site: a tenth of each site, at least one.
+std::vector<int64_t> tenth_counts(const models::Model& m) {
+  std::vector<int64_t> c;
+  for (auto* s : m.counted_sites()) c.push_back(std::max<int64_t>(1, s->size() / 10));
+  return c;
+}
+
+}  // namespace
+
+TEST(BnRecompute, RunningStatisticsAreThePlainAverageOfTheBatches) {
+  RunConfig cfg = senet::test::tiny_run_config();
+  DataBundle data = load_data(cfg);
+  auto m = models::make_model(cfg.model);
+  set_random_masks(*m, tenth_counts(*m), Granularity::Pixel, 5);
+  std::vector<nn::BatchNorm2d*> bns;
+  collect_bn(*m, bns);
+  ASSERT_FALSE(bns.empty());
+  const int64_t K = 3;
+
+  // Reference: each batch's own statistics (momentum 1 on a reset state), averaged in double.
+  std::vector<std::vector<double>> mean(bns.size()), var(bns.size());
+  {
+    data::Loader l(data.train, 16, true, true, data.aug, data.norm, 77);
+    l.start_epoch(2);
+    data::Batch b;
+    NoGradGuard no_grad;
+    for (int64_t k = 0; k < K; ++k) {
+      ASSERT_TRUE(l.next(b));
+      for (auto* bn : bns) bn->state.momentum = 1.f;
+      m->forward(batch_images(b, Device::CPU));
+      for (size_t i = 0; i < bns.size(); ++i) {
+        auto mu = bns[i]->state.running_mean.to_vector(), v = bns[i]->state.running_var.to_vector();
+        mean[i].resize(mu.size());
+        var[i].resize(v.size());
+        for (size_t c = 0; c < mu.size(); ++c) {
+          mean[i][c] += double(mu[c]) / K;
+          var[i][c] += double(v[c]) / K;
+        }
+      }
+    }
+    for (auto* bn : bns) bn->state.momentum = 0.1f;
+  }
+  m->eval();
+  data::Loader l(data.train, 16, true, true, data.aug, data.norm, 77);
+  EXPECT_EQ(recompute_bn_statistics(*m, l, 2, K), K);
+  EXPECT_FALSE(m->is_training());  // the mode is restored
+  for (size_t i = 0; i < bns.size(); ++i) {
+    EXPECT_EQ(bns[i]->state.momentum, 0.1f);
+    auto mu = bns[i]->state.running_mean.to_vector(), v = bns[i]->state.running_var.to_vector();
+    for (size_t c = 0; c < mu.size(); ++c) {
+      EXPECT_NEAR(mu[c], mean[i][c], 1e-5 * (1 + std::abs(mean[i][c]))) << "bn " << i << " c " << c;
+      EXPECT_NEAR(v[c], var[i][c], 1e-5 * (1 + var[i][c])) << "bn " << i << " c " << c;
+    }
+  }
+}
+
+// Stage 2 with 2 search epochs: the statistics it validates with and keeps are the ones recomputed
+// under the mask it switched to (a recomputation with the same loader reproduces them), and the
+// metrics have the terms, gradient norms and mask overlaps.
+TEST(MaskSearch, ValidatesWithStatisticsOfTheNewMaskAndLogsItsInstruments) {
+  RunConfig cfg = senet::test::tiny_run_config("", 160);
+  DataBundle data = load_data(cfg);
+  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
+  const std::vector<int64_t> counts = tenth_counts(*student);
+  set_random_masks(*student, counts, Granularity::Pixel, 9);
+  DistillConfig dc;
+  dc.stage = "mask_search";
+  dc.epochs = 2;
+  dc.optim = cfg.train.optim;
+  dc.optim.schedule = "constant";
+  dc.search_masks = true;
+  dc.counts = counts;
+  dc.bn_recompute_batches = 1000;  // every batch of an epoch
+  std::string dir = temp_dir("bn");
+  DistillResult r = run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  ASSERT_EQ(r.epochs_run, 2);
+
+  // The kept (best) checkpoint's statistics = a recomputation under its own mask, same batches.
+  auto kept = models::make_model(cfg.model);
+  load_model_state(read_checkpoint(dir + "/best.safetensors"), *kept);
+  std::vector<nn::BatchNorm2d*> bns;
+  collect_bn(*kept, bns);
+  std::vector<std::vector<float>> saved;
+  for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
+  data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
+  recompute_bn_statistics(*kept, l, r.best_epoch - 1, 1000);
+  for (size_t i = 0; i < bns.size(); ++i) EXPECT_EQ(bns[i]->state.running_mean.to_vector(), saved[i]) << i;
+
+  std::vector<json> lines = metrics_lines(dir + "/metrics.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  for (const json& j : lines) {
+    EXPECT_EQ(j["stage"], "mask_search");
+    EXPECT_EQ(j["phase"], "search");
+    EXPECT_GT(j["bn_recompute_batches"].get<int64_t>(), 0);
+    for (const char* t : {"ce", "kd"}) {
+      EXPECT_TRUE(j["terms"].contains(t)) << j.dump();
+      EXPECT_TRUE(j["grad_norms"].contains(t)) << j.dump();
+    }
+    EXPECT_TRUE(j["grad_cosines"].contains("ce·kd")) << j.dump();
+    for (const char* k : {"mask_overlap_previous", "mask_overlap_initial", "mask_overlap_chance"}) {
+      double v = j[k].get<double>();
+      EXPECT_GE(v, 0.0) << k;
+      EXPECT_LE(v, 1.0) << k;
+    }
+  }
+  // Epoch 1's previous mask is the initial one.
+  EXPECT_DOUBLE_EQ(lines[0]["mask_overlap_previous"].get<double>(),
+                   lines[0]["mask_overlap_initial"].get<double>());
+}
+
+TEST(MaskSearch, WithoutRecomputationTheStatisticsAreTheStaleOnes) {
+  RunConfig cfg = senet::test::tiny_run_config("", 160);
+  DataBundle data = load_data(cfg);
+  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
+  const std::vector<int64_t> counts = tenth_counts(*student);
+  set_random_masks(*student, counts, Granularity::Pixel, 9);
+  DistillConfig dc;
+  dc.stage = "mask_search";
+  dc.epochs = 1;
+  dc.optim = cfg.train.optim;
+  dc.search_masks = true;
+  dc.counts = counts;
+  dc.bn_recompute_batches = 0;
+  std::string dir = temp_dir("stale");
+  run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  auto kept = models::make_model(cfg.model);
+  load_model_state(read_checkpoint(dir + "/best.safetensors"), *kept);
+  std::vector<nn::BatchNorm2d*> bns;
+  collect_bn(*kept, bns);
+  std::vector<std::vector<float>> saved;
+  for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
+  data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
+  recompute_bn_statistics(*kept, l, 0, 1000);
+  bool differs = false;
+  for (size_t i = 0; i < bns.size(); ++i) differs |= bns[i]->state.running_mean.to_vector() != saved[i];
+  EXPECT_TRUE(differs);
+  EXPECT_FALSE(metrics_lines(dir + "/metrics.jsonl")[0].contains("bn_recompute_batches"));
+}
+
+TEST(MaskSearch, SettleEpochsTrainOnTheBestSearchedMask) {
+  RunConfig cfg = senet::test::tiny_run_config("", 160);
+  DataBundle data = load_data(cfg);
+  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
+  const std::vector<int64_t> counts = tenth_counts(*student);
+  set_random_masks(*student, counts, Granularity::Pixel, 9);
+  DistillConfig dc;
+  dc.stage = "mask_search";
+  dc.epochs = 2;
+  dc.settle_epochs = 2;
+  dc.optim = cfg.train.optim;
+  dc.optim.schedule = "constant";  // the first two epochs equal a run without settle epochs
+  dc.search_masks = true;
+  dc.counts = counts;
+  dc.bn_recompute_batches = 2;
+  std::string dir = temp_dir("settle");
+  DistillResult r = run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  EXPECT_EQ(r.epochs_run, 4);
+  std::vector<json> lines = metrics_lines(dir + "/metrics.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1]["phase"], "search");
+  EXPECT_EQ(lines[2]["phase"], "settle");
+  EXPECT_FALSE(lines[2].contains("mask_overlap_previous"));
+  // The settle epochs' checkpoints hold the mask of the best search epoch, unchanged.
+  auto last = models::make_model(cfg.model);
+  load_model_state(read_checkpoint(dir + "/last.safetensors"), *last);
+  io::StFile f = read_checkpoint(dir + "/last.safetensors");
+  EXPECT_EQ(metadata_int(f, "epoch"), 4);
+  int64_t relus = 0;
+  for (auto* s : last->counted_sites()) relus += s->relu_count();
+  int64_t want = 0;
+  for (int64_t c : counts) want += c;
+  EXPECT_EQ(relus, want);
+  // The mask at the end equals the one at the start of settling: compare with a rerun stopped there.
+  std::string dir2 = temp_dir("settle2");
+  auto student2 = models::make_model(cfg.model);
+  set_random_masks(*student2, counts, Granularity::Pixel, 9);
+  DistillConfig dc2 = dc;
+  dc2.settle_epochs = 0;
+  dc2.epochs = 2;
+  auto teacher2 = models::make_model(cfg.model);
+  run_distill(cfg, dc2, *teacher2, *student2, data, dir2, false, false);  // loads its best at the end
+  for (size_t l = 0; l < counts.size(); ++l)
+    EXPECT_EQ(last->counted_sites()[l]->mask.to_vector_u8(), student2->counted_sites()[l]->mask.to_vector_u8())
+        << "site " << l;
+}
+
+TEST(Masks, HwPatternRepeatsOnePatternOverTheChannels) {
+  const int64_t C = 5, H = 4, W = 3, hw = H * W;
+  for (int64_t k : {int64_t(0), int64_t(3), int64_t(7), int64_t(12), int64_t(23), C * hw}) {
+    std::vector<uint8_t> m = hw_pattern_mask(C, H, W, k, 11, 4);
+    int64_t total = 0;
+    std::vector<int64_t> per(C, 0);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < hw; ++i) {
+        per[size_t(c)] += m[size_t(c * hw + i)];
+        total += m[size_t(c * hw + i)];
+      }
+    EXPECT_EQ(total, k);
+    for (int64_t c = 0; c < C; ++c) EXPECT_TRUE(per[size_t(c)] == k / C || per[size_t(c)] == k / C + 1);
+    // The smaller channels' pattern is inside every channel's pattern (one shared H×W pattern).
+    int64_t small = 0;
+    while (small < C && per[size_t(small)] != k / C) ++small;
+    if (small == C) continue;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < hw; ++i)
+        if (m[size_t(small * hw + i)]) {
+          EXPECT_EQ(m[size_t(c * hw + i)], 1) << "k " << k << " c " << c;
+        }
+  }
+  EXPECT_EQ(hw_pattern_mask(C, H, W, 7, 11, 4), hw_pattern_mask(C, H, W, 7, 11, 4));  // seeded
+  EXPECT_NE(hw_pattern_mask(C, H, W, 7, 11, 4), hw_pattern_mask(C, H, W, 7, 12, 4));
+  EXPECT_THROW(hw_pattern_mask(C, H, W, C * hw + 1, 1, 1), Error);
+}
+
+TEST(SnlExactBudget, TopAlphaOverAllSitesKeepsExactlyTheBudget) {
+  RunConfig cfg = senet::test::tiny_run_config();
+  auto m = models::make_model(cfg.model);
+  auto sites = m->counted_sites();
+  for (auto* s : sites) s->set_alpha(0.01f);
+  // α = a ramp over the global position, with ties: the top R are the R largest, lower index first.
+  int64_t g = 0;
+  for (auto* s : sites) {
+    std::vector<float> a(size_t(s->size()));
+    for (auto& v : a) v = float((g++) % 7);
+    s->alpha.copy_(Tensor::from_vector(a, {s->C, s->H, s->W}));
+  }
+  const int64_t R = m->relu_capacity() / 3;
+  binarize_top_alpha(sites, R);
+  EXPECT_EQ(m->relu_count(), R);
+  // Every kept α ≥ every dropped α; at the boundary value, the kept positions come first.
+  std::vector<std::pair<float, uint8_t>> all;  // (α, kept) in global order
+  g = 0;
+  for (auto* s : sites) {
+    for (uint8_t k : s->mask.to_vector_u8()) all.push_back({float((g++) % 7), k});
+    EXPECT_EQ(s->mode, nn::SiteMode::Masked);
+  }
+  float min_kept = 1e9f, max_dropped = -1e9f;
+  for (auto [a, k] : all) (k ? min_kept : max_dropped) = k ? std::min(min_kept, a) : std::max(max_dropped, a);
+  EXPECT_LE(max_dropped, min_kept);
+  bool dropped_seen = false;
+  for (auto [a, k] : all) {
+    if (a != min_kept) continue;
+    if (!k) dropped_seen = true;
+    else EXPECT_FALSE(dropped_seen) << "a kept tie after a dropped one";
+  }
+}
+
+TEST(SnlExactBudget, PipelineEndsAtExactlyTheBudget) {
+  std::string out = temp_dir("snl_top");
+  RunConfig cfg = senet::test::tiny_pipeline_config(out, 0);
+  cfg.senet.method = "snl";
+  cfg.senet.budget = models::make_model(cfg.model)->relu_capacity() / 7;
+  cfg.senet.snl.binarize = "top_budget";
+  cfg.senet.snl.max_epochs = 2;  // stops long before the count gets there: top-R cuts it
+  PipelineResult r = run_pipeline(cfg, false);
+  EXPECT_EQ(r.report["relu_count"].get<int64_t>(), cfg.senet.budget);
+  EXPECT_FALSE(r.report["stages"]["snl"]["reached_budget"].get<bool>());
+  std::vector<json> lines = metrics_lines(out + "/snl/metrics.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0]["terms"].contains("l1"));
+  EXPECT_TRUE(lines[0]["grad_norms"].contains("l1"));
+}
+
+TEST(MaskSearchOptions, ConfigKeysAreChecked) {
+  auto expect_error = [](const std::vector<std::string>& overrides, const std::string& key) {
+    try {
+      load_config_json("", overrides);
+      FAIL() << key;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_error({"senet.initial_mask=stripes"}, "senet.initial_mask");
+  expect_error({"senet.initial_mask=hw_pattern", "senet.granularity=channel"}, "senet.initial_mask");
+  expect_error({"senet.bn_recompute_batches=-1"}, "senet.bn_recompute_batches");
+  expect_error({"senet.settle_epochs=-2"}, "senet.settle_epochs");
+  expect_error({"senet.snl.binarize=round"}, "senet.snl.binarize");
+  RunConfig c = from_json(load_config_json("", {"senet.initial_mask=hw_pattern", "senet.settle_epochs=2",
+                                                "senet.snl.binarize=top_budget"}));
+  EXPECT_EQ(c.senet.initial_mask, "hw_pattern");
+  EXPECT_EQ(c.senet.settle_epochs, 2);
+  EXPECT_EQ(c.senet.snl.binarize, "top_budget");
+  EXPECT_EQ(c.senet.bn_recompute_batches, 50);  // on by default: the fix
+}
