@@ -1,4 +1,4 @@
-// kernels/pram_loss.h — PRAM, post-ReLU activation mismatch (SENET_SPEC stage 3; see pram_loss.cu).
+// kernels/pram_loss.h — PRAM, post-ReLU activation mismatch (docs/method.md §Stage 3; see pram_loss.cu).
 #pragma once
 #include <cstdint>
 

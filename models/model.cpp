@@ -9,15 +9,15 @@
 
 namespace senet::models {
 
-std::shared_ptr<nn::ReluSite> Model::add_site(const std::string& name, int C, int H, int W,
+std::shared_ptr<ReluSite> Model::add_site(const std::string& name, int C, int H, int W,
                                               bool counted) {
-  auto site = std::make_shared<nn::ReluSite>(name, C, H, W, counted);
+  auto site = std::make_shared<ReluSite>(name, C, H, W, counted);
   sites_.push_back(site.get());
   return site;
 }
 
-std::vector<nn::ReluSite*> Model::counted_sites() const {
-  std::vector<nn::ReluSite*> out;
+std::vector<ReluSite*> Model::counted_sites() const {
+  std::vector<ReluSite*> out;
   for (auto* s : sites_)
     if (s->counted) out.push_back(s);
   return out;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/nn/layers.h"
+#include "models/relu_site.h"
 
 namespace senet::models {
 
@@ -37,8 +38,8 @@ class Model : public nn::Module {
   ModelConfig config;
 
   // Every ReLU site in network order (including sites outside the budget; see site->counted).
-  const std::vector<nn::ReluSite*>& sites() const { return sites_; }
-  std::vector<nn::ReluSite*> counted_sites() const;
+  const std::vector<ReluSite*>& sites() const { return sites_; }
+  std::vector<ReluSite*> counted_sites() const;
   int64_t relu_count() const;        // ReLUs the counted sites evaluate now (masks applied)
   int64_t relu_capacity() const;     // Σ size of the counted sites
   int64_t fixed_relus() const;       // ReLUs of sites outside the budget
@@ -54,12 +55,12 @@ class Model : public nn::Module {
   virtual void set_width(float s);
 
  protected:
-  std::shared_ptr<nn::ReluSite> add_site(const std::string& name, int C, int H, int W, bool counted);
+  std::shared_ptr<ReluSite> add_site(const std::string& name, int C, int H, int W, bool counted);
   int64_t macs_ = 0;
   float width_ = 1.f;
 
  private:
-  std::vector<nn::ReluSite*> sites_;
+  std::vector<ReluSite*> sites_;
 };
 
 std::shared_ptr<Model> make_model(const ModelConfig& cfg);

@@ -1,4 +1,4 @@
-// models/resnet.h — ResNet-18/34, CIFAR form (SENET_SPEC.md): 3×3 stride-1 stem conv + BN + ReLU,
+// models/resnet.h — ResNet-18/34, CIFAR form (docs/method.md §ReLU sites): 3×3 stride-1 stem conv + BN + ReLU,
 // no max-pool, BasicBlocks [2,2,2,2] (18) or [3,4,6,3] (34) with widths 64·w, 128·w, 256·w, 512·w,
 // a 1×1-conv + BN shortcut on shape change, ReLU after the residual add, global avg pool, FC.
 // ReLU sites: stem ("relu0"), then per block "layerL.B.relu1" (after bn1) and "layerL.B.relu2"
@@ -26,7 +26,7 @@ class BasicBlock : public nn::Module {
   std::shared_ptr<nn::Conv2d> conv1, conv2, shortcut_conv;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2, shortcut_bn;  // the full-width sets
   BnSets bn1_sets, bn2_sets, shortcut_bn_sets;
-  std::shared_ptr<nn::ReluSite> relu1, relu2;
+  std::shared_ptr<ReluSite> relu1, relu2;
 };
 
 class ResNet : public Model {
@@ -37,7 +37,7 @@ class ResNet : public Model {
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;
   BnSets bn1_sets;
-  std::shared_ptr<nn::ReluSite> relu0;
+  std::shared_ptr<ReluSite> relu0;
   std::vector<std::shared_ptr<BasicBlock>> blocks;
   std::shared_ptr<nn::Linear> fc;
 

@@ -1,4 +1,4 @@
-// models/wide_resnet.h — pre-activation WideResNet WRN-d-k (SENET_SPEC.md), d = 6n + 4:
+// models/wide_resnet.h — pre-activation WideResNet WRN-d-k (docs/method.md §ReLU sites), d = 6n + 4:
 // stem conv 3→16; 3 groups of n blocks with widths 16k, 32k, 64k (strides 1, 2, 2); block =
 // BN→ReLU→conv3×3(s)→BN→ReLU→conv3×3 plus the shortcut (identity, or a 1×1 conv fed by the block's
 // first BN-ReLU on shape change); final BN→ReLU→avg pool→FC.
@@ -15,7 +15,7 @@ class WideBlock : public nn::Module {
   Tensor forward(const Tensor& x);
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
   std::shared_ptr<nn::Conv2d> conv1, conv2, shortcut;
-  std::shared_ptr<nn::ReluSite> relu1, relu2;
+  std::shared_ptr<ReluSite> relu1, relu2;
 };
 
 class WideResNet : public Model {
@@ -25,7 +25,7 @@ class WideResNet : public Model {
   std::shared_ptr<nn::Conv2d> conv1;
   std::vector<std::shared_ptr<WideBlock>> blocks;
   std::shared_ptr<nn::BatchNorm2d> bn;
-  std::shared_ptr<nn::ReluSite> relu;
+  std::shared_ptr<ReluSite> relu;
   std::shared_ptr<nn::Linear> fc;
 };
 

@@ -1,8 +1,8 @@
-// models/width_switch.h — dynamic channel reduction (SENET_SPEC.md): a width-switchable model keeps
-// its full-width weights and at width factor s uses the first ⌊s·C⌋ channels of every layer
-// (conv weight W[:⌊s·K⌋, :⌊s·C⌋], the stem's input channels stay those of the image; FC W[:,
-// :⌊s·F⌋]), one BatchNorm parameter set (γ, β, running stats) per factor, and each ReLU site's mask
-// sliced to its first ⌊s·C⌋ channels. Factors are multiples of 0.01 in (0, 1] and always include 1.
+// models/width_switch.h — dynamic channel reduction (docs/method.md §Dynamic channel reduction):
+// a width-switchable model keeps its full-width weights and at width factor s uses the first ⌊s·C⌋
+// channels of every layer (conv weight W[:⌊s·K⌋, :⌊s·C⌋], the stem's input channels stay those of
+// the image; FC W[:, :⌊s·F⌋]), one BatchNorm parameter set (γ, β, running stats) per factor, and
+// each ReLU site's mask sliced to its first ⌊s·C⌋ channels. Factors are multiples of 0.01 in (0, 1] and always include 1.
 // Checkpoint names: the full-width set keeps the plain names ("bn1.weight"); factor s < 1 is the
 // child "w" + 3 digits of 100·s ("bn1.w050.weight", ⌊s·C⌋ channels), so a plain checkpoint loads
 // into a switchable model (the factor sets then start from the full set's first channels).

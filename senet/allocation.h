@@ -1,4 +1,4 @@
-// senet/allocation.h — how many ReLUs each site keeps for a global budget R (SENET_SPEC.md §1).
+// senet/allocation.h — how many ReLUs each site keeps for a global budget R (docs/method.md §Allocation).
 // Proportional to sensitivity η with water-filling saturation at each site's size N_l:
 //   repeat { r_l = R_free · η_l / Σ_free η;  sites with r_l > N_l are fixed at N_l and removed }
 // then round down and hand the leftover units to unsaturated sites with the largest fractional

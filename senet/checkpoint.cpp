@@ -90,7 +90,7 @@ double metadata_number(const io::StFile& f, const std::string& key) {
 
 void load_model_state(const io::StFile& f, models::Model& model) {
   // Masks may be pixel-wise [C,H,W] or channel-wise [C]: they go through the site's validation.
-  std::map<std::string, nn::ReluSite*> site_by_mask;
+  std::map<std::string, models::ReluSite*> site_by_mask;
   for (auto* s : model.sites()) site_by_mask[s->site_name + ".mask"] = s;
   for (auto& [name, t] : model.named_tensors()) {
     const io::StTensor* st = f.find(name);

@@ -257,7 +257,7 @@ RunConfig from_json(const json& j) {
   check(sn.mask_learner != "ste" || sn.granularity == "pixel", "senet.mask_learner",
         "distance when senet.granularity is channel (ste is pixel-wise only)", full);
   check(sn.density > 0 && sn.density <= 1, "senet.density", "a number in (0, 1]", full);
-  check(sn.sensitivity_epochs >= 0, "senet.sensitivity_epochs", "an integer ≥ 0", full);
+  check(sn.sensitivity_epochs >= 1, "senet.sensitivity_epochs", "an integer ≥ 1", full);
   check(sn.prune_every >= 1, "senet.prune_every", "an integer ≥ 1", full);
   check(sn.prune_rate >= 0 && sn.prune_rate < 1, "senet.prune_rate", "a number in [0, 1)", full);
   c.seed = get<uint64_t>(full, "seed");

@@ -43,7 +43,7 @@ struct TrainConfig {
   OptimConfig optim;
 };
 
-// SENet pipeline (SENET_SPEC.md): stage 1 sensitivity, allocation, stage 2 mask search, stage 3
+// SENet pipeline (docs/method.md): stage 1 sensitivity, allocation, stage 2 mask search, stage 3
 // fine-tuning. Every number of the method is here, never a constant in the code.
 struct SenetStageConfig {
   int epochs = 1;
@@ -68,7 +68,7 @@ struct SnlConfig {
 
 struct SenetConfig {
   // senet | snl (baseline) | uniform (allocate_uniform, no stage 1) | random_masks (no stage 2) |
-  // no_pram (stage 3 without PRAM): the ablations of SENET_SPEC.md's baselines section
+  // no_pram (stage 3 without PRAM): the ablations of docs/method.md §Baselines
   std::string method = "senet";
   int64_t budget = 0;                 // ReLUs of the student (counted sites); also --budget
   std::string teacher_checkpoint;     // use this teacher instead of training one

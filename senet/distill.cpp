@@ -39,6 +39,11 @@ CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce
   return r;
 }
 
+Tensor teacher_logits(models::Model& teacher, const Tensor& x) {
+  NoGradGuard no_grad;
+  return teacher.forward(x);
+}
+
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                   float temperature) {
   return ce_kd_terms(zs, zt, y, w_ce, w_kd, temperature).total;
@@ -138,14 +143,14 @@ static void update_masks_cuda(models::Model& student, const std::vector<Tensor>&
 }
 
 // The counted sites' masks, on the host (the mask-overlap figures of stage 2).
-static std::vector<std::vector<uint8_t>> masks_of(const std::vector<nn::ReluSite*>& sites) {
+static std::vector<std::vector<uint8_t>> masks_of(const std::vector<models::ReluSite*>& sites) {
   std::vector<std::vector<uint8_t>> m;
   for (auto* s : sites) m.push_back(s->mask.to_vector_u8());
   return m;
 }
 
 // Σ|a ∧ b| / Σ|a| over the counted sites, in ReLUs (a channel-wise mask's entry counts H·W).
-static double mask_overlap(const std::vector<nn::ReluSite*>& sites,
+static double mask_overlap(const std::vector<models::ReluSite*>& sites,
                            const std::vector<std::vector<uint8_t>>& a,
                            const std::vector<std::vector<uint8_t>>& b) {
   double both = 0, kept = 0;
@@ -162,7 +167,7 @@ static double mask_overlap(const std::vector<nn::ReluSite*>& sites,
 
 // The overlap two independent random masks of the same per-site counts have on average:
 // Σ_l r_l²/n_l / Σ_l r_l (the "chance" column).
-static double chance_overlap(const std::vector<nn::ReluSite*>& sites) {
+static double chance_overlap(const std::vector<models::ReluSite*>& sites) {
   double num = 0, kept = 0;
   for (auto* s : sites) {
     const double r = double(s->relu_count()), n = double(s->size());
@@ -227,11 +232,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     StepOut out;
     Tensor x = batch_images(b, device);
     out.labels = batch_labels(b, device);
-    Tensor zt;
-    {
-      NoGradGuard no_grad;
-      zt = teacher.forward(x);
-    }
+    const Tensor zt = teacher_logits(teacher, x);
     std::map<std::string, Tensor> sums;  // several widths: the terms' values summed over widths
     for (float w : widths) {
       student.set_width(w);
@@ -317,7 +318,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     EvalResult val = val_w.back();  // full width
     val.accuracy = 0;  // the selection score: mean over the width factors
     for (const auto& v : val_w) val.accuracy += v.accuracy / double(val_w.size());
-    run.save_epoch(student, opt.get(), epoch + 1, val.accuracy);
+    run.save_epoch(student, opt.get(), epoch + 1, validation_score(val.accuracy, data.val.n));
     line["val_accuracy"] = val.accuracy;
     line["val_loss"] = val.loss;
     line["relus"] = student.relu_count();

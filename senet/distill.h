@@ -1,4 +1,4 @@
-// senet/distill.h — the student–teacher loop of SENet stages 2 and 3 (SENET_SPEC.md).
+// senet/distill.h — the student–teacher loop of SENet stages 2 and 3 (docs/method.md).
 // Per batch: the frozen teacher (eval mode, no grad) and the student run on the same images, both
 // capturing their post-ReLU activations A at every site; the student minimises
 //     L = w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ) + w_pram·Σ_g PRAM(Aˢ_g, Aᵀ_g)
@@ -64,6 +64,8 @@ struct CeKd {
 };
 CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                  float temperature);
+// The frozen teacher's logits for x (no graph).
+Tensor teacher_logits(models::Model& teacher, const Tensor& x);
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                   float temperature);
 

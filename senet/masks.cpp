@@ -99,7 +99,7 @@ void set_random_masks(models::Model& m, const std::vector<int64_t>& counts, Gran
   }
 }
 
-std::vector<int64_t> kept_indices(const nn::ReluSite& s) {
+std::vector<int64_t> kept_indices(const models::ReluSite& s) {
   std::vector<uint8_t> m = s.mask.to_vector_u8();
   std::vector<int64_t> out;
   int64_t hw = int64_t(s.H) * s.W;

@@ -1,7 +1,7 @@
 // senet/masks.h — building, choosing and exporting ReLU masks.
 //   random_mask:  exactly k ones at seeded random positions (partial Fisher–Yates on Philox draws)
 //   topk_mask:    exactly k ones at the k largest scores; ties go to the lower index, so the mask
-//                 is a deterministic function of the scores (SENET_SPEC.md stage 2)
+//                 is a deterministic function of the scores (docs/method.md §Stage 2)
 //   Granularity:  pixel-wise masks are [C,H,W]; channel-wise masks are [C] and keep
 //                 k_c = round(r / (H·W)) channels (the resulting count differs from r: reported).
 // Export (masks.json): per site the kept positions as ascending flat indices into C×H×W, so a PI
@@ -39,7 +39,7 @@ std::vector<uint8_t> hw_pattern_mask(int64_t C, int64_t H, int64_t W, int64_t k,
 void set_hw_pattern_masks(models::Model& m, const std::vector<int64_t>& counts, uint64_t seed);
 
 // Kept flat indices of a site's mask (expanded to C×H×W for channel-wise masks).
-std::vector<int64_t> kept_indices(const nn::ReluSite& s);
+std::vector<int64_t> kept_indices(const models::ReluSite& s);
 
 nlohmann::json export_masks(const models::Model& m, Granularity g);
 void write_mask_export(const std::string& path, const models::Model& m, Granularity g);

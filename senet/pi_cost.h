@@ -15,8 +15,8 @@
 //   → preprocessing (garbled tables sent before the input is known) ≈ 205 · 32 B = 6,560 B.
 //   Online the server sends the labels of its ℓ share bits: ℓ · 16 B = 656 B.
 //   Online time ≈ 20 µs per ReLU: ~205 AND evaluations at ~50 ns (2 AES-NI calls) ≈ 10 µs plus
-//   656 B at 1 Gbit/s ≈ 5 µs, rounded up; SENET_SPEC.md states the same order ("on the order of
-//   20 µs and a few KB per ReLU").
+//   656 B at 1 Gbit/s ≈ 5 µs, rounded up: the order docs/method.md §Why ReLUs gives (about 20 µs
+//   and a few KB per ReLU).
 // cryptflow2 — CrypTFlow2 (Rathee et al., "CrypTFlow2: Practical 2-Party Secure Inference",
 //   ACM CCS 2020), SCI_OT: ReLU(x) = x · DReLU(x) on ℓ = 32-bit shares with IKNP OT extension,
 //   λ = 128. DReLU is the millionaires' protocol with 4-bit leaves: on the order of λ bits per input

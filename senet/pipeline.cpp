@@ -233,7 +233,7 @@ std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teache
     DistillResult r = run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage2", true, run.progress);
     if (ste)  // loading the best checkpoint already fixed masked sites; freeze the rest
       for (auto* site : s.counted_sites())
-        if (site->mode == nn::SiteMode::Learned) site->freeze_learned();
+        if (site->mode == models::SiteMode::Learned) site->freeze_learned();
     return json{{"val_accuracy", r.val.accuracy}};
   });
 }

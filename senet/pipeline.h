@@ -8,7 +8,7 @@
 // one from its last per-epoch checkpoint. Outputs: out/student.safetensors (weights + masks),
 // out/report.json and report.txt (per-site name, size, η, allocated, kept, keep %; accuracies),
 // out/masks.json (per-site kept indices for a PI runtime).
-// senet.method picks the baselines of SENET_SPEC.md instead (report.json says which):
+// senet.method picks the baselines of docs/method.md §Baselines instead (report.json says which):
 //   uniform       allocate_uniform (same keep fraction everywhere, no stage 1), then stages 2–3
 //   random_masks  SENet's allocation with seeded random masks, no stage 2 (out/stage2 never made)
 //   no_pram       SENet with the stage-3 PRAM weight forced to 0

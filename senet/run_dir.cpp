@@ -1,6 +1,7 @@
 // senet/run_dir.cpp — see run_dir.h.
 #include "senet/run_dir.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -8,6 +9,10 @@ namespace senet {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+double validation_score(double accuracy, int64_t val_images) {
+  return val_images > 0 ? accuracy : std::nan("");
+}
 
 RunDir::RunDir(std::string dir, std::string stage, const RunConfig& cfg)
     : dir_(std::move(dir)), stage_(std::move(stage)), config_json_(to_json(cfg).dump()),
@@ -46,7 +51,7 @@ Metadata RunDir::metadata(int epoch, const Metadata& extra) const {
 
 bool RunDir::save_epoch(models::Model& model, const Optimizer* opt, int epoch, double val_accuracy,
                         const Metadata& extra) {
-  const bool is_best = val_accuracy > best_val_;
+  const bool is_best = std::isnan(val_accuracy) || val_accuracy > best_val_;
   if (is_best) {
     best_val_ = val_accuracy;
     best_epoch_ = epoch;

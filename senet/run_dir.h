@@ -25,6 +25,9 @@
 
 namespace senet {
 
+// The score an epoch is selected by: `accuracy`, or NaN when the validation split is empty.
+double validation_score(double accuracy, int64_t val_images);
+
 class RunDir {
  public:
   RunDir(std::string dir, std::string stage, const RunConfig& cfg);
@@ -36,6 +39,8 @@ class RunDir {
 
   // After an epoch validated at `val_accuracy`: best.safetensors if it is the best so far (a
   // strictly higher score; the first epoch always), then last.safetensors. Returns whether it was.
+  // NaN = no validation split (data.val_size = 0): every epoch is the best so far, best = last
+  // (validation_score() below gives it).
   bool save_epoch(models::Model& model, const Optimizer* opt, int epoch, double val_accuracy,
                   const Metadata& extra = {});
   // Appends `line` (EpochStats::to_json() + the stage's keys) with stage and best_val_accuracy.

@@ -13,8 +13,6 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
-#include "engine/ops/count_correct.h"
-#include "engine/ops/cross_entropy.h"
 #include "senet/epoch_loop.h"
 #include "senet/run_dir.h"
 
@@ -245,14 +243,7 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   std::unique_ptr<RunDir> run;
   if (!dir.empty()) run = std::make_unique<RunDir>(dir, "sensitivity", cfg);
   EpochLoop loop{model, *opt, sched.get(), "sensitivity", sc.epochs, progress};
-  auto body = [&](const data::Batch& b, int64_t) {
-    StepOut out;
-    out.labels = batch_labels(b, device);
-    out.logits = model.forward(batch_images(b, device));
-    out.loss = softmax_cross_entropy(out.logits, out.labels);
-    out.terms = {{"ce", out.loss}};
-    return out;
-  };
+  auto body = [&](const data::Batch& b, int64_t) { return cross_entropy_step(model, b, device); };
   auto after_step = [&](const StepOut&, int64_t) {
     apply_masks(convs);
     ++t;
@@ -285,7 +276,7 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
     n += int64_t(c.mask.size());
   }
   r.global_density = double(nnz) / double(n);
-  for (const nn::ReluSite* s : model.sites()) {
+  for (const models::ReluSite* s : model.sites()) {
     auto it = density_of.find(s->feeding_conv);
     SENET_CHECK(it != density_of.end(), "sensitivity: site '", s->site_name,
                 "' names feeding conv '", s->feeding_conv, "', which is not a conv weight");
@@ -363,7 +354,7 @@ std::vector<double> counted_eta(const SensitivityResult& r, const models::Model&
   std::map<std::string, const SiteSensitivity*> by_name;
   for (const SiteSensitivity& s : r.sites) by_name[s.site] = &s;
   std::vector<double> eta;
-  for (const nn::ReluSite* s : model.counted_sites()) {
+  for (const models::ReluSite* s : model.counted_sites()) {
     auto it = by_name.find(s->site_name);
     SENET_CHECK(it != by_name.end(), "sensitivity result has no site '", s->site_name,
                 "' (computed for a different model?)");

@@ -1,5 +1,5 @@
 // senet/sensitivity.h — SENet stage 1: ReLU sensitivity from sparse-momentum training
-// (SENET_SPEC.md §1; Dettmers & Zettlemoyer's sparse momentum for the prune/regrow rule).
+// (docs/method.md §Stage 1; Dettmers & Zettlemoyer's sparse momentum for the prune/regrow rule).
 // A copy of the teacher is trained with every conv weight (each 4-D parameter) behind a binary mask;
 // BN, biases and FC stay dense. Every layer starts at density d (exactly round(d·n_l) random
 // positions, Philox-seeded). After each optimizer step w ← w ⊙ mask. Every `prune_every` steps t

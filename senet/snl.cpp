@@ -28,13 +28,13 @@ static std::string exact(double v) {
 }
 
 // Σ_sites Σ|α| over the counted sites (a scalar with autograd to every α).
-static Tensor alpha_l1(const std::vector<nn::ReluSite*>& sites) {
+static Tensor alpha_l1(const std::vector<models::ReluSite*>& sites) {
   Tensor total = l1(sites[0]->alpha);
   for (size_t l = 1; l < sites.size(); ++l) total = add(total, l1(sites[l]->alpha));
   return total;
 }
 
-void binarize_top_alpha(const std::vector<nn::ReluSite*>& sites, int64_t budget) {
+void binarize_top_alpha(const std::vector<models::ReluSite*>& sites, int64_t budget) {
   struct Pos {
     float alpha;
     int64_t index;  // global position: sites in order, then C·H·W
@@ -42,7 +42,7 @@ void binarize_top_alpha(const std::vector<nn::ReluSite*>& sites, int64_t budget)
   std::vector<Pos> all;
   std::vector<std::vector<float>> alphas;
   for (auto* s : sites) {
-    SENET_CHECK(s->mode == nn::SiteMode::Alpha, "snl: site ", s->site_name, " is not in alpha mode");
+    SENET_CHECK(s->mode == models::SiteMode::Alpha, "snl: site ", s->site_name, " is not in alpha mode");
     alphas.push_back(s->alpha.to_vector());
     for (float a : alphas.back()) all.push_back({a, int64_t(all.size())});
   }
@@ -99,11 +99,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     StepOut out;
     Tensor x = batch_images(b, device);
     out.labels = batch_labels(b, device);
-    Tensor zt;
-    {
-      NoGradGuard no_grad;
-      zt = teacher.forward(x);
-    }
+    const Tensor zt = teacher_logits(teacher, x);
     out.logits = student.forward(x);
     CeKd ck = ce_kd_terms(out.logits, zt, out.labels, c.ce, c.kd, c.temperature);
     out.loss = ck.total;
@@ -136,7 +132,8 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     EvalResult val = evaluate(student, data.val, data.norm, 256, device);
     SnlEpoch e{epoch + 1, lambda, count, next != lambda, st.loss(), val.accuracy};
     res.history.push_back(e);
-    run.save_epoch(student, opt.get(), epoch + 1, val.accuracy, {{"lambda", exact(next)}});
+    run.save_epoch(student, opt.get(), epoch + 1, validation_score(val.accuracy, data.val.n),
+                   {{"lambda", exact(next)}});
     json line = st.to_json();
     line["lambda"] = e.lambda;
     line["relus"] = e.relus;

@@ -45,7 +45,7 @@ struct SnlResult {
 double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t before, int64_t after);
 
 // Masks = the top `budget` α over all `sites` together (Alpha mode → Masked).
-void binarize_top_alpha(const std::vector<nn::ReluSite*>& sites, int64_t budget);
+void binarize_top_alpha(const std::vector<models::ReluSite*>& sites, int64_t budget);
 
 // Puts the student's counted sites in Alpha mode, trains to the budget (cfg.senet.budget) per
 // cfg.senet.snl, and leaves them binarised (Masked).

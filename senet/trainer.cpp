@@ -136,6 +136,15 @@ std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& c, int epochs) {
   return s;
 }
 
+StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device device) {
+  StepOut out;
+  out.labels = batch_labels(b, device);
+  out.logits = model.forward(batch_images(b, device));
+  out.loss = softmax_cross_entropy(out.logits, out.labels);
+  out.terms.emplace_back("ce", out.loss);
+  return out;
+}
+
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where) {
   float l = loss.item();
   if (!std::isfinite(l)) fail(where, ": the loss is ", l, "; stopping (the last checkpoint is kept)");
@@ -182,14 +191,7 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   SENET_CHECK(loader.batches_per_epoch() > 0, "train.batch_size (", cfg.train.batch_size,
               ") is larger than the training set (", data.train.n, " images)");
   EpochLoop loop{model, *opt, sched.get(), "epoch", cfg.train.epochs, cfg.progress};
-  auto body = [&](const data::Batch& b, int64_t) {
-    StepOut out;
-    out.labels = batch_labels(b, device);
-    out.logits = model.forward(batch_images(b, device));
-    out.loss = softmax_cross_entropy(out.logits, out.labels);
-    out.terms = {{"ce", out.loss}};
-    return out;
-  };
+  auto body = [&](const data::Batch& b, int64_t) { return cross_entropy_step(model, b, device); };
   TrainResult res;
   auto t0 = std::chrono::steady_clock::now();
   int64_t images_total = 0;
@@ -200,7 +202,7 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
     train_seconds += st.seconds;
     images_total += st.images;
     EvalResult val = evaluate(model, data.val, data.norm, 256, device);
-    run.save_epoch(model, opt.get(), epoch + 1, val.accuracy);
+    run.save_epoch(model, opt.get(), epoch + 1, validation_score(val.accuracy, data.val.n));
     json line = st.to_json();
     line["val_loss"] = val.loss;
     line["val_accuracy"] = val.accuracy;

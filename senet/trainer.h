@@ -15,6 +15,7 @@
 #include "engine/optim/lr_schedule.h"
 #include "models/model.h"
 #include "senet/config.h"
+#include "senet/epoch_loop.h"
 
 namespace senet {
 
@@ -37,6 +38,10 @@ EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::No
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& cfg, models::Model& model);
 std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& cfg, int epochs);
+
+// The supervised step body of the epoch loop (senet/epoch_loop.h): logits, L = CE(logits, y), one
+// term "ce". The teacher's training and stage 1 run it.
+StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device device);
 
 // Stops a run with a message naming the step and the first non-finite value (loss or gradient).
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where);

@@ -1,4 +1,4 @@
-// engine/cpu/pram.h — PRAM (post-ReLU activation mismatch), SENET_SPEC stage 3, on the CPU backend.
+// engine/cpu/pram.h — PRAM (post-ReLU activation mismatch), docs/method.md §Stage 3, on the CPU backend.
 // Activations A: B×C×H×W (HW = H·W). Per sample b:
 //   q_b(hw) = (1/C) Σ_c A²_{b,c,hw}          (a spatial attention map)
 //   n_b = ‖q_b‖₂ over HW,   q̂_b = q_b / max(n_b, ε),   ε = 1e-12

@@ -1,4 +1,4 @@
-// engine/ops/kd_loss.h — knowledge-distillation loss (Hinton et al.; SENET_SPEC stages 2–3), with
+// engine/ops/kd_loss.h — knowledge-distillation loss (Hinton et al.; docs/method.md §Stage 2, §Stage 3), with
 // autograd to the student only:
 //   KD_T = T² · (1/B) Σ_b Σ_k p^T_k (log p^T_k − log p^S_k),    p = softmax(z/T)
 //   ∂KD/∂z_S = dL · (T/B)(p^S − p^T)

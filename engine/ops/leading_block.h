@@ -1,5 +1,5 @@
 // engine/ops/leading_block.h — the leading block x[:rows, :cols, ...] of a tensor, with autograd.
-// Dynamic channel reduction (SENET_SPEC.md) runs a width-s network on the first ⌊s·C⌋ channels:
+// Dynamic channel reduction (docs/method.md §Dynamic channel reduction) runs a width-s network on the first ⌊s·C⌋ channels:
 // a conv weight K×C×R×S becomes W[:K', :C'], an FC weight O×F becomes W[:O, :F'], an activation
 // B×C×H×W becomes A[:, :C'] — all leading blocks.
 //   y[r, c, i] = x[r, c, i]   for r < rows, c < cols, i over the trailing dims (flattened)

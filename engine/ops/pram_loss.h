@@ -1,4 +1,4 @@
-// engine/ops/pram_loss.h — PRAM, post-ReLU activation mismatch (SENET_SPEC stage 3), with autograd
+// engine/ops/pram_loss.h — PRAM, post-ReLU activation mismatch (docs/method.md §Stage 3), with autograd
 // to the student only. For activations A: B×C×H×W,
 //   q_b(h,w) = (1/C) Σ_c A²_{b,c,h,w},   q̂_b = q_b / max(‖q_b‖₂, 1e-12)   (norm over H·W)
 //   L = (1/(B·H·W)) Σ_b Σ_{h,w} (q̂^S_b − q̂^T_b)²

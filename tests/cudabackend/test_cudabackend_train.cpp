@@ -73,11 +73,11 @@ models::ModelConfig tiny_resnet18() {
 void set_some_masks(models::Model& m) {
   auto sites = m.counted_sites();
   ASSERT_GE(sites.size(), 4u);
-  nn::ReluSite* a = sites[1];
+  models::ReluSite* a = sites[1];
   std::vector<uint8_t> pix(size_t(a->size()));
   for (size_t i = 0; i < pix.size(); ++i) pix[i] = rand_uniform(5, 1, i) < 0.6f;
   a->set_mask(Tensor::from_vector_u8(pix, {a->C, a->H, a->W}));
-  nn::ReluSite* b = sites[3];
+  models::ReluSite* b = sites[3];
   std::vector<uint8_t> ch(size_t(b->C));
   for (size_t i = 0; i < ch.size(); ++i) ch[i] = i % 3 != 0;
   b->set_mask(Tensor::from_vector_u8(ch, {b->C}));

@@ -39,7 +39,7 @@ TEST_F(CudaBackend, HalfWidthResNet18TrainingStepMatchesCpu) {
   cfg.width_factors = {0.5f, 1.f};
   auto cpu_model = models::make_model(cfg), dev_model = models::make_model(cfg);
   for (auto* m : {cpu_model.get(), dev_model.get()}) {  // a pixel mask on one site, sliced at 0.5
-    nn::ReluSite* s = m->sites()[2];
+    models::ReluSite* s = m->sites()[2];
     std::vector<uint8_t> px(size_t(s->size()));
     for (size_t i = 0; i < px.size(); ++i) px[i] = i % 3 != 0;
     s->set_mask(Tensor::from_vector_u8(px, {s->C, s->H, s->W}));

@@ -1,4 +1,4 @@
-// tests/models/test_models.cpp — ReLU-site tables of ResNet-18/34 and WRN (SENET_SPEC.md counts),
+// tests/models/test_models.cpp — ReLU-site tables of ResNet-18/34 and WRN (docs/method.md §ReLU sites counts),
 // the site conventions, forward/backward shapes and parameter names.
 #include <gtest/gtest.h>
 
@@ -123,7 +123,7 @@ TEST(Models, MasksChangeTheCountAndAreValidated) {
 // The straight-through learned mask: forward keeps exactly `keep` positions (top |score|), equals
 // masked_relu with that mask, and the scores receive gradient Σ_n dy·(relu(z) − z)·sign(s).
 TEST(Models, LearnedSiteIsMaskedReluWithStraightThroughScores) {
-  nn::ReluSite site("s", 2, 3, 3, true);
+  models::ReluSite site("s", 2, 3, 3, true);
   site.set_mask(Tensor::from_vector_u8({1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1}, {2, 3, 3}));
   site.set_learned(7, 5);
   EXPECT_EQ(site.relu_count(), 7);
@@ -144,6 +144,6 @@ TEST(Models, LearnedSiteIsMaskedReluWithStraightThroughScores) {
     EXPECT_NEAR(gs[i], expect * (sv[i] < 0 ? -1 : 1), 1e-5) << i;
   }
   site.freeze_learned();
-  EXPECT_EQ(site.mode, nn::SiteMode::Masked);
+  EXPECT_EQ(site.mode, models::SiteMode::Masked);
   EXPECT_EQ(site.relu_count(), 7);
 }

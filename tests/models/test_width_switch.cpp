@@ -173,13 +173,13 @@ TEST(WidthSwitch, MasksAreSlicedAndCountedPerFactor) {
   m->set_width(0.5f);
   EXPECT_EQ(m->relu_count(), 4352);
   // layer1.0.relu1 (site 1, 4×16×16): channel 0 all kept, 10 positions of channel 3.
-  nn::ReluSite* s = m->sites()[1];
+  models::ReluSite* s = m->sites()[1];
   std::vector<uint8_t> px(1024, 0);
   for (int i = 0; i < 256; ++i) px[size_t(i)] = 1;
   for (int i = 0; i < 10; ++i) px[size_t(3 * 256 + 17 * i)] = 1;
   s->set_mask(Tensor::from_vector_u8(px, {4, 16, 16}));
   // layer2.0.relu1 (site 5, 8×8×8), channel-wise: channels 1 and 6 kept.
-  nn::ReluSite* c = m->sites()[5];
+  models::ReluSite* c = m->sites()[5];
   std::vector<uint8_t> ch(8, 0);
   ch[1] = ch[6] = 1;
   c->set_mask(Tensor::from_vector_u8(ch, {8}));

@@ -15,7 +15,7 @@ static const std::vector<int64_t> kResNet18 = {65536, 65536, 65536, 65536, 65536
                                                16384, 8192,  8192,  8192,  8192};
 
 TEST(Allocation, SpecResNet18KeepFractionsAt100k) {
-  // SENET_SPEC.md: η of ResNet-18 from the authors' group's tables and the keep fractions they give.
+  // docs/method.md §Stage 1 and §Allocation: η of ResNet-18 from the authors' group's tables and the keep fractions they give.
   std::vector<double> eta = {0.06, 0.19, 0.21, 0.25, 0.28, 0.35, 0.49, 0.51, 0.56,
                              0.67, 0.81, 0.83, 0.86, 0.94, 0.99, 1.0,  1.0};
   std::vector<double> keep = {0.0097, 0.031, 0.036, 0.042, 0.047, 0.12, 0.165, 0.172, 0.188,

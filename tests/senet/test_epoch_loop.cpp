@@ -199,3 +199,16 @@ TEST(RunDir, OneSchemaBestBeforeLastAndResume) {
   EXPECT_NEAR(again.best_val(), 0.6, 1e-6);
   EXPECT_FALSE(again.save_epoch(*model2, opt2.get(), 4, 0.55));  // 0.55 < the resumed best
 }
+
+// No validation split (data.val_size = 0): nothing to select on, so the newest epoch is the best
+// (it was epoch 1 for ever: every later epoch's 0 % failed "strictly higher").
+TEST(RunDir, WithoutAValidationSplitTheNewestEpochIsTheBest) {
+  Fixture f;
+  RunDir run(temp_dir("noval"), "train", f.cfg);
+  auto opt = make_optimizer(f.cfg.train.optim, *f.model);
+  EXPECT_TRUE(std::isnan(validation_score(0.0, 0)));
+  EXPECT_EQ(validation_score(0.75, 10), 0.75);
+  for (int e = 1; e <= 3; ++e) EXPECT_TRUE(run.save_epoch(*f.model, opt.get(), e, validation_score(0, 0)));
+  EXPECT_EQ(run.best_epoch(), 3);
+  EXPECT_EQ(metadata_int(read_checkpoint(run.best_path()), "epoch"), 3);
+}

@@ -22,6 +22,7 @@
 #include "senet/pipeline.h"
 #include "senet/snl.h"
 #include "senet/trainer.h"
+#include "tests/support/error_of.h"
 #include "tests/support/tiny_run.h"
 
 using namespace senet;
@@ -57,6 +58,45 @@ std::vector<int64_t> tenth_counts(const models::Model& m) {
   for (auto* s : m.counted_sites()) c.push_back(std::max<int64_t>(1, s->size() / 10));
   return c;
 }
+
+// A tiny stage-2 run: a teacher and a student with random masks at a tenth of each site, and the
+// mask search's config (constant lr, so runs of different lengths agree on their common epochs).
+struct SearchRun {
+  RunConfig cfg = senet::test::tiny_run_config("", 160);
+  DataBundle data = load_data(cfg);
+  std::shared_ptr<models::Model> teacher = models::make_model(cfg.model),
+                                 student = models::make_model(cfg.model);
+  std::vector<int64_t> counts = tenth_counts(*student);
+  DistillConfig dc;
+  SearchRun(int epochs, int64_t bn_batches) {
+    set_random_masks(*student, counts, Granularity::Pixel, 9);
+    dc.stage = "mask_search";
+    dc.epochs = epochs;
+    dc.optim = cfg.train.optim;
+    dc.optim.schedule = "constant";
+    dc.search_masks = true;
+    dc.counts = counts;
+    dc.bn_recompute_batches = bn_batches;
+  }
+  DistillResult run(const std::string& dir) {
+    return run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  }
+  // The BN running means of a model loaded from `checkpoint`, before and after recomputing them
+  // with the stage's own BN loader at `epoch` (all batches).
+  std::pair<std::vector<std::vector<float>>, std::vector<std::vector<float>>> bn_means(
+      const std::string& checkpoint, int64_t epoch) {
+    auto kept = models::make_model(cfg.model);
+    load_model_state(read_checkpoint(checkpoint), *kept);
+    std::vector<nn::BatchNorm2d*> bns;
+    collect_bn(*kept, bns);
+    std::vector<std::vector<float>> saved, again;
+    for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
+    data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
+    recompute_bn_statistics(*kept, l, epoch, 1000);
+    for (auto* bn : bns) again.push_back(bn->state.running_mean.to_vector());
+    return {saved, again};
+  }
+};
 
 }  // namespace
 
@@ -111,33 +151,13 @@ TEST(BnRecompute, RunningStatisticsAreThePlainAverageOfTheBatches) {
 // under the mask it switched to (a recomputation with the same loader reproduces them), and the
 // metrics have the terms, gradient norms and mask overlaps.
 TEST(MaskSearch, ValidatesWithStatisticsOfTheNewMaskAndLogsItsInstruments) {
-  RunConfig cfg = senet::test::tiny_run_config("", 160);
-  DataBundle data = load_data(cfg);
-  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
-  const std::vector<int64_t> counts = tenth_counts(*student);
-  set_random_masks(*student, counts, Granularity::Pixel, 9);
-  DistillConfig dc;
-  dc.stage = "mask_search";
-  dc.epochs = 2;
-  dc.optim = cfg.train.optim;
-  dc.optim.schedule = "constant";
-  dc.search_masks = true;
-  dc.counts = counts;
-  dc.bn_recompute_batches = 1000;  // every batch of an epoch
+  SearchRun sr(2, 1000);  // recompute over every batch of an epoch
   std::string dir = temp_dir("bn");
-  DistillResult r = run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  DistillResult r = sr.run(dir);
   ASSERT_EQ(r.epochs_run, 2);
-
   // The kept (best) checkpoint's statistics = a recomputation under its own mask, same batches.
-  auto kept = models::make_model(cfg.model);
-  load_model_state(read_checkpoint(dir + "/best.safetensors"), *kept);
-  std::vector<nn::BatchNorm2d*> bns;
-  collect_bn(*kept, bns);
-  std::vector<std::vector<float>> saved;
-  for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
-  data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
-  recompute_bn_statistics(*kept, l, r.best_epoch - 1, 1000);
-  for (size_t i = 0; i < bns.size(); ++i) EXPECT_EQ(bns[i]->state.running_mean.to_vector(), saved[i]) << i;
+  auto [saved, again] = sr.bn_means(dir + "/best.safetensors", r.best_epoch - 1);
+  EXPECT_EQ(saved, again);
 
   std::vector<json> lines = metrics_lines(dir + "/metrics.jsonl");
   ASSERT_EQ(lines.size(), 2u);
@@ -162,78 +182,39 @@ TEST(MaskSearch, ValidatesWithStatisticsOfTheNewMaskAndLogsItsInstruments) {
 }
 
 TEST(MaskSearch, WithoutRecomputationTheStatisticsAreTheStaleOnes) {
-  RunConfig cfg = senet::test::tiny_run_config("", 160);
-  DataBundle data = load_data(cfg);
-  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
-  const std::vector<int64_t> counts = tenth_counts(*student);
-  set_random_masks(*student, counts, Granularity::Pixel, 9);
-  DistillConfig dc;
-  dc.stage = "mask_search";
-  dc.epochs = 1;
-  dc.optim = cfg.train.optim;
-  dc.search_masks = true;
-  dc.counts = counts;
-  dc.bn_recompute_batches = 0;
+  SearchRun sr(1, 0);
   std::string dir = temp_dir("stale");
-  run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
-  auto kept = models::make_model(cfg.model);
-  load_model_state(read_checkpoint(dir + "/best.safetensors"), *kept);
-  std::vector<nn::BatchNorm2d*> bns;
-  collect_bn(*kept, bns);
-  std::vector<std::vector<float>> saved;
-  for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
-  data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
-  recompute_bn_statistics(*kept, l, 0, 1000);
-  bool differs = false;
-  for (size_t i = 0; i < bns.size(); ++i) differs |= bns[i]->state.running_mean.to_vector() != saved[i];
-  EXPECT_TRUE(differs);
+  sr.run(dir);
+  auto [saved, again] = sr.bn_means(dir + "/best.safetensors", 0);
+  EXPECT_NE(saved, again);
   EXPECT_FALSE(metrics_lines(dir + "/metrics.jsonl")[0].contains("bn_recompute_batches"));
 }
 
 TEST(MaskSearch, SettleEpochsTrainOnTheBestSearchedMask) {
-  RunConfig cfg = senet::test::tiny_run_config("", 160);
-  DataBundle data = load_data(cfg);
-  auto teacher = models::make_model(cfg.model), student = models::make_model(cfg.model);
-  const std::vector<int64_t> counts = tenth_counts(*student);
-  set_random_masks(*student, counts, Granularity::Pixel, 9);
-  DistillConfig dc;
-  dc.stage = "mask_search";
-  dc.epochs = 2;
-  dc.settle_epochs = 2;
-  dc.optim = cfg.train.optim;
-  dc.optim.schedule = "constant";  // the first two epochs equal a run without settle epochs
-  dc.search_masks = true;
-  dc.counts = counts;
-  dc.bn_recompute_batches = 2;
+  SearchRun sr(2, 2);
+  sr.dc.settle_epochs = 2;
   std::string dir = temp_dir("settle");
-  DistillResult r = run_distill(cfg, dc, *teacher, *student, data, dir, false, false);
+  DistillResult r = sr.run(dir);
   EXPECT_EQ(r.epochs_run, 4);
   std::vector<json> lines = metrics_lines(dir + "/metrics.jsonl");
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[1]["phase"], "search");
   EXPECT_EQ(lines[2]["phase"], "settle");
   EXPECT_FALSE(lines[2].contains("mask_overlap_previous"));
-  // The settle epochs' checkpoints hold the mask of the best search epoch, unchanged.
-  auto last = models::make_model(cfg.model);
-  load_model_state(read_checkpoint(dir + "/last.safetensors"), *last);
   io::StFile f = read_checkpoint(dir + "/last.safetensors");
   EXPECT_EQ(metadata_int(f, "epoch"), 4);
-  int64_t relus = 0;
-  for (auto* s : last->counted_sites()) relus += s->relu_count();
+  auto last = models::make_model(sr.cfg.model);
+  load_model_state(f, *last);
   int64_t want = 0;
-  for (int64_t c : counts) want += c;
-  EXPECT_EQ(relus, want);
-  // The mask at the end equals the one at the start of settling: compare with a rerun stopped there.
-  std::string dir2 = temp_dir("settle2");
-  auto student2 = models::make_model(cfg.model);
-  set_random_masks(*student2, counts, Granularity::Pixel, 9);
-  DistillConfig dc2 = dc;
-  dc2.settle_epochs = 0;
-  dc2.epochs = 2;
-  auto teacher2 = models::make_model(cfg.model);
-  run_distill(cfg, dc2, *teacher2, *student2, data, dir2, false, false);  // loads its best at the end
-  for (size_t l = 0; l < counts.size(); ++l)
-    EXPECT_EQ(last->counted_sites()[l]->mask.to_vector_u8(), student2->counted_sites()[l]->mask.to_vector_u8())
+  for (int64_t c : sr.counts) want += c;
+  EXPECT_EQ(last->relu_count(), want);
+  // The settle epochs kept the best searched mask: the same run without them (its first two
+  // epochs are the same) ends, its best loaded, with the same masks.
+  SearchRun plain(2, 2);
+  plain.run(temp_dir("settle2"));
+  for (size_t l = 0; l < sr.counts.size(); ++l)
+    EXPECT_EQ(last->counted_sites()[l]->mask.to_vector_u8(),
+              plain.student->counted_sites()[l]->mask.to_vector_u8())
         << "site " << l;
 }
 
@@ -285,7 +266,7 @@ TEST(SnlExactBudget, TopAlphaOverAllSitesKeepsExactlyTheBudget) {
   g = 0;
   for (auto* s : sites) {
     for (uint8_t k : s->mask.to_vector_u8()) all.push_back({float((g++) % 7), k});
-    EXPECT_EQ(s->mode, nn::SiteMode::Masked);
+    EXPECT_EQ(s->mode, models::SiteMode::Masked);
   }
   float min_kept = 1e9f, max_dropped = -1e9f;
   for (auto [a, k] : all) (k ? min_kept : max_dropped) = k ? std::min(min_kept, a) : std::max(max_dropped, a);
@@ -315,19 +296,15 @@ TEST(SnlExactBudget, PipelineEndsAtExactlyTheBudget) {
 }
 
 TEST(MaskSearchOptions, ConfigKeysAreChecked) {
-  auto expect_error = [](const std::vector<std::string>& overrides, const std::string& key) {
-    try {
-      load_config_json("", overrides);
-      FAIL() << key;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-    }
-  };
-  expect_error({"senet.initial_mask=stripes"}, "senet.initial_mask");
-  expect_error({"senet.initial_mask=hw_pattern", "senet.granularity=channel"}, "senet.initial_mask");
-  expect_error({"senet.bn_recompute_batches=-1"}, "senet.bn_recompute_batches");
-  expect_error({"senet.settle_epochs=-2"}, "senet.settle_epochs");
-  expect_error({"senet.snl.binarize=round"}, "senet.snl.binarize");
+  for (auto [overrides, key] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"senet.initial_mask=stripes"}, "senet.initial_mask"},
+           {{"senet.initial_mask=hw_pattern", "senet.granularity=channel"}, "senet.initial_mask"},
+           {{"senet.bn_recompute_batches=-1"}, "senet.bn_recompute_batches"},
+           {{"senet.settle_epochs=-2"}, "senet.settle_epochs"},
+           {{"senet.snl.binarize=round"}, "senet.snl.binarize"},
+           {{"senet.sensitivity_epochs=0"}, "senet.sensitivity_epochs"}})
+    EXPECT_NE(senet::test::error_of([&] { load_config_json("", overrides); }).find(key),
+              std::string::npos) << key;
   RunConfig c = from_json(load_config_json("", {"senet.initial_mask=hw_pattern", "senet.settle_epochs=2",
                                                 "senet.snl.binarize=top_budget"}));
   EXPECT_EQ(c.senet.initial_mask, "hw_pattern");

@@ -238,7 +238,7 @@ TEST(Sensitivity, BadJsonIsRejectedWithTheKey) {
   RunConfig cfg = tiny_run();
   auto model = models::make_model(cfg.model);
   SensitivityResult r;
-  for (const nn::ReluSite* s : model->sites())
+  for (const models::ReluSite* s : model->sites())
     r.sites.push_back({s->site_name, s->feeding_conv, s->size(), 0.5, 0.5});
   EXPECT_EQ(counted_eta(r, *model).size(), model->counted_sites().size());
   SensitivityResult missing = r;

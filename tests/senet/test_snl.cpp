@@ -20,9 +20,9 @@ using senet::test::random_tensor;
 namespace fs = std::filesystem;
 
 TEST(SnlSite, ForwardIsAlphaReluAndTheGradientReachesAlpha) {
-  nn::ReluSite site("s", 2, 3, 3);
+  models::ReluSite site("s", 2, 3, 3);
   site.set_alpha(0.01f);
-  EXPECT_EQ(site.mode, nn::SiteMode::Alpha);
+  EXPECT_EQ(site.mode, models::SiteMode::Alpha);
   EXPECT_EQ(site.fused_act(), Act::None);  // runs unfused: the model hands it the pre-activation
   EXPECT_EQ(site.relu_count(), site.size());  // α = 1 everywhere at the start
   ASSERT_EQ(site.named_parameters().size(), 1u);
@@ -51,7 +51,7 @@ TEST(SnlSite, ForwardIsAlphaReluAndTheGradientReachesAlpha) {
 }
 
 TEST(SnlSite, CountAndBinarisationUseTheThreshold) {
-  nn::ReluSite site("s", 1, 2, 3);
+  models::ReluSite site("s", 1, 2, 3);
   site.set_alpha(0.01f);
   {
     NoGradGuard no_grad;  // below, at, just above the threshold, well above, negative, zero
@@ -59,15 +59,15 @@ TEST(SnlSite, CountAndBinarisationUseTheThreshold) {
   }
   EXPECT_EQ(site.relu_count(), 2);
   site.binarize_alpha();
-  EXPECT_EQ(site.mode, nn::SiteMode::Masked);
+  EXPECT_EQ(site.mode, models::SiteMode::Masked);
   EXPECT_EQ(site.mask.to_vector_u8(), (std::vector<uint8_t>{0, 0, 1, 1, 0, 0}));
   EXPECT_EQ(site.relu_count(), 2);
 }
 
 TEST(SnlSite, OnlyCountedPixelSitesTakeAlpha) {
-  nn::ReluSite fixed("stem", 1, 2, 2, /*counted=*/false);
+  models::ReluSite fixed("stem", 1, 2, 2, /*counted=*/false);
   EXPECT_THROW(fixed.set_alpha(0.01f), Error);
-  nn::ReluSite channel("c", 2, 2, 2);
+  models::ReluSite channel("c", 2, 2, 2);
   channel.set_mask(Tensor::from_vector_u8({1, 0}, {2}));
   EXPECT_THROW(channel.set_alpha(0.01f), Error);
 }
@@ -133,7 +133,7 @@ TEST(SnlLoop, FlatCountGrowsLambdaFromTheConfiguredEpochAndStopsAtMaxEpochs) {
   EXPECT_DOUBLE_EQ(r.history[3].lambda, double(1e-5f) * 1.1f);
   EXPECT_DOUBLE_EQ(r.lambda, double(1e-5f) * 1.1f * 1.1f * 1.1f);
   EXPECT_EQ(r.relus, cap);  // binarised: every α > 0.01 kept
-  for (auto* s : student->counted_sites()) EXPECT_EQ(s->mode, nn::SiteMode::Masked);
+  for (auto* s : student->counted_sites()) EXPECT_EQ(s->mode, models::SiteMode::Masked);
 }
 
 TEST(SnlLoop, StopsAtTheFirstEpochWithinTheBudgetAndBinarises) {
