@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report: no finished run under {a.root}", file=sys.stderr)
         return 1
     block = tables(runs)
+    a.docs.mkdir(parents=True, exist_ok=True)
     write_markdown(a.docs / "results.md", block)
     print(block)
     if not a.no_plot:

@@ -52,7 +52,9 @@ def load_run(run_dir: Path, seed: int) -> Run | None:
         return None
     r = json.loads(rep.read_text())
     arm = run_dir.name.rsplit("_", 1)[0]
-    m = _first_metrics_line(run_dir / "stage3" / "metrics.jsonl")
+    # SNL: its α epoch (CE, KD and the λ·Σ|α| term); everyone else: stage 3's first epoch.
+    snl = run_dir / "snl" / "metrics.jsonl"
+    m = _first_metrics_line(snl if snl.exists() else run_dir / "stage3" / "metrics.jsonl")
     stages = r.get("stages", {})
     return Run(seed=seed, arm=arm, budget=int(r["budget"]), relus=int(r["relu_count"]),
                capacity=int(r["relu_capacity"]), val=float(r["student"]["val_accuracy"]),
