@@ -346,19 +346,18 @@ json per_width_rows(models::Model& student, const DataBundle& data, Device devic
 PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   const SenetConfig& sn = cfg.senet;
   const std::string out = cfg.out_dir;
-  fs::create_directories(out);
-  io::RunLock lock(out);
+  io::RunLock lock(out);  // creates `out`; removes it again if we fail before writing anything
   Method method = parse_method(sn.method);
 
-  // Check the budget against the model before any work.
+  // Check the budget against the model and load the data before any work is written.
   auto probe = models::make_model(cfg.model);
   SENET_CHECK(sn.budget <= probe->relu_capacity(), "senet.budget ", sn.budget, " exceeds the ",
               probe->relu_capacity(), " ReLUs of the model's counted sites");
-  claim_out_dir(out, sn.method);
   RunConfig plain = cfg;  // the teacher and stages 1–2 are plain models; stage 3 gets the widths
   plain.model.width_factors.clear();
   Run run{plain, method, out, progress, parse_device(cfg.device), parse_granularity(sn.granularity),
           load_data(cfg)};
+  claim_out_dir(out, sn.method);
 
   std::string teacher_path = teacher_stage(run);
   auto teacher = model_from(run, teacher_path);

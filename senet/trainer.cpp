@@ -178,18 +178,16 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
               "model.width_factors: supervised training trains one width; the width factors are "
               "trained by stage 3 of `senet pipeline` (set model.width_factors to [] here)");
   Device device = parse_device(cfg.device);
-  fs::create_directories(cfg.out_dir);
-  io::RunLock lock(cfg.out_dir);
+  io::RunLock lock(cfg.out_dir);  // creates out_dir; removes it again if we fail before writing
   DataBundle data = load_data(cfg);
   model.to(device);
   auto opt = make_optimizer(cfg.train.optim, model);
   auto sched = make_schedule(cfg.train.optim, cfg.train.epochs);
-  RunDir run(cfg.out_dir, "train", cfg);
-  const int start_epoch = resume ? run.resume(model, opt.get()) : 0;
-
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed);
   SENET_CHECK(loader.batches_per_epoch() > 0, "train.batch_size (", cfg.train.batch_size,
               ") is larger than the training set (", data.train.n, " images)");
+  RunDir run(cfg.out_dir, "train", cfg);
+  const int start_epoch = resume ? run.resume(model, opt.get()) : 0;
   EpochLoop loop{model, *opt, sched.get(), "epoch", cfg.train.epochs, cfg.progress};
   auto body = [&](const data::Batch& b, int64_t) { return cross_entropy_step(model, b, device); };
   TrainResult res;

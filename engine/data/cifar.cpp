@@ -30,6 +30,14 @@ void append_records(const std::vector<uint8_t>& stored, const std::string& path,
     const int label = rec[label_at];
     SENET_CHECK(label < num_classes, "load_cifar: '", path, "': record ", r,
                 " has label out of range: expected < ", num_classes, ", found ", label);
+    // CIFAR-100 records carry both labels (coarse, fine): the unused one is checked too, since a
+    // byte out of its range means the file is not what it claims to be.
+    if (label_bytes == 2) {
+      const int other = rec[1 - label_at], bound = label_at == 1 ? 20 : 100;
+      SENET_CHECK(other < bound, "load_cifar: '", path, "': record ", r, " has ",
+                  label_at == 1 ? "coarse" : "fine", " label out of range: expected < ", bound,
+                  ", found ", other);
+    }
     d.labels[size_t(d.n + r)] = label;
     std::memcpy(d.pixels.data() + (d.n + r) * kPixels, rec + label_bytes, kPixels);
   }

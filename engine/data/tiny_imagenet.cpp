@@ -10,10 +10,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "engine/core/parallel.h"
 #include "engine/data/file_bytes.h"
 #include "engine/data/jpeg_decode.h"
 
@@ -84,32 +84,27 @@ Listing list_val(const fs::path& root, const std::map<std::string, int32_t>& ids
                                  (root / "val" / "images").string());
 }
 
-// Decodes every listed file into d.pixels on up to 16 threads.
+// Decodes every listed file into d.pixels on the engine's thread pool (num_threads(), so --threads
+// holds here too), one contiguous chunk of files per thread; the first failing file in file order
+// is the error reported.
 void decode_all(const Listing& files, Dataset& d) {
   const int64_t n = int64_t(files.size());
   const int64_t plane = 3 * kSide * kSide;
-  const int threads = int(std::clamp<int64_t>(std::thread::hardware_concurrency(), 1,
-                                              std::min<int64_t>(16, std::max<int64_t>(1, n))));
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
-  auto work = [&](int t) {
-    const int64_t begin = n * t / threads, end = n * (t + 1) / threads;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
+  parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       try {
         const std::vector<uint8_t> bytes = read_file_raw(files[size_t(i)].first);
         decode_jpeg_rgb(bytes.data(), bytes.size(), kSide, kSide, d.pixels.data() + i * plane,
                         files[size_t(i)].first);
       } catch (...) {
-        errors[size_t(t)] = std::current_exception();
-        return;
+        errors[size_t(i)] = std::current_exception();
+        return;  // this chunk stops at its first bad file
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (int t = 0; t < threads; ++t)  // chunks are in file order: the first error is the lowest
-    if (errors[size_t(t)]) std::rethrow_exception(errors[size_t(t)]);
+  });
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace

@@ -3,6 +3,10 @@
 // file behind when the process is killed, and someone must delete it by hand; a flock dies with
 // the process. Why the file is never deleted: unlinking it would let two runs lock two different
 // files (one opened before the unlink, one created after) and both believe they own the directory.
+// The one exception, a failed run that wrote nothing: the unlink happens while we still hold the
+// flock, so a run that opened the old file cannot lock it (LOCK_NB: it is refused, "in use"), and
+// a run that comes after the unlink creates a new file and then owns the directory; our rmdir then
+// fails harmlessly because the directory is not empty.
 #include "engine/io/run_lock.h"
 
 #include <fcntl.h>
@@ -12,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <ctime>
 #include <filesystem>
 
@@ -64,9 +69,10 @@ std::string read_fd(int fd) {
 
 }  // namespace
 
-RunLock::RunLock(const std::string& dir) : path_(dir + "/.lock") {
+RunLock::RunLock(const std::string& dir)
+    : dir_(dir), path_(dir + "/.lock"), uncaught_(std::uncaught_exceptions()) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  created_dir_ = std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create output directory ", dir, ": ", ec.message());
 
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -106,8 +112,22 @@ RunLock::RunLock(const std::string& dir) : path_(dir + "/.lock") {
   }
 }
 
+// True when `dir` holds nothing but the lock file.
+static bool only_lock_file(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename() != ".lock") return false;
+  return !ec;
+}
+
 RunLock::~RunLock() {
   if (fd_ < 0) return;
+  if (std::uncaught_exceptions() > uncaught_ && only_lock_file(dir_)) {
+    ::unlink(path_.c_str());  // still locked: see the top of this file
+    ::close(fd_);
+    if (created_dir_) ::rmdir(dir_.c_str());
+    return;
+  }
   (void)!::ftruncate(fd_, 0);  // no stale "in use by" text after a clean exit; best effort
   ::close(fd_);                // releases the flock
 }

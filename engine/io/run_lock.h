@@ -5,6 +5,9 @@
 // over by the next run. While the holder lives, a second RunLock on the same dir — in another
 // process or in this one — throws senet::Error "output directory D is in use by pid P ...".
 // Caveat: a child made by fork() shares the lock until it exits or execs (the fd is O_CLOEXEC).
+// A run that fails before writing anything (an exception unwinds through the lock while the
+// directory holds only .lock) leaves nothing behind: the lock file is unlinked while still locked
+// and the directory removed if this lock created it (see the .cpp for why that order is safe).
 #pragma once
 #include <string>
 
@@ -14,14 +17,17 @@ class RunLock {
  public:
   explicit RunLock(const std::string& dir);
   ~RunLock();  // clears the lock file's content and releases the lock (the file stays; see .cpp)
+              // unless a failure unwinds through it and the directory holds nothing else
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
 
   const std::string& lock_path() const { return path_; }
 
  private:
-  std::string path_;
+  std::string dir_, path_;
   int fd_ = -1;
+  bool created_dir_ = false;
+  int uncaught_ = 0;  // std::uncaught_exceptions() at construction
 };
 
 }  // namespace senet::io

@@ -124,6 +124,13 @@ TEST(DataCifar100, Errors) {
   testing::write_file(dir / "train.bin", records(1, 2, 2, {1, 2, 20, 3}));
   expect_error([&] { load_cifar100(dir.path.string(), true, false); },
                {dir / "train.bin", "< 20", "found 20"});
+  // The label not used is checked too: a coarse 200 with fine labels, a fine 100 with coarse ones.
+  testing::write_file(dir / "train.bin", records(1, 2, 2, {1, 2, 200, 3}));
+  expect_error([&] { load_cifar100(dir.path.string(), true); },
+               {dir / "train.bin", "record 1", "coarse label", "< 20", "found 200"});
+  testing::write_file(dir / "train.bin", records(1, 2, 2, {1, 2, 3, 100}));
+  expect_error([&] { load_cifar100(dir.path.string(), true, false); },
+               {dir / "train.bin", "record 1", "fine label", "< 100", "found 100"});
 }
 
 }  // namespace

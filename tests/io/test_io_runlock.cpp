@@ -2,12 +2,14 @@
 // A second RunLock on a locked directory fails with "in use by pid P" whether it comes from this
 // process or another one (fork); the lock is free again after the holder's destructor, and after
 // the holder is killed with SIGKILL (the kernel drops the flock), the next run takes it over and
-// rewrites the lock file with its own pid.
+// rewrites the lock file with its own pid. A failure that unwinds through the lock before anything
+// was written leaves no directory behind (or only the user's own, if it existed).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include "engine/core/error.h"
@@ -31,6 +33,38 @@ TEST(RunLock, CreatesDirectoryAndWritesOwner) {
   EXPECT_EQ(content.rfind(pid_text(::getpid()) + "\n", 0), 0u) << content;
   EXPECT_NE(content.find("host "), std::string::npos) << content;
   EXPECT_NE(content.find("started "), std::string::npos) << content;
+}
+
+TEST(RunLock, FailureBeforeAnyOutputLeavesNothingBehind) {
+  TempDir d;
+  const std::string dir = d.file("run/new");
+  try {
+    RunLock lock(dir);
+    throw Error("data root missing");
+  } catch (const Error&) {
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_TRUE(std::filesystem::exists(d.file("run")));  // only what the lock created goes
+
+  // A directory that existed stays (empty); one with output keeps it and the lock file.
+  std::filesystem::create_directories(dir);
+  try {
+    RunLock lock(dir);
+    throw Error("bad config");
+  } catch (const Error&) {
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/.lock"));
+  try {
+    RunLock lock(dir);
+    write_file_atomic(dir + "/metrics.jsonl", "{}\n");
+    throw Error("diverged");
+  } catch (const Error&) {
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/metrics.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/.lock"));
+  { RunLock clean(d.file("run/ok")); }  // a clean exit keeps its (emptied) lock file
+  EXPECT_TRUE(std::filesystem::exists(d.file("run/ok/.lock")));
 }
 
 TEST(RunLock, SecondLockInSameProcessFails) {

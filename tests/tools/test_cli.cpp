@@ -76,6 +76,10 @@ TEST(Cli, MissingDataNamesTheFile) {
   auto r = run("train --set data.root=" + d + "/nowhere --out " + d + "/run --set progress=false");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("nowhere"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/run"));  // no empty run folder with a 0-byte .lock left behind
+  r = run("pipeline --set data.root=" + d + "/nowhere --out " + d + "/pipe --set progress=false");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(fs::exists(d + "/pipe")) << r.output;
 }
 
 TEST(Cli, SummaryPrintsTheSiteTable) {
