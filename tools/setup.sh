@@ -3,6 +3,7 @@
 #   tools/setup.sh [BUILD_DIR]          (default: build)
 # Installs only missing Debian packages (needs root or sudo when something is missing).
 # Environment: SENET_CMAKE_ARGS extra arguments for cmake; SENET_JOBS parallel build jobs;
+#              SENET_TARGETS build only these targets (e.g. "senet": what the main job runs);
 #              SENET_PI=1 also makes the venv of `senet pi-measure` (tools/pi/setup_pi.sh), before
 #              configuring, so that its tests (tests/pi) are registered.
 set -euo pipefail
@@ -20,4 +21,6 @@ fi
 jobs=${SENET_JOBS:-$(nproc)}
 # shellcheck disable=SC2086
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release ${SENET_CMAKE_ARGS:-}
-cmake --build "$build" -j "$jobs"
+targets=()
+for t in ${SENET_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
