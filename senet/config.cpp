@@ -342,23 +342,37 @@ void set_dotted(json& base, const std::string& assignment) {
 }
 
 json load_config_json(const std::string& path, const std::vector<std::string>& overrides) {
-  if (path.empty()) return parse_config_json("{}", "(defaults)", overrides);
-  std::ifstream f(path);
-  SENET_CHECK(f.good(), "config file '", path, "' cannot be opened");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_config_json(ss.str(), path, overrides);
+  if (path.empty()) return merge_config_layers({}, overrides);
+  return merge_config_layers({read_config_layer(path)}, overrides);
 }
 
 json parse_config_json(const std::string& text, const std::string& path,
                        const std::vector<std::string>& overrides) {
-  json full = to_json(RunConfig{});
+  return merge_config_layers({parse_config_layer(text, path)}, overrides);
+}
+
+ConfigLayer parse_config_layer(const std::string& text, const std::string& name) {
   json user = json::parse(text, nullptr, false, /*ignore_comments=*/true);
-  SENET_CHECK(!user.is_discarded(), "config file '", path, "' is not valid JSON");
-  try {
-    merge_strict(full, user, "config");
-  } catch (const Error& e) {
-    fail("config file '", path, "': ", e.what());
+  SENET_CHECK(!user.is_discarded(), "config file '", name, "' is not valid JSON");
+  return {std::move(user), "config file '" + name + "'"};
+}
+
+ConfigLayer read_config_layer(const std::string& path) {
+  std::ifstream f(path);
+  SENET_CHECK(f.good(), "config file '", path, "' cannot be opened");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_config_layer(ss.str(), path);
+}
+
+json merge_config_layers(const std::vector<ConfigLayer>& layers, const std::vector<std::string>& overrides) {
+  json full = to_json(RunConfig{});
+  for (const ConfigLayer& layer : layers) {
+    try {
+      merge_strict(full, layer.json, "config");
+    } catch (const Error& e) {
+      fail(layer.name, ": ", e.what());
+    }
   }
   for (const auto& o : overrides) set_dotted(full, o);
   from_json(full);  // validate now so errors surface before any work starts

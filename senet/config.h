@@ -116,6 +116,21 @@ nlohmann::json load_config_json(const std::string& path, const std::vector<std::
 // this; tests/fuzz/fuzz_config.cpp). `name` is only used in error messages.
 nlohmann::json parse_config_json(const std::string& text, const std::string& name,
                                  const std::vector<std::string>& overrides);
+
+// The general form of the two above: a config in layers. `json` is a JSON object of config keys
+// (any subset) and `name` prefixes its errors ("config file 'x.json'", "checkpoint 'c.safetensors'").
+struct ConfigLayer {
+  nlohmann::json json;
+  std::string name;
+};
+// defaults ← each layer in order ← overrides, checked (from_json) before it is returned; e.g.
+// `senet eval`: defaults ← the checkpoint's stored config ← --config FILE ← --set.
+nlohmann::json merge_config_layers(const std::vector<ConfigLayer>& layers,
+                                   const std::vector<std::string>& overrides);
+// A config file's text as a layer named "config file '<name>'" (comments allowed); invalid JSON →
+// error naming it. read_config_layer reads the file first (unreadable → error naming it).
+ConfigLayer parse_config_layer(const std::string& text, const std::string& name);
+ConfigLayer read_config_layer(const std::string& path);
 void merge_strict(nlohmann::json& base, const nlohmann::json& patch, const std::string& where);
 void set_dotted(nlohmann::json& base, const std::string& assignment);
 

@@ -1,31 +1,67 @@
-// tools/cli.h — the subcommands of the `senet` binary and their shared argument parsing.
-// Every subcommand takes --config FILE, --set key=value (repeatable) and a few shortcuts for common
-// keys (--epochs, --out, --threads, --device, --seed); unknown flags are errors; --help prints usage.
+// tools/cli.h — the subcommands of the `senet` binary on CLI11 (libcli11-dev), and the options
+// they share. senet_main.cpp makes one CLI::App; each add_<command> adds its subcommand with only
+// the options it accepts (typed and checked while parsing, each with a description, so
+// `senet <command> --help` lists them all) and returns what runs it once the command line parsed.
+// The options that build a run's config (--config FILE, --set KEY=VALUE and the shortcuts such as
+// --epochs N for --set train.epochs=N) are added by add_config_options / add_shortcuts to the
+// subcommands where they mean something.
 #pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "engine/io/safetensors.h"
 #include "senet/config.h"
 
 namespace senet::cli {
 
-struct Args {
-  std::string command;
-  std::vector<std::string> rest;  // arguments after the subcommand
+// A subcommand and its action, run after a successful parse; returns the exit code.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
 };
 
-// Parses the shared flags; returns false when --help was given (usage already printed).
-// `extra` names further flags (with values) the subcommand accepts; their values land in `out`.
-bool parse_run_flags(const std::vector<std::string>& args, const char* usage, std::string& config_path,
-                     std::vector<std::string>& overrides, std::vector<std::pair<std::string, std::string*>> extra,
-                     std::vector<std::pair<std::string, bool*>> switches);
+Command add_train(CLI::App& senet);
+Command add_pipeline(CLI::App& senet);
+Command add_cost(CLI::App& senet);
+Command add_eval(CLI::App& senet);
+Command add_pi_measure(CLI::App& senet);  // execs tools/pi/pi_measure.py with the arguments
+Command add_summary(CLI::App& senet);
+Command add_info(CLI::App& senet);
 
-int cmd_train(const std::vector<std::string>& args);
-int cmd_eval(const std::vector<std::string>& args);
-int cmd_summary(const std::vector<std::string>& args);
-int cmd_info(const std::vector<std::string>& args);
-int cmd_pipeline(const std::vector<std::string>& args);
-int cmd_cost(const std::vector<std::string>& args);
-int cmd_pi_measure(const std::vector<std::string>& args);  // execs tools/pi/pi_measure.py
+// `senet pi-measure`'s Python tool, with these arguments (does not return on success).
+[[noreturn]] void exec_pi_measure(const std::vector<std::string>& args);
+// Whether that tool's Python environment exists (its --help can be shown after ours).
+bool pi_measure_available();
+
+// What the config options of a subcommand collected.
+struct RunOptions {
+  std::string config_path;             // --config FILE; empty: none
+  std::vector<std::string> overrides;  // "key=value", in command-line order (--set and shortcuts)
+};
+
+// --config FILE (its help says what the file is merged over) and --set KEY=VALUE (repeatable).
+void add_config_options(CLI::App& sub, RunOptions& o, const std::string& config_help);
+// Shortcuts, each one a --set of its key in command-line order, typed and checked: --epochs,
+// --out, --threads, --device, --seed, --batch-size, --lr, --arch, --width, --dataset, --data-root
+// (see cli_options.cpp). `names` picks those `sub` accepts.
+void add_shortcuts(CLI::App& sub, RunOptions& o, std::initializer_list<const char*> names);
+// Every shortcut (train, pipeline).
+void add_all_shortcuts(CLI::App& sub, RunOptions& o);
+// How a key option's value goes into the config: an integer, a number, or a string (quoted as
+// JSON, so a path such as "1" or "true" stays a string).
+enum class KeyValue { integer, number, text };
+// An option that is a --set of `key` in command-line order (as the shortcuts), its value checked
+// by `check` while parsing (a transform: it may rewrite the value, as integer_at_least does).
+CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& name, const std::string& key,
+                            KeyValue kind, const std::string& type_name, const std::string& help,
+                            const CLI::Validator& check);
+
+// The config of a run on a checkpoint (eval, summary --checkpoint): defaults ← the checkpoint's
+// stored config ← --config FILE (if given) ← --set and the shortcuts, in that order.
+nlohmann::json checkpoint_config(const io::StFile& f, const std::string& ckpt, const RunOptions& o);
 
 }  // namespace senet::cli

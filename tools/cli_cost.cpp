@@ -1,93 +1,41 @@
-// tools/cli_cost.cpp — `senet cost CHECKPOINT --protocol NAME [--json]`: per-site and total ReLUs
+// tools/cli_cost.cpp — `senet cost CHECKPOINT [--protocol NAME] [--json]`: per-site and total ReLUs
 // and the estimated PI online communication and latency (senet/pi_cost.h), next to the all-ReLU
-// model of the same config.
+// model of the same config; its options (a CLI11 subcommand, tools/cli.h) and what it runs.
 #include <cstdio>
+#include <memory>
 
 #include "senet/checkpoint.h"
 #include "senet/pi_cost.h"
 #include "tools/cli.h"
+#include "tools/cli11_helpers.h"
 
 namespace senet::cli {
 
-static const char* kCostUsage =
-    "usage: senet cost CHECKPOINT [--protocol NAME] [--json]\n"
-    "       senet cost CHECKPOINT --protocol custom --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]\n"
-    "Prints each ReLU site's ReLUs and the estimated private-inference online communication and\n"
-    "latency under a named protocol, the linear layers' MACs, and the same for the all-ReLU model\n"
-    "of the checkpoint's config (the ratio). Protocols (per-ReLU constants and their sources in\n"
-    "senet/pi_cost.h and docs/pi_cost.md):\n"
-    "  delphi       DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU (default; derived)\n"
-    "  cryptflow2   CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU (derived)\n"
-    "  spu-semi2k   SecretFlow SPU SEMI2K, 144 B per ReLU (measured by senet pi-measure)\n"
-    "  spu-cheetah  SecretFlow SPU CHEETAH, 98.5 B per ReLU (measured by senet pi-measure)\n"
-    "  custom      your own constants (--bytes-per-relu, --us-per-relu, --offline-bytes-per-relu)\n"
-    "  --json      print JSON instead of the table\n";
+namespace {
 
-static double positive_number(const std::string& flag, const std::string& v) {
-  double d = 0;
-  try {
-    size_t used = 0;
-    d = std::stod(v, &used);
-    SENET_CHECK(used == v.size(), "");
-  } catch (...) {
-    fail(flag, ": expected a number, got '", v, "'");
-  }
-  SENET_CHECK(d >= 0, flag, ": expected a number ≥ 0, got ", v);
-  return d;
-}
+struct CostOptions {
+  std::string checkpoint, protocol = "delphi";
+  bool json = false;
+  double bytes_per_relu = -1, us_per_relu = -1, offline_bytes_per_relu = -1;  // -1: not given
+};
 
-int cmd_cost(const std::vector<std::string>& args) {
-  std::string ckpt, protocol = "delphi", bytes, us, offline;
-  bool as_json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kCostUsage, stdout);
-      return 0;
-    }
-    if (a == "--json") {
-      as_json = true;
-      continue;
-    }
-    std::string* dst = a == "--protocol"                 ? &protocol
-                       : a == "--bytes-per-relu"         ? &bytes
-                       : a == "--us-per-relu"            ? &us
-                       : a == "--offline-bytes-per-relu" ? &offline
-                                                         : nullptr;
-    if (dst) {
-      SENET_CHECK(i + 1 < args.size(), "option ", a, " needs a value (see --help)");
-      *dst = args[++i];
-      continue;
-    }
-    SENET_CHECK(a.rfind("--", 0) != 0, "unknown option '", a, "' (see --help)");
-    SENET_CHECK(ckpt.empty(), "one checkpoint only (got '", ckpt, "' and '", a, "')");
-    ckpt = a;
-  }
-  SENET_CHECK(!ckpt.empty(), "senet cost needs a checkpoint (see --help)");
-  PiProtocol p;
-  if (protocol == "custom") {
-    SENET_CHECK(!bytes.empty() && !us.empty(),
-                "--protocol custom needs --bytes-per-relu and --us-per-relu");
-    p = {"custom", "user-given constants", positive_number("--bytes-per-relu", bytes),
-         offline.empty() ? 0.0 : positive_number("--offline-bytes-per-relu", offline),
-         positive_number("--us-per-relu", us) * 1e-6};
-  } else {
-    SENET_CHECK(bytes.empty() && us.empty() && offline.empty(),
-                "--bytes-per-relu, --us-per-relu and --offline-bytes-per-relu go with --protocol custom");
-    p = find_pi_protocol(protocol);
-  }
-
-  io::StFile f = read_checkpoint(ckpt);
+int run_cost(const CostOptions& o) {
+  PiProtocol p = o.protocol == "custom"
+                     ? PiProtocol{"custom", "user-given constants", o.bytes_per_relu,
+                                  o.offline_bytes_per_relu < 0 ? 0.0 : o.offline_bytes_per_relu,
+                                  o.us_per_relu * 1e-6}
+                     : find_pi_protocol(o.protocol);
+  io::StFile f = read_checkpoint(o.checkpoint);
   auto j = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
-  SENET_CHECK(!j.is_discarded(), "checkpoint '", ckpt, "': metadata 'config' is not valid JSON");
+  SENET_CHECK(!j.is_discarded(), "checkpoint '", o.checkpoint, "': metadata 'config' is not valid JSON");
   RunConfig cfg = from_json(j);
   auto model = models::make_model(cfg.model);
   load_model_state(f, *model);
   PiCost mine = estimate_pi_cost(site_relus(*model), model->macs(), p);
   PiCost all = estimate_pi_cost(site_relus(*model, /*all_relu=*/true), model->macs(), p);
-  if (as_json) {
+  if (o.json) {
     nlohmann::json out{
-        {"checkpoint", ckpt},
+        {"checkpoint", o.checkpoint},
         {"protocol", {{"name", p.name}, {"description", p.description},
                       {"online_bytes_per_relu", p.online_bytes_per_relu},
                       {"offline_bytes_per_relu", p.offline_bytes_per_relu},
@@ -99,9 +47,61 @@ int cmd_cost(const std::vector<std::string>& args) {
                                       : nlohmann::json(nullptr)}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("%s\n%s", ckpt.c_str(), format_pi_cost(mine, all, p).c_str());
+    std::printf("%s\n%s", o.checkpoint.c_str(), format_pi_cost(mine, all, p).c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+Command add_cost(CLI::App& senet) {
+  auto o = std::make_shared<CostOptions>();
+  CLI::App* sub = senet.add_subcommand(
+      "cost", "ReLUs and estimated PI communication/latency of a checkpoint (delphi, cryptflow2)");
+  sub->footer(
+      "Prints each ReLU site's ReLUs and the estimated private-inference online communication and\n"
+      "latency under a named protocol, the linear layers' MACs, and the same for the all-ReLU model\n"
+      "of the checkpoint's config (the ratio). Protocols (per-ReLU constants and their sources in\n"
+      "senet/pi_cost.h and docs/pi_cost.md):\n"
+      "  delphi       DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU (derived)\n"
+      "  cryptflow2   CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU (derived)\n"
+      "  spu-semi2k   SecretFlow SPU SEMI2K, 144 B per ReLU (measured by senet pi-measure)\n"
+      "  spu-cheetah  SecretFlow SPU CHEETAH, 98.5 B per ReLU (measured by senet pi-measure)\n"
+      "  custom       your own constants: --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]");
+  sub->add_option("CHECKPOINT", o->checkpoint, "the checkpoint (.safetensors)")
+      ->type_name("")
+      ->required()
+      ->check(existing_file());
+  std::vector<std::string> protocols;
+  for (const auto& p : pi_protocols()) protocols.push_back(p.name);
+  protocols.push_back("custom");
+  sub->add_option("--protocol", o->protocol, "the PI protocol whose per-ReLU costs are used")
+      ->type_name("NAME")
+      ->check(CLI::IsMember(protocols))
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "print JSON instead of the table");
+  auto* bytes = sub->add_option("--bytes-per-relu", o->bytes_per_relu,
+                                "custom: online bytes per ReLU (both parties)")
+                    ->type_name("B")
+                    ->check(number_at_least(0, /*strict=*/false));
+  auto* us = sub->add_option("--us-per-relu", o->us_per_relu, "custom: online microseconds per ReLU")
+                 ->type_name("T")
+                 ->check(number_at_least(0, /*strict=*/false));
+  auto* offline = sub->add_option("--offline-bytes-per-relu", o->offline_bytes_per_relu,
+                                  "custom: offline (preprocessing) bytes per ReLU (default 0)")
+                      ->type_name("B")
+                      ->check(number_at_least(0, /*strict=*/false));
+  // The constants go with --protocol custom, and custom needs the two online ones: checked once
+  // parsed, as usage errors.
+  sub->callback([o, bytes, us, offline] {
+    bool any = bytes->count() + us->count() + offline->count() > 0;
+    if (o->protocol == "custom" && (!bytes->count() || !us->count()))
+      throw CLI::ValidationError("--protocol custom", "needs --bytes-per-relu and --us-per-relu");
+    if (o->protocol != "custom" && any)
+      throw CLI::ValidationError("--bytes-per-relu, --us-per-relu, --offline-bytes-per-relu",
+                                 "go with --protocol custom");
+  });
+  return {sub, [o] { return run_cost(*o); }};
 }
 
 }  // namespace senet::cli

@@ -1,7 +1,10 @@
-// tools/cli_info.cpp — `senet summary` (per-site ReLU table) and `senet info` (CPU/BLAS setup).
+// tools/cli_info.cpp — `senet summary` (per-site ReLU table) and `senet info` (CPU/BLAS setup):
+// their options (CLI11 subcommands, tools/cli.h) and what they run.
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "engine/core/parallel.h"
@@ -9,50 +12,57 @@
 #include "engine/io/safetensors.h"
 #include "senet/checkpoint.h"
 #include "tools/cli.h"
+#include "tools/cli11_helpers.h"
 
 namespace senet::cli {
 
-static const char* kSummaryUsage =
-    "usage: senet summary [MODEL] [--config FILE] [--set key=value]... [--checkpoint FILE]\n"
-    "Prints the ReLU sites (name, C×H×W, ReLUs, keep %), parameter count and MACs.\n"
-    "MODEL is a shortcut: resnet18, resnet34, wrn-22-8, wrn-16-4 (CIFAR shapes, 32×32×3).\n"
-    "With --checkpoint, the model and masks come from the checkpoint.\n";
+namespace {
 
-int cmd_summary(const std::vector<std::string>& all) {
-  std::vector<std::string> args = all, overrides;
-  if (!args.empty() && args[0].rfind("--", 0) != 0) {
-    std::string m = args[0];
-    args.erase(args.begin());
-    if (m == "resnet18" || m == "resnet34") {
-      overrides = {"model.arch=" + m};
-    } else if (m.rfind("wrn-", 0) == 0) {
-      auto dash = m.find('-', 4);
-      SENET_CHECK(dash != std::string::npos, "model '", m, "': expected wrn-DEPTH-K, e.g. wrn-22-8");
-      overrides = {"model.arch=wrn", "model.wrn_depth=" + m.substr(4, dash - 4),
-                   "model.wrn_k=" + m.substr(dash + 1)};
-    } else {
-      fail("unknown model '", m, "' (expected resnet18, resnet34 or wrn-D-K)");
-    }
-    overrides.insert(overrides.end(), {"model.in_channels=3", "model.image_size=32"});
+struct SummaryOptions {
+  RunOptions run;
+  std::string model, checkpoint;  // MODEL shortcut; --checkpoint FILE
+};
+
+bool all_digits(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// The overrides a MODEL shortcut stands for; empty when it is none of resnet18, resnet34, wrn-D-K.
+std::vector<std::string> model_overrides(const std::string& m) {
+  std::vector<std::string> out;
+  if (m == "resnet18" || m == "resnet34") {
+    out = {"model.arch=\"" + m + "\""};
+  } else if (m.rfind("wrn-", 0) == 0) {
+    auto dash = m.find('-', 4);
+    if (dash == std::string::npos) return {};
+    std::string depth = m.substr(4, dash - 4), k = m.substr(dash + 1);
+    if (!all_digits(depth) || !all_digits(k)) return {};
+    out = {"model.arch=\"wrn\"", "model.wrn_depth=" + depth, "model.wrn_k=" + k};
+  } else {
+    return {};
   }
-  std::string config_path, ckpt;
-  std::vector<std::string> more;
-  if (!parse_run_flags(args, kSummaryUsage, config_path, more, {{"--checkpoint", &ckpt}}, {}))
-    return 0;
-  overrides.insert(overrides.end(), more.begin(), more.end());
+  out.insert(out.end(), {"model.in_channels=3", "model.image_size=32"});  // CIFAR shapes
+  return out;
+}
+
+int run_summary(const SummaryOptions& o) {
   nlohmann::json j;
   io::StFile f;
-  if (!ckpt.empty()) {
-    f = read_checkpoint(ckpt);
-    j = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
-    SENET_CHECK(!j.is_discarded(), "checkpoint '", ckpt, "': metadata 'config' is not valid JSON");
-    for (const auto& o : overrides) set_dotted(j, o);
+  if (!o.checkpoint.empty()) {
+    f = read_checkpoint(o.checkpoint);
+    j = checkpoint_config(f, o.checkpoint, o.run);
   } else {
-    j = load_config_json(config_path, overrides);
+    // defaults ← --config FILE ← MODEL ← --set, in that order.
+    std::vector<std::string> overrides = model_overrides(o.model);
+    overrides.insert(overrides.end(), o.run.overrides.begin(), o.run.overrides.end());
+    j = load_config_json(o.run.config_path, overrides);
   }
   RunConfig cfg = from_json(j);
   auto model = models::make_model(cfg.model);
-  if (!ckpt.empty()) load_model_state(f, *model);
+  if (!o.checkpoint.empty()) load_model_state(f, *model);
   std::printf("%s (width %.3g, input %d×%d×%d, %d classes)\n",
               cfg.model.arch == "wrn" ? ("WRN-" + std::to_string(cfg.model.wrn_depth) + "-" +
                                          std::to_string(cfg.model.wrn_k)).c_str()
@@ -63,12 +73,7 @@ int cmd_summary(const std::vector<std::string>& all) {
   return 0;
 }
 
-int cmd_info(const std::vector<std::string>& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::puts("usage: senet info\nPrints the threads, CPU features, the OpenBLAS configuration and the address space\nthe process holds at start.");
-      return 0;
-    }
+int run_info() {
   const auto& b = cpu::blas_info();
   std::printf("threads: %d\ncpu features: %s\nopenblas library: %s\nopenblas config: %s\n"
               "openblas core: %s\nOPENBLAS_CORETYPE: %s (%s)\n",
@@ -85,6 +90,43 @@ int cmd_info(const std::vector<std::string>& args) {
       break;
     }
   return 0;
+}
+
+}  // namespace
+
+Command add_summary(CLI::App& senet) {
+  auto o = std::make_shared<SummaryOptions>();
+  CLI::App* sub =
+      senet.add_subcommand("summary", "print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs");
+  sub->footer(
+      "Prints the ReLU sites (name, C×H×W, ReLUs, keep %), parameter count and MACs.\n"
+      "Config: defaults <- --config FILE <- MODEL <- --set; with --checkpoint, the model and masks\n"
+      "come from the checkpoint: defaults <- its stored config <- --config FILE <- --set.\n"
+      "Examples: senet summary resnet18;  senet summary wrn-22-8 --set model.final_site=false");
+  auto* model =
+      sub->add_option("MODEL", o->model,
+                      "a model with CIFAR shapes (32×32×3): resnet18, resnet34 or wrn-DEPTH-K (e.g. wrn-22-8)")
+          ->type_name("")
+          ->check(CLI::Validator(
+              [](std::string& m) -> std::string {
+                if (!model_overrides(m).empty()) return std::string();
+                return "expected resnet18, resnet34 or wrn-DEPTH-K (e.g. wrn-22-8), got '" + m + "'";
+              },
+              "", "MODEL"));
+  sub->add_option("--checkpoint", o->checkpoint, "summarise this checkpoint (its model and masks)")
+      ->type_name("FILE")
+      ->check(existing_file())
+      ->excludes(model);
+  add_config_options(*sub, o->run, "JSON config (with --checkpoint: merged over its stored config)");
+  return {sub, [o] { return run_summary(*o); }};
+}
+
+Command add_info(CLI::App& senet) {
+  CLI::App* sub = senet.add_subcommand("info", "print the CPU/BLAS configuration the engine uses");
+  sub->footer(
+      "Prints the threads, CPU features, the OpenBLAS configuration and the address space the\n"
+      "process holds at start.");
+  return {sub, [] { return run_info(); }};
 }
 
 }  // namespace senet::cli

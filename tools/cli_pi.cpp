@@ -3,10 +3,12 @@
 // is JAX) in its own virtual environment made by tools/pi/setup_pi.sh; the engine stays free of
 // Python: this command only execs that interpreter with the tool, SENET_BIN set to this binary (for
 // the tool's plaintext check against `senet eval` and its `senet cost` estimate).
-// The environment: $SENET_PI_VENV, else <source dir>/.venv-pi.
+// The environment: $SENET_PI_VENV, else <source dir>/.venv-pi. `senet pi-measure --help` prints
+// this subcommand's help, then the tool's own (its options) when the environment is installed.
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,11 +22,23 @@
 
 namespace senet::cli {
 
-int cmd_pi_measure(const std::vector<std::string>& args) {
+namespace {
+
+// The tool's Python interpreter: $SENET_PI_VENV/bin/python, else <source dir>/.venv-pi/bin/python.
+std::string pi_venv() {
+  const char* env = std::getenv("SENET_PI_VENV");
+  return env && *env ? env : std::string(SENET_SOURCE_DIR) + "/.venv-pi";
+}
+
+}  // namespace
+
+bool pi_measure_available() { return std::filesystem::exists(pi_venv() + "/bin/python"); }
+
+void exec_pi_measure(const std::vector<std::string>& args) {
   namespace fs = std::filesystem;
   const std::string root = SENET_SOURCE_DIR;
   const char* env = std::getenv("SENET_PI_VENV");
-  const std::string venv = env && *env ? env : root + "/.venv-pi";
+  const std::string venv = pi_venv();
   const std::string python = venv + "/bin/python";
   const std::string tool = root + "/tools/pi/pi_measure.py";
   SENET_CHECK(fs::exists(python), "pi-measure needs its Python environment (SecretFlow SPU), and '",
@@ -40,8 +54,25 @@ int cmd_pi_measure(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::fflush(nullptr);  // what senet printed (e.g. its --help) comes before the tool's output
   execv(python.c_str(), argv.data());
   fail("pi-measure: cannot run '", python, "': ", std::strerror(errno));
+}
+
+Command add_pi_measure(CLI::App& senet) {
+  CLI::App* sub =
+      senet.add_subcommand("pi-measure", "measured 2PC cost under SecretFlow SPU (needs tools/pi/setup_pi.sh)");
+  // Everything after `pi-measure` is the tool's (it parses and checks its own options): CLI11
+  // stops at the first argument and keeps the rest for the tool; only a leading --help is ours.
+  sub->prefix_command();
+  sub->footer(
+      "Runs tools/pi/pi_measure.py with the arguments as given, in the Python environment of\n"
+      "tools/pi/setup_pi.sh ($SENET_PI_VENV, else <source dir>/.venv-pi), with $SENET_BIN set to this\n"
+      "binary (the tool's plaintext check runs `senet eval`, its estimate `senet cost`).\n"
+      "The tool's options (--run DIR or --checkpoint FILE, --images N, --protocols, --json FILE, ...)\n"
+      "follow when its environment is installed.\n"
+      "Example: senet pi-measure --run runs/fmnist_senet --images 3");
+  return {sub, [sub]() -> int { exec_pi_measure(sub->remaining()); }};
 }
 
 }  // namespace senet::cli

@@ -1,41 +1,34 @@
 // tools/cli_pipeline.cpp — `senet pipeline`: teacher → sensitivity → allocation → mask search →
-// fine-tuning, resumable, with the per-site report printed at the end.
+// fine-tuning, resumable, with the per-site report printed at the end; its options (a CLI11
+// subcommand, tools/cli.h) and what it runs.
 #include <cstdio>
+#include <memory>
 
 #include "senet/pipeline.h"
 #include "senet/trainer.h"
 #include "tools/cli.h"
+#include "tools/cli11_helpers.h"
 
 namespace senet::cli {
 
-static const char* kPipelineUsage =
-    "usage: senet pipeline --config FILE --budget R [--teacher CKPT] [--set key=value]...\n"
-    "Runs SENet end to end in <out_dir>; a rerun resumes at the first unfinished stage.\n"
-    "  --budget R        ReLUs the student keeps in its counted sites (= senet.budget)\n"
-    "  --teacher CKPT    use this all-ReLU checkpoint instead of training a teacher\n"
-    "  --method M        senet (default) | snl | uniform | random_masks | no_pram (= senet.method)\n"
-    "  --set KEY=VALUE   any config key, e.g. --set senet.finetune.epochs=3\n"
-    "  shortcuts as for train: --epochs (teacher) --out --threads --device --seed ...\n"
-    "Outputs: student.safetensors, masks.json (kept indices per site), report.json, report.txt.\n";
+namespace {
 
-int cmd_pipeline(const std::vector<std::string>& args) {
-  std::string config_path, budget, teacher, method;
-  std::vector<std::string> overrides;
+struct PipelineOptions {
+  RunOptions run;  // --budget, --teacher and --method are overrides too (senet.*)
   bool print = false;
-  if (!parse_run_flags(args, kPipelineUsage, config_path, overrides,
-                       {{"--budget", &budget}, {"--teacher", &teacher}, {"--method", &method}},
-                       {{"--print-config", &print}}))
-    return 0;
-  if (!budget.empty()) overrides.push_back("senet.budget=" + budget);
-  if (!method.empty()) overrides.push_back("senet.method=" + method);
-  if (!teacher.empty()) overrides.push_back("senet.teacher_checkpoint=\"" + teacher + "\"");
-  auto j = load_config_json(config_path, overrides);
-  if (print) {
+};
+
+int run_pipeline_command(const PipelineOptions& o) {
+  auto j = load_config_json(o.run.config_path, o.run.overrides);
+  if (o.print) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   RunConfig cfg = from_json(j);
-  SENET_CHECK(!budget.empty() || cfg.senet.budget > 0,
+  // A budget of 0 (a student without ReLUs) must be asked for; an unset one is a forgotten option.
+  bool budget_given = false;
+  for (const auto& kv : o.run.overrides) budget_given |= kv.rfind("senet.budget=", 0) == 0;
+  SENET_CHECK(budget_given || cfg.senet.budget > 0,
               "senet pipeline needs a ReLU budget: --budget R (or senet.budget in the config)");
   apply_threads(cfg.threads);
   PipelineResult r = run_pipeline(cfg, cfg.progress);
@@ -43,6 +36,31 @@ int cmd_pipeline(const std::vector<std::string>& args) {
   std::printf("outputs in %s: student.safetensors, masks.json, report.json, report.txt\n",
               cfg.out_dir.c_str());
   return 0;
+}
+
+}  // namespace
+
+Command add_pipeline(CLI::App& senet) {
+  auto o = std::make_shared<PipelineOptions>();
+  CLI::App* sub = senet.add_subcommand(
+      "pipeline", "SENet: teacher → sensitivity → allocation → mask search → fine-tuning");
+  sub->footer(
+      "Runs SENet end to end in <out_dir>; a rerun resumes at the first unfinished stage.\n"
+      "Outputs: student.safetensors, masks.json (kept indices per site), report.json, report.txt.\n"
+      "Config: defaults <- --config FILE <- --set, the shortcuts, --budget, --teacher and --method,\n"
+      "in command-line order.\n"
+      "Example: senet pipeline --config configs/fmnist_senet.json --budget 4000 --out runs/x");
+  add_key_option(*sub, o->run, "--budget", "senet.budget", KeyValue::integer, "R",
+                 "ReLUs the student keeps in its counted sites", integer_at_least(0));
+  add_key_option(*sub, o->run, "--teacher", "senet.teacher_checkpoint", KeyValue::text, "CKPT",
+                 "use this all-ReLU checkpoint instead of training a teacher", existing_file());
+  add_key_option(*sub, o->run, "--method", "senet.method", KeyValue::text, "METHOD",
+                 "senet, the SNL baseline, or an ablation (docs/method.md)",
+                 CLI::IsMember(std::vector<std::string>{"senet", "snl", "uniform", "random_masks", "no_pram"}));
+  sub->add_flag("--print-config", o->print, "print the full config and exit");
+  add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
+  add_all_shortcuts(*sub, o->run);
+  return {sub, [o] { return run_pipeline_command(*o); }};
 }
 
 }  // namespace senet::cli

@@ -1,6 +1,7 @@
-// tools/cli_train.cpp — `senet train` and `senet eval` (optionally dumping per-image logits).
+// tools/cli_train.cpp — `senet train` and `senet eval` (optionally dumping per-image logits):
+// their options (CLI11 subcommands, tools/cli.h) and what they run.
 #include <cstdio>
-#include <filesystem>
+#include <memory>
 
 #include "engine/core/autograd.h"
 #include "engine/core/error.h"
@@ -8,77 +9,20 @@
 #include "senet/checkpoint.h"
 #include "senet/trainer.h"
 #include "tools/cli.h"
+#include "tools/cli11_helpers.h"
 
 namespace senet::cli {
 
-bool parse_run_flags(const std::vector<std::string>& args, const char* usage, std::string& config_path,
-                     std::vector<std::string>& overrides,
-                     std::vector<std::pair<std::string, std::string*>> extra,
-                     std::vector<std::pair<std::string, bool*>> switches) {
-  // Shortcuts for common keys: --epochs 3 is --set train.epochs=3.
-  const std::vector<std::pair<std::string, std::string>> shortcuts = {
-      {"--epochs", "train.epochs"}, {"--out", "out_dir"},       {"--threads", "threads"},
-      {"--device", "device"},       {"--seed", "seed"},         {"--batch-size", "train.batch_size"},
-      {"--lr", "train.optim.lr"},   {"--arch", "model.arch"},   {"--width", "model.width"},
-      {"--dataset", "data.dataset"}, {"--data-root", "data.root"}};
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      return false;
-    }
-    bool matched = false;
-    for (auto& [flag, b] : switches)
-      if (a == flag) {
-        *b = true;
-        matched = true;
-      }
-    if (matched) continue;
-    SENET_CHECK(i + 1 < args.size(), "option ", a, " needs a value (see --help)");
-    const std::string& v = args[++i];
-    if (a == "--config") {
-      config_path = v;
-      continue;
-    }
-    if (a == "--set") {
-      overrides.push_back(v);
-      continue;
-    }
-    for (auto& [flag, key] : shortcuts)
-      if (a == flag) {
-        overrides.push_back(key + "=" + v);
-        matched = true;
-      }
-    for (auto& [flag, dst] : extra)
-      if (a == flag) {
-        *dst = v;
-        matched = true;
-      }
-    SENET_CHECK(matched, "unknown option '", a, "' (see --help)");
-  }
-  return true;
-}
+namespace {
 
-static const char* kTrainUsage =
-    "usage: senet train [--config FILE] [--set key=value]... [--resume] [options]\n"
-    "Trains a model with cross-entropy; checkpoints <out>/last.safetensors every epoch and\n"
-    "<out>/best.safetensors at the best validation accuracy; metrics in <out>/metrics.jsonl.\n"
-    "  --config FILE     JSON config (keys as in configs/*.json; defaults fill the rest)\n"
-    "  --set KEY=VALUE   override one key, e.g. --set train.optim.lr=0.1 (repeatable)\n"
-    "  --resume          continue from <out>/last.safetensors if it exists\n"
-    "  --print-config    print the full config and exit\n"
-    "  shortcuts: --epochs N --out DIR --threads N --device cpu|cuda --seed N --batch-size N\n"
-    "             --lr X --arch NAME --width X --dataset NAME --data-root DIR\n";
-
-int cmd_train(const std::vector<std::string>& args) {
-  std::string config_path;
-  std::vector<std::string> overrides;
+struct TrainOptions {
+  RunOptions run;
   bool resume = false, print = false;
-  if (!parse_run_flags(args, kTrainUsage, config_path, overrides, {},
-                       {{"--resume", &resume}, {"--print-config", &print}}))
-    return 0;
-  auto j = load_config_json(config_path, overrides);
-  if (print) {
+};
+
+int run_train(const TrainOptions& o) {
+  auto j = load_config_json(o.run.config_path, o.run.overrides);
+  if (o.print) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -88,7 +32,7 @@ int cmd_train(const std::vector<std::string>& args) {
   std::fprintf(stderr, "model %s: %lld parameters, %lld ReLUs, %.3f GMACs/image\n",
                cfg.model.arch.c_str(), (long long)model->num_parameters(),
                (long long)model->relu_count(), double(model->macs()) * 1e-9);
-  TrainResult r = train_supervised(cfg, *model, resume);
+  TrainResult r = train_supervised(cfg, *model, o.resume);
   std::printf("validation accuracy %.2f%%  test accuracy %.2f%%  (%d epochs, %.1f s, %.0f img/s)\n",
               100 * r.val.accuracy, 100 * r.test.accuracy, r.epochs_run, r.seconds,
               r.images_per_second);
@@ -96,8 +40,8 @@ int cmd_train(const std::vector<std::string>& args) {
 }
 
 // One JSON line per image of `d` (in order): its row, label and logits (%.9g: float32 round-trips).
-static void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
-                         Device dev, const std::string& path) {
+void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm, Device dev,
+                  const std::string& path) {
   NoGradGuard no_grad;
   model.eval();
   data::Loader loader(d, 256, false, false, data::Augment{}, norm, 0);
@@ -122,64 +66,84 @@ static void write_logits(models::Model& model, const data::Dataset& d, const dat
   io::write_file_atomic(path, out);
 }
 
-static const char* kEvalUsage =
-    "usage: senet eval --checkpoint FILE [--split test|val] [--limit N] [--dump-logits FILE]\n"
-    "                  [--set key=value]...\n"
-    "Evaluates a checkpoint with the config stored in it (data keys may be overridden).\n"
-    "  --limit N           only the split's first N images\n"
-    "  --dump-logits FILE  also write one JSON line per image: {\"index\", \"label\", \"logits\"}\n";
+struct EvalOptions {
+  RunOptions run;
+  std::string checkpoint, split = "test", dump_logits;
+  int64_t limit = 0;  // 0: the whole split
+};
 
-int cmd_eval(const std::vector<std::string>& args) {
-  std::string config_path, ckpt, split = "test", limit_arg, dump;
-  std::vector<std::string> overrides;
-  if (!parse_run_flags(args, kEvalUsage, config_path, overrides,
-                       {{"--checkpoint", &ckpt}, {"--split", &split}, {"--limit", &limit_arg},
-                        {"--dump-logits", &dump}},
-                       {}))
-    return 0;
-  SENET_CHECK(!ckpt.empty(), "senet eval needs --checkpoint FILE");
-  SENET_CHECK(split == "test" || split == "val", "--split must be test or val, got '", split, "'");
-  int64_t limit = 0;
-  if (!limit_arg.empty()) {
-    size_t used = 0;
-    try {
-      limit = std::stoll(limit_arg, &used);
-    } catch (...) {
-      used = 0;
-    }
-    SENET_CHECK(used == limit_arg.size() && limit > 0, "--limit: expected a positive integer, got '",
-                limit_arg, "'");
-  }
-  io::StFile f = read_checkpoint(ckpt);
-  auto j = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
-  SENET_CHECK(!j.is_discarded(), "checkpoint '", ckpt, "': metadata 'config' is not valid JSON");
-  for (const auto& o : overrides) set_dotted(j, o);
-  RunConfig cfg = from_json(j);
+int run_eval(const EvalOptions& o) {
+  io::StFile f = read_checkpoint(o.checkpoint);
+  RunConfig cfg = from_json(checkpoint_config(f, o.checkpoint, o.run));
   apply_threads(cfg.threads);
   auto model = models::make_model(cfg.model);
   load_model_state(f, *model);
   Device dev = parse_device(cfg.device);
   model->to(dev);
   DataBundle data = load_data(cfg);
-  data::Dataset d = split == "test" ? data.test : data.val;
-  if (limit > 0 && limit < d.n) {
-    std::vector<int64_t> rows(size_t(limit), 0);
-    for (int64_t i = 0; i < limit; ++i) rows[size_t(i)] = i;
-    d = data::select_rows(d, rows.data(), limit, d.name);
+  data::Dataset d = o.split == "test" ? data.test : data.val;
+  if (o.limit > 0 && o.limit < d.n) {
+    std::vector<int64_t> rows(size_t(o.limit), 0);
+    for (int64_t i = 0; i < o.limit; ++i) rows[size_t(i)] = i;
+    d = data::select_rows(d, rows.data(), o.limit, d.name);
   }
-  if (!dump.empty()) write_logits(*model, d, data.norm, dev, dump);
+  if (!o.dump_logits.empty()) write_logits(*model, d, data.norm, dev, o.dump_logits);
   EvalResult r = evaluate(*model, d, data.norm, 256, dev);
-  std::printf("%s: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n", split.c_str(),
+  std::printf("%s: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n", o.split.c_str(),
               (long long)r.images, r.loss, 100 * r.accuracy, (long long)model->relu_count());
   for (float w : model->width_factors()) {  // a width-switchable model (model.width_factors)
     if (w == 1.f) continue;
     model->set_width(w);
     EvalResult rw = evaluate(*model, d, data.norm, 256, dev);
     std::printf("%s at width %.2f: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n",
-                split.c_str(), double(w), (long long)rw.images, rw.loss, 100 * rw.accuracy,
+                o.split.c_str(), double(w), (long long)rw.images, rw.loss, 100 * rw.accuracy,
                 (long long)model->relu_count());
   }
   return 0;
+}
+
+}  // namespace
+
+Command add_train(CLI::App& senet) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* sub = senet.add_subcommand("train", "train a model (the all-ReLU teacher) from a JSON config");
+  sub->footer(
+      "Trains with cross-entropy; checkpoints <out>/last.safetensors every epoch and\n"
+      "<out>/best.safetensors at the best validation accuracy; metrics in <out>/metrics.jsonl.\n"
+      "Config: defaults <- --config FILE <- --set and the shortcuts, in command-line order.\n"
+      "Example: senet train --config configs/fmnist_resnet18_w025.json --epochs 5");
+  sub->add_flag("--resume", o->resume, "continue from <out>/last.safetensors if it exists");
+  sub->add_flag("--print-config", o->print, "print the full config and exit");
+  add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
+  add_all_shortcuts(*sub, o->run);
+  return {sub, [o] { return run_train(*o); }};
+}
+
+Command add_eval(CLI::App& senet) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* sub = senet.add_subcommand("eval", "evaluate a checkpoint on the validation or test split");
+  sub->footer(
+      "Config: defaults <- the checkpoint's stored config <- --config FILE <- --set and the\n"
+      "shortcuts, in command-line order. The model keys must still match the checkpoint's weights.\n"
+      "Example: senet eval --checkpoint runs/x/best.safetensors --set data.test_limit=1000");
+  sub->add_option("--checkpoint", o->checkpoint, "the checkpoint to evaluate (.safetensors)")
+      ->type_name("FILE")
+      ->required()
+      ->check(existing_file());
+  sub->add_option("--split", o->split, "which split")
+      ->type_name("SPLIT")
+      ->check(CLI::IsMember(std::vector<std::string>{"test", "val"}))
+      ->capture_default_str();
+  sub->add_option("--limit", o->limit, "only the split's first N images")
+      ->type_name("N")
+      ->transform(integer_at_least(1));
+  sub->add_option("--dump-logits", o->dump_logits,
+                  "also write one JSON line per image: {\"index\", \"label\", \"logits\"}")
+      ->type_name("FILE");
+  add_config_options(*sub, o->run,
+                     "JSON config merged over the checkpoint's stored config (e.g. data keys)");
+  add_shortcuts(*sub, o->run, {"--threads", "--device", "--data-root"});
+  return {sub, [o] { return run_eval(*o); }};
 }
 
 }  // namespace senet::cli

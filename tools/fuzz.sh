@@ -46,7 +46,7 @@ dict() {  # libFuzzer dictionary for the JSON-based formats
 }
 
 pkgs=(clang-14 libclang-rt-14-dev cmake make libopenblas-dev nlohmann-json3-dev zlib1g-dev
-      libjpeg62-turbo-dev)
+      libjpeg62-turbo-dev libcli11-dev)
 "$here/tools/install_packages.sh" fuzz "${pkgs[@]}"
 
 launcher=()

@@ -1,8 +1,13 @@
-// tools/senet_main.cpp — `senet <command> [options]`: the project's one binary.
-// Errors (bad files, configs, budgets, shapes) print "senet: error: <message>" and exit 1.
+// tools/senet_main.cpp — `senet <command> [options]`: the project's one binary. Its command line is
+// CLI11's (tools/cli.h: one subcommand per command, each with only its own options).
+//   senet --help, senet <command> --help   the generated help; exit 0
+//   usage errors (unknown command or option, a value of the wrong type or range, a missing
+//   required option)                      "senet: error: <what>" and the help to read; exit 2
+//   run errors (bad files, configs, budgets, shapes, out of memory)
+//                                          "senet: error: <message>"; exit 1
 #include <cstdio>
-#include <cstring>
 #include <exception>
+#include <iostream>
 
 #include "engine/core/error.h"
 #include "engine/cuda/cuda_backend.h"
@@ -10,22 +15,68 @@
 #include "tools/cli.h"
 #include "tools/out_of_memory.h"
 
-static const char* kUsage =
-    "usage: senet <command> [options]\n"
-    "commands:\n"
-    "  train     train a model (the all-ReLU teacher) from a JSON config\n"
-    "  pipeline  SENet: teacher → sensitivity → allocation → mask search → fine-tuning\n"
-    "  cost      ReLUs and estimated PI communication/latency of a checkpoint (delphi, cryptflow2)\n"
-    "  eval      evaluate a checkpoint on the validation or test split\n"
-    "  pi-measure  measured 2PC cost under SecretFlow SPU (needs tools/pi/setup_pi.sh)\n"
-    "  summary   print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs\n"
-    "  info      print the CPU/BLAS configuration the engine uses\n"
-    "Run 'senet <command> --help' for the options of a command.\n";
+namespace {
+
+// A usage error: the arguments no option took, in command-line order (CLI11 2.1 lists them
+// reversed, and checks required options first: `senet eval --epochs 5` must name --epochs), then
+// CLI11's message naming the option and what it expected.
+int usage_error(const CLI::App& app, const CLI::ParseError& e) {
+  const CLI::App* where = &app;  // the subcommand being parsed, if any
+  for (auto subs = app.get_subcommands(); !subs.empty(); subs = subs.front()->get_subcommands())
+    where = subs.front();
+  const std::string cmd = where == &app ? "senet" : "senet " + where->get_name();
+  const auto extras = app.remaining(/*recurse=*/true);
+  if (!extras.empty()) {
+    std::string args;
+    for (const auto& a : extras) args += " " + a;
+    std::fprintf(stderr, "senet: error: %s does not accept:%s\n", cmd.c_str(), args.c_str());
+  }
+  if (!dynamic_cast<const CLI::ExtrasError*>(&e)) std::fprintf(stderr, "senet: error: %s\n", e.what());
+  std::fprintf(stderr, "Run '%s --help' for its options.\n", cmd.c_str());
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  CLI::App app{"senet — train ResNets and run the SENet ReLU-reduction pipeline (teacher → sensitivity → "
+               "allocation → mask search → fine-tuning)",
+               "senet"};
+  app.footer("Run 'senet <command> --help' for the options of a command.");
+  app.require_subcommand(1);
+  const std::vector<senet::cli::Command> commands = {
+      senet::cli::add_train(app),   senet::cli::add_pipeline(app),   senet::cli::add_cost(app),
+      senet::cli::add_eval(app),    senet::cli::add_pi_measure(app), senet::cli::add_summary(app),
+      senet::cli::add_info(app)};
+  if (argc < 2) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
+  if (argv[1][0] != '-') {  // not an option: it must name a command
+    bool known = false;
+    for (const auto& c : commands) known |= c.app->get_name() == argv[1];
+    if (!known) {
+      std::fprintf(stderr, "senet: error: unknown command '%s'\n%s", argv[1], app.help().c_str());
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) return usage_error(app, e);
+    app.exit(e);  // --help: the help of the command it follows, on stdout
+    // pi-measure's options are its Python tool's: its own help follows when it is installed.
+    const auto subs = app.get_subcommands();
+    if (!subs.empty() && subs.front()->get_name() == "pi-measure" && senet::cli::pi_measure_available()) {
+      std::cout << "\nThe tool's own help (tools/pi/pi_measure.py --help):\n" << std::flush;
+      try {
+        senet::cli::exec_pi_measure({"--help"});
+      } catch (const std::exception& x) {
+        std::fprintf(stderr, "senet: error: %s\n", x.what());
+        return 1;
+      }
+    }
+    return 0;
   }
   // `--device cuda` brings up the CUDA glue this binary links (tools/CMakeLists.txt) on first use.
   senet::set_cuda_initializer([] {
@@ -33,18 +84,10 @@ int main(int argc, char** argv) {
       std::fputs("senet: warning: device 'cuda' is emulated on the CPU in this build (no nvcc); "
                  "results are exact but ~100x slower than --device cpu\n", stderr);
   });
-  std::string cmd = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    if (cmd == "train") return senet::cli::cmd_train(args);
-    if (cmd == "pipeline") return senet::cli::cmd_pipeline(args);
-    if (cmd == "cost") return senet::cli::cmd_cost(args);
-    if (cmd == "eval") return senet::cli::cmd_eval(args);
-    if (cmd == "summary") return senet::cli::cmd_summary(args);
-    if (cmd == "info") return senet::cli::cmd_info(args);
-    if (cmd == "pi-measure") return senet::cli::cmd_pi_measure(args);
-    std::fprintf(stderr, "senet: error: unknown command '%s'\n%s", cmd.c_str(), kUsage);
-    return 2;
+    for (const auto& c : commands)
+      if (c.app->parsed()) return c.run();
+    return 2;  // unreachable: require_subcommand(1) made the parse fail without one
   } catch (const senet::Error& e) {
     std::fprintf(stderr, "\nsenet: error: %s\n", e.what());
     return 1;

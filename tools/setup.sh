@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 
 pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
-      libjpeg62-turbo-dev dataset-fashion-mnist python3-pytest)
+      libjpeg62-turbo-dev libcli11-dev dataset-fashion-mnist python3-pytest)
 "$here/tools/install_packages.sh" setup "${pkgs[@]}"
 
 if [ "${SENET_PI:-0}" = 1 ]; then

@@ -1,6 +1,7 @@
-// tests/tools/test_cli.cpp — the binary as a user meets it: bad input gives a clear message and a
-// non-zero exit; `kill -9` mid-run followed by --resume ends with the same weights as a run that
-// was never interrupted.
+// tests/tools/test_cli.cpp — the binary as a user meets it: every subcommand has a generated
+// --help listing its options; bad input gives a clear message and a non-zero exit (2 for usage
+// errors, 1 for run errors); eval's config is the checkpoint's, then --config, then --set; `kill -9`
+// mid-run followed by --resume ends with the same weights as a run that was never interrupted.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/safetensors.h"
 #include "senet/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -47,11 +49,91 @@ static const char* kTiny =
     "--set data.val_size=32 --set train.batch_size=16 --set progress=false --threads 2";
 
 TEST(Cli, HelpAndUnknownCommand) {
-  EXPECT_EQ(run("--help").code, 0);
-  EXPECT_EQ(run("train --help").code, 0);
-  auto r = run("frobnicate");
+  auto r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* cmd : {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info"})
+    EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << " missing from\n" << r.output;
+  EXPECT_EQ(run("").code, 2);  // no command: the help on stderr
+  r = run("frobnicate");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("unknown command"), std::string::npos);
+}
+
+// `senet <command> --help` is generated (CLI11) and lists every option the command accepts.
+TEST(Cli, EverySubcommandHelpListsItsOptions) {
+  const std::vector<std::string> run_options = {"--config", "--set", "--epochs", "--out", "--threads",
+                                                "--device", "--seed", "--batch-size", "--lr", "--arch",
+                                                "--width", "--dataset", "--data-root"};
+  std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"train", {"--resume", "--print-config"}},
+      {"pipeline", {"--budget", "--teacher", "--method", "--print-config"}},
+      {"eval", {"--checkpoint", "--split", "--limit", "--dump-logits", "--config", "--set", "--threads",
+                "--device", "--data-root"}},
+      {"cost", {"CHECKPOINT", "--protocol", "--json", "--bytes-per-relu", "--us-per-relu",
+                "--offline-bytes-per-relu"}},
+      {"summary", {"MODEL", "--checkpoint", "--config", "--set"}},
+      {"info", {"--help"}},
+      {"pi-measure", {"--help", "tools/pi/pi_measure.py"}}};
+  for (const char* c : {"train", "pipeline"})
+    for (auto& [cmd, opts] : commands)
+      if (cmd == c) opts.insert(opts.end(), run_options.begin(), run_options.end());
+  setenv("SENET_PI_VENV", "/nonexistent/senet-pi-venv", 1);  // pi-measure: our help only
+  for (const auto& [cmd, opts] : commands) {
+    auto r = run(cmd + " --help");
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("senet " + cmd), std::string::npos) << r.output;  // its usage line
+    for (const auto& o : opts) EXPECT_NE(r.output.find(o), std::string::npos) << cmd << " --help lacks " << o;
+  }
+  unsetenv("SENET_PI_VENV");
+  EXPECT_EQ(run("eval --help").output.find("--epochs"), std::string::npos);
+}
+
+// Options are scoped per subcommand and typed: a usage error names the option, exits 2.
+TEST(Cli, UsageErrorsNameTheOptionAndExit2) {
+  std::string d = temp_dir("usage");
+  std::ofstream(d + "/c.safetensors") << "x";  // exists; never read, the parse fails first
+  struct Case {
+    std::string args, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"eval --epochs 5", "senet eval does not accept: --epochs 5"},
+           {"eval --checkpoint " + d + "/c.safetensors --epochs 5", "--epochs"},
+           {"summary resnet18 --epochs 5", "--epochs"},
+           {"info --threads 2", "--threads"},
+           {"train --threads x", "--threads: expected an integer ≥ 0, got 'x'"},
+           {"train --epochs 2.5", "--epochs"},
+           {"train --lr -0.1", "--lr: expected a number > 0"},
+           {"train --device gpu", "--device"},
+           {"train --set noequals", "--set: expected KEY=VALUE"},
+           {"train --config " + d + "/missing.json", "missing.json"},
+           {"pipeline --budget many", "--budget"},
+           {"pipeline --method best", "--method"},
+           {"eval", "--checkpoint"},
+           {"eval --checkpoint " + d + "/c.safetensors --split train", "--split"},
+           {"cost " + d + "/c.safetensors --protocol custom --bytes-per-relu 1", "--us-per-relu"},
+           {"cost " + d + "/c.safetensors --us-per-relu 1", "--protocol custom"},
+           {"summary resnet50", "resnet50"},
+           {"summary resnet18 --checkpoint " + d + "/c.safetensors", "--checkpoint"}}) {
+    auto r = run(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find("senet: error: "), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
+  }
+}
+
+// --set and the shortcuts apply in command-line order (a later one wins); values keep their type.
+TEST(Cli, ShortcutsApplyInCommandLineOrder) {
+  auto config = [](const std::string& args) {
+    auto r = run("train " + args + " --print-config");
+    EXPECT_EQ(r.code, 0) << args << "\n" << r.output;
+    return nlohmann::json::parse(r.output, nullptr, false);
+  };
+  EXPECT_EQ(config("--epochs 3 --set train.epochs=5")["train"]["epochs"], 5);
+  EXPECT_EQ(config("--set train.epochs=5 --epochs 3")["train"]["epochs"], 3);
+  auto j = config("--out 123 --seed 010 --lr .5");
+  EXPECT_EQ(j["out_dir"], "123");  // a string, though it reads as a number
+  EXPECT_EQ(j["seed"], 10);        // decimal (CLI11 alone reads "010" as octal 8)
+  EXPECT_EQ(j["train"]["optim"]["lr"], 0.5);
 }
 
 TEST(Cli, BadConfigsNameTheKeyAndExitNonZero) {
@@ -62,7 +144,7 @@ TEST(Cli, BadConfigsNameTheKeyAndExitNonZero) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("train.bogus"), std::string::npos) << r.output;
   r = run("train --frobnicate 1");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);  // a usage error
   EXPECT_NE(r.output.find("--frobnicate"), std::string::npos) << r.output;
   std::string d = temp_dir("badjson");
   std::ofstream(d + "/c.json") << "{ not json";
@@ -156,8 +238,55 @@ TEST(Cli, EvalDumpsLogitsOfTheFirstImages) {
   EXPECT_NE(r.output.find(expect), std::string::npos)
       << "expected '" << expect << "' in " << r.output;
   r = run("eval --checkpoint " + d + "/run/last.safetensors --limit 0");
-  EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find("--limit"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("--limit: expected an integer ≥ 1, got '0'"), std::string::npos) << r.output;
+}
+
+// A tiny trained run; returns its last checkpoint.
+static std::string tiny_checkpoint(const std::string& d) {
+  auto r = run("train " + std::string(kTiny) + " --epochs 1 --out " + d + "/run");
+  EXPECT_EQ(r.code, 0) << r.output;
+  return d + "/run/last.safetensors";
+}
+
+// eval and summary use --config X: the checkpoint's stored config, then X's keys, then --set.
+TEST(Cli, EvalAndSummaryHonourConfig) {
+  std::string d = temp_dir("evalconfig");
+  std::string ckpt = tiny_checkpoint(d);
+  auto r = run("eval --checkpoint " + ckpt);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 32 images"), std::string::npos) << r.output;  // synthetic: 128 / 4
+  std::ofstream(d + "/limit.json") << R"({"data": {"test_limit": 3}})";
+  r = run("eval --checkpoint " + ckpt + " --config " + d + "/limit.json");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 3 images"), std::string::npos) << r.output;
+  r = run("eval --checkpoint " + ckpt + " --config " + d + "/limit.json --set data.test_limit=5");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 5 images"), std::string::npos) << r.output;  // --set wins
+  std::ofstream(d + "/bad.json") << R"({"data": {"bogus": 1}})";
+  for (const char* cmd : {"eval", "summary"}) {
+    r = run(std::string(cmd) + " --checkpoint " + ckpt + " --config " + d + "/bad.json");
+    EXPECT_EQ(r.code, 1) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("bad.json"), std::string::npos) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("data.bogus"), std::string::npos) << cmd << "\n" << r.output;
+  }
+  r = run("summary --checkpoint " + ckpt + " --config " + d + "/limit.json");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+// A checkpoint whose stored config holds only "model" (the defaults fill the rest): the overrides
+// apply after the defaults, so data and run keys can be set.
+TEST(Cli, EvalOverridesApplyOverAModelOnlyStoredConfig) {
+  std::string d = temp_dir("modelonly");
+  senet::io::StFile f = senet::read_checkpoint(tiny_checkpoint(d));
+  auto cfg = nlohmann::json::parse(f.metadata.at("config"));
+  f.metadata["config"] = nlohmann::json{{"model", cfg["model"]}}.dump();
+  senet::io::save_safetensors(d + "/model_only.safetensors", f);
+  auto r = run("eval --checkpoint " + d + "/model_only.safetensors --threads 2 --device cpu --data-root " + d +
+               " --set data.dataset=synthetic --set data.synthetic_size=128 --set data.val_size=32"
+               " --set data.test_limit=8");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 8 images"), std::string::npos) << r.output;
 }
 
 TEST(Cli, PiMeasureWithoutItsVenvSaysHowToInstallIt) {

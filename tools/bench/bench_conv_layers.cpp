@@ -4,7 +4,7 @@
 // kernels, and their oracle), and the fused conv→BN→masked-ReLU op forward + backward, against the
 // sgemm rate this binary measures. Not a test: each shape is checked (direct vs im2col) before
 // it is timed; tools/bench/vs_pytorch.py runs this next to tools/bench/torch_layers.py.
-//   bench_conv_layers [--threads 2] [--reps 7] [--only SUBSTR] [--list] [--json]
+//   bench_conv_layers [--threads 2] [--reps 7] [--only SUBSTR] [--list] [--json]   (--help: all options)
 // --list prints the shapes as JSON lines (for torch_layers.py); --json prints one JSON line per
 // shape instead of the table.
 // FLOPs: 2·N·K·P·Q·C·R·S per pass; the fused fwd+bwd counts 3 passes (BN/act work not counted).
@@ -36,6 +36,7 @@
 #include "engine/ops/conv_bn_act.h"
 #include "tools/bench/bench_timing.h"
 #include "tools/bench/resnet_layers.h"
+#include "tools/cli11_helpers.h"
 
 using namespace senet;
 
@@ -158,34 +159,18 @@ int main(int argc, char** argv) {
   int threads = 2, reps = 7;
   bool list = false, json = false;
   std::string only;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "bench_conv_layers: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    auto integer = [&](const char* v) {
-      char* end = nullptr;
-      long n = std::strtol(v, &end, 10);
-      if (!*v || *end || n < 1) {
-        std::fprintf(stderr, "bench_conv_layers: %s expects a positive integer, got '%s'\n", a.c_str(), v);
-        std::exit(2);
-      }
-      return int(n);
-    };
-    if (a == "--threads") threads = integer(value());
-    else if (a == "--reps") reps = integer(value());
-    else if (a == "--only") only = value();
-    else if (a == "--list") list = true;
-    else if (a == "--json") json = true;
-    else {
-      std::fprintf(stderr, "bench_conv_layers: unknown option %s\n", a.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"Every distinct ResNet-18 conv layer on the CPU: fprop, dgrad, wgrad (engine path and "
+               "im2col) and the fused conv→BN→mReLU fwd+bwd, against the measured sgemm rate",
+               "bench_conv_layers"};
+  app.add_option("--threads", threads, "threads")->type_name("N")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--reps", reps, "timed runs per measurement (the median is reported)")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--only", only, "only the layers whose \"model name shape\" contains SUBSTR")->type_name("SUBSTR");
+  app.add_flag("--list", list, "print the shapes as JSON lines (for torch_layers.py) and exit");
+  app.add_flag("--json", json, "one JSON line per shape instead of the table");
+  cli::parse_or_exit(app, argc, argv);
   std::vector<bench::ConvLayer> layers;
   for (auto& l : bench::default_layers())
     if (only.empty() || (l.model + " " + l.name + " " + l.label()).find(only) != std::string::npos)

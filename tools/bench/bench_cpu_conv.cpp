@@ -5,13 +5,12 @@
 //         (MaskedReLU, random per-element mask), fwd and fwd+bwd, training mode
 //   flops: conv = 2·N·K·P·Q·C·R·S; fwd+bwd = 3× (dgrad + wgrad); BN/act passes are not counted.
 // Reports median of --reps runs after 2 warm-ups, min and max, GFLOP/s and % of the sgemm rate.
-//   bench_cpu_conv [--threads N] [--reps N]
+//   bench_cpu_conv [--threads N] [--reps N]   (--help: all options)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
 #include "tools/bench/bench_timing.h"
+#include "tools/cli11_helpers.h"
 
 using namespace senet;
 
@@ -144,14 +144,16 @@ void bench_shape(const ConvShape& s, int reps, std::vector<Row>& rows) {
 
 int main(int argc, char** argv) {
   int threads = 0, reps = 7;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--reps N]\n", argv[0]);
-      return 2;
-    }
-  }
+  CLI::App app{"CPU conv / fused conv-BN-(masked)ReLU timings against a measured sgemm roof", "bench_cpu_conv"};
+  app.add_option("--threads", threads, "threads (0: all cores)")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(0))
+      ->capture_default_str();
+  app.add_option("--reps", reps, "timed runs per measurement, after 2 warm-ups (the median is reported)")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  cli::parse_or_exit(app, argc, argv);
   if (threads > 0) set_num_threads(threads);
   const cpu::BlasInfo& bi = cpu::blas_info();
   std::printf("# bench_cpu_conv — threads %d, reps %d (median after 2 warm-ups)\n", num_threads(), reps);

@@ -5,7 +5,7 @@
 // tools/bench/torch_step.py on the same model layout, batch and thread count.
 //   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
-//                    [--warmup 3] [--seconds S]
+//                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
 // Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
 // "forward_ms" / "backward_ms" / "check_and_update_ms" (medians of the step's parts: forward + loss,
 // zero_grad + backward, finite check + SGD + loss.item + count_correct), "step_ms": [...],
@@ -27,56 +27,46 @@
 #include "engine/optim/sgd.h"
 #include "models/model.h"
 #include "senet/trainer.h"
+#include "tools/cli11_helpers.h"
 
 using namespace senet;
-
-namespace {
-
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "bench_train_step: %s\nusage: bench_train_step --arch resnet18|wrn [--width W] "
-               "[--wrn-depth D --wrn-k K] [--in-channels C] [--image S] [--classes N] [--batch B] "
-               "[--threads T] [--steps N] [--warmup N] [--seconds S]\n",
-               why);
-  std::exit(2);
-}
-
-double number(const char* flag, const char* v) {
-  char* end = nullptr;
-  double d = std::strtod(v, &end);
-  if (!*v || *end) {
-    std::fprintf(stderr, "bench_train_step: %s expects a number, got '%s'\n", flag, v);
-    std::exit(2);
-  }
-  return d;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   models::ModelConfig mc;
   mc.arch = "resnet18";
   int batch = 128, threads = 2, steps = 10, warmup = 3;
   double seconds = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (i + 1 >= argc) usage(("missing value after " + a).c_str());
-    const char* v = argv[++i];
-    if (a == "--arch") mc.arch = v;
-    else if (a == "--width") mc.width = float(number(argv[i - 1], v));
-    else if (a == "--wrn-depth") mc.wrn_depth = int(number(argv[i - 1], v));
-    else if (a == "--wrn-k") mc.wrn_k = int(number(argv[i - 1], v));
-    else if (a == "--in-channels") mc.in_channels = int(number(argv[i - 1], v));
-    else if (a == "--image") mc.image_size = int(number(argv[i - 1], v));
-    else if (a == "--classes") mc.num_classes = int(number(argv[i - 1], v));
-    else if (a == "--batch") batch = int(number(argv[i - 1], v));
-    else if (a == "--threads") threads = int(number(argv[i - 1], v));
-    else if (a == "--steps") steps = int(number(argv[i - 1], v));
-    else if (a == "--warmup") warmup = int(number(argv[i - 1], v));
-    else if (a == "--seconds") seconds = number(argv[i - 1], v);
-    else usage(("unknown option " + a).c_str());
-  }
-  if (batch < 1 || threads < 1 || steps < 1 || warmup < 0) usage("batch, threads, steps must be ≥ 1");
+  CLI::App app{"Images per second of one CPU training step, as `senet train` runs it, on one fixed "
+               "synthetic batch; prints one JSON line",
+               "bench_train_step"};
+  app.add_option("--arch", mc.arch, "the model")
+      ->type_name("ARCH")
+      ->check(CLI::IsMember(std::vector<std::string>{"resnet18", "resnet34", "wrn"}))
+      ->capture_default_str();
+  app.add_option("--width", mc.width, "channel width multiplier")
+      ->type_name("X")
+      ->check(cli::number_at_least(0, /*strict=*/true))
+      ->capture_default_str();
+  app.add_option("--wrn-depth", mc.wrn_depth, "WRN depth")->type_name("D")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--wrn-k", mc.wrn_k, "WRN widening factor")->type_name("K")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--in-channels", mc.in_channels, "input channels")
+      ->type_name("C")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--image", mc.image_size, "input height and width")
+      ->type_name("S")
+      ->transform(cli::integer_at_least(8))
+      ->capture_default_str();
+  app.add_option("--classes", mc.num_classes, "classes")->type_name("N")->transform(cli::integer_at_least(2))->capture_default_str();
+  app.add_option("--batch", batch, "images per step")->type_name("B")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--threads", threads, "threads")->type_name("T")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--steps", steps, "timed steps (at least)")->type_name("N")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed steps first")->type_name("N")->transform(cli::integer_at_least(0))->capture_default_str();
+  app.add_option("--seconds", seconds, "time steps until S seconds have passed (0: just --steps)")
+      ->type_name("S")
+      ->check(cli::number_at_least(0, /*strict=*/false))
+      ->capture_default_str();
+  cli::parse_or_exit(app, argc, argv);
   set_num_threads(threads);
   mc.seed = 1;
   auto model = models::make_model(mc);

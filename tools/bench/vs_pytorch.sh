@@ -19,7 +19,7 @@ if ! [ -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.senet-requirements.txt
 fi
 if ! [ -f "$build/CMakeCache.txt" ]; then
   "$here/tools/install_packages.sh" setup cmake g++ make pkg-config libopenblas-dev libgtest-dev \
-    nlohmann-json3-dev zlib1g-dev libjpeg62-turbo-dev
+    nlohmann-json3-dev zlib1g-dev libjpeg62-turbo-dev libcli11-dev
   cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build "$build" --target bench_train_step bench_conv_layers -j "$(nproc)" >&2
