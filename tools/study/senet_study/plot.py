@@ -14,13 +14,15 @@ def plot(runs: list[Run], out: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     table = cells(runs)
-    fig, ax = plt.subplots(figsize=(8.5, 5.2), dpi=110)
+    from matplotlib.ticker import NullFormatter
+
+    fig, ax = plt.subplots(figsize=(11, 5.2), dpi=110)
     markers = "osD^vP*Xhp<>"
     budgets = sorted({b for _, b in table})
     for i, arm in enumerate(a for a in ARMS if any(k[0] == a.name for k in table)):
         pts = sorted((b, table[(arm.name, b)]) for b in budgets if (arm.name, b) in table)
         # Arms side by side at each budget (a small multiplicative offset on the log axis).
-        shift = 1 + 0.025 * (i - len(ARMS) / 2)
+        shift = 1 + 0.012 * (i - len(ARMS) / 2)
         xs = [b * shift for b, _ in pts]
         ys = [100 * c.mean("test") for _, c in pts]
         es = [100 * c.std("test") if c.n > 1 else 0 for _, c in pts]
@@ -33,11 +35,13 @@ def plot(runs: list[Run], out: Path, title: str) -> None:
     ax.set_xscale("log")
     ax.set_xticks(budgets)
     ax.set_xticklabels([f"{b:,}" for b in budgets])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(min(budgets) / 1.25, max(budgets) * 1.25)
     ax.set_xlabel("ReLUs kept (exact budget, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title, fontsize=11)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
