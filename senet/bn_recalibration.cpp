@@ -17,13 +17,18 @@ static void collect_bn(const nn::Module& m, std::vector<nn::BatchNorm2d*>& out) 
   }
 }
 
+std::vector<nn::BatchNorm2d*> batchnorm_layers(const nn::Module& m) {
+  std::vector<nn::BatchNorm2d*> out;
+  collect_bn(m, out);
+  return out;
+}
+
 int64_t recompute_bn_statistics(models::Model& model, data::Loader& loader, int64_t epoch,
                                 int64_t batches) {
   SENET_CHECK(model.width_factors().size() == 1,
               "recompute_bn_statistics: a width-switchable model has one BN set per width factor; "
               "recompute them per factor (this is for plain models)");
-  std::vector<nn::BatchNorm2d*> bns;
-  collect_bn(model, bns);
+  const std::vector<nn::BatchNorm2d*> bns = batchnorm_layers(model);
   if (bns.empty() || batches <= 0) return 0;
   std::vector<float> momentum;
   for (auto* bn : bns) {

@@ -10,11 +10,16 @@
 // restored afterwards. Deterministic for the loader's seed.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/data/loader.h"
+#include "engine/nn/layers.h"
 #include "models/model.h"
 
 namespace senet {
+
+// Every BatchNorm2d of `m`'s module tree, in registration order.
+std::vector<nn::BatchNorm2d*> batchnorm_layers(const nn::Module& m);
 
 // Returns the number of batches used.
 int64_t recompute_bn_statistics(models::Model& model, data::Loader& loader, int64_t epoch,

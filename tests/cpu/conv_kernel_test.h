@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "engine/core/rng.h"
@@ -84,15 +85,17 @@ inline ConvResult im2col_result(const cpu::Conv2dGeom& g, const std::vector<floa
 }
 
 // The result equals the plain-loop definition bit for bit (small-integer data: every sum exact).
+// `what` names the input in failure messages (e.g. "of the mapped input").
 inline void expect_definition(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                              const std::vector<float>& dy, const ConvResult& r) {
+                              const std::vector<float>& dy, const ConvResult& r,
+                              const std::string& what = "") {
   std::vector<float> ref(r.y.size());
   cpu::conv2d_reference(g, x.data(), w.data(), nullptr, ref.data());
-  EXPECT_EQ(r.y, ref) << "fprop";
+  EXPECT_EQ(r.y, ref) << "fprop " << what;
   std::vector<double> dx, dw;
   conv2d_backward_reference(g, x.data(), w.data(), dy.data(), dx, dw);
-  expect_bitwise(r.dx, dx, "dgrad");
-  expect_bitwise(r.dw, dw, "wgrad");
+  expect_bitwise(r.dx, dx, "dgrad " + what);
+  expect_bitwise(r.dw, dw, "wgrad " + what);
 }
 
 // The result is within rtol of the im2col path, pass by pass (random data).

@@ -37,13 +37,6 @@ std::string temp_dir(const std::string& name) {
   return d;
 }
 
-void collect_bn(const nn::Module& m, std::vector<nn::BatchNorm2d*>& out) {
-  for (const auto& [name, child] : m.children()) {
-    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(child.get())) out.push_back(bn);
-    collect_bn(*child, out);
-  }
-}
-
 std::vector<json> metrics_lines(const std::string& path) {
   std::ifstream in(path);
   std::vector<json> out;
@@ -87,8 +80,7 @@ struct SearchRun {
       const std::string& checkpoint, int64_t epoch) {
     auto kept = models::make_model(cfg.model);
     load_model_state(read_checkpoint(checkpoint), *kept);
-    std::vector<nn::BatchNorm2d*> bns;
-    collect_bn(*kept, bns);
+    const std::vector<nn::BatchNorm2d*> bns = batchnorm_layers(*kept);
     std::vector<std::vector<float>> saved, again;
     for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
     data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
@@ -105,8 +97,7 @@ TEST(BnRecompute, RunningStatisticsAreThePlainAverageOfTheBatches) {
   DataBundle data = load_data(cfg);
   auto m = models::make_model(cfg.model);
   set_random_masks(*m, tenth_counts(*m), Granularity::Pixel, 5);
-  std::vector<nn::BatchNorm2d*> bns;
-  collect_bn(*m, bns);
+  const std::vector<nn::BatchNorm2d*> bns = batchnorm_layers(*m);
   ASSERT_FALSE(bns.empty());
   const int64_t K = 3;
 
