@@ -87,7 +87,7 @@ struct Run {
 std::shared_ptr<models::Model> model_from(const Run& run, const std::string& checkpoint,
                                           const RunConfig* cfg = nullptr) {
   auto m = models::make_model((cfg ? *cfg : run.cfg).model);
-  load_model_state(read_checkpoint(checkpoint), *m);
+  load_model_state(read_model_file(checkpoint), *m);  // a teacher may come from another tool
   m->to(run.device);
   return m;
 }

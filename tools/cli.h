@@ -60,8 +60,10 @@ CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& nam
                             KeyValue kind, const std::string& type_name, const std::string& help,
                             const CLI::Validator& check);
 
-// The config of a run on a checkpoint (eval, summary --checkpoint): defaults ← the checkpoint's
-// stored config ← --config FILE (if given) ← --set and the shortcuts, in that order.
+// The config of a run on a checkpoint (eval, cost, summary --checkpoint): defaults ← the
+// checkpoint's stored config ← --config FILE (if given) ← --set and the shortcuts, in that order.
+// A file without a stored config (from another tool, docs/interop.md) needs --config or a
+// --set model.* to describe its model; the error says so, naming the file.
 nlohmann::json checkpoint_config(const io::StFile& f, const std::string& ckpt, const RunOptions& o);
 
 }  // namespace senet::cli

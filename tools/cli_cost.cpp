@@ -1,6 +1,7 @@
 // tools/cli_cost.cpp — `senet cost CHECKPOINT [--protocol NAME] [--json]`: per-site and total ReLUs
 // and the estimated PI online communication and latency (senet/pi_cost.h), next to the all-ReLU
-// model of the same config; its options (a CLI11 subcommand, tools/cli.h) and what it runs.
+// model of the same config; its options (a CLI11 subcommand, tools/cli.h) and what it runs. The
+// model's config is the checkpoint's, or --config / --set for a file from another tool.
 #include <cstdio>
 #include <memory>
 
@@ -14,6 +15,7 @@ namespace senet::cli {
 namespace {
 
 struct CostOptions {
+  RunOptions run;
   std::string checkpoint, protocol = "delphi";
   bool json = false;
   double bytes_per_relu = -1, us_per_relu = -1, offline_bytes_per_relu = -1;  // -1: not given
@@ -25,10 +27,8 @@ int run_cost(const CostOptions& o) {
                                   o.offline_bytes_per_relu < 0 ? 0.0 : o.offline_bytes_per_relu,
                                   o.us_per_relu * 1e-6}
                      : find_pi_protocol(o.protocol);
-  io::StFile f = read_checkpoint(o.checkpoint);
-  auto j = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
-  SENET_CHECK(!j.is_discarded(), "checkpoint '", o.checkpoint, "': metadata 'config' is not valid JSON");
-  RunConfig cfg = from_json(j);
+  io::StFile f = read_model_file(o.checkpoint);
+  RunConfig cfg = from_json(checkpoint_config(f, o.checkpoint, o.run));
   auto model = models::make_model(cfg.model);
   load_model_state(f, *model);
   PiCost mine = estimate_pi_cost(site_relus(*model), model->macs(), p);
@@ -67,7 +67,9 @@ Command add_cost(CLI::App& senet) {
       "  cryptflow2   CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU (derived)\n"
       "  spu-semi2k   SecretFlow SPU SEMI2K, 144 B per ReLU (measured by senet pi-measure)\n"
       "  spu-cheetah  SecretFlow SPU CHEETAH, 98.5 B per ReLU (measured by senet pi-measure)\n"
-      "  custom       your own constants: --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]");
+      "  custom       your own constants: --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]\n"
+      "Config: defaults <- the checkpoint's stored config <- --config FILE <- --set (a file from\n"
+      "another tool, without a stored config, needs --config or --set model.*: docs/interop.md).");
   sub->add_option("CHECKPOINT", o->checkpoint, "the checkpoint (.safetensors)")
       ->type_name("")
       ->required()
@@ -80,6 +82,9 @@ Command add_cost(CLI::App& senet) {
       ->check(CLI::IsMember(protocols))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "print JSON instead of the table");
+  add_config_options(*sub, o->run,
+                     "JSON config merged over the checkpoint's stored config (a file from another "
+                     "tool has none: its model keys)");
   auto* bytes = sub->add_option("--bytes-per-relu", o->bytes_per_relu,
                                 "custom: online bytes per ReLU (both parties)")
                     ->type_name("B")

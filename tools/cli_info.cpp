@@ -52,7 +52,7 @@ int run_summary(const SummaryOptions& o) {
   nlohmann::json j;
   io::StFile f;
   if (!o.checkpoint.empty()) {
-    f = read_checkpoint(o.checkpoint);
+    f = read_model_file(o.checkpoint);
     j = checkpoint_config(f, o.checkpoint, o.run);
   } else {
     // defaults ← --config FILE ← MODEL ← --set, in that order.
@@ -101,7 +101,9 @@ Command add_summary(CLI::App& senet) {
   sub->footer(
       "Prints the ReLU sites (name, C×H×W, ReLUs, keep %), parameter count and MACs.\n"
       "Config: defaults <- --config FILE <- MODEL <- --set; with --checkpoint, the model and masks\n"
-      "come from the checkpoint: defaults <- its stored config <- --config FILE <- --set.\n"
+      "come from the checkpoint: defaults <- its stored config <- --config FILE <- --set (a file\n"
+      "from another tool, without a stored config, needs --config or --set model.*:\n"
+      "docs/interop.md).\n"
       "Examples: senet summary resnet18;  senet summary wrn-22-8 --set model.final_site=false");
   auto* model =
       sub->add_option("MODEL", o->model,

@@ -123,9 +123,23 @@ void add_all_shortcuts(CLI::App& sub, RunOptions& o) {
 }
 
 nlohmann::json checkpoint_config(const io::StFile& f, const std::string& ckpt, const RunOptions& o) {
-  auto stored = nlohmann::json::parse(metadata_at(f, "config"), nullptr, false);
-  SENET_CHECK(!stored.is_discarded(), "checkpoint '", ckpt, "': metadata 'config' is not valid JSON");
-  std::vector<ConfigLayer> layers{{std::move(stored), "checkpoint '" + ckpt + "' (its stored config)"}};
+  std::vector<ConfigLayer> layers;
+  if (auto it = f.metadata.find("config"); it != f.metadata.end()) {
+    auto stored = nlohmann::json::parse(it->second, nullptr, false);
+    SENET_CHECK(!stored.is_discarded(), "checkpoint '", ckpt,
+                "': metadata 'config' is not valid JSON");
+    layers.push_back({std::move(stored), "checkpoint '" + ckpt + "' (its stored config)"});
+  } else {
+    // A file from another tool (a PyTorch state_dict): the model must come from the command line,
+    // else the defaults would silently describe some other model.
+    bool model_given = !o.config_path.empty();
+    for (const std::string& kv : o.overrides)
+      model_given = model_given || kv.rfind("model.", 0) == 0;
+    SENET_CHECK(model_given, "checkpoint '", ckpt,
+                "' has no stored config (no metadata 'config': saved by another tool, e.g. a "
+                "PyTorch state_dict): pass --config FILE (or --set model.KEY=VALUE) to say which "
+                "model it holds (docs/interop.md)");
+  }
   if (!o.config_path.empty()) layers.push_back(read_config_layer(o.config_path));
   return merge_config_layers(layers, o.overrides);
 }

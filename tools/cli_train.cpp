@@ -1,5 +1,6 @@
 // tools/cli_train.cpp — `senet train` and `senet eval` (optionally dumping per-image logits):
-// their options (CLI11 subcommands, tools/cli.h) and what they run.
+// their options (CLI11 subcommands, tools/cli.h) and what they run. eval loads a senet checkpoint
+// or a state_dict from another tool with the model from --config (docs/interop.md).
 #include <cstdio>
 #include <memory>
 
@@ -39,7 +40,9 @@ int run_train(const TrainOptions& o) {
   return 0;
 }
 
-// One JSON line per image of `d` (in order): its row, label and logits (%.9g: float32 round-trips).
+// One JSON line per image of `d` (in order): its position in the file it came from (the test file
+// for the test split; the training file for the validation split, a seeded subset of it), its
+// label and logits (%.9g: float32 round-trips).
 void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm, Device dev,
                   const std::string& path) {
   NoGradGuard no_grad;
@@ -54,7 +57,7 @@ void write_logits(models::Model& model, const data::Dataset& d, const data::Norm
     int64_t k = logits.size(1);
     auto v = logits.to_vector();
     for (int64_t i = 0; i < b.n; ++i) {
-      out += "{\"index\":" + std::to_string(b.index[size_t(i)]) +
+      out += "{\"index\":" + std::to_string(data::source_index(d, b.index[size_t(i)])) +
              ",\"label\":" + std::to_string(b.y[size_t(i)]) + ",\"logits\":[";
       for (int64_t c = 0; c < k; ++c) {
         std::snprintf(buf, sizeof buf, "%s%.9g", c ? "," : "", double(v[size_t(i * k + c)]));
@@ -73,7 +76,7 @@ struct EvalOptions {
 };
 
 int run_eval(const EvalOptions& o) {
-  io::StFile f = read_checkpoint(o.checkpoint);
+  io::StFile f = read_model_file(o.checkpoint);
   RunConfig cfg = from_json(checkpoint_config(f, o.checkpoint, o.run));
   apply_threads(cfg.threads);
   auto model = models::make_model(cfg.model);
@@ -125,6 +128,9 @@ Command add_eval(CLI::App& senet) {
   sub->footer(
       "Config: defaults <- the checkpoint's stored config <- --config FILE <- --set and the\n"
       "shortcuts, in command-line order. The model keys must still match the checkpoint's weights.\n"
+      "A file from another tool (a PyTorch state_dict, no stored config) needs --config or\n"
+      "--set model.*: docs/interop.md. --dump-logits: one line per image of the split, in order;\n"
+      "\"index\" is its position in the data set's file (the training file for --split val).\n"
       "Example: senet eval --checkpoint runs/x/best.safetensors --set data.test_limit=1000");
   sub->add_option("--checkpoint", o->checkpoint, "the checkpoint to evaluate (.safetensors)")
       ->type_name("FILE")
@@ -137,8 +143,10 @@ Command add_eval(CLI::App& senet) {
   sub->add_option("--limit", o->limit, "only the split's first N images")
       ->type_name("N")
       ->transform(integer_at_least(1));
-  sub->add_option("--dump-logits", o->dump_logits,
-                  "also write one JSON line per image: {\"index\", \"label\", \"logits\"}")
+  sub->add_option(
+         "--dump-logits", o->dump_logits,
+         "also write one JSON line per image: {\"index\" (in the data set's file), \"label\", "
+         "\"logits\"}")
       ->type_name("FILE");
   add_config_options(*sub, o->run,
                      "JSON config merged over the checkpoint's stored config (e.g. data keys)");

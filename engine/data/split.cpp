@@ -21,10 +21,12 @@ Dataset select_rows(const Dataset& d, const int64_t* rows, int64_t count, const 
   const int64_t size = image_size(d);
   out.pixels.resize(size_t(count * size));
   out.labels.resize(size_t(count));
+  out.source_index.resize(size_t(count));
   for (int64_t i = 0; i < count; ++i) {
     SENET_CHECK(rows[i] >= 0 && rows[i] < d.n, "select_rows: row ", rows[i], " outside [0, ", d.n,
                 ") of '", d.name, "'");
     out.labels[size_t(i)] = d.labels[size_t(rows[i])];
+    out.source_index[size_t(i)] = source_index(d, rows[i]);
     std::memcpy(out.pixels.data() + i * size, d.pixels.data() + rows[i] * size, size_t(size));
   }
   return out;

@@ -14,7 +14,8 @@ namespace senet::data {
 // Names become d.name + "/train" and d.name + "/val". 0 <= val_count <= d.n.
 std::pair<Dataset, Dataset> split_train_val(const Dataset& d, int64_t val_count, uint64_t seed);
 
-// The rows of `d` listed in `rows`, in that order (a subset or a reordering).
+// The rows of `d` listed in `rows`, in that order (a subset or a reordering); each keeps its
+// source_index (the position in the files it was loaded from).
 Dataset select_rows(const Dataset& d, const int64_t* rows, int64_t count, const std::string& name);
 
 }  // namespace senet::data

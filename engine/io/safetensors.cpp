@@ -1,6 +1,6 @@
 // engine/io/safetensors.cpp — the pieces shared by the reader and the writer: the dtype table
 // (name and element size per dtype, in the same order as the enum), byte counts with overflow
-// checks, the checksum key name, and looking tensors up by name.
+// checks, the checksum key names, and looking tensors up by name.
 #include "engine/io/safetensors.h"
 
 #include <cstdio>
@@ -57,6 +57,11 @@ size_t st_nbytes(StDType t, const std::vector<int64_t>& shape) {
 }
 
 std::string st_checksum_key(const std::string& tensor_name) { return "senet.crc32." + tensor_name; }
+
+bool st_is_checksum_key(const std::string& key) {
+  return key.rfind(st_checksum_key(""), 0) == 0 || key == kStContentChecksumKey ||
+         key == kStOffsetsChecksumKey;
+}
 
 std::string st_header_checksum(const std::string& canonical_header) {
   char crc[9];

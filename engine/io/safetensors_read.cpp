@@ -2,8 +2,9 @@
 // Rule: validate before use. Every length and offset from the file is checked against the real
 // buffer size before any byte is read through it, and every JSON value's type is checked before it
 // is read, so a corrupt or hostile file gives a senet::Error ("<file>: <what was expected>") and
-// never a crash. Order: header length → JSON → header checksum → each entry → offsets/overlap →
-// tensor checksums → copy.
+// never a crash. Order: header length → JSON → header checksums → each entry → offsets/overlap →
+// tensor checksums → copy. A header checksum failure is "corrupt", except the one pattern of a file
+// rewritten by another tool (safetensors.h), reported as such once the tensors' bytes are checked.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/crc32.h"
 #include "engine/io/safetensors.h"
+#include "engine/io/safetensors_header.h"
 
 namespace senet::io {
 namespace {
@@ -106,9 +108,17 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
   return out;
 }
 
-// Checks each "senet.crc32.<name>" against the tensor's bytes and removes it from the metadata.
-void verify_checksums(StFile& f, const uint8_t* buffer, const std::vector<Entry>& entries) {
+// A tensor whose bytes do not match the checksum recorded for it.
+struct ChecksumMismatch {
+  std::string tensor, stored, computed;
+};
+
+// Checks each "senet.crc32.<name>" against the tensor's bytes and removes it from the metadata;
+// returns the tensors that fail, in metadata (name) order. A checksum naming no tensor is an error.
+std::vector<ChecksumMismatch> verify_checksums(StFile& f, const uint8_t* buffer,
+                                               const std::vector<Entry>& entries) {
   const std::string prefix = st_checksum_key("");
+  std::vector<ChecksumMismatch> bad;
   for (auto it = f.metadata.begin(); it != f.metadata.end();) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) {
       ++it;
@@ -121,34 +131,85 @@ void verify_checksums(StFile& f, const uint8_t* buffer, const std::vector<Entry>
                 "\" but the file has no such tensor; the file is corrupt");
     char want[9];
     std::snprintf(want, sizeof want, "%08x", crc32(buffer + e->begin, e->end - e->begin));
-    SENET_CHECK(it->second == want, f.path, ": tensor \"", tname, "\": checksum mismatch (stored ",
-                it->second, ", computed ", want, "), the file is corrupt");
+    if (it->second != want) bad.push_back({tname, it->second, want});
     it = f.metadata.erase(it);
   }
+  return bad;
 }
 
-// A header written by senet carries its own CRC-32 (safetensors.h): any change to a tensor's name,
-// dtype, shape or offsets, or to any metadata key or value, is caught here. The key is removed
-// from the parsed header, so verify_checksums sees only the tensors' checksums.
-void verify_header_checksum(const std::string& file, json& header) {
-  auto meta = header.find("__metadata__");
-  if (meta == header.end() || !meta->is_object()) return;
-  const std::string key = st_checksum_key("__metadata__");
-  auto it = meta->find(key);
-  if (it == meta->end()) return;  // written by another tool or an older senet
+// Removes `key` from the metadata object `meta`; returns whether it was there (its value: `value`).
+bool take_checksum(const std::string& file, json& meta, const std::string& key,
+                   std::string& value) {
+  auto it = meta.find(key);
+  if (it == meta.end()) return false;
   SENET_CHECK(it->is_string(), file, ": __metadata__ value for \"", key,
               "\" must be a string, got ", it->dump());
-  const std::string stored = it->get<std::string>();
-  meta->erase(it);
-  std::string computed;
+  value = it->get<std::string>();
+  meta.erase(it);
+  return true;
+}
+
+// Verifies the header checksums of `header` (safetensors.h) and removes their keys, so that
+// verify_checksums sees only the tensors' checksums and StFile::metadata none of senet's. Each key
+// is taken out before its canonical form is computed, as the writer computed each before adding it:
+//   header checksum: all that is left (the content and offsets checksums included);
+//   content checksum: that without the data offsets (the offsets checksum included);
+//   offsets checksum: the offsets alone.
+// The rule: the header checksum holds → fine. It fails → corrupt, unless the content checksum
+// holds and the offsets checksum fails: then the tensors were moved by another tool, and this
+// returns true (the caller reports it once it knows whose bytes still match). No header checksum
+// but a content checksum (a rewritten file whose header checksum the user dropped, as that report
+// says) → the content checksum must hold; the layout is not checked (the tensor checksums check
+// the bytes wherever they are).
+bool verify_header_checksums(const std::string& file, json& header) {
+  auto meta = header.find("__metadata__");
+  if (meta == header.end() || !meta->is_object()) return false;
+  std::string full, content, offsets;
   try {
-    computed = st_header_checksum(header.dump());
-  } catch (const json::exception& e) {
+    const bool has_full = take_checksum(file, *meta, st_checksum_key("__metadata__"), full);
+    const std::string full_now = has_full ? st_header_checksum(header.dump()) : "";
+    const bool has_content = take_checksum(file, *meta, kStContentChecksumKey, content);
+    const std::string content_now = st_header_checksum(detail::st_content_form(header));
+    const bool has_offsets = take_checksum(file, *meta, kStOffsetsChecksumKey, offsets);
+    const bool content_ok = !has_content || content == content_now;
+    const bool moved =
+        has_offsets && offsets != st_header_checksum(detail::st_offsets_form(header));
+    if (has_full && full != full_now) {
+      if (has_content && content_ok && moved) return true;
+      fail(file, ": header checksum mismatch (stored ", full, ", computed ", full_now,
+           "): a tensor name, dtype, shape, offset or metadata entry is corrupt",
+           has_content ? std::string()
+                       : " (or, for a file saved before senet recorded '" +
+                             std::string(kStContentChecksumKey) +
+                             "', re-saved by another tool with its metadata: then drop the "
+                             "metadata key '" +
+                             st_checksum_key("__metadata__") + "' to load it)");
+    }
+    SENET_CHECK(content_ok, file, ": header content checksum mismatch (stored ", content,
+                ", computed ", content_now,
+                "): a tensor name, dtype, shape or metadata entry is corrupt");
+  } catch (const json::exception& e) {  // a dump of a string that is not UTF-8
     fail(file, ": malformed header: ", e.what());
   }
-  SENET_CHECK(stored == computed, file, ": header checksum mismatch (stored ", stored,
-              ", computed ", computed,
-              "): a tensor name, dtype, shape, offset or metadata entry is corrupt");
+  return false;
+}
+
+// The error for a file rewritten by another tool (verify_header_checksums returned true), once its
+// tensors' bytes are checked against the checksums senet recorded.
+[[noreturn]] void fail_rewritten(const std::string& file,
+                                 const std::vector<ChecksumMismatch>& bad) {
+  const std::string what =
+      ": rewritten by another tool (e.g. loaded and saved again with its metadata by Python's "
+      "safetensors): its tensor names, dtypes, shapes and metadata are as senet saved them, but "
+      "the tensors were moved (their data_offsets differ from the recorded ones), so the header "
+      "checksum no longer matches";
+  if (bad.empty())
+    fail(file, what, ". Every tensor's bytes still match their checksums: drop the metadata key '",
+         st_checksum_key("__metadata__"), "' to load it (the other checksums still check it)");
+  fail(file, what, "; and the bytes of tensor \"", bad[0].tensor, "\"",
+       bad.size() > 1 ? " and " + std::to_string(bad.size() - 1) + " more" : std::string(),
+       " differ from what senet saved (changed by that tool, or corrupt). To load it unchecked, "
+       "drop every metadata key that starts with 'senet.crc32'");
 }
 
 }  // namespace
@@ -178,7 +239,7 @@ StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& na
     fail(file, ": header is not valid JSON: ", e.what());
   }
   SENET_CHECK(header.is_object(), file, ": header must be a JSON object, got ", header.type_name());
-  verify_header_checksum(file, header);
+  const bool rewritten = verify_header_checksums(file, header);
 
   std::vector<Entry> entries;
   try {
@@ -203,7 +264,11 @@ StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& na
                 ") and \"", b.name, "\" [", b.begin, ", ", b.end, ") overlap");
   }
 
-  verify_checksums(f, buffer, entries);
+  const std::vector<ChecksumMismatch> bad = verify_checksums(f, buffer, entries);
+  if (rewritten) fail_rewritten(file, bad);
+  if (!bad.empty())
+    fail(file, ": tensor \"", bad[0].tensor, "\": checksum mismatch (stored ", bad[0].stored,
+         ", computed ", bad[0].computed, "), the file is corrupt");
 
   f.tensors.reserve(entries.size());
   for (Entry& e : entries) {

@@ -1,9 +1,9 @@
 // engine/io/safetensors_write.cpp — StFile → safetensors bytes → file (atomically).
 // Rule: check everything the reader would reject before writing a byte, so we never produce a file
 // we cannot load. Tensors are laid out back to back in the given order; the JSON header keeps that
-// order (ordered_json), starts with __metadata__ (user keys + one CRC-32 per tensor + the CRC-32 of
-// the header itself, see safetensors.h) and is padded
-// with spaces so that 8 + header length is a multiple of 8 (data 8-byte aligned, as the spec allows).
+// order (ordered_json), starts with __metadata__ (user keys + one CRC-32 per tensor + the three
+// header checksums, see safetensors.h) and is padded with spaces so that 8 + header length is a
+// multiple of 8 (data 8-byte aligned, as the spec allows).
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -13,12 +13,12 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/crc32.h"
 #include "engine/io/safetensors.h"
+#include "engine/io/safetensors_header.h"
 
 namespace senet::io {
 
 std::vector<uint8_t> serialize_safetensors(const StFile& f) {
   const std::string file = f.path.empty() ? std::string("safetensors") : f.path;
-  const std::string prefix = st_checksum_key("");
 
   // __metadata__ comes first in the header: a placeholder now, filled at the end once the
   // checksums are known (ordered_json keeps each key where it was first inserted).
@@ -26,7 +26,7 @@ std::vector<uint8_t> serialize_safetensors(const StFile& f) {
   header["__metadata__"] = nullptr;
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   for (const auto& [k, v] : f.metadata) {
-    SENET_CHECK(k.compare(0, prefix.size(), prefix) != 0, file, ": metadata key \"", k,
+    SENET_CHECK(!st_is_checksum_key(k), file, ": metadata key \"", k,
                 "\" is reserved for senet's checksums");
     meta[k] = v;
   }
@@ -56,11 +56,18 @@ std::vector<uint8_t> serialize_safetensors(const StFile& f) {
 
   std::string text;
   try {
-    text = header.dump();  // strict: a name or value that is not valid UTF-8 is an error
-    // The header checksum: over the canonical (sorted-key) form, so the reader can recompute it
-    // from what it parsed, whatever the key order in the file.
-    const std::string canonical = nlohmann::json::parse(text).dump();
-    header["__metadata__"][st_checksum_key("__metadata__")] = st_header_checksum(canonical);
+    // The header checksums (safetensors.h), each over a canonical sorted-key form that the reader
+    // recomputes from what it parsed, whatever the key order in the file: first the layout, then
+    // everything but the layout (the offsets checksum included), then everything.
+    nlohmann::json sorted = nlohmann::json::parse(header.dump());  // dump: names must be UTF-8
+    auto add = [&](const std::string& key, const std::string& canonical_form) {
+      const std::string crc = st_header_checksum(canonical_form);
+      header["__metadata__"][key] = crc;
+      sorted["__metadata__"][key] = crc;
+    };
+    add(kStOffsetsChecksumKey, detail::st_offsets_form(sorted));
+    add(kStContentChecksumKey, detail::st_content_form(sorted));
+    add(st_checksum_key("__metadata__"), sorted.dump());
     text = header.dump();
   } catch (const nlohmann::json::exception& e) {
     fail(file, ": cannot encode header (tensor names and metadata must be UTF-8): ", e.what());

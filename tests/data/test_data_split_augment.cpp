@@ -1,7 +1,8 @@
 // tests/data/test_data_split_augment.cpp — split, augmentation, normalisation, synthetic data.
-// Split: the parts are disjoint, cover every row, depend only on the seed. Augment: pad 0 without
-// flip is the identity, the window offset moves the image, flipping twice gives the image back,
-// draws depend only on (seed, epoch, position). Synthetic data: deterministic and learnable (a
+// Split: the parts are disjoint, cover every row, depend only on the seed; every image keeps its
+// position in the original file (source_index) through the split and later selections.
+// Augment: pad 0 without flip is the identity, the window offset moves the image, flipping twice
+// gives the image back, draws depend only on (seed, epoch, position). Synthetic data: deterministic and learnable (a
 // nearest-class-mean classifier already separates the classes on held-out rows).
 #include <gtest/gtest.h>
 
@@ -65,6 +66,26 @@ TEST(DataSplit, DisjointCoveringDeterministic) {
   // Not just the first 200 rows.
   auto vr = rows_of(val);
   EXPECT_GT(*std::max_element(vr.begin(), vr.end()), 500);
+}
+
+// source_index follows each image through the split and any later selection: the validation
+// split's values are the images' rows in the original data (what eval --dump-logits reports).
+TEST(DataSplit, SourceIndexFollowsTheImages) {
+  const Dataset d = numbered(1000);
+  EXPECT_TRUE(d.source_index.empty());
+  EXPECT_EQ(source_index(d, 17), 17);
+  auto [train, val] = split_train_val(d, 200, 42);
+  EXPECT_EQ(val.source_index, rows_of(val));
+  EXPECT_EQ(train.source_index, rows_of(train));
+  const int64_t rows[3] = {5, 0, 5};
+  const Dataset sub = select_rows(val, rows, 3, "sub");
+  EXPECT_EQ(sub.source_index,
+            (std::vector<int64_t>{val.source_index[5], val.source_index[0], val.source_index[5]}));
+  EXPECT_EQ(sub.source_index, rows_of(sub));
+  check_dataset(sub);
+  Dataset bad = sub;
+  bad.source_index.pop_back();
+  testing::expect_error([&] { check_dataset(bad); }, {"sub", "3 source indices", "found 2"});
 }
 
 TEST(DataSplit, EdgesAndErrors) {

@@ -1,6 +1,7 @@
 // tests/fuzz/fuzz_checkpoint.cpp — libFuzzer target: any bytes as a checkpoint, as handed to
 // `senet eval|cost|summary --checkpoint` or found in a run folder on resume (senet/checkpoint.h):
-// parse (safetensors + format check); the "config" metadata through from_json as the CLI does; the
+// parse as eval does (parse_model_file: a senet checkpoint or a state_dict from another tool; what
+// a resume accepts is a subset); the "config" metadata through from_json as the CLI does; the
 // resume metadata (epoch, best_val_accuracy, ...); then the model state and SGD state applied to a
 // fresh tiny ResNet-18 (tiny_model.h). The model is the tiny one whatever the config says: a
 // checkpoint may ask for any width, and building that is not parsing.
@@ -16,7 +17,7 @@ using namespace senet;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   io::StFile f;
   try {
-    f = parse_checkpoint(data, size, "fuzz.ckpt.safetensors");
+    f = parse_model_file(data, size, "fuzz.ckpt.safetensors");
   } catch (const Error& e) {
     fuzz::rejected(e);
     return 0;

@@ -183,14 +183,14 @@ void tiny_imagenet_seeds() {
       join({bytes_of("n01\r\n\r\nn02\r\n"), bytes_of("a.JPEG\tn03\n"), Bytes{}}));
 }
 
-// ---- safetensors (without the senet.crc32.* metadata when strip is set).
+// ---- safetensors (without senet's checksum metadata when strip is set).
 Bytes strip_checksums(const Bytes& file) {
   uint64_t n = 0;
   for (int k = 7; k >= 0; --k) n = (n << 8) | file[size_t(k)];
   nlohmann::json header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + ptrdiff_t(n));
   auto& meta = header["__metadata__"];
   for (auto it = meta.begin(); it != meta.end();)
-    it = it.key().rfind("senet.crc32.", 0) == 0 ? meta.erase(it) : std::next(it);
+    it = io::st_is_checksum_key(it.key()) ? meta.erase(it) : std::next(it);
   if (meta.empty()) header.erase("__metadata__");
   std::string text = header.dump();
   while ((8 + text.size()) % 8) text.push_back(' ');
@@ -292,6 +292,25 @@ void model_seeds() {
   put("checkpoint", "pixel_masks_sgd_nocrc", strip_checksums(bytes_of(with_opt)));
   put("checkpoint", "channel_masks_nocrc", strip_checksums(bytes_of(channel)));
   put("checkpoint", "channel_masks_crc", bytes_of(channel));
+
+  // A PyTorch state_dict of the model (docs/interop.md): no metadata at all, BOOL masks at every
+  // other site and none at the rest, an I64 scalar num_batches_tracked per BatchNorm.
+  io::StFile sd;
+  int site = 0;
+  for (auto& [name, t] : m->named_tensors()) {
+    io::StTensor s = to_st(name, *t);
+    const bool mask = name.size() > 5 && name.compare(name.size() - 5, 5, ".mask") == 0;
+    if (mask && site++ % 2) continue;
+    if (mask) s.dtype = io::StDType::BOOL;
+    sd.tensors.push_back(s);
+    const std::string var = ".running_var";
+    if (name.size() > var.size() && name.compare(name.size() - var.size(), var.size(), var) == 0)
+      sd.tensors.push_back({name.substr(0, name.size() - var.size()) + ".num_batches_tracked",
+                            io::StDType::I64,
+                            {},
+                            std::vector<uint8_t>(8, 0)});
+  }
+  put("checkpoint", "state_dict_bool_masks", strip_checksums(io::serialize_safetensors(sd)));
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
 // tests/io/test_io_safetensors.cpp — safetensors writer and parser.
 // Round trips (many dtypes, scalar [] and empty shapes, metadata, order), the layout on disk
 // (8-byte aligned header, checksums), a hand-made file as another tool writes it (golden bytes),
-// one test per malformed-input rule, and a small fuzz: every truncation and every header bit flip
-// must give a senet::Error or a valid file — never a crash or a foreign exception.
+// one test per malformed-input rule, a senet file rewritten by another tool told apart from a
+// corrupt one, and a small fuzz: every truncation and every header bit flip must give a
+// senet::Error or a valid file — never a crash or a foreign exception.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "engine/io/crc32.h"
 #include "engine/io/safetensors.h"
 #include "temp_dir.h"
+#include "tests/support/rewrite_safetensors.h"
 
 namespace senet::io {
 namespace {
@@ -309,6 +312,110 @@ TEST(SafetensorsIntegrity, BadOrOrphanChecksumEntries) {
                         R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", d),
                "checksum mismatch");
   expect_error(raw_file(R"({"__metadata__":{"senet.crc32.zz":"00000000"}})"), "no such tensor");
+}
+
+// A senet file as another tool saves it again with its metadata (tests/support).
+using senet::test::rewrite_safetensors;
+
+std::string error_text(const std::vector<uint8_t>& b) {
+  try {
+    parse(b);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Rewritten by another tool: every name, dtype, shape and metadata entry as senet wrote them, the
+// tensors moved. Reported as that (never "corrupt"), with the key to drop; dropping it loads the
+// file with the content and tensor checksums still checked.
+TEST(SafetensorsIntegrity, RewrittenByAnotherToolIsToldApartFromCorrupt) {
+  const StFile original = sample_file();
+  const std::vector<uint8_t> good = serialize_safetensors(original);
+  const std::string key = st_checksum_key("__metadata__");
+
+  std::string e = error_text(rewrite_safetensors(good));
+  EXPECT_NE(e.find("t.st: rewritten by another tool"), std::string::npos) << e;
+  EXPECT_NE(e.find("Every tensor's bytes still match"), std::string::npos) << e;
+  EXPECT_NE(e.find("drop the metadata key '" + key + "'"), std::string::npos) << e;
+  EXPECT_EQ(e.find("corrupt"), std::string::npos) << e;
+
+  const StFile loaded =
+      parse(rewrite_safetensors(good, [&](nlohmann::json& meta, auto&) { meta.erase(key); }));
+  EXPECT_EQ(loaded.metadata, original.metadata);
+  ASSERT_EQ(loaded.tensors.size(), original.tensors.size());
+  for (const StTensor& t : original.tensors) EXPECT_EQ(loaded.at(t.name).bytes, t.bytes) << t.name;
+
+  // ...and a tensor's bytes changed by that tool too: named, with how to load it unchecked.
+  auto change_half = [](nlohmann::json&, std::vector<StTensor>& ts) {
+    for (StTensor& t : ts)
+      if (t.name == "half") t.bytes[0] ^= 1;
+  };
+  e = error_text(rewrite_safetensors(good, change_half));
+  EXPECT_NE(e.find("rewritten by another tool"), std::string::npos) << e;
+  EXPECT_NE(e.find("the bytes of tensor \"half\" differ"), std::string::npos) << e;
+  EXPECT_NE(e.find("drop every metadata key that starts with 'senet.crc32'"), std::string::npos)
+      << e;
+  const StFile unchecked =
+      parse(rewrite_safetensors(good, [&](nlohmann::json& meta, std::vector<StTensor>& ts) {
+        change_half(meta, ts);
+        for (auto it = meta.begin(); it != meta.end();)
+          it = it.key().rfind("senet.crc32", 0) == 0 ? meta.erase(it) : std::next(it);
+      }));
+  EXPECT_EQ(unchecked.metadata, original.metadata);
+  // Dropping only the header checksum leaves the tensor checksum to catch the change.
+  expect_error(rewrite_safetensors(good,
+                                   [&](nlohmann::json& meta, std::vector<StTensor>& ts) {
+                                     change_half(meta, ts);
+                                     meta.erase(key);
+                                   }),
+               "\"half\": checksum mismatch");
+
+  // Not a mere move: a metadata value, a shape or a dtype differs from what senet wrote → corrupt,
+  // whether or not the tensors moved.
+  expect_error(rewrite_safetensors(good, [](nlohmann::json& meta, auto&) { meta["epoch"] = "4"; }),
+               "header checksum mismatch");
+  expect_error(rewrite_safetensors(good,
+                                   [](nlohmann::json&, std::vector<StTensor>& ts) {
+                                     for (StTensor& t : ts)
+                                       if (t.name == "conv1.weight") t.shape = {3, 2};
+                                   }),
+               "is corrupt");
+  expect_error(rewrite_safetensors(good,
+                                   [&](nlohmann::json& meta, std::vector<StTensor>& ts) {
+                                     meta.erase(key);
+                                     for (StTensor& t : ts)
+                                       if (t.name == "half") t.dtype = StDType::F16;
+                                   }),
+               "header content checksum mismatch");
+  // A file senet wrote before it recorded the content checksum cannot be told apart: corrupt, with
+  // a hint for the rewritten case.
+  e = error_text(rewrite_safetensors(good, [](nlohmann::json& meta, auto&) {
+    meta.erase(kStContentChecksumKey);
+    meta.erase(kStOffsetsChecksumKey);
+  }));
+  EXPECT_NE(e.find("header checksum mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find("re-saved by another tool"), std::string::npos) << e;
+}
+
+// The two newer header checksums are senet's like the others: hidden from the metadata, reserved
+// for the writer, and their canonical forms are what the writer stored.
+TEST(SafetensorsIntegrity, ContentAndOffsetsChecksumsAreSenets) {
+  const std::vector<uint8_t> b = serialize_safetensors(sample_file());
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | b[size_t(i)];
+  const auto j = nlohmann::json::parse(b.begin() + 8, b.begin() + 8 + long(n));
+  EXPECT_TRUE(j["__metadata__"].contains(kStContentChecksumKey));
+  EXPECT_TRUE(j["__metadata__"].contains(kStOffsetsChecksumKey));
+  EXPECT_EQ(parse(b).metadata, sample_file().metadata);
+  for (const char* k : {kStContentChecksumKey, kStOffsetsChecksumKey, "senet.crc32.x"}) {
+    EXPECT_TRUE(st_is_checksum_key(k)) << k;
+    StFile f;
+    f.metadata[k] = "0";
+    EXPECT_THROW(serialize_safetensors(f), Error) << k;
+  }
+  EXPECT_FALSE(st_is_checksum_key("senet.crc"));
+  EXPECT_FALSE(st_is_checksum_key("format"));
 }
 
 TEST(SafetensorsWriter, RejectsBadInput) {

@@ -1,7 +1,9 @@
 // tests/tools/test_cli.cpp — the binary as a user meets it: every subcommand has a generated
 // --help listing its options; bad input gives a clear message and a non-zero exit (2 for usage
-// errors, 1 for run errors); eval's config is the checkpoint's, then --config, then --set; `kill -9`
-// mid-run followed by --resume ends with the same weights as a run that was never interrupted.
+// errors, 1 for run errors); eval's config is the checkpoint's, then --config, then --set; eval of
+// a plain state_dict (another tool's file) needs --config; --dump-logits names each image's
+// position in its data file; `kill -9` mid-run followed by --resume ends with the same weights as a
+// run that was never interrupted.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -70,7 +73,7 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
       {"eval", {"--checkpoint", "--split", "--limit", "--dump-logits", "--config", "--set", "--threads",
                 "--device", "--data-root"}},
       {"cost", {"CHECKPOINT", "--protocol", "--json", "--bytes-per-relu", "--us-per-relu",
-                "--offline-bytes-per-relu"}},
+                "--offline-bytes-per-relu", "--config", "--set"}},
       {"summary", {"MODEL", "--checkpoint", "--config", "--set"}},
       {"info", {"--help"}},
       {"pi-measure", {"--help", "tools/pi/pi_measure.py"}}};
@@ -272,6 +275,78 @@ TEST(Cli, EvalAndSummaryHonourConfig) {
   }
   r = run("summary --checkpoint " + ckpt + " --config " + d + "/limit.json");
   EXPECT_EQ(r.code, 0) << r.output;
+}
+
+static std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// --split val --dump-logits: "index" is each image's position in the training data, of which the
+// validation split is a seeded subset. Synthetic image i has label i mod K
+// (engine/data/synthetic.h), so every line's label is its index mod 4; the indices are distinct and
+// not the first rows.
+TEST(Cli, EvalValDumpIndexIsThePositionInTheTrainingData) {
+  std::string d = temp_dir("dumpval");
+  std::string ckpt = tiny_checkpoint(d);
+  auto r = run("eval --checkpoint " + ckpt + " --split val --dump-logits " + d + "/val.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("val: 32 images"), std::string::npos) << r.output;
+  std::ifstream in(d + "/val.jsonl");
+  std::set<int64_t> seen;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    const int64_t index = j["index"].get<int64_t>();
+    EXPECT_TRUE(index >= 0 && index < 128) << line;  // data.synthetic_size=128
+    EXPECT_EQ(j["label"].get<int64_t>(), index % 4) << line;
+    EXPECT_TRUE(seen.insert(index).second) << "index " << index << " twice";
+  }
+  EXPECT_EQ(seen.size(), 32u);
+  EXPECT_GE(*seen.rbegin(), 32) << "the first 32 rows: the split's rows, not the training data's";
+}
+
+// A plain state_dict (no metadata, as PyTorch's save_file writes it; optimizer state and masks
+// dropped) needs its model from the command line, and then gives the checkpoint's logits exactly;
+// cost and summary read it the same way.
+TEST(Cli, EvalPlainStateDictWithConfigGivesTheCheckpointsLogits) {
+  std::string d = temp_dir("plainsd");
+  std::string ckpt = tiny_checkpoint(d);
+  auto r = run("eval --checkpoint " + ckpt + " --limit 8 --dump-logits " + d + "/ckpt.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  senet::io::StFile f = senet::read_checkpoint(ckpt), plain;
+  for (const auto& t : f.tensors)
+    if (t.name.rfind("optim.", 0) != 0 && t.name.find(".mask") == std::string::npos)
+      plain.tensors.push_back(t);
+  senet::io::save_safetensors(d + "/plain.safetensors", plain);
+  std::ofstream(d + "/config.json") << senet::metadata_at(f, "config");
+
+  for (const char* cmd : {"eval --checkpoint ", "cost ", "summary --checkpoint "}) {
+    r = run(cmd + d + "/plain.safetensors");
+    EXPECT_EQ(r.code, 1) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find(d + "/plain.safetensors' has no stored config"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("pass --config FILE"), std::string::npos) << r.output;
+    r = run(cmd + d + "/plain.safetensors --config " + d + "/config.json");
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
+  }
+  r = run("eval --checkpoint " + d + "/plain.safetensors --config " + d +
+          "/config.json --limit 8 --dump-logits " + d + "/plain.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(file_text(d + "/plain.jsonl"), file_text(d + "/ckpt.jsonl"));
+  // --set alone is enough (the same keys the run was trained with).
+  r = run("eval --checkpoint " + d + "/plain.safetensors " + kTiny + " --limit 8 --dump-logits " +
+          d + "/plain_set.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(file_text(d + "/plain_set.jsonl"), file_text(d + "/ckpt.jsonl"));
+  // A model that does not fit the file: the tensor and both shapes are named.
+  r = run("eval --checkpoint " + d + "/plain.safetensors --config " + d +
+          "/config.json --set model.width=0.125");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("'conv1.weight' is F32 [4, 1, 3, 3], the model expects F32 [8, 1, 3, 3]"),
+            std::string::npos)
+      << r.output;
 }
 
 // A checkpoint whose stored config holds only "model" (the defaults fill the rest): the overrides
