@@ -1,32 +1,16 @@
-// engine/io/crc32.cpp — table-driven CRC-32: table[b] is the CRC remainder of the single byte b,
-// built at compile time by eight shift-and-conditionally-xor steps; then each input byte costs one
-// table lookup: crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8).
+// engine/io/crc32.cpp — CRC-32 through zlib's crc32_z (size_t lengths, so a tensor over 4 GiB
+// needs no chunking). The textbook form it replaces, for the reader: a 256-entry table where
+// table[b] is the remainder of the single byte b (eight shift-and-conditionally-xor-0xEDB88320
+// steps), then per byte crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8), with ~crc before and after.
 #include "engine/io/crc32.h"
 
-#include <array>
+#include <zlib.h>
 
 namespace senet::io {
-namespace {
-
-constexpr std::array<uint32_t, 256> make_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t b = 0; b < 256; ++b) {
-    uint32_t c = b;
-    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
-    t[b] = c;
-  }
-  return t;
-}
-
-constexpr std::array<uint32_t, 256> kTable = make_table();
-
-}  // namespace
 
 uint32_t crc32(const void* data, size_t bytes, uint32_t crc) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-  for (size_t i = 0; i < bytes; ++i) crc = kTable[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
-  return ~crc;
+  if (bytes == 0) return crc;  // zlib returns 0 for a null buffer, whatever crc is
+  return static_cast<uint32_t>(crc32_z(crc, static_cast<const Bytef*>(data), bytes));
 }
 
 }  // namespace senet::io

@@ -1,7 +1,8 @@
 // engine/io/crc32.h — CRC-32 (the zlib / PNG / Ethernet one) of a byte range.
 // Used to detect corrupt tensor data in safetensors files written by senet. Same value as Python's
 // zlib.crc32(data), so a file can be checked by hand. Reflected polynomial 0xEDB88320, initial value
-// and final xor 0xFFFFFFFF; crc32("123456789") == 0xCBF43926. Table-driven, one byte per step.
+// and final xor 0xFFFFFFFF; crc32("123456789") == 0xCBF43926. Computed by zlib (linked anyway for
+// the data loaders), whose slicing-by-N tables run several bytes per step.
 #pragma once
 #include <cstddef>
 #include <cstdint>
