@@ -56,7 +56,7 @@ std::vector<float> Model::width_factors() const {
 }
 
 void Model::set_width(float s) {
-  SENET_CHECK(s == 1.f, "model ", config.arch, ": width factor ", s,
+  SENET_CHECK(s == 1.f, "model ", enum_name(config.arch), ": width factor ", s,
               " needs a width-switchable model (model.width_factors, ResNet only); this one runs at "
               "1 only");
 }
@@ -94,11 +94,10 @@ std::shared_ptr<Model> make_model(const ModelConfig& cfg) {
               "model.image_size must be a multiple of 8 and ≥ 8, got ", cfg.image_size);
   SENET_CHECK(cfg.width > 0, "model.width must be positive, got ", cfg.width);
   check_width_factors(cfg.width_factors, "model.width_factors");
-  SENET_CHECK(cfg.width_factors.empty() || cfg.arch != "wrn",
-              "model.width_factors: width switching is implemented for ResNet only, not ", cfg.arch);
-  if (cfg.arch == "resnet18" || cfg.arch == "resnet34") return std::make_shared<ResNet>(cfg);
-  if (cfg.arch == "wrn") return std::make_shared<WideResNet>(cfg);
-  fail("model.arch: unknown architecture '", cfg.arch, "' (expected resnet18, resnet34 or wrn)");
+  SENET_CHECK(cfg.width_factors.empty() || cfg.arch != Arch::WRN,
+              "model.width_factors: width switching is implemented for ResNet only, not wrn");
+  if (cfg.arch == Arch::WRN) return std::make_shared<WideResNet>(cfg);
+  return std::make_shared<ResNet>(cfg);
 }
 
 }  // namespace senet::models

@@ -12,13 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/enum_names.h"
 #include "engine/nn/layers.h"
 #include "models/relu_site.h"
 
 namespace senet::models {
 
+enum class Arch { ResNet18, ResNet34, WRN };  // WRN: WRN-depth-k
+
 struct ModelConfig {
-  std::string arch = "resnet18";  // resnet18 | resnet34 | wrn (WRN-depth-k)
+  Arch arch = Arch::ResNet18;
   int num_classes = 10;
   int in_channels = 3;
   int image_size = 32;
@@ -66,3 +69,14 @@ class Model : public nn::Module {
 std::shared_ptr<Model> make_model(const ModelConfig& cfg);
 
 }  // namespace senet::models
+
+namespace senet {
+template <>
+struct EnumNames<models::Arch> {
+  static constexpr std::pair<models::Arch, std::string_view> table[] = {
+      {models::Arch::ResNet18, "resnet18"}, {models::Arch::ResNet34, "resnet34"}, {models::Arch::WRN, "wrn"}};
+};
+namespace models {
+inline std::ostream& operator<<(std::ostream& os, Arch a) { return os << enum_name(a); }
+}  // namespace models
+}  // namespace senet

@@ -80,7 +80,7 @@ Tensor BasicBlock::forward(const Tensor& x, size_t f) {
 
 ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {
   std::vector<int> depth =
-      cfg.arch == "resnet34" ? std::vector<int>{3, 4, 6, 3} : std::vector<int>{2, 2, 2, 2};
+      cfg.arch == Arch::ResNet34 ? std::vector<int>{3, 4, 6, 3} : std::vector<int>{2, 2, 2, 2};
   auto width = [&](int base) { return std::max(1, int(std::lround(base * cfg.width))); };
   for (float s : width_factors()) percents_.push_back(width_percent(s, "model.width_factors"));
   macs_at_.assign(percents_.size(), 0);

@@ -1,8 +1,14 @@
-// senet/config.cpp — JSON ↔ RunConfig with strict key and value checks.
+// senet/config.cpp — the config schema: every key declared once, in config_schema(), with the
+// member it reads and writes, its type and check and a one-line doc. to_json, from_json, the
+// checks and the reference (`senet config --list`, docs/config.md) are all made from that list.
 #include "senet/config.h"
 
+#include <charconv>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "engine/core/error.h"
 #include "models/width_switch.h"
@@ -11,293 +17,289 @@ namespace senet {
 
 using json = nlohmann::json;
 
-static json stage_to_json(const SenetStageConfig& s) {
-  return json{{"epochs", s.epochs}, {"lr", s.lr}, {"schedule", s.schedule}, {"ce", s.ce},
-              {"kd", s.kd}, {"pram", s.pram}, {"temperature", s.temperature}};
-}
-
-static json snl_to_json(const SnlConfig& s) {
-  return json{{"max_epochs", s.max_epochs}, {"lr", s.lr}, {"weight_decay", s.weight_decay},
-              {"lambda", s.lambda}, {"lambda_growth", s.lambda_growth},
-              {"lambda_from_epoch", s.lambda_from_epoch}, {"threshold", s.threshold}, {"check_every", s.check_every},
-              {"binarize", s.binarize}, {"ce", s.ce},
-              {"kd", s.kd}, {"temperature", s.temperature}};
-}
-
-static json senet_to_json(const SenetConfig& s) {
-  return json{{"method", s.method},
-              {"budget", s.budget},
-              {"teacher_checkpoint", s.teacher_checkpoint},
-              {"granularity", s.granularity},
-              {"student_init", s.student_init},
-              {"pram_sites", s.pram_sites},
-              {"mask_learner", s.mask_learner},
-              {"initial_mask", s.initial_mask},
-              {"bn_recompute_batches", s.bn_recompute_batches},
-              {"settle_epochs", s.settle_epochs},
-              {"density", s.density},
-              {"sensitivity_epochs", s.sensitivity_epochs},
-              {"prune_every", s.prune_every},
-              {"prune_rate", s.prune_rate},
-              {"mask_search", stage_to_json(s.mask_search)},
-              {"finetune", stage_to_json(s.finetune)},
-              {"snl", snl_to_json(s.snl)}};
-}
-
-json to_json(const RunConfig& c) {
-  const auto& m = c.model;
-  const auto& d = c.data;
-  const auto& o = c.train.optim;
-  return json{
-      {"model",
-       {{"arch", m.arch}, {"num_classes", m.num_classes}, {"in_channels", m.in_channels},
-        {"image_size", m.image_size}, {"width", m.width}, {"wrn_depth", m.wrn_depth},
-        {"wrn_k", m.wrn_k}, {"stem_site", m.stem_site}, {"final_site", m.final_site},
-        {"seed", m.seed}, {"width_factors", m.width_factors}}},
-      {"data",
-       {{"dataset", d.dataset}, {"root", d.root}, {"val_size", d.val_size},
-        {"train_limit", d.train_limit}, {"test_limit", d.test_limit}, {"crop_pad", d.crop_pad},
-        {"hflip", d.hflip}, {"synthetic_size", d.synthetic_size}}},
-      {"train",
-       {{"epochs", c.train.epochs},
-        {"batch_size", c.train.batch_size},
-        {"optim",
-         {{"name", o.name}, {"lr", o.lr}, {"momentum", o.momentum}, {"nesterov", o.nesterov},
-          {"weight_decay", o.weight_decay}, {"schedule", o.schedule}, {"milestones", o.milestones},
-          {"gamma", o.gamma}, {"min_lr", o.min_lr}, {"warmup_epochs", o.warmup_epochs}}}}},
-      {"senet", senet_to_json(c.senet)},
-      {"seed", c.seed},
-      {"threads", c.threads},
-      {"device", c.device},
-      {"out_dir", c.out_dir},
-      {"progress", c.progress}};
-}
-
 namespace {
 
-// Typed reads that name the key on error.
+// A float as the shortest decimal that reads back as the same float, as a double: 0.1f is
+// written 0.1 (json's own printing of the double 0.1f would give 0.10000000149011612).
+double as_written(float f) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, f);
+  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
+}
+
 template <class T>
-T get(const json& j, const std::string& key) {
-  const json* p = &j;
-  std::string part;
-  std::istringstream in(key);
-  while (std::getline(in, part, '.')) {
-    SENET_CHECK(p->is_object() && p->contains(part), "config: missing key '", key, "'");
-    p = &(*p)[part];
-  }
-  try {
-    if constexpr (std::is_same_v<T, bool>) {
-      SENET_CHECK(p->is_boolean(), "config key '", key, "': expected true or false, got ", p->dump());
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      SENET_CHECK(p->is_string(), "config key '", key, "': expected a string, got ", p->dump());
-    } else if constexpr (std::is_integral_v<T>) {
-      SENET_CHECK(p->is_number_integer(), "config key '", key, "': expected an integer, got ",
-                  p->dump());
-      if constexpr (std::is_unsigned_v<T>)
-        SENET_CHECK(p->get<int64_t>() >= 0 || p->is_number_unsigned(), "config key '", key,
-                    "': expected a non-negative integer, got ", p->dump());
-    } else if constexpr (std::is_floating_point_v<T>) {
-      SENET_CHECK(p->is_number(), "config key '", key, "': expected a number, got ", p->dump());
-    }
-    return p->get<T>();
-  } catch (const json::exception& e) {
-    fail("config key '", key, "': ", e.what());
+json value_to_json(const T& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return as_written(v);
+  } else if constexpr (NamedEnum<T>) {
+    return std::string(enum_name(v));
+  } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+    json a = json::array();
+    for (float f : v) a.push_back(as_written(f));
+    return a;
+  } else {
+    return v;
   }
 }
 
-void check(bool ok, const std::string& key, const std::string& what, const json& j) {
-  if (ok) return;
-  const json* p = &j;
-  std::string part;
-  std::istringstream in(key);
-  while (std::getline(in, part, '.')) p = &(*p)[part];
-  fail("config key '", key, "': expected ", what, ", got ", p->dump());
+template <class T>
+T value_from_json(const JsonReader& r, const NumberRule& rule) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return r.boolean();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return r.text();
+  } else if constexpr (NamedEnum<T>) {
+    return r.choice<T>();
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    return r.unsigned_integer();
+  } else if constexpr (std::is_integral_v<T>) {
+    int64_t v = r.integer(rule);
+    if (v < int64_t(std::numeric_limits<T>::min()) || v > int64_t(std::numeric_limits<T>::max()))
+      r.fail_expected("an integer that fits in " + std::to_string(sizeof(T) * 8) + " bits");
+    return T(v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    double v = r.number(rule);
+    if (std::fabs(v) > double(std::numeric_limits<float>::max())) r.fail_expected("a number a float can hold");
+    return float(v);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return r.number(rule);
+  } else if constexpr (std::is_same_v<T, std::vector<int>> || std::is_same_v<T, std::vector<float>>) {
+    T out;
+    for (size_t i = 0; i < r.size(); ++i)
+      out.push_back(value_from_json<typename T::value_type>(r[i], rule));
+    return out;
+  } else {
+    static_assert(sizeof(T) == 0, "a config member of a type the schema does not know");
+  }
+}
+
+template <class T>
+std::string type_name(const NumberRule& rule) {
+  const std::string words = rule.words.empty() ? "" : " " + rule.words;
+  if constexpr (std::is_same_v<T, bool>) {
+    return "bool";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return "string";
+  } else if constexpr (NamedEnum<T>) {
+    std::string out = "one of: ";
+    for (size_t i = 0; i < std::size(EnumNames<T>::table); ++i)
+      out += (i ? " | " : "") + std::string(EnumNames<T>::table[i].second);
+    return out;
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    return "list of integers" + words;
+  } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+    return "list of numbers" + words;
+  } else if constexpr (std::is_integral_v<T>) {
+    return std::is_unsigned_v<T> ? "integer ≥ 0" : "integer" + words;
+  } else {
+    return "number" + words;
+  }
+}
+
+// One key: `member` maps a RunConfig to the member the key names (a lambda returning a reference).
+template <class F>
+ConfigKey field(std::string key, F member, NumberRule rule, std::string doc) {
+  using T = std::remove_reference_t<std::invoke_result_t<F, RunConfig&>>;
+  ConfigKey k{std::move(key), type_name<T>(rule), std::move(doc), nullptr, nullptr};
+  k.get = [member](const RunConfig& c) { return value_to_json(member(const_cast<RunConfig&>(c))); };
+  k.set = [member, rule](RunConfig& c, const JsonReader& r) { member(c) = value_from_json<T>(r, rule); };
+  return k;
+}
+template <class F>
+ConfigKey field(std::string key, F member, std::string doc) {
+  return field(std::move(key), member, any_number(), std::move(doc));
+}
+
+NumberRule multiple_of_8() {
+  return {[](double x) { return x >= 8 && std::fmod(x, 8) == 0; }, "≥ 8, a multiple of 8"};
+}
+
+// The 7 keys of a SENet stage (mask search or fine-tuning).
+template <class S>
+void add_stage(std::vector<ConfigKey>& keys, const std::string& prefix, const std::string& what, S stage) {
+  keys.push_back(field(prefix + "epochs", [stage](RunConfig& c) -> auto& { return stage(c).epochs; },
+                       at_least(0), what + ": epochs"));
+  keys.push_back(field(prefix + "lr", [stage](RunConfig& c) -> auto& { return stage(c).lr; }, positive(),
+                       what + ": learning rate (SGD, the teacher's momentum and weight decay)"));
+  keys.push_back(field(prefix + "schedule", [stage](RunConfig& c) -> auto& { return stage(c).schedule; },
+                       what + ": learning-rate schedule over the stage's epochs"));
+  keys.push_back(field(prefix + "ce", [stage](RunConfig& c) -> auto& { return stage(c).ce; }, at_least(0),
+                       what + ": weight of the cross-entropy with the labels"));
+  keys.push_back(field(prefix + "kd", [stage](RunConfig& c) -> auto& { return stage(c).kd; }, at_least(0),
+                       what + ": weight of the distillation loss (KL to the teacher, ×T²)"));
+  keys.push_back(field(prefix + "pram", [stage](RunConfig& c) -> auto& { return stage(c).pram; },
+                       at_least(0), what + ": weight of PRAM, the post-ReLU activation matching loss"));
+  keys.push_back(field(prefix + "temperature",
+                       [stage](RunConfig& c) -> auto& { return stage(c).temperature; }, positive(),
+                       what + ": distillation temperature T"));
+}
+
+std::vector<ConfigKey> make_schema() {
+  std::vector<ConfigKey> k;
+  auto add = [&](ConfigKey key) { k.push_back(std::move(key)); };
+  // model (models/model.h)
+  add(field("model.arch", [](RunConfig& c) -> auto& { return c.model.arch; }, "the network: ResNet-18/34 or WRN-depth-k"));
+  add(field("model.num_classes", [](RunConfig& c) -> auto& { return c.model.num_classes; }, at_least(2), "classes of the classifier"));
+  add(field("model.in_channels", [](RunConfig& c) -> auto& { return c.model.in_channels; }, at_least(1), "input channels (1-channel data is replicated to them)"));
+  add(field("model.image_size", [](RunConfig& c) -> auto& { return c.model.image_size; }, multiple_of_8(), "input height = width, after padding"));
+  add(field("model.width", [](RunConfig& c) -> auto& { return c.model.width; }, in_range_open_low(0, 16), "ResNet: multiplies the base widths 64/128/256/512"));
+  add(field("model.wrn_depth", [](RunConfig& c) -> auto& { return c.model.wrn_depth; }, at_least(10), "WRN-d-k: the depth d = 6n + 4"));
+  add(field("model.wrn_k", [](RunConfig& c) -> auto& { return c.model.wrn_k; }, at_least(1), "WRN-d-k: the widening factor k"));
+  add(field("model.stem_site", [](RunConfig& c) -> auto& { return c.model.stem_site; }, "ResNet: the stem ReLU is a site in the budget (false: a full ReLU outside the count, as SNL)"));
+  add(field("model.final_site", [](RunConfig& c) -> auto& { return c.model.final_site; }, "WRN: the final BN-ReLU is a site in the budget (false: outside the count, as SNL)"));
+  add(field("model.seed", [](RunConfig& c) -> auto& { return c.model.seed; }, "seed of the weight initialisation"));
+  add(field("model.width_factors", [](RunConfig& c) -> auto& { return c.model.width_factors; }, in_range_open_low(0, 1), "dynamic channel reduction: e.g. [0.5, 1], increasing, with 1 ([]: a plain model; ResNet only)"));
+  // data (engine/data, senet/trainer.cpp load_data)
+  add(field("data.dataset", [](RunConfig& c) -> auto& { return c.data.dataset; }, "the data set"));
+  add(field("data.root", [](RunConfig& c) -> auto& { return c.data.root; }, "directory of the data set's files"));
+  add(field("data.val_size", [](RunConfig& c) -> auto& { return c.data.val_size; }, at_least(0), "images held out of the training files (seeded) for selection; never the test set"));
+  add(field("data.train_limit", [](RunConfig& c) -> auto& { return c.data.train_limit; }, at_least(0), "use only the first N training images (0: all)"));
+  add(field("data.test_limit", [](RunConfig& c) -> auto& { return c.data.test_limit; }, at_least(0), "use only the first N test images (0: all)"));
+  add(field("data.crop_pad", [](RunConfig& c) -> auto& { return c.data.crop_pad; }, in_range(0, 16, "in [0, 16]"), "random crop after padding by this many pixels (0: none)"));
+  add(field("data.hflip", [](RunConfig& c) -> auto& { return c.data.hflip; }, "random horizontal flips"));
+  add(field("data.synthetic_size", [](RunConfig& c) -> auto& { return c.data.synthetic_size; }, at_least(16), "synthetic data set: training images (the test split gets a quarter)"));
+  // train (senet/trainer.h)
+  add(field("train.epochs", [](RunConfig& c) -> auto& { return c.train.epochs; }, at_least(0), "epochs of training (pipeline: the teacher's)"));
+  add(field("train.batch_size", [](RunConfig& c) -> auto& { return c.train.batch_size; }, at_least(1), "images per step"));
+  add(field("train.optim.name", [](RunConfig& c) -> auto& { return c.train.optim.name; }, "the optimizer"));
+  add(field("train.optim.lr", [](RunConfig& c) -> auto& { return c.train.optim.lr; }, positive(), "learning rate"));
+  add(field("train.optim.momentum", [](RunConfig& c) -> auto& { return c.train.optim.momentum; }, in_range_open_high(0, 1), "SGD momentum (adam: β₁ = 0.9 always)"));
+  add(field("train.optim.nesterov", [](RunConfig& c) -> auto& { return c.train.optim.nesterov; }, "SGD: Nesterov momentum"));
+  add(field("train.optim.weight_decay", [](RunConfig& c) -> auto& { return c.train.optim.weight_decay; }, at_least(0), "L2 weight decay"));
+  add(field("train.optim.schedule", [](RunConfig& c) -> auto& { return c.train.optim.schedule; }, "learning-rate schedule"));
+  add(field("train.optim.milestones", [](RunConfig& c) -> auto& { return c.train.optim.milestones; }, at_least(0), "multistep: the epochs where lr ×= gamma"));
+  add(field("train.optim.gamma", [](RunConfig& c) -> auto& { return c.train.optim.gamma; }, positive(), "multistep: the factor at each milestone"));
+  add(field("train.optim.min_lr", [](RunConfig& c) -> auto& { return c.train.optim.min_lr; }, at_least(0), "cosine: the learning rate at the end"));
+  add(field("train.optim.warmup_epochs", [](RunConfig& c) -> auto& { return c.train.optim.warmup_epochs; }, at_least(0), "linear warm-up epochs before the schedule"));
+  // senet (docs/method.md)
+  add(field("senet.method", [](RunConfig& c) -> auto& { return c.senet.method; }, "SENet, or a baseline/ablation: snl, uniform (no stage 1), random_masks (no stage 2), no_pram"));
+  add(field("senet.budget", [](RunConfig& c) -> auto& { return c.senet.budget; }, at_least(0), "ReLUs of the student over the counted sites (also --budget)"));
+  add(field("senet.teacher_checkpoint", [](RunConfig& c) -> auto& { return c.senet.teacher_checkpoint; }, "use this teacher instead of training one (\"\": train it)"));
+  add(field("senet.granularity", [](RunConfig& c) -> auto& { return c.senet.granularity; }, "a mask per position (pixel) or per channel"));
+  add(field("senet.student_init", [](RunConfig& c) -> auto& { return c.senet.student_init; }, "the student starts from the teacher's weights, or from a fresh initialisation"));
+  add(field("senet.pram_sites", [](RunConfig& c) -> auto& { return c.senet.pram_sites; }, "PRAM on the sites at the ends of the stages, or on all sites"));
+  add(field("senet.mask_learner", [](RunConfig& c) -> auto& { return c.senet.mask_learner; }, "stage 2: top-r of Σ|A_T − A_S| (distance) or learned scores with a straight-through estimator (ste)"));
+  add(field("senet.initial_mask", [](RunConfig& c) -> auto& { return c.senet.initial_mask; }, "stage 2's first mask: r random positions per site, or one random H×W pattern repeated over the channels"));
+  add(field("senet.bn_recompute_batches", [](RunConfig& c) -> auto& { return c.senet.bn_recompute_batches; }, at_least(0), "stage 2: batches over which BN statistics are recomputed after each mask switch (0: off)"));
+  add(field("senet.settle_epochs", [](RunConfig& c) -> auto& { return c.senet.settle_epochs; }, at_least(0), "stage 2: epochs on the best searched mask, masks frozen"));
+  add(field("senet.density", [](RunConfig& c) -> auto& { return c.senet.density; }, in_range_open_low(0, 1), "stage 1: global conv-weight density of the sparse copy"));
+  add(field("senet.sensitivity_epochs", [](RunConfig& c) -> auto& { return c.senet.sensitivity_epochs; }, at_least(1), "stage 1: epochs of sparse-momentum training"));
+  add(field("senet.prune_every", [](RunConfig& c) -> auto& { return c.senet.prune_every; }, at_least(1), "stage 1: steps between prune-and-regrow rounds"));
+  add(field("senet.prune_rate", [](RunConfig& c) -> auto& { return c.senet.prune_rate; }, in_range_open_high(0, 1), "stage 1: the fraction of weights pruned and regrown each round"));
+  add_stage(k, "senet.mask_search.", "stage 2 (mask search)", [](RunConfig& c) -> auto& { return c.senet.mask_search; });
+  add_stage(k, "senet.finetune.", "stage 3 (fine-tuning)", [](RunConfig& c) -> auto& { return c.senet.finetune; });
+  // senet.snl (senet/snl.h)
+  add(field("senet.snl.max_epochs", [](RunConfig& c) -> auto& { return c.senet.snl.max_epochs; }, at_least(1), "SNL: stop here if the count never reaches the budget (reported)"));
+  add(field("senet.snl.lr", [](RunConfig& c) -> auto& { return c.senet.snl.lr; }, positive(), "SNL: Adam's learning rate, constant"));
+  add(field("senet.snl.weight_decay", [](RunConfig& c) -> auto& { return c.senet.snl.weight_decay; }, at_least(0), "SNL: weight decay on the weights (α gets none)"));
+  add(field("senet.snl.lambda", [](RunConfig& c) -> auto& { return c.senet.snl.lambda; }, at_least(0), "SNL: the initial λ of λ·Σ|α|"));
+  add(field("senet.snl.lambda_growth", [](RunConfig& c) -> auto& { return c.senet.snl.lambda_growth; }, at_least(1), "SNL: λ ×= this after an epoch in which the count did not fall"));
+  add(field("senet.snl.lambda_from_epoch", [](RunConfig& c) -> auto& { return c.senet.snl.lambda_from_epoch; }, at_least(1), "SNL: λ grows from this epoch on (epochs count from 1)"));
+  add(field("senet.snl.threshold", [](RunConfig& c) -> auto& { return c.senet.snl.threshold; }, in_range_open_high(0, 1), "SNL: a position is a ReLU while α > threshold"));
+  add(field("senet.snl.check_every", [](RunConfig& c) -> auto& { return c.senet.snl.check_every; }, at_least(0), "SNL: also count every N steps and stop mid-epoch at ≤ budget (0: at epoch ends only)"));
+  add(field("senet.snl.binarize", [](RunConfig& c) -> auto& { return c.senet.snl.binarize; }, "SNL's final mask: [α > threshold], or the top-budget α (exactly the budget)"));
+  add(field("senet.snl.ce", [](RunConfig& c) -> auto& { return c.senet.snl.ce; }, at_least(0), "SNL: weight of the cross-entropy"));
+  add(field("senet.snl.kd", [](RunConfig& c) -> auto& { return c.senet.snl.kd; }, at_least(0), "SNL: weight of the distillation loss"));
+  add(field("senet.snl.temperature", [](RunConfig& c) -> auto& { return c.senet.snl.temperature; }, positive(), "SNL: distillation temperature"));
+  // the run
+  add(field("seed", [](RunConfig& c) -> auto& { return c.seed; }, "seed of the data split, order and augmentation"));
+  add(field("threads", [](RunConfig& c) -> auto& { return c.threads; }, at_least(0), "CPU threads (0: all cores)"));
+  add(field("device", [](RunConfig& c) -> auto& { return c.device; }, "where tensors live and kernels run"));
+  add(field("out_dir", [](RunConfig& c) -> auto& { return c.out_dir; }, "the run directory (checkpoints, metrics, reports)"));
+  add(field("progress", [](RunConfig& c) -> auto& { return c.progress; }, "print a progress line while training"));
+  return k;
+}
+
+// The checks that involve more than one key, each reported under the first key it names.
+struct CrossCheck {
+  const char* key;
+  std::function<bool(const RunConfig&)> ok;
+  const char* expected;
+};
+
+const std::vector<CrossCheck>& cross_checks() {
+  static const std::vector<CrossCheck> all = {
+      {"model.width_factors",
+       [](const RunConfig& c) { return c.model.width_factors.empty() || c.model.arch != models::Arch::WRN; },
+       "[] for wrn (width switching is implemented for ResNet only)"},
+      {"senet.method",
+       [](const RunConfig& c) { return c.senet.method != Method::Snl || c.senet.granularity == Granularity::Pixel; },
+       "not snl when senet.granularity is channel (SNL's α is per pixel)"},
+      {"senet.initial_mask",
+       [](const RunConfig& c) {
+         return c.senet.initial_mask != InitialMask::HwPattern || c.senet.granularity == Granularity::Pixel;
+       },
+       "random when senet.granularity is channel (an H×W pattern is pixel-wise)"},
+      {"senet.mask_learner",
+       [](const RunConfig& c) { return c.senet.mask_learner != MaskLearner::Ste || c.senet.granularity == Granularity::Pixel; },
+       "distance when senet.granularity is channel (ste is pixel-wise only)"},
+      {"out_dir", [](const RunConfig& c) { return !c.out_dir.empty(); }, "a directory path"},
+  };
+  return all;
+}
+
+// Puts `value` at the dotted `key` of `out`, making the sections on the way.
+void put_dotted(json& out, const std::string& key, json value) {
+  json* p = &out;
+  size_t begin = 0;
+  for (size_t dot; (dot = key.find('.', begin)) != std::string::npos; begin = dot + 1)
+    p = &(*p)[key.substr(begin, dot - begin)];
+  (*p)[key.substr(begin)] = std::move(value);
+}
+
+// A table cell: a '|' would end the cell.
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
 }
 
 }  // namespace
 
+const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> schema = make_schema();
+  return schema;
+}
+
+json to_json(const RunConfig& c) {
+  json out = json::object();
+  for (const ConfigKey& k : config_schema()) put_dotted(out, k.key, k.get(c));
+  return out;
+}
+
 RunConfig from_json(const json& j) {
-  RunConfig defaults;
-  json full = to_json(defaults);
+  json full = to_json(RunConfig{});
   merge_strict(full, j, "config");
   RunConfig c;
-  auto& m = c.model;
-  m.arch = get<std::string>(full, "model.arch");
-  m.num_classes = get<int>(full, "model.num_classes");
-  m.in_channels = get<int>(full, "model.in_channels");
-  m.image_size = get<int>(full, "model.image_size");
-  m.width = get<float>(full, "model.width");
-  m.wrn_depth = get<int>(full, "model.wrn_depth");
-  m.wrn_k = get<int>(full, "model.wrn_k");
-  m.stem_site = get<bool>(full, "model.stem_site");
-  m.final_site = get<bool>(full, "model.final_site");
-  m.seed = get<uint64_t>(full, "model.seed");
-  SENET_CHECK(full["model"]["width_factors"].is_array(),
-              "config key 'model.width_factors': expected a list of width factors, e.g. [0.5, 1]");
-  m.width_factors.clear();
-  for (const auto& v : full["model"]["width_factors"]) {
-    SENET_CHECK(v.is_number(), "config key 'model.width_factors': expected numbers, got ", v.dump());
-    m.width_factors.push_back(v.get<float>());
-  }
+  const JsonReader root(full, "config");
+  for (const ConfigKey& k : config_schema()) k.set(c, root.at_dotted(k.key));
   try {
-    models::check_width_factors(m.width_factors, "config key 'model.width_factors'");
+    models::check_width_factors(c.model.width_factors, "config: model.width_factors");
   } catch (const Error& e) {
     fail(e.what(), " (got ", full["model"]["width_factors"].dump(), ")");
   }
-  auto& d = c.data;
-  d.dataset = get<std::string>(full, "data.dataset");
-  d.root = get<std::string>(full, "data.root");
-  d.val_size = get<int64_t>(full, "data.val_size");
-  d.train_limit = get<int64_t>(full, "data.train_limit");
-  d.test_limit = get<int64_t>(full, "data.test_limit");
-  d.crop_pad = get<int>(full, "data.crop_pad");
-  d.hflip = get<bool>(full, "data.hflip");
-  d.synthetic_size = get<int64_t>(full, "data.synthetic_size");
-  c.train.epochs = get<int>(full, "train.epochs");
-  c.train.batch_size = get<int64_t>(full, "train.batch_size");
-  auto& o = c.train.optim;
-  o.name = get<std::string>(full, "train.optim.name");
-  o.lr = get<float>(full, "train.optim.lr");
-  o.momentum = get<float>(full, "train.optim.momentum");
-  o.nesterov = get<bool>(full, "train.optim.nesterov");
-  o.weight_decay = get<float>(full, "train.optim.weight_decay");
-  o.schedule = get<std::string>(full, "train.optim.schedule");
-  SENET_CHECK(full["train"]["optim"]["milestones"].is_array(),
-              "config key 'train.optim.milestones': expected a list of epochs");
-  o.milestones.clear();
-  for (const auto& v : full["train"]["optim"]["milestones"]) {
-    SENET_CHECK(v.is_number_integer() && v.get<int>() >= 0,
-                "config key 'train.optim.milestones': expected non-negative integers, got ", v.dump());
-    o.milestones.push_back(v.get<int>());
-  }
-  o.gamma = get<float>(full, "train.optim.gamma");
-  o.min_lr = get<float>(full, "train.optim.min_lr");
-  o.warmup_epochs = get<int>(full, "train.optim.warmup_epochs");
-  auto& sn = c.senet;
-  sn.method = get<std::string>(full, "senet.method");
-  sn.budget = get<int64_t>(full, "senet.budget");
-  sn.teacher_checkpoint = get<std::string>(full, "senet.teacher_checkpoint");
-  sn.granularity = get<std::string>(full, "senet.granularity");
-  sn.student_init = get<std::string>(full, "senet.student_init");
-  sn.pram_sites = get<std::string>(full, "senet.pram_sites");
-  sn.mask_learner = get<std::string>(full, "senet.mask_learner");
-  sn.initial_mask = get<std::string>(full, "senet.initial_mask");
-  sn.bn_recompute_batches = get<int64_t>(full, "senet.bn_recompute_batches");
-  sn.settle_epochs = get<int>(full, "senet.settle_epochs");
-  check(sn.initial_mask == "random" || sn.initial_mask == "hw_pattern", "senet.initial_mask",
-        "random or hw_pattern", full);
-  check(sn.bn_recompute_batches >= 0, "senet.bn_recompute_batches", "an integer ≥ 0 (0: off)", full);
-  check(sn.settle_epochs >= 0, "senet.settle_epochs", "an integer ≥ 0", full);
-  sn.density = get<double>(full, "senet.density");
-  sn.sensitivity_epochs = get<int>(full, "senet.sensitivity_epochs");
-  sn.prune_every = get<int>(full, "senet.prune_every");
-  sn.prune_rate = get<double>(full, "senet.prune_rate");
-  for (auto [name, st] : {std::pair<const char*, SenetStageConfig*>{"mask_search", &sn.mask_search},
-                          {"finetune", &sn.finetune}}) {
-    std::string k = std::string("senet.") + name + ".";
-    st->epochs = get<int>(full, k + "epochs");
-    st->lr = get<float>(full, k + "lr");
-    st->schedule = get<std::string>(full, k + "schedule");
-    st->ce = get<float>(full, k + "ce");
-    st->kd = get<float>(full, k + "kd");
-    st->pram = get<float>(full, k + "pram");
-    st->temperature = get<float>(full, k + "temperature");
-    check(st->epochs >= 0, k + "epochs", "an integer ≥ 0", full);
-    check(st->lr > 0, k + "lr", "a positive number", full);
-    check(st->schedule == "cosine" || st->schedule == "constant" || st->schedule == "multistep",
-          k + "schedule", "cosine, multistep or constant", full);
-    check(st->ce >= 0, k + "ce", "a weight ≥ 0", full);
-    check(st->kd >= 0, k + "kd", "a weight ≥ 0", full);
-    check(st->pram >= 0, k + "pram", "a weight ≥ 0", full);
-    check(st->temperature > 0, k + "temperature", "a positive number", full);
-  }
-  auto& snl = sn.snl;
-  snl.max_epochs = get<int>(full, "senet.snl.max_epochs");
-  snl.lr = get<float>(full, "senet.snl.lr");
-  snl.weight_decay = get<float>(full, "senet.snl.weight_decay");
-  snl.lambda = get<float>(full, "senet.snl.lambda");
-  snl.lambda_growth = get<float>(full, "senet.snl.lambda_growth");
-  snl.lambda_from_epoch = get<int>(full, "senet.snl.lambda_from_epoch");
-  snl.threshold = get<float>(full, "senet.snl.threshold");
-  snl.check_every = get<int>(full, "senet.snl.check_every");
-  snl.binarize = get<std::string>(full, "senet.snl.binarize");
-  check(snl.binarize == "threshold" || snl.binarize == "top_budget", "senet.snl.binarize",
-        "threshold or top_budget", full);
-  snl.ce = get<float>(full, "senet.snl.ce");
-  snl.kd = get<float>(full, "senet.snl.kd");
-  snl.temperature = get<float>(full, "senet.snl.temperature");
-  check(snl.max_epochs >= 1, "senet.snl.max_epochs", "an integer ≥ 1", full);
-  check(snl.lr > 0, "senet.snl.lr", "a positive number", full);
-  check(snl.weight_decay >= 0, "senet.snl.weight_decay", "a number ≥ 0", full);
-  check(snl.lambda >= 0, "senet.snl.lambda", "a number ≥ 0", full);
-  check(snl.lambda_growth >= 1, "senet.snl.lambda_growth", "a number ≥ 1", full);
-  check(snl.lambda_from_epoch >= 1, "senet.snl.lambda_from_epoch", "an integer ≥ 1 (epochs count from 1)",
-        full);
-  check(snl.threshold >= 0 && snl.threshold < 1, "senet.snl.threshold", "a number in [0, 1)", full);
-  check(snl.check_every >= 0, "senet.snl.check_every", "an integer ≥ 0 (0: count at epoch ends only)", full);
-  check(snl.ce >= 0, "senet.snl.ce", "a weight ≥ 0", full);
-  check(snl.kd >= 0, "senet.snl.kd", "a weight ≥ 0", full);
-  check(snl.temperature > 0, "senet.snl.temperature", "a positive number", full);
-  check(sn.method == "senet" || sn.method == "snl" || sn.method == "uniform" ||
-            sn.method == "random_masks" || sn.method == "no_pram",
-        "senet.method", "one of senet, snl, uniform, random_masks, no_pram", full);
-  check(sn.method != "snl" || sn.granularity == "pixel", "senet.method",
-        "not snl when senet.granularity is channel (SNL's α is per pixel)", full);
-  check(sn.budget >= 0, "senet.budget", "an integer ≥ 0", full);
-  check(sn.granularity == "pixel" || sn.granularity == "channel", "senet.granularity",
-        "pixel or channel", full);
-  check(sn.student_init == "teacher" || sn.student_init == "random", "senet.student_init",
-        "teacher or random", full);
-  check(sn.pram_sites == "stage_ends" || sn.pram_sites == "all", "senet.pram_sites",
-        "stage_ends or all", full);
-  check(sn.mask_learner == "distance" || sn.mask_learner == "ste", "senet.mask_learner",
-        "distance or ste", full);
-  check(sn.initial_mask != "hw_pattern" || sn.granularity == "pixel", "senet.initial_mask",
-        "random when senet.granularity is channel (an H×W pattern is pixel-wise)", full);
-  check(sn.mask_learner != "ste" || sn.granularity == "pixel", "senet.mask_learner",
-        "distance when senet.granularity is channel (ste is pixel-wise only)", full);
-  check(sn.density > 0 && sn.density <= 1, "senet.density", "a number in (0, 1]", full);
-  check(sn.sensitivity_epochs >= 1, "senet.sensitivity_epochs", "an integer ≥ 1", full);
-  check(sn.prune_every >= 1, "senet.prune_every", "an integer ≥ 1", full);
-  check(sn.prune_rate >= 0 && sn.prune_rate < 1, "senet.prune_rate", "a number in [0, 1)", full);
-  c.seed = get<uint64_t>(full, "seed");
-  c.threads = get<int>(full, "threads");
-  c.device = get<std::string>(full, "device");
-  c.out_dir = get<std::string>(full, "out_dir");
-  c.progress = get<bool>(full, "progress");
-
-  // Value checks, each naming its key.
-  check(m.arch == "resnet18" || m.arch == "resnet34" || m.arch == "wrn", "model.arch",
-        "one of resnet18, resnet34, wrn", full);
-  check(m.num_classes >= 2, "model.num_classes", "an integer ≥ 2", full);
-  check(m.in_channels >= 1, "model.in_channels", "an integer ≥ 1", full);
-  check(m.image_size >= 8 && m.image_size % 8 == 0, "model.image_size", "a multiple of 8", full);
-  check(m.width > 0 && m.width <= 16, "model.width", "a number in (0, 16]", full);
-  check(m.width_factors.empty() || m.arch != "wrn", "model.width_factors",
-        "[] for wrn (width switching is implemented for ResNet only)", full);
-  check(d.dataset == "fashion-mnist" || d.dataset == "cifar10" || d.dataset == "cifar100" ||
-            d.dataset == "tiny-imagenet" || d.dataset == "synthetic",
-        "data.dataset", "one of fashion-mnist, cifar10, cifar100, tiny-imagenet, synthetic", full);
-  check(d.val_size >= 0, "data.val_size", "an integer ≥ 0", full);
-  check(d.train_limit >= 0, "data.train_limit", "an integer ≥ 0", full);
-  check(d.test_limit >= 0, "data.test_limit", "an integer ≥ 0", full);
-  check(d.crop_pad >= 0 && d.crop_pad <= 16, "data.crop_pad", "an integer in [0, 16]", full);
-  check(d.synthetic_size >= 16, "data.synthetic_size", "an integer ≥ 16", full);
-  check(c.train.epochs >= 0, "train.epochs", "an integer ≥ 0", full);
-  check(c.train.batch_size >= 1, "train.batch_size", "an integer ≥ 1", full);
-  check(o.name == "sgd" || o.name == "adam", "train.optim.name", "sgd or adam", full);
-  check(o.lr > 0, "train.optim.lr", "a positive number", full);
-  check(o.momentum >= 0 && o.momentum < 1, "train.optim.momentum", "a number in [0, 1)", full);
-  check(o.weight_decay >= 0, "train.optim.weight_decay", "a number ≥ 0", full);
-  check(o.schedule == "cosine" || o.schedule == "multistep" || o.schedule == "constant",
-        "train.optim.schedule", "cosine, multistep or constant", full);
-  check(o.gamma > 0, "train.optim.gamma", "a positive number", full);
-  check(o.min_lr >= 0, "train.optim.min_lr", "a number ≥ 0", full);
-  check(o.warmup_epochs >= 0, "train.optim.warmup_epochs", "an integer ≥ 0", full);
-  check(c.threads >= 0, "threads", "an integer ≥ 0 (0: all cores)", full);
-  check(c.device == "cpu" || c.device == "cuda", "device", "cpu or cuda", full);
-  check(!c.out_dir.empty(), "out_dir", "a directory path", full);
+  for (const CrossCheck& x : cross_checks())
+    if (!x.ok(c)) root.at_dotted(x.key).fail_expected(x.expected);
   return c;
+}
+
+std::string config_reference(ReferenceFormat format) {
+  const RunConfig defaults;
+  std::ostringstream out;
+  if (format == ReferenceFormat::Markdown) {
+    out << "# Config keys\n\n"
+        << "Every key of a run's config (`--config FILE`, `--set KEY=VALUE`), its type, default and\n"
+        << "meaning. Generated by `senet config --list --markdown` from the schema in\n"
+        << "senet/config.cpp; a test keeps this file equal to that output.\n\n"
+        << "| key | type | default | meaning |\n|---|---|---|---|\n";
+    for (const ConfigKey& k : config_schema())
+      out << "| `" << k.key << "` | " << markdown_cell(k.type) << " | `" << k.get(defaults).dump() << "` | "
+          << markdown_cell(k.doc) << " |\n";
+    return out.str();
+  }
+  for (const ConfigKey& k : config_schema())
+    out << k.key << "  (" << k.type << ", default " << k.get(defaults).dump() << ")\n    " << k.doc << "\n";
+  return out.str();
 }
 
 void merge_strict(json& base, const json& patch, const std::string& where) {

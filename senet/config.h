@@ -1,37 +1,44 @@
 // senet/config.h — every hyper-parameter of a run, as one JSON document.
-// The defaults below are the schema: a user's JSON file and each `--set key=value` override are
-// merged onto them, and a key that is not in the schema, or a value of the wrong type or range, is
-// rejected with the key's dotted name ("train.lr: expected a positive number, got -1").
-// Keys starting with "//" are comments and ignored.
+// The structs below hold the values and their defaults; senet/config.cpp declares each key ONCE
+// (dotted name, the member it reads and writes, its type and check, a one-line doc) in
+// config_schema(), and everything else is made from that list: to_json, from_json, the checks,
+// `senet config --list` and docs/config.md. A user's JSON file and each `--set key=value` override
+// are merged onto the defaults; a key that is not in the schema, or a value of the wrong type or
+// range, is rejected with the key's dotted name ("config: train.optim.lr: expected a number > 0,
+// got -1"). String choices are enums (senet/config_choices.h). Numbers print as written: a float
+// member holding 0.1 is written 0.1, not 0.10000000149011612. Keys starting with "//" are comments.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/model.h"
+#include "senet/config_choices.h"
+#include "senet/json_reader.h"
 
 namespace senet {
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";  // fashion-mnist | cifar10 | cifar100 | tiny-imagenet | synthetic
+  DatasetKind dataset = DatasetKind::FashionMnist;
   std::string root = "/usr/share/datasets/fashion-mnist";
-  int64_t val_size = 5000;      // held out of the training files (seeded); selection uses it, never test
-  int64_t train_limit = 0;      // use only the first N training images (0: all) — quick runs
+  int64_t val_size = 5000;
+  int64_t train_limit = 0;
   int64_t test_limit = 0;
-  int crop_pad = 0;             // random crop with this padding
+  int crop_pad = 0;
   bool hflip = false;
-  int64_t synthetic_size = 2048;  // synthetic data set: images in train (test gets a quarter)
+  int64_t synthetic_size = 2048;
 };
 
 struct OptimConfig {
-  std::string name = "sgd";     // sgd | adam
+  OptimizerKind name = OptimizerKind::Sgd;
   float lr = 0.05f;
   float momentum = 0.9f;
   bool nesterov = false;
   float weight_decay = 5e-4f;
-  std::string schedule = "cosine";  // cosine | multistep | constant
-  std::vector<int> milestones;      // multistep: epochs where lr ×= gamma
+  Schedule schedule = Schedule::Cosine;
+  std::vector<int> milestones;
   float gamma = 0.1f;
   float min_lr = 0.f;
   int warmup_epochs = 0;
@@ -48,63 +55,75 @@ struct TrainConfig {
 struct SenetStageConfig {
   int epochs = 1;
   float lr = 0.05f;
-  std::string schedule = "constant";
+  Schedule schedule = Schedule::Constant;
   float ce = 0.5f, kd = 0.5f, pram = 0.f, temperature = 4.f;
 };
 
 // The SNL baseline (Cho et al., ICML 2022; senet/snl.h): one α per ReLU, Adam, CE + KD + λ·Σ|α|.
 struct SnlConfig {
-  int max_epochs = 100;         // stop here if the count never reaches the budget (reported)
-  float lr = 1e-3f;             // Adam, constant
-  float weight_decay = 0.f;     // on the weights (α gets none: its regulariser is λ·Σ|α|)
-  float lambda = 1e-5f;         // initial λ
-  float lambda_growth = 1.1f;   // λ ×= this after an epoch in which the count did not fall ...
-  int lambda_from_epoch = 5;    // ... from this (1-based) epoch on
-  float threshold = 0.01f;      // a position is a ReLU while α > threshold; binarisation uses it too
-  int check_every = 0;          // also count every N steps and stop mid-epoch at ≤ budget (0: epoch ends only)
-  std::string binarize = "threshold";  // threshold: mask = [α > threshold] | top_budget: top-R α, exactly R
+  int max_epochs = 100;
+  float lr = 1e-3f;
+  float weight_decay = 0.f;
+  float lambda = 1e-5f;
+  float lambda_growth = 1.1f;
+  int lambda_from_epoch = 5;
+  float threshold = 0.01f;
+  int check_every = 0;
+  SnlBinarize binarize = SnlBinarize::Threshold;
   float ce = 0.5f, kd = 0.5f, temperature = 4.f;
 };
 
 struct SenetConfig {
-  // senet | snl (baseline) | uniform (allocate_uniform, no stage 1) | random_masks (no stage 2) |
-  // no_pram (stage 3 without PRAM): the ablations of docs/method.md §Baselines
-  std::string method = "senet";
-  int64_t budget = 0;                 // ReLUs of the student (counted sites); also --budget
-  std::string teacher_checkpoint;     // use this teacher instead of training one
-  std::string granularity = "pixel";  // pixel | channel
-  std::string student_init = "teacher";  // teacher | random
-  std::string pram_sites = "stage_ends";  // stage_ends | all
-  std::string mask_learner = "distance";  // distance (top-r of Σ|A_T − A_S|) | ste (learned scores)
-  // Stage 2's initial mask per site: random (r_l random positions) | hw_pattern (one random H×W
-  // pattern of ⌊r_l/C⌋ or ⌈r_l/C⌉ positions repeated over the channels; pixel granularity)
-  std::string initial_mask = "random";
-  int64_t bn_recompute_batches = 50;  // stage 2: BN statistics recomputed after each mask switch (0: off)
-  int settle_epochs = 0;        // stage 2: epochs on the best searched mask after the search
-  double density = 0.1;               // stage 1: global conv-weight density of the sparse copy
+  Method method = Method::Senet;
+  int64_t budget = 0;
+  std::string teacher_checkpoint;
+  Granularity granularity = Granularity::Pixel;
+  StudentInit student_init = StudentInit::Teacher;
+  PramSites pram_sites = PramSites::StageEnds;
+  MaskLearner mask_learner = MaskLearner::Distance;
+  InitialMask initial_mask = InitialMask::Random;
+  int64_t bn_recompute_batches = 50;
+  int settle_epochs = 0;
+  double density = 0.1;
   int sensitivity_epochs = 1;
   int prune_every = 100;
   double prune_rate = 0.5;
-  SenetStageConfig mask_search{1, 0.05f, "constant", 0.5f, 0.5f, 0.f, 4.f};
-  SenetStageConfig finetune{1, 0.01f, "cosine", 0.1f, 0.9f, 1000.f, 4.f};
+  SenetStageConfig mask_search{1, 0.05f, Schedule::Constant, 0.5f, 0.5f, 0.f, 4.f};
+  SenetStageConfig finetune{1, 0.01f, Schedule::Cosine, 0.1f, 0.9f, 1000.f, 4.f};
   SnlConfig snl;
 };
 
 // model.width_factors (models/model.h): [] (default) = a plain model; e.g. [0.5, 1] = dynamic
 // channel reduction: `senet pipeline` trains the teacher and stages 1–2 as plain models, and stage 3
 // trains the student at every factor on each batch against the full-width teacher (senet/distill.h),
-// then reports each factor. Factors: multiples of 0.01 in (0, 1], increasing, including 1; ResNet only.
+// then reports each factor.
 struct RunConfig {
   models::ModelConfig model;
   DataConfig data;
   TrainConfig train;
   SenetConfig senet;
   uint64_t seed = 1;
-  int threads = 0;              // 0: all cores
-  std::string device = "cpu";   // cpu | cuda
+  int threads = 0;
+  Device device = Device::CPU;
   std::string out_dir = "runs/default";
   bool progress = true;
 };
+
+// One key of the schema. `get` writes the member as JSON; `set` reads it from the key's JSON value
+// with its type and check (errors name the key); `type` and `doc` are what `senet config --list` shows.
+struct ConfigKey {
+  std::string key;   // dotted, e.g. "train.optim.lr"
+  std::string type;  // e.g. "number > 0", "one of: cosine | multistep | constant"
+  std::string doc;
+  std::function<nlohmann::json(const RunConfig&)> get;
+  std::function<void(RunConfig&, const JsonReader&)> set;
+};
+// Every key, in the order docs/config.md lists them.
+const std::vector<ConfigKey>& config_schema();
+// The schema as a table for people: `text` (senet config --list) or `markdown` (docs/config.md,
+// which a test keeps equal to this output).
+enum class ReferenceFormat { Text, Markdown };
+std::string config_reference(ReferenceFormat format);
 
 nlohmann::json to_json(const RunConfig& c);
 RunConfig from_json(const nlohmann::json& j);  // strict: every key checked

@@ -7,17 +7,12 @@
 
 #include "engine/core/rng.h"
 #include "engine/io/atomic_file.h"
+#include "senet/json_reader.h"
 
 namespace senet {
 
 using json = nlohmann::json;
 
-Granularity parse_granularity(const std::string& s) {
-  if (s == "pixel") return Granularity::Pixel;
-  if (s == "channel") return Granularity::Channel;
-  fail("granularity: expected pixel or channel, got '", s, "'");
-}
-const char* granularity_name(Granularity g) { return g == Granularity::Pixel ? "pixel" : "channel"; }
 
 std::vector<uint8_t> random_mask(int64_t n, int64_t k, uint64_t seed, uint64_t stream) {
   SENET_CHECK(0 <= k && k <= n, "random_mask: cannot keep ", k, " of ", n, " positions");
@@ -140,7 +135,7 @@ json export_masks(const models::Model& m, Granularity g) {
   for (auto* s : m.sites())
     if (!s->counted) fixed.push_back({{"name", s->site_name}, {"size", s->size()}});
   return json{{"format", "senet-masks-1"},
-              {"granularity", granularity_name(g)},
+              {"granularity", enum_name(g)},
               {"index_order", "flat index into C×H×W (c·H·W + h·W + w), ascending"},
               {"total_kept", total},
               {"sites", sites},
@@ -158,34 +153,30 @@ std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, cons
 std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, const std::string& path,
                                                     const models::Model& m) {
   json j = json::parse(text, nullptr, false);
-  SENET_CHECK(!j.is_discarded() && j.is_object(), "mask export '", path, "' is not a JSON object");
-  // json == "text" is false for any non-string (json::value would throw a type error instead).
-  SENET_CHECK(j.contains("format") && j["format"] == "senet-masks-1", "mask export '", path,
-              "': 'format' must be senet-masks-1");
-  SENET_CHECK(j.contains("sites") && j["sites"].is_array(), "mask export '", path,
-              "': 'sites' must be a list");
-  auto sites = m.counted_sites();
-  SENET_CHECK(j["sites"].size() == sites.size(), "mask export '", path, "' has ", j["sites"].size(),
-              " sites, the model has ", sites.size());
+  const std::string doc = "mask export '" + path + "'";
+  SENET_CHECK(!j.is_discarded() && j.is_object(), doc, " is not a JSON object");
+  const JsonReader root(j, doc);
+  if (root.at("format").text() != "senet-masks-1") root.at("format").fail_expected("\"senet-masks-1\"");
+  const JsonReader sites = root.at("sites");
+  auto counted = m.counted_sites();
+  SENET_CHECK(sites.size() == counted.size(), doc, " has ", sites.size(), " sites, the model has ",
+              counted.size());
   std::vector<std::vector<uint8_t>> out;
-  for (size_t l = 0; l < sites.size(); ++l) {
-    const json& e = j["sites"][l];
-    auto* s = sites[l];
-    std::string where = "mask export '" + path + "' site " + std::to_string(l);
-    SENET_CHECK(e.is_object() && e.contains("name") && e["name"] == s->site_name, where,
-                ": expected site '", s->site_name, "', got ",
-                e.is_object() && e.contains("name") ? e["name"].dump() : "none");
-    SENET_CHECK(e.contains("indices") && e["indices"].is_array(), where, ": 'indices' must be a list");
-    SENET_CHECK(e.contains("kept") && e["kept"].is_number_integer() &&
-                    e["kept"].get<int64_t>() == int64_t(e["indices"].size()),
-                where, ": 'kept' does not match the number of indices");
+  for (size_t l = 0; l < counted.size(); ++l) {
+    const JsonReader e = sites[l];
+    auto* s = counted[l];
+    const std::string name = e.at("name").text();
+    if (name != s->site_name) e.at("name").fail_expected("site '" + s->site_name + "'");
+    const JsonReader indices = e.at("indices");
+    const int64_t n = int64_t(indices.size());
+    if (e.at("kept").integer(at_least(0)) != n)
+      e.at("kept").fail_expected("the number of indices, " + std::to_string(n));
+    const NumberRule in_site = in_range(0, double(s->size() - 1), "in [0, " + std::to_string(s->size()) + ")");
     std::vector<uint8_t> mask(size_t(s->size()), 0);
     int64_t prev = -1;
-    for (const json& v : e["indices"]) {
-      SENET_CHECK(v.is_number_integer(), where, ": index ", v.dump(), " is not an integer");
-      int64_t i = v.get<int64_t>();
-      SENET_CHECK(i >= 0 && i < s->size(), where, ": index ", i, " out of range [0, ", s->size(), ")");
-      SENET_CHECK(i > prev, where, ": indices must be strictly ascending (", i, " after ", prev, ")");
+    for (size_t k = 0; k < size_t(n); ++k) {
+      int64_t i = indices[k].integer(in_site);
+      if (i <= prev) indices[k].fail_expected("indices in strictly ascending order (after " + std::to_string(prev) + ")");
       mask[size_t(i)] = 1;
       prev = i;
     }

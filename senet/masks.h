@@ -14,12 +14,9 @@
 
 #include "engine/core/tensor.h"
 #include "models/model.h"
+#include "senet/config_choices.h"
 
 namespace senet {
-
-enum class Granularity { Pixel, Channel };
-Granularity parse_granularity(const std::string& s);  // "pixel" | "channel"
-const char* granularity_name(Granularity g);
 
 std::vector<uint8_t> random_mask(int64_t n, int64_t k, uint64_t seed, uint64_t stream);
 std::vector<uint8_t> topk_mask(const std::vector<double>& scores, int64_t k);

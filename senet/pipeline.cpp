@@ -29,17 +29,6 @@ using json = nlohmann::json;
 
 namespace {
 
-enum class Method { Senet, Snl, Uniform, RandomMasks, NoPram };
-
-Method parse_method(const std::string& m) {
-  if (m == "senet") return Method::Senet;
-  if (m == "snl") return Method::Snl;
-  if (m == "uniform") return Method::Uniform;
-  if (m == "random_masks") return Method::RandomMasks;
-  if (m == "no_pram") return Method::NoPram;
-  fail("senet.method: unknown method '", m, "' (expected senet, snl, uniform, random_masks, no_pram)");
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -64,7 +53,7 @@ DistillConfig stage_config(const RunConfig& cfg, const SenetStageConfig& s, cons
   dc.w_kd = s.kd;
   dc.w_pram = s.pram;
   dc.temperature = s.temperature;
-  dc.pram_sites = cfg.senet.pram_sites == "all" ? all_counted_sites(student) : stage_end_sites(student);
+  dc.pram_sites = cfg.senet.pram_sites == PramSites::All ? all_counted_sites(student) : stage_end_sites(student);
   return dc;
 }
 
@@ -93,7 +82,7 @@ std::shared_ptr<models::Model> model_from(const Run& run, const std::string& che
 }
 
 std::shared_ptr<models::Model> new_student(const Run& run, const std::string& teacher_path) {
-  if (run.cfg.senet.student_init == "teacher") return model_from(run, teacher_path);
+  if (run.cfg.senet.student_init == StudentInit::Teacher) return model_from(run, teacher_path);
   auto m = models::make_model(run.cfg.model);
   m->to(run.device);
   return m;
@@ -117,7 +106,7 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
     entry["seconds"] = seconds_since(t0);
     save_checkpoint(result, *student, nullptr,
                     {{"config", to_json(stage_cfg).dump()}, {"stage", name},
-                     {"method", run.cfg.senet.method}, {"report", entry.dump()}});
+                     {"method", std::string(enum_name(run.cfg.senet.method))}, {"report", entry.dump()}});
   }
   io::StFile f = read_checkpoint(result);
   auto it = f.metadata.find("report");
@@ -203,7 +192,7 @@ Allocation allocation_stage(Run& run, const std::string& teacher_path, const mod
                      {"eta", a.eta.empty() ? json(nullptr) : json(a.eta[l])},
                      {"allocated", a.counts[l]}});
   io::write_file_atomic(run.out + "/allocation.json",
-                        json{{"method", run.cfg.senet.method}, {"budget", run.cfg.senet.budget},
+                        json{{"method", enum_name(run.cfg.senet.method)}, {"budget", run.cfg.senet.budget},
                              {"sites", sites}}.dump(2) + "\n");
   return a;
 }
@@ -215,11 +204,11 @@ std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teache
   return cached_stage(run, "mask_search", "stage2", "stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)",
                       student, [&](models::Model& s) {
     const RunConfig& cfg = run.cfg;
-    if (cfg.senet.initial_mask == "hw_pattern")
+    if (cfg.senet.initial_mask == InitialMask::HwPattern)
       set_hw_pattern_masks(s, counts, cfg.seed + 202);
     else
       set_random_masks(s, counts, run.gran, cfg.seed + 202);
-    bool ste = cfg.senet.mask_learner == "ste";
+    bool ste = cfg.senet.mask_learner == MaskLearner::Ste;
     if (ste) {
       auto sites = s.counted_sites();
       for (size_t l = 0; l < sites.size(); ++l) sites[l]->set_learned(counts[l], cfg.seed + 303 + l);
@@ -347,7 +336,8 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   const SenetConfig& sn = cfg.senet;
   const std::string out = cfg.out_dir;
   io::RunLock lock(out);  // creates `out`; removes it again if we fail before writing anything
-  Method method = parse_method(sn.method);
+  const Method method = sn.method;
+  const std::string method_name(enum_name(method));
 
   // Check the budget against the model and load the data before any work is written.
   auto probe = models::make_model(cfg.model);
@@ -355,9 +345,9 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
               probe->relu_capacity(), " ReLUs of the model's counted sites");
   RunConfig plain = cfg;  // the teacher and stages 1–2 are plain models; stage 3 gets the widths
   plain.model.width_factors.clear();
-  Run run{plain, method, out, progress, parse_device(cfg.device), parse_granularity(sn.granularity),
+  Run run{plain, method, out, progress, activate_device(cfg.device), sn.granularity,
           load_data(cfg)};
-  claim_out_dir(out, sn.method);
+  claim_out_dir(out, method_name);
 
   std::string teacher_path = teacher_stage(run);
   auto teacher = model_from(run, teacher_path);
@@ -391,14 +381,14 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
     SENET_CHECK(relus == sn.budget, "internal error: the student has ", relus,
                 " ReLUs, the budget is ", sn.budget);
   save_checkpoint(out + "/student.safetensors", *student, nullptr,
-                  {{"config", to_json(cfg).dump()}, {"stage", "final"}, {"method", sn.method},
+                  {{"config", to_json(cfg).dump()}, {"stage", "final"}, {"method", method_name},
                    {"budget", std::to_string(sn.budget)}, {"relu_count", std::to_string(relus)}});
   write_mask_export(out + "/masks.json", *student, gran);
 
   auto counted = student->counted_sites();
   json sites = json::array();
   char line[256];
-  std::string text = "method: " + sn.method + "\n";
+  std::string text = "method: " + method_name + "\n";
   std::snprintf(line, sizeof line, "%-4s %-18s %-14s %9s %7s %10s %9s %7s\n", "#", "site", "C×H×W",
                 "size", "eta", "allocated", "kept", "keep%");
   text += line;
@@ -423,16 +413,16 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
                 "ReLUs: %lld of %lld (budget %lld, %s-wise) + %lld fixed outside the count\n"
                 "teacher: val %.2f%%  test %.2f%%   |   student: val %.2f%%  test %.2f%%\n",
                 (long long)relus, (long long)student->relu_capacity(), (long long)sn.budget,
-                granularity_name(gran), (long long)student->fixed_relus(), 100 * t_val.accuracy,
+                std::string(enum_name(gran)).c_str(), (long long)student->fixed_relus(), 100 * t_val.accuracy,
                 100 * t_test.accuracy, 100 * s_val.accuracy, 100 * s_test.accuracy);
   text += line;
   json widths = per_width_rows(*student, data, run.device, text);
-  json report{{"method", sn.method},
+  json report{{"method", method_name},
               {"budget", sn.budget},
               {"relu_count", relus},
               {"relu_capacity", student->relu_capacity()},
               {"fixed_relus", student->fixed_relus()},
-              {"granularity", granularity_name(gran)},
+              {"granularity", enum_name(gran)},
               {"teacher", {{"checkpoint", teacher_path}, {"val_accuracy", t_val.accuracy},
                            {"test_accuracy", t_test.accuracy}, {"relu_count", teacher->relu_count()}}},
               {"student", {{"checkpoint", out + "/student.safetensors"}, {"val_accuracy", s_val.accuracy},

@@ -14,6 +14,7 @@
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
 #include "senet/epoch_loop.h"
+#include "senet/json_reader.h"
 #include "senet/run_dir.h"
 
 namespace senet {
@@ -216,10 +217,10 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   SENET_CHECK(sc.prune_rate >= 0 && sc.prune_rate <= 1, "senet.prune_rate must be in [0, 1], got ",
               sc.prune_rate);
   const OptimConfig& oc = cfg.train.optim;
-  SENET_CHECK(oc.name == "adam" || oc.momentum > 0,
+  SENET_CHECK(oc.name == OptimizerKind::Adam || oc.momentum > 0,
               "sensitivity: regrowth follows the momentum, but train.optim.momentum is 0 "
               "(use SGD with momentum > 0, or adam)");
-  const std::string momentum_buffer = oc.name == "adam" ? "exp_avg" : "momentum_buffer";
+  const std::string momentum_buffer = oc.name == OptimizerKind::Adam ? "exp_avg" : "momentum_buffer";
 
   // Masks on every 4-D parameter (conv weights, shortcut 1×1 convs included).
   std::vector<MaskedConv> convs;
@@ -302,49 +303,26 @@ json to_json(const SensitivityResult& r) {
 }
 
 SensitivityResult sensitivity_from_json(const json& j, const std::string& file) {
-  auto at = [&](const json& obj, const std::string& key, const std::string& path) -> const json& {
-    SENET_CHECK(obj.is_object() && obj.contains(key), file, ": ", path, key, ": missing");
-    return obj.at(key);
-  };
-  auto fraction = [&](const json& obj, const std::string& key, const std::string& path) {
-    const json& v = at(obj, key, path);
-    SENET_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, file, ": ", path, key,
-                ": expected a number in [0, 1], got ", v.dump());
-    return v.get<double>();
-  };
-  auto text = [&](const json& obj, const std::string& key, const std::string& path) {
-    const json& v = at(obj, key, path);
-    SENET_CHECK(v.is_string() && !v.get<std::string>().empty(), file, ": ", path, key,
-                ": expected a non-empty string, got ", v.dump());
-    return v.get<std::string>();
-  };
-  auto array = [&](const std::string& key) -> const json& {
-    const json& v = at(j, key, "");
-    SENET_CHECK(v.is_array(), file, ": ", key, ": expected an array, got ", v.dump());
-    return v;
-  };
-  SENET_CHECK(j.is_object(), file, ": expected a JSON object");
+  const JsonReader root(j, file);
+  if (!root.is_object()) root.fail_expected("a JSON object");
+  const NumberRule fraction = in_range(0, 1, "in [0, 1]");
   SensitivityResult r;
-  r.global_density = fraction(j, "global_density", "");
-  const json& layers = array("layers");
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const std::string p = "layers[" + std::to_string(i) + "].";
-    r.layer_density.emplace_back(text(layers[i], "conv", p), fraction(layers[i], "density", p));
-  }
-  const json& sites = array("sites");
+  r.global_density = root.at("global_density").number(fraction);
+  const JsonReader layers = root.at("layers");
+  for (size_t i = 0; i < layers.size(); ++i)
+    r.layer_density.emplace_back(layers[i].at("conv").nonempty_text(),
+                                 layers[i].at("density").number(fraction));
+  const JsonReader sites = root.at("sites");
   std::set<std::string> seen;
   for (size_t i = 0; i < sites.size(); ++i) {
-    const std::string p = "sites[" + std::to_string(i) + "].";
+    const JsonReader e = sites[i];
     SiteSensitivity s;
-    s.site = text(sites[i], "site", p);
-    SENET_CHECK(seen.insert(s.site).second, file, ": ", p, "site: '", s.site, "' appears twice");
-    s.conv = text(sites[i], "conv", p);
-    const json& size = at(sites[i], "size", p);
-    SENET_CHECK(size.is_number_integer() && size.get<int64_t>() > 0, file, ": ", p,
-                "size: expected a positive integer, got ", size.dump());
-    s.size = size.get<int64_t>();
-    s.alpha = fraction(sites[i], "alpha", p);
-    s.eta = fraction(sites[i], "eta", p);
+    s.site = e.at("site").nonempty_text();
+    SENET_CHECK(seen.insert(s.site).second, e.at("site").where(), ": '", s.site, "' appears twice");
+    s.conv = e.at("conv").nonempty_text();
+    s.size = e.at("size").integer(at_least(1));
+    s.alpha = e.at("alpha").number(fraction);
+    s.eta = e.at("eta").number(fraction);
     r.sites.push_back(std::move(s));
   }
   return r;

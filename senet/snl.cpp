@@ -66,13 +66,13 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
                   const DataBundle& data, const std::string& dir, bool resume, bool progress) {
   const SnlConfig& c = cfg.senet.snl;
   const int64_t budget = cfg.senet.budget;
-  Device device = parse_device(cfg.device);
+  Device device = activate_device(cfg.device);
   auto sites = student.counted_sites();
   SENET_CHECK(!sites.empty(), "snl: the model has no counted ReLU sites");
   for (auto* s : sites) s->set_alpha(c.threshold);
 
   OptimConfig oc;
-  oc.name = "adam";
+  oc.name = OptimizerKind::Adam;
   oc.lr = c.lr;
   oc.weight_decay = c.weight_decay;
   auto opt = make_optimizer(oc, student);
@@ -153,7 +153,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
   if (!res.reached_budget)
     std::fprintf(stderr, "snl: stopped at senet.snl.max_epochs = %d with %lld ReLUs, above the budget %lld\n",
                  c.max_epochs, (long long)count, (long long)budget);
-  if (c.binarize == "top_budget") {
+  if (c.binarize == SnlBinarize::TopBudget) {
     binarize_top_alpha(sites, std::min<int64_t>(budget, student.relu_capacity()));
     std::fprintf(stderr, "snl: binarised to the top %lld α over all sites (the count at α > %g was %lld)\n",
                  (long long)budget, double(c.threshold), (long long)count);

@@ -29,7 +29,7 @@ DataBundle load_data(const RunConfig& cfg) {
   const auto& m = cfg.model;
   DataBundle b;
   data::Dataset train, test;
-  if (d.dataset == "fashion-mnist") {
+  if (d.dataset == DatasetKind::FashionMnist) {
     SENET_CHECK(m.image_size >= 28, "model.image_size must be ≥ 28 for Fashion-MNIST (28×28 images, "
                                     "zero-padded), got ", m.image_size);
     SENET_CHECK(m.num_classes == 10, "model.num_classes must be 10 for Fashion-MNIST, got ",
@@ -37,16 +37,16 @@ DataBundle load_data(const RunConfig& cfg) {
     train = data::load_fashion_mnist(d.root, true, m.image_size, m.in_channels);
     test = data::load_fashion_mnist(d.root, false, m.image_size, m.in_channels);
     b.norm = data::fashion_mnist_normalize(m.in_channels);
-  } else if (d.dataset == "cifar10" || d.dataset == "cifar100") {
-    bool c10 = d.dataset == "cifar10";
+  } else if (d.dataset == DatasetKind::Cifar10 || d.dataset == DatasetKind::Cifar100) {
+    bool c10 = d.dataset == DatasetKind::Cifar10;
     SENET_CHECK(m.image_size == 32 && m.in_channels == 3, "CIFAR images are 3×32×32: set "
                 "model.image_size=32 and model.in_channels=3");
     SENET_CHECK(m.num_classes == (c10 ? 10 : 100), "model.num_classes must be ", c10 ? 10 : 100,
-                " for ", d.dataset);
+                " for ", enum_name(d.dataset));
     train = c10 ? data::load_cifar10(d.root, true) : data::load_cifar100(d.root, true);
     test = c10 ? data::load_cifar10(d.root, false) : data::load_cifar100(d.root, false);
     b.norm = c10 ? data::cifar10_normalize() : data::cifar100_normalize();
-  } else if (d.dataset == "tiny-imagenet") {
+  } else if (d.dataset == DatasetKind::TinyImagenet) {
     SENET_CHECK(m.image_size == 64 && m.in_channels == 3 && m.num_classes == 200,
                 "Tiny-ImageNet is 3×64×64 with 200 classes: set model.image_size=64, "
                 "model.in_channels=3, model.num_classes=200");
@@ -118,16 +118,16 @@ EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::No
 std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& c, models::Model& model) {
   std::vector<ParamRef> params;
   for (auto& [name, t] : model.named_parameters()) params.push_back({name, t});
-  if (c.name == "adam")
+  if (c.name == OptimizerKind::Adam)
     return std::make_unique<Adam>(params, c.lr, 0.9f, 0.999f, 1e-8f, c.weight_decay);
   return std::make_unique<SGD>(params, c.lr, c.momentum, c.weight_decay, c.nesterov);
 }
 
 std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& c, int epochs) {
   std::unique_ptr<LrSchedule> s;
-  if (c.schedule == "cosine")
+  if (c.schedule == Schedule::Cosine)
     s = std::make_unique<Cosine>(c.lr, std::max(1, epochs), c.min_lr);
-  else if (c.schedule == "multistep")
+  else if (c.schedule == Schedule::Multistep)
     s = std::make_unique<MultiStep>(c.lr, std::vector<int64_t>(c.milestones.begin(), c.milestones.end()), c.gamma);
   else
     s = std::make_unique<Constant>(c.lr);
@@ -158,9 +158,8 @@ void check_finite(const Tensor& loss, models::Model& model, const std::string& w
   }
 }
 
-Device parse_device(const std::string& name) {
-  if (name == "cpu") return Device::CPU;
-  SENET_CHECK(name == "cuda", "device: expected cpu or cuda, got '", name, "'");
+Device activate_device(Device device) {
+  if (device == Device::CPU) return Device::CPU;
   init_cuda_backend();  // the binary's CUDA glue, if it installed one (engine/cuda/cuda_ops.h)
   SENET_CHECK(device_available(Device::CUDA),
               "device 'cuda' is not available in this build/process (no CUDA backend registered); "
@@ -177,7 +176,7 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   SENET_CHECK(cfg.model.width_factors.empty(),
               "model.width_factors: supervised training trains one width; the width factors are "
               "trained by stage 3 of `senet pipeline` (set model.width_factors to [] here)");
-  Device device = parse_device(cfg.device);
+  Device device = activate_device(cfg.device);
   io::RunLock lock(cfg.out_dir);  // creates out_dir; removes it again if we fail before writing
   DataBundle data = load_data(cfg);
   model.to(device);

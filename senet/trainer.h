@@ -46,7 +46,9 @@ StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device de
 // Stops a run with a message naming the step and the first non-finite value (loss or gradient).
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where);
 
-Device parse_device(const std::string& name);
+// The run's device, made ready: for cuda, the binary's CUDA glue is brought up (engine/cuda/cuda_ops.h)
+// and an error says so when this build or process has none.
+Device activate_device(Device device);
 void apply_threads(int threads);
 
 struct TrainResult {

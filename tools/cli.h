@@ -31,6 +31,7 @@ Command add_eval(CLI::App& senet);
 Command add_pi_measure(CLI::App& senet);  // execs tools/pi/pi_measure.py with the arguments
 Command add_summary(CLI::App& senet);
 Command add_info(CLI::App& senet);
+Command add_config(CLI::App& senet);  // the config schema (--list) or a merged config
 
 // `senet pi-measure`'s Python tool, with these arguments (does not return on success).
 [[noreturn]] void exec_pi_measure(const std::vector<std::string>& args);

@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <string>
 #include <system_error>
+#include <vector>
+
+#include "engine/core/enum_names.h"
 
 namespace senet::cli {
 
@@ -53,6 +56,14 @@ inline CLI::Validator number_at_least(double min, bool strict) {
 }
 
 // CLI::ExistingFile without its "FILE" tag in the help (the options' type names say FILE already).
+// One of an enum's names, as the config spells them (engine/core/enum_names.h).
+template <NamedEnum E>
+CLI::Validator choice_of() {
+  std::vector<std::string> names;
+  for (const auto& [value, name] : EnumNames<E>::table) names.emplace_back(name);
+  return CLI::IsMember(names);
+}
+
 inline CLI::Validator existing_file() { return CLI::Validator(CLI::ExistingFile).description(""); }
 
 // Parses a benchmark's command line: --help prints the generated help and exits 0; a usage error

@@ -64,9 +64,9 @@ int run_summary(const SummaryOptions& o) {
   auto model = models::make_model(cfg.model);
   if (!o.checkpoint.empty()) load_model_state(f, *model);
   std::printf("%s (width %.3g, input %d×%d×%d, %d classes)\n",
-              cfg.model.arch == "wrn" ? ("WRN-" + std::to_string(cfg.model.wrn_depth) + "-" +
-                                         std::to_string(cfg.model.wrn_k)).c_str()
-                                      : cfg.model.arch.c_str(),
+              cfg.model.arch == models::Arch::WRN
+                  ? ("WRN-" + std::to_string(cfg.model.wrn_depth) + "-" + std::to_string(cfg.model.wrn_k)).c_str()
+                  : std::string(enum_name(cfg.model.arch)).c_str(),
               cfg.model.width, cfg.model.in_channels, cfg.model.image_size, cfg.model.image_size,
               cfg.model.num_classes);
   std::fputs(model->summary().c_str(), stdout);

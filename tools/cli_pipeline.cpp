@@ -56,7 +56,7 @@ Command add_pipeline(CLI::App& senet) {
                  "use this all-ReLU checkpoint instead of training a teacher", existing_file());
   add_key_option(*sub, o->run, "--method", "senet.method", KeyValue::text, "METHOD",
                  "senet, the SNL baseline, or an ablation (docs/method.md)",
-                 CLI::IsMember(std::vector<std::string>{"senet", "snl", "uniform", "random_masks", "no_pram"}));
+                 choice_of<Method>());
   sub->add_flag("--print-config", o->print, "print the full config and exit");
   add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
   add_all_shortcuts(*sub, o->run);

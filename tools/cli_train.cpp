@@ -31,7 +31,7 @@ int run_train(const TrainOptions& o) {
   apply_threads(cfg.threads);
   auto model = models::make_model(cfg.model);
   std::fprintf(stderr, "model %s: %lld parameters, %lld ReLUs, %.3f GMACs/image\n",
-               cfg.model.arch.c_str(), (long long)model->num_parameters(),
+               std::string(enum_name(cfg.model.arch)).c_str(), (long long)model->num_parameters(),
                (long long)model->relu_count(), double(model->macs()) * 1e-9);
   TrainResult r = train_supervised(cfg, *model, o.resume);
   std::printf("validation accuracy %.2f%%  test accuracy %.2f%%  (%d epochs, %.1f s, %.0f img/s)\n",
@@ -81,7 +81,7 @@ int run_eval(const EvalOptions& o) {
   apply_threads(cfg.threads);
   auto model = models::make_model(cfg.model);
   load_model_state(f, *model);
-  Device dev = parse_device(cfg.device);
+  Device dev = activate_device(cfg.device);
   model->to(dev);
   DataBundle data = load_data(cfg);
   data::Dataset d = o.split == "test" ? data.test : data.val;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/enum_names.h"
 #include "engine/core/error.h"
 
 namespace senet {
@@ -21,6 +22,10 @@ inline const char* dtype_name(DType t) {
   return t == DType::F32 ? "f32" : t == DType::U8 ? "u8" : "i32";
 }
 inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+template <>
+struct EnumNames<Device> {
+  static constexpr std::pair<Device, std::string_view> table[] = {{Device::CPU, "cpu"}, {Device::CUDA, "cuda"}};
+};
 
 class Shape {
  public:

@@ -60,7 +60,7 @@ TEST_F(CudaBackend, OptimizerStepsEqual) {
 
 models::ModelConfig tiny_resnet18() {
   models::ModelConfig c;
-  c.arch = "resnet18";
+  c.arch = models::Arch::ResNet18;
   c.width = 1.f / 16;  // widths 4, 8, 16, 32
   c.in_channels = 1;
   c.image_size = 16;
@@ -198,14 +198,14 @@ TEST_F(CudaBackend, MaskSearchEntriesMatchHost) {
   EXPECT_EQ(m.to_vector_u8(), topk_mask(dd, 11));
 }
 
-// The run machinery on --device cuda: parse_device, batches moved to the device, training,
+// The run machinery on --device cuda: activate_device, batches moved to the device, training,
 // evaluation and checkpoints (one epoch of 2 steps on synthetic data; the loss must be finite).
 TEST_F(CudaBackend, TrainSupervisedOnCuda) {
-  EXPECT_EQ(parse_device("cuda"), Device::CUDA);
+  EXPECT_EQ(activate_device(Device::CUDA), Device::CUDA);
   RunConfig c = senet::test::tiny_run_config("", 48);
   c.data.val_size = 16;
   c.train.epochs = 1;
-  c.device = "cuda";
+  c.device = Device::CUDA;
   c.out_dir = (std::filesystem::temp_directory_path() / ("senet_cb_train_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(c.out_dir);
   auto m = models::make_model(c.model);

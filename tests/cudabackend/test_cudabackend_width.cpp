@@ -30,7 +30,7 @@ TEST_F(CudaBackend, LeadingBlockMatchesCpu) {
 
 TEST_F(CudaBackend, HalfWidthResNet18TrainingStepMatchesCpu) {
   models::ModelConfig cfg;
-  cfg.arch = "resnet18";
+  cfg.arch = models::Arch::ResNet18;
   cfg.width = 1.f / 16;  // 4/8/16/32 channels; at 0.5: 2/4/8/16
   cfg.in_channels = 1;
   cfg.image_size = 16;

@@ -8,7 +8,7 @@ namespace senet::fuzz {
 
 inline models::ModelConfig tiny_model_config() {
   models::ModelConfig c;
-  c.arch = "resnet18";
+  c.arch = models::Arch::ResNet18;
   c.width = 0.03125f;
   c.in_channels = 1;
   c.image_size = 8;

@@ -26,7 +26,7 @@ namespace {
 
 models::ModelConfig half_width_resnet18() {  // 32/64/128/256 channels: every algorithm is used
   models::ModelConfig c;
-  c.arch = "resnet18";
+  c.arch = models::Arch::ResNet18;
   c.width = 0.5f;
   c.in_channels = 3;
   c.image_size = 16;

@@ -21,7 +21,7 @@ using namespace senet::models;
 // ResNet-18 at width 1/16 (4/8/16/32 channels) on 1×16×16 images, 4 classes.
 static ModelConfig tiny(std::vector<float> factors = {0.5f, 1.f}, float width = 0.0625f) {
   ModelConfig c;
-  c.arch = "resnet18";
+  c.arch = models::Arch::ResNet18;
   c.width = width;
   c.in_channels = 1;
   c.image_size = 16;
@@ -243,7 +243,7 @@ TEST(WidthSwitch, FactorChecksAndErrors) {
   plain->set_width(1.f);
   EXPECT_THROW(plain->set_width(0.5f), Error);
   ModelConfig wrn;
-  wrn.arch = "wrn";
+  wrn.arch = models::Arch::WRN;
   wrn.wrn_depth = 10;
   wrn.wrn_k = 1;
   EXPECT_THROW(make_model(wrn)->set_width(0.5f), Error);

@@ -38,7 +38,7 @@ TEST(Config, DefaultsRoundTripAndOverrides) {
   auto j = load_config_json("", {"train.optim.lr=0.2", "model.arch=wrn", "data.hflip=true"});
   RunConfig c = from_json(j);
   EXPECT_FLOAT_EQ(c.train.optim.lr, 0.2f);
-  EXPECT_EQ(c.model.arch, "wrn");
+  EXPECT_EQ(c.model.arch, models::Arch::WRN);
   EXPECT_TRUE(c.data.hflip);
   EXPECT_EQ(to_json(from_json(to_json(c))), to_json(c));
 }

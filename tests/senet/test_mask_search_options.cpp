@@ -66,7 +66,7 @@ struct SearchRun {
     dc.stage = "mask_search";
     dc.epochs = epochs;
     dc.optim = cfg.train.optim;
-    dc.optim.schedule = "constant";
+    dc.optim.schedule = Schedule::Constant;
     dc.search_masks = true;
     dc.counts = counts;
     dc.bn_recompute_batches = bn_batches;
@@ -273,9 +273,9 @@ TEST(SnlExactBudget, TopAlphaOverAllSitesKeepsExactlyTheBudget) {
 TEST(SnlExactBudget, PipelineEndsAtExactlyTheBudget) {
   std::string out = temp_dir("snl_top");
   RunConfig cfg = senet::test::tiny_pipeline_config(out, 0);
-  cfg.senet.method = "snl";
+  cfg.senet.method = Method::Snl;
   cfg.senet.budget = models::make_model(cfg.model)->relu_capacity() / 7;
-  cfg.senet.snl.binarize = "top_budget";
+  cfg.senet.snl.binarize = SnlBinarize::TopBudget;
   cfg.senet.snl.max_epochs = 2;  // stops long before the count gets there: top-R cuts it
   PipelineResult r = run_pipeline(cfg, false);
   EXPECT_EQ(r.report["relu_count"].get<int64_t>(), cfg.senet.budget);
@@ -298,8 +298,8 @@ TEST(MaskSearchOptions, ConfigKeysAreChecked) {
               std::string::npos) << key;
   RunConfig c = from_json(load_config_json("", {"senet.initial_mask=hw_pattern", "senet.settle_epochs=2",
                                                 "senet.snl.binarize=top_budget"}));
-  EXPECT_EQ(c.senet.initial_mask, "hw_pattern");
+  EXPECT_EQ(c.senet.initial_mask, InitialMask::HwPattern);
   EXPECT_EQ(c.senet.settle_epochs, 2);
-  EXPECT_EQ(c.senet.snl.binarize, "top_budget");
+  EXPECT_EQ(c.senet.snl.binarize, SnlBinarize::TopBudget);
   EXPECT_EQ(c.senet.bn_recompute_batches, 50);  // on by default: the fix
 }

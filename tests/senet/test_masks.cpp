@@ -90,7 +90,9 @@ TEST(Masks, ExportReadsBackToTheDenseMasks) {
   bad = good;
   bad["sites"][0]["indices"].push_back(1 << 30);
   bad["sites"][0]["kept"] = bad["sites"][0]["indices"].size();
-  EXPECT_NE(write_and_read(bad).find("out of range"), std::string::npos);
+  std::string e = write_and_read(bad);
+  EXPECT_NE(e.find("sites[0].indices["), std::string::npos) << e;  // the path of the bad index
+  EXPECT_NE(e.find("expected an integer in [0, "), std::string::npos) << e;
   bad = good;
   bad["sites"][0]["indices"] = {3, 3};
   bad["sites"][0]["kept"] = 2;

@@ -78,7 +78,7 @@ TEST(Pipeline, StraightThroughMaskLearnerKeepsTheBudget) {
   auto probe = models::make_model(tiny(out, 0).model);
   int64_t budget = probe->relu_capacity() / 10;
   RunConfig cfg = tiny(out, budget);
-  cfg.senet.mask_learner = "ste";
+  cfg.senet.mask_learner = MaskLearner::Ste;
   cfg.senet.mask_search.lr = 0.5f;  // large enough for scores to cross within a tiny run
   PipelineResult r = run_pipeline(cfg, false);
   EXPECT_EQ(r.report["relu_count"].get<int64_t>(), budget);

@@ -24,7 +24,7 @@ namespace {
 
 RunConfig tiny(const std::string& out, int64_t budget, const std::string& method) {
   RunConfig c = senet::test::tiny_pipeline_config(out, budget);
-  c.senet.method = method;
+  c.senet.method = *enum_from_name<Method>(method);
   return c;
 }
 
@@ -56,7 +56,7 @@ RunConfig with_teacher(const std::string& name, int64_t budget, const std::strin
 
 // The report's and the saved student's counts agree, and the export reads back to its masks.
 int64_t check_outputs(const RunConfig& cfg, const PipelineResult& r) {
-  EXPECT_EQ(r.report["method"].get<std::string>(), cfg.senet.method);
+  EXPECT_EQ(r.report["method"].get<std::string>(), enum_name(cfg.senet.method));
   auto student = models::make_model(cfg.model);
   load_model_state(read_checkpoint(cfg.out_dir + "/student.safetensors"), *student);
   int64_t relus = r.report["relu_count"].get<int64_t>();
@@ -171,7 +171,7 @@ TEST(PipelineMethods, SnlReportsItsRealCount) {
 
   // An out_dir belongs to one method.
   RunConfig other = cfg;
-  other.senet.method = "senet";
+  other.senet.method = Method::Senet;
   try {
     run_pipeline(other, false);
     FAIL();
@@ -196,7 +196,7 @@ TEST(PipelineMethods, ConfigChecksNameTheirKeys) {
   expect_error({"senet.snl.max_epochs=0"}, "senet.snl.max_epochs");
   expect_error({"senet.snl.lambda_from_epoch=0"}, "senet.snl.lambda_from_epoch");
   RunConfig c = from_json(load_config_json("", {"senet.method=uniform", "senet.snl.lr=0.01"}));
-  EXPECT_EQ(c.senet.method, "uniform");
+  EXPECT_EQ(c.senet.method, Method::Uniform);
   EXPECT_FLOAT_EQ(c.senet.snl.lr, 0.01f);
   EXPECT_EQ(to_json(c)["senet"]["snl"]["lambda_growth"].get<float>(), 1.1f);
 }

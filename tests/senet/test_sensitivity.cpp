@@ -89,7 +89,7 @@ static RunConfig tiny_run() {
   RunConfig c = senet::test::tiny_run_config();  // 64 training images → 4 batches of 16 per epoch
   c.train.optim.lr = 0.05f;
   c.train.optim.momentum = 0.9f;
-  c.train.optim.schedule = "constant";
+  c.train.optim.schedule = Schedule::Constant;
   return c;
 }
 

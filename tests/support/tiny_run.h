@@ -10,12 +10,12 @@ namespace senet::test {
 
 inline RunConfig tiny_run_config(const std::string& out_dir = "", int64_t synthetic_size = 96) {
   RunConfig c;
-  c.model.arch = "resnet18";
+  c.model.arch = models::Arch::ResNet18;
   c.model.width = 0.0625f;
   c.model.in_channels = 1;
   c.model.image_size = 16;
   c.model.num_classes = 4;
-  c.data.dataset = "synthetic";
+  c.data.dataset = DatasetKind::Synthetic;
   c.data.synthetic_size = synthetic_size;
   c.data.val_size = 32;
   c.train.batch_size = 16;

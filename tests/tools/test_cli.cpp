@@ -54,7 +54,7 @@ static const char* kTiny =
 TEST(Cli, HelpAndUnknownCommand) {
   auto r = run("--help");
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info"})
+  for (const char* cmd : {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info", "config"})
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << " missing from\n" << r.output;
   EXPECT_EQ(run("").code, 2);  // no command: the help on stderr
   r = run("frobnicate");
@@ -76,6 +76,7 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
                 "--offline-bytes-per-relu", "--config", "--set"}},
       {"summary", {"MODEL", "--checkpoint", "--config", "--set"}},
       {"info", {"--help"}},
+      {"config", {"--list", "--markdown", "--config", "--set"}},
       {"pi-measure", {"--help", "tools/pi/pi_measure.py"}}};
   for (const char* c : {"train", "pipeline"})
     for (auto& [cmd, opts] : commands)
@@ -371,4 +372,24 @@ TEST(Cli, PiMeasureWithoutItsVenvSaysHowToInstallIt) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("/nonexistent/senet-pi-venv/bin/python"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("tools/pi/setup_pi.sh"), std::string::npos) << r.output;
+}
+
+// `senet config --list` shows every key of the schema with its type and default; `senet config`
+// prints the merged config with floats as written; a bad value names the key and lists the choices.
+TEST(Cli, ConfigListAndMergedConfig) {
+  auto r = run("config --list");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* key : {"model.arch", "train.optim.lr", "senet.snl.binarize", "senet.finetune.pram", "progress"})
+    EXPECT_NE(r.output.find(key), std::string::npos) << key << " missing from\n" << r.output;
+  EXPECT_NE(r.output.find("one of: senet | snl | uniform | random_masks | no_pram"), std::string::npos);
+  r = run("config --set train.optim.lr=0.1 --set model.width=0.3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["train"]["optim"]["lr"].dump(), "0.1");  // not 0.10000000149011612
+  EXPECT_EQ(j["model"]["width"].dump(), "0.3");
+  r = run("config --set senet.granularity=voxel");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("senet.granularity: expected pixel or channel, got \"voxel\""), std::string::npos)
+      << r.output;
+  EXPECT_EQ(run("config --markdown").code, 2);  // --markdown needs --list
 }

@@ -33,13 +33,14 @@ using namespace senet;
 
 int main(int argc, char** argv) {
   models::ModelConfig mc;
-  mc.arch = "resnet18";
+  mc.arch = models::Arch::ResNet18;
   int batch = 128, threads = 2, steps = 10, warmup = 3;
   double seconds = 0;
   CLI::App app{"Images per second of one CPU training step, as `senet train` runs it, on one fixed "
                "synthetic batch; prints one JSON line",
                "bench_train_step"};
-  app.add_option("--arch", mc.arch, "the model")
+  std::string arch = "resnet18";
+  app.add_option("--arch", arch, "the model")
       ->type_name("ARCH")
       ->check(CLI::IsMember(std::vector<std::string>{"resnet18", "resnet34", "wrn"}))
       ->capture_default_str();
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
       ->check(cli::number_at_least(0, /*strict=*/false))
       ->capture_default_str();
   cli::parse_or_exit(app, argc, argv);
+  mc.arch = *enum_from_name<models::Arch>(arch);  // one of the names checked above
   set_num_threads(threads);
   mc.seed = 1;
   auto model = models::make_model(mc);
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
               "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
               "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
               "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
-              mc.arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
+              arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
               sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(),
               peak_mib, double(last_loss));
   for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
