@@ -32,6 +32,12 @@ Command add_pi_measure(CLI::App& senet);  // execs tools/pi/pi_measure.py with t
 Command add_summary(CLI::App& senet);
 Command add_info(CLI::App& senet);
 Command add_config(CLI::App& senet);  // the config schema (--list) or a merged config
+Command add_plot(CLI::App& senet);    // a run's pictures (tools/plots, matplotlib)
+
+// Draws a run's pictures with tools/plots; never throws for a failed drawing (it says why on
+// stderr): `senet pipeline` reports the outcome and still succeeds.
+enum class PlotOutcome { Drawn, NotInstalled, Failed };
+PlotOutcome draw_run_pictures(const std::string& run_dir);
 
 // `senet pi-measure`'s Python tool, with these arguments (does not return on success).
 [[noreturn]] void exec_pi_measure(const std::vector<std::string>& args);

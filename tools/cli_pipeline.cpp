@@ -16,6 +16,7 @@ namespace {
 struct PipelineOptions {
   RunOptions run;  // --budget, --teacher and --method are overrides too (senet.*)
   bool print = false;
+  bool no_plots = false;
 };
 
 int run_pipeline_command(const PipelineOptions& o) {
@@ -35,6 +36,18 @@ int run_pipeline_command(const PipelineOptions& o) {
   std::printf("\n%s", r.text.c_str());
   std::printf("outputs in %s: student.safetensors, masks.json, report.json, report.txt\n",
               cfg.out_dir.c_str());
+  if (o.no_plots) return 0;
+  switch (draw_run_pictures(cfg.out_dir)) {  // the run is complete whatever happens here
+    case PlotOutcome::Drawn:
+      break;
+    case PlotOutcome::NotInstalled:
+      std::fprintf(stderr, "pictures not drawn: they need python3-matplotlib (apt-get install "
+                           "python3-matplotlib, then: senet plot %s)\n", cfg.out_dir.c_str());
+      break;
+    case PlotOutcome::Failed:
+      std::fprintf(stderr, "pictures not drawn (the reason is above); the run itself is complete\n");
+      break;
+  }
   return 0;
 }
 
@@ -46,7 +59,8 @@ Command add_pipeline(CLI::App& senet) {
       "pipeline", "SENet: teacher → sensitivity → allocation → mask search → fine-tuning");
   sub->footer(
       "Runs SENet end to end in <out_dir>; a rerun resumes at the first unfinished stage.\n"
-      "Outputs: student.safetensors, masks.json (kept indices per site), report.json, report.txt.\n"
+      "Outputs: student.safetensors, masks.json (kept indices per site), report.json, report.txt,\n"
+      "and its pictures allocation.png, training.png (senet plot; needs python3-matplotlib).\n"
       "Config: defaults <- --config FILE <- --set, the shortcuts, --budget, --teacher and --method,\n"
       "in command-line order.\n"
       "Example: senet pipeline --config configs/fmnist_senet.json --budget 4000 --out runs/x");
@@ -58,6 +72,7 @@ Command add_pipeline(CLI::App& senet) {
                  "senet, the SNL baseline, or an ablation (docs/method.md)",
                  choice_of<Method>());
   sub->add_flag("--print-config", o->print, "print the full config and exit");
+  sub->add_flag("--no-plots", o->no_plots, "do not draw the run's pictures at the end");
   add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
   add_all_shortcuts(*sub, o->run);
   return {sub, [o] { return run_pipeline_command(*o); }};

@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
   const std::vector<senet::cli::Command> commands = {
       senet::cli::add_train(app),   senet::cli::add_pipeline(app),   senet::cli::add_cost(app),
       senet::cli::add_eval(app),    senet::cli::add_pi_measure(app), senet::cli::add_summary(app),
-      senet::cli::add_info(app),    senet::cli::add_config(app)};
+      senet::cli::add_info(app),    senet::cli::add_config(app),
+      senet::cli::add_plot(app)};
   if (argc < 2) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
