@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             r.run(c)
         return 0
 
-    from .report import tables, write_markdown
+    from .report import tables, title, write_markdown
 
     runs = load_runs(a.root)
     if not runs:
@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_plot:
         from .plot import plot
 
-        plot(runs, a.docs / "results_study.png",
-             "Fashion-MNIST, ResNet-18 (width 0.125): test accuracy vs ReLU budget, ± 1 std over seeds")
+        plot(runs, a.docs / "results_study.png", title(runs))
     return 0
 
 

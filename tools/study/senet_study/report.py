@@ -1,8 +1,11 @@
 """docs/results.md's study tables, written between the markers <!-- study-tables --> and
-<!-- /study-tables --> so that the prose around them survives a regeneration."""
+<!-- /study-tables --> so that the prose around them survives a regeneration, and the plot's title.
+The model's ReLU total (the 100 % of the budgets) and its name come from the runs themselves
+(report.json's relu_capacity, the config in student.safetensors), and must agree across them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from .grid import ARMS
@@ -72,14 +75,14 @@ def terms_table(runs: list[Run]) -> str:
         if r.terms:
             groups.setdefault((r.arm, r.budget), []).append(r)
     for (arm, b), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], _order(kv[0][0]))):
-        def mean_of(get) -> str:
+        def mean_of(get: Callable[[Run], float | None]) -> str:
             v = [get(r) for r in rs if get(r) is not None]
             return f"{sum(v) / len(v):.3g}" if v else "–"
         row = [_label(arm), f"{b:,}"]
         row += [mean_of(lambda r, k=k: r.terms.get(k)) for k in keys]
         row += [mean_of(lambda r, k=k: r.grad_norms.get(k)) for k in keys]
         # cos(∇ce + ∇kd, ∇pram) from the pairwise cosines and norms.
-        def cos_sum(r: Run):
+        def cos_sum(r: Run) -> float | None:
             n, c = r.grad_norms, r.grad_cosines
             if not all(k in n for k in ("ce", "kd", "pram")):
                 return None
@@ -108,9 +111,28 @@ def compute_table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def relu_capacity(runs: list[Run]) -> int:
+    """The model's ReLU total, the same in every run (a study compares one model)."""
+    caps = sorted({r.capacity for r in runs})
+    if len(caps) != 1:
+        raise ValueError(f"report: the runs disagree on the model's ReLU total ({caps}); "
+                         f"one study, one model")
+    return caps[0]
+
+
+def title(runs: list[Run]) -> str:
+    """The plot's title: the runs' model and data set, and its ReLU total."""
+    models = sorted({r.model for r in runs if r.model})
+    if len(models) > 1:
+        raise ValueError(f"report: the runs are of different models ({'; '.join(models)})")
+    what = f"{models[0]}, " if models else ""
+    return (f"{what}{relu_capacity(runs):,} ReLUs: test accuracy vs ReLU budget, "
+            f"± 1 std over seeds")
+
+
 def tables(runs: list[Run]) -> str:
     table = cells(runs)
-    capacity = runs[0].capacity
+    capacity = relu_capacity(runs)
     teacher = sorted({(r.seed, r.teacher_test) for r in runs})
     budgets = sorted({b for _, b in table})
     best = [f"{b:,}: {_label(a)}" for b in budgets if (a := best_on_validation(table, b))]

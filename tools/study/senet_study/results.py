@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,35 @@ class Run:
     terms: dict[str, float] = field(default_factory=dict)
     grad_norms: dict[str, float] = field(default_factory=dict)
     grad_cosines: dict[str, float] = field(default_factory=dict)
+    # The model and data set, from the config stored in student.safetensors ("" without it).
+    model: str = ""
+
+
+_DATASETS = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
+             "synthetic": "synthetic data"}
+
+
+def model_of(checkpoint: Path) -> str:
+    """'Fashion-MNIST, ResNet-18 (width 0.125)' from the run config that a senet checkpoint stores
+    in its safetensors header (u64 length, JSON with __metadata__.config); "" when the file is absent."""
+    if not checkpoint.exists():
+        return ""
+    try:
+        with checkpoint.open("rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            cfg = json.loads(json.loads(f.read(n))["__metadata__"]["config"])
+        m, d = cfg["model"], cfg.get("data", {})
+    except (struct.error, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{checkpoint}: no readable senet config in its header ({e!r})") from e
+    arch = m.get("arch", "resnet18")
+    name = {"resnet18": "ResNet-18", "resnet34": "ResNet-34"}.get(arch, arch)
+    if arch == "wrn":
+        name = f"WRN-{m.get('wrn_depth', 22)}-{m.get('wrn_k', 8)}"
+    width = float(m.get("width", 1.0))
+    if width != 1.0:
+        name += f" (width {width:g})"
+    dataset = d.get("dataset", "")
+    return f"{_DATASETS.get(dataset, dataset)}, {name}" if dataset else name
 
 
 def _first_metrics_line(path: Path) -> dict:
@@ -63,7 +93,8 @@ def load_run(run_dir: Path, seed: int) -> Run | None:
                stage_seconds={k: float(v.get("seconds") or 0) for k, v in stages.items()
                               if isinstance(v, dict) and "seconds" in v},
                terms=m.get("terms", {}), grad_norms=m.get("grad_norms", {}),
-               grad_cosines=m.get("grad_cosines", {}))
+               grad_cosines=m.get("grad_cosines", {}),
+               model=model_of(run_dir / "student.safetensors"))
 
 
 def load_runs(root: Path) -> list[Run]:
