@@ -7,9 +7,9 @@ namespace senet {
 
 struct bn_finalize_params {
   int K = 0;
-  int num_partials = 0;     // tiles per channel in the partials
+  int num_partials = 0;  // tiles per channel in the partials
   float eps = 1e-5f;
-  float momentum = 0.1f;    // PyTorch semantics: running ← (1−momentum)·running + momentum·batch
+  float momentum = 0.1f;  // PyTorch semantics: running ← (1−momentum)·running + momentum·batch
 };
 
 // Per-channel outputs, K floats each. invstd = 1/√(σ²+ε), scale = γ·invstd, shift = β − μ·scale.

@@ -17,8 +17,7 @@
 namespace senet {
 
 __global__ void __launch_bounds__(256)
-    bn_stats_two_pass_tile_kernel(bn_stats_params p, const float* __restrict__ y,
-                                  bn_partials out) {
+    bn_stats_two_pass_tile_kernel(bn_stats_params p, const float* __restrict__ y, bn_partials out) {
   __shared__ float scratch[32];
   const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
   const int k = int(blockIdx.y), t = int(blockIdx.x);

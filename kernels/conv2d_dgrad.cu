@@ -19,8 +19,7 @@
 namespace senet {
 
 __global__ void conv2d_dgrad_v1_direct_kernel(Conv2dGeom p, const float* __restrict__ dy,
-                                              const float* __restrict__ w,
-                                              float* __restrict__ dx) {
+                                              const float* __restrict__ w, float* __restrict__ dx) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= p.x_size()) return;
   const int ww = int(i % p.W), h = int(i / p.W % p.H), c = int(i / (int64_t(p.H) * p.W) % p.C);
@@ -71,7 +70,8 @@ __global__ void __launch_bounds__(T::threads)
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
-  const detail::conv2d_dgrad_gather g{dy, w, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad, p.P, p.Q};
+  const detail::conv2d_dgrad_gather g{dy,  w,   p.C,      p.H,   p.W, p.K,
+                                      p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
   detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
   const detail::gemm_thread<T> th(tid);
@@ -111,8 +111,8 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
                 w, dx);
 }
 
-cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w,
-                                           float* dx, cudaStream_t stream) {
+cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                           cudaStream_t stream) {
   using T = detail::tile_64x64;
   if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
   const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;

@@ -17,8 +17,8 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                    cudaStream_t stream);
-cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w,
-                                           float* dx, cudaStream_t stream);
+cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                           cudaStream_t stream);
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream);
 

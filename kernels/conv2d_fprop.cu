@@ -56,7 +56,8 @@ __global__ void __launch_bounds__(T::threads)
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
-  const detail::conv2d_fprop_gather g{x, w, p.C, p.H, p.W, p.R, p.S, p.stride, p.pad, p.P, p.Q, CRS};
+  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
+                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::gemm_thread<T> th(tid);
@@ -97,8 +98,8 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
   return "?";
 }
 
-cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w,
-                                   const float* bias, float* y, cudaStream_t stream) {
+cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w, const float* bias,
+                                   float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t blocks = (p.y_size() + 255) / 256;
   return launch(conv2d_fprop_v1_direct_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p, x,

@@ -13,8 +13,8 @@
 namespace senet {
 
 enum class conv2d_fprop_version {
-  v1_direct,          // one thread per output, the reference loops
-  v2_smem_tile,       // implicit GEMM, 16×16 output tile per block, BK = 16 slices in shared memory
+  v1_direct,     // one thread per output, the reference loops
+  v2_smem_tile,  // implicit GEMM, 16×16 output tile per block, BK = 16 slices in shared memory
   v3_register_block,  // implicit GEMM, 64×64 tile per block, 4×4 outputs per thread in registers
 };
 inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
@@ -23,8 +23,8 @@ inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
 const char* conv2d_fprop_version_name(conv2d_fprop_version v);
 
 // y = conv(x, w) (+ bias[k] when bias is not null). y is overwritten.
-cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w,
-                                   const float* bias, float* y, cudaStream_t stream);
+cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w, const float* bias,
+                                   float* y, cudaStream_t stream);
 cudaError_t conv2d_fprop_v2_smem_tile(Conv2dGeom p, const float* x, const float* w,
                                       const float* bias, float* y, cudaStream_t stream);
 cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const float* w,

@@ -16,7 +16,7 @@ struct Conv2dGeom {
   int N = 0, C = 0, H = 0, W = 0;  // input
   int K = 0, R = 0, S = 0;         // filters
   int stride = 1, pad = 0;
-  int P = 0, Q = 0;                // output; conv2d_geom fills them
+  int P = 0, Q = 0;  // output; conv2d_geom fills them
 
   SENET_HD int64_t HW() const { return int64_t(H) * W; }
   SENET_HD int64_t PQ() const { return int64_t(P) * Q; }

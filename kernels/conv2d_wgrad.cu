@@ -50,9 +50,7 @@ struct conv2d_wgrad_gather {
   const float* __restrict__ x;
   const float* __restrict__ dy;
   int C, H, W, K, R, S, stride, pad, P, Q;
-  __device__ __forceinline__ float a(int k, int m) const {
-    return dy[nkpq_index(m, k, K, P * Q)];
-  }
+  __device__ __forceinline__ float a(int k, int m) const { return dy[nkpq_index(m, k, K, P * Q)]; }
   __device__ __forceinline__ float b(int m, int j) const {
     const int PQ = P * Q, n = m / PQ, pq = m - n * PQ, pp = pq / Q, q = pq - pp * Q;
     const int RS = R * S, c = j / RS, rs = j - c * RS, r = rs / S, s = rs - r * S;
@@ -66,15 +64,15 @@ struct conv2d_wgrad_gather {
 template <class T>
 __global__ void __launch_bounds__(T::threads)
     conv2d_wgrad_split_k_kernel(Conv2dGeom p, const float* __restrict__ x,
-                                const float* __restrict__ dy, float* __restrict__ out,
-                                int slice) {
+                                const float* __restrict__ dy, float* __restrict__ out, int slice) {
   __shared__ float As[T::BK * T::BM];
   __shared__ float Bs[T::BK * T::BN];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int CRS = int(p.gemm_k()), NPQ = int(p.gemm_m());
   const int k_begin = int(blockIdx.z) * slice, k_end = min(NPQ, k_begin + slice);
-  const detail::conv2d_wgrad_gather g{x, dy, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad, p.P, p.Q};
+  const detail::conv2d_wgrad_gather g{x,   dy,  p.C,      p.H,   p.W, p.K,
+                                      p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
   detail::implicit_gemm_mainloop<T>(tid, m0, n0, p.K, CRS, k_begin, k_end, g, As, Bs, acc);
   const detail::gemm_thread<T> th(tid);
@@ -145,8 +143,9 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
   const int64_t gx = (p.K + T::BM - 1) / T::BM, gy = (p.gemm_k() + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
   float* out = splits == 1 ? dw : workspace;
-  cudaError_t e = launch(conv2d_wgrad_split_k_kernel<T>, dim3(unsigned(gx), unsigned(gy), unsigned(splits)),
-                         dim3(T::threads), 0, stream, p, x, dy, out, slice);
+  cudaError_t e =
+      launch(conv2d_wgrad_split_k_kernel<T>, dim3(unsigned(gx), unsigned(gy), unsigned(splits)),
+             dim3(T::threads), 0, stream, p, x, dy, out, slice);
   if (e != cudaSuccess || splits == 1) return e;
   const int64_t n = p.w_size();
   return launch(conv2d_wgrad_reduce_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,

@@ -7,7 +7,7 @@
 namespace senet {
 
 enum class conv2d_wgrad_version {
-  v1_direct,   // one thread per dw element, loops n,p,q
+  v1_direct,  // one thread per dw element, loops n,p,q
   v2_split_k,  // implicit GEMM (M = K, N = C·R·S, K = N·P·Q) split over N·P·Q: per-block partial
                // tiles in a workspace, then a deterministic in-order reduction (no atomics)
 };

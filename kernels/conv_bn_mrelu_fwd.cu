@@ -45,7 +45,8 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
-  const detail::conv2d_fprop_gather g{x, w, p.C, p.H, p.W, p.R, p.S, p.stride, p.pad, p.P, p.Q, CRS};
+  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
+                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::gemm_thread<T> th(tid);
@@ -109,7 +110,8 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
-  const detail::conv2d_fprop_gather g{x, w, p.C, p.H, p.W, p.R, p.S, p.stride, p.pad, p.P, p.Q, CRS};
+  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
+                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::gemm_thread<T> th(tid);
@@ -132,8 +134,7 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
 }
 
 __global__ void conv_bn_fold_kernel(Conv2dGeom p, float eps, const float* __restrict__ w,
-                                    const float* __restrict__ gamma,
-                                    const float* __restrict__ beta,
+                                    const float* __restrict__ gamma, const float* __restrict__ beta,
                                     const float* __restrict__ running_mean,
                                     const float* __restrict__ running_var,
                                     float* __restrict__ w_folded, float* __restrict__ b_folded) {
@@ -149,8 +150,7 @@ __global__ void conv_bn_fold_kernel(Conv2dGeom p, float eps, const float* __rest
 
 namespace {
 bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
-  if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU)
-    return false;
+  if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU) return false;
   return p.act != Act::MaskedReLU || mask != nullptr;
 }
 bool grid_ok(const Conv2dGeom& p) {
@@ -168,7 +168,8 @@ cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* 
   if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
     return cudaErrorInvalidValue;
   const dim3 grid(unsigned(conv2d_fprop_bn_partials_count(p)), unsigned((p.K + T::BN - 1) / T::BN));
-  return launch(conv2d_fprop_bn_partials_kernel, grid, dim3(T::threads), 0, stream, p, x, w, y, out);
+  return launch(conv2d_fprop_bn_partials_kernel, grid, dim3(T::threads), 0, stream, p, x, w, y,
+                out);
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
@@ -192,7 +193,8 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
                         bn_channel_affine{t.mean, t.invstd, t.scale, t.shift}, stream);
   if (e != cudaSuccess) return e;
   scale_shift_mrelu_params sp;
-  sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q, sp.act = p.act, sp.mask_per_channel = p.mask_per_channel;
+  sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q, sp.act = p.act,
+  sp.mask_per_channel = p.mask_per_channel;
   return scale_shift_mrelu(sp, t.y, t.scale, t.shift, nullptr, t.mask, t.a, t.bits, stream);
 }
 

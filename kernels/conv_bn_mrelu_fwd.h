@@ -11,11 +11,11 @@
 namespace senet {
 
 struct conv_bn_mrelu_fwd_params {
-  Conv2dGeom conv;                // x: N×C×H×W, w: K×C×R×S, y/a: N×K×P×Q
+  Conv2dGeom conv;  // x: N×C×H×W, w: K×C×R×S, y/a: N×K×P×Q
   Act act = Act::MaskedReLU;
   bool mask_per_channel = false;  // mask: K bytes, or K·P·Q bytes (broadcast over N)
   float eps = 1e-5f;
-  float momentum = 0.1f;          // training only
+  float momentum = 0.1f;  // training only
 };
 
 // Training forward's tensors (device pointers). Outputs are overwritten.
@@ -24,17 +24,17 @@ struct conv_bn_mrelu_fwd_tensors {
   const float* w = nullptr;
   const float* gamma = nullptr;
   const float* beta = nullptr;
-  const uint8_t* mask = nullptr;    // Act::MaskedReLU only
-  float* running_mean = nullptr;    // updated in place; both null: no update
+  const uint8_t* mask = nullptr;  // Act::MaskedReLU only
+  float* running_mean = nullptr;  // updated in place; both null: no update
   float* running_var = nullptr;
-  float* y = nullptr;               // conv output (saved for the backward)
-  float* mean = nullptr;            // K: batch μ        (saved)
-  float* invstd = nullptr;          // K: 1/√(σ²+ε)     (saved)
-  float* scale = nullptr;           // K: γ·invstd
-  float* shift = nullptr;           // K: β − μ·scale
-  float* a = nullptr;               // the activation
-  uint32_t* bits = nullptr;         // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward)
-  float* workspace = nullptr;       // conv_bn_mrelu_fwd_workspace_floats(conv) floats
+  float* y = nullptr;          // conv output (saved for the backward)
+  float* mean = nullptr;       // K: batch μ        (saved)
+  float* invstd = nullptr;     // K: 1/√(σ²+ε)     (saved)
+  float* scale = nullptr;      // K: γ·invstd
+  float* shift = nullptr;      // K: β − μ·scale
+  float* a = nullptr;          // the activation
+  uint32_t* bits = nullptr;    // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward)
+  float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
 };
 
 // Launch 1 alone: y = conv(x, w) (v3 register-blocked implicit GEMM) and, per block of 64 output

@@ -42,7 +42,7 @@ __global__ void __launch_bounds__(kThreads) sgemm_v2_smem_tile_4x4(sgemm_params 
       if (!p.trans_a) {  // A(i,p) at A[i + p·lda]: consecutive threads → consecutive i
         ii = t % kBM;
         pp = t / kBM + 4 * r;
-      } else {           // A(i,p) at A[p + i·lda]: consecutive threads → consecutive p
+      } else {  // A(i,p) at A[p + i·lda]: consecutive threads → consecutive p
         pp = t % kBK;
         ii = t / kBK + 16 * r;
       }
@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kThreads) sgemm_v2_smem_tile_4x4(sgemm_params 
       if (!p.trans_b) {  // B(p,j) at B[p + j·ldb]
         pp = t % kBK;
         jj = t / kBK + 16 * r;
-      } else {           // B(p,j) at B[j + p·ldb]
+      } else {  // B(p,j) at B[j + p·ldb]
         jj = t % kBN;
         pp = t / kBN + 4 * r;
       }

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 
-#include "kernels/warp_reduce.cuh"
 #include "kernels/global_avg_pool.h"
+#include "kernels/warp_reduce.cuh"
 
 namespace senet {
 namespace {
@@ -49,8 +49,8 @@ cudaError_t global_avg_pool_forward_launch(global_avg_pool_params p, cudaStream_
   if (!valid(p)) return cudaErrorInvalidValue;
   if (p.NC == 0) return cudaSuccess;
   return launch(global_avg_pool_fwd_v1_warp_per_row,
-                dim3(unsigned((p.NC + kRowsPerBlock - 1) / kRowsPerBlock)), dim3(kBlock), 0,
-                stream, p, 1.f / float(p.HW));
+                dim3(unsigned((p.NC + kRowsPerBlock - 1) / kRowsPerBlock)), dim3(kBlock), 0, stream,
+                p, 1.f / float(p.HW));
 }
 
 cudaError_t global_avg_pool_backward_launch(global_avg_pool_params p, cudaStream_t stream) {

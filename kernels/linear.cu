@@ -56,8 +56,9 @@ cudaError_t bias_add_launch(bias_add_params p, cudaStream_t stream) {
 cudaError_t bias_grad_launch(bias_grad_params p, cudaStream_t stream) {
   if (p.N < 0 || p.O <= 0 || !p.db || (p.N > 0 && !p.dy)) return cudaErrorInvalidValue;
   if ((p.O + kStripCols - 1) / kStripCols > int64_t(INT32_MAX)) return cudaErrorInvalidValue;
-  return launch(linear_bias_grad_v1_column_strip, dim3(unsigned((p.O + kStripCols - 1) / kStripCols)),
-                dim3(kStripCols, kStripRows), 0, stream, p);
+  return launch(linear_bias_grad_v1_column_strip,
+                dim3(unsigned((p.O + kStripCols - 1) / kStripCols)), dim3(kStripCols, kStripRows),
+                0, stream, p);
 }
 
 cudaError_t linear_forward_launch(linear_params p, cudaStream_t stream) {

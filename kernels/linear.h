@@ -39,7 +39,7 @@ struct linear_params {
   float* dw = nullptr;        // O×F, may be null
   float* db = nullptr;        // O, may be null
   int N = 0, F = 0, O = 0;
-  bool accumulate = false;    // backward: add into dx/dw/db instead of overwriting
+  bool accumulate = false;  // backward: add into dx/dw/db instead of overwriting
   sgemm_impl impl = sgemm_impl::automatic;
 };
 cudaError_t linear_forward_launch(linear_params p, cudaStream_t stream);   // y = x·wᵀ + b

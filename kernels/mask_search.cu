@@ -52,8 +52,8 @@ __device__ __forceinline__ uint32_t order_key(float s) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-__global__ void __launch_bounds__(kBlock) mask_accumulate_absdiff_v1_thread_per_position(
-    mask_accumulate_params p) {
+__global__ void __launch_bounds__(kBlock)
+    mask_accumulate_absdiff_v1_thread_per_position(mask_accumulate_params p) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t l = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; l < p.L; l += stride) {
     float s = 0.f;
@@ -62,7 +62,8 @@ __global__ void __launch_bounds__(kBlock) mask_accumulate_absdiff_v1_thread_per_
   }
 }
 
-__global__ void __launch_bounds__(kBlock) channel_scores_v1_block_per_channel(channel_scores_params p) {
+__global__ void __launch_bounds__(kBlock)
+    channel_scores_v1_block_per_channel(channel_scores_params p) {
   __shared__ float scratch[32];
   const int t = int(threadIdx.x);
   const float* d = p.D + int64_t(blockIdx.x) * p.HW;
@@ -118,9 +119,9 @@ __global__ void __launch_bounds__(kBlock) topk_select_digit_v1(int shift, topk_s
   }
 }
 
-__global__ void __launch_bounds__(kBlock) topk_tile_count_v1(const float* __restrict__ scores,
-                                                             int64_t n, const topk_state* st,
-                                                             uint32_t* tile_counts) {
+__global__ void __launch_bounds__(kBlock)
+    topk_tile_count_v1(const float* __restrict__ scores, int64_t n, const topk_state* st,
+                       uint32_t* tile_counts) {
   const uint32_t tau = st->prefix;
   const int64_t base = int64_t(blockIdx.x) * kTile;
   uint32_t count = 0;
@@ -246,7 +247,8 @@ cudaError_t topk_mask_launch(topk_mask_params p, cudaStream_t stream) {
   const dim3 hist_grid(unsigned(std::clamp<int64_t>(tiles, 1, 1024)));
   for (int shift = 24; shift >= 0 && e == cudaSuccess; shift -= 8) {
     e = launch(topk_histogram_v1, hist_grid, dim3(kBlock), 0, stream, p.scores, p.n, shift, st);
-    if (e == cudaSuccess) e = launch(topk_select_digit_v1, dim3(1), dim3(kBlock), 0, stream, shift, st);
+    if (e == cudaSuccess)
+      e = launch(topk_select_digit_v1, dim3(1), dim3(kBlock), 0, stream, shift, st);
   }
   if (e != cudaSuccess) return e;
   const dim3 tile_grid = dim3(unsigned(tiles));

@@ -14,12 +14,12 @@ namespace senet {
 // (L bytes, mask_hw = 0), or per channel (L/mask_hw bytes, mask_hw = H·W, broadcast over H×W).
 struct masked_relu_params {
   const float* x = nullptr;
-  float* y = nullptr;          // may alias x
-  uint32_t* bits = nullptr;    // pass_bits_words(n) words, may be null
+  float* y = nullptr;        // may alias x
+  uint32_t* bits = nullptr;  // pass_bits_words(n) words, may be null
   const uint8_t* mask = nullptr;
   int64_t n = 0;
-  int64_t L = 0;               // elements per image
-  int64_t mask_hw = 0;         // 0: mask has L entries; else per-channel, mask[(i mod L)/mask_hw]
+  int64_t L = 0;        // elements per image
+  int64_t mask_hw = 0;  // 0: mask has L entries; else per-channel, mask[(i mod L)/mask_hw]
 };
 cudaError_t masked_relu_forward_launch(masked_relu_params p, cudaStream_t stream);
 
@@ -43,10 +43,10 @@ inline cudaError_t relu_forward_launch(const float* x, float* y, uint32_t* bits,
 struct alpha_relu_params {
   const float* x = nullptr;
   const float* alpha = nullptr;
-  float* y = nullptr;             // forward out
-  const float* dy = nullptr;      // backward in
-  float* dx = nullptr;            // backward out, may be null
-  float* dalpha = nullptr;        // backward out, may be null
+  float* y = nullptr;         // forward out
+  const float* dy = nullptr;  // backward in
+  float* dx = nullptr;        // backward out, may be null
+  float* dalpha = nullptr;    // backward out, may be null
   int64_t N = 0, P = 0;
 };
 cudaError_t alpha_relu_forward_launch(alpha_relu_params p, cudaStream_t stream);

@@ -29,13 +29,10 @@ __device__ __forceinline__ float pass_dz(const uint32_t* bits, int64_t i, float 
 }
 }  // namespace detail
 
-__global__ void __launch_bounds__(256)
-    mrelu_bn_bwd_reduce_tile_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
-                                    const uint32_t* __restrict__ bits,
-                                    const float* __restrict__ y, const float* __restrict__ mean,
-                                    const float* __restrict__ invstd,
-                                    float* __restrict__ part_dbeta,
-                                    float* __restrict__ part_dgamma) {
+__global__ void __launch_bounds__(256) mrelu_bn_bwd_reduce_tile_kernel(
+    mrelu_bn_bwd_params p, const float* __restrict__ da, const uint32_t* __restrict__ bits,
+    const float* __restrict__ y, const float* __restrict__ mean, const float* __restrict__ invstd,
+    float* __restrict__ part_dbeta, float* __restrict__ part_dgamma) {
   __shared__ float scratch[32];
   const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
   const int k = int(blockIdx.y), t = int(blockIdx.x);
@@ -71,15 +68,11 @@ __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restr
   dgamma[k] = float(dg);
 }
 
-__global__ void __launch_bounds__(256)
-    mrelu_bn_bwd_elementwise_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
-                                    const uint32_t* __restrict__ bits,
-                                    const float* __restrict__ y, const float* __restrict__ mean,
-                                    const float* __restrict__ invstd,
-                                    const float* __restrict__ gamma,
-                                    const float* __restrict__ dbeta,
-                                    const float* __restrict__ dgamma, float* __restrict__ dy,
-                                    float* __restrict__ dr) {
+__global__ void __launch_bounds__(256) mrelu_bn_bwd_elementwise_kernel(
+    mrelu_bn_bwd_params p, const float* __restrict__ da, const uint32_t* __restrict__ bits,
+    const float* __restrict__ y, const float* __restrict__ mean, const float* __restrict__ invstd,
+    const float* __restrict__ gamma, const float* __restrict__ dbeta,
+    const float* __restrict__ dgamma, float* __restrict__ dy, float* __restrict__ dr) {
   const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
   const float inv_m = 1.0f / float(p.M());
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
@@ -103,7 +96,8 @@ int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
   return 2 * mrelu_bn_bwd_num_partials(p) * p.K;
 }
 
-cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream) {
+cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                         cudaStream_t stream) {
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || p.K > 65535 || !t.da || !t.y || !t.mean || !t.invstd ||
       !t.gamma || !t.dy || !t.dgamma || !t.dbeta || !t.workspace)
     return cudaErrorInvalidValue;
@@ -111,12 +105,12 @@ cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, c
   if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
   float* part_db = t.workspace;
   float* part_dg = t.workspace + tiles * p.K;
-  cudaError_t e = launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)),
-                         dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, part_db,
-                         part_dg);
+  cudaError_t e =
+      launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)), dim3(256), 0,
+             stream, p, t.da, t.bits, t.y, t.mean, t.invstd, part_db, part_dg);
   if (e != cudaSuccess) return e;
-  e = launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream, p.K,
-             int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
+  e = launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream,
+             p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
   if (e != cudaSuccess) return e;
   const int64_t blocks = (p.size() + 255) / 256;
   return launch(mrelu_bn_bwd_elementwise_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
@@ -136,8 +130,8 @@ cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
   if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
-  const mrelu_bn_bwd_tensors bt{t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, t.dy, nullptr,
-                                t.dgamma, t.dbeta, t.workspace};
+  const mrelu_bn_bwd_tensors bt{t.da, t.bits,  t.y,      t.mean,  t.invstd,   t.gamma,
+                                t.dy, nullptr, t.dgamma, t.dbeta, t.workspace};
   cudaError_t e = mrelu_bn_bwd(bp, bt, stream);
   if (e != cudaSuccess) return e;
   if (t.dx) {

@@ -7,24 +7,24 @@
 namespace senet {
 
 struct mrelu_bn_bwd_params {
-  int N = 0, K = 0, PQ = 0;   // da, y, dy, dresidual: N×K×PQ;  M = N·PQ per channel
-  bool training = true;       // false: μ, σ were the running stats (constants): dy = (γ/σ)·dz
+  int N = 0, K = 0, PQ = 0;  // da, y, dy, dresidual: N×K×PQ;  M = N·PQ per channel
+  bool training = true;      // false: μ, σ were the running stats (constants): dy = (γ/σ)·dz
   SENET_HD int64_t M() const { return int64_t(N) * PQ; }
   SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
 };
 
 struct mrelu_bn_bwd_tensors {
-  const float* da = nullptr;        // upstream gradient of a
-  const uint32_t* bits = nullptr;   // forward's pass bits; null: dz = da (no activation)
-  const float* y = nullptr;         // BN input saved by the forward
-  const float* mean = nullptr;      // K: μ and 1/σ the forward normalised with
+  const float* da = nullptr;       // upstream gradient of a
+  const uint32_t* bits = nullptr;  // forward's pass bits; null: dz = da (no activation)
+  const float* y = nullptr;        // BN input saved by the forward
+  const float* mean = nullptr;     // K: μ and 1/σ the forward normalised with
   const float* invstd = nullptr;
   const float* gamma = nullptr;
-  float* dy = nullptr;              // out: gradient of y
-  float* dresidual = nullptr;       // out (may be null): dz
-  float* dgamma = nullptr;          // out: K, overwritten
-  float* dbeta = nullptr;           // out: K, overwritten
-  float* workspace = nullptr;       // mrelu_bn_bwd_workspace_floats(p) floats
+  float* dy = nullptr;         // out: gradient of y
+  float* dresidual = nullptr;  // out (may be null): dz
+  float* dgamma = nullptr;     // out: K, overwritten
+  float* dbeta = nullptr;      // out: K, overwritten
+  float* workspace = nullptr;  // mrelu_bn_bwd_workspace_floats(p) floats
 };
 
 inline constexpr int kMreluBnBwdTile = 1024;  // (n,p,q) values per reduction block
@@ -40,17 +40,17 @@ struct conv_bn_mrelu_bwd_tensors {
   const float* x = nullptr;
   const float* w = nullptr;
   const float* da = nullptr;
-  const uint32_t* bits = nullptr;   // null: no activation
+  const uint32_t* bits = nullptr;  // null: no activation
   const float* y = nullptr;
   const float* mean = nullptr;
   const float* invstd = nullptr;
   const float* gamma = nullptr;
-  float* dy = nullptr;              // scratch (or wanted): N×K×P×Q
+  float* dy = nullptr;  // scratch (or wanted): N×K×P×Q
   float* dx = nullptr;
   float* dw = nullptr;
   float* dgamma = nullptr;
   float* dbeta = nullptr;
-  float* workspace = nullptr;       // conv_bn_mrelu_bwd_workspace_floats(conv) floats
+  float* workspace = nullptr;  // conv_bn_mrelu_bwd_workspace_floats(conv) floats
 };
 int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p);
 cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,

@@ -108,8 +108,8 @@ bool shape_ok(int64_t B, int64_t C, int64_t HW) {
 }  // namespace
 
 cudaError_t pram_forward_launch(pram_forward_params p, cudaStream_t stream) {
-  if (!shape_ok(p.B, p.C, p.HW) || !p.a_s || !p.a_t || !p.qs || !p.qt || !p.norm_s ||
-      !p.norm_t || !p.row_dist || !p.loss)
+  if (!shape_ok(p.B, p.C, p.HW) || !p.a_s || !p.a_t || !p.qs || !p.qt || !p.norm_s || !p.norm_t ||
+      !p.row_dist || !p.loss)
     return cudaErrorInvalidValue;
   const dim3 grid(unsigned(p.B));
   cudaError_t e = launch(pram_attention_v1_block_per_sample, grid, dim3(kBlock), 0, stream,
@@ -124,7 +124,8 @@ cudaError_t pram_forward_launch(pram_forward_params p, cudaStream_t stream) {
 cudaError_t pram_backward_launch(pram_backward_params p, cudaStream_t stream) {
   if (!shape_ok(p.B, p.C, p.HW) || !p.a_s || !p.qs || !p.norm_s || !p.qt || !p.dq || !p.da)
     return cudaErrorInvalidValue;
-  cudaError_t e = launch(pram_dq_v1_block_per_sample, dim3(unsigned(p.B)), dim3(kBlock), 0, stream, p);
+  cudaError_t e =
+      launch(pram_dq_v1_block_per_sample, dim3(unsigned(p.B)), dim3(kBlock), 0, stream, p);
   if (e != cudaSuccess) return e;
   const int64_t n = p.B * p.C * p.HW;
   const dim3 grid(unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, 4096)));

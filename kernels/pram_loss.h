@@ -14,12 +14,12 @@ struct pram_forward_params {
   const float* a_s = nullptr;  // student activations B×C×HW
   const float* a_t = nullptr;  // teacher activations B×C×HW
   int64_t B = 0, C = 0, HW = 0;
-  float* qs = nullptr;      // B×HW out
-  float* qt = nullptr;      // B×HW out
-  float* norm_s = nullptr;  // B out (‖q_b‖, unclamped)
-  float* norm_t = nullptr;  // B out
+  float* qs = nullptr;        // B×HW out
+  float* qt = nullptr;        // B×HW out
+  float* norm_s = nullptr;    // B out (‖q_b‖, unclamped)
+  float* norm_t = nullptr;    // B out
   float* row_dist = nullptr;  // B workspace: Σ_hw (q̂^S − q̂^T)² per sample
-  float* loss = nullptr;    // 1 out
+  float* loss = nullptr;      // 1 out
 };
 cudaError_t pram_forward_launch(pram_forward_params p, cudaStream_t stream);
 

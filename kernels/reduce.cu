@@ -16,8 +16,8 @@
 
 #include <algorithm>
 
-#include "kernels/warp_reduce.cuh"
 #include "kernels/reduce.h"
+#include "kernels/warp_reduce.cuh"
 
 namespace senet {
 namespace {
@@ -34,10 +34,9 @@ __device__ __forceinline__ double apply_op(float v, reduce_op op) {
 
 // Level 1 (T = float, op applied) and level 2 (T = double partials, op = identity).
 template <class T>
-__global__ void __launch_bounds__(kBlock) reduce_sum_v1_two_level(const T* __restrict__ x,
-                                                                  int64_t n, reduce_op op,
-                                                                  float scale, double* partials,
-                                                                  float* out, double* out_double) {
+__global__ void __launch_bounds__(kBlock)
+    reduce_sum_v1_two_level(const T* __restrict__ x, int64_t n, reduce_op op, float scale,
+                            double* partials, float* out, double* out_double) {
   __shared__ double scratch[32];
   const int t = int(threadIdx.x);
   double acc = 0;

@@ -17,160 +17,203 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a bench hook): these counts say how many
 // versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 3, "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 2, "conv2d_dgrad version missing from the registry");
-static_assert(std::size(kConv2dWgradVersions) == 2, "conv2d_wgrad version missing from the registry");
+static_assert(std::size(kConv2dFpropVersions) == 3,
+              "conv2d_fprop version missing from the registry");
+static_assert(std::size(kConv2dDgradVersions) == 2,
+              "conv2d_dgrad version missing from the registry");
+static_assert(std::size(kConv2dWgradVersions) == 2,
+              "conv2d_wgrad version missing from the registry");
 
 namespace {
 
 using P = const Conv2dGeom&;
 constexpr double F = 4.0;  // bytes per float
 
-double y_of(P p) { return double(p.y_size()); }             // activation elements N·K·P·Q
-double kpq_of(P p) { return double(p.K) * p.P * p.Q; }      // one image's activation (mask, α)
-double nk_of(P p) { return double(p.N) * p.K; }             // head: logits N×O, or N×K channels
+double y_of(P p) { return double(p.y_size()); }         // activation elements N·K·P·Q
+double kpq_of(P p) { return double(p.K) * p.P * p.Q; }  // one image's activation (mask, α)
+double nk_of(P p) { return double(p.N) * p.K; }         // head: logits N×O, or N×K channels
 double conv_io(P p) { return F * double(p.x_size() + p.w_size() + p.y_size()); }
 double bn_tiles(P p) { return double(bn_stats_num_partials({p.N, p.K, p.P * p.Q})); }
 double conv_tiles(P p) { return double(conv2d_fprop_bn_partials_count(p)); }
 double bwd_tiles(P p) { return double(mrelu_bn_bwd_num_partials({p.N, p.K, p.P * p.Q, true})); }
 // im2col view of the conv's GEMM: A = M×K (M = N·P·Q, K = C·R·S), B = K×N (N = K), C = M×N
 double gemm_io(P p) {
-  return F * (double(p.gemm_m()) * p.gemm_k() + double(p.gemm_k()) * p.K + double(p.gemm_m()) * p.K);
+  return F *
+         (double(p.gemm_m()) * p.gemm_k() + double(p.gemm_k()) * p.K + double(p.gemm_m()) * p.K);
 }
 // mrelu_bn_bwd: reduce pass reads da, y, bits; elementwise pass reads them again, writes dy;
 // partials (Σdz, Σdz·x̂) written and read.
 double bn_bwd_bytes(P p) {
-  return 2 * (2 * F * y_of(p) + y_of(p) / 8) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K + 5 * F * p.K;
+  return 2 * (2 * F * y_of(p) + y_of(p) / 8) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
+         5 * F * p.K;
 }
 
 const kernel_entry kEntries[] = {
     // --- conv2d_fprop: y = conv(x, w)
     {"conv2d_fprop", "conv2d_fprop", "v1_direct", "one thread per output, the 7-loop definition",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
-    {"conv2d_fprop", "conv2d_fprop", "v2_smem_tile", "implicit GEMM, 16x16 tile, BK=16 slices in smem",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
-    {"conv2d_fprop", "conv2d_fprop", "v3_register_block", "implicit GEMM, 64x64 tile, 4x4 outputs/thread",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v2_smem_tile",
+     "implicit GEMM, 16x16 tile, BK=16 slices in smem", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v3_register_block",
+     "implicit GEMM, 64x64 tile, 4x4 outputs/thread", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
-    {"conv2d_dgrad", "conv2d_dgrad", "v2_register_block", "implicit GEMM M=N·H·W N=C K=K·R·S, 64x64, 4x4/thread",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v2_register_block",
+     "implicit GEMM M=N·H·W N=C K=K·R·S, 64x64, 4x4/thread", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
-    {"conv2d_wgrad", "conv2d_wgrad", "v2_split_k", "implicit GEMM split over N·P·Q, in-order slice reduction",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+    {"conv2d_wgrad", "conv2d_wgrad", "v2_split_k",
+     "implicit GEMM split over N·P·Q, in-order slice reduction", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
     // --- BatchNorm statistics and finalize
-    {"bn_stats", "bn_stats_partials", "v1_two_pass_tile", "per 1024-value tile (count, mean, M2) of y",
-     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },
-     [](P p) { return F * y_of(p) + 3 * F * bn_tiles(p) * p.K; }},
-    {"bn_finalize", "bn_finalize_train", "v1_thread_per_channel", "Chan merge of partials -> mu, 1/sigma, scale, shift, running",
-     kernel_domain::activation, false, [](P p) { return 10 * bn_tiles(p) * p.K; },
+    {"bn_stats", "bn_stats_partials", "v1_two_pass_tile",
+     "per 1024-value tile (count, mean, M2) of y", kernel_domain::activation, false,
+     [](P p) { return 3 * y_of(p); }, [](P p) { return F * y_of(p) + 3 * F * bn_tiles(p) * p.K; }},
+    {"bn_finalize", "bn_finalize_train", "v1_thread_per_channel",
+     "Chan merge of partials -> mu, 1/sigma, scale, shift, running", kernel_domain::activation,
+     false, [](P p) { return 10 * bn_tiles(p) * p.K; },
      [](P p) { return 3 * F * bn_tiles(p) * p.K + 10 * F * p.K; }},
-    {"bn_finalize", "bn_finalize_eval", "v1_thread_per_channel", "running stats -> mu, 1/sigma, scale, shift",
-     kernel_domain::activation, false, [](P p) { return 6.0 * p.K; }, [](P p) { return 8 * F * p.K; }},
-    {"scale_shift_mrelu", "scale_shift_mrelu", "v1_ballot_bits", "a = mrelu(scale*y + shift), pass bits by warp ballot",
-     kernel_domain::activation, false, [](P p) { return 2 * y_of(p); },
+    {"bn_finalize", "bn_finalize_eval", "v1_thread_per_channel",
+     "running stats -> mu, 1/sigma, scale, shift", kernel_domain::activation, false,
+     [](P p) { return 6.0 * p.K; }, [](P p) { return 8 * F * p.K; }},
+    {"scale_shift_mrelu", "scale_shift_mrelu", "v1_ballot_bits",
+     "a = mrelu(scale*y + shift), pass bits by warp ballot", kernel_domain::activation, false,
+     [](P p) { return 2 * y_of(p); },
      [](P p) { return 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) + 2 * F * p.K; }},
     // --- fused conv -> BN -> masked ReLU
-    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v3_register_block_bn_epilogue", "conv v3 + per-64-row BN partials in the epilogue",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()) + 3 * y_of(p); },
+    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v3_register_block_bn_epilogue",
+     "conv v3 + per-64-row BN partials in the epilogue", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 3 * y_of(p); },
      [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
-    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches", "conv+partials -> bn_finalize -> scale_shift_mrelu (training)",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()) + 5 * y_of(p); },
-     [](P p) { return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) + 2 * 3 * F * conv_tiles(p) * p.K; }},
-    {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride", "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)",
-     kernel_domain::param, false, [](P p) { return 2.0 * double(p.w_size()); },
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches",
+     "conv+partials -> bn_finalize -> scale_shift_mrelu (training)", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 5 * y_of(p); },
+     [](P p) {
+       return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
+    {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride",
+     "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)", kernel_domain::param, false,
+     [](P p) { return 2.0 * double(p.w_size()); },
      [](P p) { return 2 * F * double(p.w_size()) + 5 * F * p.K; }},
-    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v3_register_block_act_epilogue", "folded conv + bias + mReLU in the epilogue (1 launch)",
-     kernel_domain::conv, false, [](P p) { return double(p.flops()) + 2 * y_of(p); },
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v3_register_block_act_epilogue",
+     "folded conv + bias + mReLU in the epilogue (1 launch)", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * y_of(p); },
      [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
     // --- backward
-    {"mrelu_bn_bwd", "mrelu_bn_bwd", "v1_tile_reduce_merge", "(sum dz, sum dz*xhat) per tile, in-order merge, elementwise dy",
-     kernel_domain::activation, false, [](P p) { return 12 * y_of(p); }, bn_bwd_bytes},
-    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v2+wgrad_v2", "mrelu_bn_bwd -> dgrad v2 -> wgrad v2 split-K",
-     kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 12 * y_of(p); },
-     [](P p) { return bn_bwd_bytes(p) + 2 * conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
+    {"mrelu_bn_bwd", "mrelu_bn_bwd", "v1_tile_reduce_merge",
+     "(sum dz, sum dz*xhat) per tile, in-order merge, elementwise dy", kernel_domain::activation,
+     false, [](P p) { return 12 * y_of(p); }, bn_bwd_bytes},
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v2+wgrad_v2",
+     "mrelu_bn_bwd -> dgrad v2 -> wgrad v2 split-K", kernel_domain::conv, false,
+     [](P p) { return 2.0 * double(p.flops()) + 12 * y_of(p); },
+     [](P p) {
+       return bn_bwd_bytes(p) + 2 * conv_io(p) +
+              2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
+     }},
     // --- elementwise on the activation
     {"elementwise", "axpby_launch", "v1_grid_stride", "y = alpha*a + beta*b",
-     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); }, [](P p) { return 3 * F * y_of(p); }},
-    {"elementwise", "mul_launch", "v1_grid_stride", "y = a * b",
-     kernel_domain::activation, false, [](P p) { return y_of(p); }, [](P p) { return 3 * F * y_of(p); }},
-    {"elementwise", "fill_launch", "v1_grid_stride", "y = value",
-     kernel_domain::activation, false, [](P) { return 0.0; }, [](P p) { return F * y_of(p); }},
-    {"elementwise", "copy_launch", "v1_grid_stride", "y = x",
-     kernel_domain::activation, false, [](P) { return 0.0; }, [](P p) { return 2 * F * y_of(p); }},
+     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },
+     [](P p) { return 3 * F * y_of(p); }},
+    {"elementwise", "mul_launch", "v1_grid_stride", "y = a * b", kernel_domain::activation, false,
+     [](P p) { return y_of(p); }, [](P p) { return 3 * F * y_of(p); }},
+    {"elementwise", "fill_launch", "v1_grid_stride", "y = value", kernel_domain::activation, false,
+     [](P) { return 0.0; }, [](P p) { return F * y_of(p); }},
+    {"elementwise", "copy_launch", "v1_grid_stride", "y = x", kernel_domain::activation, false,
+     [](P) { return 0.0; }, [](P p) { return 2 * F * y_of(p); }},
     // --- reductions
-    {"reduce", "sum_launch", "v1_two_level", "sum of the activation, double, <=512 partials then 1 block",
-     kernel_domain::activation, false, [](P p) { return y_of(p); }, [](P p) { return F * y_of(p); }},
-    {"reduce", "sum_single_block_launch", "v1_single_block", "sum of N per-row losses with one block",
-     kernel_domain::head, false, [](P p) { return double(p.N); }, [](P p) { return F * p.N + F; }},
+    {"reduce", "sum_launch", "v1_two_level",
+     "sum of the activation, double, <=512 partials then 1 block", kernel_domain::activation, false,
+     [](P p) { return y_of(p); }, [](P p) { return F * y_of(p); }},
+    {"reduce", "sum_single_block_launch", "v1_single_block",
+     "sum of N per-row losses with one block", kernel_domain::head, false,
+     [](P p) { return double(p.N); }, [](P p) { return F * p.N + F; }},
     {"reduce", "count_correct_launch", "v1_warp_per_row", "top-1 hits of N x O logits",
-     kernel_domain::head, false, [](P p) { return nk_of(p); }, [](P p) { return F * nk_of(p) + F * p.N; }},
-    {"global_avg_pool", "global_avg_pool_forward_launch", "v1_warp_per_row", "y[n,k] = mean over P x Q",
-     kernel_domain::activation, false, [](P p) { return y_of(p); }, [](P p) { return F * (y_of(p) + nk_of(p)); }},
-    {"global_avg_pool", "global_avg_pool_backward_launch", "v1_grid_stride", "dx[n,k,p,q] = dy[n,k]/PQ",
-     kernel_domain::activation, false, [](P p) { return y_of(p); }, [](P p) { return F * (y_of(p) + nk_of(p)); }},
+     kernel_domain::head, false, [](P p) { return nk_of(p); },
+     [](P p) { return F * nk_of(p) + F * p.N; }},
+    {"global_avg_pool", "global_avg_pool_forward_launch", "v1_warp_per_row",
+     "y[n,k] = mean over P x Q", kernel_domain::activation, false, [](P p) { return y_of(p); },
+     [](P p) { return F * (y_of(p) + nk_of(p)); }},
+    {"global_avg_pool", "global_avg_pool_backward_launch", "v1_grid_stride",
+     "dx[n,k,p,q] = dy[n,k]/PQ", kernel_domain::activation, false, [](P p) { return y_of(p); },
+     [](P p) { return F * (y_of(p) + nk_of(p)); }},
     // --- GEMM at the conv's implicit-GEMM size (M = N·P·Q, N = K, K = C·R·S; A = im2col(x) stored)
     {"gemm", "sgemm_launch", "v2_smem_tile_4x4", "portable tiled SGEMM, 64x64x16 smem tiles",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, gemm_io},
     {"gemm", "sgemm_launch", "cublas", "cublasSgemm (baseline: the explicit-GEMM path)",
      kernel_domain::conv, true, [](P p) { return double(p.flops()); }, gemm_io},
     // --- the FC head (x N×F, w O×F, y N×O)
-    {"linear", "bias_add_launch", "v1_grid_stride", "y[n,o] += b[o]",
-     kernel_domain::head, false, [](P p) { return nk_of(p); }, [](P p) { return 2 * F * nk_of(p) + F * p.K; }},
+    {"linear", "bias_add_launch", "v1_grid_stride", "y[n,o] += b[o]", kernel_domain::head, false,
+     [](P p) { return nk_of(p); }, [](P p) { return 2 * F * nk_of(p) + F * p.K; }},
     {"linear", "bias_grad_launch", "v1_column_strip", "db[o] = sum_n dy[n,o], in order",
-     kernel_domain::head, false, [](P p) { return nk_of(p); }, [](P p) { return F * nk_of(p) + F * p.K; }},
-    {"linear", "linear_forward_launch", "sgemm+bias_add", "y = x w^T + b",
-     kernel_domain::head, false, [](P p) { return 2.0 * p.N * p.C * p.K + nk_of(p); },
+     kernel_domain::head, false, [](P p) { return nk_of(p); },
+     [](P p) { return F * nk_of(p) + F * p.K; }},
+    {"linear", "linear_forward_launch", "sgemm+bias_add", "y = x w^T + b", kernel_domain::head,
+     false, [](P p) { return 2.0 * p.N * p.C * p.K + nk_of(p); },
      [](P p) { return F * (double(p.N) * p.C + double(p.K) * p.C + nk_of(p) + p.K); }},
     {"linear", "linear_backward_launch", "2_sgemm+bias_grad", "dx = dy w, dw = dy^T x, db = sum dy",
      kernel_domain::head, false, [](P p) { return 4.0 * p.N * p.C * p.K + nk_of(p); },
      [](P p) { return F * (nk_of(p) + 2.0 * p.N * p.C + 2.0 * p.K * p.C + p.K); }},
-    {"softmax_xent", "softmax_xent_forward_launch", "v1_warp_per_row", "probs = softmax(z), loss = mean CE",
-     kernel_domain::head, false, [](P p) { return 5 * nk_of(p); }, [](P p) { return 2 * F * nk_of(p) + 3 * F * p.N; }},
+    {"softmax_xent", "softmax_xent_forward_launch", "v1_warp_per_row",
+     "probs = softmax(z), loss = mean CE", kernel_domain::head, false,
+     [](P p) { return 5 * nk_of(p); }, [](P p) { return 2 * F * nk_of(p) + 3 * F * p.N; }},
     {"softmax_xent", "softmax_xent_backward_launch", "v1_grid_stride", "dz = g (probs - onehot)/N",
-     kernel_domain::head, false, [](P p) { return 2 * nk_of(p); }, [](P p) { return 2 * F * nk_of(p) + F * p.N; }},
+     kernel_domain::head, false, [](P p) { return 2 * nk_of(p); },
+     [](P p) { return 2 * F * nk_of(p) + F * p.N; }},
     {"kd_loss", "kd_forward_launch", "v1_warp_per_row", "T^2 KL(softmax(zt/T) || softmax(zs/T))",
-     kernel_domain::head, false, [](P p) { return 10 * nk_of(p); }, [](P p) { return 4 * F * nk_of(p) + F * p.N; }},
+     kernel_domain::head, false, [](P p) { return 10 * nk_of(p); },
+     [](P p) { return 4 * F * nk_of(p) + F * p.N; }},
     {"kd_loss", "kd_backward_launch", "v1_grid_stride", "dzs = g (T/N)(ps - pt)",
-     kernel_domain::head, false, [](P p) { return 3 * nk_of(p); }, [](P p) { return 3 * F * nk_of(p); }},
+     kernel_domain::head, false, [](P p) { return 3 * nk_of(p); },
+     [](P p) { return 3 * F * nk_of(p); }},
     // --- losses and activations on feature maps
-    {"pram_loss", "pram_forward_launch", "v1_block_per_sample", "attention maps of student and teacher, PRAM distance",
-     kernel_domain::activation, false, [](P p) { return 4 * y_of(p); }, [](P p) { return 2 * F * y_of(p); }},
+    {"pram_loss", "pram_forward_launch", "v1_block_per_sample",
+     "attention maps of student and teacher, PRAM distance", kernel_domain::activation, false,
+     [](P p) { return 4 * y_of(p); }, [](P p) { return 2 * F * y_of(p); }},
     {"pram_loss", "pram_backward_launch", "v1_block+grid_stride", "dq per sample, dA = dq 2A/C",
-     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); }, [](P p) { return 2 * F * y_of(p); }},
-    {"masked_relu", "masked_relu_forward_launch", "v1_warp_per_word", "y = m ? max(x,0) : x, ballot pass bits",
-     kernel_domain::activation, false, [](P p) { return y_of(p); },
-     [](P p) { return 2 * F * y_of(p) + kpq_of(p) + y_of(p) / 8; }},
+     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },
+     [](P p) { return 2 * F * y_of(p); }},
+    {"masked_relu", "masked_relu_forward_launch", "v1_warp_per_word",
+     "y = m ? max(x,0) : x, ballot pass bits", kernel_domain::activation, false,
+     [](P p) { return y_of(p); }, [](P p) { return 2 * F * y_of(p) + kpq_of(p) + y_of(p) / 8; }},
     {"masked_relu", "masked_relu_backward_launch", "v1_grid_stride", "dx = bit ? dy : 0",
-     kernel_domain::activation, false, [](P) { return 0.0; }, [](P p) { return 2 * F * y_of(p) + y_of(p) / 8; }},
-    {"masked_relu", "alpha_relu_forward_launch", "v1_grid_stride", "y = alpha relu(x) + (1-alpha) x (SNL)",
-     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); }, [](P p) { return 2 * F * y_of(p) + F * kpq_of(p); }},
-    {"masked_relu", "alpha_relu_backward_launch", "v1_grid_stride+thread_per_position", "dx, dalpha = -sum_n [x<=0] dy x",
-     kernel_domain::activation, false, [](P p) { return 5 * y_of(p); },
-     [](P p) { return 3 * F * y_of(p) + 2 * F * kpq_of(p); }},
+     kernel_domain::activation, false, [](P) { return 0.0; },
+     [](P p) { return 2 * F * y_of(p) + y_of(p) / 8; }},
+    {"masked_relu", "alpha_relu_forward_launch", "v1_grid_stride",
+     "y = alpha relu(x) + (1-alpha) x (SNL)", kernel_domain::activation, false,
+     [](P p) { return 3 * y_of(p); }, [](P p) { return 2 * F * y_of(p) + F * kpq_of(p); }},
+    {"masked_relu", "alpha_relu_backward_launch", "v1_grid_stride+thread_per_position",
+     "dx, dalpha = -sum_n [x<=0] dy x", kernel_domain::activation, false,
+     [](P p) { return 5 * y_of(p); }, [](P p) { return 3 * F * y_of(p) + 2 * F * kpq_of(p); }},
     {"l1", "l1_forward_launch", "v1_two_level", "sum |alpha| (alpha: K·P·Q of the site)",
-     kernel_domain::activation, false, [](P p) { return kpq_of(p); }, [](P p) { return F * kpq_of(p); }},
+     kernel_domain::activation, false, [](P p) { return kpq_of(p); },
+     [](P p) { return F * kpq_of(p); }},
     {"l1", "l1_backward_launch", "v1_grid_stride", "dalpha = g sign(alpha)",
-     kernel_domain::activation, false, [](P p) { return kpq_of(p); }, [](P p) { return 2 * F * kpq_of(p); }},
+     kernel_domain::activation, false, [](P p) { return kpq_of(p); },
+     [](P p) { return 2 * F * kpq_of(p); }},
     // --- optimizers on the conv's weight
-    {"optim_update", "sgd_update_launch", "v1_grid_stride", "SGD, momentum 0.9, weight decay, in place",
-     kernel_domain::param, false, [](P p) { return 5.0 * double(p.w_size()); },
-     [](P p) { return 5 * F * double(p.w_size()); }},
+    {"optim_update", "sgd_update_launch", "v1_grid_stride",
+     "SGD, momentum 0.9, weight decay, in place", kernel_domain::param, false,
+     [](P p) { return 5.0 * double(p.w_size()); }, [](P p) { return 5 * F * double(p.w_size()); }},
     {"optim_update", "adam_update_launch", "v1_grid_stride", "Adam(W), in place",
      kernel_domain::param, false, [](P p) { return 12.0 * double(p.w_size()); },
      [](P p) { return 7 * F * double(p.w_size()); }},
     // --- SENet mask search on the site after the conv
-    {"mask_search", "mask_accumulate_absdiff_launch", "v1_thread_per_position", "D[l] += sum_b |a_t - a_s|",
-     kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },
+    {"mask_search", "mask_accumulate_absdiff_launch", "v1_thread_per_position",
+     "D[l] += sum_b |a_t - a_s|", kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },
      [](P p) { return 2 * F * y_of(p) + 2 * F * kpq_of(p); }},
-    {"mask_search", "channel_scores_launch", "v1_block_per_channel", "scores[k] = sum over P x Q of D",
-     kernel_domain::activation, false, [](P p) { return kpq_of(p); }, [](P p) { return F * kpq_of(p) + F * p.K; }},
-    {"mask_search", "topk_mask_launch", "v1_radix_select", "exact top-k (k = half) mask of K·P·Q scores, 4 radix passes",
-     kernel_domain::activation, false, [](P) { return 0.0; }, [](P p) { return 4 * F * kpq_of(p) + kpq_of(p); }},
+    {"mask_search", "channel_scores_launch", "v1_block_per_channel",
+     "scores[k] = sum over P x Q of D", kernel_domain::activation, false,
+     [](P p) { return kpq_of(p); }, [](P p) { return F * kpq_of(p) + F * p.K; }},
+    {"mask_search", "topk_mask_launch", "v1_radix_select",
+     "exact top-k (k = half) mask of K·P·Q scores, 4 radix passes", kernel_domain::activation,
+     false, [](P) { return 0.0; }, [](P p) { return 4 * F * kpq_of(p) + kpq_of(p); }},
 };
 
 }  // namespace

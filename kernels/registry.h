@@ -29,7 +29,7 @@ struct kernel_entry {
   const char* version;  // the algorithm, as in the header's version list
   const char* doc;      // one line
   kernel_domain domain;
-  bool gpu_only;        // exists only in the nvcc build (cuBLAS); reported unavailable under emulation
+  bool gpu_only;  // exists only in the nvcc build (cuBLAS); reported unavailable under emulation
   double (*flops)(const Conv2dGeom& p);
   double (*bytes)(const Conv2dGeom& p);
 };

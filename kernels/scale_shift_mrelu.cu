@@ -16,13 +16,10 @@
 
 namespace senet {
 
-__global__ void __launch_bounds__(256)
-    scale_shift_mrelu_ballot_kernel(scale_shift_mrelu_params p, const float* __restrict__ y,
-                                    const float* __restrict__ scale,
-                                    const float* __restrict__ shift,
-                                    const float* __restrict__ residual,
-                                    const uint8_t* __restrict__ mask, float* __restrict__ a,
-                                    uint32_t* __restrict__ bits) {
+__global__ void __launch_bounds__(256) scale_shift_mrelu_ballot_kernel(
+    scale_shift_mrelu_params p, const float* __restrict__ y, const float* __restrict__ scale,
+    const float* __restrict__ shift, const float* __restrict__ residual,
+    const uint8_t* __restrict__ mask, float* __restrict__ a, uint32_t* __restrict__ bits) {
   const int64_t n = p.size(), KPQ = int64_t(p.K) * p.PQ;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t base = int64_t(blockIdx.x) * blockDim.x; base < n; base += stride) {
@@ -32,9 +29,8 @@ __global__ void __launch_bounds__(256)
       const int k = int(i / p.PQ % p.K);
       float z = fmaf(scale[k], y[i], shift[k]);
       if (residual) z += residual[i];
-      const bool m = p.act == Act::ReLU ||
-                     (p.act == Act::MaskedReLU &&
-                      (p.mask_per_channel ? mask[k] : mask[i % KPQ]) != 0);
+      const bool m = p.act == Act::ReLU || (p.act == Act::MaskedReLU &&
+                                            (p.mask_per_channel ? mask[k] : mask[i % KPQ]) != 0);
       pass = !m || z > 0.0f;
       a[i] = pass ? z : 0.0f;
     }

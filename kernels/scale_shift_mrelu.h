@@ -7,9 +7,9 @@
 namespace senet {
 
 struct scale_shift_mrelu_params {
-  int N = 0, K = 0, PQ = 0;           // y, residual, a: N×K×PQ
+  int N = 0, K = 0, PQ = 0;  // y, residual, a: N×K×PQ
   Act act = Act::None;
-  bool mask_per_channel = false;      // mask: K bytes (per channel) or K·PQ bytes (per element)
+  bool mask_per_channel = false;  // mask: K bytes (per channel) or K·PQ bytes (per element)
   SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
 };
 

@@ -16,10 +16,10 @@ struct softmax_xent_params {
   const float* logits = nullptr;    // N×K
   const int32_t* labels = nullptr;  // N
   int64_t N = 0, K = 0;
-  float* probs = nullptr;           // N×K out
-  float* row_loss = nullptr;        // N workspace / out
-  float* loss = nullptr;            // 1 out
-  uint32_t* bad_row = nullptr;      // 1 device word
+  float* probs = nullptr;       // N×K out
+  float* row_loss = nullptr;    // N workspace / out
+  float* loss = nullptr;        // 1 out
+  uint32_t* bad_row = nullptr;  // 1 device word
   bool check_labels = true;
 };
 cudaError_t softmax_xent_forward_launch(softmax_xent_params p, cudaStream_t stream,
@@ -33,7 +33,7 @@ struct softmax_xent_backward_params {
   int64_t N = 0, K = 0;
   const float* grad_loss = nullptr;  // device scalar, may be null
   float scale = 1.f;
-  float* dz = nullptr;               // N×K out (overwritten)
+  float* dz = nullptr;  // N×K out (overwritten)
 };
 cudaError_t softmax_xent_backward_launch(softmax_xent_backward_params p, cudaStream_t stream);
 

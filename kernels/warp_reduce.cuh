@@ -36,7 +36,7 @@ __device__ __forceinline__ T block_sum(T v, int lane, int warp, int nwarps, T* s
   __syncthreads();
   T total = T(0);
   for (int w = 0; w < nwarps; ++w) total += scratch[w];  // same order in every thread
-  __syncthreads();  // scratch may be reused right after
+  __syncthreads();                                       // scratch may be reused right after
   return total;
 }
 

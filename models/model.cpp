@@ -4,13 +4,13 @@
 #include <cstdio>
 
 #include "models/resnet.h"
-#include "models/width_switch.h"
 #include "models/wide_resnet.h"
+#include "models/width_switch.h"
 
 namespace senet::models {
 
 std::shared_ptr<ReluSite> Model::add_site(const std::string& name, int C, int H, int W,
-                                              bool counted) {
+                                          bool counted) {
   auto site = std::make_shared<ReluSite>(name, C, H, W, counted);
   sites_.push_back(site.get());
   return site;
@@ -56,9 +56,10 @@ std::vector<float> Model::width_factors() const {
 }
 
 void Model::set_width(float s) {
-  SENET_CHECK(s == 1.f, "model ", enum_name(config.arch), ": width factor ", s,
-              " needs a width-switchable model (model.width_factors, ResNet only); this one runs at "
-              "1 only");
+  SENET_CHECK(
+      s == 1.f, "model ", enum_name(config.arch), ": width factor ", s,
+      " needs a width-switchable model (model.width_factors, ResNet only); this one runs at "
+      "1 only");
 }
 
 std::string Model::summary() const {
@@ -69,11 +70,13 @@ std::string Model::summary() const {
   out += line;
   int i = 0;
   for (auto* s : sites_) {
-    std::string shape = std::to_string(s->C) + "×" + std::to_string(s->H) + "×" + std::to_string(s->W);
+    std::string shape =
+        std::to_string(s->C) + "×" + std::to_string(s->H) + "×" + std::to_string(s->W);
     int64_t r = s->relu_count();
     std::snprintf(line, sizeof line, "%-4d %-22s %-16s %10lld %10lld %6.2f%%%s\n", i++,
                   s->site_name.c_str(), shape.c_str(), (long long)s->size(), (long long)r,
-                  100.0 * double(r) / double(s->size()), s->counted ? "" : "  (fixed: not in budget)");
+                  100.0 * double(r) / double(s->size()),
+                  s->counted ? "" : "  (fixed: not in budget)");
     out += line;
   }
   std::snprintf(line, sizeof line,

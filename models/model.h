@@ -25,12 +25,12 @@ struct ModelConfig {
   int num_classes = 10;
   int in_channels = 3;
   int image_size = 32;
-  float width = 1.0f;       // ResNet: multiplies the base widths 64/128/256/512
-  int wrn_depth = 22;       // WRN-d-k: d = 6n + 4
+  float width = 1.0f;  // ResNet: multiplies the base widths 64/128/256/512
+  int wrn_depth = 22;  // WRN-d-k: d = 6n + 4
   int wrn_k = 8;
   bool stem_site = true;
   bool final_site = true;
-  uint64_t seed = 0;        // weight initialisation
+  uint64_t seed = 0;                 // weight initialisation
   std::vector<float> width_factors;  // e.g. {0.5, 1}: one BN set per factor; must include 1
 };
 
@@ -43,12 +43,14 @@ class Model : public nn::Module {
   // Every ReLU site in network order (including sites outside the budget; see site->counted).
   const std::vector<ReluSite*>& sites() const { return sites_; }
   std::vector<ReluSite*> counted_sites() const;
-  int64_t relu_count() const;        // ReLUs the counted sites evaluate now (masks applied)
-  int64_t relu_capacity() const;     // Σ size of the counted sites
-  int64_t fixed_relus() const;       // ReLUs of sites outside the budget
-  int64_t macs() const { return macs_; }  // multiply-adds of the linear layers, one image, at width()
-  void set_capture(bool on);          // post-activation capture at every site
-  std::string summary() const;        // per-site table + totals, as text
+  int64_t relu_count() const;     // ReLUs the counted sites evaluate now (masks applied)
+  int64_t relu_capacity() const;  // Σ size of the counted sites
+  int64_t fixed_relus() const;    // ReLUs of sites outside the budget
+  int64_t macs() const {
+    return macs_;
+  }                             // multiply-adds of the linear layers, one image, at width()
+  void set_capture(bool on);    // post-activation capture at every site
+  std::string summary() const;  // per-site table + totals, as text
 
   // Dynamic channel reduction: the factors this model runs at ({1} for a plain model) and the
   // current one. set_width(s) switches every layer, BN set, site mask and relu_count()/macs() to
@@ -74,7 +76,9 @@ namespace senet {
 template <>
 struct EnumNames<models::Arch> {
   static constexpr std::pair<models::Arch, std::string_view> table[] = {
-      {models::Arch::ResNet18, "resnet18"}, {models::Arch::ResNet34, "resnet34"}, {models::Arch::WRN, "wrn"}};
+      {models::Arch::ResNet18, "resnet18"},
+      {models::Arch::ResNet34, "resnet34"},
+      {models::Arch::WRN, "wrn"}};
 };
 namespace models {
 inline std::ostream& operator<<(std::ostream& os, Arch a) { return os << enum_name(a); }

@@ -12,7 +12,10 @@
 namespace senet::models {
 
 ReluSite::ReluSite(std::string name, int c, int h, int w, bool is_counted)
-    : nn::MaskedReLU(c, h, w), site_name(std::move(name)), counted(is_counted), active_channels(c) {}
+    : nn::MaskedReLU(c, h, w),
+      site_name(std::move(name)),
+      counted(is_counted),
+      active_channels(c) {}
 
 int64_t ReluSite::relu_count() const {
   if (act() == Act::ReLU) return active_size();
@@ -63,8 +66,10 @@ Tensor ReluSite::forward(const Tensor& z) {
 }
 
 void ReluSite::set_learned(int64_t keep, uint64_t seed) {
-  SENET_CHECK(!channel_wise(), "site ", site_name, ": the learned (straight-through) mask is pixel-wise only");
-  SENET_CHECK(keep >= 0 && keep <= size(), "site ", site_name, ": cannot keep ", keep, " of ", size());
+  SENET_CHECK(!channel_wise(), "site ", site_name,
+              ": the learned (straight-through) mask is pixel-wise only");
+  SENET_CHECK(keep >= 0 && keep <= size(), "site ", site_name, ": cannot keep ", keep, " of ",
+              size());
   std::vector<uint8_t> m = mask.to_vector_u8();
   std::vector<float> s(m.size());
   for (size_t i = 0; i < s.size(); ++i) s[i] = float(m[i]) + 0.01f * rand_normal(seed, 77, i);

@@ -60,15 +60,15 @@ class ReluSite : public nn::MaskedReLU {
   // Learned mode: scores start at the current mask plus small noise (so the first top-r is the
   // current mask), `keep` positions are kept. Pixel-wise masks only.
   void set_learned(int64_t keep, uint64_t seed);
-  void freeze_learned();   // back to Masked with the current top-r mask
-  Tensor score;            // parameter "score" [C,H,W] (Learned mode only)
+  void freeze_learned();  // back to Masked with the current top-r mask
+  Tensor score;           // parameter "score" [C,H,W] (Learned mode only)
   int64_t learned_keep = 0;
 
   // Alpha mode (SNL): α = 1 everywhere (a ReLU), positions with α > threshold count as ReLUs.
   // Pixel-wise only; a site outside the budget stays a full ReLU.
   void set_alpha(float threshold);
-  void binarize_alpha();   // mask = [α > alpha_threshold], back to Masked mode
-  Tensor alpha;            // parameter "alpha" [C,H,W] (Alpha mode only)
+  void binarize_alpha();  // mask = [α > alpha_threshold], back to Masked mode
+  Tensor alpha;           // parameter "alpha" [C,H,W] (Alpha mode only)
   float alpha_threshold = 0.01f;
 
   // Capture of post-activation outputs (mask search, PRAM): when on, models pass each site's output

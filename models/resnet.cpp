@@ -136,9 +136,8 @@ void ResNet::set_width(float s) {
          "] (model.width_factors)");
   }
   for (auto* site : sites())
-    SENET_CHECK(p == 100 || site->mode == SiteMode::ReLU || site->mode == SiteMode::Masked,
-                "site ", site->site_name, ": learned and α sites run at full width only (width ", s,
-                ")");
+    SENET_CHECK(p == 100 || site->mode == SiteMode::ReLU || site->mode == SiteMode::Masked, "site ",
+                site->site_name, ": learned and α sites run at full width only (width ", s, ")");
   factor_ = f;
   width_ = float(p) / 100.f;
   macs_ = macs_at_[f];

@@ -12,20 +12,22 @@ namespace senet::models {
 
 WideBlock::WideBlock(int in_ch, int out_ch, int stride, Generator& gen) {
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(in_ch));
-  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(in_ch, out_ch, 3, stride, 1, false, gen));
+  conv1 = register_module("conv1",
+                          std::make_shared<nn::Conv2d>(in_ch, out_ch, 3, stride, 1, false, gen));
   bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(out_ch));
-  conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(out_ch, out_ch, 3, 1, 1, false, gen));
+  conv2 =
+      register_module("conv2", std::make_shared<nn::Conv2d>(out_ch, out_ch, 3, 1, 1, false, gen));
   if (stride != 1 || in_ch != out_ch)
-    shortcut = register_module("shortcut",
-                               std::make_shared<nn::Conv2d>(in_ch, out_ch, 1, stride, 0, false, gen));
+    shortcut = register_module(
+        "shortcut", std::make_shared<nn::Conv2d>(in_ch, out_ch, 1, stride, 0, false, gen));
 }
 
 Tensor WideBlock::forward(const Tensor& x) {
   bool tr = is_training();
   Tensor a = relu1->output(bn_act(x, Tensor(), bn1->weight, bn1->bias, bn1->state, tr,
-                                   relu1->fused_act(), relu1->fused_mask()));
+                                  relu1->fused_act(), relu1->fused_mask()));
   Tensor h = relu2->output(conv_bn_act(a, conv1->weight, bn2->weight, bn2->bias, bn2->state, tr,
-                                        relu2->fused_act(), relu2->fused_mask(), conv1->stride, 1));
+                                       relu2->fused_act(), relu2->fused_mask(), conv1->stride, 1));
   Tensor y = conv2->forward(h);
   return add(y, shortcut ? shortcut->forward(a) : x);
 }
@@ -38,7 +40,8 @@ WideResNet::WideResNet(const ModelConfig& cfg) : Model(cfg) {
   auto width = [&](int base) { return std::max(1, int(std::lround(base * cfg.width))); };
   Generator gen(cfg.seed);
   int S = cfg.image_size, c0 = width(16);
-  conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(cfg.in_channels, c0, 3, 1, 1, false, gen));
+  conv1 = register_module("conv1",
+                          std::make_shared<nn::Conv2d>(cfg.in_channels, c0, 3, 1, 1, false, gen));
   macs_ += conv1->macs(S, S);
   int in = c0, H = S;
   std::string producer = "conv1.weight";  // the conv whose output feeds the next BN-ReLU
@@ -71,12 +74,12 @@ WideResNet::WideResNet(const ModelConfig& cfg) : Model(cfg) {
 Tensor WideResNet::forward(const Tensor& x) {
   SENET_CHECK(x.ndim() == 4 && x.size(1) == config.in_channels && x.size(2) == config.image_size &&
                   x.size(3) == config.image_size,
-              "wrn: input ", x.shape(), " does not match the model's input [N, ", config.in_channels,
-              ", ", config.image_size, ", ", config.image_size, "]");
+              "wrn: input ", x.shape(), " does not match the model's input [N, ",
+              config.in_channels, ", ", config.image_size, ", ", config.image_size, "]");
   Tensor h = conv1->forward(x);
   for (auto& b : blocks) h = b->forward(h);
-  h = relu->output(bn_act(h, Tensor(), bn->weight, bn->bias, bn->state, is_training(), relu->fused_act(),
-                           relu->fused_mask()));
+  h = relu->output(bn_act(h, Tensor(), bn->weight, bn->bias, bn->state, is_training(),
+                          relu->fused_act(), relu->fused_mask()));
   return fc->forward(global_avg_pool(h));
 }
 

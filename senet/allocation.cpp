@@ -57,8 +57,8 @@ static std::vector<int64_t> round_to_budget(const std::vector<double>& x,
   return r;
 }
 
-std::vector<int64_t> allocate_relus(const std::vector<double>& eta, const std::vector<int64_t>& sizes,
-                                    int64_t budget) {
+std::vector<int64_t> allocate_relus(const std::vector<double>& eta,
+                                    const std::vector<int64_t>& sizes, int64_t budget) {
   SENET_CHECK(eta.size() == sizes.size(), "allocation: ", eta.size(), " sensitivities for ",
               sizes.size(), " sites");
   check_budget(sizes, budget);

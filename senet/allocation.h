@@ -11,8 +11,8 @@
 
 namespace senet {
 
-std::vector<int64_t> allocate_relus(const std::vector<double>& eta, const std::vector<int64_t>& sizes,
-                                    int64_t budget);
+std::vector<int64_t> allocate_relus(const std::vector<double>& eta,
+                                    const std::vector<int64_t>& sizes, int64_t budget);
 std::vector<int64_t> allocate_uniform(const std::vector<int64_t>& sizes, int64_t budget);
 
 }  // namespace senet

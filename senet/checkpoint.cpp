@@ -9,8 +9,8 @@
 #include <set>
 
 #include "engine/core/error.h"
-#include "models/width_switch.h"
 #include "engine/io/atomic_file.h"
+#include "models/width_switch.h"
 
 namespace senet {
 
@@ -121,8 +121,9 @@ Tensor from_st(const io::StTensor& s, const std::string& file) {
       fail("checkpoint '", file, "': tensor '", s.name, "' has dtype ", io::st_dtype_name(s.dtype),
            "; expected F32, U8 or I32");
   }
-  SENET_CHECK(s.shape.size() <= size_t(Shape::kMaxDims), "checkpoint '", file, "': tensor '", s.name,
-              "' has ", s.shape.size(), " dims; at most ", Shape::kMaxDims, " are supported");
+  SENET_CHECK(s.shape.size() <= size_t(Shape::kMaxDims), "checkpoint '", file, "': tensor '",
+              s.name, "' has ", s.shape.size(), " dims; at most ", Shape::kMaxDims,
+              " are supported");
   Tensor t = Tensor::empty(Shape(s.shape), dt);
   std::memcpy(t.raw(), s.bytes.data(), s.bytes.size());
   return t;
@@ -172,7 +173,8 @@ bool is_senet_checkpoint(const io::StFile& f) {
 
 const std::string& metadata_at(const io::StFile& f, const std::string& key) {
   auto it = f.metadata.find(key);
-  SENET_CHECK(it != f.metadata.end(), "checkpoint '", f.path, "': metadata key '", key, "' is missing");
+  SENET_CHECK(it != f.metadata.end(), "checkpoint '", f.path, "': metadata key '", key,
+              "' is missing");
   return it->second;
 }
 

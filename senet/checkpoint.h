@@ -43,7 +43,8 @@ io::StFile parse_model_file(const uint8_t* data, size_t size, const std::string&
 bool is_senet_checkpoint(const io::StFile& f);
 void load_model_state(const io::StFile& f, models::Model& model);
 void load_optimizer_state(const io::StFile& f, Optimizer& opt);
-const std::string& metadata_at(const io::StFile& f, const std::string& key);  // error names file+key
+const std::string& metadata_at(const io::StFile& f,
+                               const std::string& key);  // error names file+key
 // A metadata value that must be a decimal int / a number as std::to_string or %.17g write them
 // (the resume state: epoch, best_val_accuracy, ...; "nan" is a number): anything else, trailing
 // characters included, → error naming file+key (std::stoi said "stoi" and ignored trailing junk).

@@ -89,7 +89,8 @@ static void accumulate_distance(std::vector<double>& D, const Tensor& at, const 
   int64_t B = at.size(0), n = int64_t(D.size());
   parallel_for(0, n, 1024, [&](int64_t b0, int64_t b1) {
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t i = b0; i < b1; ++i) D[size_t(i)] += std::abs(double(t[b * n + i]) - double(s[b * n + i]));
+      for (int64_t i = b0; i < b1; ++i)
+        D[size_t(i)] += std::abs(double(t[b * n + i]) - double(s[b * n + i]));
   });
 }
 
@@ -217,7 +218,8 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
                                    student.sites().begin()));
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
                       cfg.seed + 7919 * (dc.search_masks ? 2 : 3));
-  SENET_CHECK(loader.batches_per_epoch() > 0, dc.stage, ": train.batch_size is larger than the training set");
+  SENET_CHECK(loader.batches_per_epoch() > 0, dc.stage,
+              ": train.batch_size is larger than the training set");
   std::unique_ptr<data::Loader> bn_loader;  // BN recomputation after a mask switch: its own order
   if (dc.search_masks && dc.bn_recompute_batches > 0)
     bn_loader = std::make_unique<data::Loader>(data.train, cfg.train.batch_size, true, true,
@@ -316,7 +318,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     std::vector<EvalResult> val_w = evaluate_widths(student, data.val, data.norm, device);
     student.set_capture(true);
     EvalResult val = val_w.back();  // full width
-    val.accuracy = 0;  // the selection score: mean over the width factors
+    val.accuracy = 0;               // the selection score: mean over the width factors
     for (const auto& v : val_w) val.accuracy += v.accuracy / double(val_w.size());
     run.save_epoch(student, opt.get(), epoch + 1, validation_score(val.accuracy, data.val.n));
     line["val_accuracy"] = val.accuracy;
@@ -330,20 +332,25 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
       json per = json::array();
       for (size_t i = 0; i < widths.size(); ++i) {
         student.set_width(widths[i]);
-        per.push_back({{"width", widths[i]}, {"val_accuracy", val_w[i].accuracy},
+        per.push_back({{"width", widths[i]},
+                       {"val_accuracy", val_w[i].accuracy},
                        {"relus", student.relu_count()}});
       }
       student.set_width(1.f);
       line["widths"] = per;
     }
     run.log(line);
-    std::fprintf(stderr, "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%%%s | ReLUs %lld | %.0f img/s\n",
-                 dc.stage.c_str(), epoch + 1, st.loss(), 100.0 * st.accuracy(), 100 * val.accuracy,
-                 widths.size() > 1 ? " (mean over widths)" : "", (long long)student.relu_count(),
-                 st.images_per_second());
+    std::fprintf(
+        stderr,
+        "%s epoch %d: loss %.4f train acc %.2f%% | val acc %.2f%%%s | ReLUs %lld | %.0f img/s\n",
+        dc.stage.c_str(), epoch + 1, st.loss(), 100.0 * st.accuracy(), 100 * val.accuracy,
+        widths.size() > 1 ? " (mean over widths)" : "", (long long)student.relu_count(),
+        st.images_per_second());
     if (searching)
-      std::fprintf(stderr, "  new mask: %.1f %% of it in the previous mask, %.1f %% in the initial one "
-                   "(random masks: %.1f %%)\n", 100 * line["mask_overlap_previous"].get<double>(),
+      std::fprintf(stderr,
+                   "  new mask: %.1f %% of it in the previous mask, %.1f %% in the initial one "
+                   "(random masks: %.1f %%)\n",
+                   100 * line["mask_overlap_previous"].get<double>(),
                    100 * line["mask_overlap_initial"].get<double>(),
                    100 * line["mask_overlap_chance"].get<double>());
     if (widths.size() > 1)

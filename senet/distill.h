@@ -41,7 +41,7 @@ struct DistillConfig {
   std::vector<size_t> pram_sites;  // indices into model.sites()
   bool search_masks = false;
   Granularity granularity = Granularity::Pixel;
-  std::vector<int64_t> counts;     // ReLUs per counted site (stage 2)
+  std::vector<int64_t> counts;  // ReLUs per counted site (stage 2)
   // Stage 2: BN running statistics recomputed over this many training batches after each mask
   // switch, before the validation that picks the best epoch (senet/bn_recalibration.h; 0: off).
   int64_t bn_recompute_batches = 0;

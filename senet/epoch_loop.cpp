@@ -17,14 +17,10 @@ json EpochStats::to_json() const {
   for (const auto& [name, sum] : term_sums) terms[name] = images ? sum / double(images) : 0.0;
   for (const auto& [name, v] : grad_norms) norms[name] = v;
   for (const auto& [name, v] : grad_cosines) cosines[name] = v;
-  return json{{"epoch", epoch},
-              {"lr", lr},
-              {"train_loss", loss()},
-              {"train_accuracy", accuracy()},
-              {"seconds", seconds},
-              {"images_per_second", images_per_second()},
-              {"terms", terms},
-              {"grad_norms", norms},
+  return json{{"epoch", epoch},         {"lr", lr},
+              {"train_loss", loss()},   {"train_accuracy", accuracy()},
+              {"seconds", seconds},     {"images_per_second", images_per_second()},
+              {"terms", terms},         {"grad_norms", norms},
               {"grad_cosines", cosines}};
 }
 
@@ -73,7 +69,8 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
   const int64_t nb = loader.batches_per_epoch();
   model.train();
   loader.start_epoch(epoch);
-  Progress bar(label + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), nb, progress);
+  Progress bar(label + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), nb,
+               progress);
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
   while (loader.next(b)) {

@@ -45,16 +45,16 @@ struct StepOut {
 
 // One epoch's sums, as the loop counted them.
 struct EpochStats {
-  int epoch = 0;                 // 1-based
+  int epoch = 0;  // 1-based
   int64_t steps = 0, images = 0, correct = 0;
-  double loss_sum = 0;           // Σ over batches of L·n
+  double loss_sum = 0;                      // Σ over batches of L·n
   std::map<std::string, double> term_sums;  // Σ over batches of term·n
   double seconds = 0;
-  float lr = 0;                  // at the epoch's last step
+  float lr = 0;  // at the epoch's last step
   // The probe on the epoch's first batch (empty when the body did its own backward).
-  std::map<std::string, double> grad_norms;       // ‖∇ term‖₂ over every parameter
-  std::map<std::string, double> grad_cosines;     // "a·b" → cos(∇a, ∇b)
-  bool ended_early = false;      // after_step asked to stop
+  std::map<std::string, double> grad_norms;    // ‖∇ term‖₂ over every parameter
+  std::map<std::string, double> grad_cosines;  // "a·b" → cos(∇a, ∇b)
+  bool ended_early = false;                    // after_step asked to stop
 
   double loss() const { return images ? loss_sum / double(images) : 0; }
   double accuracy() const { return images ? double(correct) / double(images) : 0; }
@@ -71,8 +71,8 @@ struct EpochLoop {
   models::Model& model;
   Optimizer& opt;
   const LrSchedule* schedule = nullptr;  // null: the optimizer's lr is left as it is
-  std::string label;       // progress bar and error messages: "epoch", "mask_search", "snl", …
-  int epochs = 1;          // for the bar: "label e/epochs"
+  std::string label;  // progress bar and error messages: "epoch", "mask_search", "snl", …
+  int epochs = 1;     // for the bar: "label e/epochs"
   bool progress = true;
   bool probe_gradients = true;
 

@@ -14,7 +14,9 @@ std::string num(double x) {
 }
 }  // namespace
 
-NumberRule any_number() { return {[](double) { return true; }, ""}; }
+NumberRule any_number() {
+  return {[](double) { return true; }, ""};
+}
 NumberRule at_least(double lo) {
   return {[lo](double x) { return x >= lo; }, "≥ " + num(lo)};
 }
@@ -25,10 +27,12 @@ NumberRule in_range(double lo, double hi, const std::string& words) {
   return {[lo, hi](double x) { return x >= lo && x <= hi; }, words};
 }
 NumberRule in_range_open_high(double lo, double hi) {
-  return {[lo, hi](double x) { return x >= lo && x < hi; }, "in [" + num(lo) + ", " + num(hi) + ")"};
+  return {[lo, hi](double x) { return x >= lo && x < hi; },
+          "in [" + num(lo) + ", " + num(hi) + ")"};
 }
 NumberRule in_range_open_low(double lo, double hi) {
-  return {[lo, hi](double x) { return x > lo && x <= hi; }, "in (" + num(lo) + ", " + num(hi) + "]"};
+  return {[lo, hi](double x) { return x > lo && x <= hi; },
+          "in (" + num(lo) + ", " + num(hi) + "]"};
 }
 
 void JsonReader::fail_expected(const std::string& expected) const {
@@ -81,7 +85,8 @@ std::string JsonReader::nonempty_text() const {
 int64_t JsonReader::integer(const NumberRule& rule) const {
   const std::string words = rule.words.empty() ? "an integer" : "an integer " + rule.words;
   // A uint64 above INT64_MAX is not an int64 (get<int64_t> would wrap it to a negative number).
-  if (!j_->is_number_integer() || (j_->is_number_unsigned() && j_->get<uint64_t>() > uint64_t(INT64_MAX)))
+  if (!j_->is_number_integer() ||
+      (j_->is_number_unsigned() && j_->get<uint64_t>() > uint64_t(INT64_MAX)))
     fail_expected(words);
   int64_t v = j_->get<int64_t>();
   if (!rule.ok(double(v))) fail_expected(words);

@@ -27,34 +27,36 @@ struct NumberRule {
   std::string words;
 };
 NumberRule any_number();
-NumberRule at_least(double lo);                             // "≥ lo"
-NumberRule positive();                                      // "> 0"
+NumberRule at_least(double lo);                                       // "≥ lo"
+NumberRule positive();                                                // "> 0"
 NumberRule in_range(double lo, double hi, const std::string& words);  // lo ≤ x ≤ hi
-NumberRule in_range_open_high(double lo, double hi);        // "in [lo, hi)"
-NumberRule in_range_open_low(double lo, double hi);         // "in (lo, hi]"
+NumberRule in_range_open_high(double lo, double hi);                  // "in [lo, hi)"
+NumberRule in_range_open_low(double lo, double hi);                   // "in (lo, hi]"
 
 class JsonReader {
  public:
-  JsonReader(const nlohmann::json& doc, std::string document) : j_(&doc), doc_(std::move(document)) {}
+  JsonReader(const nlohmann::json& doc, std::string document)
+      : j_(&doc), doc_(std::move(document)) {}
 
   // "doc: a.b[2].c" (just "doc" at the root).
   std::string where() const { return path_.empty() ? doc_ : doc_ + ": " + path_; }
   const std::string& path() const { return path_; }
   const nlohmann::json& json() const { return *j_; }
-  [[noreturn]] void fail_expected(const std::string& expected) const;  // "<where>: expected X, got V"
+  [[noreturn]] void fail_expected(
+      const std::string& expected) const;  // "<where>: expected X, got V"
 
   bool is_object() const { return j_->is_object(); }
   bool has(const std::string& key) const { return j_->is_object() && j_->contains(key); }
-  JsonReader at(const std::string& key) const;         // object member; missing → error naming it
+  JsonReader at(const std::string& key) const;  // object member; missing → error naming it
   JsonReader at_dotted(const std::string& dotted) const;  // at("a").at("b") for "a.b"
-  JsonReader operator[](size_t i) const;               // array element (range-checked)
-  size_t size() const;                                 // must be an array
+  JsonReader operator[](size_t i) const;                  // array element (range-checked)
+  size_t size() const;                                    // must be an array
 
   bool boolean() const;
-  std::string text() const;                            // any string
+  std::string text() const;  // any string
   std::string nonempty_text() const;
   int64_t integer(const NumberRule& rule = any_number()) const;
-  uint64_t unsigned_integer() const;                   // 0 … 2⁶⁴−1 (seeds)
+  uint64_t unsigned_integer() const;  // 0 … 2⁶⁴−1 (seeds)
   double number(const NumberRule& rule = any_number()) const;
   template <NamedEnum E>
   E choice() const {

@@ -13,7 +13,6 @@ namespace senet {
 
 using json = nlohmann::json;
 
-
 std::vector<uint8_t> random_mask(int64_t n, int64_t k, uint64_t seed, uint64_t stream) {
   SENET_CHECK(0 <= k && k <= n, "random_mask: cannot keep ", k, " of ", n, " positions");
   std::vector<int64_t> idx(static_cast<size_t>(n));
@@ -68,8 +67,8 @@ std::vector<uint8_t> hw_pattern_mask(int64_t C, int64_t H, int64_t W, int64_t k,
 
 void set_hw_pattern_masks(models::Model& m, const std::vector<int64_t>& counts, uint64_t seed) {
   auto sites = m.counted_sites();
-  SENET_CHECK(counts.size() == sites.size(), "set_hw_pattern_masks: ", counts.size(), " counts for ",
-              sites.size(), " sites");
+  SENET_CHECK(counts.size() == sites.size(), "set_hw_pattern_masks: ", counts.size(),
+              " counts for ", sites.size(), " sites");
   for (size_t l = 0; l < sites.size(); ++l) {
     auto* s = sites[l];
     s->set_mask(Tensor::from_vector_u8(hw_pattern_mask(s->C, s->H, s->W, counts[l], seed, 1000 + l),
@@ -120,8 +119,11 @@ json export_masks(const models::Model& m, Granularity g) {
   for (auto* s : m.counted_sites()) {
     auto idx = kept_indices(*s);
     total += int64_t(idx.size());
-    json site{{"name", s->site_name}, {"shape", {s->C, s->H, s->W}}, {"size", s->size()},
-              {"kept", idx.size()}, {"indices", idx}};
+    json site{{"name", s->site_name},
+              {"shape", {s->C, s->H, s->W}},
+              {"size", s->size()},
+              {"kept", idx.size()},
+              {"indices", idx}};
     if (s->channel_wise()) {
       std::vector<int64_t> ch;
       auto mv = s->mask.to_vector_u8();
@@ -146,17 +148,20 @@ void write_mask_export(const std::string& path, const models::Model& m, Granular
   io::write_file_atomic(path, export_masks(m, g).dump() + "\n");
 }
 
-std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, const models::Model& m) {
+std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path,
+                                                   const models::Model& m) {
   return parse_mask_export(io::read_file(path), path, m);
 }
 
-std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, const std::string& path,
+std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text,
+                                                    const std::string& path,
                                                     const models::Model& m) {
   json j = json::parse(text, nullptr, false);
   const std::string doc = "mask export '" + path + "'";
   SENET_CHECK(!j.is_discarded() && j.is_object(), doc, " is not a JSON object");
   const JsonReader root(j, doc);
-  if (root.at("format").text() != "senet-masks-1") root.at("format").fail_expected("\"senet-masks-1\"");
+  if (root.at("format").text() != "senet-masks-1")
+    root.at("format").fail_expected("\"senet-masks-1\"");
   const JsonReader sites = root.at("sites");
   auto counted = m.counted_sites();
   SENET_CHECK(sites.size() == counted.size(), doc, " has ", sites.size(), " sites, the model has ",
@@ -171,12 +176,15 @@ std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, con
     const int64_t n = int64_t(indices.size());
     if (e.at("kept").integer(at_least(0)) != n)
       e.at("kept").fail_expected("the number of indices, " + std::to_string(n));
-    const NumberRule in_site = in_range(0, double(s->size() - 1), "in [0, " + std::to_string(s->size()) + ")");
+    const NumberRule in_site =
+        in_range(0, double(s->size() - 1), "in [0, " + std::to_string(s->size()) + ")");
     std::vector<uint8_t> mask(size_t(s->size()), 0);
     int64_t prev = -1;
     for (size_t k = 0; k < size_t(n); ++k) {
       int64_t i = indices[k].integer(in_site);
-      if (i <= prev) indices[k].fail_expected("indices in strictly ascending order (after " + std::to_string(prev) + ")");
+      if (i <= prev)
+        indices[k].fail_expected("indices in strictly ascending order (after " +
+                                 std::to_string(prev) + ")");
       mask[size_t(i)] = 1;
       prev = i;
     }

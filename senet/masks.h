@@ -45,7 +45,8 @@ void write_mask_export(const std::string& path, const models::Model& m, Granular
 std::vector<std::vector<uint8_t>> read_mask_export(const std::string& path, const models::Model& m);
 // The same for an export's text already in memory (read_mask_export = read_file + this;
 // tests/fuzz/fuzz_masks.cpp). `path` is only used in error messages.
-std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text, const std::string& path,
+std::vector<std::vector<uint8_t>> parse_mask_export(const std::string& text,
+                                                    const std::string& path,
                                                     const models::Model& m);
 
 }  // namespace senet

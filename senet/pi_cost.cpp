@@ -64,12 +64,20 @@ PiCost estimate_pi_cost(const std::vector<SiteRelus>& sites, int64_t macs, const
 json to_json(const PiCost& c) {
   json sites = json::array();
   for (const auto& s : c.sites)
-    sites.push_back({{"site", s.relus.site}, {"size", s.relus.size}, {"relus", s.relus.relus},
-                     {"counted", s.relus.counted}, {"online_bytes", s.online_bytes},
-                     {"offline_bytes", s.offline_bytes}, {"online_seconds", s.online_seconds}});
-  return json{{"protocol", c.protocol}, {"relus", c.relus}, {"macs", c.macs},
-              {"online_bytes", c.online_bytes}, {"offline_bytes", c.offline_bytes},
-              {"online_seconds", c.online_seconds}, {"sites", sites}};
+    sites.push_back({{"site", s.relus.site},
+                     {"size", s.relus.size},
+                     {"relus", s.relus.relus},
+                     {"counted", s.relus.counted},
+                     {"online_bytes", s.online_bytes},
+                     {"offline_bytes", s.offline_bytes},
+                     {"online_seconds", s.online_seconds}});
+  return json{{"protocol", c.protocol},
+              {"relus", c.relus},
+              {"macs", c.macs},
+              {"online_bytes", c.online_bytes},
+              {"offline_bytes", c.offline_bytes},
+              {"online_seconds", c.online_seconds},
+              {"sites", sites}};
 }
 
 static std::string mb(double bytes) {
@@ -87,8 +95,8 @@ std::string format_pi_cost(const PiCost& m, const PiCost& all, const PiProtocol&
                 p.name.c_str(), p.description.c_str(), p.online_bytes_per_relu,
                 p.offline_bytes_per_relu, p.online_seconds_per_relu * 1e6);
   out += line;
-  std::snprintf(line, sizeof line, "%-4s %-22s %10s %10s %7s %12s %11s\n", "#", "site", "size", "ReLUs",
-                "keep%", "online KB", "online ms");
+  std::snprintf(line, sizeof line, "%-4s %-22s %10s %10s %7s %12s %11s\n", "#", "site", "size",
+                "ReLUs", "keep%", "online KB", "online ms");
   out += line;
   for (size_t i = 0; i < m.sites.size(); ++i) {
     const SiteCost& s = m.sites[i];
@@ -100,8 +108,8 @@ std::string format_pi_cost(const PiCost& m, const PiCost& all, const PiProtocol&
   }
   auto total = [&](const char* what, const PiCost& c) {
     std::snprintf(line, sizeof line,
-                  "%-10s ReLUs %11lld | online %14s, %10.4g s | preprocessing %14s | MACs %lld\n", what,
-                  (long long)c.relus, mb(c.online_bytes).c_str(), c.online_seconds,
+                  "%-10s ReLUs %11lld | online %14s, %10.4g s | preprocessing %14s | MACs %lld\n",
+                  what, (long long)c.relus, mb(c.online_bytes).c_str(), c.online_seconds,
                   mb(c.offline_bytes).c_str(), (long long)c.macs);
     out += line;
   };

@@ -46,15 +46,15 @@ struct PiProtocol {
   double online_bytes_per_relu = 0, offline_bytes_per_relu = 0, online_seconds_per_relu = 0;
 };
 
-const std::vector<PiProtocol>& pi_protocols();        // delphi, cryptflow2, spu-semi2k, spu-cheetah
+const std::vector<PiProtocol>& pi_protocols();  // delphi, cryptflow2, spu-semi2k, spu-cheetah
 const PiProtocol& find_pi_protocol(const std::string& name);  // error lists the known names
 
 // One site's ReLUs as PI evaluates them.
 struct SiteRelus {
   std::string site;
-  int64_t size = 0;    // C·H·W
-  int64_t relus = 0;   // ReLUs evaluated (kept positions; size() for a fixed or all-ReLU site)
-  bool counted = true; // in the budget (else a fixed full ReLU)
+  int64_t size = 0;     // C·H·W
+  int64_t relus = 0;    // ReLUs evaluated (kept positions; size() for a fixed or all-ReLU site)
+  bool counted = true;  // in the budget (else a fixed full ReLU)
 };
 std::vector<SiteRelus> site_relus(const models::Model& m, bool all_relu = false);
 

@@ -53,7 +53,8 @@ DistillConfig stage_config(const RunConfig& cfg, const SenetStageConfig& s, cons
   dc.w_kd = s.kd;
   dc.w_pram = s.pram;
   dc.temperature = s.temperature;
-  dc.pram_sites = cfg.senet.pram_sites == PramSites::All ? all_counted_sites(student) : stage_end_sites(student);
+  dc.pram_sites = cfg.senet.pram_sites == PramSites::All ? all_counted_sites(student)
+                                                         : stage_end_sites(student);
   return dc;
 }
 
@@ -95,7 +96,8 @@ std::shared_ptr<models::Model> new_student(const Run& run, const std::string& te
 // carries model.width_factors.
 using StageBody = std::function<json(models::Model& student)>;
 std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const char* dir,
-                                            const char* title, std::shared_ptr<models::Model> student,
+                                            const char* title,
+                                            std::shared_ptr<models::Model> student,
                                             const StageBody& body, const RunConfig* cfg = nullptr) {
   const RunConfig& stage_cfg = cfg ? *cfg : run.cfg;
   std::string result = run.out + "/" + dir + "/result.safetensors";
@@ -105,19 +107,22 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
     json entry = body(*student);
     entry["seconds"] = seconds_since(t0);
     save_checkpoint(result, *student, nullptr,
-                    {{"config", to_json(stage_cfg).dump()}, {"stage", name},
-                     {"method", std::string(enum_name(run.cfg.senet.method))}, {"report", entry.dump()}});
+                    {{"config", to_json(stage_cfg).dump()},
+                     {"stage", name},
+                     {"method", std::string(enum_name(run.cfg.senet.method))},
+                     {"report", entry.dump()}});
   }
   io::StFile f = read_checkpoint(result);
   auto it = f.metadata.find("report");
   if (it != f.metadata.end()) {
     json entry = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-    SENET_CHECK(entry.is_object(), "'", result, "': metadata 'report' is not a JSON object (delete ",
-                dir, "/ to redo that stage)");
+    SENET_CHECK(entry.is_object(), "'", result,
+                "': metadata 'report' is not a JSON object (delete ", dir, "/ to redo that stage)");
     run.stages[name] = entry;
   } else {  // a result written before stages carried a report
     json entry{{"seconds", metadata_number(f, "seconds")}};
-    if (f.metadata.count("val_accuracy")) entry["val_accuracy"] = metadata_number(f, "val_accuracy");
+    if (f.metadata.count("val_accuracy"))
+      entry["val_accuracy"] = metadata_number(f, "val_accuracy");
     run.stages[name] = entry;
   }
   return model_from(run, result, &stage_cfg);
@@ -136,8 +141,11 @@ std::string teacher_stage(Run& run) {
     tc.progress = run.progress;
     auto teacher = models::make_model(cfg.model);
     TrainResult r = train_supervised(tc, *teacher, /*resume=*/true);
-    io::write_file_atomic(done, json{{"val_accuracy", r.val.accuracy}, {"test_accuracy", r.test.accuracy},
-                                     {"seconds", seconds_since(t0)}}.dump() + "\n");
+    io::write_file_atomic(done, json{{"val_accuracy", r.val.accuracy},
+                                     {"test_accuracy", r.test.accuracy},
+                                     {"seconds", seconds_since(t0)}}
+                                        .dump() +
+                                    "\n");
   }
   run.stages["teacher"] = read_json_file(done);
   return path;
@@ -157,8 +165,8 @@ std::vector<double> sensitivity_stage(Run& run, const std::string& teacher_path,
     sc.epochs = sn.sensitivity_epochs;
     sc.prune_every = sn.prune_every;
     sc.prune_rate = sn.prune_rate;
-    SensitivityResult r = run_sensitivity(run.cfg, sc, *sparse, run.data, run.cfg.seed + 101, run.progress,
-                                          run.out + "/sensitivity");
+    SensitivityResult r = run_sensitivity(run.cfg, sc, *sparse, run.data, run.cfg.seed + 101,
+                                          run.progress, run.out + "/sensitivity");
     json j = to_json(r);
     j["seconds"] = seconds_since(t0);
     io::write_file_atomic(path, j.dump(2) + "\n");
@@ -175,7 +183,8 @@ struct Allocation {
   std::vector<int64_t> counts;
 };
 
-Allocation allocation_stage(Run& run, const std::string& teacher_path, const models::Model& teacher) {
+Allocation allocation_stage(Run& run, const std::string& teacher_path,
+                            const models::Model& teacher) {
   std::vector<int64_t> sizes;
   for (auto* s : teacher.counted_sites()) sizes.push_back(s->size());
   Allocation a;
@@ -188,12 +197,16 @@ Allocation allocation_stage(Run& run, const std::string& teacher_path, const mod
   json sites = json::array();
   auto counted = teacher.counted_sites();
   for (size_t l = 0; l < counted.size(); ++l)
-    sites.push_back({{"site", counted[l]->site_name}, {"size", sizes[l]},
+    sites.push_back({{"site", counted[l]->site_name},
+                     {"size", sizes[l]},
                      {"eta", a.eta.empty() ? json(nullptr) : json(a.eta[l])},
                      {"allocated", a.counts[l]}});
   io::write_file_atomic(run.out + "/allocation.json",
-                        json{{"method", enum_name(run.cfg.senet.method)}, {"budget", run.cfg.senet.budget},
-                             {"sites", sites}}.dump(2) + "\n");
+                        json{{"method", enum_name(run.cfg.senet.method)},
+                             {"budget", run.cfg.senet.budget},
+                             {"sites", sites}}
+                                .dump(2) +
+                            "\n");
   return a;
 }
 
@@ -201,43 +214,49 @@ Allocation allocation_stage(Run& run, const std::string& teacher_path, const mod
 std::shared_ptr<models::Model> mask_search_stage(Run& run, models::Model& teacher,
                                                  std::shared_ptr<models::Model> student,
                                                  const std::vector<int64_t>& counts) {
-  return cached_stage(run, "mask_search", "stage2", "stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)",
-                      student, [&](models::Model& s) {
-    const RunConfig& cfg = run.cfg;
-    if (cfg.senet.initial_mask == InitialMask::HwPattern)
-      set_hw_pattern_masks(s, counts, cfg.seed + 202);
-    else
-      set_random_masks(s, counts, run.gran, cfg.seed + 202);
-    bool ste = cfg.senet.mask_learner == MaskLearner::Ste;
-    if (ste) {
-      auto sites = s.counted_sites();
-      for (size_t l = 0; l < sites.size(); ++l) sites[l]->set_learned(counts[l], cfg.seed + 303 + l);
-    }
-    DistillConfig dc = stage_config(cfg, cfg.senet.mask_search, "mask_search", s);
-    dc.search_masks = !ste;
-    dc.granularity = run.gran;
-    dc.counts = counts;
-    dc.bn_recompute_batches = cfg.senet.bn_recompute_batches;
-    dc.settle_epochs = dc.search_masks ? cfg.senet.settle_epochs : 0;
-    DistillResult r = run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage2", true, run.progress);
-    if (ste)  // loading the best checkpoint already fixed masked sites; freeze the rest
-      for (auto* site : s.counted_sites())
-        if (site->mode == models::SiteMode::Learned) site->freeze_learned();
-    return json{{"val_accuracy", r.val.accuracy}};
-  });
+  return cached_stage(
+      run, "mask_search", "stage2", "stage 2: ReLU mask search (CE + KD, top-r of |A_T − A_S|)",
+      student, [&](models::Model& s) {
+        const RunConfig& cfg = run.cfg;
+        if (cfg.senet.initial_mask == InitialMask::HwPattern)
+          set_hw_pattern_masks(s, counts, cfg.seed + 202);
+        else
+          set_random_masks(s, counts, run.gran, cfg.seed + 202);
+        bool ste = cfg.senet.mask_learner == MaskLearner::Ste;
+        if (ste) {
+          auto sites = s.counted_sites();
+          for (size_t l = 0; l < sites.size(); ++l)
+            sites[l]->set_learned(counts[l], cfg.seed + 303 + l);
+        }
+        DistillConfig dc = stage_config(cfg, cfg.senet.mask_search, "mask_search", s);
+        dc.search_masks = !ste;
+        dc.granularity = run.gran;
+        dc.counts = counts;
+        dc.bn_recompute_batches = cfg.senet.bn_recompute_batches;
+        dc.settle_epochs = dc.search_masks ? cfg.senet.settle_epochs : 0;
+        DistillResult r =
+            run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage2", true, run.progress);
+        if (ste)  // loading the best checkpoint already fixed masked sites; freeze the rest
+          for (auto* site : s.counted_sites())
+            if (site->mode == models::SiteMode::Learned) site->freeze_learned();
+        return json{{"val_accuracy", r.val.accuracy}};
+      });
 }
 
 // --- the SNL baseline in place of stages 1–3's mask choice
 std::shared_ptr<models::Model> snl_stage(Run& run, models::Model& teacher,
                                          std::shared_ptr<models::Model> student) {
-  return cached_stage(run, "snl", "snl", "SNL: α per ReLU, CE + KD + λ·Σ|α|, binarised at the threshold",
-                      student, [&](models::Model& s) {
-    SnlResult r = run_snl(run.cfg, teacher, s, run.data, run.out + "/snl", true, run.progress);
-    EvalResult val = evaluate(s, run.data.val, run.data.norm, 256, run.device);
-    return json{{"val_accuracy", val.accuracy}, {"epochs_run", r.epochs_run},
-                {"reached_budget", r.reached_budget}, {"final_lambda", r.lambda},
-                {"relu_count", r.relus}};
-  });
+  return cached_stage(
+      run, "snl", "snl", "SNL: α per ReLU, CE + KD + λ·Σ|α|, binarised at the threshold", student,
+      [&](models::Model& s) {
+        SnlResult r = run_snl(run.cfg, teacher, s, run.data, run.out + "/snl", true, run.progress);
+        EvalResult val = evaluate(s, run.data.val, run.data.norm, 256, run.device);
+        return json{{"val_accuracy", val.accuracy},
+                    {"epochs_run", r.epochs_run},
+                    {"reached_budget", r.reached_budget},
+                    {"final_lambda", r.lambda},
+                    {"relu_count", r.relus}};
+      });
 }
 
 // The stage-3 student of a width-switchable run (cfg.model.width_factors): the plain student's
@@ -260,10 +279,12 @@ void check_stage3_widths(const Run& run, const RunConfig& cfg) {
   if (!fs::exists(result)) return;
   json was = json::parse(metadata_at(read_checkpoint(result), "config"), nullptr, false);
   json w = was.is_object() && was["model"].is_object() && was["model"].contains("width_factors")
-               ? was["model"]["width_factors"] : json::array();
+               ? was["model"]["width_factors"]
+               : json::array();
   SENET_CHECK(w == json(cfg.model.width_factors), "'", result,
-              "' was trained for model.width_factors ", w.dump(), ", the config asks for ", json(cfg.model.width_factors).dump(),
-              " (delete ", run.out, "/stage3 to redo stage 3)");
+              "' was trained for model.width_factors ", w.dump(), ", the config asks for ",
+              json(cfg.model.width_factors).dump(), " (delete ", run.out,
+              "/stage3 to redo stage 3)");
 }
 
 // --- 4: stage 3, fine-tuning with frozen masks (PRAM off for no_pram and for SNL's CE + KD); with
@@ -275,17 +296,23 @@ std::shared_ptr<models::Model> finetune_stage(Run& run, const RunConfig& cfg,
   bool pram = run.method != Method::NoPram && run.method != Method::Snl;
   check_stage3_widths(run, cfg);
   if (!cfg.model.width_factors.empty()) student = switchable_student(run, *student, cfg);
-  return cached_stage(run, "finetune", "stage3",
-                      pram ? "stage 3: fine-tuning with frozen masks (CE + KD + PRAM)"
-                           : "stage 3: fine-tuning with frozen masks (CE + KD, no PRAM)",
-                      student, [&](models::Model& s) {
-    DistillConfig dc = stage_config(run.cfg, run.cfg.senet.finetune, "finetune", s);
-    if (!pram) dc.w_pram = 0;
-    DistillResult r =
-        run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage3", true, run.progress);
-    return json{{"val_accuracy", r.val.accuracy}, {"w_ce", dc.w_ce}, {"w_kd", dc.w_kd},
-                {"w_pram", dc.w_pram}, {"width_factors", cfg.model.width_factors}};
-  }, &cfg);
+  return cached_stage(
+      run, "finetune", "stage3",
+      pram ? "stage 3: fine-tuning with frozen masks (CE + KD + PRAM)"
+           : "stage 3: fine-tuning with frozen masks (CE + KD, no PRAM)",
+      student,
+      [&](models::Model& s) {
+        DistillConfig dc = stage_config(run.cfg, run.cfg.senet.finetune, "finetune", s);
+        if (!pram) dc.w_pram = 0;
+        DistillResult r =
+            run_distill(cfg, dc, teacher, s, run.data, run.out + "/stage3", true, run.progress);
+        return json{{"val_accuracy", r.val.accuracy},
+                    {"w_ce", dc.w_ce},
+                    {"w_kd", dc.w_kd},
+                    {"w_pram", dc.w_pram},
+                    {"width_factors", cfg.model.width_factors}};
+      },
+      &cfg);
 }
 
 // An output directory belongs to one method: resuming it under another would mix their stages.
@@ -322,8 +349,11 @@ json per_width_rows(models::Model& student, const DataBundle& data, Device devic
                   (long long)student.relu_count(), (long long)student.macs(), 100 * val.accuracy,
                   100 * test.accuracy, secs);
     text += line;
-    rows.push_back({{"width", w}, {"relu_count", student.relu_count()}, {"macs", student.macs()},
-                    {"val_accuracy", val.accuracy}, {"test_accuracy", test.accuracy},
+    rows.push_back({{"width", w},
+                    {"relu_count", student.relu_count()},
+                    {"macs", student.macs()},
+                    {"val_accuracy", val.accuracy},
+                    {"test_accuracy", test.accuracy},
                     {"test_eval_seconds", secs}});
   }
   student.set_width(1.f);
@@ -345,8 +375,8 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
               probe->relu_capacity(), " ReLUs of the model's counted sites");
   RunConfig plain = cfg;  // the teacher and stages 1–2 are plain models; stage 3 gets the widths
   plain.model.width_factors.clear();
-  Run run{plain, method, out, progress, activate_device(cfg.device), sn.granularity,
-          load_data(cfg)};
+  Run run{plain,          method,        out, progress, activate_device(cfg.device),
+          sn.granularity, load_data(cfg)};
   claim_out_dir(out, method_name);
 
   std::string teacher_path = teacher_stage(run);
@@ -364,7 +394,8 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
     alloc = allocation_stage(run, teacher_path, *teacher);
     if (method == Method::RandomMasks) {  // deterministic (seeded): nothing to cache
       set_random_masks(*student, alloc.counts, run.gran, cfg.seed + 202);
-      run.stages["mask_search"] = {{"skipped", "random_masks: seeded random masks at the allocated counts"}};
+      run.stages["mask_search"] = {
+          {"skipped", "random_masks: seeded random masks at the allocated counts"}};
     } else {
       student = mask_search_stage(run, *teacher, student, alloc.counts);
     }
@@ -381,8 +412,11 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
     SENET_CHECK(relus == sn.budget, "internal error: the student has ", relus,
                 " ReLUs, the budget is ", sn.budget);
   save_checkpoint(out + "/student.safetensors", *student, nullptr,
-                  {{"config", to_json(cfg).dump()}, {"stage", "final"}, {"method", method_name},
-                   {"budget", std::to_string(sn.budget)}, {"relu_count", std::to_string(relus)}});
+                  {{"config", to_json(cfg).dump()},
+                   {"stage", "final"},
+                   {"method", method_name},
+                   {"budget", std::to_string(sn.budget)},
+                   {"relu_count", std::to_string(relus)}});
   write_mask_export(out + "/masks.json", *student, gran);
 
   auto counted = student->counted_sites();
@@ -394,27 +428,32 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   text += line;
   for (size_t l = 0; l < counted.size(); ++l) {
     auto* s = counted[l];
-    std::string shape = std::to_string(s->C) + "×" + std::to_string(s->H) + "×" + std::to_string(s->W);
+    std::string shape =
+        std::to_string(s->C) + "×" + std::to_string(s->H) + "×" + std::to_string(s->W);
     char eta[32] = "-";
     if (!alloc.eta.empty()) std::snprintf(eta, sizeof eta, "%.3f", alloc.eta[l]);
     std::string allocated = alloc.counts.empty() ? "-" : std::to_string(alloc.counts[l]);
     int64_t kept = s->relu_count();
     double keep = 100.0 * double(kept) / double(s->size());
     std::snprintf(line, sizeof line, "%-4zu %-18s %-14s %9lld %7s %10s %9lld %6.2f%%\n", l,
-                  s->site_name.c_str(), shape.c_str(), (long long)s->size(), eta,
-                  allocated.c_str(), (long long)kept, keep);
+                  s->site_name.c_str(), shape.c_str(), (long long)s->size(), eta, allocated.c_str(),
+                  (long long)kept, keep);
     text += line;
-    sites.push_back({{"site", s->site_name}, {"shape", {s->C, s->H, s->W}}, {"size", s->size()},
+    sites.push_back({{"site", s->site_name},
+                     {"shape", {s->C, s->H, s->W}},
+                     {"size", s->size()},
                      {"eta", alloc.eta.empty() ? json(nullptr) : json(alloc.eta[l])},
                      {"allocated", alloc.counts.empty() ? json(nullptr) : json(alloc.counts[l])},
-                     {"kept", kept}, {"keep_percent", keep}});
+                     {"kept", kept},
+                     {"keep_percent", keep}});
   }
   std::snprintf(line, sizeof line,
                 "ReLUs: %lld of %lld (budget %lld, %s-wise) + %lld fixed outside the count\n"
                 "teacher: val %.2f%%  test %.2f%%   |   student: val %.2f%%  test %.2f%%\n",
                 (long long)relus, (long long)student->relu_capacity(), (long long)sn.budget,
-                std::string(enum_name(gran)).c_str(), (long long)student->fixed_relus(), 100 * t_val.accuracy,
-                100 * t_test.accuracy, 100 * s_val.accuracy, 100 * s_test.accuracy);
+                std::string(enum_name(gran)).c_str(), (long long)student->fixed_relus(),
+                100 * t_val.accuracy, 100 * t_test.accuracy, 100 * s_val.accuracy,
+                100 * s_test.accuracy);
   text += line;
   json widths = per_width_rows(*student, data, run.device, text);
   json report{{"method", method_name},
@@ -423,10 +462,15 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
               {"relu_capacity", student->relu_capacity()},
               {"fixed_relus", student->fixed_relus()},
               {"granularity", enum_name(gran)},
-              {"teacher", {{"checkpoint", teacher_path}, {"val_accuracy", t_val.accuracy},
-                           {"test_accuracy", t_test.accuracy}, {"relu_count", teacher->relu_count()}}},
-              {"student", {{"checkpoint", out + "/student.safetensors"}, {"val_accuracy", s_val.accuracy},
-                           {"test_accuracy", s_test.accuracy}}},
+              {"teacher",
+               {{"checkpoint", teacher_path},
+                {"val_accuracy", t_val.accuracy},
+                {"test_accuracy", t_test.accuracy},
+                {"relu_count", teacher->relu_count()}}},
+              {"student",
+               {{"checkpoint", out + "/student.safetensors"},
+                {"val_accuracy", s_val.accuracy},
+                {"test_accuracy", s_test.accuracy}}},
               {"stages", run.stages},
               {"sites", sites}};
   if (!widths.empty()) report["widths"] = widths;

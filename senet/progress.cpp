@@ -8,7 +8,10 @@
 namespace senet {
 
 Progress::Progress(std::string label, int64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(2)),
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled),
+      tty_(isatty(2)),
       start_(std::chrono::steady_clock::now()) {}
 
 void Progress::update(int64_t step, double loss, double acc, int64_t images) {

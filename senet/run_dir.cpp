@@ -15,7 +15,9 @@ double validation_score(double accuracy, int64_t val_images) {
 }
 
 RunDir::RunDir(std::string dir, std::string stage, const RunConfig& cfg)
-    : dir_(std::move(dir)), stage_(std::move(stage)), config_json_(to_json(cfg).dump()),
+    : dir_(std::move(dir)),
+      stage_(std::move(stage)),
+      config_json_(to_json(cfg).dump()),
       seed_(cfg.seed) {
   fs::create_directories(dir_);
   metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);

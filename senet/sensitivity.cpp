@@ -31,7 +31,8 @@ double prune_rate_at(double prune_rate, int64_t t, int64_t T) {
 
 std::vector<uint8_t> random_mask(int64_t n, double density, uint64_t seed, uint64_t stream) {
   SENET_CHECK(n >= 0, "random_mask: n must be ≥ 0, got ", n);
-  SENET_CHECK(density >= 0 && density <= 1, "random_mask: density must be in [0, 1], got ", density);
+  SENET_CHECK(density >= 0 && density <= 1, "random_mask: density must be in [0, 1], got ",
+              density);
   const int64_t k = std::llround(density * double(n));
   // Key of element i: a Philox draw; the k smallest (key, i) pairs are active.
   std::vector<std::pair<uint32_t, int64_t>> keys(static_cast<size_t>(n));
@@ -94,7 +95,8 @@ std::vector<int64_t> regrowth_shares(const std::vector<double>& score,
     }
   SENET_CHECK(leftover >= 0, "regrowth_shares: internal rounding error (", leftover, ")");
   auto frac = [&](size_t l) { return x[l] - std::floor(x[l]); };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return frac(a) > frac(b); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return frac(a) > frac(b); });
   for (size_t l : order)
     if (leftover > 0 && share[l] < capacity[l]) ++share[l], --leftover;
   for (size_t l = 0; l < L && leftover > 0; ++l) {  // floating-point slack only; room ≥ total
@@ -211,7 +213,8 @@ void prune_and_regrow(std::vector<MaskedConv>& convs, const Optimizer& opt,
 SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig& sc,
                                   models::Model& model, const DataBundle& data, uint64_t seed,
                                   bool progress, const std::string& dir) {
-  SENET_CHECK(sc.density > 0 && sc.density <= 1, "senet.density must be in (0, 1], got ", sc.density);
+  SENET_CHECK(sc.density > 0 && sc.density <= 1, "senet.density must be in (0, 1], got ",
+              sc.density);
   SENET_CHECK(sc.epochs >= 1, "senet.sensitivity_epochs must be ≥ 1, got ", sc.epochs);
   SENET_CHECK(sc.prune_every >= 1, "senet.prune_every must be ≥ 1, got ", sc.prune_every);
   SENET_CHECK(sc.prune_rate >= 0 && sc.prune_rate <= 1, "senet.prune_rate must be in [0, 1], got ",
@@ -220,7 +223,8 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   SENET_CHECK(oc.name == OptimizerKind::Adam || oc.momentum > 0,
               "sensitivity: regrowth follows the momentum, but train.optim.momentum is 0 "
               "(use SGD with momentum > 0, or adam)");
-  const std::string momentum_buffer = oc.name == OptimizerKind::Adam ? "exp_avg" : "momentum_buffer";
+  const std::string momentum_buffer =
+      oc.name == OptimizerKind::Adam ? "exp_avg" : "momentum_buffer";
 
   // Masks on every 4-D parameter (conv weights, shortcut 1×1 convs included).
   std::vector<MaskedConv> convs;
@@ -297,8 +301,8 @@ json to_json(const SensitivityResult& r) {
   json layers = json::array(), sites = json::array();
   for (const auto& [name, d] : r.layer_density) layers.push_back({{"conv", name}, {"density", d}});
   for (const SiteSensitivity& s : r.sites)
-    sites.push_back({{"site", s.site}, {"conv", s.conv}, {"size", s.size}, {"alpha", s.alpha},
-                     {"eta", s.eta}});
+    sites.push_back(
+        {{"site", s.site}, {"conv", s.conv}, {"size", s.size}, {"alpha", s.alpha}, {"eta", s.eta}});
   return {{"global_density", r.global_density}, {"layers", layers}, {"sites", sites}};
 }
 

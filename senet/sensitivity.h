@@ -30,24 +30,24 @@
 namespace senet {
 
 struct SensitivityConfig {
-  double density = 0.1;    // global conv-weight density d, in (0, 1]
+  double density = 0.1;  // global conv-weight density d, in (0, 1]
   int epochs = 1;
-  int prune_every = 100;   // optimizer steps between prune/regrow events
-  double prune_rate = 0.5; // initial fraction of each layer's active weights pruned, in [0, 1]
+  int prune_every = 100;    // optimizer steps between prune/regrow events
+  double prune_rate = 0.5;  // initial fraction of each layer's active weights pruned, in [0, 1]
   // optimizer, learning rate, schedule and batch size come from RunConfig.train
 };
 
 struct SiteSensitivity {
-  std::string site;   // ReluSite::site_name
-  std::string conv;   // the feeding conv weight's dotted name
-  int64_t size = 0;   // ReLUs of the site (C·H·W)
-  double alpha = 0;   // final density of `conv`
-  double eta = 0;     // 1 − alpha
+  std::string site;  // ReluSite::site_name
+  std::string conv;  // the feeding conv weight's dotted name
+  int64_t size = 0;  // ReLUs of the site (C·H·W)
+  double alpha = 0;  // final density of `conv`
+  double eta = 0;    // 1 − alpha
 };
 
 struct SensitivityResult {
-  std::vector<SiteSensitivity> sites;                        // every site, network order
-  std::vector<std::pair<std::string, double>> layer_density; // every conv weight, parameter order
+  std::vector<SiteSensitivity> sites;                         // every site, network order
+  std::vector<std::pair<std::string, double>> layer_density;  // every conv weight, parameter order
   double global_density = 0;
   // Final 0/1 mask of each layer_density entry (in memory only, not in the JSON).
   std::vector<std::vector<uint8_t>> masks;
@@ -64,7 +64,8 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
 
 nlohmann::json to_json(const SensitivityResult& r);
 // Strict: errors name the file and the key ("sens.json: sites[3].eta: expected a number in [0,1]").
-SensitivityResult sensitivity_from_json(const nlohmann::json& j, const std::string& file_for_errors);
+SensitivityResult sensitivity_from_json(const nlohmann::json& j,
+                                        const std::string& file_for_errors);
 
 // η of the model's counted sites, in site order (the allocator's input). A site missing from the
 // result, or with a different size, is an error naming it.

@@ -16,8 +16,10 @@ namespace senet {
 
 using json = nlohmann::json;
 
-double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t before, int64_t after) {
-  return epoch >= c.lambda_from_epoch && after >= before ? lambda * double(c.lambda_growth) : lambda;
+double snl_next_lambda(const SnlConfig& c, double lambda, int epoch, int64_t before,
+                       int64_t after) {
+  return epoch >= c.lambda_from_epoch && after >= before ? lambda * double(c.lambda_growth)
+                                                         : lambda;
 }
 
 // λ as text that reads back to the same double (std::to_string keeps only 6 decimals: 1.1e-5 → 0.000011).
@@ -42,7 +44,8 @@ void binarize_top_alpha(const std::vector<models::ReluSite*>& sites, int64_t bud
   std::vector<Pos> all;
   std::vector<std::vector<float>> alphas;
   for (auto* s : sites) {
-    SENET_CHECK(s->mode == models::SiteMode::Alpha, "snl: site ", s->site_name, " is not in alpha mode");
+    SENET_CHECK(s->mode == models::SiteMode::Alpha, "snl: site ", s->site_name,
+                " is not in alpha mode");
     alphas.push_back(s->alpha.to_vector());
     for (float a : alphas.back()) all.push_back({a, int64_t(all.size())});
   }
@@ -56,7 +59,8 @@ void binarize_top_alpha(const std::vector<models::ReluSite*>& sites, int64_t bud
   for (int64_t i = 0; i < budget; ++i) keep[size_t(all[size_t(i)].index)] = 1;
   size_t offset = 0;
   for (auto* s : sites) {
-    std::vector<uint8_t> m(keep.begin() + int64_t(offset), keep.begin() + int64_t(offset) + s->size());
+    std::vector<uint8_t> m(keep.begin() + int64_t(offset),
+                           keep.begin() + int64_t(offset) + s->size());
     offset += size_t(s->size());
     s->set_mask(Tensor::from_vector_u8(m, {s->C, s->H, s->W}));
   }
@@ -117,7 +121,8 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
   auto after_step = [&](const StepOut&, int64_t step) {
     if (c.check_every > 0 && (step + 1) % c.check_every == 0 && step + 1 < nb &&
         student.relu_count() <= budget) {
-      std::fprintf(stderr, "\nsnl: the count reached the budget at step %lld\n", (long long)(step + 1));
+      std::fprintf(stderr, "\nsnl: the count reached the budget at step %lld\n",
+                   (long long)(step + 1));
       return true;
     }
     return false;
@@ -142,20 +147,25 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     line["val_accuracy"] = val.accuracy;
     line["val_loss"] = val.loss;
     run.log(line);
-    std::fprintf(stderr, "snl epoch %d: λ %.4g | ReLUs (α > %g) %lld → %lld (budget %lld)%s | val acc %.2f%%\n",
-                 e.epoch, lambda, double(c.threshold), (long long)before, (long long)count,
-                 (long long)budget, e.lambda_grew ? " | λ ×growth" : "", 100 * val.accuracy);
+    std::fprintf(
+        stderr,
+        "snl epoch %d: λ %.4g | ReLUs (α > %g) %lld → %lld (budget %lld)%s | val acc %.2f%%\n",
+        e.epoch, lambda, double(c.threshold), (long long)before, (long long)count,
+        (long long)budget, e.lambda_grew ? " | λ ×growth" : "", 100 * val.accuracy);
     lambda = next;
   }
   res.epochs_run = epoch;
   res.reached_budget = count <= budget;
   res.lambda = lambda;
   if (!res.reached_budget)
-    std::fprintf(stderr, "snl: stopped at senet.snl.max_epochs = %d with %lld ReLUs, above the budget %lld\n",
-                 c.max_epochs, (long long)count, (long long)budget);
+    std::fprintf(
+        stderr,
+        "snl: stopped at senet.snl.max_epochs = %d with %lld ReLUs, above the budget %lld\n",
+        c.max_epochs, (long long)count, (long long)budget);
   if (c.binarize == SnlBinarize::TopBudget) {
     binarize_top_alpha(sites, std::min<int64_t>(budget, student.relu_capacity()));
-    std::fprintf(stderr, "snl: binarised to the top %lld α over all sites (the count at α > %g was %lld)\n",
+    std::fprintf(stderr,
+                 "snl: binarised to the top %lld α over all sites (the count at α > %g was %lld)\n",
                  (long long)budget, double(c.threshold), (long long)count);
   } else {
     for (auto* s : sites) s->binarize_alpha();

@@ -26,9 +26,9 @@
 namespace senet {
 
 struct SnlEpoch {
-  int epoch = 0;          // 1-based
-  double lambda = 0;      // λ used during this epoch
-  int64_t relus = 0;      // count of α > threshold at its end
+  int epoch = 0;             // 1-based
+  double lambda = 0;         // λ used during this epoch
+  int64_t relus = 0;         // count of α > threshold at its end
   bool lambda_grew = false;  // λ ×= growth after it
   double train_loss = 0, val_accuracy = 0;
 };
@@ -37,8 +37,8 @@ struct SnlResult {
   std::vector<SnlEpoch> history;  // the epochs this call ran
   int epochs_run = 0;             // in total, including epochs before a resume
   bool reached_budget = false;
-  double lambda = 0;              // λ at the end
-  int64_t relus = 0;              // after binarisation
+  double lambda = 0;  // λ at the end
+  int64_t relus = 0;  // after binarisation
 };
 
 // The λ rule alone: λ after epoch `epoch` (1-based) whose count went from `before` to `after`.

@@ -30,8 +30,10 @@ DataBundle load_data(const RunConfig& cfg) {
   DataBundle b;
   data::Dataset train, test;
   if (d.dataset == DatasetKind::FashionMnist) {
-    SENET_CHECK(m.image_size >= 28, "model.image_size must be ≥ 28 for Fashion-MNIST (28×28 images, "
-                                    "zero-padded), got ", m.image_size);
+    SENET_CHECK(m.image_size >= 28,
+                "model.image_size must be ≥ 28 for Fashion-MNIST (28×28 images, "
+                "zero-padded), got ",
+                m.image_size);
     SENET_CHECK(m.num_classes == 10, "model.num_classes must be 10 for Fashion-MNIST, got ",
                 m.num_classes);
     train = data::load_fashion_mnist(d.root, true, m.image_size, m.in_channels);
@@ -39,7 +41,8 @@ DataBundle load_data(const RunConfig& cfg) {
     b.norm = data::fashion_mnist_normalize(m.in_channels);
   } else if (d.dataset == DatasetKind::Cifar10 || d.dataset == DatasetKind::Cifar100) {
     bool c10 = d.dataset == DatasetKind::Cifar10;
-    SENET_CHECK(m.image_size == 32 && m.in_channels == 3, "CIFAR images are 3×32×32: set "
+    SENET_CHECK(m.image_size == 32 && m.in_channels == 3,
+                "CIFAR images are 3×32×32: set "
                 "model.image_size=32 and model.in_channels=3");
     SENET_CHECK(m.num_classes == (c10 ? 10 : 100), "model.num_classes must be ", c10 ? 10 : 100,
                 " for ", enum_name(d.dataset));
@@ -128,11 +131,13 @@ std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& c, int epochs) {
   if (c.schedule == Schedule::Cosine)
     s = std::make_unique<Cosine>(c.lr, std::max(1, epochs), c.min_lr);
   else if (c.schedule == Schedule::Multistep)
-    s = std::make_unique<MultiStep>(c.lr, std::vector<int64_t>(c.milestones.begin(), c.milestones.end()), c.gamma);
+    s = std::make_unique<MultiStep>(
+        c.lr, std::vector<int64_t>(c.milestones.begin(), c.milestones.end()), c.gamma);
   else
     s = std::make_unique<Constant>(c.lr);
   if (c.warmup_epochs > 0)
-    s = std::make_unique<LinearWarmup>(std::shared_ptr<const LrSchedule>(std::move(s)), c.warmup_epochs);
+    s = std::make_unique<LinearWarmup>(std::shared_ptr<const LrSchedule>(std::move(s)),
+                                       c.warmup_epochs);
   return s;
 }
 
@@ -147,7 +152,8 @@ StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device de
 
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where) {
   float l = loss.item();
-  if (!std::isfinite(l)) fail(where, ": the loss is ", l, "; stopping (the last checkpoint is kept)");
+  if (!std::isfinite(l))
+    fail(where, ": the loss is ", l, "; stopping (the last checkpoint is kept)");
   for (auto& [name, p] : model.named_parameters()) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
@@ -204,18 +210,23 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
     line["val_loss"] = val.loss;
     line["val_accuracy"] = val.accuracy;
     run.log(line);
-    std::fprintf(stderr, "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.0f img/s\n",
+    std::fprintf(stderr,
+                 "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.0f img/s\n",
                  epoch + 1, st.loss(), 100.0 * st.accuracy(), val.loss, 100 * val.accuracy,
                  st.images_per_second());
     res.epochs_run++;
     res.val = val;
   }
-  if (res.epochs_run == 0 && data.val.n > 0) res.val = evaluate(model, data.val, data.norm, 256, device);
+  if (res.epochs_run == 0 && data.val.n > 0)
+    res.val = evaluate(model, data.val, data.norm, 256, device);
   res.test = evaluate(model, data.test, data.norm, 256, device);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.images_per_second = train_seconds > 0 ? double(images_total) / train_seconds : 0;
-  run.log(json{{"final", true}, {"val_accuracy", res.val.accuracy}, {"test_accuracy", res.test.accuracy},
-               {"test_loss", res.test.loss}, {"seconds", res.seconds},
+  run.log(json{{"final", true},
+               {"val_accuracy", res.val.accuracy},
+               {"test_accuracy", res.test.accuracy},
+               {"test_loss", res.test.loss},
+               {"seconds", res.seconds},
                {"images_per_second", res.images_per_second}});
   return res;
 }

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "engine/data/data.h"
-#include "engine/optim/optimizer.h"
 #include "engine/optim/lr_schedule.h"
+#include "engine/optim/optimizer.h"
 #include "models/model.h"
 #include "senet/config.h"
 #include "senet/epoch_loop.h"

@@ -63,9 +63,9 @@ void add_all_shortcuts(CLI::App& sub, RunOptions& o);
 enum class KeyValue { integer, number, text };
 // An option that is a --set of `key` in command-line order (as the shortcuts), its value checked
 // by `check` while parsing (a transform: it may rewrite the value, as integer_at_least does).
-CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& name, const std::string& key,
-                            KeyValue kind, const std::string& type_name, const std::string& help,
-                            const CLI::Validator& check);
+CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& name,
+                            const std::string& key, KeyValue kind, const std::string& type_name,
+                            const std::string& help, const CLI::Validator& check);
 
 // The config of a run on a checkpoint (eval, cost, summary --checkpoint): defaults ← the
 // checkpoint's stored config ← --config FILE (if given) ← --set and the shortcuts, in that order.

@@ -79,8 +79,8 @@ inline void parse_or_exit(CLI::App& app, int argc, char** argv) {
       what = "unexpected arguments:";
       for (const auto& a : app.remaining()) what += " " + a;
     }
-    std::fprintf(stderr, "%s: error: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(),
-                 what.c_str(), app.get_name().c_str());
+    std::fprintf(stderr, "%s: error: %s\nRun '%s --help' for the options.\n",
+                 app.get_name().c_str(), what.c_str(), app.get_name().c_str());
     std::exit(2);
   }
 }

@@ -21,7 +21,9 @@ struct ConfigOptions {
 
 int run_config(const ConfigOptions& o) {
   if (o.list) {
-    std::fputs(config_reference(o.markdown ? ReferenceFormat::Markdown : ReferenceFormat::Text).c_str(), stdout);
+    std::fputs(
+        config_reference(o.markdown ? ReferenceFormat::Markdown : ReferenceFormat::Text).c_str(),
+        stdout);
     return 0;
   }
   std::printf("%s\n", load_config_json(o.run.config_path, o.run.overrides).dump(2).c_str());
@@ -32,14 +34,19 @@ int run_config(const ConfigOptions& o) {
 
 Command add_config(CLI::App& senet) {
   auto o = std::make_shared<ConfigOptions>();
-  CLI::App* sub = senet.add_subcommand("config", "list the config keys, or print the config a run would use");
+  CLI::App* sub =
+      senet.add_subcommand("config", "list the config keys, or print the config a run would use");
   sub->footer(
       "With --list: every config key, its type, default and meaning (docs/config.md is the same\n"
-      "table, --markdown). Without: the merged config (defaults <- --config FILE <- --set) as JSON,\n"
+      "table, --markdown). Without: the merged config (defaults <- --config FILE <- --set) as "
+      "JSON,\n"
       "checked as a run would check it.\n"
-      "Examples: senet config --list;  senet config --config configs/fmnist_senet.json --set train.epochs=2");
-  auto* list = sub->add_flag("--list", o->list, "list every key with its type, default and meaning");
-  sub->add_flag("--markdown", o->markdown, "with --list: as a markdown table (docs/config.md)")->needs(list);
+      "Examples: senet config --list;  senet config --config configs/fmnist_senet.json --set "
+      "train.epochs=2");
+  auto* list =
+      sub->add_flag("--list", o->list, "list every key with its type, default and meaning");
+  sub->add_flag("--markdown", o->markdown, "with --list: as a markdown table (docs/config.md)")
+      ->needs(list);
   add_config_options(*sub, o->run, "JSON config merged over the defaults");
   return {sub, [o] { return run_config(*o); }};
 }

@@ -36,11 +36,13 @@ int run_cost(const CostOptions& o) {
   if (o.json) {
     nlohmann::json out{
         {"checkpoint", o.checkpoint},
-        {"protocol", {{"name", p.name}, {"description", p.description},
-                      {"online_bytes_per_relu", p.online_bytes_per_relu},
-                      {"offline_bytes_per_relu", p.offline_bytes_per_relu},
-                      {"online_seconds_per_relu", p.online_seconds_per_relu},
-                      {"note", "order-of-magnitude estimates; see senet/pi_cost.h"}}},
+        {"protocol",
+         {{"name", p.name},
+          {"description", p.description},
+          {"online_bytes_per_relu", p.online_bytes_per_relu},
+          {"offline_bytes_per_relu", p.offline_bytes_per_relu},
+          {"online_seconds_per_relu", p.online_seconds_per_relu},
+          {"note", "order-of-magnitude estimates; see senet/pi_cost.h"}}},
         {"model", to_json(mine)},
         {"all_relu", to_json(all)},
         {"relu_ratio", mine.relus > 0 ? nlohmann::json(double(all.relus) / double(mine.relus))
@@ -60,14 +62,17 @@ Command add_cost(CLI::App& senet) {
       "cost", "ReLUs and estimated PI communication/latency of a checkpoint (delphi, cryptflow2)");
   sub->footer(
       "Prints each ReLU site's ReLUs and the estimated private-inference online communication and\n"
-      "latency under a named protocol, the linear layers' MACs, and the same for the all-ReLU model\n"
+      "latency under a named protocol, the linear layers' MACs, and the same for the all-ReLU "
+      "model\n"
       "of the checkpoint's config (the ratio). Protocols (per-ReLU constants and their sources in\n"
       "senet/pi_cost.h and docs/pi_cost.md):\n"
-      "  delphi       DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU (derived)\n"
+      "  delphi       DELPHI (Mishra et al., USENIX Security 2020), garbled-circuit ReLU "
+      "(derived)\n"
       "  cryptflow2   CrypTFlow2 (Rathee et al., CCS 2020), OT-based ReLU (derived)\n"
       "  spu-semi2k   SecretFlow SPU SEMI2K, 144 B per ReLU (measured by senet pi-measure)\n"
       "  spu-cheetah  SecretFlow SPU CHEETAH, 98.5 B per ReLU (measured by senet pi-measure)\n"
-      "  custom       your own constants: --bytes-per-relu B --us-per-relu T [--offline-bytes-per-relu B]\n"
+      "  custom       your own constants: --bytes-per-relu B --us-per-relu T "
+      "[--offline-bytes-per-relu B]\n"
       "Config: defaults <- the checkpoint's stored config <- --config FILE <- --set (a file from\n"
       "another tool, without a stored config, needs --config or --set model.*: docs/interop.md).");
   sub->add_option("CHECKPOINT", o->checkpoint, "the checkpoint (.safetensors)")
@@ -89,9 +94,10 @@ Command add_cost(CLI::App& senet) {
                                 "custom: online bytes per ReLU (both parties)")
                     ->type_name("B")
                     ->check(number_at_least(0, /*strict=*/false));
-  auto* us = sub->add_option("--us-per-relu", o->us_per_relu, "custom: online microseconds per ReLU")
-                 ->type_name("T")
-                 ->check(number_at_least(0, /*strict=*/false));
+  auto* us =
+      sub->add_option("--us-per-relu", o->us_per_relu, "custom: online microseconds per ReLU")
+          ->type_name("T")
+          ->check(number_at_least(0, /*strict=*/false));
   auto* offline = sub->add_option("--offline-bytes-per-relu", o->offline_bytes_per_relu,
                                   "custom: offline (preprocessing) bytes per ReLU (default 0)")
                       ->type_name("B")

@@ -64,9 +64,10 @@ int run_summary(const SummaryOptions& o) {
   auto model = models::make_model(cfg.model);
   if (!o.checkpoint.empty()) load_model_state(f, *model);
   std::printf("%s (width %.3g, input %d×%d×%d, %d classes)\n",
-              cfg.model.arch == models::Arch::WRN
-                  ? ("WRN-" + std::to_string(cfg.model.wrn_depth) + "-" + std::to_string(cfg.model.wrn_k)).c_str()
-                  : std::string(enum_name(cfg.model.arch)).c_str(),
+              cfg.model.arch == models::Arch::WRN ? ("WRN-" + std::to_string(cfg.model.wrn_depth) +
+                                                     "-" + std::to_string(cfg.model.wrn_k))
+                                                        .c_str()
+                                                  : std::string(enum_name(cfg.model.arch)).c_str(),
               cfg.model.width, cfg.model.in_channels, cfg.model.image_size, cfg.model.image_size,
               cfg.model.num_classes);
   std::fputs(model->summary().c_str(), stdout);
@@ -75,11 +76,12 @@ int run_summary(const SummaryOptions& o) {
 
 int run_info() {
   const auto& b = cpu::blas_info();
-  std::printf("threads: %d\ncpu features: %s\nopenblas library: %s\nopenblas config: %s\n"
-              "openblas core: %s\nOPENBLAS_CORETYPE: %s (%s)\n",
-              num_threads(), b.cpu_features.c_str(), b.library.c_str(), b.config.c_str(),
-              b.core.c_str(), b.coretype.empty() ? "(library default)" : b.coretype.c_str(),
-              b.coretype_from_user ? "set by the user" : "chosen by the engine from CPUID");
+  std::printf(
+      "threads: %d\ncpu features: %s\nopenblas library: %s\nopenblas config: %s\n"
+      "openblas core: %s\nOPENBLAS_CORETYPE: %s (%s)\n",
+      num_threads(), b.cpu_features.c_str(), b.library.c_str(), b.config.c_str(), b.core.c_str(),
+      b.coretype.empty() ? "(library default)" : b.coretype.c_str(),
+      b.coretype_from_user ? "set by the user" : "chosen by the engine from CPUID");
   // The address space the process already holds (shared libraries: OpenBLAS, and cuBLAS/cudart in
   // an nvcc build, reserve hundreds of MiB): what a `ulimit -v` must leave room above.
   std::ifstream status("/proc/self/status");
@@ -96,30 +98,34 @@ int run_info() {
 
 Command add_summary(CLI::App& senet) {
   auto o = std::make_shared<SummaryOptions>();
-  CLI::App* sub =
-      senet.add_subcommand("summary", "print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs");
+  CLI::App* sub = senet.add_subcommand(
+      "summary", "print a model's ReLU sites (C×H×W, ReLUs), parameters and MACs");
   sub->footer(
       "Prints the ReLU sites (name, C×H×W, ReLUs, keep %), parameter count and MACs.\n"
-      "Config: defaults <- --config FILE <- MODEL <- --set; with --checkpoint, the model and masks\n"
+      "Config: defaults <- --config FILE <- MODEL <- --set; with --checkpoint, the model and "
+      "masks\n"
       "come from the checkpoint: defaults <- its stored config <- --config FILE <- --set (a file\n"
       "from another tool, without a stored config, needs --config or --set model.*:\n"
       "docs/interop.md).\n"
       "Examples: senet summary resnet18;  senet summary wrn-22-8 --set model.final_site=false");
   auto* model =
       sub->add_option("MODEL", o->model,
-                      "a model with CIFAR shapes (32×32×3): resnet18, resnet34 or wrn-DEPTH-K (e.g. wrn-22-8)")
+                      "a model with CIFAR shapes (32×32×3): resnet18, resnet34 or wrn-DEPTH-K "
+                      "(e.g. wrn-22-8)")
           ->type_name("")
           ->check(CLI::Validator(
               [](std::string& m) -> std::string {
                 if (!model_overrides(m).empty()) return std::string();
-                return "expected resnet18, resnet34 or wrn-DEPTH-K (e.g. wrn-22-8), got '" + m + "'";
+                return "expected resnet18, resnet34 or wrn-DEPTH-K (e.g. wrn-22-8), got '" + m +
+                       "'";
               },
               "", "MODEL"));
   sub->add_option("--checkpoint", o->checkpoint, "summarise this checkpoint (its model and masks)")
       ->type_name("FILE")
       ->check(existing_file())
       ->excludes(model);
-  add_config_options(*sub, o->run, "JSON config (with --checkpoint: merged over its stored config)");
+  add_config_options(*sub, o->run,
+                     "JSON config (with --checkpoint: merged over its stored config)");
   return {sub, [o] { return run_summary(*o); }};
 }
 

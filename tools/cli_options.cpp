@@ -29,9 +29,10 @@ const std::vector<Shortcut>& shortcuts() {
   static const std::vector<Shortcut> all = {
       {"--epochs", "train.epochs", KeyValue::integer, "N",
        "epochs of training (pipeline: the teacher's)", integer_at_least(0)},
-      {"--out", "out_dir", KeyValue::text, "DIR", "the run directory (checkpoints, metrics, reports)",
-       CLI::Validator()},
-      {"--threads", "threads", KeyValue::integer, "N", "CPU threads (0: all cores)", integer_at_least(0)},
+      {"--out", "out_dir", KeyValue::text, "DIR",
+       "the run directory (checkpoints, metrics, reports)", CLI::Validator()},
+      {"--threads", "threads", KeyValue::integer, "N", "CPU threads (0: all cores)",
+       integer_at_least(0)},
       {"--device", "device", KeyValue::text, "DEVICE", "where tensors live and kernels run",
        choice_of<Device>()},
       {"--seed", "seed", KeyValue::integer, "N", "seed of the data split, order and augmentation",
@@ -40,8 +41,7 @@ const std::vector<Shortcut>& shortcuts() {
        integer_at_least(1)},
       {"--lr", "train.optim.lr", KeyValue::number, "X", "the optimizer's learning rate",
        number_at_least(0, /*strict=*/true)},
-      {"--arch", "model.arch", KeyValue::text, "ARCH", "the model",
-       choice_of<models::Arch>()},
+      {"--arch", "model.arch", KeyValue::text, "ARCH", "the model", choice_of<models::Arch>()},
       {"--width", "model.width", KeyValue::number, "X", "channel width multiplier, in (0, 16]",
        number_at_least(0, /*strict=*/true)},
       {"--dataset", "data.dataset", KeyValue::text, "NAME", "the data set",
@@ -56,30 +56,31 @@ const std::vector<Shortcut>& shortcuts() {
 // such as ".5" is not JSON, so it is written as the double it is; text is quoted.
 std::string json_value(KeyValue kind, const std::string& text) {
   switch (kind) {
-    case KeyValue::integer:
-      return text;
-    case KeyValue::number:
-      return nlohmann::json(std::strtod(text.c_str(), nullptr)).dump();
-    case KeyValue::text:
-      break;
+    case KeyValue::integer: return text;
+    case KeyValue::number: return nlohmann::json(std::strtod(text.c_str(), nullptr)).dump();
+    case KeyValue::text: break;
   }
   return nlohmann::json(text).dump();
 }
 
 }  // namespace
 
-CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& name, const std::string& key,
-                            KeyValue kind, const std::string& type_name, const std::string& help,
-                            const CLI::Validator& check) {
+CLI::Option* add_key_option(CLI::App& sub, RunOptions& o, const std::string& name,
+                            const std::string& key, KeyValue kind, const std::string& type_name,
+                            const std::string& help, const CLI::Validator& check) {
   // trigger_on_parse: the callback runs at each occurrence, so the overrides keep command-line
   // order with --set (a later one wins) and a repeated option is simply applied again.
   return sub
       .add_option_function<std::string>(
-          name, [&o, key, kind](const std::string& v) { o.overrides.push_back(key + "=" + json_value(kind, v)); },
+          name,
+          [&o, key, kind](const std::string& v) {
+            o.overrides.push_back(key + "=" + json_value(kind, v));
+          },
           help + " (= --set " + key + "=" + type_name + ")")
       ->trigger_on_parse()
       ->type_name(type_name)
-      ->transform(check);  // a transform may rewrite the value (integer_at_least: canonical decimal)
+      ->transform(
+          check);  // a transform may rewrite the value (integer_at_least: canonical decimal)
 }
 
 void add_config_options(CLI::App& sub, RunOptions& o, const std::string& config_help) {
@@ -104,7 +105,8 @@ void add_config_options(CLI::App& sub, RunOptions& o, const std::string& config_
 }
 
 static void add_shortcut(CLI::App& sub, RunOptions& o, const Shortcut& s) {
-  add_key_option(sub, o, s.name, s.key, s.kind, s.type_name, s.help, s.check)->group("Config shortcuts");
+  add_key_option(sub, o, s.name, s.key, s.kind, s.type_name, s.help, s.check)
+      ->group("Config shortcuts");
 }
 
 void add_shortcuts(CLI::App& sub, RunOptions& o, std::initializer_list<const char*> names) {
@@ -112,7 +114,8 @@ void add_shortcuts(CLI::App& sub, RunOptions& o, std::initializer_list<const cha
     const Shortcut* s = nullptr;
     for (const Shortcut& c : shortcuts())
       if (std::string(c.name) == name) s = &c;
-    if (!s) throw std::logic_error(std::string("add_shortcuts: no shortcut ") + name);  // a typo here
+    if (!s)
+      throw std::logic_error(std::string("add_shortcuts: no shortcut ") + name);  // a typo here
     add_shortcut(sub, o, *s);
   }
 }
@@ -121,7 +124,8 @@ void add_all_shortcuts(CLI::App& sub, RunOptions& o) {
   for (const Shortcut& s : shortcuts()) add_shortcut(sub, o, s);
 }
 
-nlohmann::json checkpoint_config(const io::StFile& f, const std::string& ckpt, const RunOptions& o) {
+nlohmann::json checkpoint_config(const io::StFile& f, const std::string& ckpt,
+                                 const RunOptions& o) {
   std::vector<ConfigLayer> layers;
   if (auto it = f.metadata.find("config"); it != f.metadata.end()) {
     auto stored = nlohmann::json::parse(it->second, nullptr, false);

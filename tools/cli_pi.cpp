@@ -60,16 +60,18 @@ void exec_pi_measure(const std::vector<std::string>& args) {
 }
 
 Command add_pi_measure(CLI::App& senet) {
-  CLI::App* sub =
-      senet.add_subcommand("pi-measure", "measured 2PC cost under SecretFlow SPU (needs tools/pi/setup_pi.sh)");
+  CLI::App* sub = senet.add_subcommand(
+      "pi-measure", "measured 2PC cost under SecretFlow SPU (needs tools/pi/setup_pi.sh)");
   // Everything after `pi-measure` is the tool's (it parses and checks its own options): CLI11
   // stops at the first argument and keeps the rest for the tool; only a leading --help is ours.
   sub->prefix_command();
   sub->footer(
       "Runs tools/pi/pi_measure.py with the arguments as given, in the Python environment of\n"
-      "tools/pi/setup_pi.sh ($SENET_PI_VENV, else <source dir>/.venv-pi), with $SENET_BIN set to this\n"
+      "tools/pi/setup_pi.sh ($SENET_PI_VENV, else <source dir>/.venv-pi), with $SENET_BIN set to "
+      "this\n"
       "binary (the tool's plaintext check runs `senet eval`, its estimate `senet cost`).\n"
-      "The tool's options (--run DIR or --checkpoint FILE, --images N, --protocols, --json FILE, ...)\n"
+      "The tool's options (--run DIR or --checkpoint FILE, --images N, --protocols, --json FILE, "
+      "...)\n"
       "follow when its environment is installed.\n"
       "Example: senet pi-measure --run runs/fmnist_senet --images 3");
   return {sub, [sub]() -> int { exec_pi_measure(sub->remaining()); }};

@@ -38,14 +38,16 @@ int run_pipeline_command(const PipelineOptions& o) {
               cfg.out_dir.c_str());
   if (o.no_plots) return 0;
   switch (draw_run_pictures(cfg.out_dir)) {  // the run is complete whatever happens here
-    case PlotOutcome::Drawn:
-      break;
+    case PlotOutcome::Drawn: break;
     case PlotOutcome::NotInstalled:
-      std::fprintf(stderr, "pictures not drawn: they need python3-matplotlib (apt-get install "
-                           "python3-matplotlib, then: senet plot %s)\n", cfg.out_dir.c_str());
+      std::fprintf(stderr,
+                   "pictures not drawn: they need python3-matplotlib (apt-get install "
+                   "python3-matplotlib, then: senet plot %s)\n",
+                   cfg.out_dir.c_str());
       break;
     case PlotOutcome::Failed:
-      std::fprintf(stderr, "pictures not drawn (the reason is above); the run itself is complete\n");
+      std::fprintf(stderr,
+                   "pictures not drawn (the reason is above); the run itself is complete\n");
       break;
   }
   return 0;
@@ -61,7 +63,8 @@ Command add_pipeline(CLI::App& senet) {
       "Runs SENet end to end in <out_dir>; a rerun resumes at the first unfinished stage.\n"
       "Outputs: student.safetensors, masks.json (kept indices per site), report.json, report.txt,\n"
       "and its pictures allocation.png, training.png (senet plot; needs python3-matplotlib).\n"
-      "Config: defaults <- --config FILE <- --set, the shortcuts, --budget, --teacher and --method,\n"
+      "Config: defaults <- --config FILE <- --set, the shortcuts, --budget, --teacher and "
+      "--method,\n"
       "in command-line order.\n"
       "Example: senet pipeline --config configs/fmnist_senet.json --budget 4000 --out runs/x");
   add_key_option(*sub, o->run, "--budget", "senet.budget", KeyValue::integer, "R",
@@ -69,11 +72,11 @@ Command add_pipeline(CLI::App& senet) {
   add_key_option(*sub, o->run, "--teacher", "senet.teacher_checkpoint", KeyValue::text, "CKPT",
                  "use this all-ReLU checkpoint instead of training a teacher", existing_file());
   add_key_option(*sub, o->run, "--method", "senet.method", KeyValue::text, "METHOD",
-                 "senet, the SNL baseline, or an ablation (docs/method.md)",
-                 choice_of<Method>());
+                 "senet, the SNL baseline, or an ablation (docs/method.md)", choice_of<Method>());
   sub->add_flag("--print-config", o->print, "print the full config and exit");
   sub->add_flag("--no-plots", o->no_plots, "do not draw the run's pictures at the end");
-  add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
+  add_config_options(*sub, o->run,
+                     "JSON config (keys as in configs/*.json; defaults fill the rest)");
   add_all_shortcuts(*sub, o->run);
   return {sub, [o] { return run_pipeline_command(*o); }};
 }

@@ -24,7 +24,7 @@ namespace senet::cli {
 
 namespace {
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-matplotlib installs
-constexpr int kNotInstalled = 3;                      // senet_plots' exit code without matplotlib
+constexpr int kNotInstalled = 3;                     // senet_plots' exit code without matplotlib
 }  // namespace
 
 PlotOutcome draw_run_pictures(const std::string& run_dir) {
@@ -57,12 +57,10 @@ struct PlotOptions {
 
 int run_plot(const PlotOptions& o) {
   switch (draw_run_pictures(o.run_dir)) {
-    case PlotOutcome::Drawn:
-      return 0;
+    case PlotOutcome::Drawn: return 0;
     case PlotOutcome::NotInstalled:
       fail("senet plot needs /usr/bin/python3 with matplotlib: apt-get install python3-matplotlib");
-    case PlotOutcome::Failed:
-      break;
+    case PlotOutcome::Failed: break;
   }
   fail("senet plot: the pictures of '", o.run_dir, "' could not be drawn (the reason is above)");
 }
@@ -71,7 +69,8 @@ int run_plot(const PlotOptions& o) {
 
 Command add_plot(CLI::App& senet) {
   auto o = std::make_shared<PlotOptions>();
-  CLI::App* sub = senet.add_subcommand("plot", "draw a run's pictures (allocation.png, training.png)");
+  CLI::App* sub =
+      senet.add_subcommand("plot", "draw a run's pictures (allocation.png, training.png)");
   sub->footer(
       "Draws RUN_DIR/allocation.png (per site: size, ReLUs kept, eta) and RUN_DIR/training.png\n"
       "(per stage: losses, validation accuracy, SNL's ReLU count) from the run's JSON files, with\n"

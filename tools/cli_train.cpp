@@ -43,8 +43,8 @@ int run_train(const TrainOptions& o) {
 // One JSON line per image of `d` (in order): its position in the file it came from (the test file
 // for the test split; the training file for the validation split, a seeded subset of it), its
 // label and logits (%.9g: float32 round-trips).
-void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm, Device dev,
-                  const std::string& path) {
+void write_logits(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
+                  Device dev, const std::string& path) {
   NoGradGuard no_grad;
   model.eval();
   data::Loader loader(d, 256, false, false, data::Augment{}, norm, 0);
@@ -109,7 +109,8 @@ int run_eval(const EvalOptions& o) {
 
 Command add_train(CLI::App& senet) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* sub = senet.add_subcommand("train", "train a model (the all-ReLU teacher) from a JSON config");
+  CLI::App* sub =
+      senet.add_subcommand("train", "train a model (the all-ReLU teacher) from a JSON config");
   sub->footer(
       "Trains with cross-entropy; checkpoints <out>/last.safetensors every epoch and\n"
       "<out>/best.safetensors at the best validation accuracy; metrics in <out>/metrics.jsonl.\n"
@@ -117,17 +118,20 @@ Command add_train(CLI::App& senet) {
       "Example: senet train --config configs/fmnist_resnet18_w025.json --epochs 5");
   sub->add_flag("--resume", o->resume, "continue from <out>/last.safetensors if it exists");
   sub->add_flag("--print-config", o->print, "print the full config and exit");
-  add_config_options(*sub, o->run, "JSON config (keys as in configs/*.json; defaults fill the rest)");
+  add_config_options(*sub, o->run,
+                     "JSON config (keys as in configs/*.json; defaults fill the rest)");
   add_all_shortcuts(*sub, o->run);
   return {sub, [o] { return run_train(*o); }};
 }
 
 Command add_eval(CLI::App& senet) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* sub = senet.add_subcommand("eval", "evaluate a checkpoint on the validation or test split");
+  CLI::App* sub =
+      senet.add_subcommand("eval", "evaluate a checkpoint on the validation or test split");
   sub->footer(
       "Config: defaults <- the checkpoint's stored config <- --config FILE <- --set and the\n"
-      "shortcuts, in command-line order. The model keys must still match the checkpoint's weights.\n"
+      "shortcuts, in command-line order. The model keys must still match the checkpoint's "
+      "weights.\n"
       "A file from another tool (a PyTorch state_dict, no stored config) needs --config or\n"
       "--set model.*: docs/interop.md. --dump-logits: one line per image of the split, in order;\n"
       "\"index\" is its position in the data set's file (the training file for --split val).\n"

@@ -31,7 +31,8 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e) {
     for (const auto& a : extras) args += " " + a;
     std::fprintf(stderr, "senet: error: %s does not accept:%s\n", cmd.c_str(), args.c_str());
   }
-  if (!dynamic_cast<const CLI::ExtrasError*>(&e)) std::fprintf(stderr, "senet: error: %s\n", e.what());
+  if (!dynamic_cast<const CLI::ExtrasError*>(&e))
+    std::fprintf(stderr, "senet: error: %s\n", e.what());
   std::fprintf(stderr, "Run '%s --help' for its options.\n", cmd.c_str());
   return 2;
 }
@@ -39,16 +40,16 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"senet — train ResNets and run the SENet ReLU-reduction pipeline (teacher → sensitivity → "
-               "allocation → mask search → fine-tuning)",
-               "senet"};
+  CLI::App app{
+      "senet — train ResNets and run the SENet ReLU-reduction pipeline (teacher → sensitivity → "
+      "allocation → mask search → fine-tuning)",
+      "senet"};
   app.footer("Run 'senet <command> --help' for the options of a command.");
   app.require_subcommand(1);
   const std::vector<senet::cli::Command> commands = {
-      senet::cli::add_train(app),   senet::cli::add_pipeline(app),   senet::cli::add_cost(app),
-      senet::cli::add_eval(app),    senet::cli::add_pi_measure(app), senet::cli::add_summary(app),
-      senet::cli::add_info(app),    senet::cli::add_config(app),
-      senet::cli::add_plot(app)};
+      senet::cli::add_train(app), senet::cli::add_pipeline(app),   senet::cli::add_cost(app),
+      senet::cli::add_eval(app),  senet::cli::add_pi_measure(app), senet::cli::add_summary(app),
+      senet::cli::add_info(app),  senet::cli::add_config(app),     senet::cli::add_plot(app)};
   if (argc < 2) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
@@ -68,7 +69,8 @@ int main(int argc, char** argv) {
     app.exit(e);  // --help: the help of the command it follows, on stdout
     // pi-measure's options are its Python tool's: its own help follows when it is installed.
     const auto subs = app.get_subcommands();
-    if (!subs.empty() && subs.front()->get_name() == "pi-measure" && senet::cli::pi_measure_available()) {
+    if (!subs.empty() && subs.front()->get_name() == "pi-measure" &&
+        senet::cli::pi_measure_available()) {
       std::cout << "\nThe tool's own help (tools/pi/pi_measure.py --help):\n" << std::flush;
       try {
         senet::cli::exec_pi_measure({"--help"});
@@ -82,8 +84,10 @@ int main(int argc, char** argv) {
   // `--device cuda` brings up the CUDA glue this binary links (tools/CMakeLists.txt) on first use.
   senet::set_cuda_initializer([] {
     if (senet::cuda::init().emulated)
-      std::fputs("senet: warning: device 'cuda' is emulated on the CPU in this build (no nvcc); "
-                 "results are exact but ~100x slower than --device cpu\n", stderr);
+      std::fputs(
+          "senet: warning: device 'cuda' is emulated on the CPU in this build (no nvcc); "
+          "results are exact but ~100x slower than --device cpu\n",
+          stderr);
   });
   try {
     for (const auto& c : commands)
@@ -101,7 +105,8 @@ int main(int argc, char** argv) {
                    "(ulimit -v)\n",
                    bytes, double(bytes) / (1 << 20));
     else
-      std::fprintf(stderr, "\nsenet: error: out of host memory; reduce train.batch_size or "
+      std::fprintf(stderr,
+                   "\nsenet: error: out of host memory; reduce train.batch_size or "
                    "model.width, or raise the memory limit (ulimit -v)\n");
     return 1;
   } catch (const std::exception& e) {

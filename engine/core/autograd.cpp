@@ -23,7 +23,8 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-void record(const char* op, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward) {
+void record(const char* op, const std::vector<Tensor>& inputs, Tensor& output,
+            BackwardFn backward) {
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs.reserve(inputs.size());
@@ -67,8 +68,8 @@ static void add_to(PendingGrad& p, const Tensor& g) {
 void Tensor::backward(const Tensor& grad) const {
   Tensor seed = grad;
   if (!seed.defined()) {
-    SENET_CHECK(numel() == 1, "backward(): a gradient is required for a non-scalar tensor of shape ",
-                shape());
+    SENET_CHECK(numel() == 1,
+                "backward(): a gradient is required for a non-scalar tensor of shape ", shape());
     seed = Tensor::full(shape(), 1.0f, device());
   }
   check_same_shape("backward() seed gradient", *this, seed);

@@ -18,7 +18,9 @@ template <class E>
 struct EnumNames;  // specialised next to each enum
 
 template <class E>
-concept NamedEnum = requires { EnumNames<E>::table; };
+concept NamedEnum = requires {
+  EnumNames<E>::table;
+};
 
 template <NamedEnum E>
 std::string_view enum_name(E e) {

@@ -23,7 +23,7 @@ template <class... Args>
 }  // namespace senet
 
 // SENET_CHECK(cond, message parts...) — throws senet::Error when cond is false.
-#define SENET_CHECK(cond, ...)                   \
-  do {                                           \
-    if (!(cond)) ::senet::fail(__VA_ARGS__);     \
+#define SENET_CHECK(cond, ...)               \
+  do {                                       \
+    if (!(cond)) ::senet::fail(__VA_ARGS__); \
   } while (0)

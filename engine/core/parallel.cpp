@@ -12,10 +12,10 @@
 // caller after every thread has finished the region.
 #include "engine/core/parallel.h"
 
-#include <algorithm>
 #include <pthread.h>
 #include <sched.h>
 #include <xmmintrin.h>
+#include <algorithm>
 
 #include <atomic>
 #include <chrono>
@@ -131,7 +131,8 @@ class Pool {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpus_[size_t(tid)], &one);
-    pthread_setaffinity_np(pthread_self(), sizeof one, &one);  // best effort: a failure only costs speed
+    pthread_setaffinity_np(pthread_self(), sizeof one,
+                           &one);  // best effort: a failure only costs speed
   }
 
   void worker(int tid) {
@@ -226,7 +227,8 @@ void RegionBarrier::wait() {
     return;
   }
   spin_while([&] { return generation_.load(std::memory_order_acquire) == gen; });
-  while (generation_.load(std::memory_order_acquire) == gen) generation_.wait(gen, std::memory_order_acquire);
+  while (generation_.load(std::memory_order_acquire) == gen)
+    generation_.wait(gen, std::memory_order_acquire);
 }
 
 void parallel_region(const std::function<void(int, int)>& f) {

@@ -24,7 +24,8 @@ inline const char* dtype_name(DType t) {
 inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
 template <>
 struct EnumNames<Device> {
-  static constexpr std::pair<Device, std::string_view> table[] = {{Device::CPU, "cpu"}, {Device::CUDA, "cuda"}};
+  static constexpr std::pair<Device, std::string_view> table[] = {{Device::CPU, "cpu"},
+                                                                  {Device::CUDA, "cuda"}};
 };
 
 class Shape {

@@ -83,9 +83,8 @@ Tensor Tensor::reshape(const Shape& requested) const {
   Tensor out(alias(impl(), s, impl().offset));
   if (needs_grad({this})) {
     Shape in_shape = shape();
-    record("reshape", {*this}, out, [in_shape](const Tensor& dy) -> std::vector<Tensor> {
-      return {dy.reshape(in_shape)};
-    });
+    record("reshape", {*this}, out,
+           [in_shape](const Tensor& dy) -> std::vector<Tensor> { return {dy.reshape(in_shape)}; });
   }
   return out;
 }

@@ -25,10 +25,10 @@ struct TensorImpl {
   size_t offset = 0;  // bytes from storage->ptr
   Shape shape;
   DType dtype = DType::F32;
-  bool requires_grad = false;           // set on leaves (parameters, inputs under test)
-  std::shared_ptr<TensorImpl> grad;     // accumulated gradient of a leaf (same shape, f32)
-  std::shared_ptr<Node> grad_fn;        // the op that produced this tensor (non-leaf)
-  std::string name;                     // parameter name, e.g. "layer1.0.conv1.weight"
+  bool requires_grad = false;        // set on leaves (parameters, inputs under test)
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient of a leaf (same shape, f32)
+  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (non-leaf)
+  std::string name;                  // parameter name, e.g. "layer1.0.conv1.weight"
 };
 
 class Tensor {
@@ -46,7 +46,9 @@ class Tensor {
                                Device device = Device::CPU);
   static Tensor from_vector_i32(const std::vector<int32_t>& v, const Shape& shape,
                                 Device device = Device::CPU);
-  static Tensor scalar(float v, Device device = Device::CPU) { return from_vector({v}, {}, device); }
+  static Tensor scalar(float v, Device device = Device::CPU) {
+    return from_vector({v}, {}, device);
+  }
   static Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
   static Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 
@@ -61,7 +63,10 @@ class Tensor {
   bool is_cuda() const { return device() == Device::CUDA; }
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype()); }
   const std::string& name() const { return impl().name; }
-  Tensor& set_name(const std::string& n) { impl().name = n; return *this; }
+  Tensor& set_name(const std::string& n) {
+    impl().name = n;
+    return *this;
+  }
 
   // Raw pointer to the first element (device memory for CUDA tensors). Checks the dtype.
   template <class T>
@@ -69,18 +74,19 @@ class Tensor {
   void* raw() const { return static_cast<char*>(impl().storage->ptr) + impl().offset; }
 
   // --- views and copies
-  Tensor reshape(const Shape& shape) const;       // one dim may be -1 (inferred); records grad
-  Tensor slice(int64_t begin, int64_t end) const; // rows [begin, end) of dim 0; a view; records grad
-  Tensor detach() const;                          // same data, no autograd history
-  Tensor clone() const;                           // deep copy (no history)
-  Tensor to(Device device) const;                 // copy to another device (no-op view if same)
-  void copy_(const Tensor& src);                  // copy data in place (shapes must match)
+  Tensor reshape(const Shape& shape) const;  // one dim may be -1 (inferred); records grad
+  Tensor slice(int64_t begin,
+               int64_t end) const;  // rows [begin, end) of dim 0; a view; records grad
+  Tensor detach() const;            // same data, no autograd history
+  Tensor clone() const;             // deep copy (no history)
+  Tensor to(Device device) const;   // copy to another device (no-op view if same)
+  void copy_(const Tensor& src);    // copy data in place (shapes must match)
   void zero_();
   void fill_(float value);
-  std::vector<float> to_vector() const;           // f32 data copied to a host vector
+  std::vector<float> to_vector() const;  // f32 data copied to a host vector
   std::vector<uint8_t> to_vector_u8() const;
   std::vector<int32_t> to_vector_i32() const;
-  float item() const;                             // the single element of a 1-element f32 tensor
+  float item() const;  // the single element of a 1-element f32 tensor
 
   // --- autograd
   bool requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
@@ -111,8 +117,9 @@ inline constexpr DType dtype_of<int32_t> = DType::I32;
 
 template <class T>
 T* Tensor::data() const {
-  SENET_CHECK(dtype() == dtype_of<std::remove_const_t<T>>, "tensor of shape ", shape(), " has dtype ",
-              dtype(), ", accessed as ", dtype_name(dtype_of<std::remove_const_t<T>>));
+  SENET_CHECK(dtype() == dtype_of<std::remove_const_t<T>>, "tensor of shape ", shape(),
+              " has dtype ", dtype(), ", accessed as ",
+              dtype_name(dtype_of<std::remove_const_t<T>>));
   return static_cast<T*>(raw());
 }
 

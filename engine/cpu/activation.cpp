@@ -30,8 +30,8 @@ void pack_bits(const uint8_t* p, int64_t n, uint64_t* bits, int64_t first) {
 
 // Elements [b, e) of the flat tensor; the mask index j = i mod L advances with i.
 template <bool kMasked>
-static void relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b, int64_t e, float* y,
-                       uint64_t* bits) {
+static void relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b, int64_t e,
+                       float* y, uint64_t* bits) {
   constexpr int64_t kBlock = 256;
   uint8_t p[kBlock];
   int64_t j = kMasked ? b % L : 0;

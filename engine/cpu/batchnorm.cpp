@@ -115,7 +115,8 @@ static void bn_act_chunk_r(const BnAct& p, const float* y, const float* r, float
     bn_act_chunk<kAct, false>(p, y, r, a, bits, b, e);
 }
 
-void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a, uint64_t* bits) {
+void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a,
+                    uint64_t* bits) {
   const int64_t n = p.N * p.C * p.HW;
   const Act act = p.act;
   SENET_CHECK(act != Act::MaskedReLU || p.mask, "bn_act_forward: Act::MaskedReLU without a mask");
@@ -175,15 +176,16 @@ void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, c
 }
 
 void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
-                     float mean, float invstd, float s, float mdb, float mdg, float* dy, float* dz_out) {
+                     float mean, float invstd, float s, float mdb, float mdg, float* dy,
+                     float* dz_out) {
   if (const BnActKernels* k = bn_act_kernels())
     return k->bn_act_grad_row(da, bits, i0, y, len, mean, invstd, s, mdb, mdg, dy, dz_out);
   bn_act_grad_row_scalar(da, bits, i0, y, len, mean, invstd, s, mdb, mdg, dy, dz_out);
 }
 
-void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
-                            float mean, float invstd, float s, float mdb, float mdg, float* dy,
-                            float* dz_out) {
+void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y,
+                            int64_t len, float mean, float invstd, float s, float mdb, float mdg,
+                            float* dy, float* dz_out) {
   for (int64_t k = 0; k < len; ++k) {
     float dz = !bits || bit_get(bits, i0 + k) ? da[k] : 0.f;
     float xh = (y[k] - mean) * invstd;

@@ -19,8 +19,8 @@ namespace senet::cpu {
 struct MeanM2 {
   double n = 0, mean = 0, m2 = 0;
 };
-void merge(MeanM2& a, const MeanM2& b);              // Chan's parallel formula; a ← a ∪ b
-MeanM2 segment_mean_m2(const float* y, int64_t n);  // two passes over n contiguous values
+void merge(MeanM2& a, const MeanM2& b);                    // Chan's parallel formula; a ← a ∪ b
+MeanM2 segment_mean_m2(const float* y, int64_t n);         // two passes over n contiguous values
 MeanM2 segment_mean_m2_scalar(const float* y, int64_t n);  // the same, scalar in double (oracle)
 
 // Per-channel mean and biased variance of y (N×C×HW). Threads split the channels; each channel's
@@ -35,12 +35,13 @@ struct BnAct {
   const float* gamma;
   const float* beta;
   Act act = Act::None;
-  const uint8_t* mask = nullptr;   // Act::MaskedReLU only: per-element mask (C·HW bytes)
+  const uint8_t* mask = nullptr;  // Act::MaskedReLU only: per-element mask (C·HW bytes)
 };
 
 // a = act((y−μ)·s + β + residual); residual may be nullptr; bits (pass bits, bit_words(N·C·HW)
 // words) may be nullptr (no backward, or no activation).
-void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a, uint64_t* bits);
+void bn_act_forward(const BnAct& p, const float* y, const float* residual, float* a,
+                    uint64_t* bits);
 
 // dγ_c = Σ dz·x̂, dβ_c = Σ dz over the whole batch (bits nullptr: dz = da). Threads split channels.
 void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, const float* y,
@@ -50,10 +51,11 @@ void bn_act_grad_reduce(const BnAct& p, const float* da, const uint64_t* bits, c
 // outputs point at the row): dy = s·(dz − mdb − x̂·mdg) with mdb = dβ/M, mdg = dγ/M (0 in eval).
 // dz_out (the residual's gradient) may be nullptr.
 void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
-                     float mean, float invstd, float s, float mdb, float mdg, float* dy, float* dz_out);
-void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
-                            float mean, float invstd, float s, float mdb, float mdg, float* dy,
-                            float* dz_out);
+                     float mean, float invstd, float s, float mdb, float mdg, float* dy,
+                     float* dz_out);
+void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, const float* y,
+                            int64_t len, float mean, float invstd, float s, float mdb, float mdg,
+                            float* dy, float* dz_out);
 
 // Whole-tensor backward: dy (and dz when non-null) for every row, threads over rows.
 void bn_act_backward(const BnAct& p, const float* da, const uint64_t* bits, const float* y,

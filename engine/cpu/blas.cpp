@@ -95,7 +95,7 @@ const Blas& blas() {
 // thread count, so it costs nothing.
 constexpr size_t kOpenBlasBuffer = size_t(129) << 20;  // 128 MiB + slack for its alignment
 constexpr size_t kMargin = size_t(128) << 20;
-std::atomic<int> g_in_flight{0}, g_buffers{0};          // g_buffers: most calls ever in flight
+std::atomic<int> g_in_flight{0}, g_buffers{0};  // g_buffers: most calls ever in flight
 std::mutex g_grow;
 
 struct InFlight {
@@ -114,9 +114,11 @@ struct InFlight {
     if (p == MAP_FAILED) {
       const int err = errno;
       g_in_flight.fetch_sub(1);
-      fail("out of host memory: OpenBLAS needs a work buffer of 128 MiB of address space per "
-           "thread, and mapping ", probe >> 20, " MiB (buffer + margin) failed: ",
-           std::strerror(err), "; raise the memory limit (ulimit -v) or lower --threads");
+      fail(
+          "out of host memory: OpenBLAS needs a work buffer of 128 MiB of address space per "
+          "thread, and mapping ",
+          probe >> 20, " MiB (buffer + margin) failed: ", std::strerror(err),
+          "; raise the memory limit (ulimit -v) or lower --threads");
     }
     munmap(p, probe);
     grown_to = now;
@@ -136,7 +138,8 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {  // C = beta·C (BLAS would do the same; keep it explicit for K == 0)
     for (int i = 0; i < M; ++i)
-      for (int j = 0; j < N; ++j) C[size_t(i) * ldc + j] = beta == 0 ? 0.f : beta * C[size_t(i) * ldc + j];
+      for (int j = 0; j < N; ++j)
+        C[size_t(i) * ldc + j] = beta == 0 ? 0.f : beta * C[size_t(i) * ldc + j];
     return;
   }
   const Blas& b = blas();

@@ -18,11 +18,11 @@ void sgemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alpha
                     int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
 struct BlasInfo {
-  std::string library;     // path that was loaded
-  std::string config;      // openblas_get_config()
-  std::string core;        // openblas_get_corename()
-  std::string coretype;    // OPENBLAS_CORETYPE in effect ("" = library's own detection)
-  bool coretype_from_user; // the user had set OPENBLAS_CORETYPE before we looked
+  std::string library;       // path that was loaded
+  std::string config;        // openblas_get_config()
+  std::string core;          // openblas_get_corename()
+  std::string coretype;      // OPENBLAS_CORETYPE in effect ("" = library's own detection)
+  bool coretype_from_user;   // the user had set OPENBLAS_CORETYPE before we looked
   std::string cpu_features;  // what CPUID reported ("avx512f avx512bw ... " )
 };
 const BlasInfo& blas_info();  // loads the library if needed

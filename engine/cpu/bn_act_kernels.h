@@ -56,7 +56,8 @@ void bn_act_forward_chunk(const BnAct& p, const float* y, const float* r, float*
   for (int64_t i = b; i < e;) {
     const int64_t row = i / p.HW, j = i - row * p.HW, c = row % p.C;
     const int64_t len = std::min(e - i, p.HW - j);
-    const auto mu = V::set1(p.mean[c]), s = V::set1(p.gamma[c] * p.invstd[c]), bt = V::set1(p.beta[c]);
+    const auto mu = V::set1(p.mean[c]), s = V::set1(p.gamma[c] * p.invstd[c]),
+               bt = V::set1(p.beta[c]);
     const uint8_t* mk = kAct == 2 ? p.mask + c * p.HW + j : nullptr;
     for (int64_t k = 0; k < len; k += N) {
       const int n = int(std::min<int64_t>(N, len - k));
@@ -77,8 +78,8 @@ void bn_act_forward_chunk(const BnAct& p, const float* y, const float* r, float*
 
 // Σdz and Σdz·(y − μ) of one channel over the batch (dz = da where the pass bit is set).
 template <class V>
-void bn_act_grad_reduce_channel(const BnAct& p, const float* da, const uint64_t* bits, const float* y,
-                                int64_t c, double* sdz, double* sdzy) {
+void bn_act_grad_reduce_channel(const BnAct& p, const float* da, const uint64_t* bits,
+                                const float* y, int64_t c, double* sdz, double* sdzy) {
   constexpr int N = V::N;
   const auto mu = V::set1(p.mean[c]);
   double s1 = 0, s2 = 0;
@@ -102,7 +103,8 @@ void bn_act_grad_reduce_channel(const BnAct& p, const float* da, const uint64_t*
 // dy = s·(dz − mdb − x̂·mdg), x̂ = (y − μ)·invstd, for one row (the scalar formula, op for op).
 template <class V>
 void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const float* y, int64_t len,
-                     float mean, float invstd, float s, float mdb, float mdg, float* dy, float* dz_out) {
+                     float mean, float invstd, float s, float mdb, float mdg, float* dy,
+                     float* dz_out) {
   constexpr int N = V::N;
   const auto mu = V::set1(mean), is = V::set1(invstd), sv = V::set1(s), vb = V::set1(mdb),
              vg = V::set1(mdg);
@@ -118,8 +120,8 @@ void bn_act_grad_row(const float* da, const uint64_t* bits, int64_t i0, const fl
 
 // y = p ? x : 0, p = !m || x > 0, over [b, e) of images of L elements (mask: L bytes or null).
 template <class V>
-void masked_relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b, int64_t e, float* y,
-                       uint64_t* bits) {
+void masked_relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b, int64_t e,
+                       float* y, uint64_t* bits) {
   constexpr int N = V::N;
   for (int64_t i = b; i < e;) {
     const int64_t j = mask ? i % L : 0;
@@ -138,11 +140,13 @@ void masked_relu_chunk(const float* x, const uint8_t* mask, int64_t L, int64_t b
 
 // dx = p ? dy : 0 over [b, e).
 template <class V>
-void masked_relu_backward_chunk(const float* dy, const uint64_t* bits, int64_t b, int64_t e, float* dx) {
+void masked_relu_backward_chunk(const float* dy, const uint64_t* bits, int64_t b, int64_t e,
+                                float* dx) {
   constexpr int N = V::N;
   for (int64_t i = b; i < e; i += N) {
     const int n = int(std::min<int64_t>(N, e - i));
-    V::store_n(dx + i, V::select(V::from_bits(get_bits(bits, i, n)), V::load_n(dy + i, n), V::zero()), n);
+    V::store_n(dx + i,
+               V::select(V::from_bits(get_bits(bits, i, n)), V::load_n(dy + i, n), V::zero()), n);
   }
 }
 
@@ -163,7 +167,8 @@ MeanM2 segment_mean_m2(const float* y, int64_t n) {
     auto s = V::zero();
     for (int64_t i = k; i < end; i += N) {
       const int cnt = int(std::min<int64_t>(N, end - i));
-      s = V::add(s, V::select(V::from_bits((1u << cnt) - 1), V::sub(V::load_n(y + i, cnt), shift), V::zero()));
+      s = V::add(s, V::select(V::from_bits((1u << cnt) - 1), V::sub(V::load_n(y + i, cnt), shift),
+                              V::zero()));
     }
     sum += double(V::hsum(s));
   }
@@ -177,7 +182,8 @@ MeanM2 segment_mean_m2(const float* y, int64_t n) {
     auto q = V::zero(), l = V::zero();
     for (int64_t i = k; i < end; i += N) {
       const int cnt = int(std::min<int64_t>(N, end - i));
-      const auto d = V::select(V::from_bits((1u << cnt) - 1), V::sub(V::load_n(y + i, cnt), mu), V::zero());
+      const auto d =
+          V::select(V::from_bits((1u << cnt) - 1), V::sub(V::load_n(y + i, cnt), mu), V::zero());
       q = V::fma(d, d, q);
       l = V::add(l, d);
     }
@@ -191,8 +197,8 @@ MeanM2 segment_mean_m2(const float* y, int64_t n) {
 // The ISA's table (engine/cpu/bn_act_simd.h): the forward pass dispatched to its compile-time
 // variant (activation, residual or not).
 template <class V>
-void bn_act_forward_any(const BnAct& p, Act act, const float* y, const float* r, float* a, uint64_t* bits,
-                        int64_t b, int64_t e) {
+void bn_act_forward_any(const BnAct& p, Act act, const float* y, const float* r, float* a,
+                        uint64_t* bits, int64_t b, int64_t e) {
   static_for<3>([&](auto k) {
     constexpr int ka = decltype(k)::value;
     if (int(act) != ka) return;
@@ -205,8 +211,8 @@ void bn_act_forward_any(const BnAct& p, Act act, const float* y, const float* r,
 
 template <class V>
 BnActKernels make_bn_act_kernels() {
-  return BnActKernels{&bn_act_forward_any<V>,   &bn_act_grad_reduce_channel<V>, &bn_act_grad_row<V>,
-                      &masked_relu_chunk<V>,    &masked_relu_backward_chunk<V>, &segment_mean_m2<V>};
+  return BnActKernels{&bn_act_forward_any<V>, &bn_act_grad_reduce_channel<V>, &bn_act_grad_row<V>,
+                      &masked_relu_chunk<V>,  &masked_relu_backward_chunk<V>, &segment_mean_m2<V>};
 }
 
 }  // namespace senet::cpu::SENET_SIMD_NS

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <string>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -31,8 +31,8 @@ int conv2d_group_size(const Conv2dGeom& g, int nthreads) {
 
 // Output columns q whose input column q·stride − pad + s lies inside [0, W): [*q0, *q1).
 static void valid_q(const Conv2dGeom& g, int s, int* q0, int* q1) {
-  int lo = g.pad - s;                // q·stride ≥ pad − s
-  int hi = g.W - 1 + g.pad - s;      // q·stride ≤ W − 1 + pad − s
+  int lo = g.pad - s;            // q·stride ≥ pad − s
+  int hi = g.W - 1 + g.pad - s;  // q·stride ≤ W − 1 + pad − s
   *q0 = lo <= 0 ? 0 : (lo + g.stride - 1) / g.stride;
   *q1 = hi < 0 ? 0 : std::min(g.Q, hi / g.stride + 1);
   if (*q0 > *q1) *q0 = *q1;
@@ -133,7 +133,8 @@ ConvPlan conv_plan(const Conv2dGeom& g) {
   if (wino && narrow >= 64) p.wgrad = ConvAlgo::Winograd;
   bool forced;
   const ConvAlgo f = forced_algo(&forced);
-  if (forced && (f == ConvAlgo::Im2col || (f == ConvAlgo::Direct && direct) || (f == ConvAlgo::Winograd && wino)))
+  if (forced && (f == ConvAlgo::Im2col || (f == ConvAlgo::Direct && direct) ||
+                 (f == ConvAlgo::Winograd && wino)))
     p.fprop = p.dgrad = p.wgrad = f;
   return p;
 }
@@ -147,7 +148,8 @@ const char* conv_algo_name(ConvAlgo a) {
   return "?";
 }
 
-void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                  const ConvRowsHook& hook) {
   switch (conv_plan(g).fprop) {
     case ConvAlgo::Winograd: return winograd_fprop(g, x, w, y, hook);
     case ConvAlgo::Direct: return direct_conv_fprop(g, x, w, y, hook);
@@ -198,7 +200,8 @@ void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, fl
       const int64_t ld = gn * PQ;
       const float* B = x + int64_t(n0) * g.C * g.HW();
       if (!(g.direct() && gn == 1)) {
-        for (int j = 0; j < gn; ++j) im2col(g, x + int64_t(n0 + j) * g.C * g.HW(), col.get() + j * PQ, ld);
+        for (int j = 0; j < gn; ++j)
+          im2col(g, x + int64_t(n0 + j) * g.C * g.HW(), col.get() + j * PQ, ld);
         B = col.get();
       }
       float* Yg = gn == 1 ? y + int64_t(n0) * g.K * PQ : ybuf.get();
@@ -208,15 +211,16 @@ void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, fl
       for (int j = 0; j < gn; ++j) {
         float* yn = y + int64_t(n0 + j) * g.K * PQ;
         if (gn > 1)  // scatter Y_g[K, gn·PQ] to NCHW
-          for (int k = 0; k < g.K; ++k) std::memcpy(yn + k * PQ, Yg + k * ld + j * PQ, size_t(PQ) * 4);
+          for (int k = 0; k < g.K; ++k)
+            std::memcpy(yn + k * PQ, Yg + k * ld + j * PQ, size_t(PQ) * 4);
         if (hook) hook(tid, n0 + j, 0, g.K, yn);
       }
     }
   });
 }
 
-void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
-                         float* dx, float* dw) {
+void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w,
+                         const ConvDyFill& dy_fill, float* dx, float* dw) {
   if (!dx && !dw) return;
   const int T = pass_threads();
   const int G = conv2d_group_size(g, T);
@@ -256,12 +260,14 @@ void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w, co
       if (dx) {  // dcol = Wᵀ · dY_g → col2im
         float* dxn = dx + int64_t(n0) * g.C * g.HW();
         if (direct) {
-          sgemm(true, false, int(CRS), int(ld), g.K, 1.f, w, int(CRS), dYg, int(ld), 0.f, dxn, int(ld));
-        } else {
-          sgemm(true, false, int(CRS), int(ld), g.K, 1.f, w, int(CRS), dYg, int(ld), 0.f, dcol.get(),
+          sgemm(true, false, int(CRS), int(ld), g.K, 1.f, w, int(CRS), dYg, int(ld), 0.f, dxn,
                 int(ld));
+        } else {
+          sgemm(true, false, int(CRS), int(ld), g.K, 1.f, w, int(CRS), dYg, int(ld), 0.f,
+                dcol.get(), int(ld));
           std::fill(dxn, dxn + int64_t(gn) * g.C * g.HW(), 0.f);
-          for (int j = 0; j < gn; ++j) col2im(g, dcol.get() + j * PQ, ld, dxn + int64_t(j) * g.C * g.HW());
+          for (int j = 0; j < gn; ++j)
+            col2im(g, dcol.get() + j * PQ, ld, dxn + int64_t(j) * g.C * g.HW());
         }
       }
     }
@@ -312,7 +318,8 @@ void conv2d_bias_grad(const float* dy, int N, int K, int64_t PQ, float* db) {
   });
 }
 
-void conv2d_reference(const Conv2dGeom& g, const float* x, const float* w, const float* bias, float* y) {
+void conv2d_reference(const Conv2dGeom& g, const float* x, const float* w, const float* bias,
+                      float* y) {
   for (int n = 0; n < g.N; ++n)
     for (int k = 0; k < g.K; ++k)
       for (int p = 0; p < g.P; ++p)

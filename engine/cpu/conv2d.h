@@ -34,8 +34,8 @@ namespace senet::cpu {
 // The geometry (N, C, H, W, K, R, S, stride, pad, P, Q; PQ(), HW(), CRS(), direct()) and its one
 // factory conv2d_geom(), which fills P and Q, are the kernels' (kernels/conv2d_geom.h): both
 // backends take the same struct.
-using senet::Conv2dGeom;
 using senet::conv2d_geom;
+using senet::Conv2dGeom;
 
 // Images per group: ⌈256/PQ⌉, but never so many that fewer groups than threads remain.
 int conv2d_group_size(const Conv2dGeom& g, int nthreads);
@@ -52,7 +52,8 @@ using ConvRowsHook = std::function<void(int tid, int n, int k0, int k1, float* r
 using ConvDyFill = std::function<const float*(int tid, int n0, int g, float* scratch)>;
 
 // y = conv(x, w) (no bias; add it in the hook). `hook` may be empty.
-void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook);
+void conv2d_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                  const ConvRowsHook& hook);
 // dx = dgrad(dY, w) (overwritten) and dw = wgrad(x, dY) (overwritten); either may be null (skipped).
 void conv2d_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
                   float* dx, float* dw);
@@ -65,8 +66,8 @@ int conv2d_bprop_dy_reads(const Conv2dGeom& g, bool dx, bool dw);
 // The im2col + GEMM implementations of the two (any ISA; the oracle for the direct kernels).
 void conv2d_fprop_im2col(const Conv2dGeom& g, const float* x, const float* w, float* y,
                          const ConvRowsHook& hook);
-void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
-                         float* dx, float* dw);
+void conv2d_bprop_im2col(const Conv2dGeom& g, const float* x, const float* w,
+                         const ConvDyFill& dy_fill, float* dx, float* dw);
 
 // Bias: rows[k, ·] += b[k0 + k] for the rows [k0, k1) of one image (for a hook);
 // db[k] = Σ_{n,p,q} dy[n,k,p,q].
@@ -74,6 +75,7 @@ void conv2d_add_bias(const float* bias, int k0, int k1, int64_t PQ, float* rows)
 void conv2d_bias_grad(const float* dy, int N, int K, int64_t PQ, float* db);
 
 // The straightforward 7-loop definition, for tests and benchmarks (double accumulation).
-void conv2d_reference(const Conv2dGeom& g, const float* x, const float* w, const float* bias, float* y);
+void conv2d_reference(const Conv2dGeom& g, const float* x, const float* w, const float* bias,
+                      float* y);
 
 }  // namespace senet::cpu

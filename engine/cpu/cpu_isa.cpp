@@ -47,8 +47,8 @@ CpuIsa initial_isa() {
   const char* e = std::getenv("SENET_CPU_ISA");
   if (!e || !*e) return best;
   CpuIsa want = parse_isa(e);
-  SENET_CHECK(cpu_supports(want), "SENET_CPU_ISA=", e, ": this CPU does not support it (it has: ",
-              cpu_features().names(), ")");
+  SENET_CHECK(cpu_supports(want), "SENET_CPU_ISA=", e,
+              ": this CPU does not support it (it has: ", cpu_features().names(), ")");
   return want;
 }
 
@@ -103,8 +103,8 @@ CpuIsa cpu_isa() {
 }
 
 void set_cpu_isa(CpuIsa isa) {
-  SENET_CHECK(cpu_supports(isa), "set_cpu_isa(", isa_name(isa), "): this CPU does not support it (it has: ",
-              cpu_features().names(), ")");
+  SENET_CHECK(cpu_supports(isa), "set_cpu_isa(", isa_name(isa),
+              "): this CPU does not support it (it has: ", cpu_features().names(), ")");
   g_isa.store(int(isa), std::memory_order_relaxed);
 }
 

@@ -14,8 +14,9 @@ bool direct_conv_supported(const Conv2dGeom& g, CpuIsa isa) {
 bool direct_conv_supported(const Conv2dGeom& g) { return direct_conv_supported(g, cpu_isa()); }
 
 static const DirectConvKernels& kernels(const Conv2dGeom& g, CpuIsa isa) {
-  SENET_CHECK(direct_conv_supported(g, isa), "direct conv: geometry ", g.C, "→", g.K, " ", g.R, "×", g.S,
-              " stride ", g.stride, " pad ", g.pad, " is not supported with ISA ", isa_name(isa));
+  SENET_CHECK(direct_conv_supported(g, isa), "direct conv: geometry ", g.C, "→", g.K, " ", g.R, "×",
+              g.S, " stride ", g.stride, " pad ", g.pad, " is not supported with ISA ",
+              isa_name(isa));
   return isa == CpuIsa::Avx512 ? direct_conv_avx512() : direct_conv_avx2();
 }
 
@@ -24,8 +25,9 @@ void direct_conv_fprop(const Conv2dGeom& g, const float* x, const float* w, floa
   kernels(g, isa).fprop(g, x, w, y, hook, xmap);
 }
 
-void direct_conv_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
-                       float* dx, float* dw, const ConvInputMap* xmap, CpuIsa isa) {
+void direct_conv_bprop(const Conv2dGeom& g, const float* x, const float* w,
+                       const ConvDyFill& dy_fill, float* dx, float* dw, const ConvInputMap* xmap,
+                       CpuIsa isa) {
   if (!dx && !dw) return;
   kernels(g, isa).bprop(g, x, w, dy_fill, dx, dw, xmap);
 }

@@ -69,9 +69,9 @@ void direct_conv_fprop(const Conv2dGeom& g, const float* x, const float* w, floa
 // dx = dgrad(dy, w) and dw = wgrad(x', dy) (each overwritten; either may be null). dy_fill(tid, n,
 // 1, scratch) returns image n of dy (K×P×Q; a pointer into dy, or `scratch`, which holds K·P·Q
 // floats). With xmap, x' = the mapped input (as in fprop) and dx is the gradient with respect to x'.
-void direct_conv_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
-                       float* dx, float* dw, const ConvInputMap* xmap = nullptr,
-                       CpuIsa isa = cpu_isa());
+void direct_conv_bprop(const Conv2dGeom& g, const float* x, const float* w,
+                       const ConvDyFill& dy_fill, float* dx, float* dw,
+                       const ConvInputMap* xmap = nullptr, CpuIsa isa = cpu_isa());
 
 // Per-ISA entry points (engine/cpu/direct_conv_avx512.cpp, direct_conv_avx2.cpp).
 struct DirectConvKernels {

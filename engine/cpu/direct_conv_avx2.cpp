@@ -19,8 +19,8 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
   avx2::fprop<F32x8>(g, x, w, y, hook, m);
 }
 
-void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx, float* dw,
-           const ConvInputMap* m) {
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx,
+           float* dw, const ConvInputMap* m) {
   avx2::bprop<F32x8, F32x8>(g, x, w, f, dx, dw, m);
 }
 }  // namespace

@@ -28,8 +28,8 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
     avx512::fprop<F32x16>(g, x, w, y, hook, m);
 }
 
-void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx, float* dw,
-           const ConvInputMap* m) {
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx,
+           float* dw, const ConvInputMap* m) {
   const bool d8 = g.C <= 8, w8 = g.K <= 8;
   if (d8 && w8) avx512::bprop<F32x8, F32x8>(g, x, w, f, dx, dw, m);
   if (d8 && !w8) avx512::bprop<F32x8, F32x16>(g, x, w, f, dx, dw, m);

@@ -181,9 +181,13 @@ TileFn tile_fn_s(int uk, int st, int uq, int left, int right, int* skips) {
   };
   TileFn f = nullptr;
 #define SENET_TILESET(UK_, ST_) \
-  if (uk == UK_ && st == ST_) f = pick(TileSet<V, UK_, S, ST_>::t);
-  SENET_TILESET(1, 1) SENET_TILESET(1, 2) SENET_TILESET(2, 1) SENET_TILESET(2, 2) SENET_TILESET(4, 1)
-  SENET_TILESET(4, 2)
+  if (uk == UK_ && st == ST_) f = pick(TileSet<V, UK_, S, ST_>::t)
+  SENET_TILESET(1, 1);
+  SENET_TILESET(1, 2);
+  SENET_TILESET(2, 1);
+  SENET_TILESET(2, 2);
+  SENET_TILESET(4, 1);
+  SENET_TILESET(4, 2);
 #undef SENET_TILESET
   SENET_CHECK(f, "direct conv: no tile kernel for UK=", uk, " S=", S, " stride=", st, " UQ=", uq);
   return f;
@@ -309,11 +313,11 @@ inline int choose_uk(int blocks, int ow, int s, int st) {
 // in place (no copy) and the padding costs no FMA (at a 4×4 plane it was 1/3 of the work). At
 // stride 2 the loop runs over a zero-padded copy of the row, two columns at a time.
 struct WgradArgs {
-  int p0, p1;                  // output rows whose input row is real
-  int Q, W, pad;               // output columns, input columns (stride 1), padding
-  int64_t x_cs, x_rs, x_is;    // x: channel, row, image strides
-  int x_row0;                  // x row read by output row p: p·ST + x_row0
-  int64_t dy_bs, dy_rs, dy_is; // blocked dy: block, row, image strides
+  int p0, p1;                   // output rows whose input row is real
+  int Q, W, pad;                // output columns, input columns (stride 1), padding
+  int64_t x_cs, x_rs, x_is;     // x: channel, row, image strides
+  int x_row0;                   // x row read by output row p: p·ST + x_row0
+  int64_t dy_bs, dy_rs, dy_is;  // blocked dy: block, row, image strides
 };
 
 // x points at (image 0, channel c0, row 0, column 0) of the input it reads (the tensor at stride 1,
@@ -326,7 +330,8 @@ void wgrad_unit(const WgradArgs& a, const float* x, const float* dy, int nimg, f
   T acc[UKB][UC][S];
   static_for<UKB>([&](auto u) {
     static_for<UC>([&](auto c) {
-      static_for<S>([&](auto s) { acc[u][c][s] = V::load(acc_io + u * acc_bs + c * acc_cs + s * N); });
+      static_for<S>(
+          [&](auto s) { acc[u][c][s] = V::load(acc_io + u * acc_bs + c * acc_cs + s * N); });
     });
   });
   const int last = (a.Q - 1) * ST + S - 1;  // last padded input column any output reads (stride 2)
@@ -376,7 +381,8 @@ void wgrad_unit(const WgradArgs& a, const float* x, const float* dy, int nimg, f
   }
   static_for<UKB>([&](auto u) {
     static_for<UC>([&](auto c) {
-      static_for<S>([&](auto s) { V::store(acc_io + u * acc_bs + c * acc_cs + s * N, acc[u][c][s]); });
+      static_for<S>(
+          [&](auto s) { V::store(acc_io + u * acc_bs + c * acc_cs + s * N, acc[u][c][s]); });
     });
   });
 }
@@ -386,7 +392,8 @@ constexpr int max_uc(int ukb, int s) {
   return std::min(12, (kRegs - 1 - s * ukb - (kRegs == 32 ? 2 : 0)) / (ukb * s));
 }
 
-using WgradFn = void (*)(const WgradArgs&, const float*, const float*, int, float*, int64_t, int64_t);
+using WgradFn = void (*)(const WgradArgs&, const float*, const float*, int, float*, int64_t,
+                         int64_t);
 constexpr int kMaxUC = 12;
 
 // The AVX-512 build's 8-lane vectors serve ≤ 8 output channels: one block.
@@ -418,7 +425,8 @@ WgradFn wgrad_fn(int ukb, int s, int st, int uc) {
        {wgrad_table<V, 4, 3, 1>(Seq{}), wgrad_table<V, 4, 3, 2>(Seq{})}}};
   const int ui = ukb == 1 ? 0 : ukb == 2 ? 1 : 2;
   WgradFn f = t[ui][s - 1][st - 1][uc];
-  SENET_CHECK(f, "direct conv: no wgrad kernel for UKB=", ukb, " S=", s, " stride=", st, " UC=", uc);
+  SENET_CHECK(f, "direct conv: no wgrad kernel for UKB=", ukb, " S=", s, " stride=", st,
+              " UC=", uc);
   return f;
 }
 
@@ -466,8 +474,8 @@ void blocked_to_rows(const float* src, int valid, int64_t n, float* dst) {
 // dgrad weights of one output phase: wd[cb][k][r'][s'][l] = w[k][cb·V + l][r(r')][s(s')], where
 // r(r') and s(s') list the phase's taps (r' ascending = input row offset ascending).
 template <class V>
-void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt, int nr, const int* st,
-                      int ns, float* wd, int cb) {
+void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt, int nr,
+                      const int* st, int ns, float* wd, int cb) {
   using T = typename V::T;
   constexpr int N = V::N;
   const int valid = std::min(N, C - cb * N);
@@ -480,12 +488,14 @@ void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt,
       for (int l = 0; l < N; ++l) v[l] = l < valid ? V::load_n(src + l * RS, RS) : V::zero();
       V::transpose(v);  // v[r·S + s] = the N channels' tap (r, s)
       for (int i = 0; i < nr; ++i)
-        for (int j = 0; j < ns; ++j) V::store(d0 + ((int64_t(k) * nr + i) * ns + j) * N, v[rt[i] * S + st[j]]);
+        for (int j = 0; j < ns; ++j)
+          V::store(d0 + ((int64_t(k) * nr + i) * ns + j) * N, v[rt[i] * S + st[j]]);
     } else {
       for (int i = 0; i < nr; ++i)
         for (int j = 0; j < ns; ++j)
           for (int l = 0; l < N; ++l)
-            d0[((int64_t(k) * nr + i) * ns + j) * N + l] = l < valid ? src[l * RS + rt[i] * S + st[j]] : 0.f;
+            d0[((int64_t(k) * nr + i) * ns + j) * N + l] =
+                l < valid ? src[l * RS + rt[i] * S + st[j]] : 0.f;
     }
   }
 }
@@ -494,13 +504,14 @@ void pack_dgrad_phase(const float* w, int K, int C, int R, int S, const int* rt,
 // width Wd. map = identity, or x·scale[c] + shift[c] then ReLU where the mask is set. Rows are
 // short (4–64 floats), so the copy is vector loads/stores inline, not a memcpy call per row.
 template <class V>
-void pad_image(const float* x, int C, int H, int W, int pt, int pb, int pl, int pr, const ConvInputMap* m,
-               float* dst) {
+void pad_image(const float* x, int C, int H, int W, int pt, int pb, int pl, int pr,
+               const ConvInputMap* m, float* dst) {
   using T = typename V::T;
   constexpr int N = V::N;
   const int Wd = W + pl + pr, Hd = H + pt + pb;
   auto zero_rows = [&](float* d, int rows) {
-    for (int64_t i = 0, n = int64_t(rows) * Wd; i < n; i += N) V::store_n(d + i, V::zero(), int(std::min<int64_t>(N, n - i)));
+    for (int64_t i = 0, n = int64_t(rows) * Wd; i < n; i += N)
+      V::store_n(d + i, V::zero(), int(std::min<int64_t>(N, n - i)));
   };
   for (int c = 0; c < C; ++c) {
     float* dc = dst + int64_t(c) * Hd * Wd;
@@ -590,8 +601,9 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
   const int uk = choose_uk(Kb, g.Q, g.S, g.stride);
   const int groups = Kb / uk;
   // The plane of image 0, group 0, read in place; whether that never touches padding.
-  const GatherPlane in_place{x, g.HW(), g.W, g.H, g.W, -g.pad, -g.pad, g.C, g.R, g.S, g.stride,
-                             nullptr, CRS * N, g.P, g.Q, nullptr, int64_t(g.Q) * N, N, PQ * N};
+  const GatherPlane in_place{
+      x,        g.HW(),  g.W,     g.H, g.W, -g.pad,  -g.pad,           g.C, g.R,   g.S,
+      g.stride, nullptr, CRS * N, g.P, g.Q, nullptr, int64_t(g.Q) * N, N,   PQ * N};
   const bool copy = xmap || !plane_reads_data_only<V>(in_place, uk);
   const int64_t img_floats = int64_t(g.C) * Hp * Wp;
   const int nc = chunk_images((copy ? img_floats : CHW) * 4, g.N, T);
@@ -601,7 +613,8 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
   float* xs = copy ? main.chunk_x.get(size_t(nc) * img_floats) : nullptr;
   parallel_for(0, Kb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
-      rows_to_blocked<V>(w + b * N * CRS, std::min<int>(N, g.K - int(b) * N), CRS, wp + b * CRS * N);
+      rows_to_blocked<V>(w + b * N * CRS, std::min<int>(N, g.K - int(b) * N), CRS,
+                         wp + b * CRS * N);
   });
   RegionBarrier barrier(T);
   parallel_region([&](int tid, int nt) {
@@ -612,7 +625,8 @@ void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const 
       if (copy) {
         chunk_range(0, cn, tid, nt, &b, &e);
         for (int64_t j = b; j < e; ++j)
-          pad_image<V>(x + (n0 + j) * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap, xs + j * img_floats);
+          pad_image<V>(x + (n0 + j) * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
+                       xs + j * img_floats);
         barrier.wait();
       }
       // Items (channel group, image), group-major: a thread's weights stay in its cache.
@@ -690,8 +704,8 @@ inline DgradPlan dgrad_plan(const Conv2dGeom& g) {
 // VD: the vector over input channels (dgrad), VW: over output channels (wgrad); each is the ymm
 // width when its channel count is ≤ 8, so small layers do not leave half of every zmm empty.
 template <class VD, class VW>
-void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill, float* dx,
-           float* dw, const ConvInputMap* xmap) {
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
+           float* dx, float* dw, const ConvInputMap* xmap) {
   constexpr int ND = VD::N, NW = VW::N;
   const int64_t PQ = g.PQ(), HW = g.HW(), CHW = int64_t(g.C) * HW;
   const int T = region_threads();
@@ -725,10 +739,25 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
   // i + rmin + r' and columns j + smin + s' (dy in place: real coordinates).
   auto phase_plane = [&](int a, int b, int cg, float* tile) {
     const int64_t wblk = int64_t(g.K) * dp.nr[a] * dp.ns[b] * ND;
-    return GatherPlane{nullptr, PQ, g.Q, g.P, g.Q, dp.rmin[a], dp.smin[b], g.K, dp.nr[a], dp.ns[b], 1,
-                       wd + ph_off[a * dp.t + b] + int64_t(cg) * uk_d * wblk, wblk,
-                       (g.H - a + dp.t - 1) / dp.t, (g.W - b + dp.t - 1) / dp.t,
-                       tile + (int64_t(a) * g.W + b) * ND, int64_t(dp.t) * g.W * ND, int64_t(dp.t) * ND, HW * ND};
+    return GatherPlane{nullptr,
+                       PQ,
+                       g.Q,
+                       g.P,
+                       g.Q,
+                       dp.rmin[a],
+                       dp.smin[b],
+                       g.K,
+                       dp.nr[a],
+                       dp.ns[b],
+                       1,
+                       wd + ph_off[a * dp.t + b] + int64_t(cg) * uk_d * wblk,
+                       wblk,
+                       (g.H - a + dp.t - 1) / dp.t,
+                       (g.W - b + dp.t - 1) / dp.t,
+                       tile + (int64_t(a) * g.W + b) * ND,
+                       int64_t(dp.t) * g.W * ND,
+                       int64_t(dp.t) * ND,
+                       HW * ND};
   };
   bool dy_copy = false;
   if (dx)
@@ -762,7 +791,8 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
   wa0.x_cs = x_copy ? int64_t(Hp) * Wp : HW;
   wa0.x_rs = x_copy ? Wp : g.W;
   wa0.x_is = x_copy ? x_floats : CHW;
-  wa0.dy_bs = int64_t(g.P) * (g.Q + 4) * NW, wa0.dy_rs = int64_t(g.Q + 4) * NW, wa0.dy_is = dyb_floats;
+  wa0.dy_bs = int64_t(g.P) * (g.Q + 4) * NW, wa0.dy_rs = int64_t(g.Q + 4) * NW,
+  wa0.dy_is = dyb_floats;
 
   RegionBarrier barrier(T);
   parallel_region([&](int tid, int nt) {
@@ -779,11 +809,13 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
         const float* dyn = dy_fill(tid, n, 1, dyimg);
         if (dw) {
           if (x_copy)
-            pad_image<VW>(x + n * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap, xs + j * x_floats);
+            pad_image<VW>(x + n * CHW, g.C, g.H, g.W, g.pad, g.pad, g.pad, g.pad, xmap,
+                          xs + j * x_floats);
           dy_to_blocked<VW>(dyn, g.K, g.P, g.Q, dyb + j * dyb_floats);
         }
         if (!dx) continue;
-        if (dy_copy) pad_image<VD>(dyn, g.K, g.P, g.Q, dp.padT, dp.padB, dp.padL, dp.padR, nullptr, dyp);
+        if (dy_copy)
+          pad_image<VD>(dyn, g.K, g.P, g.Q, dp.padT, dp.padB, dp.padL, dp.padR, nullptr, dyp);
         float* dxn = dx + n * CHW;
         for (int cg = 0; cg < Cb / uk_d; ++cg) {
           for (int a = 0; a < tph; ++a)
@@ -808,7 +840,8 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
             }
           for (int u = 0; u < uk_d; ++u) {
             const int c0 = (cg * uk_d + u) * ND;
-            blocked_to_rows<VD>(tile + u * HW * ND, std::min(ND, g.C - c0), HW, dxn + int64_t(c0) * HW);
+            blocked_to_rows<VD>(tile + u * HW * ND, std::min(ND, g.C - c0), HW,
+                                dxn + int64_t(c0) * HW);
           }
         }
       }
@@ -828,15 +861,17 @@ void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill
         const float* x0;
         if (x_copy) {  // padded coordinates
           wa.x_row0 = r;
-          x0 = xs + int64_t(c0) * wa.x_cs + (g.stride == 1 ? g.pad : 0);  // stride 1 reads real columns
-        } else {  // the tensor: real row p + r − pad
+          x0 = xs + int64_t(c0) * wa.x_cs +
+               (g.stride == 1 ? g.pad : 0);  // stride 1 reads real columns
+        } else {                             // the tensor: real row p + r − pad
           wa.x_row0 = r - g.pad;
           x0 = x + int64_t(n0) * CHW + int64_t(c0) * HW;
         }
         const float* dy0 = dyb + int64_t(kg) * ukb * wa.dy_bs;
         float* a0 = acc + ((int64_t(kg) * ukb * g.C + c0) * g.R + r) * g.S * NW;
         if (wa.p1 > wa.p0)
-          wgrad_fn<VW>(ukb, g.S, g.stride, uc)(wa, x0, dy0, cn, a0, int64_t(g.R) * g.S * NW, g.CRS() * NW);
+          wgrad_fn<VW>(ukb, g.S, g.stride, uc)(wa, x0, dy0, cn, a0, int64_t(g.R) * g.S * NW,
+                                               g.CRS() * NW);
       }
       barrier.wait();
     }

@@ -7,7 +7,8 @@
 
 namespace senet::cpu {
 
-constexpr int64_t kGrain = 1 << 15;  // below ~32k elements a thread wake-up costs more than it saves
+constexpr int64_t kGrain =
+    1 << 15;  // below ~32k elements a thread wake-up costs more than it saves
 
 void add(const float* a, const float* b, float* y, int64_t n) {
   parallel_for(0, n, kGrain, [&](int64_t s, int64_t e) {

@@ -72,8 +72,10 @@ struct F32x16 {
       w[q][3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
     }
     for (int m = 0; m < 4; ++m) {
-      T x = _mm512_shuffle_f32x4(w[0][m], w[1][m], 0x88), y = _mm512_shuffle_f32x4(w[0][m], w[1][m], 0xdd);
-      T x2 = _mm512_shuffle_f32x4(w[2][m], w[3][m], 0x88), y2 = _mm512_shuffle_f32x4(w[2][m], w[3][m], 0xdd);
+      T x = _mm512_shuffle_f32x4(w[0][m], w[1][m], 0x88),
+        y = _mm512_shuffle_f32x4(w[0][m], w[1][m], 0xdd);
+      T x2 = _mm512_shuffle_f32x4(w[2][m], w[3][m], 0x88),
+        y2 = _mm512_shuffle_f32x4(w[2][m], w[3][m], 0xdd);
       v[m] = _mm512_shuffle_f32x4(x, x2, 0x88);
       v[4 + m] = _mm512_shuffle_f32x4(y, y2, 0x88);
       v[8 + m] = _mm512_shuffle_f32x4(x, x2, 0xdd);
@@ -149,9 +151,8 @@ struct F32x8 {
 // into register arrays stay constants and the arrays stay in registers.
 template <int N, class F>
 inline __attribute__((always_inline)) void static_for(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }(std::make_integer_sequence<int, N>{});
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
 }
 
 }  // namespace senet::cpu::SENET_SIMD_NS

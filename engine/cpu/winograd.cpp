@@ -81,8 +81,8 @@ static const WinogradKernels& kernels(const Conv2dGeom& g, CpuIsa isa) {
   return isa == CpuIsa::Avx512 ? winograd_avx512() : winograd_avx2();
 }
 
-void winograd_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook,
-                    CpuIsa isa) {
+void winograd_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                    const ConvRowsHook& hook, CpuIsa isa) {
   kernels(g, isa).fprop(g, x, w, y, hook);
 }
 

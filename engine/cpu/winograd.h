@@ -32,8 +32,8 @@ namespace senet::cpu {
 bool winograd_supported(const Conv2dGeom& g, CpuIsa isa = cpu_isa());
 
 // The contracts of direct_conv_fprop / direct_conv_bprop (without the input map).
-void winograd_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook,
-                    CpuIsa isa = cpu_isa());
+void winograd_fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+                    const ConvRowsHook& hook, CpuIsa isa = cpu_isa());
 void winograd_bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& dy_fill,
                     float* dx, float* dw, CpuIsa isa = cpu_isa());
 

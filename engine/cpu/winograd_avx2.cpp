@@ -7,11 +7,13 @@ namespace senet::cpu {
 namespace {
 using avx2::F32x8;
 
-void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+           const ConvRowsHook& hook) {
   avx2::wino_fprop<F32x8>(g, x, w, y, hook);
 }
 
-void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx, float* dw) {
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx,
+           float* dw) {
   avx2::wino_bprop<F32x8>(g, x, w, f, dx, dw);
 }
 }  // namespace

@@ -8,14 +8,16 @@ namespace {
 using avx512::F32x16;
 using avx512::F32x8;
 
-void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+void fprop(const Conv2dGeom& g, const float* x, const float* w, float* y,
+           const ConvRowsHook& hook) {
   if (g.C <= 8 && g.K <= 8)
     avx512::wino_fprop<F32x8>(g, x, w, y, hook);
   else
     avx512::wino_fprop<F32x16>(g, x, w, y, hook);
 }
 
-void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx, float* dw) {
+void bprop(const Conv2dGeom& g, const float* x, const float* w, const ConvDyFill& f, float* dx,
+           float* dw) {
   if (g.C <= 8 && g.K <= 8)
     avx512::wino_bprop<F32x8>(g, x, w, f, dx, dw);
   else

@@ -25,7 +25,8 @@ namespace senet::cpu::SENET_SIMD_NS {
 constexpr int64_t wino_ld(int64_t n) { return n % 64 == 0 ? n + 16 : n; }
 
 struct WinoGeom {
-  int C, K, H, W, TP, TQ, Hb, Wb;  // tiles ⌈H/2⌉ × ⌈W/2⌉; blocked image Hb × Wb (padding 1 + the odd edge)
+  int C, K, H, W, TP, TQ, Hb,
+      Wb;  // tiles ⌈H/2⌉ × ⌈W/2⌉; blocked image Hb × Wb (padding 1 + the odd edge)
   int64_t tiles() const { return int64_t(TP) * TQ; }
 };
 inline WinoGeom wino_geom(int C, int K, int H, int W) {
@@ -71,7 +72,8 @@ void image_to_blocked(const float* x, const WinoGeom& g, float* xb) {
 // ---------------------------------------------------------------------------------------------
 // 2. V_ξ = Bᵀ d B for tile (ti, tj) of a blocked image, all channel blocks: vt[ξ·xi_stride + cb·V].
 template <class V>
-void input_transform(const float* xb, const WinoGeom& g, int ti, int tj, float* vt, int64_t xi_stride) {
+void input_transform(const float* xb, const WinoGeom& g, int ti, int tj, float* vt,
+                     int64_t xi_stride) {
   constexpr int N = V::N;
   using T = typename V::T;
   const int Cb = (g.C + N - 1) / N;
@@ -101,8 +103,8 @@ void input_transform(const float* xb, const WinoGeom& g, int ti, int tj, float* 
 // fprop/dgrad: r = tile, i = input channel (a = V_ξ, b = U_ξ). wgrad: r = channel, i = tile (a =
 // V_ξ, b = Ŷ_ξ), accumulating across chunks. UR·UK accumulators + UK + 1 registers.
 template <class V, int UR, int UK, bool ACC>
-void gemm_tile(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_is, int L, float* c,
-               int64_t c_rs) {
+void gemm_tile(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_is, int L,
+               float* c, int64_t c_rs) {
   using T = typename V::T;
   constexpr int N = V::N;
   T acc[UR][UK];
@@ -117,11 +119,13 @@ void gemm_tile(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64
       static_for<UK>([&](auto u) { acc[r][u] = V::fma(s, bv[u], acc[r][u]); });
     });
   }
-  static_for<UR>([&](auto r) { static_for<UK>([&](auto u) { V::store(c + r * c_rs + u * N, acc[r][u]); }); });
+  static_for<UR>(
+      [&](auto r) { static_for<UK>([&](auto u) { V::store(c + r * c_rs + u * N, acc[r][u]); }); });
 }
 
 constexpr int max_ur(int uk) { return std::min(14, (kRegs - 1 - uk) / uk); }
-using GemmFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, int, float*, int64_t);
+using GemmFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, int, float*,
+                        int64_t);
 constexpr int kMaxUR = 14;
 
 template <class V, int UK, bool ACC, int UR>
@@ -139,8 +143,10 @@ template <class V>
 GemmFn gemm_fn(int uk, bool acc, int ur) {
   using Seq = std::make_integer_sequence<int, kMaxUR>;
   static const std::array<GemmFn, kMaxUR + 1> t[2][3] = {
-      {gemm_table<V, 1, false>(Seq{}), gemm_table<V, 2, false>(Seq{}), gemm_table<V, 4, false>(Seq{})},
-      {gemm_table<V, 1, true>(Seq{}), gemm_table<V, 2, true>(Seq{}), gemm_table<V, 4, true>(Seq{})}};
+      {gemm_table<V, 1, false>(Seq{}), gemm_table<V, 2, false>(Seq{}),
+       gemm_table<V, 4, false>(Seq{})},
+      {gemm_table<V, 1, true>(Seq{}), gemm_table<V, 2, true>(Seq{}),
+       gemm_table<V, 4, true>(Seq{})}};
   GemmFn f = t[acc ? 1 : 0][uk == 1 ? 0 : uk == 2 ? 1 : 2][ur];
   SENET_CHECK(f, "winograd: no product kernel for UK=", uk, " UR=", ur);
   return f;
@@ -149,8 +155,8 @@ GemmFn gemm_fn(int uk, bool acc, int ur) {
 // C[r][0..Kb·V) (+)= Σ_i A[r, i] · B[i][·] for rows [0, rows): UK-vector column groups (4, 2, 1 as
 // the block count allows), rows in tiles of max_ur(UK).
 template <class V>
-void gemm(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_is, int L, int rows, int Kb,
-          float* c, int64_t c_rs, bool accumulate) {
+void gemm(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_is, int L, int rows,
+          int Kb, float* c, int64_t c_rs, bool accumulate) {
   constexpr int N = V::N;
   int kb = 0;
   for (int uk : {4, 2, 1}) {
@@ -159,7 +165,8 @@ void gemm(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_
       const int umax = max_ur(uk);
       for (int r = 0; r < rows; r += umax) {
         const int ur = std::min(umax, rows - r);
-        gemm_fn<V>(uk, accumulate, ur)(a + r * a_rs, a_rs, a_is, b + kb * N, b_is, L, c + r * c_rs + kb * N, c_rs);
+        gemm_fn<V>(uk, accumulate, ur)(a + r * a_rs, a_rs, a_is, b + kb * N, b_is, L,
+                                       c + r * c_rs + kb * N, c_rs);
       }
     }
   }
@@ -169,7 +176,8 @@ void gemm(const float* a, int64_t a_rs, int64_t a_is, const float* b, int64_t b_
 // 4. Output transform of tile (ti, tj), all K blocks: Y = Aᵀ M A from m[ξ·xi_stride + kb·V], into the
 // blocked buffer out[kb][P][Q][V] (the 2×2 clipped to the plane).
 template <class V>
-void output_transform(const float* m, int64_t xi_stride, int Kb, int P, int Q, int ti, int tj, float* out) {
+void output_transform(const float* m, int64_t xi_stride, int Kb, int P, int Q, int ti, int tj,
+                      float* out) {
   constexpr int N = V::N;
   using T = typename V::T;
   for (int kb = 0; kb < Kb; ++kb) {
@@ -266,11 +274,12 @@ inline int wino_chunk(const WinoGeom& g) {
 }
 
 template <class V, class InOf>
-void fprop_images(const WinoGeom& g, const InOf& in_of, const float* U, int n_begin, int n_end, float* y,
-                  int tid, const ConvRowsHook& hook) {
+void fprop_images(const WinoGeom& g, const InOf& in_of, const float* U, int n_begin, int n_end,
+                  float* y, int tid, const ConvRowsHook& hook) {
   constexpr int N = V::N;
   const int Cb = (g.C + N - 1) / N, Kb = (g.K + N - 1) / N;
-  const int64_t Cp = wino_ld(int64_t(Cb) * N), Kp = wino_ld(int64_t(Kb) * N), HW = int64_t(g.H) * g.W;
+  const int64_t Cp = wino_ld(int64_t(Cb) * N), Kp = wino_ld(int64_t(Kb) * N),
+                HW = int64_t(g.H) * g.W;
   const int64_t T1 = g.tiles();
   const int ipc = wino_chunk(g);
   WinoScratch& s = wino_scratch();
@@ -288,12 +297,13 @@ void fprop_images(const WinoGeom& g, const InOf& in_of, const float* U, int n_be
           input_transform<V>(xb, g, ti, tj, vbuf + (j * T1 + ti * g.TQ + tj) * Cp, Tc * Cp);
     }
     for (int xi = 0; xi < 16; ++xi)  // 3: M_ξ = V_ξ · U_ξ   (U: [ξ][C][Kp])
-      gemm<V>(vbuf + xi * Tc * Cp, Cp, 1, U + xi * g.C * Kp, Kp, g.C, int(Tc), Kb, mbuf + xi * Tc * Kp, Kp,
-              false);
+      gemm<V>(vbuf + xi * Tc * Cp, Cp, 1, U + xi * g.C * Kp, Kp, g.C, int(Tc), Kb,
+              mbuf + xi * Tc * Kp, Kp, false);
     for (int j = 0; j < cn; ++j) {  // 4: output transform, then NCHW rows (+ hook) per block
       for (int ti = 0; ti < g.TP; ++ti)
         for (int tj = 0; tj < g.TQ; ++tj)
-          output_transform<V>(mbuf + (j * T1 + ti * g.TQ + tj) * Kp, Tc * Kp, Kb, g.H, g.W, ti, tj, out);
+          output_transform<V>(mbuf + (j * T1 + ti * g.TQ + tj) * Kp, Tc * Kp, Kb, g.H, g.W, ti, tj,
+                              out);
       const int n = n0 + j;
       for (int kb = 0; kb < Kb; ++kb) {
         const int k0 = kb * N, k1 = std::min(g.K, k0 + N);
@@ -306,7 +316,8 @@ void fprop_images(const WinoGeom& g, const InOf& in_of, const float* U, int n_be
 }
 
 template <class V>
-void wino_fprop(const Conv2dGeom& cg, const float* x, const float* w, float* y, const ConvRowsHook& hook) {
+void wino_fprop(const Conv2dGeom& cg, const float* x, const float* w, float* y,
+                const ConvRowsHook& hook) {
   constexpr int N = V::N;
   const WinoGeom g = wino_geom(cg.C, cg.K, cg.H, cg.W);
   const int64_t Kp = wino_ld(int64_t((g.K + N - 1) / N) * N);
@@ -316,7 +327,8 @@ void wino_fprop(const Conv2dGeom& cg, const float* x, const float* w, float* y, 
   parallel_region([&](int tid, int nt) {
     int64_t b, e;
     chunk_range(0, cg.N, tid, nt, &b, &e);
-    fprop_images<V>(g, [&](int n) { return x + n * CHW; }, U, int(b), int(e), y, tid, hook);
+    fprop_images<V>(
+        g, [&](int n) { return x + n * CHW; }, U, int(b), int(e), y, tid, hook);
   });
 }
 
@@ -324,8 +336,8 @@ void wino_fprop(const Conv2dGeom& cg, const float* x, const float* w, float* y, 
 // 6. wgrad: dU_ξ[c][k] = Σ_t V_ξ[t][c]·Ŷ_ξ[t][k], Ŷ = A dy Aᵀ; units (ξ, group of UC channels) own
 // their rows of dU, so the sums run in one order on any thread count.
 template <class V>
-void dy_transform(const float* dyb /* [Kb][P][Q][N] */, const WinoGeom& g, int ti, int tj, float* yt,
-                  int64_t xi_stride) {
+void dy_transform(const float* dyb /* [Kb][P][Q][N] */, const WinoGeom& g, int ti, int tj,
+                  float* yt, int64_t xi_stride) {
   constexpr int N = V::N;
   using T = typename V::T;
   const int Kb = (g.K + N - 1) / N;
@@ -359,7 +371,8 @@ void wino_wgrad(const Conv2dGeom& cg, const float* x, const ConvDyFill& dy_fill,
   constexpr int N = V::N;
   const WinoGeom g = wino_geom(cg.C, cg.K, cg.H, cg.W);
   const int Cb = (g.C + N - 1) / N, Kb = (g.K + N - 1) / N;
-  const int64_t Cp = wino_ld(int64_t(Cb) * N), Kp = wino_ld(int64_t(Kb) * N), HW = int64_t(g.H) * g.W;
+  const int64_t Cp = wino_ld(int64_t(Cb) * N), Kp = wino_ld(int64_t(Kb) * N),
+                HW = int64_t(g.H) * g.W;
   const int64_t T1 = g.tiles();
   const int T = region_threads();
   const int ipc = std::max(wino_chunk(g), T);  // every thread transforms an image of each chunk
@@ -389,7 +402,8 @@ void wino_wgrad(const Conv2dGeom& cg, const float* x, const ConvDyFill& dy_fill,
         image_to_blocked<V>(x + n * CHW, g, xb);
         const float* dyn = dy_fill(tid, n, 1, dyimg);
         for (int kb = 0; kb < Kb; ++kb)
-          rows_to_blocked<V>(dyn + int64_t(kb) * N * HW, std::min(N, g.K - kb * N), HW, dyb + kb * HW * N);
+          rows_to_blocked<V>(dyn + int64_t(kb) * N * HW, std::min(N, g.K - kb * N), HW,
+                             dyb + kb * HW * N);
         for (int ti = 0; ti < g.TP; ++ti)
           for (int tj = 0; tj < g.TQ; ++tj) {
             const int64_t t = j * T1 + ti * g.TQ + tj;
@@ -400,7 +414,8 @@ void wino_wgrad(const Conv2dGeom& cg, const float* x, const ConvDyFill& dy_fill,
       barrier.wait();
       chunk_range(0, int64_t(16) * cgroups, tid, nt, &b, &e);
       for (int64_t unit = b; unit < e; ++unit) {
-        const int xi = int(unit / cgroups), c0 = int(unit % cgroups) * uc, rows = std::min(uc, g.C - c0);
+        const int xi = int(unit / cgroups), c0 = int(unit % cgroups) * uc,
+                  rows = std::min(uc, g.C - c0);
         // dU_ξ[c0 .. c0+rows)[·] += Σ_t V_ξ[t][c]·Ŷ_ξ[t][·]
         gemm<V>(vbuf + xi * Tc * Cp + c0, 1, Cp, ybuf + xi * Tc * Kp, Kp, int(Tc), rows, Kb,
                 dU + (int64_t(xi) * g.C + c0) * Kp, Kp, true);
@@ -412,8 +427,8 @@ void wino_wgrad(const Conv2dGeom& cg, const float* x, const ConvDyFill& dy_fill,
 }
 
 template <class V>
-void wino_bprop(const Conv2dGeom& cg, const float* x, const float* w, const ConvDyFill& dy_fill, float* dx,
-                float* dw) {
+void wino_bprop(const Conv2dGeom& cg, const float* x, const float* w, const ConvDyFill& dy_fill,
+                float* dx, float* dw) {
   constexpr int N = V::N;
   if (dx) {  // dgrad: F(2×2, 3×3) of dy with the flipped, transposed filter: K → C channels
     const WinoGeom g = wino_geom(cg.K, cg.C, cg.H, cg.W);
@@ -425,7 +440,8 @@ void wino_bprop(const Conv2dGeom& cg, const float* x, const float* w, const Conv
       int64_t b, e;
       chunk_range(0, cg.N, tid, nt, &b, &e);
       float* dyimg = thread_scratch().dy_img.get(size_t(KHW));
-      fprop_images<V>(g, [&](int n) { return dy_fill(tid, n, 1, dyimg); }, U, int(b), int(e), dx, tid, {});
+      fprop_images<V>(g, [&](int n) { return dy_fill(tid, n, 1, dyimg); }, U, int(b), int(e), dx,
+                      tid, {});
     });
   }
   if (dw) wino_wgrad<V>(cg, x, dy_fill, dw);

@@ -47,8 +47,9 @@ class CachingAllocator {
       }
       if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        fail("out of CUDA device memory: cudaMalloc(", cls, " bytes) failed: ", cudaGetErrorString(e),
-             " (", double(stats_.bytes_in_use) / double(1 << 20),
+        fail("out of CUDA device memory: cudaMalloc(", cls,
+             " bytes) failed: ", cudaGetErrorString(e), " (",
+             double(stats_.bytes_in_use) / double(1 << 20),
              " MiB in use by tensors); reduce the batch size or model width");
       }
       ++stats_.device_allocs;

@@ -7,11 +7,11 @@
 #include "engine/core/error.h"
 #include "kernels/emu/host_runtime.h"
 
-#define SENET_CUDA_CHECK(call)                                                                   \
-  do {                                                                                           \
-    const cudaError_t senet_cuda_err_ = (call);                                                  \
-    if (senet_cuda_err_ != cudaSuccess)                                                          \
-      ::senet::fail(__FILE__, ":", __LINE__, ": CUDA call failed: ", #call, ": ",                \
+#define SENET_CUDA_CHECK(call)                                                                    \
+  do {                                                                                            \
+    const cudaError_t senet_cuda_err_ = (call);                                                   \
+    if (senet_cuda_err_ != cudaSuccess)                                                           \
+      ::senet::fail(__FILE__, ":", __LINE__, ": CUDA call failed: ", #call, ": ",                 \
                     cudaGetErrorString(senet_cuda_err_), " (", cudaGetErrorName(senet_cuda_err_), \
-                    ")");                                                                        \
+                    ")");                                                                         \
   } while (0)

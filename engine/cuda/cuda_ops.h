@@ -52,8 +52,8 @@ struct CudaOps {
   // --- convolution (bias may be null; backward: dx, dw, db may be null)
   void (*conv2d_forward)(const cpu::Conv2dGeom& g, const float* x, const float* w,
                          const float* bias, float* y);
-  void (*conv2d_backward)(const cpu::Conv2dGeom& g, const float* x, const float* w,
-                          const float* dy, float* dx, float* dw, float* db);
+  void (*conv2d_backward)(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
+                          float* dx, float* dw, float* db);
 
   // --- BN → (+ residual) → act. Forward writes a, the saved μ and 1/σ (C each; running stats in
   // eval), the bits (null when no backward or no activation), and updates the running stats in
@@ -62,10 +62,9 @@ struct CudaOps {
                          const float* gamma, const float* beta, float* running_mean,
                          float* running_var, const uint8_t* mask, float* a, uint32_t* bits,
                          float* mean, float* invstd);
-  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits,
-                          const float* y, const float* mean, const float* invstd,
-                          const float* gamma, float* dy, float* dresidual, float* dgamma,
-                          float* dbeta);
+  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
+                          const float* mean, const float* invstd, const float* gamma, float* dy,
+                          float* dresidual, float* dgamma, float* dbeta);
 
   // --- fused conv → BN → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials

@@ -128,7 +128,8 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
     const bn_partials bp{part, part + parts * K, part + 2 * parts * K};
     fp.num_partials = to_int(parts, "BN partials");
     SENET_CUDA_CHECK(bn_stats_partials(sp, y, bp, stream()));
-    SENET_CUDA_CHECK(bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
+    SENET_CUDA_CHECK(
+        bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
   } else {
     SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
   }
@@ -161,21 +162,23 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
   return fp;
 }
 
-void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x, const float* w,
-                         const float* gamma, const float* beta, float* running_mean,
-                         float* running_var, const uint8_t* mask, float* y, float* a, uint32_t* bits,
-                         float* mean, float* invstd) {
+void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                         const float* w, const float* gamma, const float* beta, float* running_mean,
+                         float* running_var, const uint8_t* mask, float* y, float* a,
+                         uint32_t* bits, float* mean, float* invstd) {
   const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
   if (!p.training) {  // running statistics: the conv, then the fixed affine map + activation
     SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(fp.conv, x, w, nullptr, y, stream()));
-    bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean, invstd);
+    bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean,
+                   invstd);
     return;
   }
   Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
   conv_bn_mrelu_fwd_tensors t;
   t.x = x, t.w = w, t.gamma = gamma, t.beta = beta, t.mask = mask;
   t.running_mean = running_mean, t.running_var = running_var;
-  t.y = y, t.mean = mean, t.invstd = invstd, t.scale = scale, t.shift = shift, t.a = a, t.bits = bits;
+  t.y = y, t.mean = mean, t.invstd = invstd, t.scale = scale, t.shift = shift, t.a = a,
+  t.bits = bits;
   t.workspace = ws;
   SENET_CUDA_CHECK(conv_bn_mrelu_fwd_train(fp, t, stream()));
 }
@@ -214,8 +217,8 @@ void linear_forward(const float* x, const float* w, const float* b, float* y, in
   p.N = to_int(N, "linear N"), p.F = to_int(F, "linear F"), p.O = to_int(O, "linear O");
   SENET_CUDA_CHECK(linear_forward_launch(p, stream()));
 }
-void linear_backward(const float* dy, const float* x, const float* w, float* dx, float* dw, float* db,
-                     int64_t N, int64_t F, int64_t O) {
+void linear_backward(const float* dy, const float* x, const float* w, float* dx, float* dw,
+                     float* db, int64_t N, int64_t F, int64_t O) {
   linear_params p;
   p.x = x, p.w = w, p.dy = dy, p.dx = dx, p.dw = dw, p.db = db;
   p.N = to_int(N, "linear N"), p.F = to_int(F, "linear F"), p.O = to_int(O, "linear O");
@@ -239,10 +242,11 @@ int64_t softmax_xent_forward(const float* logits, const int32_t* labels, int64_t
 }
 void softmax_xent_backward(const float* probs, const int32_t* labels, int64_t N, int64_t K,
                            const float* grad_loss, float scale, float* dz) {
-  SENET_CUDA_CHECK(softmax_xent_backward_launch({probs, labels, N, K, grad_loss, scale, dz}, stream()));
+  SENET_CUDA_CHECK(
+      softmax_xent_backward_launch({probs, labels, N, K, grad_loss, scale, dz}, stream()));
 }
-void kd_forward(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps, float* pt,
-                float* loss) {
+void kd_forward(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps,
+                float* pt, float* loss) {
   Scratch<float> row_kl(N);
   SENET_CUDA_CHECK(kd_forward_launch({zs, zt, N, K, T, ps, pt, row_kl, loss}, stream()));
 }
@@ -256,8 +260,9 @@ void pram_forward(const float* a_s, const float* a_t, int64_t B, int64_t C, int6
   SENET_CUDA_CHECK(
       pram_forward_launch({a_s, a_t, B, C, HW, qs, qt, norm_s, norm_t, row_dist, loss}, stream()));
 }
-void pram_backward(const float* a_s, const float* qs, const float* norm_s, const float* qt, int64_t B,
-                   int64_t C, int64_t HW, const float* grad_loss, float scale, float* da) {
+void pram_backward(const float* a_s, const float* qs, const float* norm_s, const float* qt,
+                   int64_t B, int64_t C, int64_t HW, const float* grad_loss, float scale,
+                   float* da) {
   Scratch<float> dq(B * HW);
   SENET_CUDA_CHECK(
       pram_backward_launch({a_s, qs, norm_s, qt, B, C, HW, grad_loss, scale, dq, da}, stream()));
@@ -273,7 +278,8 @@ int64_t count_correct(const float* logits, const int32_t* labels, int64_t N, int
   Scratch<int> correct(1);
   SENET_CUDA_CHECK(count_correct_launch({logits, labels, N, K, correct}, stream()));
   int host = 0;
-  SENET_CUDA_CHECK(cudaMemcpyAsync(&host, correct.get(), sizeof host, cudaMemcpyDeviceToHost, stream()));
+  SENET_CUDA_CHECK(
+      cudaMemcpyAsync(&host, correct.get(), sizeof host, cudaMemcpyDeviceToHost, stream()));
   SENET_CUDA_CHECK(cudaStreamSynchronize(stream()));
   return host;
 }
@@ -287,7 +293,8 @@ void sgd_update(float* p, const float* g, float* buf, int64_t n, const cpu::SgdU
   q.nesterov = u.nesterov, q.first = u.first;
   SENET_CUDA_CHECK(sgd_update_launch(q, stream()));
 }
-void adam_update(float* p, const float* g, float* m, float* v, int64_t n, const cpu::AdamUpdate& u) {
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n,
+                 const cpu::AdamUpdate& u) {
   adam_update_params q;
   q.p = p, q.g = g, q.m = m, q.v = v, q.n = n;
   q.lr = u.lr, q.beta1 = u.beta1, q.beta2 = u.beta2, q.eps = u.eps, q.weight_decay = u.weight_decay;

@@ -97,7 +97,8 @@ Dataset parse_cifar10(const std::vector<uint8_t>& bytes, const std::string& name
   return d;
 }
 
-Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name, bool fine_labels) {
+Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name,
+                       bool fine_labels) {
   Dataset d = empty_cifar(name, fine_labels ? 100 : 20);
   append_records(bytes, name, 2, fine_labels ? 1 : 0, d.num_classes, d);
   return d;

@@ -20,6 +20,7 @@ Dataset load_cifar100(const std::string& dir, bool train, bool fine_labels = tru
 // One record file's bytes as stored (raw or gzipped) → its records; the loaders above append these
 // file by file (tests/fuzz/fuzz_cifar*.cpp). `name` is only used in error messages.
 Dataset parse_cifar10(const std::vector<uint8_t>& bytes, const std::string& name);
-Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name, bool fine_labels);
+Dataset parse_cifar100(const std::vector<uint8_t>& bytes, const std::string& name,
+                       bool fine_labels);
 
 }  // namespace senet::data

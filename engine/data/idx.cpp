@@ -76,7 +76,8 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 }
 
 Dataset parse_idx(const std::vector<uint8_t>& images, const std::string& images_path,
-                  const std::vector<uint8_t>& labels, const std::string& labels_path, int num_classes) {
+                  const std::vector<uint8_t>& labels, const std::string& labels_path,
+                  int num_classes) {
   SENET_CHECK(num_classes > 0, "load_idx: num_classes must be positive, got ", num_classes);
   IdxFile im = read_idx(images, images_path, 0x00000803u, "idx3 unsigned-byte images");
   IdxFile lb = read_idx(labels, labels_path, 0x00000801u, "idx1 unsigned-byte labels");

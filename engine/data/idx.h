@@ -17,7 +17,8 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 // The parser on its own (load_idx = read_file_raw of both files + this; tests/fuzz/fuzz_idx.cpp):
 // the two files' bytes as stored (each raw or gzipped); the names are only used in messages.
 Dataset parse_idx(const std::vector<uint8_t>& images, const std::string& images_name,
-                  const std::vector<uint8_t>& labels, const std::string& labels_name, int num_classes);
+                  const std::vector<uint8_t>& labels, const std::string& labels_name,
+                  int num_classes);
 
 // Fashion-MNIST from `dir` (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-* for the test
 // split; each raw or with a .gz suffix). The 28×28 images are zero-padded to pad_to×pad_to,

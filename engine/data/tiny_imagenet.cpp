@@ -35,7 +35,8 @@ std::string trim(const std::string& s) {
 // The whole text file, or an error naming it and what it should hold.
 std::string read_text(const fs::path& file, const char* expected) {
   std::ifstream in(file, std::ios::binary);
-  SENET_CHECK(in, "load_tiny_imagenet: missing file '", file.string(), "' (expected ", expected, ")");
+  SENET_CHECK(in, "load_tiny_imagenet: missing file '", file.string(), "' (expected ", expected,
+              ")");
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -80,8 +81,8 @@ Listing list_train(const fs::path& root, const std::map<std::string, int32_t>& i
 
 Listing list_val(const fs::path& root, const std::map<std::string, int32_t>& ids) {
   const fs::path ann = root / "val" / "val_annotations.txt";
-  return parse_tiny_imagenet_val(read_text(ann, "lines 'file<TAB>wnid<TAB>bbox'"), ann.string(), ids,
-                                 (root / "val" / "images").string());
+  return parse_tiny_imagenet_val(read_text(ann, "lines 'file<TAB>wnid<TAB>bbox'"), ann.string(),
+                                 ids, (root / "val" / "images").string());
 }
 
 // Decodes every listed file into d.pixels on the engine's thread pool (num_threads(), so --threads
@@ -117,11 +118,13 @@ std::map<std::string, int32_t> parse_tiny_imagenet_wnids(const std::string& text
   while (std::getline(in, line)) {
     const std::string id = trim(line);
     if (id.empty()) continue;
-    SENET_CHECK(!ids.count(id), "load_tiny_imagenet: '", name, "': wnid '", id, "' is listed twice");
+    SENET_CHECK(!ids.count(id), "load_tiny_imagenet: '", name, "': wnid '", id,
+                "' is listed twice");
     const int32_t label = int32_t(ids.size());
     ids[id] = label;
   }
-  SENET_CHECK(!ids.empty(), "load_tiny_imagenet: '", name, "': expected at least one wnid, found none");
+  SENET_CHECK(!ids.empty(), "load_tiny_imagenet: '", name,
+              "': expected at least one wnid, found none");
   return ids;
 }
 

@@ -73,7 +73,8 @@ void write_file_atomic(const std::string& path, const void* data, size_t bytes) 
   auto give_up = [&](const char* step, int err, bool still_open) {
     if (still_open) ::close(fd);
     ::unlink(tmp.c_str());
-    fail("cannot write ", path, ": ", step, " failed: ", reason(err), " (previous file left unchanged)");
+    fail("cannot write ", path, ": ", step, " failed: ", reason(err),
+         " (previous file left unchanged)");
   };
   if (int err = write_all(fd, static_cast<const char*>(data), bytes)) give_up("write", err, true);
   if (::fsync(fd) != 0) give_up("fsync", errno, true);
@@ -84,7 +85,8 @@ void write_file_atomic(const std::string& path, const void* data, size_t bytes) 
   // support fsync on a directory (EINVAL); that is not an error for us.
   const std::string dir = parent_dir(path);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) fail("wrote ", path, " but cannot open its directory ", dir, " to sync it: ", reason(errno));
+  if (dfd < 0)
+    fail("wrote ", path, " but cannot open its directory ", dir, " to sync it: ", reason(errno));
   int rc = ::fsync(dfd);
   int err = errno;
   ::close(dfd);

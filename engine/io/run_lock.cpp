@@ -16,8 +16,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 
 #include "engine/core/error.h"
@@ -95,15 +95,17 @@ RunLock::RunLock(const std::string& dir)
   }
 
   // We own it now: replace whatever a previous (dead) owner wrote.
-  const std::string content = "pid " + std::to_string(getpid()) + "\nhost " + hostname() +
-                              "\nstarted " + now_text() + "\n";
+  const std::string content =
+      "pid " + std::to_string(getpid()) + "\nhost " + hostname() + "\nstarted " + now_text() + "\n";
   int err = 0;
   if (::ftruncate(fd_, 0) != 0) {
     err = errno;
   } else {
     ssize_t w = ::pwrite(fd_, content.data(), content.size(), 0);
-    if (w < 0) err = errno;
-    else if (static_cast<size_t>(w) != content.size()) err = EIO;  // short write: disk full?
+    if (w < 0)
+      err = errno;
+    else if (static_cast<size_t>(w) != content.size())
+      err = EIO;  // short write: disk full?
   }
   if (err != 0) {
     ::close(fd_);  // releases the lock

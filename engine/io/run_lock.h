@@ -17,7 +17,7 @@ class RunLock {
  public:
   explicit RunLock(const std::string& dir);
   ~RunLock();  // clears the lock file's content and releases the lock (the file stays; see .cpp)
-              // unless a failure unwinds through it and the directory holds nothing else
+               // unless a failure unwinds through it and the directory holds nothing else
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
 

@@ -38,9 +38,9 @@ namespace senet::io {
 
 enum class StDType { F32, F64, U8, I8, I32, I64, U32, U64, F16, BF16, BOOL, U16, I16 };
 
-size_t st_dtype_size(StDType t);                       // bytes per element
-const char* st_dtype_name(StDType t);                  // "F32", "BF16", ... as in the file
-StDType st_dtype_from_name(const std::string& name);   // unknown name → senet::Error
+size_t st_dtype_size(StDType t);                      // bytes per element
+const char* st_dtype_name(StDType t);                 // "F32", "BF16", ... as in the file
+StDType st_dtype_from_name(const std::string& name);  // unknown name → senet::Error
 
 // numel(shape) · st_dtype_size(t); negative dims or a product that overflows → senet::Error.
 // The empty shape [] is a scalar (1 element).
@@ -69,8 +69,8 @@ struct StTensor {
 
 struct StFile {
   std::vector<StTensor> tensors;  // loaded in data-offset order (= the order they were saved in)
-  std::map<std::string, std::string> metadata;   // without senet's checksum keys (senet.crc32*)
-  std::string path;                              // where it came from; used in error messages
+  std::map<std::string, std::string> metadata;  // without senet's checksum keys (senet.crc32*)
+  std::string path;                             // where it came from; used in error messages
 
   const StTensor* find(const std::string& name) const;  // nullptr when absent
   const StTensor& at(const std::string& name) const;    // absent → error naming file and tensor

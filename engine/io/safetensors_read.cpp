@@ -101,8 +101,8 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
   if (m.is_null()) return out;
   SENET_CHECK(m.is_object(), file, ": __metadata__ must be an object, got ", m.type_name());
   for (const auto& [k, v] : m.items()) {
-    SENET_CHECK(v.is_string(), file, ": __metadata__ value for \"", k,
-                "\" must be a string, got ", v.dump());
+    SENET_CHECK(v.is_string(), file, ": __metadata__ value for \"", k, "\" must be a string, got ",
+                v.dump());
     out[k] = v.get<std::string>();
   }
   return out;
@@ -230,8 +230,9 @@ StFile parse_safetensors(const uint8_t* data, size_t size, const std::string& na
   const uint64_t buffer_size = size - 8 - n;
 
   // nlohmann's parser stops at a NUL byte, so a NUL in the space padding would go unnoticed.
-  SENET_CHECK(std::memchr(hbegin, 0, n) == nullptr, file,
-              ": header contains a NUL byte (expected JSON padded with spaces); the file is corrupt");
+  SENET_CHECK(
+      std::memchr(hbegin, 0, n) == nullptr, file,
+      ": header contains a NUL byte (expected JSON padded with spaces); the file is corrupt");
   json header;
   try {
     header = json::parse(hbegin, hbegin + n);

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/core/random.h"
 #include "engine/core/autograd.h"
+#include "engine/core/random.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linear.h"

@@ -31,7 +31,7 @@ class Module {
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
-  void to(Device device);            // moves every parameter and buffer
+  void to(Device device);  // moves every parameter and buffer
   Device device() const { return device_; }
   void zero_grad();
 

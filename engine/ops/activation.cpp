@@ -47,7 +47,8 @@ static Tensor relu_impl(const char* op, const Tensor& x, const uint8_t* mask, in
   const int64_t n = x.numel();
   const bool grad = needs_grad({&x});
   PassBits bits = grad ? make_pass_bits(n) : nullptr;
-  cpu::masked_relu_forward(x.data<float>(), mask, L, n, y.data<float>(), grad ? bits->data() : nullptr);
+  cpu::masked_relu_forward(x.data<float>(), mask, L, n, y.data<float>(),
+                           grad ? bits->data() : nullptr);
   if (grad)
     record(op, {x}, y, [bits, n](const Tensor& dy) -> std::vector<Tensor> {
       Tensor dx = Tensor::empty_like(dy);
@@ -58,7 +59,8 @@ static Tensor relu_impl(const char* op, const Tensor& x, const uint8_t* mask, in
 }
 
 // The same on the device: mask null (ReLU), L bytes per image, or per channel (mask_hw = H·W).
-static Tensor relu_cuda(const char* op, const Tensor& x, const Tensor& mask, int64_t L, int64_t mask_hw) {
+static Tensor relu_cuda(const char* op, const Tensor& x, const Tensor& mask, int64_t L,
+                        int64_t mask_hw) {
   Tensor y = Tensor::empty_like(x);
   const int64_t n = x.numel();
   const bool grad = needs_grad({&x});

@@ -73,12 +73,14 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ba
     Tensor sx = x.detach(), sg = gamma.detach();
     record("batch_norm2d", {x, gamma, beta}, y,
            [sx, sg, s, N, C, HW, training](const Tensor& dy) -> std::vector<Tensor> {
-             Tensor dx = Tensor::empty_like(sx), dgamma = Tensor::empty({C}), dbeta = Tensor::empty({C});
+             Tensor dx = Tensor::empty_like(sx), dgamma = Tensor::empty({C}),
+                    dbeta = Tensor::empty({C});
              cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
-             cpu::bn_act_grad_reduce(p, dy.data<float>(), nullptr, sx.data<float>(), dgamma.data<float>(),
-                                     dbeta.data<float>());
-             cpu::bn_act_backward(p, dy.data<float>(), nullptr, sx.data<float>(), dgamma.data<float>(),
-                                  dbeta.data<float>(), training, dx.data<float>(), nullptr);
+             cpu::bn_act_grad_reduce(p, dy.data<float>(), nullptr, sx.data<float>(),
+                                     dgamma.data<float>(), dbeta.data<float>());
+             cpu::bn_act_backward(p, dy.data<float>(), nullptr, sx.data<float>(),
+                                  dgamma.data<float>(), dbeta.data<float>(), training,
+                                  dx.data<float>(), nullptr);
              return {dx, dgamma, dbeta};
            });
   }

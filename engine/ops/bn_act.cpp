@@ -18,7 +18,8 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
   if (use_cuda("bn_act", {&y, &residual, &gamma, &beta, &mask, &st.running_mean, &st.running_var}))
     return bn_act_cuda("bn_act", y, residual, gamma, beta, st, training, act, mask);
   std::vector<uint8_t> expanded;
-  const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("bn_act", y, mask, expanded) : nullptr;
+  const uint8_t* m =
+      act == Act::MaskedReLU ? mask_per_element("bn_act", y, mask, expanded) : nullptr;
 
   const int64_t N = y.size(0), C = y.size(1), HW = y.numel() / (N * C), n = y.numel();
   std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
@@ -29,8 +30,8 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
   const bool has_act = act != Act::None;
   PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
   Tensor a = Tensor::empty_like(y);
-  cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
-               act, m};
+  cpu::BnAct p{
+      N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(), act, m};
   cpu::bn_act_forward(p, y.data<float>(), residual.defined() ? residual.data<float>() : nullptr,
                       a.data<float>(), bits ? bits->data() : nullptr);
 
@@ -40,7 +41,8 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
     Tensor sy = y.detach(), sg = gamma.detach();
     record("bn_act", {y, residual, gamma, beta}, a,
            [sy, sg, s, bits, N, C, HW, training, need_r](const Tensor& da) -> std::vector<Tensor> {
-             Tensor dy = Tensor::empty_like(sy), dgamma = Tensor::empty({C}), dbeta = Tensor::empty({C});
+             Tensor dy = Tensor::empty_like(sy), dgamma = Tensor::empty({C}),
+                    dbeta = Tensor::empty({C});
              Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
              const uint64_t* b = bits ? bits->data() : nullptr;
              cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
@@ -56,7 +58,8 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
 }
 
 Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
-                   const Tensor& beta, BatchNormState& st, bool training, Act act, const Tensor& mask) {
+                   const Tensor& beta, BatchNormState& st, bool training, Act act,
+                   const Tensor& mask) {
   const bool per_channel = act == Act::MaskedReLU && check_mask(op, y, mask);
   CudaBnAct p;
   p.N = y.size(0), p.C = y.size(1), p.HW = y.numel() / (p.N * p.C);

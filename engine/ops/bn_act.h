@@ -21,6 +21,7 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
 // bn_stats partials → bn_finalize (running stats updated on the device) → scale_shift_mrelu;
 // backward mrelu_bn_bwd. Saves y, γ, μ, 1/σ (device tensors) and the device pass bits.
 Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
-                   const Tensor& beta, BatchNormState& st, bool training, Act act, const Tensor& mask);
+                   const Tensor& beta, BatchNormState& st, bool training, Act act,
+                   const Tensor& mask);
 
 }  // namespace senet

@@ -76,22 +76,25 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
   Tensor sx = x.detach(), sw = w.detach(), sg = gamma.detach();
   Tensor sy = y.detach();
   record("conv_bn_act", {x, w, gamma, beta}, a,
-         [g, p, sx, sw, sg, sy, mean, invstd, bits, need_x, need_w](const Tensor& da) -> std::vector<Tensor> {
+         [g, p, sx, sw, sg, sy, mean, invstd, bits, need_x,
+          need_w](const Tensor& da) -> std::vector<Tensor> {
            Tensor dgamma = Tensor::empty({g.K}, DType::F32, Device::CUDA);
            Tensor dbeta = Tensor::empty({g.K}, DType::F32, Device::CUDA);
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
            cuda().conv_bn_act_backward(g, p, sx.data<float>(), sw.data<float>(), da.data<float>(),
                                        bits_ptr(bits), sy.data<float>(), mean.data<float>(),
-                                       invstd.data<float>(), sg.data<float>(), ptr_or_null<float>(dx),
-                                       ptr_or_null<float>(dw), dgamma.data<float>(), dbeta.data<float>());
+                                       invstd.data<float>(), sg.data<float>(),
+                                       ptr_or_null<float>(dx), ptr_or_null<float>(dw),
+                                       dgamma.data<float>(), dbeta.data<float>());
            return {dx, dw, dgamma, dbeta};
          });
   return a;
 }
 
 Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
-                   BatchNormState& st, bool training, Act act, const Tensor& mask, int stride, int pad) {
+                   BatchNormState& st, bool training, Act act, const Tensor& mask, int stride,
+                   int pad) {
   const cpu::Conv2dGeom g = conv2d_check("conv_bn_act", x, w, stride, pad);
   // The conv output (shape carrier for the checks; on the input's device).
   Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, DType::F32, x.device());
@@ -100,7 +103,8 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   if (use_cuda("conv_bn_act", {&x, &w, &gamma, &beta, &mask, &st.running_mean, &st.running_var}))
     return conv_bn_act_cuda(g, x, w, gamma, beta, st, training, act, mask, y);
   std::vector<uint8_t> expanded;
-  const uint8_t* m = act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
+  const uint8_t* m =
+      act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
   const bool has_act = act != Act::None;
   const bool grad = needs_grad({&x, &w, &gamma, &beta});
   if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, act, m);
@@ -111,7 +115,8 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   cpu::ConvRowsHook stats;
   if (training)
     stats = [&](int, int img, int k0, int k1, float* rows) {
-      for (int k = k0; k < k1; ++k) part[size_t(img) * g.K + k] = cpu::segment_mean_m2(rows + (k - k0) * PQ, PQ);
+      for (int k = k0; k < k1; ++k)
+        part[size_t(img) * g.K + k] = cpu::segment_mean_m2(rows + (k - k0) * PQ, PQ);
     };
   cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), stats);
   std::vector<float> mean(size_t(g.K)), var(size_t(g.K));
@@ -129,8 +134,9 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   // One pass y → a and the pass bits.
   PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
   Tensor a = Tensor::empty_like(y);
-  cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
-               act, m};
+  cpu::BnAct p{
+      g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
+      act, m};
   cpu::bn_act_forward(p, y.data<float>(), nullptr, a.data<float>(), bits ? bits->data() : nullptr);
   if (!grad) return a;
 
@@ -139,7 +145,8 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   Tensor sx = x.detach(), sw = w.detach(), sy = y.detach(), sg = gamma.detach();
   record("conv_bn_act", {x, w, gamma, beta}, a,
-         [g, sx, sw, sy, sg, s, bits, training, need_x, need_w](const Tensor& da) -> std::vector<Tensor> {
+         [g, sx, sw, sy, sg, s, bits, training, need_x,
+          need_w](const Tensor& da) -> std::vector<Tensor> {
            const int64_t PQ = g.PQ();
            const float inv_m = 1.f / float(int64_t(g.N) * PQ);
            Tensor dgamma = Tensor::empty({g.K}), dbeta = Tensor::empty({g.K});
@@ -150,7 +157,8 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
            if (need_x || need_w) {
-             const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(), *gm = sg.data<float>();
+             const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(),
+                         *gm = sg.data<float>();
              // dY of image n = (γ/σ)(dz − dβ/M − x̂·dγ/M), computed where the conv asks for it (in
              // cache, never stored for the batch) when it asks once per image; else stored once.
              // (a buffer kept by the thread across steps: a fresh one page-faulted and zero-filled
@@ -175,13 +183,15 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
                      continue;
                    }
                    const float sk = gm[k] * s->invstd[size_t(k)];
-                   const float mdb = training ? dbt[k] * inv_m : 0.f, mdg = training ? dg[k] * inv_m : 0.f;
-                   cpu::bn_act_grad_row(dap + i0, b, i0, yp + i0, PQ, s->mean[size_t(k)], s->invstd[size_t(k)],
-                                        sk, mdb, mdg, out, nullptr);
+                   const float mdb = training ? dbt[k] * inv_m : 0.f,
+                               mdg = training ? dg[k] * inv_m : 0.f;
+                   cpu::bn_act_grad_row(dap + i0, b, i0, yp + i0, PQ, s->mean[size_t(k)],
+                                        s->invstd[size_t(k)], sk, mdb, mdg, out, nullptr);
                  }
                return dyg;
              };
-             cpu::conv2d_bprop(g, sx.data<float>(), sw.data<float>(), dy_fill, need_x ? dx.data<float>() : nullptr,
+             cpu::conv2d_bprop(g, sx.data<float>(), sw.data<float>(), dy_fill,
+                               need_x ? dx.data<float>() : nullptr,
                                need_w ? dw.data<float>() : nullptr);
            }
            return {dx, dw, dgamma, dbeta};

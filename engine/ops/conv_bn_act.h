@@ -18,6 +18,7 @@
 namespace senet {
 
 Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
-                   BatchNormState& st, bool training, Act act, const Tensor& mask, int stride, int pad);
+                   BatchNormState& st, bool training, Act act, const Tensor& mask, int stride,
+                   int pad);
 
 }  // namespace senet

@@ -16,8 +16,8 @@ namespace senet {
 inline void require_cpu(const char* op, std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts)
     if (t && t->defined())
-      SENET_CHECK(t->device() == Device::CPU, op, ": tensor ", t->shape(),
-                  " is on device '", device_name(t->device()),
+      SENET_CHECK(t->device() == Device::CPU, op, ": tensor ", t->shape(), " is on device '",
+                  device_name(t->device()),
                   "', but this op has no kernel for that device in this build");
 }
 
@@ -32,7 +32,8 @@ inline bool use_cuda(const char* op, std::initializer_list<const Tensor*> ts) {
     if (t && t->defined())
       SENET_CHECK(t->is_cuda(), op, ": device mismatch: tensor ", t->shape(), " on ", t->device(),
                   " vs tensor ", first_cuda->shape(), " on cuda");
-  SENET_CHECK(cuda_ops() != nullptr, op, ": CUDA tensors, but no CUDA backend is registered in this "
+  SENET_CHECK(cuda_ops() != nullptr, op,
+              ": CUDA tensors, but no CUDA backend is registered in this "
               "process (senet::cuda::init() from a binary that links senet_cuda_emu/_gpu)");
   return true;
 }

@@ -65,7 +65,8 @@ Tensor scale(const Tensor& x, float s) {
   else
     cpu::scale(x.data<float>(), s, y.data<float>(), y.numel());
   if (needs_grad({&x}))
-    record("scale", {x}, y, [s](const Tensor& dy) -> std::vector<Tensor> { return {scale(dy, s)}; });
+    record("scale", {x}, y,
+           [s](const Tensor& dy) -> std::vector<Tensor> { return {scale(dy, s)}; });
   return y;
 }
 

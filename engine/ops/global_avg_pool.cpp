@@ -22,14 +22,15 @@ Tensor global_avg_pool(const Tensor& x) {
   // backward: dx[n,c,:,:] = dy[n,c] / HW  (nothing saved but the shape)
   if (needs_grad({&x})) {
     Shape xs = x.shape();
-    record("global_avg_pool", {x}, y, [xs, N, C, HW, on_cuda](const Tensor& dy) -> std::vector<Tensor> {
-      Tensor dx = Tensor::empty(xs, DType::F32, dy.device());
-      if (on_cuda)
-        cuda().global_avg_pool_backward(dy.data<float>(), dx.data<float>(), N * C, HW);
-      else
-        cpu::global_avg_pool_backward(dy.data<float>(), dx.data<float>(), N * C, HW);
-      return {dx};
-    });
+    record("global_avg_pool", {x}, y,
+           [xs, N, C, HW, on_cuda](const Tensor& dy) -> std::vector<Tensor> {
+             Tensor dx = Tensor::empty(xs, DType::F32, dy.device());
+             if (on_cuda)
+               cuda().global_avg_pool_backward(dy.data<float>(), dx.data<float>(), N * C, HW);
+             else
+               cpu::global_avg_pool_backward(dy.data<float>(), dx.data<float>(), N * C, HW);
+             return {dx};
+           });
   }
   return y;
 }

@@ -35,17 +35,19 @@ Tensor kd_loss(const Tensor& student, const Tensor& teacher, float T) {
 
   // backward: dz_S = dL · (T/B)(p^S − p^T); the teacher is not an input of the node.
   if (needs_grad({&student})) {
-    record("kd_loss", {student}, y, [ps, pt, T, B, K, on_cuda](const Tensor& dL) -> std::vector<Tensor> {
-      Tensor dz = Tensor::empty({B, K}, DType::F32, ps.device());
-      if (on_cuda) {
-        const LossGrad g = loss_grad(dL);
-        cuda().kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, g.device, g.scale,
-                           dz.data<float>());
-      } else {
-        cpu::kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, dL.item(), dz.data<float>());
-      }
-      return {dz};
-    });
+    record("kd_loss", {student}, y,
+           [ps, pt, T, B, K, on_cuda](const Tensor& dL) -> std::vector<Tensor> {
+             Tensor dz = Tensor::empty({B, K}, DType::F32, ps.device());
+             if (on_cuda) {
+               const LossGrad g = loss_grad(dL);
+               cuda().kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, g.device, g.scale,
+                                  dz.data<float>());
+             } else {
+               cpu::kd_backward(ps.data<float>(), pt.data<float>(), B, K, T, dL.item(),
+                                dz.data<float>());
+             }
+             return {dz};
+           });
   }
   return y;
 }

@@ -29,8 +29,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     cuda().linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(b), y.data<float>(),
                           N, F, O);
   else
-    cpu::linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(b), y.data<float>(),
-                        N, F, O);
+    cpu::linear_forward(x.data<float>(), w.data<float>(), ptr_or_null<float>(b), y.data<float>(), N,
+                        F, O);
 
   // backward: dx = dy·w, dw = dyᵀ·x, db = Σ_n dy — each only when its input requires grad.
   if (needs_grad({&x, &w, &b})) {

@@ -24,8 +24,9 @@ Tensor pram_loss(const Tensor& a_student, const Tensor& a_teacher) {
   Tensor y;
   if (on_cuda) {
     y = Tensor::empty({}, DType::F32, Device::CUDA);
-    cuda().pram_forward(a_student.data<float>(), a_teacher.data<float>(), B, C, HW, qs.data<float>(),
-                        qt.data<float>(), ns.data<float>(), nt.data<float>(), y.data<float>());
+    cuda().pram_forward(a_student.data<float>(), a_teacher.data<float>(), B, C, HW,
+                        qs.data<float>(), qt.data<float>(), ns.data<float>(), nt.data<float>(),
+                        y.data<float>());
   } else {
     cpu::pram_attention(a_student.data<float>(), qs.data<float>(), ns.data<float>(), B, C, HW);
     cpu::pram_attention(a_teacher.data<float>(), qt.data<float>(), nt.data<float>(), B, C, HW);
@@ -41,7 +42,8 @@ Tensor pram_loss(const Tensor& a_student, const Tensor& a_teacher) {
              if (on_cuda) {
                const LossGrad g = loss_grad(dL);
                cuda().pram_backward(as.data<float>(), qs.data<float>(), ns.data<float>(),
-                                    qt.data<float>(), B, C, HW, g.device, g.scale, dA.data<float>());
+                                    qt.data<float>(), B, C, HW, g.device, g.scale,
+                                    dA.data<float>());
              } else {
                cpu::pram_backward(as.data<float>(), qs.data<float>(), ns.data<float>(),
                                   qt.data<float>(), B, C, HW, dL.item(), dA.data<float>());

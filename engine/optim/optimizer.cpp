@@ -68,8 +68,9 @@ void Optimizer::for_each_update(const char* op, const std::function<void(Slot&)>
     Tensor g = s.ref.param.grad();
     if (!g.defined()) continue;  // no gradient reached this parameter: skip it
     const Device d = s.ref.param.device();
-    SENET_CHECK(d == Device::CPU || (d == Device::CUDA && cuda_ops() != nullptr), op, ": parameter '",
-                s.ref.name, "' ", s.ref.param.shape(), " is on device '", device_name(d),
+    SENET_CHECK(d == Device::CPU || (d == Device::CUDA && cuda_ops() != nullptr), op,
+                ": parameter '", s.ref.name, "' ", s.ref.param.shape(), " is on device '",
+                device_name(d),
                 "', but this process has no backend for that device (senet::cuda::init())");
     SENET_CHECK(g.device() == d, op, ": gradient of parameter '", s.ref.name, "' is on device '",
                 device_name(g.device()), "', the parameter on '", device_name(d), "'");

@@ -12,24 +12,17 @@ namespace {
 const char* what(const Thread& t) {
   if (t.state == State::AtBarrier) return "__syncthreads";
   switch (t.post.op) {
-    case WarpOp::Sync:
-      return "__syncwarp";
-    case WarpOp::Ballot:
-      return "__ballot_sync";
-    case WarpOp::Any:
-      return "__any_sync";
-    case WarpOp::All:
-      return "__all_sync";
+    case WarpOp::Sync: return "__syncwarp";
+    case WarpOp::Ballot: return "__ballot_sync";
+    case WarpOp::Any: return "__any_sync";
+    case WarpOp::All: return "__all_sync";
     case WarpOp::MatchAny:
-    case WarpOp::MatchAll:
-      return "__match_*_sync";
+    case WarpOp::MatchAll: return "__match_*_sync";
     case WarpOp::ShflIdx:
     case WarpOp::ShflUp:
     case WarpOp::ShflDown:
-    case WarpOp::ShflXor:
-      return "__shfl*_sync";
-    default:
-      return "__reduce_*_sync";
+    case WarpOp::ShflXor: return "__shfl*_sync";
+    default: return "__reduce_*_sync";
   }
 }
 bool same_wait(const Thread& a, const Thread& b) {

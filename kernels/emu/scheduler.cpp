@@ -200,14 +200,10 @@ int barrier(BarrierKind kind, int predicate, const Site& site) {
   try_release_barrier(b);
   switch_out(w);
   switch (kind) {
-    case BarrierKind::Count:
-      return b.result_count;
-    case BarrierKind::And:
-      return b.result_count == b.result_arrived;
-    case BarrierKind::Or:
-      return b.result_count > 0;
-    default:
-      return 0;
+    case BarrierKind::Count: return b.result_count;
+    case BarrierKind::And: return b.result_count == b.result_arrived;
+    case BarrierKind::Or: return b.result_count > 0;
+    default: return 0;
   }
 }
 

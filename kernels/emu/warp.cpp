@@ -21,9 +21,7 @@ uint64_t shuffle(const WarpPost* lanes, unsigned group, unsigned lane) {
   int src = int(lane);
   bool in_range = true;
   switch (p.op) {
-    case WarpOp::ShflIdx:
-      src = lo | (p.param & (w - 1));
-      break;
+    case WarpOp::ShflIdx: src = lo | (p.param & (w - 1)); break;
     case WarpOp::ShflUp:
       src = int(lane) - p.param;
       in_range = src >= lo;
@@ -54,24 +52,12 @@ uint64_t reduce(WarpOp op, bool is_signed, const WarpPost* lanes, unsigned group
       continue;
     }
     switch (op) {
-      case WarpOp::ReduceAdd:
-        acc += v;
-        break;
-      case WarpOp::ReduceMin:
-        acc = v < acc ? v : acc;
-        break;
-      case WarpOp::ReduceMax:
-        acc = v > acc ? v : acc;
-        break;
-      case WarpOp::ReduceAnd:
-        acc &= v;
-        break;
-      case WarpOp::ReduceOr:
-        acc |= v;
-        break;
-      default:
-        acc ^= v;
-        break;  // ReduceXor
+      case WarpOp::ReduceAdd: acc += v; break;
+      case WarpOp::ReduceMin: acc = v < acc ? v : acc; break;
+      case WarpOp::ReduceMax: acc = v > acc ? v : acc; break;
+      case WarpOp::ReduceAnd: acc &= v; break;
+      case WarpOp::ReduceOr: acc |= v; break;
+      default: acc ^= v; break;  // ReduceXor
     }
   }
   return uint64_t(acc);
@@ -101,23 +87,14 @@ void complete(Block& b, unsigned warp, unsigned group) {
     const int l = std::countr_zero(g);
     WarpPost& p = t[l].post;
     switch (op) {
-      case WarpOp::Sync:
-        break;
+      case WarpOp::Sync: break;
       case WarpOp::ShflIdx:
       case WarpOp::ShflUp:
       case WarpOp::ShflDown:
-      case WarpOp::ShflXor:
-        p.result = shuffle(lanes, group, unsigned(l));
-        break;
-      case WarpOp::Ballot:
-        p.result = ballot;
-        break;
-      case WarpOp::Any:
-        p.result = ballot != 0;
-        break;
-      case WarpOp::All:
-        p.result = ballot == group;
-        break;
+      case WarpOp::ShflXor: p.result = shuffle(lanes, group, unsigned(l)); break;
+      case WarpOp::Ballot: p.result = ballot; break;
+      case WarpOp::Any: p.result = ballot != 0; break;
+      case WarpOp::All: p.result = ballot == group; break;
       case WarpOp::MatchAny:
       case WarpOp::MatchAll: {
         unsigned same = 0;
@@ -127,9 +104,7 @@ void complete(Block& b, unsigned warp, unsigned group) {
         p.result = op == WarpOp::MatchAny ? same : (p.pred ? group : 0);
         break;
       }
-      default:
-        p.result = reduce(op, p.param != 0, lanes, group);
-        break;
+      default: p.result = reduce(op, p.param != 0, lanes, group); break;
     }
     t[l].state = State::Runnable;
   }

@@ -19,7 +19,8 @@ namespace senet::test {
 
 inline std::vector<float> small_ints(size_t n, uint64_t seed, int lo = -3, int hi = 3) {
   std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = float(lo + int(rand_below(seed, 0, i, uint32_t(hi - lo + 1))));
+  for (size_t i = 0; i < n; ++i)
+    v[i] = float(lo + int(rand_below(seed, 0, i, uint32_t(hi - lo + 1))));
   return v;
 }
 inline std::vector<float> normals(size_t n, uint64_t seed) {
@@ -54,8 +55,9 @@ struct ConvResult {
   std::vector<float> y, dx, dw;
 };
 template <class Fprop, class Bprop>
-ConvResult run_conv(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                    const std::vector<float>& dy, Fprop fprop, Bprop bprop) {
+ConvResult run_conv(const cpu::Conv2dGeom& g, const std::vector<float>& x,
+                    const std::vector<float>& w, const std::vector<float>& dy, Fprop fprop,
+                    Bprop bprop) {
   ConvResult r;
   r.y.assign(size_t(g.N) * g.K * g.PQ(), -7.f);
   r.dx.assign(x.size(), -7.f);
@@ -66,8 +68,8 @@ ConvResult run_conv(const cpu::Conv2dGeom& g, const std::vector<float>& x, const
 }
 
 // max |got − want| ≤ rtol · max |want| (the scale of a conv result: sums of products of O(1) terms).
-inline void expect_within(const std::vector<float>& got, const std::vector<float>& want, double rtol,
-                          const char* what) {
+inline void expect_within(const std::vector<float>& got, const std::vector<float>& want,
+                          double rtol, const char* what) {
   double scale = 0, err = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     scale = std::max(scale, double(std::fabs(want[i])));
@@ -77,18 +79,20 @@ inline void expect_within(const std::vector<float>& got, const std::vector<float
 }
 
 // y, dx, dw of the im2col path, the oracle of the random-data tests.
-inline ConvResult im2col_result(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                                const std::vector<float>& dy) {
+inline ConvResult im2col_result(const cpu::Conv2dGeom& g, const std::vector<float>& x,
+                                const std::vector<float>& w, const std::vector<float>& dy) {
   return run_conv(
       g, x, w, dy, [&](float* y) { cpu::conv2d_fprop_im2col(g, x.data(), w.data(), y, {}); },
-      [&](const cpu::ConvDyFill& f, float* dx, float* dw) { cpu::conv2d_bprop_im2col(g, x.data(), w.data(), f, dx, dw); });
+      [&](const cpu::ConvDyFill& f, float* dx, float* dw) {
+        cpu::conv2d_bprop_im2col(g, x.data(), w.data(), f, dx, dw);
+      });
 }
 
 // The result equals the plain-loop definition bit for bit (small-integer data: every sum exact).
 // `what` names the input in failure messages (e.g. "of the mapped input").
-inline void expect_definition(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                              const std::vector<float>& dy, const ConvResult& r,
-                              const std::string& what = "") {
+inline void expect_definition(const cpu::Conv2dGeom& g, const std::vector<float>& x,
+                              const std::vector<float>& w, const std::vector<float>& dy,
+                              const ConvResult& r, const std::string& what = "") {
   std::vector<float> ref(r.y.size());
   cpu::conv2d_reference(g, x.data(), w.data(), nullptr, ref.data());
   EXPECT_EQ(r.y, ref) << "fprop " << what;
@@ -99,8 +103,9 @@ inline void expect_definition(const cpu::Conv2dGeom& g, const std::vector<float>
 }
 
 // The result is within rtol of the im2col path, pass by pass (random data).
-inline void expect_im2col(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                          const std::vector<float>& dy, const ConvResult& r, double rtol) {
+inline void expect_im2col(const cpu::Conv2dGeom& g, const std::vector<float>& x,
+                          const std::vector<float>& w, const std::vector<float>& dy,
+                          const ConvResult& r, double rtol) {
   const ConvResult ref = im2col_result(g, x, w, dy);
   expect_within(r.y, ref.y, rtol, "fprop");
   expect_within(r.dx, ref.dx, rtol, "dgrad");

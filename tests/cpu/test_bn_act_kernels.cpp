@@ -45,7 +45,8 @@ std::vector<float> normals(size_t n, uint64_t seed, float offset = 0.f) {
 struct Shape3 {
   int64_t N, C, HW;
 };
-const std::vector<Shape3> kShapes = {{3, 5, 63}, {2, 3, 5}, {4, 8, 16}, {2, 7, 31}, {5, 16, 64}, {2, 4, 1024}};
+const std::vector<Shape3> kShapes = {{3, 5, 63}, {2, 3, 5},   {4, 8, 16},
+                                     {2, 7, 31}, {5, 16, 64}, {2, 4, 1024}};
 
 // Everything the BN/act passes produce for one shape, under the current ISA.
 struct Outputs {
@@ -55,7 +56,8 @@ struct Outputs {
 
 Outputs run_all(const Shape3& s, bool residual, bool masked, uint64_t seed, float offset) {
   const int64_t n = s.N * s.C * s.HW;
-  auto y = normals(size_t(n), seed, offset), r = normals(size_t(n), seed + 1), da = normals(size_t(n), seed + 2);
+  auto y = normals(size_t(n), seed, offset), r = normals(size_t(n), seed + 1),
+       da = normals(size_t(n), seed + 2);
   std::vector<uint8_t> mask(size_t(s.C * s.HW));
   for (size_t i = 0; i < mask.size(); ++i) mask[i] = uint8_t(rand_below(seed + 3, 0, i, 2));
   std::vector<float> gamma(size_t(s.C)), beta(size_t(s.C)), invstd(size_t(s.C));
@@ -70,8 +72,15 @@ Outputs run_all(const Shape3& s, bool residual, bool masked, uint64_t seed, floa
   }
   // Fixed μ and 1/σ for the passes below (not the statistics just computed, which differ in the
   // last bits between ISAs), so that each pass is compared on its own.
-  cpu::BnAct p{s.N, s.C, s.HW, nullptr, invstd.data(), gamma.data(), beta.data(),
-               masked ? Act::MaskedReLU : Act::ReLU, masked ? mask.data() : nullptr};
+  cpu::BnAct p{s.N,
+               s.C,
+               s.HW,
+               nullptr,
+               invstd.data(),
+               gamma.data(),
+               beta.data(),
+               masked ? Act::MaskedReLU : Act::ReLU,
+               masked ? mask.data() : nullptr};
   std::vector<float> mean_fixed(size_t(s.C));
   for (int64_t c = 0; c < s.C; ++c) mean_fixed[size_t(c)] = offset + 0.01f * float(c);
   p.mean = mean_fixed.data();
@@ -85,8 +94,8 @@ Outputs run_all(const Shape3& s, bool residual, bool masked, uint64_t seed, floa
   o.dz.assign(size_t(n), -1.f);
   // Fixed dγ, dβ for the row pass, so that it is compared on its own.
   std::vector<float> dg(size_t(s.C), 0.3f), db(size_t(s.C), -0.7f);
-  cpu::bn_act_backward(p, da.data(), o.bits.data(), y.data(), dg.data(), db.data(), true, o.dy.data(),
-                       o.dz.data());
+  cpu::bn_act_backward(p, da.data(), o.bits.data(), y.data(), dg.data(), db.data(), true,
+                       o.dy.data(), o.dz.data());
   o.relu_y.assign(size_t(n), -1.f);
   o.relu_bits.assign(size_t(cpu::bit_words(n)), 0xaaaaaaaaaaaaaaaaull);
   cpu::masked_relu_forward(y.data(), masked ? mask.data() : nullptr, s.C * s.HW, n, o.relu_y.data(),
@@ -96,8 +105,8 @@ Outputs run_all(const Shape3& s, bool residual, bool masked, uint64_t seed, floa
   return o;
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rtol, double atol,
-                  const char* what) {
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rtol,
+                  double atol, const char* what) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_LE(std::fabs(double(got[i]) - double(want[i])), atol + rtol * std::fabs(double(want[i])))
@@ -105,7 +114,8 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
 }
 
 // The valid bits of the last word only (the rest of the word belongs to nobody).
-void expect_bits(const std::vector<uint64_t>& got, const std::vector<uint64_t>& want, int64_t n, const char* what) {
+void expect_bits(const std::vector<uint64_t>& got, const std::vector<uint64_t>& want, int64_t n,
+                 const char* what) {
   for (int64_t i = 0; i < n; ++i)
     if (cpu::bit_get(got.data(), i) != cpu::bit_get(want.data(), i)) {
       ADD_FAILURE() << what << " bit " << i;
@@ -130,8 +140,9 @@ TEST(BnActKernels, VectorPassesEqualTheScalarOnes) {
           }
           for (auto isa : vector_isas()) {
             IsaScope scope(isa);
-            SCOPED_TRACE(std::string(cpu::isa_name(isa)) + " shape " + std::to_string(si) + (residual ? " res" : "") +
-                         (masked ? " masked" : "") + " threads " + std::to_string(threads));
+            SCOPED_TRACE(std::string(cpu::isa_name(isa)) + " shape " + std::to_string(si) +
+                         (residual ? " res" : "") + (masked ? " masked" : "") + " threads " +
+                         std::to_string(threads));
             Outputs o = run_all(s, residual, masked, 10 * si + 1, 0.f);
             const int64_t n = s.N * s.C * s.HW;
             // Statistics and the dγ/dβ sums: another summation order (fp32 lanes, then double).

@@ -31,12 +31,12 @@ struct Case {
   int N, C, H, W, K, R, S, stride, pad;
 };
 const std::vector<Case> kCases = {
-    {1, 3, 7, 9, 5, 3, 3, 1, 1},    {2, 5, 7, 9, 4, 3, 3, 2, 1},    {2, 3, 7, 9, 7, 3, 3, 1, 0},
-    {3, 5, 7, 9, 3, 1, 1, 1, 0},    {3, 5, 7, 9, 6, 1, 1, 2, 0},    {5, 6, 4, 4, 7, 3, 3, 1, 1},
-    {1, 1, 3, 3, 1, 3, 3, 1, 0},    {2, 17, 6, 5, 18, 3, 3, 1, 1},  {2, 16, 8, 8, 16, 3, 3, 1, 1},
-    {3, 16, 8, 8, 32, 3, 3, 2, 1},  {2, 16, 8, 8, 32, 1, 1, 2, 0},  {2, 8, 32, 32, 8, 3, 3, 1, 1},
-    {2, 1, 32, 32, 8, 3, 3, 1, 1},  {2, 33, 4, 4, 64, 3, 3, 1, 1},  {2, 64, 4, 4, 64, 3, 3, 1, 1},
-    {2, 32, 8, 8, 64, 3, 3, 2, 1},  {2, 32, 8, 8, 64, 1, 1, 2, 0},  {2, 24, 5, 5, 40, 1, 1, 1, 0},
+    {1, 3, 7, 9, 5, 3, 3, 1, 1},    {2, 5, 7, 9, 4, 3, 3, 2, 1},     {2, 3, 7, 9, 7, 3, 3, 1, 0},
+    {3, 5, 7, 9, 3, 1, 1, 1, 0},    {3, 5, 7, 9, 6, 1, 1, 2, 0},     {5, 6, 4, 4, 7, 3, 3, 1, 1},
+    {1, 1, 3, 3, 1, 3, 3, 1, 0},    {2, 17, 6, 5, 18, 3, 3, 1, 1},   {2, 16, 8, 8, 16, 3, 3, 1, 1},
+    {3, 16, 8, 8, 32, 3, 3, 2, 1},  {2, 16, 8, 8, 32, 1, 1, 2, 0},   {2, 8, 32, 32, 8, 3, 3, 1, 1},
+    {2, 1, 32, 32, 8, 3, 3, 1, 1},  {2, 33, 4, 4, 64, 3, 3, 1, 1},   {2, 64, 4, 4, 64, 3, 3, 1, 1},
+    {2, 32, 8, 8, 64, 3, 3, 2, 1},  {2, 32, 8, 8, 64, 1, 1, 2, 0},   {2, 24, 5, 5, 40, 1, 1, 1, 0},
     {2, 9, 13, 11, 23, 3, 3, 2, 1}, {4, 12, 16, 16, 20, 3, 3, 1, 1}, {1, 3, 9, 8, 70, 3, 3, 2, 0},
     {2, 5, 6, 7, 9, 2, 2, 1, 1},    {2, 5, 7, 6, 9, 2, 3, 2, 1},
 };
@@ -47,13 +47,14 @@ cpu::Conv2dGeom geom(const Case& c) {
 
 std::string name(const Case& c, cpu::CpuIsa isa) {
   char b[160];
-  std::snprintf(b, sizeof b, "%s N%d %d→%d %dx%d k%dx%d s%d p%d", cpu::isa_name(isa), c.N, c.C, c.K, c.H,
-                c.W, c.R, c.S, c.stride, c.pad);
+  std::snprintf(b, sizeof b, "%s N%d %d→%d %dx%d k%dx%d s%d p%d", cpu::isa_name(isa), c.N, c.C, c.K,
+                c.H, c.W, c.R, c.S, c.stride, c.pad);
   return b;
 }
 
-ConvResult run_direct(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
-                      const std::vector<float>& dy, cpu::CpuIsa isa, const cpu::ConvInputMap* m = nullptr) {
+ConvResult run_direct(const cpu::Conv2dGeom& g, const std::vector<float>& x,
+                      const std::vector<float>& w, const std::vector<float>& dy, cpu::CpuIsa isa,
+                      const cpu::ConvInputMap* m = nullptr) {
   return run_conv(
       g, x, w, dy, [&](float* y) { cpu::direct_conv_fprop(g, x.data(), w.data(), y, {}, m, isa); },
       [&](const cpu::ConvDyFill& f, float* dx, float* dw) {
@@ -64,12 +65,15 @@ ConvResult run_direct(const cpu::Conv2dGeom& g, const std::vector<float>& x, con
 }  // namespace
 
 TEST(DirectConv, SupportedWhereTheCpuHasTheIsa) {
-  if (vector_isas().empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2: the im2col path runs";
+  if (vector_isas().empty())
+    GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2: the im2col path runs";
   const auto g = cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 1, 1);
-  for (auto isa : vector_isas()) EXPECT_TRUE(cpu::direct_conv_supported(g, isa)) << cpu::isa_name(isa);
+  for (auto isa : vector_isas())
+    EXPECT_TRUE(cpu::direct_conv_supported(g, isa)) << cpu::isa_name(isa);
   EXPECT_FALSE(cpu::direct_conv_supported(g, cpu::CpuIsa::Generic));
   EXPECT_FALSE(cpu::direct_conv_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 5, 5, 1, 2)));  // 5×5
-  EXPECT_FALSE(cpu::direct_conv_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 3, 1)));  // stride 3
+  EXPECT_FALSE(
+      cpu::direct_conv_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 3, 1)));  // stride 3
 }
 
 TEST(DirectConv, IntegerInputsMatchTheDefinitionBitwise) {
@@ -146,7 +150,8 @@ TEST(DirectConv, InputMapEqualsMappingTheInputFirst) {
       auto w = small_ints(size_t(g.K) * g.CRS(), 110 + ci, -3, 3);
       auto dy = small_ints(size_t(g.N) * g.K * g.PQ(), 120 + ci, -3, 3);
       std::vector<float> scale(size_t(g.C)), shift(size_t(g.C));
-      for (int k = 0; k < g.C; ++k) scale[size_t(k)] = float(k % 3 - 1) * 2.f + 1.f, shift[size_t(k)] = float(k % 4) - 1.f;
+      for (int k = 0; k < g.C; ++k)
+        scale[size_t(k)] = float(k % 3 - 1) * 2.f + 1.f, shift[size_t(k)] = float(k % 4) - 1.f;
       std::vector<uint8_t> mask(size_t(g.C) * g.HW());
       for (size_t i = 0; i < mask.size(); ++i) mask[i] = uint8_t(rand_below(130 + ci, 0, i, 2));
       cpu::ConvInputMap m{scale.data(), shift.data(), Act::MaskedReLU, mask.data()};
@@ -175,15 +180,16 @@ TEST(DirectConv, RowsHookSeesEveryOutputRowOnceAfterItIsWritten) {
       std::vector<int> seen(size_t(g.N) * g.K, 0);
       std::mutex mu;
       bool rows_ok = true;
-      cpu::direct_conv_fprop(g, x.data(), w.data(), y.data(),
-                             [&](int, int n, int k0, int k1, float* rows) {
-                               std::lock_guard<std::mutex> lock(mu);
-                               EXPECT_EQ(rows, y.data() + (size_t(n) * g.K + k0) * g.PQ());
-                               for (int k = k0; k < k1; ++k) seen[size_t(n) * g.K + k]++;
-                               for (int64_t i = 0; i < (k1 - k0) * g.PQ(); ++i)
-                                 rows_ok &= rows[i] == ref[(size_t(n) * g.K + k0) * g.PQ() + size_t(i)];
-                             },
-                             nullptr, isa);
+      cpu::direct_conv_fprop(
+          g, x.data(), w.data(), y.data(),
+          [&](int, int n, int k0, int k1, float* rows) {
+            std::lock_guard<std::mutex> lock(mu);
+            EXPECT_EQ(rows, y.data() + (size_t(n) * g.K + k0) * g.PQ());
+            for (int k = k0; k < k1; ++k) seen[size_t(n) * g.K + k]++;
+            for (int64_t i = 0; i < (k1 - k0) * g.PQ(); ++i)
+              rows_ok &= rows[i] == ref[(size_t(n) * g.K + k0) * g.PQ() + size_t(i)];
+          },
+          nullptr, isa);
       EXPECT_TRUE(rows_ok) << "a hook saw rows before they were final";
       for (int s : seen) EXPECT_EQ(s, 1);
     }

@@ -27,21 +27,26 @@ namespace {
 struct Case {
   int N, C, H, W, K;
 };
-const std::vector<Case> kCases = {{1, 3, 7, 9, 5},   {2, 16, 8, 8, 16}, {2, 17, 6, 5, 18},  {3, 32, 4, 4, 64},
-                                  {2, 64, 4, 4, 32}, {2, 8, 9, 7, 8},   {1, 40, 16, 16, 24}, {4, 5, 2, 2, 3},
-                                  {2, 64, 8, 8, 64}, {1, 1, 1, 1, 1},   {2, 33, 11, 3, 70}};
+const std::vector<Case> kCases = {{1, 3, 7, 9, 5},     {2, 16, 8, 8, 16}, {2, 17, 6, 5, 18},
+                                  {3, 32, 4, 4, 64},   {2, 64, 4, 4, 32}, {2, 8, 9, 7, 8},
+                                  {1, 40, 16, 16, 24}, {4, 5, 2, 2, 3},   {2, 64, 8, 8, 64},
+                                  {1, 1, 1, 1, 1},     {2, 33, 11, 3, 70}};
 
-cpu::Conv2dGeom geom(const Case& c) { return cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, 3, 3, 1, 1); }
+cpu::Conv2dGeom geom(const Case& c) {
+  return cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, 3, 3, 1, 1);
+}
 std::string name(const Case& c, cpu::CpuIsa isa) {
-  return std::string(cpu::isa_name(isa)) + " N" + std::to_string(c.N) + " " + std::to_string(c.C) + "→" +
-         std::to_string(c.K) + " " + std::to_string(c.H) + "x" + std::to_string(c.W);
+  return std::string(cpu::isa_name(isa)) + " N" + std::to_string(c.N) + " " + std::to_string(c.C) +
+         "→" + std::to_string(c.K) + " " + std::to_string(c.H) + "x" + std::to_string(c.W);
 }
 
 ConvResult run(const cpu::Conv2dGeom& g, const std::vector<float>& x, const std::vector<float>& w,
                const std::vector<float>& dy, cpu::CpuIsa isa) {
   return run_conv(
       g, x, w, dy, [&](float* y) { cpu::winograd_fprop(g, x.data(), w.data(), y, {}, isa); },
-      [&](const cpu::ConvDyFill& f, float* dx, float* dw) { cpu::winograd_bprop(g, x.data(), w.data(), f, dx, dw, isa); });
+      [&](const cpu::ConvDyFill& f, float* dx, float* dw) {
+        cpu::winograd_bprop(g, x.data(), w.data(), f, dx, dw, isa);
+      });
 }
 
 }  // namespace
@@ -52,7 +57,8 @@ TEST(Winograd, SupportedFor3x3Stride1Pad1Only) {
   EXPECT_FALSE(cpu::winograd_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 2, 1)));
   EXPECT_FALSE(cpu::winograd_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 1, 1, 1, 0)));
   EXPECT_FALSE(cpu::winograd_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 1, 0)));
-  EXPECT_FALSE(cpu::winograd_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 1, 1), cpu::CpuIsa::Generic));
+  EXPECT_FALSE(
+      cpu::winograd_supported(cpu::conv2d_geom(2, 16, 8, 8, 16, 3, 3, 1, 1), cpu::CpuIsa::Generic));
 }
 
 // U = G g Gᵀ of the filter with a single 1 at the centre, and back: Gᵀ dU G of that U's pattern is

@@ -97,10 +97,10 @@ inline ::testing::AssertionResult close(const std::vector<float>& got,
       os << "  [" << i << "] got " << got[i] << " want " << ref[i] << " (|d| " << d << ")\n";
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << got.size()
-                                       << " out of tolerance (max|ref| " << scale
-                                       << ", worst |d|/max|ref| " << worst << "):\n"
-                                       << os.str();
+  return ::testing::AssertionFailure()
+         << bad << " of " << got.size() << " out of tolerance (max|ref| " << scale
+         << ", worst |d|/max|ref| " << worst << "):\n"
+         << os.str();
 }
 
 }  // namespace senet::cudatest

@@ -17,7 +17,8 @@ inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.f, floa
 // Integers in [lo, hi] as floats: sums and products of few of them are exact in fp32.
 inline std::vector<float> small_ints(size_t n, uint64_t seed, int lo, int hi) {
   std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = float(lo + int(rand_below(seed, 12, i, uint32_t(hi - lo + 1))));
+  for (size_t i = 0; i < n; ++i)
+    v[i] = float(lo + int(rand_below(seed, 12, i, uint32_t(hi - lo + 1))));
   return v;
 }
 

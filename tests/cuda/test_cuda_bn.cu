@@ -61,14 +61,28 @@ struct BnGpu {
   DeviceBuffer<float> part, da, dy, dr, dgamma, dbeta, ws;
   BnGpu(const Tensor& y_, const Tensor& r_, const Tensor& g_, const Tensor& b_, const Tensor& rm_,
         const Tensor& rv_, const Tensor& mask_)
-      : N(int(y_.size(0))), K(int(y_.size(1))), PQ(int(y_.numel() / (y_.size(0) * y_.size(1)))),
-        y(host(y_)), r(host(r_)), gamma(host(g_)), beta(host(b_)), rmean(host(rm_)),
-        rvar(host(rv_)), mean(size_t(K)), invstd(size_t(K)), scale(size_t(K)), shift(size_t(K)),
+      : N(int(y_.size(0))),
+        K(int(y_.size(1))),
+        PQ(int(y_.numel() / (y_.size(0) * y_.size(1)))),
+        y(host(y_)),
+        r(host(r_)),
+        gamma(host(g_)),
+        beta(host(b_)),
+        rmean(host(rm_)),
+        rvar(host(rv_)),
+        mean(size_t(K)),
+        invstd(size_t(K)),
+        scale(size_t(K)),
+        shift(size_t(K)),
         a(size_t(y_.numel())),
         mask(mask_.defined() ? host_u8(mask_) : std::vector<uint8_t>(1, 1)),
         bits(size_t(pass_bits_words(y_.numel()))),
-        part(size_t(3 * bn_stats_num_partials(stats_params()) * K)), da(size_t(y_.numel())),
-        dy(size_t(y_.numel())), dr(size_t(y_.numel())), dgamma(size_t(K)), dbeta(size_t(K)),
+        part(size_t(3 * bn_stats_num_partials(stats_params()) * K)),
+        da(size_t(y_.numel())),
+        dy(size_t(y_.numel())),
+        dr(size_t(y_.numel())),
+        dgamma(size_t(K)),
+        dbeta(size_t(K)),
         ws(size_t(mrelu_bn_bwd_workspace_floats(bwd_params(true)))) {}
   bn_stats_params stats_params() const { return {N, K, PQ}; }
   mrelu_bn_bwd_params bwd_params(bool training) const {
@@ -96,8 +110,13 @@ BnCpu run_cpu(const Tensor& y, const Tensor& r, const Tensor& g, const Tensor& b
   st.running_mean = rm.clone(), st.running_var = rv.clone();
   Tensor a = bn_act(y1, r1, g1, b1, st, training, act, mask);
   a.backward(da);
-  BnCpu out{a.to_vector(), y1.grad().to_vector(), {}, g1.grad().to_vector(),
-            b1.grad().to_vector(), st.running_mean.to_vector(), st.running_var.to_vector()};
+  BnCpu out{a.to_vector(),
+            y1.grad().to_vector(),
+            {},
+            g1.grad().to_vector(),
+            b1.grad().to_vector(),
+            st.running_mean.to_vector(),
+            st.running_var.to_vector()};
   if (r1.defined()) out.dr = r1.grad().to_vector();
   return out;
 }
@@ -118,7 +137,8 @@ TEST(CudaBnStats, MeanOffsetMultiTileAgainstDouble) {
   const bn_partials pp{part.get(), part.get() + T * K, part.get() + 2 * T * K};
   CUDA_OK(bn_stats_partials(sp, dy_.get(), pp, nullptr));
   std::vector<float> g(K), b(K), rm(K), rv(K);
-  for (int k = 0; k < K; ++k) g[size_t(k)] = 0.5f + k, b[size_t(k)] = -1.0f + k, rm[size_t(k)] = 0.25f, rv[size_t(k)] = 2.0f;
+  for (int k = 0; k < K; ++k)
+    g[size_t(k)] = 0.5f + k, b[size_t(k)] = -1.0f + k, rm[size_t(k)] = 0.25f, rv[size_t(k)] = 2.0f;
   DeviceBuffer<float> dg(g), db(b), drm(rm), drv(rv), mean(K), invstd(K), scale(K), shift(K);
   bn_finalize_params fp;
   fp.K = K, fp.num_partials = T, fp.eps = 1e-5f, fp.momentum = 0.1f;
@@ -139,11 +159,12 @@ TEST(CudaBnStats, MeanOffsetMultiTileAgainstDouble) {
       }
     const double var = s2 / M, is = 1.0 / std::sqrt(var + 1e-5);
     SCOPED_TRACE(k);
-    EXPECT_NEAR(hm[size_t(k)], mu, 2e-7 * mu);          // a few fp32 ulps of 1e3
-    EXPECT_NEAR(his[size_t(k)], is, 1e-5 * is);         // σ² to ~1e-5 despite μ/σ = 1e3
+    EXPECT_NEAR(hm[size_t(k)], mu, 2e-7 * mu);   // a few fp32 ulps of 1e3
+    EXPECT_NEAR(his[size_t(k)], is, 1e-5 * is);  // σ² to ~1e-5 despite μ/σ = 1e3
     EXPECT_NEAR(hs[size_t(k)], g[size_t(k)] * is, 1e-5 * std::fabs(g[size_t(k)] * is));
     // shift = β − μ·scale: ~1e3·scale, so its absolute error is ~ulp(μ·scale) + μ·δscale.
-    EXPECT_NEAR(hsh[size_t(k)], b[size_t(k)] - mu * g[size_t(k)] * is, 2e-5 * mu * std::fabs(g[size_t(k)] * is));
+    EXPECT_NEAR(hsh[size_t(k)], b[size_t(k)] - mu * g[size_t(k)] * is,
+                2e-5 * mu * std::fabs(g[size_t(k)] * is));
     EXPECT_NEAR(hrm[size_t(k)], 0.9 * 0.25 + 0.1 * mu, 2e-7 * mu);
     EXPECT_NEAR(hrv[size_t(k)], 0.9 * 2.0 + 0.1 * var * M / (M - 1), 1e-5);
   }
@@ -161,8 +182,8 @@ TEST(CudaBnAct, ForwardAndBackwardEqualTheCpuOp) {
       for (bool with_residual : {false, true})
         for (bool training : {true, false}) {
           SCOPED_TRACE(std::to_string(s.N) + "x" + std::to_string(s.K) + "x" + std::to_string(s.P) +
-                       "x" + std::to_string(s.Q) + " " + ac.name + (with_residual ? " +residual" : "") +
-                       (training ? " training" : " eval"));
+                       "x" + std::to_string(s.Q) + " " + ac.name +
+                       (with_residual ? " +residual" : "") + (training ? " training" : " eval"));
           seed += 10;
           Tensor y = random_tensor({s.N, s.K, s.P, s.Q}, seed, 2.0f);
           // Offsets per channel so that μ ≠ 0 matters.
@@ -252,7 +273,8 @@ TEST(CudaBn, RaceFreeEveryKernel) {
   const int N = 2, K = 3, PQ = 33 * 31;  // 2 tiles per channel, ragged warps and blocks
   Tensor yt = random_tensor({N, K, PQ}, 21), mask = random_mask({K, PQ}, 22);
   Tensor g = random_tensor({K}, 23), b = random_tensor({K}, 24), da = random_tensor({N, K, PQ}, 25);
-  BnGpu d(yt, random_tensor({N, K, PQ}, 26), g, b, Tensor::zeros({K}), Tensor::full({K}, 1.f), mask);
+  BnGpu d(yt, random_tensor({N, K, PQ}, 26), g, b, Tensor::zeros({K}), Tensor::full({K}, 1.f),
+          mask);
   d.da.upload(host(da));
   bn_finalize_params fp;
   fp.K = K, fp.num_partials = int(bn_stats_num_partials(d.stats_params()));
@@ -277,7 +299,8 @@ TEST(CudaBn, RaceFreeEveryKernel) {
   forward();
   mrelu_bn_bwd_tensors bt;
   bt.da = d.da.get(), bt.bits = d.bits.get(), bt.y = d.y.get(), bt.mean = d.mean.get();
-  bt.invstd = d.invstd.get(), bt.gamma = d.gamma.get(), bt.dy = d.dy.get(), bt.dresidual = d.dr.get();
+  bt.invstd = d.invstd.get(), bt.gamma = d.gamma.get(), bt.dy = d.dy.get(),
+  bt.dresidual = d.dr.get();
   bt.dgamma = d.dgamma.get(), bt.dbeta = d.dbeta.get(), bt.workspace = d.ws.get();
   EXPECT_RACE_FREE(([&] {
                      EXPECT_CUDA_OK(mrelu_bn_bwd(d.bwd_params(true), bt, nullptr));
@@ -303,12 +326,15 @@ TEST(CudaBn, LaunchersRejectBadParams) {
   const bn_channel_affine aff{p, p, p, p};
   EXPECT_EQ(bn_finalize_train(fp, part, p, p, p, nullptr, aff, nullptr), cudaErrorInvalidValue);
   fp.eps = 0;
-  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr),
+            cudaErrorInvalidValue);
   EXPECT_EQ(bn_finalize_eval(fp, p, p, p, p, aff, nullptr), cudaErrorInvalidValue);
   fp.eps = 1e-5f, fp.num_partials = 0;
-  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr),
+            cudaErrorInvalidValue);
   fp.num_partials = 1, fp.momentum = 2.0f;
-  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(bn_finalize_train(fp, part, p, p, nullptr, nullptr, aff, nullptr),
+            cudaErrorInvalidValue);
   scale_shift_mrelu_params sp;
   sp.N = 1, sp.K = 2, sp.PQ = 3, sp.act = Act::MaskedReLU;
   EXPECT_EQ(scale_shift_mrelu(sp, p, p, p, nullptr, nullptr, p, bits.get(), nullptr),

@@ -24,8 +24,8 @@ using senet::test::random_int_tensor;
 namespace {
 
 struct ConvData {
-  Tensor x, w, bias, dy;        // host, integer-valued
-  std::vector<float> y_ref;     // conv(x, w) + bias
+  Tensor x, w, bias, dy;     // host, integer-valued
+  std::vector<float> y_ref;  // conv(x, w) + bias
   std::vector<float> dx_ref, dw_ref;
 };
 
@@ -176,8 +176,8 @@ TEST(CudaConv2d, LaunchersRejectBadParams) {
   q = good, q.C = -1, bad.push_back(q);
   q = good, q.stride = 0, bad.push_back(q);
   q = good, q.pad = -1, bad.push_back(q);
-  q = good, q.P = good.P + 1, bad.push_back(q);                      // inconsistent output size
-  bad.push_back(conv2d_geom(1, 2, 2, 2, 3, 5, 5, 1, 0));        // kernel larger than input
+  q = good, q.P = good.P + 1, bad.push_back(q);           // inconsistent output size
+  bad.push_back(conv2d_geom(1, 2, 2, 2, 3, 5, 5, 1, 0));  // kernel larger than input
   for (const Conv2dGeom& b : bad) {
     for (conv2d_fprop_version v : kConv2dFpropVersions)
       EXPECT_EQ(conv2d_fprop(v, b, x.get(), w.get(), nullptr, y.get(), nullptr),

@@ -59,7 +59,8 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   in.rm = random_tensor({c.K}, seed + 4, 10.0f);
   in.rv = Tensor::full({c.K}, 40.0f);
   if (ac.act == Act::MaskedReLU)
-    in.mask = ac.per_channel ? random_mask({c.K}, seed + 5) : random_mask({c.K, p.P, p.Q}, seed + 5);
+    in.mask =
+        ac.per_channel ? random_mask({c.K}, seed + 5) : random_mask({c.K, p.P, p.Q}, seed + 5);
   in.da = random_tensor({c.N, c.K, p.P, p.Q}, seed + 6);
   return in;
 }
@@ -80,13 +81,28 @@ struct FusedGpu {
   DeviceBuffer<uint32_t> bits;
   DeviceBuffer<float> da, dy, dx, dw, dg, db, bws;
   FusedGpu(const Conv2dGeom& p_, const Inputs& in)
-      : p(p_), x(host(in.x)), w(host(in.w)), g(host(in.g)), b(host(in.b)), rm(host(in.rm)),
-        rv(host(in.rv)), y(size_t(p.y_size())), mean(size_t(p.K)), invstd(size_t(p.K)),
-        scale(size_t(p.K)), shift(size_t(p.K)), a(size_t(p.y_size())),
+      : p(p_),
+        x(host(in.x)),
+        w(host(in.w)),
+        g(host(in.g)),
+        b(host(in.b)),
+        rm(host(in.rm)),
+        rv(host(in.rv)),
+        y(size_t(p.y_size())),
+        mean(size_t(p.K)),
+        invstd(size_t(p.K)),
+        scale(size_t(p.K)),
+        shift(size_t(p.K)),
+        a(size_t(p.y_size())),
         fws(size_t(conv_bn_mrelu_fwd_workspace_floats(p))),
         mask(in.mask.defined() ? host_u8(in.mask) : std::vector<uint8_t>(1, 1)),
-        bits(size_t(pass_bits_words(p.y_size()))), da(host(in.da)), dy(size_t(p.y_size())),
-        dx(size_t(p.x_size())), dw(size_t(p.w_size())), dg(size_t(p.K)), db(size_t(p.K)),
+        bits(size_t(pass_bits_words(p.y_size()))),
+        da(host(in.da)),
+        dy(size_t(p.y_size())),
+        dx(size_t(p.x_size())),
+        dw(size_t(p.w_size())),
+        dg(size_t(p.K)),
+        db(size_t(p.K)),
         bws(size_t(conv_bn_mrelu_bwd_workspace_floats(p))) {}
   conv_bn_mrelu_fwd_tensors fwd_tensors(bool running) {
     conv_bn_mrelu_fwd_tensors t;
@@ -143,7 +159,8 @@ void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   const Inputs in = make_inputs(c, ac, seed);
   BatchNormState st;
   st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
-  const Tensor a_ref = conv_bn_act(in.x, in.w, in.g, in.b, st, false, ac.act, in.mask, c.stride, c.pad);
+  const Tensor a_ref =
+      conv_bn_act(in.x, in.w, in.g, in.b, st, false, ac.act, in.mask, c.stride, c.pad);
   FusedGpu d(p, in);
   DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
   CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
@@ -178,7 +195,8 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
 
 TEST(CudaConvBnMrelu, InferenceFoldedEqualsCpuOp) {
   uint64_t seed = 500;
-  for (const ActCase& ac : kActs) check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10);
+  for (const ActCase& ac : kActs)
+    check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10);
   for (const ConvCase& c : all_conv_cases()) check_inference(c, kMasked, seed += 10);
 }
 
@@ -254,8 +272,9 @@ TEST(CudaConvBnMrelu, LaunchersRejectBadParams) {
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
   fp.conv.stride = 0;
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(true), nullptr), cudaErrorInvalidValue);
-  EXPECT_EQ(conv_bn_mrelu_infer(fp, d.x.get(), d.w.get(), d.b.get(), d.mask.get(), d.a.get(), nullptr),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      conv_bn_mrelu_infer(fp, d.x.get(), d.w.get(), d.b.get(), d.mask.get(), d.a.get(), nullptr),
+      cudaErrorInvalidValue);
   EXPECT_EQ(conv_bn_mrelu_bwd(fp.conv, d.bwd_tensors(true), nullptr), cudaErrorInvalidValue);
   fp = fused_params(c, kMasked);
   EXPECT_EQ(conv_bn_mrelu_infer(fp, d.x.get(), d.w.get(), d.b.get(), nullptr, d.a.get(), nullptr),

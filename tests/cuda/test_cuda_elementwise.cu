@@ -84,7 +84,8 @@ TEST(CudaElementwise, BetaZeroDoesNotReadB) {
 
 TEST(CudaElementwise, LaunchersRejectBadParams) {
   DeviceBuffer<float> d(4);
-  EXPECT_EQ(axpby_launch({d.get(), d.get(), d.get(), 1.f, 1.f, -1}, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(axpby_launch({d.get(), d.get(), d.get(), 1.f, 1.f, -1}, nullptr),
+            cudaErrorInvalidValue);
   EXPECT_EQ(axpby_launch({nullptr, d.get(), d.get(), 1.f, 1.f, 4}, nullptr), cudaErrorInvalidValue);
   EXPECT_EQ(axpby_launch({d.get(), d.get(), nullptr, 1.f, 1.f, 4}, nullptr), cudaErrorInvalidValue);
   EXPECT_EQ(mul_launch({d.get(), nullptr, d.get(), 4}, nullptr), cudaErrorInvalidValue);

@@ -53,7 +53,8 @@ void check_gemm(const GemmCase& g, bool integers, float beta, sgemm_impl impl) {
   SCOPED_TRACE(testing::Message() << "ta=" << g.ta << " tb=" << g.tb << " m=" << g.m << " n=" << g.n
                                   << " k=" << g.k << " pad=" << g.pad << " beta=" << beta
                                   << " impl=" << int(impl));
-  const int lda = std::max(1, g.ta ? g.k : g.m) + g.pad, ldb = std::max(1, g.tb ? g.n : g.k) + g.pad;
+  const int lda = std::max(1, g.ta ? g.k : g.m) + g.pad,
+            ldb = std::max(1, g.tb ? g.n : g.k) + g.pad;
   const int ldc = g.m + g.pad;
   const size_t na = size_t(lda) * size_t(std::max(1, g.ta ? g.m : g.k));
   const size_t nb = size_t(ldb) * size_t(std::max(1, g.tb ? g.k : g.n));
@@ -92,9 +93,9 @@ void check_gemm(const GemmCase& g, bool integers, float beta, sgemm_impl impl) {
 }
 
 // edge shapes: 1×1×1, around the 64×64×16 tile, k = 0, thin / wide, padded leading dimensions
-const GemmCase kCases[] = {{false, false, 1, 1, 1, 0},   {false, false, 63, 65, 17, 0},
-                           {true, false, 64, 64, 16, 3}, {false, true, 65, 33, 31, 1},
-                           {true, true, 70, 129, 40, 0}, {false, false, 5, 7, 0, 0},
+const GemmCase kCases[] = {{false, false, 1, 1, 1, 0},     {false, false, 63, 65, 17, 0},
+                           {true, false, 64, 64, 16, 3},   {false, true, 65, 33, 31, 1},
+                           {true, true, 70, 129, 40, 0},   {false, false, 5, 7, 0, 0},
                            {true, false, 10, 128, 300, 2}, {false, true, 1, 100, 64, 0}};
 
 std::vector<sgemm_impl> impls() {

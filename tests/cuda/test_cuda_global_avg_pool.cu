@@ -18,7 +18,7 @@ struct Shape4 {
   int64_t N, C, H, W;
 };
 // N = 1, odd sizes, HW < 32, HW = 1, and model shapes (ResNet-18 at 32×32: 4×4×512; WRN 8×8)
-const Shape4 kShapes[] = {{1, 1, 1, 1}, {1, 3, 5, 7}, {2, 9, 1, 1}, {3, 17, 7, 9},
+const Shape4 kShapes[] = {{1, 1, 1, 1},  {1, 3, 5, 7},   {2, 9, 1, 1},  {3, 17, 7, 9},
                           {4, 64, 8, 8}, {2, 512, 4, 4}, {1, 5, 64, 64}};
 
 TEST(CudaGlobalAvgPool, ForwardAndBackwardMatchCpu) {
@@ -49,7 +49,8 @@ TEST(CudaGlobalAvgPool, RaceFreeAndRejectsBadParams) {
   DeviceBuffer<float> dx(x), dy(static_cast<size_t>(NC));
   EXPECT_RACE_FREE(
       [&] {
-        EXPECT_EQ(global_avg_pool_forward_launch({dx.get(), dy.get(), NC, HW}, nullptr), cudaSuccess);
+        EXPECT_EQ(global_avg_pool_forward_launch({dx.get(), dy.get(), NC, HW}, nullptr),
+                  cudaSuccess);
         return dy.download();
       },
       0.0);

@@ -29,8 +29,8 @@ using namespace senet::cudatest;
 namespace {
 
 // N = 1, K = 1, K not a multiple of 32, CIFAR-10/100 and Tiny-ImageNet heads at small batch
-const std::pair<int64_t, int64_t> kShapes[] = {{1, 1}, {1, 10}, {3, 33}, {9, 100}, {64, 10},
-                                               {5, 200}};
+const std::pair<int64_t, int64_t> kShapes[] = {{1, 1},   {1, 10},  {3, 33},
+                                               {9, 100}, {64, 10}, {5, 200}};
 
 struct XentOut {
   float loss;
@@ -184,9 +184,10 @@ struct PramOut {
 };
 PramOut gpu_pram(const std::vector<float>& as, const std::vector<float>& at, int64_t B, int64_t C,
                  int64_t HW, float g) {
-  DeviceBuffer<float> s(as), t(at), qs(static_cast<size_t>(B * HW)), qt(static_cast<size_t>(B * HW)),
-      ns(static_cast<size_t>(B)), nt(static_cast<size_t>(B)), rows(static_cast<size_t>(B)), loss(1),
-      grad(std::vector<float>{g}), dq(static_cast<size_t>(B * HW)), da(as.size());
+  DeviceBuffer<float> s(as), t(at), qs(static_cast<size_t>(B * HW)),
+      qt(static_cast<size_t>(B * HW)), ns(static_cast<size_t>(B)), nt(static_cast<size_t>(B)),
+      rows(static_cast<size_t>(B)), loss(1), grad(std::vector<float>{g}),
+      dq(static_cast<size_t>(B * HW)), da(as.size());
   pram_forward_params f;
   f.a_s = s.get(), f.a_t = t.get(), f.B = B, f.C = C, f.HW = HW, f.qs = qs.get(), f.qt = qt.get();
   f.norm_s = ns.get(), f.norm_t = nt.get(), f.row_dist = rows.get(), f.loss = loss.get();
@@ -203,8 +204,8 @@ struct PramShape {
   int64_t B, C, HW;
 };
 // B = 1, C = 1, HW = 1, HW above the block (257, 1024 = 32×32), ResNet-18 stage ends at small B
-const PramShape kPram[] = {{1, 1, 1}, {1, 3, 7}, {2, 5, 257}, {3, 64, 64}, {2, 16, 1024},
-                           {2, 512, 16}};
+const PramShape kPram[] = {{1, 1, 1},   {1, 3, 7},     {2, 5, 257},
+                           {3, 64, 64}, {2, 16, 1024}, {2, 512, 16}};
 
 TEST(CudaPramLoss, MatchesCpu) {
   for (const auto& s : kPram) {
@@ -212,8 +213,7 @@ TEST(CudaPramLoss, MatchesCpu) {
     const size_t n = size_t(s.B * s.C * s.HW);
     const auto as = uniform(n, n, 0.f, 2.f), at = uniform(n, n + 1, 0.f, 2.f);  // post-ReLU ≥ 0
     const auto got = gpu_pram(as, at, s.B, s.C, s.HW, 3.f);
-    std::vector<float> qs(size_t(s.B * s.HW)), qt(qs.size()), ns(size_t(s.B)), nt(ns.size()),
-        da(n);
+    std::vector<float> qs(size_t(s.B * s.HW)), qt(qs.size()), ns(size_t(s.B)), nt(ns.size()), da(n);
     cpu::pram_attention(as.data(), qs.data(), ns.data(), s.B, s.C, s.HW);
     cpu::pram_attention(at.data(), qt.data(), nt.data(), s.B, s.C, s.HW);
     const double ref = cpu::pram_distance(qs.data(), qt.data(), s.B, s.HW);
@@ -268,7 +268,8 @@ TEST(CudaL1, ForwardAndSubgradientMatchCpu) {
     cpu::l1_backward(x.data(), 0.5f, rg.data(), n);
     EXPECT_TRUE(bitwise_equal(g.download(), rg));
   }
-  EXPECT_EQ(l1_backward_launch({nullptr, nullptr, 1.f, nullptr, 5}, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(l1_backward_launch({nullptr, nullptr, 1.f, nullptr, 5}, nullptr),
+            cudaErrorInvalidValue);
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ void check_topk(const std::vector<float>& s, int64_t k) {
   const auto got = gpu_topk(ds, n, k);
   const auto ref = topk_reference(s, k);
   EXPECT_EQ(std::count(got.begin(), got.end(), uint8_t(1)), k);
-  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(int(got[size_t(i)]), int(ref[size_t(i)])) << "index " << i;
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(int(got[size_t(i)]), int(ref[size_t(i)])) << "index " << i;
 }
 
 TEST(CudaMaskSearch, TopkExactWithManyTies) {
@@ -66,8 +67,8 @@ TEST(CudaMaskSearch, TopkExactWithManyTies) {
 }
 
 TEST(CudaMaskSearch, TopkSpecialValues) {
-  std::vector<float> s = {0.f,  -0.f, NAN,      INFINITY, -INFINITY, 1e-45f, -1e-45f, 3.f,
-                          -3.f, 0.f,  -0.f,     NAN,      3.f,       -2.f,   7.f,     -0.f};
+  std::vector<float> s = {0.f,  -0.f, NAN,  INFINITY, -INFINITY, 1e-45f, -1e-45f, 3.f,
+                          -3.f, 0.f,  -0.f, NAN,      3.f,       -2.f,   7.f,     -0.f};
   for (int64_t k = 0; k <= int64_t(s.size()); ++k) check_topk(s, k);
 }
 
@@ -118,7 +119,8 @@ TEST(CudaMaskSearch, AccumulateAndChannelScoresMatchCpu) {
   CUDA_OK(mask_accumulate_absdiff_launch({dat.get(), das.get(), dD.get(), B, L}, nullptr));
   for (int64_t l = 0; l < L; ++l) {
     double s = 0;
-    for (int64_t b = 0; b < B; ++b) s += std::fabs(double(at[size_t(b * L + l)]) - as[size_t(b * L + l)]);
+    for (int64_t b = 0; b < B; ++b)
+      s += std::fabs(double(at[size_t(b * L + l)]) - as[size_t(b * L + l)]);
     D[size_t(l)] = float(double(D[size_t(l)]) + 2 * s);
   }
   EXPECT_TRUE(close(dD.download(), D, 1e-6, 1e-6));

@@ -80,20 +80,24 @@ TEST(CudaMaskedRelu, AllZeroMaskIsIdentityAndRaceFree) {
   DeviceBuffer<float> dx(x), dy(static_cast<size_t>(n));
   DeviceBuffer<uint8_t> zeros(std::vector<uint8_t>(size_t(L), 0));
   DeviceBuffer<uint32_t> bits(static_cast<size_t>(pass_bits_words(n)));
-  CUDA_OK(masked_relu_forward_launch({dx.get(), dy.get(), bits.get(), zeros.get(), n, L, 0}, nullptr));
+  CUDA_OK(
+      masked_relu_forward_launch({dx.get(), dy.get(), bits.get(), zeros.get(), n, L, 0}, nullptr));
   EXPECT_TRUE(bitwise_equal(dy.download(), x));
   EXPECT_RACE_FREE(
       [&] {
         EXPECT_EQ(relu_forward_launch(dx.get(), dy.get(), bits.get(), n, nullptr), cudaSuccess);
         auto v = dy.download();
-        for (uint32_t w : bits.download()) v.push_back(float(w & 0xffff) + float(w >> 16) * 65536.f);
+        for (uint32_t w : bits.download())
+          v.push_back(float(w & 0xffff) + float(w >> 16) * 65536.f);
         return v;
       },
       0.0);
-  EXPECT_EQ(masked_relu_forward_launch({dx.get(), dy.get(), nullptr, zeros.get(), n, 7, 0}, nullptr),
-            cudaErrorInvalidValue);  // n not a multiple of L
-  EXPECT_EQ(masked_relu_forward_launch({dx.get(), dy.get(), nullptr, zeros.get(), n, L, 7}, nullptr),
-            cudaErrorInvalidValue);  // L not a multiple of the channel size
+  EXPECT_EQ(
+      masked_relu_forward_launch({dx.get(), dy.get(), nullptr, zeros.get(), n, 7, 0}, nullptr),
+      cudaErrorInvalidValue);  // n not a multiple of L
+  EXPECT_EQ(
+      masked_relu_forward_launch({dx.get(), dy.get(), nullptr, zeros.get(), n, L, 7}, nullptr),
+      cudaErrorInvalidValue);  // L not a multiple of the channel size
   EXPECT_EQ(masked_relu_backward_launch({dx.get(), nullptr, dy.get(), n}, nullptr),
             cudaErrorInvalidValue);
 }

@@ -25,11 +25,14 @@ struct SgdCfg {
 };
 
 TEST(CudaOptimUpdate, SgdMatchesCpu) {
-  const SgdCfg cfgs[] = {{0.f, 0.f, 0.f, false}, {0.9f, 0.f, 5e-4f, false},
-                         {0.9f, 0.1f, 1e-3f, false}, {0.9f, 0.f, 5e-4f, true}};
+  const SgdCfg cfgs[] = {{0.f, 0.f, 0.f, false},
+                         {0.9f, 0.f, 5e-4f, false},
+                         {0.9f, 0.1f, 1e-3f, false},
+                         {0.9f, 0.f, 5e-4f, true}};
   for (int64_t n : kSizes)
     for (const auto& c : cfgs) {
-      SCOPED_TRACE(testing::Message() << "n=" << n << " mu=" << c.momentum << " nest=" << c.nesterov);
+      SCOPED_TRACE(testing::Message()
+                   << "n=" << n << " mu=" << c.momentum << " nest=" << c.nesterov);
       auto p = uniform(size_t(n), 1), buf = std::vector<float>(size_t(n), 0.f);
       DeviceBuffer<float> dp(p), dbuf(buf), dg(static_cast<size_t>(n));
       for (int step = 0; step < 5; ++step) {
@@ -62,7 +65,8 @@ TEST(CudaOptimUpdate, AdamAndAdamWMatchCpu) {
       for (int step = 1; step <= 5; ++step) {
         const auto g = uniform(size_t(n), uint64_t(20 + step));
         dg.upload(g);
-        const float bc1 = 1.f - std::pow(0.9f, float(step)), bc2 = 1.f - std::pow(0.999f, float(step));
+        const float bc1 = 1.f - std::pow(0.9f, float(step)),
+                    bc2 = 1.f - std::pow(0.999f, float(step));
         adam_update_params u;
         u.p = dp.get(), u.g = dg.get(), u.m = dm.get(), u.v = dv.get(), u.n = n, u.lr = 1e-3f;
         u.weight_decay = 1e-2f, u.decoupled = decoupled, u.bias_correction1 = bc1;

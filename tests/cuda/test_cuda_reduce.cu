@@ -113,8 +113,8 @@ int64_t cpu_count_correct(const std::vector<float>& z, const std::vector<int32_t
 }
 
 TEST(CudaReduce, CountCorrectMatchesEngineOp) {
-  const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {1, 10}, {7, 33}, {9, 100}, {128, 10},
-                                                {33, 200}};
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 1},   {1, 10},   {7, 33},
+                                                {9, 100}, {128, 10}, {33, 200}};
   for (auto [N, K] : shapes) {
     SCOPED_TRACE(testing::Message() << N << "x" << K);
     // small integers: many ties, so the lowest-index rule matters

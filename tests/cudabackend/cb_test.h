@@ -87,7 +87,8 @@ inline DeviceRun run_on(Device d, const std::function<Tensor(const std::vector<T
 }
 
 // Compare f on CPU and CUDA: forward with rtol_y, gradients with rtol_g.
-inline void compare(const std::string& name, const std::function<Tensor(const std::vector<Tensor>&)>& f,
+inline void compare(const std::string& name,
+                    const std::function<Tensor(const std::vector<Tensor>&)>& f,
                     const std::vector<Tensor>& inputs, double rtol_y, double rtol_g,
                     double atol = 1e-7) {
   DeviceRun c = run_on(Device::CPU, f, inputs), g = run_on(Device::CUDA, f, inputs);
@@ -97,7 +98,8 @@ inline void compare(const std::string& name, const std::function<Tensor(const st
     ASSERT_EQ(c.grads[i].defined(), g.grads[i].defined()) << name << " grad " << i;
     if (!c.grads[i].defined()) continue;
     EXPECT_TRUE(g.grads[i].is_cuda()) << name << " grad " << i << " is not on the device";
-    expect_close(c.grads[i], g.grads[i], rtol_g, name + " grad of input " + std::to_string(i), atol);
+    expect_close(c.grads[i], g.grads[i], rtol_g, name + " grad of input " + std::to_string(i),
+                 atol);
   }
 }
 

@@ -46,50 +46,66 @@ Tensor random_mask(const Shape& s, uint64_t seed) {
 
 TEST_F(CudaBackend, ElementwiseBitwise) {
   Tensor a = rnd({3, 5, 7}, 1), b = rnd({3, 5, 7}, 2);
-  compare("add", [](const V& x) { return add(x[0], x[1]); }, {a, b}, 0, 0, 0);
-  compare("sub", [](const V& x) { return sub(x[0], x[1]); }, {a, b}, 0, 0, 0);
-  compare("mul", [](const V& x) { return mul(x[0], x[1]); }, {a, b}, 0, 0, 0);
-  compare("scale", [](const V& x) { return scale(x[0], -1.5f); }, {a}, 0, 0, 0);
+  compare(
+      "add", [](const V& x) { return add(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare(
+      "sub", [](const V& x) { return sub(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare(
+      "mul", [](const V& x) { return mul(x[0], x[1]); }, {a, b}, 0, 0, 0);
+  compare(
+      "scale", [](const V& x) { return scale(x[0], -1.5f); }, {a}, 0, 0, 0);
 }
 
 TEST_F(CudaBackend, Reductions) {
   Tensor a = rnd({4, 1000}, 3);
-  compare("sum", [](const V& x) { return sum(x[0]); }, {a}, 1e-6, 0);
-  compare("mean", [](const V& x) { return mean(x[0]); }, {a}, 1e-6, 1e-6);
-  compare("l1", [](const V& x) { return l1(x[0]); }, {rnd({3, 4, 5}, 4, true, 0.05f)}, 1e-6, 0);
+  compare(
+      "sum", [](const V& x) { return sum(x[0]); }, {a}, 1e-6, 0);
+  compare(
+      "mean", [](const V& x) { return mean(x[0]); }, {a}, 1e-6, 1e-6);
+  compare(
+      "l1", [](const V& x) { return l1(x[0]); }, {rnd({3, 4, 5}, 4, true, 0.05f)}, 1e-6, 0);
 }
 
 TEST_F(CudaBackend, ReluAndMaskedRelu) {
   Tensor x = rnd({2, 3, 5, 6}, 5, true, 0.01f);
-  compare("relu", [](const V& v) { return relu(v[0]); }, {x}, 0, 0, 0);
+  compare(
+      "relu", [](const V& v) { return relu(v[0]); }, {x}, 0, 0, 0);
   Tensor m_el = random_mask({3, 5, 6}, 6), m_ch = random_mask({3}, 7);
-  compare("masked_relu per element", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_el}, 0,
-          0, 0);
-  compare("masked_relu per channel", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_ch}, 0,
-          0, 0);
-  compare("masked_relu N×C", [&](const V& v) { return masked_relu(v[0], v[1]); },
-          {rnd({4, 3}, 8, true, 0.01f), m_ch}, 0, 0, 0);
+  compare(
+      "masked_relu per element", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_el}, 0,
+      0, 0);
+  compare(
+      "masked_relu per channel", [&](const V& v) { return masked_relu(v[0], v[1]); }, {x, m_ch}, 0,
+      0, 0);
+  compare(
+      "masked_relu N×C", [&](const V& v) { return masked_relu(v[0], v[1]); },
+      {rnd({4, 3}, 8, true, 0.01f), m_ch}, 0, 0, 0);
 }
 
 TEST_F(CudaBackend, AlphaRelu) {
   Tensor x = rnd({3, 2, 4, 4}, 9, true, 0.01f), a = random_tensor({2, 4, 4}, 10, 0.5f, true);
-  compare("alpha_relu", [](const V& v) { return alpha_relu(v[0], v[1]); }, {x, a}, 1e-6, 1e-5);
+  compare(
+      "alpha_relu", [](const V& v) { return alpha_relu(v[0], v[1]); }, {x, a}, 1e-6, 1e-5);
 }
 
 TEST_F(CudaBackend, Conv2d) {
   Tensor x = rnd({2, 3, 9, 7}, 11), w = random_tensor({5, 3, 3, 3}, 12, 0.3f, true),
          b = rnd({5}, 13);
-  compare("conv2d 3×3 s1 p1 + bias", [](const V& v) { return conv2d(v[0], v[1], v[2], 1, 1); },
-          {x, w, b}, 1e-5, 1e-5);
-  compare("conv2d 3×3 s2 p0", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); }, {x, w},
-          1e-5, 1e-5);
-  compare("conv2d 1×1 s2", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); },
-          {rnd({2, 3, 8, 8}, 14), rnd({4, 3, 1, 1}, 15)}, 1e-5, 1e-5);
+  compare(
+      "conv2d 3×3 s1 p1 + bias", [](const V& v) { return conv2d(v[0], v[1], v[2], 1, 1); },
+      {x, w, b}, 1e-5, 1e-5);
+  compare(
+      "conv2d 3×3 s2 p0", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); }, {x, w},
+      1e-5, 1e-5);
+  compare(
+      "conv2d 1×1 s2", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 2, 0); },
+      {rnd({2, 3, 8, 8}, 14), rnd({4, 3, 1, 1}, 15)}, 1e-5, 1e-5);
   // Integer inputs: every partial sum is exact, so the forward is bitwise equal.
   Tensor xi = test::random_int_tensor({2, 3, 6, 6}, 16, -8, 8),
          wi = test::random_int_tensor({4, 3, 3, 3}, 17, -8, 8);
-  compare("conv2d exact", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); }, {xi, wi}, 0,
-          0, 0);
+  compare(
+      "conv2d exact", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); }, {xi, wi}, 0, 0,
+      0);
 }
 
 // BN-family ops update running stats: each device gets its own state, compared afterwards.
@@ -104,7 +120,9 @@ struct BnCase {
 
 TEST_F(CudaBackend, BatchNorm2dTrainAndEval) {
   // +3 mean offset: the statistics must not cancel.
-  Tensor x = add(rnd({3, 4, 5, 5}, 18, false), Tensor::full({3, 4, 5, 5}, 3.f)).detach().set_requires_grad(true);
+  Tensor x = add(rnd({3, 4, 5, 5}, 18, false), Tensor::full({3, 4, 5, 5}, 3.f))
+                 .detach()
+                 .set_requires_grad(true);
   Tensor g = rnd({4}, 19), b = rnd({4}, 20);
   for (bool training : {true, false}) {
     BnCase bc;
@@ -114,9 +132,10 @@ TEST_F(CudaBackend, BatchNorm2dTrainAndEval) {
     }
     bc.st[1].running_mean = bc.st[1].running_mean.to(Device::CUDA);
     bc.st[1].running_var = bc.st[1].running_var.to(Device::CUDA);
-    compare(training ? "batch_norm2d train" : "batch_norm2d eval",
-            [&](const V& v) { return batch_norm2d(v[0], v[1], v[2], bc.of(v[0]), training); },
-            {x, g, b}, 1e-5, 1e-4, 1e-6);
+    compare(
+        training ? "batch_norm2d train" : "batch_norm2d eval",
+        [&](const V& v) { return batch_norm2d(v[0], v[1], v[2], bc.of(v[0]), training); },
+        {x, g, b}, 1e-5, 1e-4, 1e-6);
     bc.compare_stats("batch_norm2d");
   }
 }
@@ -137,13 +156,14 @@ TEST_F(CudaBackend, BnActVariants) {
                   {"bn_act masked eval", Act::MaskedReLU, m_el, true, false}};
   for (const Variant& vt : variants) {
     BnCase bc;
-    compare(vt.name,
-            [&](const V& v) {
-              Tensor m = vt.mask.defined() ? vt.mask.to(v[0].device()) : Tensor();
-              return bn_act(v[0], vt.residual ? v[1] : Tensor(), v[2], v[3], bc.of(v[0]), vt.training,
-                            vt.act, m);
-            },
-            {y, r, g, b}, 1e-5, 1e-4, 1e-6);
+    compare(
+        vt.name,
+        [&](const V& v) {
+          Tensor m = vt.mask.defined() ? vt.mask.to(v[0].device()) : Tensor();
+          return bn_act(v[0], vt.residual ? v[1] : Tensor(), v[2], v[3], bc.of(v[0]), vt.training,
+                        vt.act, m);
+        },
+        {y, r, g, b}, 1e-5, 1e-4, 1e-6);
     bc.compare_stats(vt.name);
   }
 }
@@ -167,37 +187,47 @@ TEST_F(CudaBackend, ConvBnActTrainEvalInfer) {
       bc.compare_stats(name);
       if (!training) {  // eval without gradients: the folded one-kernel path
         NoGradGuard no_grad;
-        compare(name + " folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 1e-5, 0, 1e-6);
+        compare(name + " folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 1e-5, 0,
+                1e-6);
       }
     }
 }
 
 TEST_F(CudaBackend, PoolLinearFlatten) {
-  compare("global_avg_pool", [](const V& v) { return global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 33)},
-          1e-6, 0);
+  compare(
+      "global_avg_pool", [](const V& v) { return global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 33)},
+      1e-6, 0);
   Tensor x = rnd({5, 7}, 34), w = rnd({3, 7}, 35), b = rnd({3}, 36);
-  compare("linear", [](const V& v) { return linear(v[0], v[1], v[2]); }, {x, w, b}, 1e-5, 1e-5);
-  compare("linear no bias", [](const V& v) { return linear(v[0], v[1], Tensor()); }, {x, w}, 1e-5, 1e-5);
-  compare("flatten → linear",
-          [](const V& v) { return linear(flatten(v[0]), v[1], Tensor()); },
-          {rnd({5, 7, 1, 1}, 37), w}, 1e-5, 1e-5);
+  compare(
+      "linear", [](const V& v) { return linear(v[0], v[1], v[2]); }, {x, w, b}, 1e-5, 1e-5);
+  compare(
+      "linear no bias", [](const V& v) { return linear(v[0], v[1], Tensor()); }, {x, w}, 1e-5,
+      1e-5);
+  compare(
+      "flatten → linear", [](const V& v) { return linear(flatten(v[0]), v[1], Tensor()); },
+      {rnd({5, 7, 1, 1}, 37), w}, 1e-5, 1e-5);
 }
 
 TEST_F(CudaBackend, Losses) {
   Tensor z = rnd({6, 10}, 38), zt = rnd({6, 10}, 39, false);
   Tensor y = Tensor::from_vector_i32({0, 3, 9, 2, 2, 7}, {6});
-  compare("softmax_cross_entropy",
-          [&](const V& v) { return softmax_cross_entropy(v[0], y.to(v[0].device())); }, {z}, 1e-6, 1e-5);
-  compare("kd_loss", [](const V& v) { return kd_loss(v[0], v[1], 4.f); }, {z, zt}, 1e-5, 1e-5);
+  compare(
+      "softmax_cross_entropy",
+      [&](const V& v) { return softmax_cross_entropy(v[0], y.to(v[0].device())); }, {z}, 1e-6,
+      1e-5);
+  compare(
+      "kd_loss", [](const V& v) { return kd_loss(v[0], v[1], 4.f); }, {z, zt}, 1e-5, 1e-5);
   Tensor as = rnd({3, 4, 5, 5}, 40), at = rnd({3, 4, 5, 5}, 41, false);
-  compare("pram_loss", [](const V& v) { return pram_loss(v[0], v[1]); }, {as, at}, 1e-5, 1e-4);
+  compare(
+      "pram_loss", [](const V& v) { return pram_loss(v[0], v[1]); }, {as, at}, 1e-5, 1e-4);
   // A weighted sum of losses: the backward's upstream gradient stays a device scalar.
-  compare("w·CE + w·KD",
-          [&](const V& v) {
-            return add(scale(softmax_cross_entropy(v[0], y.to(v[0].device())), 0.3f),
-                       scale(kd_loss(v[0], v[1], 2.f), 0.7f));
-          },
-          {z, zt}, 1e-6, 1e-5);
+  compare(
+      "w·CE + w·KD",
+      [&](const V& v) {
+        return add(scale(softmax_cross_entropy(v[0], y.to(v[0].device())), 0.3f),
+                   scale(kd_loss(v[0], v[1], 2.f), 0.7f));
+      },
+      {z, zt}, 1e-6, 1e-5);
 }
 
 TEST_F(CudaBackend, CountCorrectAndBadLabels) {
@@ -214,9 +244,12 @@ TEST_F(CudaBackend, CountCorrectAndBadLabels) {
 }
 
 TEST_F(CudaBackend, ViewsAndMixedDevices) {
-  compare("slice + reshape",
-          [](const V& v) { return scale(v[0].slice(1, 3).reshape({2, -1}), 2.f); }, {rnd({4, 3, 2}, 43)},
-          0, 0, 0);
+  compare(
+      "slice + reshape",
+      [](const V& v) {
+        return scale(v[0].slice(1, 3).reshape({2, -1}), 2.f);
+      },
+      {rnd({4, 3, 2}, 43)}, 0, 0, 0);
   Tensor a = rnd({2, 2}, 44, false), b = rnd({2, 2}, 45, false).to(Device::CUDA);
   EXPECT_THROW(add(a, b), Error);
   EXPECT_THROW(conv2d(rnd({1, 1, 3, 3}, 46, false), rnd({1, 1, 3, 3}, 47, false).to(Device::CUDA),

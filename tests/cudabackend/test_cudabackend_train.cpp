@@ -14,9 +14,9 @@
 #include "engine/core/rng.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cuda_ops.h"
-#include "engine/ops/elementwise.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
+#include "engine/ops/elementwise.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/sgd.h"
 #include "models/model.h"
@@ -113,8 +113,9 @@ TEST_F(CudaBackend, ResNet18TrainingStepMatchesCpu) {
     loss[d].item();  // waits for the device
     seconds[d] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  std::printf("[ resnet18 w=1/16 16x16 N=4 ] one training step: cpu %.3f s, cuda (emulated) %.3f s\n",
-              seconds[0], seconds[1]);
+  std::printf(
+      "[ resnet18 w=1/16 16x16 N=4 ] one training step: cpu %.3f s, cuda (emulated) %.3f s\n",
+      seconds[0], seconds[1]);
   ASSERT_TRUE(loss[1].is_cuda() && logits[1].is_cuda());
   EXPECT_NEAR(loss[0].item(), loss[1].item(), 1e-5 * std::fabs(loss[0].item()));
   expect_close(logits[0], logits[1], 1e-4, "logits", 1e-7);
@@ -139,7 +140,8 @@ TEST_F(CudaBackend, ResNet18TrainingStepMatchesCpu) {
   cpu_model->eval();
   dev_model->eval();
   NoGradGuard no_grad;
-  expect_close(cpu_model->forward(x), dev_model->forward(x.to(Device::CUDA)), 1e-4, "eval logits", 1e-7);
+  expect_close(cpu_model->forward(x), dev_model->forward(x.to(Device::CUDA)), 1e-4, "eval logits",
+               1e-7);
 }
 
 TEST_F(CudaBackend, ModelToAndCheckpointFromCuda) {
@@ -147,9 +149,14 @@ TEST_F(CudaBackend, ModelToAndCheckpointFromCuda) {
   set_some_masks(*a);
   a->to(Device::CUDA);
   std::string path = (std::filesystem::temp_directory_path() /
-                      ("senet_cb_" + std::to_string(::getpid()) + ".safetensors")).string();
+                      ("senet_cb_" + std::to_string(::getpid()) + ".safetensors"))
+                         .string();
   save_checkpoint(path, *a, nullptr, {{"stage", "test"}});
-  auto b = models::make_model([] { auto c = tiny_resnet18(); c.seed = 99; return c; }());
+  auto b = models::make_model([] {
+    auto c = tiny_resnet18();
+    c.seed = 99;
+    return c;
+  }());
   load_model_state(read_checkpoint(path), *b);
   std::filesystem::remove(path);
   auto ta = a->named_tensors(), tb = b->named_tensors();
@@ -166,7 +173,8 @@ TEST_F(CudaBackend, CachingAllocatorReusesBlocks) {
   EXPECT_EQ(cuda::allocator_size_class(1), 256u);
   EXPECT_EQ(cuda::allocator_size_class(257), 512u);
   EXPECT_EQ(cuda::allocator_size_class(1000000), size_t(1) << 20);
-  EXPECT_EQ(cuda::allocator_size_class((size_t(1) << 20) + 1), (size_t(1) << 20) + (size_t(1) << 17));
+  EXPECT_EQ(cuda::allocator_size_class((size_t(1) << 20) + 1),
+            (size_t(1) << 20) + (size_t(1) << 17));
   void* first;
   {
     Tensor t = Tensor::empty({1000}, DType::F32, Device::CUDA);
@@ -189,7 +197,8 @@ TEST_F(CudaBackend, MaskSearchEntriesMatchHost) {
   std::vector<double> host(32, 0.0);
   std::vector<float> a = at.to_vector(), s = as.to_vector();
   for (int b = 0; b < 3; ++b)
-    for (int i = 0; i < 32; ++i) host[size_t(i)] += std::fabs(double(a[size_t(b * 32 + i)]) - s[size_t(b * 32 + i)]);
+    for (int i = 0; i < 32; ++i)
+      host[size_t(i)] += std::fabs(double(a[size_t(b * 32 + i)]) - s[size_t(b * 32 + i)]);
   std::vector<float> dv = D.to_vector();
   for (int i = 0; i < 32; ++i) EXPECT_NEAR(dv[size_t(i)], host[size_t(i)], 1e-5) << i;
   Tensor m = Tensor::empty({32}, DType::U8, Device::CUDA);
@@ -206,7 +215,9 @@ TEST_F(CudaBackend, TrainSupervisedOnCuda) {
   c.data.val_size = 16;
   c.train.epochs = 1;
   c.device = Device::CUDA;
-  c.out_dir = (std::filesystem::temp_directory_path() / ("senet_cb_train_" + std::to_string(::getpid()))).string();
+  c.out_dir =
+      (std::filesystem::temp_directory_path() / ("senet_cb_train_" + std::to_string(::getpid())))
+          .string();
   std::filesystem::remove_all(c.out_dir);
   auto m = models::make_model(c.model);
   TrainResult r = train_supervised(c, *m, false);
@@ -226,7 +237,8 @@ TEST_F(CudaBackend, CheckMacroNamesFileLineAndCall) {
   } catch (const Error& e) {
     const std::string m = e.what();
     EXPECT_NE(m.find("test_cudabackend_train.cpp:"), std::string::npos) << m;
-    EXPECT_NE(m.find("cudaMemcpy(&a, &b, sizeof a, cudaMemcpyDeviceToHost)"), std::string::npos) << m;
+    EXPECT_NE(m.find("cudaMemcpy(&a, &b, sizeof a, cudaMemcpyDeviceToHost)"), std::string::npos)
+        << m;
     EXPECT_NE(m.find("cudaErrorInvalidValue"), std::string::npos) << m;
   }
 }

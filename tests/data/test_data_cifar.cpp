@@ -80,7 +80,8 @@ TEST(DataCifar10, Errors) {
   expect_error([&] { load_cifar10(dir.path.string(), true); }, {dir / "data_batch_4.bin", "open"});
   // Not a multiple of the 3073-byte record.
   auto bytes = records(9, 3, 1, {1, 2, 3});
-  bytes.erase(bytes.end() - 100, bytes.end());  // (resize: GCC 12 under ASan warned of a huge memset)
+  bytes.erase(bytes.end() - 100,
+              bytes.end());  // (resize: GCC 12 under ASan warned of a huge memset)
   testing::write_file(dir / "test_batch.bin", bytes);
   expect_error([&] { load_cifar10(dir.path.string(), false); },
                {dir / "test_batch.bin", "3073", std::to_string(3 * 3073 - 100)});

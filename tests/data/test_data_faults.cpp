@@ -24,9 +24,9 @@
 namespace senet::data {
 namespace {
 
-using testing::TempDir;
 using testing::idx_images;
 using testing::idx_labels;
+using testing::TempDir;
 
 bool same(const Dataset& a, const Dataset& b) {
   return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w && a.pixels == b.pixels &&

@@ -14,9 +14,9 @@ namespace senet::data {
 namespace {
 
 using testing::expect_error;
-using testing::TempDir;
 using testing::idx_images;
 using testing::idx_labels;
+using testing::TempDir;
 
 void expect_pixels(const Dataset& d, uint32_t rows, uint32_t cols) {
   for (int64_t i = 0; i < d.n; ++i)
@@ -176,7 +176,8 @@ TEST(DataFashionMnist, RealTrainSplitLoads) {
   EXPECT_EQ(d.n, 60000);
   std::vector<int64_t> count(10, 0);
   for (int64_t i = 0; i < d.n; ++i) ++count[size_t(d.labels[size_t(i)])];
-  for (int k = 0; k < 10; ++k) EXPECT_EQ(count[size_t(k)], 6000);  // the train split is balanced too
+  for (int k = 0; k < 10; ++k)
+    EXPECT_EQ(count[size_t(k)], 6000);  // the train split is balanced too
 }
 
 }  // namespace

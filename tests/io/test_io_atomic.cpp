@@ -114,7 +114,9 @@ TEST(AtomicFile, FileSizeLimitGivesErrorAndKeepsOldFile) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::signal(SIGXFSZ, SIG_DFL);
-    struct rlimit lim {4096, 4096};
+    struct rlimit lim {
+      4096, 4096
+    };
     if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
     std::string big(1 << 20, 'z');
     try {
@@ -122,7 +124,8 @@ TEST(AtomicFile, FileSizeLimitGivesErrorAndKeepsOldFile) {
     } catch (const Error& e) {
       const std::string msg = e.what();
       ::_exit(msg.find(p) != std::string::npos && msg.find("File too large") != std::string::npos
-                  ? 0 : 2);
+                  ? 0
+                  : 2);
     }
     ::_exit(1);
   }

@@ -56,7 +56,9 @@ std::vector<uint8_t> raw_file(const std::string& header, const std::vector<uint8
   return out;
 }
 
-StFile parse(const std::vector<uint8_t>& b) { return parse_safetensors(b.data(), b.size(), "t.st"); }
+StFile parse(const std::vector<uint8_t>& b) {
+  return parse_safetensors(b.data(), b.size(), "t.st");
+}
 
 // Expects a senet::Error whose message contains the file name and `needle`.
 void expect_error(const std::vector<uint8_t>& b, const std::string& needle) {
@@ -87,8 +89,8 @@ TEST(Crc32, KnownValues) {
 }
 
 TEST(SafetensorsDType, NamesSizesAndUnknown) {
-  const StDType all[] = {StDType::F32, StDType::F64, StDType::U8,  StDType::I8,   StDType::I32,
-                         StDType::I64, StDType::U32, StDType::U64, StDType::F16,  StDType::BF16,
+  const StDType all[] = {StDType::F32,  StDType::F64, StDType::U8,  StDType::I8,  StDType::I32,
+                         StDType::I64,  StDType::U32, StDType::U64, StDType::F16, StDType::BF16,
                          StDType::BOOL, StDType::U16, StDType::I16};
   for (StDType t : all) EXPECT_EQ(st_dtype_from_name(st_dtype_name(t)), t);
   EXPECT_EQ(st_dtype_size(StDType::BF16), 2u);
@@ -120,7 +122,7 @@ TEST(Safetensors, RoundTripThroughDisk) {
   f.tensors.push_back(make("empty2d", StDType::F32, {4, 0}));
   save_safetensors(p, f);
   StFile g = load_safetensors(p);
-  expect_same_tensors(f, g);  // same order as saved
+  expect_same_tensors(f, g);          // same order as saved
   EXPECT_EQ(g.metadata, f.metadata);  // checksum keys are hidden
   EXPECT_EQ(g.path, p);
   EXPECT_EQ(g.at("bn.num_batches").shape, std::vector<int64_t>{});
@@ -175,10 +177,9 @@ TEST(Safetensors, LayoutAlignedHeaderWithChecksums) {
 
 // As written by another tool: no padding, no checksums, keys in any order, data back to back.
 TEST(Safetensors, GoldenBytesFromAnotherTool) {
-  const std::string header =
-      R"({"b":{"dtype":"I8","shape":[],"data_offsets":[8,9]},)"
-      R"("__metadata__":{"format":"pt"},)"
-      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string header = R"({"b":{"dtype":"I8","shape":[],"data_offsets":[8,9]},)"
+                             R"("__metadata__":{"format":"pt"},)"
+                             R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   float a[2] = {1.5f, -2.0f};
   std::vector<uint8_t> data(9);
   std::memcpy(data.data(), a, 8);
@@ -257,10 +258,12 @@ TEST(SafetensorsMalformed, DTypeAndShape) {
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[-8],"data_offsets":[0,8]}})", d),
                "negative dimension");
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296],)"
-                        R"("data_offsets":[0,8]}})", d),
+                        R"("data_offsets":[0,8]}})",
+                        d),
                "overflows");
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[18446744073709551615],)"
-                        R"("data_offsets":[0,8]}})", d),
+                        R"("data_offsets":[0,8]}})",
+                        d),
                "too large");
 }
 
@@ -271,21 +274,25 @@ TEST(SafetensorsMalformed, Offsets) {
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[9],"data_offsets":[0,9]}})", d),
                "begin <= end <= 8");
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[1],)"
-                        R"("data_offsets":[18446744073709551615,18446744073709551615]}})", d),
+                        R"("data_offsets":[18446744073709551615,18446744073709551615]}})",
+                        d),
                "begin <= end");
   expect_error(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", d),
                "span 8 bytes");
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
-                        R"("b":{"dtype":"U8","shape":[4],"data_offsets":[3,7]}})", d),
+                        R"("b":{"dtype":"U8","shape":[4],"data_offsets":[3,7]}})",
+                        d),
                "overlap");
   // an empty tensor inside another one also overlaps it
   expect_error(raw_file(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
-                        R"("b":{"dtype":"U8","shape":[0],"data_offsets":[2,2]}})", d),
+                        R"("b":{"dtype":"U8","shape":[0],"data_offsets":[2,2]}})",
+                        d),
                "overlap");
   // gaps and empty tensors at a boundary are fine
   const StFile ok = parse(raw_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},)"
                                    R"("e":{"dtype":"U8","shape":[0],"data_offsets":[2,2]},)"
-                                   R"("b":{"dtype":"U8","shape":[2],"data_offsets":[5,7]}})", d));
+                                   R"("b":{"dtype":"U8","shape":[2],"data_offsets":[5,7]}})",
+                                   d));
   ASSERT_EQ(ok.tensors.size(), 3u);
   EXPECT_EQ(ok.tensors[2].name, "b");
 }
@@ -309,7 +316,8 @@ TEST(SafetensorsIntegrity, FlippedDataByteIsChecksumError) {
 TEST(SafetensorsIntegrity, BadOrOrphanChecksumEntries) {
   const std::vector<uint8_t> d(4);
   expect_error(raw_file(R"({"__metadata__":{"senet.crc32.a":"00000000"},)"
-                        R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", d),
+                        R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
+                        d),
                "checksum mismatch");
   expect_error(raw_file(R"({"__metadata__":{"senet.crc32.zz":"00000000"}})"), "no such tensor");
 }

@@ -94,7 +94,8 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
     scale = std::max(scale, double(std::fabs(want[i])));
     err = std::max(err, double(std::fabs(got[i] - want[i])));
   }
-  EXPECT_LE(err, rtol * scale + 1e-7) << what << ": max |diff| " << err << " of max |value| " << scale;
+  EXPECT_LE(err, rtol * scale + 1e-7)
+      << what << ": max |diff| " << err << " of max |value| " << scale;
 }
 
 void expect_same_step(const StepResult& a, const StepResult& ref, const std::string& label) {
@@ -105,7 +106,8 @@ void expect_same_step(const StepResult& a, const StepResult& ref, const std::str
   for (size_t i = 0; i < ref.grads.size(); ++i) {
     ASSERT_EQ(a.grads[i].first, ref.grads[i].first);
     expect_close(a.grads[i].second, ref.grads[i].second, 1e-3, "grad " + ref.grads[i].first);
-    expect_close(a.weights[i].second, ref.weights[i].second, 1e-3, "weight after SGD " + ref.weights[i].first);
+    expect_close(a.weights[i].second, ref.weights[i].second, 1e-3,
+                 "weight after SGD " + ref.weights[i].first);
   }
 }
 
@@ -118,7 +120,8 @@ TEST(CpuAlgorithms, ResNet18TrainingStepEqualsTheIm2colScalarPath) {
   for (cpu::CpuIsa isa : {cpu::CpuIsa::Avx512, cpu::CpuIsa::Avx2}) {
     if (!cpu::cpu_supports(isa)) continue;
     for (const char* algo : {"direct", "winograd"})
-      expect_same_step(train_step(algo, isa), ref, std::string(algo) + " where it applies, ISA " + cpu::isa_name(isa));
+      expect_same_step(train_step(algo, isa), ref,
+                       std::string(algo) + " where it applies, ISA " + cpu::isa_name(isa));
   }
 }
 
@@ -127,5 +130,6 @@ TEST(CpuAlgorithms, TheFastPathIsBitwiseRepeatable) {
   const StepResult a = train_step("", cpu::best_cpu_isa()), b = train_step("", cpu::best_cpu_isa());
   EXPECT_EQ(a.loss, b.loss);
   EXPECT_EQ(a.logits, b.logits);
-  for (size_t i = 0; i < a.grads.size(); ++i) EXPECT_EQ(a.grads[i].second, b.grads[i].second) << a.grads[i].first;
+  for (size_t i = 0; i < a.grads.size(); ++i)
+    EXPECT_EQ(a.grads[i].second, b.grads[i].second) << a.grads[i].first;
 }

@@ -55,7 +55,7 @@ TEST(Models, WRN22x8SiteCounts) {
   auto m = make_model(c);
   ASSERT_EQ(m->sites().size(), 19u);
   EXPECT_EQ(m->relu_count(), 1392640);
-  EXPECT_EQ(m->sites()[0]->size(), 16 * 32 * 32);   // group1.0.relu1 acts on the stem output
+  EXPECT_EQ(m->sites()[0]->size(), 16 * 32 * 32);  // group1.0.relu1 acts on the stem output
   EXPECT_EQ(m->sites()[1]->size(), 128 * 32 * 32);
   EXPECT_EQ(m->sites()[18]->site_name, "relu");
   EXPECT_EQ(m->sites()[0]->feeding_conv, "conv1.weight");
@@ -123,7 +123,8 @@ TEST(Models, MasksChangeTheCountAndAreValidated) {
 // masked_relu with that mask, and the scores receive gradient Σ_n dy·(relu(z) − z)·sign(s).
 TEST(Models, LearnedSiteIsMaskedReluWithStraightThroughScores) {
   models::ReluSite site("s", 2, 3, 3, true);
-  site.set_mask(Tensor::from_vector_u8({1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1}, {2, 3, 3}));
+  site.set_mask(
+      Tensor::from_vector_u8({1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1}, {2, 3, 3}));
   site.set_learned(7, 5);
   EXPECT_EQ(site.relu_count(), 7);
   Generator g(3);

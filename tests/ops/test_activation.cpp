@@ -22,8 +22,8 @@ Tensor random_mask(const Shape& shape, uint64_t seed) {
 }
 
 // Forward value and gradient (for upstream gradient dy) of f at a fresh copy of x.
-std::pair<Tensor, Tensor> value_and_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x,
-                                         const Tensor& dy) {
+std::pair<Tensor, Tensor> value_and_grad(const std::function<Tensor(const Tensor&)>& f,
+                                         const Tensor& x, const Tensor& dy) {
   Tensor xi = x.clone().set_requires_grad(true);
   Tensor y = f(xi);
   y.backward(dy);
@@ -36,7 +36,8 @@ TEST(Activation, ReluValuesAndGradient) {
   Tensor x = Tensor::from_vector({-2.f, -0.5f, 0.f, 0.25f, 3.f}, {5});
   auto [y, dx] = value_and_grad([](const Tensor& t) { return relu(t); }, x, Tensor::full({5}, 2.f));
   EXPECT_EQ(y.to_vector(), (std::vector<float>{0.f, 0.f, 0.f, 0.25f, 3.f}));
-  EXPECT_EQ(dx.to_vector(), (std::vector<float>{0.f, 0.f, 0.f, 2.f, 2.f}));  // [x > 0]: 0 at the kink
+  EXPECT_EQ(dx.to_vector(),
+            (std::vector<float>{0.f, 0.f, 0.f, 2.f, 2.f}));  // [x > 0]: 0 at the kink
 }
 
 // 3·5·7·3 = 315 elements: the pass bits end mid-word and threads split at word boundaries.
@@ -87,16 +88,20 @@ TEST(Activation, TwoDimensionalInputWithChannelMask) {
 }
 
 TEST(Activation, Gradcheck) {
-  Tensor x = random_tensor({2, 3, 4, 5}, 8, 1.f, true, 0.05f);  // |x| ≥ 0.05: off the kink (ε = 0.01)
+  Tensor x =
+      random_tensor({2, 3, 4, 5}, 8, 1.f, true, 0.05f);  // |x| ≥ 0.05: off the kink (ε = 0.01)
   Tensor me = random_mask({3, 4, 5}, 9), mc = Tensor::from_vector_u8({0, 1, 1}, {3});
   EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return relu(v[0]); }, std::vector<Tensor>{x});
-  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return masked_relu(v[0], me); }, std::vector<Tensor>{x});
-  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return masked_relu(v[0], mc); }, std::vector<Tensor>{x});
+  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return masked_relu(v[0], me); },
+                   std::vector<Tensor>{x});
+  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return masked_relu(v[0], mc); },
+                   std::vector<Tensor>{x});
 }
 
 TEST(Activation, LargeTensorSplitsAcrossThreadsConsistently) {
   Shape shape{7, 16, 33, 31};  // 114,576 elements: several word chunks per thread
-  Tensor x = random_tensor(shape, 10), dy = random_tensor(shape, 11), m = random_mask({16, 33, 31}, 12);
+  Tensor x = random_tensor(shape, 10), dy = random_tensor(shape, 11),
+         m = random_mask({16, 33, 31}, 12);
   auto [y, g] = value_and_grad([&](const Tensor& t) { return masked_relu(t, m); }, x, dy);
   auto xv = x.to_vector(), dyv = dy.to_vector(), yv = y.to_vector(), gv = g.to_vector();
   auto mv = m.to_vector_u8();

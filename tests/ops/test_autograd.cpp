@@ -40,8 +40,11 @@ TEST(Autograd, NoGradRecordsNothing) {
 
 TEST(Autograd, ReshapeAndSliceAreDifferentiable) {
   Tensor a = random_tensor({4, 6}, 4, 1.f, true);
-  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return in[0].reshape({2, -1, 3}); },
-                   std::vector<Tensor>{a});
+  EXPECT_GRADCHECK(
+      [](const std::vector<Tensor>& in) {
+        return in[0].reshape({2, -1, 3});
+      },
+      std::vector<Tensor>{a});
   EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return in[0].slice(1, 3); },
                    std::vector<Tensor>{a});
 }
@@ -61,9 +64,8 @@ TEST(Autograd, GradcheckDetectsAPerturbedBackward) {
   Tensor a = random_tensor({4, 4}, 8, 1.f, true);
   auto wrong = [](const std::vector<Tensor>& x) {
     Tensor y = scale(x[0].detach(), 2.f);
-    record("wrong_scale", {x[0]}, y, [](const Tensor& dy) -> std::vector<Tensor> {
-      return {scale(dy, 2.1f)};
-    });
+    record("wrong_scale", {x[0]}, y,
+           [](const Tensor& dy) -> std::vector<Tensor> { return {scale(dy, 2.1f)}; });
     return y;
   };
   auto r = senet::test::gradcheck(wrong, {a});

@@ -41,7 +41,8 @@ RefStats reference_stats(const Tensor& x) {
 
 // z = γ(x−μ)/√(σ²+ε) + β in double.
 std::vector<double> reference_bn(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 const std::vector<double>& mean, const std::vector<double>& var, double eps) {
+                                 const std::vector<double>& mean, const std::vector<double>& var,
+                                 double eps) {
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
   auto v = x.to_vector(), g = gamma.to_vector(), b = beta.to_vector();
   std::vector<double> z(v.size());
@@ -83,7 +84,8 @@ TEST(BatchNorm, LargeMeanOffsetMatchesDoubleReference) {
     auto rv = st.running_var.to_vector();
     const double M = 8 * 16 * 16;
     for (int c = 0; c < 3; ++c)
-      EXPECT_NEAR(rv[size_t(c)], 0.9 + 0.1 * r.var[size_t(c)] * M / (M - 1), 1e-5 * (1 + r.var[size_t(c)]));
+      EXPECT_NEAR(rv[size_t(c)], 0.9 + 0.1 * r.var[size_t(c)] * M / (M - 1),
+                  1e-5 * (1 + r.var[size_t(c)]));
   }
 }
 
@@ -110,12 +112,15 @@ TEST(BatchNorm, RunningStatsAfterTwoSteps) {
 }
 
 TEST(BatchNorm, EvalUsesRunningStatsAndLeavesThemAlone) {
-  Tensor x = random_tensor({2, 3, 4, 4}, 6), gamma = random_tensor({3}, 7), beta = random_tensor({3}, 8);
+  Tensor x = random_tensor({2, 3, 4, 4}, 6), gamma = random_tensor({3}, 7),
+         beta = random_tensor({3}, 8);
   BatchNormState st;
   st.running_mean = Tensor::from_vector({0.5f, -1.f, 2.f}, {3});
   st.running_var = Tensor::from_vector({0.25f, 4.f, 1.5f}, {3});
   Tensor y = batch_norm2d(x, gamma, beta, st, false);
-  EXPECT_LT(max_err(y.to_vector(), reference_bn(x, gamma, beta, {0.5, -1, 2}, {0.25, 4, 1.5}, st.eps)), 1e-5);
+  EXPECT_LT(
+      max_err(y.to_vector(), reference_bn(x, gamma, beta, {0.5, -1, 2}, {0.25, 4, 1.5}, st.eps)),
+      1e-5);
   EXPECT_EQ(st.running_mean.to_vector(), (std::vector<float>{0.5f, -1.f, 2.f}));
   EXPECT_EQ(st.running_var.to_vector(), (std::vector<float>{0.25f, 4.f, 1.5f}));
 }
@@ -136,15 +141,18 @@ TEST(BatchNorm, GradcheckTrainingAndEval) {
   Tensor gamma = random_tensor({2}, 12, 1.f, true), beta = random_tensor({2}, 13, 1.f, true);
   std::vector<Tensor> in{x, gamma, beta};
   BatchNormState st;
-  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st, true); }, in);
+  EXPECT_GRADCHECK(
+      [&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st, true); }, in);
   st.running_mean = Tensor::from_vector({0.3f, -0.2f}, {2});
   st.running_var = Tensor::from_vector({0.5f, 2.f}, {2});
-  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st, false); }, in);
+  EXPECT_GRADCHECK(
+      [&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st, false); }, in);
   Tensor x2 = random_tensor({5, 3}, 14, 1.f, true);  // N×C (BatchNorm1d use)
   Tensor g2 = random_tensor({3}, 15, 1.f, true), b2 = random_tensor({3}, 16, 1.f, true);
   BatchNormState st2;
   std::vector<Tensor> in2{x2, g2, b2};
-  EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st2, true); }, in2);
+  EXPECT_GRADCHECK(
+      [&](const std::vector<Tensor>& v) { return batch_norm2d(v[0], v[1], v[2], st2, true); }, in2);
 }
 
 TEST(BatchNorm, ErrorsNameBothShapes) {

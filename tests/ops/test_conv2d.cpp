@@ -13,10 +13,10 @@
 #include "tests/support/gradcheck.h"
 
 using namespace senet;
-using senet::test::random_int_tensor;
-using senet::test::random_tensor;
 using senet::test::conv2d_backward_reference;
 using senet::test::expect_bitwise;
+using senet::test::random_int_tensor;
+using senet::test::random_tensor;
 using senet::test::ThreadCount;
 
 namespace {
@@ -26,8 +26,8 @@ struct Case {
 };
 // Edge cases (N=1, odd C and K, 7×9, stride 2, pad 0/1, 1×1) and grouped-path cases (4×4, 32×32, N=5).
 const std::vector<Case> kCases = {
-    {1, 3, 7, 9, 5, 3, 3, 1, 1}, {2, 5, 7, 9, 4, 3, 3, 2, 1}, {2, 3, 7, 9, 7, 3, 3, 1, 0},
-    {3, 5, 7, 9, 3, 1, 1, 1, 0}, {3, 5, 7, 9, 6, 1, 1, 2, 0}, {5, 6, 4, 4, 7, 3, 3, 1, 1},
+    {1, 3, 7, 9, 5, 3, 3, 1, 1}, {2, 5, 7, 9, 4, 3, 3, 2, 1},   {2, 3, 7, 9, 7, 3, 3, 1, 0},
+    {3, 5, 7, 9, 3, 1, 1, 1, 0}, {3, 5, 7, 9, 6, 1, 1, 2, 0},   {5, 6, 4, 4, 7, 3, 3, 1, 1},
     {5, 4, 4, 4, 3, 1, 1, 1, 0}, {5, 3, 32, 32, 4, 3, 3, 1, 1}, {5, 4, 32, 32, 5, 3, 3, 2, 1},
     {1, 1, 3, 3, 1, 3, 3, 1, 0},
 };
@@ -82,7 +82,8 @@ TEST(Conv2d, OneByOneConvIsAMatmulOverChannels) {
 TEST(Conv2d, GradcheckEveryInput) {
   for (size_t ci = 0; ci < kCases.size(); ++ci) {
     Case c = kCases[ci];
-    if (c.H * c.W > 100) continue;  // finite differences cost 2 forwards per element: small shapes only
+    if (c.H * c.W > 100)
+      continue;  // finite differences cost 2 forwards per element: small shapes only
     c.N = std::min(c.N, 2);
     SCOPED_TRACE("case " + std::to_string(ci));
     for (bool bias : {false, true}) {
@@ -92,7 +93,9 @@ TEST(Conv2d, GradcheckEveryInput) {
       std::vector<Tensor> in{x, w};
       if (bias) in.push_back(b);
       EXPECT_GRADCHECK(
-          [&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.pad); },
+          [&](const std::vector<Tensor>& v) {
+            return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.pad);
+          },
           in);
     }
   }
@@ -106,7 +109,8 @@ TEST(Conv2d, OnlyTheInputsThatNeedGradGetOne) {
   EXPECT_TRUE(w.grad().defined());
 }
 
-static void expect_error_naming(const std::function<void()>& f, const std::string& a, const std::string& b) {
+static void expect_error_naming(const std::function<void()>& f, const std::string& a,
+                                const std::string& b) {
   try {
     f();
     ADD_FAILURE() << "expected senet::Error";
@@ -119,11 +123,31 @@ static void expect_error_naming(const std::function<void()>& f, const std::strin
 
 TEST(Conv2d, ErrorsNameBothShapes) {
   Tensor x = Tensor::zeros({2, 3, 5, 5});
-  expect_error_naming([&] { conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor(), 1, 1); }, "[2, 3, 5, 5]", "[4, 2, 3, 3]");
-  expect_error_naming([&] { conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor(), 0, 1); }, "[2, 3, 5, 5]", "[4, 3, 3, 3]");
-  expect_error_naming([&] { conv2d(x, Tensor::zeros({4, 3, 7, 7}), Tensor(), 1, 0); }, "[2, 3, 5, 5]", "[4, 3, 7, 7]");
-  expect_error_naming([&] { conv2d(x, Tensor::zeros({4, 3, 3}), Tensor(), 1, 0); }, "[2, 3, 5, 5]", "[4, 3, 3]");
-  expect_error_naming([&] { conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor::zeros({3}), 1, 1); }, "[3]", "[4, 3, 3, 3]");
+  expect_error_naming(
+      [&] {
+        conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor(), 1, 1);
+      },
+      "[2, 3, 5, 5]", "[4, 2, 3, 3]");
+  expect_error_naming(
+      [&] {
+        conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor(), 0, 1);
+      },
+      "[2, 3, 5, 5]", "[4, 3, 3, 3]");
+  expect_error_naming(
+      [&] {
+        conv2d(x, Tensor::zeros({4, 3, 7, 7}), Tensor(), 1, 0);
+      },
+      "[2, 3, 5, 5]", "[4, 3, 7, 7]");
+  expect_error_naming(
+      [&] {
+        conv2d(x, Tensor::zeros({4, 3, 3}), Tensor(), 1, 0);
+      },
+      "[2, 3, 5, 5]", "[4, 3, 3]");
+  expect_error_naming(
+      [&] {
+        conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor::zeros({3}), 1, 1);
+      },
+      "[3]", "[4, 3, 3, 3]");
   // A 7×7 kernel fits a 5×5 input padded by 1 on each side.
   EXPECT_NO_THROW(conv2d(x, Tensor::zeros({4, 3, 7, 7}), Tensor(), 1, 1));
 }

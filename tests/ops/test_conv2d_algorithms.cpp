@@ -44,8 +44,11 @@ struct Case {
   int N, C, H, W, K, R, S, stride, pad;
 };
 // 3×3 stride-1 pad-1 cases (Winograd's), the strided and 1×1 ones (direct), odd sizes, N = 1.
-const std::vector<Case> kCases = {{1, 3, 7, 9, 5, 3, 3, 1, 1}, {2, 5, 6, 6, 4, 3, 3, 1, 1}, {2, 4, 7, 5, 6, 3, 3, 2, 1},
-                                  {2, 6, 5, 5, 3, 1, 1, 2, 0}, {1, 17, 4, 4, 18, 3, 3, 1, 1}};
+const std::vector<Case> kCases = {{1, 3, 7, 9, 5, 3, 3, 1, 1},
+                                  {2, 5, 6, 6, 4, 3, 3, 1, 1},
+                                  {2, 4, 7, 5, 6, 3, 3, 2, 1},
+                                  {2, 6, 5, 5, 3, 1, 1, 2, 0},
+                                  {1, 17, 4, 4, 18, 3, 3, 1, 1}};
 
 std::vector<std::pair<const char*, cpu::CpuIsa>> configs() {
   std::vector<std::pair<const char*, cpu::CpuIsa>> v{{"im2col", cpu::CpuIsa::Generic}};
@@ -64,9 +67,9 @@ TEST(Conv2dAlgorithms, IntegerInputsMatchTheDefinitionBitwise) {
       const Case& c = kCases[ci];
       const auto g = cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
       const auto plan = cpu::conv_plan(g);
-      SCOPED_TRACE(std::string(algo) + " " + cpu::isa_name(isa) + " case " + std::to_string(ci) + ": fprop " +
-                   cpu::conv_algo_name(plan.fprop) + ", dgrad " + cpu::conv_algo_name(plan.dgrad) + ", wgrad " +
-                   cpu::conv_algo_name(plan.wgrad));
+      SCOPED_TRACE(std::string(algo) + " " + cpu::isa_name(isa) + " case " + std::to_string(ci) +
+                   ": fprop " + cpu::conv_algo_name(plan.fprop) + ", dgrad " +
+                   cpu::conv_algo_name(plan.dgrad) + ", wgrad " + cpu::conv_algo_name(plan.wgrad));
       Tensor x = random_int_tensor({c.N, c.C, c.H, c.W}, 10 + ci, -3, 3).set_requires_grad(true);
       Tensor w = random_int_tensor({c.K, c.C, c.R, c.S}, 20 + ci, -3, 3).set_requires_grad(true);
       Tensor y = conv2d(x, w, Tensor(), c.stride, c.pad);
@@ -92,15 +95,20 @@ TEST(Conv2dAlgorithms, GradcheckConvAndFusedConvBnAct) {
       Tensor x = random_tensor({c.N, c.C, c.H, c.W}, 50 + ci, 1.f, true);
       Tensor w = random_tensor({c.K, c.C, c.R, c.S}, 60 + ci, 0.5f, true);
       const std::vector<Tensor> conv_in{x, w};
-      EXPECT_GRADCHECK([&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], Tensor(), c.stride, c.pad); },
-                       conv_in);
+      EXPECT_GRADCHECK(
+          [&](const std::vector<Tensor>& v) {
+            return conv2d(v[0], v[1], Tensor(), c.stride, c.pad);
+          },
+          conv_in);
       // The fused op (training BN, plain ReLU kept off the kink by the check's inputs).
-      Tensor gamma = random_tensor({c.K}, 70 + ci, 1.f, true), beta = random_tensor({c.K}, 80 + ci, 1.f, true);
+      Tensor gamma = random_tensor({c.K}, 70 + ci, 1.f, true),
+             beta = random_tensor({c.K}, 80 + ci, 1.f, true);
       const std::vector<Tensor> fused_in{x, w, gamma, beta};
       EXPECT_GRADCHECK(
           [&](const std::vector<Tensor>& v) {
             BatchNormState st;
-            return conv_bn_act(v[0], v[1], v[2], v[3], st, true, Act::None, Tensor(), c.stride, c.pad);
+            return conv_bn_act(v[0], v[1], v[2], v[3], st, true, Act::None, Tensor(), c.stride,
+                               c.pad);
           },
           fused_in);
     }

@@ -57,7 +57,9 @@ void expect_close(const Tensor& a, const Tensor& b, const std::string& what) {
 
 Tensor leaf(const Tensor& t) { return t.clone().set_requires_grad(true); }
 
-const char* act_name(Act a) { return a == Act::None ? "none" : a == Act::ReLU ? "relu" : "masked_relu"; }
+const char* act_name(Act a) {
+  return a == Act::None ? "none" : a == Act::ReLU ? "relu" : "masked_relu";
+}
 
 // Seeds whose activated pre-activations z all stay ≥ margin from the kink, so that finite
 // differences (ε = 2e-3) never cross it. Tries seeds in order: deterministic.
@@ -86,18 +88,20 @@ uint64_t seed_off_the_kink(ZFn z_of_seed, const Tensor& mask, float margin) {
 // ---------------------------------------------------------------- conv_bn_act == conv → BN → act
 TEST(Fused, ConvBnActEqualsTheUnfusedChain) {
   const std::vector<ConvCase> cases = {
-      {3, 3, 6, 6, 5, 3, 3, 1, 1},   // 3×3 s1 p1
-      {3, 3, 7, 9, 4, 3, 3, 2, 1},   // 3×3 s2
-      {3, 4, 7, 9, 6, 1, 1, 2, 0},   // 1×1 s2 p0 (shortcut)
-      {6, 4, 4, 4, 5, 3, 3, 1, 1},   // 4×4: images grouped side by side
+      {3, 3, 6, 6, 5, 3, 3, 1, 1},  // 3×3 s1 p1
+      {3, 3, 7, 9, 4, 3, 3, 2, 1},  // 3×3 s2
+      {3, 4, 7, 9, 6, 1, 1, 2, 0},  // 1×1 s2 p0 (shortcut)
+      {6, 4, 4, 4, 5, 3, 3, 1, 1},  // 4×4: images grouped side by side
   };
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const ConvCase& c = cases[ci];
-    const int P = (c.H + 2 * c.pad - c.R) / c.stride + 1, Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+    const int P = (c.H + 2 * c.pad - c.R) / c.stride + 1,
+              Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
     for (Act act : {Act::None, Act::ReLU, Act::MaskedReLU})
       for (bool per_channel : {false, true}) {
         if (per_channel && act != Act::MaskedReLU) continue;
-        SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) + (per_channel ? " per-channel" : ""));
+        SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) +
+                     (per_channel ? " per-channel" : ""));
         Tensor x = random_tensor({c.N, c.C, c.H, c.W}, 100 + ci);
         Tensor w = random_tensor({c.K, c.C, c.R, c.S}, 200 + ci, 0.5f);
         Tensor g = random_tensor({c.K}, 300 + ci), b = random_tensor({c.K}, 400 + ci);
@@ -112,8 +116,9 @@ TEST(Fused, ConvBnActEqualsTheUnfusedChain) {
           Tensor x1 = leaf(x), w1 = leaf(w), g1 = leaf(g), b1 = leaf(b);
           Tensor x2 = leaf(x), w2 = leaf(w), g2 = leaf(g), b2 = leaf(b);
           Tensor a1 = conv_bn_act(x1, w1, g1, b1, st1, training, act, mask, c.stride, c.pad);
-          Tensor a2 = apply_act(batch_norm2d(conv2d(x2, w2, Tensor(), c.stride, c.pad), g2, b2, st2, training),
-                                act, mask);
+          Tensor a2 = apply_act(
+              batch_norm2d(conv2d(x2, w2, Tensor(), c.stride, c.pad), g2, b2, st2, training), act,
+              mask);
           expect_close(a1, a2, "a");
           expect_close(st1.running_mean, st2.running_mean, "running_mean");
           expect_close(st1.running_var, st2.running_var, "running_var");
@@ -168,15 +173,18 @@ TEST(Fused, BnActEqualsTheUnfusedChain) {
 
 // ---------------------------------------------------------------- finite differences
 TEST(Fused, ConvBnActGradcheck) {
-  const std::vector<ConvCase> cases = {{2, 2, 4, 4, 3, 3, 3, 1, 1}, {2, 3, 5, 5, 2, 3, 3, 2, 1}, {2, 3, 5, 5, 3, 1, 1, 2, 0}};
+  const std::vector<ConvCase> cases = {
+      {2, 2, 4, 4, 3, 3, 3, 1, 1}, {2, 3, 5, 5, 2, 3, 3, 2, 1}, {2, 3, 5, 5, 3, 1, 1, 2, 0}};
   senet::test::GradcheckOptions opt;
   opt.eps = 2e-3;  // with |z| ≥ 0.03 on activated elements: no finite difference crosses the kink
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const ConvCase& c = cases[ci];
-    const int P = (c.H + 2 * c.pad - c.R) / c.stride + 1, Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+    const int P = (c.H + 2 * c.pad - c.R) / c.stride + 1,
+              Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
     for (Act act : {Act::None, Act::ReLU, Act::MaskedReLU})
       for (bool training : {true, false}) {
-        SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) + (training ? " training" : " eval"));
+        SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) +
+                     (training ? " training" : " eval"));
         Tensor mask = mask_for(act, false, c.K, P, Q, 9 + ci);
         BatchNormState st;
         st.running_mean = Tensor::from_vector(std::vector<float>(size_t(c.K), 0.2f), {c.K});
@@ -193,7 +201,8 @@ TEST(Fused, ConvBnActGradcheck) {
           s2.running_mean = st.running_mean.clone();
           s2.running_var = st.running_var.clone();
           auto in = inputs(seed * 10);
-          return conv_bn_act(in[0], in[1], in[2], in[3], s2, training, Act::None, Tensor(), c.stride, c.pad);
+          return conv_bn_act(in[0], in[1], in[2], in[3], s2, training, Act::None, Tensor(),
+                             c.stride, c.pad);
         };
         const uint64_t seed = act == Act::None ? 1 : seed_off_the_kink(z_of, mask, 0.03f);
         EXPECT_GRADCHECK(
@@ -212,13 +221,15 @@ TEST(Fused, BnActGradcheck) {
   for (Act act : {Act::None, Act::ReLU, Act::MaskedReLU})
     for (bool with_res : {false, true})
       for (bool training : {true, false}) {
-        SCOPED_TRACE(std::string(act_name(act)) + (with_res ? " residual" : "") + (training ? " training" : " eval"));
+        SCOPED_TRACE(std::string(act_name(act)) + (with_res ? " residual" : "") +
+                     (training ? " training" : " eval"));
         Tensor mask = mask_for(act, false, 3, 3, 2, 11);
         BatchNormState st;
         st.running_mean = Tensor::from_vector({0.1f, -0.3f, 0.2f}, {3});
         st.running_var = Tensor::from_vector({0.8f, 1.3f, 0.6f}, {3});
         auto inputs = [&](uint64_t seed) {
-          std::vector<Tensor> in{random_tensor(shape, seed, 1.f, true), random_tensor({3}, seed + 2, 1.f, true, 0.5f),
+          std::vector<Tensor> in{random_tensor(shape, seed, 1.f, true),
+                                 random_tensor({3}, seed + 2, 1.f, true, 0.5f),
                                  random_tensor({3}, seed + 3, 1.f, true)};
           if (with_res) in.push_back(random_tensor(shape, seed + 1, 1.f, true));
           return in;
@@ -232,7 +243,8 @@ TEST(Fused, BnActGradcheck) {
           s2.running_mean = st.running_mean.clone();
           s2.running_var = st.running_var.clone();
           auto v = inputs(seed * 10);
-          return bn_act(v[0], v.size() > 3 ? v[3] : Tensor(), v[1], v[2], s2, training, Act::None, Tensor());
+          return bn_act(v[0], v.size() > 3 ? v[3] : Tensor(), v[1], v[2], s2, training, Act::None,
+                        Tensor());
         };
         const uint64_t seed = act == Act::None ? 1 : seed_off_the_kink(z_of, mask, 0.03f);
         EXPECT_GRADCHECK(f, inputs(seed * 10), opt);
@@ -243,7 +255,8 @@ TEST(Fused, ErrorsNameBothShapes) {
   Tensor x = Tensor::zeros({2, 3, 5, 5}), w = Tensor::zeros({4, 3, 3, 3});
   BatchNormState st;
   try {
-    conv_bn_act(x, w, Tensor::zeros({4}), Tensor::zeros({4}), st, true, Act::MaskedReLU, Tensor::zeros({4, 5, 4}, DType::U8), 1, 1);
+    conv_bn_act(x, w, Tensor::zeros({4}), Tensor::zeros({4}), st, true, Act::MaskedReLU,
+                Tensor::zeros({4, 5, 4}, DType::U8), 1, 1);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     std::string m = e.what();
@@ -252,7 +265,8 @@ TEST(Fused, ErrorsNameBothShapes) {
   }
   try {
     BatchNormState st3;
-    bn_act(x, Tensor::zeros({2, 3, 5, 4}), Tensor::zeros({3}), Tensor::zeros({3}), st3, true, Act::ReLU, Tensor());
+    bn_act(x, Tensor::zeros({2, 3, 5, 4}), Tensor::zeros({3}), Tensor::zeros({3}), st3, true,
+           Act::ReLU, Tensor());
     FAIL() << "expected an error";
   } catch (const Error& e) {
     std::string m = e.what();
@@ -260,7 +274,10 @@ TEST(Fused, ErrorsNameBothShapes) {
     EXPECT_NE(m.find("[2, 3, 5, 4]"), std::string::npos) << m;
   }
   BatchNormState st2;
-  EXPECT_THROW(conv_bn_act(x, Tensor::zeros({4, 2, 3, 3}), Tensor::zeros({4}), Tensor::zeros({4}), st2, true, Act::ReLU,
-                           Tensor(), 1, 1), Error);
-  EXPECT_THROW(conv_bn_act(x, w, Tensor::zeros({3}), Tensor::zeros({4}), st2, true, Act::ReLU, Tensor(), 1, 1), Error);
+  EXPECT_THROW(conv_bn_act(x, Tensor::zeros({4, 2, 3, 3}), Tensor::zeros({4}), Tensor::zeros({4}),
+                           st2, true, Act::ReLU, Tensor(), 1, 1),
+               Error);
+  EXPECT_THROW(conv_bn_act(x, w, Tensor::zeros({3}), Tensor::zeros({4}), st2, true, Act::ReLU,
+                           Tensor(), 1, 1),
+               Error);
 }

@@ -12,8 +12,8 @@
 #include "engine/ops/kd_loss.h"
 #include "engine/ops/l1.h"
 #include "engine/ops/pram_loss.h"
-#include "tests/support/gradcheck.h"
 #include "tests/support/error_of.h"
+#include "tests/support/gradcheck.h"
 
 using namespace senet;
 using senet::test::random_tensor;

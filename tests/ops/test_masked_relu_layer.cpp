@@ -28,13 +28,16 @@ TEST(MaskedReluLayer, AllReluUntilMaskedThenIdentityWhereTheMaskIsZero) {
 
 TEST(MaskedReluLayer, BadMasksAreErrorsNamingTheLayer) {
   nn::MaskedReLU layer(2, 1, 2);
-  EXPECT_NE(test::error_of([&] { layer.set_mask(Tensor::from_vector({1.f, 0.f}, {2}), "site x"); })
-                .find("site x: mask must be u8"),
+  EXPECT_NE(test::error_of([&] {
+              layer.set_mask(Tensor::from_vector({1.f, 0.f}, {2}), "site x");
+            }).find("site x: mask must be u8"),
             std::string::npos);
-  EXPECT_NE(test::error_of([&] { layer.set_mask(Tensor::from_vector_u8({1, 0, 1}, {3})); })
-                .find("is neither [2, 1, 2] (pixel-wise) nor [2] (channel-wise)"),
+  EXPECT_NE(test::error_of([&] {
+              layer.set_mask(Tensor::from_vector_u8({1, 0, 1}, {3}));
+            }).find("is neither [2, 1, 2] (pixel-wise) nor [2] (channel-wise)"),
             std::string::npos);
-  EXPECT_NE(test::error_of([&] { layer.set_mask(Tensor::from_vector_u8({2, 0}, {2})); })
-                .find("mask values must be 0 or 1, got 2"),
+  EXPECT_NE(test::error_of([&] {
+              layer.set_mask(Tensor::from_vector_u8({2, 0}, {2}));
+            }).find("mask values must be 0 or 1, got 2"),
             std::string::npos);
 }

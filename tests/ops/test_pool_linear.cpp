@@ -7,8 +7,8 @@
 #include "engine/ops/flatten.h"
 #include "engine/ops/global_avg_pool.h"
 #include "engine/ops/linear.h"
-#include "tests/support/gradcheck.h"
 #include "tests/support/error_of.h"
+#include "tests/support/gradcheck.h"
 
 using namespace senet;
 using senet::test::random_tensor;

@@ -19,7 +19,7 @@ TEST(Allocation, SpecResNet18KeepFractionsAt100k) {
   std::vector<double> eta = {0.06, 0.19, 0.21, 0.25, 0.28, 0.35, 0.49, 0.51, 0.56,
                              0.67, 0.81, 0.83, 0.86, 0.94, 0.99, 1.0,  1.0};
   std::vector<double> keep = {0.0097, 0.031, 0.036, 0.042, 0.047, 0.12, 0.165, 0.172, 0.188,
-                              0.456,  0.551, 0.56,  0.583, 1,     1,     1,     1};
+                              0.456,  0.551, 0.56,  0.583, 1,     1,    1,     1};
   auto r = allocate_relus(eta, kResNet18, 100000);
   EXPECT_EQ(std::accumulate(r.begin(), r.end(), int64_t(0)), 100000);
   for (size_t l = 0; l < r.size(); ++l) {

@@ -3,8 +3,8 @@
 // write that fails (file-size limit: a full disk) names the file and leaves the old one loadable.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -19,14 +19,16 @@
 #include "senet/checkpoint.h"
 #include "senet/config.h"
 #include "senet/trainer.h"
-#include "tests/support/tiny_run.h"
 #include "tests/support/error_of.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 namespace fs = std::filesystem;
 
 static std::string temp_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("senet_test_" + name + "_" + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / ("senet_test_" + name + "_" + std::to_string(getpid())))
+          .string();
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -52,10 +54,12 @@ TEST(Config, UnknownKeysAndBadValuesNameTheKey) {
             std::string::npos);
   EXPECT_NE(error_of([] { load_config_json("", {"model.arch=vgg"}); }).find("model.arch"),
             std::string::npos);
-  EXPECT_NE(error_of([] { load_config_json("", {"noequals"}); }).find("key=value"), std::string::npos);
+  EXPECT_NE(error_of([] { load_config_json("", {"noequals"}); }).find("key=value"),
+            std::string::npos);
   std::string d = temp_dir("cfg");
   std::ofstream(d + "/bad.json") << "{\"train\": {\"epochs\": 3,}";
-  EXPECT_NE(error_of([&] { load_config_json(d + "/bad.json", {}); }).find("bad.json"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_config_json(d + "/bad.json", {}); }).find("bad.json"),
+            std::string::npos);
   std::ofstream(d + "/unknown.json") << "{\"trian\": {}}";
   std::string e = error_of([&] { load_config_json(d + "/unknown.json", {}); });
   EXPECT_NE(e.find("unknown.json"), std::string::npos) << e;
@@ -113,8 +117,9 @@ TEST(Checkpoint, RoundTripAndRejection) {
   EXPECT_THROW(read_checkpoint(d + "/t.safetensors"), Error);
   io::StFile plain;
   io::save_safetensors(d + "/plain.safetensors", plain);
-  EXPECT_NE(error_of([&] { read_checkpoint(d + "/plain.safetensors"); }).find("not a senet checkpoint"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_checkpoint(d + "/plain.safetensors"); }).find("not a senet checkpoint"),
+      std::string::npos);
 }
 
 TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
@@ -178,7 +183,8 @@ TEST(Trainer, NonFiniteLossStopsAtTheStepAndKeepsTheLastCheckpoint) {
   auto m2 = models::make_model(blow.model);
   std::string e = error_of([&] { train_supervised(blow, *m2, true); });
   EXPECT_NE(e.find("epoch 2 step"), std::string::npos) << e;
-  EXPECT_TRUE(e.find("loss") != std::string::npos || e.find("gradient of") != std::string::npos) << e;
+  EXPECT_TRUE(e.find("loss") != std::string::npos || e.find("gradient of") != std::string::npos)
+      << e;
   std::string after;
   {
     std::ifstream in(d + "/last.safetensors", std::ios::binary);
@@ -208,7 +214,9 @@ TEST(Checkpoint, WriteFailureNamesTheFileAndKeepsThePreviousCheckpointLoadable) 
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::signal(SIGXFSZ, SIG_DFL);  // the write itself must not let the signal kill the process
-    struct rlimit lim {4096, 4096};
+    struct rlimit lim {
+      4096, 4096
+    };
     if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
     auto changed = models::make_model(c.model);
     changed->parameters()[0].data<float>()[0] += 1.f;

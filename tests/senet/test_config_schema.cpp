@@ -59,20 +59,28 @@ TEST(ConfigSchema, ToJsonWritesExactlyTheSchemaKeys) {
 TEST(ConfigSchema, EveryKeyChecksItsType) {
   for (const ConfigKey& k : config_schema()) {
     std::string e = error_of([&] { load_config_json("", {k.key + "=" + wrong_value(k.type)}); });
-    EXPECT_NE(e.find(k.key + ": expected"), std::string::npos) << k.key << " (" << k.type << "): " << e;
+    EXPECT_NE(e.find(k.key + ": expected"), std::string::npos)
+        << k.key << " (" << k.type << "): " << e;
   }
 }
 
 // Each key with a numeric range rejects a value just outside it.
 TEST(ConfigSchema, RangesAreChecked) {
   const std::vector<std::pair<std::string, std::string>> outside = {
-      {"model.num_classes=1", "integer ≥ 2"},        {"model.image_size=36", "a multiple of 8"},
-      {"model.width=16.5", "in (0, 16]"},            {"data.crop_pad=17", "in [0, 16]"},
-      {"train.optim.momentum=1", "in [0, 1)"},       {"train.optim.lr=0", "> 0"},
-      {"senet.density=0", "in (0, 1]"},              {"senet.snl.lambda_growth=0.5", "≥ 1"},
-      {"train.optim.milestones=[3,-1]", "≥ 0"},      {"model.width_factors=[0.5,1.5]", "in (0, 1]"},
-      {"threads=-1", "≥ 0"},                         {"train.epochs=3000000000", "fits in 32 bits"},
-      {"seed=-1", "integer ≥ 0"},                    {"senet.mask_search.temperature=0", "> 0"}};
+      {"model.num_classes=1", "integer ≥ 2"},
+      {"model.image_size=36", "a multiple of 8"},
+      {"model.width=16.5", "in (0, 16]"},
+      {"data.crop_pad=17", "in [0, 16]"},
+      {"train.optim.momentum=1", "in [0, 1)"},
+      {"train.optim.lr=0", "> 0"},
+      {"senet.density=0", "in (0, 1]"},
+      {"senet.snl.lambda_growth=0.5", "≥ 1"},
+      {"train.optim.milestones=[3,-1]", "≥ 0"},
+      {"model.width_factors=[0.5,1.5]", "in (0, 1]"},
+      {"threads=-1", "≥ 0"},
+      {"train.epochs=3000000000", "fits in 32 bits"},
+      {"seed=-1", "integer ≥ 0"},
+      {"senet.mask_search.temperature=0", "> 0"}};
   for (const auto& [set, words] : outside) {
     std::string e = error_of([&] { load_config_json("", {set}); });
     std::string key = set.substr(0, set.find('='));
@@ -83,8 +91,12 @@ TEST(ConfigSchema, RangesAreChecked) {
 }
 
 TEST(ConfigSchema, CrossKeyChecksNameTheKey) {
-  std::string e = error_of([] { load_config_json("", {"senet.method=snl", "senet.granularity=channel"}); });
-  EXPECT_NE(e.find("senet.method: expected not snl when senet.granularity is channel"), std::string::npos) << e;
+  std::string e = error_of([] {
+    load_config_json("", {"senet.method=snl", "senet.granularity=channel"});
+  });
+  EXPECT_NE(e.find("senet.method: expected not snl when senet.granularity is channel"),
+            std::string::npos)
+      << e;
   e = error_of([] { load_config_json("", {"model.arch=wrn", "model.width_factors=[0.5,1]"}); });
   EXPECT_NE(e.find("model.width_factors"), std::string::npos) << e;
   e = error_of([] { load_config_json("", {"model.width_factors=[0.5]"}); });
@@ -93,8 +105,9 @@ TEST(ConfigSchema, CrossKeyChecksNameTheKey) {
 
 // A float member prints as the decimal it was given, not as its double expansion.
 TEST(ConfigSchema, FloatsPrintAsWritten) {
-  json j = load_config_json("", {"train.optim.lr=0.1", "senet.snl.lambda=1e-5", "model.width_factors=[0.3,1]",
-                                 "senet.finetune.pram=1000", "train.optim.weight_decay=0.0005"});
+  json j = load_config_json(
+      "", {"train.optim.lr=0.1", "senet.snl.lambda=1e-5", "model.width_factors=[0.3,1]",
+           "senet.finetune.pram=1000", "train.optim.weight_decay=0.0005"});
   RunConfig c = from_json(j);
   json out = to_json(c);
   EXPECT_EQ(out["train"]["optim"]["lr"].dump(), "0.1");
@@ -106,19 +119,22 @@ TEST(ConfigSchema, FloatsPrintAsWritten) {
 }
 
 TEST(ConfigSchema, ChoicesAreEnumsWithTheirNames) {
-  RunConfig c = from_json(load_config_json("", {"senet.method=random_masks", "data.dataset=tiny-imagenet",
-                                                "device=cpu", "senet.pram_sites=all"}));
+  RunConfig c =
+      from_json(load_config_json("", {"senet.method=random_masks", "data.dataset=tiny-imagenet",
+                                      "device=cpu", "senet.pram_sites=all"}));
   EXPECT_EQ(c.senet.method, Method::RandomMasks);
   EXPECT_EQ(c.data.dataset, DatasetKind::TinyImagenet);
   EXPECT_EQ(c.senet.pram_sites, PramSites::All);
   EXPECT_EQ(to_json(c)["senet"]["method"], "random_masks");
   std::string e = error_of([] { load_config_json("", {"data.dataset=mnist"}); });
-  EXPECT_NE(e.find("data.dataset: expected fashion-mnist, cifar10, cifar100, tiny-imagenet or synthetic, "
-                   "got \"mnist\""),
-            std::string::npos)
+  EXPECT_NE(
+      e.find("data.dataset: expected fashion-mnist, cifar10, cifar100, tiny-imagenet or synthetic, "
+             "got \"mnist\""),
+      std::string::npos)
       << e;
   EXPECT_EQ(enum_choices<Granularity>(), "pixel or channel");
-  for (const auto& [value, name] : EnumNames<Method>::table) EXPECT_EQ(enum_from_name<Method>(name), value);
+  for (const auto& [value, name] : EnumNames<Method>::table)
+    EXPECT_EQ(enum_from_name<Method>(name), value);
 }
 
 TEST(ConfigSchema, ReferenceListsEveryKeyWithItsDefault) {
@@ -142,7 +158,8 @@ TEST(ConfigSchema, DocsConfigMdIsTheSchema) {
 }
 
 TEST(JsonReader, ErrorsNameTheDocumentAndThePath) {
-  json doc = json::parse(R"({"sites": [{"eta": 1.5, "n": -2, "name": 7}], "big": 18446744073709551615})");
+  json doc =
+      json::parse(R"({"sites": [{"eta": 1.5, "n": -2, "name": 7}], "big": 18446744073709551615})");
   JsonReader r(doc, "sens.json");
   EXPECT_EQ(r.at("sites")[0].at("eta").where(), "sens.json: sites[0].eta");
   EXPECT_EQ(error_of([&] { r.at("sites")[0].at("eta").number(in_range(0, 1, "in [0, 1]")); }),
@@ -151,10 +168,12 @@ TEST(JsonReader, ErrorsNameTheDocumentAndThePath) {
             "sens.json: sites[0].n: expected an integer ≥ 0, got -2");
   EXPECT_EQ(error_of([&] { r.at("sites")[0].at("name").text(); }),
             "sens.json: sites[0].name: expected a string, got 7");
-  EXPECT_EQ(error_of([&] { r.at("sites")[1]; }), "sens.json: sites: index 1 out of range (1 entries)");
+  EXPECT_EQ(error_of([&] { r.at("sites")[1]; }),
+            "sens.json: sites: index 1 out of range (1 entries)");
   EXPECT_EQ(error_of([&] { r.at("layers"); }), "sens.json: layers: missing");
   EXPECT_EQ(r.at("big").unsigned_integer(), 18446744073709551615ull);
-  EXPECT_NE(error_of([&] { r.at("big").integer(); }).find("expected an integer"), std::string::npos);
+  EXPECT_NE(error_of([&] { r.at("big").integer(); }).find("expected an integer"),
+            std::string::npos);
   EXPECT_EQ(error_of([&] { r.at("sites")[0].at("name").choice<Granularity>(); }),
             "sens.json: sites[0].name: expected pixel or channel, got 7");
 }

@@ -24,7 +24,9 @@ using json = nlohmann::json;
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("senet_loop_" + name + "_" + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / ("senet_loop_" + name + "_" + std::to_string(getpid())))
+          .string();
   fs::remove_all(d);
   return d;
 }
@@ -34,7 +36,8 @@ std::vector<double> all_grads(models::Model& m) {
   std::vector<double> g;
   for (auto& [name, p] : m.named_parameters()) {
     Tensor t = p.grad();
-    for (int64_t i = 0; i < p.numel(); ++i) g.push_back(t.defined() ? double(t.to_vector()[size_t(i)]) : 0.0);
+    for (int64_t i = 0; i < p.numel(); ++i)
+      g.push_back(t.defined() ? double(t.to_vector()[size_t(i)]) : 0.0);
   }
   return g;
 }
@@ -136,7 +139,8 @@ TEST(EpochLoop, CountsStepsTermsAndStopsWhereAfterStepSays) {
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_NEAR(j["terms"]["ce"].get<double>() * double(st.images), st.term_sums["ce"], 1e-9);
 
-  EpochStats early = loop.run(loader, 1, body, [](const StepOut&, int64_t step) { return step == 1; });
+  EpochStats early =
+      loop.run(loader, 1, body, [](const StepOut&, int64_t step) { return step == 1; });
   EXPECT_EQ(early.steps, 2);
   EXPECT_TRUE(early.ended_early);
   EXPECT_EQ(opt->steps(), nb + 2);
@@ -176,9 +180,11 @@ TEST(RunDir, OneSchemaBestBeforeLastAndResume) {
     run.log(json{{"epoch", 3}});
     EXPECT_EQ(run.best_epoch(), 3);
   }
-  io::StFile last = read_checkpoint(dir + "/last.safetensors"), best = read_checkpoint(dir + "/best.safetensors");
+  io::StFile last = read_checkpoint(dir + "/last.safetensors"),
+             best = read_checkpoint(dir + "/best.safetensors");
   for (const io::StFile* file : {&last, &best})
-    for (const char* key : {"format", "config", "stage", "epoch", "best_val_accuracy", "best_epoch", "rng.seed"})
+    for (const char* key :
+         {"format", "config", "stage", "epoch", "best_val_accuracy", "best_epoch", "rng.seed"})
       EXPECT_TRUE(file->metadata.count(key)) << key;
   EXPECT_EQ(metadata_at(last, "stage"), "stage_x");
   EXPECT_EQ(metadata_int(last, "epoch"), 3);
@@ -208,7 +214,8 @@ TEST(RunDir, WithoutAValidationSplitTheNewestEpochIsTheBest) {
   auto opt = make_optimizer(f.cfg.train.optim, *f.model);
   EXPECT_TRUE(std::isnan(validation_score(0.0, 0)));
   EXPECT_EQ(validation_score(0.75, 10), 0.75);
-  for (int e = 1; e <= 3; ++e) EXPECT_TRUE(run.save_epoch(*f.model, opt.get(), e, validation_score(0, 0)));
+  for (int e = 1; e <= 3; ++e)
+    EXPECT_TRUE(run.save_epoch(*f.model, opt.get(), e, validation_score(0, 0)));
   EXPECT_EQ(run.best_epoch(), 3);
   EXPECT_EQ(metadata_int(read_checkpoint(run.best_path()), "epoch"), 3);
 }

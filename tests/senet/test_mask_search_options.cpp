@@ -32,7 +32,9 @@ using json = nlohmann::json;
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("senet_search_" + name + "_" + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / ("senet_search_" + name + "_" + std::to_string(getpid())))
+          .string();
   fs::remove_all(d);
   return d;
 }
@@ -83,7 +85,8 @@ struct SearchRun {
     const std::vector<nn::BatchNorm2d*> bns = batchnorm_layers(*kept);
     std::vector<std::vector<float>> saved, again;
     for (auto* bn : bns) saved.push_back(bn->state.running_mean.to_vector());
-    data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed + 7919 * 4);
+    data::Loader l(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
+                   cfg.seed + 7919 * 4);
     recompute_bn_statistics(*kept, l, epoch, 1000);
     for (auto* bn : bns) again.push_back(bn->state.running_mean.to_vector());
     return {saved, again};
@@ -221,7 +224,8 @@ TEST(Masks, HwPatternRepeatsOnePatternOverTheChannels) {
         total += m[size_t(c * hw + i)];
       }
     EXPECT_EQ(total, k);
-    for (int64_t c = 0; c < C; ++c) EXPECT_TRUE(per[size_t(c)] == k / C || per[size_t(c)] == k / C + 1);
+    for (int64_t c = 0; c < C; ++c)
+      EXPECT_TRUE(per[size_t(c)] == k / C || per[size_t(c)] == k / C + 1);
     // The smaller channels' pattern is inside every channel's pattern (one shared H×W pattern).
     int64_t small = 0;
     while (small < C && per[size_t(small)] != k / C) ++small;
@@ -260,13 +264,16 @@ TEST(SnlExactBudget, TopAlphaOverAllSitesKeepsExactlyTheBudget) {
     EXPECT_EQ(s->mode, models::SiteMode::Masked);
   }
   float min_kept = 1e9f, max_dropped = -1e9f;
-  for (auto [a, k] : all) (k ? min_kept : max_dropped) = k ? std::min(min_kept, a) : std::max(max_dropped, a);
+  for (auto [a, k] : all)
+    (k ? min_kept : max_dropped) = k ? std::min(min_kept, a) : std::max(max_dropped, a);
   EXPECT_LE(max_dropped, min_kept);
   bool dropped_seen = false;
   for (auto [a, k] : all) {
     if (a != min_kept) continue;
-    if (!k) dropped_seen = true;
-    else EXPECT_FALSE(dropped_seen) << "a kept tie after a dropped one";
+    if (!k)
+      dropped_seen = true;
+    else
+      EXPECT_FALSE(dropped_seen) << "a kept tie after a dropped one";
   }
 }
 
@@ -295,9 +302,11 @@ TEST(MaskSearchOptions, ConfigKeysAreChecked) {
            {{"senet.snl.binarize=round"}, "senet.snl.binarize"},
            {{"senet.sensitivity_epochs=0"}, "senet.sensitivity_epochs"}})
     EXPECT_NE(senet::test::error_of([&] { load_config_json("", overrides); }).find(key),
-              std::string::npos) << key;
-  RunConfig c = from_json(load_config_json("", {"senet.initial_mask=hw_pattern", "senet.settle_epochs=2",
-                                                "senet.snl.binarize=top_budget"}));
+              std::string::npos)
+        << key;
+  RunConfig c =
+      from_json(load_config_json("", {"senet.initial_mask=hw_pattern", "senet.settle_epochs=2",
+                                      "senet.snl.binarize=top_budget"}));
   EXPECT_EQ(c.senet.initial_mask, InitialMask::HwPattern);
   EXPECT_EQ(c.senet.settle_epochs, 2);
   EXPECT_EQ(c.senet.snl.binarize, SnlBinarize::TopBudget);

@@ -13,7 +13,9 @@
 using namespace senet;
 namespace fs = std::filesystem;
 
-static int64_t ones(const std::vector<uint8_t>& m) { return std::accumulate(m.begin(), m.end(), int64_t(0)); }
+static int64_t ones(const std::vector<uint8_t>& m) {
+  return std::accumulate(m.begin(), m.end(), int64_t(0));
+}
 
 TEST(Masks, RandomMaskHasExactlyKAndIsSeeded) {
   for (int64_t k : {0, 1, 37, 999, 1000}) EXPECT_EQ(ones(random_mask(1000, k, 5, 1)), k);
@@ -35,8 +37,8 @@ TEST(Masks, TopKIsExactAndBreaksTiesByLowerIndex) {
 }
 
 TEST(Masks, ChannelBudgetRounding) {
-  EXPECT_EQ(channels_for_budget(100, 16, 64), 6);   // 100/16 = 6.25
-  EXPECT_EQ(channels_for_budget(104, 16, 64), 7);   // 6.5 rounds up
+  EXPECT_EQ(channels_for_budget(100, 16, 64), 6);  // 100/16 = 6.25
+  EXPECT_EQ(channels_for_budget(104, 16, 64), 7);  // 6.5 rounds up
   EXPECT_EQ(channels_for_budget(100000, 16, 64), 64);
 }
 
@@ -54,7 +56,8 @@ TEST(Masks, ExportReadsBackToTheDenseMasks) {
   std::vector<int64_t> counts;
   for (auto* s : m->counted_sites()) counts.push_back(s->size() / 7);
   set_random_masks(*m, counts, Granularity::Pixel, 3);
-  std::string dir = (fs::temp_directory_path() / ("senet_masks_" + std::to_string(getpid()))).string();
+  std::string dir =
+      (fs::temp_directory_path() / ("senet_masks_" + std::to_string(getpid()))).string();
   fs::create_directories(dir);
   write_mask_export(dir + "/masks.json", *m, Granularity::Pixel);
   auto dense = read_mask_export(dir + "/masks.json", *m);

@@ -15,9 +15,9 @@ TEST(PiCost, TwoSitesByHand) {
   PiCost c = estimate_pi_cost(sites, 12345, p);
   EXPECT_EQ(c.relus, 90);
   EXPECT_EQ(c.macs, 12345);
-  EXPECT_DOUBLE_EQ(c.online_bytes, 90000.0);  // 90 · 1000 B
-  EXPECT_DOUBLE_EQ(c.offline_bytes, 900.0);   // 90 · 10 B
-  EXPECT_DOUBLE_EQ(c.online_seconds, 180e-6); // 90 · 2 µs
+  EXPECT_DOUBLE_EQ(c.online_bytes, 90000.0);   // 90 · 1000 B
+  EXPECT_DOUBLE_EQ(c.offline_bytes, 900.0);    // 90 · 10 B
+  EXPECT_DOUBLE_EQ(c.online_seconds, 180e-6);  // 90 · 2 µs
   ASSERT_EQ(c.sites.size(), 2u);
   EXPECT_DOUBLE_EQ(c.sites[0].online_bytes, 40000.0);
   EXPECT_DOUBLE_EQ(c.sites[1].online_seconds, 100e-6);
@@ -29,8 +29,8 @@ TEST(PiCost, TwoSitesByHand) {
 
 TEST(PiCost, NamedProtocolsAndTheirConstants) {
   const PiProtocol& d = find_pi_protocol("delphi");
-  EXPECT_DOUBLE_EQ(d.online_bytes_per_relu, 41 * 16);     // ℓ = 41 labels of 16 B
-  EXPECT_DOUBLE_EQ(d.offline_bytes_per_relu, 5 * 41 * 32); // ≈ 5ℓ AND gates · 2 ciphertexts
+  EXPECT_DOUBLE_EQ(d.online_bytes_per_relu, 41 * 16);       // ℓ = 41 labels of 16 B
+  EXPECT_DOUBLE_EQ(d.offline_bytes_per_relu, 5 * 41 * 32);  // ≈ 5ℓ AND gates · 2 ciphertexts
   EXPECT_DOUBLE_EQ(d.online_seconds_per_relu, 20e-6);
   // 10,000 ReLUs under DELPHI: 6.56 MB online, 0.2 s.
   PiCost c = estimate_pi_cost({{"s", 20000, 10000, true}}, 0, d);

@@ -28,7 +28,8 @@ static size_t lines_of(const std::string& path) {
 }
 
 TEST(Pipeline, EndToEndExactBudgetReportAndExport) {
-  std::string out = (fs::temp_directory_path() / ("senet_pipe_" + std::to_string(getpid()))).string();
+  std::string out =
+      (fs::temp_directory_path() / ("senet_pipe_" + std::to_string(getpid()))).string();
   fs::remove_all(out);
   auto probe = models::make_model(tiny(out, 0).model);
   int64_t budget = probe->relu_capacity() / 20;  // 5 % of the ReLUs
@@ -73,7 +74,8 @@ TEST(Pipeline, EndToEndExactBudgetReportAndExport) {
 }
 
 TEST(Pipeline, StraightThroughMaskLearnerKeepsTheBudget) {
-  std::string out = (fs::temp_directory_path() / ("senet_pipe_ste_" + std::to_string(getpid()))).string();
+  std::string out =
+      (fs::temp_directory_path() / ("senet_pipe_ste_" + std::to_string(getpid()))).string();
   fs::remove_all(out);
   auto probe = models::make_model(tiny(out, 0).model);
   int64_t budget = probe->relu_capacity() / 10;
@@ -88,7 +90,8 @@ TEST(Pipeline, StraightThroughMaskLearnerKeepsTheBudget) {
 }
 
 TEST(Pipeline, ImpossibleBudgetIsAnError) {
-  std::string out = (fs::temp_directory_path() / ("senet_pipe_bad_" + std::to_string(getpid()))).string();
+  std::string out =
+      (fs::temp_directory_path() / ("senet_pipe_bad_" + std::to_string(getpid()))).string();
   RunConfig cfg = tiny(out, 1 << 30);
   try {
     run_pipeline(cfg, false);

@@ -29,7 +29,9 @@ RunConfig tiny(const std::string& out, int64_t budget, const std::string& method
 }
 
 std::string temp_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("senet_methods_" + name + "_" + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / ("senet_methods_" + name + "_" + std::to_string(getpid())))
+          .string();
   fs::remove_all(d);
   return d;
 }
@@ -141,7 +143,8 @@ TEST(PipelineMethods, SenetKeepsPramInStageThree) {
   RunConfig cfg = with_teacher("senet", budget, "senet");
   PipelineResult r = run_pipeline(cfg, false);
   EXPECT_EQ(check_outputs(cfg, r), budget);
-  EXPECT_EQ(r.report["stages"]["finetune"]["w_pram"].get<double>(), double(cfg.senet.finetune.pram));
+  EXPECT_EQ(r.report["stages"]["finetune"]["w_pram"].get<double>(),
+            double(cfg.senet.finetune.pram));
   EXPECT_EQ(last_metrics_line(cfg.out_dir + "/stage3/metrics.jsonl")["w_pram"].get<double>(),
             double(cfg.senet.finetune.pram));
 }

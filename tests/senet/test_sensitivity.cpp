@@ -10,8 +10,8 @@
 #include <numeric>
 
 #include "senet/sensitivity.h"
-#include "tests/support/tiny_run.h"
 #include "tests/support/error_of.h"
+#include "tests/support/tiny_run.h"
 
 using namespace senet;
 
@@ -49,7 +49,10 @@ TEST(Sensitivity, RegrowthSharesProportionalCappedAndExact) {
   // Zero-score layers get nothing until the scored ones are full.
   EXPECT_EQ(regrowth_shares({0, 1}, {5, 2}, 4), (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(regrowth_shares({1, 2}, {0, 0}, 0), (std::vector<int64_t>{0, 0}));
-  EXPECT_NE(error_of([] { regrowth_shares({1, 1}, {1, 1}, 3); }).find("do not fit"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              regrowth_shares({1, 1}, {1, 1}, 3);
+            }).find("do not fit"),
+            std::string::npos);
   EXPECT_NE(error_of([] { regrowth_shares({-1, 1}, {1, 1}, 1); }).find("score"), std::string::npos);
 }
 
@@ -77,11 +80,13 @@ TEST(Sensitivity, PruneRegrowLayerOnHandMadeNumbers) {
   prune_regrow_layer(w3.data(), mask3.data(), m.data(), 8, 0, 2);
   EXPECT_EQ(mask3, (std::vector<uint8_t>{1, 1, 1, 1, 1, 1, 1, 0}));
 
-  EXPECT_NE(error_of([&] { prune_regrow_layer(w3.data(), mask3.data(), m.data(), 8, 8, 0); })
-                .find("cannot prune"),
+  EXPECT_NE(error_of([&] {
+              prune_regrow_layer(w3.data(), mask3.data(), m.data(), 8, 8, 0);
+            }).find("cannot prune"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { prune_regrow_layer(w3.data(), mask3.data(), m.data(), 8, 0, 2); })
-                .find("cannot regrow"),
+  EXPECT_NE(error_of([&] {
+              prune_regrow_layer(w3.data(), mask3.data(), m.data(), 8, 0, 2);
+            }).find("cannot regrow"),
             std::string::npos);
 }
 
@@ -96,8 +101,8 @@ static RunConfig tiny_run() {
 static SensitivityConfig tiny_sensitivity() {
   SensitivityConfig sc;
   sc.density = 0.1;
-  sc.epochs = 8;        // T = 32 steps
-  sc.prune_every = 3;   // 10 prune/regrow events (t = 3, 6, ..., 30)
+  sc.epochs = 8;       // T = 32 steps
+  sc.prune_every = 3;  // 10 prune/regrow events (t = 3, 6, ..., 30)
   sc.prune_rate = 0.5;
   return sc;
 }
@@ -204,7 +209,9 @@ TEST(Sensitivity, BadJsonIsRejectedWithTheKey) {
   nlohmann::json good = to_json(hand_result());
   EXPECT_EQ(sensitivity_from_json(good, "s.json").sites.size(), 2u);
 
-  auto reject = [](nlohmann::json j) { return error_of([&] { sensitivity_from_json(j, "s.json"); }); };
+  auto reject = [](nlohmann::json j) {
+    return error_of([&] { sensitivity_from_json(j, "s.json"); });
+  };
   nlohmann::json j = good;
   j["sites"][1]["eta"] = 1.5;
   std::string e = reject(j);

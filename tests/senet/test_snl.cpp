@@ -23,7 +23,7 @@ TEST(SnlSite, ForwardIsAlphaReluAndTheGradientReachesAlpha) {
   models::ReluSite site("s", 2, 3, 3);
   site.set_alpha(0.01f);
   EXPECT_EQ(site.mode, models::SiteMode::Alpha);
-  EXPECT_EQ(site.fused_act(), Act::None);  // runs unfused: the model hands it the pre-activation
+  EXPECT_EQ(site.fused_act(), Act::None);     // runs unfused: the model hands it the pre-activation
   EXPECT_EQ(site.relu_count(), site.size());  // α = 1 everywhere at the start
   ASSERT_EQ(site.named_parameters().size(), 1u);
   EXPECT_EQ(site.named_parameters()[0].first, "alpha");
@@ -76,18 +76,16 @@ TEST(SnlLambda, GrowsOnlyFromTheConfiguredEpochAndOnlyWhenTheCountDidNotFall) {
   SnlConfig c;
   c.lambda_growth = 1.1f;
   c.lambda_from_epoch = 5;
-  EXPECT_EQ(snl_next_lambda(c, 1.0, 4, 100, 100), 1.0);   // too early
+  EXPECT_EQ(snl_next_lambda(c, 1.0, 4, 100, 100), 1.0);  // too early
   EXPECT_EQ(snl_next_lambda(c, 1.0, 4, 100, 120), 1.0);
-  EXPECT_DOUBLE_EQ(snl_next_lambda(c, 1.0, 5, 100, 100), 1.1f);  // flat count
+  EXPECT_DOUBLE_EQ(snl_next_lambda(c, 1.0, 5, 100, 100), 1.1f);        // flat count
   EXPECT_DOUBLE_EQ(snl_next_lambda(c, 2.0, 9, 100, 101), 2.0 * 1.1f);  // count rose
-  EXPECT_EQ(snl_next_lambda(c, 2.0, 9, 100, 99), 2.0);   // count fell
+  EXPECT_EQ(snl_next_lambda(c, 2.0, 9, 100, 99), 2.0);                 // count fell
 }
 
 namespace {
 
-RunConfig tiny_config() {
-  return senet::test::tiny_run_config();
-}
+RunConfig tiny_config() { return senet::test::tiny_run_config(); }
 
 // Every recorded epoch follows the rule: λ_{e+1} = λ_e·growth iff e ≥ from and count_e ≥ count_{e−1}.
 void expect_schedule(const SnlResult& r, const SnlConfig& c, int64_t count0) {
@@ -98,13 +96,15 @@ void expect_schedule(const SnlResult& r, const SnlConfig& c, int64_t count0) {
     bool grow = e.epoch >= c.lambda_from_epoch && e.relus >= before;
     EXPECT_EQ(e.lambda_grew, grow) << "epoch " << e.epoch;
     double next = i + 1 < r.history.size() ? r.history[i + 1].lambda : r.lambda;
-    EXPECT_DOUBLE_EQ(next, grow ? e.lambda * double(c.lambda_growth) : e.lambda) << "epoch " << e.epoch;
+    EXPECT_DOUBLE_EQ(next, grow ? e.lambda * double(c.lambda_growth) : e.lambda)
+        << "epoch " << e.epoch;
     before = e.relus;
   }
 }
 
 std::string temp_dir(const char* name) {
-  std::string d = (fs::temp_directory_path() / (std::string(name) + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / (std::string(name) + std::to_string(getpid()))).string();
   fs::remove_all(d);
   return d;
 }
@@ -140,7 +140,7 @@ TEST(SnlLoop, StopsAtTheFirstEpochWithinTheBudgetAndBinarises) {
   RunConfig cfg = tiny_config();
   auto probe = models::make_model(cfg.model);
   cfg.senet.budget = probe->relu_capacity() / 2;
-  cfg.senet.snl.lr = 0.03f;    // big Adam steps: α crosses 0.01 within a few epochs
+  cfg.senet.snl.lr = 0.03f;      // big Adam steps: α crosses 0.01 within a few epochs
   cfg.senet.snl.lambda = 0.01f;  // the penalty outweighs CE + KD on some α
   cfg.senet.snl.lambda_from_epoch = 1;
   cfg.senet.snl.max_epochs = 20;
@@ -195,7 +195,8 @@ TEST(SnlLoop, CheckEveryStepsStopsMidEpochNearerTheBudgetAndResumesToBinarisatio
   DataBundle data = load_data(cfg);
   auto teacher = models::make_model(cfg.model);
   auto per_epoch = models::make_model(cfg.model);
-  SnlResult a = run_snl(cfg, *teacher, *per_epoch, data, temp_dir("senet_snl_epoch_"), false, false);
+  SnlResult a =
+      run_snl(cfg, *teacher, *per_epoch, data, temp_dir("senet_snl_epoch_"), false, false);
   cfg.senet.snl.check_every = 1;
   std::string dir = temp_dir("senet_snl_every_");
   auto every = models::make_model(cfg.model);

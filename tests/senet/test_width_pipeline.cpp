@@ -13,9 +13,9 @@
 #include "senet/config.h"
 #include "senet/pipeline.h"
 #include "senet/trainer.h"
+#include "tests/support/error_of.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/tiny_run.h"
-#include "tests/support/error_of.h"
 
 using namespace senet;
 namespace fs = std::filesystem;

@@ -13,7 +13,8 @@ namespace senet::test {
 
 // dx[n,c,ih,iw] = Σ w[k,c,r,s]·dy[n,k,p,q] over taps reading (ih, iw);  dw = Σ x·dy.  Double sums.
 inline void conv2d_backward_reference(const cpu::Conv2dGeom& g, const float* x, const float* w,
-                                      const float* dy, std::vector<double>& dx, std::vector<double>& dw) {
+                                      const float* dy, std::vector<double>& dx,
+                                      std::vector<double>& dw) {
   dx.assign(size_t(g.N) * g.C * g.H * g.W, 0.0);
   dw.assign(size_t(g.K) * g.C * g.R * g.S, 0.0);
   for (int n = 0; n < g.N; ++n)

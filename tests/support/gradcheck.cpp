@@ -77,7 +77,8 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float scale, bool requir
 
 Tensor random_int_tensor(const Shape& shape, uint64_t seed, int lo, int hi) {
   std::vector<float> v(size_t(shape.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = float(lo + int(rand_below(seed, 2, i, uint32_t(hi - lo + 1))));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = float(lo + int(rand_below(seed, 2, i, uint32_t(hi - lo + 1))));
   return Tensor::from_vector(v, shape);
 }
 
@@ -102,18 +103,21 @@ double nmse(const Tensor& a, const Tensor& b) {
 }
 
 std::string allclose_report(const Tensor& a, const Tensor& b, double atol, double rtol) {
-  if (a.shape() != b.shape()) return "shape mismatch: " + a.shape().str() + " vs " + b.shape().str();
+  if (a.shape() != b.shape())
+    return "shape mismatch: " + a.shape().str() + " vs " + b.shape().str();
   auto av = a.to_vector(), bv = b.to_vector();
   std::ostringstream s;
   int bad = 0;
   for (size_t i = 0; i < av.size(); ++i) {
     double d = std::abs(double(av[i]) - double(bv[i]));
     if (!(d <= atol + rtol * std::abs(double(bv[i])))) {  // also catches NaN
-      if (bad < 8) s << "element " << i << ": " << av[i] << " vs " << bv[i] << " (|diff| " << d << ")\n";
+      if (bad < 8)
+        s << "element " << i << ": " << av[i] << " vs " << bv[i] << " (|diff| " << d << ")\n";
       ++bad;
     }
   }
-  if (bad) s << bad << " of " << av.size() << " elements differ beyond atol " << atol << " rtol " << rtol;
+  if (bad)
+    s << bad << " of " << av.size() << " elements differ beyond atol " << atol << " rtol " << rtol;
   return s.str();
 }
 

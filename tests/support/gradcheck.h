@@ -13,10 +13,10 @@
 namespace senet::test {
 
 struct GradcheckOptions {
-  double eps = 1e-2;   // fp32 forward: smaller ε loses to rounding, larger to curvature
+  double eps = 1e-2;  // fp32 forward: smaller ε loses to rounding, larger to curvature
   double atol = 2e-3;
   double rtol = 1e-2;
-  uint64_t seed = 7;   // for the upstream gradient r
+  uint64_t seed = 7;  // for the upstream gradient r
 };
 
 struct GradcheckResult {
@@ -30,8 +30,8 @@ GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt = {});
 
 // Random test tensors (Philox, seeded). `away_from_zero` keeps |x| ≥ margin (off the ReLU kink).
-Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.f, bool requires_grad = false,
-                     float away_from_zero = 0.f);
+Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.f,
+                     bool requires_grad = false, float away_from_zero = 0.f);
 // Integers in [lo, hi] as floats: products and sums stay exact in fp32 (bitwise comparisons).
 Tensor random_int_tensor(const Shape& shape, uint64_t seed, int lo, int hi);
 
@@ -43,13 +43,13 @@ std::string allclose_report(const Tensor& a, const Tensor& b, double atol, doubl
 
 }  // namespace senet::test
 
-#define EXPECT_GRADCHECK(f, inputs, ...)                                              \
-  do {                                                                                \
-    auto _r = ::senet::test::gradcheck((f), (inputs), ##__VA_ARGS__);                 \
-    EXPECT_TRUE(_r.ok) << _r.report;                                                  \
+#define EXPECT_GRADCHECK(f, inputs, ...)                              \
+  do {                                                                \
+    auto _r = ::senet::test::gradcheck((f), (inputs), ##__VA_ARGS__); \
+    EXPECT_TRUE(_r.ok) << _r.report;                                  \
   } while (0)
-#define EXPECT_ALLCLOSE(a, b, atol, rtol)                                             \
-  do {                                                                                \
-    auto _s = ::senet::test::allclose_report((a), (b), (atol), (rtol));               \
-    EXPECT_TRUE(_s.empty()) << _s;                                                    \
+#define EXPECT_ALLCLOSE(a, b, atol, rtol)                               \
+  do {                                                                  \
+    auto _s = ::senet::test::allclose_report((a), (b), (atol), (rtol)); \
+    EXPECT_TRUE(_s.empty()) << _s;                                      \
   } while (0)

@@ -30,7 +30,8 @@ struct RunOut {
 };
 
 static RunOut run(const std::string& args) {
-  std::string out = (fs::temp_directory_path() / ("senet_cli_" + std::to_string(getpid()) + ".txt")).string();
+  std::string out =
+      (fs::temp_directory_path() / ("senet_cli_" + std::to_string(getpid()) + ".txt")).string();
   std::string cmd = std::string(SENET_BINARY) + " " + args + " > " + out + " 2>&1";
   int status = std::system(cmd.c_str());
   std::ifstream in(out);
@@ -40,7 +41,8 @@ static RunOut run(const std::string& args) {
 }
 
 static std::string temp_dir(const std::string& name) {
-  std::string d = (fs::temp_directory_path() / ("senet_cli_" + name + "_" + std::to_string(getpid()))).string();
+  std::string d =
+      (fs::temp_directory_path() / ("senet_cli_" + name + "_" + std::to_string(getpid()))).string();
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -54,7 +56,8 @@ static const char* kTiny =
 TEST(Cli, HelpAndUnknownCommand) {
   auto r = run("--help");
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info", "config"})
+  for (const char* cmd :
+       {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info", "config"})
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << " missing from\n" << r.output;
   EXPECT_EQ(run("").code, 2);  // no command: the help on stderr
   r = run("frobnicate");
@@ -64,16 +67,18 @@ TEST(Cli, HelpAndUnknownCommand) {
 
 // `senet <command> --help` is generated (CLI11) and lists every option the command accepts.
 TEST(Cli, EverySubcommandHelpListsItsOptions) {
-  const std::vector<std::string> run_options = {"--config", "--set", "--epochs", "--out", "--threads",
-                                                "--device", "--seed", "--batch-size", "--lr", "--arch",
-                                                "--width", "--dataset", "--data-root"};
+  const std::vector<std::string> run_options = {
+      "--config",     "--set", "--epochs", "--out",   "--threads", "--device",   "--seed",
+      "--batch-size", "--lr",  "--arch",   "--width", "--dataset", "--data-root"};
   std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
       {"train", {"--resume", "--print-config"}},
       {"pipeline", {"--budget", "--teacher", "--method", "--print-config"}},
-      {"eval", {"--checkpoint", "--split", "--limit", "--dump-logits", "--config", "--set", "--threads",
-                "--device", "--data-root"}},
-      {"cost", {"CHECKPOINT", "--protocol", "--json", "--bytes-per-relu", "--us-per-relu",
-                "--offline-bytes-per-relu", "--config", "--set"}},
+      {"eval",
+       {"--checkpoint", "--split", "--limit", "--dump-logits", "--config", "--set", "--threads",
+        "--device", "--data-root"}},
+      {"cost",
+       {"CHECKPOINT", "--protocol", "--json", "--bytes-per-relu", "--us-per-relu",
+        "--offline-bytes-per-relu", "--config", "--set"}},
       {"summary", {"MODEL", "--checkpoint", "--config", "--set"}},
       {"info", {"--help"}},
       {"config", {"--list", "--markdown", "--config", "--set"}},
@@ -86,7 +91,8 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
     auto r = run(cmd + " --help");
     EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
     EXPECT_NE(r.output.find("senet " + cmd), std::string::npos) << r.output;  // its usage line
-    for (const auto& o : opts) EXPECT_NE(r.output.find(o), std::string::npos) << cmd << " --help lacks " << o;
+    for (const auto& o : opts)
+      EXPECT_NE(r.output.find(o), std::string::npos) << cmd << " --help lacks " << o;
   }
   unsetenv("SENET_PI_VENV");
   EXPECT_EQ(run("eval --help").output.find("--epochs"), std::string::npos);
@@ -177,7 +183,8 @@ TEST(Cli, SummaryPrintsTheSiteTable) {
   EXPECT_NE(r.output.find("1359872 counted"), std::string::npos) << r.output;
 }
 
-static std::vector<std::pair<std::string, std::vector<uint8_t>>> tensors_of(const std::string& path) {
+static std::vector<std::pair<std::string, std::vector<uint8_t>>> tensors_of(
+    const std::string& path) {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> out;
   for (auto& t : senet::read_checkpoint(path).tensors) out.emplace_back(t.name, t.bytes);
   return out;
@@ -192,7 +199,8 @@ TEST(Cli, KilledRunResumesToTheSameWeights) {
   // Start the same run, kill -9 it once its first checkpoint exists, then resume it.
   pid_t pid = fork();
   if (pid == 0) {
-    std::string cmd = std::string(SENET_BINARY) + " train " + common + " --out " + b + " > /dev/null 2>&1";
+    std::string cmd =
+        std::string(SENET_BINARY) + " train " + common + " --out " + b + " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), (char*)nullptr);
     _exit(127);
   }
@@ -243,7 +251,8 @@ TEST(Cli, EvalDumpsLogitsOfTheFirstImages) {
       << "expected '" << expect << "' in " << r.output;
   r = run("eval --checkpoint " + d + "/run/last.safetensors --limit 0");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("--limit: expected an integer ≥ 1, got '0'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--limit: expected an integer ≥ 1, got '0'"), std::string::npos)
+      << r.output;
 }
 
 // A tiny trained run; returns its last checkpoint.
@@ -358,7 +367,8 @@ TEST(Cli, EvalOverridesApplyOverAModelOnlyStoredConfig) {
   auto cfg = nlohmann::json::parse(f.metadata.at("config"));
   f.metadata["config"] = nlohmann::json{{"model", cfg["model"]}}.dump();
   senet::io::save_safetensors(d + "/model_only.safetensors", f);
-  auto r = run("eval --checkpoint " + d + "/model_only.safetensors --threads 2 --device cpu --data-root " + d +
+  auto r = run("eval --checkpoint " + d +
+               "/model_only.safetensors --threads 2 --device cpu --data-root " + d +
                " --set data.dataset=synthetic --set data.synthetic_size=128 --set data.val_size=32"
                " --set data.test_limit=8");
   EXPECT_EQ(r.code, 0) << r.output;
@@ -379,9 +389,11 @@ TEST(Cli, PiMeasureWithoutItsVenvSaysHowToInstallIt) {
 TEST(Cli, ConfigListAndMergedConfig) {
   auto r = run("config --list");
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* key : {"model.arch", "train.optim.lr", "senet.snl.binarize", "senet.finetune.pram", "progress"})
+  for (const char* key :
+       {"model.arch", "train.optim.lr", "senet.snl.binarize", "senet.finetune.pram", "progress"})
     EXPECT_NE(r.output.find(key), std::string::npos) << key << " missing from\n" << r.output;
-  EXPECT_NE(r.output.find("one of: senet | snl | uniform | random_masks | no_pram"), std::string::npos);
+  EXPECT_NE(r.output.find("one of: senet | snl | uniform | random_masks | no_pram"),
+            std::string::npos);
   r = run("config --set train.optim.lr=0.1 --set model.width=0.3");
   ASSERT_EQ(r.code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
@@ -389,7 +401,8 @@ TEST(Cli, ConfigListAndMergedConfig) {
   EXPECT_EQ(j["model"]["width"].dump(), "0.3");
   r = run("config --set senet.granularity=voxel");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find("senet.granularity: expected pixel or channel, got \"voxel\""), std::string::npos)
+  EXPECT_NE(r.output.find("senet.granularity: expected pixel or channel, got \"voxel\""),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(run("config --markdown").code, 2);  // --markdown needs --list
 }

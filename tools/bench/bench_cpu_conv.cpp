@@ -30,9 +30,8 @@ using namespace senet;
 
 namespace {
 
-
-using bench::Timing;
 using bench::time_it;
+using bench::Timing;
 
 Tensor randn_tensor(const Shape& shape, uint64_t seed, float scale = 1.f) {
   std::vector<float> v(size_t(shape.numel()));
@@ -63,8 +62,11 @@ double sgemm_roof(int reps) {
     A[i] = rand_normal(1, 0, i);
     B[i] = rand_normal(2, 0, i);
   }
-  Timing t = time_it([&] { cpu::sgemm_parallel(false, false, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n); },
-                     std::max(reps, 5));
+  Timing t = time_it(
+      [&] {
+        cpu::sgemm_parallel(false, false, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n);
+      },
+      std::max(reps, 5));
   return 2.0 * n * n * n / (t.min_ms * 1e6);  // best of the runs, GFLOP/s
 }
 
@@ -91,7 +93,8 @@ void bench_shape(const ConvShape& s, int reps, std::vector<Row>& rows) {
   for (Tensor* t : {&x, &w, &gamma, &beta}) t->set_requires_grad(true);
 
   auto unfused = [&](BatchNormState& st) {
-    return masked_relu(batch_norm2d(conv2d(x, w, Tensor(), s.stride, s.pad), gamma, beta, st, true), mask);
+    return masked_relu(batch_norm2d(conv2d(x, w, Tensor(), s.stride, s.pad), gamma, beta, st, true),
+                       mask);
   };
   auto fused = [&](BatchNormState& st) {
     return conv_bn_act(x, w, gamma, beta, st, true, Act::MaskedReLU, mask, s.stride, s.pad);
@@ -119,46 +122,63 @@ void bench_shape(const ConvShape& s, int reps, std::vector<Row>& rows) {
   const std::string sh = s.name();
   {
     NoGradGuard ng;
-    rows.push_back({sh, "conv2d fwd", time_it([&] { conv2d(x, w, Tensor(), s.stride, s.pad); }, reps), gflop});
+    rows.push_back(
+        {sh, "conv2d fwd", time_it([&] { conv2d(x, w, Tensor(), s.stride, s.pad); }, reps), gflop});
   }
-  rows.push_back({sh, "conv2d fwd+bwd", time_it([&] {
-                    zero_grads();
-                    conv2d(x, w, Tensor(), s.stride, s.pad).backward(r);
-                  }, reps), 3 * gflop});
+  rows.push_back({sh, "conv2d fwd+bwd",
+                  time_it(
+                      [&] {
+                        zero_grads();
+                        conv2d(x, w, Tensor(), s.stride, s.pad).backward(r);
+                      },
+                      reps),
+                  3 * gflop});
   {
     NoGradGuard ng;
     rows.push_back({sh, "unfused conv→BN→mReLU fwd", time_it([&] { unfused(st1); }, reps), gflop});
     rows.push_back({sh, "fused conv_bn_act fwd", time_it([&] { fused(st2); }, reps), gflop});
   }
-  rows.push_back({sh, "unfused conv→BN→mReLU fwd+bwd", time_it([&] {
-                    zero_grads();
-                    unfused(st1).backward(r);
-                  }, reps), 3 * gflop});
-  rows.push_back({sh, "fused conv_bn_act fwd+bwd", time_it([&] {
-                    zero_grads();
-                    fused(st2).backward(r);
-                  }, reps), 3 * gflop});
+  rows.push_back({sh, "unfused conv→BN→mReLU fwd+bwd",
+                  time_it(
+                      [&] {
+                        zero_grads();
+                        unfused(st1).backward(r);
+                      },
+                      reps),
+                  3 * gflop});
+  rows.push_back({sh, "fused conv_bn_act fwd+bwd",
+                  time_it(
+                      [&] {
+                        zero_grads();
+                        fused(st2).backward(r);
+                      },
+                      reps),
+                  3 * gflop});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 0, reps = 7;
-  CLI::App app{"CPU conv / fused conv-BN-(masked)ReLU timings against a measured sgemm roof", "bench_cpu_conv"};
+  CLI::App app{"CPU conv / fused conv-BN-(masked)ReLU timings against a measured sgemm roof",
+               "bench_cpu_conv"};
   app.add_option("--threads", threads, "threads (0: all cores)")
       ->type_name("N")
       ->transform(cli::integer_at_least(0))
       ->capture_default_str();
-  app.add_option("--reps", reps, "timed runs per measurement, after 2 warm-ups (the median is reported)")
+  app.add_option("--reps", reps,
+                 "timed runs per measurement, after 2 warm-ups (the median is reported)")
       ->type_name("N")
       ->transform(cli::integer_at_least(1))
       ->capture_default_str();
   cli::parse_or_exit(app, argc, argv);
   if (threads > 0) set_num_threads(threads);
   const cpu::BlasInfo& bi = cpu::blas_info();
-  std::printf("# bench_cpu_conv — threads %d, reps %d (median after 2 warm-ups)\n", num_threads(), reps);
-  std::printf("# blas: %s | config: %s | core: %s | coretype: %s%s\n# cpu features: %s\n", bi.library.c_str(),
-              bi.config.c_str(), bi.core.c_str(), bi.coretype.empty() ? "(library default)" : bi.coretype.c_str(),
+  std::printf("# bench_cpu_conv — threads %d, reps %d (median after 2 warm-ups)\n", num_threads(),
+              reps);
+  std::printf("# blas: %s | config: %s | core: %s | coretype: %s%s\n# cpu features: %s\n",
+              bi.library.c_str(), bi.config.c_str(), bi.core.c_str(),
+              bi.coretype.empty() ? "(library default)" : bi.coretype.c_str(),
               bi.coretype_from_user ? " (from user)" : "", bi.cpu_features.c_str());
   const double roof = sgemm_roof(reps);
   std::printf("# sgemm roof: %.1f GFLOP/s (sgemm_parallel 1024³, best of runs)\n\n", roof);
@@ -171,16 +191,18 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---:|---:|---:|---:|---:|\n");
   for (const Row& r : rows) {
     double gf = r.gflop / (r.t.median_ms * 1e-3);
-    std::printf("| %s | %s | %.2f | %.2f | %.2f | %.1f | %.0f%% |\n", r.shape.c_str(), r.what.c_str(), r.t.median_ms,
-                r.t.min_ms, r.t.max_ms, gf, 100 * gf / roof);
+    std::printf("| %s | %s | %.2f | %.2f | %.2f | %.1f | %.0f%% |\n", r.shape.c_str(),
+                r.what.c_str(), r.t.median_ms, r.t.min_ms, r.t.max_ms, gf, 100 * gf / roof);
   }
   std::printf("\n");
   for (const Row& r : rows) {
     double gf = r.gflop / (r.t.median_ms * 1e-3);
-    std::printf("{\"bench\":\"cpu_conv\",\"threads\":%d,\"shape\":\"%s\",\"op\":\"%s\",\"median_ms\":%.4f,"
-                "\"min_ms\":%.4f,\"max_ms\":%.4f,\"gflops\":%.2f,\"pct_sgemm\":%.1f,\"sgemm_gflops\":%.1f}\n",
-                num_threads(), r.shape.c_str(), r.what.c_str(), r.t.median_ms, r.t.min_ms, r.t.max_ms, gf,
-                100 * gf / roof, roof);
+    std::printf(
+        "{\"bench\":\"cpu_conv\",\"threads\":%d,\"shape\":\"%s\",\"op\":\"%s\",\"median_ms\":%.4f,"
+        "\"min_ms\":%.4f,\"max_ms\":%.4f,\"gflops\":%.2f,\"pct_sgemm\":%.1f,\"sgemm_gflops\":%.1f}"
+        "\n",
+        num_threads(), r.shape.c_str(), r.what.c_str(), r.t.median_ms, r.t.min_ms, r.t.max_ms, gf,
+        100 * gf / roof, roof);
   }
   return 0;
 }

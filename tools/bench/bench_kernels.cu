@@ -128,9 +128,13 @@ DevP<T> keep(DevP<T> p) {
   return p;
 }
 template <class T>
-DevP<T> dev(const std::vector<T>& h) { return keep(std::make_shared<Dev<T>>(h)); }
+DevP<T> dev(const std::vector<T>& h) {
+  return keep(std::make_shared<Dev<T>>(h));
+}
 template <class T>
-DevP<T> dev(int64_t n) { return keep(std::make_shared<Dev<T>>(static_cast<size_t>(n))); }
+DevP<T> dev(int64_t n) {
+  return keep(std::make_shared<Dev<T>>(static_cast<size_t>(n)));
+}
 
 using Vec = std::vector<float>;
 
@@ -141,7 +145,8 @@ Vec uniform(int64_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
 }
 Vec ints(int64_t n, uint64_t seed, int lo = -8, int hi = 8) {  // exact in any summation order
   Vec v(static_cast<size_t>(n));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = float(lo + int(rand_below(seed, 22, i, uint32_t(hi - lo + 1))));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = float(lo + int(rand_below(seed, 22, i, uint32_t(hi - lo + 1))));
   return v;
 }
 std::vector<uint8_t> bytes01(int64_t n, uint64_t seed) {
@@ -181,8 +186,8 @@ struct Check {
     worst = std::max(worst, err);
     if (bad) {
       char b[160];
-      std::snprintf(b, sizeof b, "%s: %zu of %zu off (err %.2e, tol %s%.0e)", what, bad, got.size(), err,
-                    tol == 0 ? "bitwise " : "", tol);
+      std::snprintf(b, sizeof b, "%s: %zu of %zu off (err %.2e, tol %s%.0e)", what, bad, got.size(),
+                    err, tol == 0 ? "bitwise " : "", tol);
       fail(b);
     }
   }
@@ -194,8 +199,8 @@ struct Check {
   }
   // Pass bits (uint32 words) against the CPU's uint64 words: a flipped bit is tolerated only where
   // z ≈ 0, i.e. |a_ref| ≤ tol·max|a_ref| (the sign of a rounding-level z may differ).
-  void bits(const char* what, const std::vector<uint32_t>& got, const std::vector<uint64_t>& ref, int64_t n,
-            const Vec& a_ref, double tol) {
+  void bits(const char* what, const std::vector<uint32_t>& got, const std::vector<uint64_t>& ref,
+            int64_t n, const Vec& a_ref, double tol) {
     double scale = 0;
     for (float r : a_ref) scale = std::max(scale, double(std::fabs(r)));
     size_t bad = 0;
@@ -211,7 +216,8 @@ struct Check {
 
 std::vector<uint32_t> bits32(const std::vector<uint64_t>& b64, int64_t n) {
   std::vector<uint32_t> w(static_cast<size_t>(pass_bits_words(n)));
-  std::memcpy(w.data(), b64.data(), w.size() * 4);  // same bytes on little-endian hosts (kernel_params.h)
+  std::memcpy(w.data(), b64.data(),
+              w.size() * 4);  // same bytes on little-endian hosts (kernel_params.h)
   return w;
 }
 
@@ -229,19 +235,22 @@ Vec cpu_conv(const Conv2dGeom& p, const Vec& x, const Vec& w) {
   return y;
 }
 // dx and/or dw (either may be null) of the conv for upstream dy (engine/ops/conv2d.cpp's fill).
-void cpu_conv_bprop(const Conv2dGeom& g, const Vec& x, const Vec& w, const Vec& dy, Vec* dx, Vec* dw) {
+void cpu_conv_bprop(const Conv2dGeom& g, const Vec& x, const Vec& w, const Vec& dy, Vec* dx,
+                    Vec* dw) {
   const int64_t PQ = g.PQ();
   const float* d = dy.data();
   auto fill = [&](int, int n0, int gn, float* scratch) -> const float* {
     if (gn == 1) return d + int64_t(n0) * g.K * PQ;
     for (int j = 0; j < gn; ++j)
       for (int k = 0; k < g.K; ++k)
-        std::memcpy(scratch + (int64_t(k) * gn + j) * PQ, d + (int64_t(n0 + j) * g.K + k) * PQ, size_t(PQ) * 4);
+        std::memcpy(scratch + (int64_t(k) * gn + j) * PQ, d + (int64_t(n0 + j) * g.K + k) * PQ,
+                    size_t(PQ) * 4);
     return scratch;
   };
   if (dx) dx->assign(static_cast<size_t>(g.x_size()), 0.f);
   if (dw) dw->assign(static_cast<size_t>(g.w_size()), 0.f);
-  cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx ? dx->data() : nullptr, dw ? dw->data() : nullptr);
+  cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx ? dx->data() : nullptr,
+                    dw ? dw->data() : nullptr);
 }
 
 // BatchNorm statistics of y (N×K×PQ) on the CPU: μ, biased σ², 1/√(σ²+ε) (engine/ops/batchnorm.cpp).
@@ -251,7 +260,8 @@ struct BnRef {
 BnRef cpu_bn(const Vec& y, int64_t N, int64_t K, int64_t PQ, float eps = 1e-5f) {
   BnRef r{Vec(static_cast<size_t>(K)), Vec(static_cast<size_t>(K)), Vec(static_cast<size_t>(K))};
   cpu::bn_stats(y.data(), N, K, PQ, r.mean.data(), r.var.data());
-  for (size_t k = 0; k < size_t(K); ++k) r.invstd[k] = float(1.0 / std::sqrt(double(r.var[k]) + double(eps)));
+  for (size_t k = 0; k < size_t(K); ++k)
+    r.invstd[k] = float(1.0 / std::sqrt(double(r.var[k]) + double(eps)));
   return r;
 }
 // Merge (count, mean, M2) partials (layout of kernels/bn_stats.h) on the host → μ, biased σ².
@@ -261,7 +271,8 @@ void merge_partials(const Vec& part, int64_t T, int64_t K, Vec* mean, Vec* var) 
     cpu::MeanM2 acc;
     for (int64_t t = 0; t < T; ++t) {
       cpu::MeanM2 b;
-      b.n = part[size_t(t * K + k)], b.mean = part[size_t(T * K + t * K + k)], b.m2 = part[size_t(2 * T * K + t * K + k)];
+      b.n = part[size_t(t * K + k)], b.mean = part[size_t(T * K + t * K + k)],
+      b.m2 = part[size_t(2 * T * K + t * K + k)];
       if (b.n > 0) cpu::merge(acc, b);
     }
     (*mean)[size_t(k)] = float(acc.mean), (*var)[size_t(k)] = float(acc.m2 / acc.n);
@@ -272,16 +283,19 @@ bn_partials partials_of(const DevP<float>& buf, int64_t T, int64_t K) {
 }
 // a = mrelu(γ(y−μ)·invstd + β (+ r)) on the CPU, with its pass bits.
 void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& invstd, const Vec& g,
-                const Vec& b, Act act, const uint8_t* mask, const Vec* r, Vec* a, std::vector<uint64_t>* bits) {
-  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, mean.data(), invstd.data(), g.data(), b.data(), act, mask};
+                const Vec& b, Act act, const uint8_t* mask, const Vec* r, Vec* a,
+                std::vector<uint64_t>* bits) {
+  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, mean.data(), invstd.data(), g.data(), b.data(),
+                act, mask};
   a->assign(y.size(), 0.f);
   bits->assign(static_cast<size_t>(cpu::bit_words(int64_t(y.size()))), 0);
   cpu::bn_act_forward(ba, y.data(), r ? r->data() : nullptr, a->data(), bits->data());
 }
 
-constexpr double kTol = 1e-5;        // BN-family values: summation order of the statistics
-constexpr double kTolReduce = 1e-4;  // dγ, dβ, losses: reductions that cancel, over up to 32768 values
-constexpr double kTolUlp = 1e-6;     // one rounding (FMA contraction under nvcc)
+constexpr double kTol = 1e-5;  // BN-family values: summation order of the statistics
+constexpr double kTolReduce =
+    1e-4;  // dγ, dβ, losses: reductions that cancel, over up to 32768 values
+constexpr double kTolUlp = 1e-6;  // one rounding (FMA contraction under nvcc)
 
 // ---------------------------------------------------------------------------------------------
 // Run hooks, one per registry entry ("name/version"). Each builds its inputs on the host, uploads
@@ -297,8 +311,9 @@ std::map<std::string, Hook> make_hooks() {
       Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2);
       auto dx = dev(x), dw = dev(w);
       auto dy = dev<float>(p.y_size());
-      return Case{[=] { return conv2d_fprop(v, p, dx->get(), dw->get(), nullptr, dy->get(), nullptr); },
-                  [=](Check& c) { c.close("y", dy->download(), cpu_conv(p, x, w), 0); }};
+      return Case{
+          [=] { return conv2d_fprop(v, p, dx->get(), dw->get(), nullptr, dy->get(), nullptr); },
+          [=](Check& c) { c.close("y", dy->download(), cpu_conv(p, x, w), 0); }};
     };
   for (conv2d_dgrad_version v : kConv2dDgradVersions)
     h[std::string("conv2d_dgrad/") + conv2d_dgrad_version_name(v)] = [v](P p) {
@@ -318,12 +333,13 @@ std::map<std::string, Hook> make_hooks() {
       auto dx = dev(x), dg = dev(g);
       auto dw = dev<float>(p.w_size());
       auto ws = dev<float>(conv2d_wgrad_v2_workspace_floats(p));
-      return Case{[=] { return conv2d_wgrad(v, p, dx->get(), dg->get(), dw->get(), ws->get(), nullptr); },
-                  [=](Check& c) {
-                    Vec ref;
-                    cpu_conv_bprop(p, x, w, g, nullptr, &ref);
-                    c.close("dw", dw->download(), ref, 0);
-                  }};
+      return Case{
+          [=] { return conv2d_wgrad(v, p, dx->get(), dg->get(), dw->get(), ws->get(), nullptr); },
+          [=](Check& c) {
+            Vec ref;
+            cpu_conv_bprop(p, x, w, g, nullptr, &ref);
+            c.close("dw", dw->download(), ref, 0);
+          }};
     };
 
   // --- BatchNorm statistics, finalize, scale-shift-mReLU (on the conv's output y: N×K×PQ)
@@ -333,14 +349,15 @@ std::map<std::string, Hook> make_hooks() {
     Vec y = uniform(p.y_size(), 4, 90.f, 110.f);  // |μ| ≫ σ: a one-pass variance would fail
     auto dy = dev(y);
     auto part = dev<float>(3 * T * p.K);
-    return Case{[=] { return bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr); },
-                [=](Check& c) {
-                  Vec m, v;
-                  merge_partials(part->download(), T, p.K, &m, &v);
-                  const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                  c.close("mean", m, r.mean, kTol);
-                  c.close("var", v, r.var, kTol);
-                }};
+    return Case{
+        [=] { return bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr); },
+        [=](Check& c) {
+          Vec m, v;
+          merge_partials(part->download(), T, p.K, &m, &v);
+          const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+          c.close("mean", m, r.mean, kTol);
+          c.close("var", v, r.var, kTol);
+        }};
   };
   h["bn_finalize_train/v1_thread_per_channel"] = [](P p) {
     const bn_stats_params sp{p.N, p.K, p.P * p.Q};
@@ -350,17 +367,20 @@ std::map<std::string, Hook> make_hooks() {
     auto dy = dev(y), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
     auto part = dev<float>(3 * T * p.K);
     auto out = dev<float>(4 * p.K);
-    CUDA_TRY(bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr));  // checked on its own row
+    CUDA_TRY(bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K),
+                               nullptr));  // checked on its own row
     const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f};
-    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K, out->get() + 3 * p.K};
+    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
+                              out->get() + 3 * p.K};
     return Case{[=] {
-                  return bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(), drm->get(),
-                                           drv->get(), o, nullptr);
+                  return bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
+                                           drm->get(), drv->get(), o, nullptr);
                 },
                 [=](Check& c) {
                   const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
                   const double M = double(p.N) * p.P * p.Q;
-                  Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K)), rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                  Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K)),
+                      rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
                   for (size_t k = 0; k < size_t(p.K); ++k) {
                     sc[k] = g[k] * r.invstd[k], sh[k] = b[k] - r.mean[k] * sc[k];
                     rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
@@ -376,14 +396,20 @@ std::map<std::string, Hook> make_hooks() {
                 }};
   };
   h["bn_finalize_eval/v1_thread_per_channel"] = [](P p) {
-    Vec g = uniform(p.K, 6), b = uniform(p.K, 7), rm = uniform(p.K, 8), rv = uniform(p.K, 9, 0.5f, 2.f);
+    Vec g = uniform(p.K, 6), b = uniform(p.K, 7), rm = uniform(p.K, 8),
+        rv = uniform(p.K, 9, 0.5f, 2.f);
     auto dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
     auto out = dev<float>(4 * p.K);
     const bn_finalize_params fp{p.K, 0, 1e-5f, 0.1f};
-    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K, out->get() + 3 * p.K};
-    return Case{[=] { return bn_finalize_eval(fp, dg->get(), db->get(), drm->get(), drv->get(), o, nullptr); },
+    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
+                              out->get() + 3 * p.K};
+    return Case{[=] {
+                  return bn_finalize_eval(fp, dg->get(), db->get(), drm->get(), drv->get(), o,
+                                          nullptr);
+                },
                 [=](Check& c) {
-                  Vec ref(static_cast<size_t>(4 * p.K));  // μ, 1/σ, scale, shift from the running stats, in double
+                  Vec ref(static_cast<size_t>(
+                      4 * p.K));  // μ, 1/σ, scale, shift from the running stats, in double
                   for (size_t k = 0; k < size_t(p.K); ++k) {
                     const double is = 1.0 / std::sqrt(double(rv[k]) + 1e-5);
                     ref[k] = rm[k], ref[p.K + k] = float(is), ref[2 * p.K + k] = float(g[k] * is);
@@ -402,8 +428,8 @@ std::map<std::string, Hook> make_hooks() {
     auto dbits = dev<uint32_t>(pass_bits_words(n));
     const scale_shift_mrelu_params sp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
     return Case{[=] {
-                  return scale_shift_mrelu(sp, dy->get(), dg->get(), db->get(), dr->get(), dm->get(), da->get(),
-                                           dbits->get(), nullptr);
+                  return scale_shift_mrelu(sp, dy->get(), dg->get(), db->get(), dr->get(),
+                                           dm->get(), da->get(), dbits->get(), nullptr);
                 },
                 [=](Check& c) {  // CPU BN-act with μ = 0, 1/σ = 1: z = γ·y + β + r, the same map
                   Vec a, zero(static_cast<size_t>(p.K), 0.f), one(static_cast<size_t>(p.K), 1.f);
@@ -421,7 +447,10 @@ std::map<std::string, Hook> make_hooks() {
     auto dx = dev(x), dw = dev(w);
     auto dy = dev<float>(p.y_size());
     auto part = dev<float>(3 * T * p.K);
-    return Case{[=] { return conv2d_fprop_bn_partials(p, dx->get(), dw->get(), dy->get(), partials_of(part, T, p.K), nullptr); },
+    return Case{[=] {
+                  return conv2d_fprop_bn_partials(p, dx->get(), dw->get(), dy->get(),
+                                                  partials_of(part, T, p.K), nullptr);
+                },
                 [=](Check& c) {
                   const Vec y = cpu_conv(p, x, w);
                   c.close("y", dy->download(), y, 0);
@@ -455,7 +484,8 @@ std::map<std::string, Hook> make_hooks() {
                   const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
                   Vec a;
                   std::vector<uint64_t> bits;
-                  cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
+                  cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a,
+                             &bits);
                   c.close("y", dy->download(), y, 0);
                   const Vec o = aff->download();
                   c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
@@ -477,13 +507,17 @@ std::map<std::string, Hook> make_hooks() {
     Vec rv = uniform(p.K, 6, 0.5f, 2.f);
     auto dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
     auto wf = dev<float>(p.w_size()), bf = dev<float>(p.K);
-    return Case{[=] { return conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(), wf->get(), bf->get(), nullptr); },
+    return Case{[=] {
+                  return conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(),
+                                      drv->get(), wf->get(), bf->get(), nullptr);
+                },
                 [=](Check& c) {
                   Vec wr(w.size()), br(static_cast<size_t>(p.K));
                   const int64_t crs = p.gemm_k();
                   for (int64_t k = 0; k < p.K; ++k) {
                     const double s = g[size_t(k)] / std::sqrt(double(rv[size_t(k)]) + 1e-5);
-                    for (int64_t i = 0; i < crs; ++i) wr[size_t(k * crs + i)] = float(w[size_t(k * crs + i)] * s);
+                    for (int64_t i = 0; i < crs; ++i)
+                      wr[size_t(k * crs + i)] = float(w[size_t(k * crs + i)] * s);
                     br[size_t(k)] = float(b[size_t(k)] - rm[size_t(k)] * s);
                   }
                   c.close("w_folded", wf->download(), wr, kTolUlp);
@@ -497,15 +531,21 @@ std::map<std::string, Hook> make_hooks() {
     auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
     auto dm = dev(m);
     auto wf = dev<float>(p.w_size()), bf = dev<float>(p.K), da = dev<float>(p.y_size());
-    CUDA_TRY(conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(), wf->get(), bf->get(), nullptr));
+    CUDA_TRY(conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(),
+                          wf->get(), bf->get(), nullptr));
     conv_bn_mrelu_fwd_params fp;
     fp.conv = p;
-    return Case{[=] { return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(), da->get(), nullptr); },
+    return Case{[=] {
+                  return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(),
+                                             da->get(), nullptr);
+                },
                 [=](Check& c) {  // CPU: conv, then BN with the running stats, then masked ReLU
                   Vec is(static_cast<size_t>(p.K)), a;
-                  for (size_t k = 0; k < size_t(p.K); ++k) is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
+                  for (size_t k = 0; k < size_t(p.K); ++k)
+                    is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
                   std::vector<uint64_t> bits;
-                  cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
+                  cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(), nullptr,
+                             &a, &bits);
                   c.close("a", da->download(), a, kTol);
                 }};
   };
@@ -523,31 +563,36 @@ std::map<std::string, Hook> make_hooks() {
     in->y = y, in->g = uniform(p.K, 31), in->b = uniform(p.K, 32), in->da = uniform(p.y_size(), 33);
     in->r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
     in->m = bytes01(int64_t(p.K) * p.P * p.Q, 34);
-    cpu_bn_act(p, y, in->r.mean, in->r.invstd, in->g, in->b, Act::MaskedReLU, in->m.data(), nullptr, &in->a,
-               &in->bits);
+    cpu_bn_act(p, y, in->r.mean, in->r.invstd, in->g, in->b, Act::MaskedReLU, in->m.data(), nullptr,
+               &in->a, &in->bits);
     return in;
   };
   // CPU: dγ, dβ, dy (and dz) of BN → masked ReLU in training (engine/cpu/batchnorm.h).
   auto cpu_bn_bwd = [](P p, const BwdIn& in, Vec* dg, Vec* db, Vec* dy, Vec* dz) {
-    cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, in.r.mean.data(), in.r.invstd.data(), in.g.data(), in.b.data(),
-                  Act::MaskedReLU, in.m.data()};
+    cpu::BnAct ba{
+        p.N,         p.K,         int64_t(p.P) * p.Q, in.r.mean.data(), in.r.invstd.data(),
+        in.g.data(), in.b.data(), Act::MaskedReLU,    in.m.data()};
     dg->assign(static_cast<size_t>(p.K), 0.f), db->assign(static_cast<size_t>(p.K), 0.f);
     dy->assign(in.y.size(), 0.f);
     if (dz) dz->assign(in.y.size(), 0.f);
     cpu::bn_act_grad_reduce(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data());
-    cpu::bn_act_backward(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data(), true, dy->data(),
-                         dz ? dz->data() : nullptr);
+    cpu::bn_act_backward(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data(),
+                         true, dy->data(), dz ? dz->data() : nullptr);
   };
   h["mrelu_bn_bwd/v1_tile_reduce_merge"] = [=](P p) {
     const mrelu_bn_bwd_params bp{p.N, p.K, p.P * p.Q, true};
     auto in = bwd_inputs(p, uniform(p.y_size(), 30, -3.f, 5.f));
-    auto dda = dev(in->da), dyv = dev(in->y), dmean = dev(in->r.mean), dis = dev(in->r.invstd), dg = dev(in->g);
+    auto dda = dev(in->da), dyv = dev(in->y), dmean = dev(in->r.mean), dis = dev(in->r.invstd),
+         dg = dev(in->g);
     auto dbits = dev(bits32(in->bits, p.y_size()));
-    auto ddy = dev<float>(p.y_size()), ddr = dev<float>(p.y_size()), ddg = dev<float>(p.K), ddb = dev<float>(p.K);
+    auto ddy = dev<float>(p.y_size()), ddr = dev<float>(p.y_size()), ddg = dev<float>(p.K),
+         ddb = dev<float>(p.K);
     auto ws = dev<float>(mrelu_bn_bwd_workspace_floats(bp));
     mrelu_bn_bwd_tensors t;
-    t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get(), t.mean = dmean->get(), t.invstd = dis->get();
-    t.gamma = dg->get(), t.dy = ddy->get(), t.dresidual = ddr->get(), t.dgamma = ddg->get(), t.dbeta = ddb->get();
+    t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get(), t.mean = dmean->get(),
+    t.invstd = dis->get();
+    t.gamma = dg->get(), t.dy = ddy->get(), t.dresidual = ddr->get(), t.dgamma = ddg->get(),
+    t.dbeta = ddb->get();
     t.workspace = ws->get();
     return Case{[=] { return mrelu_bn_bwd(bp, t, nullptr); },
                 [=](Check& c) {
@@ -570,7 +615,8 @@ std::map<std::string, Hook> make_hooks() {
     auto ws = dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
     conv_bn_mrelu_bwd_tensors t;
     t.x = dxv->get(), t.w = dwv->get(), t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get();
-    t.mean = dmean->get(), t.invstd = dis->get(), t.gamma = dg->get(), t.dy = ddy->get(), t.dx = ddx->get();
+    t.mean = dmean->get(), t.invstd = dis->get(), t.gamma = dg->get(), t.dy = ddy->get(),
+    t.dx = ddx->get();
     t.dw = ddw->get(), t.dgamma = ddg->get(), t.dbeta = ddb->get(), t.workspace = ws->get();
     return Case{[=] { return conv_bn_mrelu_bwd(p, t, nullptr); },
                 [=](Check& c) {
@@ -590,15 +636,17 @@ std::map<std::string, Hook> make_hooks() {
 // activations, optimizers, mask search).
 void add_other_hooks(std::map<std::string, Hook>& h) {
   using P = const Conv2dGeom&;
-  auto act_n = [](P p) { return p.y_size(); };                        // activation N×K×P×Q
-  auto kpq = [](P p) { return int64_t(p.K) * p.P * p.Q; };             // one image's activation
+  auto act_n = [](P p) { return p.y_size(); };              // activation N×K×P×Q
+  auto kpq = [](P p) { return int64_t(p.K) * p.P * p.Q; };  // one image's activation
 
   // --- elementwise (tolerance: nvcc may contract α·a + β·b into one FMA, 1 ulp)
   h["axpby_launch/v1_grid_stride"] = [=](P p) {
     const int64_t n = act_n(p);
     Vec a = uniform(n, 40), b = uniform(n, 41);
     auto da = dev(a), db = dev(b), dy = dev<float>(n);
-    return Case{[=] { return axpby_launch({da->get(), db->get(), dy->get(), 0.75f, -1.25f, n}, nullptr); },
+    return Case{[=] {
+                  return axpby_launch({da->get(), db->get(), dy->get(), 0.75f, -1.25f, n}, nullptr);
+                },
                 [=](Check& c) {
                   Vec y(static_cast<size_t>(n));
                   cpu::axpby(0.75f, a.data(), -1.25f, b.data(), y.data(), n);
@@ -609,7 +657,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t n = act_n(p);
     Vec a = uniform(n, 40), b = uniform(n, 41);
     auto da = dev(a), db = dev(b), dy = dev<float>(n);
-    return Case{[=] { return mul_launch({da->get(), db->get(), dy->get(), n}, nullptr); },
+    return Case{[=] {
+                  return mul_launch({da->get(), db->get(), dy->get(), n}, nullptr);
+                },
                 [=](Check& c) {
                   Vec y(static_cast<size_t>(n));
                   cpu::mul(a.data(), b.data(), y.data(), n);
@@ -619,14 +669,19 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
   h["fill_launch/v1_grid_stride"] = [=](P p) {
     const int64_t n = act_n(p);
     auto dy = dev<float>(n);
-    return Case{[=] { return fill_launch({dy->get(), 3.5f, n}, nullptr); },
-                [=](Check& c) { c.close("y", dy->download(), Vec(static_cast<size_t>(n), 3.5f), 0); }};
+    return Case{
+        [=] {
+          return fill_launch({dy->get(), 3.5f, n}, nullptr);
+        },
+        [=](Check& c) { c.close("y", dy->download(), Vec(static_cast<size_t>(n), 3.5f), 0); }};
   };
   h["copy_launch/v1_grid_stride"] = [=](P p) {
     const int64_t n = act_n(p);
     Vec x = uniform(n, 42);
     auto dx = dev(x), dy = dev<float>(n);
-    return Case{[=] { return copy_launch({dx->get(), dy->get(), n}, nullptr); },
+    return Case{[=] {
+                  return copy_launch({dx->get(), dy->get(), n}, nullptr);
+                },
                 [=](Check& c) { c.close("y", dy->download(), x, 0); }};
   };
 
@@ -637,13 +692,18 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dx = dev(x), out = dev<float>(1);
     auto part = dev<double>(sum_partials_count(n));
     auto outd = dev<double>(1);
-    return Case{[=] { return sum_launch({dx->get(), n, reduce_op::identity, 1.f, out->get(), outd->get(), part->get()}, nullptr); },
+    return Case{[=] {
+                  return sum_launch({dx->get(), n, reduce_op::identity, 1.f, out->get(),
+                                     outd->get(), part->get()},
+                                    nullptr);
+                },
                 [=](Check& c) {
                   const double ref = cpu::sum(x.data(), n), scale = cpu::l1_forward(x.data(), n);
                   const double got = outd->download()[0];
                   c.worst = std::max(c.worst, std::fabs(got - ref) / scale);
                   if (!(std::fabs(got - ref) <= 1e-6 * scale)) c.fail("sum");
-                  c.close("sum (float)", out->download(), Vec{float(ref)}, 1e-6 * scale / std::max(std::fabs(ref), 1e-30) + 1e-7);
+                  c.close("sum (float)", out->download(), Vec{float(ref)},
+                          1e-6 * scale / std::max(std::fabs(ref), 1e-30) + 1e-7);
                 }};
   };
   h["sum_single_block_launch/v1_single_block"] = [](P p) {
@@ -651,7 +711,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     Vec x = uniform(n, 44, 0.f, 3.f);
     auto dx = dev(x), out = dev<float>(1);
     return Case{[=] { return sum_single_block_launch(dx->get(), n, 0.5f, out->get(), nullptr); },
-                [=](Check& c) { c.close("sum", out->download(), Vec{float(0.5 * cpu::sum(x.data(), n))}, kTolUlp); }};
+                [=](Check& c) {
+                  c.close("sum", out->download(), Vec{float(0.5 * cpu::sum(x.data(), n))}, kTolUlp);
+                }};
   };
   h["count_correct_launch/v1_warp_per_row"] = [](P p) {
     const int64_t N = p.N, K = p.K;
@@ -660,7 +722,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dz = dev(z);
     auto dl = dev(y);
     auto out = dev<int>(1);
-    return Case{[=] { return count_correct_launch({dz->get(), dl->get(), N, K, out->get()}, nullptr); },
+    return Case{[=] {
+                  return count_correct_launch({dz->get(), dl->get(), N, K, out->get()}, nullptr);
+                },
                 [=](Check& c) {  // argmax, ties to the lowest k (engine/ops/count_correct.cpp)
                   int ref = 0;
                   for (int64_t i = 0; i < N; ++i) {
@@ -674,7 +738,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t NC = int64_t(p.N) * p.K, HW = int64_t(p.P) * p.Q;
     Vec x = uniform(NC * HW, 47);
     auto dx = dev(x), dy = dev<float>(NC);
-    return Case{[=] { return global_avg_pool_forward_launch({dx->get(), dy->get(), NC, HW}, nullptr); },
+    return Case{[=] {
+                  return global_avg_pool_forward_launch({dx->get(), dy->get(), NC, HW}, nullptr);
+                },
                 [=](Check& c) {
                   Vec y(static_cast<size_t>(NC));
                   cpu::global_avg_pool_forward(x.data(), y.data(), NC, HW);
@@ -685,7 +751,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t NC = int64_t(p.N) * p.K, HW = int64_t(p.P) * p.Q;
     Vec g = uniform(NC, 48);
     auto dg = dev(g), dx = dev<float>(NC * HW);
-    return Case{[=] { return global_avg_pool_backward_launch({dg->get(), dx->get(), NC, HW}, nullptr); },
+    return Case{[=] {
+                  return global_avg_pool_backward_launch({dg->get(), dx->get(), NC, HW}, nullptr);
+                },
                 [=](Check& c) {
                   Vec x(static_cast<size_t>(NC * HW));
                   cpu::global_avg_pool_backward(g.data(), x.data(), NC, HW);
@@ -704,7 +772,8 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     return Case{[=] { return sgemm_launch(sp, nullptr); },
                 [=](Check& c) {  // column-major C = A·B is row-major Cᵀ = Bᵀ·Aᵀ
                   Vec C(static_cast<size_t>(m) * n);
-                  cpu::sgemm_parallel(false, false, n, m, k, 1.f, B.data(), k, A.data(), m, 0.f, C.data(), m);
+                  cpu::sgemm_parallel(false, false, n, m, k, 1.f, B.data(), k, A.data(), m, 0.f,
+                                      C.data(), m);
                   c.close("C", dC->download(), C, 0);
                 }};
   };
@@ -716,7 +785,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t N = p.N, O = p.K;
     Vec y = uniform(N * O, 51), b = uniform(O, 52);
     auto dy = dev(y), db = dev(b);
-    return Case{[=] { return bias_add_launch({dy->get(), db->get(), N, O}, nullptr); },
+    return Case{[=] {
+                  return bias_add_launch({dy->get(), db->get(), N, O}, nullptr);
+                },
                 [=](Check& c) {
                   Vec ref = y;
                   for (int64_t i = 0; i < N * O; ++i) ref[size_t(i)] += b[size_t(i % O)];
@@ -727,10 +798,13 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t N = p.N, F = p.C, O = p.K;
     Vec g = uniform(N * O, 53), x = uniform(N * F, 54), w = uniform(O * F, 55);
     auto dg = dev(g), db = dev<float>(O);
-    return Case{[=] { return bias_grad_launch({dg->get(), db->get(), N, O, false}, nullptr); },
+    return Case{[=] {
+                  return bias_grad_launch({dg->get(), db->get(), N, O, false}, nullptr);
+                },
                 [=](Check& c) {
                   Vec b(static_cast<size_t>(O));
-                  cpu::linear_backward(g.data(), x.data(), w.data(), nullptr, nullptr, b.data(), N, F, O);
+                  cpu::linear_backward(g.data(), x.data(), w.data(), nullptr, nullptr, b.data(), N,
+                                       F, O);
                   c.close("db", db->download(), b, kTol);
                 }};
   };
@@ -739,7 +813,8 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     Vec x = uniform(int64_t(N) * F, 56), w = uniform(int64_t(O) * F, 57), b = uniform(O, 58);
     auto dx = dev(x), dw = dev(w), db = dev(b), dy = dev<float>(int64_t(N) * O);
     linear_params lp;
-    lp.x = dx->get(), lp.w = dw->get(), lp.b = db->get(), lp.y = dy->get(), lp.N = N, lp.F = F, lp.O = O;
+    lp.x = dx->get(), lp.w = dw->get(), lp.b = db->get(), lp.y = dy->get(), lp.N = N, lp.F = F,
+    lp.O = O;
     return Case{[=] { return linear_forward_launch(lp, nullptr); },
                 [=](Check& c) {
                   Vec y(static_cast<size_t>(N) * O);
@@ -749,16 +824,20 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
   };
   h["linear_backward_launch/2_sgemm+bias_grad"] = [](P p) {
     const int N = p.N, F = p.C, O = p.K;
-    Vec x = uniform(int64_t(N) * F, 56), w = uniform(int64_t(O) * F, 57), g = uniform(int64_t(N) * O, 59);
+    Vec x = uniform(int64_t(N) * F, 56), w = uniform(int64_t(O) * F, 57),
+        g = uniform(int64_t(N) * O, 59);
     auto dx = dev(x), dw = dev(w), dg = dev(g);
     auto gx = dev<float>(int64_t(N) * F), gw = dev<float>(int64_t(O) * F), gb = dev<float>(O);
     linear_params lp;
-    lp.x = dx->get(), lp.w = dw->get(), lp.dy = dg->get(), lp.dx = gx->get(), lp.dw = gw->get(), lp.db = gb->get();
+    lp.x = dx->get(), lp.w = dw->get(), lp.dy = dg->get(), lp.dx = gx->get(), lp.dw = gw->get(),
+    lp.db = gb->get();
     lp.N = N, lp.F = F, lp.O = O;
     return Case{[=] { return linear_backward_launch(lp, nullptr); },
                 [=](Check& c) {
-                  Vec rx(static_cast<size_t>(N) * F), rw(static_cast<size_t>(O) * F), rb(static_cast<size_t>(O));
-                  cpu::linear_backward(g.data(), x.data(), w.data(), rx.data(), rw.data(), rb.data(), N, F, O);
+                  Vec rx(static_cast<size_t>(N) * F), rw(static_cast<size_t>(O) * F),
+                      rb(static_cast<size_t>(O));
+                  cpu::linear_backward(g.data(), x.data(), w.data(), rx.data(), rw.data(),
+                                       rb.data(), N, F, O);
                   c.close("dx", gx->download(), rx, kTol);
                   c.close("dw", gw->download(), rw, kTol);
                   c.close("db", gb->download(), rb, kTol);
@@ -776,11 +855,13 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto bad = dev<uint32_t>(1);
     softmax_xent_params sp;
     sp.logits = dz->get(), sp.labels = dl->get(), sp.N = N, sp.K = K, sp.probs = pr->get();
-    sp.row_loss = rl->get(), sp.loss = loss->get(), sp.bad_row = bad->get(), sp.check_labels = false;
+    sp.row_loss = rl->get(), sp.loss = loss->get(), sp.bad_row = bad->get(),
+    sp.check_labels = false;
     return Case{[=] { return softmax_xent_forward_launch(sp, nullptr); },
                 [=](Check& c) {
                   Vec pref(static_cast<size_t>(N * K));
-                  const double l = cpu::cross_entropy_forward(z.data(), y.data(), pref.data(), N, K);
+                  const double l =
+                      cpu::cross_entropy_forward(z.data(), y.data(), pref.data(), N, K);
                   c.close("probs", pr->download(), pref, kTol);
                   c.close("loss", loss->download(), Vec{float(l)}, kTol);
                 }};
@@ -793,7 +874,8 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dp = dev(pr), dz = dev<float>(N * K);
     auto dl = dev(y);
     softmax_xent_backward_params bp;
-    bp.probs = dp->get(), bp.labels = dl->get(), bp.N = N, bp.K = K, bp.scale = 0.5f, bp.dz = dz->get();
+    bp.probs = dp->get(), bp.labels = dl->get(), bp.N = N, bp.K = K, bp.scale = 0.5f,
+    bp.dz = dz->get();
     return Case{[=] { return softmax_xent_backward_launch(bp, nullptr); },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(N * K));
@@ -807,12 +889,14 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dzs = dev(zs), dzt = dev(zt);
     auto ps = dev<float>(N * K), pt = dev<float>(N * K), rk = dev<float>(N), loss = dev<float>(1);
     kd_forward_params kp;
-    kp.zs = dzs->get(), kp.zt = dzt->get(), kp.N = N, kp.K = K, kp.T = 4.f, kp.ps = ps->get(), kp.pt = pt->get();
+    kp.zs = dzs->get(), kp.zt = dzt->get(), kp.N = N, kp.K = K, kp.T = 4.f, kp.ps = ps->get(),
+    kp.pt = pt->get();
     kp.row_kl = rk->get(), kp.loss = loss->get();
     return Case{[=] { return kd_forward_launch(kp, nullptr); },
                 [=](Check& c) {
                   Vec rs(static_cast<size_t>(N * K)), rt(static_cast<size_t>(N * K));
-                  const double l = cpu::kd_forward(zs.data(), zt.data(), N, K, 4.f, rs.data(), rt.data());
+                  const double l =
+                      cpu::kd_forward(zs.data(), zt.data(), N, K, 4.f, rs.data(), rt.data());
                   c.close("ps", ps->download(), rs, kTol);
                   c.close("pt", pt->download(), rt, kTol);
                   c.close("loss", loss->download(), Vec{float(l)}, kTolReduce);
@@ -842,11 +926,13 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto qs = dev<float>(B * HW), qt = dev<float>(B * HW), ns = dev<float>(B), nt = dev<float>(B);
     auto rd = dev<float>(B), loss = dev<float>(1);
     pram_forward_params fp;
-    fp.a_s = das->get(), fp.a_t = dat->get(), fp.B = B, fp.C = C, fp.HW = HW, fp.qs = qs->get(), fp.qt = qt->get();
+    fp.a_s = das->get(), fp.a_t = dat->get(), fp.B = B, fp.C = C, fp.HW = HW, fp.qs = qs->get(),
+    fp.qt = qt->get();
     fp.norm_s = ns->get(), fp.norm_t = nt->get(), fp.row_dist = rd->get(), fp.loss = loss->get();
     return Case{[=] { return pram_forward_launch(fp, nullptr); },
                 [=](Check& c) {
-                  Vec rqs(static_cast<size_t>(B * HW)), rqt(static_cast<size_t>(B * HW)), rns(static_cast<size_t>(B)), rnt(static_cast<size_t>(B));
+                  Vec rqs(static_cast<size_t>(B * HW)), rqt(static_cast<size_t>(B * HW)),
+                      rns(static_cast<size_t>(B)), rnt(static_cast<size_t>(B));
                   cpu::pram_attention(as.data(), rqs.data(), rns.data(), B, C, HW);
                   cpu::pram_attention(at.data(), rqt.data(), rnt.data(), B, C, HW);
                   const double l = cpu::pram_distance(rqs.data(), rqt.data(), B, HW);
@@ -858,18 +944,21 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
   h["pram_backward_launch/v1_block+grid_stride"] = [](P p) {
     const int64_t B = p.N, C = p.K, HW = int64_t(p.P) * p.Q;
     Vec as = uniform(B * C * HW, 64, 0.f, 2.f), at = uniform(B * C * HW, 65, 0.f, 2.f);
-    Vec qs(static_cast<size_t>(B * HW)), qt(static_cast<size_t>(B * HW)), ns(static_cast<size_t>(B)), nt(static_cast<size_t>(B));
+    Vec qs(static_cast<size_t>(B * HW)), qt(static_cast<size_t>(B * HW)),
+        ns(static_cast<size_t>(B)), nt(static_cast<size_t>(B));
     cpu::pram_attention(as.data(), qs.data(), ns.data(), B, C, HW);
     cpu::pram_attention(at.data(), qt.data(), nt.data(), B, C, HW);
     auto das = dev(as), dqs = dev(qs), dns = dev(ns), dqt = dev(qt);
     auto dq = dev<float>(B * HW), da = dev<float>(B * C * HW);
     pram_backward_params bp;
-    bp.a_s = das->get(), bp.qs = dqs->get(), bp.norm_s = dns->get(), bp.qt = dqt->get(), bp.B = B, bp.C = C;
+    bp.a_s = das->get(), bp.qs = dqs->get(), bp.norm_s = dns->get(), bp.qt = dqt->get(), bp.B = B,
+    bp.C = C;
     bp.HW = HW, bp.dq = dq->get(), bp.da = da->get();
     return Case{[=] { return pram_backward_launch(bp, nullptr); },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(B * C * HW));
-                  cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), B, C, HW, 1.f, ref.data());
+                  cpu::pram_backward(as.data(), qs.data(), ns.data(), qt.data(), B, C, HW, 1.f,
+                                     ref.data());
                   c.close("dA", da->download(), ref, kTolReduce);
                 }};
   };
@@ -882,7 +971,10 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dx = dev(x), dy = dev<float>(n);
     auto dm = dev(m);
     auto db = dev<uint32_t>(pass_bits_words(n));
-    return Case{[=] { return masked_relu_forward_launch({dx->get(), dy->get(), db->get(), dm->get(), n, L, 0}, nullptr); },
+    return Case{[=] {
+                  return masked_relu_forward_launch(
+                      {dx->get(), dy->get(), db->get(), dm->get(), n, L, 0}, nullptr);
+                },
                 [=](Check& c) {
                   Vec y(static_cast<size_t>(n));
                   std::vector<uint64_t> bits(static_cast<size_t>(cpu::bit_words(n)));
@@ -899,7 +991,9 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     cpu::masked_relu_forward(x.data(), m.data(), L, n, y.data(), bits.data());
     auto dg = dev(g), dx = dev<float>(n);
     auto db = dev(bits32(bits, n));
-    return Case{[=] { return masked_relu_backward_launch({dg->get(), db->get(), dx->get(), n}, nullptr); },
+    return Case{[=] {
+                  return masked_relu_backward_launch({dg->get(), db->get(), dx->get(), n}, nullptr);
+                },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(n));
                   cpu::masked_relu_backward(g.data(), bits.data(), n, ref.data());
@@ -924,12 +1018,14 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     Vec x = uniform(N * Pn, 69), al = uniform(Pn, 70, 0.f, 1.f), g = uniform(N * Pn, 71);
     auto dx = dev(x), da = dev(al), dg = dev(g), gx = dev<float>(N * Pn), ga = dev<float>(Pn);
     alpha_relu_params ap;
-    ap.x = dx->get(), ap.alpha = da->get(), ap.dy = dg->get(), ap.dx = gx->get(), ap.dalpha = ga->get();
+    ap.x = dx->get(), ap.alpha = da->get(), ap.dy = dg->get(), ap.dx = gx->get(),
+    ap.dalpha = ga->get();
     ap.N = N, ap.P = Pn;
     return Case{[=] { return alpha_relu_backward_launch(ap, nullptr); },
                 [=](Check& c) {
                   Vec rx(static_cast<size_t>(N * Pn)), ra(static_cast<size_t>(Pn));
-                  cpu::alpha_relu_backward(x.data(), al.data(), g.data(), rx.data(), ra.data(), N, Pn);
+                  cpu::alpha_relu_backward(x.data(), al.data(), g.data(), rx.data(), ra.data(), N,
+                                           Pn);
                   c.close("dx", gx->download(), rx, kTolUlp);
                   c.close("dalpha", ga->download(), ra, kTol);
                 }};
@@ -939,8 +1035,13 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     Vec x = uniform(n, 72);
     auto dx = dev(x), out = dev<float>(1);
     auto part = dev<double>(sum_partials_count(n));
-    return Case{[=] { return l1_forward_launch({dx->get(), n, out->get(), nullptr, part->get()}, nullptr); },
-                [=](Check& c) { c.close("l1", out->download(), Vec{float(cpu::l1_forward(x.data(), n))}, kTolUlp); }};
+    return Case{
+        [=] {
+          return l1_forward_launch({dx->get(), n, out->get(), nullptr, part->get()}, nullptr);
+        },
+        [=](Check& c) {
+          c.close("l1", out->download(), Vec{float(cpu::l1_forward(x.data(), n))}, kTolUlp);
+        }};
   };
   h["l1_backward_launch/v1_grid_stride"] = [=](P p) {
     const int64_t n = kpq(p);
@@ -962,7 +1063,8 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     Vec w = uniform(n, 73), g = uniform(n, 74), buf = uniform(n, 75);
     auto dw = dev(w), dg = dev(g), db = dev(buf);
     sgd_update_params sp;
-    sp.p = dw->get(), sp.g = dg->get(), sp.buf = db->get(), sp.n = n, sp.lr = 0.1f, sp.momentum = 0.9f;
+    sp.p = dw->get(), sp.g = dg->get(), sp.buf = db->get(), sp.n = n, sp.lr = 0.1f,
+    sp.momentum = 0.9f;
     sp.weight_decay = 5e-4f, sp.nesterov = true;
     return Case{[=] { return sgd_update_launch(sp, nullptr); },
                 [=](Check& c) {
@@ -976,17 +1078,20 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
   };
   h["adam_update_launch/v1_grid_stride"] = [](P p) {
     const int64_t n = p.w_size();
-    Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f), v = uniform(n, 79, 0.f, 0.01f);
+    Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f),
+        v = uniform(n, 79, 0.f, 0.01f);
     auto dw = dev(w), dg = dev(g), dm = dev(m), dv = dev(v);
     const float bc1 = 1.f - 0.9f * 0.9f * 0.9f, bc2 = 1.f - 0.999f * 0.999f * 0.999f;
     adam_update_params ap;
     ap.p = dw->get(), ap.g = dg->get(), ap.m = dm->get(), ap.v = dv->get(), ap.n = n, ap.lr = 1e-3f;
-    ap.weight_decay = 1e-2f, ap.decoupled = true, ap.bias_correction1 = bc1, ap.bias_correction2 = bc2;
+    ap.weight_decay = 1e-2f, ap.decoupled = true, ap.bias_correction1 = bc1,
+    ap.bias_correction2 = bc2;
     return Case{[=] { return adam_update_launch(ap, nullptr); },
                 [=](Check& c) {
                   Vec rw = w, rm = m, rv = v;
                   cpu::AdamUpdate u;
-                  u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f, u.weight_decay = 1e-2f;
+                  u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f,
+                  u.weight_decay = 1e-2f;
                   u.decoupled = true, u.bias_correction1 = bc1, u.bias_correction2 = bc2;
                   cpu::adam_update(rw.data(), g.data(), rm.data(), rv.data(), n, u);
                   c.close("p", dw->download(), rw, kTolUlp);
@@ -1000,25 +1105,32 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     const int64_t B = p.N, L = kpq(p);
     Vec at = uniform(B * L, 80), as = uniform(B * L, 81), D = uniform(L, 82, 0.f, 1.f);
     auto dat = dev(at), das = dev(as), dD = dev(D);
-    return Case{[=] { return mask_accumulate_absdiff_launch({dat->get(), das->get(), dD->get(), B, L}, nullptr); },
-                [=](Check& c) {
-                  Vec ref = D;
-                  for (int64_t l = 0; l < L; ++l) {
-                    float s = 0;  // fp32 in b order, then added to D
-                    for (int64_t b = 0; b < B; ++b) s += std::fabs(at[size_t(b * L + l)] - as[size_t(b * L + l)]);
-                    ref[size_t(l)] += s;
-                  }
-                  c.close("D", dD->download(), ref, kTolUlp);
-                }};
+    return Case{
+        [=] {
+          return mask_accumulate_absdiff_launch({dat->get(), das->get(), dD->get(), B, L}, nullptr);
+        },
+        [=](Check& c) {
+          Vec ref = D;
+          for (int64_t l = 0; l < L; ++l) {
+            float s = 0;  // fp32 in b order, then added to D
+            for (int64_t b = 0; b < B; ++b)
+              s += std::fabs(at[size_t(b * L + l)] - as[size_t(b * L + l)]);
+            ref[size_t(l)] += s;
+          }
+          c.close("D", dD->download(), ref, kTolUlp);
+        }};
   };
   h["channel_scores_launch/v1_block_per_channel"] = [](P p) {
     const int64_t C = p.K, HW = int64_t(p.P) * p.Q;
     Vec D = uniform(C * HW, 83, 0.f, 1.f);
     auto dD = dev(D), ds = dev<float>(C);
-    return Case{[=] { return channel_scores_launch({dD->get(), ds->get(), C, HW}, nullptr); },
+    return Case{[=] {
+                  return channel_scores_launch({dD->get(), ds->get(), C, HW}, nullptr);
+                },
                 [=](Check& c) {
                   Vec ref(static_cast<size_t>(C));
-                  for (int64_t k = 0; k < C; ++k) ref[size_t(k)] = float(cpu::sum(D.data() + k * HW, HW));
+                  for (int64_t k = 0; k < C; ++k)
+                    ref[size_t(k)] = float(cpu::sum(D.data() + k * HW, HW));
                   c.close("scores", ds->download(), ref, kTolUlp);
                 }};
   };
@@ -1030,11 +1142,15 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     auto dm = dev<uint8_t>(n);
     const size_t wsb = topk_mask_workspace_bytes(n);
     auto ws = dev<uint8_t>(int64_t(wsb));
-    return Case{[=] { return topk_mask_launch({dsc->get(), n, k, dm->get(), ws->get(), wsb}, nullptr); },
+    return Case{[=] {
+                  return topk_mask_launch({dsc->get(), n, k, dm->get(), ws->get(), wsb}, nullptr);
+                },
                 [=](Check& c) {
                   std::vector<int64_t> idx(static_cast<size_t>(n));
                   std::iota(idx.begin(), idx.end(), 0);
-                  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return s[size_t(a)] > s[size_t(b)]; });
+                  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
+                    return s[size_t(a)] > s[size_t(b)];
+                  });
                   std::vector<uint8_t> ref(static_cast<size_t>(n), 0);
                   for (int64_t i = 0; i < k; ++i) ref[size_t(idx[size_t(i)])] = 1;
                   c.equal("mask", dm->download(), ref);
@@ -1056,21 +1172,24 @@ Case unfused_chain_case(const Conv2dGeom& p) {
   const std::vector<uint8_t> m = bytes01(p.K * PQ, 7);
   auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
   auto dm = dev(m);
-  auto dy = dev<float>(n), da = dev<float>(n), aff = dev<float>(4 * p.K), part = dev<float>(3 * T * p.K);
+  auto dy = dev<float>(n), da = dev<float>(n), aff = dev<float>(4 * p.K),
+       part = dev<float>(3 * T * p.K);
   auto dbits = dev<uint32_t>(pass_bits_words(n));
   const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f};
-  const bn_channel_affine o{aff->get(), aff->get() + p.K, aff->get() + 2 * p.K, aff->get() + 3 * p.K};
+  const bn_channel_affine o{aff->get(), aff->get() + p.K, aff->get() + 2 * p.K,
+                            aff->get() + 3 * p.K};
   const scale_shift_mrelu_params ssp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
   return Case{[=] {
-                cudaError_t e = conv2d_fprop(conv2d_fprop_version::v3_register_block, p, dx->get(), dw->get(),
-                                             nullptr, dy->get(), nullptr);
-                if (e == cudaSuccess) e = bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr);
+                cudaError_t e = conv2d_fprop(conv2d_fprop_version::v3_register_block, p, dx->get(),
+                                             dw->get(), nullptr, dy->get(), nullptr);
                 if (e == cudaSuccess)
-                  e = bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(), drm->get(), drv->get(), o,
-                                        nullptr);
+                  e = bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr);
                 if (e == cudaSuccess)
-                  e = scale_shift_mrelu(ssp, dy->get(), o.scale, o.shift, nullptr, dm->get(), da->get(), dbits->get(),
-                                        nullptr);
+                  e = bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
+                                        drm->get(), drv->get(), o, nullptr);
+                if (e == cudaSuccess)
+                  e = scale_shift_mrelu(ssp, dy->get(), o.scale, o.shift, nullptr, dm->get(),
+                                        da->get(), dbits->get(), nullptr);
                 return e;
               },
               [=](Check& c) {
@@ -1078,7 +1197,8 @@ Case unfused_chain_case(const Conv2dGeom& p) {
                 const BnRef r = cpu_bn(y, p.N, p.K, PQ);
                 Vec a;
                 std::vector<uint64_t> bits;
-                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a, &bits);
+                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a,
+                           &bits);
                 c.close("y", dy->download(), y, 0);
                 c.close("a", da->download(), a, kTol);
                 c.bits("bits", dbits->download(), bits, n, a, kTol);
@@ -1086,10 +1206,11 @@ Case unfused_chain_case(const Conv2dGeom& p) {
 }
 
 #if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-#define CUDNN_TRY(expr)                                                                              \
-  do {                                                                                               \
-    const cudnnStatus_t s_ = (expr);                                                                 \
-    if (s_ != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(#expr) + ": " + cudnnGetErrorString(s_)); \
+#define CUDNN_TRY(expr)                                                              \
+  do {                                                                               \
+    const cudnnStatus_t s_ = (expr);                                                 \
+    if (s_ != CUDNN_STATUS_SUCCESS)                                                  \
+      throw std::runtime_error(std::string(#expr) + ": " + cudnnGetErrorString(s_)); \
   } while (0)
 
 // cudnnConvolutionForward (algorithm by cudnnFind…, CUDNN_FMA_MATH: fp32, no TF32) →
@@ -1125,20 +1246,25 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
   CUDNN_TRY(cudnnCreateFilterDescriptor(&cc->wd));
   CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cc->cd));
   CUDNN_TRY(cudnnCreateActivationDescriptor(&cc->ad));
-  CUDNN_TRY(cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
-  CUDNN_TRY(cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-  CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1, CUDNN_CROSS_CORRELATION,
-                                            CUDNN_DATA_FLOAT));
+  CUDNN_TRY(
+      cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
+  CUDNN_TRY(
+      cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
+  CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1,
+                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, CUDNN_FMA_MATH));
-  CUDNN_TRY(cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
+  CUDNN_TRY(
+      cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
   CUDNN_TRY(cudnnDeriveBNTensorDescriptor(cc->bnd, cc->yd, CUDNN_BATCHNORM_SPATIAL));
-  CUDNN_TRY(cudnnSetActivationDescriptor(cc->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+  CUDNN_TRY(
+      cudnnSetActivationDescriptor(cc->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
 
   const int64_t n = p.y_size();
   Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4);
   Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
   auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
-  auto dy = dev<float>(n), dz = dev<float>(n), da = dev<float>(n), smean = dev<float>(p.K), sinv = dev<float>(p.K);
+  auto dy = dev<float>(n), dz = dev<float>(n), da = dev<float>(n), smean = dev<float>(p.K),
+       sinv = dev<float>(p.K);
 
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int got = 0;
@@ -1152,16 +1278,17 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
   cc->ws = dev<uint8_t>(int64_t(std::max<size_t>(cc->ws_bytes, 1)));
   return Case{[=] {
                 const float one = 1.f, zero = 0.f;
-                cudnnStatus_t s = cudnnConvolutionForward(cc->h, &one, cc->xd, dx->get(), cc->wd, dw->get(), cc->cd,
-                                                          cc->algo, cc->ws->get(), cc->ws_bytes, &zero, cc->yd,
-                                                          dy->get());
+                cudnnStatus_t s = cudnnConvolutionForward(
+                    cc->h, &one, cc->xd, dx->get(), cc->wd, dw->get(), cc->cd, cc->algo,
+                    cc->ws->get(), cc->ws_bytes, &zero, cc->yd, dy->get());
                 if (s == CUDNN_STATUS_SUCCESS)
-                  s = cudnnBatchNormalizationForwardTraining(cc->h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, cc->yd,
-                                                             dy->get(), cc->yd, dz->get(), cc->bnd, dg->get(),
-                                                             db->get(), 0.1, drm->get(), drv->get(), 1e-5,
-                                                             smean->get(), sinv->get());
+                  s = cudnnBatchNormalizationForwardTraining(
+                      cc->h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, cc->yd, dy->get(), cc->yd,
+                      dz->get(), cc->bnd, dg->get(), db->get(), 0.1, drm->get(), drv->get(), 1e-5,
+                      smean->get(), sinv->get());
                 if (s == CUDNN_STATUS_SUCCESS)
-                  s = cudnnActivationForward(cc->h, cc->ad, &one, cc->yd, dz->get(), &zero, cc->yd, da->get());
+                  s = cudnnActivationForward(cc->h, cc->ad, &one, cc->yd, dz->get(), &zero, cc->yd,
+                                             da->get());
                 return s == CUDNN_STATUS_SUCCESS ? cudaGetLastError() : cudaErrorUnknown;
               },
               [=](Check& c) {
@@ -1180,10 +1307,10 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
 // Device, timing, rows, output
 
 struct Device {
-  bool gpu = false;         // timings possible
-  std::string header;       // the nvbench-style device line(s)
-  double peak_gflops = 0;   // fp32
-  double peak_gbs = 0;      // DRAM, 1e9 bytes/s
+  bool gpu = false;        // timings possible
+  std::string header;      // the nvbench-style device line(s)
+  double peak_gflops = 0;  // fp32
+  double peak_gbs = 0;     // DRAM, 1e9 bytes/s
   size_t l2_bytes = 0;
 };
 
@@ -1216,13 +1343,16 @@ Device probe_device(std::string* why_not) {
   d.l2_bytes = size_t(l2);
   char b[1024];
   std::snprintf(b, sizeof b,
-                "# Device %d: %s  (sm_%d%d, %d SMs, %.0f MHz max clock, memory %.0f MHz × %d-bit, L2 %.0f MiB, "
+                "# Device %d: %s  (sm_%d%d, %d SMs, %.0f MHz max clock, memory %.0f MHz × %d-bit, "
+                "L2 %.0f MiB, "
                 "%.1f GiB)\n# CUDA runtime %d.%d, driver %d.%d\n"
-                "# peaks: fp32 %.1f GFLOP/s = %d SMs × %.3f GHz × %d FP32 lanes × 2 (FMA);  DRAM %.1f GB/s = 2 × "
+                "# peaks: fp32 %.1f GFLOP/s = %d SMs × %.3f GHz × %d FP32 lanes × 2 (FMA);  DRAM "
+                "%.1f GB/s = 2 × "
                 "%.3f GHz × %d bit / 8",
-                dev_id, prop.name, prop.major, prop.minor, prop.multiProcessorCount, clock_khz / 1e3, mem_khz / 1e3,
-                bus_bits, l2 / 1048576.0, prop.totalGlobalMem / 1073741824.0, rt / 1000, (rt % 1000) / 10,
-                drv / 1000, (drv % 1000) / 10, d.peak_gflops, prop.multiProcessorCount, clock_khz / 1e6, lanes,
+                dev_id, prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+                clock_khz / 1e3, mem_khz / 1e3, bus_bits, l2 / 1048576.0,
+                prop.totalGlobalMem / 1073741824.0, rt / 1000, (rt % 1000) / 10, drv / 1000,
+                (drv % 1000) / 10, d.peak_gflops, prop.multiProcessorCount, clock_khz / 1e6, lanes,
                 d.peak_gbs, mem_khz / 1e6, bus_bits);
   d.header = b;
 #else
@@ -1281,7 +1411,8 @@ struct Options {
 };
 
 bool matches(const Options& o, const std::string& a, const std::string& b) {
-  return o.filter.empty() || a.find(o.filter) != std::string::npos || b.find(o.filter) != std::string::npos;
+  return o.filter.empty() || a.find(o.filter) != std::string::npos ||
+         b.find(o.filter) != std::string::npos;
 }
 
 std::string csv_quote(const std::string& s) {
@@ -1297,15 +1428,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has = i + 1 < argc;
-    if (a == "--n" && has) o.n = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--reps" && has) o.reps = std::max(10, std::atoi(argv[++i]));
-    else if (a == "--csv" && has) o.csv = argv[++i];
-    else if (a == "--filter" && has) o.filter = argv[++i];
-    else if (a == "--check-only") o.check_only = true;
-    else if (a == "--small") o.small = true;
+    if (a == "--n" && has)
+      o.n = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--reps" && has)
+      o.reps = std::max(10, std::atoi(argv[++i]));
+    else if (a == "--csv" && has)
+      o.csv = argv[++i];
+    else if (a == "--filter" && has)
+      o.filter = argv[++i];
+    else if (a == "--check-only")
+      o.check_only = true;
+    else if (a == "--small")
+      o.small = true;
     else {
       std::fprintf(stderr,
-                   "usage: %s [--n N] [--reps N (>= 10)] [--csv PATH] [--check-only] [--small] [--filter SUBSTR]\n",
+                   "usage: %s [--n N] [--reps N (>= 10)] [--csv PATH] [--check-only] [--small] "
+                   "[--filter SUBSTR]\n",
                    argv[0]);
       return 2;
     }
@@ -1322,34 +1460,43 @@ int main(int argc, char** argv) {
   const kernel_entry* reg = kernel_registry(&nreg);
   if (o.n < 0) o.n = d.gpu && !o.small ? 32 : 2;
   const bool timing = d.gpu && !o.check_only;
-  const std::vector<layer_shape> shapes = o.small ? bench::small_layer_shapes() : bench::model_layer_shapes();
+  const std::vector<layer_shape> shapes =
+      o.small ? bench::small_layer_shapes() : bench::model_layer_shapes();
 
-  std::printf("# bench_kernels — %zu registry entries (kernels/registry.h) × %zu layer shapes (%s) at N = %d\n",
-              nreg, shapes.size(), o.small ? "--small: channels ÷8, spatial ÷4" : "ResNet-18 and WRN-22-8, 32×32",
-              o.n);
+  std::printf(
+      "# bench_kernels — %zu registry entries (kernels/registry.h) × %zu layer shapes (%s) at N = "
+      "%d\n",
+      nreg, shapes.size(),
+      o.small ? "--small: channels ÷8, spatial ÷4" : "ResNet-18 and WRN-22-8, 32×32", o.n);
   if (!d.gpu) {
     std::printf("# NO GPU: %s — %s\n", why_not.c_str(),
-                SENET_BENCH_REAL_CUDA ? "nothing can launch here; bench_kernels_emu runs the checks"
-                                      : "checks only (each kernel against the CPU backend), no timings");
+                SENET_BENCH_REAL_CUDA
+                    ? "nothing can launch here; bench_kernels_emu runs the checks"
+                    : "checks only (each kernel against the CPU backend), no timings");
   } else {
     std::printf("%s\n", d.header.c_str());
     if (timing)
-      std::printf("# timing: %d reps after 3 warm-ups, cudaEvent per rep, L2 flushed before each (cold L2); "
-                  "median, min, max, noise = rel. std. dev.\n",
-                  o.reps);
+      std::printf(
+          "# timing: %d reps after 3 warm-ups, cudaEvent per rep, L2 flushed before each (cold "
+          "L2); "
+          "median, min, max, noise = rel. std. dev.\n",
+          o.reps);
     else
       std::printf("# --check-only: no timings\n");
   }
 #if SENET_BENCH_REAL_CUDA
   if (!d.gpu) {
     // No device: nothing can launch. List what would run; bench_kernels_emu checks every kernel.
-    std::printf("\n| # | family | kernel | version | domain | check |\n|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n| # | family | kernel | version | domain | check |\n|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nreg; ++i)
-      std::printf("| %zu | %s | %s | %s | %s | SKIP (no device) |\n", i + 1, reg[i].family, reg[i].name,
-                  reg[i].version, kernel_domain_name(reg[i].domain));
-    std::printf("\n# summary: %zu kernels/versions listed, none run (no CUDA device); run bench_kernels_emu "
-                "--check-only for the checks\n",
-                nreg);
+      std::printf("| %zu | %s | %s | %s | %s | SKIP (no device) |\n", i + 1, reg[i].family,
+                  reg[i].name, reg[i].version, kernel_domain_name(reg[i].domain));
+    std::printf(
+        "\n# summary: %zu kernels/versions listed, none run (no CUDA device); run "
+        "bench_kernels_emu "
+        "--check-only for the checks\n",
+        nreg);
     return 0;
   }
 #endif
@@ -1417,14 +1564,17 @@ int main(int argc, char** argv) {
     }
     if (s.fc()) continue;
     // Baselines next to the fused kernel.
-    if (matches(o, "baseline unfused_chain conv2d_fprop_v3+bn_stats+bn_finalize+scale_shift_mrelu", label)) {
+    if (matches(o, "baseline unfused_chain conv2d_fprop_v3+bn_stats+bn_finalize+scale_shift_mrelu",
+                label)) {
       Row r;
       r.layer = label, r.N = o.n, r.family = "baseline", r.name = "unfused_chain";
       r.version = "fprop_v3+bn_stats+bn_finalize+scale_shift";
-      for (auto [nm, v] : {std::pair{"conv2d_fprop", "v3_register_block"}, std::pair{"bn_stats_partials", "v1_two_pass_tile"},
+      for (auto [nm, v] : {std::pair{"conv2d_fprop", "v3_register_block"},
+                           std::pair{"bn_stats_partials", "v1_two_pass_tile"},
                            std::pair{"bn_finalize_train", "v1_thread_per_channel"},
                            std::pair{"scale_shift_mrelu", "v1_ballot_bits"}})
-        if (const kernel_entry* e = find_entry(nm, v)) r.flops += e->flops(p), r.bytes += e->bytes(p);
+        if (const kernel_entry* e = find_entry(nm, v))
+          r.flops += e->flops(p), r.bytes += e->bytes(p);
       run(r, [&] { return unfused_chain_case(p); });
       rows.push_back(r);
     }
@@ -1438,7 +1588,8 @@ int main(int argc, char** argv) {
 #if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
       run(r, [&] { return cudnn_chain_case(p); });
 #elif SENET_BENCH_REAL_CUDA
-      r.status = "n/a", r.detail = "cuDNN baseline unavailable: cudnn.h / libcudnn not found at configure time";
+      r.status = "n/a",
+      r.detail = "cuDNN baseline unavailable: cudnn.h / libcudnn not found at configure time";
 #else
       r.status = "n/a", r.detail = "cuDNN baseline unavailable: emulated build";
 #endif
@@ -1451,31 +1602,39 @@ int main(int argc, char** argv) {
   for (const Row& r : rows) (r.status == "PASS" ? pass : r.status == "FAIL" ? fail : na)++;
   auto derived = [&](const Row& r, double* gflops, double* gbs, double* ai, double* roof) {
     const double s = r.t.median_ms * 1e-3;
-    *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9, *ai = r.bytes > 0 ? r.flops / r.bytes : 0;
+    *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9,
+    *ai = r.bytes > 0 ? r.flops / r.bytes : 0;
     const double t_roof = std::max(r.flops / (d.peak_gflops * 1e9), r.bytes / (d.peak_gbs * 1e9));
     *roof = 100.0 * t_roof / s;
   };
   if (timing) {
-    std::printf("\n| layer | N | kernel | version | check | max err | median µs | min µs | max µs | noise | GFLOP/s | "
-                "GB/s | FLOP/B | %% roofline |\n|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf(
+        "\n| layer | N | kernel | version | check | max err | median µs | min µs | max µs | noise "
+        "| GFLOP/s | "
+        "GB/s | FLOP/B | %% roofline "
+        "|\n|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const Row& r : rows) {
       if (!r.timed) {
-        std::printf("| %s | %d | %s | %s | %s | %.1e | | | | | | | | %s |\n", r.layer.c_str(), r.N, r.name.c_str(),
-                    r.version.c_str(), r.status.c_str(), r.err, r.detail.c_str());
+        std::printf("| %s | %d | %s | %s | %s | %.1e | | | | | | | | %s |\n", r.layer.c_str(), r.N,
+                    r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err, r.detail.c_str());
         continue;
       }
       double gf, gb, ai, rf;
       derived(r, &gf, &gb, &ai, &rf);
-      std::printf("| %s | %d | %s | %s | %s | %.1e | %.1f | %.1f | %.1f | %.1f%% | %.1f | %.1f | %.2f | %.1f%% |\n",
-                  r.layer.c_str(), r.N, r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err,
-                  r.t.median_ms * 1e3, r.t.min_ms * 1e3, r.t.max_ms * 1e3, 100 * r.t.noise, gf, gb, ai, rf);
+      std::printf(
+          "| %s | %d | %s | %s | %s | %.1e | %.1f | %.1f | %.1f | %.1f%% | %.1f | %.1f | %.2f | "
+          "%.1f%% |\n",
+          r.layer.c_str(), r.N, r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err,
+          r.t.median_ms * 1e3, r.t.min_ms * 1e3, r.t.max_ms * 1e3, 100 * r.t.noise, gf, gb, ai, rf);
     }
   } else {
-    std::printf("\n| layer | N | family | kernel | version | check | max err | detail |\n"
-                "|---|---:|---|---|---|---|---:|---|\n");
+    std::printf(
+        "\n| layer | N | family | kernel | version | check | max err | detail |\n"
+        "|---|---:|---|---|---|---|---:|---|\n");
     for (const Row& r : rows)
-      std::printf("| %s | %d | %s | %s | %s | %s | %.1e | %s |\n", r.layer.c_str(), r.N, r.family.c_str(),
-                  r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err, r.detail.c_str());
+      std::printf("| %s | %d | %s | %s | %s | %s | %.1e | %s |\n", r.layer.c_str(), r.N,
+                  r.family.c_str(), r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err,
+                  r.detail.c_str());
   }
   if (!o.csv.empty()) {
     FILE* f = std::fopen(o.csv.c_str(), "w");
@@ -1483,25 +1642,29 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
       return 2;
     }
-    std::fprintf(f, "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,max_us,noise,"
-                    "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
+    std::fprintf(f,
+                 "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,"
+                 "max_us,noise,"
+                 "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
     for (const Row& r : rows) {
-      std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N, r.family.c_str(),
-                   r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(), r.err, csv_quote(r.detail).c_str(),
-                   r.flops, r.bytes);
+      std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N,
+                   r.family.c_str(), r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(),
+                   r.err, csv_quote(r.detail).c_str(), r.flops, r.bytes);
       if (r.timed) {
         double gf, gb, ai, rf;
         derived(r, &gf, &gb, &ai, &rf);
-        std::fprintf(f, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f", r.t.median_ms * 1e3, r.t.min_ms * 1e3,
-                     r.t.max_ms * 1e3, r.t.noise, gf, gb, ai, rf);
+        std::fprintf(f, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f", r.t.median_ms * 1e3,
+                     r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb, ai, rf);
       } else {
         std::fprintf(f, ",,,,,,,,");
       }
-      std::fprintf(f, ",%s,%.1f,%.1f\n", csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops, d.peak_gbs);
+      std::fprintf(f, ",%s,%.1f,%.1f\n", csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops,
+                   d.peak_gbs);
     }
     std::fclose(f);
   }
-  std::printf("\n# summary: %zu kernels/versions in the registry; %zu rows: %d PASS, %d FAIL, %d n/a%s\n", nreg,
-              rows.size(), pass, fail, na, timing ? "" : " (checks only)");
+  std::printf(
+      "\n# summary: %zu kernels/versions in the registry; %zu rows: %d PASS, %d FAIL, %d n/a%s\n",
+      nreg, rows.size(), pass, fail, na, timing ? "" : " (checks only)");
   return fail ? 1 : 0;
 }

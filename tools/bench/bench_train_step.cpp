@@ -36,9 +36,10 @@ int main(int argc, char** argv) {
   mc.arch = models::Arch::ResNet18;
   int batch = 128, threads = 2, steps = 10, warmup = 3;
   double seconds = 0;
-  CLI::App app{"Images per second of one CPU training step, as `senet train` runs it, on one fixed "
-               "synthetic batch; prints one JSON line",
-               "bench_train_step"};
+  CLI::App app{
+      "Images per second of one CPU training step, as `senet train` runs it, on one fixed "
+      "synthetic batch; prints one JSON line",
+      "bench_train_step"};
   std::string arch = "resnet18";
   app.add_option("--arch", arch, "the model")
       ->type_name("ARCH")
@@ -48,8 +49,14 @@ int main(int argc, char** argv) {
       ->type_name("X")
       ->check(cli::number_at_least(0, /*strict=*/true))
       ->capture_default_str();
-  app.add_option("--wrn-depth", mc.wrn_depth, "WRN depth")->type_name("D")->transform(cli::integer_at_least(1))->capture_default_str();
-  app.add_option("--wrn-k", mc.wrn_k, "WRN widening factor")->type_name("K")->transform(cli::integer_at_least(1))->capture_default_str();
+  app.add_option("--wrn-depth", mc.wrn_depth, "WRN depth")
+      ->type_name("D")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--wrn-k", mc.wrn_k, "WRN widening factor")
+      ->type_name("K")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
   app.add_option("--in-channels", mc.in_channels, "input channels")
       ->type_name("C")
       ->transform(cli::integer_at_least(1))
@@ -58,11 +65,26 @@ int main(int argc, char** argv) {
       ->type_name("S")
       ->transform(cli::integer_at_least(8))
       ->capture_default_str();
-  app.add_option("--classes", mc.num_classes, "classes")->type_name("N")->transform(cli::integer_at_least(2))->capture_default_str();
-  app.add_option("--batch", batch, "images per step")->type_name("B")->transform(cli::integer_at_least(1))->capture_default_str();
-  app.add_option("--threads", threads, "threads")->type_name("T")->transform(cli::integer_at_least(1))->capture_default_str();
-  app.add_option("--steps", steps, "timed steps (at least)")->type_name("N")->transform(cli::integer_at_least(1))->capture_default_str();
-  app.add_option("--warmup", warmup, "untimed steps first")->type_name("N")->transform(cli::integer_at_least(0))->capture_default_str();
+  app.add_option("--classes", mc.num_classes, "classes")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(2))
+      ->capture_default_str();
+  app.add_option("--batch", batch, "images per step")
+      ->type_name("B")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "threads")
+      ->type_name("T")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--steps", steps, "timed steps (at least)")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(1))
+      ->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed steps first")
+      ->type_name("N")
+      ->transform(cli::integer_at_least(0))
+      ->capture_default_str();
   app.add_option("--seconds", seconds, "time steps until S seconds have passed (0: just --steps)")
       ->type_name("S")
       ->check(cli::number_at_least(0, /*strict=*/false))
@@ -79,7 +101,8 @@ int main(int argc, char** argv) {
   std::vector<float> xv(size_t(n * pix));
   for (size_t i = 0; i < xv.size(); ++i) xv[i] = rand_normal(11, 0, i);
   std::vector<int32_t> yv(static_cast<size_t>(n));
-  for (size_t i = 0; i < yv.size(); ++i) yv[i] = int32_t(rand_below(12, 0, i, uint32_t(mc.num_classes)));
+  for (size_t i = 0; i < yv.size(); ++i)
+    yv[i] = int32_t(rand_below(12, 0, i, uint32_t(mc.num_classes)));
   Tensor x = Tensor::from_vector(xv, {n, mc.in_channels, mc.image_size, mc.image_size});
   Tensor y = Tensor::from_vector_i32(yv, {n});
 
@@ -110,7 +133,9 @@ int main(int argc, char** argv) {
     last_loss = loss.item();
     correct += count_correct(logits.detach(), y);
     auto t3 = Clock::now();
-    auto ms_of = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    auto ms_of = [](auto a, auto b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
     if (timed) {
       ms.push_back(ms_of(t0, t3));
       fwd_ms.push_back(ms_of(t0, t1));
@@ -134,13 +159,14 @@ int main(int argc, char** argv) {
       if (std::strncmp(line, "VmHWM:", 6) == 0) peak_mib = std::atof(line + 6) / 1024.0;
     std::fclose(f);
   }
-  std::printf("{\"impl\": \"senet\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
-              "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
-              "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
-              "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
-              arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
-              sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(),
-              peak_mib, double(last_loss));
+  std::printf(
+      "{\"impl\": \"senet\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
+      "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
+      "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
+      "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
+      arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
+      sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(), peak_mib,
+      double(last_loss));
   for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   (void)correct;

@@ -28,7 +28,8 @@ struct layer_shape {
   Conv2dGeom params(int N) const { return conv2d_geom(N, C, H, W, K, R, S, stride, pad); }
   std::string label() const {
     char b[160];
-    std::snprintf(b, sizeof b, "%s %s %d→%d %dx%d %dx%d s%d", model, name, C, K, H, W, R, S, stride);
+    std::snprintf(b, sizeof b, "%s %s %d→%d %dx%d %dx%d s%d", model, name, C, K, H, W, R, S,
+                  stride);
     return b;
   }
 };

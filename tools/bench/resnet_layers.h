@@ -50,7 +50,8 @@ inline std::vector<ConvLayer> resnet18_layers(float width, int in_ch, int N) {
 // batch 64).
 inline std::vector<ConvLayer> default_layers() {
   std::vector<ConvLayer> v;
-  for (auto [w, c, n] : {std::tuple{0.125f, 1, 128}, std::tuple{0.25f, 1, 128}, std::tuple{1.f, 3, 64}}) {
+  for (auto [w, c, n] :
+       {std::tuple{0.125f, 1, 128}, std::tuple{0.25f, 1, 128}, std::tuple{1.f, 3, 64}}) {
     auto l = resnet18_layers(w, c, n);
     v.insert(v.end(), l.begin(), l.end());
   }
