@@ -57,7 +57,7 @@ TEST(Cli, HelpAndUnknownCommand) {
   auto r = run("--help");
   EXPECT_EQ(r.code, 0);
   for (const char* cmd :
-       {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info", "config"})
+       {"train", "pipeline", "cost", "eval", "pi-measure", "summary", "info", "config", "plot"})
     EXPECT_NE(r.output.find(cmd), std::string::npos) << cmd << " missing from\n" << r.output;
   EXPECT_EQ(run("").code, 2);  // no command: the help on stderr
   r = run("frobnicate");
@@ -72,7 +72,7 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
       "--batch-size", "--lr",  "--arch",   "--width", "--dataset", "--data-root"};
   std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
       {"train", {"--resume", "--print-config"}},
-      {"pipeline", {"--budget", "--teacher", "--method", "--print-config"}},
+      {"pipeline", {"--budget", "--teacher", "--method", "--print-config", "--no-plots"}},
       {"eval",
        {"--checkpoint", "--split", "--limit", "--dump-logits", "--config", "--set", "--threads",
         "--device", "--data-root"}},
@@ -82,6 +82,7 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
       {"summary", {"MODEL", "--checkpoint", "--config", "--set"}},
       {"info", {"--help"}},
       {"config", {"--list", "--markdown", "--config", "--set"}},
+      {"plot", {"RUN_DIR"}},
       {"pi-measure", {"--help", "tools/pi/pi_measure.py"}}};
   for (const char* c : {"train", "pipeline"})
     for (auto& [cmd, opts] : commands)
@@ -405,4 +406,37 @@ TEST(Cli, ConfigListAndMergedConfig) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(run("config --markdown").code, 2);  // --markdown needs --list
+}
+
+// `senet pipeline` ends by drawing the run's pictures (tools/plots, matplotlib) and `senet plot`
+// draws them again; without matplotlib the run still succeeds and says how to get them.
+TEST(Cli, PipelineDrawsItsPictures) {
+  std::string d = temp_dir("plots");
+  auto r = run(
+      "pipeline --set data.dataset=synthetic --set data.synthetic_size=128 --set data.val_size=32 "
+      "--set model.num_classes=4 --set model.width=0.125 --epochs 1 --budget 300 --batch-size 32 "
+      "--set progress=false --out " +
+      d + "/run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const bool have_matplotlib =
+      std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
+  if (!have_matplotlib) {
+    EXPECT_NE(r.output.find("pictures not drawn: they need python3-matplotlib"), std::string::npos)
+        << r.output;
+    GTEST_SKIP() << "no matplotlib for /usr/bin/python3: the drawing itself is not checked";
+  }
+  for (const char* png : {"allocation.png", "training.png"}) {
+    std::string path = d + "/run/" + png;
+    ASSERT_TRUE(fs::exists(path)) << png << "\n" << r.output;
+    EXPECT_EQ(file_text(path).substr(1, 3), "PNG") << png;
+    fs::remove(path);
+  }
+  r = run("plot " + d + "/run");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(d + "/run/allocation.png") && fs::exists(d + "/run/training.png"));
+  fs::remove(d + "/run/report.json");
+  r = run("plot " + d + "/run");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("report.json"), std::string::npos) << r.output;
+  fs::remove_all(d);
 }
