@@ -28,7 +28,7 @@ Command add_train(CLI::App& senet);
 Command add_pipeline(CLI::App& senet);
 Command add_cost(CLI::App& senet);
 Command add_eval(CLI::App& senet);
-Command add_pi_measure(CLI::App& senet);  // execs tools/pi/pi_measure.py with the arguments
+Command add_pi_measure(CLI::App& senet);  // runs tools/pi (python -m senet_pi) with the arguments
 Command add_summary(CLI::App& senet);
 Command add_info(CLI::App& senet);
 Command add_config(CLI::App& senet);  // the config schema (--list) or a merged config

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     const auto subs = app.get_subcommands();
     if (!subs.empty() && subs.front()->get_name() == "pi-measure" &&
         senet::cli::pi_measure_available()) {
-      std::cout << "\nThe tool's own help (tools/pi/pi_measure.py --help):\n" << std::flush;
+      std::cout << "\nThe tool's own help (python -m senet_pi --help):\n" << std::flush;
       try {
         senet::cli::exec_pi_measure({"--help"});
       } catch (const std::exception& x) {

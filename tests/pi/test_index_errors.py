@@ -1,118 +1,107 @@
 """tests/pi/test_index_errors.py — index lists that do not match the checkpoint are refused with a
-message naming the file, the site and what was expected (and the CLI exits 1)."""
+message naming the file, the site and what was expected (and the CLI exits 1). Numpy only."""
+from __future__ import annotations
+
 import copy
 import json
-import os
 import subprocess
 import sys
-import tempfile
-import unittest
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tiny import make_tiny  # noqa: E402
+import pytest
 
-from senet_pi import PiError  # noqa: E402
-from senet_pi.checkpoint import read_checkpoint  # noqa: E402
-from senet_pi.network import Network  # noqa: E402
+from conftest import Tiny
+from senet_pi import PiError
+from senet_pi.checkpoint import read_checkpoint
+from senet_pi.network import Network
 
-TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "pi", "pi_measure.py")
-
-
-class IndexListErrors(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.ckpt, self.masks, self.t, self.export = make_tiny(self.tmp.name)
-        self.site = 3  # a partial site
-        self.name = self.export["sites"][self.site]["name"]
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def broken(self, edit):
-        e = copy.deepcopy(self.export)
-        edit(e["sites"][self.site])
-        p = os.path.join(self.tmp.name, "bad.json")
-        with open(p, "w") as f:
-            json.dump(e, f)
-        return p
-
-    def expect(self, path, *fragments):
-        with self.assertRaises(PiError) as cm:
-            Network(read_checkpoint(self.ckpt), path)
-        msg = str(cm.exception)
-        for frag in (path,) + fragments:
-            self.assertIn(frag, msg)
-        return msg
-
-    def test_good_lists_load(self):
-        net = Network(read_checkpoint(self.ckpt), self.masks)
-        self.assertEqual(net.sites[self.site].indices.tolist(), self.export["sites"][self.site]["indices"])
-
-    def test_wrong_site(self):
-        p = self.broken(lambda s: s.update(name="layer9.9.relu1"))
-        self.expect(p, f"expected site '{self.name}'", "layer9.9.relu1")
-
-    def test_index_out_of_range(self):
-        size = self.export["sites"][self.site]["size"]
-        p = self.broken(lambda s: s["indices"].__setitem__(-1, size))
-        self.expect(p, f"index {size} is out of range [0, {size})", self.name)
-
-    def test_duplicate_index(self):
-        def dup(s):
-            s["indices"][1] = s["indices"][0]
-        p = self.broken(dup)
-        self.expect(p, "duplicate index", self.name)
-
-    def test_kept_field_disagrees_with_list(self):
-        p = self.broken(lambda s: s.update(kept=s["kept"] + 1))
-        self.expect(p, "'kept'", self.name)
-
-    def test_count_disagrees_with_checkpoint_mask(self):
-        def drop(s):
-            s["indices"].pop()
-            s["kept"] -= 1
-        p = self.broken(drop)
-        self.expect(p, f"'{self.name}.mask' keeps", self.ckpt)
-
-    def test_same_count_different_positions(self):
-        def move(s):
-            free = sorted(set(range(s["size"])) - set(s["indices"]))
-            s["indices"] = sorted(s["indices"][1:] + [free[0]])
-        p = self.broken(move)
-        self.expect(p, "a different mask", self.name)
-
-    def test_missing_site_and_bad_json(self):
-        e = copy.deepcopy(self.export)
-        e["sites"].pop()
-        p = os.path.join(self.tmp.name, "short.json")
-        with open(p, "w") as f:
-            json.dump(e, f)
-        self.expect(p, "has 16 sites", "17 counted sites")
-        with open(p, "w") as f:
-            f.write("{ not json")
-        self.expect(p, "not valid JSON")
-
-    def test_cli_exits_1_with_the_message(self):
-        p = self.broken(lambda s: s.update(name="relu99"))
-        r = subprocess.run([sys.executable, TOOL, "--checkpoint", self.ckpt, "--masks", p,
-                            "--plaintext-only"], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("senet pi-measure: error:", r.stderr)
-        self.assertIn("relu99", r.stderr)
-        self.assertNotIn("Traceback", r.stderr)
-
-    def test_corrupt_checkpoint_fails_its_crc(self):
-        with open(self.ckpt, "rb") as f:
-            data = bytearray(f.read())
-        data[-3] ^= 0xFF  # inside fc.bias, the last tensor
-        bad = os.path.join(self.tmp.name, "corrupt.safetensors")
-        with open(bad, "wb") as f:
-            f.write(bytes(data))
-        with self.assertRaises(PiError) as cm:
-            read_checkpoint(bad)
-        self.assertIn("CRC-32", str(cm.exception))
-        self.assertIn("fc.bias", str(cm.exception))
+SITE = 3  # a partial site (layer1.1.relu1)
 
 
-if __name__ == "__main__":
-    unittest.main()
+def broken(tiny: Tiny, edit: Callable[[dict[str, Any]], Any], name: str = "bad.json") -> Path:
+    e = copy.deepcopy(tiny.export)
+    edit(e["sites"][SITE])
+    p = tiny.masks.parent / name
+    p.write_text(json.dumps(e))
+    return p
+
+
+def refused(tiny: Tiny, path: Path, *fragments: str) -> None:
+    with pytest.raises(PiError) as e:
+        Network(read_checkpoint(tiny.checkpoint), path)
+    for frag in (str(path),) + fragments:
+        assert frag in str(e.value)
+
+
+def site_name(tiny: Tiny) -> str:
+    return tiny.export["sites"][SITE]["name"]
+
+
+def test_good_lists_load(tiny: Tiny) -> None:
+    net = Network(read_checkpoint(tiny.checkpoint), tiny.masks)
+    assert net.sites[SITE].name == "layer1.1.relu1"
+    assert net.sites[SITE].indices.tolist() == tiny.export["sites"][SITE]["indices"]
+    # Without masks.json the checkpoint's own mask buffers give the same lists.
+    own = Network(read_checkpoint(tiny.checkpoint))
+    assert [s.indices.tolist() for s in own.sites] == [s.indices.tolist() for s in net.sites]
+
+
+def test_wrong_site(tiny: Tiny) -> None:
+    p = broken(tiny, lambda s: s.update(name="layer9.9.relu1"))
+    refused(tiny, p, f"expected site '{site_name(tiny)}'", "layer9.9.relu1")
+
+
+def test_index_out_of_range(tiny: Tiny) -> None:
+    size = tiny.export["sites"][SITE]["size"]
+    p = broken(tiny, lambda s: s["indices"].__setitem__(-1, size))
+    refused(tiny, p, f"index {size} is out of range [0, {size})", site_name(tiny))
+
+
+def test_duplicate_and_descending_indices(tiny: Tiny) -> None:
+    def dup(s: dict[str, Any]) -> None:
+        s["indices"][1] = s["indices"][0]
+    refused(tiny, broken(tiny, dup), "duplicate index", site_name(tiny))
+    refused(tiny, broken(tiny, lambda s: s["indices"].reverse()), "must be ascending", site_name(tiny))
+    refused(tiny, broken(tiny, lambda s: s.update(indices=[1.5])), "list of integers")
+
+
+def test_kept_field_disagrees_with_list(tiny: Tiny) -> None:
+    p = broken(tiny, lambda s: s.update(kept=s["kept"] + 1))
+    refused(tiny, p, "'kept'", site_name(tiny))
+
+
+def test_count_disagrees_with_checkpoint_mask(tiny: Tiny) -> None:
+    def drop(s: dict[str, Any]) -> None:
+        s["indices"].pop()
+        s["kept"] -= 1
+    refused(tiny, broken(tiny, drop), f"'{site_name(tiny)}.mask' keeps", str(tiny.checkpoint))
+
+
+def test_same_count_different_positions(tiny: Tiny) -> None:
+    def move(s: dict[str, Any]) -> None:
+        free = sorted(set(range(s["size"])) - set(s["indices"]))
+        s["indices"] = sorted(s["indices"][1:] + [free[0]])
+    refused(tiny, broken(tiny, move), "a different mask", site_name(tiny))
+
+
+def test_missing_site_and_bad_json(tiny: Tiny) -> None:
+    e = copy.deepcopy(tiny.export)
+    e["sites"].pop()
+    p = tiny.masks.parent / "short.json"
+    p.write_text(json.dumps(e))
+    refused(tiny, p, "has 16 sites", "17 counted sites")
+    p.write_text("{ not json")
+    refused(tiny, p, "not valid JSON")
+    p.write_text(json.dumps({"format": "senet-masks-2", "sites": []}))
+    refused(tiny, p, "'format' must be senet-masks-1")
+
+
+def test_cli_exits_1_with_the_message(tiny: Tiny, tool_env: dict[str, str]) -> None:
+    p = broken(tiny, lambda s: s.update(name="relu99"))
+    r = subprocess.run([sys.executable, "-m", "senet_pi", "--checkpoint", str(tiny.checkpoint),
+                        "--masks", str(p), "--plaintext-only"], capture_output=True, text=True, env=tool_env)
+    assert r.returncode == 1, r.stderr
+    assert "senet pi-measure: error:" in r.stderr and "relu99" in r.stderr
+    assert "Traceback" not in r.stderr

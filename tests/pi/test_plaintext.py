@@ -1,28 +1,28 @@
 """tests/pi/test_plaintext.py — the network pi-measure builds (BN folded, compacted sites) computes
-what the engine computes: against an independent unfolded float64 reference, and against
-`senet eval --dump-logits` on real test images (when $SENET_BIN and Fashion-MNIST are present)."""
+what the engine computes: its folded weights and index lists (numpy) and its JAX steps (compact and
+where) against an independent unfolded float64 reference, and the CLI's check against
+`senet eval --dump-logits` on real test images (with JAX, $SENET_BIN and Fashion-MNIST)."""
+from __future__ import annotations
+
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import unittest
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tiny import make_tiny  # noqa: E402
+from conftest import Tiny
+from senet_pi.checkpoint import read_checkpoint, write_checkpoint
+from senet_pi.network import Network, model_layout, plain_forward
 
-from senet_pi.checkpoint import read_checkpoint  # noqa: E402
-from senet_pi.network import Network, plain_forward, resnet_sites  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOL = os.path.join(HERE, "..", "..", "tools", "pi", "pi_measure.py")
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def conv(x, w, stride, pad):
-    """Direct NCHW convolution in float64 (no JAX)."""
+def conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
+    """Direct NCHW cross-correlation in float64 (no JAX)."""
     n, c, h, wd = x.shape
     k, _, r, s = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
@@ -35,85 +35,107 @@ def conv(x, w, stride, pad):
     return out
 
 
-def reference(t, cfg, x):
-    """conv → BN(eval) → masked ReLU (y = m ? max(z,0) : z), unfolded, float64."""
-    layout, blocks, _ = resnet_sites(cfg)
+def reference(t: dict[str, np.ndarray], cfg: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """conv → BN(eval) → masked ReLU (y = m ? max(z,0) : z), unfolded, float64, the checkpoint's masks."""
     f = {k: v.astype(np.float64) for k, v in t.items()}
 
-    def bn(z, n):
+    def bn(z: np.ndarray, n: str) -> np.ndarray:
         s = f[n + ".weight"] / np.sqrt(f[n + ".running_var"] + 1e-5)
         return (z - f[n + ".running_mean"][None, :, None, None]) * s[None, :, None, None] + \
             f[n + ".bias"][None, :, None, None]
 
-    def act(z, site):
+    def act(z: np.ndarray, site: str) -> np.ndarray:
         m = t[site + ".mask"].astype(bool)[None]
         return np.where(m, np.maximum(z, 0), z)
 
     a = act(bn(conv(x, f["conv1.weight"], 1, 1), "bn1"), "relu0")
-    for name, cin, cout, stride, _ in blocks:
-        a1 = act(bn(conv(a, f[name + ".conv1.weight"], stride, 1), name + ".bn1"), name + ".relu1")
-        sc = a
-        if stride != 1 or cin != cout:
-            sc = bn(conv(a, f[name + ".shortcut.0.weight"], stride, 0), name + ".shortcut.1")
-        a = act(bn(conv(a1, f[name + ".conv2.weight"], 1, 1), name + ".bn2") + sc, name + ".relu2")
+    for b in model_layout(cfg).blocks:
+        n = b.name
+        a1 = act(bn(conv(a, f[n + ".conv1.weight"], b.stride, 1), n + ".bn1"), n + ".relu1")
+        sc = bn(conv(a, f[n + ".shortcut.0.weight"], b.stride, 0), n + ".shortcut.1") if b.projection else a
+        a = act(bn(conv(a1, f[n + ".conv2.weight"], 1, 1), n + ".bn2") + sc, n + ".relu2")
     return a.mean(axis=(2, 3)) @ f["fc.weight"].T + f["fc.bias"]
 
 
-class PlaintextEquivalence(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.ckpt, self.masks, self.t, self.export = make_tiny(self.tmp.name)
+def folded_forward(net: Network, x: np.ndarray) -> np.ndarray:
+    """The network as pi-measure built it, in float64 numpy: folded weights, ReLU on each site's
+    kept indices (all positions for a dense site)."""
+    w = {k: v.astype(np.float64) for k, v in net.weights.items()}
+    sites = {s.name: s for s in net.sites}
 
-    def tearDown(self):
-        self.tmp.cleanup()
+    def lin(name: str, a: np.ndarray, stride: int, pad: int) -> np.ndarray:
+        return conv(a, w[name + ".w"], stride, pad) + w[name + ".b"][None, :, None, None]
 
-    def test_folded_compacted_network_matches_unfolded_reference(self):
-        from tiny import CONFIG
-        net = Network(read_checkpoint(self.ckpt), self.masks)
-        kinds = [s.kind for s in net.sites]
-        self.assertEqual(kinds[0], "dense")
-        self.assertEqual(kinds[1], "none")
-        self.assertTrue(all(k == "compact" for k in kinds[2:]))
-        self.assertEqual(net.relu_count("compact"),
-                         sum(int(m.sum()) for n, m in self.t.items() if n.endswith(".mask")))
-        x = np.random.default_rng(1).standard_normal((1, 1, 32, 32)).astype(np.float32)
-        ref = reference(self.t, CONFIG, x.astype(np.float64))
-        for variant in ("compact", "where"):
-            params = dict(net.weights)
-            params.update(net.public_params(variant))
-            got = plain_forward(net.steps(variant), params)(x)
-            err = np.abs(got - ref).max() / max(1.0, np.abs(ref).max())
-            self.assertLess(err, 1e-5, variant)
+    def site(z: np.ndarray, name: str) -> np.ndarray:
+        s = sites[name]
+        if s.kind == "dense":
+            return np.maximum(z, 0)
+        h = z.reshape(len(z), -1).copy()
+        h[:, s.indices] = np.maximum(h[:, s.indices], 0)
+        return h.reshape(z.shape)
 
-    @unittest.skipUnless(os.environ.get("SENET_BIN") and os.path.isdir(FMNIST),
-                         "needs $SENET_BIN (the senet binary) and Fashion-MNIST")
-    def test_matches_senet_eval_on_test_images(self):
-        out = os.path.join(self.tmp.name, "logits.jsonl")
-        r = subprocess.run([os.environ["SENET_BIN"], "eval", "--checkpoint", self.ckpt, "--limit", "4",
-                            "--dump-logits", out], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        with open(out) as f:
-            rows = [json.loads(line) for line in f]
-        self.assertEqual([row["index"] for row in rows], [0, 1, 2, 3])
-        # The tool's own check (tolerance 1e-4·max(1, max|logit|)) passes, via the CLI.
-        r = subprocess.run([sys.executable, TOOL, "--checkpoint", self.ckpt, "--masks", self.masks,
-                            "--images", "4", "--plaintext-only", "--senet", os.environ["SENET_BIN"]],
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("match `senet eval`", r.stdout)
-        # …and it is a real check: a model the engine does not compute fails it.
-        t = dict(self.t)
-        t["fc.bias"] = t["fc.bias"] + np.float32(1.0)
-        from senet_pi.checkpoint import write_checkpoint
-        from tiny import CONFIG
-        other = os.path.join(self.tmp.name, "other.safetensors")
-        write_checkpoint(other, t, {"config": json.dumps(CONFIG)})
-        r = subprocess.run([sys.executable, TOOL, "--checkpoint", other, "--masks", self.masks,
-                            "--images", "2", "--plaintext-only", "--reference-logits", out],
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("differ from `senet eval`", r.stderr)
+    a = site(lin("conv1", x, 1, 1), "relu0")
+    for b in net.blocks:
+        a1 = site(lin(b.name + ".conv1", a, b.stride, 1), b.name + ".relu1")
+        sc = lin(b.name + ".shortcut.0", a, b.stride, 0) if b.projection else a
+        a = site(lin(b.name + ".conv2", a1, 1, 1) + sc, b.name + ".relu2")
+    return a.mean(axis=(2, 3)) @ w["fc.w"].T + w["fc.b"]
 
 
-if __name__ == "__main__":
-    unittest.main()
+def rel_err(got: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.abs(got - ref).max() / max(1.0, np.abs(ref).max()))
+
+
+def test_folded_network_and_index_lists_match_the_unfolded_reference(tiny: Tiny) -> None:
+    net = Network(read_checkpoint(tiny.checkpoint), tiny.masks)
+    assert [s.kind for s in net.sites] == ["dense", "none"] + ["compact"] * 15
+    kept = sum(int(m.sum()) for n, m in tiny.tensors.items() if n.endswith(".mask"))
+    assert net.relu_count("compact") == kept
+    assert net.relu_count("where") == sum(s.size for s in net.sites)
+    keep = net.public_params("where")
+    assert sorted(keep) == sorted(s.name + ".keep" for s in net.sites[1:])
+    assert all((keep[n + ".keep"] == tiny.tensors[n + ".mask"].astype(bool)).all()
+               for n in (s.name for s in net.sites[1:]))
+    x = np.random.default_rng(1).standard_normal((2, 1, 32, 32))
+    ref = reference(tiny.tensors, tiny.config, x)
+    assert rel_err(folded_forward(net, x), ref) < 1e-5  # the folded weights are float32
+
+
+def test_jax_steps_match_the_unfolded_reference(tiny: Tiny) -> None:
+    pytest.importorskip("jax")
+    net = Network(read_checkpoint(tiny.checkpoint), tiny.masks)
+    x = np.random.default_rng(1).standard_normal((1, 1, 32, 32)).astype(np.float32)
+    ref = reference(tiny.tensors, tiny.config, x.astype(np.float64))
+    for variant in ("compact", "where"):
+        params = {**net.weights, **net.public_params(variant)}
+        got = plain_forward(net.steps(variant), params)(x)
+        assert rel_err(got, ref) < 1e-5, variant
+
+
+@pytest.mark.skipif(not (os.environ.get("SENET_BIN") and os.path.isdir(FMNIST)),
+                    reason="needs $SENET_BIN (the senet binary) and Fashion-MNIST")
+def test_matches_senet_eval_on_test_images(tiny: Tiny, tool_env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    senet = os.environ["SENET_BIN"]
+    out = tmp_path / "logits.jsonl"
+    r = subprocess.run([senet, "eval", "--checkpoint", str(tiny.checkpoint), "--limit", "4",
+                        "--dump-logits", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["index"] for row in rows] == [0, 1, 2, 3]
+    # The tool's own check (tolerance 1e-4·max(1, max|logit|)) passes, via the CLI.
+    r = subprocess.run([sys.executable, "-m", "senet_pi", "--checkpoint", str(tiny.checkpoint),
+                        "--masks", str(tiny.masks), "--images", "4", "--plaintext-only",
+                        "--senet", senet], capture_output=True, text=True, env=tool_env)
+    assert r.returncode == 0, r.stderr
+    assert "match `senet eval`" in r.stdout
+    # …and it is a real check: a model the engine does not compute fails it.
+    t = dict(tiny.tensors)
+    t["fc.bias"] = t["fc.bias"] + np.float32(1.0)
+    other = tmp_path / "other.safetensors"
+    write_checkpoint(other, t, {"config": json.dumps(tiny.config)})
+    r = subprocess.run([sys.executable, "-m", "senet_pi", "--checkpoint", str(other), "--masks",
+                        str(tiny.masks), "--images", "2", "--plaintext-only", "--reference-logits",
+                        str(out)], capture_output=True, text=True, env=tool_env)
+    assert r.returncode == 1
+    assert "differ from `senet eval`" in r.stderr

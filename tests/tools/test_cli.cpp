@@ -83,7 +83,7 @@ TEST(Cli, EverySubcommandHelpListsItsOptions) {
       {"info", {"--help"}},
       {"config", {"--list", "--markdown", "--config", "--set"}},
       {"plot", {"RUN_DIR"}},
-      {"pi-measure", {"--help", "tools/pi/pi_measure.py"}}};
+      {"pi-measure", {"--help", "python -m senet_pi"}}};
   for (const char* c : {"train", "pipeline"})
     for (auto& [cmd, opts] : commands)
       if (cmd == c) opts.insert(opts.end(), run_options.begin(), run_options.end());

@@ -1,19 +1,8 @@
 #!/usr/bin/env python3
-"""tools/pi/pi_measure.py — entry point of `senet pi-measure` (run with the venv from setup_pi.sh)."""
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-try:
-    import jax  # noqa: F401
-    import numpy  # noqa: F401
-    import spu  # noqa: F401
-except ImportError as e:
-    sys.exit(f"senet pi-measure: error: {e}; this Python ({sys.executable}) lacks the tool's packages: "
-             f"run tools/pi/setup_pi.sh and use its venv (.venv-pi/bin/python)")
-
-from senet_pi.cli import entry  # noqa: E402
+"""tools/pi/pi_measure.py [options] — `python -m senet_pi` as a script, what `senet pi-measure` runs
+(use the venv from setup_pi.sh). Python puts this file's folder first on sys.path, so the package
+senet_pi next to it is the one imported."""
+import runpy
 
 if __name__ == "__main__":
-    entry()
+    runpy.run_module("senet_pi", run_name="__main__", alter_sys=True)

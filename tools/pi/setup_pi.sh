@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/pi/setup_pi.sh — make the Python environment of `senet pi-measure` (SecretFlow SPU, JAX):
+# tools/pi/setup_pi.sh — make the Python environment of `senet pi-measure` (SecretFlow SPU, JAX;
+# pytest for tests/pi):
 #   tools/pi/setup_pi.sh [VENV]        (default: <repo>/.venv-pi; `senet pi-measure` looks there,
 #                                       or in $SENET_PI_VENV)
 # Needs CPython 3.11 (SPU 0.9.5's wheels are cp311; $SENET_PI_PYTHON picks the interpreter) and PyPI.

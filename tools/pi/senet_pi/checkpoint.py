@@ -7,11 +7,18 @@ digits, zlib's CRC-32 of the tensor's bytes) in the metadata; we verify it when 
 A senet checkpoint has metadata "format" = "senet-checkpoint-1" and "config" (the run's JSON).
 write_checkpoint() writes the same format (used by the tests to make tiny checkpoints).
 """
+from __future__ import annotations
+
 import json
+import os
 import struct
 import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import PiError
 
@@ -20,15 +27,18 @@ _DTYPES = {"F32": np.float32, "F64": np.float64, "U8": np.uint8, "I8": np.int8, 
            "U16": np.uint16, "I16": np.int16, "BOOL": np.bool_}
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 CRC_PREFIX = "senet.crc32."
+FORMAT = "senet-checkpoint-1"
 
 
+@dataclass(frozen=True, eq=False)
 class Checkpoint:
-    def __init__(self, path, tensors, metadata):
-        self.path = path
-        self.tensors = tensors      # name → numpy array
-        self.metadata = metadata    # without the senet.crc32.* keys
+    path: str
+    tensors: dict[str, np.ndarray]   # name → array
+    metadata: dict[str, str]         # without the senet.crc32.* keys
 
-    def tensor(self, name, shape=None, dtype=None):
+    def tensor(self, name: str, shape: Sequence[int] | None = None,
+               dtype: DTypeLike | None = None) -> np.ndarray:
+        """The tensor `name`, checked against the shape and dtype the model expects (when given)."""
         if name not in self.tensors:
             raise PiError(f"checkpoint '{self.path}' has no tensor '{name}' that the model needs "
                           f"(saved from a different architecture or width?)")
@@ -41,19 +51,24 @@ class Checkpoint:
                           f"expected {np.dtype(dtype)}")
         return t
 
-    def config(self):
-        if self.metadata.get("format") != "senet-checkpoint-1":
+    def config(self) -> dict[str, Any]:
+        """The run's config stored with the checkpoint (metadata 'config')."""
+        if self.metadata.get("format") != FORMAT:
             raise PiError(f"checkpoint '{self.path}': not a senet checkpoint (metadata 'format' is "
-                          f"missing or not senet-checkpoint-1)")
+                          f"missing or not {FORMAT})")
         if "config" not in self.metadata:
             raise PiError(f"checkpoint '{self.path}': metadata key 'config' is missing")
         try:
-            return json.loads(self.metadata["config"])
+            cfg = json.loads(self.metadata["config"])
         except json.JSONDecodeError as e:
             raise PiError(f"checkpoint '{self.path}': metadata 'config' is not valid JSON ({e})")
+        if not isinstance(cfg, dict):
+            raise PiError(f"checkpoint '{self.path}': metadata 'config' is not a JSON object")
+        return cfg
 
 
-def read_checkpoint(path):
+def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    path = os.fspath(path)
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -89,18 +104,20 @@ def read_checkpoint(path):
         if crc is not None and f"{zlib.crc32(raw) & 0xffffffff:08x}" != crc:
             raise PiError(f"checkpoint '{path}': tensor '{name}' fails its CRC-32 check "
                           f"(stored {crc}); the file is corrupt")
-        tensors[name] = np.frombuffer(raw, dtype=dt.newbyteorder("<")).reshape(shape).copy()
+        tensors[name] = np.frombuffer(raw, dtype=dt.newbyteorder("<")).reshape(tuple(shape)).copy()
     meta = {k: v for k, v in meta.items() if not k.startswith(CRC_PREFIX)}
     return Checkpoint(path, tensors, meta)
 
 
-def write_checkpoint(path, tensors, metadata):
-    """tensors: ordered dict name → numpy array; metadata: dict of strings (format added)."""
+def write_checkpoint(path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray],
+                     metadata: Mapping[str, str]) -> None:
+    """tensors in file order; metadata strings (the format and the CRC-32s are added)."""
     meta = dict(metadata)
-    meta["format"] = "senet-checkpoint-1"
-    header, blobs, off = {}, [], 0
+    meta["format"] = FORMAT
+    header: dict[str, Any] = {}
+    blobs, off = [], 0
     for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a)  # tobytes() is C order; ascontiguousarray would make a scalar 1-d
         raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape),
                         "data_offsets": [off, off + len(raw)]}

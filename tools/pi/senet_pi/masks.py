@@ -6,15 +6,23 @@ ascending flat positions c·H·W + h·W + w. Every list must agree with the chec
 buffer "<site>.mask" (u8 [C,H,W] pixel-wise, or [C] channel-wise = whole channels): same sites in
 the same order, indices in range, no duplicates, 'kept' = number of indices = ones in the mask.
 """
+from __future__ import annotations
+
 import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import PiError
 
+if TYPE_CHECKING:
+    from .network import Site
 
-def checkpoint_mask_indices(mask, shape):
-    """Kept flat indices of a checkpoint mask buffer ([C,H,W] or channel-wise [C])."""
+
+def checkpoint_mask_indices(mask: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Kept flat indices (int64, ascending) of a checkpoint mask buffer ([C,H,W] or channel-wise [C])."""
     C, H, W = shape
     m = np.asarray(mask).astype(np.uint8)
     if m.shape == (C,):
@@ -22,8 +30,11 @@ def checkpoint_mask_indices(mask, shape):
     return np.flatnonzero(m.reshape(-1)).astype(np.int64)
 
 
-def read_index_lists(path, sites, ckpt):
-    """sites: the model's counted sites (objects with .name, .shape, .mask). Returns name → indices."""
+def read_index_lists(path: str | os.PathLike[str], sites: Sequence[Site],
+                     checkpoint_path: str) -> dict[str, np.ndarray]:
+    """The lists of masks.json at `path`, each checked against its site's mask buffer (sites: the
+    model's counted sites, in network order). Returns site name → kept flat indices (int64)."""
+    path = os.fspath(path)
     try:
         with open(path, "r", encoding="utf-8") as f:
             j = json.load(f)
@@ -38,7 +49,7 @@ def read_index_lists(path, sites, ckpt):
         raise PiError(f"mask export '{path}': 'sites' must be a list")
     if len(entries) != len(sites):
         raise PiError(f"mask export '{path}' has {len(entries)} sites, the checkpoint "
-                      f"'{ckpt.path}' has {len(sites)} counted sites "
+                      f"'{checkpoint_path}' has {len(sites)} counted sites "
                       f"({', '.join(s.name for s in sites)})")
     out = {}
     for i, (e, s) in enumerate(zip(entries, sites)):
@@ -73,7 +84,7 @@ def read_index_lists(path, sites, ckpt):
             raise PiError(f"{where}: 'kept' is {json.dumps(kept)} but there are {a.size} indices")
         ref = checkpoint_mask_indices(s.mask, s.shape)
         if ref.size != a.size:
-            raise PiError(f"{where}: {a.size} kept positions, but the checkpoint '{ckpt.path}' mask "
+            raise PiError(f"{where}: {a.size} kept positions, but the checkpoint '{checkpoint_path}' mask "
                           f"'{s.name}.mask' keeps {ref.size}")
         if not np.array_equal(ref, a):
             k = int(np.flatnonzero(ref != a)[0])

@@ -12,80 +12,122 @@ masks of the `where` variant public. Shares are made locally by spu.Io; handing 
 part of a run and is not counted. Each (model, protocol) gets fresh runtimes: the first image
 carries any one-time setup (Cheetah's OT/HE keys); later images show the steady state.
 """
+from __future__ import annotations
+
 import os
 import re
 import tempfile
 import threading
 import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import PiError
+from .network import Step
+from .records import StepCost, Traffic
 
-_LOG = {"path": None, "offset": 0}
+PROTOCOLS = ("semi2k", "cheetah")
 _RE_EXEC = re.compile(r"SPU execution (\S+) completed")
 _RE_LINK = re.compile(r"Link details: total send bytes (\d+), recv bytes (\d+), "
                       r"send actions (\d+), recv actions (\d+)")
 
 
-def _libspu():
+@dataclass(frozen=True)
+class _Spu:
+    """SPU's modules (imported when a measurement starts: the venv's, tools/pi/setup_pi.sh)."""
+    libspu: Any
+    api: Any
+    frontend: Any
+
+
+def _spu() -> _Spu:
     try:
         import spu.libspu as libspu
         from spu import api as spu_api
         from spu.utils import frontend as spu_fe
     except ImportError as e:
         raise PiError(f"SecretFlow SPU is not installed in this Python ({e}); run tools/pi/setup_pi.sh")
-    return libspu, spu_api, spu_fe
+    return _Spu(libspu, spu_api, spu_fe)
 
 
-def _setup_logging():
-    libspu, _, _ = _libspu()
-    if _LOG["path"] is None:
-        d = tempfile.mkdtemp(prefix="senet_pi_")
-        _LOG["path"] = os.path.join(d, "spu.log")
-        opts = libspu.logging.LogOptions()
-        opts.enable_console_logger = False
-        opts.system_log_path = _LOG["path"]
-        libspu.logging.setup_logging(opts)
-    return _LOG["path"]
+@dataclass(frozen=True)
+class LoggedRun:
+    """One executable run as SPU's profile log reports it (rank 0's view of the link)."""
+    name: str | None
+    send_bytes: int
+    recv_bytes: int
+    send_actions: int
+    recv_actions: int
 
 
-def _read_new_runs():
-    """(executable name, send, recv, send actions, recv actions) of the runs logged since last call."""
-    path = _LOG["path"]
-    if not os.path.exists(path):
-        return []
-    with open(path, "r", errors="replace") as f:
-        f.seek(_LOG["offset"])
-        text = f.read()
-    cut = text.rfind("\n") + 1          # only whole lines; the rest is read next time
-    _LOG["offset"] += len(text[:cut].encode("utf-8", errors="replace"))
+@dataclass
+class _SpuLog:
+    """SPU's log file (set up once per process) and how far it has been read."""
+    path: str | None = None
+    offset: int = 0
+
+    def setup(self, libspu: Any) -> str:
+        if self.path is None:
+            d = tempfile.mkdtemp(prefix="senet_pi_")
+            self.path = os.path.join(d, "spu.log")
+            opts = libspu.logging.LogOptions()
+            opts.enable_console_logger = False
+            opts.system_log_path = self.path
+            libspu.logging.setup_logging(opts)
+        return self.path
+
+    def read_new_runs(self) -> list[LoggedRun]:
+        """The runs logged since the last call (whole lines only; the rest is read next time)."""
+        if self.path is None or not os.path.exists(self.path):
+            return []
+        with open(self.path, "r", errors="replace") as f:
+            f.seek(self.offset)
+            text = f.read()
+        cut = text.rfind("\n") + 1
+        self.offset += len(text[:cut].encode("utf-8", errors="replace"))
+        return parse_runs(text[:cut])
+
+
+_LOG = _SpuLog()
+
+
+def parse_runs(text: str) -> list[LoggedRun]:
+    """The (executable, link counters) pairs of SPU's profile log lines, in order."""
     runs, name = [], None
-    for line in text[:cut].splitlines():
+    for line in text.splitlines():
         m = _RE_EXEC.search(line)
         if m:
             name = m.group(1)
             continue
         m = _RE_LINK.search(line)
         if m:
-            runs.append((name,) + tuple(int(v) for v in m.groups()))
+            sb, rb, sa, ra = (int(v) for v in m.groups())
+            runs.append(LoggedRun(name, sb, rb, sa, ra))
             name = None
     return runs
 
 
-def _var(name):
+def _var(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-PROTOCOLS = ("semi2k", "cheetah")
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    costs: list[list[StepCost]]     # costs[i][j]: step j on image i
+    logits: list[np.ndarray]        # logits[i]: [K], reconstructed from the shares
 
 
-def measure(steps, params, images, protocol, public_names=(), weights_public=False):
-    """Runs every image through the steps under SPU. Returns (records, logits):
-    records[i][j] = dict of step j on image i (bytes, messages, seconds); logits[i] = [K] array."""
-    libspu, spu_api, spu_fe = _libspu()
-    _setup_logging()
-    _read_new_runs()  # skip whatever an earlier measurement left unread
+def measure(steps: Sequence[Step], params: Mapping[str, np.ndarray], images: Sequence[np.ndarray],
+            protocol: str, *, public_names: Collection[str] = (),
+            weights_public: bool = False) -> Measurement:
+    """Runs every image ([C,H,W]) through the steps under SPU, fresh runtimes for this call."""
+    spu = _spu()
+    libspu, spu_api, spu_fe = spu.libspu, spu.api, spu.frontend
+    _LOG.setup(libspu)
+    _LOG.read_new_runs()  # skip whatever an earlier measurement left unread
     if protocol not in PROTOCOLS:
         raise PiError(f"unknown protocol '{protocol}' (one of {', '.join(PROTOCOLS)})")
     cfg = libspu.RuntimeConfig(protocol=getattr(libspu.ProtocolKind, protocol.upper()),
@@ -103,12 +145,12 @@ def measure(steps, params, images, protocol, public_names=(), weights_public=Fal
                                                  for p in st.params]
         shapes[st.output] = jax.eval_shape(st.fn, *args)
 
-    def vis(p):
+    def vis(p: str) -> Any:
         return PUB if (p in public_names or weights_public) else SEC
 
     executables = []
     for j, st in enumerate(steps):
-        def g(*a, _f=st.fn):
+        def g(*a: Any, _f: Any = st.fn) -> Any:
             return _f(*a)
         g.__name__ = g.__qualname__ = f"step{j:03d}"
         ex_args = [np.zeros(shapes[n].shape, np.float32) for n in st.inputs] + [params[p] for p in st.params]
@@ -127,10 +169,10 @@ def measure(steps, params, images, protocol, public_names=(), weights_public=Fal
     for r in range(2):
         desc.add_party(f"id_{r}", f"thread_{r}")
     seconds = [[0.0] * len(steps) for _ in images]
-    outs = {0: [], 1: []}
-    errors = []
+    outs: dict[int, list[Any]] = {0: [], 1: []}
+    errors: list[BaseException] = []
 
-    def party(rank):
+    def party(rank: int) -> None:
         try:
             link = libspu.link.create_mem(desc, rank)
             c = libspu.RuntimeConfig(cfg)
@@ -157,28 +199,27 @@ def measure(steps, params, images, protocol, public_names=(), weights_public=Fal
         t.join()
     if errors:
         raise PiError(f"SPU run ({protocol}) failed: {errors[0]}")
-    runs = []
+    runs: list[LoggedRun] = []
     for _ in range(50):  # the log file is written by SPU's logger; allow it to catch up
-        runs += _read_new_runs()
+        runs += _LOG.read_new_runs()
         if len(runs) >= len(images) * len(steps):
             break
         time.sleep(0.1)
     if len(runs) != len(images) * len(steps):
-        raise PiError(f"expected {len(images) * len(steps)} SPU runs in the log '{_LOG['path']}', "
+        raise PiError(f"expected {len(images) * len(steps)} SPU runs in the log '{_LOG.path}', "
                       f"found {len(runs)}")
-    records = []
+    costs = []
     for i in range(len(images)):
         rec = []
         for j, st in enumerate(steps):
-            name, sb, rb, sa, ra = runs[i * len(steps) + j]
-            if name != f"step{j:03d}":
-                raise PiError(f"SPU log out of order: run {i * len(steps) + j} is '{name}', "
+            run = runs[i * len(steps) + j]
+            if run.name != f"step{j:03d}":
+                raise PiError(f"SPU log out of order: run {i * len(steps) + j} is '{run.name}', "
                               f"expected step{j:03d}")
-            rec.append({"step": st.name, "kind": st.kind, "relus": st.relus,
-                        "how": st.how,
-                        "send_bytes": sb, "recv_bytes": rb, "send_msgs": sa, "recv_msgs": ra,
-                        "seconds": seconds[i][j]})
-        records.append(rec)
+            rec.append(StepCost(st.name, st.kind, st.how, st.relus,
+                                Traffic.of_step(run.send_bytes, run.recv_bytes, run.send_actions,
+                                                run.recv_actions, seconds[i][j]), st.macs))
+        costs.append(rec)
     logits = [np.asarray(io.reconstruct([outs[0][i], outs[1][i]])).reshape(-1)
               for i in range(len(images))]
-    return records, logits
+    return Measurement(costs, logits)
