@@ -57,6 +57,15 @@ def reference(t: dict[str, np.ndarray], cfg: dict[str, Any], x: np.ndarray) -> n
     return a.mean(axis=(2, 3)) @ f["fc.weight"].T + f["fc.bias"]
 
 
+def kept_relu(site: Any, z: np.ndarray) -> np.ndarray:
+    """A site as pi-measure evaluates it, in numpy: ReLU on its kept indices (all for a dense one)."""
+    if site.kind == "dense":
+        return np.maximum(z, 0)
+    h = z.reshape(len(z), -1).copy()
+    h[:, site.indices] = np.maximum(h[:, site.indices], 0)
+    return h.reshape(z.shape)
+
+
 def folded_forward(net: Network, x: np.ndarray) -> np.ndarray:
     """The network as pi-measure built it, in float64 numpy: folded weights, ReLU on each site's
     kept indices (all positions for a dense site)."""
@@ -67,12 +76,7 @@ def folded_forward(net: Network, x: np.ndarray) -> np.ndarray:
         return conv(a, w[name + ".w"], stride, pad) + w[name + ".b"][None, :, None, None]
 
     def site(z: np.ndarray, name: str) -> np.ndarray:
-        s = sites[name]
-        if s.kind == "dense":
-            return np.maximum(z, 0)
-        h = z.reshape(len(z), -1).copy()
-        h[:, s.indices] = np.maximum(h[:, s.indices], 0)
-        return h.reshape(z.shape)
+        return kept_relu(sites[name], z)
 
     a = site(lin("conv1", x, 1, 1), "relu0")
     for b in net.blocks:

@@ -22,7 +22,7 @@ from senet_pi import PiError, cli
 from senet_pi.checkpoint import read_checkpoint, write_checkpoint
 from senet_pi.data import load_test_images
 from senet_pi.network import Network, bn_set_name, channel_runs, model_layout, plain_forward
-from test_plaintext import FMNIST, conv, rel_err
+from test_plaintext import FMNIST, conv, kept_relu, rel_err
 
 CHANNEL_SITES = ("layer1.1.relu1", "layer2.0.relu2", "layer3.1.relu2")
 
@@ -219,12 +219,7 @@ def folded_numpy(net: Network, x: np.ndarray) -> np.ndarray:
     sites = {s.name: s for s in net.sites}
 
     def site(z: np.ndarray, name: str) -> np.ndarray:
-        s = sites[name]
-        if s.kind == "dense":
-            return np.maximum(z, 0)
-        h = z.reshape(len(z), -1).copy()
-        h[:, s.indices] = np.maximum(h[:, s.indices], 0)
-        return h.reshape(z.shape)
+        return kept_relu(sites[name], z)
 
     def affine(z: np.ndarray, n: str) -> np.ndarray:
         if n + ".s" not in w:
