@@ -6,9 +6,10 @@
 #              SENET_TARGETS build only these targets (e.g. "senet": what the main job runs);
 #              SENET_PI=1 also makes the venv of `senet pi-measure` (tools/pi/setup_pi.sh), before
 #              configuring, so that its tests (tests/pi) are registered.
-# Unless SENET_TARGETS is set, makes the small venv of the PyTorch-interop test (.venv-interop:
-# safetensors + numpy, tools/interop_venv.sh) before configuring; without PyPI it warns and the
-# test is not registered.
+# Unless SENET_TARGETS is set, makes the small venvs of the PyTorch-interop test (.venv-interop:
+# safetensors + numpy, tools/interop_venv.sh) and, where nvcc is, of the SASS report (.venv-sass:
+# cuobjdump, tools/gpu/sass_venv.sh) before configuring; without PyPI they warn and their tests
+# are not registered.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -18,8 +19,14 @@ pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev nlohmann-json3-dev 
       python3-matplotlib python3-venv)
 "$here/tools/install_packages.sh" setup "${pkgs[@]}"
 
-# The interop test's venv is the tests' business: a targets-only build (the main job) skips it.
-[ -n "${SENET_TARGETS:-}" ] || "$here/tools/interop_venv.sh"
+# The tests' venvs are the tests' business: a targets-only build (the main job) skips them. The
+# SASS report's (cuobjdump) only where nvcc builds the kernels.
+if [ -z "${SENET_TARGETS:-}" ]; then
+  "$here/tools/interop_venv.sh"
+  if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc > /dev/null; then
+    "$here/tools/gpu/sass_venv.sh"
+  fi
+fi
 if [ "${SENET_PI:-0}" = 1 ]; then
   "$here/tools/pi/setup_pi.sh"
 fi

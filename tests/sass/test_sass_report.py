@@ -1,0 +1,74 @@
+"""tests/sass/test_sass_report.py — tools/gpu/sass_report.py's reading of cuobjdump's output, on
+hand-written SASS and resource lines (no CUDA needed): instructions and predicates, loops from
+backward branches, the main loop (most FFMA, of equals the innermost) and its mix, names."""
+from __future__ import annotations
+
+import sass_report as sr
+
+SASS = """
+        Function : _ZN5senet4demoEv
+        .headerflags    @"EF_CUDA_VIRTUAL_SM(EF_CUDA_SM90)"
+        /*0000*/                   MOV R1, c[0x0][0x28] ;            /* 0x00000a0000017a02 */
+        /*0010*/                   LDG.E.128 R4, desc[UR4][R2.64] ;  /* 0x0000000402047981 */
+        /*0020*/                   LDS.128 R8, [R0] ;                /* 0x0000000000087984 */
+        /*0030*/                   FFMA R12, R8, R9, R12 ;           /* 0x0000000908 */
+        /*0040*/                   IADD3 R0, R0, 0x4, RZ ;           /* 0x0000000400 */
+        /*0050*/                   FFMA R13, R10, R11, R13 ;         /* 0x0000000b0a */
+        /*0060*/               @P0 BRA 0x20 ;                        /* 0xfffffffc00 */
+        /*0070*/                   LDS R8, [R0] ;                    /* 0x00000000 */
+        /*0080*/                   FFMA R14, R8, R8, R14 ;           /* 0x00000008 */
+        /*0090*/              @!P1 BRA 0x70 ;                        /* 0xfffffffc00 */
+        /*00a0*/              @!P2 BRA 0x00 ;                        /* 0xfffffffc00 */
+        /*00b0*/                   EXIT ;                            /* 0x000000000000794d */
+        /*00c0*/                   BRA 0xc0;                         /* 0xfffffffc00 */
+"""
+RES = """
+ Function _ZN5senet4demoEv:
+  REG:40 STACK:0 SHARED:4096 LOCAL:16 CONSTANT[0]:600 TEXTURE:0 SURFACE:0 SAMPLER:0
+"""
+
+
+def demo() -> sr.Kernel:
+    kernels: dict[str, sr.Kernel] = {}
+    sr.parse_sass(SASS, kernels)
+    sr.parse_res_usage(RES, kernels)
+    return kernels["_ZN5senet4demoEv"]
+
+
+def test_instructions_and_resources() -> None:
+    k = demo()
+    assert [op for _, op, _ in k.insns][:3] == ["MOV", "LDG.E.128", "LDS.128"]
+    assert k.insns[6] == (0x60, "BRA", "@P0 BRA 0x20")
+    assert (k.regs, k.shared, k.local, k.stack) == (40, 4096, 16, 0)
+    assert sr.opcode("@!P0 LDS.128 R4, [R2+0x10]") == "LDS.128"
+
+
+def test_loops_are_backward_branches() -> None:
+    # 0x60 → 0x20 and 0x90 → 0x70 are loops, 0xa0 → 0x00 the loop around everything, 0xc0 → 0xc0
+    # the end-of-kernel self branch (a loop with no math).
+    assert sorted(sr.loops(demo())) == [(0x00, 0xa0), (0x20, 0x60), (0x70, 0x90), (0xc0, 0xc0)]
+
+
+def test_main_loop_is_the_one_with_the_most_ffma() -> None:
+    m = sr.main_loop(demo())
+    assert m is not None
+    # The outer loop [0x00, 0xa0] holds 3 FFMA of 11 instructions; the inner ones fewer FFMA.
+    assert (m.length, m.ffma, m.hmma, m.lds, m.lds128) == (11, 3, 0, 2, 1)
+    assert round(100 * m.ffma_share) == 27
+    inner = sr.loop_mix(demo(), 0x20, 0x60)
+    assert (inner.length, inner.ffma, inner.lds128) == (5, 2, 1)
+
+
+def test_equal_ffma_prefers_the_innermost() -> None:
+    k = demo()
+    k.insns = [i for i in k.insns if i[0] not in (0x80,)]  # only the first inner loop has FFMA now
+    k.insns = [i for i in k.insns if i[0] != 0x70]
+    m = sr.main_loop(k)
+    assert m is not None and (m.length, m.ffma) == (5, 2)
+
+
+def test_short_names() -> None:
+    assert sr.short("void senet::conv2d_fprop_implicit_gemm_kernel<senet::detail::gemm_tile<64, 64, "
+                    "8, 4, 4> >(senet::Conv2dGeom, float const*)") == \
+        "conv2d_fprop_implicit_gemm_kernel<64,64,8,4,4>"
+    assert sr.short("senet::(anonymous namespace)::relu_kernel(float*)") == "relu_kernel"

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""tools/gpu/sass_report.py — what the compiled CUDA kernels look like, without a GPU.
+
+Reads the sm_90 machine code (SASS) that nvcc put in the kernel library and reports, per kernel:
+registers, shared memory, local memory (spills), and the instruction mix of its main loop — the
+numbers that decide how close a GEMM-like kernel can come to the FP32 (FFMA) or tensor-core (HMMA)
+roof before any GPU runs it.
+
+  tools/gpu/sass_report.py build/kernels/libsenet_kernels_cuda.a [--arch sm_90] [--filter conv]
+                           [--markdown] [--cuobjdump PATH]
+
+cuobjdump comes with the CUDA toolkit or the PyPI wheel nvidia-cuda-cuobjdump (this script finds it
+on PATH, under /usr/local/cuda/bin, or in such a wheel of the running Python).
+
+How the main loop is found: SASS prints each branch with its target address, so a loop is a
+backward branch (`BRA target` with target ≤ its own address) and its body is [target, branch].
+The main loop is the loop whose body holds the most FFMA + HMMA instructions (of equals, the
+shortest) — for an implicit-GEMM kernel, the k-loop over the shared-memory tiles, with the tile
+loads in it. The mix is static: each instruction of the body counted once, so a nested loop (a
+tile-load loop inside the k-loop) counts once although it runs several times: an upper bound on
+the FFMA share of what the loop issues. Its mix:
+  ffma%    FFMA (and FFMA2) / all instructions in the body: the share of issue slots doing math
+  hmma     tensor-core MMA instructions in the body (HMMA/ HGMMA)
+  lds      shared-memory loads in the body, and how many are 128-bit (LDS.128)
+  ldg128 / ldgsts   vectorised global loads / cp.async copies anywhere in the kernel
+Targets (issue 16): ffma% ≥ 60 in the SIMT conv kernels, HMMA in the TF32 ones, no spills.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+
+_FUNC = re.compile(r"^\s*Function\s*:\s*(\S+)")
+_RES_FUNC = re.compile(r"^\s*Function\s+(\S+):")
+_RES = re.compile(r"REG:(\d+)\s+STACK:(\d+)\s+SHARED:(\d+)\s+LOCAL:(\d+)")
+_INSN = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(.*?);")
+
+
+@dataclass
+class Kernel:
+    mangled: str
+    name: str = ""
+    regs: int = 0
+    shared: int = 0
+    local: int = 0
+    stack: int = 0
+    insns: list[tuple[int, str, str]] = field(default_factory=list)  # (address, opcode, text)
+
+
+@dataclass
+class LoopMix:
+    length: int
+    ffma: int
+    hmma: int
+    lds: int
+    lds128: int
+
+    @property
+    def ffma_share(self) -> float:
+        return self.ffma / self.length if self.length else 0.0
+
+
+def find_cuobjdump(given: str | None) -> str:
+    if given:
+        return given
+    candidates = [shutil.which("cuobjdump"), "/usr/local/cuda/bin/cuobjdump"]
+    for site in sys.path:
+        candidates += glob.glob(os.path.join(site, "nvidia", "*", "bin", "cuobjdump"))
+    for c in candidates:
+        if c and os.access(c, os.X_OK):
+            return c
+    sys.exit("sass_report: cuobjdump not found: install the CUDA toolkit's, or "
+             "`pip install nvidia-cuda-cuobjdump` and run this script with that Python")
+
+
+def opcode(text: str) -> str:
+    """'@!P0 LDS.128 R4, [R2+0x10]' -> 'LDS.128'."""
+    words = text.split()
+    if words and words[0].startswith("@"):
+        words = words[1:]
+    return words[0] if words else ""
+
+
+def parse_sass(text: str, kernels: dict[str, Kernel]) -> None:
+    """`cuobjdump -sass` output: each `Function : name` and its instructions."""
+    current: Kernel | None = None
+    for line in text.splitlines():
+        if m := _FUNC.match(line):
+            current = kernels.setdefault(m.group(1), Kernel(m.group(1)))
+            current.insns = []
+        elif current is not None and (m := _INSN.match(line)):
+            body = m.group(2).strip()
+            current.insns.append((int(m.group(1), 16), opcode(body), body))
+
+
+def parse_res_usage(text: str, kernels: dict[str, Kernel]) -> None:
+    """`cuobjdump -res-usage` output: `Function name:` then `REG:.. STACK:.. SHARED:.. LOCAL:..`."""
+    name = None
+    for line in text.splitlines():
+        if m := _RES_FUNC.match(line):
+            name = m.group(1)
+        elif name and (m := _RES.search(line)):
+            k = kernels.setdefault(name, Kernel(name))
+            k.regs, k.stack, k.shared, k.local = map(int, m.groups())
+            name = None
+
+
+def read_kernels(cuobjdump: str, files: list[str], arch: str) -> dict[str, Kernel]:
+    kernels: dict[str, Kernel] = {}
+    for f in files:
+        for flag, parse in (("-sass", parse_sass), ("-res-usage", parse_res_usage)):
+            out = subprocess.run([cuobjdump, flag, "-arch", arch, f], capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(f"sass_report: {cuobjdump} {flag} {f} failed: {out.stderr.strip()}")
+            parse(out.stdout, kernels)
+    names = subprocess.run(["c++filt"], input="\n".join(kernels), capture_output=True, text=True)
+    readable = names.stdout.splitlines()
+    for i, k in enumerate(kernels.values()):
+        k.name = readable[i] if i < len(readable) else k.mangled
+    return kernels
+
+
+def loops(k: Kernel) -> list[tuple[int, int]]:
+    """[(start, end)] of every backward branch's body, by address."""
+    out = []
+    for addr, op, text in k.insns:
+        if op.startswith("BRA"):
+            target = re.search(r"0x([0-9a-f]+)", text.split("BRA", 1)[1])
+            if target and int(target.group(1), 16) <= addr:
+                out.append((int(target.group(1), 16), addr))
+    return out
+
+
+def loop_mix(k: Kernel, start: int, end: int) -> LoopMix:
+    ops = Counter(op.split(".")[0] for addr, op, _ in k.insns if start <= addr <= end)
+    body = [op for addr, op, _ in k.insns if start <= addr <= end]
+    return LoopMix(length=len(body), ffma=ops["FFMA"] + ops["FFMA2"],
+                   hmma=ops["HMMA"] + ops["HGMMA"], lds=ops["LDS"],
+                   lds128=sum(1 for op in body if op.startswith("LDS.128")))
+
+
+def main_loop(k: Kernel) -> LoopMix | None:
+    """The loop whose body holds the most FFMA + HMMA; of equals, the shortest (innermost)."""
+    mixes = [loop_mix(k, s, e) for s, e in loops(k)]
+    mixes = [m for m in mixes if m.ffma + m.hmma > 0]
+    return max(mixes, key=lambda m: (m.ffma + m.hmma, -m.length)) if mixes else None
+
+
+def short(name: str) -> str:
+    """senet::conv2d_fprop_implicit_gemm_kernel<senet::detail::gemm_tile<64, 64, 8, 4, 4> >(...)
+    -> conv2d_fprop_implicit_gemm_kernel<64,64,8,4,4>"""
+    name = name.replace("(anonymous namespace)::", "")
+    if name.startswith("void "):  # a function template's demangled name starts with its return type
+        name = name[len("void "):]
+    base = name.split("(")[0].replace("senet::", "").replace("detail::", "")
+    base = re.sub(r"gemm_tile<([^>]*)>", lambda m: m.group(1).replace(" ", ""), base)
+    return base.replace(" ", "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1].strip(),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+", help="object files or static libraries with sm_90 SASS")
+    ap.add_argument("--arch", default="sm_90")
+    ap.add_argument("--filter", default="", help="only kernels whose name contains this")
+    ap.add_argument("--markdown", action="store_true", help="a markdown table")
+    ap.add_argument("--cuobjdump", help="path of cuobjdump")
+    ap.add_argument("--expect", action="append", default=[], metavar="NAME",
+                    help="fail (exit 1) unless some kernel's name contains NAME and every such "
+                         "kernel has a main loop (repeatable; the test's check that SASS was read)")
+    a = ap.parse_args()
+    kernels = read_kernels(find_cuobjdump(a.cuobjdump), a.files, a.arch)
+    rows = []
+    for k in sorted(kernels.values(), key=lambda k: short(k.name)):
+        if a.filter not in k.name or not k.insns:
+            continue
+        m = main_loop(k)
+        ops = Counter(op for _, op, _ in k.insns)
+        rows.append([short(k.name), str(k.regs), str(k.shared), str(k.local),
+                     str(m.length) if m else "–", f"{100 * m.ffma_share:.0f}" if m else "–",
+                     str(m.hmma) if m else "–", f"{m.lds} ({m.lds128})" if m else "–",
+                     "yes" if any(op.startswith("LDG") and ".128" in op for op in ops) else "no",
+                     "yes" if any(op.startswith("LDGSTS") for op in ops) else "no"])
+    head = ["kernel", "regs", "smem B", "spill B", "loop insns", "ffma %", "hmma", "lds (128-bit)",
+            "ldg128", "ldgsts"]
+    problems = []
+    for want in a.expect:
+        found = [k for k in kernels.values() if want in k.name and k.insns]
+        if not found:
+            problems.append(f"no kernel named like '{want}' in the SASS")
+        problems += [f"{short(k.name)}: no main loop found" for k in found if main_loop(k) is None]
+    if a.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        for r in rows:
+            print("| `" + r[0] + "` | " + " | ".join(r[1:]) + " |")
+    else:
+        width = [max(len(x) for x in col) for col in zip(head, *rows)]
+        for r in [head] + rows:
+            print("  ".join(x.ljust(w) for x, w in zip(r, width)))
+    for p in problems:
+        print(f"sass_report: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
