@@ -360,12 +360,12 @@ def build(a: argparse.Namespace, variants: Sequence[str], emit: Emit) -> list[Bu
         full = width_percent(spec.width) == 100
         refs = reference_logits(a, spec.checkpoint, a.first_image, a.images) if full else []
         masked = any(s.kind != "dense" for s in net.sites)
-        todo = [v for v in variants if v != "element" or net.has_channel_sites()] if masked else ["dense"]
-        if masked and "element" in variants and "element" not in todo:
+        to_measure = [v for v in variants if v != "element" or net.has_channel_sites()] if masked else ["dense"]
+        if masked and "element" in variants and "element" not in to_measure:
             print(f"{spec.label}: no per-channel mask, so the element variant is the compact one: "
                   f"not measured twice", flush=True)
         plain = []
-        for v in todo:
+        for v in to_measure:
             evaluation = "compact" if v == "dense" else v
             steps = net.steps(evaluation)
             public = net.public_params(v)
