@@ -30,11 +30,6 @@ io::StDType st_dtype_of(DType t) {
   return t == DType::F32 ? io::StDType::F32 : t == DType::U8 ? io::StDType::U8 : io::StDType::I32;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // "'a', 'b', 'c' and 4 more": at most five names.
 std::string name_list(const std::vector<std::string>& names) {
   std::string out;
@@ -57,9 +52,11 @@ void check_foreign_names(const io::StFile& f, models::Model& model,
       missing.push_back(name);
   }
   for (const io::StTensor& t : f.tensors) {
-    if (wanted.count(t.name) || t.name.rfind("optim.", 0) == 0) continue;
-    const std::string bn = t.name.substr(0, t.name.size() - std::strlen(kBatchCounter));
-    if (ends_with(t.name, kBatchCounter) && wanted.count(bn + ".running_mean")) {
+    if (wanted.count(t.name) || t.name.starts_with("optim.")) continue;
+    const bool counter = t.name.ends_with(kBatchCounter);
+    const std::string bn =
+        counter ? t.name.substr(0, t.name.size() - std::strlen(kBatchCounter)) : "";
+    if (counter && wanted.count(bn + ".running_mean")) {
       SENET_CHECK(t.dtype == io::StDType::I64 && t.shape.empty(), "checkpoint '", f.path,
                   "': tensor '", t.name, "' is ", describe(t.dtype, t.shape),
                   "; PyTorch's BatchNorm counter is an I64 scalar []");
