@@ -215,7 +215,11 @@ std::vector<ConfigKey> make_schema() {
       "epochs of training (pipeline: the teacher's)"));
   add(field(
       "train.batch_size", [](RunConfig & c) -> auto& { return c.train.batch_size; }, at_least(1),
-      "images per step"));
+      "images per step (on several ranks: the whole batch; each rank takes an equal slice)"));
+  add(field(
+      "train.sync_batchnorm", [](RunConfig & c) -> auto& { return c.train.sync_batchnorm; },
+      "on several ranks: BatchNorm statistics of the whole batch (false: each rank's own, faster, "
+      "and the result then depends on the rank count)"));
   add(field(
       "train.optim.name", [](RunConfig & c) -> auto& { return c.train.optim.name; },
       "the optimizer"));

@@ -46,7 +46,8 @@ struct OptimConfig {
 
 struct TrainConfig {
   int epochs = 10;
-  int64_t batch_size = 128;
+  int64_t batch_size = 128;    // the global batch: on K ranks each takes batch_size / K
+  bool sync_batchnorm = true;  // several ranks: BN over the whole batch (senet/data_parallel.h)
   OptimConfig optim;
 };
 

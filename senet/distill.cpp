@@ -11,6 +11,7 @@
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
 #include "engine/cuda/cuda_ops.h"
+#include "engine/dist/comm.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
@@ -19,6 +20,7 @@
 #include "engine/ops/pram_loss.h"
 #include "senet/bn_recalibration.h"
 #include "senet/checkpoint.h"
+#include "senet/data_parallel.h"
 #include "senet/epoch_loop.h"
 #include "senet/run_dir.h"
 
@@ -218,12 +220,14 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
                                    student.sites().begin()));
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
                       cfg.seed + 7919 * (dc.search_masks ? 2 : 3));
+  shard_loader(loader);
   SENET_CHECK(loader.batches_per_epoch() > 0, dc.stage,
               ": train.batch_size is larger than the training set");
   std::unique_ptr<data::Loader> bn_loader;  // BN recomputation after a mask switch: its own order
   if (dc.search_masks && dc.bn_recompute_batches > 0)
     bn_loader = std::make_unique<data::Loader>(data.train, cfg.train.batch_size, true, true,
                                                data.aug, data.norm, cfg.seed + 7919 * 4);
+  if (bn_loader) shard_loader(*bn_loader);
   EpochLoop loop{student, *opt, sched.get(), dc.stage, total_epochs, progress};
 
   // One step: the frozen teacher, then the student at every width factor in increasing order (a
@@ -303,6 +307,12 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     student.set_capture(false);
     if (searching) {
       const auto previous = masks_of(counted);
+      // Several ranks: each saw its slices of the batches; the search ranks the whole data's sums.
+      const char* what = "the mask search's sums of |Aᵀ − Aˢ|";
+      for (auto& d : D) sum_over_ranks(d, what);
+      if (dist::world_size() > 1)
+        for (Tensor& d : D_cuda)
+          dist::comm_for(1, what).allreduce_sum(d.data<float>(), d.numel(), what);
       if (device == Device::CUDA)
         update_masks_cuda(student, D_cuda, dc);
       else
@@ -363,7 +373,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
   res.best_epoch = run.best_epoch();
   teacher.set_capture(false);
   student.set_capture(false);
-  if (fs::exists(run.best_path())) load_model_state(read_checkpoint(run.best_path()), student);
+  if (run_file_exists(run.best_path())) load_model_state(read_checkpoint(run.best_path()), student);
   res.val = evaluate(student, data.val, data.norm, 256, device);
   res.test = evaluate(student, data.test, data.norm, 256, device);
   return res;

@@ -3,8 +3,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 
+#include "engine/dist/comm.h"
+#include "engine/dist/grad_reducer.h"
 #include "engine/ops/count_correct.h"
+#include "senet/data_parallel.h"
 #include "senet/progress.h"
 #include "senet/trainer.h"
 
@@ -17,11 +21,11 @@ json EpochStats::to_json() const {
   for (const auto& [name, sum] : term_sums) terms[name] = images ? sum / double(images) : 0.0;
   for (const auto& [name, v] : grad_norms) norms[name] = v;
   for (const auto& [name, v] : grad_cosines) cosines[name] = v;
-  return json{{"epoch", epoch},         {"lr", lr},
-              {"train_loss", loss()},   {"train_accuracy", accuracy()},
-              {"seconds", seconds},     {"images_per_second", images_per_second()},
-              {"terms", terms},         {"grad_norms", norms},
-              {"grad_cosines", cosines}};
+  return json{{"epoch", epoch},          {"lr", lr},
+              {"train_loss", loss()},    {"train_accuracy", accuracy()},
+              {"seconds", seconds},      {"images_per_second", images_per_second()},
+              {"terms", terms},          {"grad_norms", norms},
+              {"grad_cosines", cosines}, {"allreduce_wait_seconds", comm_wait_seconds}};
 }
 
 void probe_term_gradients(models::Model& model,
@@ -70,20 +74,34 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
   model.train();
   loader.start_epoch(epoch);
   Progress bar(label + " " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), nb,
-               progress);
+               progress && dist::is_writer());
+  // Several ranks: the gradients are averaged over the ranks during the backward.
+  std::unique_ptr<dist::GradReducer> reducer;
+  if (dist::world_size() > 1) {
+    std::vector<Tensor> params;
+    for (auto& [name, p] : model.named_parameters())
+      if (p.requires_grad()) params.push_back(p);
+    reducer = std::make_unique<dist::GradReducer>(std::move(params));
+  }
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
   while (loader.next(b)) {
     const int64_t step = st.steps;
+    const std::string where =
+        label + " epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1);
+    dist::set_step(where);
     if (schedule) opt.set_lr(schedule->lr_at(epoch, double(step) / double(nb)));
     model.zero_grad();
     StepOut out = body(b, step);
-    const std::string where =
-        label + " epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1);
     if (!out.backward_done) {
       if (step == 0 && probe_gradients && !out.terms.empty())
         probe_term_gradients(model, out.terms, st.grad_norms, st.grad_cosines);
+      if (reducer) reducer->arm();
       out.loss.backward();
+    }
+    if (reducer) {
+      reducer->finish();
+      check_loss_on_all_ranks(out.loss.item(), where);
     }
     check_finite(out.loss, model, where);
     opt.step();
@@ -99,6 +117,15 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     }
   }
   bar.finish();
+  if (reducer) {  // the epoch's sums over every rank's slices
+    std::vector<double> v{st.loss_sum, double(st.correct), double(st.images)};
+    for (const auto& [name, sum] : st.term_sums) v.push_back(sum);
+    sum_over_ranks(v, "the epoch's loss and accuracy sums");
+    st.loss_sum = v[0], st.correct = int64_t(v[1]), st.images = int64_t(v[2]);
+    size_t i = 3;
+    for (auto& [name, sum] : st.term_sums) sum = v[i++];
+    st.comm_wait_seconds = reducer->wait_seconds();
+  }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.lr = opt.lr();
   return st;

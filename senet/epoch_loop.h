@@ -10,9 +10,11 @@
 //     out = body(b, t)                                       forward, loss L = Σ_i term_i
 //     [t = 0: gradient probe, below]
 //     L.backward()                                           (unless the body did it itself)
+//     [several ranks: gradients averaged over the ranks in buckets during the backward,
+//      engine/dist/grad_reducer.h; a non-finite loss on any rank stops every rank]
 //     finite check of L and every gradient (names stage, epoch, step and tensor)
 //     optimizer step; after_step(out, t) → may end the epoch early (SNL at its budget)
-//     counters: Σ L·n, Σ term_i·n, correct, images
+//     counters: Σ L·n, Σ term_i·n, correct, images (several ranks: summed over them at the end)
 //
 // The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
 // of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is
@@ -50,7 +52,8 @@ struct EpochStats {
   double loss_sum = 0;                      // Σ over batches of L·n
   std::map<std::string, double> term_sums;  // Σ over batches of term·n
   double seconds = 0;
-  float lr = 0;  // at the epoch's last step
+  double comm_wait_seconds = 0;  // several ranks: time blocked waiting for gradient all-reduces
+  float lr = 0;                  // at the epoch's last step
   // The probe on the epoch's first batch (empty when the body did its own backward).
   std::map<std::string, double> grad_norms;    // ‖∇ term‖₂ over every parameter
   std::map<std::string, double> grad_cosines;  // "a·b" → cos(∇a, ∇b)

@@ -16,6 +16,7 @@
 #include "engine/io/run_lock.h"
 #include "senet/allocation.h"
 #include "senet/checkpoint.h"
+#include "senet/data_parallel.h"
 #include "senet/distill.h"
 #include "senet/masks.h"
 #include "senet/sensitivity.h"
@@ -101,7 +102,7 @@ std::shared_ptr<models::Model> cached_stage(Run& run, const char* name, const ch
                                             const StageBody& body, const RunConfig* cfg = nullptr) {
   const RunConfig& stage_cfg = cfg ? *cfg : run.cfg;
   std::string result = run.out + "/" + dir + "/result.safetensors";
-  if (!fs::exists(result)) {
+  if (!run_file_exists(result)) {
     banner(title);
     auto t0 = std::chrono::steady_clock::now();
     json entry = body(*student);
@@ -133,7 +134,7 @@ std::string teacher_stage(Run& run) {
   const RunConfig& cfg = run.cfg;
   if (!cfg.senet.teacher_checkpoint.empty()) return cfg.senet.teacher_checkpoint;
   std::string path = run.out + "/teacher/best.safetensors", done = run.out + "/teacher/done.json";
-  if (!fs::exists(done)) {
+  if (!run_file_exists(done)) {
     banner("stage 0: teacher (all-ReLU) training");
     auto t0 = std::chrono::steady_clock::now();
     RunConfig tc = cfg;
@@ -156,7 +157,7 @@ std::vector<double> sensitivity_stage(Run& run, const std::string& teacher_path,
                                       const models::Model& teacher) {
   const SenetConfig& sn = run.cfg.senet;
   std::string path = run.out + "/sensitivity.json";
-  if (!fs::exists(path)) {
+  if (!run_file_exists(path)) {
     banner("stage 1: ReLU sensitivity (sparse-momentum training)");
     auto t0 = std::chrono::steady_clock::now();
     auto sparse = model_from(run, teacher_path);
@@ -276,7 +277,7 @@ std::shared_ptr<models::Model> switchable_student(const Run& run, models::Model&
 // A finished stage 3 trained for other width factors than cfg's cannot stand in for this one.
 void check_stage3_widths(const Run& run, const RunConfig& cfg) {
   std::string result = run.out + "/stage3/result.safetensors";
-  if (!fs::exists(result)) return;
+  if (!run_file_exists(result)) return;
   json was = json::parse(metadata_at(read_checkpoint(result), "config"), nullptr, false);
   json w = was.is_object() && was["model"].is_object() && was["model"].contains("width_factors")
                ? was["model"]["width_factors"]
@@ -318,7 +319,7 @@ std::shared_ptr<models::Model> finetune_stage(Run& run, const RunConfig& cfg,
 // An output directory belongs to one method: resuming it under another would mix their stages.
 void claim_out_dir(const std::string& out, const std::string& method) {
   std::string path = out + "/method.json";
-  if (fs::exists(path)) {
+  if (run_file_exists(path)) {
     std::string was = read_json_file(path).value("method", "");
     SENET_CHECK(was == method, "out_dir '", out, "' holds a '", was, "' run; senet.method is '",
                 method, "' (use another out_dir)");
@@ -365,6 +366,7 @@ json per_width_rows(models::Model& student, const DataBundle& data, Device devic
 PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
   const SenetConfig& sn = cfg.senet;
   const std::string out = cfg.out_dir;
+  start_data_parallel(cfg);
   io::RunLock lock(out);  // creates `out`; removes it again if we fail before writing anything
   const Method method = sn.method;
   const std::string method_name(enum_name(method));

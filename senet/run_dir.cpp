@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/dist/comm.h"
+#include "senet/data_parallel.h"
+
 namespace senet {
 
 namespace fs = std::filesystem;
@@ -19,13 +22,14 @@ RunDir::RunDir(std::string dir, std::string stage, const RunConfig& cfg)
       stage_(std::move(stage)),
       config_json_(to_json(cfg).dump()),
       seed_(cfg.seed) {
+  if (!dist::is_writer()) return;  // data-parallel: rank 0 alone writes the run's files
   fs::create_directories(dir_);
   metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
   SENET_CHECK(metrics_.good(), "cannot open '", dir_, "/metrics.jsonl' for appending");
 }
 
 int RunDir::resume(models::Model& model, Optimizer* opt) {
-  if (!fs::exists(last_path())) return 0;
+  if (!run_file_exists(last_path())) return 0;
   last_file_ = read_checkpoint(last_path());
   load_model_state(last_file_, model);
   if (opt) load_optimizer_state(last_file_, *opt);
@@ -67,6 +71,7 @@ bool RunDir::save_epoch(models::Model& model, const Optimizer* opt, int epoch, d
 void RunDir::log(json line) {
   line["stage"] = stage_;
   line["best_val_accuracy"] = best_val_;
+  if (!dist::is_writer()) return;
   metrics_ << line.dump() << "\n";
   metrics_.flush();
 }

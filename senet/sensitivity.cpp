@@ -13,6 +13,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
+#include "senet/data_parallel.h"
 #include "senet/epoch_loop.h"
 #include "senet/json_reader.h"
 #include "senet/run_dir.h"
@@ -240,6 +241,7 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   auto sched = make_schedule(oc, sc.epochs);
   const Device device = model.device();
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, seed);
+  shard_loader(loader);
   const int64_t nb = loader.batches_per_epoch();
   SENET_CHECK(nb > 0, "train.batch_size (", cfg.train.batch_size,
               ") is larger than the training set (", data.train.n, " images)");

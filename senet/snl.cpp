@@ -8,6 +8,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/l1.h"
 #include "senet/checkpoint.h"
+#include "senet/data_parallel.h"
 #include "senet/distill.h"
 #include "senet/epoch_loop.h"
 #include "senet/run_dir.h"
@@ -96,6 +97,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
   teacher.eval();
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm,
                       cfg.seed + 7919 * 5);
+  shard_loader(loader);
   const int64_t nb = loader.batches_per_epoch();
   SENET_CHECK(nb > 0, "snl: train.batch_size is larger than the training set");
   EpochLoop loop{student, *opt, nullptr, "snl", c.max_epochs, progress};

@@ -16,6 +16,7 @@
 #include "engine/optim/adam.h"
 #include "engine/optim/sgd.h"
 #include "senet/checkpoint.h"
+#include "senet/data_parallel.h"
 #include "senet/epoch_loop.h"
 #include "senet/run_dir.h"
 
@@ -101,11 +102,13 @@ EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::No
   bool was_training = model.is_training();
   model.eval();
   data::Loader loader(d, batch_size, false, false, data::Augment{}, norm, 0);
+  shard_loader(loader);  // several ranks: each evaluates its slice of every batch
   loader.start_epoch(0);
   data::Batch b;
   double loss_sum = 0;
   int64_t correct = 0;
   while (loader.next(b)) {
+    if (b.n == 0) continue;  // a last batch smaller than the rank count
     Tensor logits = model.forward(batch_images(b, device));
     Tensor labels = batch_labels(b, device);
     loss_sum += double(softmax_cross_entropy(logits, labels).item()) * double(b.n);
@@ -113,6 +116,9 @@ EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::No
     r.images += b.n;
   }
   model.train(was_training);
+  std::vector<double> sums{loss_sum, double(correct), double(r.images)};
+  sum_over_ranks(sums, "the evaluation's sums");
+  loss_sum = sums[0], correct = int64_t(sums[1]), r.images = int64_t(sums[2]);
   r.loss = loss_sum / double(r.images);
   r.accuracy = double(correct) / double(r.images);
   return r;
@@ -183,12 +189,14 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
               "model.width_factors: supervised training trains one width; the width factors are "
               "trained by stage 3 of `senet pipeline` (set model.width_factors to [] here)");
   Device device = activate_device(cfg.device);
+  start_data_parallel(cfg);
   io::RunLock lock(cfg.out_dir);  // creates out_dir; removes it again if we fail before writing
   DataBundle data = load_data(cfg);
   model.to(device);
   auto opt = make_optimizer(cfg.train.optim, model);
   auto sched = make_schedule(cfg.train.optim, cfg.train.epochs);
   data::Loader loader(data.train, cfg.train.batch_size, true, true, data.aug, data.norm, cfg.seed);
+  shard_loader(loader);
   SENET_CHECK(loader.batches_per_epoch() > 0, "train.batch_size (", cfg.train.batch_size,
               ") is larger than the training set (", data.train.n, " images)");
   RunDir run(cfg.out_dir, "train", cfg);
@@ -200,7 +208,10 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   int64_t images_total = 0;
   double train_seconds = 0;
   for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
-    if (stop_after_epochs >= 0 && res.epochs_run >= stop_after_epochs) return res;
+    if (stop_after_epochs >= 0 && res.epochs_run >= stop_after_epochs) {
+      res.stopped = true;
+      return res;
+    }
     EpochStats st = loop.run(loader, epoch, body);
     train_seconds += st.seconds;
     images_total += st.images;

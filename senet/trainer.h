@@ -54,6 +54,7 @@ void apply_threads(int threads);
 struct TrainResult {
   EvalResult val, test;
   int epochs_run = 0;
+  bool stopped = false;  // stop_after_epochs ended it before the last epoch (no test evaluation)
   double seconds = 0, images_per_second = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "engine/dist/comm.h"
 #include "senet/pipeline.h"
 #include "senet/trainer.h"
 #include "tools/cli.h"
@@ -36,8 +37,8 @@ int run_pipeline_command(const PipelineOptions& o) {
   std::printf("\n%s", r.text.c_str());
   std::printf("outputs in %s: student.safetensors, masks.json, report.json, report.txt\n",
               cfg.out_dir.c_str());
-  if (o.no_plots) return 0;
-  switch (draw_run_pictures(cfg.out_dir)) {  // the run is complete whatever happens here
+  if (o.no_plots || !dist::is_writer()) return 0;  // rank 0 draws for a data-parallel run
+  switch (draw_run_pictures(cfg.out_dir)) {        // the run is complete whatever happens here
     case PlotOutcome::Drawn: break;
     case PlotOutcome::NotInstalled:
       std::fprintf(stderr,

@@ -19,6 +19,7 @@ namespace {
 struct TrainOptions {
   RunOptions run;
   bool resume = false, print = false;
+  int stop_after_epochs = -1;  // -1: run to the end
 };
 
 int run_train(const TrainOptions& o) {
@@ -33,7 +34,12 @@ int run_train(const TrainOptions& o) {
   std::fprintf(stderr, "model %s: %lld parameters, %lld ReLUs, %.3f GMACs/image\n",
                std::string(enum_name(cfg.model.arch)).c_str(), (long long)model->num_parameters(),
                (long long)model->relu_count(), double(model->macs()) * 1e-9);
-  TrainResult r = train_supervised(cfg, *model, o.resume);
+  TrainResult r = train_supervised(cfg, *model, o.resume, o.stop_after_epochs);
+  if (r.stopped) {
+    std::printf("stopped after %d epochs of this run as asked; continue with --resume\n",
+                r.epochs_run);
+    return 0;
+  }
   std::printf("validation accuracy %.2f%%  test accuracy %.2f%%  (%d epochs, %.1f s, %.0f img/s)\n",
               100 * r.val.accuracy, 100 * r.test.accuracy, r.epochs_run, r.seconds,
               r.images_per_second);
@@ -118,6 +124,10 @@ Command add_train(CLI::App& senet) {
       "Example: senet train --config configs/fmnist_resnet18_w025.json --epochs 5");
   sub->add_flag("--resume", o->resume, "continue from <out>/last.safetensors if it exists");
   sub->add_flag("--print-config", o->print, "print the full config and exit");
+  sub->add_option("--stop-after-epochs", o->stop_after_epochs,
+                  "end after this many epochs of this call, as an interrupted run would (a job "
+                  "slot shorter than the run: continue with --resume)")
+      ->check(CLI::NonNegativeNumber);
   add_config_options(*sub, o->run,
                      "JSON config (keys as in configs/*.json; defaults fill the rest)");
   add_all_shortcuts(*sub, o->run);

@@ -5,13 +5,20 @@
 //   required option)                      "senet: error: <what>" and the help to read; exit 2
 //   run errors (bad files, configs, budgets, shapes, out of memory)
 //                                          "senet: error: <message>"; exit 1
+//   under mpirun / srun (engine/dist/mpi_comm.h): train, pipeline and eval run data-parallel on
+//   every rank (senet/data_parallel.h); rank 0 prints; an error on any rank stops the whole job
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/cuda_ops.h"
+#include "engine/dist/comm.h"
+#include "engine/dist/mpi_comm.h"
+#include "engine/io/crc32.h"
 #include "tools/cli.h"
 #include "tools/out_of_memory.h"
 
@@ -35,6 +42,36 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e) {
     std::fprintf(stderr, "senet: error: %s\n", e.what());
   std::fprintf(stderr, "Run '%s --help' for its options.\n", cmd.c_str());
   return 2;
+}
+
+// A run error: "senet: error: <message>", exit 1. On several ranks the rank that hit it says so and
+// the whole job stops (MPI_Abort), so no other rank waits for it.
+int run_error(const char* message) {
+  if (senet::dist::world_size() > 1) senet::dist::fail_job(std::string("error: ") + message, 1);
+  std::fprintf(stderr, "\nsenet: error: %s\n", message);
+  return 1;
+}
+
+// Several ranks must run one command: the same arguments on every rank, and a command that runs
+// data-parallel (the others would only repeat the same work K times).
+void check_same_command(int argc, char** argv, const CLI::App& app) {
+  namespace dist = senet::dist;
+  const auto subs = app.get_subcommands();
+  const std::string cmd = subs.empty() ? "" : subs.front()->get_name();
+  SENET_CHECK(cmd == "train" || cmd == "pipeline" || cmd == "eval", "senet ", cmd,
+              " runs on one process; the commands that run on several ranks are train, pipeline "
+              "and eval (this one was started as ",
+              dist::world_size(), " processes)");
+  std::string line;
+  for (int i = 1; i < argc; ++i) line += std::string(argv[i]) + '\n';
+  const int64_t mine = senet::io::crc32(line.data(), line.size());
+  std::vector<int64_t> all(static_cast<size_t>(dist::world_size()));
+  dist::world().allgather(&mine, sizeof mine, all.data(), "the command-line check at start");
+  for (int r = 1; r < dist::world_size(); ++r)
+    SENET_CHECK(all[size_t(r)] == all[0], "rank ", r,
+                " was started with other arguments than rank 0: "
+                "every rank must run the same command");
+  dist::quiet_other_ranks();
 }
 
 }  // namespace
@@ -81,6 +118,12 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  // Under a launcher (mpirun -np K, srun): join the job; ranks other than 0 stay quiet.
+  try {
+    if (senet::dist::init_from_environment(&argc, &argv) > 1) check_same_command(argc, argv, app);
+  } catch (const senet::Error& e) {
+    return run_error(e.what());
+  }
   // `--device cuda` brings up the CUDA glue this binary links (tools/CMakeLists.txt) on first use.
   senet::set_cuda_initializer([] {
     if (senet::cuda::init().emulated)
@@ -90,27 +133,27 @@ int main(int argc, char** argv) {
           stderr);
   });
   try {
+    int rc = 2;  // require_subcommand(1) made the parse fail without one
     for (const auto& c : commands)
-      if (c.app->parsed()) return c.run();
-    return 2;  // unreachable: require_subcommand(1) made the parse fail without one
+      if (c.app->parsed()) rc = c.run();
+    senet::dist::finalize();
+    return rc;
   } catch (const senet::Error& e) {
-    std::fprintf(stderr, "\nsenet: error: %s\n", e.what());
-    return 1;
+    return run_error(e.what());
   } catch (const std::bad_alloc&) {
+    char msg[256];
     size_t bytes = senet::cli::last_failed_allocation();
     if (bytes)
-      std::fprintf(stderr,
-                   "\nsenet: error: out of host memory: an allocation of %zu bytes (%.1f MiB) "
-                   "failed; reduce train.batch_size or model.width, or raise the memory limit "
-                   "(ulimit -v)\n",
-                   bytes, double(bytes) / (1 << 20));
+      std::snprintf(msg, sizeof msg,
+                    "out of host memory: an allocation of %zu bytes (%.1f MiB) failed; reduce "
+                    "train.batch_size or model.width, or raise the memory limit (ulimit -v)",
+                    bytes, double(bytes) / (1 << 20));
     else
-      std::fprintf(stderr,
-                   "\nsenet: error: out of host memory; reduce train.batch_size or "
-                   "model.width, or raise the memory limit (ulimit -v)\n");
-    return 1;
+      std::snprintf(msg, sizeof msg,
+                    "out of host memory; reduce train.batch_size or model.width, or raise the "
+                    "memory limit (ulimit -v)");
+    return run_error(msg);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nsenet: error: %s\n", e.what());
-    return 1;
+    return run_error(e.what());
   }
 }

@@ -16,7 +16,7 @@ build=${1:-$here/build}
 
 pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
       libjpeg62-turbo-dev libcli11-dev dataset-fashion-mnist python3-numpy python3-pytest
-      python3-matplotlib python3-venv)
+      python3-matplotlib python3-venv libopenmpi-dev openmpi-bin)
 "$here/tools/install_packages.sh" setup "${pkgs[@]}"
 
 # The tests' venvs are the tests' business: a targets-only build (the main job) skips them. The

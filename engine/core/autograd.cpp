@@ -11,6 +11,9 @@
 namespace senet {
 
 static thread_local bool g_grad_enabled = true;
+static thread_local LeafGradReadyHook g_leaf_hook;
+
+void set_leaf_grad_ready_hook(LeafGradReadyHook hook) { g_leaf_hook = std::move(hook); }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
@@ -87,6 +90,7 @@ void Tensor::backward(const Tensor& grad) const {
   };
   if (is_leaf()) {
     accumulate_leaf(impl(), seed);
+    if (g_leaf_hook) g_leaf_hook(impl());
     return;
   }
 
@@ -108,6 +112,13 @@ void Tensor::backward(const Tensor& grad) const {
     }
   }
 
+  // With a leaf hook: how many gradient arrivals each leaf still waits for in this backward.
+  std::unordered_map<TensorImpl*, int> arrivals_left;
+  if (g_leaf_hook)
+    for (Node* node : order)
+      for (const auto& in : node->inputs)
+        if (in && !in->grad_fn && in->requires_grad) ++arrivals_left[in.get()];
+
   // (2) reverse topological order: every consumer of a tensor runs before its producer.
   std::unordered_map<Node*, PendingGrad> pending;
   pending[impl().grad_fn.get()].grad = seed;
@@ -127,8 +138,10 @@ void Tensor::backward(const Tensor& grad) const {
                   "' gave gradient ", grads[i].shape(), " for input ", i, " of shape ", in->shape);
       if (in->grad_fn)
         add_to(pending[in->grad_fn.get()], grads[i]);
-      else if (in->requires_grad)
+      else if (in->requires_grad) {
         accumulate_leaf(*in, grads[i]);
+        if (g_leaf_hook && --arrivals_left[in.get()] == 0) g_leaf_hook(*in);
+      }
     }
   }
 }

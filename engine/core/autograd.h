@@ -49,6 +49,13 @@ inline bool needs_grad(const std::vector<Tensor>& inputs) {
 // Attach a node to `output`. Inputs that do not require grad are stored as null.
 void record(const char* op, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward);
 
+// Called once a leaf's gradient is complete within a backward(): every node that uses the leaf
+// has delivered its part into .grad. The data-parallel gradient reducer (engine/dist/grad_reducer.h)
+// starts a bucket's all-reduce from here while the rest of the backward runs. One hook per thread;
+// an empty function removes it. Leaves that receive no gradient in a backward are never reported.
+using LeafGradReadyHook = std::function<void(TensorImpl& leaf)>;
+void set_leaf_grad_ready_hook(LeafGradReadyHook hook);
+
 // dst += src for f32 tensors of the same shape and device (used to accumulate gradients).
 void accumulate(Tensor& dst, const Tensor& src);
 

@@ -5,6 +5,8 @@
 // the scalar loops here are the Generic path and the tests' oracle (the *_scalar functions).
 #include "engine/cpu/batchnorm.h"
 
+#include <vector>
+
 #include <algorithm>
 
 #include "engine/core/error.h"
@@ -69,15 +71,26 @@ MeanM2 segment_mean_m2_scalar(const float* y, int64_t n) {
   return r;
 }
 
-void bn_stats(const float* y, int64_t N, int64_t C, int64_t HW, float* mean, float* var) {
+void bn_stats_acc(const float* y, int64_t N, int64_t C, int64_t HW, MeanM2* acc) {
   parallel_for(0, C, 1, [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; ++c) {
-      MeanM2 acc;
-      for (int64_t n = 0; n < N; ++n) merge(acc, segment_mean_m2(y + (n * C + c) * HW, HW));
-      mean[c] = float(acc.mean);
-      var[c] = acc.n > 0 ? float(acc.m2 / acc.n) : 0.f;
+      acc[c] = MeanM2{};
+      for (int64_t n = 0; n < N; ++n) merge(acc[c], segment_mean_m2(y + (n * C + c) * HW, HW));
     }
   });
+}
+
+void mean_var(const MeanM2* acc, int64_t C, float* mean, float* var) {
+  for (int64_t c = 0; c < C; ++c) {
+    mean[c] = float(acc[c].mean);
+    var[c] = acc[c].n > 0 ? float(acc[c].m2 / acc[c].n) : 0.f;
+  }
+}
+
+void bn_stats(const float* y, int64_t N, int64_t C, int64_t HW, float* mean, float* var) {
+  std::vector<MeanM2> acc(static_cast<size_t>(C));
+  bn_stats_acc(y, N, C, HW, acc.data());
+  mean_var(acc.data(), C, mean, var);
 }
 
 // kRes: a residual is added before the activation.
@@ -196,7 +209,7 @@ void bn_act_grad_row_scalar(const float* da, const uint64_t* bits, int64_t i0, c
 
 void bn_act_backward(const BnAct& p, const float* da, const uint64_t* bits, const float* y,
                      const float* dgamma, const float* dbeta, bool training, float* dy, float* dz) {
-  const float inv_m = 1.f / float(p.N * p.HW);
+  const float inv_m = 1.f / float(p.count > 0 ? p.count : p.N * p.HW);
   parallel_for(0, p.N * p.C, std::max<int64_t>(1, 4096 / p.HW), [&](int64_t rb, int64_t re) {
     for (int64_t row = rb; row < re; ++row) {
       const int64_t c = row % p.C, i0 = row * p.HW;

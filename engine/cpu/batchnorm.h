@@ -26,6 +26,10 @@ MeanM2 segment_mean_m2_scalar(const float* y, int64_t n);  // the same, scalar i
 // Per-channel mean and biased variance of y (N×C×HW). Threads split the channels; each channel's
 // N segments are merged in image order, so the result does not depend on the thread count.
 void bn_stats(const float* y, int64_t N, int64_t C, int64_t HW, float* mean, float* var);
+// The same before rounding: acc[c] = (M, μ_c, M2_c) in double (data-parallel BN merges these
+// across ranks, engine/dist/sync_bn.h). bn_stats = bn_stats_acc, then mean_var().
+void bn_stats_acc(const float* y, int64_t N, int64_t C, int64_t HW, MeanM2* acc);
+void mean_var(const MeanM2* acc, int64_t C, float* mean, float* var);  // μ, biased σ² = M2/n
 
 // The per-channel affine map and activation of one fused BN(-add)-act.
 struct BnAct {
@@ -36,6 +40,8 @@ struct BnAct {
   const float* beta;
   Act act = Act::None;
   const uint8_t* mask = nullptr;  // Act::MaskedReLU only: per-element mask (C·HW bytes)
+  int64_t count = 0;  // M of the backward's dβ/M, dγ/M: 0 means N·HW; the whole batch's count
+                      // when the statistics span several ranks (engine/dist/sync_bn.h)
 };
 
 // a = act((y−μ)·s + β + residual); residual may be nullptr; bits (pass bits, bit_words(N·C·HW)

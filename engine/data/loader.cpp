@@ -27,6 +27,7 @@ struct Loader::State {
   const Dataset& d;
   int64_t batch_size;
   bool shuffle, drop_last;
+  int shard_rank = 0, shard_count = 1;  // this process's slice of every batch (set_shard)
   Augment aug;
   uint64_t seed;
   std::vector<float> scale, shift;  // per channel: byte*scale + shift = (byte/255 − mean)/std
@@ -53,10 +54,15 @@ struct Loader::State {
   }
 
   void make_batch(int64_t e, int64_t b, const std::vector<int64_t>& rows, Batch& out) const {
-    const int64_t first = b * batch_size;
-    const int64_t n = std::min(batch_size, d.n - first);
+    // The whole batch is positions [b·B, b·B + n) of the epoch's order; this process takes the
+    // slice [n·r/K, n·(r+1)/K) of it. Position p keeps its augmentation draw (seed, e, p), so the K
+    // slices together are exactly the batch one process would make.
+    const int64_t whole = std::min(batch_size, d.n - b * batch_size);
+    const int64_t first = b * batch_size + whole * shard_rank / shard_count;
+    const int64_t n = b * batch_size + whole * (shard_rank + 1) / shard_count - first;
     const int64_t size = image_size(d);
     out.n = n;
+    out.whole_n = whole;
     out.c = d.c;
     out.h = d.h;
     out.w = d.w;
@@ -131,6 +137,15 @@ Loader::~Loader() {
 }
 
 int64_t Loader::batches_per_epoch() const { return s_->batches(); }
+
+void Loader::set_shard(int rank, int count) {
+  SENET_CHECK(count >= 1 && rank >= 0 && rank < count, "Loader::set_shard: rank ", rank,
+              " outside [0, ", count, ")");
+  std::lock_guard<std::mutex> lock(s_->mu);
+  SENET_CHECK(!s_->started, "Loader::set_shard: call it before the first epoch starts");
+  s_->shard_rank = rank;
+  s_->shard_count = count;
+}
 
 void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   State& s = *s_;

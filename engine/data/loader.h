@@ -18,7 +18,8 @@
 namespace senet::data {
 
 struct Batch {
-  int64_t n = 0;
+  int64_t n = 0;        // samples in this batch (this process's slice of it: Loader::set_shard)
+  int64_t whole_n = 0;  // samples in the whole batch, over every process's slice
   int c = 0, h = 0, w = 0;
   std::vector<float> x;        // n×c×h×w (NCHW), normalised
   std::vector<int32_t> y;      // n labels
@@ -35,6 +36,10 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   int64_t batches_per_epoch() const;
+  // Data-parallel runs (engine/dist/comm.h): this process makes only slice `rank` of `count` of
+  // every batch, [n·rank/count, n·(rank+1)/count) of its n positions; the slices of all ranks are
+  // the batch a single process makes (same rows, same augmentation). Before the first epoch.
+  void set_shard(int rank, int count);
   // Begin epoch `epoch` at batch `first_batch` (0 <= first_batch <= batches_per_epoch()).
   // Batches still queued from an earlier epoch are dropped.
   void start_epoch(int64_t epoch, int64_t first_batch = 0);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "engine/dist/comm.h"
 
 namespace senet::io {
 namespace {
@@ -62,7 +63,20 @@ int write_all(int fd, const char* p, size_t n) {
 
 }  // namespace
 
+static void write_file_atomic_here(const std::string& path, const void* data, size_t bytes);
+
 void write_file_atomic(const std::string& path, const void* data, size_t bytes) {
+  // A data-parallel run (engine/dist/comm.h) writes each file once, from rank 0; the others wait
+  // until it is there, so a file one rank reads next is there for every rank.
+  if (dist::world_size() > 1) {
+    if (dist::is_writer()) write_file_atomic_here(path, data, bytes);
+    dist::world().barrier(("writing " + path).c_str());
+    return;
+  }
+  write_file_atomic_here(path, data, bytes);
+}
+
+static void write_file_atomic_here(const std::string& path, const void* data, size_t bytes) {
   ignore_sigxfsz_if_default();
   const std::string tmp = temp_path_for(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

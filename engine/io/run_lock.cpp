@@ -21,6 +21,7 @@
 #include <filesystem>
 
 #include "engine/core/error.h"
+#include "engine/dist/comm.h"
 
 namespace senet::io {
 namespace {
@@ -71,6 +72,7 @@ std::string read_fd(int fd) {
 
 RunLock::RunLock(const std::string& dir)
     : dir_(dir), path_(dir + "/.lock"), uncaught_(std::uncaught_exceptions()) {
+  if (!dist::is_writer()) return;  // a data-parallel run: rank 0 holds the lock for the job
   std::error_code ec;
   created_dir_ = std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create output directory ", dir, ": ", ec.message());

@@ -4,6 +4,8 @@
 // it when the holder exits for any reason (kill -9 included): a stale .lock file is simply taken
 // over by the next run. While the holder lives, a second RunLock on the same dir — in another
 // process or in this one — throws senet::Error "output directory D is in use by pid P ...".
+// In a data-parallel run (engine/dist/comm.h) rank 0 alone creates and holds the lock; on the other
+// ranks a RunLock does nothing (they write no file).
 // Caveat: a child made by fork() shares the lock until it exits or execs (the fd is O_CLOEXEC).
 // A run that fails before writing anything (an exception unwinds through the lock while the
 // directory holds only .lock) leaves nothing behind: the lock file is unlinked while still locked

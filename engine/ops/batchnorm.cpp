@@ -6,6 +6,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/cpu/batchnorm.h"
+#include "engine/dist/sync_bn.h"
 #include "engine/ops/bn_act.h"
 #include "engine/ops/dispatch.h"
 
@@ -54,6 +55,16 @@ std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mea
   return s;
 }
 
+BnDxSums bn_dx_sums(const Tensor& dgamma, const Tensor& dbeta, bool sync,
+                    std::vector<float>& whole) {
+  if (!sync) return {dgamma.data<float>(), dbeta.data<float>()};
+  const int64_t C = dgamma.numel();
+  whole.assign(dgamma.data<float>(), dgamma.data<float>() + C);
+  whole.insert(whole.end(), dbeta.data<float>(), dbeta.data<float>() + C);
+  dist::sync_bn_grad_sums(whole.data(), whole.data() + C, C);
+  return {whole.data(), whole.data() + C};
+}
+
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormState& st,
                     bool training) {
   batchnorm_check("batch_norm2d", x, gamma, beta, st);
@@ -61,8 +72,16 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ba
     return bn_act_cuda("batch_norm2d", x, Tensor(), gamma, beta, st, training, Act::None, Tensor());
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
   std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
-  if (training) cpu::bn_stats(x.data<float>(), N, C, HW, mean.data(), var.data());
-  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), N * HW, training);
+  // Data-parallel runs: the statistics of the whole batch over every rank (engine/dist/sync_bn.h).
+  const bool sync = training && dist::bn_synchronised();
+  int64_t M = N * HW;
+  if (training) {
+    std::vector<cpu::MeanM2> acc(static_cast<size_t>(C));
+    cpu::bn_stats_acc(x.data<float>(), N, C, HW, acc.data());
+    if (sync) M = dist::sync_bn_statistics(acc.data(), C);
+    cpu::mean_var(acc.data(), C, mean.data(), var.data());
+  }
+  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
 
   Tensor y = Tensor::empty_like(x);
   cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>()};
@@ -72,15 +91,17 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ba
   if (needs_grad({&x, &gamma, &beta})) {
     Tensor sx = x.detach(), sg = gamma.detach();
     record("batch_norm2d", {x, gamma, beta}, y,
-           [sx, sg, s, N, C, HW, training](const Tensor& dy) -> std::vector<Tensor> {
+           [sx, sg, s, N, C, HW, M, sync, training](const Tensor& dy) -> std::vector<Tensor> {
              Tensor dx = Tensor::empty_like(sx), dgamma = Tensor::empty({C}),
                     dbeta = Tensor::empty({C});
              cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
+             p.count = M;
              cpu::bn_act_grad_reduce(p, dy.data<float>(), nullptr, sx.data<float>(),
                                      dgamma.data<float>(), dbeta.data<float>());
-             cpu::bn_act_backward(p, dy.data<float>(), nullptr, sx.data<float>(),
-                                  dgamma.data<float>(), dbeta.data<float>(), training,
-                                  dx.data<float>(), nullptr);
+             std::vector<float> whole;
+             const BnDxSums sums = bn_dx_sums(dgamma, dbeta, sync, whole);
+             cpu::bn_act_backward(p, dy.data<float>(), nullptr, sx.data<float>(), sums.dgamma,
+                                  sums.dbeta, training, dx.data<float>(), nullptr);
              return {dx, dgamma, dbeta};
            });
   }

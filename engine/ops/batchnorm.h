@@ -39,4 +39,14 @@ struct BnStats {
 std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mean, const float* var,
                                             int64_t M, bool training);
 
+// The Σdz·x̂ and Σdz the dx pass of a BN backward divides by M: this rank's own dγ, dβ, or, when
+// the forward's statistics spanned several ranks (sync), the whole batch's, gathered into `whole`
+// (engine/dist/sync_bn.h). The parameter gradients returned stay this rank's own either way.
+struct BnDxSums {
+  const float* dgamma;
+  const float* dbeta;
+};
+BnDxSums bn_dx_sums(const Tensor& dgamma, const Tensor& dbeta, bool sync,
+                    std::vector<float>& whole);
+
 }  // namespace senet

@@ -3,6 +3,8 @@
 
 #include "engine/core/autograd.h"
 #include "engine/cpu/batchnorm.h"
+#include "engine/dist/sync_bn.h"
+#include "engine/ops/batchnorm.h"
 #include "engine/ops/dispatch.h"
 
 namespace senet {
@@ -23,8 +25,16 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
 
   const int64_t N = y.size(0), C = y.size(1), HW = y.numel() / (N * C), n = y.numel();
   std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
-  if (training) cpu::bn_stats(y.data<float>(), N, C, HW, mean.data(), var.data());
-  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), N * HW, training);
+  // Data-parallel runs: the statistics of the whole batch over every rank (engine/dist/sync_bn.h).
+  const bool sync = training && dist::bn_synchronised();
+  int64_t M = N * HW;
+  if (training) {
+    std::vector<cpu::MeanM2> acc(static_cast<size_t>(C));
+    cpu::bn_stats_acc(y.data<float>(), N, C, HW, acc.data());
+    if (sync) M = dist::sync_bn_statistics(acc.data(), C);
+    cpu::mean_var(acc.data(), C, mean.data(), var.data());
+  }
+  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
 
   const bool grad = needs_grad({&y, &residual, &gamma, &beta});
   const bool has_act = act != Act::None;
@@ -40,26 +50,36 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
     const bool need_r = residual.defined() && residual.requires_grad();
     Tensor sy = y.detach(), sg = gamma.detach();
     record("bn_act", {y, residual, gamma, beta}, a,
-           [sy, sg, s, bits, N, C, HW, training, need_r](const Tensor& da) -> std::vector<Tensor> {
+           [sy, sg, s, bits, N, C, HW, M, sync, training,
+            need_r](const Tensor& da) -> std::vector<Tensor> {
              Tensor dy = Tensor::empty_like(sy), dgamma = Tensor::empty({C}),
                     dbeta = Tensor::empty({C});
              Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
              const uint64_t* b = bits ? bits->data() : nullptr;
              cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), sg.data<float>(), nullptr};
+             p.count = M;
              cpu::bn_act_grad_reduce(p, da.data<float>(), b, sy.data<float>(), dgamma.data<float>(),
                                      dbeta.data<float>());
-             cpu::bn_act_backward(p, da.data<float>(), b, sy.data<float>(), dgamma.data<float>(),
-                                  dbeta.data<float>(), training, dy.data<float>(),
-                                  need_r ? dr.data<float>() : nullptr);
+             std::vector<float> whole;
+             const BnDxSums sums = bn_dx_sums(dgamma, dbeta, sync, whole);
+             cpu::bn_act_backward(p, da.data<float>(), b, sy.data<float>(), sums.dgamma, sums.dbeta,
+                                  training, dy.data<float>(), need_r ? dr.data<float>() : nullptr);
              return {dy, dr, dgamma, dbeta};
            });
   }
   return a;
 }
 
+void check_no_sync_on_cuda(const char* op, bool training) {
+  SENET_CHECK(!(training && dist::bn_synchronised()), op,
+              ": BatchNorm statistics over several ranks are not implemented for CUDA tensors; "
+              "run with --set train.sync_batchnorm=false (each rank's own statistics)");
+}
+
 Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
                    const Tensor& beta, BatchNormState& st, bool training, Act act,
                    const Tensor& mask) {
+  check_no_sync_on_cuda(op, training);
   const bool per_channel = act == Act::MaskedReLU && check_mask(op, y, mask);
   CudaBnAct p;
   p.N = y.size(0), p.C = y.size(1), p.HW = y.numel() / (p.N * p.C);

@@ -24,4 +24,8 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
                    const Tensor& beta, BatchNormState& st, bool training, Act act,
                    const Tensor& mask);
 
+// Data-parallel BN statistics (engine/dist/sync_bn.h) run on the CPU path only for now: an error
+// naming `op` when a CUDA BN in training mode would need them.
+void check_no_sync_on_cuda(const char* op, bool training);
+
 }  // namespace senet

@@ -10,6 +10,7 @@
 #include "engine/cpu/activation.h"
 #include "engine/cpu/batchnorm.h"
 #include "engine/cpu/conv2d.h"
+#include "engine/dist/sync_bn.h"
 #include "engine/ops/bn_act.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/dispatch.h"
@@ -51,6 +52,7 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
 static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                const Tensor& gamma, const Tensor& beta, BatchNormState& st,
                                bool training, Act act, const Tensor& mask, const Tensor& y) {
+  check_no_sync_on_cuda("conv_bn_act", training);
   CudaBnAct p;
   p.N = g.N, p.C = g.K, p.HW = g.PQ();
   p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = act;
@@ -120,16 +122,21 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
     };
   cpu::conv2d_fprop(g, x.data<float>(), w.data<float>(), y.data<float>(), stats);
   std::vector<float> mean(size_t(g.K)), var(size_t(g.K));
-  if (training)  // channels split over the threads, each channel's images merged in order
+  // Data-parallel runs: the statistics of the whole batch over every rank (engine/dist/sync_bn.h).
+  const bool sync = training && dist::bn_synchronised();
+  int64_t M_all = M;
+  if (training) {
+    std::vector<cpu::MeanM2> acc(size_t(g.K));
+    // channels split over the threads, each channel's images merged in order
     parallel_for(0, g.K, 8, [&](int64_t k0, int64_t k1) {
-      for (int64_t k = k0; k < k1; ++k) {
-        cpu::MeanM2 acc;
-        for (int img = 0; img < g.N; ++img) cpu::merge(acc, part[size_t(img) * g.K + size_t(k)]);
-        mean[size_t(k)] = float(acc.mean);
-        var[size_t(k)] = float(acc.m2 / acc.n);
-      }
+      for (int64_t k = k0; k < k1; ++k)
+        for (int img = 0; img < g.N; ++img)
+          cpu::merge(acc[size_t(k)], part[size_t(img) * g.K + size_t(k)]);
     });
-  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
+    if (sync) M_all = dist::sync_bn_statistics(acc.data(), g.K);
+    cpu::mean_var(acc.data(), g.K, mean.data(), var.data());
+  }
+  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M_all, training);
 
   // One pass y → a and the pass bits.
   PassBits bits = grad && has_act ? make_pass_bits(n) : nullptr;
@@ -145,10 +152,10 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   Tensor sx = x.detach(), sw = w.detach(), sy = y.detach(), sg = gamma.detach();
   record("conv_bn_act", {x, w, gamma, beta}, a,
-         [g, sx, sw, sy, sg, s, bits, training, need_x,
-          need_w](const Tensor& da) -> std::vector<Tensor> {
+         [g, sx, sw, sy, sg, s, bits, training, need_x, need_w, sync,
+          M_all](const Tensor& da) -> std::vector<Tensor> {
            const int64_t PQ = g.PQ();
-           const float inv_m = 1.f / float(int64_t(g.N) * PQ);
+           const float inv_m = 1.f / float(M_all);
            Tensor dgamma = Tensor::empty({g.K}), dbeta = Tensor::empty({g.K});
            const uint64_t* b = bits ? bits->data() : nullptr;
            const float *dap = da.data<float>(), *yp = sy.data<float>();
@@ -156,9 +163,10 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
            cpu::bn_act_grad_reduce(p, dap, b, yp, dgamma.data<float>(), dbeta.data<float>());
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
+           std::vector<float> whole;
+           const BnDxSums sums = bn_dx_sums(dgamma, dbeta, sync, whole);
            if (need_x || need_w) {
-             const float *dg = dgamma.data<float>(), *dbt = dbeta.data<float>(),
-                         *gm = sg.data<float>();
+             const float *dg = sums.dgamma, *dbt = sums.dbeta, *gm = sg.data<float>();
              // dY of image n = (γ/σ)(dz − dβ/M − x̂·dγ/M), computed where the conv asks for it (in
              // cache, never stored for the batch) when it asks once per image; else stored once.
              // (a buffer kept by the thread across steps: a fresh one page-faulted and zero-filled
@@ -170,6 +178,7 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
                if (dy_buf.size() < n_dy) dy_buf.resize(n_dy);
                dy_all = dy_buf.data();
                cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gm, nullptr};
+               p.count = M_all;
                cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all, nullptr);
              }
              auto dy_fill = [&](int, int n0, int gn, float* dyg) -> const float* {

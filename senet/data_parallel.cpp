@@ -1,0 +1,60 @@
+// senet/data_parallel.cpp — see data_parallel.h.
+#include "senet/data_parallel.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/core/error.h"
+#include "engine/dist/comm.h"
+#include "engine/dist/sync_bn.h"
+#include "engine/io/crc32.h"
+
+namespace senet {
+
+void start_data_parallel(const RunConfig& cfg) {
+  dist::set_sync_batchnorm(cfg.train.sync_batchnorm);
+  dist::Comm& w = dist::world();
+  const int K = w.size();
+  if (K == 1) return;
+  const std::string text = to_json(cfg).dump();
+  const int64_t mine = int64_t(io::crc32(text.data(), text.size()));
+  std::vector<int64_t> all(static_cast<size_t>(K));
+  w.allgather(&mine, sizeof mine, all.data(), "the config check at start");
+  for (int r = 1; r < K; ++r)
+    SENET_CHECK(all[size_t(r)] == all[0], "rank ", r, " of ", K,
+                " runs a different config than rank 0: every rank must run the same command "
+                "with the same config files");
+  SENET_CHECK(cfg.train.batch_size % K == 0, "train.batch_size ", cfg.train.batch_size,
+              " is not divisible by the ", K,
+              " ranks of this run: each rank takes an equal slice of every batch");
+  if (dist::is_writer())
+    std::fprintf(stderr,
+                 "data-parallel: %d ranks (%s), %lld images per rank per step, %s BatchNorm\n", K,
+                 w.backend(), (long long)(cfg.train.batch_size / K),
+                 cfg.train.sync_batchnorm ? "whole-batch" : "per-rank");
+}
+
+bool run_file_exists(const std::string& path) {
+  char there = std::filesystem::exists(path) ? 1 : 0;
+  if (dist::world_size() > 1) dist::world().broadcast(&there, 1, 0, "checking for a run's file");
+  return there != 0;
+}
+
+void shard_loader(data::Loader& loader) { loader.set_shard(dist::rank(), dist::world_size()); }
+
+void sum_over_ranks(std::vector<double>& v, const char* what) {
+  if (dist::world_size() > 1) dist::world().allreduce_sum(v.data(), int64_t(v.size()), what);
+}
+
+void check_loss_on_all_ranks(float loss, const std::string& where) {
+  const int K = dist::world_size();
+  if (K == 1) return;
+  int64_t first_bad = std::isfinite(loss) ? K : dist::rank();
+  dist::world().allreduce_min(&first_bad, 1, "the loss check");
+  if (first_bad < K)
+    fail(where, ": rank ", first_bad, " of ", K,
+         " has a non-finite loss; stopping every rank (the last checkpoint is kept)");
+}
+
+}  // namespace senet
