@@ -74,7 +74,7 @@ __global__ void __launch_bounds__(256) mrelu_bn_bwd_elementwise_kernel(
     const float* __restrict__ gamma, const float* __restrict__ dbeta,
     const float* __restrict__ dgamma, float* __restrict__ dy, float* __restrict__ dr) {
   const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
-  const float inv_m = 1.0f / float(p.M());
+  const float inv_m = 1.0f / float(p.count > 0 ? p.count : p.M());
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const int k = int(i / p.PQ % p.K);
     const float dz = detail::pass_dz(bits, i, da[i]);
@@ -96,10 +96,10 @@ int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
   return 2 * mrelu_bn_bwd_num_partials(p) * p.K;
 }
 
-cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
-                         cudaStream_t stream) {
+cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                                cudaStream_t stream) {
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || p.K > 65535 || !t.da || !t.y || !t.mean || !t.invstd ||
-      !t.gamma || !t.dy || !t.dgamma || !t.dbeta || !t.workspace)
+      !t.gamma || !t.dgamma || !t.dbeta || !t.workspace)
     return cudaErrorInvalidValue;
   const int64_t tiles = mrelu_bn_bwd_num_partials(p);
   if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
@@ -109,13 +109,28 @@ cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
       launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)), dim3(256), 0,
              stream, p, t.da, t.bits, t.y, t.mean, t.invstd, part_db, part_dg);
   if (e != cudaSuccess) return e;
-  e = launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream,
-             p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
-  if (e != cudaSuccess) return e;
+  return launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream,
+                p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
+}
+
+cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                               const float* dbeta_all, const float* dgamma_all,
+                               cudaStream_t stream) {
+  if (p.N < 1 || p.K < 1 || p.PQ < 1 || !t.da || !t.y || !t.mean || !t.invstd || !t.gamma ||
+      !t.dy || !dbeta_all || !dgamma_all)
+    return cudaErrorInvalidValue;
   const int64_t blocks = (p.size() + 255) / 256;
   return launch(mrelu_bn_bwd_elementwise_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
-                dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, t.dbeta,
-                t.dgamma, t.dy, t.dresidual);
+                dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dbeta_all,
+                dgamma_all, t.dy, t.dresidual);
+}
+
+cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                         cudaStream_t stream) {
+  if (!t.dy) return cudaErrorInvalidValue;
+  const cudaError_t e = mrelu_bn_bwd_reduce(p, t, stream);
+  if (e != cudaSuccess) return e;
+  return mrelu_bn_bwd_apply(p, t, t.dbeta, t.dgamma, stream);
 }
 
 int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p) {

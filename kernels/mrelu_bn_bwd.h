@@ -9,6 +9,8 @@ namespace senet {
 struct mrelu_bn_bwd_params {
   int N = 0, K = 0, PQ = 0;  // da, y, dy, dresidual: N×K×PQ;  M = N·PQ per channel
   bool training = true;      // false: μ, σ were the running stats (constants): dy = (γ/σ)·dz
+  int64_t count = 0;         // the M that dy divides dβ, dγ by; 0: M() — the whole batch's
+                             // count when the statistics span several ranks (data-parallel BN)
   SENET_HD int64_t M() const { return int64_t(N) * PQ; }
   SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
 };
@@ -33,6 +35,15 @@ int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p);  // 2 · pa
 
 // Three launches: partial (Σdz, Σdz·x̂) per tile, in-order merge → dβ, dγ, elementwise dy (and dr).
 cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream);
+// Its two halves, for BN statistics that span several ranks, whose dy needs the sums of every
+// rank (the caller all-reduces dβ, dγ in between; t.dy is not touched by the first half):
+//   reduce: t.dbeta, t.dgamma ← this process's Σdz, Σdz·x̂   (the first two launches)
+//   apply:  t.dy (and t.dresidual) from the sums dbeta_all, dgamma_all and p.count
+cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                                cudaStream_t stream);
+cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                               const float* dbeta_all, const float* dgamma_all,
+                               cudaStream_t stream);
 
 // The training backward of conv_bn_mrelu_fwd_train: mrelu_bn_bwd into dy, then dx = dgrad(dy, w)
 // (v2_register_block) and dw = wgrad(x, dy) (v2_split_k). dx or dw may be null (skipped).

@@ -57,4 +57,27 @@ void check_loss_on_all_ranks(float loss, const std::string& where) {
          " has a non-finite loss; stopping every rank (the last checkpoint is kept)");
 }
 
+void check_same_on_all_ranks(int64_t value, const std::string& what) {
+  if (dist::world_size() == 1) return;
+  int64_t v[2] = {value, -value};  // min and −max in one all-reduce
+  dist::world().allreduce_min(v, 2, what.c_str());
+  SENET_CHECK(v[0] == -v[1], "the ranks disagree on ", what, ": from ", v[0], " to ", -v[1],
+              " (they should compute it from identical weights)");
+}
+
+void check_weights_agree(const models::Model& model, const std::string& where) {
+  if (dist::world_size() == 1) return;
+  uint32_t crc = 0;
+  auto add = [&](const std::vector<std::pair<std::string, Tensor>>& tensors) {
+    for (const auto& [name, t] : tensors) {
+      if (!t.defined() || t.dtype() != DType::F32) continue;
+      const std::vector<float> v = t.to_vector();
+      crc = io::crc32(v.data(), v.size() * sizeof(float), crc);
+    }
+  };
+  add(model.named_parameters());
+  add(model.named_buffers());
+  check_same_on_all_ranks(int64_t(crc), "the weights' CRC-32 after " + where);
+}
+
 }  // namespace senet

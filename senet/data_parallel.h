@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/data/loader.h"
+#include "models/model.h"
 #include "senet/config.h"
 
 namespace senet {
@@ -34,5 +35,14 @@ void sum_over_ranks(std::vector<double>& v, const char* what);
 // Every rank stops when any rank's loss is non-finite: the error names the first such rank and
 // `where` (the epoch loop's "stage epoch e step t"). On one rank: nothing (check_finite reports).
 void check_loss_on_all_ranks(float loss, const std::string& where);
+
+// Several ranks must hold the same value (a ReLU count, a fingerprint of the weights): an error
+// naming `what` and the two extremes when they do not. On one rank: nothing.
+void check_same_on_all_ranks(int64_t value, const std::string& what);
+
+// After an epoch on several ranks: the weights (every parameter and BN running statistic) must be
+// bit-identical on every rank — they took the same steps from the same averaged gradients. A CRC-32
+// of them, compared across the ranks; an error naming `where` if they drifted apart.
+void check_weights_agree(const models::Model& model, const std::string& where);
 
 }  // namespace senet

@@ -21,11 +21,17 @@ json EpochStats::to_json() const {
   for (const auto& [name, sum] : term_sums) terms[name] = images ? sum / double(images) : 0.0;
   for (const auto& [name, v] : grad_norms) norms[name] = v;
   for (const auto& [name, v] : grad_cosines) cosines[name] = v;
-  return json{{"epoch", epoch},          {"lr", lr},
-              {"train_loss", loss()},    {"train_accuracy", accuracy()},
-              {"seconds", seconds},      {"images_per_second", images_per_second()},
-              {"terms", terms},          {"grad_norms", norms},
-              {"grad_cosines", cosines}, {"allreduce_wait_seconds", comm_wait_seconds}};
+  return json{{"epoch", epoch},
+              {"lr", lr},
+              {"train_loss", loss()},
+              {"train_accuracy", accuracy()},
+              {"seconds", seconds},
+              {"images_per_second", images_per_second()},
+              {"terms", terms},
+              {"grad_norms", norms},
+              {"grad_cosines", cosines},
+              {"allreduce_wait_seconds", comm_wait_seconds},
+              {"collective_seconds", collective_seconds}};
 }
 
 void probe_term_gradients(models::Model& model,
@@ -85,6 +91,7 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
   }
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
+  const double collective0 = dist::collective_seconds();
   while (loader.next(b)) {
     const int64_t step = st.steps;
     const std::string where =
@@ -125,6 +132,8 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     size_t i = 3;
     for (auto& [name, sum] : st.term_sums) sum = v[i++];
     st.comm_wait_seconds = reducer->wait_seconds();
+    st.collective_seconds = dist::collective_seconds() - collective0;
+    check_weights_agree(model, label + " epoch " + std::to_string(epoch + 1));
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.lr = opt.lr();

@@ -10,7 +10,8 @@
 //     out = body(b, t)                                       forward, loss L = Σ_i term_i
 //     [t = 0: gradient probe, below]
 //     L.backward()                                           (unless the body did it itself)
-//     [several ranks: gradients averaged over the ranks in buckets during the backward,
+//     [several ranks: gradients averaged over the ranks in buckets during the backward (and at
+//      the epoch's end the weights checked bit-identical on every rank),
 //      engine/dist/grad_reducer.h; a non-finite loss on any rank stops every rank]
 //     finite check of L and every gradient (names stage, epoch, step and tensor)
 //     optimizer step; after_step(out, t) → may end the epoch early (SNL at its budget)
@@ -52,8 +53,9 @@ struct EpochStats {
   double loss_sum = 0;                      // Σ over batches of L·n
   std::map<std::string, double> term_sums;  // Σ over batches of term·n
   double seconds = 0;
-  double comm_wait_seconds = 0;  // several ranks: time blocked waiting for gradient all-reduces
-  float lr = 0;                  // at the epoch's last step
+  double comm_wait_seconds = 0;   // several ranks: time blocked waiting for gradient all-reduces
+  double collective_seconds = 0;  // ... in every collective (gradients, BN statistics, checks)
+  float lr = 0;                   // at the epoch's last step
   // The probe on the epoch's first batch (empty when the body did its own backward).
   std::map<std::string, double> grad_norms;    // ‖∇ term‖₂ over every parameter
   std::map<std::string, double> grad_cosines;  // "a·b" → cos(∇a, ∇b)

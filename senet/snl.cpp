@@ -135,6 +135,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
     EpochStats st = loop.run(loader, epoch, body, after_step);
     int64_t before = count;
     count = student.relu_count();
+    check_same_on_all_ranks(count, "SNL's ReLU count");
     double next = snl_next_lambda(c, lambda, epoch + 1, before, count);
     EvalResult val = evaluate(student, data.val, data.norm, 256, device);
     SnlEpoch e{epoch + 1, lambda, count, next != lambda, st.loss(), val.accuracy};

@@ -9,7 +9,9 @@
 
 #include "engine/core/storage.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/device_comm.h"
 #include "engine/cuda/glue.h"
+#include "engine/dist/comm.h"
 #include "kernels/elementwise.h"
 
 namespace senet::cuda {
@@ -154,7 +156,8 @@ DeviceInfo init() {
       fail("device 'cuda': no CUDA device is available (cudaGetDeviceCount: ",
            e == cudaSuccess ? "0 devices" : cudaGetErrorString(e), "); use --device cpu");
     }
-    SENET_CUDA_CHECK(cudaSetDevice(0));
+    // One GPU per rank: a data-parallel run's ranks on one machine take GPUs 0, 1, … in turn.
+    SENET_CUDA_CHECK(cudaSetDevice(dist::local_rank() % count));
     cudaDeviceProp prop{};
     SENET_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     SENET_CUDA_CHECK(cudaStreamCreate(&g_stream));
@@ -181,6 +184,7 @@ DeviceInfo init() {
     ops.emulated = g_info.emulated;
     register_cuda_ops(ops);
     register_device_backend(Device::CUDA, b);
+    if (dist::world_size() > 1) dist::set_device_world(detail::make_device_comm());
   });
   return g_info;  // a failed attempt threw and left the flag unset: the next call retries
 }

@@ -29,6 +29,10 @@ struct CudaBnAct {
   bool training = true;           // batch statistics (running stats updated) vs running stats
   Act act = Act::None;            // MaskedReLU needs the mask argument of the entry
   bool mask_per_channel = false;  // masked ReLU: mask of C bytes, else C·HW bytes (per image)
+  // Data-parallel BN (engine/dist/sync_bn.h): training statistics and the backward's dβ, dγ sums
+  // span every rank (through dist::device_world()); count = the whole batch's N·HW.
+  bool sync = false;
+  int64_t count = 0;
 };
 
 struct CudaOps {

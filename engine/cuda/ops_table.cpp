@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "engine/cuda/glue.h"
+#include "engine/dist/comm.h"
 #include "kernels/bn_finalize.h"
 #include "kernels/bn_stats.h"
 #include "kernels/conv2d_dgrad.h"
@@ -128,8 +129,22 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
     const bn_partials bp{part, part + parts * K, part + 2 * parts * K};
     fp.num_partials = to_int(parts, "BN partials");
     SENET_CUDA_CHECK(bn_stats_partials(sp, y, bp, stream()));
-    SENET_CUDA_CHECK(
-        bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
+    if (p.sync) {  // every rank's tiles, rank after rank: the whole batch's partials, merged in order
+      dist::Comm& dc = dist::comm_for(1, "BatchNorm statistics");
+      const int ranks = dc.size();
+      Scratch<float> all(3 * parts * K * ranks);
+      const bn_partials ap{all, all + parts * K * ranks, all + 2 * parts * K * ranks};
+      const int64_t bytes = parts * K * int64_t(sizeof(float));
+      dc.allgather(bp.count, bytes, ap.count, "BatchNorm statistics (counts)");
+      dc.allgather(bp.mean, bytes, ap.mean, "BatchNorm statistics (means)");
+      dc.allgather(bp.m2, bytes, ap.m2, "BatchNorm statistics (M2)");
+      fp.num_partials = to_int(parts * ranks, "BN partials");
+      SENET_CUDA_CHECK(
+          bn_finalize_train(fp, ap, gamma, beta, running_mean, running_var, out, stream()));
+    } else {
+      SENET_CUDA_CHECK(
+          bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
+    }
   } else {
     SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
   }
@@ -146,7 +161,20 @@ void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, 
   bp.training = p.training;
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
   const mrelu_bn_bwd_tensors t{da, bits, y, mean, invstd, gamma, dy, dresidual, dgamma, dbeta, ws};
-  SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
+  if (!p.sync) {
+    SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
+    return;
+  }
+  // Statistics over every rank: dy needs the whole batch's Σdz, Σdz·x̂; dγ, dβ stay this rank's.
+  bp.count = p.count;
+  SENET_CUDA_CHECK(mrelu_bn_bwd_reduce(bp, t, stream()));
+  Scratch<float> sums(2 * p.C);  // [dβ | dγ]
+  const size_t bytes = size_t(p.C) * sizeof(float);
+  SENET_CUDA_CHECK(cudaMemcpyAsync(sums, dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
+  SENET_CUDA_CHECK(cudaMemcpyAsync(sums + p.C, dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
+  dist::comm_for(1, "BatchNorm gradient sums")
+      .allreduce_sum(sums.get(), 2 * p.C, "BatchNorm gradient sums");
+  SENET_CUDA_CHECK(mrelu_bn_bwd_apply(bp, t, sums, sums + p.C, stream()));
 }
 
 // --- fused conv → BN → activation
@@ -167,7 +195,9 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const flo
                          float* running_var, const uint8_t* mask, float* y, float* a,
                          uint32_t* bits, float* mean, float* invstd) {
   const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
-  if (!p.training) {  // running statistics: the conv, then the fixed affine map + activation
+  // Running statistics, or statistics over several ranks (their partials are gathered between the
+  // conv and the finalize): the conv, then bn_act_forward.
+  if (!p.training || p.sync) {
     SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(fp.conv, x, w, nullptr, y, stream()));
     bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean,
                    invstd);

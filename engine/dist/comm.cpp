@@ -43,9 +43,16 @@ struct Done final : Pending {
 
 }  // namespace
 
+static double g_collective_seconds = 0;
+double collective_seconds() { return g_collective_seconds; }
+
 void Comm::wait(Pending& p, const char* what) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
+  struct Count {  // adds the time spent here on every way out
+    clock::time_point t0;
+    ~Count() { g_collective_seconds += std::chrono::duration<double>(clock::now() - t0).count(); }
+  } count{t0};
   // Spin briefly (a bucket of a small model completes in microseconds), then sleep between polls
   // so a waiting rank does not take the core another rank's compute needs.
   for (int spin = 0; spin < 2000; ++spin)
@@ -93,6 +100,12 @@ Comm& comm_for(int device_is_cuda, const char* what) {
               " ranks has CUDA tensors but no device communicator (this binary's CUDA glue has "
               "none: NCCL was not found when it was built)");
   return *device_world();
+}
+
+int local_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return 0;
 }
 
 double timeout() { return g_timeout; }

@@ -90,6 +90,13 @@ Comm& comm_for(int device_is_cuda, const char* what);
 inline int rank() { return world().rank(); }
 inline int world_size() { return world().size(); }
 inline bool is_writer() { return world().rank() == 0; }  // rank 0 writes files and prints
+// This process's index among the ranks on its machine, from the launcher's environment
+// (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID); 0 without one. Picks the GPU.
+int local_rank();
+
+// Seconds this process has spent in Comm::wait so far (every collective: gradient buckets, BN
+// statistics, checks): the time the ranks cost each other, for the benchmark and metrics.jsonl.
+double collective_seconds();
 
 // Seconds a collective may wait before the job is stopped.
 double timeout();

@@ -3,6 +3,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/cpu/batchnorm.h"
+#include "engine/dist/comm.h"
 #include "engine/dist/sync_bn.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/dispatch.h"
@@ -70,21 +71,20 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
   return a;
 }
 
-void check_no_sync_on_cuda(const char* op, bool training) {
-  SENET_CHECK(!(training && dist::bn_synchronised()), op,
-              ": BatchNorm statistics over several ranks are not implemented for CUDA tensors; "
-              "run with --set train.sync_batchnorm=false (each rank's own statistics)");
+void set_cuda_bn_sync(CudaBnAct& p) {
+  p.sync = p.training && dist::bn_synchronised();
+  p.count = p.sync ? p.N * p.HW * dist::world_size() : 0;
 }
 
 Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, const Tensor& gamma,
                    const Tensor& beta, BatchNormState& st, bool training, Act act,
                    const Tensor& mask) {
-  check_no_sync_on_cuda(op, training);
   const bool per_channel = act == Act::MaskedReLU && check_mask(op, y, mask);
   CudaBnAct p;
   p.N = y.size(0), p.C = y.size(1), p.HW = y.numel() / (p.N * p.C);
   p.eps = st.eps, p.momentum = st.momentum, p.training = training;
   p.act = act, p.mask_per_channel = per_channel;
+  set_cuda_bn_sync(p);
   const bool grad = needs_grad({&y, &residual, &gamma, &beta});
   Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();
   Tensor a = Tensor::empty_like(y);

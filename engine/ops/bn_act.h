@@ -9,6 +9,7 @@
 // Saves y, γ, μ, 1/σ and the bits. residual and mask may be undefined (mask only for MaskedReLU).
 #pragma once
 #include "engine/core/tensor.h"
+#include "engine/cuda/cuda_ops.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/batchnorm.h"
 
@@ -24,8 +25,9 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
                    const Tensor& beta, BatchNormState& st, bool training, Act act,
                    const Tensor& mask);
 
-// Data-parallel BN statistics (engine/dist/sync_bn.h) run on the CPU path only for now: an error
-// naming `op` when a CUDA BN in training mode would need them.
-void check_no_sync_on_cuda(const char* op, bool training);
+// Data-parallel BN (engine/dist/sync_bn.h) on the CUDA path: p.sync when training-mode statistics
+// must span the ranks, and p.count, the whole batch's N·H·W (the slices of a training batch are
+// equal: senet/data_parallel.h). Call after p.N, p.HW and p.training are set.
+void set_cuda_bn_sync(CudaBnAct& p);
 
 }  // namespace senet

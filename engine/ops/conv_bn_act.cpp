@@ -52,10 +52,10 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
 static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                const Tensor& gamma, const Tensor& beta, BatchNormState& st,
                                bool training, Act act, const Tensor& mask, const Tensor& y) {
-  check_no_sync_on_cuda("conv_bn_act", training);
   CudaBnAct p;
   p.N = g.N, p.C = g.K, p.HW = g.PQ();
   p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = act;
+  set_cuda_bn_sync(p);
   const Shape out_shape{g.N, g.K, g.P, g.Q};
   Tensor a = Tensor::empty(out_shape, DType::F32, Device::CUDA);
   if (act == Act::MaskedReLU) p.mask_per_channel = check_mask("conv_bn_act", a, mask);

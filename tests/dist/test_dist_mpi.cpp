@@ -4,6 +4,7 @@
 //   * the collectives: sums, minimum, gather, broadcast, the non-blocking mean;
 //   * GradReducer: the mean of every parameter's gradient over the ranks, with buckets started
 //     during the backward (overlap) and parameters the graph did not reach;
+//   * check_same_on_all_ranks (the guard on counts and weights derived from identical weights);
 //   * synchronised BatchNorm (batch_norm2d, bn_act, conv_bn_act): each rank computes its slice of
 //     a batch; outputs, input gradients, running statistics and the summed parameter gradients
 //     equal one process computing the whole batch (tolerance: float rounding of the split sums).
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "engine/core/autograd.h"
+#include "engine/cuda/cuda_backend.h"
 #include "engine/dist/comm.h"
 #include "engine/dist/grad_reducer.h"
 #include "engine/dist/mpi_comm.h"
@@ -24,6 +26,7 @@
 #include "engine/ops/bn_act.h"
 #include "engine/ops/conv_bn_act.h"
 #include "engine/ops/elementwise.h"
+#include "senet/data_parallel.h"
 #include "tests/support/gradcheck.h"
 
 using namespace senet;
@@ -121,20 +124,28 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
         << what << "[" << i << "]: " << got[i] << " vs " << want[i];
 }
 
-void check_sync(const Case& cs) {
+void check_sync(const Case& cs, Device dev) {
   SCOPED_TRACE(cs.name);
+  SCOPED_TRACE(dev == Device::CUDA ? "cuda (emulated)" : "cpu");
   const int64_t N = 4 * K(), H = 5, W = 6;
   Tensor x_all = random_tensor({N, cs.C_in, H, W}, 10, 2.f);
   Tensor dy_all = random_tensor({N, cs.C, H, W}, 11);  // L = Σ y ⊙ dy: ∂L/∂y = dy
   Tensor g0 = random_tensor({cs.C}, 12, 0.5f), b0 = random_tensor({cs.C}, 13, 0.5f);
   auto run = [&](const Tensor& x_in, const Tensor& dy, BatchNormState& st) {
-    Tensor x = x_in.clone().set_requires_grad(true);
-    Tensor g = g0.clone().set_requires_grad(true), b = b0.clone().set_requires_grad(true);
+    // fresh leaves each run (to() of a CPU tensor to the CPU is the tensor itself)
+    Tensor x = x_in.to(dev).clone().set_requires_grad(true);
+    Tensor g = g0.to(dev).clone().set_requires_grad(true);
+    Tensor b = b0.to(dev).clone().set_requires_grad(true);
     Tensor y = cs.op(x, g, b, st);
-    sum(mul(y, dy)).backward();
-    return std::vector<Tensor>{y, x.grad(), g.grad(), b.grad()};
+    sum(mul(y, dy.to(dev))).backward();
+    return std::vector<Tensor>{y.to(Device::CPU), x.grad().to(Device::CPU),
+                               g.grad().to(Device::CPU), b.grad().to(Device::CPU)};
   };
   BatchNormState st_ref, st_dp;
+  for (BatchNormState* st : {&st_ref, &st_dp}) {
+    st->running_mean = Tensor::zeros({cs.C}, DType::F32, dev);
+    st->running_var = Tensor::full({cs.C}, 1.f, dev);
+  }
   dist::set_sync_batchnorm(false);
   auto ref = run(x_all, dy_all, st_ref);
   dist::set_sync_batchnorm(true);
@@ -153,9 +164,7 @@ void check_sync(const Case& cs) {
   expect_close(st_dp.running_var.to_vector(), st_ref.running_var.to_vector(), 1e-6, "running_var");
 }
 
-TEST(SyncBatchNorm, WholeBatchStatisticsAndGradients) {
-  ASSERT_GT(K(), 1);
-  const Tensor wconv = random_tensor({6, 3, 3, 3}, 20, 0.3f);
+std::vector<Case> bn_cases(const Tensor& wconv) {
   std::vector<Case> cases = {
       {"batch_norm2d",
        [](const Tensor& x, const Tensor& g, const Tensor& b, BatchNormState& st) {
@@ -168,12 +177,39 @@ TEST(SyncBatchNorm, WholeBatchStatisticsAndGradients) {
        },
        4, 4},
       {"conv_bn_act (relu)",
-       [&](const Tensor& x, const Tensor& g, const Tensor& b, BatchNormState& st) {
-         return conv_bn_act(x, wconv, g, b, st, true, Act::ReLU, Tensor(), 1, 1);
+       [wconv](const Tensor& x, const Tensor& g, const Tensor& b, BatchNormState& st) {
+         return conv_bn_act(x, wconv.to(x.device()), g, b, st, true, Act::ReLU, Tensor(), 1, 1);
        },
        3, 6},
   };
-  for (const Case& c : cases) check_sync(c);
+  return cases;
+}
+
+TEST(SyncBatchNorm, WholeBatchStatisticsAndGradients) {
+  ASSERT_GT(K(), 1);
+  for (const Case& c : bn_cases(random_tensor({6, 3, 3, 3}, 20, 0.3f))) check_sync(c, Device::CPU);
+}
+
+// The CUDA path (emulated kernels; the device collectives are MPI on the emulator's host memory):
+// the BN partials of every rank are gathered before the finalize, dβ, dγ summed before dy.
+TEST(SyncBatchNorm, OnCudaTensors) {
+  ASSERT_GT(K(), 1);
+  cuda::init();
+  for (const Case& c : bn_cases(random_tensor({6, 3, 3, 3}, 20, 0.3f))) check_sync(c, Device::CUDA);
+}
+
+// The guard of values every rank derives from identical weights (senet/data_parallel.h).
+TEST(SameOnAllRanks, AgreementPassesDisagreementIsAnError) {
+  EXPECT_NO_THROW(check_same_on_all_ranks(42, "a count"));
+  try {
+    check_same_on_all_ranks(100 + R(), "SNL's ReLU count");
+    FAIL() << "no error for values that differ";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the ranks disagree on SNL's ReLU count: from 100 to " +
+                                         std::to_string(99 + K())),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // Rank 1 sleeps past the timeout instead of joining; rank 0 must stop the job, naming the
