@@ -143,7 +143,8 @@ std::unique_ptr<dist::Comm> make_device_comm() {
 #if SENET_WITH_NCCL
   return std::make_unique<NcclComm>();
 #else
-  fail("a run on ", dist::world_size(), " ranks with --device cuda needs NCCL, and this build has "
+  fail("a run on ", dist::world_size(),
+       " ranks with --device cuda needs NCCL, and this build has "
        "none (nccl.h / libnccl were not found when it was built)");
 #endif
 #else

@@ -55,6 +55,22 @@ std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mea
   return s;
 }
 
+BnForwardStats batchnorm_statistics(const Tensor& y, BatchNormState& st, bool training) {
+  const int64_t N = y.size(0), C = y.size(1), HW = y.numel() / (N * C);
+  std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
+  BnForwardStats out;
+  out.sync = training && dist::bn_synchronised();
+  out.M = N * HW;
+  if (training) {
+    std::vector<cpu::MeanM2> acc(static_cast<size_t>(C));
+    cpu::bn_stats_acc(y.data<float>(), N, C, HW, acc.data());
+    if (out.sync) out.M = dist::sync_bn_statistics(acc.data(), C);
+    cpu::mean_var(acc.data(), C, mean.data(), var.data());
+  }
+  out.stats = batchnorm_finalize(st, mean.data(), var.data(), out.M, training);
+  return out;
+}
+
 BnDxSums bn_dx_sums(const Tensor& dgamma, const Tensor& dbeta, bool sync,
                     std::vector<float>& whole) {
   if (!sync) return {dgamma.data<float>(), dbeta.data<float>()};
@@ -71,17 +87,10 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ba
   if (use_cuda("batch_norm2d", {&x, &gamma, &beta, &st.running_mean, &st.running_var}))
     return bn_act_cuda("batch_norm2d", x, Tensor(), gamma, beta, st, training, Act::None, Tensor());
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
-  std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
-  // Data-parallel runs: the statistics of the whole batch over every rank (engine/dist/sync_bn.h).
-  const bool sync = training && dist::bn_synchronised();
-  int64_t M = N * HW;
-  if (training) {
-    std::vector<cpu::MeanM2> acc(static_cast<size_t>(C));
-    cpu::bn_stats_acc(x.data<float>(), N, C, HW, acc.data());
-    if (sync) M = dist::sync_bn_statistics(acc.data(), C);
-    cpu::mean_var(acc.data(), C, mean.data(), var.data());
-  }
-  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
+  const BnForwardStats fs = batchnorm_statistics(x, st, training);
+  const std::shared_ptr<BnStats> s = fs.stats;
+  const int64_t M = fs.M;
+  const bool sync = fs.sync;
 
   Tensor y = Tensor::empty_like(x);
   cpu::BnAct p{N, C, HW, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>()};

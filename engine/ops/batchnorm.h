@@ -39,6 +39,16 @@ struct BnStats {
 std::shared_ptr<BnStats> batchnorm_finalize(BatchNormState& st, const float* mean, const float* var,
                                             int64_t M, bool training);
 
+// The forward's statistics of y (N×C×…): in training the batch's — the whole batch's over every
+// rank when BN is synchronised (engine/dist/sync_bn.h; `sync`) — else the running ones, finalized
+// (running stats updated in training). M: the count the statistics cover (the backward's M).
+struct BnForwardStats {
+  std::shared_ptr<BnStats> stats;
+  int64_t M = 0;
+  bool sync = false;
+};
+BnForwardStats batchnorm_statistics(const Tensor& y, BatchNormState& st, bool training);
+
 // The Σdz·x̂ and Σdz the dx pass of a BN backward divides by M: this rank's own dγ, dβ, or, when
 // the forward's statistics spanned several ranks (sync), the whole batch's, gathered into `whole`
 // (engine/dist/sync_bn.h). The parameter gradients returned stay this rank's own either way.

@@ -25,17 +25,10 @@ Tensor bn_act(const Tensor& y, const Tensor& residual, const Tensor& gamma, cons
       act == Act::MaskedReLU ? mask_per_element("bn_act", y, mask, expanded) : nullptr;
 
   const int64_t N = y.size(0), C = y.size(1), HW = y.numel() / (N * C), n = y.numel();
-  std::vector<float> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
-  // Data-parallel runs: the statistics of the whole batch over every rank (engine/dist/sync_bn.h).
-  const bool sync = training && dist::bn_synchronised();
-  int64_t M = N * HW;
-  if (training) {
-    std::vector<cpu::MeanM2> acc(static_cast<size_t>(C));
-    cpu::bn_stats_acc(y.data<float>(), N, C, HW, acc.data());
-    if (sync) M = dist::sync_bn_statistics(acc.data(), C);
-    cpu::mean_var(acc.data(), C, mean.data(), var.data());
-  }
-  std::shared_ptr<BnStats> s = batchnorm_finalize(st, mean.data(), var.data(), M, training);
+  const BnForwardStats fs = batchnorm_statistics(y, st, training);
+  const std::shared_ptr<BnStats> s = fs.stats;
+  const int64_t M = fs.M;
+  const bool sync = fs.sync;
 
   const bool grad = needs_grad({&y, &residual, &gamma, &beta});
   const bool has_act = act != Act::None;

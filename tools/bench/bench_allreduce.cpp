@@ -24,11 +24,13 @@
 using namespace senet;
 
 int main(int argc, char** argv) {
-  CLI::App app{"bench_allreduce — all-reduce bandwidth through senet's communicator (run under mpirun)"};
+  CLI::App app{
+      "bench_allreduce — all-reduce bandwidth through senet's communicator (run under mpirun)"};
   std::string device = "cpu";
   int iters = 20;
   int64_t max_bytes = int64_t(64) << 20;
-  app.add_option("--device", device, "where the buffers live")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--device", device, "where the buffers live")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--iters", iters, "timed calls per size")->check(CLI::PositiveNumber);
   app.add_option("--max-bytes", max_bytes, "largest buffer (sizes ×4 from 4 KiB)")
       ->check(CLI::PositiveNumber);
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
       dist::world().barrier("bench");
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < iters; ++i) once();
-      double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+      double t =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
       dist::world().allreduce_sum(&t, 1, "bench time");  // the mean over the ranks
       t /= K;
       const double algbw = double(bytes) / t * 1e-9, busbw = algbw * 2.0 * (K - 1) / K;
