@@ -4,6 +4,7 @@
 // senet_cuda_gpu against the real ones (kernels/emu/host_runtime.h picks the runtime).
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -184,7 +185,9 @@ DeviceInfo init() {
     ops.emulated = g_info.emulated;
     register_cuda_ops(ops);
     register_device_backend(Device::CUDA, b);
-    if (dist::world_size() > 1) dist::set_device_world(detail::make_device_comm());
+    // Under a launcher (MPI started, even as one rank): the device communicator, NCCL on a GPU.
+    if (std::string(dist::world().backend()) != "single")
+      dist::set_device_world(detail::make_device_comm());
   });
   return g_info;  // a failed attempt threw and left the flag unset: the next call retries
 }

@@ -95,7 +95,9 @@ Comm* device_world() { return device_slot().get(); }
 void set_device_world(std::unique_ptr<Comm> comm) { device_slot() = std::move(comm); }
 
 Comm& comm_for(int device_is_cuda, const char* what) {
-  if (!device_is_cuda || world().size() == 1) return world();
+  if (!device_is_cuda) return world();
+  if (device_world()) return *device_world();
+  if (world().size() == 1) return world();
   SENET_CHECK(device_world() != nullptr, what, ": a run on ", world().size(),
               " ranks has CUDA tensors but no device communicator (this binary's CUDA glue has "
               "none: NCCL was not found when it was built)");

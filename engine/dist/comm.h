@@ -79,13 +79,13 @@ class SingleProcess final : public Comm {
 // The run's communicator (SingleProcess until set_world()).
 Comm& world();
 void set_world(std::unique_ptr<Comm> comm);
-// The communicator for device buffers (CUDA tensors) of a run on several ranks, set by the CUDA
-// glue: NCCL on a GPU, MPI on the emulator's host-backed memory. Null until set (and on one rank,
-// where world() serves both). Its float collectives take device pointers; the rest are world()'s.
+// The communicator for device buffers (CUDA tensors) of a run under a launcher, set by the CUDA
+// glue: NCCL on a GPU, MPI on the emulator's host-backed memory. Null until set (and without a
+// launcher, where world() serves both). Its collectives take device pointers.
 Comm* device_world();
 void set_device_world(std::unique_ptr<Comm> comm);
-// The communicator for buffers on device d: world() for the CPU; device_world() for CUDA (an error
-// naming `what` when a run on several ranks has none).
+// The communicator for buffers on device d: world() for the CPU; device_world() for CUDA when set
+// (else world() on one rank; an error naming `what` on several).
 Comm& comm_for(int device_is_cuda, const char* what);
 inline int rank() { return world().rank(); }
 inline int world_size() { return world().size(); }

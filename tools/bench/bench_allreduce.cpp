@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     const int K = dist::init_from_environment(&argc, &argv);
-    if (K < 2) {
-      std::fprintf(stderr, "bench_allreduce: run it under mpirun -np 2 (or more)\n");
+    if (!dist::launched_by_launcher()) {
+      std::fprintf(stderr, "bench_allreduce: run it under mpirun -np K (K = 1 tests NCCL alone)\n");
       return 2;
     }
     const bool cuda = device == "cuda";
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
       dist::world().allreduce_sum(&t, 1, "bench time");  // the mean over the ranks
       t /= K;
-      const double algbw = double(bytes) / t * 1e-9, busbw = algbw * 2.0 * (K - 1) / K;
+      const double algbw = double(bytes) / t * 1e-9, busbw = algbw * 2.0 * (K - 1) / K;  // 0 at K=1
       if (dist::is_writer()) {
         std::printf("| %lld | %.1f | %.2f | %.2f |\n", (long long)bytes, t * 1e6, algbw, busbw);
         std::fprintf(stderr,
