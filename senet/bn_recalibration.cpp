@@ -6,6 +6,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/nn/layers.h"
+#include "senet/data_parallel.h"
 #include "senet/trainer.h"
 
 namespace senet {
@@ -49,6 +50,7 @@ int64_t recompute_bn_statistics(models::Model& model, data::Loader& loader, int6
     model.forward(batch_images(b, model.device()));
   }
   for (size_t i = 0; i < bns.size(); ++i) bns[i]->state.momentum = momentum[i];
+  average_bn_buffers_over_ranks(model);  // data-parallel with per-rank statistics
   model.train(was_training);
   return k;
 }

@@ -65,6 +65,20 @@ void check_same_on_all_ranks(int64_t value, const std::string& what) {
               " (they should compute it from identical weights)");
 }
 
+void average_bn_buffers_over_ranks(models::Model& model) {
+  const int K = dist::world_size();
+  if (K == 1 || dist::sync_batchnorm()) return;
+  for (const auto& [name, t] : model.named_buffers()) {
+    if (!t.defined() || t.dtype() != DType::F32) continue;
+    const std::vector<float> f = t.to_vector();
+    std::vector<double> v(f.begin(), f.end());
+    sum_over_ranks(v, "averaging the BatchNorm running statistics");
+    std::vector<float> mean(v.size());
+    for (size_t i = 0; i < v.size(); ++i) mean[i] = float(v[i] / K);
+    Tensor(t).copy_(Tensor::from_vector(mean, t.shape()).to(t.device()));
+  }
+}
+
 void check_weights_agree(const models::Model& model, const std::string& where) {
   if (dist::world_size() == 1) return;
   uint32_t crc = 0;

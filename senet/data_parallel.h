@@ -40,6 +40,12 @@ void check_loss_on_all_ranks(float loss, const std::string& where);
 // naming `what` and the two extremes when they do not. On one rank: nothing.
 void check_same_on_all_ranks(int64_t value, const std::string& what);
 
+// With per-rank BatchNorm statistics (train.sync_batchnorm = false) each rank's running statistics
+// follow its own slices: every f32 buffer of the model is replaced by its mean over the ranks (at
+// each epoch's end and after a BN recalibration, before anything evaluates or saves them).
+// Nothing with whole-batch statistics or on one rank (the buffers are identical already).
+void average_bn_buffers_over_ranks(models::Model& model);
+
 // After an epoch on several ranks: the weights (every parameter and BN running statistic) must be
 // bit-identical on every rank — they took the same steps from the same averaged gradients. A CRC-32
 // of them, compared across the ranks; an error naming `where` if they drifted apart.

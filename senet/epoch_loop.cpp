@@ -133,6 +133,7 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     for (auto& [name, sum] : st.term_sums) sum = v[i++];
     st.comm_wait_seconds = reducer->wait_seconds();
     st.collective_seconds = dist::collective_seconds() - collective0;
+    average_bn_buffers_over_ranks(model);  // per-rank BN statistics: their mean
     check_weights_agree(model, label + " epoch " + std::to_string(epoch + 1));
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -53,13 +53,17 @@ void Comm::wait(Pending& p, const char* what) {
     clock::time_point t0;
     ~Count() { g_collective_seconds += std::chrono::duration<double>(clock::now() - t0).count(); }
   } count{t0};
-  // Spin briefly (a bucket of a small model completes in microseconds), then sleep between polls
-  // so a waiting rank does not take the core another rank's compute needs.
+  // Spin briefly (a bucket of a small model completes in microseconds), then yield for up to a
+  // millisecond (another rank sharing this core can run), then sleep between polls so a waiting
+  // rank does not take the core another rank's compute needs.
   for (int spin = 0; spin < 2000; ++spin)
     if (p.test()) return;
   while (!p.test()) {
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
     const double waited = std::chrono::duration<double>(clock::now() - t0).count();
+    if (waited < 1e-3)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     if (waited > timeout()) {
       char msg[512];
       std::snprintf(msg, sizeof msg,

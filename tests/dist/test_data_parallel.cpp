@@ -137,6 +137,16 @@ TEST(DataParallel, CudaTrainingGivesOneProcesssWeights) {
   std::printf("cuda (emulated), np 2: within %.2g of one process's\n", worst);
 }
 
+// Per-rank statistics (the faster option): the running statistics differ between ranks during an
+// epoch and are averaged at its end, so every rank still holds the same model (the epoch loop's
+// weight check would stop the run otherwise) and its evaluation is one model's.
+TEST(DataParallel, PerRankBatchNormRunsAndEndsEachEpochWithOneModel) {
+  const std::string d = temp_dir("perrank");
+  auto r = run(2, "train " + tiny() + " --epochs 2 --set train.sync_batchnorm=false --out " + d);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("per-rank BatchNorm"), std::string::npos) << r.output;
+}
+
 TEST(DataParallel, ResumesAtAnotherRankCount) {
   const std::string d = temp_dir("resume");
   ASSERT_EQ(run(0, "train " + tiny() + " --epochs 2 --out " + d + "/whole").code, 0);
