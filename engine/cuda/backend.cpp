@@ -157,7 +157,14 @@ DeviceInfo init() {
       fail("device 'cuda': no CUDA device is available (cudaGetDeviceCount: ",
            e == cudaSuccess ? "0 devices" : cudaGetErrorString(e), "); use --device cpu");
     }
-    // One GPU per rank: a data-parallel run's ranks on one machine take GPUs 0, 1, … in turn.
+    // One GPU per rank: a data-parallel run's ranks on one machine take GPUs 0, 1, … (NCCL does
+    // not run two ranks on one GPU).
+#if SENET_KERNELS_CUDA
+    SENET_CHECK(dist::local_rank() < count, "device 'cuda': this is rank ", dist::local_rank(),
+                " on its machine, which has ", count,
+                " GPU(s): a data-parallel run takes one GPU per rank (start at most that many "
+                "ranks per machine)");
+#endif
     SENET_CUDA_CHECK(cudaSetDevice(dist::local_rank() % count));
     cudaDeviceProp prop{};
     SENET_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
