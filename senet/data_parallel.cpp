@@ -17,14 +17,10 @@ void start_data_parallel(const RunConfig& cfg) {
   dist::Comm& w = dist::world();
   const int K = w.size();
   if (K == 1) return;
-  const std::string text = to_json(cfg).dump();
-  const int64_t mine = int64_t(io::crc32(text.data(), text.size()));
-  std::vector<int64_t> all(static_cast<size_t>(K));
-  w.allgather(&mine, sizeof mine, all.data(), "the config check at start");
-  for (int r = 1; r < K; ++r)
-    SENET_CHECK(all[size_t(r)] == all[0], "rank ", r, " of ", K,
-                " runs a different config than rank 0: every rank must run the same command "
-                "with the same config files");
+  const int r = first_rank_unlike_rank0(to_json(cfg).dump(), "the config check at start");
+  SENET_CHECK(r < 0, "rank ", r, " of ", K,
+              " runs a different config than rank 0: every rank must run the same command with "
+              "the same config files");
   SENET_CHECK(cfg.train.batch_size % K == 0, "train.batch_size ", cfg.train.batch_size,
               " is not divisible by the ", K,
               " ranks of this run: each rank takes an equal slice of every batch");
@@ -33,6 +29,17 @@ void start_data_parallel(const RunConfig& cfg) {
                  "data-parallel: %d ranks (%s), %lld images per rank per step, %s BatchNorm\n", K,
                  w.backend(), (long long)(cfg.train.batch_size / K),
                  cfg.train.sync_batchnorm ? "whole-batch" : "per-rank");
+}
+
+int first_rank_unlike_rank0(const std::string& bytes, const char* what) {
+  const int K = dist::world_size();
+  if (K == 1) return -1;
+  const int64_t mine = int64_t(io::crc32(bytes.data(), bytes.size()));
+  std::vector<int64_t> all(static_cast<size_t>(K));
+  dist::world().allgather(&mine, sizeof mine, all.data(), what);
+  for (int r = 1; r < K; ++r)
+    if (all[size_t(r)] != all[0]) return r;
+  return -1;
 }
 
 bool run_file_exists(const std::string& path) {

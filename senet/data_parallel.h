@@ -21,6 +21,10 @@ namespace senet {
 // train.sync_batchnorm. On one rank: nothing.
 void start_data_parallel(const RunConfig& cfg);
 
+// The first rank whose `bytes` (a command line, a config) differ from rank 0's, compared by CRC-32
+// across the ranks; -1 when every rank has the same. On one rank: -1.
+int first_rank_unlike_rank0(const std::string& bytes, const char* what);
+
 // This rank's slice of every batch of `loader` (before its first epoch).
 void shard_loader(data::Loader& loader);
 

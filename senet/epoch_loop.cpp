@@ -106,14 +106,15 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       if (reducer) reducer->arm();
       out.loss.backward();
     }
+    const float loss = out.loss.item();  // read once (a device→host copy on CUDA)
     if (reducer) {
       reducer->finish();
-      check_loss_on_all_ranks(out.loss.item(), where);
+      check_loss_on_all_ranks(loss, where);
     }
     check_finite(out.loss, model, where);
     opt.step();
     st.steps++;
-    st.loss_sum += double(out.loss.item()) * double(b.n);
+    st.loss_sum += double(loss) * double(b.n);
     for (const auto& [name, t] : out.terms) st.term_sums[name] += double(t.item()) * double(b.n);
     if (out.logits.defined()) st.correct += count_correct(out.logits.detach(), out.labels);
     st.images += b.n;

@@ -18,7 +18,7 @@
 #include "engine/cuda/cuda_ops.h"
 #include "engine/dist/comm.h"
 #include "engine/dist/mpi_comm.h"
-#include "engine/io/crc32.h"
+#include "senet/data_parallel.h"
 #include "tools/cli.h"
 #include "tools/out_of_memory.h"
 
@@ -64,13 +64,10 @@ void check_same_command(int argc, char** argv, const CLI::App& app) {
               dist::world_size(), " processes)");
   std::string line;
   for (int i = 1; i < argc; ++i) line += std::string(argv[i]) + '\n';
-  const int64_t mine = senet::io::crc32(line.data(), line.size());
-  std::vector<int64_t> all(static_cast<size_t>(dist::world_size()));
-  dist::world().allgather(&mine, sizeof mine, all.data(), "the command-line check at start");
-  for (int r = 1; r < dist::world_size(); ++r)
-    SENET_CHECK(all[size_t(r)] == all[0], "rank ", r,
-                " was started with other arguments than rank 0: "
-                "every rank must run the same command");
+  const int r = senet::first_rank_unlike_rank0(line, "the command-line check at start");
+  SENET_CHECK(r < 0, "rank ", r,
+              " was started with other arguments than rank 0: every rank must run the same "
+              "command");
   dist::quiet_other_ranks();
 }
 

@@ -32,7 +32,12 @@ GradReducer::GradReducer(std::vector<Tensor> params, int64_t bucket_bytes)
     b.numel += p.numel();
     bucket_of_[k] = buckets_.size() - 1;
   }
-  for (Bucket& b : buckets_) b.flat = Tensor::zeros({b.numel}, DType::F32, b.flat.device());
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    Bucket& b = buckets_[i];
+    b.flat = Tensor::zeros({b.numel}, DType::F32, b.flat.device());
+    b.what = "gradient all-reduce (bucket " + std::to_string(i + 1) + " of " +
+             std::to_string(buckets_.size()) + ")";
+  }
 }
 
 GradReducer::~GradReducer() {
@@ -81,10 +86,8 @@ void GradReducer::start(size_t bi) {
     else
       device_backend(dev).memset_zero(flat + b.offset[j], bytes);
   }
-  const std::string what = "gradient all-reduce (bucket " + std::to_string(bi + 1) + " of " +
-                           std::to_string(buckets_.size()) + ")";
   b.pending =
-      comm_for(dev != Device::CPU, what.c_str()).iallreduce_mean(flat, b.numel, what.c_str());
+      comm_for(dev != Device::CPU, b.what.c_str()).iallreduce_mean(flat, b.numel, b.what.c_str());
 }
 
 void GradReducer::finish() {
@@ -92,11 +95,9 @@ void GradReducer::finish() {
   const auto t0 = std::chrono::steady_clock::now();
   for (Bucket& b : buckets_) b.ready = int(b.params.size());  // unreached parameters: zero
   start_ready_in_order();
-  for (size_t bi = 0; bi < buckets_.size(); ++bi) {
-    Bucket& b = buckets_[bi];
+  for (Bucket& b : buckets_) {
     const Device dev = b.flat.device();
-    const std::string what = "gradient all-reduce (bucket " + std::to_string(bi + 1) + ")";
-    comm_for(dev != Device::CPU, what.c_str()).wait(*b.pending, what.c_str());
+    comm_for(dev != Device::CPU, b.what.c_str()).wait(*b.pending, b.what.c_str());
     b.pending.reset();
     const float* flat = b.flat.data<float>();
     for (size_t j = 0; j < b.params.size(); ++j) {

@@ -17,6 +17,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -51,6 +52,7 @@ class GradReducer {
     Tensor flat;  // on the parameters' device
     int ready = 0;
     std::unique_ptr<Pending> pending;
+    std::string what;  // "gradient all-reduce (bucket b of n)", for timeout messages
   };
   void on_ready(TensorImpl& leaf);
   void start(size_t b);
