@@ -9,12 +9,15 @@
 //   v1_direct          one thread per dx element; block 256, grid ⌈N·C·H·W/256⌉.
 //   v2_register_block  the shared main loop (kernels/implicit_gemm_tile.cuh), 64×64 tile, 4×4 per
 //                      thread, BK = 8; block 256, grid (⌈NHW/64⌉, ⌈C/64⌉).
+//   v3_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh),
+//                      128×64 tile, 8 warps of 32×32; block 256, grid (⌈NHW/128⌉, ⌈C/64⌉).
 // Numerics: fp32, one FMA chain per element in ascending (k,r,s) order: exact for small integers,
-//   so both versions equal the CPU backend (im2col + GEMM + col2im) bitwise on such inputs.
+//   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
+//   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
 #include "kernels/conv2d_dgrad.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_mma.cuh"
 
 namespace senet {
 
@@ -65,16 +68,16 @@ template <class T>
 __global__ void __launch_bounds__(T::threads)
     conv2d_dgrad_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ dy,
                                       const float* __restrict__ w, float* __restrict__ dx) {
-  __shared__ float As[T::BK * T::BM];
-  __shared__ float Bs[T::BK * T::BN];
+  __shared__ float As[T::smem_a];
+  __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
   const detail::conv2d_dgrad_gather g{dy,  w,   p.C,      p.H,   p.W, p.K,
                                       p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
-  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
-  const detail::gemm_thread<T> th(tid);
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
   const int HW = p.H * p.W;
 #pragma unroll
   for (int i = 0; i < T::TM; ++i) {
@@ -99,6 +102,7 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
   switch (v) {
     case conv2d_dgrad_version::v1_direct: return "v1_direct";
     case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
+    case conv2d_dgrad_version::v3_tf32_mma: return "v3_tf32_mma";
   }
   return "?";
 }
@@ -111,14 +115,25 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
                 w, dx);
 }
 
-cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                           cudaStream_t stream) {
-  using T = detail::tile_64x64;
+namespace {
+template <class T>
+cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
+                                       float* dx, cudaStream_t stream) {
   if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
   const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
   return launch(conv2d_dgrad_implicit_gemm_kernel<T>, dim3(unsigned(gx), unsigned(gy)),
                 dim3(T::threads), 0, stream, p, dy, w, dx);
+}
+}  // namespace
+
+cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                           cudaStream_t stream) {
+  return launch_dgrad_implicit_gemm<detail::tile_64x64>(p, dy, w, dx, stream);
+}
+cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                     cudaStream_t stream) {
+  return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream);
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
@@ -127,6 +142,7 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
     case conv2d_dgrad_version::v1_direct: return conv2d_dgrad_v1_direct(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v2_register_block:
       return conv2d_dgrad_v2_register_block(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
   }
   return cudaErrorInvalidValue;
 }

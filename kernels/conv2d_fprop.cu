@@ -13,12 +13,18 @@
 //                      strided by 16), BK = 8 (4 KiB smem): 8 smem loads feed 16 FMAs.
 //                      block 256, grid (⌈NPQ/64⌉, ⌈K/64⌉). Shared with the fused conv→BN kernels
 //                      (kernels/conv_bn_mrelu_fwd.cu), which change only the epilogue.
+//   v4_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh):
+//                      128×64 tile, 8 warps of 32×32 (2×4 mma.m16n8k8 tiles each), BK = 16 in
+//                      padded smem, the next slice prefetched into registers during the MMAs.
+//                      block 256, grid (⌈NPQ/128⌉, ⌈K/64⌉). Like PyTorch's allow_tf32: x and w
+//                      rounded to TF32 (10-bit mantissa), products summed in fp32.
 // Numerics: fp32, one FMA chain per output in ascending (c,r,s) order, bias added last. With small
-//   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise.
+//   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise
+//   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative.
 #include "kernels/conv2d_fprop.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_mma.cuh"
 
 namespace senet {
 
@@ -45,22 +51,22 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
   y[i] = bias ? acc + bias[k] : acc;
 }
 
-// v2 and v3: the shared main loop, plain epilogue y = acc (+ bias).
+// v2, v3 and v4: the shared main loop (SIMT or tensor-core tile), plain epilogue y = acc (+ bias).
 template <class T>
 __global__ void __launch_bounds__(T::threads)
     conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ x,
                                       const float* __restrict__ w, const float* __restrict__ bias,
                                       float* __restrict__ y) {
-  __shared__ float As[T::BK * T::BM];
-  __shared__ float Bs[T::BK * T::BN];
+  __shared__ float As[T::smem_a];
+  __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
   const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
                                       p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
-  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  const detail::gemm_thread<T> th(tid);
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
   const int PQ = p.P * p.Q;
 #pragma unroll
   for (int i = 0; i < T::TM; ++i) {
@@ -94,6 +100,7 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
     case conv2d_fprop_version::v1_direct: return "v1_direct";
     case conv2d_fprop_version::v2_smem_tile: return "v2_smem_tile";
     case conv2d_fprop_version::v3_register_block: return "v3_register_block";
+    case conv2d_fprop_version::v4_tf32_mma: return "v4_tf32_mma";
   }
   return "?";
 }
@@ -113,6 +120,10 @@ cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const f
                                            const float* bias, float* y, cudaStream_t stream) {
   return launch_implicit_gemm<detail::tile_64x64>(p, x, w, bias, y, stream);
 }
+cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* w,
+                                     const float* bias, float* y, cudaStream_t stream) {
+  return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
+}
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream) {
   switch (v) {
@@ -121,6 +132,8 @@ cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, c
       return conv2d_fprop_v2_smem_tile(p, x, w, bias, y, stream);
     case conv2d_fprop_version::v3_register_block:
       return conv2d_fprop_v3_register_block(p, x, w, bias, y, stream);
+    case conv2d_fprop_version::v4_tf32_mma:
+      return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
   }
   return cudaErrorInvalidValue;
 }

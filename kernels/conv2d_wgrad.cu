@@ -12,13 +12,16 @@
 //               2. reduction dw[i] = Σ_z workspace[z][i], z ascending: block 256, grid ⌈KCRS/256⌉.
 //               Deterministic (no atomics): the same bits on every run and every device.
 //               splits = min(64, ⌈NPQ/256⌉) (slices of ≥ 256 GEMM_K rows, a multiple of BK = 8).
+//   v3_tf32_split_k  v2 with step 1 on TF32 tensor cores (kernels/implicit_gemm_mma.cuh): 64×128
+//               tile (K is the short side), 8 warps of 32×32; grid (⌈K/64⌉, ⌈CRS/128⌉, splits).
 // Numerics: fp32 FMA chains within a slice, fp32 adds across slices. Exact for small integers
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
+//   v3 rounds x and dy to TF32: exact on small integers, ~1e-3 relative on random data.
 #include "kernels/conv2d_wgrad.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_mma.cuh"
 
 namespace senet {
 
@@ -65,8 +68,8 @@ template <class T>
 __global__ void __launch_bounds__(T::threads)
     conv2d_wgrad_split_k_kernel(Conv2dGeom p, const float* __restrict__ x,
                                 const float* __restrict__ dy, float* __restrict__ out, int slice) {
-  __shared__ float As[T::BK * T::BM];
-  __shared__ float Bs[T::BK * T::BN];
+  __shared__ float As[T::smem_a];
+  __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int CRS = int(p.gemm_k()), NPQ = int(p.gemm_m());
@@ -74,8 +77,8 @@ __global__ void __launch_bounds__(T::threads)
   const detail::conv2d_wgrad_gather g{x,   dy,  p.C,      p.H,   p.W, p.K,
                                       p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
-  detail::implicit_gemm_mainloop<T>(tid, m0, n0, p.K, CRS, k_begin, k_end, g, As, Bs, acc);
-  const detail::gemm_thread<T> th(tid);
+  detail::tile_mainloop<T>(tid, m0, n0, p.K, CRS, k_begin, k_end, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
   float* part = out + int64_t(blockIdx.z) * p.K * CRS;
 #pragma unroll
   for (int i = 0; i < T::TM; ++i) {
@@ -122,6 +125,7 @@ const char* conv2d_wgrad_version_name(conv2d_wgrad_version v) {
   switch (v) {
     case conv2d_wgrad_version::v1_direct: return "v1_direct";
     case conv2d_wgrad_version::v2_split_k: return "v2_split_k";
+    case conv2d_wgrad_version::v3_tf32_split_k: return "v3_tf32_split_k";
   }
   return "?";
 }
@@ -134,9 +138,10 @@ cudaError_t conv2d_wgrad_v1_direct(Conv2dGeom p, const float* x, const float* dy
                 dy, dw);
 }
 
-cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
-                                    float* workspace, cudaStream_t stream) {
-  using T = detail::tile_64x64;
+namespace {
+template <class T>
+cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const float* dy, float* dw,
+                                 float* workspace, cudaStream_t stream) {
   if (!conv2d_geom_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
   const auto [splits, slice] = plan_wgrad(p);
   if (splits > 1 && !workspace) return cudaErrorInvalidValue;
@@ -151,6 +156,16 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
   return launch(conv2d_wgrad_reduce_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,
                 stream, workspace, splits, n, dw);
 }
+}  // namespace
+
+cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                    float* workspace, cudaStream_t stream) {
+  return launch_wgrad_split_k<detail::tile_64x64>(p, x, dy, dw, workspace, stream);
+}
+cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                         float* workspace, cudaStream_t stream) {
+  return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream);
+}
 
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream) {
@@ -158,6 +173,8 @@ cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, c
     case conv2d_wgrad_version::v1_direct: return conv2d_wgrad_v1_direct(p, x, dy, dw, stream);
     case conv2d_wgrad_version::v2_split_k:
       return conv2d_wgrad_v2_split_k(p, x, dy, dw, workspace, stream);
+    case conv2d_wgrad_version::v3_tf32_split_k:
+      return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

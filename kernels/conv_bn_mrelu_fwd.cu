@@ -18,29 +18,35 @@
 //   (conv, stats, normalise, activation).
 // Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
 //   the v3 main loop with epilogue a = act(acc + b_folded[k]) — y and z never touch memory.
-// Versions: the conv main loop is conv2d_fprop's v3 (kernels/implicit_gemm_tile.cuh); v1/v2 of
-//   the fused path would be the unfused chain (conv2d_fprop + bn_stats + bn_finalize + ...), which
-//   the tests run as the reference.
-// Numerics: fp32 conv. Block partials are two-pass (stable for |μ| ≫ σ) and merged with Chan's
-//   formula in double: never Σy²/M − μ². Folding rounds w·γ/σ once per weight, so the inference
-//   kernel differs from the training formula by a few ulps (tests: 1e-5 relative to max|a|).
+// Versions: the conv main loop is conv2d_fprop's v3 (kernels/implicit_gemm_tile.cuh), or with
+//   params.tf32 its v4 on TF32 tensor cores (kernels/implicit_gemm_mma.cuh, 128-pixel tiles: half
+//   as many partials); the epilogues are written once for both tiles. v1/v2 of the fused path
+//   would be the unfused chain (conv2d_fprop + bn_stats + bn_finalize + ...), which the tests run
+//   as the reference.
+// Numerics: fp32 conv (TF32 operands with params.tf32). Block partials are two-pass (stable for
+//   |μ| ≫ σ) and merged with Chan's formula in double: never Σy²/M − μ². Folding rounds w·γ/σ once
+//   per weight, so the inference kernel differs from the training formula by a few ulps (tests:
+//   1e-5 relative to max|a|).
 #include "kernels/conv_bn_mrelu_fwd.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_mma.cuh"
 
 namespace senet {
 
-using conv_bn_tile = detail::tile_64x64;
+using conv_bn_tile = detail::tile_64x64;             // FP32 (conv2d_fprop v3)
+using conv_bn_tile_tf32 = detail::tile_tf32_128x64;  // TF32 (conv2d_fprop v4)
 
-__global__ void __launch_bounds__(conv_bn_tile::threads)
+// T: either tile. A thread's accumulators are rows th.row(i), columns th.col(j); th.tm is its row
+// slot (< T::TY): the threads of one slot own disjoint columns, so red[slot][column] is race-free.
+template <class T>
+__global__ void __launch_bounds__(T::threads)
     conv2d_fprop_bn_partials_kernel(Conv2dGeom p, const float* __restrict__ x,
                                     const float* __restrict__ w, float* __restrict__ y,
                                     bn_partials out) {
-  using T = conv_bn_tile;
-  __shared__ float As[T::BK * T::BM];
-  __shared__ float Bs[T::BK * T::BN];
-  __shared__ float red[T::TY * T::BN];  // per (thread row, column) partial sums
+  __shared__ float As[T::smem_a];
+  __shared__ float Bs[T::smem_b];
+  __shared__ float red[T::TY * T::BN];  // per (row slot, column) partial sums
   __shared__ float col_mean[T::BN];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
@@ -48,8 +54,8 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
                                       p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
-  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  const detail::gemm_thread<T> th(tid);
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
 
   // Epilogue 1: store y; column sums of the valid rows.
   bool valid[T::TM];
@@ -99,13 +105,13 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   }
 }
 
-__global__ void __launch_bounds__(conv_bn_tile::threads)
+template <class T>
+__global__ void __launch_bounds__(T::threads)
     conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, const float* __restrict__ x,
                                const float* __restrict__ w, const float* __restrict__ bias,
                                const uint8_t* __restrict__ mask, float* __restrict__ a) {
-  using T = conv_bn_tile;
-  __shared__ float As[T::BK * T::BM];
-  __shared__ float Bs[T::BK * T::BN];
+  __shared__ float As[T::smem_a];
+  __shared__ float Bs[T::smem_b];
   const Conv2dGeom& p = fp.conv;
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
@@ -113,8 +119,8 @@ __global__ void __launch_bounds__(conv_bn_tile::threads)
   const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
                                       p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
-  detail::implicit_gemm_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  const detail::gemm_thread<T> th(tid);
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
 #pragma unroll
   for (int i = 0; i < T::TM; ++i) {
     const int m = m0 + th.row(i);
@@ -153,27 +159,38 @@ bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
   if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU) return false;
   return p.act != Act::MaskedReLU || mask != nullptr;
 }
+// Both tiles are 64 channels wide.
+static_assert(conv_bn_tile::BN == conv_bn_tile_tf32::BN, "one grid check for both tiles");
 bool grid_ok(const Conv2dGeom& p) {
   return conv2d_geom_valid(p) && (p.K + conv_bn_tile::BN - 1) / conv_bn_tile::BN <= 65535;
 }
+template <class T>
+cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float* w, float* y,
+                               const bn_partials& out, cudaStream_t stream) {
+  if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
+    return cudaErrorInvalidValue;
+  const dim3 grid(unsigned((p.gemm_m() + T::BM - 1) / T::BM), unsigned((p.K + T::BN - 1) / T::BN));
+  return launch(conv2d_fprop_bn_partials_kernel<T>, grid, dim3(T::threads), 0, stream, p, x, w, y,
+                out);
+}
 }  // namespace
 
-int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p) {
-  return (p.gemm_m() + conv_bn_tile::BM - 1) / conv_bn_tile::BM;
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p, bool tf32) {
+  const int BM = tf32 ? conv_bn_tile_tf32::BM : conv_bn_tile::BM;
+  return (p.gemm_m() + BM - 1) / BM;
 }
 
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream) {
-  using T = conv_bn_tile;
-  if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
-    return cudaErrorInvalidValue;
-  const dim3 grid(unsigned(conv2d_fprop_bn_partials_count(p)), unsigned((p.K + T::BN - 1) / T::BN));
-  return launch(conv2d_fprop_bn_partials_kernel, grid, dim3(T::threads), 0, stream, p, x, w, y,
-                out);
+  return launch_bn_partials<conv_bn_tile>(p, x, w, y, out, stream);
+}
+cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
+                                          bn_partials out, cudaStream_t stream) {
+  return launch_bn_partials<conv_bn_tile_tf32>(p, x, w, y, out, stream);
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
-  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;
+  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;  // the FP32 tile's count: the larger one
 }
 
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
@@ -181,11 +198,12 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   const Conv2dGeom& c = p.conv;
   if (!grid_ok(c) || !act_ok(p, t.mask) || !t.gamma || !t.beta || !t.workspace)
     return cudaErrorInvalidValue;
-  const int64_t parts = conv2d_fprop_bn_partials_count(c);
+  const int64_t parts = conv2d_fprop_bn_partials_count(c, p.tf32);
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
   const int64_t stride = parts * c.K;
   const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
-  cudaError_t e = conv2d_fprop_bn_partials(c, t.x, t.w, t.y, part, stream);
+  cudaError_t e = p.tf32 ? conv2d_fprop_bn_partials_tf32(c, t.x, t.w, t.y, part, stream)
+                         : conv2d_fprop_bn_partials(c, t.x, t.w, t.y, part, stream);
   if (e != cudaSuccess) return e;
   bn_finalize_params fp;
   fp.K = c.K, fp.num_partials = int(parts), fp.eps = p.eps, fp.momentum = p.momentum;
@@ -208,16 +226,25 @@ cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* g
                 p, eps, w, gamma, beta, running_mean, running_var, w_folded, b_folded);
 }
 
+namespace {
+template <class T>
+cudaError_t launch_infer(const conv_bn_mrelu_fwd_params& p, const float* x, const float* w_folded,
+                         const float* b_folded, const uint8_t* mask, float* a,
+                         cudaStream_t stream) {
+  const dim3 grid(unsigned((p.conv.gemm_m() + T::BM - 1) / T::BM),
+                  unsigned((p.conv.K + T::BN - 1) / T::BN));
+  return launch(conv_bn_mrelu_infer_kernel<T>, grid, dim3(T::threads), 0, stream, p, x, w_folded,
+                b_folded, mask, a);
+}
+}  // namespace
+
 cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
                                 const float* b_folded, const uint8_t* mask, float* a,
                                 cudaStream_t stream) {
-  using T = conv_bn_tile;
   if (!grid_ok(p.conv) || !act_ok(p, mask) || !x || !w_folded || !b_folded || !a)
     return cudaErrorInvalidValue;
-  const dim3 grid(unsigned(conv2d_fprop_bn_partials_count(p.conv)),
-                  unsigned((p.conv.K + T::BN - 1) / T::BN));
-  return launch(conv_bn_mrelu_infer_kernel, grid, dim3(T::threads), 0, stream, p, x, w_folded,
-                b_folded, mask, a);
+  return p.tf32 ? launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, a, stream)
+                : launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, a, stream);
 }
 
 }  // namespace senet

@@ -16,6 +16,7 @@ struct conv_bn_mrelu_fwd_params {
   bool mask_per_channel = false;  // mask: K bytes, or K·P·Q bytes (broadcast over N)
   float eps = 1e-5f;
   float momentum = 0.1f;  // training only
+  bool tf32 = false;  // the conv on TF32 tensor cores (conv2d_fprop v4), like PyTorch's allow_tf32
 };
 
 // Training forward's tensors (device pointers). Outputs are overwritten.
@@ -39,11 +40,15 @@ struct conv_bn_mrelu_fwd_tensors {
 
 // Launch 1 alone: y = conv(x, w) (v3 register-blocked implicit GEMM) and, per block of 64 output
 // pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
-int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p);  // = ⌈N·P·Q/64⌉ partials per channel
+// The _tf32 twin: conv2d_fprop v4 on TF32 tensor cores, blocks of 128 output pixels.
+// Partials per channel: ⌈N·P·Q/64⌉, or ⌈N·P·Q/128⌉ with tf32.
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p, bool tf32 = false);
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream);
+cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
+                                          bn_partials out, cudaStream_t stream);
 
-int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K
+int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K (either tile)
 // The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu.
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream);

@@ -21,10 +21,12 @@ namespace senet::detail {
 
 template <int BM_, int BN_, int BK_, int TM_, int TN_>
 struct gemm_tile {
+  static constexpr bool tensor_core = false;  // the TF32 twin: mma_tile (implicit_gemm_mma.cuh)
   static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = TM_, TN = TN_;
   static constexpr int TY = BM / TM;  // threads along m
   static constexpr int TX = BN / TN;  // threads along n
   static constexpr int threads = TY * TX;
+  static constexpr int smem_a = BK * BM, smem_b = BK * BN;  // floats of As, Bs
   static_assert(BM % TM == 0 && BN % TN == 0, "tile must divide into per-thread blocks");
   static_assert((BK * BM) % threads == 0 && (BK * BN) % threads == 0, "loads must divide evenly");
 };

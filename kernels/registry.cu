@@ -17,11 +17,11 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a bench hook): these counts say how many
 // versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 3,
+static_assert(std::size(kConv2dFpropVersions) == 4,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 2,
+static_assert(std::size(kConv2dDgradVersions) == 3,
               "conv2d_dgrad version missing from the registry");
-static_assert(std::size(kConv2dWgradVersions) == 2,
+static_assert(std::size(kConv2dWgradVersions) == 3,
               "conv2d_wgrad version missing from the registry");
 
 namespace {
@@ -58,17 +58,27 @@ const kernel_entry kEntries[] = {
     {"conv2d_fprop", "conv2d_fprop", "v3_register_block",
      "implicit GEMM, 64x64 tile, 4x4 outputs/thread", kernel_domain::conv, false,
      [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v4_tf32_mma",
+     "implicit GEMM on TF32 tensor cores (mma.m16n8k8), 128x64 tile, 8 warps", kernel_domain::conv,
+     false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     {"conv2d_dgrad", "conv2d_dgrad", "v2_register_block",
      "implicit GEMM M=N·H·W N=C K=K·R·S, 64x64, 4x4/thread", kernel_domain::conv, false,
      [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v3_tf32_mma",
+     "implicit GEMM on TF32 tensor cores, 128x64 tile, 8 warps", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     {"conv2d_wgrad", "conv2d_wgrad", "v2_split_k",
      "implicit GEMM split over N·P·Q, in-order slice reduction", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
+    {"conv2d_wgrad", "conv2d_wgrad", "v3_tf32_split_k",
+     "v2's split over N·P·Q, slices on TF32 tensor cores, 64x128 tile", kernel_domain::conv, false,
      [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
     // --- BatchNorm statistics and finalize

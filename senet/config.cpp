@@ -354,6 +354,10 @@ std::vector<ConfigKey> make_schema() {
       "device", [](RunConfig & c) -> auto& { return c.device; },
       "where tensors live and kernels run"));
   add(field(
+      "allow_tf32", [](RunConfig & c) -> auto& { return c.allow_tf32; },
+      "CUDA only: convolutions on TF32 tensor cores (operands rounded to 10 mantissa bits, "
+      "~3e-4 relative; PyTorch's allow_tf32); the CPU always computes in FP32"));
+  add(field(
       "out_dir", [](RunConfig & c) -> auto& { return c.out_dir; },
       "the run directory (checkpoints, metrics, reports)"));
   add(field(

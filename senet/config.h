@@ -106,6 +106,7 @@ struct RunConfig {
   uint64_t seed = 1;
   int threads = 0;
   Device device = Device::CPU;
+  bool allow_tf32 = false;  // CUDA convolutions on TF32 tensor cores (PyTorch's allow_tf32)
   std::string out_dir = "runs/default";
   bool progress = true;
 };

@@ -183,7 +183,7 @@ static double chance_overlap(const std::vector<models::ReluSite*>& sites) {
 DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models::Model& teacher,
                           models::Model& student, const DataBundle& data, const std::string& dir,
                           bool resume, bool progress) {
-  Device device = activate_device(cfg.device);
+  Device device = activate_device(cfg);
   auto counted = student.counted_sites();
   if (dc.search_masks)
     SENET_CHECK(dc.counts.size() == counted.size(), dc.stage, ": ", dc.counts.size(),

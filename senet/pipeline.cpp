@@ -377,8 +377,7 @@ PipelineResult run_pipeline(const RunConfig& cfg, bool progress) {
               probe->relu_capacity(), " ReLUs of the model's counted sites");
   RunConfig plain = cfg;  // the teacher and stages 1–2 are plain models; stage 3 gets the widths
   plain.model.width_factors.clear();
-  Run run{plain,          method,        out, progress, activate_device(cfg.device),
-          sn.granularity, load_data(cfg)};
+  Run run{plain, method, out, progress, activate_device(cfg), sn.granularity, load_data(cfg)};
   claim_out_dir(out, method_name);
 
   std::string teacher_path = teacher_stage(run);

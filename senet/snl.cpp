@@ -71,7 +71,7 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
                   const DataBundle& data, const std::string& dir, bool resume, bool progress) {
   const SnlConfig& c = cfg.senet.snl;
   const int64_t budget = cfg.senet.budget;
-  Device device = activate_device(cfg.device);
+  Device device = activate_device(cfg);
   auto sites = student.counted_sites();
   SENET_CHECK(!sites.empty(), "snl: the model has no counted ReLU sites");
   for (auto* s : sites) s->set_alpha(c.threshold);

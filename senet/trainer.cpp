@@ -170,12 +170,13 @@ void check_finite(const Tensor& loss, models::Model& model, const std::string& w
   }
 }
 
-Device activate_device(Device device) {
-  if (device == Device::CPU) return Device::CPU;
+Device activate_device(const RunConfig& cfg) {
+  if (cfg.device == Device::CPU) return Device::CPU;
   init_cuda_backend();  // the binary's CUDA glue, if it installed one (engine/cuda/cuda_ops.h)
   SENET_CHECK(device_available(Device::CUDA),
               "device 'cuda' is not available in this build/process (no CUDA backend registered); "
               "use --device cpu");
+  set_cuda_allow_tf32(cfg.allow_tf32);
   return Device::CUDA;
 }
 
@@ -188,7 +189,7 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   SENET_CHECK(cfg.model.width_factors.empty(),
               "model.width_factors: supervised training trains one width; the width factors are "
               "trained by stage 3 of `senet pipeline` (set model.width_factors to [] here)");
-  Device device = activate_device(cfg.device);
+  Device device = activate_device(cfg);
   start_data_parallel(cfg);
   io::RunLock lock(cfg.out_dir);  // creates out_dir; removes it again if we fail before writing
   DataBundle data = load_data(cfg);

@@ -46,9 +46,10 @@ StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device de
 // Stops a run with a message naming the step and the first non-finite value (loss or gradient).
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where);
 
-// The run's device, made ready: for cuda, the binary's CUDA glue is brought up (engine/cuda/cuda_ops.h)
-// and an error says so when this build or process has none.
-Device activate_device(Device device);
+// The run's device (cfg.device), made ready: for cuda, the binary's CUDA glue is brought up
+// (engine/cuda/cuda_ops.h) and an error says so when this build or process has none; the CUDA
+// convolutions then use TF32 tensor cores when cfg.allow_tf32.
+Device activate_device(const RunConfig& cfg);
 void apply_threads(int threads);
 
 struct TrainResult {

@@ -87,7 +87,7 @@ int run_eval(const EvalOptions& o) {
   apply_threads(cfg.threads);
   auto model = models::make_model(cfg.model);
   load_model_state(f, *model);
-  Device dev = activate_device(cfg.device);
+  Device dev = activate_device(cfg);
   model->to(dev);
   DataBundle data = load_data(cfg);
   data::Dataset d = o.split == "test" ? data.test : data.val;

@@ -2,6 +2,7 @@
 // binary installs the glue's initializer (engine/cuda/cuda_ops.h). No CUDA code here.
 #include "engine/cuda/cuda_ops.h"
 
+#include <atomic>
 #include <mutex>
 
 #include "engine/core/storage.h"
@@ -12,6 +13,7 @@ CudaOps g_ops;
 bool g_registered = false;
 void (*g_initializer)() = nullptr;
 std::mutex g_init_mutex;
+std::atomic<bool> g_allow_tf32{false};
 }  // namespace
 
 const CudaOps* cuda_ops() { return g_registered ? &g_ops : nullptr; }
@@ -22,6 +24,9 @@ void register_cuda_ops(const CudaOps& ops) {
 }
 
 void set_cuda_initializer(void (*init)()) { g_initializer = init; }
+
+void set_cuda_allow_tf32(bool on) { g_allow_tf32.store(on, std::memory_order_relaxed); }
+bool cuda_allow_tf32() { return g_allow_tf32.load(std::memory_order_relaxed); }
 
 bool init_cuda_backend() {
   std::lock_guard<std::mutex> lock(g_init_mutex);

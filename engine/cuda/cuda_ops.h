@@ -140,4 +140,11 @@ void register_cuda_ops(const CudaOps& ops);
 void set_cuda_initializer(void (*init)());
 bool init_cuda_backend();
 
+// The math of the CUDA convolutions (conv2d, the fused conv-BN-act; forward and backward), like
+// PyTorch's torch.backends.cudnn.allow_tf32: false (the default here) runs the FP32 kernels, true
+// the TF32 tensor-core kernels (kernels/implicit_gemm_mma.cuh: operands rounded to TF32, sums in
+// fp32, ~3e-4 relative). Read at every call; the CPU backend always computes in FP32.
+void set_cuda_allow_tf32(bool on);
+bool cuda_allow_tf32();
+
 }  // namespace senet

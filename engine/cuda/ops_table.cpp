@@ -2,7 +2,8 @@
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
 // Kernel choice: the register-blocked implicit GEMMs (fprop v3, dgrad v2, wgrad v2 split-K,
-// deterministic), the fused conv-BN-mReLU kernels, and cuBLAS for linear in the GPU build.
+// deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad v3,
+// wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU build.
 #include <climits>
 
 #include "engine/cuda/glue.h"
@@ -83,10 +84,17 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 
 // --- convolution
 
+// The fprop kernel for the current math (engine/cuda/cuda_ops.h cuda_allow_tf32).
+cudaError_t fprop(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
+                  float* y) {
+  return cuda_allow_tf32() ? conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream())
+                           : conv2d_fprop_v3_register_block(g, x, w, bias, y, stream());
+}
+
 void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                     float* y) {
   check_conv_geom(g);
-  SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(g, x, w, bias, y, stream()));
+  SENET_CUDA_CHECK(fprop(g, x, w, bias, y));
 }
 
 // db[k] = Σ_{n,p,q} dy: per-(n,k) means over P·Q (global_avg_pool), column sums over n
@@ -102,10 +110,14 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
 void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
                      float* dx, float* dw, float* db) {
   check_conv_geom(g);
-  if (dx) SENET_CUDA_CHECK(conv2d_dgrad_v2_register_block(g, dy, w, dx, stream()));
+  const bool tf32 = cuda_allow_tf32();
+  if (dx)
+    SENET_CUDA_CHECK(tf32 ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream())
+                          : conv2d_dgrad_v2_register_block(g, dy, w, dx, stream()));
   if (dw) {
-    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));
-    SENET_CUDA_CHECK(conv2d_wgrad_v2_split_k(g, x, dy, dw, ws, stream()));
+    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2 and v3 split alike
+    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream())
+                          : conv2d_wgrad_v2_split_k(g, x, dy, dw, ws, stream()));
   }
   if (db) conv_bias_grad(g, dy, db);
 }
@@ -187,6 +199,7 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
   fp.mask_per_channel = p.mask_per_channel;
   fp.eps = p.eps;
   fp.momentum = p.momentum;
+  fp.tf32 = cuda_allow_tf32();
   return fp;
 }
 
@@ -198,7 +211,7 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const flo
   // Running statistics, or statistics over several ranks (their partials are gathered between the
   // conv and the finalize): the conv, then bn_act_forward.
   if (!p.training || p.sync) {
-    SENET_CUDA_CHECK(conv2d_fprop_v3_register_block(fp.conv, x, w, nullptr, y, stream()));
+    SENET_CUDA_CHECK(fprop(fp.conv, x, w, nullptr, y));
     bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean,
                    invstd);
     return;

@@ -202,3 +202,102 @@ TEST(CudaConv2d, LaunchersRejectBadParams) {
             cudaErrorInvalidValue);
   EXPECT_TRUE(y.guard_intact());
 }
+
+// TF32 versions on random normal data, per element against a double-precision reference:
+//   |tf32 − ref| ≤ (2⁻¹⁰ + 2⁻²² + L·2⁻²⁴)·Σ|a·b|
+// (an operand rounded to TF32 moves by ≤ 2⁻¹¹ of itself, so a product by ≤ 2⁻¹⁰ + 2⁻²²; the fp32
+// sum of the L = GEMM-depth terms adds ≤ L·2⁻²⁴·Σ|a·b|). Also prints max|Δ|/max|ref| for the TF32
+// and the FP32 versions, the figure kernels/README.md quotes, and bounds the TF32 one by 1e-3.
+namespace {
+struct DoubleConv {
+  std::vector<double> y, dx, dw;              // conv, dgrad, wgrad in double
+  std::vector<double> y_mag, dx_mag, dw_mag;  // the same sums of |a·b|
+};
+DoubleConv double_conv(const Conv2dGeom& p, const std::vector<float>& x,
+                       const std::vector<float>& w, const std::vector<float>& dy) {
+  DoubleConv d;
+  d.y.assign(size_t(p.y_size()), 0), d.y_mag.assign(size_t(p.y_size()), 0);
+  d.dx.assign(size_t(p.x_size()), 0), d.dx_mag.assign(size_t(p.x_size()), 0);
+  d.dw.assign(size_t(p.w_size()), 0), d.dw_mag.assign(size_t(p.w_size()), 0);
+  for (int n = 0; n < p.N; ++n)
+    for (int k = 0; k < p.K; ++k)
+      for (int pp = 0; pp < p.P; ++pp)
+        for (int q = 0; q < p.Q; ++q) {
+          const size_t yi = size_t(((int64_t(n) * p.K + k) * p.P + pp) * p.Q + q);
+          for (int c = 0; c < p.C; ++c)
+            for (int r = 0; r < p.R; ++r)
+              for (int s = 0; s < p.S; ++s) {
+                const int h = pp * p.stride - p.pad + r, ww = q * p.stride - p.pad + s;
+                if (h < 0 || h >= p.H || ww < 0 || ww >= p.W) continue;
+                const size_t xi = size_t(((int64_t(n) * p.C + c) * p.H + h) * p.W + ww);
+                const size_t wi = size_t(((int64_t(k) * p.C + c) * p.R + r) * p.S + s);
+                const double xv = x[xi], wv = w[wi], gv = dy[yi];
+                d.y[yi] += xv * wv, d.y_mag[yi] += std::fabs(xv * wv);
+                d.dx[xi] += gv * wv, d.dx_mag[xi] += std::fabs(gv * wv);
+                d.dw[wi] += gv * xv, d.dw_mag[wi] += std::fabs(gv * xv);
+              }
+        }
+  return d;
+}
+// Every element within the bound; returns max|Δ|/max|ref|.
+double check_tf32_bound(const char* what, const std::vector<float>& got,
+                        const std::vector<double>& ref, const std::vector<double>& mag, int64_t L) {
+  const double c = 0x1p-10 + 0x1p-22 + double(L) * 0x1p-24;
+  double worst = 0, scale = 0;
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double d = std::fabs(double(got[i]) - ref[i]);
+    worst = std::max(worst, d), scale = std::max(scale, std::fabs(ref[i]));
+    if (!(d <= c * mag[i]) && bad++ < 3)
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", reference " << ref[i] << ": |Δ| "
+                    << d << " > bound " << c * mag[i];
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+double rel_to_max(const std::vector<float>& got, const std::vector<double>& ref) {
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::fabs(double(got[i]) - ref[i])),
+    scale = std::max(scale, std::fabs(ref[i]));
+  return scale > 0 ? worst / scale : worst;
+}
+}  // namespace
+
+TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
+  uint64_t seed = 3000;
+  for (const ConvCase& c : model_conv_cases()) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+    const std::vector<float> hx =
+        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
+    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
+    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
+    const DoubleConv ref = double_conv(p, hx, hw, hg);
+    DeviceBuffer<float> x(hx), w(hw), dy(hg), y(size_t(p.y_size())), dx(size_t(p.x_size())),
+        dw(size_t(p.w_size())), ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
+
+    CUDA_OK(conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
+    const double fprop_tf32 = check_tf32_bound("y", y.download(), ref.y, ref.y_mag, p.gemm_k());
+    CUDA_OK(conv2d_fprop_v3_register_block(p, x.get(), w.get(), nullptr, y.get(), nullptr));
+    const double fprop_fp32 = rel_to_max(y.download(), ref.y);
+
+    CUDA_OK(conv2d_dgrad_v3_tf32_mma(p, dy.get(), w.get(), dx.get(), nullptr));
+    const double dgrad_tf32 =
+        check_tf32_bound("dx", dx.download(), ref.dx, ref.dx_mag, int64_t(p.K) * p.R * p.S);
+    CUDA_OK(conv2d_dgrad_v2_register_block(p, dy.get(), w.get(), dx.get(), nullptr));
+    const double dgrad_fp32 = rel_to_max(dx.download(), ref.dx);
+
+    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+    const double wgrad_tf32 = check_tf32_bound("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m());
+    CUDA_OK(conv2d_wgrad_v2_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+    const double wgrad_fp32 = rel_to_max(dw.download(), ref.dw);
+
+    std::printf(
+        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e dgrad %.1e wgrad %.1e   "
+        "FP32: %.1e %.1e %.1e\n",
+        c.name, fprop_tf32, dgrad_tf32, wgrad_tf32, fprop_fp32, dgrad_fp32, wgrad_fp32);
+    EXPECT_LE(fprop_tf32, 1e-3);
+    EXPECT_LE(dgrad_tf32, 1e-3);
+    EXPECT_LE(wgrad_tf32, 1e-3);
+  }
+}

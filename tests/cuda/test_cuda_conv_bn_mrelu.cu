@@ -11,6 +11,10 @@
 //   1.3e-6 of max|ref|. dγ, dβ: 5e-5, reductions that cancel (see tests/cuda/test_cuda_bn.cu).
 //   Inference: 1e-5 as well: folding rounds w·γ/σ once per weight (2⁻²⁴ relative) and the conv
 //   then sums C·R·S such terms; measured worst 7e-7 of max|a|.
+// TF32 (params.tf32, the conv on tensor cores): the integer inputs are TF32 values, so in training
+//   y is still bitwise equal and every tolerance above holds unchanged (128-row partials instead
+//   of 64). Inference convolves the FOLDED weights, which are not TF32 values: each is rounded by
+//   ≤ 2⁻¹¹ of itself, so |Δa| ≤ 2⁻¹¹·Σ|x·w_folded| — kTolTf32Infer = 1e-3 of max|a|.
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
 #include "engine/cpu/conv2d.h"
@@ -31,8 +35,9 @@ using senet::test::random_tensor;
 
 namespace {
 
-constexpr double kTol = 1e-5;        // see the file header
-constexpr double kTolReduce = 5e-5;  // dγ, dβ: see the file header
+constexpr double kTol = 1e-5;           // see the file header
+constexpr double kTolReduce = 5e-5;     // dγ, dβ: see the file header
+constexpr double kTolTf32Infer = 1e-3;  // TF32 inference: see the file header
 
 Tensor random_mask(const Shape& shape, uint64_t seed) {
   std::vector<uint8_t> m(size_t(shape.numel()));
@@ -65,11 +70,12 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   return in;
 }
 
-conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac) {
+conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac, bool tf32 = false) {
   conv_bn_mrelu_fwd_params fp;
   fp.conv = c.params();
   fp.act = ac.act;
   fp.mask_per_channel = ac.per_channel;
+  fp.tf32 = tf32;
   return fp;
 }
 
@@ -122,8 +128,8 @@ struct FusedGpu {
   }
 };
 
-void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name);
+void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + (tf32 ? " tf32" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   // CPU oracle: the fused op through the tape.
@@ -138,7 +144,7 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
                         in.x.data<float>(), in.w.data<float>(), nullptr, y_ref.data());
 
   FusedGpu d(p, in);
-  CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac), d.fwd_tensors(true), nullptr));
+  CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac, tf32), d.fwd_tensors(true), nullptr));
   EXPECT_TRUE(bitwise_equal(d.y.download(), y_ref)) << "y (exact integers)";
   EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
   EXPECT_TRUE(close(d.rm.download(), host(st.running_mean), kTol, kTol)) << "running_mean";
@@ -153,8 +159,8 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed) {
               d.dx.guard_intact() && d.dw.guard_intact());
 }
 
-void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference");
+void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference" + (tf32 ? " tf32" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   BatchNormState st;
@@ -165,9 +171,10 @@ void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
   CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
                        bf.get(), nullptr));
-  CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac), d.x.get(), wf.get(), bf.get(), d.mask.get(),
-                              d.a.get(), nullptr));
-  EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
+  CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac, tf32), d.x.get(), wf.get(), bf.get(),
+                              d.mask.get(), d.a.get(), nullptr));
+  const double tol = tf32 ? kTolTf32Infer : kTol;
+  EXPECT_TRUE(close(d.a.download(), host(a_ref), tol, kTol)) << "a";
   EXPECT_TRUE(d.a.guard_intact() && wf.guard_intact() && bf.guard_intact());
 }
 
@@ -182,7 +189,8 @@ const ActCase kMasked = kActs[2];
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
   const ConvCase c{"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1};
   uint64_t seed = 100;
-  for (const ActCase& ac : kActs) check_training(c, ac, seed += 10);
+  for (bool tf32 : {false, true})
+    for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, tf32);
 }
 
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
@@ -190,14 +198,19 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
   for (const ConvCase& c : all_conv_cases()) {
     if (std::string(c.name) == "C67_CRS603_3x3") continue;  // dgrad/wgrad cover it; time budget
     check_training(c, kMasked, seed += 10);
+    check_training(c, kMasked, seed, /*tf32=*/true);
   }
 }
 
 TEST(CudaConvBnMrelu, InferenceFoldedEqualsCpuOp) {
   uint64_t seed = 500;
-  for (const ActCase& ac : kActs)
-    check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10);
-  for (const ConvCase& c : all_conv_cases()) check_inference(c, kMasked, seed += 10);
+  for (bool tf32 : {false, true})
+    for (const ActCase& ac : kActs)
+      check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10, tf32);
+  for (const ConvCase& c : all_conv_cases()) {
+    check_inference(c, kMasked, seed += 10);
+    check_inference(c, kMasked, seed, /*tf32=*/true);
+  }
 }
 
 // The conv epilogue's partials give the same statistics as the separate bn_stats pass.
@@ -228,6 +241,20 @@ TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
   // Integer y: each partial's mean and M2 are close to exact; 1e-6 covers the fp32 divisions.
   EXPECT_TRUE(close(m1.download(), m2.download(), 1e-6, 1e-6)) << "mean";
   EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd";
+  // The TF32 tile: 128-row blocks → 2 partials per channel, the same y and statistics.
+  const int64_t T3 = conv2d_fprop_bn_partials_count(p, /*tf32=*/true);
+  ASSERT_EQ(T3, 2);
+  const std::vector<float> y_fp32 = d.y.download();
+  DeviceBuffer<float> part3(size_t(3 * T3 * p.K));
+  const bn_partials pp3{part3.get(), part3.get() + T3 * p.K, part3.get() + 2 * T3 * p.K};
+  d.y.fill_pattern();
+  CUDA_OK(conv2d_fprop_bn_partials_tf32(p, d.x.get(), d.w.get(), d.y.get(), pp3, nullptr));
+  EXPECT_TRUE(bitwise_equal(d.y.download(), y_fp32)) << "y (exact integers)";
+  fp.num_partials = int(T3);
+  CUDA_OK(bn_finalize_train(fp, pp3, d.g.get(), d.b.get(), nullptr, nullptr,
+                            {m1.get(), i1.get(), s1.get(), h1.get()}, nullptr));
+  EXPECT_TRUE(close(m1.download(), m2.download(), 1e-6, 1e-6)) << "mean (tf32 tile)";
+  EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd (tf32 tile)";
 }
 
 TEST(CudaConvBnMrelu, RaceFree) {
@@ -235,25 +262,28 @@ TEST(CudaConvBnMrelu, RaceFree) {
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, kMasked, 950);
   FusedGpu d(p, in);
-  const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked);
-  EXPECT_RACE_FREE(([&] {
-                     EXPECT_CUDA_OK(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(false), nullptr));
-                     std::vector<double> out;
-                     for (float v : d.fws.download()) out.push_back(v);  // the partials
-                     for (float v : d.a.download()) out.push_back(v);
-                     for (uint32_t v : d.bits.download()) out.push_back(double(v));
-                     return out;
-                   }),
-                   0.0);
-  DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
-  CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
-                       bf.get(), nullptr));
-  EXPECT_RACE_FREE(([&] {
-                     EXPECT_CUDA_OK(conv_bn_mrelu_infer(fp, d.x.get(), wf.get(), bf.get(),
-                                                        d.mask.get(), d.a.get(), nullptr));
-                     return d.a.download();
-                   }),
-                   0.0);
+  for (bool tf32 : {false, true}) {
+    SCOPED_TRACE(tf32 ? "tf32" : "fp32");
+    const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked, tf32);
+    EXPECT_RACE_FREE(([&] {
+                       EXPECT_CUDA_OK(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(false), nullptr));
+                       std::vector<double> out;
+                       for (float v : d.fws.download()) out.push_back(v);  // the partials
+                       for (float v : d.a.download()) out.push_back(v);
+                       for (uint32_t v : d.bits.download()) out.push_back(double(v));
+                       return out;
+                     }),
+                     0.0);
+    DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
+    CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(),
+                         wf.get(), bf.get(), nullptr));
+    EXPECT_RACE_FREE(([&] {
+                       EXPECT_CUDA_OK(conv_bn_mrelu_infer(fp, d.x.get(), wf.get(), bf.get(),
+                                                          d.mask.get(), d.a.get(), nullptr));
+                       return d.a.download();
+                     }),
+                     0.0);
+  }
 }
 
 TEST(CudaConvBnMrelu, LaunchersRejectBadParams) {

@@ -6,6 +6,8 @@
 //   1e-5         fp32 sums in another order: conv (implicit GEMM vs im2col + OpenBLAS), linear,
 //                BN statistics (block partials + Chan merge vs per-image segments), softmax/KD
 //   1e-4         gradients that go through BN's (dz − dβ/M − x̂·dγ/M) cancellation, PRAM's dA
+//   2e-3         with set_cuda_allow_tf32(true): the conv operands rounded to TF32 (2⁻¹¹ each,
+//                ~3e-4 of max|y| measured in tests/cuda), and through BN's normalisation
 #include <gtest/gtest.h>
 
 #include "engine/core/rng.h"
@@ -106,6 +108,44 @@ TEST_F(CudaBackend, Conv2d) {
   compare(
       "conv2d exact", [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); }, {xi, wi}, 0, 0,
       0);
+}
+
+// With allow_tf32 the same ops run the TF32 tensor-core kernels: random data moves by more than
+// FP32 rounding would (so the switch took effect) and stays within TF32's tolerance; integers stay
+// exact (they are TF32 values).
+TEST_F(CudaBackend, Conv2dAndConvBnActWithAllowTf32) {
+  struct Tf32Scope {
+    Tf32Scope() { set_cuda_allow_tf32(true); }
+    ~Tf32Scope() { set_cuda_allow_tf32(false); }
+  } tf32;
+  Tensor x = rnd({2, 8, 9, 7}, 41), w = random_tensor({6, 8, 3, 3}, 42, 0.3f, true);
+  auto conv = [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); };
+  compare("conv2d tf32", conv, {x, w}, 2e-3, 2e-3);
+  {
+    NoGradGuard no_grad;
+    const Tensor cpu = conv({x.detach(), w.detach()});
+    const Tensor dev = conv({x.detach().to(Device::CUDA), w.detach().to(Device::CUDA)});
+    EXPECT_GT(test::max_abs_diff(cpu, dev.to(Device::CPU)), 1e-5)
+        << "allow_tf32 did not change the conv's rounding: the FP32 kernel ran";
+  }
+  Tensor xi = test::random_int_tensor({2, 3, 6, 6}, 43, -8, 8),
+         wi = test::random_int_tensor({4, 3, 3, 3}, 44, -8, 8);
+  compare("conv2d tf32 exact", conv, {xi, wi}, 0, 0, 0);
+  Tensor g = rnd({6}, 45), b = rnd({6}, 46), mask = random_mask({6}, 47);
+  for (bool training : {true, false}) {
+    BatchNormState st[2];
+    auto f = [&](const V& v) {
+      return conv_bn_act(v[0], v[1], v[2], v[3], st[v[0].is_cuda() ? 1 : 0], training,
+                         Act::MaskedReLU, mask.to(v[0].device()), 1, 1);
+    };
+    compare(std::string("conv_bn_act tf32 ") + (training ? "train" : "eval"), f, {x, w, g, b}, 2e-3,
+            2e-3, 1e-6);
+    if (!training) {
+      NoGradGuard no_grad;
+      compare("conv_bn_act tf32 folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 2e-3,
+              0, 1e-6);
+    }
+  }
 }
 
 // BN-family ops update running stats: each device gets its own state, compared afterwards.

@@ -210,11 +210,16 @@ TEST_F(CudaBackend, MaskSearchEntriesMatchHost) {
 // The run machinery on --device cuda: activate_device, batches moved to the device, training,
 // evaluation and checkpoints (one epoch of 2 steps on synthetic data; the loss must be finite).
 TEST_F(CudaBackend, TrainSupervisedOnCuda) {
-  EXPECT_EQ(activate_device(Device::CUDA), Device::CUDA);
   RunConfig c = senet::test::tiny_run_config("", 48);
   c.data.val_size = 16;
   c.train.epochs = 1;
   c.device = Device::CUDA;
+  c.allow_tf32 = true;  // the config key reaches the backend
+  EXPECT_EQ(activate_device(c), Device::CUDA);
+  EXPECT_TRUE(cuda_allow_tf32());
+  c.allow_tf32 = false;
+  EXPECT_EQ(activate_device(c), Device::CUDA);
+  EXPECT_FALSE(cuda_allow_tf32());
   c.out_dir =
       (std::filesystem::temp_directory_path() / ("senet_cb_train_" + std::to_string(::getpid())))
           .string();

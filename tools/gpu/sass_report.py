@@ -24,6 +24,7 @@ the FFMA share of what the loop issues. Its mix:
   lds      shared-memory loads in the body, and how many are 128-bit (LDS.128)
   ldg128 / ldgsts   vectorised global loads / cp.async copies anywhere in the kernel
 Targets (issue 16): ffma% ≥ 60 in the SIMT conv kernels, HMMA in the TF32 ones, no spills.
+--expect-hmma NAME makes the last two a check (the CTest sass.report uses it on the TF32 kernels).
 """
 from __future__ import annotations
 
@@ -175,6 +176,9 @@ def main() -> int:
     ap.add_argument("--expect", action="append", default=[], metavar="NAME",
                     help="fail (exit 1) unless some kernel's name contains NAME and every such "
                          "kernel has a main loop (repeatable; the test's check that SASS was read)")
+    ap.add_argument("--expect-hmma", action="append", default=[], metavar="NAME",
+                    help="fail unless some kernel's name contains NAME and every such kernel has "
+                         "tensor-core MMAs in its main loop and no spills (repeatable)")
     a = ap.parse_args()
     kernels = read_kernels(find_cuobjdump(a.cuobjdump), a.files, a.arch)
     rows = []
@@ -196,6 +200,16 @@ def main() -> int:
         if not found:
             problems.append(f"no kernel named like '{want}' in the SASS")
         problems += [f"{short(k.name)}: no main loop found" for k in found if main_loop(k) is None]
+    for want in a.expect_hmma:
+        found = [k for k in kernels.values() if want in k.name and k.insns]
+        if not found:
+            problems.append(f"no kernel named like '{want}' in the SASS")
+        for k in found:
+            m = main_loop(k)
+            if m is None or m.hmma == 0:
+                problems.append(f"{short(k.name)}: no HMMA in its main loop")
+            if k.local > 0:
+                problems.append(f"{short(k.name)}: {k.local} bytes of local memory (spills)")
     if a.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")

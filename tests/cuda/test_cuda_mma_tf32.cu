@@ -1,0 +1,164 @@
+// tests/cuda/test_cuda_mma_tf32.cu — the TF32 tensor-core primitive (kernels/mma_tf32.cuh) on its
+// own: the rounding to TF32 bit for bit, and one warp's mma.m16n8k8 with its documented fragment
+// layout against a host matrix product. Under emulation this checks the emulated instruction;
+// built by nvcc (test_cuda_gpu) the same tests check the hardware's.
+//   * to_tf32: against an independent host rounding (frexp → 11 significant bits → std::round,
+//     which ties away from zero) on edge values and 20,000 random normal floats;
+//   * mma, small integers: D = A·B + C is exact in fp32 in any order, so bitwise equal — any slip in
+//     the fragment layout moves a value and shows;
+//   * mma, random TF32 values: |D − ref| ≤ 8·2⁻²⁴·(Σ_k|a·b| + |c|) (products exact, 8 fp32 adds).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+
+#include "kernels/mma_tf32.cuh"
+#include "tests/cuda/cuda_test.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+
+namespace {
+
+__global__ void to_tf32_kernel(const float* __restrict__ x, float* __restrict__ y, int n) {
+  const int i = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) y[i] = detail::to_tf32(x[i]);
+}
+
+// One warp: A 16×8 row-major, B 8×8 as B[k][n] (row-major), C and D 16×8 row-major; each lane
+// loads its fragments by the layout in kernels/mma_tf32.cuh and stores its four outputs.
+__global__ void mma_one_warp_kernel(const float* __restrict__ A, const float* __restrict__ B,
+                                    const float* __restrict__ C, float* __restrict__ D) {
+  const int lane = int(threadIdx.x), g = lane >> 2, t = lane & 3;
+  const float a[4] = {A[g * 8 + t], A[(g + 8) * 8 + t], A[g * 8 + t + 4], A[(g + 8) * 8 + t + 4]};
+  const float b[2] = {B[t * 8 + g], B[(t + 4) * 8 + g]};
+  float d[4] = {C[g * 8 + 2 * t], C[g * 8 + 2 * t + 1], C[(g + 8) * 8 + 2 * t],
+                C[(g + 8) * 8 + 2 * t + 1]};
+  detail::mma_tf32_m16n8k8(d, a, b);
+  D[g * 8 + 2 * t] = d[0], D[g * 8 + 2 * t + 1] = d[1];
+  D[(g + 8) * 8 + 2 * t] = d[2], D[(g + 8) * 8 + 2 * t + 1] = d[3];
+}
+
+// x rounded to 11 significant bits, ties away from zero (normal x; ±0, ±inf, NaN unchanged).
+float host_tf32(float x) {
+  if (x == 0.0f || !std::isfinite(x)) return x;
+  int e = 0;
+  const double f = std::frexp(double(x), &e);  // x = f·2^e, 0.5 ≤ |f| < 1
+  return float(std::ldexp(std::round(std::ldexp(f, 11)), e - 11));
+}
+
+uint32_t bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+
+std::vector<float> run_mma(const std::vector<float>& A, const std::vector<float>& B,
+                           const std::vector<float>& C) {
+  DeviceBuffer<float> a(A), b(B), c(C), d(C.size());
+  EXPECT_EQ(launch(mma_one_warp_kernel, dim3(1), dim3(32), 0, nullptr, a.get(), b.get(), c.get(),
+                   d.get()),
+            cudaSuccess);
+  EXPECT_TRUE(d.guard_intact());
+  return d.download();
+}
+
+// D = A·B + C in double, and Σ_k|a·b| + |c| per element.
+void host_mma(const std::vector<float>& A, const std::vector<float>& B, const std::vector<float>& C,
+              std::vector<double>* D, std::vector<double>* mag) {
+  D->assign(128, 0.0), mag->assign(128, 0.0);
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      double s = C[size_t(m * 8 + n)], a = std::fabs(s);
+      for (int k = 0; k < 8; ++k) {
+        const double p = double(A[size_t(m * 8 + k)]) * double(B[size_t(k * 8 + n)]);
+        s += p, a += std::fabs(p);
+      }
+      (*D)[size_t(m * 8 + n)] = s, (*mag)[size_t(m * 8 + n)] = a;
+    }
+}
+
+}  // namespace
+
+TEST(MmaTf32, RoundsToNearestTiesAwayBitForBit) {
+  std::vector<float> x = {1.0f,
+                          -1.0f,
+                          1.0f + 0x1p-11f,  // exactly halfway between two TF32 values: away
+                          -(1.0f + 0x1p-11f),
+                          1.0f + 0x1p-11f - 0x1p-23f,  // just below halfway: down
+                          1.0f + 3 * 0x1p-11f,         // halfway above an odd TF32 value
+                          3.14159265f,
+                          -2.7182818f,
+                          0x1.fffffep127f,  // the largest float rounds up to +inf
+                          -0x1.fffffep127f,
+                          0x1p-126f,  // the smallest normal
+                          65504.0f,
+                          0.0f,
+                          -0.0f,
+                          INFINITY,
+                          -INFINITY};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> ex(-100, 100);
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  for (int i = 0; i < 20000; ++i) x.push_back((i % 2 ? -1.0f : 1.0f) * std::ldexp(mant(rng), ex(rng)));
+  DeviceBuffer<float> dx(x), dy(x.size());
+  CUDA_OK(launch(to_tf32_kernel, dim3(unsigned((x.size() + 255) / 256)), dim3(256), 0, nullptr,
+                 dx.get(), dy.get(), int(x.size())));
+  const std::vector<float> y = dy.download();
+  int bad = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = host_tf32(x[i]);
+    if (bits(y[i]) != bits(want) && bad++ < 5)
+      ADD_FAILURE() << "to_tf32(" << x[i] << " = 0x" << std::hex << bits(x[i]) << ") = 0x"
+                    << bits(y[i]) << ", want 0x" << bits(want) << std::dec;
+    EXPECT_EQ(bits(y[i]) & 0x1fffu, 0u) << "low 13 bits must be zero";
+  }
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(y[2], 1.0f + 0x1p-10f);
+  EXPECT_EQ(y[4], 1.0f);
+  EXPECT_EQ(y[8], INFINITY);
+  EXPECT_TRUE(std::isnan(host_tf32(NAN)));
+}
+
+TEST(MmaTf32, OneWarpSmallIntegersBitwiseByTheFragmentLayout) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> v(-8, 8);
+  for (int trial = 0; trial < 4; ++trial) {
+    std::vector<float> A(128), B(64), C(128);
+    for (float& a : A) a = float(v(rng));
+    for (float& b : B) b = float(v(rng));
+    for (float& c : C) c = trial == 0 ? 0.0f : float(v(rng) * 16);
+    std::vector<double> ref, mag;
+    host_mma(A, B, C, &ref, &mag);
+    const std::vector<float> D = run_mma(A, B, C);
+    std::vector<float> want(128);
+    for (size_t i = 0; i < 128; ++i) want[i] = float(ref[i]);
+    EXPECT_TRUE(bitwise_equal(D, want)) << "trial " << trial;
+  }
+  // One nonzero per matrix: each (m, k, n) lands exactly where the layout says.
+  for (int m = 0; m < 16; m += 5)
+    for (int k = 0; k < 8; k += 3)
+      for (int n = 0; n < 8; n += 3) {
+        std::vector<float> A(128, 0.0f), B(64, 0.0f), C(128, 0.0f);
+        A[size_t(m * 8 + k)] = 2.0f, B[size_t(k * 8 + n)] = 3.0f;
+        const std::vector<float> D = run_mma(A, B, C);
+        for (int i = 0; i < 128; ++i)
+          ASSERT_EQ(D[size_t(i)], i == m * 8 + n ? 6.0f : 0.0f)
+              << "m=" << m << " k=" << k << " n=" << n << " at D[" << i / 8 << "][" << i % 8 << "]";
+      }
+}
+
+TEST(MmaTf32, OneWarpRandomTf32ValuesWithinFp32SumBound) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> A(128), B(64), C(128);
+  for (float& a : A) a = host_tf32(u(rng));
+  for (float& b : B) b = host_tf32(u(rng));
+  for (float& c : C) c = u(rng);
+  std::vector<double> ref, mag;
+  host_mma(A, B, C, &ref, &mag);
+  const std::vector<float> D = run_mma(A, B, C);
+  for (size_t i = 0; i < 128; ++i)
+    EXPECT_LE(std::fabs(double(D[i]) - ref[i]), 8 * 0x1p-24 * mag[i]) << "D[" << i / 8 << "]["
+                                                                      << i % 8 << "]";
+}
