@@ -11,13 +11,17 @@
 //                      thread, BK = 8; block 256, grid (⌈NHW/64⌉, ⌈C/64⌉).
 //   v3_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh),
 //                      128×64 tile, 8 warps of 32×32; block 256, grid (⌈NHW/128⌉, ⌈C/64⌉).
+//   v4_simt_128x128    FP32 on the CUDA-core loop of conv2d_fprop v5 (kernels/implicit_gemm_simt.cuh):
+//                      128×128 tile, 8×8 per thread, LDS.128, two stages; block 256,
+//                      grid (⌈NHW/128⌉, ⌈C/128⌉). v3 and v4 gather without division
+//                      (kernels/conv_gather_fast.cuh).
 // Numerics: fp32, one FMA chain per element in ascending (k,r,s) order: exact for small integers,
 //   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
 //   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
 #include "kernels/conv2d_dgrad.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_mma.cuh"
+#include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
@@ -62,19 +66,25 @@ struct conv2d_dgrad_gather {
     return w[(int64_t(k) * C + c) * RS + rs];
   }
 };
+// The gather tile T reads dy and w with: the dividing one (v2) or the hoisting one (v3, v4).
+template <class T>
+auto dgrad_gather(const Conv2dGeom& p, const float* dy, const float* w) {
+  if constexpr (T::hoisted)
+    return conv2d_dgrad_gather_fast::make(p, dy, w);
+  else
+    return conv2d_dgrad_gather{dy, w, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad, p.P, p.Q};
+}
 }  // namespace detail
 
-template <class T>
+// T: the tile; G: its gather of dy and w (dgrad_gather<T>, built on the host).
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_dgrad_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ dy,
-                                      const float* __restrict__ w, float* __restrict__ dx) {
-  __shared__ float As[T::smem_a];
-  __shared__ float Bs[T::smem_b];
+    conv2d_dgrad_implicit_gemm_kernel(Conv2dGeom p, G g, float* __restrict__ dx) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
-  const detail::conv2d_dgrad_gather g{dy,  w,   p.C,      p.H,   p.W, p.K,
-                                      p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
   const detail::tile_thread<T> th(tid);
@@ -103,6 +113,7 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v1_direct: return "v1_direct";
     case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
     case conv2d_dgrad_version::v3_tf32_mma: return "v3_tf32_mma";
+    case conv2d_dgrad_version::v4_simt_128x128: return "v4_simt_128x128";
   }
   return "?";
 }
@@ -122,8 +133,9 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
   if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
   const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
-  return launch(conv2d_dgrad_implicit_gemm_kernel<T>, dim3(unsigned(gx), unsigned(gy)),
-                dim3(T::threads), 0, stream, p, dy, w, dx);
+  const auto g = detail::dgrad_gather<T>(p, dy, w);
+  return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, dim3(unsigned(gx), unsigned(gy)),
+                dim3(T::threads), 0, stream, p, g, dx);
 }
 }  // namespace
 
@@ -135,6 +147,10 @@ cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float*
                                      cudaStream_t stream) {
   return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream);
 }
+cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         cudaStream_t stream) {
+  return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream);
+}
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream) {
@@ -143,6 +159,8 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
     case conv2d_dgrad_version::v2_register_block:
       return conv2d_dgrad_v2_register_block(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v4_simt_128x128:
+      return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
   }
   return cudaErrorInvalidValue;
 }

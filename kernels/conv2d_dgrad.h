@@ -11,10 +11,11 @@ enum class conv2d_dgrad_version {
   v1_direct,          // one thread per dx element, loops k,r,s with the stride-divisibility test
   v2_register_block,  // implicit GEMM (M = N·H·W, N = C, K = K·R·S), 64×64 tile, 4×4 per thread
   v3_tf32_mma,        // the same GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
+  v4_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v1_direct, conv2d_dgrad_version::v2_register_block,
-    conv2d_dgrad_version::v3_tf32_mma};
+    conv2d_dgrad_version::v3_tf32_mma, conv2d_dgrad_version::v4_simt_128x128};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -24,6 +25,8 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream);
+cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         cudaStream_t stream);
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream);
 

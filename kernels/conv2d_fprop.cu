@@ -18,13 +18,18 @@
 //                      padded smem, the next slice prefetched into registers during the MMAs.
 //                      block 256, grid (⌈NPQ/128⌉, ⌈K/64⌉). Like PyTorch's allow_tf32: x and w
 //                      rounded to TF32 (10-bit mantissa), products summed in fp32.
+//   v5_simt_128x128    FP32 again, the CUDA-core loop near its roof (kernels/implicit_gemm_simt.cuh):
+//                      128×128 tile, 8×8 outputs per thread read as float4 (LDS.128), two
+//                      shared-memory stages, no division in the loop (the hoisting gather,
+//                      kernels/conv_gather_fast.cuh, which v4 uses too). block 256,
+//                      grid (⌈NPQ/128⌉, ⌈K/128⌉).
 // Numerics: fp32, one FMA chain per output in ascending (c,r,s) order, bias added last. With small
 //   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise
 //   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative.
 #include "kernels/conv2d_fprop.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_mma.cuh"
+#include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
@@ -51,19 +56,17 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
   y[i] = bias ? acc + bias[k] : acc;
 }
 
-// v2, v3 and v4: the shared main loop (SIMT or tensor-core tile), plain epilogue y = acc (+ bias).
-template <class T>
+// v2–v5: the shared main loops (kernels/implicit_gemm.cuh), plain epilogue y = acc (+ bias).
+// T: the tile; G: its gather of x and w (fprop_gather<T>, built on the host).
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, const float* __restrict__ x,
-                                      const float* __restrict__ w, const float* __restrict__ bias,
+    conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, G g, const float* __restrict__ bias,
                                       float* __restrict__ y) {
-  __shared__ float As[T::smem_a];
-  __shared__ float Bs[T::smem_b];
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
-  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
-                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::tile_thread<T> th(tid);
@@ -90,8 +93,9 @@ cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const floa
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
   if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  return launch(conv2d_fprop_implicit_gemm_kernel<T>, dim3(unsigned(gx), unsigned(gy)),
-                dim3(T::threads), 0, stream, p, x, w, bias, y);
+  const auto g = detail::fprop_gather<T>(p, x, w);
+  return launch(conv2d_fprop_implicit_gemm_kernel<T, decltype(g)>, dim3(unsigned(gx), unsigned(gy)),
+                dim3(T::threads), 0, stream, p, g, bias, y);
 }
 }  // namespace
 
@@ -101,6 +105,7 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
     case conv2d_fprop_version::v2_smem_tile: return "v2_smem_tile";
     case conv2d_fprop_version::v3_register_block: return "v3_register_block";
     case conv2d_fprop_version::v4_tf32_mma: return "v4_tf32_mma";
+    case conv2d_fprop_version::v5_simt_128x128: return "v5_simt_128x128";
   }
   return "?";
 }
@@ -124,6 +129,10 @@ cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* 
                                      const float* bias, float* y, cudaStream_t stream) {
   return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
 }
+cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, cudaStream_t stream) {
+  return launch_implicit_gemm<detail::tile_simt_128x128>(p, x, w, bias, y, stream);
+}
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream) {
   switch (v) {
@@ -134,6 +143,8 @@ cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, c
       return conv2d_fprop_v3_register_block(p, x, w, bias, y, stream);
     case conv2d_fprop_version::v4_tf32_mma:
       return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
+    case conv2d_fprop_version::v5_simt_128x128:
+      return conv2d_fprop_v5_simt_128x128(p, x, w, bias, y, stream);
   }
   return cudaErrorInvalidValue;
 }

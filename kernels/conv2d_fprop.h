@@ -17,10 +17,12 @@ enum class conv2d_fprop_version {
   v2_smem_tile,  // implicit GEMM, 16×16 output tile per block, BK = 16 slices in shared memory
   v3_register_block,  // implicit GEMM, 64×64 tile per block, 4×4 outputs per thread in registers
   v4_tf32_mma,        // implicit GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
+  v5_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
 };
 inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
     conv2d_fprop_version::v1_direct, conv2d_fprop_version::v2_smem_tile,
-    conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v4_tf32_mma};
+    conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v4_tf32_mma,
+    conv2d_fprop_version::v5_simt_128x128};
 const char* conv2d_fprop_version_name(conv2d_fprop_version v);
 
 // y = conv(x, w) (+ bias[k] when bias is not null). y is overwritten.
@@ -33,6 +35,8 @@ cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const f
 // x and w rounded to TF32 (10-bit mantissa) as PyTorch's allow_tf32 does; products summed in fp32.
 cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* w,
                                      const float* bias, float* y, cudaStream_t stream);
+cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, cudaStream_t stream);
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream);
 

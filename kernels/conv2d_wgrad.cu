@@ -14,6 +14,9 @@
 //               splits = min(64, ⌈NPQ/256⌉) (slices of ≥ 256 GEMM_K rows, a multiple of BK = 8).
 //   v3_tf32_split_k  v2 with step 1 on TF32 tensor cores (kernels/implicit_gemm_mma.cuh): 64×128
 //               tile (K is the short side), 8 warps of 32×32; grid (⌈K/64⌉, ⌈CRS/128⌉, splits).
+//   v4_simt_split_k  v2 with step 1 on the FP32 loop of conv2d_fprop v5 (implicit_gemm_simt.cuh):
+//               128×128 tile, 8×8 per thread; grid (⌈K/128⌉, ⌈CRS/128⌉, splits). v3 and v4 gather
+//               without division (kernels/conv_gather_fast.cuh).
 // Numerics: fp32 FMA chains within a slice, fp32 adds across slices. Exact for small integers
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
@@ -21,7 +24,7 @@
 #include "kernels/conv2d_wgrad.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_mma.cuh"
+#include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
@@ -62,20 +65,27 @@ struct conv2d_wgrad_gather {
     return x[((int64_t(n) * C + c) * H + h) * W + ww];
   }
 };
+
+// The gather tile T reads dy and x with: the dividing one (v2) or the hoisting one (v3, v4).
+template <class T>
+auto wgrad_gather(const Conv2dGeom& p, const float* x, const float* dy) {
+  if constexpr (T::hoisted)
+    return conv2d_wgrad_gather_fast::make(p, x, dy);
+  else
+    return conv2d_wgrad_gather{x, dy, p.C, p.H, p.W, p.K, p.R, p.S, p.stride, p.pad, p.P, p.Q};
+}
 }  // namespace detail
 
-template <class T>
+// T: the tile; G: its gather of dy and x (wgrad_gather<T>, built on the host).
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_wgrad_split_k_kernel(Conv2dGeom p, const float* __restrict__ x,
-                                const float* __restrict__ dy, float* __restrict__ out, int slice) {
-  __shared__ float As[T::smem_a];
-  __shared__ float Bs[T::smem_b];
+    conv2d_wgrad_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int CRS = int(p.gemm_k()), NPQ = int(p.gemm_m());
   const int k_begin = int(blockIdx.z) * slice, k_end = min(NPQ, k_begin + slice);
-  const detail::conv2d_wgrad_gather g{x,   dy,  p.C,      p.H,   p.W, p.K,
-                                      p.R, p.S, p.stride, p.pad, p.P, p.Q};
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, p.K, CRS, k_begin, k_end, g, As, Bs, acc);
   const detail::tile_thread<T> th(tid);
@@ -126,6 +136,7 @@ const char* conv2d_wgrad_version_name(conv2d_wgrad_version v) {
     case conv2d_wgrad_version::v1_direct: return "v1_direct";
     case conv2d_wgrad_version::v2_split_k: return "v2_split_k";
     case conv2d_wgrad_version::v3_tf32_split_k: return "v3_tf32_split_k";
+    case conv2d_wgrad_version::v4_simt_split_k: return "v4_simt_split_k";
   }
   return "?";
 }
@@ -149,8 +160,9 @@ cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const floa
   if (gy > 65535) return cudaErrorInvalidValue;
   float* out = splits == 1 ? dw : workspace;
   cudaError_t e =
-      launch(conv2d_wgrad_split_k_kernel<T>, dim3(unsigned(gx), unsigned(gy), unsigned(splits)),
-             dim3(T::threads), 0, stream, p, x, dy, out, slice);
+      launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>,
+             dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0, stream, p,
+             detail::wgrad_gather<T>(p, x, dy), out, slice);
   if (e != cudaSuccess || splits == 1) return e;
   const int64_t n = p.w_size();
   return launch(conv2d_wgrad_reduce_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,
@@ -166,6 +178,10 @@ cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const flo
                                          float* workspace, cudaStream_t stream) {
   return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream);
 }
+cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                         float* workspace, cudaStream_t stream) {
+  return launch_wgrad_split_k<detail::tile_simt_128x128>(p, x, dy, dw, workspace, stream);
+}
 
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream) {
@@ -175,6 +191,8 @@ cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, c
       return conv2d_wgrad_v2_split_k(p, x, dy, dw, workspace, stream);
     case conv2d_wgrad_version::v3_tf32_split_k:
       return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream);
+    case conv2d_wgrad_version::v4_simt_split_k:
+      return conv2d_wgrad_v4_simt_split_k(p, x, dy, dw, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

@@ -11,10 +11,11 @@ enum class conv2d_wgrad_version {
   v2_split_k,  // implicit GEMM (M = K, N = C·R·S, K = N·P·Q) split over N·P·Q: per-block partial
                // tiles in a workspace, then a deterministic in-order reduction (no atomics)
   v3_tf32_split_k,  // v2's split and reduction, each slice's GEMM on TF32 tensor cores (64×128)
+  v4_simt_split_k,  // v2's split and reduction, FP32 128×128 tile, 8×8 per thread, no division
 };
 inline constexpr conv2d_wgrad_version kConv2dWgradVersions[] = {
     conv2d_wgrad_version::v1_direct, conv2d_wgrad_version::v2_split_k,
-    conv2d_wgrad_version::v3_tf32_split_k};
+    conv2d_wgrad_version::v3_tf32_split_k, conv2d_wgrad_version::v4_simt_split_k};
 const char* conv2d_wgrad_version_name(conv2d_wgrad_version v);
 
 // v2 and v3: number of N·P·Q slices, and the workspace it needs (floats; 0 when there is one slice, which
@@ -30,6 +31,8 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 // x and dy rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32);
 // the same slices and workspace as v2.
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                         float* workspace, cudaStream_t stream);
+cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream);
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream);

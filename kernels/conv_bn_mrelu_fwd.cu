@@ -6,23 +6,22 @@
 // Saved for backward: x, y, μ, 1/σ, bits p = !m || z > 0 (1 bit per element; kernels/kernel_params.h)
 // Implicit GEMM: GEMM_M = N·P·Q, GEMM_N = K, GEMM_K = C·R·S. flops = 2·N·K·P·Q·C·R·S
 // Launches (training):
-//   1 conv2d_fprop_bn_partials: the v3 main loop of conv2d_fprop (64×64 tile, 4×4 per thread,
-//     BK = 8; block 256, grid (⌈NPQ/64⌉, ⌈K/64⌉)); epilogue: store y, then, while the tile is
-//     still in registers, per-channel partials over the block's (≤ 64) valid rows — two passes
-//     through 4 KiB of smem: column sums → block mean, then Σ(y − block mean)² → M2. Written to
-//     partial t = blockIdx.x of channel k. No separate statistics pass over y.
-//   2 bn_finalize_train: Chan merge of the ⌈NPQ/64⌉ partials per channel (in order, in double)
+//   1 conv2d_fprop_bn_partials: the main loop of conv2d_fprop v5 (FP32: 128×128 tile, 8×8 per
+//     thread) or, with params.tf32, of v4 (TF32 tensor cores: 128×64 tile); block 256, grid
+//     (⌈NPQ/128⌉, ⌈K/BN⌉). Epilogue: store y, then, while the tile is still in registers,
+//     per-channel partials over the block's (≤ 128) valid rows — two passes through shared
+//     memory: column sums → block mean, then Σ(y − block mean)² → M2. Written to partial
+//     t = blockIdx.x of channel k. No separate statistics pass over y.
+//   2 bn_finalize_train: Chan merge of the ⌈NPQ/128⌉ partials per channel (in order, in double)
 //     → μ, 1/σ, scale, shift, running stats.
 //   3 scale_shift_mrelu: a = act(scale·y + shift), pass bits by warp ballot.
 //   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
 //   (conv, stats, normalise, activation).
 // Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
-//   the v3 main loop with epilogue a = act(acc + b_folded[k]) — y and z never touch memory.
-// Versions: the conv main loop is conv2d_fprop's v3 (kernels/implicit_gemm_tile.cuh), or with
-//   params.tf32 its v4 on TF32 tensor cores (kernels/implicit_gemm_mma.cuh, 128-pixel tiles: half
-//   as many partials); the epilogues are written once for both tiles. v1/v2 of the fused path
-//   would be the unfused chain (conv2d_fprop + bn_stats + bn_finalize + ...), which the tests run
-//   as the reference.
+//   the same main loop with epilogue a = act(acc + b_folded[k]) — y and z never touch memory.
+// Versions: the epilogues are written once for every tile (kernels/implicit_gemm.cuh); v1/v2 of
+//   the fused path would be the unfused chain (conv2d_fprop + bn_stats + bn_finalize + ...),
+//   which the tests run as the reference. Until 2026-12 the FP32 loop was v3's 64×64 tile.
 // Numerics: fp32 conv (TF32 operands with params.tf32). Block partials are two-pass (stable for
 //   |μ| ≫ σ) and merged with Chan's formula in double: never Σy²/M − μ². Folding rounds w·γ/σ once
 //   per weight, so the inference kernel differs from the training formula by a few ulps (tests:
@@ -30,29 +29,26 @@
 #include "kernels/conv_bn_mrelu_fwd.h"
 
 #include "kernels/emu/cuda_compat.h"
-#include "kernels/implicit_gemm_mma.cuh"
+#include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
-using conv_bn_tile = detail::tile_64x64;             // FP32 (conv2d_fprop v3)
+using conv_bn_tile = detail::tile_simt_128x128;      // FP32 (conv2d_fprop v5)
 using conv_bn_tile_tf32 = detail::tile_tf32_128x64;  // TF32 (conv2d_fprop v4)
+static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM, "one partial count for both tiles");
 
 // T: either tile. A thread's accumulators are rows th.row(i), columns th.col(j); th.tm is its row
 // slot (< T::TY): the threads of one slot own disjoint columns, so red[slot][column] is race-free.
-template <class T>
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_fprop_bn_partials_kernel(Conv2dGeom p, const float* __restrict__ x,
-                                    const float* __restrict__ w, float* __restrict__ y,
-                                    bn_partials out) {
-  __shared__ float As[T::smem_a];
-  __shared__ float Bs[T::smem_b];
+    conv2d_fprop_bn_partials_kernel(Conv2dGeom p, G g, float* __restrict__ y, bn_partials out) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
   __shared__ float red[T::TY * T::BN];  // per (row slot, column) partial sums
   __shared__ float col_mean[T::BN];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
-  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
-                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::tile_thread<T> th(tid);
@@ -105,19 +101,16 @@ __global__ void __launch_bounds__(T::threads)
   }
 }
 
-template <class T>
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, const float* __restrict__ x,
-                               const float* __restrict__ w, const float* __restrict__ bias,
+    conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, G g, const float* __restrict__ bias,
                                const uint8_t* __restrict__ mask, float* __restrict__ a) {
-  __shared__ float As[T::smem_a];
-  __shared__ float Bs[T::smem_b];
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
   const Conv2dGeom& p = fp.conv;
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k()), PQ = p.P * p.Q;
-  const detail::conv2d_fprop_gather g{x,   w,        p.C,   p.H, p.W, p.R,
-                                      p.S, p.stride, p.pad, p.P, p.Q, CRS};
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
   const detail::tile_thread<T> th(tid);
@@ -159,10 +152,9 @@ bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
   if (p.act != Act::None && p.act != Act::ReLU && p.act != Act::MaskedReLU) return false;
   return p.act != Act::MaskedReLU || mask != nullptr;
 }
-// Both tiles are 64 channels wide.
-static_assert(conv_bn_tile::BN == conv_bn_tile_tf32::BN, "one grid check for both tiles");
+// The narrower tile (TF32's, 64 channels) sets the limit on K.
 bool grid_ok(const Conv2dGeom& p) {
-  return conv2d_geom_valid(p) && (p.K + conv_bn_tile::BN - 1) / conv_bn_tile::BN <= 65535;
+  return conv2d_geom_valid(p) && (p.K + conv_bn_tile_tf32::BN - 1) / conv_bn_tile_tf32::BN <= 65535;
 }
 template <class T>
 cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float* w, float* y,
@@ -170,14 +162,14 @@ cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float*
   if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
     return cudaErrorInvalidValue;
   const dim3 grid(unsigned((p.gemm_m() + T::BM - 1) / T::BM), unsigned((p.K + T::BN - 1) / T::BN));
-  return launch(conv2d_fprop_bn_partials_kernel<T>, grid, dim3(T::threads), 0, stream, p, x, w, y,
-                out);
+  const auto g = detail::fprop_gather<T>(p, x, w);
+  return launch(conv2d_fprop_bn_partials_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream,
+                p, g, y, out);
 }
 }  // namespace
 
-int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p, bool tf32) {
-  const int BM = tf32 ? conv_bn_tile_tf32::BM : conv_bn_tile::BM;
-  return (p.gemm_m() + BM - 1) / BM;
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p) {
+  return (p.gemm_m() + conv_bn_tile::BM - 1) / conv_bn_tile::BM;
 }
 
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
@@ -190,7 +182,7 @@ cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const fl
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
-  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;  // the FP32 tile's count: the larger one
+  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;
 }
 
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
@@ -198,7 +190,7 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   const Conv2dGeom& c = p.conv;
   if (!grid_ok(c) || !act_ok(p, t.mask) || !t.gamma || !t.beta || !t.workspace)
     return cudaErrorInvalidValue;
-  const int64_t parts = conv2d_fprop_bn_partials_count(c, p.tf32);
+  const int64_t parts = conv2d_fprop_bn_partials_count(c);
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
   const int64_t stride = parts * c.K;
   const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
@@ -233,7 +225,8 @@ cudaError_t launch_infer(const conv_bn_mrelu_fwd_params& p, const float* x, cons
                          cudaStream_t stream) {
   const dim3 grid(unsigned((p.conv.gemm_m() + T::BM - 1) / T::BM),
                   unsigned((p.conv.K + T::BN - 1) / T::BN));
-  return launch(conv_bn_mrelu_infer_kernel<T>, grid, dim3(T::threads), 0, stream, p, x, w_folded,
+  const auto g = detail::fprop_gather<T>(p.conv, x, w_folded);
+  return launch(conv_bn_mrelu_infer_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream, p, g,
                 b_folded, mask, a);
 }
 }  // namespace

@@ -38,17 +38,16 @@ struct conv_bn_mrelu_fwd_tensors {
   float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
 };
 
-// Launch 1 alone: y = conv(x, w) (v3 register-blocked implicit GEMM) and, per block of 64 output
+// Launch 1 alone: y = conv(x, w) (conv2d_fprop v5's FP32 loop) and, per block of 128 output
 // pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
-// The _tf32 twin: conv2d_fprop v4 on TF32 tensor cores, blocks of 128 output pixels.
-// Partials per channel: ⌈N·P·Q/64⌉, or ⌈N·P·Q/128⌉ with tf32.
-int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p, bool tf32 = false);
+// The _tf32 twin: conv2d_fprop v4's loop on TF32 tensor cores, also blocks of 128 pixels.
+int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p);  // = ⌈N·P·Q/128⌉ per channel
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream);
 cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
                                           bn_partials out, cudaStream_t stream);
 
-int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K (either tile)
+int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K
 // The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu.
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream);
@@ -58,7 +57,8 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
 cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* gamma,
                          const float* beta, const float* running_mean, const float* running_var,
                          float* w_folded, float* b_folded, cudaStream_t stream);
-// a = act(conv(x, w_folded) + b_folded): one kernel (v3 main loop, activation in the epilogue).
+// a = act(conv(x, w_folded) + b_folded): one kernel (the fprop v5 loop, or v4's with tf32;
+// the activation in the epilogue).
 cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
                                 const float* b_folded, const uint8_t* mask, float* a,
                                 cudaStream_t stream);

@@ -4,33 +4,33 @@
 // with each warp's products done by mma_tf32_m16n8k8 (kernels/mma_tf32.cuh). Device code only.
 //
 // Tile mma_tile<BM, BN, BK, WM, WN>: (BM/WM)×(BN/WN) warps, each owning a WM×WN sub-tile made of
-// (WM/16)×(WN/8) mma tiles. Per BK slice:
-//   1. the slice's A and B values (prefetched into registers during the previous slice's MMAs,
-//      already rounded to TF32) are stored to shared memory: As[kk][m] (m fastest: the gathers
-//      read consecutive pixels, coalesced for NCHW), Bs[kk][n];  __syncthreads
-//   2. the next slice's global loads are issued (into registers) — they fly while 3 runs;
-//   3. for each k8 step: fragments from shared memory (a: 4 loads per mma row tile, b: 2 per mma
-//      column tile), then (WM/16)·(WN/8) MMAs;  __syncthreads.
+// (WM/16)×(WN/8) mma tiles. Operands come through a hoisting gather (kernels/conv_gather_fast.cuh)
+// and the shared loader (kernels/implicit_gemm_loader.cuh), rounded to TF32 as they are loaded,
+// into two shared-memory stages (As[kk][m], Bs[kk][n]), as in the SIMT 128×128 loop
+// (implicit_gemm_simt.cuh). Per BK slice:
+//   1. the next slice's global loads are issued into registers — they fly while 2 runs;
+//   2. for each k8 step: fragments from this stage (a: 4 loads per mma row tile, b: 2 per mma
+//      column tile), then (WM/16)·(WN/8) MMAs;
+//   3. the registers go to the other stage;  __syncthreads (one per slice).
 // Shared-memory rows are padded to BM + 8 and BN + 8 floats (≡ 8 mod 32 banks): a fragment load
 // reads [t][g] → bank 8t + g, 32 distinct banks, no conflict.
 // Accumulators as a TM×TN register block, TM = 2·WM/16, TN = 2·WN/8, so that epilogues written for
-// the SIMT tile (row(i), col(j), the slot tm of a row group) work unchanged:
+// the SIMT tiles (row(i), col(j), the slot tm of a row group; kernels/implicit_gemm.cuh) work
+// unchanged:
 //   row(i) = warp_m·WM + (i/2)·16 + (i mod 2)·8 + g,   col(j) = warp_n·WN + (j/2)·8 + 2t + (j mod 2)
 //   acc[2mt + r][2nt + c] is mma tile (mt, nt)'s accumulator c[2r + c].
 // Numerics: A and B are rounded to TF32 (round to nearest, ties away) once, when loaded; products
 // exact, sums in fp32 in kk ascending order. Exact (bitwise equal to the FP32 kernels) when every
 // value is a small integer; on random data within ~1e-3 relative of FP32 (|Δ| ≲ 2⁻¹¹·Σ|a·b|).
 #pragma once
-#include <type_traits>
-
-#include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_loader.cuh"
 #include "kernels/mma_tf32.cuh"
 
 namespace senet::detail {
 
 template <int BM_, int BN_, int BK_, int WM_, int WN_>
 struct mma_tile {
-  static constexpr bool tensor_core = true;
+  static constexpr bool tensor_core = true, hoisted = true;
   static constexpr int BM = BM_, BN = BN_, BK = BK_, WM = WM_, WN = WN_;
   static constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN;
   static constexpr int threads = 32 * WARPS_M * WARPS_N;
@@ -38,13 +38,10 @@ struct mma_tile {
   static constexpr int TM = 2 * MT, TN = 2 * NT;   // this thread's accumulator block
   static constexpr int TY = 8 * WARPS_M;           // row slots (warp_m, g): see mma_thread::tm
   static constexpr int LDA = BM + 8, LDB = BN + 8;
-  static constexpr int smem_a = BK * LDA, smem_b = BK * LDB;
-  static constexpr int A_LOADS = BK * BM / threads, B_LOADS = BK * BN / threads;
+  static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;  // two stages each
   static_assert(BM % WM == 0 && BN % WN == 0 && WM % 16 == 0 && WN % 8 == 0, "warp tiling");
   static_assert(BK % 8 == 0, "k8 steps");
   static_assert(BM % 32 == 0 && BN % 32 == 0, "padding to 8 mod 32 banks");
-  static_assert((BK * BM) % threads == 0 && (BK * BN) % threads == 0, "loads must divide evenly");
-  static_assert(threads % BM == 0 && threads % BK == 0, "each thread loads fixed rows / columns");
 };
 
 // Where thread tid's accumulators sit in the tile (row(i), col(j) + m0, n0) and its row slot
@@ -67,24 +64,6 @@ struct mma_thread {
   }
 };
 
-template <class T, class G>
-__device__ __forceinline__ void mma_load_slice(int tid, int m0, int n0, int M, int Nn, int k0,
-                                               int k_end, const G& g, float (&ra)[T::A_LOADS],
-                                               float (&rb)[T::B_LOADS]) {
-#pragma unroll
-  for (int l = 0; l < T::A_LOADS; ++l) {
-    const int e = tid + l * T::threads, mm = e % T::BM, kk = e / T::BM;
-    const int m = m0 + mm, k = k0 + kk;
-    ra[l] = (m < M && k < k_end) ? to_tf32(g.a(m, k)) : 0.0f;
-  }
-#pragma unroll
-  for (int l = 0; l < T::B_LOADS; ++l) {
-    const int e = tid + l * T::threads, kk = e % T::BK, nn = e / T::BK;
-    const int n = n0 + nn, k = k0 + kk;
-    rb[l] = (n < Nn && k < k_end) ? to_tf32(g.b(k, n)) : 0.0f;
-  }
-}
-
 // acc (zeroed here) ← the tile's partial product over kk ∈ [k_begin, k_end).
 // As: T::smem_a floats, Bs: T::smem_b floats of shared memory. Every thread of the block calls it.
 template <class T, class G>
@@ -98,25 +77,21 @@ __device__ __forceinline__ void implicit_gemm_mainloop_mma(int tid, int m0, int 
 #pragma unroll
     for (int j = 0; j < T::TN; ++j) acc[i][j] = 0.0f;
 
-  float ra[T::A_LOADS], rb[T::B_LOADS];
-  mma_load_slice<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, ra, rb);
+  if (k_begin >= k_end) return;  // the same for every thread of the block
+  tile_loader<T, G, true> ld(g, tid, m0, n0, M, Nn);
+  ld.load(g, k_begin, k_end);
+  ld.store(As, Bs);
+  __syncthreads();
+  int stage = 0;
   for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
-#pragma unroll
-    for (int l = 0; l < T::A_LOADS; ++l) {
-      const int e = tid + l * T::threads;
-      As[(e / T::BM) * T::LDA + e % T::BM] = ra[l];
-    }
-#pragma unroll
-    for (int l = 0; l < T::B_LOADS; ++l) {
-      const int e = tid + l * T::threads;
-      Bs[(e % T::BK) * T::LDB + e / T::BK] = rb[l];
-    }
-    __syncthreads();
-    if (k0 + T::BK < k_end) mma_load_slice<T>(tid, m0, n0, M, Nn, k0 + T::BK, k_end, g, ra, rb);
+    const bool more = k0 + T::BK < k_end;
+    if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during the MMAs below
+    const float* As_s = As + stage * T::BK * T::LDA;
+    const float* Bs_s = Bs + stage * T::BK * T::LDB;
 #pragma unroll
     for (int ks = 0; ks < T::BK; ks += 8) {
-      const float* a_k = As + (ks + th.t) * T::LDA + th.warp_m * T::WM + th.g;
-      const float* b_k = Bs + (ks + th.t) * T::LDB + th.warp_n * T::WN + th.g;
+      const float* a_k = As_s + (ks + th.t) * T::LDA + th.warp_m * T::WM + th.g;
+      const float* b_k = Bs_s + (ks + th.t) * T::LDB + th.warp_n * T::WN + th.g;
       float a[T::MT][4], b[T::NT][2];
 #pragma unroll
       for (int mt = 0; mt < T::MT; ++mt) {
@@ -141,23 +116,10 @@ __device__ __forceinline__ void implicit_gemm_mainloop_mma(int tid, int m0, int 
           acc[2 * mt + 1][2 * nt] = d[2], acc[2 * mt + 1][2 * nt + 1] = d[3];
         }
     }
+    if (more) ld.store(As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
     __syncthreads();
+    stage ^= 1;
   }
-}
-
-// The kernels are written once for both tile kinds: tile_thread<T> and tile_mainloop<T> pick the
-// SIMT (gemm_tile) or the tensor-core (mma_tile) implementation.
-template <class T>
-using tile_thread = std::conditional_t<T::tensor_core, mma_thread<T>, gemm_thread<T>>;
-
-template <class T, class G>
-__device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, int Nn, int k_begin,
-                                              int k_end, const G& g, float* As, float* Bs,
-                                              float (&acc)[T::TM][T::TN]) {
-  if constexpr (T::tensor_core)
-    implicit_gemm_mainloop_mma<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
-  else
-    implicit_gemm_mainloop<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
 }
 
 // The TF32 tiles (256 threads, 8 warps of 32×32): 128 rows × 64 columns for fprop and dgrad

@@ -21,7 +21,8 @@ namespace senet::detail {
 
 template <int BM_, int BN_, int BK_, int TM_, int TN_>
 struct gemm_tile {
-  static constexpr bool tensor_core = false;  // the TF32 twin: mma_tile (implicit_gemm_mma.cuh)
+  // The later tiles: simt_tile (implicit_gemm_simt.cuh), mma_tile (TF32, implicit_gemm_mma.cuh).
+  static constexpr bool tensor_core = false, hoisted = false;
   static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = TM_, TN = TN_;
   static constexpr int TY = BM / TM;  // threads along m
   static constexpr int TX = BN / TN;  // threads along n

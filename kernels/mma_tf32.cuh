@@ -57,8 +57,7 @@ __device__ __forceinline__ void mma_tf32_m16n8k8(float (&d)[4], const float (&a)
                                                  const float (&b)[2]) {
 #if SENET_CUDA_EMULATION
   using namespace emu_mma;
-  const int lane =
-      int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) & 31;
+  const int lane = int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) & 31;
   const int g = lane >> 2, t = lane & 3;
   float a_lo[8], a_hi[8];  // A[g][k], A[g+8][k]
   float b_0[8], b_1[8];    // B[k][2t], B[k][2t+1]

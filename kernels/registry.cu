@@ -17,11 +17,11 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a bench hook): these counts say how many
 // versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 4,
+static_assert(std::size(kConv2dFpropVersions) == 5,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 3,
+static_assert(std::size(kConv2dDgradVersions) == 4,
               "conv2d_dgrad version missing from the registry");
-static_assert(std::size(kConv2dWgradVersions) == 3,
+static_assert(std::size(kConv2dWgradVersions) == 4,
               "conv2d_wgrad version missing from the registry");
 
 namespace {
@@ -61,6 +61,9 @@ const kernel_entry kEntries[] = {
     {"conv2d_fprop", "conv2d_fprop", "v4_tf32_mma",
      "implicit GEMM on TF32 tensor cores (mma.m16n8k8), 128x64 tile, 8 warps", kernel_domain::conv,
      false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v5_simt_128x128",
+     "FP32 implicit GEMM, 128x128 tile, 8x8/thread LDS.128, 2 stages, no division",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
@@ -70,6 +73,9 @@ const kernel_entry kEntries[] = {
     {"conv2d_dgrad", "conv2d_dgrad", "v3_tf32_mma",
      "implicit GEMM on TF32 tensor cores, 128x64 tile, 8 warps", kernel_domain::conv, false,
      [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v4_simt_128x128",
+     "FP32 implicit GEMM, 128x128 tile, 8x8/thread LDS.128, 2 stages, no division",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
@@ -80,6 +86,10 @@ const kernel_entry kEntries[] = {
     {"conv2d_wgrad", "conv2d_wgrad", "v3_tf32_split_k",
      "v2's split over N·P·Q, slices on TF32 tensor cores, 64x128 tile", kernel_domain::conv, false,
      [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
+    {"conv2d_wgrad", "conv2d_wgrad", "v4_simt_split_k",
+     "v2's split over N·P·Q, FP32 128x128 tile, 8x8/thread, no division", kernel_domain::conv,
+     false, [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
     // --- BatchNorm statistics and finalize
     {"bn_stats", "bn_stats_partials", "v1_two_pass_tile",
@@ -97,8 +107,12 @@ const kernel_entry kEntries[] = {
      [](P p) { return 2 * y_of(p); },
      [](P p) { return 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) + 2 * F * p.K; }},
     // --- fused conv -> BN -> masked ReLU
-    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v3_register_block_bn_epilogue",
-     "conv v3 + per-64-row BN partials in the epilogue", kernel_domain::conv, false,
+    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v5_simt_bn_epilogue",
+     "conv v5 (FP32) + per-128-row BN partials in the epilogue", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 3 * y_of(p); },
+     [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
+    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v4_tf32_bn_epilogue",
+     "conv v4 (TF32 tensor cores) + per-128-row BN partials", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 3 * y_of(p); },
      [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches",
@@ -108,12 +122,23 @@ const kernel_entry kEntries[] = {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
               2 * 3 * F * conv_tiles(p) * p.K;
      }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32",
+     "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 5 * y_of(p); },
+     [](P p) {
+       return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
     {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride",
      "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)", kernel_domain::param, false,
      [](P p) { return 2.0 * double(p.w_size()); },
      [](P p) { return 2 * F * double(p.w_size()) + 5 * F * p.K; }},
-    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v3_register_block_act_epilogue",
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v5_simt_act_epilogue",
      "folded conv + bias + mReLU in the epilogue (1 launch)", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * y_of(p); },
+     [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v4_tf32_act_epilogue",
+     "the same on TF32 tensor cores", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * y_of(p); },
      [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
     // --- backward

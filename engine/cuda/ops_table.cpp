@@ -1,9 +1,11 @@
 // engine/cuda/ops_table.cpp — the CudaOps table (engine/cuda/cuda_ops.h): each entry maps the
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
-// Kernel choice: the register-blocked implicit GEMMs (fprop v3, dgrad v2, wgrad v2 split-K,
-// deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad v3,
-// wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU build.
+// Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, dgrad v4, wgrad v4
+// split-K, deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
+// v3, wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU
+// build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
+// the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <climits>
 
 #include "engine/cuda/glue.h"
@@ -88,7 +90,7 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 cudaError_t fprop(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                   float* y) {
   return cuda_allow_tf32() ? conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream())
-                           : conv2d_fprop_v3_register_block(g, x, w, bias, y, stream());
+                           : conv2d_fprop_v5_simt_128x128(g, x, w, bias, y, stream());
 }
 
 void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
@@ -113,11 +115,11 @@ void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, c
   const bool tf32 = cuda_allow_tf32();
   if (dx)
     SENET_CUDA_CHECK(tf32 ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream())
-                          : conv2d_dgrad_v2_register_block(g, dy, w, dx, stream()));
+                          : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream()));
   if (dw) {
-    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2 and v3 split alike
+    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2, v3, v4 split alike
     SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream())
-                          : conv2d_wgrad_v2_split_k(g, x, dy, dw, ws, stream()));
+                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream()));
   }
   if (db) conv_bias_grad(g, dy, db);
 }

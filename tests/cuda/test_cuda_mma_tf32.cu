@@ -100,7 +100,8 @@ TEST(MmaTf32, RoundsToNearestTiesAwayBitForBit) {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> ex(-100, 100);
   std::uniform_real_distribution<float> mant(1.0f, 2.0f);
-  for (int i = 0; i < 20000; ++i) x.push_back((i % 2 ? -1.0f : 1.0f) * std::ldexp(mant(rng), ex(rng)));
+  for (int i = 0; i < 20000; ++i)
+    x.push_back((i % 2 ? -1.0f : 1.0f) * std::ldexp(mant(rng), ex(rng)));
   DeviceBuffer<float> dx(x), dy(x.size());
   CUDA_OK(launch(to_tf32_kernel, dim3(unsigned((x.size() + 255) / 256)), dim3(256), 0, nullptr,
                  dx.get(), dy.get(), int(x.size())));
@@ -159,6 +160,6 @@ TEST(MmaTf32, OneWarpRandomTf32ValuesWithinFp32SumBound) {
   host_mma(A, B, C, &ref, &mag);
   const std::vector<float> D = run_mma(A, B, C);
   for (size_t i = 0; i < 128; ++i)
-    EXPECT_LE(std::fabs(double(D[i]) - ref[i]), 8 * 0x1p-24 * mag[i]) << "D[" << i / 8 << "]["
-                                                                      << i % 8 << "]";
+    EXPECT_LE(std::fabs(double(D[i]) - ref[i]), 8 * 0x1p-24 * mag[i])
+        << "D[" << i / 8 << "][" << i % 8 << "]";
 }

@@ -295,7 +295,8 @@ void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& i
 constexpr double kTol = 1e-5;  // BN-family values: summation order of the statistics
 constexpr double kTolReduce =
     1e-4;  // dγ, dβ, losses: reductions that cancel, over up to 32768 values
-constexpr double kTolUlp = 1e-6;  // one rounding (FMA contraction under nvcc)
+constexpr double kTolUlp = 1e-6;   // one rounding (FMA contraction under nvcc)
+constexpr double kTolTf32 = 1e-3;  // non-integer operands rounded to TF32 (2⁻¹¹ each)
 
 // ---------------------------------------------------------------------------------------------
 // Run hooks, one per registry entry ("name/version"). Each builds its inputs on the host, uploads
@@ -441,67 +442,78 @@ std::map<std::string, Hook> make_hooks() {
   };
 
   // --- fused conv → BN → masked ReLU
-  h["conv2d_fprop_bn_partials/v3_register_block_bn_epilogue"] = [](P p) {
-    const int64_t T = conv2d_fprop_bn_partials_count(p);
-    Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2);
-    auto dx = dev(x), dw = dev(w);
-    auto dy = dev<float>(p.y_size());
-    auto part = dev<float>(3 * T * p.K);
-    return Case{[=] {
-                  return conv2d_fprop_bn_partials(p, dx->get(), dw->get(), dy->get(),
-                                                  partials_of(part, T, p.K), nullptr);
-                },
-                [=](Check& c) {
-                  const Vec y = cpu_conv(p, x, w);
-                  c.close("y", dy->download(), y, 0);
-                  Vec m, v;
-                  merge_partials(part->download(), T, p.K, &m, &v);
-                  const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                  c.close("mean", m, r.mean, kTol);
-                  c.close("var", v, r.var, kTol);
-                }};
-  };
-  h["conv_bn_mrelu_fwd_train/3_launches"] = [](P p) {
-    const int64_t n = p.y_size();
-    Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4);
-    Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
-    const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
-    auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
-    auto dm = dev(m);
-    auto dy = dev<float>(n), da = dev<float>(n), aff = dev<float>(4 * p.K);
-    auto dbits = dev<uint32_t>(pass_bits_words(n));
-    auto ws = dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
-    conv_bn_mrelu_fwd_params fp;
-    fp.conv = p;
-    conv_bn_mrelu_fwd_tensors t;
-    t.x = dx->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get(), t.mask = dm->get();
-    t.running_mean = drm->get(), t.running_var = drv->get(), t.y = dy->get(), t.mean = aff->get();
-    t.invstd = aff->get() + p.K, t.scale = aff->get() + 2 * p.K, t.shift = aff->get() + 3 * p.K;
-    t.a = da->get(), t.bits = dbits->get(), t.workspace = ws->get();
-    return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
-                [=](Check& c) {
-                  const Vec y = cpu_conv(p, x, w);
-                  const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                  Vec a;
-                  std::vector<uint64_t> bits;
-                  cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a,
-                             &bits);
-                  c.close("y", dy->download(), y, 0);
-                  const Vec o = aff->download();
-                  c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
-                  c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
-                  c.close("a", da->download(), a, kTol);
-                  c.bits("bits", dbits->download(), bits, n, a, kTol);
-                  const double M = double(p.N) * p.P * p.Q;
-                  Vec rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
-                  for (size_t k = 0; k < size_t(p.K); ++k) {
-                    rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
-                    rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
-                  }
-                  c.close("running_mean", drm->download(), rm2, kTol);
-                  c.close("running_var", drv->download(), rv2, kTol);
-                }};
-  };
+  // FP32 (v5's loop) and TF32 (v4's loop); the integer inputs are exact in both.
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv2d_fprop_bn_partials/v4_tf32_bn_epilogue"
+           : "conv2d_fprop_bn_partials/v5_simt_bn_epilogue"] = [tf32](P p) {
+      const int64_t T = conv2d_fprop_bn_partials_count(p);
+      Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2);
+      auto dx = dev(x), dw = dev(w);
+      auto dy = dev<float>(p.y_size());
+      auto part = dev<float>(3 * T * p.K);
+      return Case{[=] {
+                    return (tf32 ? conv2d_fprop_bn_partials_tf32 : conv2d_fprop_bn_partials)(
+                        p, dx->get(), dw->get(), dy->get(), partials_of(part, T, p.K), nullptr);
+                  },
+                  [=](Check& c) {
+                    const Vec y = cpu_conv(p, x, w);
+                    c.close("y", dy->download(), y, 0);
+                    Vec m, v;
+                    merge_partials(part->download(), T, p.K, &m, &v);
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    c.close("mean", m, r.mean, kTol);
+                    c.close("var", v, r.var, kTol);
+                  }};
+    };
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv_bn_mrelu_fwd_train/3_launches_tf32" : "conv_bn_mrelu_fwd_train/3_launches"] =
+        [tf32](P p) {
+          const int64_t n = p.y_size();
+          Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = uniform(p.K, 3),
+              b = uniform(p.K, 4);
+          Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
+          const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
+          auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
+          auto dm = dev(m);
+          auto dy = dev<float>(n), da = dev<float>(n), aff = dev<float>(4 * p.K);
+          auto dbits = dev<uint32_t>(pass_bits_words(n));
+          auto ws = dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
+          conv_bn_mrelu_fwd_params fp;
+          fp.conv = p;
+          fp.tf32 = tf32;
+          conv_bn_mrelu_fwd_tensors t;
+          t.x = dx->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get(),
+          t.mask = dm->get();
+          t.running_mean = drm->get(), t.running_var = drv->get(), t.y = dy->get(),
+          t.mean = aff->get();
+          t.invstd = aff->get() + p.K, t.scale = aff->get() + 2 * p.K,
+          t.shift = aff->get() + 3 * p.K;
+          t.a = da->get(), t.bits = dbits->get(), t.workspace = ws->get();
+          return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
+                      [=](Check& c) {
+                        const Vec y = cpu_conv(p, x, w);
+                        const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                        Vec a;
+                        std::vector<uint64_t> bits;
+                        cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr,
+                                   &a, &bits);
+                        c.close("y", dy->download(), y, 0);
+                        const Vec o = aff->download();
+                        c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                        c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd,
+                                kTol);
+                        c.close("a", da->download(), a, kTol);
+                        c.bits("bits", dbits->download(), bits, n, a, kTol);
+                        const double M = double(p.N) * p.P * p.Q;
+                        Vec rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                        for (size_t k = 0; k < size_t(p.K); ++k) {
+                          rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
+                          rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
+                        }
+                        c.close("running_mean", drm->download(), rm2, kTol);
+                        c.close("running_var", drv->download(), rv2, kTol);
+                      }};
+        };
   h["conv_bn_fold/v1_grid_stride"] = [](P p) {
     Vec w = uniform(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4), rm = uniform(p.K, 5);
     Vec rv = uniform(p.K, 6, 0.5f, 2.f);
@@ -524,31 +536,36 @@ std::map<std::string, Hook> make_hooks() {
                   c.close("b_folded", bf->download(), br, kTolUlp);
                 }};
   };
-  h["conv_bn_mrelu_infer/v3_register_block_act_epilogue"] = [](P p) {
-    Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4);
-    Vec rm = uniform(p.K, 5, -10.f, 10.f), rv(static_cast<size_t>(p.K), 40.f * float(p.gemm_k()));
-    const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
-    auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
-    auto dm = dev(m);
-    auto wf = dev<float>(p.w_size()), bf = dev<float>(p.K), da = dev<float>(p.y_size());
-    CUDA_TRY(conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(),
-                          wf->get(), bf->get(), nullptr));
-    conv_bn_mrelu_fwd_params fp;
-    fp.conv = p;
-    return Case{[=] {
-                  return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(),
-                                             da->get(), nullptr);
-                },
-                [=](Check& c) {  // CPU: conv, then BN with the running stats, then masked ReLU
-                  Vec is(static_cast<size_t>(p.K)), a;
-                  for (size_t k = 0; k < size_t(p.K); ++k)
-                    is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
-                  std::vector<uint64_t> bits;
-                  cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(), nullptr,
-                             &a, &bits);
-                  c.close("a", da->download(), a, kTol);
-                }};
-  };
+  // TF32: the folded weights are not TF32 values (rounded by ≤ 2⁻¹¹ each): kTolTf32.
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv_bn_mrelu_infer/v4_tf32_act_epilogue"
+           : "conv_bn_mrelu_infer/v5_simt_act_epilogue"] = [tf32](P p) {
+      Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = uniform(p.K, 3),
+          b = uniform(p.K, 4);
+      Vec rm = uniform(p.K, 5, -10.f, 10.f), rv(static_cast<size_t>(p.K), 40.f * float(p.gemm_k()));
+      const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
+      auto dx = dev(x), dw = dev(w), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
+      auto dm = dev(m);
+      auto wf = dev<float>(p.w_size()), bf = dev<float>(p.K), da = dev<float>(p.y_size());
+      CUDA_TRY(conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(),
+                            wf->get(), bf->get(), nullptr));
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = p;
+      fp.tf32 = tf32;
+      return Case{[=] {
+                    return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(),
+                                               da->get(), nullptr);
+                  },
+                  [=](Check& c) {  // CPU: conv, then BN with the running stats, then masked ReLU
+                    Vec is(static_cast<size_t>(p.K)), a;
+                    for (size_t k = 0; k < size_t(p.K); ++k)
+                      is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
+                    std::vector<uint64_t> bits;
+                    cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(),
+                               nullptr, &a, &bits);
+                    c.close("a", da->download(), a, tf32 ? kTolTf32 : kTol);
+                  }};
+    };
 
   // --- backward of BN → masked ReLU, and of the whole conv → BN → masked ReLU
   struct BwdIn {
@@ -1161,7 +1178,7 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
 // ---------------------------------------------------------------------------------------------
 // Baselines (conv layers): the unfused chain, and cuDNN conv + BN + ReLU.
 
-// conv2d_fprop v3 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu: four launches, the
+// conv2d_fprop v5 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu: four launches, the
 // same math as conv_bn_mrelu_fwd_train but with a separate statistics pass over y.
 Case unfused_chain_case(const Conv2dGeom& p) {
   const int64_t n = p.y_size(), PQ = int64_t(p.P) * p.Q;
@@ -1180,7 +1197,7 @@ Case unfused_chain_case(const Conv2dGeom& p) {
                             aff->get() + 3 * p.K};
   const scale_shift_mrelu_params ssp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
   return Case{[=] {
-                cudaError_t e = conv2d_fprop(conv2d_fprop_version::v3_register_block, p, dx->get(),
+                cudaError_t e = conv2d_fprop(conv2d_fprop_version::v5_simt_128x128, p, dx->get(),
                                              dw->get(), nullptr, dy->get(), nullptr);
                 if (e == cudaSuccess)
                   e = bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr);
@@ -1564,12 +1581,12 @@ int main(int argc, char** argv) {
     }
     if (s.fc()) continue;
     // Baselines next to the fused kernel.
-    if (matches(o, "baseline unfused_chain conv2d_fprop_v3+bn_stats+bn_finalize+scale_shift_mrelu",
+    if (matches(o, "baseline unfused_chain conv2d_fprop_v5+bn_stats+bn_finalize+scale_shift_mrelu",
                 label)) {
       Row r;
       r.layer = label, r.N = o.n, r.family = "baseline", r.name = "unfused_chain";
-      r.version = "fprop_v3+bn_stats+bn_finalize+scale_shift";
-      for (auto [nm, v] : {std::pair{"conv2d_fprop", "v3_register_block"},
+      r.version = "fprop_v5+bn_stats+bn_finalize+scale_shift";
+      for (auto [nm, v] : {std::pair{"conv2d_fprop", "v5_simt_128x128"},
                            std::pair{"bn_stats_partials", "v1_two_pass_tile"},
                            std::pair{"bn_finalize_train", "v1_thread_per_channel"},
                            std::pair{"scale_shift_mrelu", "v1_ballot_bits"}})

@@ -1,0 +1,160 @@
+// kernels/conv_gather_fast.cuh — the implicit-GEMM gathers of fprop, dgrad and wgrad without a
+// division in the main loop. Device code only (included by kernels/*.cu).
+//
+// The first gathers (conv2d_fprop_gather in implicit_gemm_tile.cuh, dgrad's and wgrad's in their
+// .cu files) decode every element from scratch: g.a(m, kk) splits m into (n, p, q) and kk into
+// (c, r, s) with four run-time divisions, ~100 instructions for one 4-byte load — the SASS report
+// found FFMA at 10–15 % of the main loop because of it. These do two things instead:
+//  1. Hoisting. In the main loops that use them, a thread's GEMM row m (A) and column n (B) are the
+//     same in every k slice (the tiles assert threads % BM == 0 and threads % BK == 0), so the part
+//     of the index that depends on m or n alone is decoded once, before the k loop:
+//        row = g.a_row(m),  col = g.b_col(n)     →   g.a(row, kk),  g.b(col, kk) per element.
+//  2. fast_divmod (kernels/fast_divmod.h): what remains to decode per element (kk into (c, r, s) or
+//     (k, r, s), wgrad's reduction index into (n, p, q)) uses multiply-shift division by divisors
+//     fixed for the launch, built on the host by make(...).
+// No branch per element: a(row, kk, ok) and b(col, kk, ok) get the loader's own validity (row < M,
+// column < N, kk < k_end) and fold in their bounds (padding; dgrad's taps between strided outputs):
+// an invalid element loads from offset 0 of its row or column (a valid address: the loader clamps
+// rows and columns into the tensor) and is replaced by 0 — a select, where an `if` around the load
+// compiled to a branch and a convergence barrier (BSSY/BSYNC) per element.
+// Per element left: fprop a ≈ 2 divmods (3 instructions each) + bounds + 1 load; b = 1 load.
+#pragma once
+#include <cstdint>
+
+#include "kernels/conv2d_geom.h"
+#include "kernels/emu/cuda_compat.h"
+#include "kernels/fast_divmod.h"
+
+namespace senet::detail {
+
+// fprop: A = im2col(x) [N·P·Q, C·R·S], B = wᵀ [C·R·S, K].
+struct conv2d_fprop_gather_fast {
+  const float* __restrict__ x;
+  const float* __restrict__ w;
+  int C, H, W, CRS, stride, pad;
+  fast_divmod PQ, Q, RS, S;
+  static conv2d_fprop_gather_fast make(const Conv2dGeom& p, const float* x, const float* w) {
+    return {x,         w,   p.C,        p.H,         p.W, int(p.CRS()), p.stride, p.pad,
+            fast_divmod(p.P * p.Q), fast_divmod(p.Q), fast_divmod(p.R * p.S), fast_divmod(p.S)};
+  }
+  struct a_row_t {
+    const float* __restrict__ img;  // x[n]
+    int h0, w0;                     // the tap (r, s) = (0, 0) of output pixel (p, q)
+  };
+  __device__ __forceinline__ a_row_t a_row(int m) const {
+    int n, pq, p, q;
+    PQ.divmod(m, n, pq);
+    Q.divmod(pq, p, q);
+    return {x + int64_t(n) * C * H * W, p * stride - pad, q * stride - pad};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    int c, rs, r, s;
+    RS.divmod(kk, c, rs);
+    S.divmod(rs, r, s);
+    const int h = row.h0 + r, ww = row.w0 + s;
+    const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
+    const float v = row.img[in ? (c * H + h) * W + ww : 0];
+    return in ? v : 0.0f;
+  }
+  using b_col_t = const float*;  // w[k]
+  __device__ __forceinline__ b_col_t b_col(int k) const { return w + int64_t(k) * CRS; }
+  __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
+    const float v = col[ok ? kk : 0];
+    return ok ? v : 0.0f;
+  }
+};
+
+// dgrad: A = dy at the taps of input pixel (n, h, w) [N·H·W, K·R·S], B = w regrouped [K·R·S, C].
+//   A[(n,h,w), (k,r,s)] = dy[n, k, p, q] where p·stride = h + pad − r, q·stride = w + pad − s.
+struct conv2d_dgrad_gather_fast {
+  const float* __restrict__ dy;
+  const float* __restrict__ w;
+  int C, K, P, Q, pad;
+  fast_divmod HW, W, RS, S, stride;
+  static conv2d_dgrad_gather_fast make(const Conv2dGeom& p, const float* dy, const float* w) {
+    return {dy,
+            w,
+            p.C,
+            p.K,
+            p.P,
+            p.Q,
+            p.pad,
+            fast_divmod(p.H * p.W),
+            fast_divmod(p.W),
+            fast_divmod(p.R * p.S),
+            fast_divmod(p.S),
+            fast_divmod(p.stride)};
+  }
+  struct a_row_t {
+    const float* __restrict__ img;  // dy[n]
+    int hp, wp;                     // h + pad, w + pad
+  };
+  __device__ __forceinline__ a_row_t a_row(int m) const {
+    int n, hw, h, ww;
+    HW.divmod(m, n, hw);
+    W.divmod(hw, h, ww);
+    return {dy + int64_t(n) * K * P * Q, h + pad, ww + pad};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    int k, rs, r, s;
+    RS.divmod(kk, k, rs);
+    S.divmod(rs, r, s);
+    const int ph = row.hp - r, qw = row.wp - s;  // may be < 0: then the quotients are unused
+    int pp, ph_rem, q, qw_rem;
+    stride.divmod(ph, pp, ph_rem);
+    stride.divmod(qw, q, qw_rem);
+    const bool in = ok && ph >= 0 && qw >= 0 && (ph_rem | qw_rem) == 0 && pp < P && q < Q;
+    const float v = row.img[in ? (k * P + pp) * Q + q : 0];
+    return in ? v : 0.0f;
+  }
+  using b_col_t = const float*;  // w[0, c]
+  __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS.d; }
+  __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
+    int k, rs;
+    RS.divmod(kk, k, rs);
+    const float v = col[ok ? k * C * RS.d + rs : 0];
+    return ok ? v : 0.0f;
+  }
+};
+
+// wgrad: GEMM_M = K, GEMM_N = C·R·S, GEMM_K = N·P·Q.
+//   A[k, (n,p,q)] = dy[n, k, p, q],  B[(n,p,q), (c,r,s)] = x[n, c, p·stride − pad + r, q·stride − pad + s]
+struct conv2d_wgrad_gather_fast {
+  const float* __restrict__ x;
+  const float* __restrict__ dy;
+  int C, H, W, K, stride;
+  fast_divmod PQ, Q;
+  int R, S, pad;
+  static conv2d_wgrad_gather_fast make(const Conv2dGeom& p, const float* x, const float* dy) {
+    return {x, dy, p.C, p.H, p.W, p.K, p.stride, fast_divmod(p.P * p.Q), fast_divmod(p.Q),
+            p.R, p.S, p.pad};
+  }
+  using a_row_t = const float*;  // dy[0, k]
+  __device__ __forceinline__ a_row_t a_row(int k) const { return dy + int64_t(k) * PQ.d; }
+  __device__ __forceinline__ float a(a_row_t row, int m, bool ok) const {
+    int n, pq;
+    PQ.divmod(m, n, pq);
+    const float v = row[ok ? n * K * PQ.d + pq : 0];
+    return ok ? v : 0.0f;
+  }
+  struct b_col_t {
+    const float* __restrict__ chan;  // x[0, c]
+    int r0, s0;                      // r − pad, s − pad
+  };
+  // j = (c, r, s): decoded once per thread with plain division (outside the k loop).
+  __device__ __forceinline__ b_col_t b_col(int j) const {
+    const int RS = R * S, c = j / RS, rs = j - c * RS, r = rs / S;
+    return {x + int64_t(c) * H * W, r - pad, rs - r * S - pad};
+  }
+  __device__ __forceinline__ float b(const b_col_t& col, int m, bool ok) const {
+    int n, pq, p, q;
+    PQ.divmod(m, n, pq);
+    Q.divmod(pq, p, q);
+    const int h = p * stride + col.r0, ww = q * stride + col.s0;
+    const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
+    const float v = col.chan[in ? n * C * H * W + h * W + ww : 0];
+    return in ? v : 0.0f;
+  }
+};
+
+}  // namespace senet::detail

@@ -1,0 +1,49 @@
+// kernels/implicit_gemm.cuh — the one include of the conv kernels' main loops: every tile kind, and
+// tile_thread<T> / tile_mainloop<T>, so that a kernel (conv2d_fprop, dgrad, wgrad, the fused
+// conv→BN epilogues) is written once and instantiated for each. Device code only.
+//   gemm_tile  (implicit_gemm_tile.cuh)  v2/v3: 16×16 and 64×64 tiles, the dividing gathers
+//   simt_tile  (implicit_gemm_simt.cuh)  128×128, 8×8 per thread, LDS.128, two stages, FP32
+//   mma_tile   (implicit_gemm_mma.cuh)   TF32 tensor cores (mma.m16n8k8), two stages
+// The last two take a hoisting gather (kernels/conv_gather_fast.cuh; T::hoisted).
+// A thread's accumulators acc[i][j] sit at rows th.row(i), columns th.col(j) of the tile (+ m0,
+// n0), th = tile_thread<T>(tid); th.tm < T::TY is its row slot: the threads of one slot own
+// disjoint columns, and each row of the tile belongs to one slot.
+#pragma once
+#include <type_traits>
+
+#include "kernels/conv_gather_fast.cuh"
+#include "kernels/implicit_gemm_mma.cuh"
+#include "kernels/implicit_gemm_simt.cuh"
+#include "kernels/implicit_gemm_tile.cuh"
+
+namespace senet::detail {
+
+template <class T>
+using tile_thread =
+    std::conditional_t<T::tensor_core, mma_thread<T>,
+                       std::conditional_t<T::hoisted, simt_thread<T>, gemm_thread<T>>>;
+
+template <class T, class G>
+__device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, int Nn, int k_begin,
+                                              int k_end, const G& g, float* As, float* Bs,
+                                              float (&acc)[T::TM][T::TN]) {
+  if constexpr (T::tensor_core)
+    implicit_gemm_mainloop_mma<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
+  else if constexpr (T::hoisted)
+    implicit_gemm_mainloop_simt<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
+  else
+    implicit_gemm_mainloop<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
+}
+
+// fprop's gather for tile T (conv2d_fprop and the fused conv→BN kernels), built on the host: the
+// dividing one for v2/v3, the hoisting one for the others.
+template <class T>
+auto fprop_gather(const Conv2dGeom& p, const float* x, const float* w) {
+  if constexpr (T::hoisted)
+    return conv2d_fprop_gather_fast::make(p, x, w);
+  else
+    return conv2d_fprop_gather{x,   w,        p.C,   p.H, p.W, p.R,
+                               p.S, p.stride, p.pad, p.P, p.Q, int(p.gemm_k())};
+}
+
+}  // namespace senet::detail

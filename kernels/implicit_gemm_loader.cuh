@@ -1,0 +1,76 @@
+// kernels/implicit_gemm_loader.cuh — the global → registers → shared-memory half of the fast main
+// loops (the SIMT 128×128 tile, implicit_gemm_simt.cuh, and the TF32 tile, implicit_gemm_mma.cuh),
+// over a hoisting gather (kernels/conv_gather_fast.cuh). Device code only.
+//
+// Per BK slice the block stages A[kk][m] (BK × BM) and B[kk][n] (BK × BN). Thread tid's share:
+//   A: m = m0 + tid mod BM (the same row in every slice), kk = tid div BM + l·(threads/BM), l < A_LOADS
+//   B: kk = tid mod BK, n = n0 + tid div BK + l·(threads/BK) (the same columns in every slice)
+// so consecutive threads read consecutive m (pixels: coalesced NCHW reads of x or dy) and
+// consecutive kk of a weight row (w is K × C·R·S: coalesced too). The rows and columns are decoded
+// once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
+// them to shared memory as As[kk·LDA + m − m0] and Bs[kk·LDB + n − n0]: the register hop is what
+// lets a main loop issue slice s+1's global loads before it computes slice s.
+// Values outside [0, M) × [k_begin, k_end) × [0, Nn) are 0; with kTf32 every value is rounded to
+// TF32 once, here, instead of at every use.
+#pragma once
+#include "kernels/emu/cuda_compat.h"
+#include "kernels/mma_tf32.cuh"
+
+namespace senet::detail {
+
+template <class T, class G, bool kTf32>
+struct tile_loader {
+  static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
+                "each thread loads fixed rows and columns");
+  static constexpr int A_LOADS = T::BK * T::BM / T::threads, B_LOADS = T::BK * T::BN / T::threads;
+  static_assert(A_LOADS * T::threads == T::BK * T::BM && B_LOADS * T::threads == T::BK * T::BN,
+                "loads must divide evenly");
+
+  typename G::a_row_t arow;
+  typename G::b_col_t bcol[B_LOADS];
+  bool a_ok;
+  int tid, n0, Nn;
+  float ra[A_LOADS], rb[B_LOADS];
+
+  __device__ __forceinline__ tile_loader(const G& g, int tid_, int m0, int n0_, int M, int Nn_)
+      : tid(tid_), n0(n0_), Nn(Nn_) {
+    const int m = m0 + tid % T::BM;
+    a_ok = m < M;
+    arow = g.a_row(a_ok ? m : m0);  // rows and columns clamped into the tensors (m0 < M, n0 < Nn)
+#pragma unroll
+    for (int l = 0; l < B_LOADS; ++l) bcol[l] = g.b_col(n0 + b_n(l) < Nn ? n0 + b_n(l) : n0);
+  }
+  __device__ __forceinline__ int a_kk(int l) const {
+    return tid / T::BM + l * (T::threads / T::BM);
+  }
+  __device__ __forceinline__ int b_n(int l) const {
+    return tid / T::BK + l * (T::threads / T::BK);
+  }
+
+  __device__ __forceinline__ static float round(float v) {
+    if constexpr (kTf32)
+      return to_tf32(v);
+    else
+      return v;
+  }
+  // Slice [k0, k0 + BK) of A and B into registers.
+  __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
+#pragma unroll
+    for (int l = 0; l < A_LOADS; ++l) {
+      const int k = k0 + a_kk(l);
+      ra[l] = round(g.a(arow, k, a_ok && k < k_end));
+    }
+    const int kb = k0 + tid % T::BK;
+#pragma unroll
+    for (int l = 0; l < B_LOADS; ++l) rb[l] = round(g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end));
+  }
+  // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB).
+  __device__ __forceinline__ void store(float* As, float* Bs) const {
+#pragma unroll
+    for (int l = 0; l < A_LOADS; ++l) As[a_kk(l) * T::LDA + tid % T::BM] = ra[l];
+#pragma unroll
+    for (int l = 0; l < B_LOADS; ++l) Bs[(tid % T::BK) * T::LDB + b_n(l)] = rb[l];
+  }
+};
+
+}  // namespace senet::detail
