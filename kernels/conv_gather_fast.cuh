@@ -34,8 +34,18 @@ struct conv2d_fprop_gather_fast {
   int C, H, W, CRS, stride, pad;
   fast_divmod PQ, Q, RS, S;
   static conv2d_fprop_gather_fast make(const Conv2dGeom& p, const float* x, const float* w) {
-    return {x,         w,   p.C,        p.H,         p.W, int(p.CRS()), p.stride, p.pad,
-            fast_divmod(p.P * p.Q), fast_divmod(p.Q), fast_divmod(p.R * p.S), fast_divmod(p.S)};
+    return {x,
+            w,
+            p.C,
+            p.H,
+            p.W,
+            int(p.CRS()),
+            p.stride,
+            p.pad,
+            fast_divmod(p.P * p.Q),
+            fast_divmod(p.Q),
+            fast_divmod(p.R * p.S),
+            fast_divmod(p.S)};
   }
   struct a_row_t {
     const float* __restrict__ img;  // x[n]
@@ -126,7 +136,7 @@ struct conv2d_wgrad_gather_fast {
   fast_divmod PQ, Q;
   int R, S, pad;
   static conv2d_wgrad_gather_fast make(const Conv2dGeom& p, const float* x, const float* dy) {
-    return {x, dy, p.C, p.H, p.W, p.K, p.stride, fast_divmod(p.P * p.Q), fast_divmod(p.Q),
+    return {x,   dy,  p.C,  p.H, p.W, p.K, p.stride, fast_divmod(p.P * p.Q), fast_divmod(p.Q),
             p.R, p.S, p.pad};
   }
   using a_row_t = const float*;  // dy[0, k]

@@ -43,9 +43,7 @@ struct tile_loader {
   __device__ __forceinline__ int a_kk(int l) const {
     return tid / T::BM + l * (T::threads / T::BM);
   }
-  __device__ __forceinline__ int b_n(int l) const {
-    return tid / T::BK + l * (T::threads / T::BK);
-  }
+  __device__ __forceinline__ int b_n(int l) const { return tid / T::BK + l * (T::threads / T::BK); }
 
   __device__ __forceinline__ static float round(float v) {
     if constexpr (kTf32)
@@ -62,7 +60,8 @@ struct tile_loader {
     }
     const int kb = k0 + tid % T::BK;
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l) rb[l] = round(g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end));
+    for (int l = 0; l < B_LOADS; ++l)
+      rb[l] = round(g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end));
   }
   // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB).
   __device__ __forceinline__ void store(float* As, float* Bs) const {

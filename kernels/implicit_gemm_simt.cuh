@@ -41,8 +41,12 @@ template <class T>
 struct simt_thread {
   int tm, tn;
   __device__ __forceinline__ explicit simt_thread(int tid) : tm(tid % T::TY), tn(tid / T::TY) {}
-  __device__ __forceinline__ int row(int i) const { return (i >> 2) * (T::BM / 2) + 4 * tm + (i & 3); }
-  __device__ __forceinline__ int col(int j) const { return (j >> 2) * (T::BN / 2) + 4 * tn + (j & 3); }
+  __device__ __forceinline__ int row(int i) const {
+    return (i >> 2) * (T::BM / 2) + 4 * tm + (i & 3);
+  }
+  __device__ __forceinline__ int col(int j) const {
+    return (j >> 2) * (T::BN / 2) + 4 * tn + (j & 3);
+  }
 };
 
 // acc (zeroed here) ← the tile's partial product over kk ∈ [k_begin, k_end). As: T::smem_a floats,

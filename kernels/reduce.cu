@@ -132,7 +132,7 @@ cudaError_t count_correct_launch(count_correct_params p, cudaStream_t stream) {
   if (p.N < 0 || p.K <= 0 || !p.correct || (p.N > 0 && (!p.logits || !p.labels)))
     return cudaErrorInvalidValue;
   if ((p.N + kWarps - 1) / kWarps > int64_t(INT32_MAX)) return cudaErrorInvalidValue;
-  cudaError_t e = cudaMemsetAsync(p.correct, 0, sizeof(int), stream);
+  cudaError_t e = p.accumulate ? cudaSuccess : cudaMemsetAsync(p.correct, 0, sizeof(int), stream);
   if (e != cudaSuccess || p.N == 0) return e;
   return launch(count_correct_v1_warp_per_row, dim3(unsigned((p.N + kWarps - 1) / kWarps)),
                 dim3(kBlock), 0, stream, p);

@@ -38,7 +38,8 @@ struct count_correct_params {
   const int32_t* labels = nullptr;
   int64_t N = 0;
   int64_t K = 0;
-  int* correct = nullptr;  // one device int, overwritten
+  int* correct = nullptr;   // one device int, overwritten
+  bool accumulate = false;  // add to *correct instead (a running count kept on the device)
 };
 cudaError_t count_correct_launch(count_correct_params p, cudaStream_t stream);
 

@@ -10,6 +10,7 @@
 #include "engine/ops/count_correct.h"
 #include "senet/data_parallel.h"
 #include "senet/progress.h"
+#include "senet/step_metrics.h"
 #include "senet/trainer.h"
 
 namespace senet {
@@ -89,6 +90,14 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       if (p.requires_grad()) params.push_back(p);
     reducer = std::make_unique<dist::GradReducer>(std::move(params));
   }
+  // One process on CUDA: the per-step sums and finite checks stay on the device, read every
+  // StepMetrics::kDefaultEvery steps (no host round trip in a steady-state step).
+  std::unique_ptr<StepMetrics> metrics;
+  auto flush = [&] {
+    if (!metrics || metrics->pending() == 0) return;
+    metrics->flush(st);
+    bar.update(st.steps, st.loss(), st.accuracy(), st.images);
+  };
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
   const double collective0 = dist::collective_seconds();
@@ -106,24 +115,35 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       if (reducer) reducer->arm();
       out.loss.backward();
     }
-    const float loss = out.loss.item();  // read once (a device→host copy on CUDA)
-    if (reducer) {
-      reducer->finish();
-      check_loss_on_all_ranks(loss, where);
+    if (!reducer && out.loss.is_cuda()) {
+      if (!metrics) metrics = std::make_unique<StepMetrics>(model, Device::CUDA);
+      if (!metrics->accepts(out)) flush();
+      metrics->add(out, b.n, where);
+      opt.step();
+      st.steps++;
+      st.images += b.n;
+      if (metrics->due()) flush();
+    } else {
+      const float loss = out.loss.item();  // read once (a device→host copy on CUDA)
+      if (reducer) {
+        reducer->finish();
+        check_loss_on_all_ranks(loss, where);
+      }
+      check_finite(out.loss, model, where);
+      opt.step();
+      st.steps++;
+      st.loss_sum += double(loss) * double(b.n);
+      for (const auto& [name, t] : out.terms) st.term_sums[name] += double(t.item()) * double(b.n);
+      if (out.logits.defined()) st.correct += count_correct(out.logits.detach(), out.labels);
+      st.images += b.n;
+      bar.update(st.steps, st.loss(), st.accuracy(), st.images);
     }
-    check_finite(out.loss, model, where);
-    opt.step();
-    st.steps++;
-    st.loss_sum += double(loss) * double(b.n);
-    for (const auto& [name, t] : out.terms) st.term_sums[name] += double(t.item()) * double(b.n);
-    if (out.logits.defined()) st.correct += count_correct(out.logits.detach(), out.labels);
-    st.images += b.n;
-    bar.update(st.steps, st.loss(), st.accuracy(), st.images);
     if (after_step && after_step(out, step)) {
       st.ended_early = st.steps < nb;
       break;
     }
   }
+  flush();
   bar.finish();
   if (reducer) {  // the epoch's sums over every rank's slices
     std::vector<double> v{st.loss_sum, double(st.correct), double(st.images)};

@@ -16,6 +16,9 @@
 //     finite check of L and every gradient (names stage, epoch, step and tensor)
 //     optimizer step; after_step(out, t) → may end the epoch early (SNL at its budget)
 //     counters: Σ L·n, Σ term_i·n, correct, images (several ranks: summed over them at the end)
+//   One process on CUDA: the finite check and the counters stay on the device and the host reads
+//   them every 16 steps and at the epoch's end (senet/step_metrics.h): no host round trip in a
+//   steady-state step; a non-finite step is still named exactly, up to 15 steps later.
 //
 // The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
 // of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is

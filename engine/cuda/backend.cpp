@@ -119,8 +119,11 @@ cudaMemcpyKind copy_kind(Device dst, Device src) {
 void backend_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
   const cudaMemcpyKind kind = copy_kind(dst_dev, src_dev);
   SENET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, g_stream));
-  // Host memory is the caller's the moment we return: wait for transfers that touch it.
-  if (kind != cudaMemcpyDeviceToDevice) SENET_CUDA_CHECK(cudaStreamSynchronize(g_stream));
+  // Host memory is the caller's the moment we return. An upload needs no wait: the engine's host
+  // memory is pageable, and cudaMemcpyAsync from pageable memory returns once the source has been
+  // staged. A download must wait for the data (and for the kernels that write it).
+  if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost)
+    SENET_CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
 void backend_memset_zero(void* p, size_t bytes) {
   SENET_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, g_stream));

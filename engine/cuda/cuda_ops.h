@@ -99,9 +99,10 @@ struct CudaOps {
                           float* db, int64_t N, int64_t F, int64_t O);
 
   // --- losses. softmax_xent_forward returns the lowest row whose label is outside [0, K), or −1
-  // (it waits for the device: the op turns a bad label into a clear error).
+  // (with check_labels it waits for the device: the op turns a bad label into a clear error;
+  // without, the caller checked the labels on the host and nothing waits).
   int64_t (*softmax_xent_forward)(const float* logits, const int32_t* labels, int64_t N, int64_t K,
-                                  float* probs, float* loss);
+                                  float* probs, float* loss, bool check_labels);
   void (*softmax_xent_backward)(const float* probs, const int32_t* labels, int64_t N, int64_t K,
                                 const float* grad_loss, float scale, float* dz);
   void (*kd_forward)(const float* zs, const float* zt, int64_t N, int64_t K, float T, float* ps,
@@ -116,6 +117,9 @@ struct CudaOps {
   void (*l1_forward)(const float* x, int64_t n, float* loss);
   void (*l1_backward)(const float* x, const float* grad_loss, float scale, float* dx, int64_t n);
   int64_t (*count_correct)(const float* logits, const int32_t* labels, int64_t N, int64_t K);
+  // *counter (one device int) += the count; no host wait.
+  void (*count_correct_add)(const float* logits, const int32_t* labels, int64_t N, int64_t K,
+                            int32_t* counter);
 
   // --- optimizer updates (in place)
   void (*sgd_update)(float* p, const float* g, float* buf, int64_t n, const cpu::SgdUpdate& u);

@@ -273,12 +273,12 @@ void linear_backward(const float* dy, const float* x, const float* w, float* dx,
 // --- losses
 
 int64_t softmax_xent_forward(const float* logits, const int32_t* labels, int64_t N, int64_t K,
-                             float* probs, float* loss) {
+                             float* probs, float* loss, bool check_labels) {
   Scratch<float> row_loss(N);
   Scratch<uint32_t> bad_row(1);
   softmax_xent_params p;
   p.logits = logits, p.labels = labels, p.N = N, p.K = K, p.probs = probs, p.row_loss = row_loss;
-  p.loss = loss, p.bad_row = bad_row, p.check_labels = true;
+  p.loss = loss, p.bad_row = bad_row, p.check_labels = check_labels;
   int64_t bad = -1;
   const cudaError_t e = softmax_xent_forward_launch(p, stream(), &bad);
   if (e == cudaErrorInvalidValue && bad >= 0) return bad;
@@ -327,6 +327,12 @@ int64_t count_correct(const float* logits, const int32_t* labels, int64_t N, int
       cudaMemcpyAsync(&host, correct.get(), sizeof host, cudaMemcpyDeviceToHost, stream()));
   SENET_CUDA_CHECK(cudaStreamSynchronize(stream()));
   return host;
+}
+void count_correct_add(const float* logits, const int32_t* labels, int64_t N, int64_t K,
+                       int32_t* counter) {
+  count_correct_params p{logits, labels, N, K, counter};
+  p.accumulate = true;
+  SENET_CUDA_CHECK(count_correct_launch(p, stream()));
 }
 
 // --- optimizers
@@ -393,6 +399,7 @@ CudaOps make_ops_table() {
   o.l1_forward = l1_forward;
   o.l1_backward = l1_backward;
   o.count_correct = count_correct;
+  o.count_correct_add = count_correct_add;
   o.sgd_update = sgd_update;
   o.adam_update = adam_update;
   o.mask_accumulate = mask_accumulate;

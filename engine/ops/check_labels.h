@@ -6,6 +6,15 @@
 
 namespace senet {
 
+// The label values themselves, from host memory (a CPU tensor, or the host copy of CUDA labels).
+inline void check_label_values(const char* op, const Tensor& logits, const int32_t* y, int64_t N) {
+  SENET_CHECK(N == logits.size(0), op, ": ", N, " host labels for logits ", logits.shape());
+  const int64_t K = logits.size(1);
+  for (int64_t n = 0; n < N; ++n)
+    SENET_CHECK(y[n] >= 0 && y[n] < K, op, ": label at index ", n, " is ", y[n], ", outside [0, ",
+                K, ") for logits ", logits.shape());
+}
+
 inline void check_labels(const char* op, const Tensor& logits, const Tensor& labels) {
   check_ndim(op, logits, 2, "logits (N×K)");
   check_dtype(op, logits, DType::F32, "logits");
@@ -15,11 +24,7 @@ inline void check_labels(const char* op, const Tensor& logits, const Tensor& lab
               logits.size(0), "])");
   SENET_CHECK(logits.size(1) > 0, op, ": logits ", logits.shape(), " have no classes");
   if (labels.device() != Device::CPU) return;  // device ops check on their side
-  const int32_t* y = labels.data<int32_t>();
-  const int64_t K = logits.size(1);
-  for (int64_t n = 0, N = labels.size(0); n < N; ++n)
-    SENET_CHECK(y[n] >= 0 && y[n] < K, op, ": label at index ", n, " is ", y[n], ", outside [0, ",
-                K, ") for logits ", logits.shape());
+  check_label_values(op, logits, labels.data<int32_t>(), labels.size(0));
 }
 
 }  // namespace senet

@@ -9,17 +9,22 @@
 
 namespace senet {
 
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels,
+                             const std::vector<int32_t>* host_labels) {
   check_labels("softmax_cross_entropy", logits, labels);
+  if (host_labels)
+    check_label_values("softmax_cross_entropy", logits, host_labels->data(),
+                       int64_t(host_labels->size()));
   const bool on_cuda = use_cuda("softmax_cross_entropy", {&logits, &labels});
   const int64_t N = logits.size(0), K = logits.size(1);
   SENET_CHECK(N > 0, "softmax_cross_entropy: empty batch, logits ", logits.shape());
   Tensor p = Tensor::empty({N, K}, DType::F32, logits.device());
   Tensor y;
-  if (on_cuda) {  // the kernel flags bad labels (check_labels checks host labels only)
+  if (on_cuda) {  // the kernel flags bad labels, unless the host copy was checked above
     y = Tensor::empty({}, DType::F32, Device::CUDA);
-    const int64_t bad = cuda().softmax_xent_forward(logits.data<float>(), labels.data<int32_t>(), N,
-                                                    K, p.data<float>(), y.data<float>());
+    const int64_t bad =
+        cuda().softmax_xent_forward(logits.data<float>(), labels.data<int32_t>(), N, K,
+                                    p.data<float>(), y.data<float>(), host_labels == nullptr);
     if (bad >= 0)
       fail("softmax_cross_entropy: label at index ", bad, " is ",
            labels.slice(bad, bad + 1).to_vector_i32()[0], ", outside [0, ", K, ") for logits ",

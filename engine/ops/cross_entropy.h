@@ -3,10 +3,16 @@
 //   ∂L/∂z = dL · (softmax(z) − onehot(y)) / N
 // logits f32 N×K, labels i32 [N] with values in [0,K) (else senet::Error naming index and value).
 #pragma once
+#include <cstdint>
+#include <vector>
+
 #include "engine/core/tensor.h"
 
 namespace senet {
 
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+// host_labels: the same labels on the host (e.g. the batch they were uploaded from). They are
+// checked here, so for CUDA labels the kernel skips its own check and the host never waits for it.
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels,
+                             const std::vector<int32_t>* host_labels = nullptr);
 
 }  // namespace senet

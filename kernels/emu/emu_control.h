@@ -23,6 +23,12 @@ std::string to_string(ScheduleSpec s);
 void set_threads(int n);  // worker OS threads; <= 0 means all cores
 int threads();
 
+// Calls so far that make the host wait for the device: copies into host memory (cudaMemcpy and
+// cudaMemcpyAsync, device → host) and cudaStreamSynchronize / cudaEventSynchronize /
+// cudaDeviceSynchronize. On a GPU each is a round trip that idles the device; tests count them
+// (a steady-state training step should make none).
+int64_t host_waits();
+
 // Sets a schedule and thread count for a scope, restores the previous ones after.
 class ScopedSchedule {
  public:

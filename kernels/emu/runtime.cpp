@@ -3,6 +3,7 @@
 // Rule: allocations are recorded, so copies and sets can check that device-side pointers lie in a
 // cudaMalloc'd range (a host pointer passed as device memory fails here as it would on a GPU).
 #include <unistd.h>
+#include <atomic>
 
 #include <chrono>
 #include <cstdio>
@@ -148,8 +149,18 @@ cudaError_t cudaMallocHost(void** p, size_t bytes) {
 cudaError_t cudaFree(void* p) { return emu::detail::release(p, true); }
 cudaError_t cudaFreeHost(void* p) { return emu::detail::release(p, false); }
 
+namespace emu {
+namespace {
+std::atomic<int64_t> g_host_waits{0};
+}  // namespace
+int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
+}  // namespace emu
+
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
+  // A copy into host memory makes the host wait for the device.
+  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
+    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
   if (bytes && (!dst || !src)) return fail(cudaErrorInvalidValue);
   const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
@@ -187,7 +198,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
   delete s;
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  return cudaSuccess;
+}
 cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, 0); }
@@ -206,7 +220,10 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
   e->recorded = true;
   return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventSynchronize(cudaEvent_t) {
+  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  return cudaSuccess;
+}
 cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!ms || !start || !end) return fail(cudaErrorInvalidValue);
@@ -250,5 +267,8 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   p->l2CacheSize = 0;
   return cudaSuccess;
 }
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() {
+  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  return cudaSuccess;
+}
 cudaError_t cudaDeviceReset() { return cudaSuccess; }

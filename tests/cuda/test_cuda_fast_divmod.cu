@@ -20,8 +20,8 @@ __global__ void divmod_kernel(fast_divmod f, const int* __restrict__ n, int* __r
 
 // The dividends a test tries for divisor d: the edges of its multiples and of the int range.
 std::vector<int> dividends(int d, std::mt19937& rng, int random_count) {
-  std::vector<int> n = {0, 1, d - 1, d, 2147483647, 2147483646, 2147483647 / d * d,
-                        2147483647 / d * d - 1};
+  std::vector<int> n = {
+      0, 1, d - 1, d, 2147483647, 2147483646, 2147483647 / d * d, 2147483647 / d * d - 1};
   if (d < 1073741823) n.push_back(2 * d - 1), n.push_back(2 * d);
   for (int i = 0; i < random_count; ++i) n.push_back(int(rng() >> 1));
   return n;

@@ -21,10 +21,15 @@
 #include "engine/optim/sgd.h"
 #include "models/model.h"
 #include "senet/checkpoint.h"
+#include "senet/epoch_loop.h"
 #include "senet/masks.h"
+#include "senet/step_metrics.h"
 #include "senet/trainer.h"
 #include "tests/cudabackend/cb_test.h"
 #include "tests/support/tiny_run.h"
+#if !SENET_CB_GPU
+#include "kernels/emu/emu_control.h"
+#endif
 
 namespace senet {
 namespace {
@@ -247,6 +252,84 @@ TEST_F(CudaBackend, CheckMacroNamesFileLineAndCall) {
     EXPECT_NE(m.find("cudaErrorInvalidValue"), std::string::npos) << m;
   }
 }
+
+// Issue 16, item 4: a steady-state training step on CUDA makes no host round trip. The emulator
+// counts every call that makes the host wait for the device (copies to the host, stream/event/
+// device synchronisations: kernels/emu/emu_control.h); the epoch loop keeps its per-step sums and
+// finite checks on the device and reads them every StepMetrics::kDefaultEvery steps
+// (senet/step_metrics.h). Steps other than those flushes must count zero waits, a flush six (three
+// reads — the finite-check rows, the sums, the correct count — each a copy and a stream sync).
+#if !SENET_CB_GPU
+TEST_F(CudaBackend, SteadyStateTrainingStepMakesNoHostRoundTrip) {
+  RunConfig c = senet::test::tiny_run_config("", 8 * 17 + 32);  // 17 batches of 8: one flush
+  DataBundle data = load_data(c);
+  auto model = models::make_model(c.model);
+  model->to(Device::CUDA);
+  std::vector<ParamRef> params;
+  for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
+  SGD opt(params, 0.01f, 0.9f, 5e-4f, /*nesterov=*/true);
+  data::Loader loader(data.train, 8, true, true, data.aug, data.norm, 1);
+  EpochLoop loop{*model, opt};
+  loop.label = "epoch";
+  loop.progress = false;
+  loop.probe_gradients = false;
+  std::vector<int64_t> waits;  // host waits counted at the end of each step
+  const EpochStats st = loop.run(
+      loader, 0,
+      [&](const data::Batch& b, int64_t) { return cross_entropy_step(*model, b, Device::CUDA); },
+      [&](const StepOut&, int64_t) {
+        waits.push_back(emu::host_waits());
+        return false;
+      });
+  ASSERT_EQ(st.steps, 17);
+  ASSERT_EQ(waits.size(), 17u);
+  const int every = StepMetrics::kDefaultEvery;
+  for (size_t s = 1; s < waits.size(); ++s) {
+    const int64_t d = waits[s] - waits[s - 1];
+    if ((int64_t(s) + 1) % every == 0)
+      EXPECT_EQ(d, 6) << "step " << s + 1 << " flushes: three reads";
+    else
+      EXPECT_EQ(d, 0) << "step " << s + 1 << " waited for the device " << d << " times";
+  }
+  EXPECT_EQ(st.images, 136);
+  EXPECT_TRUE(std::isfinite(st.loss()) && st.loss() > 0) << st.loss();
+  EXPECT_GE(st.correct, 0);
+  EXPECT_LE(st.correct, 136);
+  EXPECT_GT(st.term_sums.at("ce"), 0);
+  EXPECT_NEAR(st.term_sums.at("ce"), st.loss_sum, 1e-4 * st.loss_sum);
+}
+
+// The deferred check still stops at the first non-finite step and names it and the tensor.
+TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStep) {
+  RunConfig c = senet::test::tiny_run_config("", 8 * 5 + 32);
+  DataBundle data = load_data(c);
+  auto model = models::make_model(c.model);
+  model->to(Device::CUDA);
+  std::vector<ParamRef> params;
+  for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
+  SGD opt(params, 0.01f, 0.9f, 0.f, false);
+  data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
+  EpochLoop loop{*model, opt};
+  loop.label = "epoch";
+  loop.progress = false;
+  loop.probe_gradients = false;
+  std::string err;
+  try {
+    loop.run(loader, 0, [&](const data::Batch& b, int64_t step) {
+      StepOut out = cross_entropy_step(*model, b, Device::CUDA);
+      if (step == 2) {  // poison step 3's loss (a detached NaN term: the gradients stay finite)
+        Tensor nan = Tensor::full({}, NAN, Device::CUDA);
+        out.loss = add(out.loss, mul(out.loss.detach(), nan));
+      }
+      return out;
+    });
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("epoch 1 step 3"), std::string::npos) << err;
+  EXPECT_NE(err.find("the loss is nan"), std::string::npos) << err;
+}
+#endif
 
 }  // namespace
 }  // namespace senet

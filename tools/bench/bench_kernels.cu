@@ -13,9 +13,10 @@
 //   fp32  = SM count × clock × FP32 lanes per SM (64 on sm_70/sm_80, 128 on sm_86+ and sm_90) × 2
 //   bw    = 2 (double data rate) × memory clock × bus width / 8     (as CUDA's bandwidthTest)
 // Baseline rows (conv layers): cuBLAS SGEMM at the conv's implicit-GEMM size (registry entry
-// gemm/cublas), cuDNN conv + BN (training) + ReLU through its API (nvcc build with cuDNN only; FMA
-// math, no TF32), and the unfused chain conv2d_fprop v3 → bn_stats → bn_finalize → scale_shift_mrelu
-// next to the fused conv_bn_mrelu_fwd_train.
+// gemm/cublas); through cuDNN's API (nvcc build with cuDNN only), conv + BN (training) + ReLU and
+// each conv pass alone (fprop, dgrad, wgrad), each with FMA math (FP32) and tensor-op math (TF32,
+// PyTorch's default); and the unfused chain conv2d_fprop v5 → bn_stats → bn_finalize →
+// scale_shift_mrelu next to the fused conv_bn_mrelu_fwd_train.
 // Checks: conv-family inputs are integers in [−8, 8], so every partial sum is exact and conv outputs
 // must equal the CPU bitwise; other outputs |gpu − cpu| ≤ tol·max|cpu| with the tolerance given per
 // hook (the reasons are in tests/cuda/test_cuda_*.cu, which hold the tight per-kernel bounds).
@@ -1230,7 +1231,8 @@ Case unfused_chain_case(const Conv2dGeom& p) {
       throw std::runtime_error(std::string(#expr) + ": " + cudnnGetErrorString(s_)); \
   } while (0)
 
-// cudnnConvolutionForward (algorithm by cudnnFind…, CUDNN_FMA_MATH: fp32, no TF32) →
+// cudnnConvolutionForward (algorithm by cudnnFind…, CUDNN_FMA_MATH: fp32, no TF32; or with tf32,
+// CUDNN_TENSOR_OP_MATH: the fastest algorithm, TF32 tensor cores allowed, PyTorch's default) →
 // cudnnBatchNormalizationForwardTraining (spatial, batch statistics, running stats updated) →
 // cudnnActivationForward (ReLU; cuDNN has no masked ReLU, so the baseline's activation is plain).
 struct CudnnChain {
@@ -1254,7 +1256,7 @@ struct CudnnChain {
   }
 };
 
-Case cudnn_chain_case(const Conv2dGeom& p) {
+Case cudnn_chain_case(const Conv2dGeom& p, bool tf32) {
   auto cc = std::make_shared<CudnnChain>();
   CUDNN_TRY(cudnnCreate(&cc->h));
   CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
@@ -1269,7 +1271,7 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
       cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
   CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1,
                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, CUDNN_FMA_MATH));
+  CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   CUDNN_TRY(
       cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
   CUDNN_TRY(cudnnDeriveBNTensorDescriptor(cc->bnd, cc->yd, CUDNN_BATCHNORM_SPATIAL));
@@ -1289,8 +1291,9 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
                                                  CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
   int pick = -1;
   for (int i = 0; i < got && pick < 0; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) pick = i;
-  if (pick < 0) throw std::runtime_error("cuDNN: no fp32 (FMA math) forward algorithm");
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && (tf32 || perf[i].mathType == CUDNN_FMA_MATH))
+      pick = i;
+  if (pick < 0) throw std::runtime_error("cuDNN: no forward algorithm for this math");
   cc->algo = perf[pick].algo, cc->ws_bytes = perf[pick].memory;
   cc->ws = dev<uint8_t>(int64_t(std::max<size_t>(cc->ws_bytes, 1)));
   return Case{[=] {
@@ -1314,9 +1317,95 @@ Case cudnn_chain_case(const Conv2dGeom& p) {
                 Vec a;
                 std::vector<uint64_t> bits;
                 cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::ReLU, nullptr, nullptr, &a, &bits);
-                c.close("y", dy->download(), y, 0);
+                c.close("y", dy->download(), y, kTolReduce);  // Winograd/FFT algorithms round
                 c.close("a", da->download(), a, kTol);
               }};
+}
+
+// One cuDNN convolution pass alone — fprop (cudnnConvolutionForward), dgrad (…BackwardData) or
+// wgrad (…BackwardFilter) — with FMA math (FP32) or tensor-op math (TF32 allowed), the algorithm
+// the fastest that cudnnFind… reports for that math. The baselines of issue 16's targets.
+enum class ConvPass { fprop, dgrad, wgrad };
+Case cudnn_conv_case(const Conv2dGeom& p, ConvPass pass, bool tf32) {
+  auto cc = std::make_shared<CudnnChain>();  // its handle and descriptors; BN/act unused
+  CUDNN_TRY(cudnnCreate(&cc->h));
+  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
+  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->yd));
+  CUDNN_TRY(cudnnCreateFilterDescriptor(&cc->wd));
+  CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cc->cd));
+  CUDNN_TRY(
+      cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
+  CUDNN_TRY(
+      cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
+  CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1,
+                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  const cudnnMathType_t math = tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+  CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, math));
+  CUDNN_TRY(
+      cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
+  Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = ints(p.y_size(), 3);
+  auto dx = dev(x), dw = dev(w), dg = dev(g);
+  auto out = dev<float>(pass == ConvPass::fprop   ? p.y_size()
+                        : pass == ConvPass::dgrad ? p.x_size()
+                                                  : p.w_size());
+  // The fastest algorithm of this math (cudnnFind… sorts by time; FMA math must be FMA).
+  auto pick = [&](const auto* perf, int got) {
+    for (int i = 0; i < got; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && (tf32 || perf[i].mathType == CUDNN_FMA_MATH))
+        return i;
+    throw std::runtime_error("cuDNN: no algorithm for this pass and math");
+  };
+  int algo = 0, got = 0;
+  if (pass == ConvPass::fprop) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(cc->h, cc->xd, cc->wd, cc->cd, cc->yd,
+                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
+    const int i = pick(perf, got);
+    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
+  } else if (pass == ConvPass::dgrad) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    CUDNN_TRY(cudnnFindConvolutionBackwardDataAlgorithm(
+        cc->h, cc->wd, cc->yd, cc->cd, cc->xd, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
+    const int i = pick(perf, got);
+    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    CUDNN_TRY(cudnnFindConvolutionBackwardFilterAlgorithm(cc->h, cc->xd, cc->yd, cc->cd, cc->wd,
+                                                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                          &got, perf));
+    const int i = pick(perf, got);
+    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
+  }
+  cc->ws = dev<uint8_t>(int64_t(std::max<size_t>(cc->ws_bytes, 1)));
+  return Case{
+      [=] {
+        const float one = 1.f, zero = 0.f;
+        cudnnStatus_t s;
+        if (pass == ConvPass::fprop)
+          s = cudnnConvolutionForward(cc->h, &one, cc->xd, dx->get(), cc->wd, dw->get(), cc->cd,
+                                      cudnnConvolutionFwdAlgo_t(algo), cc->ws->get(), cc->ws_bytes,
+                                      &zero, cc->yd, out->get());
+        else if (pass == ConvPass::dgrad)
+          s = cudnnConvolutionBackwardData(cc->h, &one, cc->wd, dw->get(), cc->yd, dg->get(),
+                                           cc->cd, cudnnConvolutionBwdDataAlgo_t(algo),
+                                           cc->ws->get(), cc->ws_bytes, &zero, cc->xd, out->get());
+        else
+          s = cudnnConvolutionBackwardFilter(cc->h, &one, cc->xd, dx->get(), cc->yd, dg->get(),
+                                             cc->cd, cudnnConvolutionBwdFilterAlgo_t(algo),
+                                             cc->ws->get(), cc->ws_bytes, &zero, cc->wd,
+                                             out->get());
+        return s == CUDNN_STATUS_SUCCESS ? cudaGetLastError() : cudaErrorUnknown;
+      },
+      [=](Check& c) {
+        Vec ref;
+        if (pass == ConvPass::fprop)
+          ref = cpu_conv(p, x, w);
+        else if (pass == ConvPass::dgrad)
+          cpu_conv_bprop(p, x, w, g, &ref, nullptr);
+        else
+          cpu_conv_bprop(p, x, w, g, nullptr, &ref);
+        c.close("out", out->download(), ref, kTolReduce);  // Winograd/FFT round
+      }};
 }
 #endif
 
@@ -1559,6 +1648,41 @@ int main(int argc, char** argv) {
     return nullptr;
   };
 
+  auto derived = [&](const Row& r, double* gflops, double* gbs, double* ai, double* roof) {
+    const double s = r.t.median_ms * 1e-3;
+    *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9,
+    *ai = r.bytes > 0 ? r.flops / r.bytes : 0;
+    const double t_roof = std::max(r.flops / (d.peak_gflops * 1e9), r.bytes / (d.peak_gbs * 1e9));
+    *roof = 100.0 * t_roof / s;
+  };
+  // The CSV is rewritten after every layer, so a run stopped early (a time box) keeps its rows.
+  auto write_csv = [&]() -> bool {
+    if (o.csv.empty()) return true;
+    FILE* f = std::fopen(o.csv.c_str(), "w");
+    if (!f) return false;
+    std::fprintf(f,
+                 "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,"
+                 "max_us,noise,"
+                 "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
+    for (const Row& r : rows) {
+      std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N,
+                   r.family.c_str(), r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(),
+                   r.err, csv_quote(r.detail).c_str(), r.flops, r.bytes);
+      if (r.timed) {
+        double gf, gb, ai, rf;
+        derived(r, &gf, &gb, &ai, &rf);
+        std::fprintf(f, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f", r.t.median_ms * 1e3,
+                     r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb, ai, rf);
+      } else {
+        std::fprintf(f, ",,,,,,,,");
+      }
+      std::fprintf(f, ",%s,%.1f,%.1f\n", csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops,
+                   d.peak_gbs);
+    }
+    std::fclose(f);
+    return true;
+  };
+
   for (const layer_shape& s : shapes) {
     const Conv2dGeom p = s.params(o.n);
     const std::string label = s.label();
@@ -1595,35 +1719,55 @@ int main(int argc, char** argv) {
       run(r, [&] { return unfused_chain_case(p); });
       rows.push_back(r);
     }
-    if (matches(o, "baseline cudnn conv+bn+relu", label)) {
-      Row r;
-      r.layer = label, r.N = o.n, r.family = "baseline", r.name = "cudnn";
-      r.version = "conv+bn_train+relu";
-      // conv (x, w in, y out) + BN (y read twice, z written) + activation (z in, a out)
-      r.flops = double(p.flops()) + 7.0 * double(p.y_size());
-      r.bytes = 4.0 * double(p.x_size() + p.w_size() + p.y_size()) + 4.0 * 5 * double(p.y_size());
-#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-      run(r, [&] { return cudnn_chain_case(p); });
-#elif SENET_BENCH_REAL_CUDA
+    // cuDNN: the conv + BN + ReLU chain, and each conv pass alone, in FP32 (FMA math) and TF32.
+    [[maybe_unused]] auto no_cudnn = [](Row& r) {
+#if SENET_BENCH_REAL_CUDA
       r.status = "n/a",
       r.detail = "cuDNN baseline unavailable: cudnn.h / libcudnn not found at configure time";
 #else
       r.status = "n/a", r.detail = "cuDNN baseline unavailable: emulated build";
 #endif
-      rows.push_back(r);
+    };
+    for (bool tf32 : {false, true}) {
+      const std::string math = tf32 ? "tf32" : "fma";
+      if (matches(o, "baseline cudnn conv+bn+relu " + math, label)) {
+        Row r;
+        r.layer = label, r.N = o.n, r.family = "baseline", r.name = "cudnn";
+        r.version = "conv+bn_train+relu " + math;
+        // conv (x, w in, y out) + BN (y read twice, z written) + activation (z in, a out)
+        r.flops = double(p.flops()) + 7.0 * double(p.y_size());
+        r.bytes = 4.0 * double(p.x_size() + p.w_size() + p.y_size()) + 4.0 * 5 * double(p.y_size());
+#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
+        run(r, [&] { return cudnn_chain_case(p, tf32); });
+#else
+        no_cudnn(r);
+#endif
+        rows.push_back(r);
+      }
+      for (const char* pass : {"fprop", "dgrad", "wgrad"}) {
+        if (!matches(o, std::string("baseline cudnn_") + pass + " " + math, label)) continue;
+        Row r;
+        r.layer = label, r.N = o.n, r.family = "baseline", r.name = std::string("cudnn_") + pass;
+        r.version = math;
+        r.flops = double(p.flops());
+        r.bytes = 4.0 * double(p.x_size() + p.w_size() + p.y_size());
+#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
+        const ConvPass cp = pass[0] == 'f'   ? ConvPass::fprop
+                            : pass[0] == 'd' ? ConvPass::dgrad
+                                             : ConvPass::wgrad;
+        run(r, [&] { return cudnn_conv_case(p, cp, tf32); });
+#else
+        no_cudnn(r);
+#endif
+        rows.push_back(r);
+      }
     }
+    write_csv();
   }
 
   // --- output: markdown table (stdout), CSV (--csv)
   int pass = 0, fail = 0, na = 0;
   for (const Row& r : rows) (r.status == "PASS" ? pass : r.status == "FAIL" ? fail : na)++;
-  auto derived = [&](const Row& r, double* gflops, double* gbs, double* ai, double* roof) {
-    const double s = r.t.median_ms * 1e-3;
-    *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9,
-    *ai = r.bytes > 0 ? r.flops / r.bytes : 0;
-    const double t_roof = std::max(r.flops / (d.peak_gflops * 1e9), r.bytes / (d.peak_gbs * 1e9));
-    *roof = 100.0 * t_roof / s;
-  };
   if (timing) {
     std::printf(
         "\n| layer | N | kernel | version | check | max err | median µs | min µs | max µs | noise "
@@ -1653,32 +1797,9 @@ int main(int argc, char** argv) {
                   r.family.c_str(), r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err,
                   r.detail.c_str());
   }
-  if (!o.csv.empty()) {
-    FILE* f = std::fopen(o.csv.c_str(), "w");
-    if (!f) {
-      std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
-      return 2;
-    }
-    std::fprintf(f,
-                 "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,"
-                 "max_us,noise,"
-                 "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
-    for (const Row& r : rows) {
-      std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N,
-                   r.family.c_str(), r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(),
-                   r.err, csv_quote(r.detail).c_str(), r.flops, r.bytes);
-      if (r.timed) {
-        double gf, gb, ai, rf;
-        derived(r, &gf, &gb, &ai, &rf);
-        std::fprintf(f, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f", r.t.median_ms * 1e3,
-                     r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb, ai, rf);
-      } else {
-        std::fprintf(f, ",,,,,,,,");
-      }
-      std::fprintf(f, ",%s,%.1f,%.1f\n", csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops,
-                   d.peak_gbs);
-    }
-    std::fclose(f);
+  if (!write_csv()) {
+    std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
+    return 2;
   }
   std::printf(
       "\n# summary: %zu kernels/versions in the registry; %zu rows: %d PASS, %d FAIL, %d n/a%s\n",

@@ -1,4 +1,4 @@
-// tools/bench/bench_train_step.cpp — images per second of one CPU training step, exactly as
+// tools/bench/bench_train_step.cpp — images per second of one training step, exactly as
 // `senet train` runs it (forward, softmax cross-entropy, zero_grad, backward, the finite check,
 // SGD Nesterov, loss.item() and count_correct), on one fixed synthetic batch.
 // Not a test: the peer comparison with PyTorch (tools/bench/vs_pytorch.py) runs this binary and
@@ -6,6 +6,9 @@
 //   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
 //                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
+//                    [--device cuda [--allow-tf32]]
+// --device cuda needs the build with the CUDA glue, bench_train_step_gpu (tools/bench/gpu/): the
+// step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
 // Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
 // "forward_ms" / "backward_ms" / "check_and_update_ms" (medians of the step's parts: forward + loss,
 // zero_grad + backward, finite check + SGD + loss.item + count_correct), "step_ms": [...],
@@ -28,6 +31,10 @@
 #include "models/model.h"
 #include "senet/trainer.h"
 #include "tools/cli11_helpers.h"
+#if SENET_BENCH_CUDA_GLUE
+#include "engine/cuda/cuda_backend.h"
+#endif
+#include "engine/cuda/cuda_ops.h"
 
 using namespace senet;
 
@@ -36,8 +43,10 @@ int main(int argc, char** argv) {
   mc.arch = models::Arch::ResNet18;
   int batch = 128, threads = 2, steps = 10, warmup = 3;
   double seconds = 0;
+  std::string device = "cpu";
+  bool allow_tf32 = false;
   CLI::App app{
-      "Images per second of one CPU training step, as `senet train` runs it, on one fixed "
+      "Images per second of one training step, as `senet train` runs it, on one fixed "
       "synthetic batch; prints one JSON line",
       "bench_train_step"};
   std::string arch = "resnet18";
@@ -89,12 +98,36 @@ int main(int argc, char** argv) {
       ->type_name("S")
       ->check(cli::number_at_least(0, /*strict=*/false))
       ->capture_default_str();
+  app.add_option("--device", device, "cpu, or cuda (bench_train_step_gpu)")
+      ->type_name("DEVICE")
+      ->check(CLI::IsMember(std::vector<std::string>{"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_flag("--allow-tf32", allow_tf32, "CUDA convolutions on TF32 tensor cores");
   cli::parse_or_exit(app, argc, argv);
   mc.arch = *enum_from_name<models::Arch>(arch);  // one of the names checked above
   set_num_threads(threads);
+  const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
+  if (dev == Device::CUDA) {
+#if SENET_BENCH_CUDA_GLUE
+    set_cuda_initializer([] { cuda::init(); });
+#endif
+    try {
+      if (!init_cuda_backend()) {
+        std::fprintf(stderr,
+                     "bench_train_step: --device cuda: this binary has no CUDA backend "
+                     "(use bench_train_step_gpu)\n");
+        return 2;
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_train_step: --device cuda: %s\n", e.what());
+      return 77;  // no device: a skip for the GPU-day script
+    }
+    set_cuda_allow_tf32(allow_tf32);
+  }
   mc.seed = 1;
   auto model = models::make_model(mc);
   model->train();
+  model->to(dev);
 
   // One fixed batch: N(0, 1) pixels (the normalised data's scale) and uniform labels.
   const int64_t n = batch, pix = int64_t(mc.in_channels) * mc.image_size * mc.image_size;
@@ -103,8 +136,8 @@ int main(int argc, char** argv) {
   std::vector<int32_t> yv(static_cast<size_t>(n));
   for (size_t i = 0; i < yv.size(); ++i)
     yv[i] = int32_t(rand_below(12, 0, i, uint32_t(mc.num_classes)));
-  Tensor x = Tensor::from_vector(xv, {n, mc.in_channels, mc.image_size, mc.image_size});
-  Tensor y = Tensor::from_vector_i32(yv, {n});
+  Tensor x = Tensor::from_vector(xv, {n, mc.in_channels, mc.image_size, mc.image_size}).to(dev);
+  Tensor y = Tensor::from_vector_i32(yv, {n}).to(dev);
 
   std::vector<ParamRef> params;
   for (auto& [name, t] : model->named_parameters()) params.push_back({name, t});
@@ -160,13 +193,13 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   std::printf(
-      "{\"impl\": \"senet\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
+      "{\"impl\": \"senet%s\", \"arch\": \"%s\", \"width\": %g, \"batch\": %d, \"threads\": %d, "
       "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
       "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
       "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
-      arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
-      sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(), peak_mib,
-      double(last_loss));
+      dev == Device::CUDA ? (allow_tf32 ? "-cuda-tf32" : "-cuda-fp32") : "", arch.c_str(),
+      double(mc.width), batch, threads, 1000.0 * double(batch) / med, med, sorted.front(),
+      median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(), peak_mib, double(last_loss));
   for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   (void)correct;

@@ -7,6 +7,7 @@ tools/bench/bench_train_step.cpp (forward, cross-entropy, zero_grad, backward, S
 momentum 0.9, weight decay 5e-4, loss.item(), the correct count), one fixed N(0,1) batch.
   python torch_step.py --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128 \
       --threads 2 --layout channels_last [--steps 10 --warmup 3 --seconds S]
+      [--device cuda [--tf32]]     (on a GPU: cuDNN, TF32 off unless --tf32; the GPU day's peer)
 Prints one JSON line like bench_train_step's.
 """
 import argparse
@@ -117,18 +118,25 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--layout", default="channels_last", choices=["nchw", "channels_last"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="cuDNN and cuBLAS on TF32 tensor cores")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.benchmark = True
     torch.manual_seed(1)
     if a.arch == "resnet18":
         model = ResNet18(a.width, a.in_channels, a.classes)
     else:
         model = WideResNet(a.wrn_depth, a.wrn_k, a.in_channels, a.classes)
     fmt = torch.channels_last if a.layout == "channels_last" else torch.contiguous_format
-    model = model.to(memory_format=fmt).train()
+    model = model.to(device=a.device, memory_format=fmt).train()
     g = torch.Generator().manual_seed(11)
-    x = torch.randn(a.batch, a.in_channels, a.image, a.image, generator=g).to(memory_format=fmt)
-    y = torch.randint(0, a.classes, (a.batch,), generator=g)
+    x = torch.randn(a.batch, a.in_channels, a.image, a.image, generator=g)
+    x = x.to(device=a.device, memory_format=fmt)
+    y = torch.randint(0, a.classes, (a.batch,), generator=g).to(a.device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
 
     ms, correct, last_loss = [], 0, 0.0
@@ -153,7 +161,8 @@ def main():
         s += 1
     med = sorted(ms)[len(ms) // 2]
     rss = peak_rss_mib()
-    print(json.dumps({"impl": "torch-" + a.layout, "arch": a.arch, "width": a.width,
+    impl = "torch-" + a.layout + ("-cuda" + ("-tf32" if a.tf32 else "-fp32") if a.device == "cuda" else "")
+    print(json.dumps({"impl": impl, "arch": a.arch, "width": a.width,
                       "batch": a.batch, "threads": a.threads,
                       "images_per_second": round(1000.0 * a.batch / med, 2),
                       "median_step_ms": round(med, 3), "min_step_ms": round(min(ms), 3),

@@ -1,0 +1,81 @@
+// senet/step_metrics.cpp — see step_metrics.h.
+#include "senet/step_metrics.h"
+
+#include <cmath>
+
+#include "engine/core/autograd.h"
+#include "engine/ops/step_sums.h"
+
+namespace senet {
+
+StepMetrics::StepMetrics(models::Model& model, Device device, int every)
+    : device_(device), every_(every < 1 ? 1 : every) {
+  for (auto& [name, p] : model.named_parameters()) {
+    param_names_.push_back(name);
+    params_.push_back(p);
+  }
+  const int64_t row = 1 + int64_t(params_.size());
+  probe_ = Tensor::zeros({int64_t(every_) * row}, DType::F32, device_);
+  correct_ = Tensor::zeros({1}, DType::I32, device_);
+}
+
+bool StepMetrics::accepts(const StepOut& out) const {
+  if (pending_ == 0) return true;
+  if (out.terms.size() != term_names_.size()) return false;
+  for (size_t i = 0; i < out.terms.size(); ++i)
+    if (out.terms[i].first != term_names_[i]) return false;
+  return true;
+}
+
+void StepMetrics::start_window(const StepOut& out) {
+  term_names_.clear();
+  for (const auto& [name, t] : out.terms) term_names_.push_back(name);
+  sums_ = Tensor::zeros({1 + int64_t(term_names_.size())}, DType::F32, device_);
+  where_.clear();
+}
+
+void StepMetrics::add(const StepOut& out, int64_t n, const std::string& where) {
+  SENET_CHECK(accepts(out), "StepMetrics: the step's loss terms changed within a window");
+  SENET_CHECK(pending_ < every_, "StepMetrics: flush before adding step ", where);
+  NoGradGuard no_grad;
+  if (pending_ == 0) start_window(out);
+  const Tensor loss = out.loss.detach();
+  axpy_into(sums_, 0, float(n), loss);
+  for (size_t i = 0; i < out.terms.size(); ++i)
+    axpy_into(sums_, 1 + int64_t(i), float(n), out.terms[i].second.detach());
+  if (out.logits.defined()) count_correct_into(out.logits.detach(), out.labels, correct_);
+  const int64_t row = int64_t(pending_) * (1 + int64_t(params_.size()));
+  sum_each_into({loss}, probe_, row);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor g = params_[i].grad();
+    if (g.defined()) sum_each_into({g}, probe_, row + 1 + int64_t(i));
+  }
+  where_.push_back(where);
+  ++pending_;
+}
+
+void StepMetrics::flush(EpochStats& st) {
+  if (pending_ == 0) return;
+  const std::vector<float> probe = probe_.to_vector();
+  const size_t row = 1 + params_.size();
+  for (int s = 0; s < pending_; ++s) {
+    const float* r = probe.data() + size_t(s) * row;
+    if (!std::isfinite(r[0]))
+      fail(where_[size_t(s)], ": the loss is ", r[0], "; stopping (the last checkpoint is kept)");
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (!std::isfinite(r[1 + i]))
+        fail(where_[size_t(s)], ": gradient of '", param_names_[i],
+             "' is not finite (its sum is ", r[1 + i],
+             "); stopping (the last checkpoint is kept)");
+  }
+  const std::vector<float> sums = sums_.to_vector();
+  st.loss_sum += double(sums[0]);
+  for (size_t i = 0; i < term_names_.size(); ++i)
+    st.term_sums[term_names_[i]] += double(sums[1 + i]);
+  st.correct += correct_.to_vector_i32()[0];
+  probe_.zero_();
+  correct_.zero_();
+  pending_ = 0;
+}
+
+}  // namespace senet

@@ -1,0 +1,54 @@
+// senet/step_metrics.h — the epoch loop's per-step bookkeeping kept on the device (issue 16, item 4):
+// Σ L·n, Σ term·n, the correct count, and the finite check of the loss and of every gradient, for
+// a CUDA run on one process. The host reads them once every `every` steps (flush), so a
+// steady-state step makes no device→host copy and no synchronisation (the emulator counts them:
+// tests/cudabackend/test_cudabackend_train.cpp).
+// The finite check is as strict as the per-step one (senet/trainer.h check_finite), only later:
+// each pending step has a row [Σ L, Σ ∇θ₁, …, Σ ∇θ_P] (a sum over floats in double is non-finite
+// iff one of its elements is, or it is beyond float range); the flush scans the rows in step
+// order and stops at the FIRST bad one, naming its step and tensor. The optimizer has then taken
+// up to every − 1 more steps with poisoned weights, which nothing saves: checkpoints are written
+// after an epoch's final flush.
+// The CPU backend and runs on several ranks (whose per-step checks are collectives) keep the
+// per-step host reads (EpochLoop::run).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/core/tensor.h"
+#include "models/model.h"
+#include "senet/epoch_loop.h"
+
+namespace senet {
+
+class StepMetrics {
+ public:
+  static constexpr int kDefaultEvery = 16;  // steps between reads (and progress-bar updates)
+
+  StepMetrics(models::Model& model, Device device, int every = kDefaultEvery);
+  // Whether add(out) can join the pending steps (its terms are the pending steps' terms).
+  bool accepts(const StepOut& out) const;
+  // Enqueues the step's sums on the device; `where` names the step in errors.
+  void add(const StepOut& out, int64_t n, const std::string& where);
+  bool due() const { return pending_ >= every_; }
+  int pending() const { return pending_; }
+  // Reads the pending steps (three copies to the host): fails naming the first non-finite step and
+  // tensor; else adds Σ L·n, Σ term·n and the correct count into st and starts a new window.
+  void flush(EpochStats& st);
+
+ private:
+  void start_window(const StepOut& out);
+
+  std::vector<std::string> param_names_;
+  std::vector<Tensor> params_;
+  std::vector<std::string> term_names_;
+  Device device_;
+  int every_;
+  int pending_ = 0;
+  Tensor sums_;     // F32 [1 + terms]: Σ L·n, Σ term·n over the pending steps
+  Tensor correct_;  // I32 [1]
+  Tensor probe_;    // F32 [every × (1 + P)]: per pending step, Σ L and Σ of each gradient
+  std::vector<std::string> where_;
+};
+
+}  // namespace senet

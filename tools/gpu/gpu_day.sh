@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# tools/gpu/gpu_day.sh — the one prepared command for the day a GPU is lent (issue 16, item 6;
+# ../shared/GPU_DAY.md). Two halves:
+#
+#   tools/gpu/gpu_day.sh build      HERE (no GPU): an nvcc Release build for sm_90 without MPI in
+#                                   build-gpu/, then gpu_day/payload.tar.xz = the binaries + the
+#                                   shared libraries the device lacks (OpenBLAS, which the CPU
+#                                   reference dlopens, libgfortran, libstdc++, ...): ~60 MiB
+#                                   unpacked, ~15 MiB packed (the call carries 64 MiB in all).
+#   tools/gpu/gpu_day.sh run        ON THE DEVICE, in the repository root with gpu_day/ carried:
+#       device run: command "bash tools/gpu/gpu_day.sh run", carry ["gpu_day"], timeout_s 540
+#                                   Each step time-boxed (≈ 7 minutes in all), results under $OUT:
+#     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
+#     2 the GPU test suites (test_cuda_gpu, test_cudabackend_gpu) → $OUT/tests.log
+#     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
+#       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
+#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32 and TF32, PyTorch eager on the
+#       device's torch (channels_last, TF32 off and on)           → $OUT/step.log
+#     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
+#       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
+#     6 the table: tests passed, each conv kernel's median and ratio to cuDNN, the step in img/s
+#       and its ratio to PyTorch                                  → printed last, and summary.txt
+# Rehearse here: `tools/gpu/gpu_day.sh build && OUT=/tmp/gpu_out tools/gpu/gpu_day.sh run` (every
+# GPU step then reports "no device" and the script still ends with its table).
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+mode=${1:-}
+pkg="$here/gpu_day"     # what travels: payload.tar.xz and the commit it was built from
+stage="$here/build-gpu/gpu_day_stage"
+
+build() {
+  local b="$here/build-gpu"
+  command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
+  cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSENET_CUDA=ON \
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b.configure.log" 2>&1 ||
+    { tail -20 "$b.configure.log"; return 1; }
+  cmake --build "$b" -j "$(nproc)" --target test_cuda_gpu test_cudabackend_gpu bench_kernels \
+    bench_train_step_gpu || return 1
+  rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"
+  cp "$b/tests/cuda/gpu/test_cuda_gpu" "$b/tests/cudabackend/test_cudabackend_gpu" \
+    "$b/tools/bench/gpu/bench_kernels" "$b/tools/bench/gpu/bench_train_step_gpu" "$stage/bin/"
+  strip --strip-unneeded "$stage"/bin/* 2>/dev/null
+  # Shared libraries: everything ldd finds, and the OpenBLAS that engine/cpu/blas.cpp dlopens,
+  # except glibc's own and CUDA's (the device has the driver, and cuDNN/cuBLAS/NCCL/cudart in its
+  # PyTorch wheels; run() points LD_LIBRARY_PATH there).
+  { ldd "$stage"/bin/* /lib/x86_64-linux-gnu/libopenblas.so.0 | awk '/=> \// {print $3}'
+    echo /lib/x86_64-linux-gnu/libopenblas.so.0; } | sort -u | while read -r lib; do
+    case "$(basename "$lib")" in
+      libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | ld-linux*) ;;
+      libcuda.so* | libcudnn* | libcublas* | libnccl* | libcudart* | libnvrtc*) ;;
+      *) cp -L "$lib" "$stage/lib/" ;;
+    esac
+  done
+  cp "$here/tools/bench/torch_step.py" "$stage/"
+  git -C "$here" describe --always --dirty >"$pkg/commit" 2>/dev/null
+  cp "$pkg/commit" "$stage/commit" 2>/dev/null
+  tar -C "$stage" -cJf "$pkg/payload.tar.xz" . || return 1
+  local unpacked=$(($(du -sk "$stage" | cut -f1) / 1024)) packed=$(($(du -sk "$pkg" | cut -f1) / 1024))
+  ls -la "$stage/bin" "$stage/lib"
+  echo "gpu_day: $pkg/payload.tar.xz: ${packed} MiB (${unpacked} MiB unpacked); carry gpu_day"
+  [ "$packed" -le 48 ] || { echo "gpu_day: too big to carry with the working tree"; return 1; }
+}
+
+run() {
+  local out=${OUT:-$here/gpu_day_out}
+  mkdir -p "$out"
+  local log="$out/summary.txt" t0=$SECONDS
+  : >"$log"
+  say() { echo "$*" | tee -a "$log"; }
+  # Every step is time-boxed, and all of them end by GPU_DAY_SECONDS (default 480) after the start,
+  # leaving the rest of a 540 s call for the table and the copy back.
+  local deadline=$((SECONDS + ${GPU_DAY_SECONDS:-480}))
+  box() {  # box CAP cmd...: run cmd for at most min(CAP, time left) seconds
+    local cap=$1 left=$((deadline - SECONDS))
+    shift
+    [ "$left" -lt "$cap" ] && cap=$left
+    [ "$cap" -ge 5 ] || { echo "(skipped: out of time) $*"; return 124; }
+    timeout "$cap" "$@"
+  }
+  [ -f "$pkg/payload.tar.xz" ] ||
+    { say "gpu_day: $pkg/payload.tar.xz missing: run 'tools/gpu/gpu_day.sh build' here, carry gpu_day"; return 1; }
+  local unpack=/tmp/gpu_day_pkg
+  rm -rf "$unpack" && mkdir -p "$unpack" && tar -C "$unpack" -xJf "$pkg/payload.tar.xz" || return 1
+  pkg=$unpack
+  # The device's CUDA libraries: its PyTorch wheels' nvidia/*/lib folders.
+  local nv
+  nv=$(python3 -c "import nvidia, os; print(os.path.dirname(nvidia.__path__[0]))" 2>/dev/null)/nvidia
+  local libs="$pkg/lib"
+  for d in "$nv"/*/lib; do [ -d "$d" ] && libs="$libs:$d"; done
+  export LD_LIBRARY_PATH="$libs:${LD_LIBRARY_PATH:-}"
+  say "== gpu_day at $(cat "$pkg/commit" 2>/dev/null) on $(hostname), $(date -u +%FT%TZ)"
+  (nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader ||
+    echo "nvidia-smi failed") 2>&1 | sed 's/^/gpu: /' | tee -a "$log"
+  for l in libcudnn.so.9 libcublas.so.13 libnccl.so.2 libopenblas.so.0; do
+    local found
+    found=$(for d in ${libs//:/ }; do [ -e "$d/$l" ] && echo "$d/$l"; done | head -1)
+    say "lib $l: ${found:-$(ldconfig -p 2>/dev/null | grep -m1 "$l" | awk '{print $NF}')}"
+  done
+  local missing
+  missing=$(ldd "$pkg"/bin/* 2>/dev/null | grep "not found" | sort -u)
+  [ -z "$missing" ] || say "missing libraries: $missing"
+
+  # 2. Tests (≈ 2 min cap).
+  local tests_line=""
+  for t in test_cuda_gpu test_cudabackend_gpu; do
+    box 120 "$pkg/bin/$t" --gtest_brief=1 >>"$out/tests.log" 2>&1
+    local rc=$?
+    local passed
+    passed=$(grep -o "[0-9]* tests\? passed\|PASSED  \] [0-9]* test" "$out/tests.log" | tail -1)
+    tests_line="$tests_line $t: rc=$rc ($(grep -c '^\[  FAILED  \]' "$out/tests.log") FAILED lines so far)"
+    say "tests $t: exit $rc${passed:+, $passed}"
+  done
+
+  # 3. Kernel benchmark (≈ 3 min cap): N = 128, every registry entry and the baselines.
+  box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
+  say "bench_kernels: exit $? ($(wc -l <"$out/bench.csv" 2>/dev/null || echo 0) csv lines)"
+
+  # 4. The training step, ours and PyTorch's (≈ 1 min cap).
+  local step_args=(--arch resnet18 --width 1 --in-channels 3 --classes 10 --batch 128 --steps 20 --warmup 5)
+  {
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
+    box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last
+    box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last --tf32
+  } >"$out/step.log" 2>&1
+  say "training step: $(grep -c images_per_second "$out/step.log") of 4 runs reported"
+
+  # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
+  {
+    echo "== compute-sanitizer racecheck"
+    box 45 compute-sanitizer --tool racecheck --print-limit 20 "$pkg/bin/test_cuda_gpu" \
+      --gtest_filter='CudaConv2d.RaceFree*:CudaConvBnMrelu.RaceFree' 2>&1 | tail -15
+    echo "== compute-sanitizer memcheck"
+    box 45 compute-sanitizer --tool memcheck --print-limit 20 "$pkg/bin/test_cuda_gpu" \
+      --gtest_filter='CudaConv2dFprop.*:CudaConv2dTf32.*' 2>&1 | tail -15
+    echo "== ncu (clock control none) on fprop v3, v4, v5 of ResNet-18 layer 1"
+    box 60 ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
+      --section Occupancy -k regex:conv2d_fprop_implicit_gemm -c 6 \
+      "$pkg/bin/bench_kernels" --n 128 --reps 10 --filter 'conv2d_fprop conv2d_fprop' 2>&1 | tail -120
+  } >"$out/tools.log" 2>&1
+  say "sanitizer: $(grep -m2 'ERROR SUMMARY\|RACECHECK SUMMARY' "$out/tools.log" | tr '\n' ' ')"
+
+  # 6. The table.
+  say ""
+  say "== table (median µs of each conv kernel and its ratio to cuDNN on the same layer; step img/s)"
+  python3 - "$out/bench.csv" "$out/step.log" <<'PY' 2>&1 | tee -a "$log"
+import csv, json, math, sys
+from collections import defaultdict
+rows = []
+try:
+    rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("median_us")]
+except Exception as e:
+    print("no timings in bench.csv:", e)
+us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+def baseline(r):
+    """The cuDNN row this one is measured against: the same pass (or the fused chain), same math."""
+    tf = "tf32" in r["version"]
+    passes = {"conv2d_fprop": "cudnn_fprop", "conv2d_dgrad": "cudnn_dgrad", "conv2d_wgrad": "cudnn_wgrad"}
+    if r["kernel"] in passes:
+        return us.get((r["layer"], passes[r["kernel"]], "tf32" if tf else "fma"))
+    if r["kernel"] == "conv_bn_mrelu_fwd_train":
+        return us.get((r["layer"], "cudnn", "conv+bn_train+relu " + ("tf32" if tf else "fma")))
+    return None
+ratios = defaultdict(list)
+for r in rows:
+    b = baseline(r)
+    if b:
+        ratios[(r["kernel"], r["version"])].append(b / float(r["median_us"]))
+print(f"{'kernel':26} {'version':22} {'layers':>6} {'cuDNN/ours geomean':>19} {'worst':>7} {'best':>7}")
+for (k, v), xs in sorted(ratios.items()):
+    g = math.exp(sum(math.log(x) for x in xs) / len(xs))
+    print(f"{k:26} {v:22} {len(xs):6d} {g:19.2f} {min(xs):7.2f} {max(xs):7.2f}")
+print("(> 1: ours is faster than cuDNN's fastest algorithm of the same math on that layer)")
+for line in open(sys.argv[2]) if len(sys.argv) > 2 else []:
+    if line.startswith("{"):
+        try:
+            j = json.loads(line)
+            print(f"step {j['impl']:36} {j['images_per_second']:10.1f} img/s")
+        except Exception:
+            pass
+PY
+  say "gpu_day: done in $((SECONDS - t0)) s"
+}
+
+case "$mode" in
+  build) build ;;
+  run) run ;;
+  *) sed -n '2,25p' "$0"; exit 2 ;;
+esac
