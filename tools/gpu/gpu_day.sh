@@ -31,9 +31,10 @@ stage="$here/build-gpu/gpu_day_stage"
 build() {
   local b="$here/build-gpu"
   command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
+  mkdir -p "$b"
   cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSENET_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b.configure.log" 2>&1 ||
-    { tail -20 "$b.configure.log"; return 1; }
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b/configure.log" 2>&1 ||
+    { tail -20 "$b/configure.log"; return 1; }
   cmake --build "$b" -j "$(nproc)" --target test_cuda_gpu test_cudabackend_gpu bench_kernels \
     bench_train_step_gpu || return 1
   rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"
