@@ -72,4 +72,29 @@ struct tile_loader {
   }
 };
 
+// The two-stage pipeline both fast loops share: As and Bs hold two stages (2·BK·LDA and
+// 2·BK·LDB floats). Slice s is computed out of stage s mod 2 by compute(As_stage, Bs_stage) while
+// slice s+1's global loads are in flight into registers; they are stored into the other stage
+// after it, and one __syncthreads per slice separates the writes of one stage from the reads of
+// the last (every thread of the block calls it; an empty range does nothing).
+template <class T, class G, bool kTf32, class Compute>
+__device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int M, int Nn,
+                                                   int k_begin, int k_end, const G& g, float* As,
+                                                   float* Bs, Compute&& compute) {
+  if (k_begin >= k_end) return;  // the same for every thread of the block
+  tile_loader<T, G, kTf32> ld(g, tid, m0, n0, M, Nn);
+  ld.load(g, k_begin, k_end);
+  ld.store(As, Bs);
+  __syncthreads();
+  int stage = 0;
+  for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
+    const bool more = k0 + T::BK < k_end;
+    if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during compute()
+    compute(As + stage * T::BK * T::LDA, Bs + stage * T::BK * T::LDB);
+    if (more) ld.store(As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
+    __syncthreads();  // the other stage is written; this one is free to overwrite next time
+    stage ^= 1;
+  }
+}
+
 }  // namespace senet::detail

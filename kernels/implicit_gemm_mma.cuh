@@ -77,49 +77,37 @@ __device__ __forceinline__ void implicit_gemm_mainloop_mma(int tid, int m0, int 
 #pragma unroll
     for (int j = 0; j < T::TN; ++j) acc[i][j] = 0.0f;
 
-  if (k_begin >= k_end) return;  // the same for every thread of the block
-  tile_loader<T, G, true> ld(g, tid, m0, n0, M, Nn);
-  ld.load(g, k_begin, k_end);
-  ld.store(As, Bs);
-  __syncthreads();
-  int stage = 0;
-  for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
-    const bool more = k0 + T::BK < k_end;
-    if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during the MMAs below
-    const float* As_s = As + stage * T::BK * T::LDA;
-    const float* Bs_s = Bs + stage * T::BK * T::LDB;
+  two_stage_pipeline<T, G, true>(
+      tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, [&](const float* As_s, const float* Bs_s) {
 #pragma unroll
-    for (int ks = 0; ks < T::BK; ks += 8) {
-      const float* a_k = As_s + (ks + th.t) * T::LDA + th.warp_m * T::WM + th.g;
-      const float* b_k = Bs_s + (ks + th.t) * T::LDB + th.warp_n * T::WN + th.g;
-      float a[T::MT][4], b[T::NT][2];
+        for (int ks = 0; ks < T::BK; ks += 8) {
+          const float* a_k = As_s + (ks + th.t) * T::LDA + th.warp_m * T::WM + th.g;
+          const float* b_k = Bs_s + (ks + th.t) * T::LDB + th.warp_n * T::WN + th.g;
+          float a[T::MT][4], b[T::NT][2];
 #pragma unroll
-      for (int mt = 0; mt < T::MT; ++mt) {
-        a[mt][0] = a_k[mt * 16];
-        a[mt][1] = a_k[mt * 16 + 8];
-        a[mt][2] = a_k[4 * T::LDA + mt * 16];
-        a[mt][3] = a_k[4 * T::LDA + mt * 16 + 8];
-      }
+          for (int mt = 0; mt < T::MT; ++mt) {
+            a[mt][0] = a_k[mt * 16];
+            a[mt][1] = a_k[mt * 16 + 8];
+            a[mt][2] = a_k[4 * T::LDA + mt * 16];
+            a[mt][3] = a_k[4 * T::LDA + mt * 16 + 8];
+          }
 #pragma unroll
-      for (int nt = 0; nt < T::NT; ++nt) {
-        b[nt][0] = b_k[nt * 8];
-        b[nt][1] = b_k[4 * T::LDB + nt * 8];
-      }
+          for (int nt = 0; nt < T::NT; ++nt) {
+            b[nt][0] = b_k[nt * 8];
+            b[nt][1] = b_k[4 * T::LDB + nt * 8];
+          }
 #pragma unroll
-      for (int mt = 0; mt < T::MT; ++mt)
+          for (int mt = 0; mt < T::MT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < T::NT; ++nt) {
-          float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt],
-                        acc[2 * mt + 1][2 * nt + 1]};
-          mma_tf32_m16n8k8(d, a[mt], b[nt]);
-          acc[2 * mt][2 * nt] = d[0], acc[2 * mt][2 * nt + 1] = d[1];
-          acc[2 * mt + 1][2 * nt] = d[2], acc[2 * mt + 1][2 * nt + 1] = d[3];
+            for (int nt = 0; nt < T::NT; ++nt) {
+              float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt],
+                            acc[2 * mt + 1][2 * nt + 1]};
+              mma_tf32_m16n8k8(d, a[mt], b[nt]);
+              acc[2 * mt][2 * nt] = d[0], acc[2 * mt][2 * nt + 1] = d[1];
+              acc[2 * mt + 1][2 * nt] = d[2], acc[2 * mt + 1][2 * nt + 1] = d[3];
+            }
         }
-    }
-    if (more) ld.store(As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
-    __syncthreads();
-    stage ^= 1;
-  }
+      });
 }
 
 // The TF32 tiles (256 threads, 8 warps of 32×32): 128 rows × 64 columns for fprop and dgrad

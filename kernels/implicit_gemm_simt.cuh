@@ -60,35 +60,25 @@ __device__ __forceinline__ void implicit_gemm_mainloop_simt(int tid, int m0, int
   for (int i = 0; i < T::TM; ++i)
 #pragma unroll
     for (int j = 0; j < T::TN; ++j) acc[i][j] = 0.0f;
-  if (k_begin >= k_end) return;  // the same for every thread of the block
   const simt_thread<T> th(tid);
-  tile_loader<T, G, false> ld(g, tid, m0, n0, M, Nn);
-  ld.load(g, k_begin, k_end);
-  ld.store(As, Bs);
-  __syncthreads();
-  int stage = 0;
-  for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
-    const bool more = k0 + T::BK < k_end;
-    if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during the FMAs below
-    const float* a_s = As + stage * T::BK * T::LDA + 4 * th.tm;
-    const float* b_s = Bs + stage * T::BK * T::LDB + 4 * th.tn;
+  two_stage_pipeline<T, G, false>(
+      tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, [&](const float* As_s, const float* Bs_s) {
+        const float* a_s = As_s + 4 * th.tm;
+        const float* b_s = Bs_s + 4 * th.tn;
 #pragma unroll
-    for (int kk = 0; kk < T::BK; ++kk) {
-      const float4 a0 = *reinterpret_cast<const float4*>(a_s + kk * T::LDA);
-      const float4 a1 = *reinterpret_cast<const float4*>(a_s + kk * T::LDA + T::BM / 2);
-      const float4 b0 = *reinterpret_cast<const float4*>(b_s + kk * T::LDB);
-      const float4 b1 = *reinterpret_cast<const float4*>(b_s + kk * T::LDB + T::BN / 2);
-      const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-      const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+        for (int kk = 0; kk < T::BK; ++kk) {
+          const float4 a0 = *reinterpret_cast<const float4*>(a_s + kk * T::LDA);
+          const float4 a1 = *reinterpret_cast<const float4*>(a_s + kk * T::LDA + T::BM / 2);
+          const float4 b0 = *reinterpret_cast<const float4*>(b_s + kk * T::LDB);
+          const float4 b1 = *reinterpret_cast<const float4*>(b_s + kk * T::LDB + T::BN / 2);
+          const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+          const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
 #pragma unroll
-      for (int i = 0; i < 8; ++i)
+          for (int i = 0; i < 8; ++i)
 #pragma unroll
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-    }
-    if (more) ld.store(As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
-    __syncthreads();  // the other stage is written; this one is free to overwrite next time
-    stage ^= 1;
-  }
+            for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+      });
 }
 
 using tile_simt_128x128 = simt_tile<128, 128, 8>;

@@ -64,9 +64,8 @@ void StepMetrics::flush(EpochStats& st) {
       fail(where_[size_t(s)], ": the loss is ", r[0], "; stopping (the last checkpoint is kept)");
     for (size_t i = 0; i < params_.size(); ++i)
       if (!std::isfinite(r[1 + i]))
-        fail(where_[size_t(s)], ": gradient of '", param_names_[i],
-             "' is not finite (its sum is ", r[1 + i],
-             "); stopping (the last checkpoint is kept)");
+        fail(where_[size_t(s)], ": gradient of '", param_names_[i], "' is not finite (its sum is ",
+             r[1 + i], "); stopping (the last checkpoint is kept)");
   }
   const std::vector<float> sums = sums_.to_vector();
   st.loss_sum += double(sums[0]);

@@ -11,8 +11,9 @@ namespace senet {
 
 void sum_each_into(const std::vector<Tensor>& xs, Tensor& out, int64_t offset) {
   check_dtype("sum_each_into", out, DType::F32, "out");
-  SENET_CHECK(offset >= 0 && offset + int64_t(xs.size()) <= out.numel(), "sum_each_into: ",
-              xs.size(), " sums from offset ", offset, " do not fit out ", out.shape());
+  SENET_CHECK(offset >= 0 && offset + int64_t(xs.size()) <= out.numel(),
+              "sum_each_into: ", xs.size(), " sums from offset ", offset, " do not fit out ",
+              out.shape());
   for (size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
     check_dtype("sum_each_into", x, DType::F32, "input");

@@ -1256,15 +1256,15 @@ struct CudnnChain {
   }
 };
 
-Case cudnn_chain_case(const Conv2dGeom& p, bool tf32) {
+// The handle and the conv's descriptors (NCHW fp32 x, w, y; cross-correlation), FMA math (FP32)
+// or tensor-op math (TF32 allowed).
+std::shared_ptr<CudnnChain> cudnn_conv_descriptors(const Conv2dGeom& p, bool tf32) {
   auto cc = std::make_shared<CudnnChain>();
   CUDNN_TRY(cudnnCreate(&cc->h));
   CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
   CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->yd));
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->bnd));
   CUDNN_TRY(cudnnCreateFilterDescriptor(&cc->wd));
   CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cc->cd));
-  CUDNN_TRY(cudnnCreateActivationDescriptor(&cc->ad));
   CUDNN_TRY(
       cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
   CUDNN_TRY(
@@ -1274,6 +1274,13 @@ Case cudnn_chain_case(const Conv2dGeom& p, bool tf32) {
   CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   CUDNN_TRY(
       cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
+  return cc;
+}
+
+Case cudnn_chain_case(const Conv2dGeom& p, bool tf32) {
+  auto cc = cudnn_conv_descriptors(p, tf32);
+  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->bnd));
+  CUDNN_TRY(cudnnCreateActivationDescriptor(&cc->ad));
   CUDNN_TRY(cudnnDeriveBNTensorDescriptor(cc->bnd, cc->yd, CUDNN_BATCHNORM_SPATIAL));
   CUDNN_TRY(
       cudnnSetActivationDescriptor(cc->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
@@ -1327,22 +1334,7 @@ Case cudnn_chain_case(const Conv2dGeom& p, bool tf32) {
 // the fastest that cudnnFind… reports for that math. The baselines of issue 16's targets.
 enum class ConvPass { fprop, dgrad, wgrad };
 Case cudnn_conv_case(const Conv2dGeom& p, ConvPass pass, bool tf32) {
-  auto cc = std::make_shared<CudnnChain>();  // its handle and descriptors; BN/act unused
-  CUDNN_TRY(cudnnCreate(&cc->h));
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->yd));
-  CUDNN_TRY(cudnnCreateFilterDescriptor(&cc->wd));
-  CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cc->cd));
-  CUDNN_TRY(
-      cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
-  CUDNN_TRY(
-      cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-  CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1,
-                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  const cudnnMathType_t math = tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
-  CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, math));
-  CUDNN_TRY(
-      cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
+  auto cc = cudnn_conv_descriptors(p, tf32);  // BN and activation descriptors unused
   Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2), g = ints(p.y_size(), 3);
   auto dx = dev(x), dw = dev(w), dg = dev(g);
   auto out = dev<float>(pass == ConvPass::fprop   ? p.y_size()
