@@ -5,11 +5,21 @@
 
 namespace senet {
 
+enum class bn_finalize_version {
+  v1_thread_per_channel,  // one thread merges a channel's T partials in order: a chain of T steps
+  v2_block_merge,         // a block per 32 channels, 16 threads per channel each merge every 16th
+                          // partial, then the 16 results in order: chains of T/16 + 16 steps
+};
+inline constexpr bn_finalize_version kBnFinalizeVersions[] = {
+    bn_finalize_version::v1_thread_per_channel, bn_finalize_version::v2_block_merge};
+const char* bn_finalize_version_name(bn_finalize_version v);
+
 struct bn_finalize_params {
   int K = 0;
   int num_partials = 0;  // tiles per channel in the partials
   float eps = 1e-5f;
   float momentum = 0.1f;  // PyTorch semantics: running ← (1−momentum)·running + momentum·batch
+  bn_finalize_version version = bn_finalize_version::v2_block_merge;  // training merge only
 };
 
 // Per-channel outputs, K floats each. invstd = 1/√(σ²+ε), scale = γ·invstd, shift = β − μ·scale.

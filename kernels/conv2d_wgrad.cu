@@ -16,7 +16,9 @@
 //               tile (K is the short side), 8 warps of 32×32; grid (⌈K/64⌉, ⌈CRS/128⌉, splits).
 //   v4_simt_split_k  v2 with step 1 on the FP32 loop of conv2d_fprop v5 (implicit_gemm_simt.cuh):
 //               128×128 tile, 8×8 per thread; grid (⌈K/128⌉, ⌈CRS/128⌉, splits). v3 and v4 gather
-//               without division (kernels/conv_gather_fast.cuh).
+//               without division (kernels/conv_gather_fast.cuh) and read dy coalesced: consecutive
+//               threads take consecutive pixels of one dy row (v2: of consecutive channels, P·Q
+//               floats apart).
 // Numerics: fp32 FMA chains within a slice, fp32 adds across slices. Exact for small integers
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
@@ -27,6 +29,11 @@
 #include "kernels/implicit_gemm.cuh"
 
 namespace senet {
+
+// v3/v4 read dy along its rows (kernels/implicit_gemm_loader.cuh: a_kk_fastest), not PQ apart.
+static_assert(detail::a_kk_fastest<detail::conv2d_wgrad_gather_fast>() &&
+                  !detail::a_kk_fastest<detail::conv2d_fprop_gather_fast>(),
+              "wgrad's A is read kk-fastest, fprop's m-fastest");
 
 __global__ void conv2d_wgrad_v1_direct_kernel(Conv2dGeom p, const float* __restrict__ x,
                                               const float* __restrict__ dy,

@@ -130,6 +130,8 @@ struct conv2d_dgrad_gather_fast {
 // wgrad: GEMM_M = K, GEMM_N = C·R·S, GEMM_K = N·P·Q.
 //   A[k, (n,p,q)] = dy[n, k, p, q],  B[(n,p,q), (c,r,s)] = x[n, c, p·stride − pad + r, q·stride − pad + s]
 struct conv2d_wgrad_gather_fast {
+  // A's reduction index runs along a dy row (consecutive pixels): the loader reads it kk-fastest.
+  static constexpr bool a_kk_fastest = true;
   const float* __restrict__ x;
   const float* __restrict__ dy;
   int C, H, W, K, stride;

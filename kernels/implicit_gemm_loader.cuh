@@ -6,7 +6,11 @@
 //   A: m = m0 + tid mod BM (the same row in every slice), kk = tid div BM + l·(threads/BM), l < A_LOADS
 //   B: kk = tid mod BK, n = n0 + tid div BK + l·(threads/BK) (the same columns in every slice)
 // so consecutive threads read consecutive m (pixels: coalesced NCHW reads of x or dy) and
-// consecutive kk of a weight row (w is K × C·R·S: coalesced too). The rows and columns are decoded
+// consecutive kk of a weight row (w is K × C·R·S: coalesced too). A gather whose A is contiguous
+// along kk instead (wgrad: A[k][(n,p,q)] = dy[n,k,p,q], consecutive pixels) sets
+// `a_kk_fastest = true`, and A is then read like B: kk = tid mod BK, m = m0 + tid div BK +
+// l·(threads/BK) — consecutive threads on consecutive pixels of one dy row, where the m-fastest
+// order would put them PQ floats apart. The rows and columns are decoded
 // once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
 // them to shared memory as As[kk·LDA + m − m0] and Bs[kk·LDB + n − n0]: the register hop is what
 // lets a main loop issue slice s+1's global loads before it computes slice s.
@@ -18,30 +22,49 @@
 
 namespace senet::detail {
 
+// G::a_kk_fastest, false when the gather does not say.
+template <class G>
+constexpr bool a_kk_fastest() {
+  if constexpr (requires { G::a_kk_fastest; })
+    return G::a_kk_fastest;
+  else
+    return false;
+}
+
 template <class T, class G, bool kTf32>
 struct tile_loader {
+  static constexpr bool kAkk = a_kk_fastest<G>();
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
                 "each thread loads fixed rows and columns");
   static constexpr int A_LOADS = T::BK * T::BM / T::threads, B_LOADS = T::BK * T::BN / T::threads;
+  static constexpr int A_ROWS = kAkk ? A_LOADS : 1;  // the A rows a thread decodes
   static_assert(A_LOADS * T::threads == T::BK * T::BM && B_LOADS * T::threads == T::BK * T::BN,
                 "loads must divide evenly");
 
-  typename G::a_row_t arow;
+  typename G::a_row_t arow[A_ROWS];
   typename G::b_col_t bcol[B_LOADS];
-  bool a_ok;
+  bool a_ok[A_ROWS];
   int tid, n0, Nn;
   float ra[A_LOADS], rb[B_LOADS];
 
   __device__ __forceinline__ tile_loader(const G& g, int tid_, int m0, int n0_, int M, int Nn_)
       : tid(tid_), n0(n0_), Nn(Nn_) {
-    const int m = m0 + tid % T::BM;
-    a_ok = m < M;
-    arow = g.a_row(a_ok ? m : m0);  // rows and columns clamped into the tensors (m0 < M, n0 < Nn)
+    // Rows and columns are clamped into the tensors (m0 < M, n0 < Nn): a masked load stays valid.
+#pragma unroll
+    for (int l = 0; l < A_ROWS; ++l) {
+      const int m = m0 + a_m(l);
+      a_ok[l] = m < M;
+      arow[l] = g.a_row(a_ok[l] ? m : m0);
+    }
 #pragma unroll
     for (int l = 0; l < B_LOADS; ++l) bcol[l] = g.b_col(n0 + b_n(l) < Nn ? n0 + b_n(l) : n0);
   }
+  // A's load l: row a_m(l) and reduction index a_kk(l) within the tile and the slice.
+  __device__ __forceinline__ int a_m(int l) const {
+    return kAkk ? tid / T::BK + l * (T::threads / T::BK) : tid % T::BM;
+  }
   __device__ __forceinline__ int a_kk(int l) const {
-    return tid / T::BM + l * (T::threads / T::BM);
+    return kAkk ? tid % T::BK : tid / T::BM + l * (T::threads / T::BM);
   }
   __device__ __forceinline__ int b_n(int l) const { return tid / T::BK + l * (T::threads / T::BK); }
 
@@ -55,8 +78,8 @@ struct tile_loader {
   __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
 #pragma unroll
     for (int l = 0; l < A_LOADS; ++l) {
-      const int k = k0 + a_kk(l);
-      ra[l] = round(g.a(arow, k, a_ok && k < k_end));
+      const int k = k0 + a_kk(l), r = kAkk ? l : 0;
+      ra[l] = round(g.a(arow[r], k, a_ok[r] && k < k_end));
     }
     const int kb = k0 + tid % T::BK;
 #pragma unroll
@@ -66,7 +89,7 @@ struct tile_loader {
   // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB).
   __device__ __forceinline__ void store(float* As, float* Bs) const {
 #pragma unroll
-    for (int l = 0; l < A_LOADS; ++l) As[a_kk(l) * T::LDA + tid % T::BM] = ra[l];
+    for (int l = 0; l < A_LOADS; ++l) As[a_kk(l) * T::LDA + a_m(l)] = ra[l];
 #pragma unroll
     for (int l = 0; l < B_LOADS; ++l) Bs[(tid % T::BK) * T::LDB + b_n(l)] = rb[l];
   }

@@ -124,50 +124,56 @@ BnCpu run_cpu(const Tensor& y, const Tensor& r, const Tensor& g, const Tensor& b
 }  // namespace
 
 // Statistics alone, against double: a +1e3 mean offset (a one-pass Σy²/M − μ² in fp32 loses ~6%
-// of σ² = 1 there), several tiles per channel (Chan's merge), running-stat update (unbiased).
+// of σ² = 1 there), several tiles per channel (Chan's merge), running-stat update (unbiased);
+// both finalize versions, with fewer and with more partials than v2's 16 merge groups.
 TEST(CudaBnStats, MeanOffsetMultiTileAgainstDouble) {
-  const int N = 4, K = 3, PQ = 33 * 31;  // M = 4092 → 4 tiles of 1024 (the last one ragged)
-  Tensor yt = random_tensor({N, K, PQ}, 5);
-  std::vector<float> y = yt.to_vector();
-  for (size_t i = 0; i < y.size(); ++i) y[i] += 1000.0f + float(i / PQ % K);  // μ_k ≈ 1000 + k
-  const bn_stats_params sp{N, K, PQ};
-  ASSERT_EQ(bn_stats_num_partials(sp), 4);
-  const int T = int(bn_stats_num_partials(sp));
-  DeviceBuffer<float> dy_(y), part(size_t(3 * T * K));
-  const bn_partials pp{part.get(), part.get() + T * K, part.get() + 2 * T * K};
-  CUDA_OK(bn_stats_partials(sp, dy_.get(), pp, nullptr));
-  std::vector<float> g(K), b(K), rm(K), rv(K);
-  for (int k = 0; k < K; ++k)
-    g[size_t(k)] = 0.5f + k, b[size_t(k)] = -1.0f + k, rm[size_t(k)] = 0.25f, rv[size_t(k)] = 2.0f;
-  DeviceBuffer<float> dg(g), db(b), drm(rm), drv(rv), mean(K), invstd(K), scale(K), shift(K);
-  bn_finalize_params fp;
-  fp.K = K, fp.num_partials = T, fp.eps = 1e-5f, fp.momentum = 0.1f;
-  CUDA_OK(bn_finalize_train(fp, pp, dg.get(), db.get(), drm.get(), drv.get(),
-                            {mean.get(), invstd.get(), scale.get(), shift.get()}, nullptr));
-  const auto hm = mean.download(), his = invstd.download(), hs = scale.download(),
-             hsh = shift.download(), hrm = drm.download(), hrv = drv.download();
-  const double M = double(N) * PQ;
-  for (int k = 0; k < K; ++k) {
-    double s = 0, s2 = 0;
-    for (int n = 0; n < N; ++n)
-      for (int i = 0; i < PQ; ++i) s += y[size_t((n * K + k) * PQ + i)];
-    const double mu = s / M;
-    for (int n = 0; n < N; ++n)
-      for (int i = 0; i < PQ; ++i) {
-        const double d = y[size_t((n * K + k) * PQ + i)] - mu;
-        s2 += d * d;
+  for (const auto& [N, tiles] : {std::pair{4, 4}, std::pair{24, 24}})
+    for (bn_finalize_version v : kBnFinalizeVersions) {
+      SCOPED_TRACE(std::string(bn_finalize_version_name(v)) + " N=" + std::to_string(N));
+      const int K = 3, PQ = 33 * 31;  // M = N·1023 → N tiles of 1024 (the last one ragged)
+      Tensor yt = random_tensor({N, K, PQ}, 5);
+      std::vector<float> y = yt.to_vector();
+      for (size_t i = 0; i < y.size(); ++i) y[i] += 1000.0f + float(i / PQ % K);  // μ_k ≈ 1000 + k
+      const bn_stats_params sp{N, K, PQ};
+      ASSERT_EQ(bn_stats_num_partials(sp), tiles);
+      const int T = int(bn_stats_num_partials(sp));
+      DeviceBuffer<float> dy_(y), part(size_t(3 * T * K));
+      const bn_partials pp{part.get(), part.get() + T * K, part.get() + 2 * T * K};
+      CUDA_OK(bn_stats_partials(sp, dy_.get(), pp, nullptr));
+      std::vector<float> g(K), b(K), rm(K), rv(K);
+      for (int k = 0; k < K; ++k)
+        g[size_t(k)] = 0.5f + k, b[size_t(k)] = -1.0f + k, rm[size_t(k)] = 0.25f,
+        rv[size_t(k)] = 2.0f;
+      DeviceBuffer<float> dg(g), db(b), drm(rm), drv(rv), mean(K), invstd(K), scale(K), shift(K);
+      bn_finalize_params fp;
+      fp.K = K, fp.num_partials = T, fp.eps = 1e-5f, fp.momentum = 0.1f, fp.version = v;
+      CUDA_OK(bn_finalize_train(fp, pp, dg.get(), db.get(), drm.get(), drv.get(),
+                                {mean.get(), invstd.get(), scale.get(), shift.get()}, nullptr));
+      const auto hm = mean.download(), his = invstd.download(), hs = scale.download(),
+                 hsh = shift.download(), hrm = drm.download(), hrv = drv.download();
+      const double M = double(N) * PQ;
+      for (int k = 0; k < K; ++k) {
+        double s = 0, s2 = 0;
+        for (int n = 0; n < N; ++n)
+          for (int i = 0; i < PQ; ++i) s += y[size_t((n * K + k) * PQ + i)];
+        const double mu = s / M;
+        for (int n = 0; n < N; ++n)
+          for (int i = 0; i < PQ; ++i) {
+            const double d = y[size_t((n * K + k) * PQ + i)] - mu;
+            s2 += d * d;
+          }
+        const double var = s2 / M, is = 1.0 / std::sqrt(var + 1e-5);
+        SCOPED_TRACE(k);
+        EXPECT_NEAR(hm[size_t(k)], mu, 2e-7 * mu);   // a few fp32 ulps of 1e3
+        EXPECT_NEAR(his[size_t(k)], is, 1e-5 * is);  // σ² to ~1e-5 despite μ/σ = 1e3
+        EXPECT_NEAR(hs[size_t(k)], g[size_t(k)] * is, 1e-5 * std::fabs(g[size_t(k)] * is));
+        // shift = β − μ·scale: ~1e3·scale, so its absolute error is ~ulp(μ·scale) + μ·δscale.
+        EXPECT_NEAR(hsh[size_t(k)], b[size_t(k)] - mu * g[size_t(k)] * is,
+                    2e-5 * mu * std::fabs(g[size_t(k)] * is));
+        EXPECT_NEAR(hrm[size_t(k)], 0.9 * 0.25 + 0.1 * mu, 2e-7 * mu);
+        EXPECT_NEAR(hrv[size_t(k)], 0.9 * 2.0 + 0.1 * var * M / (M - 1), 1e-5);
       }
-    const double var = s2 / M, is = 1.0 / std::sqrt(var + 1e-5);
-    SCOPED_TRACE(k);
-    EXPECT_NEAR(hm[size_t(k)], mu, 2e-7 * mu);   // a few fp32 ulps of 1e3
-    EXPECT_NEAR(his[size_t(k)], is, 1e-5 * is);  // σ² to ~1e-5 despite μ/σ = 1e3
-    EXPECT_NEAR(hs[size_t(k)], g[size_t(k)] * is, 1e-5 * std::fabs(g[size_t(k)] * is));
-    // shift = β − μ·scale: ~1e3·scale, so its absolute error is ~ulp(μ·scale) + μ·δscale.
-    EXPECT_NEAR(hsh[size_t(k)], b[size_t(k)] - mu * g[size_t(k)] * is,
-                2e-5 * mu * std::fabs(g[size_t(k)] * is));
-    EXPECT_NEAR(hrm[size_t(k)], 0.9 * 0.25 + 0.1 * mu, 2e-7 * mu);
-    EXPECT_NEAR(hrv[size_t(k)], 0.9 * 2.0 + 0.1 * var * M / (M - 1), 1e-5);
-  }
+    }
 }
 
 // The whole BN → (+ residual) → activation forward and backward against the CPU op.

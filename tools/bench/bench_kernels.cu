@@ -361,42 +361,43 @@ std::map<std::string, Hook> make_hooks() {
           c.close("var", v, r.var, kTol);
         }};
   };
-  h["bn_finalize_train/v1_thread_per_channel"] = [](P p) {
-    const bn_stats_params sp{p.N, p.K, p.P * p.Q};
-    const int64_t T = bn_stats_num_partials(sp);
-    Vec y = uniform(p.y_size(), 5, -2.f, 6.f), g = uniform(p.K, 6), b = uniform(p.K, 7);
-    Vec rm = uniform(p.K, 8), rv = uniform(p.K, 9, 0.5f, 2.f);
-    auto dy = dev(y), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
-    auto part = dev<float>(3 * T * p.K);
-    auto out = dev<float>(4 * p.K);
-    CUDA_TRY(bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K),
-                               nullptr));  // checked on its own row
-    const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f};
-    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
-                              out->get() + 3 * p.K};
-    return Case{[=] {
-                  return bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
-                                           drm->get(), drv->get(), o, nullptr);
-                },
-                [=](Check& c) {
-                  const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                  const double M = double(p.N) * p.P * p.Q;
-                  Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K)),
-                      rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
-                  for (size_t k = 0; k < size_t(p.K); ++k) {
-                    sc[k] = g[k] * r.invstd[k], sh[k] = b[k] - r.mean[k] * sc[k];
-                    rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
-                    rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
-                  }
-                  const Vec o = out->download();
-                  c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
-                  c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
-                  c.close("scale", Vec(o.begin() + 2 * p.K, o.begin() + 3 * p.K), sc, kTol);
-                  c.close("shift", Vec(o.begin() + 3 * p.K, o.end()), sh, kTol);
-                  c.close("running_mean", drm->download(), rm2, kTol);
-                  c.close("running_var", drv->download(), rv2, kTol);
-                }};
-  };
+  for (bn_finalize_version v : kBnFinalizeVersions)
+    h[std::string("bn_finalize_train/") + bn_finalize_version_name(v)] = [v](P p) {
+      const bn_stats_params sp{p.N, p.K, p.P * p.Q};
+      const int64_t T = bn_stats_num_partials(sp);
+      Vec y = uniform(p.y_size(), 5, -2.f, 6.f), g = uniform(p.K, 6), b = uniform(p.K, 7);
+      Vec rm = uniform(p.K, 8), rv = uniform(p.K, 9, 0.5f, 2.f);
+      auto dy = dev(y), dg = dev(g), db = dev(b), drm = dev(rm), drv = dev(rv);
+      auto part = dev<float>(3 * T * p.K);
+      auto out = dev<float>(4 * p.K);
+      CUDA_TRY(bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K),
+                                 nullptr));  // checked on its own row
+      const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f, v};
+      const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
+                                out->get() + 3 * p.K};
+      return Case{[=] {
+                    return bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
+                                             drm->get(), drv->get(), o, nullptr);
+                  },
+                  [=](Check& c) {
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    const double M = double(p.N) * p.P * p.Q;
+                    Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K)),
+                        rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                    for (size_t k = 0; k < size_t(p.K); ++k) {
+                      sc[k] = g[k] * r.invstd[k], sh[k] = b[k] - r.mean[k] * sc[k];
+                      rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
+                      rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
+                    }
+                    const Vec o = out->download();
+                    c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                    c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
+                    c.close("scale", Vec(o.begin() + 2 * p.K, o.begin() + 3 * p.K), sc, kTol);
+                    c.close("shift", Vec(o.begin() + 3 * p.K, o.end()), sh, kTol);
+                    c.close("running_mean", drm->download(), rm2, kTol);
+                    c.close("running_var", drv->download(), rv2, kTol);
+                  }};
+    };
   h["bn_finalize_eval/v1_thread_per_channel"] = [](P p) {
     Vec g = uniform(p.K, 6), b = uniform(p.K, 7), rm = uniform(p.K, 8),
         rv = uniform(p.K, 9, 0.5f, 2.f);
