@@ -269,10 +269,7 @@ TEST_F(CudaBackend, SteadyStateTrainingStepMakesNoHostRoundTrip) {
   for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
   SGD opt(params, 0.01f, 0.9f, 5e-4f, /*nesterov=*/true);
   data::Loader loader(data.train, 8, true, true, data.aug, data.norm, 1);
-  EpochLoop loop{*model, opt};
-  loop.label = "epoch";
-  loop.progress = false;
-  loop.probe_gradients = false;
+  EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false, /*probe_gradients=*/false};
   std::vector<int64_t> waits;  // host waits counted at the end of each step
   const EpochStats st = loop.run(
       loader, 0,
@@ -309,10 +306,7 @@ TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStep) {
   for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
   SGD opt(params, 0.01f, 0.9f, 0.f, false);
   data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
-  EpochLoop loop{*model, opt};
-  loop.label = "epoch";
-  loop.progress = false;
-  loop.probe_gradients = false;
+  EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false, /*probe_gradients=*/false};
   std::string err;
   try {
     loop.run(loader, 0, [&](const data::Batch& b, int64_t step) {
