@@ -2,7 +2,7 @@
 // Σ L·n, Σ term·n, the correct count, and the finite check of the loss and of every gradient, for
 // a CUDA run on one process. The host reads them once every `every` steps (flush), so a
 // steady-state step makes no device→host copy and no synchronisation (the emulator counts them:
-// tests/cudabackend/test_cudabackend_train.cpp).
+// tests/cuda_backend/test_cuda_backend_train.cpp).
 // The finite check is as strict as the per-step one (senet/trainer.h check_finite), only later:
 // each pending step has a row [Σ L, Σ ∇θ₁, …, Σ ∇θ_P] (a sum over floats in double is non-finite
 // iff one of its elements is, or it is beyond float range); the flush scans the rows in step

@@ -33,8 +33,8 @@ if [ "${SENET_SANITIZE_SET:-all}" = ci ]; then
     for src in "$here"/tests/$dir/test_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
   done
   for src in "$here"/tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)_replay"); done
-  targets+=(test_emu test_cuda)
-  ctest_select=(-L '^(core|cpu|io|data|fuzz|emu|cuda)$')
+  targets+=(test_emu test_kernels)
+  ctest_select=(-L '^(core|cpu|io|data|fuzz|emu|kernels)$')
 fi
 if [ ${#targets[@]} -gt 0 ]; then
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"

@@ -5,7 +5,7 @@
 // Tolerances: the convolutions sum in other orders (≈ 1e-6 relative each), and training-mode
 // BatchNorm divides by batch statistics of only 4 images, which amplifies such differences in the
 // gradients: logits and loss within 1e-4 of their scale, gradients and updated weights within 1e-3
-// (the same bounds as the emulated-CUDA step test, tests/cudabackend).
+// (the same bounds as the emulated-CUDA step test, tests/cuda_backend).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -19,7 +19,7 @@
 // scale_shift_mrelu next to the fused conv_bn_mrelu_fwd_train.
 // Checks: conv-family inputs are integers in [−8, 8], so every partial sum is exact and conv outputs
 // must equal the CPU bitwise; other outputs |gpu − cpu| ≤ tol·max|cpu| with the tolerance given per
-// hook (the reasons are in tests/cuda/test_cuda_*.cu, which hold the tight per-kernel bounds).
+// hook (the reasons are in tests/kernels/test_kernels_*.cu, which hold the tight per-kernel bounds).
 //   bench_kernels[_emu] [--n N] [--reps N] [--csv PATH] [--check-only] [--small] [--filter SUBSTR]
 // Exit status: 0, or 1 when any check FAILs (2: bad arguments).
 #include <algorithm>

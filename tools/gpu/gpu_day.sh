@@ -11,7 +11,7 @@
 #       device run: command "bash tools/gpu/gpu_day.sh run", carry ["gpu_day"], timeout_s 540
 #                                   Each step time-boxed (≈ 7 minutes in all), results under $OUT:
 #     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
-#     2 the GPU test suites (test_cuda_gpu, test_cudabackend_gpu) → $OUT/tests.log
+#     2 the GPU test suites (test_kernels_gpu, test_cuda_backend_gpu) → $OUT/tests.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
 #     4 the training step (CIFAR ResNet-18, batch 128): ours FP32 and TF32, PyTorch eager on the
@@ -35,10 +35,10 @@ build() {
   cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSENET_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b/configure.log" 2>&1 ||
     { tail -20 "$b/configure.log"; return 1; }
-  cmake --build "$b" -j "$(nproc)" --target test_cuda_gpu test_cudabackend_gpu bench_kernels \
+  cmake --build "$b" -j "$(nproc)" --target test_kernels_gpu test_cuda_backend_gpu bench_kernels \
     bench_train_step_gpu || return 1
   rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"
-  cp "$b/tests/cuda/gpu/test_cuda_gpu" "$b/tests/cudabackend/test_cudabackend_gpu" \
+  cp "$b/tests/kernels/gpu/test_kernels_gpu" "$b/tests/cuda_backend/test_cuda_backend_gpu" \
     "$b/tools/bench/gpu/bench_kernels" "$b/tools/bench/gpu/bench_train_step_gpu" "$stage/bin/"
   strip --strip-unneeded "$stage"/bin/* 2>/dev/null
   # Shared libraries: everything ldd finds, and the OpenBLAS that engine/cpu/blas.cpp dlopens,
@@ -103,7 +103,7 @@ run() {
 
   # 2. Tests (≈ 2 min cap).
   local tests_line=""
-  for t in test_cuda_gpu test_cudabackend_gpu; do
+  for t in test_kernels_gpu test_cuda_backend_gpu; do
     box 120 "$pkg/bin/$t" --gtest_brief=1 >>"$out/tests.log" 2>&1
     local rc=$?
     local passed
@@ -129,10 +129,10 @@ run() {
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   {
     echo "== compute-sanitizer racecheck"
-    box 45 compute-sanitizer --tool racecheck --print-limit 20 "$pkg/bin/test_cuda_gpu" \
+    box 45 compute-sanitizer --tool racecheck --print-limit 20 "$pkg/bin/test_kernels_gpu" \
       --gtest_filter='CudaConv2d.RaceFree*:CudaConvBnMrelu.RaceFree' 2>&1 | tail -15
     echo "== compute-sanitizer memcheck"
-    box 45 compute-sanitizer --tool memcheck --print-limit 20 "$pkg/bin/test_cuda_gpu" \
+    box 45 compute-sanitizer --tool memcheck --print-limit 20 "$pkg/bin/test_kernels_gpu" \
       --gtest_filter='CudaConv2dFprop.*:CudaConv2dTf32.*' 2>&1 | tail -15
     echo "== ncu (clock control none) on fprop v3, v4, v5 of ResNet-18 layer 1"
     box 60 ncu --clock-control none --section SpeedOfLight --section WarpStateStats \

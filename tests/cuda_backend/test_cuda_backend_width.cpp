@@ -1,15 +1,15 @@
-// tests/cudabackend/test_cudabackend_width.cpp — dynamic channel reduction on the CUDA backend
+// tests/cuda_backend/test_cuda_backend_width.cpp — dynamic channel reduction on the CUDA backend
 // (emulated): leading_block on device tensors (values and gradient), and one training step of a
 // width-switchable tiny ResNet-18 at width 0.5 equal to the CPU step (loss, every gradient — the
 // same parameters get one, the full-width BN sets none — and every BN buffer).
-// Tolerance as in test_cudabackend_train.cpp: max|cuda − cpu| ≤ 1e-7 + 1e-3 · max|cpu| per tensor
+// Tolerance as in test_cuda_backend_train.cpp: max|cuda − cpu| ≤ 1e-7 + 1e-3 · max|cpu| per tensor
 // (fp32 sums in another order through ~20 convs and BNs).
 #include <gtest/gtest.h>
 
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/leading_block.h"
 #include "models/model.h"
-#include "tests/cudabackend/cb_test.h"
+#include "tests/cuda_backend/cb_test.h"
 
 namespace senet {
 namespace {

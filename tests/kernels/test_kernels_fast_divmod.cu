@@ -1,11 +1,11 @@
-// tests/cuda/test_cuda_fast_divmod.cu — kernels/fast_divmod.h: ⌊n/d⌋ by multiply-shift against the
+// tests/kernels/test_kernels_fast_divmod.cu — kernels/fast_divmod.h: ⌊n/d⌋ by multiply-shift against the
 // `/` operator, on the host (every divisor up to 5,000 with edge and random dividends, random
 // divisors up to 2³¹ − 1, powers of two and their neighbours) and in a kernel (the device path:
 // __umulhi under nvcc).
 #include <random>
 
 #include "kernels/fast_divmod.h"
-#include "tests/cuda/cuda_test.h"
+#include "tests/kernels/cuda_test.h"
 
 using namespace senet;
 using namespace senet::cudatest;

@@ -1,4 +1,4 @@
-// tests/cuda/kernel_inputs.h — deterministic test inputs for the kernel tests outside the conv/BN
+// tests/kernels/kernel_inputs.h — deterministic test inputs for the kernel tests outside the conv/BN
 // family (Philox-based engine/core/rng.h, so every run and both builds see the same numbers).
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_reduce.cu — kernels/reduce.h: the deterministic two-level sum (Σx, Σ|x|,
+// tests/kernels/test_kernels_reduce.cu — kernels/reduce.h: the deterministic two-level sum (Σx, Σ|x|,
 // Σx²) against a double loop and engine/cpu/elementwise.h sum, and count_correct against the
 // engine op engine/ops/count_correct.h (ties, NaN, edge shapes).
 // Tolerance (sum): 1e-6 relative to Σ|op(x)| — the GPU and the reference both accumulate in
@@ -11,8 +11,8 @@
 #include "engine/ops/count_correct.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/reduce.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

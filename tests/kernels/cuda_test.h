@@ -1,7 +1,7 @@
-// tests/cuda/cuda_test.h — helpers shared by the kernel tests of tests/cuda/: device buffers with
+// tests/kernels/cuda_test.h — helpers shared by the kernel tests of tests/kernels/: device buffers with
 // guard zones, host↔device copies of engine Tensors, bitwise and tolerance comparisons.
 // Rule: tests copy explicitly between host and device (never dereference a device pointer on the
-// host), so the same files run on a real GPU when built by nvcc (tests/cuda/gpu/).
+// host), so the same files run on a real GPU when built by nvcc (tests/kernels/gpu/).
 #pragma once
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// tests/cudabackend/test_cudabackend_train.cpp — whole-model behaviour of the CUDA backend (emulated):
+// tests/cuda_backend/test_cuda_backend_train.cpp — whole-model behaviour of the CUDA backend (emulated):
 // optimizer steps, ONE TRAINING STEP OF A TINY RESNET-18 equal to the CPU backend, eval, model
 // moves and checkpoints, the caching allocator, the mask-search entries, and SENET_CUDA_CHECK.
 // Tolerances: optimizer updates are element-wise, bitwise under emulation (same fp32 formulas);
@@ -25,7 +25,7 @@
 #include "senet/masks.h"
 #include "senet/step_metrics.h"
 #include "senet/trainer.h"
-#include "tests/cudabackend/cb_test.h"
+#include "tests/cuda_backend/cb_test.h"
 #include "tests/support/tiny_run.h"
 #if !SENET_CB_GPU
 #include "kernels/emu/emu_control.h"
@@ -246,7 +246,7 @@ TEST_F(CudaBackend, CheckMacroNamesFileLineAndCall) {
     FAIL() << "no error";
   } catch (const Error& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("test_cudabackend_train.cpp:"), std::string::npos) << m;
+    EXPECT_NE(m.find("test_cuda_backend_train.cpp:"), std::string::npos) << m;
     EXPECT_NE(m.find("cudaMemcpy(&a, &b, sizeof a, cudaMemcpyDeviceToHost)"), std::string::npos)
         << m;
     EXPECT_NE(m.find("cudaErrorInvalidValue"), std::string::npos) << m;

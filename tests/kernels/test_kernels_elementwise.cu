@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_elementwise.cu — kernels/elementwise.h (axpby, add, scale, add_inplace, mul,
+// tests/kernels/test_kernels_elementwise.cu — kernels/elementwise.h (axpby, add, scale, add_inplace, mul,
 // fill, copy) against the CPU backend engine/cpu/elementwise.h.
 // Tolerance: bitwise. Every output is one or two roundings of the same expression as the CPU's
 // (1·a + 1·b is exactly a + b even when fused into an FMA), except axpby with α, β ∉ {0, 1}, where
@@ -6,8 +6,8 @@
 // Sizes: 1, a partial block, block ± 1, and one past the 4096-block grid cap (grid-stride loop).
 #include "engine/cpu/elementwise.h"
 #include "kernels/elementwise.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

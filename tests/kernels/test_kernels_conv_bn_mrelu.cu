@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_conv_bn_mrelu.cu — the fused conv → BatchNorm → masked ReLU kernels:
+// tests/kernels/test_kernels_conv_bn_mrelu.cu — the fused conv → BatchNorm → masked ReLU kernels:
 // training forward (conv with BN partials in its epilogue → bn_finalize → scale_shift_mrelu),
 // training backward (mrelu_bn_bwd → dgrad → wgrad) and the folded inference kernel, against the
 // CPU op engine/ops/conv_bn_act.h: values, running stats AND gradients (copied to the host).
@@ -8,7 +8,7 @@
 // Tolerances: training, |gpu − cpu| ≤ 1e-5·max|cpu| + 1e-5·|cpu| for a, running stats, dx, dw —
 //   μ, σ² differ in the last fp32 bits (GPU: 128-row block partials, double Chan merge; CPU: per
 //   image group), and dx, dw are dgrad/wgrad of a dy carrying those differences; measured worst
-//   1.3e-6 of max|ref|. dγ, dβ: 5e-5, reductions that cancel (see tests/cuda/test_cuda_bn.cu).
+//   1.3e-6 of max|ref|. dγ, dβ: 5e-5, reductions that cancel (see tests/kernels/test_kernels_bn.cu).
 //   Inference: 1e-5 as well: folding rounds w·γ/σ once per weight (2⁻²⁴ relative) and the conv
 //   then sums C·R·S such terms; measured worst 7e-7 of max|a|.
 // TF32 (params.tf32, the conv on tensor cores): the integer inputs are TF32 values, so in training
@@ -23,8 +23,8 @@
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
-#include "tests/cuda/conv_cases.h"
-#include "tests/cuda/cuda_test.h"
+#include "tests/kernels/conv_cases.h"
+#include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
 
 using namespace senet;

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_masked_relu.cu — kernels/masked_relu.h (masked ReLU with per-element and
+// tests/kernels/test_kernels_masked_relu.cu — kernels/masked_relu.h (masked ReLU with per-element and
 // per-channel masks, plain ReLU, pass bits, backward; SNL alpha-ReLU) against the CPU backend
 // engine/cpu/activation.h and engine/cpu/alpha_relu.h.
 // Tolerances: masked ReLU values, bits and gradients are selects: bitwise. alpha-ReLU y and dx: one
@@ -11,8 +11,8 @@
 #include "engine/cpu/alpha_relu.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/masked_relu.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

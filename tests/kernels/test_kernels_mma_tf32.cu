@@ -1,7 +1,7 @@
-// tests/cuda/test_cuda_mma_tf32.cu — the TF32 tensor-core primitive (kernels/mma_tf32.cuh) on its
+// tests/kernels/test_kernels_mma_tf32.cu — the TF32 tensor-core primitive (kernels/mma_tf32.cuh) on its
 // own: the rounding to TF32 bit for bit, and one warp's mma.m16n8k8 with its documented fragment
 // layout against a host matrix product. Under emulation this checks the emulated instruction;
-// built by nvcc (test_cuda_gpu) the same tests check the hardware's.
+// built by nvcc (test_kernels_gpu) the same tests check the hardware's.
 //   * to_tf32: against an independent host rounding (frexp → 11 significant bits → std::round,
 //     which ties away from zero) on edge values and 20,000 random normal floats;
 //   * mma, small integers: D = A·B + C is exact in fp32 in any order, so bitwise equal — any slip in
@@ -13,7 +13,7 @@
 #include <random>
 
 #include "kernels/mma_tf32.cuh"
-#include "tests/cuda/cuda_test.h"
+#include "tests/kernels/cuda_test.h"
 
 using namespace senet;
 using namespace senet::cudatest;

@@ -1,4 +1,4 @@
-// tests/cudabackend/cb_test.h — helpers: bring the emulated CUDA backend up, run one function on
+// tests/cuda_backend/cb_test.h — helpers: bring the emulated CUDA backend up, run one function on
 // CPU and on CUDA copies of the same inputs (forward value and, with a random upstream gradient,
 // the input gradients), and compare with a scale-free tolerance:
 //   max|cuda − cpu| ≤ atol + rtol · max|cpu|   (per tensor; the reason for each rtol at its use)
@@ -23,7 +23,7 @@
 
 namespace senet::cbtest {
 
-// test_cudabackend links senet_cuda_emu (always emulated); test_cudabackend_gpu (SENET_CB_GPU)
+// test_cuda_backend links senet_cuda_emu (always emulated); test_cuda_backend_gpu (SENET_CB_GPU)
 // links senet_cuda_gpu and skips every test when init() finds no device.
 inline constexpr bool kGpuBuild = SENET_CB_GPU_VALUE;
 

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_global_avg_pool.cu — kernels/global_avg_pool.h against the CPU backend
+// tests/kernels/test_kernels_global_avg_pool.cu — kernels/global_avg_pool.h against the CPU backend
 // engine/cpu/global_avg_pool.h.
 // Tolerance: forward 1e-6·max|y| + 1e-6·|y| — the GPU sums HW fp32 values per warp lane and then a
 // butterfly, the CPU in double: ≤ log2(HW)+HW/32 roundings of 2⁻²⁴ each, ~1e-6 for HW ≤ 4096.
@@ -6,8 +6,8 @@
 #include "engine/cpu/global_avg_pool.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/global_avg_pool.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

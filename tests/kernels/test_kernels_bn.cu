@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_bn.cu — BatchNorm kernels: bn_stats (per-tile two-pass partials),
+// tests/kernels/test_kernels_bn.cu — BatchNorm kernels: bn_stats (per-tile two-pass partials),
 // bn_finalize (Chan merge, running stats), scale_shift_mrelu (forward + pass bits) and
 // mrelu_bn_bwd (fused backward), against the CPU op engine/ops/bn_act.h (values AND gradients
 // through the autograd tape) and a double-precision reference for the statistics.
@@ -24,7 +24,7 @@
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
 #include "kernels/scale_shift_mrelu.h"
-#include "tests/cuda/cuda_test.h"
+#include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
 
 using namespace senet;

@@ -1,4 +1,4 @@
-// tests/cudabackend/test_cudabackend_ops.cpp — every op on CUDA tensors (emulated kernels) equals
+// tests/cuda_backend/test_cuda_backend_ops.cpp — every op on CUDA tensors (emulated kernels) equals
 // the CPU op: forward values and input gradients (random upstream gradient).
 // Tolerances (scale-free, max|cuda − cpu| ≤ rtol·max|cpu|):
 //   0 (bitwise)  element-wise ops, ReLU / masked ReLU, pooling backward, integer-valued conv
@@ -7,7 +7,7 @@
 //                BN statistics (block partials + Chan merge vs per-image segments), softmax/KD
 //   1e-4         gradients that go through BN's (dz − dβ/M − x̂·dγ/M) cancellation, PRAM's dA
 //   2e-3         with set_cuda_allow_tf32(true): the conv operands rounded to TF32 (2⁻¹¹ each,
-//                ~3e-4 of max|y| measured in tests/cuda), and through BN's normalisation
+//                ~3e-4 of max|y| measured in tests/kernels), and through BN's normalisation
 #include <gtest/gtest.h>
 
 #include "engine/core/rng.h"
@@ -26,7 +26,7 @@
 #include "engine/ops/l1.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/pram_loss.h"
-#include "tests/cudabackend/cb_test.h"
+#include "tests/cuda_backend/cb_test.h"
 
 namespace senet {
 namespace {

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_conv2d.cu — conv2d fprop / dgrad / wgrad kernels, every version, against the
+// tests/kernels/test_kernels_conv2d.cu — conv2d fprop / dgrad / wgrad kernels, every version, against the
 // CPU backend (engine/cpu/conv2d.h conv2d_reference; engine/ops/conv2d.h through the autograd tape
 // for the gradients).
 // Exact mode: inputs are integers in [−8, 8], so every product and partial sum (< 2²⁴) is exact in
@@ -13,8 +13,8 @@
 #include "kernels/conv2d_fprop.h"
 #include "kernels/conv2d_wgrad.h"
 #include "kernels/emu/race_check.h"
-#include "tests/cuda/conv_cases.h"
-#include "tests/cuda/cuda_test.h"
+#include "tests/kernels/conv_cases.h"
+#include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
 
 using namespace senet;

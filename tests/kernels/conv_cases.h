@@ -1,4 +1,4 @@
-// tests/cuda/conv_cases.h — the conv shapes every conv-family kernel test runs: an edge list (after
+// tests/kernels/conv_cases.h — the conv shapes every conv-family kernel test runs: an edge list (after
 // cutlass's conv2d_problems.h: N = 1, C = 1, C and K not multiples of the tiles, odd 7×9 inputs,
 // stride 2, pad 0/1, 1×1 and 3×3) and a few model layers (ResNet-18 / WRN-22-8) at small N and
 // spatial size (emulation runs ~100× slower than a native CPU loop).

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_gemm.cu — kernels/gemm.h (cuBLAS-semantics SGEMM: the portable tiled kernel
+// tests/kernels/test_kernels_gemm.cu — kernels/gemm.h (cuBLAS-semantics SGEMM: the portable tiled kernel
 // under emulation, cuBLAS and the tiled kernel on a GPU) against a column-major CPU loop, and
 // kernels/linear.h (bias add, bias gradient, forward/backward) against engine/cpu/linear.h.
 // Tolerances:
@@ -14,8 +14,8 @@
 #include "kernels/emu/race_check.h"
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

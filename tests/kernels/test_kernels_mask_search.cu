@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_mask_search.cu — kernels/mask_search.h: D += Σ_b|A_T − A_S|, channel scores,
+// tests/kernels/test_kernels_mask_search.cu — kernels/mask_search.h: D += Σ_b|A_T − A_S|, channel scores,
 // and the exact top-k mask (exact count, ties toward the lower index, k = 0 and k = n, special
 // floats, determinism across schedules) against CPU loops (the spec's definition, SENET_SPEC
 // stage 2: "exact top-r_l of D_l, ties broken deterministically by index").
@@ -10,8 +10,8 @@
 
 #include "kernels/emu/race_check.h"
 #include "kernels/mask_search.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

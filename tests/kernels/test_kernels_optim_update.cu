@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_optim_update.cu — kernels/optim_update.h (SGD with momentum / dampening /
+// tests/kernels/test_kernels_optim_update.cu — kernels/optim_update.h (SGD with momentum / dampening /
 // Nesterov / weight decay; Adam and AdamW) against engine/cpu/optim_update.h over several steps.
 // Tolerance: 4e-7·max|p| + 4e-7·|p| after 5 steps — the kernels evaluate the CPU's expressions in
 // the CPU's order (bitwise equal under emulation), but nvcc fuses a·b + c into FMAs: ≤ 1–2 ulp
@@ -8,8 +8,8 @@
 #include "engine/cpu/optim_update.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/optim_update.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;

@@ -1,4 +1,4 @@
-// tests/cuda/test_cuda_losses.cu — kernels/softmax_xent.h, kd_loss.h, pram_loss.h and l1.h against
+// tests/kernels/test_kernels_losses.cu — kernels/softmax_xent.h, kd_loss.h, pram_loss.h and l1.h against
 // the CPU backend (engine/cpu/softmax.h, pram.h, l1.h).
 // Tolerances (why):
 //  * CE / KD loss: 2e-6 relative (+1e-7 absolute) — fp32 expf/logf and a fp32 Σexp per warp vs the
@@ -20,8 +20,8 @@
 #include "kernels/pram_loss.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax_xent.h"
-#include "tests/cuda/cuda_test.h"
-#include "tests/cuda/kernel_inputs.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/kernel_inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
