@@ -23,10 +23,19 @@
 //                      shared-memory stages, no division in the loop (the hoisting gather,
 //                      kernels/conv_gather_fast.cuh, which v4 uses too). block 256,
 //                      grid (⌈NPQ/128⌉, ⌈K/128⌉).
+//   v6_simt_split_k    v5 when its grid would leave SMs idle (< 264 blocks: ResNet-18's 4×4 and
+//                      8×8 layers at N = 128): C·R·S cut into slices of ≥ 64 (multiple of BK = 8,
+//                      ≤ 16 slices), slice z on blockIdx.z writes its partial y to workspace[z];
+//                      then one thread per y element sums the slices in order z = 0, 1, … and
+//                      adds the bias. grid (⌈NPQ/128⌉, ⌈K/128⌉, splits). Deterministic; the extra
+//                      traffic is 2·splits·|y| floats, small next to the GEMM on such layers.
 // Numerics: fp32, one FMA chain per output in ascending (c,r,s) order, bias added last. With small
 //   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise
-//   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative.
+//   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative;
+//   v6 sums the slices' chains, a different association: a few ulp from v5.
 #include "kernels/conv2d_fprop.h"
+
+#include <algorithm>
 
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -83,7 +92,61 @@ __global__ void __launch_bounds__(T::threads)
   }
 }
 
+// v6: slice z = blockIdx.z of GEMM_K; the partial tile goes to out + z·|y| (NKPQ like y).
+template <class T, class G>
+__global__ void __launch_bounds__(T::threads)
+    conv2d_fprop_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
+  const int k_begin = int(blockIdx.z) * slice, k_end = min(CRS, k_begin + slice);
+  float acc[T::TM][T::TN];
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, k_begin, k_end, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
+  const int PQ = p.P * p.Q;
+  float* part = out + int64_t(blockIdx.z) * p.y_size();
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int k = n0 + th.col(j);
+      if (k < p.K) part[detail::nkpq_index(m, k, p.K, PQ)] = acc[i][j];
+    }
+  }
+}
+
+// y[i] = Σ_z workspace[z][i] in order (+ bias[k]); one thread per element, coalesced.
+__global__ void conv2d_fprop_sum_slices_kernel(Conv2dGeom p, const float* __restrict__ workspace,
+                                               int splits, const float* __restrict__ bias,
+                                               float* __restrict__ y) {
+  const int64_t n = p.y_size();
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float acc = 0.0f;
+  for (int z = 0; z < splits; ++z) acc += workspace[int64_t(z) * n + i];
+  y[i] = bias ? acc + bias[i / (int64_t(p.P) * p.Q) % p.K] : acc;
+}
+
 namespace {
+constexpr int kMinSlice = 64, kMaxSplits = 16;
+struct fprop_plan {
+  int splits, slice;  // slice: GEMM_K columns per split, a multiple of BK = 8; no slice is empty
+};
+fprop_plan plan_fprop(const Conv2dGeom& p) {
+  using T = detail::tile_simt_128x128;
+  const int64_t crs = p.gemm_k();
+  const int64_t blocks = (p.gemm_m() + T::BM - 1) / T::BM * ((p.K + T::BN - 1) / T::BN);
+  if (blocks <= 0 || blocks >= kConv2dFpropFillBlocks) return {1, int(crs)};
+  int64_t want = (kConv2dFpropFillBlocks + blocks - 1) / blocks;
+  want = std::min<int64_t>({want, kMaxSplits, std::max<int64_t>(crs / kMinSlice, 1)});
+  const int64_t slice = ((crs + want - 1) / want + T::BK - 1) / T::BK * T::BK;
+  return {int((crs + slice - 1) / slice), int(slice)};
+}
+
 bool fprop_args_ok(const Conv2dGeom& p, const float* x, const float* w, const float* y) {
   return conv2d_geom_valid(p) && x && w && y;
 }
@@ -106,8 +169,16 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
     case conv2d_fprop_version::v3_register_block: return "v3_register_block";
     case conv2d_fprop_version::v4_tf32_mma: return "v4_tf32_mma";
     case conv2d_fprop_version::v5_simt_128x128: return "v5_simt_128x128";
+    case conv2d_fprop_version::v6_simt_split_k: return "v6_simt_split_k";
   }
   return "?";
+}
+
+int conv2d_fprop_splits(const Conv2dGeom& p) { return plan_fprop(p).splits; }
+int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p) {
+  if (v != conv2d_fprop_version::v6_simt_split_k || !conv2d_geom_valid(p)) return 0;
+  const int splits = plan_fprop(p).splits;
+  return splits == 1 ? 0 : int64_t(splits) * p.y_size();
 }
 
 cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w, const float* bias,
@@ -133,8 +204,28 @@ cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const flo
                                          const float* bias, float* y, cudaStream_t stream) {
   return launch_implicit_gemm<detail::tile_simt_128x128>(p, x, w, bias, y, stream);
 }
+cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, float* workspace,
+                                         cudaStream_t stream) {
+  using T = detail::tile_simt_128x128;
+  if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
+  const auto [splits, slice] = plan_fprop(p);
+  if (splits == 1) return launch_implicit_gemm<T>(p, x, w, bias, y, stream);
+  if (!workspace) return cudaErrorInvalidValue;
+  const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
+  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
+  const auto g = detail::fprop_gather<T>(p, x, w);
+  cudaError_t e = launch(conv2d_fprop_split_k_kernel<T, decltype(g)>,
+                         dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0,
+                         stream, p, g, workspace, slice);
+  if (e != cudaSuccess) return e;
+  const int64_t blocks = (p.y_size() + 255) / 256;
+  return launch(conv2d_fprop_sum_slices_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p,
+                static_cast<const float*>(workspace), splits, bias, y);
+}
+
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
-                         const float* bias, float* y, cudaStream_t stream) {
+                         const float* bias, float* y, cudaStream_t stream, float* workspace) {
   switch (v) {
     case conv2d_fprop_version::v1_direct: return conv2d_fprop_v1_direct(p, x, w, bias, y, stream);
     case conv2d_fprop_version::v2_smem_tile:
@@ -145,6 +236,8 @@ cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, c
       return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
     case conv2d_fprop_version::v5_simt_128x128:
       return conv2d_fprop_v5_simt_128x128(p, x, w, bias, y, stream);
+    case conv2d_fprop_version::v6_simt_split_k:
+      return conv2d_fprop_v6_simt_split_k(p, x, w, bias, y, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

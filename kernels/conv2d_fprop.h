@@ -18,11 +18,12 @@ enum class conv2d_fprop_version {
   v3_register_block,  // implicit GEMM, 64×64 tile per block, 4×4 outputs per thread in registers
   v4_tf32_mma,        // implicit GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
   v5_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
+  v6_simt_split_k,    // v5 with C·R·S split over blockIdx.z when the grid is small; in-order sum
 };
 inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
-    conv2d_fprop_version::v1_direct, conv2d_fprop_version::v2_smem_tile,
+    conv2d_fprop_version::v1_direct,         conv2d_fprop_version::v2_smem_tile,
     conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v4_tf32_mma,
-    conv2d_fprop_version::v5_simt_128x128};
+    conv2d_fprop_version::v5_simt_128x128,   conv2d_fprop_version::v6_simt_split_k};
 const char* conv2d_fprop_version_name(conv2d_fprop_version v);
 
 // y = conv(x, w) (+ bias[k] when bias is not null). y is overwritten.
@@ -37,7 +38,19 @@ cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* 
                                      const float* bias, float* y, cudaStream_t stream);
 cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, cudaStream_t stream);
+// Split-K (v6): when v5's grid has fewer than kConv2dFpropFillBlocks blocks (the 4×4 layers of
+// ResNet-18 at N = 128: 64 blocks for 132 SMs), C·R·S is cut into `splits` slices of ≥ 64 (a
+// multiple of 8, none empty, at most 16); slice z's partial y goes to workspace[z] (N×K×P×Q each),
+// and a second kernel sums the slices in order (+ bias). splits = 1: v5 itself, no workspace.
+inline constexpr int kConv2dFpropFillBlocks = 264;  // two waves of 132 SMs (H100 SXM, H200)
+int conv2d_fprop_splits(const Conv2dGeom& p);
+int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p);  // 0: none
+cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, float* workspace,
+                                         cudaStream_t stream);
+// Any version; workspace: conv2d_fprop_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
-                         const float* bias, float* y, cudaStream_t stream);
+                         const float* bias, float* y, cudaStream_t stream,
+                         float* workspace = nullptr);
 
 }  // namespace senet

@@ -6,6 +6,7 @@
 #pragma once
 #include "kernels/bn_finalize.h"
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv_bn_mrelu_tensors.h"
 #include "kernels/scale_shift_mrelu.h"
 
 namespace senet {
@@ -17,25 +18,6 @@ struct conv_bn_mrelu_fwd_params {
   float eps = 1e-5f;
   float momentum = 0.1f;  // training only
   bool tf32 = false;  // the conv on TF32 tensor cores (conv2d_fprop v4), like PyTorch's allow_tf32
-};
-
-// Training forward's tensors (device pointers). Outputs are overwritten.
-struct conv_bn_mrelu_fwd_tensors {
-  const float* x = nullptr;
-  const float* w = nullptr;
-  const float* gamma = nullptr;
-  const float* beta = nullptr;
-  const uint8_t* mask = nullptr;  // Act::MaskedReLU only
-  float* running_mean = nullptr;  // updated in place; both null: no update
-  float* running_var = nullptr;
-  float* y = nullptr;          // conv output (saved for the backward)
-  float* mean = nullptr;       // K: batch μ        (saved)
-  float* invstd = nullptr;     // K: 1/√(σ²+ε)     (saved)
-  float* scale = nullptr;      // K: γ·invstd
-  float* shift = nullptr;      // K: β − μ·scale
-  float* a = nullptr;          // the activation
-  uint32_t* bits = nullptr;    // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward)
-  float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
 };
 
 // Launch 1 alone: y = conv(x, w) (conv2d_fprop v5's FP32 loop) and, per block of 128 output

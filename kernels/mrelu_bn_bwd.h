@@ -2,6 +2,7 @@
 // conv → BN → masked-ReLU backward (this, then dgrad and wgrad of the conv).
 #pragma once
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv_bn_mrelu_tensors.h"
 #include "kernels/kernel_params.h"
 
 namespace senet {
@@ -47,22 +48,7 @@ cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors
 
 // The training backward of conv_bn_mrelu_fwd_train: mrelu_bn_bwd into dy, then dx = dgrad(dy, w)
 // (v2_register_block) and dw = wgrad(x, dy) (v2_split_k). dx or dw may be null (skipped).
-struct conv_bn_mrelu_bwd_tensors {
-  const float* x = nullptr;
-  const float* w = nullptr;
-  const float* da = nullptr;
-  const uint32_t* bits = nullptr;  // null: no activation
-  const float* y = nullptr;
-  const float* mean = nullptr;
-  const float* invstd = nullptr;
-  const float* gamma = nullptr;
-  float* dy = nullptr;  // scratch (or wanted): N×K×P×Q
-  float* dx = nullptr;
-  float* dw = nullptr;
-  float* dgamma = nullptr;
-  float* dbeta = nullptr;
-  float* workspace = nullptr;  // conv_bn_mrelu_bwd_workspace_floats(conv) floats
-};
+// Tensors: conv_bn_mrelu_bwd_tensors (kernels/conv_bn_mrelu_tensors.h).
 int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p);
 cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
                               cudaStream_t stream);

@@ -36,4 +36,48 @@ struct adam_update_params {
 };
 cudaError_t adam_update_launch(adam_update_params p, cudaStream_t stream);
 
+// --- v2: many parameter tensors in one launch (the idea of PyTorch's foreach / fused optimizers).
+// A training step updates every parameter tensor (ResNet-18: 62, most of them BN vectors of 64–512
+// floats), so one launch per tensor is 62 launches of mostly tiny grids. Here the tensors travel in
+// the kernel's parameter block (by value: no table to upload, so the pointers may change every
+// step), each is cut into chunks of kOptimMultiChunk elements, and block b updates chunk b of the
+// concatenation. Per element the math is v1's, in the same device function: bitwise equal to v1.
+// Up to kOptimMultiMaxTensors tensors per launch (the block stays under the classic 4 KiB limit of
+// kernel parameters); the caller splits longer lists. Tensors with n == 0 are allowed (no chunk).
+constexpr int kOptimMultiMaxTensors = 64;
+constexpr int kOptimMultiChunk = 4096;  // elements per block: 256 threads × 16
+
+struct sgd_tensor {
+  float* p = nullptr;
+  const float* g = nullptr;
+  float* buf = nullptr;  // null when momentum == 0
+  int64_t n = 0;
+  float weight_decay = 0;
+  bool first = false;
+};
+struct sgd_update_multi_params {
+  int count = 0;  // tensors in t[]
+  sgd_tensor t[kOptimMultiMaxTensors];
+  float lr = 0, momentum = 0, dampening = 0;  // shared by all tensors, as in one param group
+  bool nesterov = false;
+};
+cudaError_t sgd_update_multi_launch(const sgd_update_multi_params& p, cudaStream_t stream);
+
+struct adam_tensor {
+  float* p = nullptr;
+  const float* g = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  int64_t n = 0;
+  float weight_decay = 0;
+  float bias_correction1 = 1, bias_correction2 = 1;  // per tensor: each has its own step count
+};
+struct adam_update_multi_params {
+  int count = 0;
+  adam_tensor t[kOptimMultiMaxTensors];
+  float lr = 0, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  bool decoupled = false;
+};
+cudaError_t adam_update_multi_launch(const adam_update_multi_params& p, cudaStream_t stream);
+
 }  // namespace senet

@@ -17,7 +17,7 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a bench hook): these counts say how many
 // versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 5,
+static_assert(std::size(kConv2dFpropVersions) == 6,
               "conv2d_fprop version missing from the registry");
 static_assert(std::size(kConv2dDgradVersions) == 4,
               "conv2d_dgrad version missing from the registry");
@@ -64,6 +64,14 @@ const kernel_entry kEntries[] = {
     {"conv2d_fprop", "conv2d_fprop", "v5_simt_128x128",
      "FP32 implicit GEMM, 128x128 tile, 8x8/thread LDS.128, 2 stages, no division",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v6_simt_split_k",
+     "v5 with C·R·S split over the grid's z when it has < 264 blocks, slices summed in order",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+     [](P p) {
+       return conv_io(p) +
+              2 * F *
+                  double(conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p));
+     }},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
@@ -242,6 +250,14 @@ const kernel_entry kEntries[] = {
      [](P p) { return 5.0 * double(p.w_size()); }, [](P p) { return 5 * F * double(p.w_size()); }},
     {"optim_update", "adam_update_launch", "v1_grid_stride", "Adam(W), in place",
      kernel_domain::param, false, [](P p) { return 12.0 * double(p.w_size()); },
+     [](P p) { return 7 * F * double(p.w_size()); }},
+    {"optim_update", "sgd_update_multi_launch", "v2_multi_tensor",
+     "SGD as above, the weight cut into 8 tensors updated in one launch", kernel_domain::param,
+     false, [](P p) { return 5.0 * double(p.w_size()); },
+     [](P p) { return 5 * F * double(p.w_size()); }},
+    {"optim_update", "adam_update_multi_launch", "v2_multi_tensor",
+     "Adam(W) as above, the weight cut into 8 tensors updated in one launch", kernel_domain::param,
+     false, [](P p) { return 12.0 * double(p.w_size()); },
      [](P p) { return 7 * F * double(p.w_size()); }},
     // --- SENet mask search on the site after the conv
     {"mask_search", "mask_accumulate_absdiff_launch", "v1_thread_per_position",

@@ -51,14 +51,15 @@ Storage::~Storage() {
     device_backend(device).free(ptr);
 }
 
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes,
+                bool dst_is_new) {
   if (bytes == 0) return;
   if (dst_dev == Device::CPU && src_dev == Device::CPU) {
     std::memcpy(dst, src, bytes);
     return;
   }
   Device other = dst_dev == Device::CPU ? src_dev : dst_dev;
-  device_backend(other).copy(dst, dst_dev, src, src_dev, bytes);
+  device_backend(other).copy(dst, dst_dev, src, src_dev, bytes, dst_is_new);
 }
 
 }  // namespace senet

@@ -15,7 +15,10 @@ struct DeviceBackend {
   void* (*alloc)(size_t bytes) = nullptr;
   void (*free)(void* p) = nullptr;
   // Copy `bytes` between any two devices (dst_dev/src_dev say which side each pointer is on).
-  void (*copy)(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) = nullptr;
+  // dst_is_new: dst is a whole block just allocated for this copy and not used since (lets an
+  // upload start before earlier work on the device's stream has finished: engine/cuda/upload.cpp).
+  void (*copy)(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes,
+               bool dst_is_new) = nullptr;
   void (*memset_zero)(void* p, size_t bytes) = nullptr;
   void (*add_inplace)(float* dst, const float* src, int64_t n) = nullptr;  // dst += src (autograd)
   void (*fill)(float* dst, float value, int64_t n) = nullptr;
@@ -36,6 +39,8 @@ struct Storage {
 };
 
 // Copy bytes between devices (host↔host is memcpy; anything with CUDA goes through its backend).
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
+// dst_is_new: as DeviceBackend::copy (Tensor::from_vector and Tensor::to set it).
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes,
+                bool dst_is_new = false);
 
 }  // namespace senet

@@ -38,7 +38,7 @@ static Tensor from_host(const std::vector<T>& v, const Shape& shape, Device devi
   SENET_CHECK(int64_t(v.size()) == shape.numel(), "from_vector: ", v.size(),
               " values do not fill shape ", shape, " (", shape.numel(), " elements)");
   Tensor t = Tensor::empty(shape, dtype_of<T>, device);
-  copy_bytes(t.raw(), device, v.data(), Device::CPU, v.size() * sizeof(T));
+  copy_bytes(t.raw(), device, v.data(), Device::CPU, v.size() * sizeof(T), /*dst_is_new=*/true);
   return t;
 }
 Tensor Tensor::from_vector(const std::vector<float>& v, const Shape& s, Device d) {
@@ -119,7 +119,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
   Tensor t = empty(shape(), dtype(), d);
-  copy_bytes(t.raw(), d, raw(), device(), nbytes());
+  copy_bytes(t.raw(), d, raw(), device(), nbytes(), /*dst_is_new=*/true);
   return t;
 }
 

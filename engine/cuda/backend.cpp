@@ -62,6 +62,18 @@ class CachingAllocator {
     return p;
   }
 
+  uint64_t free_count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return frees_;
+  }
+  // The value free_count() took when block p was last freed (0: never freed, or released to the
+  // device since — after a device synchronisation, so it has no pending users either).
+  uint64_t last_free_of(const void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = last_free_.find(p);
+    return it == last_free_.end() ? 0 : it->second;
+  }
+
   void free(void* p) {
     if (!p) return;
     std::lock_guard<std::mutex> lock(mu_);
@@ -69,6 +81,7 @@ class CachingAllocator {
     if (it == live_.end()) fail("CUDA allocator: free of a pointer it did not allocate");
     const size_t cls = it->second;
     live_.erase(it);
+    last_free_[p] = ++frees_;
     stats_.bytes_in_use -= cls;
     stats_.bytes_cached += cls;
     free_[cls].push_back(p);
@@ -90,6 +103,8 @@ class CachingAllocator {
     (void)cudaDeviceSynchronize();
     for (auto& [cls, list] : free_)
       for (void* p : list) (void)cudaFree(p);  // at exit the runtime may already be unloading
+    for (auto& [cls, list] : free_)
+      for (void* p : list) last_free_.erase(p);
     free_.clear();
     stats_.bytes_cached = 0;
   }
@@ -97,6 +112,8 @@ class CachingAllocator {
   std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   std::unordered_map<void*, size_t> live_;
+  std::unordered_map<const void*, uint64_t> last_free_;  // block → frees_ at its last free
+  uint64_t frees_ = 0;
   AllocatorStats stats_;
 };
 
@@ -116,12 +133,14 @@ cudaMemcpyKind copy_kind(Device dst, Device src) {
   return cudaMemcpyHostToHost;
 }
 
-void backend_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+void backend_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes,
+                  bool dst_is_new) {
   const cudaMemcpyKind kind = copy_kind(dst_dev, src_dev);
+  // Host memory is the caller's the moment we return. An upload goes through a pinned staging
+  // buffer on the copy stream (engine/cuda/upload.cpp): no host wait. A download must wait for
+  // the data (and for the kernels that write it).
+  if (kind == cudaMemcpyHostToDevice) return detail::upload(dst, src, bytes, dst_is_new);
   SENET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, g_stream));
-  // Host memory is the caller's the moment we return. An upload needs no wait: the engine's host
-  // memory is pageable, and cudaMemcpyAsync from pageable memory returns once the source has been
-  // staged. A download must wait for the data (and for the kernels that write it).
   if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost)
     SENET_CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
@@ -144,6 +163,8 @@ namespace detail {
 cudaStream_t stream() { return g_stream; }
 void* device_alloc(size_t bytes) { return allocator().alloc(bytes); }
 void device_free(void* p) { allocator().free(p); }
+uint64_t free_count() { return allocator().free_count(); }
+uint64_t last_free_of(const void* p) { return allocator().last_free_of(p); }
 }  // namespace detail
 
 AllocatorStats allocator_stats() { return allocator().stats(); }
@@ -172,6 +193,7 @@ DeviceInfo init() {
     cudaDeviceProp prop{};
     SENET_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     SENET_CUDA_CHECK(cudaStreamCreate(&g_stream));
+    detail::init_upload();
 #if SENET_KERNELS_CUDA
     g_info.emulated = false;
     g_info.name = prop.name;

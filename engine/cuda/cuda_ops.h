@@ -12,13 +12,15 @@
 //     device scalar `grad_loss` (null: 1) times a host `scale`, so no host round trip is needed.
 // Parameter structs are the CPU backend's (engine/cpu/conv2d.h, optim_update.h; header-only), so
 // both backends take exactly the same numbers; the conv geometry and the activation kind are the
-// kernels' own types (kernels/conv2d_geom.h, kernels/act.h), handed to the launchers unchanged.
+// kernels' own types (kernels/conv2d_geom.h, kernels/act.h), and so are the fused layer's tensor
+// structs (kernels/conv_bn_mrelu_tensors.h), handed to the launchers unchanged.
 #pragma once
 #include <cstdint>
 
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/optim_update.h"
 #include "kernels/act.h"
+#include "kernels/conv_bn_mrelu_tensors.h"
 
 namespace senet {
 
@@ -33,6 +35,19 @@ struct CudaBnAct {
   // span every rank (through dist::device_world()); count = the whole batch's N·HW.
   bool sync = false;
   int64_t count = 0;
+};
+
+// One parameter tensor of an optimizer step on the device (engine/optim): its pointers and the
+// scalars that differ per tensor.
+struct CudaOptimTensor {
+  float* p = nullptr;
+  const float* g = nullptr;
+  float* s0 = nullptr;  // SGD: the momentum buffer (null when momentum == 0); Adam: exp_avg
+  float* s1 = nullptr;  // Adam: exp_avg_sq
+  int64_t n = 0;
+  float weight_decay = 0;
+  bool first = false;                                // SGD: the buffer's first step
+  float bias_correction1 = 1, bias_correction2 = 1;  // Adam: 1 − β₁ᵗ, 1 − β₂ᵗ at its step t
 };
 
 struct CudaOps {
@@ -73,22 +88,20 @@ struct CudaOps {
   // --- fused conv → BN → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials
   // epilogue; eval: conv, then the running-stats affine map).
-  void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
-                              const float* w, const float* gamma, const float* beta,
-                              float* running_mean, float* running_var, const uint8_t* mask,
-                              float* y, float* a, uint32_t* bits, float* mean, float* invstd);
+  // The tensors are the kernels' own structs (kernels/conv_bn_mrelu_tensors.h); the table allocates
+  // the scratch (t.scale, t.shift, t.workspace: leave them null). t.bits null: no backward.
+  void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
+                              const conv_bn_mrelu_fwd_tensors& t);
   // eval without gradients: BN folded into the conv, activation in its epilogue (one conv kernel).
   void (*conv_bn_act_infer)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
                             const float* w, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var,
                             const uint8_t* mask, float* a);
   // backward: BN/act backward into a scratch dy, then dx = dgrad(dy, w), dw = wgrad(x, dy)
-  // (dx, dw may be null); dγ, dβ always written.
-  void (*conv_bn_act_backward)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
-                               const float* w, const float* da, const uint32_t* bits,
-                               const float* y, const float* mean, const float* invstd,
-                               const float* gamma, float* dx, float* dw, float* dgamma,
-                               float* dbeta);
+  // (t.dx, t.dw may be null); dγ, dβ always written. Scratch (t.dy, t.workspace) is the table's:
+  // leave them null. t.bits null: no activation.
+  void (*conv_bn_act_backward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
+                               const conv_bn_mrelu_bwd_tensors& t);
 
   // --- pooling and the fully connected layer (y = x·wᵀ + b; b, dx, dw, db may be null)
   void (*global_avg_pool_forward)(const float* x, float* y, int64_t NC, int64_t HW);
@@ -121,10 +134,12 @@ struct CudaOps {
   void (*count_correct_add)(const float* logits, const int32_t* labels, int64_t N, int64_t K,
                             int32_t* counter);
 
-  // --- optimizer updates (in place)
-  void (*sgd_update)(float* p, const float* g, float* buf, int64_t n, const cpu::SgdUpdate& u);
-  void (*adam_update)(float* p, const float* g, float* m, float* v, int64_t n,
-                      const cpu::AdamUpdate& u);
+  // --- optimizer updates (in place), every parameter tensor of a step in one call: one launch
+  // per 64 tensors (kernels/optim_update.h, v2). `u` holds the scalars all tensors share (lr,
+  // momentum, dampening, Nesterov; lr, β₁, β₂, ε, decoupled); each tensor brings its own weight
+  // decay and step (SGD: `first`; Adam: bias corrections), so u's per-tensor fields are ignored.
+  void (*sgd_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u);
+  void (*adam_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u);
 
   // --- SENet mask search: D[l] += Σ_b |a_t − a_s| (a: B×L); scores[c] = Σ_hw D[c,hw];
   // mask = exactly k ones at the k largest scores (ties → lower index), n bytes.

@@ -16,6 +16,21 @@ void* device_alloc(size_t bytes);
 void device_free(void* p);
 CudaOps make_ops_table();
 
+// The caching allocator's frees so far, and the value that count took when block p was last freed
+// (0: never freed — a fresh cudaMalloc). Every earlier user of a recycled block was enqueued
+// before its last free.
+uint64_t free_count();
+uint64_t last_free_of(const void* p);
+
+// Host → device copy of `bytes` into `dst` without a host wait: pinned staging on the copy stream,
+// ordered after dst's earlier users and before everything enqueued on stream() afterwards
+// (engine/cuda/upload.cpp). dst_is_new: dst is a block just allocated for this copy, unused since
+// (its earlier users are those of its last free); else everything enqueued so far may use it.
+// init_upload() once, after stream() exists.
+void init_upload();
+void upload(void* dst, const void* src, size_t bytes, bool dst_is_new);
+cudaStream_t copy_stream();
+
 // Temporary device memory (workspaces) of n elements (at least one), from the caching allocator.
 template <class T>
 class Scratch {

@@ -1,11 +1,12 @@
 // engine/cuda/ops_table.cpp — the CudaOps table (engine/cuda/cuda_ops.h): each entry maps the
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
-// Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, dgrad v4, wgrad v4
-// split-K, deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
+// Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
+// grids; dgrad v4; wgrad v4 split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
 // v3, wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU
 // build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
+#include <algorithm>
 #include <climits>
 
 #include "engine/cuda/glue.h"
@@ -87,10 +88,14 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 // --- convolution
 
 // The fprop kernel for the current math (engine/cuda/cuda_ops.h cuda_allow_tf32).
+// FP32: v5, or v6 (split-K) where v5's grid would leave SMs idle.
 cudaError_t fprop(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                   float* y) {
-  return cuda_allow_tf32() ? conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream())
-                           : conv2d_fprop_v5_simt_128x128(g, x, w, bias, y, stream());
+  if (cuda_allow_tf32()) return conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream());
+  const int64_t ws = conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, g);
+  if (ws == 0) return conv2d_fprop_v5_simt_128x128(g, x, w, bias, y, stream());
+  Scratch<float> workspace(ws);
+  return conv2d_fprop_v6_simt_split_k(g, x, w, bias, y, workspace, stream());
 }
 
 void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
@@ -205,26 +210,20 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
   return fp;
 }
 
-void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
-                         const float* w, const float* gamma, const float* beta, float* running_mean,
-                         float* running_var, const uint8_t* mask, float* y, float* a,
-                         uint32_t* bits, float* mean, float* invstd) {
+void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
+                         const conv_bn_mrelu_fwd_tensors& in) {
   const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
   // Running statistics, or statistics over several ranks (their partials are gathered between the
   // conv and the finalize): the conv, then bn_act_forward.
   if (!p.training || p.sync) {
-    SENET_CUDA_CHECK(fprop(fp.conv, x, w, nullptr, y));
-    bn_act_forward(p, y, nullptr, gamma, beta, running_mean, running_var, mask, a, bits, mean,
-                   invstd);
+    SENET_CUDA_CHECK(fprop(fp.conv, in.x, in.w, nullptr, in.y));
+    bn_act_forward(p, in.y, nullptr, in.gamma, in.beta, in.running_mean, in.running_var, in.mask,
+                   in.a, in.bits, in.mean, in.invstd);
     return;
   }
   Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
-  conv_bn_mrelu_fwd_tensors t;
-  t.x = x, t.w = w, t.gamma = gamma, t.beta = beta, t.mask = mask;
-  t.running_mean = running_mean, t.running_var = running_var;
-  t.y = y, t.mean = mean, t.invstd = invstd, t.scale = scale, t.shift = shift, t.a = a,
-  t.bits = bits;
-  t.workspace = ws;
+  conv_bn_mrelu_fwd_tensors t = in;
+  t.scale = scale, t.shift = shift, t.workspace = ws;
   SENET_CUDA_CHECK(conv_bn_mrelu_fwd_train(fp, t, stream()));
 }
 
@@ -238,13 +237,11 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
   SENET_CUDA_CHECK(conv_bn_mrelu_infer(fp, x, w_folded, b_folded, mask, a, stream()));
 }
 
-void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
-                          const float* w, const float* da, const uint32_t* bits, const float* y,
-                          const float* mean, const float* invstd, const float* gamma, float* dx,
-                          float* dw, float* dgamma, float* dbeta) {
+void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
+                          const conv_bn_mrelu_bwd_tensors& t) {
   Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
-  bn_act_backward(p, da, bits, y, mean, invstd, gamma, dy, nullptr, dgamma, dbeta);
-  conv2d_backward(g, x, w, dy, dx, dw, nullptr);
+  bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, nullptr, t.dgamma, t.dbeta);
+  conv2d_backward(g, t.x, t.w, dy, t.dx, t.dw, nullptr);
 }
 
 // --- pooling, linear
@@ -337,21 +334,31 @@ void count_correct_add(const float* logits, const int32_t* labels, int64_t N, in
 
 // --- optimizers
 
-void sgd_update(float* p, const float* g, float* buf, int64_t n, const cpu::SgdUpdate& u) {
-  sgd_update_params q;
-  q.p = p, q.g = g, q.buf = buf, q.n = n;
-  q.lr = u.lr, q.momentum = u.momentum, q.dampening = u.dampening, q.weight_decay = u.weight_decay;
-  q.nesterov = u.nesterov, q.first = u.first;
-  SENET_CUDA_CHECK(sgd_update_launch(q, stream()));
+// Lists longer than one launch holds go in groups of kOptimMultiMaxTensors, in order.
+void sgd_update_multi(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u) {
+  for (size_t first = 0; first < count; first += kOptimMultiMaxTensors) {
+    sgd_update_multi_params q;
+    q.count = int(std::min<size_t>(count - first, kOptimMultiMaxTensors));
+    q.lr = u.lr, q.momentum = u.momentum, q.dampening = u.dampening, q.nesterov = u.nesterov;
+    for (int i = 0; i < q.count; ++i) {
+      const CudaOptimTensor& x = t[first + size_t(i)];
+      q.t[i] = sgd_tensor{x.p, x.g, x.s0, x.n, x.weight_decay, x.first};
+    }
+    SENET_CUDA_CHECK(sgd_update_multi_launch(q, stream()));
+  }
 }
-void adam_update(float* p, const float* g, float* m, float* v, int64_t n,
-                 const cpu::AdamUpdate& u) {
-  adam_update_params q;
-  q.p = p, q.g = g, q.m = m, q.v = v, q.n = n;
-  q.lr = u.lr, q.beta1 = u.beta1, q.beta2 = u.beta2, q.eps = u.eps, q.weight_decay = u.weight_decay;
-  q.decoupled = u.decoupled;
-  q.bias_correction1 = u.bias_correction1, q.bias_correction2 = u.bias_correction2;
-  SENET_CUDA_CHECK(adam_update_launch(q, stream()));
+void adam_update_multi(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u) {
+  for (size_t first = 0; first < count; first += kOptimMultiMaxTensors) {
+    adam_update_multi_params q;
+    q.count = int(std::min<size_t>(count - first, kOptimMultiMaxTensors));
+    q.lr = u.lr, q.beta1 = u.beta1, q.beta2 = u.beta2, q.eps = u.eps, q.decoupled = u.decoupled;
+    for (int i = 0; i < q.count; ++i) {
+      const CudaOptimTensor& x = t[first + size_t(i)];
+      q.t[i] = adam_tensor{
+          x.p, x.g, x.s0, x.s1, x.n, x.weight_decay, x.bias_correction1, x.bias_correction2};
+    }
+    SENET_CUDA_CHECK(adam_update_multi_launch(q, stream()));
+  }
 }
 
 // --- mask search
@@ -400,8 +407,8 @@ CudaOps make_ops_table() {
   o.l1_backward = l1_backward;
   o.count_correct = count_correct;
   o.count_correct_add = count_correct_add;
-  o.sgd_update = sgd_update;
-  o.adam_update = adam_update;
+  o.sgd_update_multi = sgd_update_multi;
+  o.adam_update_multi = adam_update_multi;
   o.mask_accumulate = mask_accumulate;
   o.channel_scores = channel_scores;
   o.topk_mask = topk_mask;

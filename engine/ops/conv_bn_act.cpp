@@ -70,9 +70,12 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
   Tensor mean = Tensor::empty({g.K}, DType::F32, Device::CUDA);
   Tensor invstd = Tensor::empty({g.K}, DType::F32, Device::CUDA);
   Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();
-  cuda().conv_bn_act_forward(g, p, x.data<float>(), w.data<float>(), gamma.data<float>(),
-                             beta.data<float>(), rm, rv, m, y.data<float>(), a.data<float>(),
-                             bits_ptr(bits), mean.data<float>(), invstd.data<float>());
+  conv_bn_mrelu_fwd_tensors t;
+  t.x = x.data<float>(), t.w = w.data<float>(), t.gamma = gamma.data<float>();
+  t.beta = beta.data<float>(), t.mask = m, t.running_mean = rm, t.running_var = rv;
+  t.y = y.data<float>(), t.a = a.data<float>(), t.bits = bits_ptr(bits);
+  t.mean = mean.data<float>(), t.invstd = invstd.data<float>();
+  cuda().conv_bn_act_forward(g, p, t);
   if (!grad) return a;
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
   Tensor sx = x.detach(), sw = w.detach(), sg = gamma.detach();
@@ -84,11 +87,13 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
            Tensor dbeta = Tensor::empty({g.K}, DType::F32, Device::CUDA);
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
-           cuda().conv_bn_act_backward(g, p, sx.data<float>(), sw.data<float>(), da.data<float>(),
-                                       bits_ptr(bits), sy.data<float>(), mean.data<float>(),
-                                       invstd.data<float>(), sg.data<float>(),
-                                       ptr_or_null<float>(dx), ptr_or_null<float>(dw),
-                                       dgamma.data<float>(), dbeta.data<float>());
+           conv_bn_mrelu_bwd_tensors t;
+           t.x = sx.data<float>(), t.w = sw.data<float>(), t.da = da.data<float>();
+           t.bits = bits_ptr(bits), t.y = sy.data<float>(), t.mean = mean.data<float>();
+           t.invstd = invstd.data<float>(), t.gamma = sg.data<float>();
+           t.dx = ptr_or_null<float>(dx), t.dw = ptr_or_null<float>(dw);
+           t.dgamma = dgamma.data<float>(), t.dbeta = dbeta.data<float>();
+           cuda().conv_bn_act_backward(g, p, t);
            return {dx, dw, dgamma, dbeta};
          });
   return a;

@@ -1,8 +1,10 @@
-// engine/optim/adam.cpp — see adam.h; the element-wise update is cpu::adam_update, or the table's
-// adam_update kernel for CUDA parameters (engine/cuda/cuda_ops.h).
+// engine/optim/adam.cpp — see adam.h; the element-wise update is cpu::adam_update per CPU parameter;
+// all CUDA parameters go to the table's adam_update_multi at once (one launch per 64 tensors,
+// engine/cuda/cuda_ops.h).
 #include "engine/optim/adam.h"
 
 #include <cmath>
+#include <vector>
 
 #include "engine/cpu/optim_update.h"
 #include "engine/cuda/cuda_ops.h"
@@ -22,25 +24,33 @@ Adam::Adam(std::vector<ParamRef> params, float lr, float beta1, float beta2, flo
 }
 
 void Adam::step() {
+  cpu::AdamUpdate u;  // the scalars every tensor shares
+  u.lr = lr_;
+  u.beta1 = beta1_;
+  u.beta2 = beta2_;
+  u.eps = eps_;
+  u.decoupled = decoupled_;
+  std::vector<CudaOptimTensor> on_device;  // updated together after the loop, in one launch
   for_each_update(decoupled_ ? "AdamW" : "Adam", [&](Slot& s) {
-    cpu::AdamUpdate u;
-    u.lr = lr_;
-    u.beta1 = beta1_;
-    u.beta2 = beta2_;
-    u.eps = eps_;
-    u.weight_decay = s.weight_decay;
-    u.decoupled = decoupled_;
-    u.bias_correction1 = float(1.0 - std::pow(double(beta1_), double(s.step)));
-    u.bias_correction2 = float(1.0 - std::pow(double(beta2_), double(s.step)));
-    if (s.ref.param.is_cuda())
-      cuda_ops()->adam_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(),
-                              s.buffers[0].data<float>(), s.buffers[1].data<float>(),
-                              s.ref.param.numel(), u);
-    else
-      cpu::adam_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(),
-                       s.buffers[0].data<float>(), s.buffers[1].data<float>(), s.ref.param.numel(),
-                       u);
+    const float bc1 = float(1.0 - std::pow(double(beta1_), double(s.step)));
+    const float bc2 = float(1.0 - std::pow(double(beta2_), double(s.step)));
+    Tensor& p = s.ref.param;
+    float* m = s.buffers[0].data<float>();
+    float* v = s.buffers[1].data<float>();
+    if (p.is_cuda()) {
+      CudaOptimTensor t;
+      t.p = p.data<float>(), t.g = p.grad().data<float>(), t.s0 = m, t.s1 = v, t.n = p.numel();
+      t.weight_decay = s.weight_decay, t.bias_correction1 = bc1, t.bias_correction2 = bc2;
+      on_device.push_back(t);
+      return;
+    }
+    cpu::AdamUpdate c = u;
+    c.weight_decay = s.weight_decay;
+    c.bias_correction1 = bc1;
+    c.bias_correction2 = bc2;
+    cpu::adam_update(p.data<float>(), p.grad().data<float>(), m, v, p.numel(), c);
   });
+  if (!on_device.empty()) cuda_ops()->adam_update_multi(on_device.data(), on_device.size(), u);
 }
 
 }  // namespace senet

@@ -1,8 +1,10 @@
-// engine/optim/sgd.cpp — see sgd.h; the element-wise update is cpu::sgd_update, or the table's
-// sgd_update kernel for CUDA parameters (engine/cuda/cuda_ops.h).
+// engine/optim/sgd.cpp — see sgd.h; the element-wise update is cpu::sgd_update per CPU parameter;
+// all CUDA parameters go to the table's sgd_update_multi at once (one launch per 64 tensors,
+// engine/cuda/cuda_ops.h).
 #include "engine/optim/sgd.h"
 
 #include <cmath>
+#include <vector>
 
 #include "engine/cpu/optim_update.h"
 #include "engine/cuda/cuda_ops.h"
@@ -29,22 +31,28 @@ SGD::SGD(std::vector<ParamRef> params, float lr, float momentum, float weight_de
 }
 
 void SGD::step() {
+  cpu::SgdUpdate u;  // the scalars every tensor shares
+  u.lr = lr_;
+  u.momentum = momentum_;
+  u.dampening = dampening_;
+  u.nesterov = nesterov_;
+  std::vector<CudaOptimTensor> on_device;  // updated together after the loop, in one launch
   for_each_update("SGD", [&](Slot& s) {
-    cpu::SgdUpdate u;
-    u.lr = lr_;
-    u.momentum = momentum_;
-    u.dampening = dampening_;
-    u.weight_decay = s.weight_decay;
-    u.nesterov = nesterov_;
-    u.first = s.step == 1;
     float* buf = s.buffers.empty() ? nullptr : s.buffers[0].data<float>();
-    if (s.ref.param.is_cuda())
-      cuda_ops()->sgd_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(), buf,
-                             s.ref.param.numel(), u);
-    else
-      cpu::sgd_update(s.ref.param.data<float>(), s.ref.param.grad().data<float>(), buf,
-                      s.ref.param.numel(), u);
+    Tensor& p = s.ref.param;
+    if (p.is_cuda()) {
+      CudaOptimTensor t;
+      t.p = p.data<float>(), t.g = p.grad().data<float>(), t.s0 = buf, t.n = p.numel();
+      t.weight_decay = s.weight_decay, t.first = s.step == 1;
+      on_device.push_back(t);
+      return;
+    }
+    cpu::SgdUpdate c = u;
+    c.weight_decay = s.weight_decay;
+    c.first = s.step == 1;
+    cpu::sgd_update(p.data<float>(), p.grad().data<float>(), buf, p.numel(), c);
   });
+  if (!on_device.empty()) cuda_ops()->sgd_update_multi(on_device.data(), on_device.size(), u);
 }
 
 }  // namespace senet

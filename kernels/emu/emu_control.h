@@ -24,10 +24,14 @@ void set_threads(int n);  // worker OS threads; <= 0 means all cores
 int threads();
 
 // Calls so far that make the host wait for the device: copies into host memory (cudaMemcpy and
-// cudaMemcpyAsync, device → host) and cudaStreamSynchronize / cudaEventSynchronize /
-// cudaDeviceSynchronize. On a GPU each is a round trip that idles the device; tests count them
+// cudaMemcpyAsync, device → host), cudaMemcpyAsync uploads from pageable memory (not from
+// cudaMallocHost: the driver may synchronise first), and cudaStreamSynchronize /
+// cudaEventSynchronize / cudaDeviceSynchronize. On a GPU each is a round trip that idles the device; tests count them
 // (a steady-state training step should make none).
 int64_t host_waits();
+// Kernels launched so far (valid launches; an empty grid is rejected, not counted). Tests use it to
+// count the launches of a step (e.g. one multi-tensor optimizer launch instead of one per tensor).
+int64_t launches();
 
 // Sets a schedule and thread count for a scope, restores the previous ones after.
 class ScopedSchedule {

@@ -148,11 +148,21 @@ cudaError_t check(const KernelLaunch& l) {
 }
 }  // namespace
 
+namespace {
+std::atomic<int64_t> g_launches{0};
+}  // namespace
+}  // namespace emu::detail
+
+int64_t emu::launches() { return detail::g_launches.load(std::memory_order_relaxed); }
+
+namespace emu::detail {
+
 cudaError_t launch_grid(const KernelLaunch& l) {
   if (cudaError_t e = check(l); e != cudaSuccess) {
     set_last_error(e);
     return cudaGetLastError();
   }
+  g_launches.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(g_launch_mutex);  // one grid at a time: the pool and workers are shared
   const uint64_t n = uint64_t(l.grid.x) * l.grid.y * l.grid.z;
   const ScheduleSpec s = schedule();

@@ -27,15 +27,27 @@ Allocations& allocations() {
   return *a;
 }
 
+bool in_range(const std::map<const char*, size_t>& map, const void* p, size_t bytes) {
+  auto c = static_cast<const char*>(p);
+  auto it = map.upper_bound(c);
+  if (it == map.begin()) return false;
+  --it;
+  return c >= it->first && c + bytes <= it->first + it->second;
+}
+
 bool in_device_range(const void* p, size_t bytes) {
   if (bytes == 0) return true;
   auto& a = allocations();
   std::lock_guard lock(a.m);
-  auto c = static_cast<const char*>(p);
-  auto it = a.device.upper_bound(c);
-  if (it == a.device.begin()) return false;
-  --it;
-  return c >= it->first && c + bytes <= it->first + it->second;
+  return in_range(a.device, p, bytes);
+}
+
+// Page-locked host memory (cudaMallocHost): the only host memory a GPU copies asynchronously.
+bool in_pinned_range(const void* p, size_t bytes) {
+  if (bytes == 0) return true;
+  auto& a = allocations();
+  std::lock_guard lock(a.m);
+  return in_range(a.host, p, bytes);
 }
 
 cudaError_t fail(cudaError_t e) {
@@ -84,6 +96,7 @@ void set_last_error(cudaError_t e) {
 
 using emu::detail::fail;
 using emu::detail::in_device_range;
+using emu::detail::in_pinned_range;
 
 struct CUstream_st {
   unsigned flags;
@@ -171,6 +184,11 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t) {
+  // An upload from pageable memory is not asynchronous on a GPU: the driver stages it through its
+  // own pinned buffer and, per the CUDA documentation, may synchronise with the host first. Only
+  // a source in cudaMallocHost memory makes a truly asynchronous upload.
+  if (kind == cudaMemcpyHostToDevice && bytes && src && !in_pinned_range(src, bytes))
+    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
   return cudaMemcpy(dst, src, bytes, kind);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {

@@ -2,6 +2,7 @@
 // streams, events, device queries, __constant__ symbols.
 // Rule: behaviour a GPU shares is tested in both builds; emulation-only checks (poison, pointer
 // range checks) skip on a GPU with the reason.
+#include <algorithm>
 #include <cmath>
 
 #include "tests/emu/emu_test.h"
@@ -85,6 +86,32 @@ TEST(EmuRuntime, StreamsAndEventsAreSynchronous) {
   CUDA_OK(cudaEventDestroy(start));
   CUDA_OK(cudaEventDestroy(stop));
   CUDA_OK(cudaStreamDestroy(s));
+}
+
+// emu::host_waits() models what makes a GPU's host wait: downloads and synchronisations, and
+// uploads from pageable memory (the driver may synchronise first); an upload from cudaMallocHost
+// memory is asynchronous.
+TEST(EmuRuntime, HostWaitsCountPageableUploadsNotPinnedOnes) {
+#if SENET_CUDA_EMULATION
+  const auto h = iota_floats(64);
+  DeviceBuffer<float> d(64);
+  float* pinned = nullptr;
+  CUDA_OK(cudaMallocHost(&pinned, 64 * sizeof(float)));
+  std::copy(h.begin(), h.end(), pinned);
+  int64_t w = emu::host_waits();
+  CUDA_OK(cudaMemcpyAsync(d.get(), pinned, 64 * sizeof(float), cudaMemcpyHostToDevice, nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 0) << "pinned upload";
+  CUDA_OK(cudaMemcpyAsync(d.get(), h.data(), 64 * sizeof(float), cudaMemcpyHostToDevice, nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 1) << "pageable upload";
+  CUDA_OK(cudaMemcpyAsync(pinned, d.get(), 64 * sizeof(float), cudaMemcpyDeviceToHost, nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 2) << "download";
+  CUDA_OK(cudaStreamSynchronize(nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 3) << "stream sync";
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(pinned[i], h[size_t(i)]);
+  CUDA_OK(cudaFreeHost(pinned));
+#else
+  GTEST_SKIP() << "emu::host_waits() exists only under emulation";
+#endif
 }
 
 TEST(EmuRuntime, DeviceQueries) {

@@ -53,7 +53,11 @@ ConvData make_data(const ConvCase& c, uint64_t seed, bool grads) {
 
 TEST(CudaConv2dFprop, EveryVersionBitwiseOnEdgeAndModelShapes) {
   uint64_t seed = 10;
-  for (const ConvCase& c : all_conv_cases()) {
+  std::vector<ConvCase> cases = all_conv_cases();
+  // v6 cuts C·R·S when the grid is small: 3 slices of 72, and a ragged 80 + 73.
+  cases.push_back({"fprop_split_k_3_slices", 2, 24, 6, 6, 10, 3, 3, 1, 1});
+  cases.push_back({"fprop_split_k_ragged", 3, 17, 5, 7, 9, 3, 3, 2, 1});
+  for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, seed += 10, false);
@@ -65,11 +69,12 @@ TEST(CudaConv2dFprop, EveryVersionBitwiseOnEdgeAndModelShapes) {
       ref_nobias[i] -= hb[size_t(i / size_t(p.P * p.Q) % size_t(p.K))];
     for (conv2d_fprop_version v : kConv2dFpropVersions) {
       SCOPED_TRACE(conv2d_fprop_version_name(v));
+      DeviceBuffer<float> ws(size_t(conv2d_fprop_workspace_floats(v, p)));
       y.fill_pattern();
-      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr));
+      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr, ws.get()));
       EXPECT_TRUE(bitwise_equal(y.download(), d.y_ref));
       y.fill_pattern();
-      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), nullptr, y.get(), nullptr));
+      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), nullptr, y.get(), nullptr, ws.get()));
       EXPECT_TRUE(bitwise_equal(y.download(), ref_nobias));
       EXPECT_TRUE(y.guard_intact());
     }
@@ -115,6 +120,21 @@ TEST(CudaConv2dWgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
   }
 }
 
+TEST(CudaConv2dFprop, SplitKPlan) {
+  using V = conv2d_fprop_version;
+  const Conv2dGeom thin = conv2d_geom(1, 5, 5, 5, 3, 3, 3, 1, 1);  // C·R·S = 45 < 2 slices of 64
+  EXPECT_EQ(conv2d_fprop_splits(thin), 1);
+  EXPECT_EQ(conv2d_fprop_workspace_floats(V::v6_simt_split_k, thin), 0);
+  const Conv2dGeom p = conv2d_geom(2, 24, 6, 6, 10, 3, 3, 1, 1);  // C·R·S = 216: 3 × 72
+  EXPECT_EQ(conv2d_fprop_splits(p), 3);
+  EXPECT_EQ(conv2d_fprop_workspace_floats(V::v6_simt_split_k, p), 3 * p.y_size());
+  EXPECT_EQ(conv2d_fprop_workspace_floats(V::v5_simt_128x128, p), 0);
+  // ResNet-18 at N = 128: layer4's 4×4 maps are 64 blocks of 128×128 → 5 slices of C·R·S = 4608;
+  // layer1's 32×32 maps fill the GPU alone (1,024 blocks).
+  EXPECT_EQ(conv2d_fprop_splits(conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1)), 5);
+  EXPECT_EQ(conv2d_fprop_splits(conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1)), 1);
+}
+
 TEST(CudaConv2dWgrad, SplitKPlan) {
   const Conv2dGeom small = conv2d_geom(1, 1, 5, 5, 1, 3, 3, 1, 1);  // NPQ = 25
   EXPECT_EQ(conv2d_wgrad_v2_splits(small), 1);
@@ -142,6 +162,23 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
           y.fill_pattern();
           EXPECT_CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr));
           return y.download();
+        },
+        0.0);
+  }
+  {  // v6 with several slices (the shape above has one)
+    const ConvCase cs{"race_split", 2, 17, 5, 7, 9, 3, 3, 2, 1};
+    const Conv2dGeom ps = cs.params();
+    const ConvData ds = make_data(cs, 78, false);
+    DeviceBuffer<float> xs(host(ds.x)), ws_(host(ds.w)), bs(host(ds.bias)), ys(size_t(ps.y_size()));
+    const auto v6 = conv2d_fprop_version::v6_simt_split_k;
+    DeviceBuffer<float> wk(size_t(conv2d_fprop_workspace_floats(v6, ps)));
+    ASSERT_GT(conv2d_fprop_splits(ps), 1);
+    EXPECT_RACE_FREE(
+        [&] {
+          ys.fill_pattern();
+          EXPECT_CUDA_OK(
+              conv2d_fprop(v6, ps, xs.get(), ws_.get(), bs.get(), ys.get(), nullptr, wk.get()));
+          return ys.download();
         },
         0.0);
   }
@@ -192,6 +229,14 @@ TEST(CudaConv2d, LaunchersRejectBadParams) {
     EXPECT_EQ(conv2d_fprop(v, good, nullptr, w.get(), nullptr, y.get(), nullptr),
               cudaErrorInvalidValue);
     EXPECT_EQ(conv2d_fprop(v, good, x.get(), w.get(), nullptr, nullptr, nullptr),
+              cudaErrorInvalidValue);
+  }
+  {  // fprop v6 with several slices needs its workspace
+    const Conv2dGeom split = conv2d_geom(2, 24, 6, 6, 10, 3, 3, 1, 1);
+    DeviceBuffer<float> xs(size_t(split.x_size())), ws(size_t(split.w_size())),
+        ys(size_t(split.y_size()));
+    EXPECT_EQ(conv2d_fprop(conv2d_fprop_version::v6_simt_split_k, split, xs.get(), ws.get(),
+                           nullptr, ys.get(), nullptr, nullptr),
               cudaErrorInvalidValue);
   }
   // wgrad v2 with several slices needs its workspace.
@@ -300,4 +345,36 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
     EXPECT_LE(dgrad_tf32, 1e-3);
     EXPECT_LE(wgrad_tf32, 1e-3);
   }
+}
+
+// The FP32 fprop loops on random data against a double reference: each output is one fp32 chain
+// (v6: one chain per slice, then the slices summed in order), so |Δ| ≤ (CRS + splits)·2⁻²⁴·Σ|w·x|
+// per element; measured ≤ 1e-6 of max|y|, the test allows 1e-5.
+TEST(CudaConv2dFprop, Fp32VersionsOnRandomDataAgainstDouble) {
+  uint64_t seed = 4000;
+  double worst = 0;
+  std::vector<ConvCase> cases = model_conv_cases();
+  cases.push_back({"fprop_split_k_3_slices", 2, 24, 6, 6, 10, 3, 3, 1, 1});
+  cases.push_back({"fprop_split_k_ragged", 3, 17, 5, 7, 9, 3, 3, 2, 1});
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+    const std::vector<float> hx =
+        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
+    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
+    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
+    const DoubleConv ref = double_conv(p, hx, hw, hg);
+    DeviceBuffer<float> x(hx), w(hw), y(size_t(p.y_size()));
+    for (conv2d_fprop_version v :
+         {conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v5_simt_128x128,
+          conv2d_fprop_version::v6_simt_split_k}) {
+      SCOPED_TRACE(conv2d_fprop_version_name(v));
+      DeviceBuffer<float> ws(size_t(conv2d_fprop_workspace_floats(v, p)));
+      CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), nullptr, y.get(), nullptr, ws.get()));
+      const double e = rel_to_max(y.download(), ref.y);
+      worst = std::max(worst, e);
+      EXPECT_LE(e, 1e-5);
+    }
+  }
+  std::printf("  FP32 fprop v3, v5, v6: worst max|Δ|/max|ref| %.1e\n", worst);
 }

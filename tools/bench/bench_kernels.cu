@@ -313,9 +313,12 @@ std::map<std::string, Hook> make_hooks() {
       Vec x = ints(p.x_size(), 1), w = ints(p.w_size(), 2);
       auto dx = dev(x), dw = dev(w);
       auto dy = dev<float>(p.y_size());
-      return Case{
-          [=] { return conv2d_fprop(v, p, dx->get(), dw->get(), nullptr, dy->get(), nullptr); },
-          [=](Check& c) { c.close("y", dy->download(), cpu_conv(p, x, w), 0); }};
+      auto ws = dev<float>(std::max<int64_t>(conv2d_fprop_workspace_floats(v, p), 1));
+      return Case{[=] {
+                    return conv2d_fprop(v, p, dx->get(), dw->get(), nullptr, dy->get(), nullptr,
+                                        ws->get());
+                  },
+                  [=](Check& c) { c.close("y", dy->download(), cpu_conv(p, x, w), 0); }};
     };
   for (conv2d_dgrad_version v : kConv2dDgradVersions)
     h[std::string("conv2d_dgrad/") + conv2d_dgrad_version_name(v)] = [v](P p) {
@@ -1106,6 +1109,56 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
     ap.weight_decay = 1e-2f, ap.decoupled = true, ap.bias_correction1 = bc1,
     ap.bias_correction2 = bc2;
     return Case{[=] { return adam_update_launch(ap, nullptr); },
+                [=](Check& c) {
+                  Vec rw = w, rm = m, rv = v;
+                  cpu::AdamUpdate u;
+                  u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f,
+                  u.weight_decay = 1e-2f;
+                  u.decoupled = true, u.bias_correction1 = bc1, u.bias_correction2 = bc2;
+                  cpu::adam_update(rw.data(), g.data(), rm.data(), rv.data(), n, u);
+                  c.close("p", dw->download(), rw, kTolUlp);
+                  c.close("m", dm->download(), rm, kTolUlp);
+                  c.close("v", dv->download(), rv, kTolUlp);
+                }};
+  };
+  // v2: the same updates with the weight cut into 8 tensors (the last one shorter), one launch
+  h["sgd_update_multi_launch/v2_multi_tensor"] = [](P p) {
+    const int64_t n = p.w_size(), piece = (n + 7) / 8;
+    Vec w = uniform(n, 73), g = uniform(n, 74), buf = uniform(n, 75);
+    auto dw = dev(w), dg = dev(g), db = dev(buf);
+    sgd_update_multi_params sp;
+    for (int64_t off = 0; off < n; off += piece, ++sp.count)
+      sp.t[sp.count] = sgd_tensor{dw->get() + off,          dg->get() + off, db->get() + off,
+                                  std::min(piece, n - off), 5e-4f,           false};
+    sp.lr = 0.1f, sp.momentum = 0.9f, sp.nesterov = true;
+    return Case{[=] { return sgd_update_multi_launch(sp, nullptr); },
+                [=](Check& c) {
+                  Vec rw = w, rb = buf;
+                  cpu::SgdUpdate u;
+                  u.lr = 0.1f, u.momentum = 0.9f, u.weight_decay = 5e-4f, u.nesterov = true;
+                  cpu::sgd_update(rw.data(), g.data(), rb.data(), n, u);
+                  c.close("p", dw->download(), rw, kTolUlp);
+                  c.close("buf", db->download(), rb, kTolUlp);
+                }};
+  };
+  h["adam_update_multi_launch/v2_multi_tensor"] = [](P p) {
+    const int64_t n = p.w_size(), piece = (n + 7) / 8;
+    Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f),
+        v = uniform(n, 79, 0.f, 0.01f);
+    auto dw = dev(w), dg = dev(g), dm = dev(m), dv = dev(v);
+    const float bc1 = 1.f - 0.9f * 0.9f * 0.9f, bc2 = 1.f - 0.999f * 0.999f * 0.999f;
+    adam_update_multi_params ap;
+    for (int64_t off = 0; off < n; off += piece, ++ap.count)
+      ap.t[ap.count] = adam_tensor{dw->get() + off,
+                                   dg->get() + off,
+                                   dm->get() + off,
+                                   dv->get() + off,
+                                   std::min(piece, n - off),
+                                   1e-2f,
+                                   bc1,
+                                   bc2};
+    ap.lr = 1e-3f, ap.decoupled = true;
+    return Case{[=] { return adam_update_multi_launch(ap, nullptr); },
                 [=](Check& c) {
                   Vec rw = w, rm = m, rv = v;
                   cpu::AdamUpdate u;
