@@ -15,10 +15,20 @@
 //                      128×128 tile, 8×8 per thread, LDS.128, two stages; block 256,
 //                      grid (⌈NHW/128⌉, ⌈C/128⌉). v3 and v4 gather without division
 //                      (kernels/conv_gather_fast.cuh).
-// Numerics: fp32, one FMA chain per element in ascending (k,r,s) order: exact for small integers,
+//   v5_simt_phases     v4 without the zero taps of a strided conv: dx split into stride² phases
+//                      (the pixels with (h + pad) mod σ = a, (w + pad) mod σ = b), each its own
+//                      GEMM over only the taps r ≡ a, s ≡ b (mod σ) that reach it
+//                      (conv2d_dgrad_phase_gather): for a 3×3 stride-2 conv 9/4 taps per pixel on
+//                      average instead of 9, for a 1×1 stride-2 shortcut one phase of 4 has the
+//                      tap and the other three are written as zeros. The phases ride on blockIdx.z;
+//                      grid (⌈max phase rows/128⌉, ⌈C/128⌉, σ²), σ ≤ 4 (larger: v4). Same FMA chain
+//                      as v4 minus its exact-zero terms.
+// Numerics: fp32, one FMA chain per element in ascending (k,r,s) order (v5: the taps that exist): exact for small integers,
 //   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
 //   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
 #include "kernels/conv2d_dgrad.h"
+
+#include <algorithm>
 
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -101,6 +111,36 @@ __global__ void __launch_bounds__(T::threads)
   }
 }
 
+// v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
+inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
+struct dgrad_phases {
+  detail::conv2d_dgrad_phase_gather g[kMaxDgradPhases];
+};
+template <class T>
+__global__ void __launch_bounds__(T::threads)
+    conv2d_dgrad_phase_kernel(Conv2dGeom p, dgrad_phases ph, float* __restrict__ dx) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
+  const detail::conv2d_dgrad_phase_gather& g = ph.g[blockIdx.z];
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  if (m0 >= g.M) return;  // the whole block: this phase has fewer rows than the grid
+  float acc[T::TM][T::TN];
+  detail::tile_mainloop<T>(tid, m0, n0, g.M, p.C, 0, g.KRS, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= g.M) continue;
+    const int64_t base = g.dx_index(m, 0, p.H, p.W), cstride = int64_t(p.H) * p.W;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int c = n0 + th.col(j);
+      if (c < p.C) dx[base + c * cstride] = acc[i][j];
+    }
+  }
+}
+
 namespace {
 bool dgrad_args_ok(const Conv2dGeom& p, const float* dy, const float* w, const float* dx) {
   // K·R·S is the GEMM depth here; it must fit int too.
@@ -114,6 +154,7 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
     case conv2d_dgrad_version::v3_tf32_mma: return "v3_tf32_mma";
     case conv2d_dgrad_version::v4_simt_128x128: return "v4_simt_128x128";
+    case conv2d_dgrad_version::v5_simt_phases: return "v5_simt_phases";
   }
   return "?";
 }
@@ -152,6 +193,25 @@ cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const fl
   return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream);
 }
 
+cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                        cudaStream_t stream) {
+  using T = detail::tile_simt_128x128;
+  if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
+  const int sg = p.stride;
+  if (sg * sg > kMaxDgradPhases) return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
+  dgrad_phases ph{};
+  int64_t rows = 0;
+  for (int a = 0; a < sg; ++a)
+    for (int b = 0; b < sg; ++b) {
+      ph.g[a * sg + b] = detail::conv2d_dgrad_phase_gather::make(p, dy, w, a, b);
+      rows = std::max<int64_t>(rows, ph.g[a * sg + b].M);
+    }
+  const int64_t gx = (rows + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  return launch(conv2d_dgrad_phase_kernel<T>, dim3(unsigned(gx), unsigned(gy), unsigned(sg * sg)),
+                dim3(T::threads), 0, stream, p, ph, dx);
+}
+
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream) {
   switch (v) {
@@ -161,6 +221,8 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
     case conv2d_dgrad_version::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v4_simt_128x128:
       return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v5_simt_phases:
+      return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream);
   }
   return cudaErrorInvalidValue;
 }

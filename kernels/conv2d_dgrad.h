@@ -12,10 +12,12 @@ enum class conv2d_dgrad_version {
   v2_register_block,  // implicit GEMM (M = N·H·W, N = C, K = K·R·S), 64×64 tile, 4×4 per thread
   v3_tf32_mma,        // the same GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
   v4_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
+  v5_simt_phases,     // v4 per output phase of a strided conv: only the taps that exist
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v1_direct, conv2d_dgrad_version::v2_register_block,
-    conv2d_dgrad_version::v3_tf32_mma, conv2d_dgrad_version::v4_simt_128x128};
+    conv2d_dgrad_version::v3_tf32_mma, conv2d_dgrad_version::v4_simt_128x128,
+    conv2d_dgrad_version::v5_simt_phases};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -27,6 +29,10 @@ cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float*
                                      cudaStream_t stream);
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          cudaStream_t stream);
+// Stride σ > 1: σ² GEMMs (one launch), each over the taps that reach its phase of dx; σ = 1 is v4's
+// GEMM; σ > 4 runs v4.
+cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                        cudaStream_t stream);
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream);
 

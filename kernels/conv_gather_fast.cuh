@@ -127,6 +127,75 @@ struct conv2d_dgrad_gather_fast {
   }
 };
 
+// dgrad of a strided conv, one output phase (kernels/conv2d_dgrad.cu v5): the dx pixels with
+// (h + pad) mod σ = a and (w + pad) mod σ = b, σ = stride. Only the taps r ≡ a, s ≡ b (mod σ) reach
+// them, so this GEMM has no zero taps: for dx row i of the phase (h = h0 + σ·i) and tap j
+// (r = a + σ·j), p = i − j + off_h with off_h = (h0 + pad − a)/σ (exact), likewise q.
+//   A[(n,i,i'), (k,j,j')] = dy[n, k, i − j + off_h, i' − j' + off_w]  (0 outside P × Q)
+//   B[(k,j,j'), c] = w[k, c, a + σ·j, b + σ·j']
+//   GEMM: M = N·Hp·Wp, N = C, K = K·Rp·Sp (Rp = ⌈(R − a)/σ⌉ taps; 0 when a ≥ R: dx = 0 there)
+struct conv2d_dgrad_phase_gather {
+  const float* __restrict__ dy;
+  const float* __restrict__ w;  // w[0, 0, a, b]
+  int C, K, P, Q, S, RS, CRS, stride;
+  int h0, w0, off_h, off_w;  // first dx row / column of the phase; p = i − j + off_h
+  int M, KRS;                // the phase's GEMM: N·Hp·Wp rows, K·Rp·Sp reduction
+  fast_divmod HWp, Wp, RSp, Sp;
+  static conv2d_dgrad_phase_gather make(const Conv2dGeom& p, const float* dy, const float* w, int a,
+                                        int b) {
+    const int sg = p.stride;
+    const int h0 = ((a - p.pad) % sg + sg) % sg, w0 = ((b - p.pad) % sg + sg) % sg;
+    const int Hp = h0 < p.H ? (p.H - h0 + sg - 1) / sg : 0,
+              Wp = w0 < p.W ? (p.W - w0 + sg - 1) / sg : 0;
+    const int Rp = a < p.R ? (p.R - a + sg - 1) / sg : 0,
+              Sp = b < p.S ? (p.S - b + sg - 1) / sg : 0;
+    conv2d_dgrad_phase_gather g{};
+    g.dy = dy, g.w = w + a * p.S + b;
+    g.C = p.C, g.K = p.K, g.P = p.P, g.Q = p.Q, g.S = p.S, g.RS = p.R * p.S;
+    g.CRS = p.C * p.R * p.S, g.stride = sg;
+    g.h0 = h0, g.w0 = w0, g.off_h = (h0 + p.pad - a) / sg, g.off_w = (w0 + p.pad - b) / sg;
+    g.M = p.N * Hp * Wp, g.KRS = p.K * Rp * Sp;
+    g.HWp = fast_divmod(Hp * Wp > 0 ? Hp * Wp : 1), g.Wp = fast_divmod(Wp > 0 ? Wp : 1);
+    g.RSp = fast_divmod(Rp * Sp > 0 ? Rp * Sp : 1), g.Sp = fast_divmod(Sp > 0 ? Sp : 1);
+    return g;
+  }
+  struct a_row_t {
+    const float* __restrict__ img;  // dy[n]
+    int pi, qi;                     // i + off_h, i' + off_w: p and q of tap (0, 0)
+  };
+  __device__ __forceinline__ a_row_t a_row(int m) const {
+    int n, ij, i, i2;
+    HWp.divmod(m, n, ij);
+    Wp.divmod(ij, i, i2);
+    return {dy + int64_t(n) * K * P * Q, i + off_h, i2 + off_w};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    int k, jj, j, j2;
+    RSp.divmod(kk, k, jj);
+    Sp.divmod(jj, j, j2);
+    const int pp = row.pi - j, q = row.qi - j2;
+    const bool in = ok && unsigned(pp) < unsigned(P) && unsigned(q) < unsigned(Q);
+    const float v = row.img[in ? (k * P + pp) * Q + q : 0];
+    return in ? v : 0.0f;
+  }
+  using b_col_t = const float*;  // w[0, c, a, b]
+  __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS; }
+  __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
+    int k, jj, j, j2;
+    RSp.divmod(kk, k, jj);
+    Sp.divmod(jj, j, j2);
+    const float v = col[ok ? k * CRS + (j * S + j2) * stride : 0];
+    return ok ? v : 0.0f;
+  }
+  // The dx index of GEMM row m, channel c (N×C×H×W).
+  __device__ __forceinline__ int64_t dx_index(int m, int c, int H, int W) const {
+    int n, ij, i, i2;
+    HWp.divmod(m, n, ij);
+    Wp.divmod(ij, i, i2);
+    return ((int64_t(n) * C + c) * H + h0 + stride * i) * W + w0 + stride * i2;
+  }
+};
+
 // wgrad: GEMM_M = K, GEMM_N = C·R·S, GEMM_K = N·P·Q.
 //   A[k, (n,p,q)] = dy[n, k, p, q],  B[(n,p,q), (c,r,s)] = x[n, c, p·stride − pad + r, q·stride − pad + s]
 struct conv2d_wgrad_gather_fast {

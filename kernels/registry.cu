@@ -19,7 +19,7 @@ namespace senet {
 // versions the entries below cover.
 static_assert(std::size(kConv2dFpropVersions) == 6,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 4,
+static_assert(std::size(kConv2dDgradVersions) == 5,
               "conv2d_dgrad version missing from the registry");
 static_assert(std::size(kConv2dWgradVersions) == 4,
               "conv2d_wgrad version missing from the registry");
@@ -83,6 +83,9 @@ const kernel_entry kEntries[] = {
      [](P p) { return double(p.flops()); }, conv_io},
     {"conv2d_dgrad", "conv2d_dgrad", "v4_simt_128x128",
      "FP32 implicit GEMM, 128x128 tile, 8x8/thread LDS.128, 2 stages, no division",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v5_simt_phases",
+     "v4 per stride phase of dx: only the taps that reach it (no zero taps when strided)",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",

@@ -7,8 +7,10 @@ namespace senet::cpu {
 
 bool direct_conv_supported(const Conv2dGeom& g, CpuIsa isa) {
   if (isa == CpuIsa::Generic || !cpu_supports(isa)) return false;
+  // Width-2 tiles exist at stride 1 only (direct_conv_kernels.h, tiles_used): a 2-wide filter at
+  // stride 2 goes to im2col.
   return g.R >= 1 && g.R <= 3 && g.S >= 1 && g.S <= 3 && g.stride >= 1 && g.stride <= 2 &&
-         g.pad < g.R && g.pad < g.S && g.P >= 1 && g.Q >= 1;
+         !(g.S == 2 && g.stride == 2) && g.pad < g.R && g.pad < g.S && g.P >= 1 && g.Q >= 1;
 }
 
 bool direct_conv_supported(const Conv2dGeom& g) { return direct_conv_supported(g, cpu_isa()); }

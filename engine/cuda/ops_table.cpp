@@ -2,7 +2,7 @@
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
 // Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
-// grids; dgrad v4; wgrad v4 split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
+// grids; dgrad v4, or v5 without zero taps when strided; wgrad v4 split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
 // v3, wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU
 // build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
@@ -119,8 +119,10 @@ void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, c
   check_conv_geom(g);
   const bool tf32 = cuda_allow_tf32();
   if (dx)
-    SENET_CUDA_CHECK(tf32 ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream())
-                          : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream()));
+    // FP32: strided convs through v5 (no zero taps), the others v4 (the same GEMM when σ = 1).
+    SENET_CUDA_CHECK(tf32           ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream())
+                     : g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream())
+                                    : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream()));
   if (dw) {
     Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2, v3, v4 split alike
     SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream())

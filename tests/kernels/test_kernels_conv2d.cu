@@ -81,9 +81,21 @@ TEST(CudaConv2dFprop, EveryVersionBitwiseOnEdgeAndModelShapes) {
   }
 }
 
+// Strides and kernels whose phases differ in rows and taps (v5 splits dx by stride phase): 3×3/σ3,
+// 5×5/σ3 with pad 2, an even 2×2/σ2, 4×4/σ4 (16 phases, the most), σ5 (v5 runs v4 there).
+std::vector<ConvCase> dgrad_stride_cases() {
+  return {{"s3_3x3_p1", 2, 3, 10, 11, 4, 3, 3, 3, 1},
+          {"s3_5x5_p2", 2, 3, 11, 10, 4, 5, 5, 3, 2},
+          {"s2_2x2_p0", 2, 3, 8, 7, 4, 2, 2, 2, 0},
+          {"s4_4x4_p1", 1, 2, 9, 9, 3, 4, 4, 4, 1},
+          {"s5_fallback_3x3", 1, 2, 12, 12, 3, 3, 3, 5, 1}};
+}
+
 TEST(CudaConv2dDgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
   uint64_t seed = 1000;
-  for (const ConvCase& c : all_conv_cases()) {
+  std::vector<ConvCase> cases = all_conv_cases();
+  for (const ConvCase& c : dgrad_stride_cases()) cases.push_back(c);
+  for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, seed += 10, true);
@@ -377,4 +389,35 @@ TEST(CudaConv2dFprop, Fp32VersionsOnRandomDataAgainstDouble) {
     }
   }
   std::printf("  FP32 fprop v3, v5, v6: worst max|Δ|/max|ref| %.1e\n", worst);
+}
+
+// dgrad v4 (every tap, the zeros between strided outputs included) and v5 (per stride phase, only
+// the taps that exist) on random data against a double reference: one fp32 chain per element,
+// |Δ| ≤ K·R·S·2⁻²⁴·Σ|dy·w|; measured ≤ 1e-6 of max|dx|, the test allows 1e-5.
+TEST(CudaConv2dDgrad, Fp32VersionsOnRandomDataAgainstDouble) {
+  uint64_t seed = 5000;
+  double worst = 0;
+  std::vector<ConvCase> cases = model_conv_cases();
+  for (const ConvCase& c : dgrad_stride_cases()) cases.push_back(c);
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+    const std::vector<float> hx =
+        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
+    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
+    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
+    const DoubleConv ref = double_conv(p, hx, hw, hg);
+    DeviceBuffer<float> w(hw), dy(hg), dx(size_t(p.x_size()));
+    for (conv2d_dgrad_version v :
+         {conv2d_dgrad_version::v4_simt_128x128, conv2d_dgrad_version::v5_simt_phases}) {
+      SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      dx.fill_pattern();
+      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+      const double e = rel_to_max(dx.download(), ref.dx);
+      worst = std::max(worst, e);
+      EXPECT_LE(e, 1e-5);
+      EXPECT_TRUE(dx.guard_intact());
+    }
+  }
+  std::printf("  FP32 dgrad v4, v5: worst max|Δ|/max|ref| %.1e\n", worst);
 }

@@ -24,12 +24,13 @@ namespace {
 struct Case {
   int N, C, H, W, K, R, S, stride, pad;
 };
-// Edge cases (N=1, odd C and K, 7×9, stride 2, pad 0/1, 1×1) and grouped-path cases (4×4, 32×32, N=5).
+// Edge cases (N=1, odd C and K, 7×9, stride 2, pad 0/1, 1×1, 2×2 at strides 1 and 2) and
+// grouped-path cases (4×4, 32×32, N=5).
 const std::vector<Case> kCases = {
     {1, 3, 7, 9, 5, 3, 3, 1, 1}, {2, 5, 7, 9, 4, 3, 3, 2, 1},   {2, 3, 7, 9, 7, 3, 3, 1, 0},
     {3, 5, 7, 9, 3, 1, 1, 1, 0}, {3, 5, 7, 9, 6, 1, 1, 2, 0},   {5, 6, 4, 4, 7, 3, 3, 1, 1},
     {5, 4, 4, 4, 3, 1, 1, 1, 0}, {5, 3, 32, 32, 4, 3, 3, 1, 1}, {5, 4, 32, 32, 5, 3, 3, 2, 1},
-    {1, 1, 3, 3, 1, 3, 3, 1, 0},
+    {1, 1, 3, 3, 1, 3, 3, 1, 0}, {2, 3, 8, 7, 4, 2, 2, 2, 0},   {2, 3, 8, 7, 4, 2, 2, 1, 1},
 };
 
 }  // namespace
