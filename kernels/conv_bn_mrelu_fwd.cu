@@ -14,7 +14,7 @@
 //     t = blockIdx.x of channel k. No separate statistics pass over y.
 //   2 bn_finalize_train: Chan merge of the ⌈NPQ/128⌉ partials per channel (in order, in double)
 //     → μ, 1/σ, scale, shift, running stats.
-//   3 scale_shift_mrelu: a = act(scale·y + shift), pass bits by warp ballot.
+//   3 scale_shift_mrelu: a = act(scale·y + shift (+ residual)), pass bits by warp ballot.
 //   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
 //   (conv, stats, normalise, activation).
 // Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
@@ -205,7 +205,7 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   scale_shift_mrelu_params sp;
   sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q, sp.act = p.act,
   sp.mask_per_channel = p.mask_per_channel;
-  return scale_shift_mrelu(sp, t.y, t.scale, t.shift, nullptr, t.mask, t.a, t.bits, stream);
+  return scale_shift_mrelu(sp, t.y, t.scale, t.shift, t.residual, t.mask, t.a, t.bits, stream);
 }
 
 cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* gamma,

@@ -8,7 +8,8 @@
 
 namespace senet {
 
-// Training forward's tensors (device pointers). Outputs are overwritten.
+// Training forward's tensors (device pointers): a = act(BN(conv(x, w)) (+ residual)). Outputs are
+// overwritten.
 struct conv_bn_mrelu_fwd_tensors {
   const float* x = nullptr;
   const float* w = nullptr;
@@ -25,10 +26,11 @@ struct conv_bn_mrelu_fwd_tensors {
   float* a = nullptr;          // the activation
   uint32_t* bits = nullptr;    // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward)
   float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
+  const float* residual = nullptr;  // N×K×P×Q added before the activation (null: none)
 };
 
 // The training backward's tensors: da → (mReLU, BN backward) → dy → dx = dgrad(dy, w), dw = wgrad(x,
-// dy). dx or dw may be null (skipped); dγ, dβ always written.
+// dy). dx or dw may be null (skipped); dγ, dβ always written; dresidual = dz when not null.
 struct conv_bn_mrelu_bwd_tensors {
   const float* x = nullptr;
   const float* w = nullptr;
@@ -44,6 +46,7 @@ struct conv_bn_mrelu_bwd_tensors {
   float* dgamma = nullptr;
   float* dbeta = nullptr;
   float* workspace = nullptr;  // conv_bn_mrelu_bwd_workspace_floats(conv) floats
+  float* dresidual = nullptr;  // out (may be null): dz, the residual's gradient
 };
 
 }  // namespace senet

@@ -145,8 +145,8 @@ cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
   if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
-  const mrelu_bn_bwd_tensors bt{t.da, t.bits,  t.y,      t.mean,  t.invstd,   t.gamma,
-                                t.dy, nullptr, t.dgamma, t.dbeta, t.workspace};
+  const mrelu_bn_bwd_tensors bt{t.da, t.bits,      t.y,      t.mean,  t.invstd,   t.gamma,
+                                t.dy, t.dresidual, t.dgamma, t.dbeta, t.workspace};
   cudaError_t e = mrelu_bn_bwd(bp, bt, stream);
   if (e != cudaSuccess) return e;
   if (t.dx) {

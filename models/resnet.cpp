@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "engine/ops/bn_act.h"
-#include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
 #include "engine/ops/global_avg_pool.h"
 #include "engine/ops/leading_block.h"
@@ -66,16 +64,16 @@ Tensor BasicBlock::forward(const Tensor& x, size_t f) {
   nn::BatchNorm2d &b1 = *bn1_sets[f], &b2 = *bn2_sets[f];
   Tensor a1 = relu1->output(conv_bn_act(x, conv_weight(*conv1, p), b1.weight, b1.bias, b1.state, tr,
                                         relu1->fused_act(), relu1->fused_mask(), conv1->stride, 1));
-  Tensor y2 = conv2d(a1, conv_weight(*conv2, p), Tensor(), conv2->stride, conv2->pad);
+  // The shortcut's conv → BN and the second conv → BN → (+ shortcut) → act are fused like the first.
   Tensor sc = x;
   if (shortcut_conv) {
     nn::BatchNorm2d& bs = *shortcut_bn_sets[f];
-    sc = bn_act(conv2d(x, conv_weight(*shortcut_conv, p), Tensor(), shortcut_conv->stride,
-                       shortcut_conv->pad),
-                Tensor(), bs.weight, bs.bias, bs.state, tr, Act::None, Tensor());
+    sc = conv_bn_act(x, conv_weight(*shortcut_conv, p), bs.weight, bs.bias, bs.state, tr, Act::None,
+                     Tensor(), shortcut_conv->stride, shortcut_conv->pad);
   }
-  return relu2->output(
-      bn_act(y2, sc, b2.weight, b2.bias, b2.state, tr, relu2->fused_act(), relu2->fused_mask()));
+  return relu2->output(conv_bn_act(a1, conv_weight(*conv2, p), b2.weight, b2.bias, b2.state, tr,
+                                   relu2->fused_act(), relu2->fused_mask(), conv2->stride,
+                                   conv2->pad, sc));
 }
 
 ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {

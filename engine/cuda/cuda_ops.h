@@ -85,14 +85,15 @@ struct CudaOps {
                           const float* mean, const float* invstd, const float* gamma, float* dy,
                           float* dresidual, float* dgamma, float* dbeta);
 
-  // --- fused conv → BN → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
+  // --- fused conv → BN → (+ residual) → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials
   // epilogue; eval: conv, then the running-stats affine map).
   // The tensors are the kernels' own structs (kernels/conv_bn_mrelu_tensors.h); the table allocates
   // the scratch (t.scale, t.shift, t.workspace: leave them null). t.bits null: no backward.
   void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                               const conv_bn_mrelu_fwd_tensors& t);
-  // eval without gradients: BN folded into the conv, activation in its epilogue (one conv kernel).
+  // eval without gradients: BN folded into the conv, activation in its epilogue (one conv kernel);
+  // no residual (the engine takes conv_bn_act_forward in eval mode for a block's second conv).
   void (*conv_bn_act_infer)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
                             const float* w, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var,

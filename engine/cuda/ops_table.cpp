@@ -219,8 +219,8 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
   // conv and the finalize): the conv, then bn_act_forward.
   if (!p.training || p.sync) {
     SENET_CUDA_CHECK(fprop(fp.conv, in.x, in.w, nullptr, in.y));
-    bn_act_forward(p, in.y, nullptr, in.gamma, in.beta, in.running_mean, in.running_var, in.mask,
-                   in.a, in.bits, in.mean, in.invstd);
+    bn_act_forward(p, in.y, in.residual, in.gamma, in.beta, in.running_mean, in.running_var,
+                   in.mask, in.a, in.bits, in.mean, in.invstd);
     return;
   }
   Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
@@ -242,7 +242,8 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
   Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
-  bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, nullptr, t.dgamma, t.dbeta);
+  bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, t.dresidual, t.dgamma,
+                  t.dbeta);
   conv2d_backward(g, t.x, t.w, dy, t.dx, t.dw, nullptr);
 }
 

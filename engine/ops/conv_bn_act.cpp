@@ -17,11 +17,11 @@
 
 namespace senet {
 
-// Eval without gradients: a = act(conv(x, w·s) + (β − μ·s)), s = γ/√(running_var+ε); the bias and
-// the activation are applied to each group in the conv's epilogue.
+// Eval without gradients: a = act(conv(x, w·s) + (β − μ·s) (+ r)), s = γ/√(running_var+ε); the
+// bias, the residual r and the activation are applied to each group in the conv's epilogue.
 static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                  const Tensor& gamma, const Tensor& beta, const BatchNormState& st,
-                                 Act act, const uint8_t* mask) {
+                                 Act act, const uint8_t* mask, const float* residual) {
   const int64_t CRS = g.CRS(), PQ = g.PQ();
   std::vector<float> wf(size_t(g.K * CRS)), bf(size_t(g.K));
   const float *wp = w.data<float>(), *gp = gamma.data<float>(), *bp = beta.data<float>();
@@ -33,12 +33,15 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
   }
   Tensor a = Tensor::empty({g.N, g.K, g.P, g.Q});
   cpu::conv2d_fprop(g, x.data<float>(), wf.data(), a.data<float>(),
-                    [&](int, int, int k0, int k1, float* rows) {
+                    [&](int, int img, int k0, int k1, float* rows) {
                       for (int k = k0; k < k1; ++k) {
                         float* row = rows + (k - k0) * PQ;
                         const uint8_t* m = mask ? mask + k * PQ : nullptr;
+                        const float* r =
+                            residual ? residual + (int64_t(img) * g.K + k) * PQ : nullptr;
                         for (int64_t i = 0; i < PQ; ++i) {
                           float z = row[i] + bf[size_t(k)];
+                          if (r) z += r[i];
                           row[i] = act == Act::None || (m && !m[i]) || z > 0.f ? z : 0.f;
                         }
                       }
@@ -51,7 +54,8 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
 // BN folded into the conv, one kernel. Backward: mrelu_bn_bwd → dgrad v2, wgrad v2 (split-K).
 static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                const Tensor& gamma, const Tensor& beta, BatchNormState& st,
-                               bool training, Act act, const Tensor& mask, const Tensor& y) {
+                               bool training, Act act, const Tensor& mask, const Tensor& y,
+                               const Tensor& residual) {
   CudaBnAct p;
   p.N = g.N, p.C = g.K, p.HW = g.PQ();
   p.eps = st.eps, p.momentum = st.momentum, p.training = training, p.act = act;
@@ -60,9 +64,9 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
   Tensor a = Tensor::empty(out_shape, DType::F32, Device::CUDA);
   if (act == Act::MaskedReLU) p.mask_per_channel = check_mask("conv_bn_act", a, mask);
   const uint8_t* m = act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr;
-  const bool grad = needs_grad({&x, &w, &gamma, &beta});
+  const bool grad = needs_grad({&x, &w, &gamma, &beta, &residual});
   float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
-  if (!training && !grad) {
+  if (!training && !grad && !residual.defined()) {
     cuda().conv_bn_act_infer(g, p, x.data<float>(), w.data<float>(), gamma.data<float>(),
                              beta.data<float>(), rm, rv, m, a.data<float>());
     return a;
@@ -75,46 +79,57 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
   t.beta = beta.data<float>(), t.mask = m, t.running_mean = rm, t.running_var = rv;
   t.y = y.data<float>(), t.a = a.data<float>(), t.bits = bits_ptr(bits);
   t.mean = mean.data<float>(), t.invstd = invstd.data<float>();
+  t.residual = ptr_or_null<float>(residual);
   cuda().conv_bn_act_forward(g, p, t);
   if (!grad) return a;
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_r = residual.defined() && residual.requires_grad();
   Tensor sx = x.detach(), sw = w.detach(), sg = gamma.detach();
   Tensor sy = y.detach();
-  record("conv_bn_act", {x, w, gamma, beta}, a,
-         [g, p, sx, sw, sg, sy, mean, invstd, bits, need_x,
-          need_w](const Tensor& da) -> std::vector<Tensor> {
+  record("conv_bn_act", {x, w, gamma, beta, residual}, a,
+         [g, p, sx, sw, sg, sy, mean, invstd, bits, need_x, need_w,
+          need_r](const Tensor& da) -> std::vector<Tensor> {
            Tensor dgamma = Tensor::empty({g.K}, DType::F32, Device::CUDA);
            Tensor dbeta = Tensor::empty({g.K}, DType::F32, Device::CUDA);
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
+           Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
            conv_bn_mrelu_bwd_tensors t;
            t.x = sx.data<float>(), t.w = sw.data<float>(), t.da = da.data<float>();
            t.bits = bits_ptr(bits), t.y = sy.data<float>(), t.mean = mean.data<float>();
            t.invstd = invstd.data<float>(), t.gamma = sg.data<float>();
            t.dx = ptr_or_null<float>(dx), t.dw = ptr_or_null<float>(dw);
            t.dgamma = dgamma.data<float>(), t.dbeta = dbeta.data<float>();
+           t.dresidual = ptr_or_null<float>(dr);
            cuda().conv_bn_act_backward(g, p, t);
-           return {dx, dw, dgamma, dbeta};
+           return {dx, dw, dgamma, dbeta, dr};
          });
   return a;
 }
 
 Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
                    BatchNormState& st, bool training, Act act, const Tensor& mask, int stride,
-                   int pad) {
+                   int pad, const Tensor& residual) {
   const cpu::Conv2dGeom g = conv2d_check("conv_bn_act", x, w, stride, pad);
   // The conv output (shape carrier for the checks; on the input's device).
   Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, DType::F32, x.device());
   batchnorm_check("conv_bn_act", y, gamma, beta, st);
   check_same_device("conv_bn_act", x, gamma);
-  if (use_cuda("conv_bn_act", {&x, &w, &gamma, &beta, &mask, &st.running_mean, &st.running_var}))
-    return conv_bn_act_cuda(g, x, w, gamma, beta, st, training, act, mask, y);
+  if (residual.defined()) {
+    check_same_shape("conv_bn_act", y, residual);
+    check_same_device("conv_bn_act", y, residual);
+    check_dtype("conv_bn_act", residual, DType::F32, "residual");
+  }
+  if (use_cuda("conv_bn_act",
+               {&x, &w, &gamma, &beta, &mask, &residual, &st.running_mean, &st.running_var}))
+    return conv_bn_act_cuda(g, x, w, gamma, beta, st, training, act, mask, y, residual);
   std::vector<uint8_t> expanded;
   const uint8_t* m =
       act == Act::MaskedReLU ? mask_per_element("conv_bn_act", y, mask, expanded) : nullptr;
   const bool has_act = act != Act::None;
-  const bool grad = needs_grad({&x, &w, &gamma, &beta});
-  if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, act, m);
+  const bool grad = needs_grad({&x, &w, &gamma, &beta, &residual});
+  const float* rp = residual.defined() ? residual.data<float>() : nullptr;
+  if (!training && !grad) return conv_bn_act_folded(g, x, w, gamma, beta, st, act, m, rp);
 
   // Forward: conv; per-(image, channel) mean and M2 while the rows are hot; merged in image order.
   const int64_t PQ = g.PQ(), M = int64_t(g.N) * PQ, n = M * g.K;
@@ -149,15 +164,17 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
   cpu::BnAct p{
       g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gamma.data<float>(), beta.data<float>(),
       act, m};
-  cpu::bn_act_forward(p, y.data<float>(), nullptr, a.data<float>(), bits ? bits->data() : nullptr);
+  cpu::bn_act_forward(p, y.data<float>(), rp, a.data<float>(), bits ? bits->data() : nullptr);
   if (!grad) return a;
 
   // Backward: dz = da ⊙ p; dβ = Σdz, dγ = Σdz·x̂ (one pass); per group dY_g = (γ/σ)(dz − dβ/M − x̂·dγ/M)
-  // in a thread-local buffer → dW += dY_g·col_gᵀ, dX_g = col2im(Wᵀ·dY_g).
+  // in a thread-local buffer → dW += dY_g·col_gᵀ, dX_g = col2im(Wᵀ·dY_g). With a residual that needs
+  // its gradient (dr = dz), dY and dz are written for the whole batch in one pass first.
   const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_r = residual.defined() && residual.requires_grad();
   Tensor sx = x.detach(), sw = w.detach(), sy = y.detach(), sg = gamma.detach();
-  record("conv_bn_act", {x, w, gamma, beta}, a,
-         [g, sx, sw, sy, sg, s, bits, training, need_x, need_w, sync,
+  record("conv_bn_act", {x, w, gamma, beta, residual}, a,
+         [g, sx, sw, sy, sg, s, bits, training, need_x, need_w, need_r, sync,
           M_all](const Tensor& da) -> std::vector<Tensor> {
            const int64_t PQ = g.PQ();
            const float inv_m = 1.f / float(M_all);
@@ -168,9 +185,10 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
            cpu::bn_act_grad_reduce(p, dap, b, yp, dgamma.data<float>(), dbeta.data<float>());
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw = need_w ? Tensor::empty_like(sw) : Tensor();
+           Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
            std::vector<float> whole;
            const BnDxSums sums = bn_dx_sums(dgamma, dbeta, sync, whole);
-           if (need_x || need_w) {
+           if (need_x || need_w || need_r) {
              const float *dg = sums.dgamma, *dbt = sums.dbeta, *gm = sg.data<float>();
              // dY of image n = (γ/σ)(dz − dβ/M − x̂·dγ/M), computed where the conv asks for it (in
              // cache, never stored for the batch) when it asks once per image; else stored once.
@@ -178,13 +196,14 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
              // tens of MiB per call, which made the fused op slower than the unfused chain)
              static thread_local std::vector<float> dy_buf;  // grows, never shrinks or refills
              float* dy_all = nullptr;
-             if (cpu::conv2d_bprop_dy_reads(g, need_x, need_w) > 1) {
+             if (need_r || cpu::conv2d_bprop_dy_reads(g, need_x, need_w) > 1) {
                const size_t n_dy = size_t(g.N) * g.K * PQ;
                if (dy_buf.size() < n_dy) dy_buf.resize(n_dy);
                dy_all = dy_buf.data();
                cpu::BnAct p{g.N, g.K, PQ, s->mean.data(), s->invstd.data(), gm, nullptr};
                p.count = M_all;
-               cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all, nullptr);
+               cpu::bn_act_backward(p, dap, b, yp, dg, dbt, training, dy_all,
+                                    need_r ? dr.data<float>() : nullptr);
              }
              auto dy_fill = [&](int, int n0, int gn, float* dyg) -> const float* {
                if (dy_all && gn == 1) return dy_all + int64_t(n0) * g.K * PQ;
@@ -204,11 +223,12 @@ Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const 
                  }
                return dyg;
              };
-             cpu::conv2d_bprop(g, sx.data<float>(), sw.data<float>(), dy_fill,
-                               need_x ? dx.data<float>() : nullptr,
-                               need_w ? dw.data<float>() : nullptr);
+             if (need_x || need_w)
+               cpu::conv2d_bprop(g, sx.data<float>(), sw.data<float>(), dy_fill,
+                                 need_x ? dx.data<float>() : nullptr,
+                                 need_w ? dw.data<float>() : nullptr);
            }
-           return {dx, dw, dgamma, dbeta};
+           return {dx, dw, dgamma, dbeta, dr};
          });
   return a;
 }

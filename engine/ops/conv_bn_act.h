@@ -1,5 +1,7 @@
-// engine/ops/conv_bn_act.h — fused conv2d → BatchNorm → (masked) ReLU, with autograd.
-//   y = conv(x, w) (no bias: BN's β replaces it);  z = γ·(y−μ)/√(σ²+ε) + β;  a = act(z)
+// engine/ops/conv_bn_act.h — fused conv2d → BatchNorm → (+ residual) → (masked) ReLU, with autograd.
+//   y = conv(x, w) (no bias: BN's β replaces it);  z = γ·(y−μ)/√(σ²+ε) + β (+ r);  a = act(z)
+// The residual r (optional, the output's shape) is how a ResNet block's second conv is fused: its
+// gradient is dz.
 // Training forward: conv per group of images; while Y_g is in cache, its per-channel (mean, M2)
 //   partials; merged in group order (Chan) → μ, σ² (running stats updated) → one pass y → a + bits.
 //   Saves x, w, y, γ, μ, 1/σ and the pass bits (no z, no col).
@@ -19,6 +21,6 @@ namespace senet {
 
 Tensor conv_bn_act(const Tensor& x, const Tensor& w, const Tensor& gamma, const Tensor& beta,
                    BatchNormState& st, bool training, Act act, const Tensor& mask, int stride,
-                   int pad);
+                   int pad, const Tensor& residual = Tensor());
 
 }  // namespace senet

@@ -230,6 +230,20 @@ TEST_F(CudaBackend, ConvBnActTrainEvalInfer) {
         compare(name + " folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 1e-5, 0,
                 1e-6);
       }
+      // A block's second conv: the shortcut added before the activation, its gradient dz.
+      Tensor res = rnd({2, 4, 3, 3}, 33);
+      BnCase br;
+      auto fr = [&](const V& v) {
+        Tensor m = mask.defined() ? mask.to(v[0].device()) : Tensor();
+        return conv_bn_act(v[0], v[1], v[2], v[3], br.of(v[0]), training, act, m, 2, 1, v[4]);
+      };
+      compare(name + " residual", fr, {x, w, g, b, res}, 1e-5, 1e-4, 1e-6);
+      br.compare_stats(name + " residual");
+      if (!training) {  // eval without gradients with a residual: conv, then the affine map
+        NoGradGuard no_grad;
+        compare(name + " residual no-grad", fr,
+                {x.detach(), w.detach(), g.detach(), b.detach(), res.detach()}, 1e-5, 0, 1e-6);
+      }
     }
 }
 

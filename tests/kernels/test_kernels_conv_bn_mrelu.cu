@@ -51,7 +51,7 @@ struct ActCase {
 };
 
 struct Inputs {
-  Tensor x, w, g, b, rm, rv, mask, da;
+  Tensor x, w, g, b, rm, rv, mask, da, res;
 };
 Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   const Conv2dGeom p = c.params();
@@ -66,6 +66,7 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
     in.mask =
         ac.per_channel ? random_mask({c.K}, seed + 5) : random_mask({c.K, p.P, p.Q}, seed + 5);
   in.da = random_tensor({c.N, c.K, p.P, p.Q}, seed + 6);
+  in.res = random_tensor({c.N, c.K, p.P, p.Q}, seed + 7);
   return in;
 }
 
@@ -85,6 +86,8 @@ struct FusedGpu {
   DeviceBuffer<uint8_t> mask;
   DeviceBuffer<uint32_t> bits;
   DeviceBuffer<float> da, dy, dx, dw, dg, db, bws;
+  DeviceBuffer<float> res, dres;  // the residual (a block's second conv) and its gradient
+  bool with_res = false;
   FusedGpu(const Conv2dGeom& p_, const Inputs& in)
       : p(p_),
         x(host(in.x)),
@@ -108,13 +111,16 @@ struct FusedGpu {
         dw(size_t(p.w_size())),
         dg(size_t(p.K)),
         db(size_t(p.K)),
-        bws(size_t(conv_bn_mrelu_bwd_workspace_floats(p))) {}
+        bws(size_t(conv_bn_mrelu_bwd_workspace_floats(p))),
+        res(host(in.res)),
+        dres(size_t(p.y_size())) {}
   conv_bn_mrelu_fwd_tensors fwd_tensors(bool running) {
     conv_bn_mrelu_fwd_tensors t;
     t.x = x.get(), t.w = w.get(), t.gamma = g.get(), t.beta = b.get(), t.mask = mask.get();
     t.running_mean = running ? rm.get() : nullptr, t.running_var = running ? rv.get() : nullptr;
     t.y = y.get(), t.mean = mean.get(), t.invstd = invstd.get(), t.scale = scale.get();
     t.shift = shift.get(), t.a = a.get(), t.bits = bits.get(), t.workspace = fws.get();
+    t.residual = with_res ? res.get() : nullptr;
     return t;
   }
   conv_bn_mrelu_bwd_tensors bwd_tensors(bool with_bits) {
@@ -123,26 +129,32 @@ struct FusedGpu {
     t.y = y.get(), t.mean = mean.get(), t.invstd = invstd.get(), t.gamma = g.get();
     t.dy = dy.get(), t.dx = dx.get(), t.dw = dw.get(), t.dgamma = dg.get(), t.dbeta = db.get();
     t.workspace = bws.get();
+    t.dresidual = with_res ? dres.get() : nullptr;
     return t;
   }
 };
 
-void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + (tf32 ? " tf32" : ""));
+// with_res: a = act(BN(conv) + r), the residual block's second conv; dr = dz checked too.
+void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false,
+                    bool with_res = false) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + (tf32 ? " tf32" : "") +
+               (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   // CPU oracle: the fused op through the tape.
   Tensor x1 = in.x.clone().set_requires_grad(true), w1 = in.w.clone().set_requires_grad(true);
   Tensor g1 = in.g.clone().set_requires_grad(true), b1 = in.b.clone().set_requires_grad(true);
+  Tensor r1 = with_res ? in.res.clone().set_requires_grad(true) : Tensor();
   BatchNormState st;
   st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
-  Tensor a_ref = conv_bn_act(x1, w1, g1, b1, st, true, ac.act, in.mask, c.stride, c.pad);
+  Tensor a_ref = conv_bn_act(x1, w1, g1, b1, st, true, ac.act, in.mask, c.stride, c.pad, r1);
   a_ref.backward(in.da);
   std::vector<float> y_ref(size_t(p.y_size()));
   cpu::conv2d_reference(cpu::conv2d_geom(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad),
                         in.x.data<float>(), in.w.data<float>(), nullptr, y_ref.data());
 
   FusedGpu d(p, in);
+  d.with_res = with_res;
   CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac, tf32), d.fwd_tensors(true), nullptr));
   EXPECT_TRUE(bitwise_equal(d.y.download(), y_ref)) << "y (exact integers)";
   EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
@@ -154,8 +166,11 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf
   EXPECT_TRUE(close(d.dw.download(), host(w1.grad()), kTol, kTol)) << "dw";
   EXPECT_TRUE(close(d.dg.download(), host(g1.grad()), kTolReduce, kTolReduce)) << "dgamma";
   EXPECT_TRUE(close(d.db.download(), host(b1.grad()), kTolReduce, kTolReduce)) << "dbeta";
+  if (with_res) {
+    EXPECT_TRUE(close(d.dres.download(), host(r1.grad()), kTol, kTol)) << "dresidual";
+  }
   EXPECT_TRUE(d.y.guard_intact() && d.a.guard_intact() && d.bits.guard_intact() &&
-              d.dx.guard_intact() && d.dw.guard_intact());
+              d.dx.guard_intact() && d.dw.guard_intact() && d.dres.guard_intact());
 }
 
 void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false) {
@@ -190,6 +205,15 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
   uint64_t seed = 100;
   for (bool tf32 : {false, true})
     for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, tf32);
+}
+
+// The residual block's second conv: a = act(BN(conv(x)) + r), dr = dz (scale_shift_mrelu adds r,
+// mrelu_bn_bwd writes dz).
+TEST(CudaConvBnMrelu, TrainingWithResidualEqualsCpuOp) {
+  const ConvCase c{"odd7x9_3x3_s1p1", 2, 3, 7, 9, 5, 3, 3, 1, 1};
+  uint64_t seed = 200;
+  for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, false, /*with_res=*/true);
+  check_training(c, kMasked, seed + 10, /*tf32=*/true, /*with_res=*/true);
 }
 
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {

@@ -98,44 +98,66 @@ TEST(Fused, ConvBnActEqualsTheUnfusedChain) {
     const int P = (c.H + 2 * c.pad - c.R) / c.stride + 1,
               Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
     for (Act act : {Act::None, Act::ReLU, Act::MaskedReLU})
-      for (bool per_channel : {false, true}) {
-        if (per_channel && act != Act::MaskedReLU) continue;
-        SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) +
-                     (per_channel ? " per-channel" : ""));
-        Tensor x = random_tensor({c.N, c.C, c.H, c.W}, 100 + ci);
-        Tensor w = random_tensor({c.K, c.C, c.R, c.S}, 200 + ci, 0.5f);
-        Tensor g = random_tensor({c.K}, 300 + ci), b = random_tensor({c.K}, 400 + ci);
-        Tensor mask = mask_for(act, per_channel, c.K, P, Q, 500 + ci);
-        for (bool training : {true, false}) {
-          SCOPED_TRACE(training ? "training" : "eval");
-          BatchNormState st1, st2;
-          st1.running_mean = random_tensor({c.K}, 600 + ci);
-          st1.running_var = Tensor::full({c.K}, 1.5f);
-          st2.running_mean = st1.running_mean.clone();
-          st2.running_var = st1.running_var.clone();
-          Tensor x1 = leaf(x), w1 = leaf(w), g1 = leaf(g), b1 = leaf(b);
-          Tensor x2 = leaf(x), w2 = leaf(w), g2 = leaf(g), b2 = leaf(b);
-          Tensor a1 = conv_bn_act(x1, w1, g1, b1, st1, training, act, mask, c.stride, c.pad);
-          Tensor a2 = apply_act(
-              batch_norm2d(conv2d(x2, w2, Tensor(), c.stride, c.pad), g2, b2, st2, training), act,
-              mask);
-          expect_close(a1, a2, "a");
-          expect_close(st1.running_mean, st2.running_mean, "running_mean");
-          expect_close(st1.running_var, st2.running_var, "running_var");
-          Tensor r = random_tensor(a1.shape(), 700 + ci);
-          a1.backward(r);
-          a2.backward(r);
-          expect_close(x1.grad(), x2.grad(), "dx");
-          expect_close(w1.grad(), w2.grad(), "dw");
-          expect_close(g1.grad(), g2.grad(), "dgamma");
-          expect_close(b1.grad(), b2.grad(), "dbeta");
-          // Eval without gradients takes the folded path (BN folded into the conv weights).
-          NoGradGuard no_grad;
-          Tensor a3 = conv_bn_act(x, w, g, b, st1, training, act, mask, c.stride, c.pad);
-          if (!training) expect_close(a3, a2, "folded eval");
+      for (bool per_channel : {false, true})
+        for (bool with_res : {false, true}) {
+          if (per_channel && act != Act::MaskedReLU) continue;
+          SCOPED_TRACE(std::string("case ") + std::to_string(ci) + " " + act_name(act) +
+                       (per_channel ? " per-channel" : "") + (with_res ? " residual" : ""));
+          Tensor x = random_tensor({c.N, c.C, c.H, c.W}, 100 + ci);
+          Tensor w = random_tensor({c.K, c.C, c.R, c.S}, 200 + ci, 0.5f);
+          Tensor g = random_tensor({c.K}, 300 + ci), b = random_tensor({c.K}, 400 + ci);
+          Tensor res = with_res ? random_tensor({c.N, c.K, P, Q}, 800 + ci) : Tensor();
+          Tensor mask = mask_for(act, per_channel, c.K, P, Q, 500 + ci);
+          for (bool training : {true, false}) {
+            SCOPED_TRACE(training ? "training" : "eval");
+            BatchNormState st1, st2;
+            st1.running_mean = random_tensor({c.K}, 600 + ci);
+            st1.running_var = Tensor::full({c.K}, 1.5f);
+            st2.running_mean = st1.running_mean.clone();
+            st2.running_var = st1.running_var.clone();
+            Tensor x1 = leaf(x), w1 = leaf(w), g1 = leaf(g), b1 = leaf(b);
+            Tensor x2 = leaf(x), w2 = leaf(w), g2 = leaf(g), b2 = leaf(b);
+            Tensor r1 = with_res ? leaf(res) : Tensor(), r2 = with_res ? leaf(res) : Tensor();
+            Tensor a1 = conv_bn_act(x1, w1, g1, b1, st1, training, act, mask, c.stride, c.pad, r1);
+            Tensor z2 =
+                batch_norm2d(conv2d(x2, w2, Tensor(), c.stride, c.pad), g2, b2, st2, training);
+            if (with_res) z2 = add(z2, r2);
+            Tensor a2 = apply_act(z2, act, mask);
+            expect_close(a1, a2, "a");
+            expect_close(st1.running_mean, st2.running_mean, "running_mean");
+            expect_close(st1.running_var, st2.running_var, "running_var");
+            Tensor r = random_tensor(a1.shape(), 700 + ci);
+            a1.backward(r);
+            a2.backward(r);
+            expect_close(x1.grad(), x2.grad(), "dx");
+            expect_close(w1.grad(), w2.grad(), "dw");
+            expect_close(g1.grad(), g2.grad(), "dgamma");
+            expect_close(b1.grad(), b2.grad(), "dbeta");
+            if (with_res) expect_close(r1.grad(), r2.grad(), "dresidual");
+            // Eval without gradients takes the folded path (BN folded into the conv weights).
+            NoGradGuard no_grad;
+            Tensor a3 = conv_bn_act(x, w, g, b, st1, training, act, mask, c.stride, c.pad, res);
+            if (!training) expect_close(a3, a2, "folded eval");
+          }
         }
-      }
   }
+}
+
+// The residual alone needing its gradient (x and w frozen): dr = dz through the fused op.
+TEST(Fused, ConvBnActResidualGradientWithFrozenConv) {
+  Tensor x = random_tensor({2, 3, 5, 5}, 1), w = random_tensor({4, 3, 3, 3}, 2, 0.5f);
+  Tensor g = random_tensor({4}, 3), b = random_tensor({4}, 4);
+  Tensor res = random_tensor({2, 4, 5, 5}, 5);
+  BatchNormState st1, st2;
+  Tensor r1 = leaf(res), r2 = leaf(res);
+  Tensor a1 = conv_bn_act(x, w, g, b, st1, true, Act::ReLU, Tensor(), 1, 1, r1);
+  Tensor a2 = apply_act(add(batch_norm2d(conv2d(x, w, Tensor(), 1, 1), g, b, st2, true), r2),
+                        Act::ReLU, Tensor());
+  Tensor up = random_tensor(a1.shape(), 6);
+  a1.backward(up);
+  a2.backward(up);
+  expect_close(r1.grad(), r2.grad(), "dresidual");
+  EXPECT_FALSE(x.grad().defined());
 }
 
 // ---------------------------------------------------------------- bn_act == BN → (add) → act
@@ -211,6 +233,26 @@ TEST(Fused, ConvBnActGradcheck) {
             },
             inputs(seed * 10), opt);
       }
+  }
+}
+
+TEST(Fused, ConvBnActWithResidualGradcheck) {
+  senet::test::GradcheckOptions opt;
+  opt.eps = 2e-3;
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    BatchNormState st;
+    st.running_mean = Tensor::from_vector({0.2f, -0.1f, 0.3f}, {3});
+    st.running_var = Tensor::full({3}, 0.7f);
+    const std::vector<Tensor> in{
+        random_tensor({2, 2, 4, 4}, 31, 1.f, true), random_tensor({3, 2, 3, 3}, 32, 0.5f, true),
+        random_tensor({3}, 33, 1.f, true, 0.5f), random_tensor({3}, 34, 1.f, true),
+        random_tensor({2, 3, 2, 2}, 35, 1.f, true)};
+    EXPECT_GRADCHECK(
+        [&](const std::vector<Tensor>& v) {
+          return conv_bn_act(v[0], v[1], v[2], v[3], st, training, Act::None, Tensor(), 2, 1, v[4]);
+        },
+        in, opt);
   }
 }
 
