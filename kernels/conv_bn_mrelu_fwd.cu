@@ -104,7 +104,8 @@ __global__ void __launch_bounds__(T::threads)
 template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
     conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, G g, const float* __restrict__ bias,
-                               const uint8_t* __restrict__ mask, float* __restrict__ a) {
+                               const uint8_t* __restrict__ mask, const float* __restrict__ residual,
+                               float* __restrict__ a) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];
   const Conv2dGeom& p = fp.conv;
@@ -123,11 +124,13 @@ __global__ void __launch_bounds__(T::threads)
     for (int j = 0; j < T::TN; ++j) {
       const int k = n0 + th.col(j);
       if (k >= p.K) continue;
-      const float z = acc[i][j] + bias[k];
+      const int64_t o = detail::nkpq_index(m, k, p.K, PQ);
+      float z = acc[i][j] + bias[k];
+      if (residual) z += residual[o];
       const bool relu = fp.act == Act::ReLU ||
                         (fp.act == Act::MaskedReLU &&
                          (fp.mask_per_channel ? mask[k] : mask[int64_t(k) * PQ + pq]) != 0);
-      a[detail::nkpq_index(m, k, p.K, PQ)] = relu && !(z > 0.0f) ? 0.0f : z;
+      a[o] = relu && !(z > 0.0f) ? 0.0f : z;
     }
   }
 }
@@ -221,23 +224,24 @@ cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* g
 namespace {
 template <class T>
 cudaError_t launch_infer(const conv_bn_mrelu_fwd_params& p, const float* x, const float* w_folded,
-                         const float* b_folded, const uint8_t* mask, float* a,
-                         cudaStream_t stream) {
+                         const float* b_folded, const uint8_t* mask, const float* residual,
+                         float* a, cudaStream_t stream) {
   const dim3 grid(unsigned((p.conv.gemm_m() + T::BM - 1) / T::BM),
                   unsigned((p.conv.K + T::BN - 1) / T::BN));
   const auto g = detail::fprop_gather<T>(p.conv, x, w_folded);
   return launch(conv_bn_mrelu_infer_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream, p, g,
-                b_folded, mask, a);
+                b_folded, mask, residual, a);
 }
 }  // namespace
 
 cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
                                 const float* b_folded, const uint8_t* mask, float* a,
-                                cudaStream_t stream) {
+                                cudaStream_t stream, const float* residual) {
   if (!grid_ok(p.conv) || !act_ok(p, mask) || !x || !w_folded || !b_folded || !a)
     return cudaErrorInvalidValue;
-  return p.tf32 ? launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, a, stream)
-                : launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, a, stream);
+  return p.tf32
+             ? launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, residual, a, stream)
+             : launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, residual, a, stream);
 }
 
 }  // namespace senet

@@ -39,10 +39,10 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
 cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* gamma,
                          const float* beta, const float* running_mean, const float* running_var,
                          float* w_folded, float* b_folded, cudaStream_t stream);
-// a = act(conv(x, w_folded) + b_folded): one kernel (the fprop v5 loop, or v4's with tf32;
-// the activation in the epilogue).
+// a = act(conv(x, w_folded) + b_folded (+ residual)): one kernel (the fprop v5 loop, or v4's with
+// tf32; the residual and the activation in the epilogue). residual: N×K×P×Q or null.
 cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, const float* w_folded,
                                 const float* b_folded, const uint8_t* mask, float* a,
-                                cudaStream_t stream);
+                                cudaStream_t stream, const float* residual = nullptr);
 
 }  // namespace senet

@@ -104,7 +104,8 @@ io::StTensor to_st(const std::string& name, const Tensor& t) {
   s.dtype = st_dtype_of(t.dtype());
   s.shape = t.shape().vec();
   s.bytes.resize(t.nbytes());
-  copy_bytes(s.bytes.data(), Device::CPU, t.raw(), t.device(), t.nbytes());  // x86: little-endian
+  copy_bytes(s.bytes.data(), Device::CPU, t.raw_read(), t.device(),
+             t.nbytes());  // x86: little-endian
   return s;
 }
 

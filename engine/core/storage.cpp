@@ -32,7 +32,12 @@ const DeviceBackend& device_backend(Device d) {
   return g_backends[int(d)];
 }
 
-Storage::Storage(size_t n, Device dev) : bytes(n), device(dev) {
+static uint64_t next_storage_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+Storage::Storage(size_t n, Device dev) : bytes(n), device(dev), id(next_storage_id()) {
   if (dev == Device::CPU) {
     size_t rounded = (n + 63) / 64 * 64;
     ptr = std::aligned_alloc(64, rounded ? rounded : 64);

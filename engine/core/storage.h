@@ -3,7 +3,9 @@
 // (engine/cuda/); in a build or process without it, using a CUDA tensor is a clear error.
 // Tensors share a Storage; views (reshape, batch slices) are an offset into it.
 #pragma once
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "engine/core/shape.h"
@@ -32,6 +34,12 @@ struct Storage {
   void* ptr = nullptr;
   size_t bytes = 0;
   Device device = Device::CPU;
+  // For caches of values derived from this memory (BN folded into conv weights,
+  // engine/ops/conv_bn_fold_cache.h): `id` is never reused in the process; `version` grows each time
+  // a writable pointer to the data is handed out (Tensor::data, Tensor::raw), which every write,
+  // on any device, must obtain first. Unchanged id and version: the bytes are unchanged.
+  const uint64_t id;
+  std::atomic<uint64_t> version{0};
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;

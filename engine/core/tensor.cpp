@@ -112,21 +112,21 @@ Tensor Tensor::detach() const { return Tensor(alias(impl(), shape(), impl().offs
 
 Tensor Tensor::clone() const {
   Tensor t = empty(shape(), dtype(), device());
-  copy_bytes(t.raw(), device(), raw(), device(), nbytes());
+  copy_bytes(t.raw(), device(), raw_read(), device(), nbytes());  // the source is only read
   return t;
 }
 
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
   Tensor t = empty(shape(), dtype(), d);
-  copy_bytes(t.raw(), d, raw(), device(), nbytes(), /*dst_is_new=*/true);
+  copy_bytes(t.raw(), d, raw_read(), device(), nbytes(), /*dst_is_new=*/true);
   return t;
 }
 
 void Tensor::copy_(const Tensor& src) {
   SENET_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_: source ", src.shape(), " ",
               src.dtype(), " does not match destination ", shape(), " ", dtype());
-  copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
+  copy_bytes(raw(), device(), src.raw_read(), src.device(), nbytes());
 }
 
 void Tensor::zero_() {
@@ -149,7 +149,7 @@ void Tensor::fill_(float value) {
 template <class T>
 static std::vector<T> to_host(const Tensor& t) {
   std::vector<T> v(size_t(t.numel()));
-  copy_bytes(v.data(), Device::CPU, t.data<T>(), t.device(), v.size() * sizeof(T));
+  copy_bytes(v.data(), Device::CPU, t.read<T>(), t.device(), v.size() * sizeof(T));
   return v;
 }
 std::vector<float> Tensor::to_vector() const { return to_host<float>(*this); }

@@ -68,10 +68,26 @@ class Tensor {
     return *this;
   }
 
-  // Raw pointer to the first element (device memory for CUDA tensors). Checks the dtype.
+  // Raw pointer to the first element (device memory for CUDA tensors). Checks the dtype. Each call
+  // counts as a possible write: it advances the storage's version (engine/core/storage.h).
   template <class T>
   T* data() const;
-  void* raw() const { return static_cast<char*>(impl().storage->ptr) + impl().offset; }
+  void* raw() const {
+    const TensorImpl& t = impl();
+    t.storage->version.fetch_add(1, std::memory_order_relaxed);
+    return static_cast<char*>(t.storage->ptr) + t.offset;
+  }
+  // The same pointer for reading only, without advancing the version: for code that caches what
+  // it derives from the data, keyed on (storage id, version) — engine/ops/conv_bn_fold_cache.h.
+  template <class T>
+  const T* read() const;
+  const void* raw_read() const {
+    return static_cast<const char*>(impl().storage->ptr) + impl().offset;
+  }
+  uint64_t storage_id() const { return impl().storage->id; }
+  uint64_t storage_version() const {
+    return impl().storage->version.load(std::memory_order_relaxed);
+  }
 
   // --- views and copies
   Tensor reshape(const Shape& shape) const;  // one dim may be -1 (inferred); records grad
@@ -121,6 +137,13 @@ T* Tensor::data() const {
               " has dtype ", dtype(), ", accessed as ",
               dtype_name(dtype_of<std::remove_const_t<T>>));
   return static_cast<T*>(raw());
+}
+
+template <class T>
+const T* Tensor::read() const {
+  SENET_CHECK(dtype() == dtype_of<T>, "tensor of shape ", shape(), " has dtype ", dtype(),
+              ", read as ", dtype_name(dtype_of<T>));
+  return reinterpret_cast<const T*>(static_cast<const char*>(impl().storage->ptr) + impl().offset);
 }
 
 // --- checks shared by all ops; messages name both shapes

@@ -92,12 +92,16 @@ struct CudaOps {
   // the scratch (t.scale, t.shift, t.workspace: leave them null). t.bits null: no backward.
   void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                               const conv_bn_mrelu_fwd_tensors& t);
-  // eval without gradients: BN folded into the conv, activation in its epilogue (one conv kernel);
-  // no residual (the engine takes conv_bn_act_forward in eval mode for a block's second conv).
+  // eval without gradients: BN folded into the conv — w' = w·s, b' = β − μ·s, s = γ/√(var + ε),
+  // computed by conv_bn_fold and kept by the engine until the weights change
+  // (engine/ops/conv_bn_fold_cache.h) — then one conv kernel with b', the residual (may be null)
+  // and the activation in its epilogue.
+  void (*conv_bn_fold)(const cpu::Conv2dGeom& g, float eps, const float* w, const float* gamma,
+                       const float* beta, const float* running_mean, const float* running_var,
+                       float* w_folded, float* b_folded);
   void (*conv_bn_act_infer)(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
-                            const float* w, const float* gamma, const float* beta,
-                            const float* running_mean, const float* running_var,
-                            const uint8_t* mask, float* a);
+                            const float* w_folded, const float* b_folded, const uint8_t* mask,
+                            const float* residual, float* a);
   // backward: BN/act backward into a scratch dy, then dx = dgrad(dy, w), dw = wgrad(x, dy)
   // (t.dx, t.dw may be null); dγ, dβ always written. Scratch (t.dy, t.workspace) is the table's:
   // leave them null. t.bits null: no activation.

@@ -229,14 +229,17 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
   SENET_CUDA_CHECK(conv_bn_mrelu_fwd_train(fp, t, stream()));
 }
 
-void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x, const float* w,
-                       const float* gamma, const float* beta, const float* running_mean,
-                       const float* running_var, const uint8_t* mask, float* a) {
-  const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
-  Scratch<float> w_folded(fp.conv.w_size()), b_folded(g.K);
-  SENET_CUDA_CHECK(conv_bn_fold(fp.conv, p.eps, w, gamma, beta, running_mean, running_var, w_folded,
+void bn_fold(const cpu::Conv2dGeom& g, float eps, const float* w, const float* gamma,
+             const float* beta, const float* running_mean, const float* running_var,
+             float* w_folded, float* b_folded) {
+  SENET_CUDA_CHECK(conv_bn_fold(g, eps, w, gamma, beta, running_mean, running_var, w_folded,
                                 b_folded, stream()));
-  SENET_CUDA_CHECK(conv_bn_mrelu_infer(fp, x, w_folded, b_folded, mask, a, stream()));
+}
+void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float* x,
+                       const float* w_folded, const float* b_folded, const uint8_t* mask,
+                       const float* residual, float* a) {
+  SENET_CUDA_CHECK(
+      conv_bn_mrelu_infer(fused_params(g, p), x, w_folded, b_folded, mask, a, stream(), residual));
 }
 
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
@@ -394,6 +397,7 @@ CudaOps make_ops_table() {
   o.bn_act_forward = bn_act_forward;
   o.bn_act_backward = bn_act_backward;
   o.conv_bn_act_forward = conv_bn_act_forward;
+  o.conv_bn_fold = bn_fold;
   o.conv_bn_act_infer = conv_bn_act_infer;
   o.conv_bn_act_backward = conv_bn_act_backward;
   o.global_avg_pool_forward = gap_forward;

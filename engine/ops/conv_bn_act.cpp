@@ -13,26 +13,39 @@
 #include "engine/dist/sync_bn.h"
 #include "engine/ops/bn_act.h"
 #include "engine/ops/conv2d.h"
+#include "engine/ops/conv_bn_fold_cache.h"
 #include "engine/ops/dispatch.h"
 
 namespace senet {
 
-// Eval without gradients: a = act(conv(x, w·s) + (β − μ·s) (+ r)), s = γ/√(running_var+ε); the
-// bias, the residual r and the activation are applied to each group in the conv's epilogue.
+// Eval without gradients: a = act(conv(x, w') + b' (+ r)) with BN folded into the conv,
+// w' = w·s, b' = β − μ·s, s = γ/√(running_var+ε) — computed once until the weights change
+// (engine/ops/conv_bn_fold_cache.h); the bias, the residual r and the activation are applied to
+// each group in the conv's epilogue.
+static FoldedConvBn fold_cpu(const cpu::Conv2dGeom& g, const Tensor& w, const Tensor& gamma,
+                             const Tensor& beta, const BatchNormState& st) {
+  const int64_t CRS = g.CRS();
+  FoldedConvBn f{Tensor::empty({g.K, g.C, g.R, g.S}), Tensor::empty({g.K})};
+  float *wf = f.w.data<float>(), *bf = f.b.data<float>();
+  const float *wp = w.read<float>(), *gp = gamma.read<float>(), *bp = beta.read<float>();
+  const float *rm = st.running_mean.read<float>(), *rv = st.running_var.read<float>();
+  for (int k = 0; k < g.K; ++k) {
+    const float s = gp[k] * float(1.0 / std::sqrt(double(rv[k]) + double(st.eps)));
+    for (int64_t i = 0; i < CRS; ++i) wf[k * CRS + i] = wp[k * CRS + i] * s;
+    bf[k] = bp[k] - rm[k] * s;
+  }
+  return f;
+}
+
 static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                  const Tensor& gamma, const Tensor& beta, const BatchNormState& st,
                                  Act act, const uint8_t* mask, const float* residual) {
-  const int64_t CRS = g.CRS(), PQ = g.PQ();
-  std::vector<float> wf(size_t(g.K * CRS)), bf(size_t(g.K));
-  const float *wp = w.data<float>(), *gp = gamma.data<float>(), *bp = beta.data<float>();
-  const float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
-  for (int k = 0; k < g.K; ++k) {
-    const float s = gp[k] * float(1.0 / std::sqrt(double(rv[k]) + double(st.eps)));
-    for (int64_t i = 0; i < CRS; ++i) wf[size_t(k * CRS + i)] = wp[k * CRS + i] * s;
-    bf[size_t(k)] = bp[k] - rm[k] * s;
-  }
+  const int64_t PQ = g.PQ();
+  const FoldedConvBn f =
+      folded_conv_bn(w, gamma, beta, st, [&] { return fold_cpu(g, w, gamma, beta, st); });
+  const float* bf = f.b.read<float>();
   Tensor a = Tensor::empty({g.N, g.K, g.P, g.Q});
-  cpu::conv2d_fprop(g, x.data<float>(), wf.data(), a.data<float>(),
+  cpu::conv2d_fprop(g, x.data<float>(), f.w.read<float>(), a.data<float>(),
                     [&](int, int img, int k0, int k1, float* rows) {
                       for (int k = k0; k < k1; ++k) {
                         float* row = rows + (k - k0) * PQ;
@@ -40,7 +53,7 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
                         const float* r =
                             residual ? residual + (int64_t(img) * g.K + k) * PQ : nullptr;
                         for (int64_t i = 0; i < PQ; ++i) {
-                          float z = row[i] + bf[size_t(k)];
+                          float z = row[i] + bf[k];
                           if (r) z += r[i];
                           row[i] = act == Act::None || (m && !m[i]) || z > 0.f ? z : 0.f;
                         }
@@ -65,12 +78,21 @@ static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const 
   if (act == Act::MaskedReLU) p.mask_per_channel = check_mask("conv_bn_act", a, mask);
   const uint8_t* m = act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr;
   const bool grad = needs_grad({&x, &w, &gamma, &beta, &residual});
-  float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
-  if (!training && !grad && !residual.defined()) {
-    cuda().conv_bn_act_infer(g, p, x.data<float>(), w.data<float>(), gamma.data<float>(),
-                             beta.data<float>(), rm, rv, m, a.data<float>());
+  if (!training && !grad) {
+    // The fold reads its inputs without advancing their versions (conv_bn_fold_cache.h).
+    const FoldedConvBn f = folded_conv_bn(w, gamma, beta, st, [&] {
+      FoldedConvBn n{Tensor::empty({g.K, g.C, g.R, g.S}, DType::F32, Device::CUDA),
+                     Tensor::empty({g.K}, DType::F32, Device::CUDA)};
+      cuda().conv_bn_fold(g, st.eps, w.read<float>(), gamma.read<float>(), beta.read<float>(),
+                          st.running_mean.read<float>(), st.running_var.read<float>(),
+                          n.w.data<float>(), n.b.data<float>());
+      return n;
+    });
+    cuda().conv_bn_act_infer(g, p, x.data<float>(), f.w.read<float>(), f.b.read<float>(), m,
+                             ptr_or_null<float>(residual), a.data<float>());
     return a;
   }
+  float *rm = st.running_mean.data<float>(), *rv = st.running_var.data<float>();
   Tensor mean = Tensor::empty({g.K}, DType::F32, Device::CUDA);
   Tensor invstd = Tensor::empty({g.K}, DType::F32, Device::CUDA);
   Tensor bits = grad && act != Act::None ? cuda_pass_bits(y.numel()) : Tensor();

@@ -14,6 +14,7 @@
 #include "engine/core/rng.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cuda_ops.h"
+#include "engine/ops/conv_bn_fold_cache.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
@@ -135,6 +136,43 @@ TEST_F(CudaBackend, UploadsArePinnedAndNeverWait) {
   for (size_t i = 0; i < dev.size(); ++i) EXPECT_EQ(dev[i].to_vector(), host[i]) << "upload " << i;
   EXPECT_EQ(live.to_vector(), src.to_vector());
   EXPECT_EQ(recycled.to_vector(), src.to_vector());
+}
+#endif
+
+models::ModelConfig tiny_resnet18();
+
+#if !SENET_CB_GPU
+// Issue 16, item 3: inference folds BN into each conv once, until the weights change
+// (engine/ops/conv_bn_fold_cache.h): the second eval pass launches one kernel less per conv (no
+// conv_bn_fold) and gives the same logits as the first and as the CPU. (Every conv of the model is
+// a fused conv → BN layer; the blocks' second convs add the shortcut in the same kernel.)
+TEST_F(CudaBackend, EvalFoldsEachConvOnceUntilTheWeightsChange) {
+  auto model = models::make_model(tiny_resnet18());
+  auto cpu_model = models::make_model(tiny_resnet18());
+  model->to(Device::CUDA);
+  const Tensor x = random_tensor({2, 1, 16, 16}, 4);
+  const Tensor xd = x.to(Device::CUDA);
+  const int convs = 1 + 8 * 2 + 3;
+  auto eval = [&](models::Model& m, const Tensor& in) {
+    NoGradGuard no_grad;
+    m.eval();
+    Tensor y = m.forward(in);
+    m.train();
+    return y;
+  };
+  clear_fold_cache();
+  const int64_t l0 = emu::launches();
+  const Tensor y1 = eval(*model, xd);
+  const int64_t l1 = emu::launches();
+  const Tensor y2 = eval(*model, xd);
+  const int64_t l2 = emu::launches();
+  EXPECT_EQ((l1 - l0) - (l2 - l1), convs) << "the second pass folds nothing";
+  expect_close(y1, y2, 0, "second pass");
+  expect_close(eval(*cpu_model, x), y2, 1e-5, "cuda vs cpu", 1e-7);
+  sum(model->forward(xd)).backward();  // training mode: new running statistics
+  const int64_t l3 = emu::launches();
+  eval(*model, xd);
+  EXPECT_EQ(emu::launches() - l3, l1 - l0) << "every conv refolded after the running stats moved";
 }
 #endif
 

@@ -173,20 +173,22 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf
               d.dx.guard_intact() && d.dw.guard_intact() && d.dres.guard_intact());
 }
 
-void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference" + (tf32 ? " tf32" : ""));
+void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false,
+                     bool with_res = false) {
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference" + (tf32 ? " tf32" : "") +
+               (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
   BatchNormState st;
   st.running_mean = in.rm.clone(), st.running_var = in.rv.clone();
-  const Tensor a_ref =
-      conv_bn_act(in.x, in.w, in.g, in.b, st, false, ac.act, in.mask, c.stride, c.pad);
+  const Tensor a_ref = conv_bn_act(in.x, in.w, in.g, in.b, st, false, ac.act, in.mask, c.stride,
+                                   c.pad, with_res ? in.res : Tensor());
   FusedGpu d(p, in);
   DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
   CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
                        bf.get(), nullptr));
   CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac, tf32), d.x.get(), wf.get(), bf.get(),
-                              d.mask.get(), d.a.get(), nullptr));
+                              d.mask.get(), d.a.get(), nullptr, with_res ? d.res.get() : nullptr));
   const double tol = tf32 ? kTolTf32Infer : kTol;
   EXPECT_TRUE(close(d.a.download(), host(a_ref), tol, kTol)) << "a";
   EXPECT_TRUE(d.a.guard_intact() && wf.guard_intact() && bf.guard_intact());
@@ -208,12 +210,14 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
 }
 
 // The residual block's second conv: a = act(BN(conv(x)) + r), dr = dz (scale_shift_mrelu adds r,
-// mrelu_bn_bwd writes dz).
+// mrelu_bn_bwd writes dz); in inference the folded kernel adds r in its epilogue.
 TEST(CudaConvBnMrelu, TrainingWithResidualEqualsCpuOp) {
   const ConvCase c{"odd7x9_3x3_s1p1", 2, 3, 7, 9, 5, 3, 3, 1, 1};
   uint64_t seed = 200;
   for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, false, /*with_res=*/true);
   check_training(c, kMasked, seed + 10, /*tf32=*/true, /*with_res=*/true);
+  for (const ActCase& ac : kActs) check_inference(c, ac, seed += 10, false, /*with_res=*/true);
+  check_inference(c, kMasked, seed + 10, /*tf32=*/true, /*with_res=*/true);
 }
 
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {

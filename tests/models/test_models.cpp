@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/core/autograd.h"
 #include "engine/core/random.h"
 #include "engine/ops/activation.h"
+#include "engine/ops/conv_bn_fold_cache.h"
 #include "engine/ops/elementwise.h"
 #include "models/model.h"
 
@@ -103,6 +105,41 @@ TEST(Models, SmallModelsTrainStepShapes) {
     for (auto& [n, p] : m->named_parameters()) EXPECT_TRUE(p.grad().defined()) << arch << " " << n;
     EXPECT_THROW(m->forward(randn({3, 3, 16, 16}, g)), Error);
   }
+}
+
+// Eval without gradients folds each conv's BN once (engine/ops/conv_bn_fold_cache.h): a second
+// pass over unchanged weights refolds nothing and gives the same logits; a training step (new
+// weights, new running statistics) refolds every conv.
+TEST(Models, EvalReusesTheFoldedWeightsUntilTheyChange) {
+  ModelConfig c;
+  c.arch = Arch::ResNet18;
+  c.width = 0.125f;
+  c.in_channels = 1;
+  c.image_size = 16;
+  auto m = make_model(c);
+  Generator g(2);
+  const Tensor x = randn({2, 1, 16, 16}, g);
+  const int convs = 1 + 8 * 2 + 3;  // stem, two per block, three shortcuts
+  auto eval = [&] {
+    NoGradGuard no_grad;
+    m->eval();
+    Tensor y = m->forward(x);
+    m->train();
+    return y.to_vector();
+  };
+  clear_fold_cache();
+  const FoldCacheStats s0 = fold_cache_stats();
+  const auto y1 = eval();
+  const FoldCacheStats s1 = fold_cache_stats();
+  EXPECT_EQ(s1.misses - s0.misses, convs);
+  const auto y2 = eval();
+  const FoldCacheStats s2 = fold_cache_stats();
+  EXPECT_EQ(s2.hits - s1.hits, convs);
+  EXPECT_EQ(s2.misses, s1.misses);
+  EXPECT_EQ(y1, y2);
+  sum(m->forward(x)).backward();  // a training-mode forward: the running statistics change
+  eval();
+  EXPECT_EQ(fold_cache_stats().misses - s2.misses, convs);
 }
 
 TEST(Models, MasksChangeTheCountAndAreValidated) {

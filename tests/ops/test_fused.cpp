@@ -19,6 +19,7 @@
 #include "engine/ops/bn_act.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/conv_bn_act.h"
+#include "engine/ops/conv_bn_fold_cache.h"
 #include "engine/ops/elementwise.h"
 #include "tests/support/gradcheck.h"
 
@@ -191,6 +192,61 @@ TEST(Fused, BnActEqualsTheUnfusedChain) {
           expect_close(b1.grad(), b2.grad(), "dbeta");
           if (with_res) expect_close(r1.grad(), r2.grad(), "dresidual");
         }
+}
+
+// ---------------------------------------------------------------- the folded weights' cache
+// Eval without gradients folds BN into the conv once, until w, γ, β or the running statistics
+// change (engine/ops/conv_bn_fold_cache.h): every way the engine writes them must invalidate it.
+TEST(Fused, FoldedWeightsAreCachedUntilTheWeightsChange) {
+  Tensor x = random_tensor({2, 3, 6, 6}, 1), w = random_tensor({4, 3, 3, 3}, 2, 0.5f);
+  Tensor g = random_tensor({4}, 3), b = random_tensor({4}, 4);
+  BatchNormState st;
+  st.running_mean = random_tensor({4}, 5);
+  st.running_var = Tensor::full({4}, 1.5f);
+  auto eval = [&] {
+    NoGradGuard no_grad;
+    return conv_bn_act(x, w, g, b, st, false, Act::ReLU, Tensor(), 1, 1);
+  };
+  auto unfused = [&] {  // the reference: conv → BN (running stats) → ReLU, nothing cached
+    NoGradGuard no_grad;
+    BatchNormState s2{st.running_mean.clone(), st.running_var.clone(), st.momentum, st.eps};
+    return apply_act(batch_norm2d(conv2d(x, w, Tensor(), 1, 1), g, b, s2, false), Act::ReLU,
+                     Tensor());
+  };
+  clear_fold_cache();
+  FoldCacheStats s0 = fold_cache_stats();
+  Tensor a1 = eval(), a2 = eval();
+  FoldCacheStats s1 = fold_cache_stats();
+  EXPECT_EQ(s1.misses - s0.misses, 1);
+  EXPECT_EQ(s1.hits - s0.hits, 1);
+  EXPECT_EQ(a1.to_vector(), a2.to_vector());
+  expect_close(a1, unfused(), "cached");
+
+  auto expect_refold = [&](const char* what) {
+    SCOPED_TRACE(what);
+    const FoldCacheStats before = fold_cache_stats();
+    Tensor a = eval();
+    EXPECT_EQ(fold_cache_stats().misses - before.misses, 1) << "the cache missed no change";
+    expect_close(a, unfused(), "after the change");
+  };
+  w.data<float>()[0] += 1.f;  // a write through the raw pointer
+  expect_refold("weight written through data()");
+  g.copy_(random_tensor({4}, 6));
+  expect_refold("gamma copied in place");
+  b.fill_(0.25f);
+  expect_refold("beta filled");
+  {  // a training-mode forward updates the running statistics
+    Tensor unused = conv_bn_act(x, w, g, b, st, true, Act::ReLU, Tensor(), 1, 1);
+  }
+  expect_refold("running statistics updated by training");
+  st.eps = 1e-3f;
+  expect_refold("another eps");
+  // (The unfused reference read w, γ, β through data(), which counts as a possible write: the
+  // cache is conservative. A model's eval loop touches them only here.)
+  eval();
+  const FoldCacheStats before = fold_cache_stats();
+  eval();
+  EXPECT_EQ(fold_cache_stats().hits - before.hits, 1) << "unchanged again: a hit";
 }
 
 // ---------------------------------------------------------------- finite differences
