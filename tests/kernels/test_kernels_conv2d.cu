@@ -320,17 +320,31 @@ double rel_to_max(const std::vector<float>& got, const std::vector<double>& ref)
 }
 }  // namespace
 
+namespace {
+// Random x, w, dy (uniform in [−1, 1)) and the double-precision conv of them.
+struct RandomConv {
+  std::vector<float> x, w, dy;
+  DoubleConv ref;
+};
+RandomConv random_conv(const ConvCase& c, uint64_t seed) {
+  const Conv2dGeom p = c.params();
+  RandomConv r;
+  r.x = host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed));
+  r.w = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
+  r.dy = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
+  r.ref = double_conv(p, r.x, r.w, r.dy);
+  return r;
+}
+}  // namespace
+
 TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
   uint64_t seed = 3000;
   for (const ConvCase& c : model_conv_cases()) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
-    const std::vector<float> hx =
-        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
-    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
-    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
-    const DoubleConv ref = double_conv(p, hx, hw, hg);
-    DeviceBuffer<float> x(hx), w(hw), dy(hg), y(size_t(p.y_size())), dx(size_t(p.x_size())),
+    const RandomConv rc = random_conv(c, seed += 10);
+    const DoubleConv& ref = rc.ref;
+    DeviceBuffer<float> x(rc.x), w(rc.w), dy(rc.dy), y(size_t(p.y_size())), dx(size_t(p.x_size())),
         dw(size_t(p.w_size())), ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
 
     CUDA_OK(conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
@@ -371,12 +385,9 @@ TEST(CudaConv2dFprop, Fp32VersionsOnRandomDataAgainstDouble) {
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
-    const std::vector<float> hx =
-        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
-    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
-    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
-    const DoubleConv ref = double_conv(p, hx, hw, hg);
-    DeviceBuffer<float> x(hx), w(hw), y(size_t(p.y_size()));
+    const RandomConv rc = random_conv(c, seed += 10);
+    const DoubleConv& ref = rc.ref;
+    DeviceBuffer<float> x(rc.x), w(rc.w), y(size_t(p.y_size()));
     for (conv2d_fprop_version v :
          {conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v5_simt_128x128,
           conv2d_fprop_version::v6_simt_split_k}) {
@@ -402,12 +413,9 @@ TEST(CudaConv2dDgrad, Fp32VersionsOnRandomDataAgainstDouble) {
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
-    const std::vector<float> hx =
-        host(senet::test::random_tensor({c.N, c.C, c.H, c.W}, seed += 10));
-    const std::vector<float> hw = host(senet::test::random_tensor({c.K, c.C, c.R, c.S}, seed + 1));
-    const std::vector<float> hg = host(senet::test::random_tensor({c.N, c.K, p.P, p.Q}, seed + 2));
-    const DoubleConv ref = double_conv(p, hx, hw, hg);
-    DeviceBuffer<float> w(hw), dy(hg), dx(size_t(p.x_size()));
+    const RandomConv rc = random_conv(c, seed += 10);
+    const DoubleConv& ref = rc.ref;
+    DeviceBuffer<float> w(rc.w), dy(rc.dy), dx(size_t(p.x_size()));
     for (conv2d_dgrad_version v :
          {conv2d_dgrad_version::v4_simt_128x128, conv2d_dgrad_version::v5_simt_phases}) {
       SCOPED_TRACE(conv2d_dgrad_version_name(v));

@@ -656,6 +656,70 @@ std::map<std::string, Hook> make_hooks() {
 
 // Hooks of the kernels outside the conv/BN family (elementwise, reductions, GEMM, head, losses,
 // activations, optimizers, mask search).
+// SGD (momentum 0.9, Nesterov, weight decay) on the conv's weight: v1 one launch over the tensor,
+// or (multi) v2 with the weight cut into 8 tensors (the last shorter), one launch for all.
+Case sgd_case(const Conv2dGeom& p, bool multi) {
+  const int64_t n = p.w_size(), piece = (n + 7) / 8;
+  Vec w = uniform(n, 73), g = uniform(n, 74), buf = uniform(n, 75);
+  auto dw = dev(w), dg = dev(g), db = dev(buf);
+  sgd_update_params sp;
+  sp.p = dw->get(), sp.g = dg->get(), sp.buf = db->get(), sp.n = n, sp.lr = 0.1f;
+  sp.momentum = 0.9f, sp.weight_decay = 5e-4f, sp.nesterov = true;
+  sgd_update_multi_params mp;
+  for (int64_t off = 0; off < n; off += piece, ++mp.count)
+    mp.t[mp.count] = sgd_tensor{dw->get() + off,          dg->get() + off, db->get() + off,
+                                std::min(piece, n - off), sp.weight_decay, false};
+  mp.lr = sp.lr, mp.momentum = sp.momentum, mp.nesterov = sp.nesterov;
+  return Case{
+      [=] { return multi ? sgd_update_multi_launch(mp, nullptr) : sgd_update_launch(sp, nullptr); },
+      [=](Check& c) {
+        Vec rw = w, rb = buf;
+        cpu::SgdUpdate u;
+        u.lr = 0.1f, u.momentum = 0.9f, u.weight_decay = 5e-4f, u.nesterov = true;
+        cpu::sgd_update(rw.data(), g.data(), rb.data(), n, u);
+        c.close("p", dw->download(), rw, kTolUlp);
+        c.close("buf", db->download(), rb, kTolUlp);
+      }};
+}
+
+// AdamW at step 3 on the conv's weight, v1 or (multi) v2 as for SGD.
+Case adam_case(const Conv2dGeom& p, bool multi) {
+  const int64_t n = p.w_size(), piece = (n + 7) / 8;
+  Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f),
+      v = uniform(n, 79, 0.f, 0.01f);
+  auto dw = dev(w), dg = dev(g), dm = dev(m), dv = dev(v);
+  const float bc1 = 1.f - 0.9f * 0.9f * 0.9f, bc2 = 1.f - 0.999f * 0.999f * 0.999f;
+  adam_update_params ap;
+  ap.p = dw->get(), ap.g = dg->get(), ap.m = dm->get(), ap.v = dv->get(), ap.n = n, ap.lr = 1e-3f;
+  ap.weight_decay = 1e-2f, ap.decoupled = true, ap.bias_correction1 = bc1;
+  ap.bias_correction2 = bc2;
+  adam_update_multi_params mp;
+  for (int64_t off = 0; off < n; off += piece, ++mp.count)
+    mp.t[mp.count] = adam_tensor{dw->get() + off,
+                                 dg->get() + off,
+                                 dm->get() + off,
+                                 dv->get() + off,
+                                 std::min(piece, n - off),
+                                 ap.weight_decay,
+                                 bc1,
+                                 bc2};
+  mp.lr = ap.lr, mp.decoupled = true;
+  return Case{
+      [=] {
+        return multi ? adam_update_multi_launch(mp, nullptr) : adam_update_launch(ap, nullptr);
+      },
+      [=](Check& c) {
+        Vec rw = w, rm = m, rv = v;
+        cpu::AdamUpdate u;
+        u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f, u.weight_decay = 1e-2f;
+        u.decoupled = true, u.bias_correction1 = bc1, u.bias_correction2 = bc2;
+        cpu::adam_update(rw.data(), g.data(), rm.data(), rv.data(), n, u);
+        c.close("p", dw->download(), rw, kTolUlp);
+        c.close("m", dm->download(), rm, kTolUlp);
+        c.close("v", dv->download(), rv, kTolUlp);
+      }};
+}
+
 void add_other_hooks(std::map<std::string, Hook>& h) {
   using P = const Conv2dGeom&;
   auto act_n = [](P p) { return p.y_size(); };              // activation N×K×P×Q
@@ -1079,98 +1143,11 @@ void add_other_hooks(std::map<std::string, Hook>& h) {
                 }};
   };
 
-  // --- optimizers on the conv's weight (nvcc FMAs: a few ulp)
-  h["sgd_update_launch/v1_grid_stride"] = [](P p) {
-    const int64_t n = p.w_size();
-    Vec w = uniform(n, 73), g = uniform(n, 74), buf = uniform(n, 75);
-    auto dw = dev(w), dg = dev(g), db = dev(buf);
-    sgd_update_params sp;
-    sp.p = dw->get(), sp.g = dg->get(), sp.buf = db->get(), sp.n = n, sp.lr = 0.1f,
-    sp.momentum = 0.9f;
-    sp.weight_decay = 5e-4f, sp.nesterov = true;
-    return Case{[=] { return sgd_update_launch(sp, nullptr); },
-                [=](Check& c) {
-                  Vec rw = w, rb = buf;
-                  cpu::SgdUpdate u;
-                  u.lr = 0.1f, u.momentum = 0.9f, u.weight_decay = 5e-4f, u.nesterov = true;
-                  cpu::sgd_update(rw.data(), g.data(), rb.data(), n, u);
-                  c.close("p", dw->download(), rw, kTolUlp);
-                  c.close("buf", db->download(), rb, kTolUlp);
-                }};
-  };
-  h["adam_update_launch/v1_grid_stride"] = [](P p) {
-    const int64_t n = p.w_size();
-    Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f),
-        v = uniform(n, 79, 0.f, 0.01f);
-    auto dw = dev(w), dg = dev(g), dm = dev(m), dv = dev(v);
-    const float bc1 = 1.f - 0.9f * 0.9f * 0.9f, bc2 = 1.f - 0.999f * 0.999f * 0.999f;
-    adam_update_params ap;
-    ap.p = dw->get(), ap.g = dg->get(), ap.m = dm->get(), ap.v = dv->get(), ap.n = n, ap.lr = 1e-3f;
-    ap.weight_decay = 1e-2f, ap.decoupled = true, ap.bias_correction1 = bc1,
-    ap.bias_correction2 = bc2;
-    return Case{[=] { return adam_update_launch(ap, nullptr); },
-                [=](Check& c) {
-                  Vec rw = w, rm = m, rv = v;
-                  cpu::AdamUpdate u;
-                  u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f,
-                  u.weight_decay = 1e-2f;
-                  u.decoupled = true, u.bias_correction1 = bc1, u.bias_correction2 = bc2;
-                  cpu::adam_update(rw.data(), g.data(), rm.data(), rv.data(), n, u);
-                  c.close("p", dw->download(), rw, kTolUlp);
-                  c.close("m", dm->download(), rm, kTolUlp);
-                  c.close("v", dv->download(), rv, kTolUlp);
-                }};
-  };
-  // v2: the same updates with the weight cut into 8 tensors (the last one shorter), one launch
-  h["sgd_update_multi_launch/v2_multi_tensor"] = [](P p) {
-    const int64_t n = p.w_size(), piece = (n + 7) / 8;
-    Vec w = uniform(n, 73), g = uniform(n, 74), buf = uniform(n, 75);
-    auto dw = dev(w), dg = dev(g), db = dev(buf);
-    sgd_update_multi_params sp;
-    for (int64_t off = 0; off < n; off += piece, ++sp.count)
-      sp.t[sp.count] = sgd_tensor{dw->get() + off,          dg->get() + off, db->get() + off,
-                                  std::min(piece, n - off), 5e-4f,           false};
-    sp.lr = 0.1f, sp.momentum = 0.9f, sp.nesterov = true;
-    return Case{[=] { return sgd_update_multi_launch(sp, nullptr); },
-                [=](Check& c) {
-                  Vec rw = w, rb = buf;
-                  cpu::SgdUpdate u;
-                  u.lr = 0.1f, u.momentum = 0.9f, u.weight_decay = 5e-4f, u.nesterov = true;
-                  cpu::sgd_update(rw.data(), g.data(), rb.data(), n, u);
-                  c.close("p", dw->download(), rw, kTolUlp);
-                  c.close("buf", db->download(), rb, kTolUlp);
-                }};
-  };
-  h["adam_update_multi_launch/v2_multi_tensor"] = [](P p) {
-    const int64_t n = p.w_size(), piece = (n + 7) / 8;
-    Vec w = uniform(n, 76), g = uniform(n, 77), m = uniform(n, 78, -0.1f, 0.1f),
-        v = uniform(n, 79, 0.f, 0.01f);
-    auto dw = dev(w), dg = dev(g), dm = dev(m), dv = dev(v);
-    const float bc1 = 1.f - 0.9f * 0.9f * 0.9f, bc2 = 1.f - 0.999f * 0.999f * 0.999f;
-    adam_update_multi_params ap;
-    for (int64_t off = 0; off < n; off += piece, ++ap.count)
-      ap.t[ap.count] = adam_tensor{dw->get() + off,
-                                   dg->get() + off,
-                                   dm->get() + off,
-                                   dv->get() + off,
-                                   std::min(piece, n - off),
-                                   1e-2f,
-                                   bc1,
-                                   bc2};
-    ap.lr = 1e-3f, ap.decoupled = true;
-    return Case{[=] { return adam_update_multi_launch(ap, nullptr); },
-                [=](Check& c) {
-                  Vec rw = w, rm = m, rv = v;
-                  cpu::AdamUpdate u;
-                  u.lr = 1e-3f, u.beta1 = 0.9f, u.beta2 = 0.999f, u.eps = 1e-8f,
-                  u.weight_decay = 1e-2f;
-                  u.decoupled = true, u.bias_correction1 = bc1, u.bias_correction2 = bc2;
-                  cpu::adam_update(rw.data(), g.data(), rm.data(), rv.data(), n, u);
-                  c.close("p", dw->download(), rw, kTolUlp);
-                  c.close("m", dm->download(), rm, kTolUlp);
-                  c.close("v", dv->download(), rv, kTolUlp);
-                }};
-  };
+  // --- optimizers on the conv's weight (nvcc FMAs: a few ulp); v2 cuts it into 8 tensors
+  h["sgd_update_launch/v1_grid_stride"] = [](P p) { return sgd_case(p, false); };
+  h["sgd_update_multi_launch/v2_multi_tensor"] = [](P p) { return sgd_case(p, true); };
+  h["adam_update_launch/v1_grid_stride"] = [](P p) { return adam_case(p, false); };
+  h["adam_update_multi_launch/v2_multi_tensor"] = [](P p) { return adam_case(p, true); };
 
   // --- SENet mask search on the site after the conv (no CPU op in engine/: the definitions)
   h["mask_accumulate_absdiff_launch/v1_thread_per_position"] = [=](P p) {
