@@ -39,10 +39,13 @@ struct fast_divmod {
     return int((uint32_t((uint64_t(uint32_t(n)) * mul) >> 32) + uint32_t(n)) >> shift);
 #endif
   }
-  // q = ⌊n / d⌋, r = n − q·d.
+  // q = ⌊n / d⌋, r = n − q·d. Exact for 0 ≤ n < 2³¹. Callers may pass a negative n and discard
+  // the results (dgrad's taps above the image): the remainder is then computed modulo 2³², in
+  // unsigned arithmetic, so that no signed overflow (undefined behaviour) happens on the way; the
+  // same instructions as the signed form.
   SENET_HD void divmod(int n, int& q, int& r) const {
     q = div(n);
-    r = n - q * d;
+    r = int(uint32_t(n) - uint32_t(q) * uint32_t(d));
   }
 };
 
