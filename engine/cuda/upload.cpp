@@ -70,8 +70,11 @@ struct Uploader {
     } else {
       SENET_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     }
+    // The count first: every free it includes happened before the record, so the marker covers
+    // their blocks' users even if another thread frees something in between.
+    const uint64_t frees = free_count();
     SENET_CUDA_CHECK(cudaEventRecord(e, stream()));
-    markers.push_back({free_count(), e});
+    markers.push_back({frees, e});
     return e;
   }
 
