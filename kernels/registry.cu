@@ -15,8 +15,8 @@
 
 namespace senet {
 
-// A new conv version must get a registry entry (and a bench hook): these counts say how many
-// versions the entries below cover.
+// A new conv version must get a registry entry (and a case in tools/bench/cases/): these counts
+// say how many versions the entries below cover.
 static_assert(std::size(kConv2dFpropVersions) == 6,
               "conv2d_fprop version missing from the registry");
 static_assert(std::size(kConv2dDgradVersions) == 5,

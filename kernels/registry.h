@@ -1,7 +1,8 @@
 // kernels/registry.h — the list of every kernel launcher in kernels/*.h and each of its versions,
 // with a one-line doc and the FLOP and byte counts of one launch, so that benchmarks and tests can
-// iterate all of them (tools/bench/bench_kernels.cu checks each against the CPU backend, then times
-// it). Rule: data only — no launch code here; the bench keeps one run hook per (name, version).
+// iterate all of them: each entry's case (inputs, launch, CPU check) is in the kernel-case library
+// tools/bench/cases/ (cases.h), which test_kernel_registry runs on small shapes and bench_kernels
+// checks, then times. Rule: data only — no launch code here; one case per (name, version) there.
 // Problem shape: every entry is sized from one model layer, given as the layer's Conv2dGeom
 // (N = batch). What the kernel runs on, by domain:
 //   conv        the conv itself (x N×C×H×W, w K×C×R×S, y N×K×P×Q)
@@ -12,7 +13,8 @@
 // written once (4 bytes per float, 1 per mask byte, 1/8 per pass bit), plus the workspaces written
 // and read back. FLOPs count the arithmetic of the math (an FMA is 2), not index computations.
 // Adding a kernel or a version: add its entry in kernels/registry.cu (a static_assert there counts
-// the versions of the conv family) and its run hook in tools/bench/bench_kernels.cu.
+// the versions of the conv family) and its case in tools/bench/cases/cases_conv.cu (conv2d_*,
+// conv_bn_mrelu, the BN family) or cases_other.cu (everything else).
 #pragma once
 #include <cstddef>
 

@@ -7,10 +7,11 @@
 #include "engine/cpu/elementwise.h"
 #include "kernels/elementwise.h"
 #include "tests/kernels/cuda_test.h"
-#include "tests/kernels/kernel_inputs.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
+using namespace senet::inputs;
 
 namespace {
 

@@ -15,10 +15,11 @@
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
 #include "tests/kernels/cuda_test.h"
-#include "tests/kernels/kernel_inputs.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
+using namespace senet::inputs;
 
 namespace {
 

@@ -21,10 +21,11 @@
 #include "kernels/reduce.h"
 #include "kernels/softmax_xent.h"
 #include "tests/kernels/cuda_test.h"
-#include "tests/kernels/kernel_inputs.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
+using namespace senet::inputs;
 
 namespace {
 

@@ -11,10 +11,11 @@
 #include "kernels/emu/race_check.h"
 #include "kernels/mask_search.h"
 #include "tests/kernels/cuda_test.h"
-#include "tests/kernels/kernel_inputs.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
+using namespace senet::inputs;
 
 namespace {
 

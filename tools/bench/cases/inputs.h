@@ -1,12 +1,17 @@
-// tests/kernels/kernel_inputs.h — deterministic test inputs for the kernel tests outside the conv/BN
-// family (Philox-based engine/core/rng.h, so every run and both builds see the same numbers).
+// tools/bench/cases/inputs.h — the deterministic inputs of every kernel check: the per-kernel tests
+// (tests/kernels/test_kernels_*.cu) and the registry's cases (tools/bench/cases/, run by
+// test_kernel_registry and bench_kernels). Philox-based (engine/core/rng.h): every run and both
+// builds (g++ against the emulation, nvcc) see the same numbers.
+// Rule: one Philox stream per generator (11–14), so a seed names one input sequence everywhere;
+// conv-family inputs are small_ints (exact in any summation order: conv outputs compare bitwise).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "engine/core/rng.h"
 
-namespace senet::cudatest {
+namespace senet::inputs {
 
 inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
   std::vector<float> v(n);
@@ -15,7 +20,7 @@ inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.f, floa
 }
 
 // Integers in [lo, hi] as floats: sums and products of few of them are exact in fp32.
-inline std::vector<float> small_ints(size_t n, uint64_t seed, int lo, int hi) {
+inline std::vector<float> small_ints(size_t n, uint64_t seed, int lo = -8, int hi = 8) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i)
     v[i] = float(lo + int(rand_below(seed, 12, i, uint32_t(hi - lo + 1))));
@@ -34,4 +39,4 @@ inline std::vector<uint8_t> bytes01(size_t n, uint64_t seed) {
   return v;
 }
 
-}  // namespace senet::cudatest
+}  // namespace senet::inputs

@@ -1,0 +1,84 @@
+// tests/kernels/test_kernel_registry.cu — every entry of kernels/registry.h through its case in the
+// kernel-case library (tools/bench/cases/cases.h), the cases bench_kernels checks and times:
+//   KernelRegistry.EveryEntryHasACaseAndEveryCaseAnEntry   the registry and the cases name the same
+//                  "name/version" keys, one case each
+//   Entries/RegistryCase.PassesItsCheck/<name>_<version>    each entry that is not gpu_only, on
+//                  every small layer shape of its domain (tools/bench/layer_shapes.h: channels ÷8,
+//                  spatial ÷4) at N = 2 — what `bench_kernels_emu --check-only --small` runs — its
+//                  first launch against the CPU backend, with the tolerance its case names
+// Built by g++ against the emulation only (senet_kernel_cases_emu; label registry, the default
+// schedule): the per-kernel tests (test_kernels_*.cu) hold the edge shapes, schedules and bounds.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernels/registry.h"
+#include "tools/bench/cases/cases.h"
+#include "tools/bench/cases/kernel_case.h"
+#include "tools/bench/layer_shapes.h"
+
+using namespace senet;
+using namespace senet::cases;
+
+namespace {
+
+std::vector<const kernel_entry*> emulated_entries() {
+  size_t n = 0;
+  const kernel_entry* reg = kernel_registry(&n);
+  std::vector<const kernel_entry*> v;
+  for (size_t i = 0; i < n; ++i)
+    if (!reg[i].gpu_only) v.push_back(&reg[i]);
+  return v;
+}
+
+TEST(KernelRegistry, EveryEntryHasACaseAndEveryCaseAnEntry) {
+  size_t n = 0;
+  const kernel_entry* reg = kernel_registry(&n);
+  ASSERT_GT(n, 0u);
+  std::set<std::string> entries;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string key = case_key(reg[i]);
+    EXPECT_TRUE(entries.insert(key).second) << key << ": two registry entries";
+    EXPECT_NE(kernel_case(reg[i]), nullptr) << key << ": no case in tools/bench/cases/";
+  }
+  const std::vector<std::string> keys = kernel_case_keys();
+  for (const std::string& k : keys)
+    EXPECT_EQ(entries.count(k), 1u) << k << ": a case that names no registry entry";
+  EXPECT_EQ(keys.size(), entries.size());
+}
+
+class RegistryCase : public testing::TestWithParam<const kernel_entry*> {};
+
+TEST_P(RegistryCase, PassesItsCheck) {
+  const kernel_entry& e = *GetParam();
+  const Hook* hook = kernel_case(e);
+  ASSERT_NE(hook, nullptr) << case_key(e) << ": no case in tools/bench/cases/";
+  int shapes = 0;
+  for (const bench::layer_shape& s : bench::small_layer_shapes()) {
+    if ((e.domain == kernel_domain::head) != s.fc()) continue;
+    SCOPED_TRACE(s.label());
+    ++shapes;
+    const Conv2dGeom p = s.params(2);
+    Arena arena;  // outlives c (declared first)
+    const Case c = (*hook)(p, arena);
+    ASSERT_EQ(c.launch(), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    Check chk;
+    c.check(chk);
+    EXPECT_TRUE(chk.ok) << chk.detail;
+  }
+  EXPECT_GT(shapes, 0) << "no small layer shape of domain " << kernel_domain_name(e.domain);
+}
+
+INSTANTIATE_TEST_SUITE_P(Entries, RegistryCase, testing::ValuesIn(emulated_entries()),
+                         [](const testing::TestParamInfo<const kernel_entry*>& info) {
+                           std::string s = case_key(*info.param);
+                           for (char& ch : s)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return s;
+                         });
+
+}  // namespace

@@ -1,0 +1,392 @@
+// tools/bench/cases/cases_conv.cu — the cases of the conv / BatchNorm family (cases.h): conv2d
+// fprop / dgrad / wgrad at every version, BN statistics, finalize (train and eval),
+// scale-shift-mReLU, the fused conv → BN → masked ReLU forward (training, fold, inference) and the
+// backward of BN → masked ReLU and of the whole conv → BN → masked ReLU.
+// Inputs: conv operands are small_ints (exact: conv outputs compare bitwise, y = conv(x, w) feeds
+// the BN checks unrounded); BN parameters and upstream gradients are uniform.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/batchnorm.h"
+#include "kernels/bn_finalize.h"
+#include "kernels/bn_stats.h"
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/conv_bn_mrelu_fwd.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "kernels/scale_shift_mrelu.h"
+#include "tools/bench/cases/cases.h"
+#include "tools/bench/cases/inputs.h"
+#include "tools/bench/cases/reference.h"
+
+namespace senet::cases {
+
+using namespace senet::inputs;
+
+// Run hooks, one per registry entry ("name/version"). Each builds its inputs on the host, uploads
+// them, and computes the CPU reference lazily inside check().
+
+void add_conv_cases(HookMap& h) {
+  using P = const Conv2dGeom&;
+
+  // --- conv2d fprop / dgrad / wgrad, every version
+  for (conv2d_fprop_version v : kConv2dFpropVersions)
+    h[std::string("conv2d_fprop/") + conv2d_fprop_version_name(v)] = [v](P p, Arena& arena) {
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
+      auto dx = arena.dev(x), dw = arena.dev(w);
+      auto dy = arena.dev<float>(p.y_size());
+      auto ws = arena.dev<float>(std::max<int64_t>(conv2d_fprop_workspace_floats(v, p), 1));
+      return Case{[=] {
+                    return conv2d_fprop(v, p, dx->get(), dw->get(), nullptr, dy->get(), nullptr,
+                                        ws->get());
+                  },
+                  [=](Check& c) { c.close("y", dy->download(), cpu_conv(p, x, w), 0); }};
+    };
+  for (conv2d_dgrad_version v : kConv2dDgradVersions)
+    h[std::string("conv2d_dgrad/") + conv2d_dgrad_version_name(v)] = [v](P p, Arena& arena) {
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2),
+          g = small_ints(p.y_size(), 3);
+      auto dw = arena.dev(w), dg = arena.dev(g);
+      auto dx = arena.dev<float>(p.x_size());
+      return Case{[=] { return conv2d_dgrad(v, p, dg->get(), dw->get(), dx->get(), nullptr); },
+                  [=](Check& c) {
+                    Vec ref;
+                    cpu_conv_bprop(p, x, w, g, &ref, nullptr);
+                    c.close("dx", dx->download(), ref, 0);
+                  }};
+    };
+  for (conv2d_wgrad_version v : kConv2dWgradVersions)
+    h[std::string("conv2d_wgrad/") + conv2d_wgrad_version_name(v)] = [v](P p, Arena& arena) {
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2),
+          g = small_ints(p.y_size(), 3);
+      auto dx = arena.dev(x), dg = arena.dev(g);
+      auto dw = arena.dev<float>(p.w_size());
+      auto ws = arena.dev<float>(conv2d_wgrad_v2_workspace_floats(p));
+      return Case{
+          [=] { return conv2d_wgrad(v, p, dx->get(), dg->get(), dw->get(), ws->get(), nullptr); },
+          [=](Check& c) {
+            Vec ref;
+            cpu_conv_bprop(p, x, w, g, nullptr, &ref);
+            c.close("dw", dw->download(), ref, 0);
+          }};
+    };
+
+  // --- BatchNorm statistics, finalize, scale-shift-mReLU (on the conv's output y: N×K×PQ)
+  h["bn_stats_partials/v1_two_pass_tile"] = [](P p, Arena& arena) {
+    const bn_stats_params sp{p.N, p.K, p.P * p.Q};
+    const int64_t T = bn_stats_num_partials(sp);
+    Vec y = uniform(p.y_size(), 4, 90.f, 110.f);  // |μ| ≫ σ: a one-pass variance would fail
+    auto dy = arena.dev(y);
+    auto part = arena.dev<float>(3 * T * p.K);
+    return Case{
+        [=] { return bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr); },
+        [=](Check& c) {
+          Vec m, v;
+          merge_partials(part->download(), T, p.K, &m, &v);
+          const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+          c.close("mean", m, r.mean, kTol);
+          c.close("var", v, r.var, kTol);
+        }};
+  };
+  for (bn_finalize_version v : kBnFinalizeVersions)
+    h[std::string("bn_finalize_train/") + bn_finalize_version_name(v)] = [v](P p, Arena& arena) {
+      const bn_stats_params sp{p.N, p.K, p.P * p.Q};
+      const int64_t T = bn_stats_num_partials(sp);
+      Vec y = uniform(p.y_size(), 5, -2.f, 6.f), g = uniform(p.K, 6), b = uniform(p.K, 7);
+      Vec rm = uniform(p.K, 8), rv = uniform(p.K, 9, 0.5f, 2.f);
+      auto dy = arena.dev(y), dg = arena.dev(g), db = arena.dev(b), drm = arena.dev(rm),
+           drv = arena.dev(rv);
+      auto part = arena.dev<float>(3 * T * p.K);
+      auto out = arena.dev<float>(4 * p.K);
+      CUDA_TRY(bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K),
+                                 nullptr));  // checked on its own row
+      const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f, v};
+      const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
+                                out->get() + 3 * p.K};
+      return Case{[=] {
+                    return bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
+                                             drm->get(), drv->get(), o, nullptr);
+                  },
+                  [=](Check& c) {
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    const double M = double(p.N) * p.P * p.Q;
+                    Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K)),
+                        rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                    for (size_t k = 0; k < size_t(p.K); ++k) {
+                      sc[k] = g[k] * r.invstd[k], sh[k] = b[k] - r.mean[k] * sc[k];
+                      rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
+                      rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
+                    }
+                    const Vec o = out->download();
+                    c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                    c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
+                    c.close("scale", Vec(o.begin() + 2 * p.K, o.begin() + 3 * p.K), sc, kTol);
+                    c.close("shift", Vec(o.begin() + 3 * p.K, o.end()), sh, kTol);
+                    c.close("running_mean", drm->download(), rm2, kTol);
+                    c.close("running_var", drv->download(), rv2, kTol);
+                  }};
+    };
+  h["bn_finalize_eval/v1_thread_per_channel"] = [](P p, Arena& arena) {
+    Vec g = uniform(p.K, 6), b = uniform(p.K, 7), rm = uniform(p.K, 8),
+        rv = uniform(p.K, 9, 0.5f, 2.f);
+    auto dg = arena.dev(g), db = arena.dev(b), drm = arena.dev(rm), drv = arena.dev(rv);
+    auto out = arena.dev<float>(4 * p.K);
+    const bn_finalize_params fp{p.K, 0, 1e-5f, 0.1f};
+    const bn_channel_affine o{out->get(), out->get() + p.K, out->get() + 2 * p.K,
+                              out->get() + 3 * p.K};
+    return Case{[=] {
+                  return bn_finalize_eval(fp, dg->get(), db->get(), drm->get(), drv->get(), o,
+                                          nullptr);
+                },
+                [=](Check& c) {
+                  Vec ref(static_cast<size_t>(
+                      4 * p.K));  // μ, 1/σ, scale, shift from the running stats, in double
+                  for (size_t k = 0; k < size_t(p.K); ++k) {
+                    const double is = 1.0 / std::sqrt(double(rv[k]) + 1e-5);
+                    ref[k] = rm[k], ref[p.K + k] = float(is), ref[2 * p.K + k] = float(g[k] * is);
+                    ref[3 * p.K + k] = float(b[k] - rm[k] * g[k] * is);
+                  }
+                  c.close("mean,invstd,scale,shift", out->download(), ref, kTolUlp);
+                }};
+  };
+  h["scale_shift_mrelu/v1_ballot_bits"] = [](P p, Arena& arena) {
+    const int64_t PQ = int64_t(p.P) * p.Q, n = p.y_size();
+    Vec y = uniform(n, 10), g = uniform(p.K, 11), b = uniform(p.K, 12), r = uniform(n, 13);
+    const std::vector<uint8_t> m = bytes01(p.K * PQ, 14);
+    auto dy = arena.dev(y), dg = arena.dev(g), db = arena.dev(b), dr = arena.dev(r);
+    auto dm = arena.dev(m);
+    auto da = arena.dev<float>(n);
+    auto dbits = arena.dev<uint32_t>(pass_bits_words(n));
+    const scale_shift_mrelu_params sp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
+    return Case{[=] {
+                  return scale_shift_mrelu(sp, dy->get(), dg->get(), db->get(), dr->get(),
+                                           dm->get(), da->get(), dbits->get(), nullptr);
+                },
+                [=](Check& c) {  // CPU BN-act with μ = 0, 1/σ = 1: z = γ·y + β + r, the same map
+                  Vec a, zero(static_cast<size_t>(p.K), 0.f), one(static_cast<size_t>(p.K), 1.f);
+                  std::vector<uint64_t> bits;
+                  cpu_bn_act(p, y, zero, one, g, b, Act::MaskedReLU, m.data(), &r, &a, &bits);
+                  c.close("a", da->download(), a, kTolUlp);
+                  c.bits("bits", dbits->download(), bits, n, a, kTolUlp);
+                }};
+  };
+
+  // --- fused conv → BN → masked ReLU
+  // FP32 (v5's loop) and TF32 (v4's loop); the integer inputs are exact in both.
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv2d_fprop_bn_partials/v4_tf32_bn_epilogue"
+           : "conv2d_fprop_bn_partials/v5_simt_bn_epilogue"] = [tf32](P p, Arena& arena) {
+      const int64_t T = conv2d_fprop_bn_partials_count(p);
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
+      auto dx = arena.dev(x), dw = arena.dev(w);
+      auto dy = arena.dev<float>(p.y_size());
+      auto part = arena.dev<float>(3 * T * p.K);
+      return Case{[=] {
+                    return (tf32 ? conv2d_fprop_bn_partials_tf32 : conv2d_fprop_bn_partials)(
+                        p, dx->get(), dw->get(), dy->get(), partials_of(part, T, p.K), nullptr);
+                  },
+                  [=](Check& c) {
+                    const Vec y = cpu_conv(p, x, w);
+                    c.close("y", dy->download(), y, 0);
+                    Vec m, v;
+                    merge_partials(part->download(), T, p.K, &m, &v);
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    c.close("mean", m, r.mean, kTol);
+                    c.close("var", v, r.var, kTol);
+                  }};
+    };
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv_bn_mrelu_fwd_train/3_launches_tf32" : "conv_bn_mrelu_fwd_train/3_launches"] =
+        [tf32](P p, Arena& arena) {
+          const int64_t n = p.y_size();
+          Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
+              b = uniform(p.K, 4);
+          Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
+          const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
+          auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
+               drm = arena.dev(rm), drv = arena.dev(rv);
+          auto dm = arena.dev(m);
+          auto dy = arena.dev<float>(n), da = arena.dev<float>(n), aff = arena.dev<float>(4 * p.K);
+          auto dbits = arena.dev<uint32_t>(pass_bits_words(n));
+          auto ws = arena.dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
+          conv_bn_mrelu_fwd_params fp;
+          fp.conv = p;
+          fp.tf32 = tf32;
+          conv_bn_mrelu_fwd_tensors t;
+          t.x = dx->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get(),
+          t.mask = dm->get();
+          t.running_mean = drm->get(), t.running_var = drv->get(), t.y = dy->get(),
+          t.mean = aff->get();
+          t.invstd = aff->get() + p.K, t.scale = aff->get() + 2 * p.K,
+          t.shift = aff->get() + 3 * p.K;
+          t.a = da->get(), t.bits = dbits->get(), t.workspace = ws->get();
+          return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
+                      [=](Check& c) {
+                        const Vec y = cpu_conv(p, x, w);
+                        const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                        Vec a;
+                        std::vector<uint64_t> bits;
+                        cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr,
+                                   &a, &bits);
+                        c.close("y", dy->download(), y, 0);
+                        const Vec o = aff->download();
+                        c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                        c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd,
+                                kTol);
+                        c.close("a", da->download(), a, kTol);
+                        c.bits("bits", dbits->download(), bits, n, a, kTol);
+                        const double M = double(p.N) * p.P * p.Q;
+                        Vec rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                        for (size_t k = 0; k < size_t(p.K); ++k) {
+                          rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
+                          rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
+                        }
+                        c.close("running_mean", drm->download(), rm2, kTol);
+                        c.close("running_var", drv->download(), rv2, kTol);
+                      }};
+        };
+  h["conv_bn_fold/v1_grid_stride"] = [](P p, Arena& arena) {
+    Vec w = uniform(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4), rm = uniform(p.K, 5);
+    Vec rv = uniform(p.K, 6, 0.5f, 2.f);
+    auto dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b), drm = arena.dev(rm),
+         drv = arena.dev(rv);
+    auto wf = arena.dev<float>(p.w_size()), bf = arena.dev<float>(p.K);
+    return Case{[=] {
+                  return conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(),
+                                      drv->get(), wf->get(), bf->get(), nullptr);
+                },
+                [=](Check& c) {
+                  Vec wr(w.size()), br(static_cast<size_t>(p.K));
+                  const int64_t crs = p.gemm_k();
+                  for (int64_t k = 0; k < p.K; ++k) {
+                    const double s = g[size_t(k)] / std::sqrt(double(rv[size_t(k)]) + 1e-5);
+                    for (int64_t i = 0; i < crs; ++i)
+                      wr[size_t(k * crs + i)] = float(w[size_t(k * crs + i)] * s);
+                    br[size_t(k)] = float(b[size_t(k)] - rm[size_t(k)] * s);
+                  }
+                  c.close("w_folded", wf->download(), wr, kTolUlp);
+                  c.close("b_folded", bf->download(), br, kTolUlp);
+                }};
+  };
+  // TF32: the folded weights are not TF32 values (rounded by ≤ 2⁻¹¹ each): kTolTf32.
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv_bn_mrelu_infer/v4_tf32_act_epilogue"
+           : "conv_bn_mrelu_infer/v5_simt_act_epilogue"] = [tf32](P p, Arena& arena) {
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
+          b = uniform(p.K, 4);
+      Vec rm = uniform(p.K, 5, -10.f, 10.f), rv(static_cast<size_t>(p.K), 40.f * float(p.gemm_k()));
+      const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
+      auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
+           drm = arena.dev(rm), drv = arena.dev(rv);
+      auto dm = arena.dev(m);
+      auto wf = arena.dev<float>(p.w_size()), bf = arena.dev<float>(p.K),
+           da = arena.dev<float>(p.y_size());
+      CUDA_TRY(conv_bn_fold(p, 1e-5f, dw->get(), dg->get(), db->get(), drm->get(), drv->get(),
+                            wf->get(), bf->get(), nullptr));
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = p;
+      fp.tf32 = tf32;
+      return Case{[=] {
+                    return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(),
+                                               da->get(), nullptr);
+                  },
+                  [=](Check& c) {  // CPU: conv, then BN with the running stats, then masked ReLU
+                    Vec is(static_cast<size_t>(p.K)), a;
+                    for (size_t k = 0; k < size_t(p.K); ++k)
+                      is[k] = float(1.0 / std::sqrt(double(rv[k]) + 1e-5));
+                    std::vector<uint64_t> bits;
+                    cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(),
+                               nullptr, &a, &bits);
+                    c.close("a", da->download(), a, tf32 ? kTolTf32 : kTol);
+                  }};
+    };
+
+  // --- backward of BN → masked ReLU, and of the whole conv → BN → masked ReLU
+  struct BwdIn {
+    Vec y, g, b, da;
+    BnRef r;
+    std::vector<uint8_t> m;
+    std::vector<uint64_t> bits;
+    Vec a;
+  };
+  auto bwd_inputs = [](P p, const Vec& y) {
+    auto in = std::make_shared<BwdIn>();
+    in->y = y, in->g = uniform(p.K, 31), in->b = uniform(p.K, 32), in->da = uniform(p.y_size(), 33);
+    in->r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+    in->m = bytes01(int64_t(p.K) * p.P * p.Q, 34);
+    cpu_bn_act(p, y, in->r.mean, in->r.invstd, in->g, in->b, Act::MaskedReLU, in->m.data(), nullptr,
+               &in->a, &in->bits);
+    return in;
+  };
+  // CPU: dγ, dβ, dy (and dz) of BN → masked ReLU in training (engine/cpu/batchnorm.h).
+  auto cpu_bn_bwd = [](P p, const BwdIn& in, Vec* dg, Vec* db, Vec* dy, Vec* dz) {
+    cpu::BnAct ba{
+        p.N,         p.K,         int64_t(p.P) * p.Q, in.r.mean.data(), in.r.invstd.data(),
+        in.g.data(), in.b.data(), Act::MaskedReLU,    in.m.data()};
+    dg->assign(static_cast<size_t>(p.K), 0.f), db->assign(static_cast<size_t>(p.K), 0.f);
+    dy->assign(in.y.size(), 0.f);
+    if (dz) dz->assign(in.y.size(), 0.f);
+    cpu::bn_act_grad_reduce(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data());
+    cpu::bn_act_backward(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data(),
+                         true, dy->data(), dz ? dz->data() : nullptr);
+  };
+  h["mrelu_bn_bwd/v1_tile_reduce_merge"] = [=](P p, Arena& arena) {
+    const mrelu_bn_bwd_params bp{p.N, p.K, p.P * p.Q, true};
+    auto in = bwd_inputs(p, uniform(p.y_size(), 30, -3.f, 5.f));
+    auto dda = arena.dev(in->da), dyv = arena.dev(in->y), dmean = arena.dev(in->r.mean),
+         dis = arena.dev(in->r.invstd), dg = arena.dev(in->g);
+    auto dbits = arena.dev(bits32(in->bits, p.y_size()));
+    auto ddy = arena.dev<float>(p.y_size()), ddr = arena.dev<float>(p.y_size()),
+         ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
+    auto ws = arena.dev<float>(mrelu_bn_bwd_workspace_floats(bp));
+    mrelu_bn_bwd_tensors t;
+    t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get(), t.mean = dmean->get(),
+    t.invstd = dis->get();
+    t.gamma = dg->get(), t.dy = ddy->get(), t.dresidual = ddr->get(), t.dgamma = ddg->get(),
+    t.dbeta = ddb->get();
+    t.workspace = ws->get();
+    return Case{[=] { return mrelu_bn_bwd(bp, t, nullptr); },
+                [=](Check& c) {
+                  Vec g, b, dy, dz;
+                  cpu_bn_bwd(p, *in, &g, &b, &dy, &dz);
+                  c.close("dy", ddy->download(), dy, kTol);
+                  c.close("dresidual", ddr->download(), dz, 0);
+                  c.close("dgamma", ddg->download(), g, kTolReduce);
+                  c.close("dbeta", ddb->download(), b, kTolReduce);
+                }};
+  };
+  h["conv_bn_mrelu_bwd/bn_bwd+dgrad_v2+wgrad_v2"] = [=](P p, Arena& arena) {
+    Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
+    auto in = bwd_inputs(p, cpu_conv(p, x, w));
+    auto dxv = arena.dev(x), dwv = arena.dev(w), dda = arena.dev(in->da), dyv = arena.dev(in->y),
+         dmean = arena.dev(in->r.mean);
+    auto dis = arena.dev(in->r.invstd), dg = arena.dev(in->g);
+    auto dbits = arena.dev(bits32(in->bits, p.y_size()));
+    auto ddy = arena.dev<float>(p.y_size()), ddx = arena.dev<float>(p.x_size()),
+         ddw = arena.dev<float>(p.w_size());
+    auto ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
+    auto ws = arena.dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
+    conv_bn_mrelu_bwd_tensors t;
+    t.x = dxv->get(), t.w = dwv->get(), t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get();
+    t.mean = dmean->get(), t.invstd = dis->get(), t.gamma = dg->get(), t.dy = ddy->get(),
+    t.dx = ddx->get();
+    t.dw = ddw->get(), t.dgamma = ddg->get(), t.dbeta = ddb->get(), t.workspace = ws->get();
+    return Case{[=] { return conv_bn_mrelu_bwd(p, t, nullptr); },
+                [=](Check& c) {
+                  Vec g, b, dy, dx, dw;
+                  cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
+                  cpu_conv_bprop(p, x, w, dy, &dx, &dw);
+                  c.close("dx", ddx->download(), dx, kTol);
+                  c.close("dw", ddw->download(), dw, kTol);
+                  c.close("dgamma", ddg->download(), g, kTolReduce);
+                  c.close("dbeta", ddb->download(), b, kTolReduce);
+                }};
+  };
+}
+
+}  // namespace senet::cases

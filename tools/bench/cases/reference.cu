@@ -1,0 +1,81 @@
+// tools/bench/cases/reference.cu — the shared CPU references and layout conversions (reference.h).
+#include "tools/bench/cases/reference.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/cpu/activation.h"
+#include "engine/cpu/batchnorm.h"
+#include "engine/cpu/conv2d.h"
+#include "kernels/kernel_params.h"
+
+namespace senet::cases {
+
+Vec cpu_conv(const Conv2dGeom& p, const Vec& x, const Vec& w) {
+  Vec y(static_cast<size_t>(p.y_size()));
+  cpu::conv2d_fprop(p, x.data(), w.data(), y.data(), {});
+  return y;
+}
+
+void cpu_conv_bprop(const Conv2dGeom& g, const Vec& x, const Vec& w, const Vec& dy, Vec* dx,
+                    Vec* dw) {
+  const int64_t PQ = g.PQ();
+  const float* d = dy.data();
+  auto fill = [&](int, int n0, int gn, float* scratch) -> const float* {
+    if (gn == 1) return d + int64_t(n0) * g.K * PQ;
+    for (int j = 0; j < gn; ++j)
+      for (int k = 0; k < g.K; ++k)
+        std::memcpy(scratch + (int64_t(k) * gn + j) * PQ, d + (int64_t(n0 + j) * g.K + k) * PQ,
+                    size_t(PQ) * 4);
+    return scratch;
+  };
+  if (dx) dx->assign(static_cast<size_t>(g.x_size()), 0.f);
+  if (dw) dw->assign(static_cast<size_t>(g.w_size()), 0.f);
+  cpu::conv2d_bprop(g, x.data(), w.data(), fill, dx ? dx->data() : nullptr,
+                    dw ? dw->data() : nullptr);
+}
+
+BnRef cpu_bn(const Vec& y, int64_t N, int64_t K, int64_t PQ, float eps) {
+  BnRef r{Vec(static_cast<size_t>(K)), Vec(static_cast<size_t>(K)), Vec(static_cast<size_t>(K))};
+  cpu::bn_stats(y.data(), N, K, PQ, r.mean.data(), r.var.data());
+  for (size_t k = 0; k < size_t(K); ++k)
+    r.invstd[k] = float(1.0 / std::sqrt(double(r.var[k]) + double(eps)));
+  return r;
+}
+
+void merge_partials(const Vec& part, int64_t T, int64_t K, Vec* mean, Vec* var) {
+  mean->assign(static_cast<size_t>(K), 0.f), var->assign(static_cast<size_t>(K), 0.f);
+  for (int64_t k = 0; k < K; ++k) {
+    cpu::MeanM2 acc;
+    for (int64_t t = 0; t < T; ++t) {
+      cpu::MeanM2 b;
+      b.n = part[size_t(t * K + k)], b.mean = part[size_t(T * K + t * K + k)],
+      b.m2 = part[size_t(2 * T * K + t * K + k)];
+      if (b.n > 0) cpu::merge(acc, b);
+    }
+    (*mean)[size_t(k)] = float(acc.mean), (*var)[size_t(k)] = float(acc.m2 / acc.n);
+  }
+}
+
+void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& invstd, const Vec& g,
+                const Vec& b, Act act, const uint8_t* mask, const Vec* r, Vec* a,
+                std::vector<uint64_t>* bits) {
+  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, mean.data(), invstd.data(), g.data(), b.data(),
+                act, mask};
+  a->assign(y.size(), 0.f);
+  bits->assign(static_cast<size_t>(cpu::bit_words(int64_t(y.size()))), 0);
+  cpu::bn_act_forward(ba, y.data(), r ? r->data() : nullptr, a->data(), bits->data());
+}
+
+std::vector<uint32_t> bits32(const std::vector<uint64_t>& b64, int64_t n) {
+  std::vector<uint32_t> w(static_cast<size_t>(pass_bits_words(n)));
+  std::memcpy(w.data(), b64.data(),
+              w.size() * 4);  // same bytes on little-endian hosts (kernel_params.h)
+  return w;
+}
+
+bn_partials partials_of(const DevP<float>& buf, int64_t T, int64_t K) {
+  return {buf->get(), buf->get() + T * K, buf->get() + 2 * T * K};
+}
+
+}  // namespace senet::cases
