@@ -32,6 +32,8 @@ int64_t host_waits();
 // Kernels launched so far (valid launches; an empty grid is rejected, not counted). Tests use it to
 // count the launches of a step (e.g. one multi-tensor optimizer launch instead of one per tensor).
 int64_t launches();
+// cudaGraphLaunch calls so far (each replays a captured graph: its kernels count in launches()).
+int64_t graph_launches();
 
 // Sets a schedule and thread count for a scope, restores the previous ones after.
 class ScopedSchedule {

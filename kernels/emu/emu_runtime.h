@@ -67,6 +67,22 @@ cudaError_t cudaEventQuery(cudaEvent_t e);
 // Host wall-clock time between the two records (the emulated kernels ran in between).
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
 
+// Stream capture and graphs (kernels/emu/graph.cpp). Between cudaStreamBeginCapture and
+// cudaStreamEndCapture, work enqueued on the stream (and on streams that wait on an event recorded
+// in it) is recorded, not run; cudaGraphLaunch runs the recorded work in capture order. The calls a
+// GPU refuses during a capture are refused here with the same error, and invalidate the capture:
+// synchronising with it, an event wait that reaches outside it, work on the legacy stream, a
+// pageable host copy, and (Global/ThreadLocal modes) cudaMalloc/cudaFree and synchronous copies.
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s);
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* count);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+
 cudaError_t cudaGetDeviceCount(int* n);  // 1: the emulated device
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDevice(int* device);

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <thread>
 
+#include "kernels/emu/capture.h"
 #include "kernels/emu/worker.h"
 
 #if SENET_EMU_ASAN
@@ -156,6 +157,26 @@ std::atomic<int64_t> g_launches{0};
 int64_t emu::launches() { return detail::g_launches.load(std::memory_order_relaxed); }
 
 namespace emu::detail {
+
+cudaError_t submit_grid(cudaStream_t stream, const KernelLaunch& l, CopyBound copy) {
+  bool record = false;
+  cudaError_t e = capture_submit(stream, &record);
+  if (e == cudaSuccess && !record) return launch_grid(l);
+  if (e == cudaSuccess) e = check(l);  // a bad configuration is refused now, not at the replay
+  if (e != cudaSuccess) {
+    set_last_error(e);
+    return cudaGetLastError();
+  }
+  KernelLaunch saved = l;
+  std::shared_ptr<const void> bound = copy(l.bound);
+  saved.bound = nullptr;
+  capture_record(stream, [saved, bound] {
+    KernelLaunch run = saved;
+    run.bound = bound.get();
+    return launch_grid(run);
+  });
+  return cudaSuccess;
+}
 
 cudaError_t launch_grid(const KernelLaunch& l) {
   if (cudaError_t e = check(l); e != cudaSuccess) {

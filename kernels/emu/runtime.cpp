@@ -1,5 +1,6 @@
 // kernels/emu/runtime.cpp — the CUDA runtime shim (see emu_runtime.h): memory, errors, streams,
-// events, device queries.
+// events, device queries. Stream capture lives in graph.cpp; every call here that enqueues work,
+// allocates or waits asks it first (capture.h).
 // Rule: allocations are recorded, so copies and sets can check that device-side pointers lie in a
 // cudaMalloc'd range (a host pointer passed as device memory fails here as it would on a GPU).
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <map>
 #include <mutex>
 
+#include "kernels/emu/capture.h"
 #include "kernels/emu/worker.h"
 
 namespace emu::detail {
@@ -98,13 +100,8 @@ using emu::detail::fail;
 using emu::detail::in_device_range;
 using emu::detail::in_pinned_range;
 
-struct CUstream_st {
-  unsigned flags;
-};
-struct CUevent_st {
-  std::chrono::steady_clock::time_point when;
-  bool recorded = false;
-};
+using emu::detail::capture_allows;
+using emu::detail::HostCall;
 
 cudaError_t cudaGetLastError() {
   cudaError_t e = emu::detail::g_last_error;
@@ -132,6 +129,15 @@ const char* cudaGetErrorName(cudaError_t e) {
     SENET_EMU_NAME(cudaErrorNotReady);
     SENET_EMU_NAME(cudaErrorLaunchOutOfResources);
     SENET_EMU_NAME(cudaErrorLaunchFailure);
+    SENET_EMU_NAME(cudaErrorIllegalState);
+    SENET_EMU_NAME(cudaErrorStreamCaptureUnsupported);
+    SENET_EMU_NAME(cudaErrorStreamCaptureInvalidated);
+    SENET_EMU_NAME(cudaErrorStreamCaptureMerge);
+    SENET_EMU_NAME(cudaErrorStreamCaptureUnmatched);
+    SENET_EMU_NAME(cudaErrorStreamCaptureUnjoined);
+    SENET_EMU_NAME(cudaErrorStreamCaptureIsolation);
+    SENET_EMU_NAME(cudaErrorStreamCaptureImplicit);
+    SENET_EMU_NAME(cudaErrorCapturedEvent);
     SENET_EMU_NAME(cudaErrorUnknown);
 #undef SENET_EMU_NAME
   }
@@ -148,19 +154,43 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
+    case cudaErrorStreamCaptureUnsupported:
+      return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated:
+      return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit:
+      return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorStreamCaptureIsolation:
+      return "dependency created on uncaptured work in another stream";
+    case cudaErrorStreamCaptureUnjoined:
+      return "capture sequence contains a fork that was not joined to the primary stream";
+    case cudaErrorCapturedEvent:
+      return "operation not permitted on an event last recorded in a capturing stream";
     default: return cudaGetErrorName(e);
   }
 }
 
-cudaError_t cudaMalloc(void** p, size_t bytes) { return emu::detail::allocate(p, bytes, true); }
+// Allocation may synchronise the device: refused during a Global/ThreadLocal capture.
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+  if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  return emu::detail::allocate(p, bytes, true);
+}
 cudaError_t cudaMallocManaged(void** p, size_t bytes, unsigned) {
+  if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
   return emu::detail::allocate(p, bytes, true);
 }
 cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
   return emu::detail::allocate(p, bytes, false);
 }
-cudaError_t cudaFree(void* p) { return emu::detail::release(p, true); }
-cudaError_t cudaFreeHost(void* p) { return emu::detail::release(p, false); }
+cudaError_t cudaFree(void* p) {
+  if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  return emu::detail::release(p, true);
+}
+cudaError_t cudaFreeHost(void* p) {
+  if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  return emu::detail::release(p, false);
+}
 
 namespace emu {
 namespace {
@@ -169,11 +199,10 @@ std::atomic<int64_t> g_host_waits{0};
 int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
 }  // namespace emu
 
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
-  // A copy into host memory makes the host wait for the device.
-  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
-    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+namespace {
+// The checks and the copy of cudaMemcpy, without the host-wait count (a recorded copy runs inside
+// a graph launch, which the host does not wait for).
+cudaError_t copy_checked(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (bytes && (!dst || !src)) return fail(cudaErrorInvalidValue);
   const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
@@ -182,8 +211,35 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
   if (bytes) std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
+}  // namespace
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
+  if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
+  // A copy into host memory makes the host wait for the device.
+  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
+    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  return copy_checked(dst, src, bytes, kind);
+}
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t) {
+                            cudaStream_t stream) {
+  if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
+  bool record = false;
+  if (cudaError_t e = emu::detail::capture_submit(stream, &record); e != cudaSuccess)
+    return fail(e);
+  if (record) {  // checked now, copied at each replay; the host side must be pinned
+    const bool pageable =
+        (kind == cudaMemcpyHostToDevice && bytes && !in_pinned_range(src, bytes)) ||
+        (kind == cudaMemcpyDeviceToHost && bytes && !in_pinned_range(dst, bytes)) ||
+        kind == cudaMemcpyHostToHost || kind == cudaMemcpyDefault;
+    if (pageable) return fail(capture_allows(HostCall::PageableCopy, stream));
+    const bool dst_dev = kind != cudaMemcpyDeviceToHost, src_dev = kind != cudaMemcpyHostToDevice;
+    if (bytes && (!dst || !src || (dst_dev && !in_device_range(dst, bytes)) ||
+                  (src_dev && !in_device_range(src, bytes))))
+      return fail(cudaErrorInvalidValue);
+    emu::detail::capture_record(stream, [=] { return copy_checked(dst, src, bytes, kind); });
+    return cudaSuccess;
+  }
   // An upload from pageable memory is not asynchronous on a GPU: the driver stages it through its
   // own pinned buffer and, per the CUDA documentation, may synchronise with the host first. Only
   // a source in cudaMallocHost memory makes a truly asynchronous upload.
@@ -192,12 +248,25 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   return cudaMemcpy(dst, src, bytes, kind);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
   if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
   if (bytes) std::memset(p, value, bytes);
   return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
-  return cudaMemset(p, value, bytes);
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream) {
+  bool record = false;
+  if (cudaError_t e = emu::detail::capture_submit(stream, &record); e != cudaSuccess)
+    return fail(e);
+  if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
+  if (record) {
+    emu::detail::capture_record(stream, [=] {
+      if (bytes) std::memset(p, value, bytes);
+      return cudaSuccess;
+    });
+    return cudaSuccess;
+  }
+  if (bytes) std::memset(p, value, bytes);
+  return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
@@ -209,19 +278,30 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
 cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, 0); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
   if (!s) return fail(cudaErrorInvalidValue);
-  *s = new CUstream_st{flags};
+  *s = new CUstream_st;
+  (*s)->flags = flags;
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  if (s && s->capture) return fail(cudaErrorIllegalState);  // end its capture first
   delete s;
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) {
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  if (cudaError_t e = capture_allows(HostCall::StreamSync, s); e != cudaSuccess) return fail(e);
   emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
-cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (cudaError_t e = capture_allows(HostCall::StreamSync, s); e != cudaSuccess) return fail(e);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
+  if (!e) return fail(cudaErrorInvalidResourceHandle);
+  if (cudaError_t err = emu::detail::capture_stream_wait(s, e); err != cudaSuccess)
+    return fail(err);
+  return cudaSuccess;
+}
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, 0); }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
   if (!e) return fail(cudaErrorInvalidValue);
@@ -232,17 +312,28 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
   delete e;
   return cudaSuccess;
 }
-cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (!e) return fail(cudaErrorInvalidResourceHandle);
+  bool record = false;
+  if (cudaError_t err = emu::detail::capture_submit(s, &record); err != cudaSuccess)
+    return fail(err);
+  emu::detail::capture_event_record(e, s);
+  if (record) return cudaSuccess;  // a point in the graph: no time, nothing completed
   e->when = std::chrono::steady_clock::now();
   e->recorded = true;
   return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t) {
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  if (!e) return fail(cudaErrorInvalidResourceHandle);
+  if (cudaError_t err = emu::detail::capture_event_wait(e); err != cudaSuccess) return fail(err);
   emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
-cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  if (!e) return fail(cudaErrorInvalidResourceHandle);
+  if (cudaError_t err = emu::detail::capture_event_wait(e); err != cudaSuccess) return fail(err);
+  return cudaSuccess;
+}
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!ms || !start || !end) return fail(cudaErrorInvalidValue);
   if (!start->recorded || !end->recorded) return fail(cudaErrorInvalidResourceHandle);
@@ -286,6 +377,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize() {
+  if (cudaError_t e = capture_allows(HostCall::DeviceSync); e != cudaSuccess) return fail(e);
   emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
