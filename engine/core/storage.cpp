@@ -8,6 +8,7 @@
 #include <new>
 
 namespace senet {
+std::atomic<StorageWriteLog*> g_storage_write_log{nullptr};
 namespace {
 DeviceBackend g_backends[2];
 

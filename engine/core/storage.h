@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <unordered_set>
+#include <vector>
 
 #include "engine/core/shape.h"
 
@@ -45,6 +47,20 @@ struct Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 };
+
+// Device graphs (engine/cuda/graph.h) replay device writes without the host code that asked for
+// the pointers, so without advancing versions. While a graph is recorded, every device storage
+// handed out for writing (Tensor::data, Tensor::raw) is noted in the active log; each replay then
+// advances the versions of those still alive.
+struct StorageWriteLog {
+  std::vector<std::weak_ptr<Storage>> written;  // in first-write order, each storage once
+  std::unordered_set<const Storage*> seen;
+  void note(const std::shared_ptr<Storage>& s) {
+    if (seen.insert(s.get()).second) written.push_back(s);
+  }
+};
+// The log being filled (null: no graph is being recorded). Set by the recording host thread only.
+extern std::atomic<StorageWriteLog*> g_storage_write_log;
 
 // Copy bytes between devices (host↔host is memcpy; anything with CUDA goes through its backend).
 // dst_is_new: as DeviceBackend::copy (Tensor::from_vector and Tensor::to set it).

@@ -75,6 +75,9 @@ class Tensor {
   void* raw() const {
     const TensorImpl& t = impl();
     t.storage->version.fetch_add(1, std::memory_order_relaxed);
+    if (t.storage->device != Device::CPU)  // a device graph is being recorded: note the write
+      if (StorageWriteLog* log = g_storage_write_log.load(std::memory_order_relaxed))
+        log->note(t.storage);
     return static_cast<char*>(t.storage->ptr) + t.offset;
   }
   // The same pointer for reading only, without advancing the version: for code that caches what

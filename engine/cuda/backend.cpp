@@ -29,16 +29,21 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// Graph pools (engine/cuda/graph.h): a graph replays device work into the blocks its recording
+// used, so from the recording on those blocks are the graph's: every block allocated or freed while
+// a graph is recorded is tagged with the graph's pool, and a tagged block, once free, waits in the
+// pool's own free lists (used again only by recordings into that pool) until the graph releases it.
 class CachingAllocator {
  public:
   void* alloc(size_t bytes) {
     const size_t cls = size_class(bytes);
     std::lock_guard<std::mutex> lock(mu_);
-    auto& list = free_[cls];
+    std::vector<void*>* list = &free_[cls];
+    if (recording_ && !pool_free_[recording_][cls].empty()) list = &pool_free_[recording_][cls];
     void* p = nullptr;
-    if (!list.empty()) {
-      p = list.back();
-      list.pop_back();
+    if (!list->empty()) {
+      p = list->back();
+      list->pop_back();
       stats_.bytes_cached -= cls;
       ++stats_.cache_hits;
     } else {
@@ -58,8 +63,25 @@ class CachingAllocator {
       ++stats_.device_allocs;
     }
     live_[p] = cls;
+    if (recording_) pool_of_[p] = recording_;
     stats_.bytes_in_use += cls;
     return p;
+  }
+
+  // Recording into pool `pool` (> 0) starts; 0 ends it.
+  void set_recording(uint64_t pool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    recording_ = pool;
+  }
+  // The graph of `pool` is gone (and its replays done: the caller synchronised): its blocks become
+  // ordinary, the free ones go back to the common lists.
+  void release_pool(uint64_t pool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [cls, list] : pool_free_[pool])
+      for (void* p : list) free_[cls].push_back(p);
+    pool_free_.erase(pool);
+    for (auto it = pool_of_.begin(); it != pool_of_.end();)
+      it = it->second == pool ? pool_of_.erase(it) : std::next(it);
   }
 
   uint64_t free_count() {
@@ -84,7 +106,10 @@ class CachingAllocator {
     last_free_[p] = ++frees_;
     stats_.bytes_in_use -= cls;
     stats_.bytes_cached += cls;
-    free_[cls].push_back(p);
+    uint64_t pool = 0;
+    if (auto t = pool_of_.find(p); t != pool_of_.end()) pool = t->second;
+    if (!pool && recording_) pool = pool_of_[p] = recording_;  // a block the recording used
+    (pool ? pool_free_[pool][cls] : free_[cls]).push_back(p);
   }
 
   void release() {
@@ -113,6 +138,9 @@ class CachingAllocator {
   std::unordered_map<size_t, std::vector<void*>> free_;
   std::unordered_map<void*, size_t> live_;
   std::unordered_map<const void*, uint64_t> last_free_;  // block → frees_ at its last free
+  uint64_t recording_ = 0;                               // the pool being recorded into (0: none)
+  std::unordered_map<const void*, uint64_t> pool_of_;    // block → its graph pool
+  std::unordered_map<uint64_t, std::unordered_map<size_t, std::vector<void*>>> pool_free_;
   uint64_t frees_ = 0;
   AllocatorStats stats_;
 };
@@ -136,6 +164,12 @@ cudaMemcpyKind copy_kind(Device dst, Device src) {
 void backend_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes,
                   bool dst_is_new) {
   const cudaMemcpyKind kind = copy_kind(dst_dev, src_dev);
+  if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToHost)
+    if (const char* graph = detail::recording_graph())
+      fail("graph '", graph, "': a ",
+           kind == cudaMemcpyHostToDevice ? "host → device" : "device → host", " copy of ", bytes,
+           " bytes while the graph is recorded: a replay runs device work only (copy the inputs in "
+           "before each replay, read the outputs after it)");
   // Host memory is the caller's the moment we return. An upload goes through a pinned staging
   // buffer on the copy stream (engine/cuda/upload.cpp): no host wait. A download must wait for
   // the data (and for the kernels that write it).
@@ -165,6 +199,8 @@ void* device_alloc(size_t bytes) { return allocator().alloc(bytes); }
 void device_free(void* p) { allocator().free(p); }
 uint64_t free_count() { return allocator().free_count(); }
 uint64_t last_free_of(const void* p) { return allocator().last_free_of(p); }
+void allocator_set_recording(uint64_t pool) { allocator().set_recording(pool); }
+void allocator_release_pool(uint64_t pool) { allocator().release_pool(pool); }
 }  // namespace detail
 
 AllocatorStats allocator_stats() { return allocator().stats(); }

@@ -22,6 +22,14 @@ CudaOps make_ops_table();
 uint64_t free_count();
 uint64_t last_free_of(const void* p);
 
+// Graph pools of the caching allocator (engine/cuda/graph.cpp): blocks allocated or freed while
+// `pool` records are kept for that graph until allocator_release_pool(pool).
+void allocator_set_recording(uint64_t pool);  // 0: no recording
+void allocator_release_pool(uint64_t pool);
+// The name of the graph being recorded, or null (engine/cuda/graph.cpp). Host↔device copies
+// refuse to run inside a recording.
+const char* recording_graph();
+
 // Host → device copy of `bytes` into `dst` without a host wait: pinned staging on the copy stream,
 // ordered after dst's earlier users and before everything enqueued on stream() afterwards
 // (engine/cuda/upload.cpp). dst_is_new: dst is a block just allocated for this copy, unused since

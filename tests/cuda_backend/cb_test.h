@@ -13,6 +13,7 @@
 #include "engine/core/autograd.h"
 #include "engine/core/tensor.h"
 #include "engine/cuda/cuda_backend.h"
+#include "models/model.h"
 #include "tests/support/gradcheck.h"
 
 #ifdef SENET_CB_GPU
@@ -101,6 +102,18 @@ inline void compare(const std::string& name,
     expect_close(c.grads[i], g.grads[i], rtol_g, name + " grad of input " + std::to_string(i),
                  atol);
   }
+}
+
+// A ResNet-18 of widths 4, 8, 16, 32 on 1×16×16 images, 10 classes.
+inline models::ModelConfig tiny_resnet18() {
+  models::ModelConfig c;
+  c.arch = models::Arch::ResNet18;
+  c.width = 1.f / 16;
+  c.in_channels = 1;
+  c.image_size = 16;
+  c.num_classes = 10;
+  c.seed = 3;
+  return c;
 }
 
 class CudaBackend : public ::testing::Test {

@@ -37,6 +37,7 @@ namespace {
 
 using cbtest::CudaBackend;
 using cbtest::expect_close;
+using cbtest::tiny_resnet18;
 using test::random_tensor;
 
 TEST_F(CudaBackend, OptimizerStepsEqual) {
@@ -139,8 +140,6 @@ TEST_F(CudaBackend, UploadsArePinnedAndNeverWait) {
 }
 #endif
 
-models::ModelConfig tiny_resnet18();
-
 #if !SENET_CB_GPU
 // Issue 16, item 3: inference folds BN into each conv once, until the weights change
 // (engine/ops/conv_bn_fold_cache.h): the second eval pass launches one kernel less per conv (no
@@ -175,17 +174,6 @@ TEST_F(CudaBackend, EvalFoldsEachConvOnceUntilTheWeightsChange) {
   EXPECT_EQ(emu::launches() - l3, l1 - l0) << "every conv refolded after the running stats moved";
 }
 #endif
-
-models::ModelConfig tiny_resnet18() {
-  models::ModelConfig c;
-  c.arch = models::Arch::ResNet18;
-  c.width = 1.f / 16;  // widths 4, 8, 16, 32
-  c.in_channels = 1;
-  c.image_size = 16;
-  c.num_classes = 10;
-  c.seed = 3;
-  return c;
-}
 
 // Masks on two sites (one pixel-wise, one channel-wise), so the masked paths are in the step.
 void set_some_masks(models::Model& m) {
