@@ -36,8 +36,8 @@ int run_train(const TrainOptions& o) {
                (long long)model->relu_count(), double(model->macs()) * 1e-9);
   TrainResult r = train_supervised(cfg, *model, o.resume, o.stop_after_epochs);
   if (r.stopped) {
-    std::printf("stopped after %d epochs of this run as asked; continue with --resume\n",
-                r.epochs_run);
+    std::printf("stopped after %d epoch%s of this run as asked; continue with --resume\n",
+                r.epochs_run, r.epochs_run == 1 ? "" : "s");
     return 0;
   }
   std::printf("validation accuracy %.2f%%  test accuracy %.2f%%  (%d epochs, %.1f s, %.0f img/s)\n",

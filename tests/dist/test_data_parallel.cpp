@@ -175,7 +175,7 @@ TEST(DataParallel, ResumesAtAnotherRankCount) {
     auto a = run(leg.first,
                  "train " + tiny() + kCalmLr + " --epochs 2 --stop-after-epochs 1 --out " + out);
     ASSERT_EQ(a.code, 0) << a.output;
-    EXPECT_NE(a.output.find("stopped after 1 epochs"), std::string::npos) << a.output;
+    EXPECT_NE(a.output.find("stopped after 1 epoch of this run"), std::string::npos) << a.output;
     auto b = run(leg.second, "train " + tiny() + kCalmLr + " --epochs 2 --resume --out " + out);
     ASSERT_EQ(b.code, 0) << b.output;
     EXPECT_NE(b.output.find("resuming from"), std::string::npos) << b.output;
