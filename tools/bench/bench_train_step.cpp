@@ -6,9 +6,14 @@
 //   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
 //                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
-//                    [--device cuda [--allow-tf32]]
+//                    [--device cuda [--allow-tf32] [--graph]]
 // --device cuda needs the build with the CUDA glue, bench_train_step_gpu (tools/bench/gpu/): the
 // step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
+// --graph records forward, loss, zero_grad and backward once as a CUDA graph (engine/cuda/graph.h:
+// the first step runs eagerly, the second records) and replays it each step; the finite check,
+// the SGD step, loss.item() and count_correct stay eager. Against the same command without
+// --graph, the difference is the launch overhead of the recorded part. The cross-entropy checks
+// the labels on the host in both modes (as `senet train` does), which a recording requires.
 // Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
 // "forward_ms" / "backward_ms" / "check_and_update_ms" (medians of the step's parts: forward + loss,
 // zero_grad + backward, finite check + SGD + loss.item + count_correct), "step_ms": [...],
@@ -32,7 +37,10 @@
 #include "senet/trainer.h"
 #include "tools/cli11_helpers.h"
 #if SENET_BENCH_CUDA_GLUE
+#include <memory>
+
 #include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/graph.h"
 #endif
 #include "engine/cuda/cuda_ops.h"
 
@@ -103,7 +111,23 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(std::vector<std::string>{"cpu", "cuda"}))
       ->capture_default_str();
   app.add_flag("--allow-tf32", allow_tf32, "CUDA convolutions on TF32 tensor cores");
+  bool graph = false;
+  app.add_flag("--graph", graph,
+               "CUDA: replay forward, loss, zero_grad and backward as one CUDA graph (needs "
+               "--warmup 2 or more: one eager step, one recording)");
   cli::parse_or_exit(app, argc, argv);
+  if (graph && (device != "cuda" || warmup < 2)) {
+    std::fprintf(stderr, "bench_train_step: --graph needs --device cuda and --warmup >= 2\n");
+    return 2;
+  }
+#if !SENET_BENCH_CUDA_GLUE
+  if (graph) {
+    std::fprintf(stderr,
+                 "bench_train_step: --graph: this binary has no CUDA backend (use "
+                 "bench_train_step_gpu)\n");
+    return 2;
+  }
+#endif
   mc.arch = *enum_from_name<models::Arch>(arch);  // one of the names checked above
   set_num_threads(threads);
   const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
@@ -147,6 +171,16 @@ int main(int argc, char** argv) {
   std::vector<double> ms, fwd_ms, bwd_ms, opt_ms;  // the step, and its forward / backward / rest
   float last_loss = 0;
   int64_t correct = 0;
+  Tensor logits, loss;
+  auto forward_backward = [&] {
+    logits = model->forward(x);
+    loss = softmax_cross_entropy(logits, y, &yv);
+    model->zero_grad();
+    loss.backward();
+  };
+#if SENET_BENCH_CUDA_GLUE
+  std::unique_ptr<cuda::Graph> recorded;  // --graph: made at step 2, replayed from then on
+#endif
   auto t_start = Clock::now();
   for (int s = 0;; ++s) {
     const bool timed = s >= warmup;
@@ -154,12 +188,20 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(Clock::now() - t_start).count() >= seconds)
       break;
     if (s == warmup) t_start = Clock::now();
-    auto t0 = Clock::now();
-    Tensor logits = model->forward(x);
-    Tensor loss = softmax_cross_entropy(logits, y);
-    auto t1 = Clock::now();
-    model->zero_grad();
-    loss.backward();
+    auto t0 = Clock::now(), t1 = t0;
+    if (!graph || s == 0) {
+      logits = model->forward(x);
+      loss = softmax_cross_entropy(logits, y, &yv);
+      t1 = Clock::now();
+      model->zero_grad();
+      loss.backward();
+    } else {
+#if SENET_BENCH_CUDA_GLUE
+      if (!recorded) recorded = std::make_unique<cuda::Graph>("train step", forward_backward);
+      recorded->replay();
+#endif
+      t1 = Clock::now();
+    }
     auto t2 = Clock::now();
     check_finite(loss, *model, "step " + std::to_string(s + 1));
     opt.step();
@@ -197,11 +239,15 @@ int main(int argc, char** argv) {
       "\"images_per_second\": %.2f, \"median_step_ms\": %.3f, \"min_step_ms\": %.3f, "
       "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
       "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
-      dev == Device::CUDA ? (allow_tf32 ? "-cuda-tf32" : "-cuda-fp32") : "", arch.c_str(),
-      double(mc.width), batch, threads, 1000.0 * double(batch) / med, med, sorted.front(),
-      median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(), peak_mib, double(last_loss));
+      dev == Device::CUDA ? (allow_tf32 ? (graph ? "-cuda-tf32-graph" : "-cuda-tf32")
+                                        : (graph ? "-cuda-fp32-graph" : "-cuda-fp32"))
+                          : "",
+      arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,
+      sorted.front(), median(fwd_ms), median(bwd_ms), median(opt_ms), ms.size(), peak_mib,
+      double(last_loss));
   for (size_t i = 0; i < ms.size(); ++i) std::printf("%s%.3f", i ? ", " : "", ms[i]);
   std::printf("]}\n");
   (void)correct;
+  (void)forward_backward;  // recorded only by the CUDA build's --graph
   return 0;
 }

@@ -11,11 +11,13 @@
 #       device run: command "bash tools/gpu/gpu_day.sh run", carry ["gpu_day"], timeout_s 540
 #                                   Each step time-boxed (≈ 7 minutes in all), results under $OUT:
 #     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
-#     2 the GPU test suites (test_kernels_gpu, test_cuda_backend_gpu) → $OUT/tests.log
+#     2 the GPU test suites (test_emu_gpu: the emulator's CUDA semantics, stream capture included,
+#       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu)  → $OUT/tests.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
-#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32 and TF32, PyTorch eager on the
-#       device's torch (channels_last, TF32 off and on)           → $OUT/step.log
+#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward and
+#       backward replayed as a CUDA graph, PyTorch eager on the device's torch (channels_last, TF32
+#       off and on)                                                → $OUT/step.log
 #     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
 #       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
 #     6 the table: tests passed, each conv kernel's median and ratio to cuDNN, the step in img/s
@@ -35,10 +37,11 @@ build() {
   cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSENET_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b/configure.log" 2>&1 ||
     { tail -20 "$b/configure.log"; return 1; }
-  cmake --build "$b" -j "$(nproc)" --target test_kernels_gpu test_cuda_backend_gpu bench_kernels \
-    bench_train_step_gpu || return 1
+  cmake --build "$b" -j "$(nproc)" --target test_kernels_gpu test_cuda_backend_gpu test_emu_gpu \
+    bench_kernels bench_train_step_gpu || return 1
   rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"
   cp "$b/tests/kernels/gpu/test_kernels_gpu" "$b/tests/cuda_backend/test_cuda_backend_gpu" \
+    "$b/tests/emu/gpu/test_emu_gpu" \
     "$b/tools/bench/gpu/bench_kernels" "$b/tools/bench/gpu/bench_train_step_gpu" "$stage/bin/"
   strip --strip-unneeded "$stage"/bin/* 2>/dev/null
   # Shared libraries: everything ldd finds, and the OpenBLAS that engine/cpu/blas.cpp dlopens,
@@ -103,7 +106,7 @@ run() {
 
   # 2. Tests (≈ 2 min cap).
   local tests_line=""
-  for t in test_kernels_gpu test_cuda_backend_gpu; do
+  for t in test_emu_gpu test_kernels_gpu test_cuda_backend_gpu; do
     box 120 "$pkg/bin/$t" --gtest_brief=1 >>"$out/tests.log" 2>&1
     local rc=$?
     local passed
@@ -121,10 +124,11 @@ run() {
   {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --graph
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last --tf32
   } >"$out/step.log" 2>&1
-  say "training step: $(grep -c images_per_second "$out/step.log") of 4 runs reported"
+  say "training step: $(grep -c images_per_second "$out/step.log") of 5 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   {
