@@ -54,20 +54,19 @@ Capture* find_locked(uint64_t id) {
 }
 
 // A capture whose mode forbids potentially unsafe calls (Global, ThreadLocal: one host thread
-// here, so the two agree), or null.
+// here, so the two agree), or null. An invalidated capture counts until it is ended.
 Capture* strict_capture_locked() {
   for (auto& c : g_captures)
-    if (c->mode != cudaStreamCaptureModeRelaxed && !c->invalidated) return c.get();
+    if (c->mode != cudaStreamCaptureModeRelaxed) return c.get();
   return nullptr;
 }
 // An active capture with a blocking stream, or null: the legacy stream synchronises with every
 // blocking stream, so its work (and the synchronous copies, which run on it) would depend on a
-// capturing one, in any mode.
+// capturing one, in any mode, and stays unusable until that capture is ended, even invalidated.
 // (A non-blocking stream does not synchronise with the legacy stream.)
 Capture* active_capture_locked() {
   auto blocking = [](cudaStream_t s) { return !(s->flags & cudaStreamNonBlocking); };
   for (auto& c : g_captures) {
-    if (c->invalidated) continue;
     if (blocking(c->origin) || std::any_of(c->forks.begin(), c->forks.end(), blocking))
       return c.get();
   }
@@ -153,8 +152,10 @@ cudaError_t capture_stream_wait(cudaStream_t s, cudaEvent_t e) {
     s->capture = c;
     s->joined_at = s->rejoined_at = s->last_node = e->node;
     c->forks.push_back(s);
-  } else if (s == c->origin && e->stream && e->stream != c->origin) {
-    e->stream->rejoined_at = std::max(e->stream->rejoined_at, e->node);  // a join back
+  } else if (e->stream && e->stream != s && e->stream != c->origin) {
+    // A join back: by the origin, or by another stream of the capture (which must then join
+    // back itself, so the origin still ends up after the fork's work).
+    e->stream->rejoined_at = std::max(e->stream->rejoined_at, e->node);
   }
   return cudaSuccess;
 }
@@ -222,11 +223,9 @@ cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph) {
 cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus* status) {
   if (!status) return fail(cudaErrorInvalidValue);
   std::lock_guard lock(g_mutex);
-  if (!s) {  // asking about the legacy stream while a capture is active is itself refused
-    if (Capture* c = emu::detail::active_capture_locked()) {
-      c->invalidated = true;
-      return fail(cudaErrorStreamCaptureImplicit);
-    }
+  if (!s) {  // asking about the legacy stream while a capture is active is refused (the capture
+             // is not invalidated: CUDA documents this one case)
+    if (emu::detail::active_capture_locked()) return fail(cudaErrorStreamCaptureImplicit);
     *status = cudaStreamCaptureStatusNone;
     return cudaSuccess;
   }
@@ -257,7 +256,10 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
     return cudaSuccess;
   }
   emu::detail::g_graph_launches.fetch_add(1, std::memory_order_relaxed);
+  // The replayed launches report through the last error: keep an error pending from before.
+  const cudaError_t pending = cudaGetLastError();
   const cudaError_t e = replay();
+  if (pending != cudaSuccess && e == cudaSuccess) emu::detail::set_last_error(pending);
   return e == cudaSuccess ? e : fail(e);
 }
 

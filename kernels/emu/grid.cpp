@@ -175,7 +175,7 @@ cudaError_t submit_grid(cudaStream_t stream, const KernelLaunch& l, CopyBound co
     run.bound = bound.get();
     return launch_grid(run);
   });
-  return cudaSuccess;
+  return cudaGetLastError();  // as a run launch: an error still pending from before is reported
 }
 
 cudaError_t launch_grid(const KernelLaunch& l) {

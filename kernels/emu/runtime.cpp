@@ -231,8 +231,11 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
     const bool pageable =
         (kind == cudaMemcpyHostToDevice && bytes && !in_pinned_range(src, bytes)) ||
         (kind == cudaMemcpyDeviceToHost && bytes && !in_pinned_range(dst, bytes)) ||
-        kind == cudaMemcpyHostToHost || kind == cudaMemcpyDefault;
+        kind == cudaMemcpyHostToHost ||
+        (kind == cudaMemcpyDefault &&
+         !(in_device_range(dst, bytes) && in_device_range(src, bytes)));
     if (pageable) return fail(capture_allows(HostCall::PageableCopy, stream));
+    if (kind == cudaMemcpyDefault) kind = cudaMemcpyDeviceToDevice;  // both sides on the device
     const bool dst_dev = kind != cudaMemcpyDeviceToHost, src_dev = kind != cudaMemcpyHostToDevice;
     if (bytes && (!dst || !src || (dst_dev && !in_device_range(dst, bytes)) ||
                   (src_dev && !in_device_range(src, bytes))))
@@ -245,7 +248,11 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   // a source in cudaMallocHost memory makes a truly asynchronous upload.
   if (kind == cudaMemcpyHostToDevice && bytes && src && !in_pinned_range(src, bytes))
     emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
-  return cudaMemcpy(dst, src, bytes, kind);
+  // A copy into host memory: the host waits for it (as cudaMemcpy counts it). Not cudaMemcpy
+  // itself: that one runs on the legacy stream, which a capture elsewhere would refuse.
+  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
+    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  return copy_checked(dst, src, bytes, kind);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
@@ -260,6 +267,7 @@ cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t strea
   if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
   if (record) {
     emu::detail::capture_record(stream, [=] {
+      if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);  // freed since
       if (bytes) std::memset(p, value, bytes);
       return cudaSuccess;
     });

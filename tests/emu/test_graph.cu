@@ -17,10 +17,20 @@ __global__ void scale_by(float* y, const float* a, int n) {  // the factor read 
   if (i < n) y[i] *= *a;
 }
 
+// A stream that, when it goes, first ends a capture a failed assertion left running (so one failure
+// does not leave the legacy stream unusable for the rest of the binary).
 struct Stream {
   cudaStream_t s = nullptr;
   Stream() { EXPECT_EQ(cudaStreamCreate(&s), cudaSuccess); }
-  ~Stream() { EXPECT_EQ(cudaStreamDestroy(s), cudaSuccess); }
+  ~Stream() {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(s, &status) == cudaSuccess && status != cudaStreamCaptureStatusNone) {
+      cudaGraph_t g = nullptr;
+      if (cudaStreamEndCapture(s, &g) == cudaSuccess && g) cudaGraphDestroy(g);
+    }
+    (void)cudaGetLastError();
+    EXPECT_EQ(cudaStreamDestroy(s), cudaSuccess);
+  }
 };
 struct Event {
   cudaEvent_t e = nullptr;
