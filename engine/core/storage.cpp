@@ -8,7 +8,7 @@
 #include <new>
 
 namespace senet {
-std::atomic<StorageWriteLog*> g_storage_write_log{nullptr};
+thread_local StorageLog* t_storage_log = nullptr;
 namespace {
 DeviceBackend g_backends[2];
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/core/shape.h"
@@ -48,19 +48,30 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
 };
 
-// Device graphs (engine/cuda/graph.h) replay device writes without the host code that asked for
-// the pointers, so without advancing versions. While a graph is recorded, every device storage
-// handed out for writing (Tensor::data, Tensor::raw) is noted in the active log; each replay then
-// advances the versions of those still alive.
-struct StorageWriteLog {
-  std::vector<std::weak_ptr<Storage>> written;  // in first-write order, each storage once
-  std::unordered_set<const Storage*> seen;
-  void note(const std::shared_ptr<Storage>& s) {
-    if (seen.insert(s.get()).second) written.push_back(s);
+// Device graphs (engine/cuda/graph.h) replay device work without the host code that asked for
+// the pointers. While a graph is recorded, every device storage the recording thread hands out —
+// for writing (Tensor::data, Tensor::raw) or reading (Tensor::read, Tensor::raw_read) — is noted
+// in that thread's log. The graph keeps the storages still alive when the recording ends (their
+// blocks cannot go back to the allocator while it replays) and advances the versions of those
+// written at each replay (a replay writes them again).
+struct StorageLog {
+  struct Entry {
+    std::weak_ptr<Storage> storage;
+    bool written = false;
+  };
+  std::unordered_map<const Storage*, Entry> entries;
+  void note(const std::shared_ptr<Storage>& s, bool write) {
+    Entry& e = entries[s.get()];
+    if (e.storage.lock() != s) e = Entry{s, false};  // new, or a new storage at a freed address
+    e.written = e.written || write;
   }
 };
-// The log being filled (null: no graph is being recorded). Set by the recording host thread only.
-extern std::atomic<StorageWriteLog*> g_storage_write_log;
+// The recording thread's log (null: this thread records no graph).
+extern thread_local StorageLog* t_storage_log;
+inline void note_storage_use(const std::shared_ptr<Storage>& s, bool write) {
+  if (s->device != Device::CPU)
+    if (StorageLog* log = t_storage_log) log->note(s, write);
+}
 
 // Copy bytes between devices (host↔host is memcpy; anything with CUDA goes through its backend).
 // dst_is_new: as DeviceBackend::copy (Tensor::from_vector and Tensor::to set it).

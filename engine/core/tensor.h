@@ -75,9 +75,7 @@ class Tensor {
   void* raw() const {
     const TensorImpl& t = impl();
     t.storage->version.fetch_add(1, std::memory_order_relaxed);
-    if (t.storage->device != Device::CPU)  // a device graph is being recorded: note the write
-      if (StorageWriteLog* log = g_storage_write_log.load(std::memory_order_relaxed))
-        log->note(t.storage);
+    note_storage_use(t.storage, /*write=*/true);  // for a device graph being recorded
     return static_cast<char*>(t.storage->ptr) + t.offset;
   }
   // The same pointer for reading only, without advancing the version: for code that caches what
@@ -85,6 +83,7 @@ class Tensor {
   template <class T>
   const T* read() const;
   const void* raw_read() const {
+    note_storage_use(impl().storage, /*write=*/false);
     return static_cast<const char*>(impl().storage->ptr) + impl().offset;
   }
   uint64_t storage_id() const { return impl().storage->id; }
@@ -146,6 +145,7 @@ template <class T>
 const T* Tensor::read() const {
   SENET_CHECK(dtype() == dtype_of<T>, "tensor of shape ", shape(), " has dtype ", dtype(),
               ", read as ", dtype_name(dtype_of<T>));
+  note_storage_use(impl().storage, /*write=*/false);
   return reinterpret_cast<const T*>(static_cast<const char*>(impl().storage->ptr) + impl().offset);
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -38,8 +39,9 @@ class CachingAllocator {
   void* alloc(size_t bytes) {
     const size_t cls = size_class(bytes);
     std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t rec = recording_here();
     std::vector<void*>* list = &free_[cls];
-    if (recording_ && !pool_free_[recording_][cls].empty()) list = &pool_free_[recording_][cls];
+    if (rec && !pool_free_[rec][cls].empty()) list = &pool_free_[rec][cls];
     void* p = nullptr;
     if (!list->empty()) {
       p = list->back();
@@ -48,7 +50,9 @@ class CachingAllocator {
       ++stats_.cache_hits;
     } else {
       cudaError_t e = cudaMalloc(&p, cls);
-      if (e != cudaSuccess) {  // give the cached blocks back to the device and try once more
+      // Give the cached blocks back to the device and try once more — not while a graph records
+      // (handing them back waits for the device, which a capture refuses).
+      if (e != cudaSuccess && !recording_) {
         (void)cudaGetLastError();
         release_locked();
         e = cudaMalloc(&p, cls);
@@ -63,15 +67,17 @@ class CachingAllocator {
       ++stats_.device_allocs;
     }
     live_[p] = cls;
-    if (recording_) pool_of_[p] = recording_;
+    if (rec) pool_of_[p] = rec;
     stats_.bytes_in_use += cls;
     return p;
   }
 
-  // Recording into pool `pool` (> 0) starts; 0 ends it.
+  // Recording into pool `pool` (> 0) starts on the calling thread; 0 ends it. Only that
+  // thread's allocations and frees belong to the recording.
   void set_recording(uint64_t pool) {
     std::lock_guard<std::mutex> lock(mu_);
     recording_ = pool;
+    recorder_ = std::this_thread::get_id();
   }
   // The graph of `pool` is gone (and its replays done: the caller synchronised): its blocks become
   // ordinary, the free ones go back to the common lists.
@@ -108,7 +114,8 @@ class CachingAllocator {
     stats_.bytes_cached += cls;
     uint64_t pool = 0;
     if (auto t = pool_of_.find(p); t != pool_of_.end()) pool = t->second;
-    if (!pool && recording_) pool = pool_of_[p] = recording_;  // a block the recording used
+    if (const uint64_t rec = recording_here(); !pool && rec)
+      pool = pool_of_[p] = rec;  // a block the recording used
     (pool ? pool_free_[pool][cls] : free_[cls]).push_back(p);
   }
 
@@ -129,9 +136,14 @@ class CachingAllocator {
     for (auto& [cls, list] : free_)
       for (void* p : list) (void)cudaFree(p);  // at exit the runtime may already be unloading
     for (auto& [cls, list] : free_)
-      for (void* p : list) last_free_.erase(p);
+      for (void* p : list) {
+        last_free_.erase(p);
+        stats_.bytes_cached -= cls;  // the graph pools' free blocks stay cached
+      }
     free_.clear();
-    stats_.bytes_cached = 0;
+  }
+  uint64_t recording_here() const {
+    return recording_ && std::this_thread::get_id() == recorder_ ? recording_ : 0;
   }
 
   std::mutex mu_;
@@ -139,6 +151,7 @@ class CachingAllocator {
   std::unordered_map<void*, size_t> live_;
   std::unordered_map<const void*, uint64_t> last_free_;  // block → frees_ at its last free
   uint64_t recording_ = 0;                               // the pool being recorded into (0: none)
+  std::thread::id recorder_;                             // ... by this thread
   std::unordered_map<const void*, uint64_t> pool_of_;    // block → its graph pool
   std::unordered_map<uint64_t, std::unordered_map<size_t, std::vector<void*>>> pool_free_;
   uint64_t frees_ = 0;

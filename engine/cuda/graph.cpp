@@ -1,11 +1,12 @@
 // engine/cuda/graph.cpp — see graph.h. The recording: the caching allocator tags blocks with the
-// graph's pool, the storage write log notes what the code writes, and the engine's stream is
+// graph's pool, the storage log notes what the code reads and writes, and the engine's stream is
 // captured in Relaxed mode (the allocator may still cudaMalloc a block the cache lacks; every
 // synchronisation remains refused). A failure anywhere ends the capture, drops what was recorded
 // and releases the pool before the error reaches the caller.
 #include "engine/cuda/graph.h"
 
 #include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "engine/core/storage.h"
@@ -15,10 +16,14 @@ namespace senet::cuda {
 
 namespace detail {
 namespace {
-std::atomic<const char*> g_recording{nullptr};
+thread_local const char* t_recording = nullptr;  // the recording thread's graph name
 std::atomic<uint64_t> g_next_pool{1};
+// One graph at a time: a block one graph's pool holds may be another graph's input, and a
+// graph's destruction would hand it back to everyone while the other still replays.
+std::mutex g_live_mutex;
+std::string g_live;  // the live graph's name, empty: none
 }  // namespace
-const char* recording_graph() { return g_recording.load(std::memory_order_relaxed); }
+const char* recording_graph() { return t_recording; }
 }  // namespace detail
 
 struct Graph::Impl {
@@ -26,22 +31,21 @@ struct Graph::Impl {
   uint64_t pool = 0;
   cudaGraphExec_t exec = nullptr;
   size_t nodes = 0;
-  std::vector<std::weak_ptr<Storage>> written;
+  std::vector<std::shared_ptr<Storage>> kept;     // alive at the recording's end: held till ~Graph
+  std::vector<std::shared_ptr<Storage>> written;  // ... and written by it: versions advance
 };
 
 namespace {
 // Undoes the recording state whatever happens: stream capture ended, allocator and write log
 // detached.
 struct RecordingScope {
-  StorageWriteLog log;
+  StorageLog log;
   bool capturing = false;
   uint64_t pool;
   RecordingScope(const std::string& name, uint64_t p) : pool(p) {
-    SENET_CHECK(!detail::recording_graph(), "graph '", name, "': graph '",
-                detail::recording_graph(), "' is being recorded (one recording at a time)");
-    detail::g_recording.store(name.c_str());
+    detail::t_recording = name.c_str();
     detail::allocator_set_recording(pool);
-    g_storage_write_log.store(&log);
+    t_storage_log = &log;
   }
   // Ends the capture; the graph, or null with the capture's error in *err.
   cudaGraph_t end(cudaError_t* err) {
@@ -56,9 +60,9 @@ struct RecordingScope {
       if (cudaStreamEndCapture(detail::stream(), &g) == cudaSuccess && g) cudaGraphDestroy(g);
       (void)cudaGetLastError();
     }
-    g_storage_write_log.store(nullptr);
+    t_storage_log = nullptr;
     detail::allocator_set_recording(0);
-    detail::g_recording.store(nullptr);
+    detail::t_recording = nullptr;
   }
 };
 }  // namespace
@@ -67,6 +71,18 @@ Graph::Graph(std::string name, const std::function<void()>& record) : impl_(new 
   impl_->name = std::move(name);
   impl_->pool = detail::g_next_pool.fetch_add(1);
   const std::string& n = impl_->name;
+  {
+    std::lock_guard<std::mutex> lock(detail::g_live_mutex);
+    if (!detail::g_live.empty())
+      fail("graph '", n, "': graph '", detail::g_live,
+           "' exists: one graph at a time (destroy it first)");
+    detail::g_live = n;
+  }
+  auto give_up = [&] {  // nothing was replayed: no wait before releasing the blocks
+    detail::allocator_release_pool(impl_->pool);
+    std::lock_guard<std::mutex> lock(detail::g_live_mutex);
+    detail::g_live.clear();
+  };
   cudaGraph_t g = nullptr;
   try {
     RecordingScope scope(n, impl_->pool);
@@ -78,7 +94,11 @@ Graph::Graph(std::string name, const std::function<void()>& record) : impl_(new 
     if (e != cudaSuccess)
       fail("the capture ended with ", cudaGetErrorString(e), " (", cudaGetErrorName(e),
            "): the recorded code made a call a capture cannot record");
-    impl_->written = std::move(scope.log.written);
+    for (auto& [key, entry] : scope.log.entries)
+      if (std::shared_ptr<Storage> s = entry.storage.lock()) {
+        impl_->kept.push_back(s);
+        if (entry.written) impl_->written.push_back(s);
+      }
     SENET_CUDA_CHECK(cudaGraphGetNodes(g, nullptr, &impl_->nodes));
     SENET_CUDA_CHECK(cudaGraphInstantiate(&impl_->exec, g, 0));
     SENET_CUDA_CHECK(cudaGraphDestroy(g));
@@ -86,8 +106,13 @@ Graph::Graph(std::string name, const std::function<void()>& record) : impl_(new 
   } catch (const Error& err) {
     if (g) cudaGraphDestroy(g);
     (void)cudaGetLastError();
-    detail::allocator_release_pool(impl_->pool);  // nothing replays: no wait needed
+    give_up();
     fail("graph '", n, "': recording failed: ", err.what());
+  } catch (...) {
+    if (g) cudaGraphDestroy(g);
+    (void)cudaGetLastError();
+    give_up();
+    throw;
   }
 }
 
@@ -96,13 +121,16 @@ Graph::~Graph() {
   // Its replays must be done before its blocks go back to everyone (a destructor does not throw).
   if (cudaStreamSynchronize(detail::stream()) != cudaSuccess) (void)cudaGetLastError();
   if (impl_->exec) cudaGraphExecDestroy(impl_->exec);
+  impl_->kept.clear();  // their blocks go back to the pool first, then with it to everyone
+  impl_->written.clear();
   detail::allocator_release_pool(impl_->pool);
+  std::lock_guard<std::mutex> lock(detail::g_live_mutex);
+  detail::g_live.clear();
 }
 
 void Graph::replay() {
   SENET_CUDA_CHECK(cudaGraphLaunch(impl_->exec, detail::stream()));
-  for (const auto& w : impl_->written)
-    if (auto s = w.lock()) s->version.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& s : impl_->written) s->version.fetch_add(1, std::memory_order_relaxed);
 }
 
 size_t Graph::nodes() const { return impl_->nodes; }

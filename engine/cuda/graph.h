@@ -15,12 +15,15 @@
 //     reused, a download cannot wait for a replay): refused with an error naming the graph, as is
 //     any synchronisation (the CUDA runtime's capture errors);
 //   * memory: the blocks the recording allocated or freed are the graph's until it is destroyed
-//     (engine/cuda/backend.cpp keeps them from everyone else), so its tensors stay valid between
-//     replays. Run the code once before recording, so that lazily made state (optimizer buffers,
-//     gradients) exists and the caching allocator is warm.
+//     (engine/cuda/backend.cpp keeps them from everyone else), and the graph holds every device
+//     storage the recording read or wrote that was still alive at its end (inputs, parameters,
+//     outputs), so none of them can be freed and handed to other code while it replays. Run the
+//     code once before recording, so that lazily made state (optimizer buffers, gradients) exists
+//     and the caching allocator is warm.
 // Each replay advances the versions of the device storages the recording wrote (engine/core/
 // storage.h), so caches keyed on them (the folded-BN cache) see the new data.
-// Host C++ only (no CUDA header); one recording at a time, on the thread that uses the engine.
+// One graph at a time (a second one is an error until the first is destroyed), recorded and
+// replayed on the thread that uses the engine. Host C++ only (no CUDA header).
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -31,8 +34,8 @@ namespace senet::cuda {
 
 class Graph {
  public:
-  // Records `record`; throws senet::Error naming `name` and the cause when the recording fails
-  // (the engine stays usable: nothing was replayed, the blocks are released).
+  // Records `record`; throws senet::Error naming `name` and the cause when the recording fails.
+  // The engine stays usable, but the tensors the failed recording made hold no data (nothing ran).
   Graph(std::string name, const std::function<void()>& record);
   ~Graph();  // waits for its replays, then releases its blocks
   Graph(const Graph&) = delete;

@@ -3,7 +3,8 @@
 // code gives on the same batches (bitwise under emulation: the same kernels in the same order);
 // a replay is one graph launch and no host wait; the graph's memory stays its own while eager code
 // allocates between replays; replays advance the versions of what they write; and a recording
-// that copies between host and device or synchronises fails with the graph's name.
+// that copies between host and device or synchronises fails with the graph's name, as does a
+// second graph while one exists.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -116,9 +117,23 @@ TEST_F(CudaBackend, GraphRecordingRefusesHostCopiesAndKeepsTheEngineUsable) {
       message([&] { cuda::Graph g("uploads", [&] { (void)x.to(Device::CUDA); }); });
   EXPECT_NE(upload.find("graph 'uploads'"), std::string::npos) << upload;
   EXPECT_NE(upload.find("host → device"), std::string::npos) << upload;
+  const std::string sync = message([&] {
+    cuda::Graph g("syncs", [&] {
+      (void)sum(xd);
+      device_backend(Device::CUDA).synchronize();
+    });
+  });
+  EXPECT_NE(sync.find("graph 'syncs': recording failed"), std::string::npos) << sync;
+  EXPECT_NE(sync.find("capturing"), std::string::npos) << sync;
   const std::string nested =
       message([&] { cuda::Graph outer("outer", [&] { cuda::Graph inner("inner", [] {}); }); });
-  EXPECT_NE(nested.find("one recording at a time"), std::string::npos) << nested;
+  EXPECT_NE(nested.find("graph 'outer' exists: one graph at a time"), std::string::npos) << nested;
+  {
+    cuda::Graph first("first", [&] { (void)sum(xd); });
+    const std::string second = message([&] { cuda::Graph g("second", [] {}); });
+    EXPECT_NE(second.find("graph 'first' exists"), std::string::npos) << second;
+  }
+  cuda::Graph again("after the first", [&] { (void)sum(xd); });  // the first one is gone
   // Nothing is left recording: eager work runs and reads back.
   double want = 0;
   for (float v : x.to_vector()) want += v;

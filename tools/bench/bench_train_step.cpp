@@ -11,9 +11,11 @@
 // step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
 // --graph records forward, loss, zero_grad and backward once as a CUDA graph (engine/cuda/graph.h:
 // the first step runs eagerly, the second records) and replays it each step; the finite check,
-// the SGD step, loss.item() and count_correct stay eager. Against the same command without
-// --graph, the difference is the launch overhead of the recorded part. The cross-entropy checks
-// the labels on the host in both modes (as `senet train` does), which a recording requires.
+// the SGD step, loss.item() and count_correct stay eager ("forward_ms" is then the replay's
+// launch, "backward_ms" 0). Against the same command without --graph, the difference is the
+// launch overhead of the recorded part. The cross-entropy checks the labels on the host in both
+// modes, as `senet train` does and a recording requires (since 2026-12-06: CUDA figures from
+// before had the loss check them on the device, with a read-back per step).
 // Prints one JSON line: {"impl": "senet", "images_per_second": median over the timed steps,
 // "forward_ms" / "backward_ms" / "check_and_update_ms" (medians of the step's parts: forward + loss,
 // zero_grad + backward, finite check + SGD + loss.item + count_correct), "step_ms": [...],
