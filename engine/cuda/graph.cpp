@@ -103,16 +103,15 @@ Graph::Graph(std::string name, const std::function<void()>& record) : impl_(new 
     SENET_CUDA_CHECK(cudaGraphInstantiate(&impl_->exec, g, 0));
     SENET_CUDA_CHECK(cudaGraphDestroy(g));
     g = nullptr;
-  } catch (const Error& err) {
+  } catch (...) {  // any exception: release everything; an engine error gets the graph's name
     if (g) cudaGraphDestroy(g);
     (void)cudaGetLastError();
     give_up();
-    fail("graph '", n, "': recording failed: ", err.what());
-  } catch (...) {
-    if (g) cudaGraphDestroy(g);
-    (void)cudaGetLastError();
-    give_up();
-    throw;
+    try {
+      throw;
+    } catch (const Error& err) {
+      fail("graph '", n, "': recording failed: ", err.what());
+    }
   }
 }
 

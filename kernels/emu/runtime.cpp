@@ -200,25 +200,38 @@ int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
 }  // namespace emu
 
 namespace {
-// The checks and the copy of cudaMemcpy, without the host-wait count (a recorded copy runs inside
-// a graph launch, which the host does not wait for).
-cudaError_t copy_checked(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+// The pointer checks of a copy or a set: its device side must lie in a cudaMalloc'd block.
+cudaError_t copy_args_ok(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (bytes && (!dst || !src)) return fail(cudaErrorInvalidValue);
   const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
   if ((dst_dev && !in_device_range(dst, bytes)) || (src_dev && !in_device_range(src, bytes)))
     return fail(cudaErrorInvalidValue);
+  return cudaSuccess;
+}
+// A copy or a set run now (or at a graph replay: checked again, its memory may have been freed).
+cudaError_t copy_checked(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (cudaError_t e = copy_args_ok(dst, src, bytes, kind); e != cudaSuccess) return e;
   if (bytes) std::memmove(dst, src, bytes);
   return cudaSuccess;
+}
+cudaError_t set_checked(void* p, int value, size_t bytes) {
+  if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
+  if (bytes) std::memset(p, value, bytes);
+  return cudaSuccess;
+}
+// A copy into host memory makes the host wait for the device (not counted at a graph replay:
+// the host does not wait for a graph launch).
+void count_download_wait(void* dst, size_t bytes, cudaMemcpyKind kind) {
+  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
+    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
   if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
-  // A copy into host memory makes the host wait for the device.
-  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
-    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  count_download_wait(dst, bytes, kind);
   return copy_checked(dst, src, bytes, kind);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
@@ -236,10 +249,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
          !(in_device_range(dst, bytes) && in_device_range(src, bytes)));
     if (pageable) return fail(capture_allows(HostCall::PageableCopy, stream));
     if (kind == cudaMemcpyDefault) kind = cudaMemcpyDeviceToDevice;  // both sides on the device
-    const bool dst_dev = kind != cudaMemcpyDeviceToHost, src_dev = kind != cudaMemcpyHostToDevice;
-    if (bytes && (!dst || !src || (dst_dev && !in_device_range(dst, bytes)) ||
-                  (src_dev && !in_device_range(src, bytes))))
-      return fail(cudaErrorInvalidValue);
+    if (cudaError_t e = copy_args_ok(dst, src, bytes, kind); e != cudaSuccess) return e;
     emu::detail::capture_record(stream, [=] { return copy_checked(dst, src, bytes, kind); });
     return cudaSuccess;
   }
@@ -248,32 +258,21 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   // a source in cudaMallocHost memory makes a truly asynchronous upload.
   if (kind == cudaMemcpyHostToDevice && bytes && src && !in_pinned_range(src, bytes))
     emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
-  // A copy into host memory: the host waits for it (as cudaMemcpy counts it). Not cudaMemcpy
-  // itself: that one runs on the legacy stream, which a capture elsewhere would refuse.
-  if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
-    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  // Not through cudaMemcpy: that one runs on the legacy stream, which a capture elsewhere refuses.
+  count_download_wait(dst, bytes, kind);
   return copy_checked(dst, src, bytes, kind);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
-  if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
-  if (bytes) std::memset(p, value, bytes);
-  return cudaSuccess;
+  return set_checked(p, value, bytes);
 }
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream) {
   bool record = false;
   if (cudaError_t e = emu::detail::capture_submit(stream, &record); e != cudaSuccess)
     return fail(e);
+  if (!record) return set_checked(p, value, bytes);
   if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);
-  if (record) {
-    emu::detail::capture_record(stream, [=] {
-      if (!in_device_range(p, bytes)) return fail(cudaErrorInvalidValue);  // freed since
-      if (bytes) std::memset(p, value, bytes);
-      return cudaSuccess;
-    });
-    return cudaSuccess;
-  }
-  if (bytes) std::memset(p, value, bytes);
+  emu::detail::capture_record(stream, [=] { return set_checked(p, value, bytes); });
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
