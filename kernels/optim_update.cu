@@ -11,6 +11,10 @@
 //   shared by v1 and v2, so v2 equals v1 bitwise. Under emulation (g++, no FMA) both are bitwise
 //   equal to the CPU; nvcc contracts a·b + c into FMAs: ≤ 1–2 ulp per step. Adam's η/bc1, √bc2 and
 //   1 − η·λ are computed by the launcher in fp32, per tensor, exactly as the CPU computes them.
+// Device scalars (v2, optional; a CUDA graph replays the launch with new values): each block reads
+//   η (Adam: η, bc1, bc2) from memory once and derives the same fp32 values the launcher would —
+//   IEEE division and square root, η·λ rounded before the subtraction (__fmul_rn: no FMA) — so
+//   the update is bitwise the by-value one.
 #include "kernels/emu/cuda_compat.h"
 
 #include <algorithm>
@@ -123,10 +127,11 @@ __global__ void __launch_bounds__(kBlock) sgd_update_v2_multi_tensor(sgd_multi_a
   const int i = tensor_of_chunk(a.map, b);
   const sgd_tensor& t = a.u.t[i];
   float* buf = a.u.momentum != 0.f ? t.buf : nullptr;
+  const float lr = a.u.device_scalars ? a.u.device_scalars[0] : a.u.lr;
   const int64_t begin = int64_t(b - a.map.chunk_start[i]) * kOptimMultiChunk;
   const int64_t end = t.n < begin + kOptimMultiChunk ? t.n : begin + kOptimMultiChunk;
   for (int64_t e = begin + threadIdx.x; e < end; e += kBlock)
-    sgd_element(t.p, t.g, buf, e, a.u.lr, a.u.momentum, a.u.dampening, t.weight_decay, a.u.nesterov,
+    sgd_element(t.p, t.g, buf, e, lr, a.u.momentum, a.u.dampening, t.weight_decay, a.u.nesterov,
                 t.first);
 }
 
@@ -143,17 +148,25 @@ struct adam_multi_args {
   adam_tensor_k t[kOptimMultiMaxTensors];
   float beta1, beta2, eps;
   bool decoupled;
+  const float* device_scalars;  // null, or [η, bc1, bc2]: replaces step_size, bc2_sqrt and decay
 };
 
 __global__ void __launch_bounds__(kBlock) adam_update_v2_multi_tensor(adam_multi_args a) {
   const int b = int(blockIdx.x);
   const int i = tensor_of_chunk(a.map, b);
   const adam_tensor_k& t = a.t[i];
+  float step_size = t.step_size, bc2_sqrt = t.bc2_sqrt, decay = t.decay;
+  if (a.device_scalars) {  // the launcher's three expressions, on this step's values
+    const float lr = a.device_scalars[0];
+    step_size = lr / a.device_scalars[1];
+    bc2_sqrt = sqrtf(a.device_scalars[2]);
+    decay = 1.f - __fmul_rn(lr, t.weight_decay);
+  }
   const int64_t begin = int64_t(b - a.map.chunk_start[i]) * kOptimMultiChunk;
   const int64_t end = t.n < begin + kOptimMultiChunk ? t.n : begin + kOptimMultiChunk;
   for (int64_t e = begin + threadIdx.x; e < end; e += kBlock)
     adam_element(t.p, t.g, t.m, t.v, e, a.beta1, a.beta2, a.eps, t.weight_decay, a.decoupled,
-                 t.step_size, t.bc2_sqrt, t.decay);
+                 step_size, bc2_sqrt, decay);
 }
 
 // CUDA's classic limit on a kernel's parameter block (sm_70+ with CUDA 12.1 allows 32 KiB).
@@ -206,7 +219,8 @@ cudaError_t adam_update_multi_launch(const adam_update_multi_params& p, cudaStre
   for (int i = 0; i < p.count; ++i) {
     const adam_tensor& t = p.t[i];
     if (t.n > 0 && (!t.p || !t.g || !t.m || !t.v)) return cudaErrorInvalidValue;
-    if (!(t.bias_correction1 > 0.f) || !(t.bias_correction2 > 0.f)) return cudaErrorInvalidValue;
+    if (!p.device_scalars && (!(t.bias_correction1 > 0.f) || !(t.bias_correction2 > 0.f)))
+      return cudaErrorInvalidValue;
     // as v1's launcher computes them, per tensor
     a.t[i] = adam_tensor_k{t.p,
                            t.g,
@@ -221,6 +235,7 @@ cudaError_t adam_update_multi_launch(const adam_update_multi_params& p, cudaStre
   const int blocks = a.map.chunk_start[p.count];
   if (blocks == 0) return cudaSuccess;
   a.beta1 = p.beta1, a.beta2 = p.beta2, a.eps = p.eps, a.decoupled = p.decoupled;
+  a.device_scalars = p.device_scalars;
   return launch(adam_update_v2_multi_tensor, dim3(unsigned(blocks)), dim3(kBlock), 0, stream, a);
 }
 

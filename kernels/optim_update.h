@@ -44,6 +44,13 @@ cudaError_t adam_update_launch(adam_update_params p, cudaStream_t stream);
 // concatenation. Per element the math is v1's, in the same device function: bitwise equal to v1.
 // Up to kOptimMultiMaxTensors tensors per launch (the block stays under the classic 4 KiB limit of
 // kernel parameters); the caller splits longer lists. Tensors with n == 0 are allowed (no chunk).
+// Device scalars (`device_scalars`, optional): a launch recorded in a CUDA graph replays its
+// parameter block unchanged, so the values that change every step — the learning rate of a
+// schedule, Adam's bias corrections — are read from device memory instead, refilled by the host
+// before each replay (PyTorch's `capturable=True` optimizers keep lr and step on the device for the
+// same reason). SGD: device_scalars[0] = η replaces lr. Adam: {η, bc1, bc2} replace lr and every
+// tensor's bias corrections (one step count for all: the caller checks); the kernel then derives
+// η/bc1, √bc2 and 1 − η·λ in fp32 as the launcher would (no contraction): bitwise the same update.
 constexpr int kOptimMultiMaxTensors = 64;
 constexpr int kOptimMultiChunk = 4096;  // elements per block: 256 threads × 16
 
@@ -60,6 +67,7 @@ struct sgd_update_multi_params {
   sgd_tensor t[kOptimMultiMaxTensors];
   float lr = 0, momentum = 0, dampening = 0;  // shared by all tensors, as in one param group
   bool nesterov = false;
+  const float* device_scalars = nullptr;  // optional: [η] on the device, replaces lr
 };
 cudaError_t sgd_update_multi_launch(const sgd_update_multi_params& p, cudaStream_t stream);
 
@@ -77,6 +85,7 @@ struct adam_update_multi_params {
   adam_tensor t[kOptimMultiMaxTensors];
   float lr = 0, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   bool decoupled = false;
+  const float* device_scalars = nullptr;  // optional: [η, bc1, bc2] on the device (see above)
 };
 cudaError_t adam_update_multi_launch(const adam_update_multi_params& p, cudaStream_t stream);
 

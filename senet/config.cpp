@@ -358,6 +358,10 @@ std::vector<ConfigKey> make_schema() {
       "CUDA only: convolutions on TF32 tensor cores (operands rounded to 10 mantissa bits, "
       "~3e-4 relative; PyTorch's allow_tf32); the CPU always computes in FP32"));
   add(field(
+      "cuda_graph", [](RunConfig & c) -> auto& { return c.cuda_graph; },
+      "CUDA only, one process: supervised training records its step once as a CUDA graph and "
+      "replays it for each batch of the same shape (bitwise the eager step; senet/epoch_loop.h)"));
+  add(field(
       "out_dir", [](RunConfig & c) -> auto& { return c.out_dir; },
       "the run directory (checkpoints, metrics, reports)"));
   add(field(

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <memory>
 
+#include "engine/cuda/cuda_ops.h"
 #include "engine/dist/comm.h"
 #include "engine/dist/grad_reducer.h"
+#include "engine/ops/check_labels.h"
 #include "engine/ops/count_correct.h"
 #include "senet/data_parallel.h"
 #include "senet/progress.h"
@@ -73,6 +75,51 @@ void probe_term_gradients(models::Model& model,
           n[a] > 0 && n[b] > 0 ? dot(a, b) / (n[a] * n[b]) : 0.0;
 }
 
+namespace {
+
+// The recorded step of EpochLoop::run: its graph, its fixed input batch and its outputs.
+struct GraphedStep {
+  void* graph = nullptr;  // CudaOps::graph_record's handle
+  data::Batch in;         // n, c, h, w; the device tensors the replays refill; host labels
+  StepOut out;            // the recording's outputs (rewritten by every replay)
+  Optimizer* opt = nullptr;
+
+  GraphedStep() = default;
+  GraphedStep(const GraphedStep&) = delete;
+  GraphedStep& operator=(const GraphedStep&) = delete;
+  ~GraphedStep() {
+    if (graph) cuda_ops()->graph_destroy(graph);  // waits for the replays
+    if (opt) opt->use_device_scalars(false);
+  }
+
+  bool fits(const data::Batch& b) const {
+    return graph && b.n == in.n && b.c == in.c && b.h == in.h && b.w == in.w;
+  }
+  // The batch into the fixed tensors: asynchronous uploads, each waiting for the earlier replays
+  // that read the tensor (engine/cuda/upload.cpp), none making the host wait.
+  void stage(const data::Batch& b) {
+    if (!in.x_on_device.defined()) {
+      in.n = b.n, in.whole_n = b.whole_n, in.c = b.c, in.h = b.h, in.w = b.w;
+      in.x_on_device = Tensor::empty({b.n, b.c, b.h, b.w}, DType::F32, Device::CUDA);
+      in.y_on_device = Tensor::empty({b.n}, DType::I32, Device::CUDA);
+    }
+    in.x_on_device.copy_(Tensor::from_vector(b.x, {b.n, b.c, b.h, b.w}));
+    in.y_on_device.copy_(Tensor::from_vector_i32(b.y, {b.n}));
+    in.y = b.y;  // the host copy the loss checks at the recording
+  }
+};
+
+// Whether the step after this one can be recorded: every optimized parameter is on CUDA and got a
+// gradient in this (eager) step, so the optimizer's state exists and the recording sees the set
+// of updates every later step makes.
+bool can_record(const Optimizer& opt) {
+  for (const ParamRef& p : opt.params())
+    if (!p.param.is_cuda() || !p.param.grad().defined()) return false;
+  return true;
+}
+
+}  // namespace
+
 EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
                           const AfterStep& after_step) {
   EpochStats st;
@@ -98,6 +145,10 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     metrics->flush(st);
     bar.update(st.steps, st.loss(), st.accuracy(), st.images);
   };
+  // One process on CUDA with cuda_graph: steps after the first replay a graph (see the header).
+  const bool graphs = cuda_graph && !reducer && !after_step && cuda_ops() != nullptr;
+  std::unique_ptr<GraphedStep> graphed;
+  bool record_next = false;  // the last step was eager and left what a recording needs
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
   const double collective0 = dist::collective_seconds();
@@ -107,6 +158,40 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
         label + " epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1);
     dist::set_step(where);
     if (schedule) opt.set_lr(schedule->lr_at(epoch, double(step) / double(nb)));
+    if (graphs && (record_next || (graphed && graphed->fits(b)))) {
+      if (!graphed) {  // record this step (the recording runs nothing: replay it after)
+        graphed = std::make_unique<GraphedStep>();
+        graphed->stage(b);
+        opt.use_device_scalars(true);
+        graphed->opt = &opt;
+        opt.stage_device_scalars();
+        const int64_t n = b.n;
+        GraphedStep& g = *graphed;
+        g.graph = cuda_ops()->graph_record((label + " step").c_str(), [&] {
+          model.zero_grad();
+          g.out = body(g.in, step);
+          SENET_CHECK(!g.out.backward_done && metrics && metrics->ready_for(g.out), label,
+                      ": this step body cannot be recorded as a CUDA graph (it runs its own "
+                      "backward or changes its loss terms between steps); turn cuda_graph off");
+          g.out.loss.backward();
+          metrics->record(g.out, n);
+          opt.step();  // its host bookkeeping runs now, for the replay just below
+        });
+      } else {  // the checks the recorded code made on the host, made on this batch
+        if (graphed->out.logits.defined())
+          check_label_values(where.c_str(), graphed->out.logits, b.y.data(), b.n);
+        graphed->stage(b);
+        opt.stage_device_scalars();
+        opt.replayed_step();
+      }
+      cuda_ops()->graph_replay(graphed->graph);
+      record_next = false;
+      metrics->commit(where);
+      st.steps++;
+      st.images += b.n;
+      if (metrics->due()) flush();
+      continue;
+    }
     model.zero_grad();
     StepOut out = body(b, step);
     if (!out.backward_done) {
@@ -119,7 +204,13 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       if (!metrics) metrics = std::make_unique<StepMetrics>(model, Device::CUDA);
       if (!metrics->accepts(out)) flush();
       metrics->add(out, b.n, where);
+      if (graphed) opt.use_device_scalars(false);  // an eager step between replays
       opt.step();
+      if (graphed) {
+        opt.use_device_scalars(true);
+      } else {
+        record_next = graphs && metrics->ready_for(out) && can_record(opt);
+      }
       st.steps++;
       st.images += b.n;
       if (metrics->due()) flush();

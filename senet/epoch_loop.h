@@ -20,6 +20,23 @@
 //   them every 16 steps and at the epoch's end (senet/step_metrics.h): no host round trip in a
 //   steady-state step; a non-finite step is still named exactly, up to 15 steps later.
 //
+// CUDA graphs (`cuda_graph`, one process on CUDA, no after_step): the loop records its second step
+// — zero_grad, body, backward, the device counters, the optimizer step — as one CUDA graph
+// (engine/cuda/graph.h) and replays it for every later batch of the same shape: one launch a
+// step instead of hundreds, and no host code on the step's path. What makes a replay equal an
+// eager step:
+//   * the batch goes into fixed device tensors (data::Batch::x_on_device/y_on_device, refilled by
+//     asynchronous uploads), its labels checked on the host first, as the loss checks them eagerly;
+//   * the optimizer reads η (Adam: and the bias corrections) from device memory, staged before
+//     each step (Optimizer::use_device_scalars), and counts the replayed step on the host;
+//   * the counters add into fixed tensors and the host copies the step's finite-check row (a
+//     device-to-device copy) after the replay (StepMetrics::record / commit).
+// Eager instead: step 0 (the gradient probe; also makes the gradients, optimizer state and the
+// allocator's blocks the recording needs), a batch of another shape, a step in which some
+// parameter got no gradient. A body whose device work depends on anything but the batch and the
+// weights (the step number, host state it changes) must not set cuda_graph. Replays are bitwise
+// equal to eager steps (tests/cuda_backend/test_cuda_backend_train.cpp).
+//
 // The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
 // of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is
 // back-propagated alone through the retained graph, giving ‖∇_θ term_i‖ over all parameters and the
@@ -83,6 +100,7 @@ struct EpochLoop {
   int epochs = 1;     // for the bar: "label e/epochs"
   bool progress = true;
   bool probe_gradients = true;
+  bool cuda_graph = false;  // replay the step as a CUDA graph where it can (see above)
 
   EpochStats run(data::Loader& loader, int epoch, const StepBody& body,
                  const AfterStep& after_step = {});

@@ -15,7 +15,8 @@ StepMetrics::StepMetrics(models::Model& model, Device device, int every)
     params_.push_back(p);
   }
   const int64_t row = 1 + int64_t(params_.size());
-  probe_ = Tensor::zeros({int64_t(every_) * row}, DType::F32, device_);
+  probe_ = Tensor::zeros({int64_t(every_), row}, DType::F32, device_);
+  staging_ = Tensor::zeros({row}, DType::F32, device_);
   correct_ = Tensor::zeros({1}, DType::I32, device_);
 }
 
@@ -27,31 +28,51 @@ bool StepMetrics::accepts(const StepOut& out) const {
   return true;
 }
 
+bool StepMetrics::ready_for(const StepOut& out) const {
+  if (!sums_.defined() || out.terms.size() != term_names_.size()) return false;
+  for (size_t i = 0; i < out.terms.size(); ++i)
+    if (out.terms[i].first != term_names_[i]) return false;
+  return true;
+}
+
+// New terms: new sums (the same terms keep theirs, zeroed by flush, so a graph's replays can add
+// into them).
 void StepMetrics::start_window(const StepOut& out) {
   term_names_.clear();
   for (const auto& [name, t] : out.terms) term_names_.push_back(name);
   sums_ = Tensor::zeros({1 + int64_t(term_names_.size())}, DType::F32, device_);
-  where_.clear();
 }
 
-void StepMetrics::add(const StepOut& out, int64_t n, const std::string& where) {
+void StepMetrics::record(const StepOut& out, int64_t n) {
   SENET_CHECK(accepts(out), "StepMetrics: the step's loss terms changed within a window");
-  SENET_CHECK(pending_ < every_, "StepMetrics: flush before adding step ", where);
   NoGradGuard no_grad;
-  if (pending_ == 0) start_window(out);
+  if (!ready_for(out)) start_window(out);
   const Tensor loss = out.loss.detach();
   axpy_into(sums_, 0, float(n), loss);
   for (size_t i = 0; i < out.terms.size(); ++i)
     axpy_into(sums_, 1 + int64_t(i), float(n), out.terms[i].second.detach());
   if (out.logits.defined()) count_correct_into(out.logits.detach(), out.labels, correct_);
-  const int64_t row = int64_t(pending_) * (1 + int64_t(params_.size()));
-  sum_each_into({loss}, probe_, row);
+  bool every_grad = true;
+  for (const Tensor& p : params_) every_grad = every_grad && p.grad().defined();
+  if (!every_grad) staging_.zero_();  // a parameter without a gradient sums to 0
+  sum_each_into({loss}, staging_, 0);
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor g = params_[i].grad();
-    if (g.defined()) sum_each_into({g}, probe_, row + 1 + int64_t(i));
+    if (g.defined()) sum_each_into({g}, staging_, 1 + int64_t(i));
   }
+}
+
+void StepMetrics::commit(const std::string& where) {
+  SENET_CHECK(pending_ < every_, "StepMetrics: flush before adding step ", where);
+  probe_.slice(pending_, pending_ + 1).copy_(staging_.reshape({1, staging_.numel()}));
   where_.push_back(where);
   ++pending_;
+}
+
+void StepMetrics::add(const StepOut& out, int64_t n, const std::string& where) {
+  SENET_CHECK(pending_ < every_, "StepMetrics: flush before adding step ", where);
+  record(out, n);
+  commit(where);
 }
 
 void StepMetrics::flush(EpochStats& st) {
@@ -72,8 +93,9 @@ void StepMetrics::flush(EpochStats& st) {
   for (size_t i = 0; i < term_names_.size(); ++i)
     st.term_sums[term_names_[i]] += double(sums[1 + i]);
   st.correct += correct_.to_vector_i32()[0];
-  probe_.zero_();
+  sums_.zero_();
   correct_.zero_();
+  where_.clear();
   pending_ = 0;
 }
 

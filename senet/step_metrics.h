@@ -11,6 +11,10 @@
 // after an epoch's final flush.
 // The CPU backend and runs on several ranks (whose per-step checks are collectives) keep the
 // per-step host reads (EpochLoop::run).
+// A step in two halves, for a step recorded as a CUDA graph (senet/epoch_loop.h): record() is the
+// device work (into fixed tensors: the running sums and a staging row), commit() the host's part
+// (copy the staging row to the step's row — a device-to-device copy — and remember `where`), run
+// after each replay. add() = record() + commit().
 #pragma once
 #include <string>
 #include <vector>
@@ -30,6 +34,11 @@ class StepMetrics {
   bool accepts(const StepOut& out) const;
   // Enqueues the step's sums on the device; `where` names the step in errors.
   void add(const StepOut& out, int64_t n, const std::string& where);
+  // The device half of add(). Inside a graph recording it must not start a window with new terms
+  // (that allocates and zeroes): add() a step with the same terms first.
+  void record(const StepOut& out, int64_t n);
+  bool ready_for(const StepOut& out) const;  // record(out) would make no new window
+  void commit(const std::string& where);     // the host half
   bool due() const { return pending_ >= every_; }
   int pending() const { return pending_; }
   // Reads the pending steps (three copies to the host): fails naming the first non-finite step and
@@ -47,7 +56,8 @@ class StepMetrics {
   int pending_ = 0;
   Tensor sums_;     // F32 [1 + terms]: Σ L·n, Σ term·n over the pending steps
   Tensor correct_;  // I32 [1]
-  Tensor probe_;    // F32 [every × (1 + P)]: per pending step, Σ L and Σ of each gradient
+  Tensor probe_;    // F32 [every, 1 + P]: per pending step, Σ L and Σ of each gradient
+  Tensor staging_;  // F32 [1 + P]: the last recorded step's row
   std::vector<std::string> where_;
 };
 

@@ -88,9 +88,11 @@ DataBundle load_data(const RunConfig& cfg) {
 }
 
 Tensor batch_images(const data::Batch& b, Device device) {
+  if (b.x_on_device.defined() && b.x_on_device.device() == device) return b.x_on_device;
   return Tensor::from_vector(b.x, {b.n, b.c, b.h, b.w}, device);
 }
 Tensor batch_labels(const data::Batch& b, Device device) {
+  if (b.y_on_device.defined() && b.y_on_device.device() == device) return b.y_on_device;
   return Tensor::from_vector_i32(b.y, {b.n}, device);
 }
 
@@ -204,6 +206,7 @@ TrainResult train_supervised(const RunConfig& cfg, models::Model& model, bool re
   RunDir run(cfg.out_dir, "train", cfg);
   const int start_epoch = resume ? run.resume(model, opt.get()) : 0;
   EpochLoop loop{model, *opt, sched.get(), "epoch", cfg.train.epochs, cfg.progress};
+  loop.cuda_graph = cfg.cuda_graph;  // the body depends on the batch and the weights only
   auto body = [&](const data::Batch& b, int64_t) { return cross_entropy_step(model, b, device); };
   TrainResult res;
   auto t0 = std::chrono::steady_clock::now();

@@ -26,6 +26,8 @@ struct DataBundle {
 };
 DataBundle load_data(const RunConfig& cfg);
 
+// The batch's images N×C×H×W and labels [N] on `device`: b.x_on_device / b.y_on_device when the
+// batch already holds them there (a step replayed as a CUDA graph), else uploads of b.x / b.y.
 Tensor batch_images(const data::Batch& b, Device device);
 Tensor batch_labels(const data::Batch& b, Device device);
 

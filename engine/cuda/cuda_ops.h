@@ -16,6 +16,7 @@
 // structs (kernels/conv_bn_mrelu_tensors.h), handed to the launchers unchanged.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/optim_update.h"
@@ -143,14 +144,25 @@ struct CudaOps {
   // per 64 tensors (kernels/optim_update.h, v2). `u` holds the scalars all tensors share (lr,
   // momentum, dampening, Nesterov; lr, β₁, β₂, ε, decoupled); each tensor brings its own weight
   // decay and step (SGD: `first`; Adam: bias corrections), so u's per-tensor fields are ignored.
-  void (*sgd_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u);
-  void (*adam_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u);
+  // device_scalars (may be null): device memory holding η (Adam: η, bc1, bc2) for this step,
+  // replacing u.lr and the tensors' bias corrections (a step recorded in a CUDA graph).
+  void (*sgd_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u,
+                           const float* device_scalars);
+  void (*adam_update_multi)(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u,
+                            const float* device_scalars);
 
   // --- SENet mask search: D[l] += Σ_b |a_t − a_s| (a: B×L); scores[c] = Σ_hw D[c,hw];
   // mask = exactly k ones at the k largest scores (ties → lower index), n bytes.
   void (*mask_accumulate)(const float* a_t, const float* a_s, float* D, int64_t B, int64_t L);
   void (*channel_scores)(const float* D, float* scores, int64_t C, int64_t HW);
   void (*topk_mask)(const float* scores, int64_t n, int64_t k, uint8_t* mask);
+
+  // --- CUDA graphs (engine/cuda/graph.h) for library code that does not link the glue
+  // (senet/epoch_loop.cpp): graph_record returns an owning handle to a cuda::Graph (throws as its
+  // constructor does), graph_replay launches it, graph_destroy deletes it.
+  void* (*graph_record)(const char* name, const std::function<void()>& record);
+  void (*graph_replay)(void* graph);
+  void (*graph_destroy)(void* graph);
 };
 
 // The registered table, or null when no CUDA backend is registered in this process.

@@ -10,6 +10,7 @@
 #include <climits>
 
 #include "engine/cuda/glue.h"
+#include "engine/cuda/graph.h"
 #include "engine/dist/comm.h"
 #include "kernels/bn_finalize.h"
 #include "kernels/bn_stats.h"
@@ -341,11 +342,13 @@ void count_correct_add(const float* logits, const int32_t* labels, int64_t N, in
 // --- optimizers
 
 // Lists longer than one launch holds go in groups of kOptimMultiMaxTensors, in order.
-void sgd_update_multi(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u) {
+void sgd_update_multi(const CudaOptimTensor* t, size_t count, const cpu::SgdUpdate& u,
+                      const float* device_scalars) {
   for (size_t first = 0; first < count; first += kOptimMultiMaxTensors) {
     sgd_update_multi_params q;
     q.count = int(std::min<size_t>(count - first, kOptimMultiMaxTensors));
     q.lr = u.lr, q.momentum = u.momentum, q.dampening = u.dampening, q.nesterov = u.nesterov;
+    q.device_scalars = device_scalars;
     for (int i = 0; i < q.count; ++i) {
       const CudaOptimTensor& x = t[first + size_t(i)];
       q.t[i] = sgd_tensor{x.p, x.g, x.s0, x.n, x.weight_decay, x.first};
@@ -353,11 +356,13 @@ void sgd_update_multi(const CudaOptimTensor* t, size_t count, const cpu::SgdUpda
     SENET_CUDA_CHECK(sgd_update_multi_launch(q, stream()));
   }
 }
-void adam_update_multi(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u) {
+void adam_update_multi(const CudaOptimTensor* t, size_t count, const cpu::AdamUpdate& u,
+                       const float* device_scalars) {
   for (size_t first = 0; first < count; first += kOptimMultiMaxTensors) {
     adam_update_multi_params q;
     q.count = int(std::min<size_t>(count - first, kOptimMultiMaxTensors));
     q.lr = u.lr, q.beta1 = u.beta1, q.beta2 = u.beta2, q.eps = u.eps, q.decoupled = u.decoupled;
+    q.device_scalars = device_scalars;
     for (int i = 0; i < q.count; ++i) {
       const CudaOptimTensor& x = t[first + size_t(i)];
       q.t[i] = adam_tensor{
@@ -366,6 +371,14 @@ void adam_update_multi(const CudaOptimTensor* t, size_t count, const cpu::AdamUp
     SENET_CUDA_CHECK(adam_update_multi_launch(q, stream()));
   }
 }
+
+// --- graphs
+
+void* graph_record(const char* name, const std::function<void()>& record) {
+  return new Graph(name, record);
+}
+void graph_replay(void* graph) { static_cast<Graph*>(graph)->replay(); }
+void graph_destroy(void* graph) { delete static_cast<Graph*>(graph); }
 
 // --- mask search
 
@@ -419,6 +432,9 @@ CudaOps make_ops_table() {
   o.mask_accumulate = mask_accumulate;
   o.channel_scores = channel_scores;
   o.topk_mask = topk_mask;
+  o.graph_record = graph_record;
+  o.graph_replay = graph_replay;
+  o.graph_destroy = graph_destroy;
   return o;
 }
 

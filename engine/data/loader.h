@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/core/tensor.h"
 #include "engine/data/augment.h"
 #include "engine/data/dataset.h"
 #include "engine/data/normalize.h"
@@ -24,6 +25,10 @@ struct Batch {
   std::vector<float> x;        // n×c×h×w (NCHW), normalised
   std::vector<int32_t> y;      // n labels
   std::vector<int64_t> index;  // n dataset rows the samples came from
+  // Optional: x and y already on a device — fixed tensors refilled in place before each replay of
+  // a training step recorded as a CUDA graph (senet/epoch_loop.h); the step bodies use them
+  // instead of uploading x and y (senet/trainer.h batch_images). The loader leaves them empty.
+  Tensor x_on_device, y_on_device;
 };
 
 class Loader {

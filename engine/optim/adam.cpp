@@ -23,6 +23,12 @@ Adam::Adam(std::vector<ParamRef> params, float lr, float beta1, float beta2, flo
   SENET_CHECK(std::isfinite(eps) && eps >= 0, "Adam: eps must be ≥ 0, got ", eps);
 }
 
+// bc1, bc2 exactly as step() computes them for the slot's next step.
+std::vector<float> Adam::device_scalar_values(const Slot& s) const {
+  const double t = double(s.step + 1);
+  return {lr_, float(1.0 - std::pow(double(beta1_), t)), float(1.0 - std::pow(double(beta2_), t))};
+}
+
 void Adam::step() {
   cpu::AdamUpdate u;  // the scalars every tensor shares
   u.lr = lr_;
@@ -50,7 +56,8 @@ void Adam::step() {
     c.bias_correction2 = bc2;
     cpu::adam_update(p.data<float>(), p.grad().data<float>(), m, v, p.numel(), c);
   });
-  if (!on_device.empty()) cuda_ops()->adam_update_multi(on_device.data(), on_device.size(), u);
+  if (!on_device.empty())
+    cuda_ops()->adam_update_multi(on_device.data(), on_device.size(), u, device_scalars());
 }
 
 }  // namespace senet

@@ -15,6 +15,7 @@ class Adam : public Optimizer {
   void step() override;
 
  private:
+  std::vector<float> device_scalar_values(const Slot& s) const override;
   float beta1_, beta2_, eps_;
   bool decoupled_;
 };

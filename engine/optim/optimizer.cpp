@@ -80,6 +80,40 @@ void Optimizer::for_each_update(const char* op, const std::function<void(Slot&)>
     update(s);
   }
   ++steps_;
+  last_updated_.assign(slots_.size(), 0);
+  for (size_t i = 0; i < slots_.size(); ++i)
+    last_updated_[i] = slots_[i].ref.param.grad().defined();
+}
+
+// --- device scalars
+
+void Optimizer::use_device_scalars(bool on) {
+  device_scalars_on_ = false;
+  if (!on) return;
+  for (const Slot& s : slots_)
+    SENET_CHECK(s.ref.param.is_cuda(), "optimizer: device scalars need every parameter on CUDA; '",
+                s.ref.name, "' is on '", device_name(s.ref.param.device()), "'");
+  if (!device_scalars_.defined()) device_scalars_ = Tensor::zeros({3}, DType::F32, Device::CUDA);
+  device_scalars_on_ = true;
+}
+
+void Optimizer::stage_device_scalars() {
+  SENET_CHECK(device_scalars_on_, "optimizer: stage_device_scalars() with device scalars off");
+  if (slots_.empty()) return;
+  std::vector<float> v = device_scalar_values(slots_[0]);
+  for (const Slot& s : slots_)
+    SENET_CHECK(device_scalar_values(s) == v, "optimizer: parameter '", s.ref.name, "' (step ",
+                s.step, ") and '", slots_[0].ref.name, "' (step ", slots_[0].step,
+                ") need different scalars at the next step; device scalars hold one set");
+  v.resize(3, 0.f);
+  device_scalars_.copy_(Tensor::from_vector(v, {3}));  // asynchronous, pinned (no host wait)
+}
+
+void Optimizer::replayed_step() {
+  SENET_CHECK(last_updated_.size() == slots_.size(), "optimizer: replayed_step() before any step");
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (last_updated_[i]) ++slots_[i].step;
+  ++steps_;
 }
 
 // --- checkpoint state

@@ -8,6 +8,12 @@
 // missing, extra or mis-shaped → senet::Error naming the key) and copies the values in place.
 // Weight decay: every parameter starts with the optimizer's value; set_weight_decay_where() changes
 // it for the parameters a predicate selects (e.g. is_norm_or_bias: BN γ/β and biases → 0).
+// CUDA graphs (engine/cuda/graph.h): a step() recorded in a graph replays its kernels, not its host
+// code, and its kernels' by-value arguments are frozen. With device scalars on, step() hands the
+// CUDA kernels a device tensor holding this step's η (Adam: η, 1 − β₁ᵗ, 1 − β₂ᵗ), which
+// stage_device_scalars() refills from the host before every step, recorded or replayed (an
+// asynchronous upload, no wait); after each replay, replayed_step() does the step counting the
+// recorded host code would have done. PyTorch's `capturable=True` optimizers do the same.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -50,6 +56,17 @@ class Optimizer {
   virtual OptimizerState state() const;
   virtual void load_state(const OptimizerState& state);
 
+  // --- device scalars (CUDA graphs; see the header). use_device_scalars(true) needs every
+  // parameter on CUDA; stage_device_scalars() fails if the next step's scalars differ between
+  // parameters (Adam: parameters at different step counts).
+  // Off and on again: the same device tensor (a graph recorded with it keeps reading it).
+  void use_device_scalars(bool on);
+  bool device_scalars_on() const { return device_scalars_on_; }
+  void stage_device_scalars();
+  // The bookkeeping of a replayed step: the step counts of the parameters the recorded step
+  // updated, and steps().
+  void replayed_step();
+
  protected:
   // `buffer_names`: the per-parameter state each parameter gets (zeros of its shape).
   Optimizer(std::vector<ParamRef> params, float lr, float weight_decay,
@@ -64,11 +81,20 @@ class Optimizer {
   // Calls update(slot) for every parameter with a gradient (under NoGradGuard, after checks),
   // advancing the slot's step count before the call; then advances steps_.
   void for_each_update(const char* op, const std::function<void(Slot&)>& update);
+  // The device scalars of the next step of `s` (SGD: {η}; Adam: {η, bc1, bc2}).
+  virtual std::vector<float> device_scalar_values(const Slot& s) const = 0;
+  // What step() passes to the CUDA kernels: the device scalars, or null when off.
+  const float* device_scalars() const {
+    return device_scalars_on_ ? device_scalars_.read<float>() : nullptr;
+  }
 
   std::vector<Slot> slots_;
   std::vector<std::string> buffer_names_;
   float lr_ = 0;
   int64_t steps_ = 0;
+  Tensor device_scalars_;  // CUDA F32 [3], made by the first use_device_scalars(true)
+  bool device_scalars_on_ = false;
+  std::vector<char> last_updated_;  // which slots the last step() updated
 };
 
 }  // namespace senet

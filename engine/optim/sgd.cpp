@@ -44,6 +44,10 @@ void SGD::step() {
       CudaOptimTensor t;
       t.p = p.data<float>(), t.g = p.grad().data<float>(), t.s0 = buf, t.n = p.numel();
       t.weight_decay = s.weight_decay, t.first = s.step == 1;
+      // A recorded first step would replay `buf = d` every time.
+      SENET_CHECK(!(t.first && buf && device_scalars()), "SGD: parameter '", s.ref.name,
+                  "' takes its first step with device scalars on (a CUDA graph would replay the "
+                  "momentum buffer's initialisation): take one step without them first");
       on_device.push_back(t);
       return;
     }
@@ -52,7 +56,8 @@ void SGD::step() {
     c.first = s.step == 1;
     cpu::sgd_update(p.data<float>(), p.grad().data<float>(), buf, p.numel(), c);
   });
-  if (!on_device.empty()) cuda_ops()->sgd_update_multi(on_device.data(), on_device.size(), u);
+  if (!on_device.empty())
+    cuda_ops()->sgd_update_multi(on_device.data(), on_device.size(), u, device_scalars());
 }
 
 }  // namespace senet

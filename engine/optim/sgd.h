@@ -18,6 +18,7 @@ class SGD : public Optimizer {
   float momentum() const { return momentum_; }
 
  private:
+  std::vector<float> device_scalar_values(const Slot&) const override { return {lr_}; }
   float momentum_, dampening_;
   bool nesterov_;
 };

@@ -19,6 +19,7 @@
 #include "engine/ops/cross_entropy.h"
 #include "engine/ops/elementwise.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/lr_schedule.h"
 #include "engine/optim/sgd.h"
 #include "models/model.h"
 #include "senet/checkpoint.h"
@@ -424,6 +425,113 @@ TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStep) {
   }
   EXPECT_NE(err.find("epoch 1 step 3"), std::string::npos) << err;
   EXPECT_NE(err.find("the loss is nan"), std::string::npos) << err;
+}
+
+// Issue 16, item 4: the epoch loop replays its step as a CUDA graph (senet/epoch_loop.h). Two runs
+// from the same weights, one eager and one graphed, over two epochs with a per-step cosine
+// schedule (η changes every step: the optimizer reads it from device memory) and a partial last
+// batch (run eagerly between replays): every sum, weight, BN buffer and optimizer state equal
+// bitwise; a graph launch for every full batch after the first of each epoch.
+struct LoopRun {
+  EpochStats st[2];
+  std::vector<std::vector<float>> tensors;  // weights, BN buffers
+  OptimizerState opt_state;
+  int64_t graph_launches = 0, host_waits = 0;
+};
+
+LoopRun run_two_epochs(bool cuda_graph, bool adam) {
+  RunConfig c = senet::test::tiny_run_config("", 4 * 5 + 3 + 32);  // 5 batches of 4, then 3
+  DataBundle data = load_data(c);
+  auto model = models::make_model(c.model);
+  model->to(Device::CUDA);
+  std::vector<ParamRef> params;
+  for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
+  std::unique_ptr<Optimizer> opt;
+  if (adam)
+    opt = std::make_unique<Adam>(params, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, /*decoupled=*/true);
+  else
+    opt = std::make_unique<SGD>(params, 0.05f, 0.9f, 5e-4f, /*nesterov=*/true);
+  Cosine sched(adam ? 1e-3f : 0.05f, 2);
+  data::Loader loader(data.train, 4, true, /*drop_last=*/false, data.aug, data.norm, 1);
+  EpochLoop loop{*model, *opt, &sched, "epoch", 2, /*progress=*/false};
+  loop.cuda_graph = cuda_graph;
+  auto body = [&](const data::Batch& b, int64_t) {
+    return cross_entropy_step(*model, b, Device::CUDA);
+  };
+  LoopRun r;
+  const int64_t g0 = emu::graph_launches(), w0 = emu::host_waits();
+  for (int e = 0; e < 2; ++e) r.st[e] = loop.run(loader, e, body);
+  r.graph_launches = emu::graph_launches() - g0;
+  r.host_waits = emu::host_waits() - w0;
+  for (auto& [name, t] : model->named_tensors())
+    if (t->dtype() == DType::F32) r.tensors.push_back(t->to_vector());
+  r.opt_state = opt->state();
+  return r;
+}
+
+TEST_F(CudaBackend, GraphedEpochsEqualEagerEpochsBitwise) {
+  for (bool adam : {false, true}) {
+    SCOPED_TRACE(adam ? "AdamW" : "SGD");
+    const LoopRun eager = run_two_epochs(false, adam), graphed = run_two_epochs(true, adam);
+    EXPECT_EQ(eager.graph_launches, 0);
+    EXPECT_EQ(graphed.graph_launches, 2 * 4) << "batches 2–5 of each epoch replay the graph";
+    for (int e = 0; e < 2; ++e) {
+      EXPECT_EQ(graphed.st[e].steps, 6);
+      EXPECT_EQ(graphed.st[e].images, 23);
+      EXPECT_EQ(graphed.st[e].loss_sum, eager.st[e].loss_sum) << "epoch " << e + 1;
+      EXPECT_EQ(graphed.st[e].term_sums, eager.st[e].term_sums);
+      EXPECT_EQ(graphed.st[e].correct, eager.st[e].correct);
+      EXPECT_EQ(graphed.st[e].grad_norms, eager.st[e].grad_norms);
+      EXPECT_EQ(graphed.st[e].lr, eager.st[e].lr);
+    }
+    EXPECT_EQ(graphed.tensors, eager.tensors) << "weights or BN buffers differ";
+    ASSERT_EQ(graphed.opt_state.size(), eager.opt_state.size());
+    for (size_t i = 0; i < eager.opt_state.size(); ++i) {
+      EXPECT_EQ(graphed.opt_state[i].first, eager.opt_state[i].first);
+      if (eager.opt_state[i].second.dtype() == DType::I32)
+        EXPECT_EQ(graphed.opt_state[i].second.to_vector_i32(),
+                  eager.opt_state[i].second.to_vector_i32())
+            << eager.opt_state[i].first;
+      else
+        EXPECT_EQ(graphed.opt_state[i].second.to_vector(), eager.opt_state[i].second.to_vector())
+            << eager.opt_state[i].first;
+    }
+    // The replays add no host wait: the graphed run waits only where the eager one does (the
+    // flushes, the probe, the end of each epoch) plus once per epoch for its graph's replays to
+    // end before the graph goes.
+    EXPECT_EQ(graphed.host_waits, eager.host_waits + 2);
+  }
+}
+
+// A replay runs none of the step's host code, so the loop checks each new batch's labels on the
+// host before refilling the graph's input, naming the step as the eager loss would the op.
+TEST_F(CudaBackend, GraphedStepChecksEachBatchsLabels) {
+  RunConfig c = senet::test::tiny_run_config("", 8 * 6 + 32);
+  DataBundle data = load_data(c);
+  // Batch 4 (no shuffle), index 5: a label the loader accepts (it believes in 8 classes) but
+  // outside the model's 4.
+  data.train.num_classes = 8;
+  data.train.labels[8 * 3 + 5] = 7;
+  auto model = models::make_model(c.model);
+  model->to(Device::CUDA);
+  std::vector<ParamRef> params;
+  for (auto& [name, p] : model->named_parameters()) params.push_back({name, p});
+  SGD opt(params, 0.01f, 0.9f);
+  data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
+  EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false};
+  loop.cuda_graph = true;
+  const int64_t g0 = emu::graph_launches();
+  std::string err;
+  try {
+    loop.run(loader, 0, [&](const data::Batch& b, int64_t) {
+      return cross_entropy_step(*model, b, Device::CUDA);
+    });
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  EXPECT_EQ(emu::graph_launches() - g0, 2) << "steps 2 and 3 replayed, step 4 refused";
+  EXPECT_NE(err.find("epoch 1 step 4"), std::string::npos) << err;
+  EXPECT_NE(err.find("label at index 5 is 7, outside [0, 4)"), std::string::npos) << err;
 }
 #endif
 

@@ -178,6 +178,67 @@ TEST(CudaOptimUpdate, AdamMultiTensorEqualsOneLaunchPerTensorBitwise) {
   }
 }
 
+// A CUDA graph replays a launch's parameter block unchanged, so a graphed step reads η (Adam: η and
+// the bias corrections) from device memory. The same values there and by value: the same bits.
+TEST(CudaOptimUpdate, MultiTensorDeviceScalarsEqualByValueScalarsBitwise) {
+  ListState by_value(7), on_device(7);
+  DeviceBuffer<float> scalars(3);
+  for (int step = 1; step <= 3; ++step) {
+    const float lr = 0.1f / float(step);  // a schedule: a new η every step
+    sgd_update_multi_params m;
+    m.count = kList, m.lr = lr, m.momentum = 0.9f, m.nesterov = true;
+    for (int i = 0; i < kList; ++i)
+      m.t[i] = sgd_tensor{by_value.p[i]->get(), by_value.g[i]->get(), by_value.s0[i]->get(),
+                          kListSizes[i],        i % 2 ? 5e-4f : 0.f,  step == 1};
+    CUDA_OK(sgd_update_multi_launch(m, nullptr));
+    scalars.upload({lr, 0.f, 0.f});
+    m.lr = 123.f;  // ignored: the device's η counts
+    m.device_scalars = scalars.get();
+    for (int i = 0; i < kList; ++i)
+      m.t[i].p = on_device.p[i]->get(), m.t[i].g = on_device.g[i]->get(),
+      m.t[i].buf = on_device.s0[i]->get();
+    CUDA_OK(sgd_update_multi_launch(m, nullptr));
+  }
+  EXPECT_EQ(on_device.all(on_device.p), by_value.all(by_value.p));
+  EXPECT_EQ(on_device.all(on_device.s0), by_value.all(by_value.s0));
+  for (bool decoupled : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "decoupled=" << decoupled);
+    ListState a(9), b(9);
+    for (int step = 1; step <= 3; ++step) {
+      const float lr = 1e-3f * float(4 - step);
+      const float bc1 = 1.f - std::pow(0.9f, float(step)),
+                  bc2 = 1.f - std::pow(0.999f, float(step));
+      adam_update_multi_params m;
+      m.count = kList, m.lr = lr, m.decoupled = decoupled;
+      for (int i = 0; i < kList; ++i)
+        m.t[i] = adam_tensor{a.p[i]->get(),
+                             a.g[i]->get(),
+                             a.s0[i]->get(),
+                             a.s1[i]->get(),
+                             kListSizes[i],
+                             i % 3 ? 1e-2f : 0.f,
+                             bc1,
+                             bc2};
+      CUDA_OK(adam_update_multi_launch(m, nullptr));
+      scalars.upload({lr, bc1, bc2});
+      m.lr = 7.f, m.device_scalars = scalars.get();
+      for (int i = 0; i < kList; ++i)  // by-value bias corrections ignored (even invalid ones)
+        m.t[i] = adam_tensor{b.p[i]->get(),
+                             b.g[i]->get(),
+                             b.s0[i]->get(),
+                             b.s1[i]->get(),
+                             kListSizes[i],
+                             i % 3 ? 1e-2f : 0.f,
+                             0.f,
+                             0.f};
+      CUDA_OK(adam_update_multi_launch(m, nullptr));
+    }
+    EXPECT_EQ(b.all(b.p), a.all(a.p));
+    EXPECT_EQ(b.all(b.s0), a.all(a.s0));
+    EXPECT_EQ(b.all(b.s1), a.all(a.s1));
+  }
+}
+
 TEST(CudaOptimUpdate, MultiTensorIsOneLaunchAndRaceFree) {
   ListState st(5);
   sgd_update_multi_params m;

@@ -9,10 +9,12 @@
 //                    [--device cuda [--allow-tf32] [--graph]]
 // --device cuda needs the build with the CUDA glue, bench_train_step_gpu (tools/bench/gpu/): the
 // step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
-// --graph records forward, loss, zero_grad and backward once as a CUDA graph (engine/cuda/graph.h:
-// the first step runs eagerly, the second records) and replays it each step; the finite check,
-// the SGD step, loss.item() and count_correct stay eager ("forward_ms" is then the replay's
-// launch, "backward_ms" 0). Against the same command without --graph, the difference is the
+// --graph records forward, loss, zero_grad, backward and the SGD step once as a CUDA graph
+// (engine/cuda/graph.h; SGD reads η from device memory, as `senet train` records its step:
+// senet/epoch_loop.h) — the first step runs eagerly, the second records — and replays it each
+// step; the finite check, loss.item() and count_correct stay eager ("forward_ms" is then the
+// replay's launch, "backward_ms" 0, and the finite check reads the gradients after the update,
+// which leaves them as they are). Against the same command without --graph, the difference is the
 // launch overhead of the recorded part. The cross-entropy checks the labels on the host in both
 // modes, as `senet train` does and a recording requires (since 2026-12-06: CUDA figures from
 // before had the loss check them on the device, with a read-back per step).
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-tf32", allow_tf32, "CUDA convolutions on TF32 tensor cores");
   bool graph = false;
   app.add_flag("--graph", graph,
-               "CUDA: replay forward, loss, zero_grad and backward as one CUDA graph (needs "
+               "CUDA: replay forward, loss, zero_grad, backward and SGD as one CUDA graph (needs "
                "--warmup 2 or more: one eager step, one recording)");
   cli::parse_or_exit(app, argc, argv);
   if (graph && (device != "cuda" || warmup < 2)) {
@@ -197,15 +199,23 @@ int main(int argc, char** argv) {
       forward_backward(&t1);
     } else {
 #if SENET_BENCH_CUDA_GLUE
-      if (!recorded)
-        recorded = std::make_unique<cuda::Graph>("train step", [&] { forward_backward(nullptr); });
+      opt.use_device_scalars(true);
+      opt.stage_device_scalars();  // η of this step, uploaded before the replay reads it
+      if (!recorded) {
+        recorded = std::make_unique<cuda::Graph>("train step", [&] {
+          forward_backward(nullptr);
+          opt.step();
+        });
+      } else {
+        opt.replayed_step();
+      }
       recorded->replay();
 #endif
       t1 = Clock::now();
     }
     auto t2 = Clock::now();
     check_finite(loss, *model, "step " + std::to_string(s + 1));
-    opt.step();
+    if (!graph || s == 0) opt.step();
     last_loss = loss.item();
     correct += count_correct(logits.detach(), y);
     auto t3 = Clock::now();
