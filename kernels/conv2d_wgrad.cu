@@ -25,6 +25,7 @@
 //   v3 rounds x and dy to TF32: exact on small integers, ~1e-3 relative on random data.
 #include "kernels/conv2d_wgrad.h"
 
+#include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
@@ -157,19 +158,34 @@ cudaError_t conv2d_wgrad_v1_direct(Conv2dGeom p, const float* x, const float* dy
 }
 
 namespace {
+// x_act active (hoisted tiles only): the prologue gather (kernels/conv_gather_act.cuh).
 template <class T>
 cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const float* dy, float* dw,
-                                 float* workspace, cudaStream_t stream) {
-  if (!conv2d_geom_valid(p) || !x || !dy || !dw) return cudaErrorInvalidValue;
+                                 float* workspace, cudaStream_t stream,
+                                 const conv_input_act& x_act = {}) {
+  if (!conv2d_geom_valid(p) || !x || !dy || !dw || !x_act.valid()) return cudaErrorInvalidValue;
   const auto [splits, slice] = plan_wgrad(p);
   if (splits > 1 && !workspace) return cudaErrorInvalidValue;
   const int64_t gx = (p.K + T::BM - 1) / T::BM, gy = (p.gemm_k() + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
   float* out = splits == 1 ? dw : workspace;
-  cudaError_t e =
-      launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>,
-             dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0, stream, p,
-             detail::wgrad_gather<T>(p, x, dy), out, slice);
+  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy),
+                  static_cast<unsigned>(splits));
+  cudaError_t e;
+  if constexpr (T::hoisted) {
+    if (x_act.active()) {
+      const auto g = detail::conv2d_wgrad_gather_act::make(p, x, dy, x_act);
+      e = launch(conv2d_wgrad_split_k_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream, p,
+                 g, out, slice);
+    } else {
+      e = launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>, grid,
+                 dim3(T::threads), 0, stream, p, detail::wgrad_gather<T>(p, x, dy), out, slice);
+    }
+  } else {
+    if (x_act.active()) return cudaErrorInvalidValue;
+    e = launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>, grid,
+               dim3(T::threads), 0, stream, p, detail::wgrad_gather<T>(p, x, dy), out, slice);
+  }
   if (e != cudaSuccess || splits == 1) return e;
   const int64_t n = p.w_size();
   return launch(conv2d_wgrad_reduce_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,
@@ -182,12 +198,14 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
   return launch_wgrad_split_k<detail::tile_64x64>(p, x, dy, dw, workspace, stream);
 }
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
-                                         float* workspace, cudaStream_t stream) {
-  return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream);
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_input_act& x_act) {
+  return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream, x_act);
 }
 cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
-                                         float* workspace, cudaStream_t stream) {
-  return launch_wgrad_split_k<detail::tile_simt_128x128>(p, x, dy, dw, workspace, stream);
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_input_act& x_act) {
+  return launch_wgrad_split_k<detail::tile_simt_128x128>(p, x, dy, dw, workspace, stream, x_act);
 }
 
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,

@@ -17,6 +17,11 @@
 //   3 scale_shift_mrelu: a = act(scale·y + shift (+ residual)), pass bits by warp ballot.
 //   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
 //   (conv, stats, normalise, activation).
+// Prologue fusion (issue 16, item 3; kernels/conv_input_act.h): t.x_act makes launch 1 read the
+//   previous layer's y and apply its act(scale·y + shift) while loading (the gather of
+//   kernels/conv_gather_act.cuh), and a = bits = null skips launch 3, leaving this layer's own
+//   activation to the next conv: per layer, write y + read y instead of write y, read y, write a,
+//   read a (kernels/README.md, step 8).
 // Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
 //   the same main loop with epilogue a = act(acc + b_folded[k]) — y and z never touch memory.
 // Versions: the epilogues are written once for every tile (kernels/implicit_gemm.cuh); v1/v2 of
@@ -28,6 +33,7 @@
 //   1e-5 relative to max|a|).
 #include "kernels/conv_bn_mrelu_fwd.h"
 
+#include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
@@ -159,12 +165,19 @@ bool act_ok(const conv_bn_mrelu_fwd_params& p, const uint8_t* mask) {
 bool grid_ok(const Conv2dGeom& p) {
   return conv2d_geom_valid(p) && (p.K + conv_bn_tile_tf32::BN - 1) / conv_bn_tile_tf32::BN <= 65535;
 }
+// x_act active: the prologue gather (kernels/conv_gather_act.cuh), same kernel otherwise.
 template <class T>
 cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float* w, float* y,
-                               const bn_partials& out, cudaStream_t stream) {
-  if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2)
+                               const bn_partials& out, cudaStream_t stream,
+                               const conv_input_act& x_act = {}) {
+  if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2 || !x_act.valid())
     return cudaErrorInvalidValue;
   const dim3 grid(unsigned((p.gemm_m() + T::BM - 1) / T::BM), unsigned((p.K + T::BN - 1) / T::BN));
+  if (x_act.active()) {
+    const auto g = detail::conv2d_fprop_gather_act::make(p, x, w, x_act);
+    return launch(conv2d_fprop_bn_partials_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
+                  stream, p, g, y, out);
+  }
   const auto g = detail::fprop_gather<T>(p, x, w);
   return launch(conv2d_fprop_bn_partials_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream,
                 p, g, y, out);
@@ -191,20 +204,25 @@ int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream) {
   const Conv2dGeom& c = p.conv;
-  if (!grid_ok(c) || !act_ok(p, t.mask) || !t.gamma || !t.beta || !t.workspace)
+  // a = bits = null: this layer's activation is left to the next conv's prologue (its act and
+  // mask are the next launch's business, not this one's).
+  const bool lazy = !t.a && !t.bits;
+  if (!grid_ok(c) || (!lazy && !act_ok(p, t.mask)) || !t.gamma || !t.beta || !t.workspace)
     return cudaErrorInvalidValue;
+  if (lazy && t.residual) return cudaErrorInvalidValue;
   const int64_t parts = conv2d_fprop_bn_partials_count(c);
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
   const int64_t stride = parts * c.K;
   const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
-  cudaError_t e = p.tf32 ? conv2d_fprop_bn_partials_tf32(c, t.x, t.w, t.y, part, stream)
-                         : conv2d_fprop_bn_partials(c, t.x, t.w, t.y, part, stream);
+  cudaError_t e =
+      p.tf32 ? launch_bn_partials<conv_bn_tile_tf32>(c, t.x, t.w, t.y, part, stream, t.x_act)
+             : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
   if (e != cudaSuccess) return e;
   bn_finalize_params fp;
   fp.K = c.K, fp.num_partials = int(parts), fp.eps = p.eps, fp.momentum = p.momentum;
   e = bn_finalize_train(fp, part, t.gamma, t.beta, t.running_mean, t.running_var,
                         bn_channel_affine{t.mean, t.invstd, t.scale, t.shift}, stream);
-  if (e != cudaSuccess) return e;
+  if (e != cudaSuccess || lazy) return e;
   scale_shift_mrelu_params sp;
   sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q, sp.act = p.act,
   sp.mask_per_channel = p.mask_per_channel;

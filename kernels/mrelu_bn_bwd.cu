@@ -1,6 +1,8 @@
 // kernels/mrelu_bn_bwd.cu — backward of a = act(BN(y) (+ r)), fused; then the conv's dgrad/wgrad
 // Math (da, y, dy, dr: N×K×P×Q; channel k has M = N·P·Q values; s_k = γ_k·invstd_k):
 //   dz = da ⊙ p  (p: the forward's pass bits; none → dz = da);   dr = dz
+//   (prologue fusion, kernels/conv_input_act.h: no stored bits, p = !relu || scale_k·y + shift_k > 0
+//   recomputed from y with the forward's own expression — the same bits, one pass fewer to write)
 //   x̂ = (y − μ_k)·invstd_k  (recomputed from y, never stored)
 //   dβ_k = Σ dz,  dγ_k = Σ dz·x̂
 //   training: dy = s_k·(dz − dβ_k/M − x̂·dγ_k/M);   eval (μ, σ constants): dy = s_k·dz
@@ -19,20 +21,29 @@
 #include "kernels/block_reduce.cuh"
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_wgrad.h"
+#include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 
 namespace senet {
 
 namespace detail {
-__device__ __forceinline__ float pass_dz(const uint32_t* bits, int64_t i, float da) {
-  return !bits || ((bits[i >> 5] >> (i & 31)) & 1u) ? da : 0.0f;
+// Element i (channel k, position kpq = i mod K·PQ) of y: da where its pass bit is set, else 0.
+__device__ __forceinline__ float pass_dz(const uint32_t* bits, const conv_input_act& y_act,
+                                         int64_t i, int k, int64_t kpq, float y, float da) {
+  float z;
+  if (bits) return ((bits[i >> 5] >> (i & 31)) & 1u) ? da : 0.0f;
+  if (y_act.scale) return input_act_pass(y_act, y, k, kpq, &z) ? da : 0.0f;
+  return da;
 }
 }  // namespace detail
 
-__global__ void __launch_bounds__(256) mrelu_bn_bwd_reduce_tile_kernel(
-    mrelu_bn_bwd_params p, const float* __restrict__ da, const uint32_t* __restrict__ bits,
-    const float* __restrict__ y, const float* __restrict__ mean, const float* __restrict__ invstd,
-    float* __restrict__ part_dbeta, float* __restrict__ part_dgamma) {
+__global__ void __launch_bounds__(256)
+    mrelu_bn_bwd_reduce_tile_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
+                                    const uint32_t* __restrict__ bits, conv_input_act y_act,
+                                    const float* __restrict__ y, const float* __restrict__ mean,
+                                    const float* __restrict__ invstd,
+                                    float* __restrict__ part_dbeta,
+                                    float* __restrict__ part_dgamma) {
   __shared__ float scratch[32];
   const int tid = int(threadIdx.x), nthreads = int(blockDim.x);
   const int k = int(blockIdx.y), t = int(blockIdx.x);
@@ -41,10 +52,11 @@ __global__ void __launch_bounds__(256) mrelu_bn_bwd_reduce_tile_kernel(
   const float mu = mean[k], is = invstd[k];
   float sdz = 0.0f, sdzx = 0.0f;
   for (int64_t m = m_begin + tid; m < m_end; m += nthreads) {
-    const int64_t n = m / p.PQ, i = (n * p.K + k) * p.PQ + (m - n * p.PQ);
-    const float dz = detail::pass_dz(bits, i, da[i]);
+    const int64_t n = m / p.PQ, pq = m - n * p.PQ, i = (n * p.K + k) * p.PQ + pq;
+    const float yi = y[i];
+    const float dz = detail::pass_dz(bits, y_act, i, k, int64_t(k) * p.PQ + pq, yi, da[i]);
     sdz += dz;
-    sdzx = fmaf(dz, (y[i] - mu) * is, sdzx);
+    sdzx = fmaf(dz, (yi - mu) * is, sdzx);
   }
   const float db = detail::block_sum(sdz, scratch, tid, nthreads);
   const float dg = detail::block_sum(sdzx, scratch, tid, nthreads);
@@ -70,17 +82,19 @@ __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restr
 
 __global__ void __launch_bounds__(256) mrelu_bn_bwd_elementwise_kernel(
     mrelu_bn_bwd_params p, const float* __restrict__ da, const uint32_t* __restrict__ bits,
-    const float* __restrict__ y, const float* __restrict__ mean, const float* __restrict__ invstd,
-    const float* __restrict__ gamma, const float* __restrict__ dbeta,
-    const float* __restrict__ dgamma, float* __restrict__ dy, float* __restrict__ dr) {
+    conv_input_act y_act, const float* __restrict__ y, const float* __restrict__ mean,
+    const float* __restrict__ invstd, const float* __restrict__ gamma,
+    const float* __restrict__ dbeta, const float* __restrict__ dgamma, float* __restrict__ dy,
+    float* __restrict__ dr) {
   const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
   const float inv_m = 1.0f / float(p.count > 0 ? p.count : p.M());
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const int k = int(i / p.PQ % p.K);
-    const float dz = detail::pass_dz(bits, i, da[i]);
+    const float yi = y[i];
+    const float dz = detail::pass_dz(bits, y_act, i, k, i % (int64_t(p.K) * p.PQ), yi, da[i]);
     const float s = gamma[k] * invstd[k];
     if (p.training) {
-      const float xhat = (y[i] - mean[k]) * invstd[k];
+      const float xhat = (yi - mean[k]) * invstd[k];
       dy[i] = s * (dz - dbeta[k] * inv_m - xhat * (dgamma[k] * inv_m));
     } else {
       dy[i] = s * dz;
@@ -99,7 +113,7 @@ int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
 cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                 cudaStream_t stream) {
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || p.K > 65535 || !t.da || !t.y || !t.mean || !t.invstd ||
-      !t.gamma || !t.dgamma || !t.dbeta || !t.workspace)
+      !t.gamma || !t.dgamma || !t.dbeta || !t.workspace || !t.y_act.valid())
     return cudaErrorInvalidValue;
   const int64_t tiles = mrelu_bn_bwd_num_partials(p);
   if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
@@ -107,7 +121,7 @@ cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensor
   float* part_dg = t.workspace + tiles * p.K;
   cudaError_t e =
       launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)), dim3(256), 0,
-             stream, p, t.da, t.bits, t.y, t.mean, t.invstd, part_db, part_dg);
+             stream, p, t.da, t.bits, t.y_act, t.y, t.mean, t.invstd, part_db, part_dg);
   if (e != cudaSuccess) return e;
   return launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream,
                 p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
@@ -117,12 +131,12 @@ cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors
                                const float* dbeta_all, const float* dgamma_all,
                                cudaStream_t stream) {
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || !t.da || !t.y || !t.mean || !t.invstd || !t.gamma ||
-      !t.dy || !dbeta_all || !dgamma_all)
+      !t.dy || !dbeta_all || !dgamma_all || !t.y_act.valid())
     return cudaErrorInvalidValue;
   const int64_t blocks = (p.size() + 255) / 256;
   return launch(mrelu_bn_bwd_elementwise_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
-                dim3(256), 0, stream, p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dbeta_all,
-                dgamma_all, t.dy, t.dresidual);
+                dim3(256), 0, stream, p, t.da, t.bits, t.y_act, t.y, t.mean, t.invstd, t.gamma,
+                dbeta_all, dgamma_all, t.dy, t.dresidual);
 }
 
 cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
@@ -145,15 +159,21 @@ cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
   if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
-  const mrelu_bn_bwd_tensors bt{t.da, t.bits,      t.y,      t.mean,  t.invstd,   t.gamma,
-                                t.dy, t.dresidual, t.dgamma, t.dbeta, t.workspace};
+  mrelu_bn_bwd_tensors bt;
+  bt.da = t.da, bt.bits = t.bits, bt.y = t.y, bt.mean = t.mean, bt.invstd = t.invstd;
+  bt.gamma = t.gamma, bt.dy = t.dy, bt.dresidual = t.dresidual, bt.dgamma = t.dgamma;
+  bt.dbeta = t.dbeta, bt.workspace = t.workspace, bt.y_act = t.y_act;
   cudaError_t e = mrelu_bn_bwd(bp, bt, stream);
   if (e != cudaSuccess) return e;
   if (t.dx) {
     e = conv2d_dgrad_v2_register_block(p, t.dy, t.w, t.dx, stream);
     if (e != cudaSuccess) return e;
   }
-  if (t.dw) e = conv2d_wgrad_v2_split_k(p, t.x, t.dy, t.dw, t.workspace, stream);
+  // x_act (prologue fusion): wgrad v4's gather applies it to x (v2's dividing gather has none).
+  if (t.dw)
+    e = t.x_act.active()
+            ? conv2d_wgrad_v4_simt_split_k(p, t.x, t.dy, t.dw, t.workspace, stream, t.x_act)
+            : conv2d_wgrad_v2_split_k(p, t.x, t.dy, t.dw, t.workspace, stream);
   return e;
 }
 

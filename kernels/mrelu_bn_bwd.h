@@ -28,6 +28,9 @@ struct mrelu_bn_bwd_tensors {
   float* dgamma = nullptr;     // out: K, overwritten
   float* dbeta = nullptr;      // out: K, overwritten
   float* workspace = nullptr;  // mrelu_bn_bwd_workspace_floats(p) floats
+  // bits null and y_act active: p recomputed from y as the forward's activation computed it
+  // (kernels/conv_input_act.h: y_act = the layer's own scale, shift, mask, act; no residual).
+  conv_input_act y_act;
 };
 
 inline constexpr int kMreluBnBwdTile = 1024;  // (n,p,q) values per reduction block

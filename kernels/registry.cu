@@ -144,6 +144,23 @@ const kernel_entry kEntries[] = {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
               2 * 3 * F * conv_tiles(p) * p.K;
      }},
+    // prologue fusion (kernels/conv_input_act.h): x is the previous layer's y, act on load; the
+    // layer writes y and its BN statistics only (its own activation is left to the next conv)
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy",
+     "conv of act(scale*y_prev + shift) on load + BN partials -> finalize (no a, no bits)",
+     kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
+     [](P p) {
+       return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy_tf32",
+     "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
+     [](P p) {
+       return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
     {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride",
      "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)", kernel_domain::param, false,
      [](P p) { return 2.0 * double(p.w_size()); },

@@ -182,7 +182,9 @@ void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, 
   bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
   bp.training = p.training;
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
-  const mrelu_bn_bwd_tensors t{da, bits, y, mean, invstd, gamma, dy, dresidual, dgamma, dbeta, ws};
+  mrelu_bn_bwd_tensors t;  // the pass bits as stored (no recomputation: y_act stays inactive)
+  t.da = da, t.bits = bits, t.y = y, t.mean = mean, t.invstd = invstd, t.gamma = gamma, t.dy = dy;
+  t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta, t.workspace = ws;
   if (!p.sync) {
     SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
     return;

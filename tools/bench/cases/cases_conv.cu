@@ -250,6 +250,47 @@ void add_conv_cases(HookMap& h) {
                         c.close("running_var", drv->download(), rv2, kTol);
                       }};
         };
+  // Prologue fusion: the input is the previous layer's y with its scale, shift and per-position
+  // mask; the CPU reference applies them on the host (the prologue's formula, std::fma) and
+  // convolves. y and its scale are small integers and halves, so a_prev and y stay exact.
+  for (bool tf32 : {false, true})
+    h[tf32 ? "conv_bn_mrelu_fwd_train/prologue_lazy_tf32"
+           : "conv_bn_mrelu_fwd_train/prologue_lazy"] = [tf32](P p, Arena& arena) {
+      const int64_t HW = int64_t(p.H) * p.W;
+      Vec yp = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
+          b = uniform(p.K, 4), sc = small_ints(p.C, 8, 1, 2), sh = small_ints(p.C, 9, -2, 2);
+      const std::vector<uint8_t> m = bytes01(int64_t(p.C) * HW, 7);
+      auto dyp = arena.dev(yp), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
+           dsc = arena.dev(sc), dsh = arena.dev(sh);
+      auto dm = arena.dev(m);
+      auto dy = arena.dev<float>(p.y_size()), aff = arena.dev<float>(4 * p.K);
+      auto ws = arena.dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = p;
+      fp.tf32 = tf32;
+      conv_bn_mrelu_fwd_tensors t;
+      t.x = dyp->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get();
+      t.y = dy->get(), t.mean = aff->get(), t.invstd = aff->get() + p.K;
+      t.scale = aff->get() + 2 * p.K, t.shift = aff->get() + 3 * p.K, t.workspace = ws->get();
+      t.x_act.scale = dsc->get(), t.x_act.shift = dsh->get(), t.x_act.mask = dm->get();
+      t.x_act.act = Act::MaskedReLU;  // a = bits = null: lazy
+      return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
+                  [=](Check& c) {
+                    Vec a(yp.size());
+                    for (size_t i = 0; i < a.size(); ++i) {
+                      const size_t ch = size_t(int64_t(i) / HW % p.C);
+                      const float z = std::fma(sc[ch], yp[i], sh[ch]);
+                      const bool relu = m[size_t(int64_t(i) % (p.C * HW))] != 0;
+                      a[i] = relu && !(z > 0.f) ? 0.f : z;
+                    }
+                    const Vec y = cpu_conv(p, a, w);
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    c.close("y", dy->download(), y, 0);
+                    const Vec o = aff->download();
+                    c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                    c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
+                  }};
+    };
   h["conv_bn_fold/v1_grid_stride"] = [](P p, Arena& arena) {
     Vec w = uniform(p.w_size(), 2), g = uniform(p.K, 3), b = uniform(p.K, 4), rm = uniform(p.K, 5);
     Vec rv = uniform(p.K, 6, 0.5f, 2.f);

@@ -1,0 +1,104 @@
+// kernels/conv_gather_act.cuh — the hoisting gathers of fprop and wgrad (kernels/conv_gather_fast.cuh)
+// with the previous layer's BN + activation applied to x as it is loaded (kernels/conv_input_act.h).
+// Device code only (included by kernels/*.cu).
+// Each is its fast gather with one function replaced: the x side — fprop's a(row, kk), wgrad's
+// b(col, m) — decodes (c, h, w) as before, loads x, and returns input_act_apply(...) of it, or 0
+// outside the image (the padding of a). Per element: two more loads (scale[c], shift[c]: C floats,
+// L1-resident), one FMA, a compare and, for a per-position mask, one byte load. The main loops and
+// their epilogues are unchanged: the same kernels instantiated with these gathers.
+#pragma once
+#include "kernels/conv_gather_fast.cuh"
+#include "kernels/conv_input_act.h"
+
+namespace senet::detail {
+
+// One in-image element x at (c, h, w), chw = (c·H + h)·W + w (the per-position mask's index):
+// z = scale·x + shift and its pass bit p = !relu || z > 0 — scale_shift_mrelu's expressions,
+// residual-free. x_eff = p ? z : 0 (input_act_apply); the BN backward needs p alone
+// (kernels/mrelu_bn_bwd.cu recomputes it from y instead of reading stored bits).
+__device__ __forceinline__ bool input_act_pass(const conv_input_act& t, float x, int c, int64_t chw,
+                                               float* z_out) {
+  const float z = fmaf(t.scale[c], x, t.shift[c]);
+  const bool relu = t.act == Act::ReLU ||
+                    (t.act == Act::MaskedReLU && (t.mask_per_channel ? t.mask[c] : t.mask[chw]) != 0);
+  *z_out = z;
+  return !relu || z > 0.0f;
+}
+__device__ __forceinline__ float input_act_apply(const conv_input_act& t, float x, int c,
+                                                 int64_t chw) {
+  float z;
+  return input_act_pass(t, x, c, chw, &z) ? z : 0.0f;
+}
+
+// conv_input_act as the gathers use it: no branch on the activation kind per element. The mask
+// byte of element (c, hw) is mask[c·mask_c + hw·mask_hw] — per channel (1, 0), per position
+// (H·W, 1), or without a mask (0, 0) a byte that is always read and never used (relu = relu_all).
+struct input_act_k {
+  const float* __restrict__ scale;
+  const float* __restrict__ shift;
+  const uint8_t* __restrict__ mask;
+  int mask_c, mask_hw;
+  bool relu_all, use_mask;
+  static input_act_k make(const conv_input_act& t, int HW) {
+    const bool m = t.act == Act::MaskedReLU;
+    return {t.scale,
+            t.shift,
+            m ? t.mask : reinterpret_cast<const uint8_t*>(t.scale),
+            m ? (t.mask_per_channel ? 1 : HW) : 0,
+            m && !t.mask_per_channel ? 1 : 0,
+            t.act == Act::ReLU,
+            m};
+  }
+  // x_eff of the in-image element x at channel c, position hw (input_act_apply's value).
+  __device__ __forceinline__ float apply(float x, int c, int hw) const {
+    const float z = fmaf(scale[c], x, shift[c]);
+    const bool relu = relu_all | (use_mask & (mask[c * mask_c + hw * mask_hw] != 0));  // no branch
+    return relu && !(z > 0.0f) ? 0.0f : z;
+  }
+};
+
+// fprop: A = im2col(x_eff).
+struct conv2d_fprop_gather_act : conv2d_fprop_gather_fast {
+  input_act_k act;
+  static conv2d_fprop_gather_act make(const Conv2dGeom& p, const float* x, const float* w,
+                                      const conv_input_act& act) {
+    return {conv2d_fprop_gather_fast::make(p, x, w), input_act_k::make(act, p.H * p.W)};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    int c, rs, r, s;
+    RS.divmod(kk, c, rs);
+    S.divmod(rs, r, s);
+    const int h = row.h0 + r, ww = row.w0 + s;
+    const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
+    const int hw = in ? h * W + ww : 0, cc = in ? c : 0;
+    const float v = act.apply(row.img[cc * H * W + hw], cc, hw);
+    return in ? v : 0.0f;
+  }
+};
+
+// wgrad: B = im2col(x_eff).
+struct conv2d_wgrad_gather_act : conv2d_wgrad_gather_fast {
+  input_act_k act;
+  static conv2d_wgrad_gather_act make(const Conv2dGeom& p, const float* x, const float* dy,
+                                      const conv_input_act& act) {
+    return {conv2d_wgrad_gather_fast::make(p, x, dy), input_act_k::make(act, p.H * p.W)};
+  }
+  struct b_col_t : conv2d_wgrad_gather_fast::b_col_t {
+    int c;  // the column's input channel (for scale, shift and the mask)
+  };
+  __device__ __forceinline__ b_col_t b_col(int j) const {
+    return {conv2d_wgrad_gather_fast::b_col(j), j / (R * S)};
+  }
+  __device__ __forceinline__ float b(const b_col_t& col, int m, bool ok) const {
+    int n, pq, p, q;
+    PQ.divmod(m, n, pq);
+    Q.divmod(pq, p, q);
+    const int h = p * stride + col.r0, ww = q * stride + col.s0;
+    const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
+    const int hw = in ? h * W + ww : 0;
+    const float v = act.apply(col.chan[in ? n * C * H * W + hw : 0], col.c, hw);
+    return in ? v : 0.0f;
+  }
+};
+
+}  // namespace senet::detail

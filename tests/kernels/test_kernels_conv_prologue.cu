@@ -1,0 +1,314 @@
+// tests/kernels/test_kernels_conv_prologue.cu — prologue fusion (issue 16, item 3;
+// kernels/conv_input_act.h): a conv that reads the previous layer's y and applies its
+// act(scale·y + shift) while loading must equal the same conv of a = scale_shift_mrelu(y),
+// bitwise — the transform is scale_shift_mrelu's own expression, and the main loops are unchanged.
+// Checked for the fused training forward (FP32 and TF32 tiles; and its lazy output: no a, no bits),
+// wgrad v4 and v3, the BN backward with its pass bits recomputed from y, and the whole fused
+// backward. Layers: 3×3 pad 1 at stride 1 and 2 (the padding must stay 0: it pads a, not y — a
+// shift > 0 under ReLU would show there) and 1×1 stride 2; activations None, ReLU and masked ReLU
+// with per-channel and per-position masks.
+// Inputs: y, scale and shift are small integers and halves, so z = scale·y + shift is exact and
+// hits 0 (where ReLU and its pass bit decide on `z > 0`); a second round uses random floats.
+// The reference a is checked against the host's formula first (std::fma, the same expression).
+#include <cmath>
+#include <cstring>
+
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/conv_bn_mrelu_fwd.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "kernels/scale_shift_mrelu.h"
+#include "tests/kernels/cuda_test.h"
+#include "tools/bench/cases/inputs.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+using namespace senet::inputs;
+
+namespace {
+
+struct Layer {
+  const char* name;
+  int N, C, H, W, K, R, S, stride, pad;
+};
+const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
+                         {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
+                         {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0}};
+
+struct ActCase {
+  const char* name;
+  Act act;
+  bool per_channel;
+};
+const ActCase kActs[] = {{"none", Act::None, false},
+                         {"relu", Act::ReLU, false},
+                         {"mrelu/channel", Act::MaskedReLU, true},
+                         {"mrelu/position", Act::MaskedReLU, false}};
+
+std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
+  auto v = small_ints(n, seed, -4, 4);
+  for (float& x : v) x = x == 0.f ? 1.f : x / 2.f;
+  return v;
+}
+
+// The previous layer's output y (N×C×H×W) with its BN affine and activation, and the reference
+// a = scale_shift_mrelu(y) with its pass bits, on the device.
+struct PrevLayer {
+  Conv2dGeom g;  // the conv that reads it
+  ActCase ac;
+  std::vector<float> y_h, scale_h, shift_h;
+  std::vector<uint8_t> mask_h;
+  DeviceBuffer<float> y, scale, shift, a;
+  DeviceBuffer<uint8_t> mask;
+  DeviceBuffer<uint32_t> bits;
+  PrevLayer(const Conv2dGeom& g_, const ActCase& ac_, bool integers, uint64_t seed)
+      : g(g_),
+        ac(ac_),
+        y_h(integers ? small_ints(size_t(g.x_size()), seed) : uniform(size_t(g.x_size()), seed)),
+        scale_h(integers ? halves(size_t(g.C), seed + 1) : uniform(size_t(g.C), seed + 1)),
+        shift_h(integers ? small_ints(size_t(g.C), seed + 2, -3, 3)
+                         : uniform(size_t(g.C), seed + 2)),
+        mask_h(bytes01(ac.per_channel ? size_t(g.C) : size_t(g.C) * g.H * g.W, seed + 3)),
+        y(y_h),
+        scale(scale_h),
+        shift(shift_h),
+        a(size_t(g.x_size())),
+        mask(mask_h),
+        bits(size_t(pass_bits_words(g.x_size()))) {
+    scale_shift_mrelu_params sp;
+    sp.N = g.N, sp.K = g.C, sp.PQ = g.H * g.W, sp.act = ac.act;
+    sp.mask_per_channel = ac.per_channel;
+    EXPECT_EQ(scale_shift_mrelu(sp, y.get(), scale.get(), shift.get(), nullptr, mask.get(), a.get(),
+                                bits.get(), nullptr),
+              cudaSuccess);
+  }
+  conv_input_act act() const {
+    conv_input_act t;
+    t.scale = scale.get(), t.shift = shift.get(), t.mask = mask.get(), t.act = ac.act;
+    t.mask_per_channel = ac.per_channel;
+    return t;
+  }
+  // The host's a: the prologue's formula with std::fma.
+  std::vector<float> host_a() const {
+    std::vector<float> out(y_h.size());
+    const int64_t HW = int64_t(g.H) * g.W, CHW = g.C * HW;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int c = int(int64_t(i) / HW % g.C);
+      const float z = std::fma(scale_h[size_t(c)], y_h[i], shift_h[size_t(c)]);
+      const bool m = ac.per_channel ? mask_h[size_t(c)] : mask_h[size_t(int64_t(i) % CHW)];
+      const bool relu = ac.act == Act::ReLU || (ac.act == Act::MaskedReLU && m);
+      out[i] = relu && !(z > 0.f) ? 0.f : z;
+    }
+    return out;
+  }
+};
+
+Conv2dGeom geom(const Layer& l) {
+  return conv2d_geom(l.N, l.C, l.H, l.W, l.K, l.R, l.S, l.stride, l.pad);
+}
+
+// body(g, integers, prev) for every layer × activation × (small integers, random floats).
+template <class Body>
+void for_each_case(const Body& body) {
+  for (const Layer& l : kLayers)
+    for (const ActCase& ac : kActs)
+      for (bool integers : {true, false}) {
+        SCOPED_TRACE(testing::Message() << l.name << " " << ac.name
+                                        << (integers ? " small integers" : " random floats"));
+        const Conv2dGeom g = geom(l);
+        PrevLayer prev(g, ac, integers, 100 + uint64_t(&l - kLayers));
+        body(g, integers, prev);
+      }
+}
+
+TEST(ConvPrologue, ReferenceActivationIsTheHostFormula) {
+  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
+                    PrevLayer& prev) {
+    EXPECT_TRUE(bitwise_equal(prev.a.download(), prev.host_a()));
+  });
+}
+
+// The fused training forward of the next layer: conv(y with the prologue) == conv(a), and so are
+// the BN statistics and the running stats; the lazy form writes neither a nor bits.
+TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
+  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
+                    PrevLayer& prev) {
+    for (bool tf32 : {false, true}) {
+      SCOPED_TRACE(tf32 ? "tf32" : "fp32");
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = g, fp.act = Act::ReLU, fp.tf32 = tf32;
+      const auto w = small_ints(size_t(g.w_size()), 7);
+      const auto gamma = uniform(size_t(g.K), 8), beta = uniform(size_t(g.K), 9);
+      struct Out {
+        DeviceBuffer<float> w, gamma, beta, rm, rv, y, mean, invstd, scale, shift, a, ws;
+        DeviceBuffer<uint32_t> bits;
+        Out(const Conv2dGeom& g, const std::vector<float>& w_, const std::vector<float>& ga,
+            const std::vector<float>& be)
+            : w(w_),
+              gamma(ga),
+              beta(be),
+              rm(std::vector<float>(size_t(g.K), 0.f)),
+              rv(std::vector<float>(size_t(g.K), 1.f)),
+              y(size_t(g.y_size())),
+              mean(size_t(g.K)),
+              invstd(size_t(g.K)),
+              scale(size_t(g.K)),
+              shift(size_t(g.K)),
+              a(size_t(g.y_size())),
+              ws(size_t(conv_bn_mrelu_fwd_workspace_floats(g))),
+              bits(size_t(pass_bits_words(g.y_size()))) {}
+        conv_bn_mrelu_fwd_tensors tensors(const float* x) {
+          conv_bn_mrelu_fwd_tensors t;
+          t.x = x, t.w = w.get(), t.gamma = gamma.get(), t.beta = beta.get();
+          t.running_mean = rm.get(), t.running_var = rv.get(), t.y = y.get(), t.mean = mean.get();
+          t.invstd = invstd.get(), t.scale = scale.get(), t.shift = shift.get(), t.a = a.get();
+          t.bits = bits.get(), t.workspace = ws.get();
+          return t;
+        }
+      };
+      Out ref(g, w, gamma, beta), fused(g, w, gamma, beta);
+      ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, ref.tensors(prev.a.get()), nullptr), cudaSuccess);
+      conv_bn_mrelu_fwd_tensors t = fused.tensors(prev.y.get());
+      t.x_act = prev.act();
+      t.a = nullptr, t.bits = nullptr;  // lazy: the layer after this one would apply them
+      ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaSuccess);
+      EXPECT_TRUE(bitwise_equal(fused.y.download(), ref.y.download()));
+      EXPECT_TRUE(bitwise_equal(fused.mean.download(), ref.mean.download()));
+      EXPECT_TRUE(bitwise_equal(fused.invstd.download(), ref.invstd.download()));
+      EXPECT_TRUE(bitwise_equal(fused.scale.download(), ref.scale.download()));
+      EXPECT_TRUE(bitwise_equal(fused.shift.download(), ref.shift.download()));
+      EXPECT_TRUE(bitwise_equal(fused.rm.download(), ref.rm.download()));
+      EXPECT_TRUE(bitwise_equal(fused.rv.download(), ref.rv.download()));
+      const auto untouched = fused.a.download();  // still the allocation's byte pattern
+      for (float v : untouched) {
+        uint32_t u;
+        std::memcpy(&u, &v, 4);
+        ASSERT_EQ(u, 0x5A5A5A5Au) << "the lazy forward wrote a";
+      }
+      EXPECT_TRUE(fused.y.guard_intact());
+    }
+  });
+}
+
+// wgrad of a conv whose input is act(scale·y + shift): v4 (FP32) and v3 (TF32) read y.
+TEST(ConvPrologue, WgradReadingYEqualsReadingA) {
+  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
+                    PrevLayer& prev) {
+    const auto dy_h = integers ? small_ints(size_t(g.y_size()), 11) : uniform(size_t(g.y_size()), 11);
+    DeviceBuffer<float> dy(dy_h), ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+    DeviceBuffer<float> dw_ref(size_t(g.w_size())), dw(size_t(g.w_size()));
+    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
+    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
+                                         prev.act()));
+    EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v4";
+    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
+    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
+                                         prev.act()));
+    EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v3";
+    EXPECT_TRUE(dw.guard_intact());
+  });
+}
+
+// The BN backward of the layer that wrote y, with no stored bits: p recomputed from y.
+TEST(ConvPrologue, BnBackwardRecomputesThePassBitsFromY) {
+  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
+                    PrevLayer& prev) {
+    mrelu_bn_bwd_params bp;
+    bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;
+    const size_t n = size_t(g.x_size());
+    DeviceBuffer<float> da(integers ? small_ints(n, 21) : uniform(n, 21));
+    DeviceBuffer<float> mean(uniform(size_t(g.C), 22)), invstd(uniform(size_t(g.C), 23, 0.5f, 2.f));
+    DeviceBuffer<float> gamma(uniform(size_t(g.C), 24));
+    DeviceBuffer<float> ws(size_t(mrelu_bn_bwd_workspace_floats(bp)));
+    struct Grads {
+      DeviceBuffer<float> dy, dr, dg, db;
+      explicit Grads(size_t n, size_t C) : dy(n), dr(n), dg(C), db(C) {}
+    } ref(n, size_t(g.C)), got(n, size_t(g.C));
+    auto run = [&](Grads& o, bool stored_bits) {
+      mrelu_bn_bwd_tensors t;
+      t.da = da.get(), t.y = prev.y.get(), t.mean = mean.get(), t.invstd = invstd.get();
+      t.gamma = gamma.get(), t.dy = o.dy.get(), t.dresidual = o.dr.get(), t.dgamma = o.dg.get();
+      t.dbeta = o.db.get(), t.workspace = ws.get();
+      if (stored_bits)
+        t.bits = prev.bits.get();
+      else
+        t.y_act = prev.act();
+      return mrelu_bn_bwd(bp, t, nullptr);
+    };
+    CUDA_OK(run(ref, true));
+    CUDA_OK(run(got, false));
+    EXPECT_TRUE(bitwise_equal(got.dy.download(), ref.dy.download()));
+    EXPECT_TRUE(bitwise_equal(got.dr.download(), ref.dr.download()));
+    EXPECT_TRUE(bitwise_equal(got.dg.download(), ref.dg.download()));
+    EXPECT_TRUE(bitwise_equal(got.db.download(), ref.db.download()));
+  });
+}
+
+// The whole fused backward of the next layer with x = y (prologue) equals its parts run on a.
+TEST(ConvPrologue, FusedBackwardWithPrologueEqualsItsPartsOnA) {
+  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
+                    PrevLayer& prev) {
+    const size_t ny = size_t(g.y_size());
+    DeviceBuffer<float> w(small_ints(size_t(g.w_size()), 31)), da(uniform(ny, 32));
+    DeviceBuffer<float> y2(integers ? small_ints(ny, 33) : uniform(ny, 33));
+    DeviceBuffer<float> mean(uniform(size_t(g.K), 34)), invstd(uniform(size_t(g.K), 35, 0.5f, 2.f));
+    DeviceBuffer<float> gamma(uniform(size_t(g.K), 36));
+    DeviceBuffer<float> dy(ny), dx(size_t(g.x_size())), dw(size_t(g.w_size())), dg(size_t(g.K)),
+        db(size_t(g.K)), ws(size_t(conv_bn_mrelu_bwd_workspace_floats(g)));
+    conv_bn_mrelu_bwd_tensors t;
+    t.x = prev.y.get(), t.x_act = prev.act(), t.w = w.get(), t.da = da.get(), t.y = y2.get();
+    t.mean = mean.get(), t.invstd = invstd.get(), t.gamma = gamma.get(), t.dy = dy.get();
+    t.dx = dx.get(), t.dw = dw.get(), t.dgamma = dg.get(), t.dbeta = db.get(), t.workspace = ws.get();
+    CUDA_OK(conv_bn_mrelu_bwd(g, t, nullptr));
+    // The parts: BN backward (no activation), dgrad v2, wgrad v4 on a.
+    mrelu_bn_bwd_params bp;
+    bp.N = g.N, bp.K = g.K, bp.PQ = g.P * g.Q;
+    DeviceBuffer<float> dy_r(ny), dx_r(size_t(g.x_size())), dw_r(size_t(g.w_size())),
+        dg_r(size_t(g.K)), db_r(size_t(g.K)), ws_r(size_t(conv_bn_mrelu_bwd_workspace_floats(g)));
+    mrelu_bn_bwd_tensors bt;
+    bt.da = da.get(), bt.y = y2.get(), bt.mean = mean.get(), bt.invstd = invstd.get();
+    bt.gamma = gamma.get(), bt.dy = dy_r.get(), bt.dgamma = dg_r.get(), bt.dbeta = db_r.get();
+    bt.workspace = ws_r.get();
+    CUDA_OK(mrelu_bn_bwd(bp, bt, nullptr));
+    CUDA_OK(conv2d_dgrad_v2_register_block(g, dy_r.get(), w.get(), dx_r.get(), nullptr));
+    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy_r.get(), dw_r.get(), ws_r.get(), nullptr));
+    EXPECT_TRUE(bitwise_equal(dy.download(), dy_r.download()));
+    EXPECT_TRUE(bitwise_equal(dx.download(), dx_r.download()));
+    EXPECT_TRUE(bitwise_equal(dw.download(), dw_r.download()));
+    EXPECT_TRUE(bitwise_equal(dg.download(), dg_r.download()));
+  });
+}
+
+TEST(ConvPrologue, LaunchersRejectBadPrologues) {
+  const Conv2dGeom g = geom(kLayers[0]);
+  DeviceBuffer<float> buf(size_t(g.x_size() + g.y_size() + g.w_size()) * 4);
+  conv_input_act bad;
+  bad.scale = buf.get(), bad.shift = buf.get(), bad.act = Act::MaskedReLU;  // no mask
+  EXPECT_EQ(conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
+                                         bad),
+            cudaErrorInvalidValue);
+  conv_input_act no_shift;
+  no_shift.scale = buf.get();
+  EXPECT_EQ(conv2d_wgrad_v3_tf32_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
+                                         no_shift),
+            cudaErrorInvalidValue);
+  conv_bn_mrelu_fwd_params fp;
+  fp.conv = g;
+  conv_bn_mrelu_fwd_tensors t;
+  t.x = t.w = t.gamma = t.beta = buf.get();
+  t.y = t.mean = t.invstd = t.scale = t.shift = t.workspace = buf.get();
+  t.x_act = bad;
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  t.x_act = {};
+  t.residual = buf.get();  // lazy (a and bits null) with a residual: the residual would be lost
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  mrelu_bn_bwd_params bp;
+  bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;
+  mrelu_bn_bwd_tensors bt;
+  bt.da = bt.y = bt.mean = bt.invstd = bt.gamma = buf.get();
+  bt.dy = bt.dgamma = bt.dbeta = bt.workspace = buf.get();
+  bt.y_act = bad;
+  EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);
+}
+
+}  // namespace
