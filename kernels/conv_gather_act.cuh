@@ -19,8 +19,8 @@ namespace senet::detail {
 __device__ __forceinline__ bool input_act_pass(const conv_input_act& t, float x, int c, int64_t chw,
                                                float* z_out) {
   const float z = fmaf(t.scale[c], x, t.shift[c]);
-  const bool relu = t.act == Act::ReLU ||
-                    (t.act == Act::MaskedReLU && (t.mask_per_channel ? t.mask[c] : t.mask[chw]) != 0);
+  const bool relu = t.act == Act::ReLU || (t.act == Act::MaskedReLU &&
+                                           (t.mask_per_channel ? t.mask[c] : t.mask[chw]) != 0);
   *z_out = z;
   return !relu || z > 0.0f;
 }

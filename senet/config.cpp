@@ -360,7 +360,8 @@ std::vector<ConfigKey> make_schema() {
   add(field(
       "cuda_graph", [](RunConfig & c) -> auto& { return c.cuda_graph; },
       "CUDA only, one process: supervised training records its step once as a CUDA graph and "
-      "replays it for each batch of the same shape (bitwise the eager step; senet/epoch_loop.h)"));
+      "replays it for each later batch of the same shape (equal to the eager step bitwise on the "
+      "emulator; senet/epoch_loop.h)"));
   add(field(
       "out_dir", [](RunConfig & c) -> auto& { return c.out_dir; },
       "the run directory (checkpoints, metrics, reports)"));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include "engine/cuda/cuda_ops.h"
@@ -95,27 +96,29 @@ struct GraphedStep {
   bool fits(const data::Batch& b) const {
     return graph && b.n == in.n && b.c == in.c && b.h == in.h && b.w == in.w;
   }
-  // The batch into the fixed tensors: asynchronous uploads, each waiting for the earlier replays
-  // that read the tensor (engine/cuda/upload.cpp), none making the host wait.
+  // The batch into the fixed tensors. Each upload goes to a fresh block (engine/cuda/upload.cpp:
+  // its copy waits only for that block's earlier users, so it overlaps the replay still running),
+  // then a device-to-device copy on the compute stream puts it in place, after that replay. (An
+  // upload straight into the fixed tensor would wait for the replay before copying.)
   void stage(const data::Batch& b) {
     if (!in.x_on_device.defined()) {
       in.n = b.n, in.whole_n = b.whole_n, in.c = b.c, in.h = b.h, in.w = b.w;
       in.x_on_device = Tensor::empty({b.n, b.c, b.h, b.w}, DType::F32, Device::CUDA);
       in.y_on_device = Tensor::empty({b.n}, DType::I32, Device::CUDA);
     }
-    in.x_on_device.copy_(Tensor::from_vector(b.x, {b.n, b.c, b.h, b.w}));
-    in.y_on_device.copy_(Tensor::from_vector_i32(b.y, {b.n}));
+    in.x_on_device.copy_(Tensor::from_vector(b.x, {b.n, b.c, b.h, b.w}, Device::CUDA));
+    in.y_on_device.copy_(Tensor::from_vector_i32(b.y, {b.n}, Device::CUDA));
     in.y = b.y;  // the host copy the loss checks at the recording
   }
 };
 
 // Whether the step after this one can be recorded: every optimized parameter is on CUDA and got a
 // gradient in this (eager) step, so the optimizer's state exists and the recording sees the set
-// of updates every later step makes.
+// of updates every later step makes; and one set of device scalars serves them all.
 bool can_record(const Optimizer& opt) {
   for (const ParamRef& p : opt.params())
     if (!p.param.is_cuda() || !p.param.grad().defined()) return false;
-  return true;
+  return opt.device_scalars_shared();
 }
 
 }  // namespace
@@ -146,7 +149,7 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     bar.update(st.steps, st.loss(), st.accuracy(), st.images);
   };
   // One process on CUDA with cuda_graph: steps after the first replay a graph (see the header).
-  const bool graphs = cuda_graph && !reducer && !after_step && cuda_ops() != nullptr;
+  bool graphs = cuda_graph && !graph_failed && !reducer && !after_step && cuda_ops() != nullptr;
   std::unique_ptr<GraphedStep> graphed;
   bool record_next = false;  // the last step was eager and left what a recording needs
   data::Batch b;
@@ -158,7 +161,10 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
         label + " epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step + 1);
     dist::set_step(where);
     if (schedule) opt.set_lr(schedule->lr_at(epoch, double(step) / double(nb)));
-    if (graphs && (record_next || (graphed && graphed->fits(b)))) {
+    // A batch of another shape (a partial last batch): the graph goes (its pool would otherwise
+    // hold a second set of activations), this step runs eagerly, a later one may record again.
+    if (graphed && !graphed->fits(b)) graphed.reset();
+    if (graphs && (record_next || graphed)) {
       if (!graphed) {  // record this step (the recording runs nothing: replay it after)
         graphed = std::make_unique<GraphedStep>();
         graphed->stage(b);
@@ -167,16 +173,28 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
         opt.stage_device_scalars();
         const int64_t n = b.n;
         GraphedStep& g = *graphed;
-        g.graph = cuda_ops()->graph_record((label + " step").c_str(), [&] {
-          model.zero_grad();
-          g.out = body(g.in, step);
-          SENET_CHECK(!g.out.backward_done && metrics && metrics->ready_for(g.out), label,
-                      ": this step body cannot be recorded as a CUDA graph (it runs its own "
-                      "backward or changes its loss terms between steps); turn cuda_graph off");
-          g.out.loss.backward();
-          metrics->record(g.out, n);
-          opt.step();  // its host bookkeeping runs now, for the replay just below
-        });
+        const std::vector<int64_t> counts = opt.step_counts();
+        try {
+          g.graph = cuda_ops()->graph_record((label + " step").c_str(), [&] {
+            model.zero_grad();
+            g.out = body(g.in, step);
+            SENET_CHECK(!g.out.backward_done && metrics && metrics->ready_for(g.out),
+                        "the step body runs its own backward or changed its loss terms");
+            g.out.loss.backward();
+            metrics->record(g.out, n);
+            opt.step();  // its host bookkeeping runs now, for the replay just below
+          });
+        } catch (const Error& e) {
+          // Nothing of the recorded step ran: undo its counting and train on eagerly (this
+          // EpochLoop does not try again).
+          opt.restore_step_counts(counts);
+          graphed.reset();
+          graphs = false, graph_failed = true;
+          std::fprintf(stderr,
+                       "%s: recording the training step as a CUDA graph failed, training on "
+                       "without (set cuda_graph to false to skip the attempt): %s\n",
+                       label.c_str(), e.what());
+        }
       } else {  // the checks the recorded code made on the host, made on this batch
         if (graphed->out.logits.defined())
           check_label_values(where.c_str(), graphed->out.logits, b.y.data(), b.n);
@@ -184,13 +202,15 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
         opt.stage_device_scalars();
         opt.replayed_step();
       }
-      cuda_ops()->graph_replay(graphed->graph);
-      record_next = false;
-      metrics->commit(where);
-      st.steps++;
-      st.images += b.n;
-      if (metrics->due()) flush();
-      continue;
+      if (graphed) {
+        cuda_ops()->graph_replay(graphed->graph);
+        record_next = false;
+        metrics->commit(where);  // after the replay: the row it wrote
+        st.steps++;
+        st.images += b.n;
+        if (metrics->due()) flush();
+        continue;
+      }
     }
     model.zero_grad();
     StepOut out = body(b, step);
@@ -201,16 +221,13 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       out.loss.backward();
     }
     if (!reducer && out.loss.is_cuda()) {
-      if (!metrics) metrics = std::make_unique<StepMetrics>(model, Device::CUDA);
+      if (!metrics)
+        metrics = std::make_unique<StepMetrics>(
+            model, Device::CUDA, metrics_every > 0 ? metrics_every : StepMetrics::kDefaultEvery);
       if (!metrics->accepts(out)) flush();
       metrics->add(out, b.n, where);
-      if (graphed) opt.use_device_scalars(false);  // an eager step between replays
       opt.step();
-      if (graphed) {
-        opt.use_device_scalars(true);
-      } else {
-        record_next = graphs && metrics->ready_for(out) && can_record(opt);
-      }
+      record_next = graphs && metrics->ready_for(out) && can_record(opt);
       st.steps++;
       st.images += b.n;
       if (metrics->due()) flush();

@@ -23,8 +23,8 @@
 // CUDA graphs (`cuda_graph`, one process on CUDA, no after_step): the loop records its second step
 // — zero_grad, body, backward, the device counters, the optimizer step — as one CUDA graph
 // (engine/cuda/graph.h) and replays it for every later batch of the same shape: one launch a
-// step instead of hundreds, and no host code on the step's path. What makes a replay equal an
-// eager step:
+// step instead of hundreds, none of the step's host code (autograd, op dispatch, allocation) on
+// its path. What makes a replay equal an eager step:
 //   * the batch goes into fixed device tensors (data::Batch::x_on_device/y_on_device, refilled by
 //     asynchronous uploads), its labels checked on the host first, as the loss checks them eagerly;
 //   * the optimizer reads η (Adam: and the bias corrections) from device memory, staged before
@@ -32,10 +32,15 @@
 //   * the counters add into fixed tensors and the host copies the step's finite-check row (a
 //     device-to-device copy) after the replay (StepMetrics::record / commit).
 // Eager instead: step 0 (the gradient probe; also makes the gradients, optimizer state and the
-// allocator's blocks the recording needs), a batch of another shape, a step in which some
-// parameter got no gradient. A body whose device work depends on anything but the batch and the
-// weights (the step number, host state it changes) must not set cuda_graph. Replays are bitwise
-// equal to eager steps (tests/cuda_backend/test_cuda_backend_train.cpp).
+// allocator's blocks the recording needs), a batch of another shape (the graph is dropped first;
+// a later step may record again), a step after one in which some parameter got no gradient.
+// A recording that fails (an op that needs the host inside the step) is undone — the optimizer's
+// step counts restored — and the loop trains on eagerly, saying so once. A body whose device work
+// depends on anything but the batch and the weights (the step number, host state it changes) must
+// not set cuda_graph. Host work left per replayed step: the label check, the uploads (the batch's
+// overlap the replay before; η's 12 bytes go in place, after it), replayed_step() and the row
+// copy. Replays are bitwise equal to eager steps (tests/cuda_backend/test_cuda_backend_train.cpp,
+// on the emulator and, the day a GPU runs test_cuda_backend_gpu, on it).
 //
 // The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
 // of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is
@@ -100,7 +105,9 @@ struct EpochLoop {
   int epochs = 1;     // for the bar: "label e/epochs"
   bool progress = true;
   bool probe_gradients = true;
-  bool cuda_graph = false;  // replay the step as a CUDA graph where it can (see above)
+  bool cuda_graph = false;    // replay the step as a CUDA graph where it can (see above)
+  int metrics_every = 0;      // CUDA: steps between reads of the device counters (0: 16)
+  bool graph_failed = false;  // set by run() when a recording failed: later epochs run eagerly
 
   EpochStats run(data::Loader& loader, int epoch, const StepBody& body,
                  const AfterStep& after_step = {});

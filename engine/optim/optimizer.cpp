@@ -97,6 +97,26 @@ void Optimizer::use_device_scalars(bool on) {
   device_scalars_on_ = true;
 }
 
+bool Optimizer::device_scalars_shared() const {
+  for (const Slot& s : slots_)
+    if (device_scalar_values(s) != device_scalar_values(slots_[0])) return false;
+  return true;
+}
+
+std::vector<int64_t> Optimizer::step_counts() const {
+  std::vector<int64_t> c;
+  for (const Slot& s : slots_) c.push_back(s.step);
+  c.push_back(steps_);
+  return c;
+}
+
+void Optimizer::restore_step_counts(const std::vector<int64_t>& counts) {
+  SENET_CHECK(counts.size() == slots_.size() + 1, "optimizer: ", counts.size(), " step counts for ",
+              slots_.size(), " parameters");
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].step = counts[i];
+  steps_ = counts.back();
+}
+
 void Optimizer::stage_device_scalars() {
   SENET_CHECK(device_scalars_on_, "optimizer: stage_device_scalars() with device scalars off");
   if (slots_.empty()) return;
@@ -106,7 +126,7 @@ void Optimizer::stage_device_scalars() {
                 s.step, ") and '", slots_[0].ref.name, "' (step ", slots_[0].step,
                 ") need different scalars at the next step; device scalars hold one set");
   v.resize(3, 0.f);
-  device_scalars_.copy_(Tensor::from_vector(v, {3}));  // asynchronous, pinned (no host wait)
+  device_scalars_.copy_(Tensor::from_vector(v, {3}));  // asynchronous, pinned: no host wait
 }
 
 void Optimizer::replayed_step() {

@@ -12,8 +12,9 @@
 // code, and its kernels' by-value arguments are frozen. With device scalars on, step() hands the
 // CUDA kernels a device tensor holding this step's η (Adam: η, 1 − β₁ᵗ, 1 − β₂ᵗ), which
 // stage_device_scalars() refills from the host before every step, recorded or replayed (an
-// asynchronous upload, no wait); after each replay, replayed_step() does the step counting the
-// recorded host code would have done. PyTorch's `capturable=True` optimizers do the same.
+// asynchronous upload: the host does not wait; the copy waits for the work already enqueued);
+// after each replay, replayed_step() does the step counting the recorded host code would have
+// done. PyTorch's `capturable=True` optimizers do the same.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -66,6 +67,12 @@ class Optimizer {
   // The bookkeeping of a replayed step: the step counts of the parameters the recorded step
   // updated, and steps().
   void replayed_step();
+  // Whether the next step's device scalars are one set for every parameter (Adam: one step count).
+  bool device_scalars_shared() const;
+  // Every parameter's step count, then steps(): to undo the counting of a step whose device work
+  // never ran (a recording that failed).
+  std::vector<int64_t> step_counts() const;
+  void restore_step_counts(const std::vector<int64_t>& counts);
 
  protected:
   // `buffer_names`: the per-parameter state each parameter gets (zeros of its shape).

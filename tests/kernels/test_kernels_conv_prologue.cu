@@ -122,10 +122,10 @@ void for_each_case(const Body& body) {
 }
 
 TEST(ConvPrologue, ReferenceActivationIsTheHostFormula) {
-  for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
-                    PrevLayer& prev) {
-    EXPECT_TRUE(bitwise_equal(prev.a.download(), prev.host_a()));
-  });
+  for_each_case(
+      [&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers, PrevLayer& prev) {
+        EXPECT_TRUE(bitwise_equal(prev.a.download(), prev.host_a()));
+      });
 }
 
 // The fused training forward of the next layer: conv(y with the prologue) == conv(a), and so are
@@ -194,14 +194,17 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
 TEST(ConvPrologue, WgradReadingYEqualsReadingA) {
   for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
                     PrevLayer& prev) {
-    const auto dy_h = integers ? small_ints(size_t(g.y_size()), 11) : uniform(size_t(g.y_size()), 11);
+    const auto dy_h =
+        integers ? small_ints(size_t(g.y_size()), 11) : uniform(size_t(g.y_size()), 11);
     DeviceBuffer<float> dy(dy_h), ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
     DeviceBuffer<float> dw_ref(size_t(g.w_size())), dw(size_t(g.w_size()));
-    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
+    CUDA_OK(
+        conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
     CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
                                          prev.act()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v4";
-    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
+    CUDA_OK(
+        conv2d_wgrad_v3_tf32_split_k(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
     CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
                                          prev.act()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v3";
@@ -258,7 +261,8 @@ TEST(ConvPrologue, FusedBackwardWithPrologueEqualsItsPartsOnA) {
     conv_bn_mrelu_bwd_tensors t;
     t.x = prev.y.get(), t.x_act = prev.act(), t.w = w.get(), t.da = da.get(), t.y = y2.get();
     t.mean = mean.get(), t.invstd = invstd.get(), t.gamma = gamma.get(), t.dy = dy.get();
-    t.dx = dx.get(), t.dw = dw.get(), t.dgamma = dg.get(), t.dbeta = db.get(), t.workspace = ws.get();
+    t.dx = dx.get(), t.dw = dw.get(), t.dgamma = dg.get(), t.dbeta = db.get(),
+    t.workspace = ws.get();
     CUDA_OK(conv_bn_mrelu_bwd(g, t, nullptr));
     // The parts: BN backward (no activation), dgrad v2, wgrad v4 on a.
     mrelu_bn_bwd_params bp;
@@ -271,7 +275,8 @@ TEST(ConvPrologue, FusedBackwardWithPrologueEqualsItsPartsOnA) {
     bt.workspace = ws_r.get();
     CUDA_OK(mrelu_bn_bwd(bp, bt, nullptr));
     CUDA_OK(conv2d_dgrad_v2_register_block(g, dy_r.get(), w.get(), dx_r.get(), nullptr));
-    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy_r.get(), dw_r.get(), ws_r.get(), nullptr));
+    CUDA_OK(
+        conv2d_wgrad_v4_simt_split_k(g, prev.a.get(), dy_r.get(), dw_r.get(), ws_r.get(), nullptr));
     EXPECT_TRUE(bitwise_equal(dy.download(), dy_r.download()));
     EXPECT_TRUE(bitwise_equal(dx.download(), dx_r.download()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_r.download()));
@@ -284,9 +289,9 @@ TEST(ConvPrologue, LaunchersRejectBadPrologues) {
   DeviceBuffer<float> buf(size_t(g.x_size() + g.y_size() + g.w_size()) * 4);
   conv_input_act bad;
   bad.scale = buf.get(), bad.shift = buf.get(), bad.act = Act::MaskedReLU;  // no mask
-  EXPECT_EQ(conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
-                                         bad),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr, bad),
+      cudaErrorInvalidValue);
   conv_input_act no_shift;
   no_shift.scale = buf.get();
   EXPECT_EQ(conv2d_wgrad_v3_tf32_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
