@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/ops/conv_bn_act.h"
+#include "engine/ops/conv_bn_act_pair.h"
 #include "engine/ops/global_avg_pool.h"
 #include "engine/ops/leading_block.h"
 #include "engine/ops/linear.h"
@@ -62,8 +63,6 @@ Tensor BasicBlock::forward(const Tensor& x, size_t f) {
   const bool tr = is_training();
   const int p = percents[f];
   nn::BatchNorm2d &b1 = *bn1_sets[f], &b2 = *bn2_sets[f];
-  Tensor a1 = relu1->output(conv_bn_act(x, conv_weight(*conv1, p), b1.weight, b1.bias, b1.state, tr,
-                                        relu1->fused_act(), relu1->fused_mask(), conv1->stride, 1));
   // The shortcut's conv → BN and the second conv → BN → (+ shortcut) → act are fused like the first.
   Tensor sc = x;
   if (shortcut_conv) {
@@ -71,9 +70,19 @@ Tensor BasicBlock::forward(const Tensor& x, size_t f) {
     sc = conv_bn_act(x, conv_weight(*shortcut_conv, p), bs.weight, bs.bias, bs.state, tr, Act::None,
                      Tensor(), shortcut_conv->stride, shortcut_conv->pad);
   }
-  return relu2->output(conv_bn_act(a1, conv_weight(*conv2, p), b2.weight, b2.bias, b2.state, tr,
-                                   relu2->fused_act(), relu2->fused_mask(), conv2->stride,
-                                   conv2->pad, sc));
+  const ConvBnActLayer l1{conv_weight(*conv1, p), b1.weight,           b1.bias,       &b1.state,
+                          relu1->fused_act(),     relu1->fused_mask(), conv1->stride, 1};
+  const ConvBnActLayer l2{conv_weight(*conv2, p), b2.weight,           b2.bias,       &b2.state,
+                          relu2->fused_act(),     relu2->fused_mask(), conv2->stride, conv2->pad};
+  // Site 1's activation feeds conv2 alone: one op for the pair, so that on CUDA conv2 applies it
+  // while loading conv1's output (engine/ops/conv_bn_act_pair.h) — unless the site computes it
+  // itself (unfused modes) or its output is kept (capture: mask search, PRAM).
+  if (!relu1->unfused() && !relu1->capture)
+    return relu2->output(conv_bn_act_pair(x, l1, l2, tr, sc));
+  Tensor a1 = relu1->output(
+      conv_bn_act(x, l1.w, l1.gamma, l1.beta, *l1.st, tr, l1.act, l1.mask, l1.stride, l1.pad));
+  return relu2->output(
+      conv_bn_act(a1, l2.w, l2.gamma, l2.beta, *l2.st, tr, l2.act, l2.mask, l2.stride, l2.pad, sc));
 }
 
 ResNet::ResNet(const ModelConfig& cfg) : Model(cfg) {

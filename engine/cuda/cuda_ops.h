@@ -90,7 +90,10 @@ struct CudaOps {
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials
   // epilogue; eval: conv, then the running-stats affine map).
   // The tensors are the kernels' own structs (kernels/conv_bn_mrelu_tensors.h); the table allocates
-  // the scratch (t.scale, t.shift, t.workspace: leave them null). t.bits null: no backward.
+  // the scratch (t.workspace: leave it null; t.scale, t.shift too unless the caller keeps them).
+  // t.bits null: no backward. Prologue fusion (training, one process): t.x_act applies the
+  // previous layer's activation to x as it is loaded; t.a = t.bits = null writes no activation
+  // (then give t.scale, t.shift: the next layer's x_act).
   void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                               const conv_bn_mrelu_fwd_tensors& t);
   // eval without gradients: BN folded into the conv — w' = w·s, b' = β − μ·s, s = γ/√(var + ε),
@@ -105,7 +108,8 @@ struct CudaOps {
                             const float* residual, float* a);
   // backward: BN/act backward into a scratch dy, then dx = dgrad(dy, w), dw = wgrad(x, dy)
   // (t.dx, t.dw may be null); dγ, dβ always written. Scratch (t.dy, t.workspace) is the table's:
-  // leave them null. t.bits null: no activation.
+  // leave them null. t.bits null: no activation, unless t.y_act recomputes the pass bits from y;
+  // t.x_act: wgrad reads act(scale·x + shift) (prologue fusion; one process only).
   void (*conv_bn_act_backward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                                const conv_bn_mrelu_bwd_tensors& t);
 

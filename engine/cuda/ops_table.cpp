@@ -228,7 +228,8 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
   }
   Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
   conv_bn_mrelu_fwd_tensors t = in;
-  t.scale = scale, t.shift = shift, t.workspace = ws;
+  if (!t.scale) t.scale = scale, t.shift = shift;  // wanted by the caller (prologue fusion) or not
+  t.workspace = ws;
   SENET_CUDA_CHECK(conv_bn_mrelu_fwd_train(fp, t, stream()));
 }
 
@@ -245,12 +246,35 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
       conv_bn_mrelu_infer(fused_params(g, p), x, w_folded, b_folded, mask, a, stream(), residual));
 }
 
+// Prologue fusion (t.x_act, t.y_act; one process only): the BN backward recomputes its pass bits
+// from y (y_act), wgrad applies the previous layer's activation to x as it loads it (x_act).
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
   Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
-  bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, t.dresidual, t.dgamma,
-                  t.dbeta);
-  conv2d_backward(g, t.x, t.w, dy, t.dx, t.dw, nullptr);
+  if (!t.x_act.active() && !t.y_act.active()) {
+    bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, t.dresidual, t.dgamma,
+                    t.dbeta);
+    conv2d_backward(g, t.x, t.w, dy, t.dx, t.dw, nullptr);
+    return;
+  }
+  SENET_CHECK(!p.sync, "conv_bn_act: prologue fusion with BN statistics over several ranks");
+  check_conv_geom(g);
+  mrelu_bn_bwd_params bp;
+  bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
+  bp.training = p.training;
+  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
+  mrelu_bn_bwd_tensors bt;
+  bt.da = t.da, bt.bits = t.bits, bt.y_act = t.y_act, bt.y = t.y, bt.mean = t.mean;
+  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = dy, bt.dresidual = t.dresidual;
+  bt.dgamma = t.dgamma, bt.dbeta = t.dbeta, bt.workspace = ws;
+  SENET_CUDA_CHECK(mrelu_bn_bwd(bp, bt, stream()));
+  conv2d_backward(g, t.x, t.w, dy, t.dx, nullptr, nullptr);
+  if (t.dw) {
+    Scratch<float> wws(conv2d_wgrad_v2_workspace_floats(g));
+    SENET_CUDA_CHECK(cuda_allow_tf32()
+                         ? conv2d_wgrad_v3_tf32_split_k(g, t.x, dy, t.dw, wws, stream(), t.x_act)
+                         : conv2d_wgrad_v4_simt_split_k(g, t.x, dy, t.dw, wws, stream(), t.x_act));
+  }
 }
 
 // --- pooling, linear

@@ -1,0 +1,145 @@
+// tests/cuda_backend/test_cuda_backend_pair.cpp — conv_bn_act_pair (engine/ops/conv_bn_act_pair.h):
+// on CUDA in training, the prologue-fused pair (a1 never written, conv2 and its wgrad apply act1
+// while loading y1, BN1's pass bits recomputed from y1) must equal the two conv_bn_act calls it
+// replaces BITWISE — output, running statistics of both BNs, and the gradient of every input —
+// because the prologue is scale_shift_mrelu's own expression and every other kernel is the same.
+// Cases: act1 ReLU, masked ReLU per channel and per position, None; conv1 at stride 1 and 2;
+// with and without a residual that needs its gradient; TF32 too. And a whole ResNet-18 training
+// step through BasicBlock (which uses the pair) against the unfused path (capture on).
+#include <gtest/gtest.h>
+
+#include "engine/core/rng.h"
+#include "engine/cuda/cuda_ops.h"
+#include "engine/ops/conv_bn_act.h"
+#include "engine/ops/conv_bn_act_pair.h"
+#include "engine/ops/cross_entropy.h"
+#include "models/model.h"
+#include "models/relu_site.h"
+#include "tests/cuda_backend/cb_test.h"
+#if !SENET_CB_GPU
+#include "kernels/emu/emu_control.h"
+#endif
+
+namespace senet {
+namespace {
+
+using cbtest::CudaBackend;
+using test::random_tensor;
+
+Tensor mask_of(const Shape& shape, uint64_t seed) {
+  std::vector<uint8_t> m(size_t(shape.numel()));
+  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 3, i, 2));
+  return Tensor::from_vector_u8(m, shape).to(Device::CUDA);
+}
+
+struct Case {
+  const char* name;
+  Act act1;
+  bool per_channel;
+  int stride1;
+  bool residual;
+};
+
+struct PairRun {
+  Tensor a;
+  std::vector<Tensor> state;  // running stats of both BNs
+  std::vector<Tensor> grads;  // x, w1, γ1, β1, w2, γ2, β2, r
+};
+
+PairRun run(const Case& c, bool pair) {
+  const int N = 2, C = 3, H = 9, K1 = 5, K2 = 4;
+  const int P = (H + 2 - 3) / c.stride1 + 1;
+  auto leaf = [](const Shape& s, uint64_t seed, float scale = 1.f) {
+    Tensor t = random_tensor(s, seed, scale).to(Device::CUDA);
+    t.set_requires_grad(true);
+    return t;
+  };
+  Tensor x = leaf({N, C, H, H}, 1), w1 = leaf({K1, C, 3, 3}, 2, 0.5f), g1 = leaf({K1}, 3),
+         b1 = leaf({K1}, 4), w2 = leaf({K2, K1, 3, 3}, 5, 0.5f), g2 = leaf({K2}, 6),
+         b2 = leaf({K2}, 7);
+  Tensor r = c.residual ? leaf({N, K2, P, P}, 8) : Tensor();
+  BatchNormState s1, s2;
+  s1.running_mean = Tensor::zeros({K1}, DType::F32, Device::CUDA);
+  s1.running_var = Tensor::full({K1}, 1.f, Device::CUDA);
+  s2.running_mean = Tensor::zeros({K2}, DType::F32, Device::CUDA);
+  s2.running_var = Tensor::full({K2}, 1.f, Device::CUDA);
+  ConvBnActLayer l1{w1, g1, b1, &s1, c.act1, Tensor(), c.stride1, 1};
+  if (c.act1 == Act::MaskedReLU)
+    l1.mask = c.per_channel ? mask_of({K1}, 9) : mask_of({K1, P, P}, 9);
+  ConvBnActLayer l2{w2, g2, b2, &s2, Act::MaskedReLU, mask_of({K2, P, P}, 10), 1, 1};
+  PairRun out;
+  if (pair) {
+    out.a = conv_bn_act_pair(x, l1, l2, true, r);
+  } else {
+    Tensor a1 = conv_bn_act(x, w1, g1, b1, s1, true, l1.act, l1.mask, l1.stride, 1);
+    out.a = conv_bn_act(a1, w2, g2, b2, s2, true, l2.act, l2.mask, 1, 1, r);
+  }
+  out.a.backward(random_tensor(out.a.shape(), 11).to(Device::CUDA));
+  out.state = {s1.running_mean, s1.running_var, s2.running_mean, s2.running_var};
+  for (const Tensor& t : {x, w1, g1, b1, w2, g2, b2, r})
+    out.grads.push_back(t.defined() ? t.grad() : Tensor());
+  return out;
+}
+
+void expect_bitwise(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.defined(), want.defined()) << what;
+  if (!want.defined()) return;
+  EXPECT_EQ(got.to_vector(), want.to_vector()) << what;
+}
+
+TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
+  const Case cases[] = {{"relu", Act::ReLU, false, 1, true},
+                        {"mrelu/channel s2", Act::MaskedReLU, true, 2, false},
+                        {"mrelu/position", Act::MaskedReLU, false, 1, true},
+                        {"none s2", Act::None, false, 2, true}};
+  for (bool tf32 : {false, true}) {
+    set_cuda_allow_tf32(tf32);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(testing::Message() << c.name << (tf32 ? " tf32" : " fp32"));
+#if !SENET_CB_GPU
+      const int64_t l0 = emu::launches();
+#endif
+      const PairRun fused = run(c, true);
+#if !SENET_CB_GPU
+      const int64_t l1 = emu::launches();
+#endif
+      const PairRun two = run(c, false);
+#if !SENET_CB_GPU
+      // The pair skips layer 1's scale_shift_mrelu (and launches nothing more).
+      EXPECT_LT(l1 - l0, emu::launches() - l1);
+#endif
+      expect_bitwise(fused.a, two.a, "a2");
+      for (size_t i = 0; i < two.state.size(); ++i)
+        expect_bitwise(fused.state[i], two.state[i], "running stat " + std::to_string(i));
+      const char* names[] = {"dx", "dw1", "dγ1", "dβ1", "dw2", "dγ2", "dβ2", "dr"};
+      for (size_t i = 0; i < two.grads.size(); ++i)
+        expect_bitwise(fused.grads[i], two.grads[i], names[i]);
+    }
+  }
+  set_cuda_allow_tf32(false);
+}
+
+// BasicBlock uses the pair; with every site capturing (the mask search's mode) it runs the two
+// calls instead. One training step of a tiny ResNet-18 must give the same loss and gradients.
+TEST_F(CudaBackend, ResNetStepWithPairsEqualsUnfusedStep) {
+  auto step = [](bool capture) {
+    auto m = models::make_model(cbtest::tiny_resnet18());
+    m->to(Device::CUDA);
+    m->train();
+    for (auto* s : m->sites()) s->capture = capture;
+    Tensor x = random_tensor({4, 1, 16, 16}, 21).to(Device::CUDA);
+    std::vector<int32_t> y{1, 3, 5, 7};
+    Tensor loss = softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA),
+                                        &y);
+    loss.backward();
+    std::vector<std::vector<float>> out{loss.to_vector()};
+    for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
+    for (auto& [name, t] : m->named_tensors())
+      if (t->dtype() == DType::F32) out.push_back(t->to_vector());
+    return out;
+  };
+  EXPECT_EQ(step(false), step(true));
+}
+
+}  // namespace
+}  // namespace senet
