@@ -19,7 +19,7 @@
 //   (conv, stats, normalise, activation).
 // Prologue fusion (issue 16, item 3; kernels/conv_input_act.h): t.x_act makes launch 1 read the
 //   previous layer's y and apply its act(scale·y + shift) while loading (the gather of
-//   kernels/conv_gather_act.cuh), and a = bits = null skips launch 3, leaving this layer's own
+//   kernels/conv_gather_act.cuh), and t.lazy skips launch 3, leaving this layer's own
 //   activation to the next conv: per layer, write y + read y instead of write y, read y, write a,
 //   read a (kernels/README.md, step 8).
 // Launch (inference): conv_bn_fold (one thread per weight) once per model, then one kernel:
@@ -204,12 +204,12 @@ int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream) {
   const Conv2dGeom& c = p.conv;
-  // a = bits = null: this layer's activation is left to the next conv's prologue (its act and
-  // mask are the next launch's business, not this one's).
-  const bool lazy = !t.a && !t.bits;
+  // lazy: this layer's activation is left to the next conv's prologue (its act and mask are the
+  // next launch's business, not this one's); a, bits and a residual would be ignored: refused.
+  const bool lazy = t.lazy;
   if (!grid_ok(c) || (!lazy && !act_ok(p, t.mask)) || !t.gamma || !t.beta || !t.workspace)
     return cudaErrorInvalidValue;
-  if (lazy && t.residual) return cudaErrorInvalidValue;
+  if (lazy && (t.a || t.bits || t.residual)) return cudaErrorInvalidValue;
   const int64_t parts = conv2d_fprop_bn_partials_count(c);
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
   const int64_t stride = parts * c.K;

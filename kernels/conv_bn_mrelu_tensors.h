@@ -12,9 +12,9 @@ namespace senet {
 
 // Training forward's tensors (device pointers): a = act(BN(conv(x, w)) (+ residual)). Outputs are
 // overwritten. Prologue fusion (kernels/conv_input_act.h): with x_act active, x is the previous
-// layer's y and the conv reads act(scale·x + shift) instead; with a and bits both null, this
-// layer's activation is not written either (y, scale and shift are what the next conv's prologue
-// needs; no residual then).
+// layer's y and the conv reads act(scale·x + shift) instead; with `lazy`, this layer's activation
+// is not written either (a, bits and residual null: y, scale and shift are what the next conv's
+// prologue needs).
 struct conv_bn_mrelu_fwd_tensors {
   const float* x = nullptr;
   const float* w = nullptr;
@@ -34,13 +34,15 @@ struct conv_bn_mrelu_fwd_tensors {
   float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
   const float* residual = nullptr;  // N×K×P×Q added before the activation (null: none)
   conv_input_act x_act;             // inactive: x as it is
+  bool lazy = false;                // write no activation (the next conv's prologue applies it)
 };
 
 // The training backward's tensors: da → (mReLU, BN backward) → dy → dx = dgrad(dy, w), dw = wgrad(x,
 // dy). dx or dw may be null (skipped); dγ, dβ always written; dresidual = dz when not null.
 // Prologue fusion: x_act as in the forward (wgrad reads act(scale·x + shift)); bits null with
 // y_act active: the pass bits are recomputed from y (y_act = this layer's own scale, shift, mask,
-// activation — what the forward's skipped scale_shift_mrelu would have used).
+// activation — what the forward's skipped scale_shift_mrelu would have used; so only for a
+// forward without a residual, which y alone does not determine).
 struct conv_bn_mrelu_bwd_tensors {
   const float* x = nullptr;
   const float* w = nullptr;

@@ -3,9 +3,9 @@
 // Device code only (included by kernels/*.cu).
 // Each is its fast gather with one function replaced: the x side — fprop's a(row, kk), wgrad's
 // b(col, m) — decodes (c, h, w) as before, loads x, and returns input_act_apply(...) of it, or 0
-// outside the image (the padding of a). Per element: two more loads (scale[c], shift[c]: C floats,
-// L1-resident), one FMA, a compare and, for a per-position mask, one byte load. The main loops and
-// their epilogues are unchanged: the same kernels instantiated with these gathers.
+// outside the image (the padding of a). Per element: three more loads (scale[c], shift[c]: C floats,
+// L1-resident; one mask byte, read for every activation kind: no branch), one FMA, a compare. The
+// main loops and their epilogues are unchanged: the same kernels instantiated with these gathers.
 #pragma once
 #include "kernels/conv_gather_fast.cuh"
 #include "kernels/conv_input_act.h"

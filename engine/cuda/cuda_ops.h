@@ -92,8 +92,8 @@ struct CudaOps {
   // The tensors are the kernels' own structs (kernels/conv_bn_mrelu_tensors.h); the table allocates
   // the scratch (t.workspace: leave it null; t.scale, t.shift too unless the caller keeps them).
   // t.bits null: no backward. Prologue fusion (training, one process): t.x_act applies the
-  // previous layer's activation to x as it is loaded; t.a = t.bits = null writes no activation
-  // (then give t.scale, t.shift: the next layer's x_act).
+  // previous layer's activation to x as it is loaded; t.lazy writes no activation (then give
+  // t.scale, t.shift: the next layer's x_act).
   void (*conv_bn_act_forward)(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                               const conv_bn_mrelu_fwd_tensors& t);
   // eval without gradients: BN folded into the conv — w' = w·s, b' = β − μ·s, s = γ/√(var + ε),

@@ -221,6 +221,8 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
   // Running statistics, or statistics over several ranks (their partials are gathered between the
   // conv and the finalize): the conv, then bn_act_forward.
   if (!p.training || p.sync) {
+    SENET_CHECK(!in.x_act.active() && !in.lazy,
+                "conv_bn_act: prologue fusion is for training statistics on one process");
     SENET_CUDA_CHECK(fprop(fp.conv, in.x, in.w, nullptr, in.y));
     bn_act_forward(p, in.y, in.residual, in.gamma, in.beta, in.running_mean, in.running_var,
                    in.mask, in.a, in.bits, in.mean, in.invstd);
@@ -258,6 +260,8 @@ void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
     return;
   }
   SENET_CHECK(!p.sync, "conv_bn_act: prologue fusion with BN statistics over several ranks");
+  SENET_CHECK(!(t.y_act.active() && t.dresidual),
+              "conv_bn_act: pass bits recomputed from y for a layer with a residual");
   check_conv_geom(g);
   mrelu_bn_bwd_params bp;
   bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");

@@ -64,7 +64,8 @@ static Tensor conv_bn_act_folded(const cpu::Conv2dGeom& g, const Tensor& x, cons
 
 // CUDA: training → the fused conv + BN-partials epilogue, finalize, scale-shift-mReLU (3 launches);
 // eval with gradients → conv, then the running-stats affine map + act; eval without gradients →
-// BN folded into the conv, one kernel. Backward: mrelu_bn_bwd → dgrad v2, wgrad v2 (split-K).
+// BN folded into the conv, one kernel. Backward: mrelu_bn_bwd → dgrad, wgrad (split-K) as
+// conv2d's backward picks them (engine/cuda/ops_table.cpp).
 static Tensor conv_bn_act_cuda(const cpu::Conv2dGeom& g, const Tensor& x, const Tensor& w,
                                const Tensor& gamma, const Tensor& beta, BatchNormState& st,
                                bool training, Act act, const Tensor& mask, const Tensor& y,

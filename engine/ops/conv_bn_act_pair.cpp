@@ -15,8 +15,8 @@ constexpr const char* kOp = "conv_bn_act_pair";
 
 Tensor unfused(const Tensor& x, const ConvBnActLayer& l1, const ConvBnActLayer& l2, bool training,
                const Tensor& residual) {
-  const Tensor a1 = conv_bn_act(x, l1.w, l1.gamma, l1.beta, *l1.st, training, l1.act, l1.mask,
-                                l1.stride, l1.pad);
+  const Tensor a1 =
+      conv_bn_act(x, l1.w, l1.gamma, l1.beta, *l1.st, training, l1.act, l1.mask, l1.stride, l1.pad);
   return conv_bn_act(a1, l2.w, l2.gamma, l2.beta, *l2.st, training, l2.act, l2.mask, l2.stride,
                      l2.pad, residual);
 }
@@ -49,7 +49,8 @@ conv_bn_mrelu_fwd_tensors fwd_tensors(const Tensor& x, const ConvBnActLayer& l, 
   conv_bn_mrelu_fwd_tensors t;
   t.x = x.data<float>(), t.w = l.w.data<float>(), t.gamma = l.gamma.data<float>();
   t.beta = l.beta.data<float>(), t.mask = mask;
-  t.running_mean = l.st->running_mean.data<float>(), t.running_var = l.st->running_var.data<float>();
+  t.running_mean = l.st->running_mean.data<float>(),
+  t.running_var = l.st->running_var.data<float>();
   t.y = o.y.data<float>(), t.mean = o.mean.data<float>(), t.invstd = o.invstd.data<float>();
   t.scale = ptr_or_null<float>(o.scale), t.shift = ptr_or_null<float>(o.shift);
   return t;
@@ -60,11 +61,12 @@ conv_bn_mrelu_fwd_tensors fwd_tensors(const Tensor& x, const ConvBnActLayer& l, 
 Tensor conv_bn_act_pair(const Tensor& x, const ConvBnActLayer& l1, const ConvBnActLayer& l2,
                         bool training, const Tensor& residual) {
   SENET_CHECK(l1.st && l2.st, kOp, ": a layer without its BatchNorm state");
-  const bool grad = needs_grad({&x, &l1.w, &l1.gamma, &l1.beta, &l2.w, &l2.gamma, &l2.beta,
-                                &residual});
+  const bool grad =
+      needs_grad({&x, &l1.w, &l1.gamma, &l1.beta, &l2.w, &l2.gamma, &l2.beta, &residual});
   if (!training || !grad ||
-      !use_cuda(kOp, {&x, &l1.w, &l1.gamma, &l1.beta, &l1.mask, &l2.w, &l2.gamma, &l2.beta,
-                      &l2.mask, &residual}))
+      !use_cuda(kOp, {&x, &l1.w, &l1.gamma, &l1.beta, &l1.mask, &l1.st->running_mean,
+                      &l1.st->running_var, &l2.w, &l2.gamma, &l2.beta, &l2.mask,
+                      &l2.st->running_mean, &l2.st->running_var, &residual}))
     return unfused(x, l1, l2, training, residual);
   // Shapes and devices as the two calls would check them.
   const cpu::Conv2dGeom g1 = conv2d_check(kOp, x, l1.w, l1.stride, l1.pad);
@@ -85,8 +87,10 @@ Tensor conv_bn_act_pair(const Tensor& x, const ConvBnActLayer& l1, const ConvBnA
   const uint8_t* m1 = l1.act == Act::MaskedReLU ? l1.mask.data<uint8_t>() : nullptr;
   const uint8_t* m2 = l2.act == Act::MaskedReLU ? l2.mask.data<uint8_t>() : nullptr;
 
-  // Layer 1: y1, μ1, 1/σ1, scale1, shift1 — no a1, no bits (a = bits = null).
-  cuda().conv_bn_act_forward(g1, p1, fwd_tensors(x, l1, o1, m1));
+  // Layer 1: y1, μ1, 1/σ1, scale1, shift1 — no a1, no bits.
+  conv_bn_mrelu_fwd_tensors t1 = fwd_tensors(x, l1, o1, m1);
+  t1.lazy = true;
+  cuda().conv_bn_act_forward(g1, p1, t1);
   // Layer 2 reads y1 through act1 (the prologue).
   conv_input_act act1;
   act1.scale = o1.scale.data<float>(), act1.shift = o1.shift.data<float>(), act1.mask = m1;
@@ -100,15 +104,17 @@ Tensor conv_bn_act_pair(const Tensor& x, const ConvBnActLayer& l1, const ConvBnA
   // Backward: layer 2 (its pass bits; wgrad reads y1 through act1) gives da1, then layer 1 (its
   // pass bits recomputed from y1).
   const bool need_x = x.requires_grad(), need_w1 = l1.w.requires_grad();
-  const bool need_w2 = l2.w.requires_grad(), need_r = residual.defined() && residual.requires_grad();
-  const Tensor sx = x.detach(), sw1 = l1.w.detach(), sg1 = l1.gamma.detach(),
-               sw2 = l2.w.detach(), sg2 = l2.gamma.detach(), m1t = l1.mask;
+  const bool need_1 = need_x || need_w1 || l1.gamma.requires_grad() || l1.beta.requires_grad();
+  const bool need_w2 = l2.w.requires_grad(),
+             need_r = residual.defined() && residual.requires_grad();
+  const Tensor sx = x.detach(), sw1 = l1.w.detach(), sg1 = l1.gamma.detach(), sw2 = l2.w.detach(),
+               sg2 = l2.gamma.detach(), m1t = l1.mask;
   Tensor out = a2;
   record(kOp, {x, l1.w, l1.gamma, l1.beta, l2.w, l2.gamma, l2.beta, residual}, out,
-         [g1, g2, p1, p2, o1, o2, sx, sw1, sg1, sw2, sg2, m1t, bits2, act1, need_x, need_w1,
+         [g1, g2, p1, p2, o1, o2, sx, sw1, sg1, sw2, sg2, m1t, bits2, act1, need_x, need_w1, need_1,
           need_w2, need_r](const Tensor& da2) -> std::vector<Tensor> {
            auto vec = [](int64_t k) { return Tensor::empty({k}, DType::F32, Device::CUDA); };
-           Tensor da1 = Tensor::empty_like(o1.y);
+           Tensor da1 = need_1 ? Tensor::empty_like(o1.y) : Tensor();
            Tensor dw2 = need_w2 ? Tensor::empty_like(sw2) : Tensor();
            Tensor dr = need_r ? Tensor::empty_like(o2.y) : Tensor();
            Tensor dgamma2 = vec(g2.K), dbeta2 = vec(g2.K);
@@ -116,10 +122,12 @@ Tensor conv_bn_act_pair(const Tensor& x, const ConvBnActLayer& l1, const ConvBnA
            b2.x = o1.y.read<float>(), b2.x_act = act1, b2.w = sw2.read<float>();
            b2.da = da2.read<float>(), b2.bits = bits_ptr(bits2), b2.y = o2.y.read<float>();
            b2.mean = o2.mean.read<float>(), b2.invstd = o2.invstd.read<float>();
-           b2.gamma = sg2.read<float>(), b2.dx = da1.data<float>(), b2.dw = ptr_or_null<float>(dw2);
+           b2.gamma = sg2.read<float>(), b2.dx = ptr_or_null<float>(da1),
+           b2.dw = ptr_or_null<float>(dw2);
            b2.dgamma = dgamma2.data<float>(), b2.dbeta = dbeta2.data<float>();
            b2.dresidual = ptr_or_null<float>(dr);
            cuda().conv_bn_act_backward(g2, p2, b2);
+           if (!need_1) return {Tensor(), Tensor(), Tensor(), Tensor(), dw2, dgamma2, dbeta2, dr};
            Tensor dx = need_x ? Tensor::empty_like(sx) : Tensor();
            Tensor dw1 = need_w1 ? Tensor::empty_like(sw1) : Tensor();
            Tensor dgamma1 = vec(g1.K), dbeta1 = vec(g1.K);

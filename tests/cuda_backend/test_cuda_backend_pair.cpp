@@ -38,6 +38,7 @@ struct Case {
   bool per_channel;
   int stride1;
   bool residual;
+  bool frozen_x = false, frozen_w2 = false, frozen_r = false;  // inputs without gradient
 };
 
 struct PairRun {
@@ -47,17 +48,17 @@ struct PairRun {
 };
 
 PairRun run(const Case& c, bool pair) {
-  const int N = 2, C = 3, H = 9, K1 = 5, K2 = 4;
-  const int P = (H + 2 - 3) / c.stride1 + 1;
-  auto leaf = [](const Shape& s, uint64_t seed, float scale = 1.f) {
+  const int N = 2, C = 3, H = 9, W = 7, K1 = 5, K2 = 4;  // H ≠ W
+  const int P = (H + 2 - 3) / c.stride1 + 1, Q = (W + 2 - 3) / c.stride1 + 1;
+  auto leaf = [](const Shape& s, uint64_t seed, float scale = 1.f, bool frozen = false) {
     Tensor t = random_tensor(s, seed, scale).to(Device::CUDA);
-    t.set_requires_grad(true);
+    if (!frozen) t.set_requires_grad(true);
     return t;
   };
-  Tensor x = leaf({N, C, H, H}, 1), w1 = leaf({K1, C, 3, 3}, 2, 0.5f), g1 = leaf({K1}, 3),
-         b1 = leaf({K1}, 4), w2 = leaf({K2, K1, 3, 3}, 5, 0.5f), g2 = leaf({K2}, 6),
-         b2 = leaf({K2}, 7);
-  Tensor r = c.residual ? leaf({N, K2, P, P}, 8) : Tensor();
+  Tensor x = leaf({N, C, H, W}, 1, 1.f, c.frozen_x), w1 = leaf({K1, C, 3, 3}, 2, 0.5f),
+         g1 = leaf({K1}, 3), b1 = leaf({K1}, 4), w2 = leaf({K2, K1, 3, 3}, 5, 0.5f, c.frozen_w2),
+         g2 = leaf({K2}, 6), b2 = leaf({K2}, 7);
+  Tensor r = c.residual ? leaf({N, K2, P, Q}, 8, 1.f, c.frozen_r) : Tensor();
   BatchNormState s1, s2;
   s1.running_mean = Tensor::zeros({K1}, DType::F32, Device::CUDA);
   s1.running_var = Tensor::full({K1}, 1.f, Device::CUDA);
@@ -65,8 +66,8 @@ PairRun run(const Case& c, bool pair) {
   s2.running_var = Tensor::full({K2}, 1.f, Device::CUDA);
   ConvBnActLayer l1{w1, g1, b1, &s1, c.act1, Tensor(), c.stride1, 1};
   if (c.act1 == Act::MaskedReLU)
-    l1.mask = c.per_channel ? mask_of({K1}, 9) : mask_of({K1, P, P}, 9);
-  ConvBnActLayer l2{w2, g2, b2, &s2, Act::MaskedReLU, mask_of({K2, P, P}, 10), 1, 1};
+    l1.mask = c.per_channel ? mask_of({K1}, 9) : mask_of({K1, P, Q}, 9);
+  ConvBnActLayer l2{w2, g2, b2, &s2, Act::MaskedReLU, mask_of({K2, P, Q}, 10), 1, 1};
   PairRun out;
   if (pair) {
     out.a = conv_bn_act_pair(x, l1, l2, true, r);
@@ -77,7 +78,7 @@ PairRun run(const Case& c, bool pair) {
   out.a.backward(random_tensor(out.a.shape(), 11).to(Device::CUDA));
   out.state = {s1.running_mean, s1.running_var, s2.running_mean, s2.running_var};
   for (const Tensor& t : {x, w1, g1, b1, w2, g2, b2, r})
-    out.grads.push_back(t.defined() ? t.grad() : Tensor());
+    out.grads.push_back(t.defined() && t.requires_grad() ? t.grad() : Tensor());
   return out;
 }
 
@@ -91,7 +92,8 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
   const Case cases[] = {{"relu", Act::ReLU, false, 1, true},
                         {"mrelu/channel s2", Act::MaskedReLU, true, 2, false},
                         {"mrelu/position", Act::MaskedReLU, false, 1, true},
-                        {"none s2", Act::None, false, 2, true}};
+                        {"mrelu/position s2, frozen x", Act::MaskedReLU, false, 2, true, true},
+                        {"none s2, frozen w2 and r", Act::None, false, 2, true, false, true, true}};
   for (bool tf32 : {false, true}) {
     set_cuda_allow_tf32(tf32);
     for (const Case& c : cases) {
@@ -120,17 +122,22 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
 }
 
 // BasicBlock uses the pair; with every site capturing (the mask search's mode) it runs the two
-// calls instead. One training step of a tiny ResNet-18 must give the same loss and gradients.
+// calls instead. One training step of a tiny ResNet-18 with masked sites must give the same loss,
+// gradients and BN buffers.
 TEST_F(CudaBackend, ResNetStepWithPairsEqualsUnfusedStep) {
   auto step = [](bool capture) {
     auto m = models::make_model(cbtest::tiny_resnet18());
     m->to(Device::CUDA);
     m->train();
-    for (auto* s : m->sites()) s->capture = capture;
+    uint64_t seed = 30;
+    for (auto* s : m->sites()) {  // masked sites (SENet's student), per position
+      s->set_mask(mask_of({s->C, s->H, s->W}, seed++));
+      s->capture = capture;
+    }
     Tensor x = random_tensor({4, 1, 16, 16}, 21).to(Device::CUDA);
     std::vector<int32_t> y{1, 3, 5, 7};
-    Tensor loss = softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA),
-                                        &y);
+    Tensor loss =
+        softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA), &y);
     loss.backward();
     std::vector<std::vector<float>> out{loss.to_vector()};
     for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());

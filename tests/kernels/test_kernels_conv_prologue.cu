@@ -33,7 +33,8 @@ struct Layer {
 };
 const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
                          {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
-                         {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0}};
+                         {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0},
+                         {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1}};  // H ≠ W
 
 struct ActCase {
   const char* name;
@@ -171,6 +172,7 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
       conv_bn_mrelu_fwd_tensors t = fused.tensors(prev.y.get());
       t.x_act = prev.act();
       t.a = nullptr, t.bits = nullptr;  // lazy: the layer after this one would apply them
+      t.lazy = true;
       ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaSuccess);
       EXPECT_TRUE(bitwise_equal(fused.y.download(), ref.y.download()));
       EXPECT_TRUE(bitwise_equal(fused.mean.download(), ref.mean.download()));
@@ -281,6 +283,7 @@ TEST(ConvPrologue, FusedBackwardWithPrologueEqualsItsPartsOnA) {
     EXPECT_TRUE(bitwise_equal(dx.download(), dx_r.download()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_r.download()));
     EXPECT_TRUE(bitwise_equal(dg.download(), dg_r.download()));
+    EXPECT_TRUE(bitwise_equal(db.download(), db_r.download()));
   });
 }
 
@@ -305,7 +308,12 @@ TEST(ConvPrologue, LaunchersRejectBadPrologues) {
   t.x_act = bad;
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
   t.x_act = {};
-  t.residual = buf.get();  // lazy (a and bits null) with a residual: the residual would be lost
+  t.lazy = true;
+  t.residual = buf.get();  // lazy with a residual: the residual would be lost
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  t.residual = nullptr, t.a = buf.get();  // lazy with an activation to write: contradictory
+  EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  t.lazy = false, t.a = nullptr;  // no activation without `lazy`: a forgotten output, refused
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
   mrelu_bn_bwd_params bp;
   bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;

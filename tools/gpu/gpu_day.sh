@@ -15,9 +15,9 @@
 #       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu)  → $OUT/tests.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
-#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward and
-#       backward replayed as a CUDA graph, PyTorch eager on the device's torch (channels_last, TF32
-#       off and on)                                                → $OUT/step.log
+#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward,
+#       backward and SGD replayed as a CUDA graph, PyTorch eager on the device's torch
+#       (channels_last, TF32 off and on)                                                → $OUT/step.log
 #     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
 #       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
 #     6 the table: tests passed, each conv kernel's median and ratio to cuDNN, the step in img/s

@@ -273,7 +273,8 @@ void add_conv_cases(HookMap& h) {
       t.y = dy->get(), t.mean = aff->get(), t.invstd = aff->get() + p.K;
       t.scale = aff->get() + 2 * p.K, t.shift = aff->get() + 3 * p.K, t.workspace = ws->get();
       t.x_act.scale = dsc->get(), t.x_act.shift = dsh->get(), t.x_act.mask = dm->get();
-      t.x_act.act = Act::MaskedReLU;  // a = bits = null: lazy
+      t.x_act.act = Act::MaskedReLU;
+      t.lazy = true;  // a = bits = null
       return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
                   [=](Check& c) {
                     Vec a(yp.size());
