@@ -24,6 +24,7 @@
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
 #include "kernels/scale_shift_mrelu.h"
+#include "tests/kernels/act_cases.h"
 #include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
 
@@ -41,16 +42,6 @@ Tensor random_mask(const Shape& shape, uint64_t seed) {
   for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 5, i, 2));
   return Tensor::from_vector_u8(m, shape);
 }
-
-struct ActCase {
-  const char* name;
-  Act act;
-  bool per_channel;
-};
-const ActCase kActs[] = {{"none", Act::None, false},
-                         {"relu", Act::ReLU, false},
-                         {"masked_per_element", Act::MaskedReLU, false},
-                         {"masked_per_channel", Act::MaskedReLU, true}};
 
 // Everything the GPU chain needs for y: N×K×P×Q, on the device.
 struct BnGpu {

@@ -23,6 +23,7 @@
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
+#include "tests/kernels/act_cases.h"
 #include "tests/kernels/conv_cases.h"
 #include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
@@ -43,12 +44,6 @@ Tensor random_mask(const Shape& shape, uint64_t seed) {
   for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 5, i, 2));
   return Tensor::from_vector_u8(m, shape);
 }
-
-struct ActCase {
-  const char* name;
-  Act act;
-  bool per_channel;
-};
 
 struct Inputs {
   Tensor x, w, g, b, rm, rv, mask, da, res;
@@ -194,10 +189,6 @@ void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool t
   EXPECT_TRUE(d.a.guard_intact() && wf.guard_intact() && bf.guard_intact());
 }
 
-const ActCase kActs[] = {{"none", Act::None, false},
-                         {"relu", Act::ReLU, false},
-                         {"masked_per_element", Act::MaskedReLU, false},
-                         {"masked_per_channel", Act::MaskedReLU, true}};
 const ActCase kMasked = kActs[2];
 
 }  // namespace

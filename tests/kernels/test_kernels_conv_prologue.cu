@@ -18,6 +18,7 @@
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/mrelu_bn_bwd.h"
 #include "kernels/scale_shift_mrelu.h"
+#include "tests/kernels/act_cases.h"
 #include "tests/kernels/cuda_test.h"
 #include "tools/bench/cases/inputs.h"
 
@@ -35,16 +36,6 @@ const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
                          {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
                          {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0},
                          {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1}};  // H ≠ W
-
-struct ActCase {
-  const char* name;
-  Act act;
-  bool per_channel;
-};
-const ActCase kActs[] = {{"none", Act::None, false},
-                         {"relu", Act::ReLU, false},
-                         {"mrelu/channel", Act::MaskedReLU, true},
-                         {"mrelu/position", Act::MaskedReLU, false}};
 
 std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
   auto v = small_ints(n, seed, -4, 4);
