@@ -115,8 +115,9 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
   SENET_CUDA_CHECK(scale_launch(db, float(PQ), db, g.K, stream()));
 }
 
-void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
-                     float* dx, float* dw, float* db) {
+// x_act (prologue fusion): wgrad reads act(scale·x + shift) instead of x (kernels/conv_input_act.h).
+void conv2d_backward_act(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
+                         const float* w, const float* dy, float* dx, float* dw, float* db) {
   check_conv_geom(g);
   const bool tf32 = cuda_allow_tf32();
   if (dx)
@@ -126,10 +127,14 @@ void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, c
                                     : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream()));
   if (dw) {
     Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2, v3, v4 split alike
-    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream())
-                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream()));
+    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream(), x_act)
+                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream(), x_act));
   }
   if (db) conv_bias_grad(g, dy, db);
+}
+void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
+                     float* dx, float* dw, float* db) {
+  conv2d_backward_act(g, x, {}, w, dy, dx, dw, db);
 }
 
 // --- BatchNorm → (+ residual) → activation
@@ -175,16 +180,13 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
   SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
 }
 
-void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
-                     const float* mean, const float* invstd, const float* gamma, float* dy,
-                     float* dresidual, float* dgamma, float* dbeta) {
+// t: every tensor but the workspace (allocated here). t.y_act recomputes the pass bits from y.
+void bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t) {
   mrelu_bn_bwd_params bp;
   bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
   bp.training = p.training;
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
-  mrelu_bn_bwd_tensors t;  // the pass bits as stored (no recomputation: y_act stays inactive)
-  t.da = da, t.bits = bits, t.y = y, t.mean = mean, t.invstd = invstd, t.gamma = gamma, t.dy = dy;
-  t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta, t.workspace = ws;
+  t.workspace = ws;
   if (!p.sync) {
     SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
     return;
@@ -194,11 +196,20 @@ void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, 
   SENET_CUDA_CHECK(mrelu_bn_bwd_reduce(bp, t, stream()));
   Scratch<float> sums(2 * p.C);  // [dβ | dγ]
   const size_t bytes = size_t(p.C) * sizeof(float);
-  SENET_CUDA_CHECK(cudaMemcpyAsync(sums, dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
-  SENET_CUDA_CHECK(cudaMemcpyAsync(sums + p.C, dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
+  SENET_CUDA_CHECK(cudaMemcpyAsync(sums, t.dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
+  SENET_CUDA_CHECK(
+      cudaMemcpyAsync(sums + p.C, t.dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
   dist::comm_for(1, "BatchNorm gradient sums")
       .allreduce_sum(sums.get(), 2 * p.C, "BatchNorm gradient sums");
   SENET_CUDA_CHECK(mrelu_bn_bwd_apply(bp, t, sums, sums + p.C, stream()));
+}
+void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
+                     const float* mean, const float* invstd, const float* gamma, float* dy,
+                     float* dresidual, float* dgamma, float* dbeta) {
+  mrelu_bn_bwd_tensors t;  // the pass bits as stored
+  t.da = da, t.bits = bits, t.y = y, t.mean = mean, t.invstd = invstd, t.gamma = gamma, t.dy = dy;
+  t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta;
+  bn_act_backward_t(p, t);
 }
 
 // --- fused conv → BN → activation
@@ -252,33 +263,17 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
 // from y (y_act), wgrad applies the previous layer's activation to x as it loads it (x_act).
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
-  Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
-  if (!t.x_act.active() && !t.y_act.active()) {
-    bn_act_backward(p, t.da, t.bits, t.y, t.mean, t.invstd, t.gamma, dy, t.dresidual, t.dgamma,
-                    t.dbeta);
-    conv2d_backward(g, t.x, t.w, dy, t.dx, t.dw, nullptr);
-    return;
-  }
-  SENET_CHECK(!p.sync, "conv_bn_act: prologue fusion with BN statistics over several ranks");
+  SENET_CHECK(!p.sync || (!t.x_act.active() && !t.y_act.active()),
+              "conv_bn_act: prologue fusion with BN statistics over several ranks");
   SENET_CHECK(!(t.y_act.active() && t.dresidual),
               "conv_bn_act: pass bits recomputed from y for a layer with a residual");
-  check_conv_geom(g);
-  mrelu_bn_bwd_params bp;
-  bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
-  bp.training = p.training;
-  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
+  Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
   mrelu_bn_bwd_tensors bt;
   bt.da = t.da, bt.bits = t.bits, bt.y_act = t.y_act, bt.y = t.y, bt.mean = t.mean;
   bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = dy, bt.dresidual = t.dresidual;
-  bt.dgamma = t.dgamma, bt.dbeta = t.dbeta, bt.workspace = ws;
-  SENET_CUDA_CHECK(mrelu_bn_bwd(bp, bt, stream()));
-  conv2d_backward(g, t.x, t.w, dy, t.dx, nullptr, nullptr);
-  if (t.dw) {
-    Scratch<float> wws(conv2d_wgrad_v2_workspace_floats(g));
-    SENET_CUDA_CHECK(cuda_allow_tf32()
-                         ? conv2d_wgrad_v3_tf32_split_k(g, t.x, dy, t.dw, wws, stream(), t.x_act)
-                         : conv2d_wgrad_v4_simt_split_k(g, t.x, dy, t.dw, wws, stream(), t.x_act));
-  }
+  bt.dgamma = t.dgamma, bt.dbeta = t.dbeta;
+  bn_act_backward_t(p, bt);
+  conv2d_backward_act(g, t.x, t.x_act, t.w, dy, t.dx, t.dw, nullptr);
 }
 
 // --- pooling, linear
