@@ -7,10 +7,10 @@
 #include "tests/emu/emu_test.h"
 
 namespace {
-constexpr int kBlock = 256;
+constexpr int kSharedBlock = 256;
 
 __global__ void block_sum_static(const float* __restrict__ x, float* __restrict__ sums, int n) {
-  __shared__ float s[kBlock];
+  __shared__ float s[kSharedBlock];
   const int i = int(blockIdx.x * blockDim.x + threadIdx.x);
   s[threadIdx.x] = i < n ? x[i] : 0.0f;
   __syncthreads();
@@ -42,13 +42,14 @@ std::vector<float> host_block_sums(const std::vector<float>& x, int block) {
 TEST(EmuShared, TiledReductionStaticAndDynamic) {
   const int n = 1000;  // small integers: every partial sum is exact in float
   const auto x = iota_floats(n);
-  const auto expect = host_block_sums(x, kBlock);
+  const auto expect = host_block_sums(x, kSharedBlock);
   DeviceBuffer<float> dx(x), sums(expect.size());
   const dim3 grid(unsigned(expect.size()));
-  CUDA_OK(senet::launch(block_sum_static, grid, dim3(kBlock), 0, nullptr, dx.get(), sums.get(), n));
+  CUDA_OK(senet::launch(block_sum_static, grid, dim3(kSharedBlock), 0, nullptr, dx.get(),
+                        sums.get(), n));
   EXPECT_EQ(sums.download(), expect);
-  CUDA_OK(senet::launch(block_sum_dynamic, grid, dim3(kBlock), kBlock * sizeof(float), nullptr,
-                        dx.get(), sums.get(), n));
+  CUDA_OK(senet::launch(block_sum_dynamic, grid, dim3(kSharedBlock), kSharedBlock * sizeof(float),
+                        nullptr, dx.get(), sums.get(), n));
   EXPECT_EQ(sums.download(), expect);
 }
 

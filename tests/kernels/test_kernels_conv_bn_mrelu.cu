@@ -33,7 +33,7 @@ using namespace senet::cudatest;
 using senet::test::random_int_tensor;
 using senet::test::random_tensor;
 
-namespace {
+namespace conv_bn_mrelu_tests {  // named: the test binaries are unity builds (tests/CMakeLists.txt)
 
 constexpr double kTol = 1e-5;           // see the file header
 constexpr double kTolReduce = 5e-5;     // dγ, dβ: see the file header
@@ -191,8 +191,6 @@ void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool t
 
 const ActCase kMasked = kActs[2];
 
-}  // namespace
-
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
   const ConvCase c{"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1};
   uint64_t seed = 100;
@@ -335,3 +333,5 @@ TEST(CudaConvBnMrelu, LaunchersRejectBadParams) {
   EXPECT_EQ(conv_bn_mrelu_bwd(fp.conv, bt, nullptr), cudaErrorInvalidValue);
   EXPECT_TRUE(d.a.guard_intact() && d.y.guard_intact());
 }
+
+}  // namespace conv_bn_mrelu_tests

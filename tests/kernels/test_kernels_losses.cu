@@ -27,7 +27,7 @@ using namespace senet;
 using namespace senet::cudatest;
 using namespace senet::inputs;
 
-namespace {
+namespace losses_tests {  // named: the test binaries are unity builds (tests/CMakeLists.txt)
 
 // N = 1, K = 1, K not a multiple of 32, CIFAR-10/100 and Tiny-ImageNet heads at small batch
 const std::pair<int64_t, int64_t> kShapes[] = {{1, 1},   {1, 10},  {3, 33},
@@ -273,4 +273,4 @@ TEST(CudaL1, ForwardAndSubgradientMatchCpu) {
             cudaErrorInvalidValue);
 }
 
-}  // namespace
+}  // namespace losses_tests

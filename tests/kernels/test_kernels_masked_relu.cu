@@ -18,7 +18,7 @@ using namespace senet;
 using namespace senet::cudatest;
 using namespace senet::inputs;
 
-namespace {
+namespace masked_relu_tests {  // named: the test binaries are unity builds (tests/CMakeLists.txt)
 
 struct Case {
   int64_t N, C, HW;
@@ -130,4 +130,4 @@ TEST(CudaAlphaRelu, MatchesCpu) {
   EXPECT_EQ(alpha_relu_forward_launch(bad, nullptr), cudaErrorInvalidValue);
 }
 
-}  // namespace
+}  // namespace masked_relu_tests

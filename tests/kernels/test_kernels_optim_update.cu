@@ -17,7 +17,7 @@ using namespace senet;
 using namespace senet::cudatest;
 using namespace senet::inputs;
 
-namespace {
+namespace optim_update_tests {  // named: the test binaries are unity builds (tests/CMakeLists.txt)
 
 constexpr double kTol = 4e-7;  // see the header
 const int64_t kSizes[] = {1, 255, 257, 3000};
@@ -308,4 +308,4 @@ TEST(CudaOptimUpdate, RejectsBadParams) {
   EXPECT_EQ(adam_update_launch(a, nullptr), cudaErrorInvalidValue);
 }
 
-}  // namespace
+}  // namespace optim_update_tests
