@@ -23,6 +23,8 @@
 //                      tap and the other three are written as zeros. The phases ride on blockIdx.z;
 //                      grid (⌈max phase rows/128⌉, ⌈C/128⌉, σ²), σ ≤ 4 (larger: v4). Same FMA chain
 //                      as v4 minus its exact-zero terms.
+//   v3, v4, v5 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
+//                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 // Numerics: fp32, one FMA chain per element in ascending (k,r,s) order (v5: the taps that exist): exact for small integers,
 //   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
 //   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
@@ -30,6 +32,7 @@
 
 #include <algorithm>
 
+#include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
@@ -113,15 +116,18 @@ __global__ void __launch_bounds__(T::threads)
 
 // v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
 inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
+template <class G>                          // conv2d_dgrad_phase_gather, or its _bn twin
 struct dgrad_phases {
-  detail::conv2d_dgrad_phase_gather g[kMaxDgradPhases];
+  G g[kMaxDgradPhases];
 };
-template <class T>
+static_assert(sizeof(dgrad_phases<detail::conv2d_dgrad_phase_gather_bn>) < 4000,
+              "a kernel's parameters must fit 4 KB");
+template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
-    conv2d_dgrad_phase_kernel(Conv2dGeom p, dgrad_phases ph, float* __restrict__ dx) {
+    conv2d_dgrad_phase_kernel(Conv2dGeom p, dgrad_phases<G> ph, float* __restrict__ dx) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];
-  const detail::conv2d_dgrad_phase_gather& g = ph.g[blockIdx.z];
+  const G& g = ph.g[blockIdx.z];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
   if (m0 >= g.M) return;  // the whole block: this phase has fewer rows than the grid
@@ -142,9 +148,12 @@ __global__ void __launch_bounds__(T::threads)
 }
 
 namespace {
-bool dgrad_args_ok(const Conv2dGeom& p, const float* dy, const float* w, const float* dx) {
+// dy_bn active: the gradient is computed from dy_bn's da and y, and dy must be null (not ignored).
+bool dgrad_args_ok(const Conv2dGeom& p, const float* dy, const float* w, const float* dx,
+                   const conv_dy_bn& dy_bn = {}) {
   // K·R·S is the GEMM depth here; it must fit int too.
-  return conv2d_geom_valid(p) && dy && w && dx && int64_t(p.K) * p.R * p.S < (int64_t(1) << 31);
+  return conv2d_geom_valid(p) && (dy != nullptr) != dy_bn.active() && dy_bn.valid() && w && dx &&
+         int64_t(p.K) * p.R * p.S < (int64_t(1) << 31);
 }
 }  // namespace
 
@@ -168,15 +177,46 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 }
 
 namespace {
+// dy_bn active (hoisted tiles only): the folded BN backward's gather (kernels/conv_gather_bn.cuh).
 template <class T>
 cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
-                                       float* dx, cudaStream_t stream) {
-  if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
+                                       float* dx, cudaStream_t stream,
+                                       const conv_dy_bn& dy_bn = {}) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
   const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
+  const dim3 grid{unsigned(gx), unsigned(gy)};
+  if constexpr (T::hoisted) {
+    if (dy_bn.active()) {
+      const auto g = detail::conv2d_dgrad_gather_bn::make(p, dy_bn, w);
+      return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
+                    stream, p, g, dx);
+    }
+  } else {
+    if (dy_bn.active()) return cudaErrorInvalidValue;
+  }
   const auto g = detail::dgrad_gather<T>(p, dy, w);
-  return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, dim3(unsigned(gx), unsigned(gy)),
-                dim3(T::threads), 0, stream, p, g, dx);
+  return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
+                stream, p, g, dx);
+}
+
+template <class G, class Make>
+cudaError_t launch_dgrad_phases(const Conv2dGeom& p, float* dx, cudaStream_t stream,
+                                const Make& make) {
+  using T = detail::tile_simt_128x128;
+  const int sg = p.stride;
+  dgrad_phases<G> ph{};
+  int64_t rows = 0;
+  for (int a = 0; a < sg; ++a)
+    for (int b = 0; b < sg; ++b) {
+      ph.g[a * sg + b] = make(a, b);
+      rows = std::max<int64_t>(rows, ph.g[a * sg + b].M);
+    }
+  const int64_t gx = (rows + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  return launch(conv2d_dgrad_phase_kernel<T, G>,
+                dim3(unsigned(gx), unsigned(gy), unsigned(sg * sg)), dim3(T::threads), 0, stream, p,
+                ph, dx);
 }
 }  // namespace
 
@@ -185,31 +225,27 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
   return launch_dgrad_implicit_gemm<detail::tile_64x64>(p, dy, w, dx, stream);
 }
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                     cudaStream_t stream) {
-  return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream);
+                                     cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream, dy_bn);
 }
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                         cudaStream_t stream) {
-  return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream);
+                                         cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream, dy_bn);
 }
 
 cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                        cudaStream_t stream) {
-  using T = detail::tile_simt_128x128;
-  if (!dgrad_args_ok(p, dy, w, dx)) return cudaErrorInvalidValue;
-  const int sg = p.stride;
-  if (sg * sg > kMaxDgradPhases) return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
-  dgrad_phases ph{};
-  int64_t rows = 0;
-  for (int a = 0; a < sg; ++a)
-    for (int b = 0; b < sg; ++b) {
-      ph.g[a * sg + b] = detail::conv2d_dgrad_phase_gather::make(p, dy, w, a, b);
-      rows = std::max<int64_t>(rows, ph.g[a * sg + b].M);
-    }
-  const int64_t gx = (rows + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
-  if (gy > 65535) return cudaErrorInvalidValue;
-  return launch(conv2d_dgrad_phase_kernel<T>, dim3(unsigned(gx), unsigned(gy), unsigned(sg * sg)),
-                dim3(T::threads), 0, stream, p, ph, dx);
+                                        cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  if (p.stride * p.stride > kMaxDgradPhases)
+    return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
+  if (dy_bn.active())
+    return launch_dgrad_phases<detail::conv2d_dgrad_phase_gather_bn>(
+        p, dx, stream, [&](int a, int b) {
+          return detail::conv2d_dgrad_phase_gather_bn::make(p, dy_bn, w, a, b);
+        });
+  return launch_dgrad_phases<detail::conv2d_dgrad_phase_gather>(p, dx, stream, [&](int a, int b) {
+    return detail::conv2d_dgrad_phase_gather::make(p, dy, w, a, b);
+  });
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,

@@ -4,6 +4,7 @@
 // Geometry: the forward conv's Conv2dGeom (kernels/conv2d_geom.h).
 #pragma once
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv_dy_bn.h"
 
 namespace senet {
 
@@ -25,14 +26,16 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                            cudaStream_t stream);
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
+// dy_bn (v3, v4, v5; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
+// dy_bn.da and dy_bn.y as it is loaded, and the dy argument must be null.
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                     cudaStream_t stream);
+                                     cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                         cudaStream_t stream);
+                                         cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 // Stride σ > 1: σ² GEMMs (one launch), each over the taps that reach its phase of dx; σ = 1 is v4's
 // GEMM; σ > 4 runs v4.
 cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                        cudaStream_t stream);
+                                        cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream);
 

@@ -23,9 +23,12 @@
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
 //   v3 rounds x and dy to TF32: exact on small integers, ~1e-3 relative on random data.
+// Prologues (v3, v4): x_act applies the previous layer's BN + activation to x as it is loaded
+//   (kernels/conv_gather_act.cuh), dy_bn computes dy from this layer's da and y (the folded BN
+//   backward, kernels/conv_gather_bn.cuh); either, both or neither.
 #include "kernels/conv2d_wgrad.h"
 
-#include "kernels/conv_gather_act.cuh"
+#include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
@@ -158,12 +161,21 @@ cudaError_t conv2d_wgrad_v1_direct(Conv2dGeom p, const float* x, const float* dy
 }
 
 namespace {
-// x_act active (hoisted tiles only): the prologue gather (kernels/conv_gather_act.cuh).
+template <class T, class G>
+cudaError_t launch_wgrad_slices(const Conv2dGeom& p, const G& g, dim3 grid, float* out, int slice,
+                                cudaStream_t stream) {
+  return launch(conv2d_wgrad_split_k_kernel<T, G>, grid, dim3(T::threads), 0, stream, p, g, out,
+                slice);
+}
+// x_act, dy_bn active (hoisted tiles only): the prologue gathers (kernels/conv_gather_act.cuh,
+// kernels/conv_gather_bn.cuh); with dy_bn the dy argument must be null.
 template <class T>
 cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const float* dy, float* dw,
                                  float* workspace, cudaStream_t stream,
-                                 const conv_input_act& x_act = {}) {
-  if (!conv2d_geom_valid(p) || !x || !dy || !dw || !x_act.valid()) return cudaErrorInvalidValue;
+                                 const conv_input_act& x_act = {}, const conv_dy_bn& dy_bn = {}) {
+  if (!conv2d_geom_valid(p) || !x || (dy != nullptr) == dy_bn.active() || !dw || !x_act.valid() ||
+      !dy_bn.valid())
+    return cudaErrorInvalidValue;
   const auto [splits, slice] = plan_wgrad(p);
   if (splits > 1 && !workspace) return cudaErrorInvalidValue;
   const int64_t gx = (p.K + T::BM - 1) / T::BM, gy = (p.gemm_k() + T::BN - 1) / T::BN;
@@ -173,18 +185,25 @@ cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const floa
                   static_cast<unsigned>(splits));
   cudaError_t e;
   if constexpr (T::hoisted) {
+    using detail::conv2d_wgrad_gather_act, detail::conv2d_wgrad_gather_bn;
+    const float* dy_src = dy_bn.active() ? dy_bn.da : dy;
     if (x_act.active()) {
-      const auto g = detail::conv2d_wgrad_gather_act::make(p, x, dy, x_act);
-      e = launch(conv2d_wgrad_split_k_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream, p,
-                 g, out, slice);
+      const auto g = conv2d_wgrad_gather_act::make(p, x, dy_src, x_act);
+      e = dy_bn.active()
+              ? launch_wgrad_slices<T>(
+                    p, conv2d_wgrad_gather_bn<conv2d_wgrad_gather_act>::make(g, p, dy_bn), grid,
+                    out, slice, stream)
+              : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
     } else {
-      e = launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>, grid,
-                 dim3(T::threads), 0, stream, p, detail::wgrad_gather<T>(p, x, dy), out, slice);
+      const auto g = detail::wgrad_gather<T>(p, x, dy_src);
+      e = dy_bn.active()
+              ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_bn<decltype(g)>::make(g, p, dy_bn),
+                                       grid, out, slice, stream)
+              : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
     }
   } else {
-    if (x_act.active()) return cudaErrorInvalidValue;
-    e = launch(conv2d_wgrad_split_k_kernel<T, decltype(detail::wgrad_gather<T>(p, x, dy))>, grid,
-               dim3(T::threads), 0, stream, p, detail::wgrad_gather<T>(p, x, dy), out, slice);
+    if (x_act.active() || dy_bn.active()) return cudaErrorInvalidValue;
+    e = launch_wgrad_slices<T>(p, detail::wgrad_gather<T>(p, x, dy), grid, out, slice, stream);
   }
   if (e != cudaSuccess || splits == 1) return e;
   const int64_t n = p.w_size();
@@ -199,13 +218,15 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 }
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
-                                         const conv_input_act& x_act) {
-  return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream, x_act);
+                                         const conv_input_act& x_act, const conv_dy_bn& dy_bn) {
+  return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream, x_act,
+                                                        dy_bn);
 }
 cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
-                                         const conv_input_act& x_act) {
-  return launch_wgrad_split_k<detail::tile_simt_128x128>(p, x, dy, dw, workspace, stream, x_act);
+                                         const conv_input_act& x_act, const conv_dy_bn& dy_bn) {
+  return launch_wgrad_split_k<detail::tile_simt_128x128>(p, x, dy, dw, workspace, stream, x_act,
+                                                         dy_bn);
 }
 
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,

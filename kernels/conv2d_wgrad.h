@@ -3,6 +3,7 @@
 // dw is overwritten. Geometry: the forward conv's Conv2dGeom (kernels/conv2d_geom.h).
 #pragma once
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv_dy_bn.h"
 #include "kernels/conv_input_act.h"
 
 namespace senet {
@@ -33,12 +34,16 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 // the same slices and workspace as v2.
 // x_act (v3, v4; prologue fusion, kernels/conv_input_act.h): x is the previous layer's y, and dw is
 // the gradient for the conv's real input act(scale·x + shift), applied while x is loaded.
+// dy_bn (v3, v4; the folded BN backward, kernels/conv_dy_bn.h): dy is computed from dy_bn.da and
+// dy_bn.y as it is loaded, and the dy argument must be null.
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
-                                         const conv_input_act& x_act = {});
+                                         const conv_input_act& x_act = {},
+                                         const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
-                                         const conv_input_act& x_act = {});
+                                         const conv_input_act& x_act = {},
+                                         const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, const float* dy,
                          float* dw, float* workspace, cudaStream_t stream);
 

@@ -27,6 +27,17 @@
 
 namespace senet::detail {
 
+// One element of dy as dgrad's A gathers it from dy[n] (N×K×P×Q): channel k, position pq = p·Q + q,
+// idx = k·P·Q + pq; everything 0 (a valid address) outside the taps, where `in` is false.
+struct dy_tap {
+  int idx, k, pq;
+  bool in;
+  static __device__ __forceinline__ dy_tap make(bool in, int k, int pq, int PQ) {
+    const int kk = in ? k : 0, p = in ? pq : 0;
+    return {kk * PQ + p, kk, p, in};
+  }
+};
+
 // fprop: A = im2col(x) [N·P·Q, C·R·S], B = wᵀ [C·R·S, K].
 struct conv2d_fprop_gather_fast {
   const float* __restrict__ x;
@@ -105,7 +116,10 @@ struct conv2d_dgrad_gather_fast {
     W.divmod(hw, h, ww);
     return {dy + int64_t(n) * K * P * Q, h + pad, ww + pad};
   }
-  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+  // Where element (row, kk) lives in dy[n]: idx = (k·P + p)·Q + q, its channel k and position
+  // p·Q + q (all 0 when it is a zero tap or padding: `in` false). a() loads it; the folded BN
+  // backward (kernels/conv_gather_bn.cuh) also needs k and the position.
+  __device__ __forceinline__ dy_tap a_tap(const a_row_t& row, int kk, bool ok) const {
     int k, rs, r, s;
     RS.divmod(kk, k, rs);
     S.divmod(rs, r, s);
@@ -114,8 +128,12 @@ struct conv2d_dgrad_gather_fast {
     stride.divmod(ph, pp, ph_rem);
     stride.divmod(qw, q, qw_rem);
     const bool in = ok && ph >= 0 && qw >= 0 && (ph_rem | qw_rem) == 0 && pp < P && q < Q;
-    const float v = row.img[in ? (k * P + pp) * Q + q : 0];
-    return in ? v : 0.0f;
+    return dy_tap::make(in, k, pp * Q + q, P * Q);
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    const dy_tap t = a_tap(row, kk, ok);
+    const float v = row.img[t.idx];
+    return t.in ? v : 0.0f;
   }
   using b_col_t = const float*;  // w[0, c]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS.d; }
@@ -169,14 +187,18 @@ struct conv2d_dgrad_phase_gather {
     Wp.divmod(ij, i, i2);
     return {dy + int64_t(n) * K * P * Q, i + off_h, i2 + off_w};
   }
-  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+  __device__ __forceinline__ dy_tap a_tap(const a_row_t& row, int kk, bool ok) const {
     int k, jj, j, j2;
     RSp.divmod(kk, k, jj);
     Sp.divmod(jj, j, j2);
     const int pp = row.pi - j, q = row.qi - j2;
     const bool in = ok && unsigned(pp) < unsigned(P) && unsigned(q) < unsigned(Q);
-    const float v = row.img[in ? (k * P + pp) * Q + q : 0];
-    return in ? v : 0.0f;
+    return dy_tap::make(in, k, pp * Q + q, P * Q);
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    const dy_tap t = a_tap(row, kk, ok);
+    const float v = row.img[t.idx];
+    return t.in ? v : 0.0f;
   }
   using b_col_t = const float*;  // w[0, c, a, b]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS; }

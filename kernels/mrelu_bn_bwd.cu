@@ -6,13 +6,19 @@
 //   x̂ = (y − μ_k)·invstd_k  (recomputed from y, never stored)
 //   dβ_k = Σ dz,  dγ_k = Σ dz·x̂
 //   training: dy = s_k·(dz − dβ_k/M − x̂·dγ_k/M);   eval (μ, σ constants): dy = s_k·dz
+//   evaluated as dy = fmaf(c1, dz, fmaf(c2, x̂, c3)) with the per-channel constants c1 = s_k,
+//   c2 = −s_k·dγ_k/M, c3 = −s_k·dβ_k/M (eval: 0, 0) — the form dgrad and wgrad evaluate when
+//   the BN backward is folded into them (kernels/conv_dy_bn.h), so both give the same bits.
 // Launches:
 //   1 mrelu_bn_bwd_reduce_tile: block 256, grid (⌈M/1024⌉, K); a block sums dz and dz·x̂ over its
 //     1024 (n,p,q) of channel k (block_sum: warp shuffles, fixed order) → partial[t][k].
 //   2 mrelu_bn_bwd_merge: one thread per channel adds the partials in tile order (double) → dβ, dγ.
-//   3 mrelu_bn_bwd_elementwise: block 256, grid-stride; reads da, bits, y; writes dy (and dr).
+//   3 mrelu_bn_bwd_coefficients: one thread per channel → {scale, shift, μ, invstd, c1, c2, c3, 0}.
+//   4 mrelu_bn_bwd_elementwise: block 256, grid-stride; reads da, bits, y; writes dy (and dr).
 //   Memory passes: read da+y twice, write dy (+dr): the minimum with whole-batch reductions.
-// conv_bn_mrelu_bwd: then dgrad(dy, w) and wgrad(x, dy) (kernels/conv2d_{dgrad,wgrad}.cu).
+// conv_bn_mrelu_bwd: then dgrad(dy, w) and wgrad(x, dy) (kernels/conv2d_{dgrad,wgrad}.cu); or,
+// folded (no residual, bits recomputed from y, dy not wanted), launches 1–3 and dgrad and wgrad
+// computing dy from da and y as they load it: one pass (write dy, read it) fewer.
 // Versions: v1 only.
 // Numerics: fp32 per-tile sums, double merge: deterministic. dγ differs from the CPU backend's
 //   (8-lane fp32 per image, double per channel) in rounding only: tests allow 1e-5 relative.
@@ -21,7 +27,7 @@
 #include "kernels/block_reduce.cuh"
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_wgrad.h"
-#include "kernels/conv_gather_act.cuh"
+#include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 
 namespace senet {
@@ -80,25 +86,34 @@ __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restr
   dgamma[k] = float(dg);
 }
 
-__global__ void __launch_bounds__(256) mrelu_bn_bwd_elementwise_kernel(
-    mrelu_bn_bwd_params p, const float* __restrict__ da, const uint32_t* __restrict__ bits,
-    conv_input_act y_act, const float* __restrict__ y, const float* __restrict__ mean,
-    const float* __restrict__ invstd, const float* __restrict__ gamma,
-    const float* __restrict__ dbeta, const float* __restrict__ dgamma, float* __restrict__ dy,
-    float* __restrict__ dr) {
-  const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
+// Per channel: {scale, shift, μ, invstd} and {c1, c2, c3, 0} (kernels/conv_dy_bn.h). scale and
+// shift (the pass bit's z) only when they are given (y_act); 0 otherwise, and then unused.
+__global__ void mrelu_bn_bwd_coefficients_kernel(
+    mrelu_bn_bwd_params p, const float* __restrict__ scale, const float* __restrict__ shift,
+    const float* __restrict__ mean, const float* __restrict__ invstd,
+    const float* __restrict__ gamma, const float* __restrict__ dbeta,
+    const float* __restrict__ dgamma, float4* __restrict__ coef) {
+  const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (k >= p.K) return;
   const float inv_m = 1.0f / float(p.count > 0 ? p.count : p.M());
+  const float c1 = gamma[k] * invstd[k];
+  const float c2 = p.training ? -(c1 * (dgamma[k] * inv_m)) : 0.0f;
+  const float c3 = p.training ? -(c1 * (dbeta[k] * inv_m)) : 0.0f;
+  coef[2 * k] = make_float4(scale ? scale[k] : 0.0f, shift ? shift[k] : 0.0f, mean[k], invstd[k]);
+  coef[2 * k + 1] = make_float4(c1, c2, c3, 0.0f);
+}
+
+__global__ void __launch_bounds__(256)
+    mrelu_bn_bwd_elementwise_kernel(mrelu_bn_bwd_params p, const float* __restrict__ da,
+                                    const uint32_t* __restrict__ bits, conv_input_act y_act,
+                                    const float* __restrict__ y, const float4* __restrict__ coef,
+                                    float* __restrict__ dy, float* __restrict__ dr) {
+  const int64_t n = p.size(), stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const int k = int(i / p.PQ % p.K);
     const float yi = y[i];
     const float dz = detail::pass_dz(bits, y_act, i, k, i % (int64_t(p.K) * p.PQ), yi, da[i]);
-    const float s = gamma[k] * invstd[k];
-    if (p.training) {
-      const float xhat = (yi - mean[k]) * invstd[k];
-      dy[i] = s * (dz - dbeta[k] * inv_m - xhat * (dgamma[k] * inv_m));
-    } else {
-      dy[i] = s * dz;
-    }
+    dy[i] = detail::bn_bwd_dy_of_dz(coef[2 * k], coef[2 * k + 1], dz, yi);
     if (dr) dr[i] = dz;
   }
 }
@@ -106,8 +121,14 @@ __global__ void __launch_bounds__(256) mrelu_bn_bwd_elementwise_kernel(
 int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p) {
   return (p.M() + kMreluBnBwdTile - 1) / kMreluBnBwdTile;
 }
+namespace {
+// The partials, then the constants at a 16-byte boundary (float4 loads).
+int64_t coef_offset(const mrelu_bn_bwd_params& p) {
+  return (2 * mrelu_bn_bwd_num_partials(p) * p.K + 3) / 4 * 4;
+}
+}  // namespace
 int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
-  return 2 * mrelu_bn_bwd_num_partials(p) * p.K;
+  return coef_offset(p) + kBnBwdCoefFloats * int64_t(p.K);
 }
 
 cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
@@ -127,16 +148,35 @@ cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensor
                 p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
 }
 
+cudaError_t mrelu_bn_bwd_coefficients(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                                      const float* dbeta_all, const float* dgamma_all,
+                                      cudaStream_t stream) {
+  if (p.N < 1 || p.K < 1 || p.PQ < 1 || !t.mean || !t.invstd || !t.gamma || !t.workspace ||
+      !dbeta_all || !dgamma_all || !t.y_act.valid())
+    return cudaErrorInvalidValue;
+  float* coef = t.workspace + coef_offset(p);
+  return launch(mrelu_bn_bwd_coefficients_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0,
+                stream, p, t.y_act.scale, t.y_act.shift, t.mean, t.invstd, t.gamma, dbeta_all,
+                dgamma_all, reinterpret_cast<float4*>(coef));
+}
+
 cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                const float* dbeta_all, const float* dgamma_all,
                                cudaStream_t stream) {
-  if (p.N < 1 || p.K < 1 || p.PQ < 1 || !t.da || !t.y || !t.mean || !t.invstd || !t.gamma ||
-      !t.dy || !dbeta_all || !dgamma_all || !t.y_act.valid())
-    return cudaErrorInvalidValue;
+  if (!t.da || !t.y || !t.dy) return cudaErrorInvalidValue;
+  const cudaError_t e = mrelu_bn_bwd_coefficients(p, t, dbeta_all, dgamma_all, stream);
+  if (e != cudaSuccess) return e;
   const int64_t blocks = (p.size() + 255) / 256;
   return launch(mrelu_bn_bwd_elementwise_kernel, dim3(unsigned(blocks < 4096 ? blocks : 4096)),
-                dim3(256), 0, stream, p, t.da, t.bits, t.y_act, t.y, t.mean, t.invstd, t.gamma,
-                dbeta_all, dgamma_all, t.dy, t.dresidual);
+                dim3(256), 0, stream, p, t.da, t.bits, t.y_act, t.y,
+                reinterpret_cast<const float4*>(t.workspace + coef_offset(p)), t.dy, t.dresidual);
+}
+
+conv_dy_bn mrelu_bn_bwd_folded_dy(const mrelu_bn_bwd_params& p, const mrelu_bn_bwd_tensors& t) {
+  conv_dy_bn d;
+  d.da = t.da, d.y = t.y, d.coef = t.workspace + coef_offset(p);
+  d.mask = t.y_act.mask, d.act = t.y_act.act, d.mask_per_channel = t.y_act.mask_per_channel;
+  return d;
 }
 
 cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
@@ -150,20 +190,39 @@ cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
 int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p) {
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q;
-  const int64_t a = mrelu_bn_bwd_workspace_floats(bp), b = conv2d_wgrad_v2_workspace_floats(p);
-  return a > b ? a : b;  // used one after the other
+  // Both at once when folded (the BN constants are read by dgrad and wgrad): wgrad's after BN's.
+  return mrelu_bn_bwd_workspace_floats(bp) + conv2d_wgrad_v2_workspace_floats(p);
 }
 
 cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
                               cudaStream_t stream) {
-  if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.dy) return cudaErrorInvalidValue;
+  // Folded: dy not wanted, and dz a function of da and y alone (no stored bits, no residual).
+  const bool fold = !t.dy && !t.bits && !t.dresidual;
+  if (!conv2d_geom_valid(p) || !t.x || !t.w || !t.workspace || (!t.dy && !fold))
+    return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
   mrelu_bn_bwd_tensors bt;
   bt.da = t.da, bt.bits = t.bits, bt.y = t.y, bt.mean = t.mean, bt.invstd = t.invstd;
   bt.gamma = t.gamma, bt.dy = t.dy, bt.dresidual = t.dresidual, bt.dgamma = t.dgamma;
   bt.dbeta = t.dbeta, bt.workspace = t.workspace, bt.y_act = t.y_act;
-  cudaError_t e = mrelu_bn_bwd(bp, bt, stream);
+  float* wgrad_ws = t.workspace + mrelu_bn_bwd_workspace_floats(bp);
+  cudaError_t e;
+  if (fold) {
+    e = mrelu_bn_bwd_reduce(bp, bt, stream);
+    if (e == cudaSuccess) e = mrelu_bn_bwd_coefficients(bp, bt, t.dbeta, t.dgamma, stream);
+    if (e != cudaSuccess) return e;
+    const conv_dy_bn dy_bn = mrelu_bn_bwd_folded_dy(bp, bt);
+    if (t.dx) {
+      e = p.stride > 1 ? conv2d_dgrad_v5_simt_phases(p, nullptr, t.w, t.dx, stream, dy_bn)
+                       : conv2d_dgrad_v4_simt_128x128(p, nullptr, t.w, t.dx, stream, dy_bn);
+      if (e != cudaSuccess) return e;
+    }
+    if (t.dw)
+      e = conv2d_wgrad_v4_simt_split_k(p, t.x, nullptr, t.dw, wgrad_ws, stream, t.x_act, dy_bn);
+    return e;
+  }
+  e = mrelu_bn_bwd(bp, bt, stream);
   if (e != cudaSuccess) return e;
   if (t.dx) {
     e = conv2d_dgrad_v2_register_block(p, t.dy, t.w, t.dx, stream);
@@ -172,8 +231,8 @@ cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
   // x_act (prologue fusion): wgrad v4's gather applies it to x (v2's dividing gather has none).
   if (t.dw)
     e = t.x_act.active()
-            ? conv2d_wgrad_v4_simt_split_k(p, t.x, t.dy, t.dw, t.workspace, stream, t.x_act)
-            : conv2d_wgrad_v2_split_k(p, t.x, t.dy, t.dw, t.workspace, stream);
+            ? conv2d_wgrad_v4_simt_split_k(p, t.x, t.dy, t.dw, wgrad_ws, stream, t.x_act)
+            : conv2d_wgrad_v2_split_k(p, t.x, t.dy, t.dw, wgrad_ws, stream);
   return e;
 }
 

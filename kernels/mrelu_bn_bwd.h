@@ -3,6 +3,7 @@
 #pragma once
 #include "kernels/conv2d_fprop.h"
 #include "kernels/conv_bn_mrelu_tensors.h"
+#include "kernels/conv_dy_bn.h"
 #include "kernels/kernel_params.h"
 
 namespace senet {
@@ -27,7 +28,8 @@ struct mrelu_bn_bwd_tensors {
   float* dresidual = nullptr;  // out (may be null): dz
   float* dgamma = nullptr;     // out: K, overwritten
   float* dbeta = nullptr;      // out: K, overwritten
-  float* workspace = nullptr;  // mrelu_bn_bwd_workspace_floats(p) floats
+  float* workspace = nullptr;  // mrelu_bn_bwd_workspace_floats(p) floats (the partials, then the
+                               // per-channel constants of dy: kernels/conv_dy_bn.h)
   // bits null and y_act active: p recomputed from y as the forward's activation computed it
   // (kernels/conv_input_act.h: y_act = the layer's own scale, shift, mask, act; no residual).
   conv_input_act y_act;
@@ -35,22 +37,38 @@ struct mrelu_bn_bwd_tensors {
 
 inline constexpr int kMreluBnBwdTile = 1024;  // (n,p,q) values per reduction block
 int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p);
-int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p);  // 2 · partials · K
+// 2 · partials · K (rounded up to 4), then kBnBwdCoefFloats · K.
+int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p);
 
-// Three launches: partial (Σdz, Σdz·x̂) per tile, in-order merge → dβ, dγ, elementwise dy (and dr).
+// Four launches: partial (Σdz, Σdz·x̂) per tile, in-order merge → dβ, dγ, the per-channel
+// constants of dy, elementwise dy (and dr).
 cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream);
-// Its two halves, for BN statistics that span several ranks, whose dy needs the sums of every
+// Its halves, for BN statistics that span several ranks, whose dy needs the sums of every
 // rank (the caller all-reduces dβ, dγ in between; t.dy is not touched by the first half):
 //   reduce: t.dbeta, t.dgamma ← this process's Σdz, Σdz·x̂   (the first two launches)
 //   apply:  t.dy (and t.dresidual) from the sums dbeta_all, dgamma_all and p.count
+//           (= coefficients, then the element-wise kernel)
+//   coefficients: only the constants, into t.workspace — for the folded BN backward, where dgrad
+//           and wgrad compute dy themselves from mrelu_bn_bwd_folded_dy(p, t) (kernels/conv_dy_bn.h;
+//           valid while t.workspace, da and y are)
 cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                 cudaStream_t stream);
 cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                const float* dbeta_all, const float* dgamma_all,
                                cudaStream_t stream);
+cudaError_t mrelu_bn_bwd_coefficients(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
+                                      const float* dbeta_all, const float* dgamma_all,
+                                      cudaStream_t stream);
+// dy as dgrad's and wgrad's prologue (dy_bn): da, y, the constants in t.workspace, y_act's mask and
+// activation (none: dz = da). Only for t.bits and t.dresidual null: the gathers read no bits and
+// write no dz.
+conv_dy_bn mrelu_bn_bwd_folded_dy(const mrelu_bn_bwd_params& p, const mrelu_bn_bwd_tensors& t);
 
-// The training backward of conv_bn_mrelu_fwd_train: mrelu_bn_bwd into dy, then dx = dgrad(dy, w)
-// (v2_register_block) and dw = wgrad(x, dy) (v2_split_k). dx or dw may be null (skipped).
+// The training backward of conv_bn_mrelu_fwd_train. dx or dw may be null (skipped).
+// With t.dy: mrelu_bn_bwd into dy, then dx = dgrad(dy, w) (v2_register_block) and
+// dw = wgrad(x, dy) (v2_split_k; v4 with x_act). With t.dy, t.bits and t.dresidual null: folded —
+// the BN reduction and constants, then dgrad (v4; v5 when strided) and wgrad (v4) computing dy
+// from da and y as they load it (kernels/conv_dy_bn.h): dy is never written.
 // Tensors: conv_bn_mrelu_bwd_tensors (kernels/conv_bn_mrelu_tensors.h).
 int64_t conv_bn_mrelu_bwd_workspace_floats(const Conv2dGeom& p);
 cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,

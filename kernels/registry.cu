@@ -184,6 +184,24 @@ const kernel_entry kEntries[] = {
        return bn_bwd_bytes(p) + 2 * conv_io(p) +
               2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
      }},
+    // the same layer on the fast kernels, pass bits recomputed from y (no bits read): the BN
+    // backward writes dy, dgrad and wgrad read it — against the folded one below
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v4+wgrad_v4",
+     "reduce -> constants -> dy -> dgrad v4/v5 and wgrad v4", kernel_domain::conv, false,
+     [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
+     [](P p) {
+       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
+              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
+     }},
+    // the BN backward folded into dgrad and wgrad (kernels/conv_dy_bn.h): the reduction pass reads
+    // da and y; dgrad and wgrad each read da and y instead of dy; no dy written, no bits
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "folded_dgrad_v4+wgrad_v4",
+     "reduce -> constants -> dgrad v4/v5 and wgrad v4 computing dy from da, y on load",
+     kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
+     [](P p) {
+       return 2 * F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K + 2 * (conv_io(p) + F * y_of(p)) +
+              2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
+     }},
     // --- elementwise on the activation
     {"elementwise", "axpby_launch", "v1_grid_stride", "y = alpha*a + beta*b",
      kernel_domain::activation, false, [](P p) { return 3 * y_of(p); },

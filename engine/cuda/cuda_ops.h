@@ -187,4 +187,12 @@ bool init_cuda_backend();
 void set_cuda_allow_tf32(bool on);
 bool cuda_allow_tf32();
 
+// Whether a fused conv-BN-act layer's backward folds the BN backward into dgrad and wgrad where
+// it can (no stored pass bits, no residual: kernels/conv_dy_bn.h) — one memory pass and the dy
+// buffer fewer, for ~14 % more main-loop instructions in dgrad (tools/gpu/sass_report.py): which
+// wins is the GPU's to say (tools/gpu/gpu_day.sh times both). true by default; the results are
+// bitwise the same either way.
+void set_cuda_fold_bn_backward(bool on);
+bool cuda_fold_bn_backward();
+
 }  // namespace senet

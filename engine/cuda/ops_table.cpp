@@ -116,25 +116,31 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
 }
 
 // x_act (prologue fusion): wgrad reads act(scale·x + shift) instead of x (kernels/conv_input_act.h).
+// dy_bn (the folded BN backward, kernels/conv_dy_bn.h): dy is null, and dgrad and wgrad compute it
+// from the layer's da and y as they load it.
 void conv2d_backward_act(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
-                         const float* w, const float* dy, float* dx, float* dw, float* db) {
+                         const float* w, const float* dy, const conv_dy_bn& dy_bn, float* dx,
+                         float* dw, float* db) {
   check_conv_geom(g);
   const bool tf32 = cuda_allow_tf32();
   if (dx)
     // FP32: strided convs through v5 (no zero taps), the others v4 (the same GEMM when σ = 1).
-    SENET_CUDA_CHECK(tf32           ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream())
-                     : g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream())
-                                    : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream()));
+    SENET_CUDA_CHECK(tf32           ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn)
+                     : g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream(), dy_bn)
+                                    : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream(), dy_bn));
   if (dw) {
     Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2, v3, v4 split alike
-    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream(), x_act)
-                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream(), x_act));
+    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn)
+                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn));
   }
-  if (db) conv_bias_grad(g, dy, db);
+  if (db) {
+    SENET_CHECK(dy, "conv2d backward: a bias gradient needs dy itself");
+    conv_bias_grad(g, dy, db);
+  }
 }
 void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
                      float* dx, float* dw, float* db) {
-  conv2d_backward_act(g, x, {}, w, dy, dx, dw, db);
+  conv2d_backward_act(g, x, {}, w, dy, {}, dx, dw, db);
 }
 
 // --- BatchNorm → (+ residual) → activation
@@ -180,28 +186,39 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
   SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
 }
 
-// t: every tensor but the workspace (allocated here). t.y_act recomputes the pass bits from y.
-void bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t) {
+mrelu_bn_bwd_params bn_bwd_params(const CudaBnAct& p) {
   mrelu_bn_bwd_params bp;
   bp.N = to_int(p.N, "N"), bp.K = to_int(p.C, "C"), bp.PQ = to_int(p.HW, "H·W");
   bp.training = p.training;
-  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bp));
+  if (p.sync) bp.count = p.count;  // dy divides by the whole batch's count
+  return bp;
+}
+// t: every tensor but the workspace, ws: mrelu_bn_bwd_workspace_floats floats. t.y_act recomputes
+// the pass bits from y. t.dy null: the folded BN backward — stops after the per-channel constants
+// (in ws) and returns dy as dgrad's and wgrad's prologue.
+conv_dy_bn bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t, float* ws) {
+  const mrelu_bn_bwd_params bp = bn_bwd_params(p);
   t.workspace = ws;
-  if (!p.sync) {
-    SENET_CUDA_CHECK(mrelu_bn_bwd(bp, t, stream()));
-    return;
-  }
-  // Statistics over every rank: dy needs the whole batch's Σdz, Σdz·x̂; dγ, dβ stay this rank's.
-  bp.count = p.count;
   SENET_CUDA_CHECK(mrelu_bn_bwd_reduce(bp, t, stream()));
-  Scratch<float> sums(2 * p.C);  // [dβ | dγ]
-  const size_t bytes = size_t(p.C) * sizeof(float);
-  SENET_CUDA_CHECK(cudaMemcpyAsync(sums, t.dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
-  SENET_CUDA_CHECK(
-      cudaMemcpyAsync(sums + p.C, t.dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
-  dist::comm_for(1, "BatchNorm gradient sums")
-      .allreduce_sum(sums.get(), 2 * p.C, "BatchNorm gradient sums");
-  SENET_CUDA_CHECK(mrelu_bn_bwd_apply(bp, t, sums, sums + p.C, stream()));
+  const float* dbeta = t.dbeta;
+  const float* dgamma = t.dgamma;
+  Scratch<float> sums(p.sync ? 2 * p.C : 0);  // [dβ | dγ] of every rank
+  if (p.sync) {
+    // Statistics over every rank: dy needs the whole batch's Σdz, Σdz·x̂; dγ, dβ stay this rank's.
+    const size_t bytes = size_t(p.C) * sizeof(float);
+    SENET_CUDA_CHECK(cudaMemcpyAsync(sums, t.dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
+    SENET_CUDA_CHECK(
+        cudaMemcpyAsync(sums + p.C, t.dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
+    dist::comm_for(1, "BatchNorm gradient sums")
+        .allreduce_sum(sums.get(), 2 * p.C, "BatchNorm gradient sums");
+    dbeta = sums, dgamma = sums + p.C;
+  }
+  if (t.dy) {
+    SENET_CUDA_CHECK(mrelu_bn_bwd_apply(bp, t, dbeta, dgamma, stream()));
+    return {};
+  }
+  SENET_CUDA_CHECK(mrelu_bn_bwd_coefficients(bp, t, dbeta, dgamma, stream()));
+  return mrelu_bn_bwd_folded_dy(bp, t);
 }
 void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
                      const float* mean, const float* invstd, const float* gamma, float* dy,
@@ -209,7 +226,8 @@ void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, 
   mrelu_bn_bwd_tensors t;  // the pass bits as stored
   t.da = da, t.bits = bits, t.y = y, t.mean = mean, t.invstd = invstd, t.gamma = gamma, t.dy = dy;
   t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta;
-  bn_act_backward_t(p, t);
+  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
+  bn_act_backward_t(p, t, ws);
 }
 
 // --- fused conv → BN → activation
@@ -261,19 +279,26 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
 
 // Prologue fusion (t.x_act, t.y_act; one process only): the BN backward recomputes its pass bits
 // from y (y_act), wgrad applies the previous layer's activation to x as it loads it (x_act).
+// Where dz is a function of da and y alone (no stored bits: recomputed, or no activation; no
+// residual to hand dz to), the BN backward is folded into dgrad and wgrad (kernels/conv_dy_bn.h):
+// no dy tensor, one memory pass fewer.
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
   SENET_CHECK(!p.sync || (!t.x_act.active() && !t.y_act.active()),
               "conv_bn_act: prologue fusion with BN statistics over several ranks");
   SENET_CHECK(!(t.y_act.active() && t.dresidual),
               "conv_bn_act: pass bits recomputed from y for a layer with a residual");
-  Scratch<float> dy(int64_t(g.N) * g.K * g.PQ());
+  SENET_CHECK(t.bits || t.y_act.active() || p.act == Act::None,
+              "conv_bn_act: an activation's backward needs its pass bits, stored or recomputed");
+  const bool fold = !t.bits && !t.dresidual && cuda_fold_bn_backward();
+  Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
+  Scratch<float> dy(fold ? 0 : int64_t(g.N) * g.K * g.PQ());
   mrelu_bn_bwd_tensors bt;
   bt.da = t.da, bt.bits = t.bits, bt.y_act = t.y_act, bt.y = t.y, bt.mean = t.mean;
-  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = dy, bt.dresidual = t.dresidual;
-  bt.dgamma = t.dgamma, bt.dbeta = t.dbeta;
-  bn_act_backward_t(p, bt);
-  conv2d_backward_act(g, t.x, t.x_act, t.w, dy, t.dx, t.dw, nullptr);
+  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = fold ? nullptr : dy.get();
+  bt.dresidual = t.dresidual, bt.dgamma = t.dgamma, bt.dbeta = t.dbeta;
+  const conv_dy_bn dy_bn = bn_act_backward_t(p, bt, ws);
+  conv2d_backward_act(g, t.x, t.x_act, t.w, fold ? nullptr : dy.get(), dy_bn, t.dx, t.dw, nullptr);
 }
 
 // --- pooling, linear

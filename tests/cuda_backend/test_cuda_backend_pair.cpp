@@ -5,7 +5,8 @@
 // because the prologue is scale_shift_mrelu's own expression and every other kernel is the same.
 // Cases: act1 ReLU, masked ReLU per channel and per position, None; conv1 at stride 1 and 2;
 // with and without a residual that needs its gradient; TF32 too. And a whole ResNet-18 training
-// step through BasicBlock (which uses the pair) against the unfused path (capture on).
+// step through BasicBlock (which uses the pair) against the unfused path (capture on), and
+// against itself with the BN backward not folded into dgrad/wgrad (set_cuda_fold_bn_backward).
 #include <gtest/gtest.h>
 
 #include "engine/core/rng.h"
@@ -145,7 +146,13 @@ TEST_F(CudaBackend, ResNetStepWithPairsEqualsUnfusedStep) {
       if (t->dtype() == DType::F32) out.push_back(t->to_vector());
     return out;
   };
-  EXPECT_EQ(step(false), step(true));
+  const auto fused = step(false);
+  EXPECT_EQ(fused, step(true));
+  // The BN backward folded into dgrad/wgrad (the pairs' first layers, the shortcuts) or as its
+  // own pass writing dy: the same bits.
+  set_cuda_fold_bn_backward(false);
+  EXPECT_EQ(fused, step(false));
+  set_cuda_fold_bn_backward(true);
 }
 
 }  // namespace

@@ -429,6 +429,69 @@ void add_conv_cases(HookMap& h) {
                   c.close("dbeta", ddb->download(), b, kTolReduce);
                 }};
   };
+  // The layer backward on the fast kernels, with the pass bits recomputed from y (the layer's
+  // scale = γ·invstd, shift = β − μ·scale; the CPU reference's bits are remade with that formula,
+  // std::fma), two ways: the BN backward writing dy, then dgrad v4 (v5 when strided) and wgrad v4
+  // reading it; or folded (kernels/conv_dy_bn.h: conv_bn_mrelu_bwd with no dy tensor), dgrad and
+  // wgrad computing dy from da and y as they load it — the GPU day's answer to which is faster.
+  for (bool fold : {false, true})
+    h[fold ? "conv_bn_mrelu_bwd/folded_dgrad_v4+wgrad_v4"
+           : "conv_bn_mrelu_bwd/bn_bwd+dgrad_v4+wgrad_v4"] = [=](P p, Arena& arena) {
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
+      auto in = bwd_inputs(p, cpu_conv(p, x, w));
+      const int64_t PQ = int64_t(p.P) * p.Q;
+      Vec sc(static_cast<size_t>(p.K)), sh(static_cast<size_t>(p.K));
+      for (size_t k = 0; k < size_t(p.K); ++k) {
+        sc[k] = in->g[k] * in->r.invstd[k];
+        sh[k] = in->b[k] - in->r.mean[k] * sc[k];
+      }
+      std::fill(in->bits.begin(), in->bits.end(), uint64_t(0));
+      for (int64_t i = 0; i < p.y_size(); ++i) {
+        const size_t k = size_t(i / PQ % p.K);
+        const bool relu = in->m[size_t(i % (p.K * PQ))] != 0;
+        if (!relu || std::fma(sc[k], in->y[size_t(i)], sh[k]) > 0.f)
+          in->bits[size_t(i >> 6)] |= uint64_t(1) << (i & 63);
+      }
+      auto dxv = arena.dev(x), dwv = arena.dev(w), dda = arena.dev(in->da), dyv = arena.dev(in->y),
+           dmean = arena.dev(in->r.mean);
+      auto dis = arena.dev(in->r.invstd), dg = arena.dev(in->g), dsc = arena.dev(sc),
+           dsh = arena.dev(sh);
+      auto dm = arena.dev(in->m);
+      auto ddx = arena.dev<float>(p.x_size()), ddw = arena.dev<float>(p.w_size());
+      auto ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
+      auto ddy = arena.dev<float>(fold ? 1 : p.y_size());
+      auto ws = arena.dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
+      conv_bn_mrelu_bwd_tensors t;
+      t.x = dxv->get(), t.w = dwv->get(), t.da = dda->get(), t.y = dyv->get();
+      t.mean = dmean->get(), t.invstd = dis->get(), t.gamma = dg->get(), t.dx = ddx->get();
+      t.dw = ddw->get(), t.dgamma = ddg->get(), t.dbeta = ddb->get(), t.workspace = ws->get();
+      t.y_act.scale = dsc->get(), t.y_act.shift = dsh->get(), t.y_act.mask = dm->get();
+      t.y_act.act = Act::MaskedReLU;  // t.bits = null: recomputed
+      auto run = [=]() -> cudaError_t {
+        if (fold) return conv_bn_mrelu_bwd(p, t, nullptr);  // t.dy = null: folded
+        mrelu_bn_bwd_params bp{p.N, p.K, p.P * p.Q, true};
+        mrelu_bn_bwd_tensors bt;
+        bt.da = t.da, bt.y = t.y, bt.mean = t.mean, bt.invstd = t.invstd, bt.gamma = t.gamma;
+        bt.dy = ddy->get(), bt.dgamma = t.dgamma, bt.dbeta = t.dbeta, bt.workspace = t.workspace;
+        bt.y_act = t.y_act;
+        cudaError_t e = mrelu_bn_bwd(bp, bt, nullptr);
+        if (e == cudaSuccess)
+          e = p.stride > 1 ? conv2d_dgrad_v5_simt_phases(p, bt.dy, t.w, t.dx, nullptr)
+                           : conv2d_dgrad_v4_simt_128x128(p, bt.dy, t.w, t.dx, nullptr);
+        if (e != cudaSuccess) return e;
+        return conv2d_wgrad_v4_simt_split_k(
+            p, t.x, bt.dy, t.dw, t.workspace + mrelu_bn_bwd_workspace_floats(bp), nullptr);
+      };
+      return Case{run, [=](Check& c) {
+                    Vec g, b, dy, dx, dw;
+                    cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
+                    cpu_conv_bprop(p, x, w, dy, &dx, &dw);
+                    c.close("dx", ddx->download(), dx, kTol);
+                    c.close("dw", ddw->download(), dw, kTol);
+                    c.close("dgamma", ddg->download(), g, kTolReduce);
+                    c.close("dbeta", ddb->download(), b, kTolReduce);
+                  }};
+    };
 }
 
 }  // namespace senet::cases

@@ -1,0 +1,46 @@
+// kernels/conv_dy_bn.h — the BatchNorm backward folded into the conv's dgrad and wgrad (issue 16,
+// item 3: "the BN backward folded into dgrad/wgrad where it saves a pass"). Plain struct of device
+// pointers, no CUDA runtime, like kernels/conv_input_act.h, whose forward trick this mirrors.
+// The layer is conv → BN → act with no residual, its activation's pass bit recomputable from y
+// (prologue fusion: conv_input_act of the layer's own scale, shift, mask and act). Its backward is
+//   dz = p ? da : 0,   p = !relu || fmaf(scale, y, shift) > 0     (kernels/conv_input_act.h)
+//   x̂ = (y − μ)·invstd
+//   dy = fmaf(c1, dz, fmaf(c2, x̂, c3)),   c1 = γ·invstd,  c2 = −c1·Σ(dz·x̂)/M,  c3 = −c1·Σdz/M
+// (training; eval: c2 = c3 = 0). The two sums need the whole batch, so one reduction pass
+// (mrelu_bn_bwd_reduce: reads da and y) must come first, and the per-channel constants
+// (mrelu_bn_bwd_coefficients) after it. But dy itself is an element-wise function of da and y:
+// instead of a pass that reads da and y and writes dy (and dgrad and wgrad reading dy), dgrad and
+// wgrad read da and y and compute dy as they load it. Per layer: one pass fewer (9 → 8, the table
+// of kernels/README.md "Memory passes"), and dy is never allocated.
+// mrelu_bn_bwd's own element-wise kernel evaluates the same expression from the same constants, so
+// a folded dgrad/wgrad equals dgrad/wgrad of the dy it writes, bitwise.
+#pragma once
+#include <cstdint>
+
+#include "kernels/act.h"
+
+namespace senet {
+
+// Per channel k, 8 floats at coef[8k]: {scale, shift, μ, invstd, c1, c2, c3, 0} — two float4s.
+inline constexpr int kBnBwdCoefFloats = 8;
+
+struct conv_dy_bn {
+  const float* da = nullptr;    // N×K×P×Q: the gradient of the layer's activation a (null: off)
+  const float* y = nullptr;     // N×K×P×Q: the layer's conv output, the BN input
+  const float* coef = nullptr;  // kBnBwdCoefFloats·K (mrelu_bn_bwd_coefficients), 16-byte aligned
+  const uint8_t* mask = nullptr;  // Act::MaskedReLU: K bytes (per channel) or K·P·Q (per position)
+  Act act = Act::None;
+  bool mask_per_channel = false;
+
+  bool active() const { return da != nullptr; }
+  // What a launcher checks: y and the constants (aligned for their float4 loads), a known
+  // activation, a mask where one is needed.
+  bool valid() const {
+    if (!active()) return true;
+    if (!y || !coef || (reinterpret_cast<uintptr_t>(coef) & 15) != 0) return false;
+    if (act != Act::None && act != Act::ReLU && act != Act::MaskedReLU) return false;
+    return act != Act::MaskedReLU || mask != nullptr;
+  }
+};
+
+}  // namespace senet

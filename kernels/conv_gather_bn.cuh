@@ -1,0 +1,123 @@
+// kernels/conv_gather_bn.cuh — the hoisting gathers of dgrad and wgrad (kernels/conv_gather_fast.cuh)
+// with the BN backward folded in (kernels/conv_dy_bn.h): their dy side reads da and y and returns
+// the dy that mrelu_bn_bwd's element-wise kernel would have written. Device code only.
+// Each is its fast gather with the dy load replaced: same decode (dgrad's a_tap), then two loads
+// (da, y) instead of one, the channel's constants (two float4 loads, L1-resident: 8·K floats; in
+// wgrad a row is one channel, so they are loaded once per thread, outside the k loop), one mask
+// byte (read for every activation kind: no branch), an FMA and a compare for the pass bit, and
+// three more FLOPs for dy. The main loops and their epilogues are unchanged.
+#pragma once
+#include "kernels/conv_dy_bn.h"
+#include "kernels/conv_gather_act.cuh"
+#include "kernels/emu/cuda_compat.h"
+
+namespace senet::detail {
+
+// dy of one element from dz, y and the channel's constants lo = {scale, shift, μ, invstd},
+// hi = {c1, c2, c3, 0}: the one expression mrelu_bn_bwd's element-wise kernel and the gathers
+// below evaluate (explicit fmaf: no contraction choice left to the compiler).
+__device__ __forceinline__ float bn_bwd_dy_of_dz(const float4& lo, const float4& hi, float dz,
+                                                 float y) {
+  const float xhat = (y - lo.z) * lo.w;
+  return fmaf(hi.x, dz, fmaf(hi.y, xhat, hi.z));
+}
+// The same from da, with the pass bit p = !relu || z > 0, z = fmaf(scale, y, shift)
+// (conv_input_act's expression: the forward's own bit).
+__device__ __forceinline__ float bn_bwd_dy(const float4& lo, const float4& hi, bool relu, float da,
+                                           float y) {
+  const float z = fmaf(lo.x, y, lo.y);
+  return bn_bwd_dy_of_dz(lo, hi, relu && !(z > 0.0f) ? 0.0f : da, y);
+}
+
+// conv_dy_bn as the gathers use it (input_act_k's branch-free mask decode: the mask byte of
+// element (k, pq) is mask[k·mask_c + pq·mask_pq], a dummy byte when there is no mask).
+struct dy_bn_k {
+  const float* __restrict__ y;
+  const float4* __restrict__ coef;  // 2 per channel
+  const uint8_t* __restrict__ mask;
+  int mask_c, mask_pq;
+  bool relu_all, use_mask;
+  static dy_bn_k make(const conv_dy_bn& t, int PQ) {
+    const bool m = t.act == Act::MaskedReLU;
+    return {t.y,
+            reinterpret_cast<const float4*>(t.coef),
+            m ? t.mask : reinterpret_cast<const uint8_t*>(t.coef),
+            m ? (t.mask_per_channel ? 1 : PQ) : 0,
+            m && !t.mask_per_channel ? 1 : 0,
+            t.act == Act::ReLU,
+            m};
+  }
+  __device__ __forceinline__ bool relu(int k, int pq) const {
+    return relu_all | (use_mask & (mask[k * mask_c + pq * mask_pq] != 0));
+  }
+  __device__ __forceinline__ float dy(float da, float yv, int k, int pq) const {
+    return bn_bwd_dy(coef[2 * k], coef[2 * k + 1], relu(k, pq), da, yv);
+  }
+};
+
+// dgrad (v3, v4): A = dy at the taps of (n, h, w), computed from da and y.
+struct conv2d_dgrad_gather_bn : conv2d_dgrad_gather_fast {  // its dy is da
+  dy_bn_k bn;
+  static conv2d_dgrad_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t, const float* w) {
+    return {conv2d_dgrad_gather_fast::make(p, t.da, w), dy_bn_k::make(t, p.P * p.Q)};
+  }
+  struct a_row_t : conv2d_dgrad_gather_fast::a_row_t {
+    const float* __restrict__ y_img;  // y[n]
+  };
+  __device__ __forceinline__ a_row_t a_row(int m) const {
+    const conv2d_dgrad_gather_fast::a_row_t r = conv2d_dgrad_gather_fast::a_row(m);
+    return {r, bn.y + (r.img - dy)};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    const dy_tap t = a_tap(row, kk, ok);
+    const float v = bn.dy(row.img[t.idx], row.y_img[t.idx], t.k, t.pq);
+    return t.in ? v : 0.0f;
+  }
+};
+
+// dgrad v5 (one phase of a strided conv): the same, on conv2d_dgrad_phase_gather.
+struct conv2d_dgrad_phase_gather_bn : conv2d_dgrad_phase_gather {
+  dy_bn_k bn;
+  static conv2d_dgrad_phase_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t,
+                                           const float* w, int a, int b) {
+    return {conv2d_dgrad_phase_gather::make(p, t.da, w, a, b), dy_bn_k::make(t, p.P * p.Q)};
+  }
+  struct a_row_t : conv2d_dgrad_phase_gather::a_row_t {
+    const float* __restrict__ y_img;
+  };
+  __device__ __forceinline__ a_row_t a_row(int m) const {
+    const conv2d_dgrad_phase_gather::a_row_t r = conv2d_dgrad_phase_gather::a_row(m);
+    return {r, bn.y + (r.img - dy)};
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    const dy_tap t = a_tap(row, kk, ok);
+    const float v = bn.dy(row.img[t.idx], row.y_img[t.idx], t.k, t.pq);
+    return t.in ? v : 0.0f;
+  }
+};
+
+// wgrad (v3, v4): A[k, (n,p,q)] = dy computed from da and y. Base: conv2d_wgrad_gather_fast, or
+// conv2d_wgrad_gather_act when x also comes through a prologue (its b side is kept as it is).
+// A thread decodes several A rows here (the loader reads A kk-fastest): a row keeps only its
+// offset and channel; the channel's constants are loaded per element (L1 hits), which costs fewer
+// registers than holding 8 of them per row.
+template <class Base>
+struct conv2d_wgrad_gather_bn : Base {  // its dy is da
+  dy_bn_k bn;
+  static conv2d_wgrad_gather_bn make(const Base& base, const Conv2dGeom& p, const conv_dy_bn& t) {
+    return {base, dy_bn_k::make(t, p.P * p.Q)};
+  }
+  struct a_row_t {
+    int off, k;  // da[0, k] and y[0, k] are at element off = k·P·Q
+  };
+  __device__ __forceinline__ a_row_t a_row(int k) const { return {k * this->PQ.d, k}; }
+  __device__ __forceinline__ float a(const a_row_t& row, int m, bool ok) const {
+    int n, pq;
+    this->PQ.divmod(m, n, pq);
+    const int p = ok ? pq : 0, idx = row.off + (ok ? n * this->K * this->PQ.d : 0) + p;
+    const float v = bn.dy(this->dy[idx], bn.y[idx], row.k, p);
+    return ok ? v : 0.0f;
+  }
+};
+
+}  // namespace senet::detail

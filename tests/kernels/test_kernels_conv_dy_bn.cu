@@ -1,0 +1,218 @@
+// tests/kernels/test_kernels_conv_dy_bn.cu — the BN backward folded into dgrad and wgrad (issue 16,
+// item 3; kernels/conv_dy_bn.h): a dgrad or wgrad that reads the layer's da and y and computes
+// dy = fmaf(c1, dz, fmaf(c2, x̂, c3)) while loading must equal the same kernel on the dy that
+// mrelu_bn_bwd's element-wise kernel writes, bitwise — the same expression on the same
+// per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32) and
+// v5 (the phases of a strided conv: its own gather), wgrad v4 and v3 (also with the input's
+// prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
+// The layer: y = the conv's output (N×K×P×Q) with its scale, shift, mask and activation, its pass
+// bit recomputed from y (prologue_cases.h: small integers so that z hits 0, and random floats).
+#include <cmath>
+
+#include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_wgrad.h"
+#include "kernels/mrelu_bn_bwd.h"
+#include "tests/kernels/cuda_test.h"
+#include "tests/kernels/prologue_cases.h"
+
+using namespace senet;
+using namespace senet::cudatest;
+using namespace senet::inputs;
+using namespace senet::prologue_cases;
+
+namespace {
+
+// The geometry whose "input" is the conv g's output (C, H, W = K, P, Q): PrevLayer on it is the
+// layer's own y, scale, shift and mask.
+Conv2dGeom output_as_input(const Conv2dGeom& g) {
+  return conv2d_geom(g.N, g.K, g.P, g.Q, 1, 1, 1, 1, 0);
+}
+
+// The layer's BN backward state: da, μ, 1/σ, γ; the reference dy (mrelu_bn_bwd, pass bits
+// recomputed from y) and, in its own workspace, the constants the folded kernels read.
+struct BnBackward {
+  mrelu_bn_bwd_params bp;
+  DeviceBuffer<float> da, mean, invstd, gamma, dy, dg, db, ws;
+  mrelu_bn_bwd_tensors t;
+  BnBackward(const Conv2dGeom& g, const PrevLayer& own, bool integers)
+      : bp(params(g)),
+        da(integers ? small_ints(size_t(g.y_size()), 41) : uniform(size_t(g.y_size()), 41)),
+        mean(uniform(size_t(g.K), 42)),
+        invstd(uniform(size_t(g.K), 43, 0.5f, 2.f)),
+        gamma(uniform(size_t(g.K), 44)),
+        dy(size_t(g.y_size())),
+        dg(size_t(g.K)),
+        db(size_t(g.K)),
+        ws(size_t(mrelu_bn_bwd_workspace_floats(bp))) {
+    t.da = da.get(), t.y = own.y.get(), t.mean = mean.get(), t.invstd = invstd.get();
+    t.gamma = gamma.get(), t.dy = dy.get(), t.dgamma = dg.get(), t.dbeta = db.get();
+    t.workspace = ws.get(), t.y_act = own.act();
+    EXPECT_EQ(mrelu_bn_bwd(bp, t, nullptr), cudaSuccess);  // dy, and the constants in ws
+  }
+  static mrelu_bn_bwd_params params(const Conv2dGeom& g) {
+    mrelu_bn_bwd_params p;
+    p.N = g.N, p.K = g.K, p.PQ = g.P * g.Q;
+    return p;
+  }
+  conv_dy_bn folded() const { return mrelu_bn_bwd_folded_dy(bp, t); }
+};
+
+// body(g, integers, own, bn) for every layer × activation × (small integers, random floats).
+template <class Body>
+void for_each_layer(const Body& body) {
+  for (const Layer& l : kLayers)
+    for (const ActCase& ac : kActs)
+      for (bool integers : {true, false}) {
+        SCOPED_TRACE(testing::Message() << l.name << " " << ac.name
+                                        << (integers ? " small integers" : " random floats"));
+        const Conv2dGeom g = geom(l);
+        PrevLayer own(output_as_input(g), ac, integers, 200 + uint64_t(&l - kLayers));
+        BnBackward bn(g, own, integers);
+        body(g, integers, own, bn);
+      }
+}
+
+TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
+  for_each_layer([&](const Conv2dGeom& g, bool integers, PrevLayer&, BnBackward& bn) {
+    DeviceBuffer<float> w(integers ? small_ints(size_t(g.w_size()), 45)
+                                   : uniform(size_t(g.w_size()), 45));
+    DeviceBuffer<float> ref(size_t(g.x_size())), got(size_t(g.x_size()));
+    const conv_dy_bn d = bn.folded();
+    CUDA_OK(conv2d_dgrad_v4_simt_128x128(g, bn.dy.get(), w.get(), ref.get(), nullptr));
+    CUDA_OK(conv2d_dgrad_v4_simt_128x128(g, nullptr, w.get(), got.get(), nullptr, d));
+    EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v4";
+    CUDA_OK(conv2d_dgrad_v5_simt_phases(g, bn.dy.get(), w.get(), ref.get(), nullptr));
+    CUDA_OK(conv2d_dgrad_v5_simt_phases(g, nullptr, w.get(), got.get(), nullptr, d));
+    EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v5";
+    CUDA_OK(conv2d_dgrad_v3_tf32_mma(g, bn.dy.get(), w.get(), ref.get(), nullptr));
+    CUDA_OK(conv2d_dgrad_v3_tf32_mma(g, nullptr, w.get(), got.get(), nullptr, d));
+    EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v3";
+    EXPECT_TRUE(got.guard_intact());
+  });
+}
+
+// wgrad, alone and (for the layer's masked activations) with the input's own prologue too
+// (x = the previous layer's y, x_act).
+TEST(ConvDyBn, WgradFromDaAndYEqualsWgradOfDy) {
+  for_each_layer([&](const Conv2dGeom& g, bool integers, PrevLayer& own, BnBackward& bn) {
+    PrevLayer prev(g, kActs[2], integers, 300);  // the input: y_prev with a per-element mask
+    DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+    DeviceBuffer<float> ref(size_t(g.w_size())), got(size_t(g.w_size()));
+    const conv_dy_bn d = bn.folded();
+    const bool both = own.ac.act == Act::MaskedReLU;
+    for (bool with_x_act : {false, true}) {
+      if (with_x_act && !both) continue;
+      SCOPED_TRACE(with_x_act ? "with x_act" : "x as it is");
+      const conv_input_act xa = with_x_act ? prev.act() : conv_input_act{};
+      CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.y.get(), bn.dy.get(), ref.get(), ws.get(),
+                                           nullptr, xa));
+      CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, prev.y.get(), nullptr, got.get(), ws.get(), nullptr,
+                                           xa, d));
+      EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v4";
+      CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), bn.dy.get(), ref.get(), ws.get(),
+                                           nullptr, xa));
+      CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), nullptr, got.get(), ws.get(), nullptr,
+                                           xa, d));
+      EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v3";
+    }
+    EXPECT_TRUE(got.guard_intact());
+  });
+}
+
+// conv_bn_mrelu_bwd with no dy tensor: reduction, constants, folded dgrad and wgrad — equal to the
+// BN backward into dy followed by the same dgrad (v4; v5 when strided) and wgrad (v4).
+TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
+  for_each_layer([&](const Conv2dGeom& g, bool integers, PrevLayer& own, BnBackward& bn) {
+    DeviceBuffer<float> x(integers ? small_ints(size_t(g.x_size()), 51)
+                                   : uniform(size_t(g.x_size()), 51));
+    DeviceBuffer<float> w(small_ints(size_t(g.w_size()), 52));
+    DeviceBuffer<float> dx(size_t(g.x_size())), dw(size_t(g.w_size())), dg(size_t(g.K)),
+        db(size_t(g.K)), ws(size_t(conv_bn_mrelu_bwd_workspace_floats(g)));
+    conv_bn_mrelu_bwd_tensors t;
+    t.x = x.get(), t.w = w.get(), t.da = bn.da.get(), t.y = own.y.get(), t.mean = bn.mean.get();
+    t.invstd = bn.invstd.get(), t.gamma = bn.gamma.get(), t.dx = dx.get(), t.dw = dw.get();
+    t.dgamma = dg.get(), t.dbeta = db.get(), t.workspace = ws.get(), t.y_act = own.act();
+    CUDA_OK(conv_bn_mrelu_bwd(g, t, nullptr));  // t.dy null: folded
+    DeviceBuffer<float> dx_r(size_t(g.x_size())), dw_r(size_t(g.w_size()));
+    DeviceBuffer<float> ws_r(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+    CUDA_OK(g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, bn.dy.get(), w.get(), dx_r.get(), nullptr)
+                         : conv2d_dgrad_v4_simt_128x128(g, bn.dy.get(), w.get(), dx_r.get(),
+                                                        nullptr));
+    CUDA_OK(
+        conv2d_wgrad_v4_simt_split_k(g, x.get(), bn.dy.get(), dw_r.get(), ws_r.get(), nullptr));
+    EXPECT_TRUE(bitwise_equal(dx.download(), dx_r.download()));
+    EXPECT_TRUE(bitwise_equal(dw.download(), dw_r.download()));
+    EXPECT_TRUE(bitwise_equal(dg.download(), bn.dg.download()));
+    EXPECT_TRUE(bitwise_equal(db.download(), bn.db.download()));
+    EXPECT_TRUE(dx.guard_intact());
+  });
+}
+
+// The constants against the host: c1 = γ·invstd, c2 = −c1·dγ/M, c3 = −c1·dβ/M; and in eval mode
+// (running statistics) c2 = c3 = 0, so dy = γ·invstd·dz exactly.
+TEST(ConvDyBn, ConstantsAreTheBnBackwardsOwn) {
+  const Conv2dGeom g = geom(kLayers[0]);
+  PrevLayer own(output_as_input(g), kActs[1], true, 400);
+  BnBackward bn(g, own, true);
+  std::vector<float> c(size_t(kBnBwdCoefFloats * g.K));
+  CUDA_OK(cudaMemcpy(c.data(), mrelu_bn_bwd_folded_dy(bn.bp, bn.t).coef, c.size() * sizeof(float),
+                     cudaMemcpyDeviceToHost));
+  const auto gamma = bn.gamma.download(), invstd = bn.invstd.download(), mean = bn.mean.download();
+  const auto dg = bn.dg.download(), db = bn.db.download(), scale = own.scale.download();
+  const float inv_m = 1.0f / float(g.N * g.P * g.Q);
+  for (int k = 0; k < g.K; ++k) {
+    const float* ck = c.data() + kBnBwdCoefFloats * k;
+    const float c1 = gamma[size_t(k)] * invstd[size_t(k)];
+    EXPECT_EQ(ck[0], scale[size_t(k)]);
+    EXPECT_EQ(ck[2], mean[size_t(k)]);
+    EXPECT_EQ(ck[3], invstd[size_t(k)]);
+    EXPECT_EQ(ck[4], c1);
+    EXPECT_EQ(ck[5], -(c1 * (dg[size_t(k)] * inv_m)));
+    EXPECT_EQ(ck[6], -(c1 * (db[size_t(k)] * inv_m)));
+  }
+  bn.bp.training = false;
+  CUDA_OK(mrelu_bn_bwd(bn.bp, bn.t, nullptr));
+  const auto dy = bn.dy.download(), da = bn.da.download(), y = own.y.download();
+  const int64_t PQ = int64_t(g.P) * g.Q;
+  for (size_t i = 0; i < dy.size(); ++i) {
+    const size_t k = size_t(int64_t(i) / PQ % g.K);
+    const bool pass = std::fma(scale[k], y[i], own.shift_h[k]) > 0.f;
+    ASSERT_EQ(dy[i], (gamma[k] * invstd[k]) * (pass ? da[i] : 0.f)) << i;
+  }
+}
+
+TEST(ConvDyBn, LaunchersRejectBadFolds) {
+  const Conv2dGeom g = geom(kLayers[0]);
+  DeviceBuffer<float> buf(size_t(g.x_size() + g.y_size() + g.w_size()) * 4);
+  conv_dy_bn d;
+  d.da = buf.get(), d.y = buf.get(), d.coef = buf.get(), d.act = Act::ReLU;
+  // dy and a fold at once: which gradient is meant is unclear.
+  EXPECT_EQ(conv2d_dgrad_v4_simt_128x128(g, buf.get(), buf.get(), buf.get(), nullptr, d),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
+                                         {}, d),
+            cudaErrorInvalidValue);
+  // Neither.
+  EXPECT_EQ(conv2d_dgrad_v5_simt_phases(g, nullptr, buf.get(), buf.get(), nullptr),
+            cudaErrorInvalidValue);
+  conv_dy_bn bad = d;
+  bad.coef = buf.get() + 1;  // not 16-byte aligned: the constants are read as float4
+  EXPECT_EQ(conv2d_dgrad_v3_tf32_mma(g, nullptr, buf.get(), buf.get(), nullptr, bad),
+            cudaErrorInvalidValue);
+  bad = d, bad.act = Act::MaskedReLU;  // no mask
+  EXPECT_EQ(conv2d_wgrad_v3_tf32_split_k(g, buf.get(), nullptr, buf.get(), buf.get(), nullptr, {},
+                                         bad),
+            cudaErrorInvalidValue);
+  // The dividing tiles (v2) have no fold.
+  EXPECT_EQ(conv2d_dgrad_v2_register_block(g, nullptr, buf.get(), buf.get(), nullptr),
+            cudaErrorInvalidValue);
+  // conv_bn_mrelu_bwd folds only what da and y determine: stored bits want a dy tensor.
+  conv_bn_mrelu_bwd_tensors t;
+  t.x = t.w = t.da = t.y = t.mean = t.invstd = t.gamma = buf.get();
+  t.dx = t.dw = t.dgamma = t.dbeta = t.workspace = buf.get();
+  DeviceBuffer<uint32_t> bits(size_t(pass_bits_words(g.y_size())));
+  t.bits = bits.get();
+  EXPECT_EQ(conv_bn_mrelu_bwd(g, t, nullptr), cudaErrorInvalidValue);
+}
+
+}  // namespace
