@@ -116,12 +116,13 @@ __global__ void __launch_bounds__(T::threads)
 
 // v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
 inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
-template <class G>                          // conv2d_dgrad_phase_gather, or its _bn twin
+template <class G>  // conv2d_dgrad_phase_gather, or conv2d_dgrad_gather_bn of it
 struct dgrad_phases {
   G g[kMaxDgradPhases];
 };
-static_assert(sizeof(dgrad_phases<detail::conv2d_dgrad_phase_gather_bn>) < 4000,
-              "a kernel's parameters must fit 4 KB");
+static_assert(
+    sizeof(dgrad_phases<detail::conv2d_dgrad_gather_bn<detail::conv2d_dgrad_phase_gather>>) < 4000,
+    "a kernel's parameters must fit 4 KB");
 template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
     conv2d_dgrad_phase_kernel(Conv2dGeom p, dgrad_phases<G> ph, float* __restrict__ dx) {
@@ -188,7 +189,8 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
   const dim3 grid{unsigned(gx), unsigned(gy)};
   if constexpr (T::hoisted) {
     if (dy_bn.active()) {
-      const auto g = detail::conv2d_dgrad_gather_bn::make(p, dy_bn, w);
+      const auto g =
+          detail::conv2d_dgrad_gather_bn<detail::conv2d_dgrad_gather_fast>::make(p, dy_bn, w);
       return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
                     stream, p, g, dx);
     }
@@ -238,11 +240,12 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
   if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
   if (p.stride * p.stride > kMaxDgradPhases)
     return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
-  if (dy_bn.active())
-    return launch_dgrad_phases<detail::conv2d_dgrad_phase_gather_bn>(
-        p, dx, stream, [&](int a, int b) {
-          return detail::conv2d_dgrad_phase_gather_bn::make(p, dy_bn, w, a, b);
-        });
+  using detail::conv2d_dgrad_phase_gather;
+  if (dy_bn.active()) {
+    using G = detail::conv2d_dgrad_gather_bn<conv2d_dgrad_phase_gather>;
+    return launch_dgrad_phases<G>(p, dx, stream,
+                                  [&](int a, int b) { return G::make(p, dy_bn, w, a, b); });
+  }
   return launch_dgrad_phases<detail::conv2d_dgrad_phase_gather>(p, dx, stream, [&](int a, int b) {
     return detail::conv2d_dgrad_phase_gather::make(p, dy, w, a, b);
   });

@@ -55,42 +55,27 @@ struct dy_bn_k {
   }
 };
 
-// dgrad (v3, v4): A = dy at the taps of (n, h, w), computed from da and y.
-struct conv2d_dgrad_gather_bn : conv2d_dgrad_gather_fast {  // its dy is da
+// dgrad: A = dy at the taps of (n, h, w), computed from da and y. Base: conv2d_dgrad_gather_fast
+// (v3, v4) or conv2d_dgrad_phase_gather (v5, one phase of a strided conv); its dy is da, and its
+// a_tap gives the element's offset, channel and position.
+template <class Base>
+struct conv2d_dgrad_gather_bn : Base {
   dy_bn_k bn;
-  static conv2d_dgrad_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t, const float* w) {
-    return {conv2d_dgrad_gather_fast::make(p, t.da, w), dy_bn_k::make(t, p.P * p.Q)};
+  // make(p, t, w) or, for a phase, make(p, t, w, a, b): Base::make's arguments with da for dy.
+  template <class... Phase>
+  static conv2d_dgrad_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t, const float* w,
+                                     Phase... phase) {
+    return {Base::make(p, t.da, w, phase...), dy_bn_k::make(t, p.P * p.Q)};
   }
-  struct a_row_t : conv2d_dgrad_gather_fast::a_row_t {
+  struct a_row_t : Base::a_row_t {
     const float* __restrict__ y_img;  // y[n]
   };
   __device__ __forceinline__ a_row_t a_row(int m) const {
-    const conv2d_dgrad_gather_fast::a_row_t r = conv2d_dgrad_gather_fast::a_row(m);
-    return {r, bn.y + (r.img - dy)};
+    const typename Base::a_row_t r = Base::a_row(m);
+    return {r, bn.y + (r.img - this->dy)};
   }
   __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
-    const dy_tap t = a_tap(row, kk, ok);
-    const float v = bn.dy(row.img[t.idx], row.y_img[t.idx], t.k, t.pq);
-    return t.in ? v : 0.0f;
-  }
-};
-
-// dgrad v5 (one phase of a strided conv): the same, on conv2d_dgrad_phase_gather.
-struct conv2d_dgrad_phase_gather_bn : conv2d_dgrad_phase_gather {
-  dy_bn_k bn;
-  static conv2d_dgrad_phase_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t,
-                                           const float* w, int a, int b) {
-    return {conv2d_dgrad_phase_gather::make(p, t.da, w, a, b), dy_bn_k::make(t, p.P * p.Q)};
-  }
-  struct a_row_t : conv2d_dgrad_phase_gather::a_row_t {
-    const float* __restrict__ y_img;
-  };
-  __device__ __forceinline__ a_row_t a_row(int m) const {
-    const conv2d_dgrad_phase_gather::a_row_t r = conv2d_dgrad_phase_gather::a_row(m);
-    return {r, bn.y + (r.img - dy)};
-  }
-  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
-    const dy_tap t = a_tap(row, kk, ok);
+    const dy_tap t = this->a_tap(row, kk, ok);
     const float v = bn.dy(row.img[t.idx], row.y_img[t.idx], t.k, t.pq);
     return t.in ? v : 0.0f;
   }

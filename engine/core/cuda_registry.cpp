@@ -14,7 +14,7 @@ bool g_registered = false;
 void (*g_initializer)() = nullptr;
 std::mutex g_init_mutex;
 std::atomic<bool> g_allow_tf32{false};
-std::atomic<bool> g_fold_bn_backward{true};
+std::atomic<bool> g_fold_bn_backward{false};
 }  // namespace
 
 const CudaOps* cuda_ops() { return g_registered ? &g_ops : nullptr; }

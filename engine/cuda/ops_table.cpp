@@ -279,9 +279,9 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
 
 // Prologue fusion (t.x_act, t.y_act; one process only): the BN backward recomputes its pass bits
 // from y (y_act), wgrad applies the previous layer's activation to x as it loads it (x_act).
-// Where dz is a function of da and y alone (no stored bits: recomputed, or no activation; no
-// residual to hand dz to), the BN backward is folded into dgrad and wgrad (kernels/conv_dy_bn.h):
-// no dy tensor, one memory pass fewer.
+// With cuda_fold_bn_backward(), where dz is a function of da and y alone (no stored bits:
+// recomputed, or no activation; no residual to hand dz to), the BN backward is folded into dgrad
+// and wgrad (kernels/conv_dy_bn.h): no dy tensor, one memory pass fewer.
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
   SENET_CHECK(!p.sync || (!t.x_act.active() && !t.y_act.active()),

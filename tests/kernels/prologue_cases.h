@@ -26,9 +26,9 @@ struct Layer {
   int N, C, H, W, K, R, S, stride, pad;
 };
 inline const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
-                         {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
-                         {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0},
-                         {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1}};  // H ≠ W
+                                {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
+                                {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0},
+                                {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1}};  // H ≠ W
 
 inline std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
   auto v = small_ints(n, seed, -4, 4);
@@ -93,18 +93,26 @@ inline Conv2dGeom geom(const Layer& l) {
   return conv2d_geom(l.N, l.C, l.H, l.W, l.K, l.R, l.S, l.stride, l.pad);
 }
 
-// body(g, integers, prev) for every layer × activation × (small integers, random floats).
+// body(g, ac, integers, index of the layer) for every layer × activation × (small integers,
+// random floats), each under its SCOPED_TRACE.
 template <class Body>
-void for_each_case(const Body& body) {
+void for_each_layer_act(const Body& body) {
   for (const Layer& l : kLayers)
     for (const ActCase& ac : kActs)
       for (bool integers : {true, false}) {
         SCOPED_TRACE(testing::Message() << l.name << " " << ac.name
                                         << (integers ? " small integers" : " random floats"));
-        const Conv2dGeom g = geom(l);
-        PrevLayer prev(g, ac, integers, 100 + uint64_t(&l - kLayers));
-        body(g, integers, prev);
+        body(geom(l), ac, integers, uint64_t(&l - kLayers));
       }
+}
+
+// body(g, integers, prev): the same, with the layer's input from a previous BN → act layer.
+template <class Body>
+void for_each_case(const Body& body) {
+  for_each_layer_act([&](const Conv2dGeom& g, const ActCase& ac, bool integers, uint64_t i) {
+    PrevLayer prev(g, ac, integers, 100 + i);
+    body(g, integers, prev);
+  });
 }
 
 }  // namespace senet::prologue_cases

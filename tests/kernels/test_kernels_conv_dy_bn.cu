@@ -60,16 +60,11 @@ struct BnBackward {
 // body(g, integers, own, bn) for every layer × activation × (small integers, random floats).
 template <class Body>
 void for_each_layer(const Body& body) {
-  for (const Layer& l : kLayers)
-    for (const ActCase& ac : kActs)
-      for (bool integers : {true, false}) {
-        SCOPED_TRACE(testing::Message() << l.name << " " << ac.name
-                                        << (integers ? " small integers" : " random floats"));
-        const Conv2dGeom g = geom(l);
-        PrevLayer own(output_as_input(g), ac, integers, 200 + uint64_t(&l - kLayers));
-        BnBackward bn(g, own, integers);
-        body(g, integers, own, bn);
-      }
+  for_each_layer_act([&](const Conv2dGeom& g, const ActCase& ac, bool integers, uint64_t i) {
+    PrevLayer own(output_as_input(g), ac, integers, 200 + i);
+    BnBackward bn(g, own, integers);
+    body(g, integers, own, bn);
+  });
 }
 
 TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
@@ -135,11 +130,10 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
     CUDA_OK(conv_bn_mrelu_bwd(g, t, nullptr));  // t.dy null: folded
     DeviceBuffer<float> dx_r(size_t(g.x_size())), dw_r(size_t(g.w_size()));
     DeviceBuffer<float> ws_r(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
-    CUDA_OK(g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, bn.dy.get(), w.get(), dx_r.get(), nullptr)
-                         : conv2d_dgrad_v4_simt_128x128(g, bn.dy.get(), w.get(), dx_r.get(),
-                                                        nullptr));
-    CUDA_OK(
-        conv2d_wgrad_v4_simt_split_k(g, x.get(), bn.dy.get(), dw_r.get(), ws_r.get(), nullptr));
+    CUDA_OK(g.stride > 1
+                ? conv2d_dgrad_v5_simt_phases(g, bn.dy.get(), w.get(), dx_r.get(), nullptr)
+                : conv2d_dgrad_v4_simt_128x128(g, bn.dy.get(), w.get(), dx_r.get(), nullptr));
+    CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, x.get(), bn.dy.get(), dw_r.get(), ws_r.get(), nullptr));
     EXPECT_TRUE(bitwise_equal(dx.download(), dx_r.download()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_r.download()));
     EXPECT_TRUE(bitwise_equal(dg.download(), bn.dg.download()));
@@ -189,9 +183,9 @@ TEST(ConvDyBn, LaunchersRejectBadFolds) {
   // dy and a fold at once: which gradient is meant is unclear.
   EXPECT_EQ(conv2d_dgrad_v4_simt_128x128(g, buf.get(), buf.get(), buf.get(), nullptr, d),
             cudaErrorInvalidValue);
-  EXPECT_EQ(conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr,
-                                         {}, d),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      conv2d_wgrad_v4_simt_split_k(g, buf.get(), buf.get(), buf.get(), buf.get(), nullptr, {}, d),
+      cudaErrorInvalidValue);
   // Neither.
   EXPECT_EQ(conv2d_dgrad_v5_simt_phases(g, nullptr, buf.get(), buf.get(), nullptr),
             cudaErrorInvalidValue);
@@ -200,9 +194,9 @@ TEST(ConvDyBn, LaunchersRejectBadFolds) {
   EXPECT_EQ(conv2d_dgrad_v3_tf32_mma(g, nullptr, buf.get(), buf.get(), nullptr, bad),
             cudaErrorInvalidValue);
   bad = d, bad.act = Act::MaskedReLU;  // no mask
-  EXPECT_EQ(conv2d_wgrad_v3_tf32_split_k(g, buf.get(), nullptr, buf.get(), buf.get(), nullptr, {},
-                                         bad),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      conv2d_wgrad_v3_tf32_split_k(g, buf.get(), nullptr, buf.get(), buf.get(), nullptr, {}, bad),
+      cudaErrorInvalidValue);
   // The dividing tiles (v2) have no fold.
   EXPECT_EQ(conv2d_dgrad_v2_register_block(g, nullptr, buf.get(), buf.get(), nullptr),
             cudaErrorInvalidValue);

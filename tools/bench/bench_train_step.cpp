@@ -6,7 +6,7 @@
 //   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
 //                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
-//                    [--device cuda [--allow-tf32] [--graph] [--no-fold-bn]]
+//                    [--device cuda [--allow-tf32] [--graph] [--fold-bn]]
 // --device cuda needs the build with the CUDA glue, bench_train_step_gpu (tools/bench/gpu/): the
 // step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
 // --graph records forward, loss, zero_grad, backward and the SGD step once as a CUDA graph
@@ -119,9 +119,10 @@ int main(int argc, char** argv) {
   app.add_flag("--graph", graph,
                "CUDA: replay forward, loss, zero_grad, backward and SGD as one CUDA graph (needs "
                "--warmup 2 or more: one eager step, one recording)");
-  bool no_fold_bn = false;
-  app.add_flag("--no-fold-bn", no_fold_bn,
-               "CUDA: the BN backward as its own pass (dy written), not folded into dgrad/wgrad");
+  bool fold_bn = false;
+  app.add_flag("--fold-bn", fold_bn,
+               "CUDA: fold the BN backward into dgrad/wgrad where it can (no dy tensor; "
+               "kernels/conv_dy_bn.h)");
   cli::parse_or_exit(app, argc, argv);
   if (graph && (device != "cuda" || warmup < 2)) {
     std::fprintf(stderr, "bench_train_step: --graph needs --device cuda and --warmup >= 2\n");
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
       return 77;  // no device: a skip for the GPU-day script
     }
     set_cuda_allow_tf32(allow_tf32);
-    set_cuda_fold_bn_backward(!no_fold_bn);
+    set_cuda_fold_bn_backward(fold_bn);
   }
   mc.seed = 1;
   auto model = models::make_model(mc);
@@ -256,7 +257,7 @@ int main(int argc, char** argv) {
       "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
       dev == Device::CUDA ? (std::string(allow_tf32 ? (graph ? "-cuda-tf32-graph" : "-cuda-tf32")
                                                     : (graph ? "-cuda-fp32-graph" : "-cuda-fp32")) +
-                             (no_fold_bn ? "-nofold" : ""))
+                             (fold_bn ? "-foldbn" : ""))
                                 .c_str()
                           : "",
       arch.c_str(), double(mc.width), batch, threads, 1000.0 * double(batch) / med, med,

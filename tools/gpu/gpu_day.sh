@@ -125,7 +125,7 @@ run() {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --graph
-    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --no-fold-bn
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --fold-bn
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last --tf32
   } >"$out/step.log" 2>&1

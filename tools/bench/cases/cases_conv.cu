@@ -402,6 +402,20 @@ void add_conv_cases(HookMap& h) {
                   c.close("dbeta", ddb->download(), b, kTolReduce);
                 }};
   };
+  // A whole layer's backward checked: dx, dw against the CPU's conv backward of the CPU's dy,
+  // dγ, dβ against its BN → masked-ReLU backward.
+  auto layer_bwd_check = [=](P p, std::shared_ptr<BwdIn> in, Vec x, Vec w, auto ddx, auto ddw,
+                             auto ddg, auto ddb) {
+    return [=](Check& c) {
+      Vec g, b, dy, dx, dw;
+      cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
+      cpu_conv_bprop(p, x, w, dy, &dx, &dw);
+      c.close("dx", ddx->download(), dx, kTol);
+      c.close("dw", ddw->download(), dw, kTol);
+      c.close("dgamma", ddg->download(), g, kTolReduce);
+      c.close("dbeta", ddb->download(), b, kTolReduce);
+    };
+  };
   h["conv_bn_mrelu_bwd/bn_bwd+dgrad_v2+wgrad_v2"] = [=](P p, Arena& arena) {
     Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
     auto in = bwd_inputs(p, cpu_conv(p, x, w));
@@ -419,15 +433,7 @@ void add_conv_cases(HookMap& h) {
     t.dx = ddx->get();
     t.dw = ddw->get(), t.dgamma = ddg->get(), t.dbeta = ddb->get(), t.workspace = ws->get();
     return Case{[=] { return conv_bn_mrelu_bwd(p, t, nullptr); },
-                [=](Check& c) {
-                  Vec g, b, dy, dx, dw;
-                  cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
-                  cpu_conv_bprop(p, x, w, dy, &dx, &dw);
-                  c.close("dx", ddx->download(), dx, kTol);
-                  c.close("dw", ddw->download(), dw, kTol);
-                  c.close("dgamma", ddg->download(), g, kTolReduce);
-                  c.close("dbeta", ddb->download(), b, kTolReduce);
-                }};
+                layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb)};
   };
   // The layer backward on the fast kernels, with the pass bits recomputed from y (the layer's
   // scale = γ·invstd, shift = β − μ·scale; the CPU reference's bits are remade with that formula,
@@ -482,15 +488,7 @@ void add_conv_cases(HookMap& h) {
         return conv2d_wgrad_v4_simt_split_k(
             p, t.x, bt.dy, t.dw, t.workspace + mrelu_bn_bwd_workspace_floats(bp), nullptr);
       };
-      return Case{run, [=](Check& c) {
-                    Vec g, b, dy, dx, dw;
-                    cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
-                    cpu_conv_bprop(p, x, w, dy, &dx, &dw);
-                    c.close("dx", ddx->download(), dx, kTol);
-                    c.close("dw", ddw->download(), dw, kTol);
-                    c.close("dgamma", ddg->download(), g, kTolReduce);
-                    c.close("dbeta", ddb->download(), b, kTolReduce);
-                  }};
+      return Case{run, layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb)};
     };
 }
 
