@@ -30,30 +30,39 @@ __device__ __forceinline__ float input_act_apply(const conv_input_act& t, float 
   return input_act_pass(t, x, c, chw, &z) ? z : 0.0f;
 }
 
-// conv_input_act as the gathers use it: no branch on the activation kind per element. The mask
-// byte of element (c, hw) is mask[c·mask_c + hw·mask_hw] — per channel (1, 0), per position
-// (H·W, 1), or without a mask (0, 0) a byte that is always read and never used (relu = relu_all).
-struct input_act_k {
-  const float* __restrict__ scale;
-  const float* __restrict__ shift;
+// Whether the activation of element (c, hw) is a ReLU, without a branch on the activation kind:
+// the mask byte of (c, hw) is mask[c·mask_c + hw·mask_hw] — per channel (1, 0), per position
+// (H·W, 1), or without a mask (0, 0) a valid dummy byte that is always read and never used
+// (relu = relu_all). Shared by the forward prologue (input_act_k) and the folded BN backward
+// (kernels/conv_gather_bn.cuh).
+struct act_relu_k {
   const uint8_t* __restrict__ mask;
   int mask_c, mask_hw;
   bool relu_all, use_mask;
+  // dummy: any readable device byte, read in place of a mask when there is none.
+  static act_relu_k make(Act act, const uint8_t* mask, bool per_channel, int HW,
+                         const void* dummy) {
+    const bool m = act == Act::MaskedReLU;
+    return {m ? mask : static_cast<const uint8_t*>(dummy), m ? (per_channel ? 1 : HW) : 0,
+            m && !per_channel ? 1 : 0, act == Act::ReLU, m};
+  }
+  __device__ __forceinline__ bool operator()(int c, int hw) const {
+    return relu_all | (use_mask & (mask[c * mask_c + hw * mask_hw] != 0));  // no branch
+  }
+};
+
+// conv_input_act as the gathers use it.
+struct input_act_k {
+  const float* __restrict__ scale;
+  const float* __restrict__ shift;
+  act_relu_k relu;
   static input_act_k make(const conv_input_act& t, int HW) {
-    const bool m = t.act == Act::MaskedReLU;
-    return {t.scale,
-            t.shift,
-            m ? t.mask : reinterpret_cast<const uint8_t*>(t.scale),
-            m ? (t.mask_per_channel ? 1 : HW) : 0,
-            m && !t.mask_per_channel ? 1 : 0,
-            t.act == Act::ReLU,
-            m};
+    return {t.scale, t.shift, act_relu_k::make(t.act, t.mask, t.mask_per_channel, HW, t.scale)};
   }
   // x_eff of the in-image element x at channel c, position hw (input_act_apply's value).
   __device__ __forceinline__ float apply(float x, int c, int hw) const {
     const float z = fmaf(scale[c], x, shift[c]);
-    const bool relu = relu_all | (use_mask & (mask[c * mask_c + hw * mask_hw] != 0));  // no branch
-    return relu && !(z > 0.0f) ? 0.0f : z;
+    return relu(c, hw) && !(z > 0.0f) ? 0.0f : z;
   }
 };
 

@@ -29,26 +29,14 @@ __device__ __forceinline__ float bn_bwd_dy(const float4& lo, const float4& hi, b
   return bn_bwd_dy_of_dz(lo, hi, relu && !(z > 0.0f) ? 0.0f : da, y);
 }
 
-// conv_dy_bn as the gathers use it (input_act_k's branch-free mask decode: the mask byte of
-// element (k, pq) is mask[k·mask_c + pq·mask_pq], a dummy byte when there is no mask).
+// conv_dy_bn as the gathers use it (the pass bit's mask decode: act_relu_k, over positions p·Q + q).
 struct dy_bn_k {
   const float* __restrict__ y;
   const float4* __restrict__ coef;  // 2 per channel
-  const uint8_t* __restrict__ mask;
-  int mask_c, mask_pq;
-  bool relu_all, use_mask;
+  act_relu_k relu;
   static dy_bn_k make(const conv_dy_bn& t, int PQ) {
-    const bool m = t.act == Act::MaskedReLU;
-    return {t.y,
-            reinterpret_cast<const float4*>(t.coef),
-            m ? t.mask : reinterpret_cast<const uint8_t*>(t.coef),
-            m ? (t.mask_per_channel ? 1 : PQ) : 0,
-            m && !t.mask_per_channel ? 1 : 0,
-            t.act == Act::ReLU,
-            m};
-  }
-  __device__ __forceinline__ bool relu(int k, int pq) const {
-    return relu_all | (use_mask & (mask[k * mask_c + pq * mask_pq] != 0));
+    return {t.y, reinterpret_cast<const float4*>(t.coef),
+            act_relu_k::make(t.act, t.mask, t.mask_per_channel, PQ, t.coef)};
   }
   __device__ __forceinline__ float dy(float da, float yv, int k, int pq) const {
     return bn_bwd_dy(coef[2 * k], coef[2 * k + 1], relu(k, pq), da, yv);

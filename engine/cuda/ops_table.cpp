@@ -8,6 +8,7 @@
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <algorithm>
 #include <climits>
+#include <optional>
 
 #include "engine/cuda/glue.h"
 #include "engine/cuda/graph.h"
@@ -202,16 +203,16 @@ conv_dy_bn bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t, float* 
   SENET_CUDA_CHECK(mrelu_bn_bwd_reduce(bp, t, stream()));
   const float* dbeta = t.dbeta;
   const float* dgamma = t.dgamma;
-  Scratch<float> sums(p.sync ? 2 * p.C : 0);  // [dβ | dγ] of every rank
+  std::optional<Scratch<float>> sums;  // [dβ | dγ] of every rank
   if (p.sync) {
     // Statistics over every rank: dy needs the whole batch's Σdz, Σdz·x̂; dγ, dβ stay this rank's.
+    float* s = sums.emplace(2 * p.C).get();
     const size_t bytes = size_t(p.C) * sizeof(float);
-    SENET_CUDA_CHECK(cudaMemcpyAsync(sums, t.dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
-    SENET_CUDA_CHECK(
-        cudaMemcpyAsync(sums + p.C, t.dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
+    SENET_CUDA_CHECK(cudaMemcpyAsync(s, t.dbeta, bytes, cudaMemcpyDeviceToDevice, stream()));
+    SENET_CUDA_CHECK(cudaMemcpyAsync(s + p.C, t.dgamma, bytes, cudaMemcpyDeviceToDevice, stream()));
     dist::comm_for(1, "BatchNorm gradient sums")
-        .allreduce_sum(sums.get(), 2 * p.C, "BatchNorm gradient sums");
-    dbeta = sums, dgamma = sums + p.C;
+        .allreduce_sum(s, 2 * p.C, "BatchNorm gradient sums");
+    dbeta = s, dgamma = s + p.C;
   }
   if (t.dy) {
     SENET_CUDA_CHECK(mrelu_bn_bwd_apply(bp, t, dbeta, dgamma, stream()));
@@ -292,13 +293,14 @@ void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
               "conv_bn_act: an activation's backward needs its pass bits, stored or recomputed");
   const bool fold = !t.bits && !t.dresidual && cuda_fold_bn_backward();
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
-  Scratch<float> dy(fold ? 0 : int64_t(g.N) * g.K * g.PQ());
+  std::optional<Scratch<float>> dy;  // none when folded
+  if (!fold) dy.emplace(int64_t(g.N) * g.K * g.PQ());
   mrelu_bn_bwd_tensors bt;
   bt.da = t.da, bt.bits = t.bits, bt.y_act = t.y_act, bt.y = t.y, bt.mean = t.mean;
-  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = fold ? nullptr : dy.get();
+  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = dy ? dy->get() : nullptr;
   bt.dresidual = t.dresidual, bt.dgamma = t.dgamma, bt.dbeta = t.dbeta;
   const conv_dy_bn dy_bn = bn_act_backward_t(p, bt, ws);
-  conv2d_backward_act(g, t.x, t.x_act, t.w, fold ? nullptr : dy.get(), dy_bn, t.dx, t.dw, nullptr);
+  conv2d_backward_act(g, t.x, t.x_act, t.w, bt.dy, dy_bn, t.dx, t.dw, nullptr);
 }
 
 // --- pooling, linear
