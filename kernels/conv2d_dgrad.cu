@@ -25,12 +25,17 @@
 //                      as v4 minus its exact-zero terms.
 //   v3, v4, v5 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
-// Numerics: fp32, one FMA chain per element in ascending (k,r,s) order (v5: the taps that exist): exact for small integers,
+//   v3, v4, v5 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
+//                      reduction tap-major, (r,s,k) instead of (k,r,s), so that a slice lies in one
+//                      tap and a thread decodes it once per slice (dgrad_gather_tap_major).
+// Numerics: fp32, one FMA chain per element in ascending reduction order ((k,r,s), or (r,s,k)
+//   tap-major; v5: the taps that exist): exact for small integers,
 //   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
 //   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
 #include "kernels/conv2d_dgrad.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
@@ -121,7 +126,9 @@ struct dgrad_phases {
   G g[kMaxDgradPhases];
 };
 static_assert(
-    sizeof(dgrad_phases<detail::conv2d_dgrad_gather_bn<detail::conv2d_dgrad_phase_gather>>) < 4000,
+    sizeof(
+        dgrad_phases<detail::conv2d_dgrad_gather_tap_bn<detail::conv2d_dgrad_phase_gather_tap>>) <
+        4000,
     "a kernel's parameters must fit 4 KB");
 template <class T, class G>
 __global__ void __launch_bounds__(T::threads)
@@ -187,19 +194,22 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
   const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
   if (gy > 65535) return cudaErrorInvalidValue;
   const dim3 grid{unsigned(gx), unsigned(gy)};
+  const auto run = [&](const auto& g) {
+    return launch(conv2d_dgrad_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>, grid,
+                  dim3(T::threads), 0, stream, p, g, dx);
+  };
   if constexpr (T::hoisted) {
-    if (dy_bn.active()) {
-      const auto g =
-          detail::conv2d_dgrad_gather_bn<detail::conv2d_dgrad_gather_fast>::make(p, dy_bn, w);
-      return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
-                    stream, p, g, dx);
-    }
+    using namespace detail;
+    if (p.K % T::BK == 0)  // tap-major: every slice inside one tap
+      return dy_bn.active()
+                 ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
+                 : run(conv2d_dgrad_gather_tap::make(p, dy, w));
+    if (dy_bn.active())
+      return run(conv2d_dgrad_gather_bn<conv2d_dgrad_gather_fast>::make(p, dy_bn, w));
   } else {
     if (dy_bn.active()) return cudaErrorInvalidValue;
   }
-  const auto g = detail::dgrad_gather<T>(p, dy, w);
-  return launch(conv2d_dgrad_implicit_gemm_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
-                stream, p, g, dx);
+  return run(detail::dgrad_gather<T>(p, dy, w));
 }
 
 template <class G, class Make>
@@ -240,15 +250,18 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
   if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
   if (p.stride * p.stride > kMaxDgradPhases)
     return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
-  using detail::conv2d_dgrad_phase_gather;
-  if (dy_bn.active()) {
-    using G = detail::conv2d_dgrad_gather_bn<conv2d_dgrad_phase_gather>;
+  using namespace detail;
+  // G::make(p, src, w, a, b) for each phase (a, b), src: dy or dy_bn.
+  const auto run = [&]<class G>(const auto& src) {
     return launch_dgrad_phases<G>(p, dx, stream,
-                                  [&](int a, int b) { return G::make(p, dy_bn, w, a, b); });
-  }
-  return launch_dgrad_phases<detail::conv2d_dgrad_phase_gather>(p, dx, stream, [&](int a, int b) {
-    return detail::conv2d_dgrad_phase_gather::make(p, dy, w, a, b);
-  });
+                                  [&](int a, int b) { return G::make(p, src, w, a, b); });
+  };
+  if (p.K % tile_simt_128x128::BK == 0)  // tap-major: every slice inside one tap
+    return dy_bn.active()
+               ? run.operator()<conv2d_dgrad_gather_tap_bn<conv2d_dgrad_phase_gather_tap>>(dy_bn)
+               : run.operator()<conv2d_dgrad_phase_gather_tap>(dy);
+  return dy_bn.active() ? run.operator()<conv2d_dgrad_gather_bn<conv2d_dgrad_phase_gather>>(dy_bn)
+                        : run.operator()<conv2d_dgrad_phase_gather>(dy);
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,

@@ -29,13 +29,19 @@
 //                      then one thread per y element sums the slices in order z = 0, 1, … and
 //                      adds the bias. grid (⌈NPQ/128⌉, ⌈K/128⌉, splits). Deterministic; the extra
 //                      traffic is 2·splits·|y| floats, small next to the GEMM on such layers.
-// Numerics: fp32, one FMA chain per output in ascending (c,r,s) order, bias added last. With small
+//   v4, v5, v6 when C is a multiple of the tile's BK (8; TF32 16 — every layer but a network's
+//                      first): the reduction tap-major, (r,s,c) instead of (c,r,s), so that a slice
+//                      lies in one tap and a thread decodes it once per slice
+//                      (fprop_gather_tap_major; the fused conv→BN kernels too).
+// Numerics: fp32, one FMA chain per output in ascending reduction order ((c,r,s), or (r,s,c)
+//   tap-major), bias added last. With small
 //   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise
 //   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative;
 //   v6 sums the slices' chains, a different association: a few ulp from v5.
 #include "kernels/conv2d_fprop.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -156,9 +162,10 @@ cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const floa
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
   if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  const auto g = detail::fprop_gather<T>(p, x, w);
-  return launch(conv2d_fprop_implicit_gemm_kernel<T, decltype(g)>, dim3(unsigned(gx), unsigned(gy)),
-                dim3(T::threads), 0, stream, p, g, bias, y);
+  return detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
+    return launch(conv2d_fprop_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>,
+                  dim3(unsigned(gx), unsigned(gy)), dim3(T::threads), 0, stream, p, g, bias, y);
+  });
 }
 }  // namespace
 
@@ -214,10 +221,11 @@ cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const flo
   if (!workspace) return cudaErrorInvalidValue;
   const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
   if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  const auto g = detail::fprop_gather<T>(p, x, w);
-  cudaError_t e = launch(conv2d_fprop_split_k_kernel<T, decltype(g)>,
-                         dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0,
-                         stream, p, g, workspace, slice);
+  cudaError_t e = detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
+    return launch(conv2d_fprop_split_k_kernel<T, std::decay_t<decltype(g)>>,
+                  dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0, stream,
+                  p, g, workspace, slice);
+  });
   if (e != cudaSuccess) return e;
   const int64_t blocks = (p.y_size() + 255) / 256;
   return launch(conv2d_fprop_sum_slices_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p,

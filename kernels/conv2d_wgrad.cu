@@ -28,6 +28,7 @@
 //   backward, kernels/conv_gather_bn.cuh); either, both or neither.
 #include "kernels/conv2d_wgrad.h"
 
+#include "kernels/conv_gather_act.cuh"
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -189,16 +190,15 @@ cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const floa
     const float* dy_src = dy_bn.active() ? dy_bn.da : dy;
     if (x_act.active()) {
       const auto g = conv2d_wgrad_gather_act::make(p, x, dy_src, x_act);
-      e = dy_bn.active()
-              ? launch_wgrad_slices<T>(
-                    p, conv2d_wgrad_gather_bn<conv2d_wgrad_gather_act>::make(g, p, dy_bn), grid,
-                    out, slice, stream)
-              : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
+      e = dy_bn.active() ? launch_wgrad_slices<T>(
+                               p, conv2d_wgrad_gather_bn<conv2d_wgrad_gather_act>::make(g, dy_bn),
+                               grid, out, slice, stream)
+                         : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
     } else {
       const auto g = detail::wgrad_gather<T>(p, x, dy_src);
       e = dy_bn.active()
-              ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_bn<decltype(g)>::make(g, p, dy_bn),
-                                       grid, out, slice, stream)
+              ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_bn<decltype(g)>::make(g, dy_bn), grid,
+                                       out, slice, stream)
               : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
     }
   } else {

@@ -33,6 +33,8 @@
 //   1e-5 relative to max|a|).
 #include "kernels/conv_bn_mrelu_fwd.h"
 
+#include <type_traits>
+
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -173,14 +175,17 @@ cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float*
   if (!grid_ok(p) || !x || !w || !y || !out.count || !out.mean || !out.m2 || !x_act.valid())
     return cudaErrorInvalidValue;
   const dim3 grid(unsigned((p.gemm_m() + T::BM - 1) / T::BM), unsigned((p.K + T::BN - 1) / T::BN));
+  const auto run = [&](const auto& g) {
+    return launch(conv2d_fprop_bn_partials_kernel<T, std::decay_t<decltype(g)>>, grid,
+                  dim3(T::threads), 0, stream, p, g, y, out);
+  };
   if (x_act.active()) {
-    const auto g = detail::conv2d_fprop_gather_act::make(p, x, w, x_act);
-    return launch(conv2d_fprop_bn_partials_kernel<T, decltype(g)>, grid, dim3(T::threads), 0,
-                  stream, p, g, y, out);
+    using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
+    return p.C % T::BK == 0  // tap-major (kernels/conv_gather_fast.cuh)
+               ? run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act))
+               : run(conv2d_fprop_gather_act::make(p, x, w, x_act));
   }
-  const auto g = detail::fprop_gather<T>(p, x, w);
-  return launch(conv2d_fprop_bn_partials_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream,
-                p, g, y, out);
+  return detail::with_fprop_gather<T>(p, x, w, run);
 }
 }  // namespace
 
@@ -246,9 +251,10 @@ cudaError_t launch_infer(const conv_bn_mrelu_fwd_params& p, const float* x, cons
                          float* a, cudaStream_t stream) {
   const dim3 grid(unsigned((p.conv.gemm_m() + T::BM - 1) / T::BM),
                   unsigned((p.conv.K + T::BN - 1) / T::BN));
-  const auto g = detail::fprop_gather<T>(p.conv, x, w_folded);
-  return launch(conv_bn_mrelu_infer_kernel<T, decltype(g)>, grid, dim3(T::threads), 0, stream, p, g,
-                b_folded, mask, residual, a);
+  return detail::with_fprop_gather<T>(p.conv, x, w_folded, [&](const auto& g) {
+    return launch(conv_bn_mrelu_infer_kernel<T, std::decay_t<decltype(g)>>, grid, dim3(T::threads),
+                  0, stream, p, g, b_folded, mask, residual, a);
+  });
 }
 }  // namespace
 

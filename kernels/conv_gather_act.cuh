@@ -33,8 +33,8 @@ __device__ __forceinline__ float input_act_apply(const conv_input_act& t, float 
 // Whether the activation of element (c, hw) is a ReLU, without a branch on the activation kind:
 // the mask byte of (c, hw) is mask[c·mask_c + hw·mask_hw] — per channel (1, 0), per position
 // (H·W, 1), or without a mask (0, 0) a valid dummy byte that is always read and never used
-// (relu = relu_all). Shared by the forward prologue (input_act_k) and the folded BN backward
-// (kernels/conv_gather_bn.cuh).
+// (relu = relu_all). (The folded BN backward, kernels/conv_gather_bn.cuh, keeps the per-channel
+// part in its constants instead and reads a byte only under a per-position mask.)
 struct act_relu_k {
   const uint8_t* __restrict__ mask;
   int mask_c, mask_hw;
@@ -82,6 +82,9 @@ struct conv2d_fprop_gather_act : conv2d_fprop_gather_fast {
     const int hw = in ? h * W + ww : 0, cc = in ? c : 0;
     const float v = act.apply(row.img[cc * H * W + hw], cc, hw);
     return in ? v : 0.0f;
+  }
+  __device__ __forceinline__ float value(float x, int c, int hw) const {
+    return act.apply(x, c, hw);
   }
 };
 

@@ -28,13 +28,13 @@
 namespace senet::detail {
 
 // One element of dy as dgrad's A gathers it from dy[n] (N×K×P×Q): channel k, position pq = p·Q + q,
-// idx = k·P·Q + pq; everything 0 (a valid address) outside the taps, where `in` is false.
+// idx = k·P·Q + pq; both 0 (a valid address) outside the taps, where `in` is false.
 struct dy_tap {
-  int idx, k, pq;
+  int idx, k;
   bool in;
   static __device__ __forceinline__ dy_tap make(bool in, int k, int pq, int PQ) {
-    const int kk = in ? k : 0, p = in ? pq : 0;
-    return {kk * PQ + p, kk, p, in};
+    const int kk = in ? k : 0;
+    return {kk * PQ + (in ? pq : 0), kk, in};
   }
 };
 
@@ -77,6 +77,9 @@ struct conv2d_fprop_gather_fast {
     const float v = row.img[in ? (c * H + h) * W + ww : 0];
     return in ? v : 0.0f;
   }
+  // What the GEMM sees of the in-image element x at channel c, position hw: x itself (the prologue
+  // gather, conv_gather_act.cuh, applies the previous layer's activation).
+  __device__ __forceinline__ float value(float x, int, int) const { return x; }
   using b_col_t = const float*;  // w[k]
   __device__ __forceinline__ b_col_t b_col(int k) const { return w + int64_t(k) * CRS; }
   __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
@@ -116,12 +119,17 @@ struct conv2d_dgrad_gather_fast {
     W.divmod(hw, h, ww);
     return {dy + int64_t(n) * K * P * Q, h + pad, ww + pad};
   }
-  // Where element (row, kk) lives in dy[n]: idx = (k·P + p)·Q + q, its channel k and position
-  // p·Q + q (all 0 when it is a zero tap or padding: `in` false). a() loads it; the folded BN
-  // backward (kernels/conv_gather_bn.cuh) also needs k and the position.
+  // Where element (row, kk) lives in dy[n]: idx = (k·P + p)·Q + q, and its channel k (both 0 when
+  // it is a zero tap or padding: `in` false). a() loads it; the folded BN backward
+  // (kernels/conv_gather_bn.cuh) also needs k.
   __device__ __forceinline__ dy_tap a_tap(const a_row_t& row, int kk, bool ok) const {
-    int k, rs, r, s;
+    int k, rs;
     RS.divmod(kk, k, rs);
+    return tap_at(row, rs, k, ok);
+  }
+  // Channel k at tap rs = r·S + s of the row's pixel.
+  __device__ __forceinline__ dy_tap tap_at(const a_row_t& row, int rs, int k, bool ok) const {
+    int r, s;
     S.divmod(rs, r, s);
     const int ph = row.hp - r, qw = row.wp - s;  // may be < 0: then the quotients are unused
     int pp, ph_rem, q, qw_rem;
@@ -137,10 +145,12 @@ struct conv2d_dgrad_gather_fast {
   }
   using b_col_t = const float*;  // w[0, c]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS.d; }
+  // w[k, c, r, s] from w[0, c], tap rs.
+  __device__ __forceinline__ int w_off(int k, int rs) const { return k * C * RS.d + rs; }
   __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
     int k, rs;
     RS.divmod(kk, k, rs);
-    const float v = col[ok ? k * C * RS.d + rs : 0];
+    const float v = col[ok ? w_off(k, rs) : 0];
     return ok ? v : 0.0f;
   }
 };
@@ -188,8 +198,13 @@ struct conv2d_dgrad_phase_gather {
     return {dy + int64_t(n) * K * P * Q, i + off_h, i2 + off_w};
   }
   __device__ __forceinline__ dy_tap a_tap(const a_row_t& row, int kk, bool ok) const {
-    int k, jj, j, j2;
+    int k, jj;
     RSp.divmod(kk, k, jj);
+    return tap_at(row, jj, k, ok);
+  }
+  // Channel k at the phase's tap jj = j·Sp + j'.
+  __device__ __forceinline__ dy_tap tap_at(const a_row_t& row, int jj, int k, bool ok) const {
+    int j, j2;
     Sp.divmod(jj, j, j2);
     const int pp = row.pi - j, q = row.qi - j2;
     const bool in = ok && unsigned(pp) < unsigned(P) && unsigned(q) < unsigned(Q);
@@ -202,11 +217,16 @@ struct conv2d_dgrad_phase_gather {
   }
   using b_col_t = const float*;  // w[0, c, a, b]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS; }
-  __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
-    int k, jj, j, j2;
-    RSp.divmod(kk, k, jj);
+  // w[k, c, a + σ·j, b + σ·j'] from w[0, c, a, b], tap jj.
+  __device__ __forceinline__ int w_off(int k, int jj) const {
+    int j, j2;
     Sp.divmod(jj, j, j2);
-    const float v = col[ok ? k * CRS + (j * S + j2) * stride : 0];
+    return k * CRS + (j * S + j2) * stride;
+  }
+  __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
+    int k, jj;
+    RSp.divmod(kk, k, jj);
+    const float v = col[ok ? w_off(k, jj) : 0];
     return ok ? v : 0.0f;
   }
   // The dx index of GEMM row m, channel c (N×C×H×W).
@@ -259,5 +279,100 @@ struct conv2d_wgrad_gather_fast {
     return in ? v : 0.0f;
   }
 };
+
+// dgrad, tap-major (v3, v4, v5 when K is a multiple of the tile's BK): Base's GEMM
+// (conv2d_dgrad_gather_fast, or a phase's conv2d_dgrad_phase_gather) with its reduction reordered —
+// kk = tap·K + k instead of k·taps + tap:
+//   A[(n,h,w), (tap,k)] = dy[n, k, p, q] (p, q of the tap, as before),  B[(tap,k), c] = w[k, c, tap].
+// A slice of BK consecutive kk that starts at a multiple of BK then lies inside one tap, so the
+// whole decode — kk into (tap, k), the tap into (r, s), the stride divmods and the bounds, ~40
+// instructions — is a thread's once per slice (a_slice), not once per element: its elements in the
+// slice are the same pixel of channels k + dk (dk = 0, 2, 4, …: the loader's a_kk), each one
+// multiply-add for the address (dk·P·Q floats) and a load (a_at). The loader calls a_slice/a_at
+// when a gather has them (kernels/implicit_gemm_loader.cuh); a() is the same element for any
+// other caller.
+template <class Base>
+struct dgrad_gather_tap_major : Base {
+  fast_divmod Kd;
+  template <class... Args>
+  static dgrad_gather_tap_major make(const Conv2dGeom& p, Args... args) {
+    return {Base::make(p, args...), fast_divmod(p.K)};
+  }
+  using typename Base::a_row_t;
+  struct a_slice_t {
+    const float* __restrict__ at;  // dy[n, k, p, q] of the slice's kk (dy[n] when !in)
+    int i, k;                      // its offset in dy[n] and its channel (0 when !in)
+    bool in;
+  };
+  __device__ __forceinline__ a_slice_t a_slice(const a_row_t& row, int kk, bool ok) const {
+    int tap, k;
+    Kd.divmod(kk, tap, k);
+    const dy_tap t = this->tap_at(row, tap, k, ok);
+    return {row.img + t.idx, t.idx, t.k, t.in};
+  }
+  // The slice's element kk + dk (0 ≤ dk < BK ≤ K: the same tap, channel k + dk, inside dy[n] even
+  // when !in). ok: the loader's kk + dk < k_end.
+  __device__ __forceinline__ float a_at(const a_slice_t& sl, int dk, bool ok) const {
+    const float v = sl.at[dk * this->P * this->Q];
+    return sl.in && ok ? v : 0.0f;
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    return a_at(a_slice(row, kk, ok), 0, true);
+  }
+  __device__ __forceinline__ float b(typename Base::b_col_t col, int kk, bool ok) const {
+    int tap, k;
+    Kd.divmod(kk, tap, k);
+    const float v = col[ok ? this->w_off(k, tap) : 0];
+    return ok ? v : 0.0f;
+  }
+};
+using conv2d_dgrad_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_gather_fast>;
+using conv2d_dgrad_phase_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_phase_gather>;
+
+// fprop, tap-major (when C is a multiple of the tile's BK: every layer but a network's first):
+// the same reorder for fprop's reduction, kk = (r·S + s)·C + c instead of (c·R + r)·S + s —
+//   A[(n,p,q), (r,s,c)] = x[n, c, p·σ − pad + r, q·σ − pad + s],   B[(r,s,c), k] = w[k, c, r, s]
+// — so a thread's slice of A is one input pixel of channels c + dk: a_slice decodes the tap and
+// checks the bounds once, a_at adds dk·H·W. Base: conv2d_fprop_gather_fast, or its prologue
+// (conv2d_fprop_gather_act, conv_gather_act.cuh), whose value() applies the activation of channel
+// c + dk at the slice's position. B's (c, tap) is one divmod, the same for a thread's columns.
+template <class Base>
+struct fprop_gather_tap_major : Base {
+  fast_divmod Cd;
+  template <class... Args>
+  static fprop_gather_tap_major make(const Conv2dGeom& p, Args... args) {
+    return {Base::make(p, args...), fast_divmod(p.C)};
+  }
+  using typename Base::a_row_t;
+  struct a_slice_t {
+    const float* __restrict__ at;  // x[n, c, h, w] of the slice's kk (x[n] when !in)
+    int c, hw;                     // its channel and position (0 when !in)
+    bool in;
+  };
+  __device__ __forceinline__ a_slice_t a_slice(const a_row_t& row, int kk, bool ok) const {
+    int tap, c, r, s;
+    Cd.divmod(kk, tap, c);
+    this->S.divmod(tap, r, s);
+    const int h = row.h0 + r, ww = row.w0 + s;
+    const bool in = ok && unsigned(h) < unsigned(this->H) && unsigned(ww) < unsigned(this->W);
+    const int hw = in ? h * this->W + ww : 0, cc = in ? c : 0;
+    return {row.img + cc * this->H * this->W + hw, cc, hw, in};
+  }
+  // The slice's element kk + dk (0 ≤ dk < BK ≤ C: channel c + dk, inside x[n] even when !in).
+  __device__ __forceinline__ float a_at(const a_slice_t& sl, int dk, bool ok) const {
+    const float v = this->value(sl.at[dk * this->H * this->W], sl.c + dk, sl.hw);
+    return sl.in && ok ? v : 0.0f;
+  }
+  __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
+    return a_at(a_slice(row, kk, ok), 0, true);
+  }
+  __device__ __forceinline__ float b(typename Base::b_col_t col, int kk, bool ok) const {
+    int tap, c;
+    Cd.divmod(kk, tap, c);
+    const float v = col[ok ? c * this->RS.d + tap : 0];
+    return ok ? v : 0.0f;
+  }
+};
+using conv2d_fprop_gather_tap = fprop_gather_tap_major<conv2d_fprop_gather_fast>;
 
 }  // namespace senet::detail

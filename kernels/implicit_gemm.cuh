@@ -45,5 +45,14 @@ auto fprop_gather(const Conv2dGeom& p, const float* x, const float* w) {
     return conv2d_fprop_gather{x,   w,        p.C,   p.H, p.W, p.R,
                                p.S, p.stride, p.pad, p.P, p.Q, int(p.gemm_k())};
 }
+// run(g) with fprop's gather for tile T: for the hoisting tiles the tap-major one
+// (conv_gather_fast.cuh) when C is a multiple of BK, else fprop_gather<T>. Two kernels per launch
+// site, one taken.
+template <class T, class Run>
+auto with_fprop_gather(const Conv2dGeom& p, const float* x, const float* w, Run&& run) {
+  if constexpr (T::hoisted)
+    if (p.C % T::BK == 0) return run(conv2d_fprop_gather_tap::make(p, x, w));
+  return run(fprop_gather<T>(p, x, w));
+}
 
 }  // namespace senet::detail

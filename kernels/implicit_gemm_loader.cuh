@@ -10,7 +10,9 @@
 // along kk instead (wgrad: A[k][(n,p,q)] = dy[n,k,p,q], consecutive pixels) sets
 // `a_kk_fastest = true`, and A is then read like B: kk = tid mod BK, m = m0 + tid div BK +
 // l·(threads/BK) — consecutive threads on consecutive pixels of one dy row, where the m-fastest
-// order would put them PQ floats apart. The rows and columns are decoded
+// order would put them PQ floats apart. A gather with `a_slice` and `a_at` (tap-major dgrad,
+// conv_gather_fast.cuh) has the thread's A elements of a slice — one row, kk = kk₀ + dk — decoded
+// once per slice: a_slice(row, kk₀), then a_at(slice, dk) per element. The rows and columns are decoded
 // once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
 // them to shared memory as As[kk·LDA + m − m0] and Bs[kk·LDB + n − n0]: the register hop is what
 // lets a main loop issue slice s+1's global loads before it computes slice s.
@@ -31,9 +33,16 @@ constexpr bool a_kk_fastest() {
     return false;
 }
 
+// Whether G decodes A once per slice (a_slice, a_at: conv2d_dgrad_gather_tap).
+template <class G>
+constexpr bool a_by_slice() {
+  return requires { typename G::a_slice_t; };
+}
+
 template <class T, class G, bool kTf32>
 struct tile_loader {
-  static constexpr bool kAkk = a_kk_fastest<G>();
+  static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>();
+  static_assert(!(kAkk && kSlice), "a slice is one row's");
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
                 "each thread loads fixed rows and columns");
   static constexpr int A_LOADS = T::BK * T::BM / T::threads, B_LOADS = T::BK * T::BN / T::threads;
@@ -76,10 +85,17 @@ struct tile_loader {
   }
   // Slice [k0, k0 + BK) of A and B into registers.
   __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
+    if constexpr (kSlice) {  // one decode for the thread's A_LOADS elements of the slice
+      const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0]);
 #pragma unroll
-    for (int l = 0; l < A_LOADS; ++l) {
-      const int k = k0 + a_kk(l), r = kAkk ? l : 0;
-      ra[l] = round(g.a(arow[r], k, a_ok[r] && k < k_end));
+      for (int l = 0; l < A_LOADS; ++l)
+        ra[l] = round(g.a_at(sl, a_kk(l) - a_kk(0), k0 + a_kk(l) < k_end));
+    } else {
+#pragma unroll
+      for (int l = 0; l < A_LOADS; ++l) {
+        const int k = k0 + a_kk(l), r = kAkk ? l : 0;
+        ra[l] = round(g.a(arow[r], k, a_ok[r] && k < k_end));
+      }
     }
     const int kb = k0 + tid % T::BK;
 #pragma unroll

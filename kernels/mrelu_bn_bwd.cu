@@ -6,14 +6,15 @@
 //   x̂ = (y − μ_k)·invstd_k  (recomputed from y, never stored)
 //   dβ_k = Σ dz,  dγ_k = Σ dz·x̂
 //   training: dy = s_k·(dz − dβ_k/M − x̂·dγ_k/M);   eval (μ, σ constants): dy = s_k·dz
-//   evaluated as dy = fmaf(c1, dz, fmaf(c2, x̂, c3)) with the per-channel constants c1 = s_k,
-//   c2 = −s_k·dγ_k/M, c3 = −s_k·dβ_k/M (eval: 0, 0) — the form dgrad and wgrad evaluate when
-//   the BN backward is folded into them (kernels/conv_dy_bn.h), so both give the same bits.
+//   evaluated as dy = fmaf(c1, dz, fmaf(c2', y, c3')) with the per-channel constants c1 = s_k,
+//   c2' = −s_k·(dγ_k/M)·invstd_k, c3' = −s_k·dβ_k/M − c2'·μ_k (eval: 0, 0) — the form dgrad and
+//   wgrad evaluate when the BN backward is folded into them (kernels/conv_dy_bn.h), so both give
+//   the same bits.
 // Launches:
 //   1 mrelu_bn_bwd_reduce_tile: block 256, grid (⌈M/1024⌉, K); a block sums dz and dz·x̂ over its
 //     1024 (n,p,q) of channel k (block_sum: warp shuffles, fixed order) → partial[t][k].
 //   2 mrelu_bn_bwd_merge: one thread per channel adds the partials in tile order (double) → dβ, dγ.
-//   3 mrelu_bn_bwd_coefficients: one thread per channel → {scale, shift, μ, invstd, c1, c2, c3, 0}.
+//   3 mrelu_bn_bwd_coefficients: one thread per channel → {scale, shift, c1, c2', c3', relu, 0, 0}.
 //   4 mrelu_bn_bwd_elementwise: block 256, grid-stride; reads da, bits, y; writes dy (and dr).
 //   Memory passes: read da+y twice, write dy (+dr): the minimum with whole-batch reductions.
 // conv_bn_mrelu_bwd: then dgrad(dy, w) and wgrad(x, dy) (kernels/conv2d_{dgrad,wgrad}.cu); or,
@@ -27,6 +28,7 @@
 #include "kernels/block_reduce.cuh"
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_wgrad.h"
+#include "kernels/conv_gather_act.cuh"
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 
@@ -86,21 +88,24 @@ __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restr
   dgamma[k] = float(dg);
 }
 
-// Per channel: {scale, shift, μ, invstd} and {c1, c2, c3, 0} (kernels/conv_dy_bn.h). scale and
-// shift (the pass bit's z) only when they are given (y_act); 0 otherwise, and then unused.
+// Per channel: {scale, shift, c1, c2'} and {c3', relu, 0, 0} (kernels/conv_dy_bn.h). scale, shift
+// and relu (the pass bit's) only when they are given (y_act); 0 otherwise, and then unused.
 __global__ void mrelu_bn_bwd_coefficients_kernel(
-    mrelu_bn_bwd_params p, const float* __restrict__ scale, const float* __restrict__ shift,
-    const float* __restrict__ mean, const float* __restrict__ invstd,
-    const float* __restrict__ gamma, const float* __restrict__ dbeta,
-    const float* __restrict__ dgamma, float4* __restrict__ coef) {
+    mrelu_bn_bwd_params p, conv_input_act y_act, const float* __restrict__ mean,
+    const float* __restrict__ invstd, const float* __restrict__ gamma,
+    const float* __restrict__ dbeta, const float* __restrict__ dgamma, float4* __restrict__ coef) {
   const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
   if (k >= p.K) return;
   const float inv_m = 1.0f / float(p.count > 0 ? p.count : p.M());
   const float c1 = gamma[k] * invstd[k];
-  const float c2 = p.training ? -(c1 * (dgamma[k] * inv_m)) : 0.0f;
-  const float c3 = p.training ? -(c1 * (dbeta[k] * inv_m)) : 0.0f;
-  coef[2 * k] = make_float4(scale ? scale[k] : 0.0f, shift ? shift[k] : 0.0f, mean[k], invstd[k]);
-  coef[2 * k + 1] = make_float4(c1, c2, c3, 0.0f);
+  const float c2 = p.training ? -(c1 * (dgamma[k] * inv_m)) * invstd[k] : 0.0f;
+  const float c3 = p.training ? fmaf(-c2, mean[k], -(c1 * (dbeta[k] * inv_m))) : 0.0f;
+  const bool on = y_act.scale != nullptr;  // y_act.active(), a host function
+  const bool relu =
+      on && (y_act.act == Act::ReLU ||
+             (y_act.act == Act::MaskedReLU && y_act.mask_per_channel && y_act.mask[k] != 0));
+  coef[2 * k] = make_float4(on ? y_act.scale[k] : 0.0f, on ? y_act.shift[k] : 0.0f, c1, c2);
+  coef[2 * k + 1] = make_float4(c3, relu ? 1.0f : 0.0f, 0.0f, 0.0f);
 }
 
 __global__ void __launch_bounds__(256)
@@ -156,8 +161,8 @@ cudaError_t mrelu_bn_bwd_coefficients(mrelu_bn_bwd_params p, const mrelu_bn_bwd_
     return cudaErrorInvalidValue;
   float* coef = t.workspace + coef_offset(p);
   return launch(mrelu_bn_bwd_coefficients_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0,
-                stream, p, t.y_act.scale, t.y_act.shift, t.mean, t.invstd, t.gamma, dbeta_all,
-                dgamma_all, reinterpret_cast<float4*>(coef));
+                stream, p, t.y_act, t.mean, t.invstd, t.gamma, dbeta_all, dgamma_all,
+                reinterpret_cast<float4*>(coef));
 }
 
 cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
@@ -175,7 +180,9 @@ cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors
 conv_dy_bn mrelu_bn_bwd_folded_dy(const mrelu_bn_bwd_params& p, const mrelu_bn_bwd_tensors& t) {
   conv_dy_bn d;
   d.da = t.da, d.y = t.y, d.coef = t.workspace + coef_offset(p);
-  d.mask = t.y_act.mask, d.act = t.y_act.act, d.mask_per_channel = t.y_act.mask_per_channel;
+  // A per-channel activation is in the constants' relu flag; a per-position mask is read per element.
+  if (t.y_act.active() && t.y_act.act == Act::MaskedReLU && !t.y_act.mask_per_channel)
+    d.mask = t.y_act.mask;
   return d;
 }
 

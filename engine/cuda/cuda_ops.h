@@ -189,10 +189,11 @@ bool cuda_allow_tf32();
 
 // Whether a fused conv-BN-act layer's backward folds the BN backward into dgrad and wgrad where
 // it can (no stored pass bits, no residual: kernels/conv_dy_bn.h) — one memory pass and the dy
-// buffer fewer, for ~14 % more main-loop instructions in dgrad (tools/gpu/sass_report.py). The
-// static estimate (kernels/README.md, step 9) has the extra instructions costing more than the
-// pass saves on an H100/H200-class GPU, so false by default until a GPU measures it
-// (tools/gpu/gpu_day.sh times both). The results are bitwise the same either way.
+// buffer fewer, for ~10 % more main-loop instructions in dgrad and ~7 % in wgrad
+// (tools/gpu/sass_report.py). The static estimate (kernels/README.md, step 9) has the extra
+// instructions costing more than the pass saves on an H100/H200-class GPU, so false by default
+// until a GPU measures it (tools/gpu/gpu_day.sh times both). The results are bitwise the same
+// either way.
 void set_cuda_fold_bn_backward(bool on);
 bool cuda_fold_bn_backward();
 

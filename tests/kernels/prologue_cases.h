@@ -28,7 +28,11 @@ struct Layer {
 inline const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
                                 {"3x3/s2", 2, 4, 8, 8, 5, 3, 3, 2, 1},
                                 {"1x1/s2", 3, 6, 6, 6, 4, 1, 1, 2, 0},
-                                {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1}};  // H ≠ W
+                                {"3x3/s1 7x5", 2, 3, 7, 5, 4, 3, 3, 1, 1},  // H ≠ W
+                                // C and K multiples of the tiles' BK (8, TF32 16): the
+                                // tap-major gathers of fprop and dgrad
+                                {"3x3/s1 C16 K16", 2, 16, 5, 6, 16, 3, 3, 1, 1},
+                                {"3x3/s2 C8 K8", 2, 8, 7, 6, 8, 3, 3, 2, 1}};
 
 inline std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
   auto v = small_ints(n, seed, -4, 4);

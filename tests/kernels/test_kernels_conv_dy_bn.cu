@@ -1,6 +1,6 @@
 // tests/kernels/test_kernels_conv_dy_bn.cu — the BN backward folded into dgrad and wgrad (issue 16,
 // item 3; kernels/conv_dy_bn.h): a dgrad or wgrad that reads the layer's da and y and computes
-// dy = fmaf(c1, dz, fmaf(c2, x̂, c3)) while loading must equal the same kernel on the dy that
+// dy = fmaf(c1, dz, fmaf(c2', y, c3')) while loading must equal the same kernel on the dy that
 // mrelu_bn_bwd's element-wise kernel writes, bitwise — the same expression on the same
 // per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32) and
 // v5 (the phases of a strided conv: its own gather), wgrad v4 and v3 (also with the input's
@@ -142,8 +142,9 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
   });
 }
 
-// The constants against the host: c1 = γ·invstd, c2 = −c1·dγ/M, c3 = −c1·dβ/M; and in eval mode
-// (running statistics) c2 = c3 = 0, so dy = γ·invstd·dz exactly.
+// The constants against the host: c1 = γ·invstd, c2' = −c1·(dγ/M)·invstd, c3' = −c1·dβ/M − c2'·μ,
+// the channel's relu flag; and in eval mode (running statistics) c2' = c3' = 0, so
+// dy = γ·invstd·dz exactly.
 TEST(ConvDyBn, ConstantsAreTheBnBackwardsOwn) {
   const Conv2dGeom g = geom(kLayers[0]);
   PrevLayer own(output_as_input(g), kActs[1], true, 400);
@@ -156,13 +157,14 @@ TEST(ConvDyBn, ConstantsAreTheBnBackwardsOwn) {
   const float inv_m = 1.0f / float(g.N * g.P * g.Q);
   for (int k = 0; k < g.K; ++k) {
     const float* ck = c.data() + kBnBwdCoefFloats * k;
-    const float c1 = gamma[size_t(k)] * invstd[size_t(k)];
-    EXPECT_EQ(ck[0], scale[size_t(k)]);
-    EXPECT_EQ(ck[2], mean[size_t(k)]);
-    EXPECT_EQ(ck[3], invstd[size_t(k)]);
-    EXPECT_EQ(ck[4], c1);
-    EXPECT_EQ(ck[5], -(c1 * (dg[size_t(k)] * inv_m)));
-    EXPECT_EQ(ck[6], -(c1 * (db[size_t(k)] * inv_m)));
+    const size_t ku = size_t(k);
+    const float c1 = gamma[ku] * invstd[ku], c2 = -(c1 * (dg[ku] * inv_m)) * invstd[ku];
+    EXPECT_EQ(ck[0], scale[ku]);
+    EXPECT_EQ(ck[1], own.shift_h[ku]);
+    EXPECT_EQ(ck[2], c1);
+    EXPECT_EQ(ck[3], c2);
+    EXPECT_EQ(ck[4], std::fma(-c2, mean[ku], -(c1 * (db[ku] * inv_m))));
+    EXPECT_EQ(ck[5], 1.0f);  // ReLU
   }
   bn.bp.training = false;
   CUDA_OK(mrelu_bn_bwd(bn.bp, bn.t, nullptr));
@@ -175,11 +177,32 @@ TEST(ConvDyBn, ConstantsAreTheBnBackwardsOwn) {
   }
 }
 
+// The pass bit's relu: a per-channel flag in the constants (ReLU everywhere, a per-channel mask's
+// byte, none without an activation), and the mask itself only under a per-position mask.
+TEST(ConvDyBn, ReluIsAChannelFlagOrAPositionMask) {
+  const Conv2dGeom g = geom(kLayers[0]);
+  for (const ActCase& ac : kActs) {
+    SCOPED_TRACE(ac.name);
+    PrevLayer own(output_as_input(g), ac, true, 410);
+    BnBackward bn(g, own, true);
+    const conv_dy_bn d = mrelu_bn_bwd_folded_dy(bn.bp, bn.t);
+    std::vector<float> c(size_t(kBnBwdCoefFloats * g.K));
+    CUDA_OK(cudaMemcpy(c.data(), d.coef, c.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    const bool per_position = ac.act == Act::MaskedReLU && !ac.per_channel;
+    EXPECT_EQ(d.mask, per_position ? own.mask.get() : nullptr);
+    for (int k = 0; k < g.K; ++k) {
+      const bool relu = ac.act == Act::ReLU ||
+                        (ac.act == Act::MaskedReLU && ac.per_channel && own.mask_h[size_t(k)]);
+      EXPECT_EQ(c[size_t(kBnBwdCoefFloats * k + 5)], relu ? 1.0f : 0.0f) << k;
+    }
+  }
+}
+
 TEST(ConvDyBn, LaunchersRejectBadFolds) {
   const Conv2dGeom g = geom(kLayers[0]);
   DeviceBuffer<float> buf(size_t(g.x_size() + g.y_size() + g.w_size()) * 4);
   conv_dy_bn d;
-  d.da = buf.get(), d.y = buf.get(), d.coef = buf.get(), d.act = Act::ReLU;
+  d.da = buf.get(), d.y = buf.get(), d.coef = buf.get();
   // dy and a fold at once: which gradient is meant is unclear.
   EXPECT_EQ(conv2d_dgrad_v4_simt_128x128(g, buf.get(), buf.get(), buf.get(), nullptr, d),
             cudaErrorInvalidValue);
@@ -193,7 +216,7 @@ TEST(ConvDyBn, LaunchersRejectBadFolds) {
   bad.coef = buf.get() + 1;  // not 16-byte aligned: the constants are read as float4
   EXPECT_EQ(conv2d_dgrad_v3_tf32_mma(g, nullptr, buf.get(), buf.get(), nullptr, bad),
             cudaErrorInvalidValue);
-  bad = d, bad.act = Act::MaskedReLU;  // no mask
+  bad = d, bad.y = nullptr;  // no y
   EXPECT_EQ(
       conv2d_wgrad_v3_tf32_split_k(g, buf.get(), nullptr, buf.get(), buf.get(), nullptr, {}, bad),
       cudaErrorInvalidValue);

@@ -1,6 +1,7 @@
 """tests/sass/test_sass_report.py — tools/gpu/sass_report.py's reading of cuobjdump's output, on
 hand-written SASS and resource lines (no CUDA needed): instructions and predicates, loops from
-backward branches, the main loop (most FFMA, of equals the innermost) and its mix, names."""
+backward branches, the main loop (most FFMA, of equals the innermost) and its mix along one
+iteration's longest path, names."""
 from __future__ import annotations
 
 import sass_report as sr
@@ -65,6 +66,36 @@ def test_equal_ffma_prefers_the_innermost() -> None:
     k.insns = [i for i in k.insns if i[0] != 0x70]
     m = sr.main_loop(k)
     assert m is not None and (m.length, m.ffma) == (5, 2)
+
+
+# A k-loop whose loads are skipped on the last iteration (0x10) and compiled twice behind a
+# launch-uniform branch (0x20: with a mask byte, 0x30–0x50, or without, 0x60).
+BRANCHY = """
+        Function : _ZN5senet7branchyEv
+        /*0000*/                   FFMA R0, R1, R2, R0 ;
+        /*0010*/               @P0 BRA 0x80 ;
+        /*0020*/              @!P1 BRA 0x60 ;
+        /*0030*/                   LDG.E.U8 R3, desc[UR4][R4.64] ;
+        /*0040*/                   LDG.E R5, desc[UR4][R6.64] ;
+        /*0050*/                   BRA 0x70 ;
+        /*0060*/                   LDG.E R5, desc[UR4][R6.64] ;
+        /*0070*/                   STS [R8], R5 ;
+        /*0080*/                   FFMA R0, R5, R2, R0 ;
+        /*0090*/              @!P2 BRA 0x00 ;
+        /*00a0*/                   EXIT ;
+"""
+
+
+def test_mix_follows_the_longest_path() -> None:
+    kernels: dict[str, sr.Kernel] = {}
+    sr.parse_sass(BRANCHY, kernels)
+    k = kernels["_ZN5senet7branchyEv"]
+    m = sr.main_loop(k)
+    # 10 instructions in the body; one iteration issues at most 9: the loads not skipped, the
+    # longer arm (0x30, 0x40, 0x50), not the other (0x60).
+    assert m is not None and (m.length, m.ffma) == (9, 2)
+    assert sr.longest_path([i for i in k.insns if i[0] <= 0x90]) == [
+        "FFMA", "BRA", "BRA", "LDG.E.U8", "LDG.E", "BRA", "STS", "FFMA", "BRA"]
 
 
 def test_short_names() -> None:

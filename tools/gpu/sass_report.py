@@ -16,9 +16,12 @@ How the main loop is found: SASS prints each branch with its target address, so 
 backward branch (`BRA target` with target ≤ its own address) and its body is [target, branch].
 The main loop is the loop whose body holds the most FFMA + HMMA instructions (of equals, the
 shortest) — for an implicit-GEMM kernel, the k-loop over the shared-memory tiles, with the tile
-loads in it. The mix is static: each instruction of the body counted once, so a nested loop (a
-tile-load loop inside the k-loop) counts once although it runs several times: an upper bound on
-the FFMA share of what the loop issues. Its mix:
+loads in it. Its mix is that of one iteration's longest path: from the body's first instruction to
+its back branch, following the forward branches — an if/else in the body (nvcc's two versions of a
+load when a launch-uniform pointer may be null, say) counts its longer arm, not both, and a skip
+taken only on the last iteration (`if (more) load`) counts as not taken. Static otherwise: a nested
+loop (a tile-load loop inside the k-loop) counts once although it runs several times, so the FFMA
+share is an upper bound on what the loop issues where it has one. Its mix:
   ffma%    FFMA (and FFMA2) / all instructions in the body: the share of issue slots doing math
   hmma     tensor-core MMA instructions in the body (HMMA/ HGMMA)
   lds      shared-memory loads in the body, and how many are 128-bit (LDS.128)
@@ -132,19 +135,55 @@ def loops(k: Kernel) -> list[tuple[int, int]]:
     """[(start, end)] of every backward branch's body, by address."""
     out = []
     for addr, op, text in k.insns:
-        if op.startswith("BRA"):
-            target = re.search(r"0x([0-9a-f]+)", text.split("BRA", 1)[1])
-            if target and int(target.group(1), 16) <= addr:
-                out.append((int(target.group(1), 16), addr))
+        target = branch_target(op, text)
+        if target is not None and target <= addr:
+            out.append((target, addr))
     return out
 
 
+def branch_target(op: str, text: str) -> int | None:
+    """The address a BRA jumps to (None for any other instruction)."""
+    if not op.startswith("BRA"):
+        return None
+    target = re.search(r"0x([0-9a-f]+)", text.split("BRA", 1)[1])
+    return int(target.group(1), 16) if target else None
+
+
+def longest_path(body: list[tuple[int, str, str]]) -> list[str]:
+    """The opcodes on the longest path from body[0] to body[-1] (the back branch) over fall-through
+    and forward branches inside the body; the whole body when no path reaches its end."""
+    index = {addr: i for i, (addr, _, _) in enumerate(body)}
+    best: list[int | None] = [None] * len(body)  # instructions on the longest path to i
+    prev: list[int] = [-1] * len(body)
+    best[0] = 1
+    for i, (addr, op, text) in enumerate(body):
+        if best[i] is None:
+            continue
+        conditional = text.startswith("@") and not text.startswith("@PT ")
+        succ = []
+        target = branch_target(op, text)
+        if target is not None and target > addr and target in index:
+            succ.append(index[target])
+        if (target is None and op != "EXIT") or conditional:
+            succ.append(i + 1)
+        for j in succ:
+            if j < len(body) and (best[j] is None or best[i] + 1 > best[j]):
+                best[j], prev[j] = best[i] + 1, i
+    if best[-1] is None:
+        return [op for _, op, _ in body]
+    path, i = [], len(body) - 1
+    while i >= 0:
+        path.append(body[i][1])
+        i = prev[i]
+    return path[::-1]
+
+
 def loop_mix(k: Kernel, start: int, end: int) -> LoopMix:
-    ops = Counter(op.split(".")[0] for addr, op, _ in k.insns if start <= addr <= end)
-    body = [op for addr, op, _ in k.insns if start <= addr <= end]
-    return LoopMix(length=len(body), ffma=ops["FFMA"] + ops["FFMA2"],
+    path = longest_path([insn for insn in k.insns if start <= insn[0] <= end])
+    ops = Counter(op.split(".")[0] for op in path)
+    return LoopMix(length=len(path), ffma=ops["FFMA"] + ops["FFMA2"],
                    hmma=ops["HMMA"] + ops["HGMMA"], lds=ops["LDS"],
-                   lds128=sum(1 for op in body if op.startswith("LDS.128")))
+                   lds128=sum(1 for op in path if op.startswith("LDS.128")))
 
 
 def main_loop(k: Kernel) -> LoopMix | None:
