@@ -25,6 +25,7 @@
 //                      as v4 minus its exact-zero terms.
 //   v3, v4, v5 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
+//                      (v5 folds tap-major only; other K fold through v4.)
 //   v3, v4, v5 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
 //                      reduction tap-major, (r,s,k) instead of (k,r,s), so that a slice lies in one
 //                      tap and a thread decodes it once per slice (dgrad_gather_tap_major).
@@ -121,7 +122,7 @@ __global__ void __launch_bounds__(T::threads)
 
 // v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
 inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
-template <class G>  // conv2d_dgrad_phase_gather, or conv2d_dgrad_gather_bn of it
+template <class G>  // conv2d_dgrad_phase_gather, its tap-major form, or the fold of that
 struct dgrad_phases {
   G g[kMaxDgradPhases];
 };
@@ -260,8 +261,9 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
     return dy_bn.active()
                ? run.operator()<conv2d_dgrad_gather_tap_bn<conv2d_dgrad_phase_gather_tap>>(dy_bn)
                : run.operator()<conv2d_dgrad_phase_gather_tap>(dy);
-  return dy_bn.active() ? run.operator()<conv2d_dgrad_gather_bn<conv2d_dgrad_phase_gather>>(dy_bn)
-                        : run.operator()<conv2d_dgrad_phase_gather>(dy);
+  // Other K fold through v4 (its zero taps add exact zeros: the same sums).
+  if (dy_bn.active()) return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
+  return run.operator()<conv2d_dgrad_phase_gather>(dy);
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,

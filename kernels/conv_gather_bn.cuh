@@ -46,16 +46,13 @@ struct dy_bn_k {
 };
 
 // dgrad: A = dy at the taps of (n, h, w), computed from da and y. Base: conv2d_dgrad_gather_fast
-// (v3, v4) or conv2d_dgrad_phase_gather (v5, one phase of a strided conv); its dy is da, and its
-// a_tap gives the element's offset, channel and position.
+// (v3, v4 when K is not a multiple of BK; else the tap-major gather below); its dy is da, and its
+// a_tap gives the element's offset and channel.
 template <class Base>
 struct conv2d_dgrad_gather_bn : Base {
   dy_bn_k bn;
-  // make(p, t, w) or, for a phase, make(p, t, w, a, b): Base::make's arguments with da for dy.
-  template <class... Phase>
-  static conv2d_dgrad_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t, const float* w,
-                                     Phase... phase) {
-    return {Base::make(p, t.da, w, phase...), dy_bn_k::make(t)};
+  static conv2d_dgrad_gather_bn make(const Conv2dGeom& p, const conv_dy_bn& t, const float* w) {
+    return {Base::make(p, t.da, w), dy_bn_k::make(t)};
   }
   struct a_row_t : Base::a_row_t {
     const float* __restrict__ y_img;  // y[n]
