@@ -19,7 +19,7 @@
 // unchanged:
 //   row(i) = warp_m·WM + (i/2)·16 + (i mod 2)·8 + g,   col(j) = warp_n·WN + (j/2)·8 + 2t + (j mod 2)
 //   acc[2mt + r][2nt + c] is mma tile (mt, nt)'s accumulator c[2r + c].
-// Numerics: A and B are rounded to TF32 (round to nearest, ties away) once, when loaded; products
+// Numerics: A and B are rounded to TF32 (round to nearest, ties to even) once, when loaded; products
 // exact, sums in fp32 in kk ascending order. Exact (bitwise equal to the FP32 kernels) when every
 // value is a small integer; on random data within ~1e-3 relative of FP32 (|Δ| ≲ 2⁻¹¹·Σ|a·b|).
 #pragma once

@@ -3,8 +3,10 @@
 // its CPU emulation, so the same kernels run in CI. Device code only (included by kernels/*.cu).
 //
 // TF32 ("tensor float 32"): fp32's sign and 8-bit exponent, 10 of its 23 mantissa bits — the 13
-// low bits are zero. to_tf32(x) rounds to nearest, ties away from zero (PTX cvt.rna.tf32.f32):
-//   bits(x) + 0x1000, then clear the 13 low bits (finite x; ±inf and NaN pass through).
+// low bits are zero. to_tf32(x) rounds to nearest, ties to even (PTX cvt.rn.tf32.f32, sm_90's
+// one-instruction F2FP.TF32; cvt.rna, ties away, costs three there — 2 instructions more per
+// gathered element of a TF32 main loop — and sm_80 has no cvt.rn.tf32, so it gets the bit form):
+//   bits(x) + 0xfff + (bit 13 of x), then clear the 13 low bits (finite x; ±inf and NaN pass).
 // A product of two TF32 values has ≤ 22 significant bits, so it is exact in fp32; the products are
 // summed in fp32 (the tensor core's internal order is not documented: results equal the FP32
 // kernels bitwise only where every partial sum is exact, e.g. small integers).
@@ -27,15 +29,16 @@
 
 namespace senet::detail {
 
-// x rounded to TF32 (nearest, ties away from zero), returned as an fp32 with the 13 low bits zero.
+// x rounded to TF32 (nearest, ties to even), returned as an fp32 with the 13 low bits zero.
 __device__ __forceinline__ float to_tf32(float x) {
-#if SENET_CUDA_EMULATION
+#if SENET_CUDA_EMULATION || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900)
   uint32_t u = __float_as_uint(x);
-  if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;  // finite
+  if ((u & 0x7f800000u) != 0x7f800000u)  // finite
+    u = (u + 0xfffu + ((u >> 13) & 1u)) & 0xffffe000u;
   return __uint_as_float(u);
 #else
   uint32_t u;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
+  asm("cvt.rn.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
   return __uint_as_float(u);
 #endif
 }

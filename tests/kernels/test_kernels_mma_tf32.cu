@@ -2,8 +2,8 @@
 // own: the rounding to TF32 bit for bit, and one warp's mma.m16n8k8 with its documented fragment
 // layout against a host matrix product. Under emulation this checks the emulated instruction;
 // built by nvcc (test_kernels_gpu) the same tests check the hardware's.
-//   * to_tf32: against an independent host rounding (frexp → 11 significant bits → std::round,
-//     which ties away from zero) on edge values and 20,000 random normal floats;
+//   * to_tf32: against an independent host rounding (frexp → 11 significant bits → std::nearbyint
+//     in the default mode, which ties to even) on edge values and 20,000 random normal floats;
 //   * mma, small integers: D = A·B + C is exact in fp32 in any order, so bitwise equal — any slip in
 //     the fragment layout moves a value and shows;
 //   * mma, random TF32 values: |D − ref| ≤ 8·2⁻²⁴·(Σ_k|a·b| + |c|) (products exact, 8 fp32 adds).
@@ -39,12 +39,12 @@ __global__ void mma_one_warp_kernel(const float* __restrict__ A, const float* __
   D[(g + 8) * 8 + 2 * t] = d[2], D[(g + 8) * 8 + 2 * t + 1] = d[3];
 }
 
-// x rounded to 11 significant bits, ties away from zero (normal x; ±0, ±inf, NaN unchanged).
+// x rounded to 11 significant bits, ties to even (normal x; ±0, ±inf, NaN unchanged).
 float host_tf32(float x) {
   if (x == 0.0f || !std::isfinite(x)) return x;
   int e = 0;
   const double f = std::frexp(double(x), &e);  // x = f·2^e, 0.5 ≤ |f| < 1
-  return float(std::ldexp(std::round(std::ldexp(f, 11)), e - 11));
+  return float(std::ldexp(std::nearbyint(std::ldexp(f, 11)), e - 11));
 }
 
 uint32_t bits(float x) {
@@ -80,13 +80,13 @@ void host_mma(const std::vector<float>& A, const std::vector<float>& B, const st
 
 }  // namespace
 
-TEST(MmaTf32, RoundsToNearestTiesAwayBitForBit) {
+TEST(MmaTf32, RoundsToNearestTiesEvenBitForBit) {
   std::vector<float> x = {1.0f,
                           -1.0f,
-                          1.0f + 0x1p-11f,  // exactly halfway between two TF32 values: away
+                          1.0f + 0x1p-11f,  // exactly halfway, below an even TF32 value: down
                           -(1.0f + 0x1p-11f),
-                          1.0f + 0x1p-11f - 0x1p-23f,  // just below halfway: down
-                          1.0f + 3 * 0x1p-11f,         // halfway above an odd TF32 value
+                          1.0f + 0x1p-11f + 0x1p-23f,  // just above halfway: up
+                          1.0f + 3 * 0x1p-11f,         // halfway above an odd TF32 value: up
                           3.14159265f,
                           -2.7182818f,
                           0x1.fffffep127f,  // the largest float rounds up to +inf
@@ -115,8 +115,10 @@ TEST(MmaTf32, RoundsToNearestTiesAwayBitForBit) {
     EXPECT_EQ(bits(y[i]) & 0x1fffu, 0u) << "low 13 bits must be zero";
   }
   EXPECT_EQ(bad, 0);
-  EXPECT_EQ(y[2], 1.0f + 0x1p-10f);
-  EXPECT_EQ(y[4], 1.0f);
+  EXPECT_EQ(y[2], 1.0f);
+  EXPECT_EQ(y[3], -1.0f);
+  EXPECT_EQ(y[4], 1.0f + 0x1p-10f);
+  EXPECT_EQ(y[5], 1.0f + 0x1p-9f);
   EXPECT_EQ(y[8], INFINITY);
   EXPECT_TRUE(std::isnan(host_tf32(NAN)));
 }
