@@ -12,8 +12,9 @@ namespace senet::cpu {
 
 namespace {
 [[noreturn]] void absent(const char* what) {
-  fail(what, ": this build has no AVX-512 kernels (SENET_CPU_AVX512=OFF), and the dispatch should "
-             "not have picked them");
+  fail(what,
+       ": this build has no AVX-512 kernels (SENET_CPU_AVX512=OFF), and the dispatch should "
+       "not have picked them");
 }
 }  // namespace
 

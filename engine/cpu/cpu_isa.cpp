@@ -12,6 +12,13 @@
 namespace senet::cpu {
 namespace {
 
+// Whether this build has the AVX-512 kernels (cmake -DSENET_CPU_AVX512=OFF leaves them out).
+#if SENET_NO_AVX512
+constexpr bool kAvx512Built = false;
+#else
+constexpr bool kAvx512Built = true;
+#endif
+
 CpuFeatures read_cpuid() {
   CpuFeatures f;
   unsigned a, b, c, d;
@@ -42,13 +49,19 @@ CpuIsa parse_isa(const char* s) {
   fail("SENET_CPU_ISA: expected avx512, avx2 or generic, got '", s, "'");
 }
 
+// Why cpu_supports(isa) is false, for the errors below.
+std::string unsupported_reason(CpuIsa isa) {
+  if (isa == CpuIsa::Avx512 && !kAvx512Built)
+    return "this build has no AVX-512 kernels (SENET_CPU_AVX512=OFF)";
+  return "this CPU does not support it (it has: " + cpu_features().names() + ")";
+}
+
 CpuIsa initial_isa() {
   CpuIsa best = best_cpu_isa();
   const char* e = std::getenv("SENET_CPU_ISA");
   if (!e || !*e) return best;
   CpuIsa want = parse_isa(e);
-  SENET_CHECK(cpu_supports(want), "SENET_CPU_ISA=", e,
-              ": this CPU does not support it (it has: ", cpu_features().names(), ")");
+  SENET_CHECK(cpu_supports(want), "SENET_CPU_ISA=", e, ": ", unsupported_reason(want));
   return want;
 }
 
@@ -82,6 +95,7 @@ bool cpu_supports(CpuIsa isa) {
     case CpuIsa::Generic: return true;
     case CpuIsa::Avx2: return f.avx2 && f.fma && f.bmi2 && f.os_ymm;
     case CpuIsa::Avx512:
+      if (!kAvx512Built) return false;
       return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.bmi2 && f.os_zmm;
   }
   return false;
@@ -103,8 +117,7 @@ CpuIsa cpu_isa() {
 }
 
 void set_cpu_isa(CpuIsa isa) {
-  SENET_CHECK(cpu_supports(isa), "set_cpu_isa(", isa_name(isa),
-              "): this CPU does not support it (it has: ", cpu_features().names(), ")");
+  SENET_CHECK(cpu_supports(isa), "set_cpu_isa(", isa_name(isa), "): ", unsupported_reason(isa));
   g_isa.store(int(isa), std::memory_order_relaxed);
 }
 

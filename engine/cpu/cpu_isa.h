@@ -5,7 +5,8 @@
 // on an AVX-512 Xeon or Zen 4/5 and still runs on an AVX2-only machine. Generic = no vector kernels:
 // the portable C++ paths (im2col + OpenBLAS convolution, scalar loops), which are also the oracle.
 //   SENET_CPU_ISA=avx512|avx2|generic caps the choice (e.g. to run the AVX2 kernels on an AVX-512
-//   machine); asking for an ISA the CPU lacks is an error.
+//   machine); asking for an ISA the CPU lacks is an error. A build with -DSENET_CPU_AVX512=OFF has
+//   no AVX-512 kernels: there cpu_supports(Avx512) is false whatever the CPU.
 #pragma once
 #include <string>
 
