@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/act.h"
+#include "kernels/host_device.h"
 
 namespace senet {
 
@@ -25,7 +26,7 @@ struct conv_input_act {
   Act act = Act::None;
   bool mask_per_channel = false;
 
-  bool active() const { return scale != nullptr; }
+  SENET_HD bool active() const { return scale != nullptr; }
   // What a launcher checks: both vectors, a known activation, a mask where one is needed.
   bool valid() const {
     if (!active()) return true;

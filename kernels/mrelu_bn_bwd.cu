@@ -100,7 +100,7 @@ __global__ void mrelu_bn_bwd_coefficients_kernel(
   const float c1 = gamma[k] * invstd[k];
   const float c2 = p.training ? -(c1 * (dgamma[k] * inv_m)) * invstd[k] : 0.0f;
   const float c3 = p.training ? fmaf(-c2, mean[k], -(c1 * (dbeta[k] * inv_m))) : 0.0f;
-  const bool on = y_act.scale != nullptr;  // y_act.active(), a host function
+  const bool on = y_act.active();
   const bool relu =
       on && (y_act.act == Act::ReLU ||
              (y_act.act == Act::MaskedReLU && y_act.mask_per_channel && y_act.mask[k] != 0));
