@@ -97,7 +97,7 @@ auto dgrad_gather(const Conv2dGeom& p, const float* dy, const float* w) {
 
 // T: the tile; G: its gather of dy and w (dgrad_gather<T>, built on the host).
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_dgrad_implicit_gemm_kernel(Conv2dGeom p, G g, float* __restrict__ dx) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];
@@ -132,7 +132,7 @@ static_assert(
         4000,
     "a kernel's parameters must fit 4 KB");
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_dgrad_phase_kernel(Conv2dGeom p, dgrad_phases<G> ph, float* __restrict__ dx) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];

@@ -74,7 +74,7 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
 // v2–v5: the shared main loops (kernels/implicit_gemm.cuh), plain epilogue y = acc (+ bias).
 // T: the tile; G: its gather of x and w (fprop_gather<T>, built on the host).
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, G g, const float* __restrict__ bias,
                                       float* __restrict__ y) {
   __align__(16) __shared__ float As[T::smem_a];
@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(T::threads)
 
 // v6: slice z = blockIdx.z of GEMM_K; the partial tile goes to out + z·|y| (NKPQ like y).
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_fprop_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];

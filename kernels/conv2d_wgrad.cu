@@ -90,7 +90,7 @@ auto wgrad_gather(const Conv2dGeom& p, const float* x, const float* dy) {
 
 // T: the tile; G: its gather of dy and x (wgrad_gather<T>, built on the host).
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_wgrad_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];

@@ -48,7 +48,7 @@ static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM, "one partial count for 
 // T: either tile. A thread's accumulators are rows th.row(i), columns th.col(j); th.tm is its row
 // slot (< T::TY): the threads of one slot own disjoint columns, so red[slot][column] is race-free.
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_fprop_bn_partials_kernel(Conv2dGeom p, G g, float* __restrict__ y, bn_partials out) {
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];
@@ -110,7 +110,7 @@ __global__ void __launch_bounds__(T::threads)
 }
 
 template <class T, class G>
-__global__ void __launch_bounds__(T::threads)
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv_bn_mrelu_infer_kernel(conv_bn_mrelu_fwd_params fp, G g, const float* __restrict__ bias,
                                const uint8_t* __restrict__ mask, const float* __restrict__ residual,
                                float* __restrict__ a) {

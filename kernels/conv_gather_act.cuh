@@ -83,6 +83,7 @@ struct conv2d_fprop_gather_act : conv2d_fprop_gather_fast {
     const float v = act.apply(row.img[cc * H * W + hw], cc, hw);
     return in ? v : 0.0f;
   }
+  static constexpr bool transforms_x = true;
   __device__ __forceinline__ float value(float x, int c, int hw) const {
     return act.apply(x, c, hw);
   }

@@ -14,9 +14,10 @@
 //     fixed for the launch, built on the host by make(...).
 // No branch per element: a(row, kk, ok) and b(col, kk, ok) get the loader's own validity (row < M,
 // column < N, kk < k_end) and fold in their bounds (padding; dgrad's taps between strided outputs):
-// an invalid element loads from offset 0 of its row or column (a valid address: the loader clamps
-// rows and columns into the tensor) and is replaced by 0 — a select, where an `if` around the load
-// compiled to a branch and a convergence barrier (BSSY/BSYNC) per element.
+// an invalid element is a predicated-off load that leaves 0 (load_or_zero, kernels/load_or_zero.cuh;
+// its address still clamped to offset 0 of its row or column, which the loader keeps inside the
+// tensor) — where an `if` around the load compiled to a branch and a convergence barrier
+// (BSSY/BSYNC) per element, and a select on the loaded value made the warp wait for it at once.
 // Per element left: fprop a ≈ 2 divmods (3 instructions each) + bounds + 1 load; b = 1 load.
 #pragma once
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include "kernels/conv2d_geom.h"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/fast_divmod.h"
+#include "kernels/load_or_zero.cuh"
 
 namespace senet::detail {
 
@@ -74,17 +76,16 @@ struct conv2d_fprop_gather_fast {
     S.divmod(rs, r, s);
     const int h = row.h0 + r, ww = row.w0 + s;
     const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
-    const float v = row.img[in ? (c * H + h) * W + ww : 0];
-    return in ? v : 0.0f;
+    return load_or_zero(row.img + (in ? (c * H + h) * W + ww : 0), in);
   }
   // What the GEMM sees of the in-image element x at channel c, position hw: x itself (the prologue
-  // gather, conv_gather_act.cuh, applies the previous layer's activation).
+  // gather, conv_gather_act.cuh, applies the previous layer's activation and says transforms_x).
+  static constexpr bool transforms_x = false;
   __device__ __forceinline__ float value(float x, int, int) const { return x; }
   using b_col_t = const float*;  // w[k]
   __device__ __forceinline__ b_col_t b_col(int k) const { return w + int64_t(k) * CRS; }
   __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
-    const float v = col[ok ? kk : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(col + (ok ? kk : 0), ok);
   }
 };
 
@@ -140,8 +141,7 @@ struct conv2d_dgrad_gather_fast {
   }
   __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
     const dy_tap t = a_tap(row, kk, ok);
-    const float v = row.img[t.idx];
-    return t.in ? v : 0.0f;
+    return load_or_zero(row.img + t.idx, t.in);
   }
   using b_col_t = const float*;  // w[0, c]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS.d; }
@@ -150,8 +150,7 @@ struct conv2d_dgrad_gather_fast {
   __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
     int k, rs;
     RS.divmod(kk, k, rs);
-    const float v = col[ok ? w_off(k, rs) : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(col + (ok ? w_off(k, rs) : 0), ok);
   }
 };
 
@@ -212,8 +211,7 @@ struct conv2d_dgrad_phase_gather {
   }
   __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
     const dy_tap t = a_tap(row, kk, ok);
-    const float v = row.img[t.idx];
-    return t.in ? v : 0.0f;
+    return load_or_zero(row.img + t.idx, t.in);
   }
   using b_col_t = const float*;  // w[0, c, a, b]
   __device__ __forceinline__ b_col_t b_col(int c) const { return w + int64_t(c) * RS; }
@@ -226,8 +224,7 @@ struct conv2d_dgrad_phase_gather {
   __device__ __forceinline__ float b(b_col_t col, int kk, bool ok) const {
     int k, jj;
     RSp.divmod(kk, k, jj);
-    const float v = col[ok ? w_off(k, jj) : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(col + (ok ? w_off(k, jj) : 0), ok);
   }
   // The dx index of GEMM row m, channel c (N×C×H×W).
   __device__ __forceinline__ int64_t dx_index(int m, int c, int H, int W) const {
@@ -257,8 +254,7 @@ struct conv2d_wgrad_gather_fast {
   __device__ __forceinline__ float a(a_row_t row, int m, bool ok) const {
     int n, pq;
     PQ.divmod(m, n, pq);
-    const float v = row[ok ? n * K * PQ.d + pq : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(row + (ok ? n * K * PQ.d + pq : 0), ok);
   }
   struct b_col_t {
     const float* __restrict__ chan;  // x[0, c]
@@ -275,8 +271,7 @@ struct conv2d_wgrad_gather_fast {
     Q.divmod(pq, p, q);
     const int h = p * stride + col.r0, ww = q * stride + col.s0;
     const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
-    const float v = col.chan[in ? n * C * H * W + h * W + ww : 0];
-    return in ? v : 0.0f;
+    return load_or_zero(col.chan + (in ? n * C * H * W + h * W + ww : 0), in);
   }
 };
 
@@ -313,8 +308,7 @@ struct dgrad_gather_tap_major : Base {
   // The slice's element kk + dk (0 ≤ dk < BK ≤ K: the same tap, channel k + dk, inside dy[n] even
   // when !in). ok: the loader's kk + dk < k_end.
   __device__ __forceinline__ float a_at(const a_slice_t& sl, int dk, bool ok) const {
-    const float v = sl.at[dk * this->P * this->Q];
-    return sl.in && ok ? v : 0.0f;
+    return load_or_zero(sl.at + dk * this->P * this->Q, sl.in && ok);
   }
   __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
     return a_at(a_slice(row, kk, ok), 0, true);
@@ -322,8 +316,7 @@ struct dgrad_gather_tap_major : Base {
   __device__ __forceinline__ float b(typename Base::b_col_t col, int kk, bool ok) const {
     int tap, k;
     Kd.divmod(kk, tap, k);
-    const float v = col[ok ? this->w_off(k, tap) : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(col + (ok ? this->w_off(k, tap) : 0), ok);
   }
 };
 using conv2d_dgrad_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_gather_fast>;
@@ -358,10 +351,27 @@ struct fprop_gather_tap_major : Base {
     const int hw = in ? h * this->W + ww : 0, cc = in ? c : 0;
     return {row.img + cc * this->H * this->W + hw, cc, hw, in};
   }
-  // The slice's element kk + dk (0 ≤ dk < BK ≤ C: channel c + dk, inside x[n] even when !in).
+  // The slice's element kk + dk (0 ≤ dk < BK ≤ C: channel c + dk, inside x[n] even when !in), in
+  // two steps: a_raw, its load (0 when out of the image), and a_finish, what the GEMM sees of it.
+  // A Base whose value() is not x itself (the prologue) says `transforms_x`; the loader then
+  // calls a_finish only when it stores the slice, after the math, so that applying the activation
+  // does not wait for the load (a_deferred).
+  static constexpr bool a_deferred = Base::transforms_x;
+  __device__ __forceinline__ float a_raw(const a_slice_t& sl, int dk, bool ok) const {
+    return load_or_zero(sl.at + dk * this->H * this->W, sl.in && ok);
+  }
+  __device__ __forceinline__ float a_finish(const a_slice_t& sl, int dk, bool ok, float x) const {
+    if constexpr (Base::transforms_x) {
+      // Evaluated for every element (its channel and position are valid even when !in): a
+      // conditional evaluation compiled to a branch around value()'s loads.
+      const float v = this->value(x, sl.c + dk, sl.hw);
+      return sl.in && ok ? v : 0.0f;
+    } else {
+      return x;
+    }
+  }
   __device__ __forceinline__ float a_at(const a_slice_t& sl, int dk, bool ok) const {
-    const float v = this->value(sl.at[dk * this->H * this->W], sl.c + dk, sl.hw);
-    return sl.in && ok ? v : 0.0f;
+    return a_finish(sl, dk, ok, a_raw(sl, dk, ok));
   }
   __device__ __forceinline__ float a(const a_row_t& row, int kk, bool ok) const {
     return a_at(a_slice(row, kk, ok), 0, true);
@@ -369,8 +379,7 @@ struct fprop_gather_tap_major : Base {
   __device__ __forceinline__ float b(typename Base::b_col_t col, int kk, bool ok) const {
     int tap, c;
     Cd.divmod(kk, tap, c);
-    const float v = col[ok ? c * this->RS.d + tap : 0];
-    return ok ? v : 0.0f;
+    return load_or_zero(col + (ok ? c * this->RS.d + tap : 0), ok);
   }
 };
 using conv2d_fprop_gather_tap = fprop_gather_tap_major<conv2d_fprop_gather_fast>;

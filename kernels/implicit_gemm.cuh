@@ -23,6 +23,17 @@ using tile_thread =
     std::conditional_t<T::tensor_core, mma_thread<T>,
                        std::conditional_t<T::hoisted, simt_thread<T>, gemm_thread<T>>>;
 
+// The blocks of tile T that must fit on one SM at once, for __launch_bounds__(T::threads,
+// min_blocks<T>()): 2 for the fast tiles (256 threads: ≤ 128 registers a thread, two blocks'
+// warps to hide each other's waits at __syncthreads), 1 (no cap) for the others.
+template <class T>
+constexpr int min_blocks() {
+  if constexpr (requires { T::min_blocks; })
+    return T::min_blocks;
+  else
+    return 1;
+}
+
 template <class T, class G>
 __device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, int Nn, int k_begin,
                                               int k_end, const G& g, float* As, float* Bs,

@@ -15,7 +15,9 @@
 // once per slice: a_slice(row, kk₀), then a_at(slice, dk) per element. The rows and columns are decoded
 // once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
 // them to shared memory as As[kk·LDA + m − m0] and Bs[kk·LDB + n − n0]: the register hop is what
-// lets a main loop issue slice s+1's global loads before it computes slice s.
+// lets a main loop issue slice s+1's global loads before it computes slice s — provided load()
+// only loads: whatever reads a loaded value (TF32 rounding, a prologue's activation: a_finish)
+// waits in store(), after the slice's math (sass_report's "ldg cover" checks it in the SASS).
 // Values outside [0, M) × [k_begin, k_end) × [0, Nn) are 0; with kTf32 every value is rounded to
 // TF32 once, here, instead of at every use.
 #pragma once
@@ -39,9 +41,30 @@ constexpr bool a_by_slice() {
   return requires { typename G::a_slice_t; };
 }
 
+// Whether G's slice elements are loaded (a_raw) and made GEMM values (a_finish) in two steps
+// (the tap-major prologue gather: fprop_gather_tap_major<conv2d_fprop_gather_act>).
+template <class G>
+constexpr bool a_deferred() {
+  if constexpr (requires { G::a_deferred; })
+    return G::a_deferred;
+  else
+    return false;
+}
+
+template <class G, bool kKeep>
+struct kept_slice {
+  struct type {};
+};
+template <class G>
+struct kept_slice<G, true> {
+  using type = typename G::a_slice_t;
+};
+
 template <class T, class G, bool kTf32>
 struct tile_loader {
   static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>();
+  static constexpr bool kDefer = a_deferred<G>();
+  static_assert(!kDefer || kSlice, "deferred elements are a slice's");
   static_assert(!(kAkk && kSlice), "a slice is one row's");
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
                 "each thread loads fixed rows and columns");
@@ -55,6 +78,9 @@ struct tile_loader {
   bool a_ok[A_ROWS];
   int tid, n0, Nn;
   float ra[A_LOADS], rb[B_LOADS];
+  // Kept from load() to store() for a_finish: the slice and how much of it is inside k_end.
+  [[no_unique_address]] typename kept_slice<G, kDefer>::type slice;
+  int k_left = 0;
 
   __device__ __forceinline__ tile_loader(const G& g, int tid_, int m0, int n0_, int M, int Nn_)
       : tid(tid_), n0(n0_), Nn(Nn_) {
@@ -83,31 +109,43 @@ struct tile_loader {
     else
       return v;
   }
-  // Slice [k0, k0 + BK) of A and B into registers.
+  // Slice [k0, k0 + BK) of A and B into registers: the loads alone — nothing here reads a loaded
+  // value, so they fly while the caller computes the previous slice (the gathers' zero for an
+  // invalid element is a predicated load's, kernels/load_or_zero.cuh).
   __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
     if constexpr (kSlice) {  // one decode for the thread's A_LOADS elements of the slice
       const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0]);
 #pragma unroll
-      for (int l = 0; l < A_LOADS; ++l)
-        ra[l] = round(g.a_at(sl, a_kk(l) - a_kk(0), k0 + a_kk(l) < k_end));
+      for (int l = 0; l < A_LOADS; ++l) {
+        const bool ok = k0 + a_kk(l) < k_end;
+        if constexpr (kDefer)
+          ra[l] = g.a_raw(sl, a_kk(l) - a_kk(0), ok);
+        else
+          ra[l] = g.a_at(sl, a_kk(l) - a_kk(0), ok);
+      }
+      if constexpr (kDefer) slice = sl, k_left = k_end - k0;
     } else {
 #pragma unroll
       for (int l = 0; l < A_LOADS; ++l) {
         const int k = k0 + a_kk(l), r = kAkk ? l : 0;
-        ra[l] = round(g.a(arow[r], k, a_ok[r] && k < k_end));
+        ra[l] = g.a(arow[r], k, a_ok[r] && k < k_end);
       }
     }
     const int kb = k0 + tid % T::BK;
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l)
-      rb[l] = round(g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end));
+    for (int l = 0; l < B_LOADS; ++l) rb[l] = g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end);
   }
-  // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB).
-  __device__ __forceinline__ void store(float* As, float* Bs) const {
+  // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB): the first
+  // reads of the loaded values — a deferred gather's a_finish, the rounding to TF32.
+  __device__ __forceinline__ void store(const G& g, float* As, float* Bs) const {
 #pragma unroll
-    for (int l = 0; l < A_LOADS; ++l) As[a_kk(l) * T::LDA + a_m(l)] = ra[l];
+    for (int l = 0; l < A_LOADS; ++l) {
+      float v = ra[l];
+      if constexpr (kDefer) v = g.a_finish(slice, a_kk(l) - a_kk(0), a_kk(l) < k_left, v);
+      As[a_kk(l) * T::LDA + a_m(l)] = round(v);
+    }
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l) Bs[(tid % T::BK) * T::LDB + b_n(l)] = rb[l];
+    for (int l = 0; l < B_LOADS; ++l) Bs[(tid % T::BK) * T::LDB + b_n(l)] = round(rb[l]);
   }
 };
 
@@ -123,14 +161,14 @@ __device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int 
   if (k_begin >= k_end) return;  // the same for every thread of the block
   tile_loader<T, G, kTf32> ld(g, tid, m0, n0, M, Nn);
   ld.load(g, k_begin, k_end);
-  ld.store(As, Bs);
+  ld.store(g, As, Bs);
   __syncthreads();
   int stage = 0;
   for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
     const bool more = k0 + T::BK < k_end;
     if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during compute()
     compute(As + stage * T::BK * T::LDA, Bs + stage * T::BK * T::LDB);
-    if (more) ld.store(As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
+    if (more) ld.store(g, As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
     __syncthreads();  // the other stage is written; this one is free to overwrite next time
     stage ^= 1;
   }

@@ -33,10 +33,10 @@ struct mma_tile {
   static constexpr bool tensor_core = true, hoisted = true;
   static constexpr int BM = BM_, BN = BN_, BK = BK_, WM = WM_, WN = WN_;
   static constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN;
-  static constexpr int threads = 32 * WARPS_M * WARPS_N;
-  static constexpr int MT = WM / 16, NT = WN / 8;  // mma tiles per warp
-  static constexpr int TM = 2 * MT, TN = 2 * NT;   // this thread's accumulator block
-  static constexpr int TY = 8 * WARPS_M;           // row slots (warp_m, g): see mma_thread::tm
+  static constexpr int threads = 32 * WARPS_M * WARPS_N, min_blocks = 2;  // implicit_gemm.cuh
+  static constexpr int MT = WM / 16, NT = WN / 8;                         // mma tiles per warp
+  static constexpr int TM = 2 * MT, TN = 2 * NT;  // this thread's accumulator block
+  static constexpr int TY = 8 * WARPS_M;          // row slots (warp_m, g): see mma_thread::tm
   static constexpr int LDA = BM + 8, LDB = BN + 8;
   static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;  // two stages each
   static_assert(BM % WM == 0 && BN % WN == 0 && WM % 16 == 0 && WN % 8 == 0, "warp tiling");

@@ -29,8 +29,8 @@ template <int BM_, int BN_, int BK_>
 struct simt_tile {
   static constexpr bool tensor_core = false, hoisted = true;
   static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = 8, TN = 8;
-  static constexpr int TY = BM / TM, TX = BN / TN;  // threads along m, along n
-  static constexpr int threads = TY * TX;
+  static constexpr int TY = BM / TM, TX = BN / TN;         // threads along m, along n
+  static constexpr int threads = TY * TX, min_blocks = 2;  // kernels/implicit_gemm.cuh
   static constexpr int LDA = BM + 4, LDB = BN + 4;
   static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;  // two stages each
   static_assert(BM % 8 == 0 && BN % 8 == 0 && BM / 2 == 4 * TY && BN / 2 == 4 * TX,

@@ -103,3 +103,45 @@ def test_short_names() -> None:
                     "8, 4, 4> >(senet::Conv2dGeom, float const*)") == \
         "conv2d_fprop_implicit_gemm_kernel<64,64,8,4,4>"
     assert sr.short("senet::(anonymous namespace)::relu_kernel(float*)") == "relu_kernel"
+
+
+# Two k-loops with one global load each. In PREFETCH the load's value is first read by the store
+# after both FFMAs (around the back branch: the next iteration's STS at 0x00); in STALL a select
+# reads it at once, before any math.
+PREFETCH = """
+        Function : _ZN5senet8prefetchEv
+        /*0000*/                   STS [R8], R5 ;
+        /*0010*/               @P0 LDG.E R5, desc[UR4][R6.64] ;
+        /*0020*/                   LDS.64 R2, [R9] ;
+        /*0030*/                   FFMA R0, R2, R3, R0 ;
+        /*0040*/                   FFMA R1, R2, R3, R1 ;
+        /*0050*/              @!P2 BRA 0x00 ;
+        /*0060*/                   EXIT ;
+"""
+STALL = """
+        Function : _ZN5senet5stallEv
+        /*0000*/                   LDG.E R5, desc[UR4][R6.64] ;
+        /*0010*/                   FSEL R5, R5, RZ, !P1 ;
+        /*0020*/                   STS [R8], R5 ;
+        /*0030*/                   LDS.64 R2, [R9] ;
+        /*0040*/                   FFMA R0, R2, R3, R0 ;
+        /*0050*/                   FFMA R1, R2, R3, R1 ;
+        /*0060*/              @!P2 BRA 0x00 ;
+        /*0070*/                   EXIT ;
+"""
+
+
+def test_load_cover_counts_the_math_before_the_first_read() -> None:
+    kernels: dict[str, sr.Kernel] = {}
+    sr.parse_sass(PREFETCH + STALL, kernels)
+    hidden = sr.main_loop(kernels["_ZN5senet8prefetchEv"])
+    waits = sr.main_loop(kernels["_ZN5senet5stallEv"])
+    assert hidden is not None and (hidden.ldg_cover, hidden.ffma) == (2, 2)
+    assert waits is not None and (waits.ldg_cover, waits.ffma) == (0, 2)
+    # What an instruction reads and a load writes: a store's data and address, an HMMA's fragments.
+    assert sr.read("STS.128", "STS.128 [R8+0x10], R4") == {8, 4, 5, 6, 7}
+    assert sr.read("HMMA.1688.F32.TF32", "HMMA.1688.F32.TF32 R4, R8, R12, R4") == \
+        {8, 9, 10, 11, 12, 13, 4, 5, 6, 7}
+    assert sr.read("FSEL", "FSEL R5, R5, RZ, !P1") == {5}
+    assert sr.written("LDG.E.64", "@P0 LDG.E.64 R4, desc[UR4][R6.64]") == {4, 5}
+    assert sr.written("LDS", "LDS R4, [R6]") == set()

@@ -25,9 +25,14 @@ share is an upper bound on what the loop issues where it has one. Its mix:
   ffma%    FFMA (and FFMA2) / all instructions in the body: the share of issue slots doing math
   hmma     tensor-core MMA instructions in the body (HMMA/ HGMMA)
   lds      shared-memory loads in the body, and how many are 128-bit (LDS.128)
+  ldg cover  a/b: b is the loop's math instructions (FFMA + HMMA), a the fewest of them issued
+           between one of its global loads and the first instruction that reads the loaded value
+           (load_cover): b/b when every load flies during a whole slice's math (register
+           prefetch), 0/b when a load's value is used at once and the warp waits for memory
   ldg128 / ldgsts   vectorised global loads / cp.async copies anywhere in the kernel
 Targets (issue 16): ffma% ≥ 60 in the SIMT conv kernels, HMMA in the TF32 ones, no spills.
---expect-hmma NAME makes the last two a check (the CTest sass.report uses it on the TF32 kernels).
+--expect-hmma NAME makes the last two a check (the CTest sass.report uses it on the TF32 kernels),
+--expect-cover REGEX a cover above 0 (the CTest: every kernel over a plain hoisting gather).
 """
 from __future__ import annotations
 
@@ -65,6 +70,7 @@ class LoopMix:
     hmma: int
     lds: int
     lds128: int
+    ldg_cover: int | None = None  # see load_cover()
 
     @property
     def ffma_share(self) -> float:
@@ -152,6 +158,11 @@ def branch_target(op: str, text: str) -> int | None:
 def longest_path(body: list[tuple[int, str, str]]) -> list[str]:
     """The opcodes on the longest path from body[0] to body[-1] (the back branch) over fall-through
     and forward branches inside the body; the whole body when no path reaches its end."""
+    return [op for _, op, _ in longest_path_insns(body)]
+
+
+def longest_path_insns(body: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """longest_path, as the instructions themselves."""
     index = {addr: i for i, (addr, _, _) in enumerate(body)}
     best: list[int | None] = [None] * len(body)  # instructions on the longest path to i
     prev: list[int] = [-1] * len(body)
@@ -170,20 +181,86 @@ def longest_path(body: list[tuple[int, str, str]]) -> list[str]:
             if j < len(body) and (best[j] is None or best[i] + 1 > best[j]):
                 best[j], prev[j] = best[i] + 1, i
     if best[-1] is None:
-        return [op for _, op, _ in body]
+        return list(body)
     path, i = [], len(body) - 1
     while i >= 0:
-        path.append(body[i][1])
+        path.append(body[i])
         i = prev[i]
     return path[::-1]
 
 
+def is_math(op: str) -> bool:
+    return op.split(".")[0] in ("FFMA", "FFMA2", "HMMA", "HGMMA")
+
+
+_REG = re.compile(r"\bR(\d+)(\.64)?\b")
+
+
+def _width(op: str) -> int:
+    return 4 if ".128" in op else 2 if ".64" in op else 1
+
+
+def written(op: str, text: str) -> set[int]:
+    """The registers a global load writes ('LDG.E.64 R4, …' → {4, 5}); empty for anything else."""
+    if not op.startswith("LDG") or op.startswith("LDGSTS"):
+        return set()
+    m = _REG.search(text.split(None, 2)[-1] if text.startswith("@") else text.split(None, 1)[-1])
+    return set(range(int(m.group(1)), int(m.group(1)) + _width(op))) if m else set()
+
+
+def read(op: str, text: str) -> set[int]:
+    """The registers an instruction reads: every register operand but the first, which it writes —
+    a store's are all read (its data operand as wide as the store); a ".64" address reads a pair;
+    HMMA.1688's operands A, B, C are 4, 2 and 4 registers."""
+    body = text.split(None, 1)[1] if text.startswith("@") else text
+    operands = [o.strip() for o in body.split(None, 1)[-1].split(",")] if " " in body else []
+    base = op.split(".")[0]
+    stores = base in ("STS", "STG", "ST", "STL", "RED", "ATOM", "ATOMS", "ATOMG")
+    regs: set[int] = set()
+    for i, o in enumerate(operands):
+        if i == 0 and not stores:
+            continue
+        for m in _REG.finditer(o):
+            n, span = int(m.group(1)), 2 if m.group(2) else 1
+            if stores and not o.startswith("["):
+                span = _width(op)
+            if base == "HMMA" and op.startswith("HMMA.1688"):
+                span = (4, 2, 4)[i - 1] if 1 <= i <= 3 else 1
+            regs |= set(range(n, n + span))
+    return regs
+
+
+def load_cover(path: list[tuple[int, str, str]]) -> int | None:
+    """How much math hides the latency of the loop's global loads: of each load (LDG) on one
+    iteration's path, the math instructions (FFMA/HMMA) issued before the first instruction that
+    reads its result — following the path around the back branch into the next iteration — and of
+    those, the least. A register-prefetching loop issues slice s+1's loads before slice s's math
+    and first reads them when it stores them to shared memory after it: its cover is the whole
+    iteration's math. A load read at once (a select or a rounding on the loaded value in the load
+    step) covers 0: the warp waits out the whole global latency there. None: no global load."""
+    best = None
+    n = len(path)
+    for i, (_, op, text) in enumerate(path):
+        regs = written(op, text)
+        if not regs:
+            continue
+        math = 0
+        for j in range(i + 1, i + 1 + n):
+            _, op2, text2 = path[j % n]
+            if read(op2, text2) & regs:
+                break
+            math += is_math(op2)
+        best = math if best is None else min(best, math)
+    return best
+
+
 def loop_mix(k: Kernel, start: int, end: int) -> LoopMix:
-    path = longest_path([insn for insn in k.insns if start <= insn[0] <= end])
-    ops = Counter(op.split(".")[0] for op in path)
-    return LoopMix(length=len(path), ffma=ops["FFMA"] + ops["FFMA2"],
+    insns = longest_path_insns([insn for insn in k.insns if start <= insn[0] <= end])
+    ops = Counter(op.split(".")[0] for _, op, _ in insns)
+    return LoopMix(length=len(insns), ffma=ops["FFMA"] + ops["FFMA2"],
                    hmma=ops["HMMA"] + ops["HGMMA"], lds=ops["LDS"],
-                   lds128=sum(1 for op in path if op.startswith("LDS.128")))
+                   lds128=sum(1 for _, op, _ in insns if op.startswith("LDS.128")),
+                   ldg_cover=load_cover(insns))
 
 
 def main_loop(k: Kernel) -> LoopMix | None:
@@ -218,6 +295,10 @@ def main() -> int:
     ap.add_argument("--expect-hmma", action="append", default=[], metavar="NAME",
                     help="fail unless some kernel's name contains NAME and every such kernel has "
                          "tensor-core MMAs in its main loop and no spills (repeatable)")
+    ap.add_argument("--expect-cover", action="append", default=[], metavar="REGEX",
+                    help="fail unless some kernel's short name matches REGEX (re.search) and every "
+                         "such kernel's main loop has math between each global load and its first "
+                         "use (ldg cover > 0; repeatable)")
     a = ap.parse_args()
     kernels = read_kernels(find_cuobjdump(a.cuobjdump), a.files, a.arch)
     rows = []
@@ -229,10 +310,11 @@ def main() -> int:
         rows.append([short(k.name), str(k.regs), str(k.shared), str(k.local),
                      str(m.length) if m else "–", f"{100 * m.ffma_share:.0f}" if m else "–",
                      str(m.hmma) if m else "–", f"{m.lds} ({m.lds128})" if m else "–",
+                     f"{m.ldg_cover}/{m.ffma + m.hmma}" if m and m.ldg_cover is not None else "–",
                      "yes" if any(op.startswith("LDG") and ".128" in op for op in ops) else "no",
                      "yes" if any(op.startswith("LDGSTS") for op in ops) else "no"])
     head = ["kernel", "regs", "smem B", "spill B", "loop insns", "ffma %", "hmma", "lds (128-bit)",
-            "ldg128", "ldgsts"]
+            "ldg cover", "ldg128", "ldgsts"]
     problems = []
     for want in a.expect:
         found = [k for k in kernels.values() if want in k.name and k.insns]
@@ -249,6 +331,15 @@ def main() -> int:
                 problems.append(f"{short(k.name)}: no HMMA in its main loop")
             if k.local > 0:
                 problems.append(f"{short(k.name)}: {k.local} bytes of local memory (spills)")
+    for want in a.expect_cover:
+        found = [k for k in kernels.values() if k.insns and re.search(want, short(k.name))]
+        if not found:
+            problems.append(f"no kernel's short name matches '{want}'")
+        for k in found:
+            m = main_loop(k)
+            if m is None or not m.ldg_cover:
+                problems.append(f"{short(k.name)}: a main-loop global load is read before any "
+                                "math (ldg cover 0): the prefetch does not overlap the math")
     if a.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
