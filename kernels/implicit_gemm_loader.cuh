@@ -12,9 +12,13 @@
 // l·(threads/BK) — consecutive threads on consecutive pixels of one dy row, where the m-fastest
 // order would put them PQ floats apart. A gather with `a_slice` and `a_at` (tap-major dgrad,
 // conv_gather_fast.cuh) has the thread's A elements of a slice — one row, kk = kk₀ + dk — decoded
-// once per slice: a_slice(row, kk₀), then a_at(slice, dk) per element. The rows and columns are decoded
+// once per slice: a_slice(row, kk₀), then a_at(slice, dk) per element. Such a gather gets whole
+// slices only — k_begin and k_end multiples of BK, so no element needs its own kk < k_end test —
+// which its launchers guarantee: they pick it when the channel count, hence the reduction length
+// (C·R·S, K·R·S, a phase's K·Rp·Sp), is a multiple of BK, and split-K cuts at multiples of BK. The rows and columns are decoded
 // once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
-// them to shared memory as As[kk·LDA + m − m0] and Bs[kk·LDB + n − n0]: the register hop is what
+// them to shared memory, element (kk, m) of A at T::a_index(kk, m − m0) and (kk, n) of B at
+// T::b_index(kk, n − n0) (padded rows for SIMT, fragment order for TF32): the register hop is what
 // lets a main loop issue slice s+1's global loads before it computes slice s — provided load()
 // only loads: whatever reads a loaded value (TF32 rounding, a prologue's activation: a_finish)
 // waits in store(), after the slice's math (sass_report's "ldg cover" checks it in the SASS).
@@ -78,9 +82,8 @@ struct tile_loader {
   bool a_ok[A_ROWS];
   int tid, n0, Nn;
   float ra[A_LOADS], rb[B_LOADS];
-  // Kept from load() to store() for a_finish: the slice and how much of it is inside k_end.
+  // Kept from load() to store() for a_finish.
   [[no_unique_address]] typename kept_slice<G, kDefer>::type slice;
-  int k_left = 0;
 
   __device__ __forceinline__ tile_loader(const G& g, int tid_, int m0, int n0_, int M, int Nn_)
       : tid(tid_), n0(n0_), Nn(Nn_) {
@@ -95,13 +98,17 @@ struct tile_loader {
     for (int l = 0; l < B_LOADS; ++l) bcol[l] = g.b_col(n0 + b_n(l) < Nn ? n0 + b_n(l) : n0);
   }
   // A's load l: row a_m(l) and reduction index a_kk(l) within the tile and the slice.
+  // Load l is load 0 moved by (a_kk_step·l, a_m_step·l), or for B by b_n_step·l columns.
+  static constexpr int a_kk_step = kAkk ? 0 : T::threads / T::BM;
+  static constexpr int a_m_step = kAkk ? T::threads / T::BK : 0;
+  static constexpr int b_n_step = T::threads / T::BK;
   __device__ __forceinline__ int a_m(int l) const {
-    return kAkk ? tid / T::BK + l * (T::threads / T::BK) : tid % T::BM;
+    return (kAkk ? tid / T::BK : tid % T::BM) + l * a_m_step;
   }
   __device__ __forceinline__ int a_kk(int l) const {
-    return kAkk ? tid % T::BK : tid / T::BM + l * (T::threads / T::BM);
+    return (kAkk ? tid % T::BK : tid / T::BM) + l * a_kk_step;
   }
-  __device__ __forceinline__ int b_n(int l) const { return tid / T::BK + l * (T::threads / T::BK); }
+  __device__ __forceinline__ int b_n(int l) const { return tid / T::BK + l * b_n_step; }
 
   __device__ __forceinline__ static float round(float v) {
     if constexpr (kTf32)
@@ -113,17 +120,16 @@ struct tile_loader {
   // value, so they fly while the caller computes the previous slice (the gathers' zero for an
   // invalid element is a predicated load's, kernels/load_or_zero.cuh).
   __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
-    if constexpr (kSlice) {  // one decode for the thread's A_LOADS elements of the slice
+    if constexpr (kSlice) {  // one decode for the thread's A_LOADS elements of the (whole) slice
       const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0]);
 #pragma unroll
       for (int l = 0; l < A_LOADS; ++l) {
-        const bool ok = k0 + a_kk(l) < k_end;
         if constexpr (kDefer)
-          ra[l] = g.a_raw(sl, a_kk(l) - a_kk(0), ok);
+          ra[l] = g.a_raw(sl, l * a_kk_step, true);
         else
-          ra[l] = g.a_at(sl, a_kk(l) - a_kk(0), ok);
+          ra[l] = g.a_at(sl, l * a_kk_step, true);
       }
-      if constexpr (kDefer) slice = sl, k_left = k_end - k0;
+      if constexpr (kDefer) slice = sl;
     } else {
 #pragma unroll
       for (int l = 0; l < A_LOADS; ++l) {
@@ -135,17 +141,22 @@ struct tile_loader {
 #pragma unroll
     for (int l = 0; l < B_LOADS; ++l) rb[l] = g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end);
   }
-  // The registers into the tile's shared memory (As: BK × LDA floats, Bs: BK × LDB): the first
-  // reads of the loaded values — a deferred gather's a_finish, the rounding to TF32.
+  // The registers into the tile's shared memory (a stage: As BK·LDA floats, Bs BK·LDB): the first
+  // reads of the loaded values — a deferred gather's a_finish, the rounding to TF32. Load l goes
+  // to load 0's place plus a constant: the tiles' a_index and b_index are additive over the
+  // steps (a_index(kk + a_kk_step·l, m + a_m_step·l) = a_index(kk, m) + a_index(a_kk_step·l,
+  // a_m_step·l) for the thread's kk < a_kk_step or m < a_m_step), so one address a thread.
   __device__ __forceinline__ void store(const G& g, float* As, float* Bs) const {
+    float* a0 = As + T::a_index(a_kk(0), a_m(0));
+    float* b0 = Bs + T::b_index(tid % T::BK, b_n(0));
 #pragma unroll
     for (int l = 0; l < A_LOADS; ++l) {
       float v = ra[l];
-      if constexpr (kDefer) v = g.a_finish(slice, a_kk(l) - a_kk(0), a_kk(l) < k_left, v);
-      As[a_kk(l) * T::LDA + a_m(l)] = round(v);
+      if constexpr (kDefer) v = g.a_finish(slice, l * a_kk_step, true, v);
+      a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
     }
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l) Bs[(tid % T::BK) * T::LDB + b_n(l)] = round(rb[l]);
+    for (int l = 0; l < B_LOADS; ++l) b0[T::b_index(0, l * b_n_step)] = round(rb[l]);
   }
 };
 

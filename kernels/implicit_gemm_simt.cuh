@@ -21,6 +21,7 @@
 // small integers.
 #pragma once
 #include "kernels/emu/cuda_compat.h"
+#include "kernels/host_device.h"
 #include "kernels/implicit_gemm_loader.cuh"
 
 namespace senet::detail {
@@ -29,10 +30,15 @@ template <int BM_, int BN_, int BK_>
 struct simt_tile {
   static constexpr bool tensor_core = false, hoisted = true;
   static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = 8, TN = 8;
-  static constexpr int TY = BM / TM, TX = BN / TN;         // threads along m, along n
-  static constexpr int threads = TY * TX, min_blocks = 2;  // kernels/implicit_gemm.cuh
+  static constexpr int TY = BM / TM, TX = BN / TN;  // threads along m, along n
+  static constexpr int threads = TY * TX;
+  static constexpr int min_blocks = 2;  // per SM (kernels/implicit_gemm.cuh)
   static constexpr int LDA = BM + 4, LDB = BN + 4;
   static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;  // two stages each
+  // Where A[kk][m] and B[kk][n] of a stage live (floats from its start): padded rows (linear, so
+  // additive over the loader's steps: kernels/implicit_gemm_loader.cuh).
+  static constexpr SENET_HD int a_index(int kk, int m) { return kk * LDA + m; }
+  static constexpr SENET_HD int b_index(int kk, int n) { return kk * LDB + n; }
   static_assert(BM % 8 == 0 && BN % 8 == 0 && BM / 2 == 4 * TY && BN / 2 == 4 * TX,
                 "two runs of 4 rows and of 4 columns per thread");
 };

@@ -6,12 +6,14 @@
 //     in the default mode, which ties to even) on edge values and 20,000 random normal floats;
 //   * mma, small integers: D = A·B + C is exact in fp32 in any order, so bitwise equal — any slip in
 //     the fragment layout moves a value and shows;
-//   * mma, random TF32 values: |D − ref| ≤ 8·2⁻²⁴·(Σ_k|a·b| + |c|) (products exact, 8 fp32 adds).
+//   * mma, random TF32 values: |D − ref| ≤ 8·2⁻²⁴·(Σ_k|a·b| + |c|) (products exact, 8 fp32 adds);
+//   * the TF32 tiles' fragment-ordered shared memory (implicit_gemm_mma.cuh), on the host.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
 
+#include "kernels/implicit_gemm_mma.cuh"
 #include "kernels/mma_tf32.cuh"
 #include "tests/kernels/cuda_test.h"
 
@@ -164,4 +166,49 @@ TEST(MmaTf32, OneWarpRandomTf32ValuesWithinFp32SumBound) {
   for (size_t i = 0; i < 128; ++i)
     EXPECT_LE(std::fabs(double(D[i]) - ref[i]), 8 * 0x1p-24 * mag[i])
         << "D[" << i / 8 << "][" << i % 8 << "]";
+}
+
+// The TF32 tile's shared-memory order (kernels/implicit_gemm_mma.cuh): a bijection of a stage's
+// BK×BM (A) and BK×BN (B) elements onto its floats, each lane's fragment where the main loop reads
+// it (LDS.128 at 4g + 40t of A's group, LDS.64 at slot (4g + t) ⊕ 8·(kk/8) of B's), and additive
+// over the loader's steps — what lets tile_loader::store() write load l at load 0's address plus a
+// constant (kernels/implicit_gemm_loader.cuh). The emulated conv tests check the same end to end.
+template <class T>
+void check_fragment_order() {
+  std::vector<int> seen_a(size_t(T::BK * T::LDA), 0), seen_b(size_t(T::BK * T::LDB), 0);
+  for (int kk = 0; kk < T::BK; ++kk) {
+    for (int m = 0; m < T::BM; ++m) {
+      const int i = T::a_index(kk, m);
+      ASSERT_TRUE(i >= 0 && i < T::BK * T::LDA && !seen_a[size_t(i)]++) << kk << "," << m;
+      const int g = m % 8, t = kk % 4, reg = (m / 8) % 2 + 2 * ((kk / 4) % 2);  // a[reg]
+      EXPECT_EQ(i, ((kk / 8) * (T::BM / 16) + m / 16) * 160 + 4 * g + 40 * t + reg);
+    }
+    for (int n = 0; n < T::BN; ++n) {
+      const int i = T::b_index(kk, n);
+      ASSERT_TRUE(i >= 0 && i < T::BK * T::LDB && !seen_b[size_t(i)]++) << kk << "," << n;
+      const int slot = (4 * (n % 8) + kk % 4) ^ (8 * ((kk / 8) % 2)), reg = (kk / 4) % 2;  // b[reg]
+      EXPECT_EQ(i, ((kk / 8) * (T::BN / 8) + n / 8) * 64 + 2 * slot + reg);
+    }
+  }
+  // Additive over the steps: the A loader's (kk₀ + s·l, one m) for kk₀ < s = threads/BM, or
+  // wgrad's (one kk, m₀ + s·l) for m₀ < s = threads/BK; B's (one kk, n₀ + s·l), n₀ < s.
+  const int sk = T::threads / T::BM, sm = T::threads / T::BK;
+  for (int l = 0; l < T::BK / sk; ++l)
+    for (int kk = 0; kk < sk; ++kk)
+      for (int m = 0; m < T::BM; ++m)
+        ASSERT_EQ(T::a_index(kk + sk * l, m), T::a_index(kk, m) + T::a_index(sk * l, 0));
+  for (int l = 0; l < T::BM / sm; ++l)
+    for (int kk = 0; kk < T::BK; ++kk)
+      for (int m = 0; m < sm; ++m) {
+        ASSERT_EQ(T::a_index(kk, m + sm * l), T::a_index(kk, m) + T::a_index(0, sm * l));
+      }
+  for (int l = 0; l < T::BN / sm; ++l)
+    for (int kk = 0; kk < T::BK; ++kk)
+      for (int n = 0; n < sm; ++n)
+        ASSERT_EQ(T::b_index(kk, n + sm * l), T::b_index(kk, n) + T::b_index(0, sm * l));
+}
+
+TEST(MmaTf32, SharedMemoryInFragmentOrderAdditiveOverTheLoadersSteps) {
+  check_fragment_order<detail::tile_tf32_128x64>();
+  check_fragment_order<detail::tile_tf32_64x128>();
 }
