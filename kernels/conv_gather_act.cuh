@@ -102,15 +102,29 @@ struct conv2d_wgrad_gather_act : conv2d_wgrad_gather_fast {
   __device__ __forceinline__ b_col_t b_col(int j) const {
     return {conv2d_wgrad_gather_fast::b_col(j), j / (R * S)};
   }
-  __device__ __forceinline__ float b(const b_col_t& col, int m, bool ok) const {
+  // In two steps, so that the main loop's loader applies the activation after the slice's math
+  // instead of waiting for the load (kernels/implicit_gemm_loader.cuh, b_deferred): b_raw loads
+  // x and keeps its position (hw < 0 outside the image, x then 0), b_finish activates it.
+  static constexpr bool b_deferred = true;
+  struct b_raw_t {
+    float x;
+    int hw;
+  };
+  __device__ __forceinline__ b_raw_t b_raw(const b_col_t& col, int m, bool ok) const {
     int n, pq, p, q;
     PQ.divmod(m, n, pq);
     Q.divmod(pq, p, q);
     const int h = p * stride + col.r0, ww = q * stride + col.s0;
     const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
-    const int hw = in ? h * W + ww : 0;
-    const float v = act.apply(col.chan[in ? n * C * H * W + hw : 0], col.c, hw);
-    return in ? v : 0.0f;
+    const int hw = h * W + ww;
+    return {load_or_zero(col.chan + (in ? n * C * H * W + hw : 0), in), in ? hw : -1};
+  }
+  __device__ __forceinline__ float b_finish(const b_col_t& col, b_raw_t r) const {
+    const float v = act.apply(r.x, col.c, r.hw < 0 ? 0 : r.hw);  // every element: no branch
+    return r.hw >= 0 ? v : 0.0f;
+  }
+  __device__ __forceinline__ float b(const b_col_t& col, int m, bool ok) const {
+    return b_finish(col, b_raw(col, m, ok));
   }
 };
 

@@ -55,6 +55,24 @@ constexpr bool a_deferred() {
     return false;
 }
 
+// Whether G's B elements are loaded (b_raw: a b_raw_t) and made GEMM values (b_finish) in two
+// steps (wgrad's prologue gather, conv2d_wgrad_gather_act).
+template <class G>
+constexpr bool b_deferred() {
+  if constexpr (requires { G::b_deferred; })
+    return G::b_deferred;
+  else
+    return false;
+}
+template <class G, bool kDeferred>
+struct b_raw {
+  using type = float;
+};
+template <class G>
+struct b_raw<G, true> {
+  using type = typename G::b_raw_t;
+};
+
 template <class G, bool kKeep>
 struct kept_slice {
   struct type {};
@@ -67,7 +85,7 @@ struct kept_slice<G, true> {
 template <class T, class G, bool kTf32>
 struct tile_loader {
   static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>();
-  static constexpr bool kDefer = a_deferred<G>();
+  static constexpr bool kDefer = a_deferred<G>(), kBDefer = b_deferred<G>();
   static_assert(!kDefer || kSlice, "deferred elements are a slice's");
   static_assert(!(kAkk && kSlice), "a slice is one row's");
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
@@ -81,7 +99,8 @@ struct tile_loader {
   typename G::b_col_t bcol[B_LOADS];
   bool a_ok[A_ROWS];
   int tid, n0, Nn;
-  float ra[A_LOADS], rb[B_LOADS];
+  float ra[A_LOADS];
+  typename b_raw<G, kBDefer>::type rb[B_LOADS];
   // Kept from load() to store() for a_finish.
   [[no_unique_address]] typename kept_slice<G, kDefer>::type slice;
 
@@ -139,10 +158,17 @@ struct tile_loader {
     }
     const int kb = k0 + tid % T::BK;
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l) rb[l] = g.b(bcol[l], kb, n0 + b_n(l) < Nn && kb < k_end);
+    for (int l = 0; l < B_LOADS; ++l) {
+      const bool ok = n0 + b_n(l) < Nn && kb < k_end;
+      if constexpr (kBDefer)
+        rb[l] = g.b_raw(bcol[l], kb, ok);
+      else
+        rb[l] = g.b(bcol[l], kb, ok);
+    }
   }
   // The registers into the tile's shared memory (a stage: As BK·LDA floats, Bs BK·LDB): the first
-  // reads of the loaded values — a deferred gather's a_finish, the rounding to TF32. Load l goes
+  // reads of the loaded values — a deferred gather's a_finish / b_finish, the rounding to TF32.
+  // Load l goes
   // to load 0's place plus a constant: the tiles' a_index and b_index are additive over the
   // steps (a_index(kk + a_kk_step·l, m + a_m_step·l) = a_index(kk, m) + a_index(a_kk_step·l,
   // a_m_step·l) for the thread's kk < a_kk_step or m < a_m_step), so one address a thread.
@@ -156,7 +182,12 @@ struct tile_loader {
       a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
     }
 #pragma unroll
-    for (int l = 0; l < B_LOADS; ++l) b0[T::b_index(0, l * b_n_step)] = round(rb[l]);
+    for (int l = 0; l < B_LOADS; ++l) {
+      if constexpr (kBDefer)
+        b0[T::b_index(0, l * b_n_step)] = round(g.b_finish(bcol[l], rb[l]));
+      else
+        b0[T::b_index(0, l * b_n_step)] = round(rb[l]);
+    }
   }
 };
 
