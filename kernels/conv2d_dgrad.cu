@@ -187,7 +187,8 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 
 namespace {
 // dy_bn active (hoisted tiles only): the folded BN backward's gather (kernels/conv_gather_bn.cuh).
-template <class T>
+// kTapOnly: the plain tap-major gather only (the caller has checked p.K % T::BK == 0, no dy_bn).
+template <class T, bool kTapOnly = false>
 cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
                                        float* dx, cudaStream_t stream,
                                        const conv_dy_bn& dy_bn = {}) {
@@ -199,18 +200,22 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
     return launch(conv2d_dgrad_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>, grid,
                   dim3(T::threads), 0, stream, p, g, dx);
   };
-  if constexpr (T::hoisted) {
-    using namespace detail;
-    if (p.K % T::BK == 0)  // tap-major: every slice inside one tap
-      return dy_bn.active()
-                 ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
-                 : run(conv2d_dgrad_gather_tap::make(p, dy, w));
-    if (dy_bn.active())
-      return run(conv2d_dgrad_gather_bn<conv2d_dgrad_gather_fast>::make(p, dy_bn, w));
+  if constexpr (kTapOnly) {
+    return run(detail::conv2d_dgrad_gather_tap::make(p, dy, w));
   } else {
-    if (dy_bn.active()) return cudaErrorInvalidValue;
+    if constexpr (T::hoisted) {
+      using namespace detail;
+      if (p.K % T::BK == 0)  // tap-major: every slice inside one tap
+        return dy_bn.active()
+                   ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
+                   : run(conv2d_dgrad_gather_tap::make(p, dy, w));
+      if (dy_bn.active())
+        return run(conv2d_dgrad_gather_bn<conv2d_dgrad_gather_fast>::make(p, dy_bn, w));
+    } else {
+      if (dy_bn.active()) return cudaErrorInvalidValue;
+    }
+    return run(detail::dgrad_gather<T>(p, dy, w));
   }
-  return run(detail::dgrad_gather<T>(p, dy, w));
 }
 
 template <class G, class Make>
@@ -239,6 +244,8 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
 }
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  if (!dy_bn.active() && detail::tf32_wide(p.C, p.K))
+    return launch_dgrad_implicit_gemm<detail::tile_tf32_128x128, true>(p, dy, w, dx, stream);
   return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream, dy_bn);
 }
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,

@@ -15,9 +15,11 @@
 //                      (kernels/conv_bn_mrelu_fwd.cu), which change only the epilogue.
 //   v4_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh):
 //                      128×64 tile, 8 warps of 32×32 (2×4 mma.m16n8k8 tiles each), BK = 16 in
-//                      padded smem, the next slice prefetched into registers during the MMAs.
-//                      block 256, grid (⌈NPQ/128⌉, ⌈K/64⌉). Like PyTorch's allow_tf32: x and w
-//                      rounded to TF32 (10-bit mantissa), products summed in fp32.
+//                      smem in fragment order, the next slice prefetched into registers during
+//                      the MMAs. block 256, grid (⌈NPQ/128⌉, ⌈K/64⌉); when K ≥ 128 and C is a
+//                      multiple of 16, the 128×128 tile (8 warps of 64×32: twice the MMAs per
+//                      loaded element), grid (⌈NPQ/128⌉, ⌈K/128⌉). Like PyTorch's allow_tf32: x
+//                      and w rounded to TF32 (10-bit mantissa), products summed in fp32.
 //   v5_simt_128x128    FP32 again, the CUDA-core loop near its roof (kernels/implicit_gemm_simt.cuh):
 //                      128×128 tile, 8×8 outputs per thread read as float4 (LDS.128), two
 //                      shared-memory stages, no division in the loop (the hoisting gather,
@@ -156,16 +158,21 @@ fprop_plan plan_fprop(const Conv2dGeom& p) {
 bool fprop_args_ok(const Conv2dGeom& p, const float* x, const float* w, const float* y) {
   return conv2d_geom_valid(p) && x && w && y;
 }
-template <class T>
+// kTapOnly: the tap-major gather only (the caller has checked p.C % T::BK == 0).
+template <class T, bool kTapOnly = false>
 cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const float* w,
                                  const float* bias, float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
   if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  return detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
+  const auto run = [&](const auto& g) {
     return launch(conv2d_fprop_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>,
                   dim3(unsigned(gx), unsigned(gy)), dim3(T::threads), 0, stream, p, g, bias, y);
-  });
+  };
+  if constexpr (kTapOnly)
+    return run(detail::conv2d_fprop_gather_tap::make(p, x, w));
+  else
+    return detail::with_fprop_gather<T>(p, x, w, run);
 }
 }  // namespace
 
@@ -205,6 +212,8 @@ cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const f
 }
 cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* w,
                                      const float* bias, float* y, cudaStream_t stream) {
+  if (detail::tf32_wide(p.K, p.C))
+    return launch_implicit_gemm<detail::tile_tf32_128x128, true>(p, x, w, bias, y, stream);
   return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
 }
 cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,

@@ -41,9 +41,12 @@
 
 namespace senet {
 
-using conv_bn_tile = detail::tile_simt_128x128;      // FP32 (conv2d_fprop v5)
-using conv_bn_tile_tf32 = detail::tile_tf32_128x64;  // TF32 (conv2d_fprop v4)
-static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM, "one partial count for both tiles");
+using conv_bn_tile = detail::tile_simt_128x128;            // FP32 (conv2d_fprop v5)
+using conv_bn_tile_tf32 = detail::tile_tf32_128x64;        // TF32 (conv2d_fprop v4)
+using conv_bn_tile_tf32_wide = detail::tile_tf32_128x128;  // TF32 when detail::tf32_wide
+static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM &&
+                  conv_bn_tile::BM == conv_bn_tile_tf32_wide::BM,
+              "one partial count for every tile");
 
 // T: either tile. A thread's accumulators are rows th.row(i), columns th.col(j); th.tm is its row
 // slot (< T::TY): the threads of one slot own disjoint columns, so red[slot][column] is race-free.
@@ -168,7 +171,8 @@ bool grid_ok(const Conv2dGeom& p) {
   return conv2d_geom_valid(p) && (p.K + conv_bn_tile_tf32::BN - 1) / conv_bn_tile_tf32::BN <= 65535;
 }
 // x_act active: the prologue gather (kernels/conv_gather_act.cuh), same kernel otherwise.
-template <class T>
+// kTapOnly: the tap-major gathers only (the caller has checked p.C % T::BK == 0).
+template <class T, bool kTapOnly = false>
 cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float* w, float* y,
                                const bn_partials& out, cudaStream_t stream,
                                const conv_input_act& x_act = {}) {
@@ -179,13 +183,26 @@ cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float*
     return launch(conv2d_fprop_bn_partials_kernel<T, std::decay_t<decltype(g)>>, grid,
                   dim3(T::threads), 0, stream, p, g, y, out);
   };
-  if (x_act.active()) {
-    using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
-    return p.C % T::BK == 0  // tap-major (kernels/conv_gather_fast.cuh)
+  using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
+  if constexpr (kTapOnly) {
+    return x_act.active()
                ? run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act))
-               : run(conv2d_fprop_gather_act::make(p, x, w, x_act));
+               : run(detail::conv2d_fprop_gather_tap::make(p, x, w));
+  } else {
+    if (x_act.active())
+      return p.C % T::BK == 0  // tap-major (kernels/conv_gather_fast.cuh)
+                 ? run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act))
+                 : run(conv2d_fprop_gather_act::make(p, x, w, x_act));
+    return detail::with_fprop_gather<T>(p, x, w, run);
   }
-  return detail::with_fprop_gather<T>(p, x, w, run);
+}
+// TF32: the wide tile where it applies (detail::tf32_wide), else the 128×64 one.
+cudaError_t launch_bn_partials_tf32(const Conv2dGeom& p, const float* x, const float* w, float* y,
+                                    const bn_partials& out, cudaStream_t stream,
+                                    const conv_input_act& x_act = {}) {
+  if (detail::tf32_wide(p.K, p.C))
+    return launch_bn_partials<conv_bn_tile_tf32_wide, true>(p, x, w, y, out, stream, x_act);
+  return launch_bn_partials<conv_bn_tile_tf32>(p, x, w, y, out, stream, x_act);
 }
 }  // namespace
 
@@ -199,7 +216,7 @@ cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* 
 }
 cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
                                           bn_partials out, cudaStream_t stream) {
-  return launch_bn_partials<conv_bn_tile_tf32>(p, x, w, y, out, stream);
+  return launch_bn_partials_tf32(p, x, w, y, out, stream);
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
@@ -219,9 +236,9 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
   const int64_t stride = parts * c.K;
   const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
-  cudaError_t e =
-      p.tf32 ? launch_bn_partials<conv_bn_tile_tf32>(c, t.x, t.w, t.y, part, stream, t.x_act)
-             : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
+  cudaError_t e = p.tf32
+                      ? launch_bn_partials_tf32(c, t.x, t.w, t.y, part, stream, t.x_act)
+                      : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
   if (e != cudaSuccess) return e;
   bn_finalize_params fp;
   fp.K = c.K, fp.num_partials = int(parts), fp.eps = p.eps, fp.momentum = p.momentum;

@@ -56,6 +56,15 @@ auto fprop_gather(const Conv2dGeom& p, const float* x, const float* w) {
     return conv2d_fprop_gather{x,   w,        p.C,   p.H, p.W, p.R,
                                p.S, p.stride, p.pad, p.P, p.Q, int(p.gemm_k())};
 }
+// Whether a TF32 fprop or dgrad takes tile_tf32_128x128 instead of tile_tf32_128x64: when its
+// GEMM N (fprop's K, dgrad's C) is at least the wide tile's 128 columns and its reduction is
+// tap-major (the channel count it runs over, fprop's C or dgrad's K, a multiple of BK = 16) — every
+// ResNet/WRN layer of 128 channels or more. Other layers keep the 128×64 tile (and only the
+// tap-major gathers are built for the wide one).
+inline bool tf32_wide(int64_t gemm_n, int tap_channels) {
+  return gemm_n >= tile_tf32_128x128::BN && tap_channels % tile_tf32_128x128::BK == 0;
+}
+
 // run(g) with fprop's gather for tile T: for the hoisting tiles the tap-major one
 // (conv_gather_fast.cuh) when C is a multiple of BK, else fprop_gather<T>. Two kernels per launch
 // site, one taken.

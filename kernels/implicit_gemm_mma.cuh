@@ -48,10 +48,10 @@ struct mma_tile {
   static constexpr int BM = BM_, BN = BN_, BK = BK_, WM = WM_, WN = WN_;
   static constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN;
   static constexpr int threads = 32 * WARPS_M * WARPS_N;
-  static constexpr int min_blocks = 2;             // per SM (kernels/implicit_gemm.cuh)
-  static constexpr int MT = WM / 16, NT = WN / 8;  // mma tiles per warp
-  static constexpr int TM = 2 * MT, TN = 2 * NT;   // this thread's accumulator block
-  static constexpr int TY = 8 * WARPS_M;           // row slots (warp_m, g): see mma_thread::tm
+  static constexpr int min_blocks = WM * WN <= 1024 ? 2 : 1;  // per SM (implicit_gemm.cuh)
+  static constexpr int MT = WM / 16, NT = WN / 8;             // mma tiles per warp
+  static constexpr int TM = 2 * MT, TN = 2 * NT;              // this thread's accumulator block
+  static constexpr int TY = 8 * WARPS_M;  // row slots (warp_m, g): see mma_thread::tm
   static constexpr int LDA = BM / 16 * 160 / 8, LDB = BN;  // a stage: BK·LDA and BK·LDB floats
   static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;  // two stages each
   // Where A[kk][m] and B[kk][n] of a stage live (floats from its start): fragment order, above.
@@ -141,5 +141,10 @@ __device__ __forceinline__ void implicit_gemm_mainloop_mma(int tid, int m0, int 
 // (M = pixels is the long side), 64 × 128 for wgrad (M = output channels is the short side).
 using tile_tf32_128x64 = mma_tile<128, 64, 16, 32, 32>;
 using tile_tf32_64x128 = mma_tile<64, 128, 16, 32, 32>;
+// The wide one (8 warps of 64×32): per slice a warp does 32 MMAs where the 128×64 tile's do 16,
+// for the same loads per thread (8 A and 8 B elements instead of 8 and 4) and 16 fragment loads
+// instead of 12 — for layers whose GEMM N (fprop's K, dgrad's C) fills 128 columns (tf32_wide,
+// kernels/implicit_gemm.cuh). 64 accumulators a thread: one block per SM (min_blocks).
+using tile_tf32_128x128 = mma_tile<128, 128, 16, 64, 32>;
 
 }  // namespace senet::detail

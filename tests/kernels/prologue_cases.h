@@ -32,7 +32,10 @@ inline const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
                                 // C and K multiples of the tiles' BK (8, TF32 16): the
                                 // tap-major gathers of fprop and dgrad
                                 {"3x3/s1 C16 K16", 2, 16, 5, 6, 16, 3, 3, 1, 1},
-                                {"3x3/s2 C8 K8", 2, 8, 7, 6, 8, 3, 3, 2, 1}};
+                                {"3x3/s2 C8 K8", 2, 8, 7, 6, 8, 3, 3, 2, 1},
+                                // K ≥ 128, C a multiple of 16: TF32's wide tile
+                                // (kernels/implicit_gemm.cuh tf32_wide)
+                                {"3x3/s1 C16 K128", 1, 16, 4, 3, 128, 3, 3, 1, 1}};
 
 inline std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
   auto v = small_ints(n, seed, -4, 4);
