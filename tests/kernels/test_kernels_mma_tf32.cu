@@ -211,4 +211,5 @@ void check_fragment_order() {
 TEST(MmaTf32, SharedMemoryInFragmentOrderAdditiveOverTheLoadersSteps) {
   check_fragment_order<detail::tile_tf32_128x64>();
   check_fragment_order<detail::tile_tf32_64x128>();
+  check_fragment_order<detail::tile_tf32_128x128>();
 }
