@@ -169,8 +169,9 @@ cudaError_t launch_wgrad_slices(const Conv2dGeom& p, const G& g, dim3 grid, floa
                 slice);
 }
 // x_act, dy_bn active (hoisted tiles only): the prologue gathers (kernels/conv_gather_act.cuh,
-// kernels/conv_gather_bn.cuh); with dy_bn the dy argument must be null.
-template <class T>
+// kernels/conv_gather_bn.cuh); with dy_bn the dy argument must be null. kNoFold: the caller has
+// checked that dy_bn is not active (the folded gathers are not built for T).
+template <class T, bool kNoFold = false>
 cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const float* dy, float* dw,
                                  float* workspace, cudaStream_t stream,
                                  const conv_input_act& x_act = {}, const conv_dy_bn& dy_bn = {}) {
@@ -188,7 +189,12 @@ cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const floa
   if constexpr (T::hoisted) {
     using detail::conv2d_wgrad_gather_act, detail::conv2d_wgrad_gather_bn;
     const float* dy_src = dy_bn.active() ? dy_bn.da : dy;
-    if (x_act.active()) {
+    if constexpr (kNoFold) {
+      e = x_act.active() ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_act::make(p, x, dy, x_act),
+                                                  grid, out, slice, stream)
+                         : launch_wgrad_slices<T>(p, detail::wgrad_gather<T>(p, x, dy), grid, out,
+                                                  slice, stream);
+    } else if (x_act.active()) {
       const auto g = conv2d_wgrad_gather_act::make(p, x, dy_src, x_act);
       e = dy_bn.active() ? launch_wgrad_slices<T>(
                                p, conv2d_wgrad_gather_bn<conv2d_wgrad_gather_act>::make(g, dy_bn),
@@ -219,6 +225,9 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
                                          const conv_input_act& x_act, const conv_dy_bn& dy_bn) {
+  if (!dy_bn.active() && p.K >= detail::tile_tf32_128x128::BM)  // the wide tile: 128 rows of dw
+    return launch_wgrad_split_k<detail::tile_tf32_128x128, true>(p, x, dy, dw, workspace, stream,
+                                                                 x_act);
   return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream, x_act,
                                                         dy_bn);
 }
