@@ -15,8 +15,8 @@
 // once per slice: a_slice(row, kk₀), then a_at(slice, dk) per element. Such a gather gets whole
 // slices only — k_begin and k_end multiples of BK, so no element needs its own kk < k_end test —
 // which its launchers guarantee: they pick it when the channel count, hence the reduction length
-// (C·R·S, K·R·S, a phase's K·Rp·Sp), is a multiple of BK, and split-K cuts at multiples of BK. The rows and columns are decoded
-// once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
+// (C·R·S, K·R·S, a phase's K·Rp·Sp), is a multiple of BK, and split-K cuts at multiples of BK.
+// The rows and columns are decoded once (gather.a_row / b_col), here in the constructor. load() fills registers, store() writes
 // them to shared memory, element (kk, m) of A at T::a_index(kk, m − m0) and (kk, n) of B at
 // T::b_index(kk, n − n0) (padded rows for SIMT, fragment order for TF32): the register hop is what
 // lets a main loop issue slice s+1's global loads before it computes slice s — provided load()
@@ -168,9 +168,8 @@ struct tile_loader {
   }
   // The registers into the tile's shared memory (a stage: As BK·LDA floats, Bs BK·LDB): the first
   // reads of the loaded values — a deferred gather's a_finish / b_finish, the rounding to TF32.
-  // Load l goes
-  // to load 0's place plus a constant: the tiles' a_index and b_index are additive over the
-  // steps (a_index(kk + a_kk_step·l, m + a_m_step·l) = a_index(kk, m) + a_index(a_kk_step·l,
+  // Load l goes to load 0's place plus a constant: the tiles' a_index and b_index are additive
+  // over the steps (a_index(kk + a_kk_step·l, m + a_m_step·l) = a_index(kk, m) + a_index(a_kk_step·l,
   // a_m_step·l) for the thread's kk < a_kk_step or m < a_m_step), so one address a thread.
   __device__ __forceinline__ void store(const G& g, float* As, float* Bs) const {
     float* a0 = As + T::a_index(a_kk(0), a_m(0));
