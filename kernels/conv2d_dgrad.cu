@@ -10,7 +10,9 @@
 //   v2_register_block  the shared main loop (kernels/implicit_gemm_tile.cuh), 64×64 tile, 4×4 per
 //                      thread, BK = 8; block 256, grid (⌈NHW/64⌉, ⌈C/64⌉).
 //   v3_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh),
-//                      128×64 tile, 8 warps of 32×32; block 256, grid (⌈NHW/128⌉, ⌈C/64⌉).
+//                      128×64 tile, 8 warps of 32×32; block 256, grid (⌈NHW/128⌉, ⌈C/64⌉); when
+//                      C ≥ 128 and K is a multiple of 16 (not folded), the 128×128 tile, 8 warps
+//                      of 64×32, grid (⌈NHW/128⌉, ⌈C/128⌉) (detail::tf32_wide).
 //   v4_simt_128x128    FP32 on the CUDA-core loop of conv2d_fprop v5 (kernels/implicit_gemm_simt.cuh):
 //                      128×128 tile, 8×8 per thread, LDS.128, two stages; block 256,
 //                      grid (⌈NHW/128⌉, ⌈C/128⌉). v3 and v4 gather without division

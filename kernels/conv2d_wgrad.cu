@@ -13,7 +13,8 @@
 //               Deterministic (no atomics): the same bits on every run and every device.
 //               splits = min(64, ⌈NPQ/256⌉) (slices of ≥ 256 GEMM_K rows, a multiple of BK = 8).
 //   v3_tf32_split_k  v2 with step 1 on TF32 tensor cores (kernels/implicit_gemm_mma.cuh): 64×128
-//               tile (K is the short side), 8 warps of 32×32; grid (⌈K/64⌉, ⌈CRS/128⌉, splits).
+//               tile (K is the short side), 8 warps of 32×32; grid (⌈K/64⌉, ⌈CRS/128⌉, splits);
+//               when K ≥ 128 (not folded), the 128×128 tile, 8 warps of 64×32, ⌈K/128⌉ rows.
 //   v4_simt_split_k  v2 with step 1 on the FP32 loop of conv2d_fprop v5 (implicit_gemm_simt.cuh):
 //               128×128 tile, 8×8 per thread; grid (⌈K/128⌉, ⌈CRS/128⌉, splits). v3 and v4 gather
 //               without division (kernels/conv_gather_fast.cuh) and read dy coalesced: consecutive
