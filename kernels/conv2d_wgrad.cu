@@ -190,24 +190,17 @@ cudaError_t launch_wgrad_split_k(const Conv2dGeom& p, const float* x, const floa
   if constexpr (T::hoisted) {
     using detail::conv2d_wgrad_gather_act, detail::conv2d_wgrad_gather_bn;
     const float* dy_src = dy_bn.active() ? dy_bn.da : dy;
-    if constexpr (kNoFold) {
-      e = x_act.active() ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_act::make(p, x, dy, x_act),
-                                                  grid, out, slice, stream)
-                         : launch_wgrad_slices<T>(p, detail::wgrad_gather<T>(p, x, dy), grid, out,
-                                                  slice, stream);
-    } else if (x_act.active()) {
-      const auto g = conv2d_wgrad_gather_act::make(p, x, dy_src, x_act);
-      e = dy_bn.active() ? launch_wgrad_slices<T>(
-                               p, conv2d_wgrad_gather_bn<conv2d_wgrad_gather_act>::make(g, dy_bn),
-                               grid, out, slice, stream)
-                         : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
-    } else {
-      const auto g = detail::wgrad_gather<T>(p, x, dy_src);
-      e = dy_bn.active()
-              ? launch_wgrad_slices<T>(p, conv2d_wgrad_gather_bn<decltype(g)>::make(g, dy_bn), grid,
-                                       out, slice, stream)
-              : launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
-    }
+    // g, or with dy_bn its folded gather (not built when kNoFold).
+    const auto run = [&](const auto& g) {
+      if constexpr (!kNoFold)
+        if (dy_bn.active())
+          return launch_wgrad_slices<T>(
+              p, conv2d_wgrad_gather_bn<std::decay_t<decltype(g)>>::make(g, dy_bn), grid, out,
+              slice, stream);
+      return launch_wgrad_slices<T>(p, g, grid, out, slice, stream);
+    };
+    e = x_act.active() ? run(conv2d_wgrad_gather_act::make(p, x, dy_src, x_act))
+                       : run(detail::wgrad_gather<T>(p, x, dy_src));
   } else {
     if (x_act.active() || dy_bn.active()) return cudaErrorInvalidValue;
     e = launch_wgrad_slices<T>(p, detail::wgrad_gather<T>(p, x, dy), grid, out, slice, stream);

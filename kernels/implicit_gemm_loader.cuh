@@ -30,13 +30,11 @@
 
 namespace senet::detail {
 
-// G::a_kk_fastest, false when the gather does not say.
+// A gather's optional flags, false when it does not say: G::a_kk_fastest, G::a_deferred (below),
+// G::b_deferred (below).
 template <class G>
 constexpr bool a_kk_fastest() {
-  if constexpr (requires { G::a_kk_fastest; })
-    return G::a_kk_fastest;
-  else
-    return false;
+  return requires { requires G::a_kk_fastest; };
 }
 
 // Whether G decodes A once per slice (a_slice, a_at: conv2d_dgrad_gather_tap).
@@ -49,20 +47,14 @@ constexpr bool a_by_slice() {
 // (the tap-major prologue gather: fprop_gather_tap_major<conv2d_fprop_gather_act>).
 template <class G>
 constexpr bool a_deferred() {
-  if constexpr (requires { G::a_deferred; })
-    return G::a_deferred;
-  else
-    return false;
+  return requires { requires G::a_deferred; };
 }
 
 // Whether G's B elements are loaded (b_raw: a b_raw_t) and made GEMM values (b_finish) in two
 // steps (wgrad's prologue gather, conv2d_wgrad_gather_act).
 template <class G>
 constexpr bool b_deferred() {
-  if constexpr (requires { G::b_deferred; })
-    return G::b_deferred;
-  else
-    return false;
+  return requires { requires G::b_deferred; };
 }
 template <class G, bool kDeferred>
 struct b_raw {
