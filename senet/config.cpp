@@ -359,9 +359,10 @@ std::vector<ConfigKey> make_schema() {
       "~3e-4 relative; PyTorch's allow_tf32); the CPU always computes in FP32"));
   add(field(
       "cuda_graph", [](RunConfig & c) -> auto& { return c.cuda_graph; },
-      "CUDA only, one process: supervised training records its step once as a CUDA graph and "
-      "replays it for each later batch of the same shape (equal to the eager step bitwise on the "
-      "emulator; senet/epoch_loop.h)"));
+      "CUDA only, one process: every training loop (supervised, SENet's sensitivity, mask "
+      "search and fine-tuning, SNL) records its step once as a CUDA graph and replays it for each "
+      "later batch of the same shape (equal to the eager step bitwise on the emulator; "
+      "senet/epoch_loop.h)"));
   add(field(
       "out_dir", [](RunConfig & c) -> auto& { return c.out_dir; },
       "the run directory (checkpoints, metrics, reports)"));

@@ -107,7 +107,7 @@ struct RunConfig {
   int threads = 0;
   Device device = Device::CPU;
   bool allow_tf32 = false;  // CUDA convolutions on TF32 tensor cores (PyTorch's allow_tf32)
-  bool cuda_graph = true;   // supervised training on CUDA replays its step as a CUDA graph
+  bool cuda_graph = true;   // CUDA: every training loop replays its step as a CUDA graph
   std::string out_dir = "runs/default";
   bool progress = true;
 };

@@ -30,9 +30,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
-                 float temperature) {
+                 float temperature, const std::vector<int32_t>* host_labels) {
   CeKd r;
-  r.ce = scale(softmax_cross_entropy(zs, y), w_ce);
+  r.ce = scale(softmax_cross_entropy(zs, y, host_labels), w_ce);
   r.total = r.ce;
   if (w_kd != 0) {
     r.kd = scale(kd_loss(zs, zt, temperature), w_kd);
@@ -229,6 +229,25 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
                                                data.aug, data.norm, cfg.seed + 7919 * 4);
   if (bn_loader) shard_loader(*bn_loader);
   EpochLoop loop{student, *opt, sched.get(), dc.stage, total_epochs, progress};
+  // The step's device work depends on the batch and the weights only (the distances below add into
+  // tensors fixed for the epoch), so on CUDA it is recorded once and replayed (senet/epoch_loop.h).
+  loop.cuda_graph = cfg.cuda_graph;
+
+  // Stage 2's search epochs: per counted site, D_l += Σ_batch |Aᵀ − Aˢ| of the step's captured
+  // activations — part of the step (no gradient), so a replayed step adds its own batch.
+  bool searching = false;
+  std::vector<std::vector<double>> D;
+  std::vector<Tensor> D_cuda;  // device == CUDA: the distances stay on the device
+  auto accumulate_distances = [&] {
+    NoGradGuard no_grad;
+    for (size_t l = 0; l < counted.size(); ++l) {  // teacher and student share the site list
+      const Tensor& at = teacher.sites()[counted_index[l]]->captured;
+      if (device == Device::CUDA)
+        accumulate_distance_cuda(D_cuda[l], at, counted[l]->captured);
+      else
+        accumulate_distance(D[l], at, counted[l]->captured);
+    }
+  };
 
   // One step: the frozen teacher, then the student at every width factor in increasing order (a
   // plain student: width 1 only). Several widths back-propagate one by one (the gradients sum) so
@@ -243,7 +262,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     for (float w : widths) {
       student.set_width(w);
       Tensor zs = student.forward(x);
-      CeKd ck = ce_kd_terms(zs, zt, out.labels, dc.w_ce, dc.w_kd, dc.temperature);
+      CeKd ck = ce_kd_terms(zs, zt, out.labels, dc.w_ce, dc.w_kd, dc.temperature, &b.y);
       Tensor loss = ck.total, pram;
       if (dc.w_pram != 0)
         for (size_t g : dc.pram_sites) {
@@ -261,6 +280,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
       if (widths.size() == 1) {
         out.loss = loss;
         out.terms = std::move(terms);
+        if (searching) accumulate_distances();
         return out;
       }
       loss.backward();
@@ -274,15 +294,15 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
   };
 
   for (int epoch = start_epoch; epoch < total_epochs; ++epoch) {
-    const bool searching = dc.search_masks && epoch < dc.epochs;
+    searching = dc.search_masks && epoch < dc.epochs;
     if (dc.search_masks && !searching && epoch == dc.epochs) {
       // Settle epochs: train on the best searched mask (weights and masks of the best search epoch).
       load_model_state(read_checkpoint(run.best_path()), student);
       std::fprintf(stderr, "%s: settle epochs on the mask of search epoch %d\n", dc.stage.c_str(),
                    run.best_epoch());
     }
-    std::vector<std::vector<double>> D;
-    std::vector<Tensor> D_cuda;  // device == CUDA: the distances stay on the device
+    D.clear();
+    D_cuda.clear();
     if (searching)
       for (auto* s : counted) {
         if (device == Device::CUDA)
@@ -290,19 +310,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
         else
           D.emplace_back(size_t(s->size()), 0.0);
       }
-    auto after_step = [&](const StepOut&, int64_t) {
-      if (!searching) return false;
-      NoGradGuard no_grad;
-      for (size_t l = 0; l < counted.size(); ++l) {  // teacher and student share the site list
-        const Tensor& at = teacher.sites()[counted_index[l]]->captured;
-        if (device == Device::CUDA)
-          accumulate_distance_cuda(D_cuda[l], at, counted[l]->captured);
-        else
-          accumulate_distance(D[l], at, counted[l]->captured);
-      }
-      return false;
-    };
-    EpochStats st = loop.run(loader, epoch, body, after_step);
+    EpochStats st = loop.run(loader, epoch, body);
     json line = st.to_json();
     student.set_capture(false);
     if (searching) {

@@ -25,6 +25,7 @@
 // (senet/run_dir.h). The loop is senet/epoch_loop.h: metrics.jsonl has the terms ce, kd, pram (as
 // weighted in L) per epoch and their gradient norms and cosines on the epoch's first batch.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,12 +59,14 @@ struct DistillResult {
 };
 
 // w_ce·CE(zˢ, y) + w_kd·KD_T(zˢ, zᵀ): the distillation loss both SENet's stages and SNL start from,
-// and its two terms as weighted in it (kd undefined when w_kd = 0).
+// and its two terms as weighted in it (kd undefined when w_kd = 0). host_labels: y on the host (the
+// batch's), checked there, so that a CUDA step need not wait for the loss's own label check (and
+// can be recorded as a CUDA graph: softmax_cross_entropy).
 struct CeKd {
   Tensor ce, kd, total;
 };
 CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
-                 float temperature);
+                 float temperature, const std::vector<int32_t>* host_labels = nullptr);
 // The frozen teacher's logits for x (no graph).
 Tensor teacher_logits(models::Model& teacher, const Tensor& x);
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,

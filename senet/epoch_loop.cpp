@@ -149,8 +149,14 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
     bar.update(st.steps, st.loss(), st.accuracy(), st.images);
   };
   // One process on CUDA with cuda_graph: steps after the first replay a graph (see the header).
-  bool graphs = cuda_graph && !graph_failed && !reducer && !after_step && cuda_ops() != nullptr;
+  bool graphs = cuda_graph && !graph_failed && !reducer && cuda_ops() != nullptr;
   std::unique_ptr<GraphedStep> graphed;
+  // after_step, on the host after every step (eager or replayed); true ends the epoch.
+  auto ends_epoch = [&](const StepOut& out, int64_t step) {
+    if (!after_step || !after_step(out, step)) return false;
+    st.ended_early = st.steps < nb;
+    return true;
+  };
   bool record_next = false;  // the last step was eager and left what a recording needs
   data::Batch b;
   auto t0 = std::chrono::steady_clock::now();
@@ -178,9 +184,9 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
           g.graph = cuda_ops()->graph_record((label + " step").c_str(), [&] {
             model.zero_grad();
             g.out = body(g.in, step);
-            SENET_CHECK(!g.out.backward_done && metrics && metrics->ready_for(g.out),
-                        "the step body runs its own backward or changed its loss terms");
-            g.out.loss.backward();
+            SENET_CHECK(metrics && metrics->ready_for(g.out),
+                        "the step body changed its loss terms");
+            if (!g.out.backward_done) g.out.loss.backward();
             metrics->record(g.out, n);
             opt.step();  // its host bookkeeping runs now, for the replay just below
           });
@@ -209,6 +215,7 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
         st.steps++;
         st.images += b.n;
         if (metrics->due()) flush();
+        if (ends_epoch(graphed->out, step)) break;
         continue;
       }
     }
@@ -246,10 +253,7 @@ EpochStats EpochLoop::run(data::Loader& loader, int epoch, const StepBody& body,
       st.images += b.n;
       bar.update(st.steps, st.loss(), st.accuracy(), st.images);
     }
-    if (after_step && after_step(out, step)) {
-      st.ended_early = st.steps < nb;
-      break;
-    }
+    if (ends_epoch(out, step)) break;
   }
   flush();
   bar.finish();

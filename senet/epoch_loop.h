@@ -20,11 +20,12 @@
 //   them every 16 steps and at the epoch's end (senet/step_metrics.h): no host round trip in a
 //   steady-state step; a non-finite step is still named exactly, up to 15 steps later.
 //
-// CUDA graphs (`cuda_graph`, one process on CUDA, no after_step): the loop records its second step
-// — zero_grad, body, backward, the device counters, the optimizer step — as one CUDA graph
-// (engine/cuda/graph.h) and replays it for every later batch of the same shape: one launch a
-// step instead of hundreds, none of the step's host code (autograd, op dispatch, allocation) on
-// its path. What makes a replay equal an eager step:
+// CUDA graphs (`cuda_graph`, one process on CUDA; set by every stage: supervised training,
+// SENet's stages 1–3, SNL): the loop records its second step — zero_grad, body, backward (unless the body
+// ran its own: a student at several widths), the device counters, the optimizer step — as one
+// CUDA graph (engine/cuda/graph.h) and replays it for every later batch of the same shape: one
+// launch a step instead of hundreds, none of the step's host code (autograd, op dispatch,
+// allocation) on its path. What makes a replay equal an eager step:
 //   * the batch goes into fixed device tensors (data::Batch::x_on_device/y_on_device, refilled by
 //     asynchronous uploads), its labels checked on the host first, as the loss checks them eagerly;
 //   * the optimizer reads η (Adam: and the bias corrections) from device memory, staged before
@@ -36,11 +37,15 @@
 // a later step may record again), a step after one in which some parameter got no gradient.
 // A recording that fails (an op that needs the host inside the step) is undone — the optimizer's
 // step counts restored — and the loop trains on eagerly, saying so once. A body whose device work
-// depends on anything but the batch and the weights (the step number, host state it changes) must
-// not set cuda_graph. Host work left per replayed step: the label check, the uploads (the batch's
-// overlap the replay before; η's 12 bytes go in place, after it), replayed_step() and the row
-// copy. Replays are bitwise equal to eager steps (tests/cuda_backend/test_cuda_backend_train.cpp,
-// on the emulator and, the day a GPU runs test_cuda_backend_gpu, on it).
+// depends on anything but the batch and the weights (the step number, host state it changes)
+// must not set cuda_graph. after_step runs on the host after each step, replayed or eager; what
+// it changes for the next step must be changed in place (stage 1's re-applies its weight masks
+// with device multiplies and prunes/regrows through the host every prune_every steps; SNL's reads
+// the ReLU count every few steps, a wait for the device). Host work left per replayed step: the label check, the uploads (the batch's overlap
+// the replay before; η's 12 bytes go in place, after it), replayed_step() and the row copy.
+// Replays are bitwise equal to eager steps (tests/cuda_backend/test_cuda_backend_train.cpp and
+// test_cuda_backend_distill.cpp, on the emulator and, the day a GPU runs test_cuda_backend_gpu,
+// on it).
 //
 // The gradient probe answers "which term drives the weights?" (issue: PRAM at weight 1000 took ≈ 80 %
 // of stage 3's loss and the largest gradient): on the first batch of each epoch, every term is

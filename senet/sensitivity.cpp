@@ -13,6 +13,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
+#include "engine/ops/elementwise.h"
 #include "senet/data_parallel.h"
 #include "senet/epoch_loop.h"
 #include "senet/json_reader.h"
@@ -144,11 +145,13 @@ void prune_regrow_layer(float* w, uint8_t* mask, const float* momentum, int64_t 
 
 namespace {
 
-// A masked conv weight: the live parameter and its 0/1 mask (host memory).
+// A masked conv weight: the live parameter and its 0/1 mask (host memory; a weight on a device
+// also keeps the mask there as 0/1 floats, made again after each prune/regrow event).
 struct MaskedConv {
   std::string name;
   Tensor weight;
   std::vector<uint8_t> mask;
+  Tensor mask_on_device;  // undefined: not made yet, or stale
   int64_t nnz() const { return std::accumulate(mask.begin(), mask.end(), int64_t(0)); }
   double density() const { return mask.empty() ? 0.0 : double(nnz()) / double(mask.size()); }
 };
@@ -165,14 +168,24 @@ void edit_on_host(Tensor& t, F f) {
   t.copy_(Tensor::from_vector(v, t.shape(), t.device()));
 }
 
-// w ← w ⊙ mask for every masked conv.
+// w ← w ⊙ mask for every masked conv, after every step: in place on the CPU; on a device one
+// multiply per conv, so that the steps between prune/regrow events have no host round trip (and a
+// step replayed as a CUDA graph is followed by device work only: senet/epoch_loop.h). (A masked
+// negative weight becomes −0 there, +0 on the CPU: equal as numbers.)
 void apply_masks(std::vector<MaskedConv>& convs) {
   NoGradGuard no_grad;
-  for (MaskedConv& c : convs)
-    edit_on_host(c.weight, [&](float* w) {
+  for (MaskedConv& c : convs) {
+    if (c.weight.device() == Device::CPU) {
+      float* w = c.weight.data<float>();
       for (size_t i = 0; i < c.mask.size(); ++i)
         if (!c.mask[i]) w[i] = 0.f;
-    });
+      continue;
+    }
+    if (!c.mask_on_device.defined())
+      c.mask_on_device = Tensor::from_vector(std::vector<float>(c.mask.begin(), c.mask.end()),
+                                             c.weight.shape(), c.weight.device());
+    c.weight.copy_(mul(c.weight, c.mask_on_device));
+  }
 }
 
 // One prune/regrow event at prune rate `rate`, reading |momentum| from the optimizer's state.
@@ -202,11 +215,13 @@ void prune_and_regrow(std::vector<MaskedConv>& convs, const Optimizer& opt,
     total += prune[l];
   }
   std::vector<int64_t> grow = regrowth_shares(mean_momentum, capacity, total);
-  for (size_t l = 0; l < L; ++l)
+  for (size_t l = 0; l < L; ++l) {
     edit_on_host(convs[l].weight, [&](float* w) {
       prune_regrow_layer(w, convs[l].mask.data(), momentum[l].data(), int64_t(convs[l].mask.size()),
                          prune[l], grow[l]);
     });
+    convs[l].mask_on_device = Tensor();  // the mask changed
+  }
 }
 
 }  // namespace
@@ -232,7 +247,7 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   for (auto& [name, t] : model.named_parameters())
     if (t.ndim() == 4) {
       const uint64_t stream = (uint64_t(0x53454e53) << 32) | uint64_t(convs.size());  // "SENS", l
-      convs.push_back({name, t, random_mask(t.numel(), sc.density, seed, stream)});
+      convs.push_back({name, t, random_mask(t.numel(), sc.density, seed, stream), Tensor()});
     }
   SENET_CHECK(!convs.empty(), "sensitivity: the model has no conv weights (4-D parameters)");
   apply_masks(convs);
@@ -250,6 +265,10 @@ SensitivityResult run_sensitivity(const RunConfig& cfg, const SensitivityConfig&
   std::unique_ptr<RunDir> run;
   if (!dir.empty()) run = std::make_unique<RunDir>(dir, "sensitivity", cfg);
   EpochLoop loop{model, *opt, sched.get(), "sensitivity", sc.epochs, progress};
+  // The step is the supervised one; after_step re-applies the masks in place (device work) and,
+  // every prune_every steps, prunes and regrows through the host: on CUDA the step is recorded
+  // and replayed (senet/epoch_loop.h).
+  loop.cuda_graph = cfg.cuda_graph;
   auto body = [&](const data::Batch& b, int64_t) { return cross_entropy_step(model, b, device); };
   auto after_step = [&](const StepOut&, int64_t) {
     apply_masks(convs);

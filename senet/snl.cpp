@@ -101,13 +101,16 @@ SnlResult run_snl(const RunConfig& cfg, models::Model& teacher, models::Model& s
   const int64_t nb = loader.batches_per_epoch();
   SENET_CHECK(nb > 0, "snl: train.batch_size is larger than the training set");
   EpochLoop loop{student, *opt, nullptr, "snl", c.max_epochs, progress};
+  // The step depends on the batch, the weights and this epoch's λ (a new loop.run, a new graph):
+  // on CUDA it is recorded and replayed (senet/epoch_loop.h); after_step only reads the count.
+  loop.cuda_graph = cfg.cuda_graph;
   auto body = [&](const data::Batch& b, int64_t) {
     StepOut out;
     Tensor x = batch_images(b, device);
     out.labels = batch_labels(b, device);
     const Tensor zt = teacher_logits(teacher, x);
     out.logits = student.forward(x);
-    CeKd ck = ce_kd_terms(out.logits, zt, out.labels, c.ce, c.kd, c.temperature);
+    CeKd ck = ce_kd_terms(out.logits, zt, out.labels, c.ce, c.kd, c.temperature, &b.y);
     out.loss = ck.total;
     out.terms = {{"ce", ck.ce}};
     if (ck.kd.defined()) out.terms.emplace_back("kd", ck.kd);
