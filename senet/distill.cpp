@@ -51,6 +51,26 @@ Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_c
   return ce_kd_terms(zs, zt, y, w_ce, w_kd, temperature).total;
 }
 
+std::pair<Tensor, std::vector<std::pair<std::string, Tensor>>> distill_loss(
+    const models::Model& teacher, const models::Model& student, const Tensor& zs, const Tensor& zt,
+    const Tensor& y, const std::vector<int32_t>* host_y, const DistillConfig& dc) {
+  CeKd ck = ce_kd_terms(zs, zt, y, dc.w_ce, dc.w_kd, dc.temperature, host_y);
+  Tensor loss = ck.total, pram;
+  if (dc.w_pram != 0)
+    for (size_t g : dc.pram_sites) {
+      const Tensor& as = student.sites()[g]->captured;  // B×⌊s·C⌋×H×W
+      Tensor at = leading_block(teacher.sites()[g]->captured, as.size(0), as.size(1));
+      Tensor p = scale(pram_loss(as, at), dc.w_pram);
+      loss = add(loss, p);
+      pram = pram.defined() ? add(pram, p) : p;
+    }
+  std::vector<std::pair<std::string, Tensor>> terms;
+  terms.emplace_back("ce", ck.ce);
+  if (ck.kd.defined()) terms.emplace_back("kd", ck.kd);
+  if (pram.defined()) terms.emplace_back("pram", pram);
+  return {loss, terms};
+}
+
 std::vector<size_t> stage_end_sites(const models::Model& m) {
   std::map<std::string, size_t> last;  // stage prefix ("layer3") → index of its last site
   std::vector<std::string> order;
@@ -262,20 +282,7 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
     for (float w : widths) {
       student.set_width(w);
       Tensor zs = student.forward(x);
-      CeKd ck = ce_kd_terms(zs, zt, out.labels, dc.w_ce, dc.w_kd, dc.temperature, &b.y);
-      Tensor loss = ck.total, pram;
-      if (dc.w_pram != 0)
-        for (size_t g : dc.pram_sites) {
-          const Tensor& as = student.sites()[g]->captured;  // B×⌊s·C⌋×H×W
-          Tensor at = leading_block(teacher.sites()[g]->captured, as.size(0), as.size(1));
-          Tensor p = scale(pram_loss(as, at), dc.w_pram);
-          loss = add(loss, p);
-          pram = pram.defined() ? add(pram, p) : p;
-        }
-      std::vector<std::pair<std::string, Tensor>> terms;
-      terms.emplace_back("ce", ck.ce);
-      if (ck.kd.defined()) terms.emplace_back("kd", ck.kd);
-      if (pram.defined()) terms.emplace_back("pram", pram);
+      auto [loss, terms] = distill_loss(teacher, student, zs, zt, out.labels, &b.y, dc);
       out.logits = zs;
       if (widths.size() == 1) {
         out.loss = loss;

@@ -27,6 +27,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "senet/masks.h"
@@ -71,6 +72,13 @@ CeKd ce_kd_terms(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce
 Tensor teacher_logits(models::Model& teacher, const Tensor& x);
 Tensor ce_kd_loss(const Tensor& zs, const Tensor& zt, const Tensor& y, float w_ce, float w_kd,
                   float temperature);
+// The stage's loss for the student's logits zs (at its current width) after a step's forwards,
+// both models capturing: ce_kd_terms(zs, zt, y) + w_pram·Σ_g PRAM(Aˢ_g, Aᵀ_g) over dc.pram_sites
+// (the teacher's leading ⌊s·C⌋ channels at width factor s), and its terms as weighted in it
+// ("ce", "kd", "pram"). host_y: see ce_kd_terms.
+std::pair<Tensor, std::vector<std::pair<std::string, Tensor>>> distill_loss(
+    const models::Model& teacher, const models::Model& student, const Tensor& zs, const Tensor& zt,
+    const Tensor& y, const std::vector<int32_t>* host_y, const DistillConfig& dc);
 
 // The last ReLU site of each stage (ResNet "layerL", WRN "groupG"): PRAM's default sites.
 std::vector<size_t> stage_end_sites(const models::Model& m);

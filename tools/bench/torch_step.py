@@ -8,6 +8,12 @@ momentum 0.9, weight decay 5e-4, loss.item(), the correct count), one fixed N(0,
   python torch_step.py --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128 \
       --threads 2 --layout channels_last [--steps 10 --warmup 3 --seconds S]
       [--device cuda [--tf32]]     (on a GPU: cuDNN, TF32 off unless --tf32; the GPU day's peer)
+      [--stage distill [--relu-fraction 0.03]]
+--stage distill (ResNet-18) is SENet's stage-2/3 step as a PyTorch script would write it, the peer of
+bench_train_step --stage distill: a frozen teacher (eval mode, no grad) and the student on the
+batch, the student's ReLU sites masked (y = m ? relu(x) : x, random masks keeping --relu-fraction of
+each site), loss 0.1·CE + 0.9·KD (T = 4, T²-scaled) + 1000·Σ PRAM over the four stage ends' post-ReLU
+activations (docs/method.md; engine/ops/pram_loss.h), backward and SGD on the student.
 Prints one JSON line like bench_train_step's.
 """
 import argparse
@@ -20,9 +26,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+class Site(nn.Module):
+    """A ReLU site (models/relu_site.h): relu, or with a mask m (bool C×H×W) m ? relu(x) : x; keeps
+    its output when `capture` is set (PRAM)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mask, self.capture, self.captured = None, False, None
+
+    def forward(self, x):
+        y = F.relu(x) if self.mask is None else torch.where(self.mask, F.relu(x), x)
+        if self.capture:
+            self.captured = y
+        return y
+
+
 class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
+        self.relu1, self.relu2 = Site(), Site()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
@@ -33,8 +55,8 @@ class BasicBlock(nn.Module):
                                           nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        a = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(a)) + self.shortcut(x))
+        a = self.relu1(self.bn1(self.conv1(x)))
+        return self.relu2(self.bn2(self.conv2(a)) + self.shortcut(x))
 
 
 class ResNet18(nn.Module):
@@ -44,6 +66,7 @@ class ResNet18(nn.Module):
         c0 = w(64)
         self.conv1 = nn.Conv2d(in_channels, c0, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c0)
+        self.relu0 = Site()
         blocks, cin = [], c0
         for layer in range(4):
             cout = w(64 << layer)
@@ -54,8 +77,37 @@ class ResNet18(nn.Module):
         self.fc = nn.Linear(cin, classes)
 
     def forward(self, x):
-        h = self.blocks(F.relu(self.bn1(self.conv1(x))))
+        h = self.blocks(self.relu0(self.bn1(self.conv1(x))))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+    def stage_ends(self):
+        """The last site of each stage (two blocks a stage): PRAM's sites."""
+        return [self.blocks[2 * i + 1].relu2 for i in range(4)]
+
+
+def pram_loss(a_s, a_t):
+    """engine/ops/pram_loss.h: q = mean_c A², normalised over H·W per image; mean squared gap."""
+    q_s = F.normalize(a_s.pow(2).mean(1).flatten(1), dim=1, eps=1e-12)
+    q_t = F.normalize(a_t.pow(2).mean(1).flatten(1), dim=1, eps=1e-12)
+    return (q_s - q_t).pow(2).mean()
+
+
+def distill_setup(student, teacher, x, fraction, seed=3):
+    """Random masks on every student site keeping `fraction` of its ReLUs (at least one); both
+    models keep their sites' outputs (as the engine's set_capture)."""
+    sites_s = [m for m in student.modules() if isinstance(m, Site)]
+    sites_t = [m for m in teacher.modules() if isinstance(m, Site)]
+    for site in sites_s + sites_t:
+        site.capture = True
+    with torch.no_grad():
+        teacher(x)  # the sites' shapes
+    g = torch.Generator().manual_seed(seed)
+    for site, t_site in zip(sites_s, sites_t):
+        shape = t_site.captured.shape[1:]
+        n = shape.numel()
+        keep = torch.zeros(n, dtype=torch.bool)
+        keep[torch.randperm(n, generator=g)[:max(1, round(fraction * n))]] = True
+        site.mask = keep.view(shape).to(x.device)
 
 
 class WideBlock(nn.Module):
@@ -120,7 +172,15 @@ def main():
     ap.add_argument("--layout", default="channels_last", choices=["nchw", "channels_last"])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--tf32", action="store_true", help="cuDNN and cuBLAS on TF32 tensor cores")
+    ap.add_argument("--stage", default="train", choices=["train", "distill"],
+                    help="distill: SENet's stage-2/3 step (ResNet-18 only; see the module doc)")
+    ap.add_argument("--relu-fraction", type=float, default=0.03,
+                    help="distill: the fraction of each site's ReLUs the student's masks keep")
     a = ap.parse_args()
+    if a.stage == "distill" and a.arch != "resnet18":
+        ap.error("--stage distill: resnet18 only")
+    if not 0.0 <= a.relu_fraction <= 1.0:
+        ap.error(f"--relu-fraction must be in [0, 1], got {a.relu_fraction}")
     torch.set_num_threads(a.threads)
     if a.device == "cuda":
         torch.backends.cudnn.allow_tf32 = a.tf32
@@ -137,6 +197,25 @@ def main():
     x = torch.randn(a.batch, a.in_channels, a.image, a.image, generator=g)
     x = x.to(device=a.device, memory_format=fmt)
     y = torch.randint(0, a.classes, (a.batch,), generator=g).to(a.device)
+    teacher = None
+    if a.stage == "distill":
+        torch.manual_seed(2)
+        teacher = ResNet18(a.width, a.in_channels, a.classes)
+        teacher = teacher.to(device=a.device, memory_format=fmt).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        distill_setup(model, teacher, x, a.relu_fraction)
+
+    def loss_of(logits):
+        if teacher is None:
+            return F.cross_entropy(logits, y)
+        T = 4.0
+        with torch.no_grad():
+            zt = teacher(x)
+        kd = F.kl_div(F.log_softmax(logits / T, 1), F.softmax(zt / T, 1), reduction="batchmean")
+        pram = sum(pram_loss(s.captured, t.captured)
+                   for s, t in zip(model.stage_ends(), teacher.stage_ends()))
+        return 0.1 * F.cross_entropy(logits, y) + 0.9 * T * T * kd + 1000.0 * pram
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
 
     ms, correct, last_loss = [], 0, 0.0
@@ -150,7 +229,7 @@ def main():
             t_start = time.perf_counter()
         t0 = time.perf_counter()
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss = loss_of(logits)
         opt.zero_grad(set_to_none=False)
         loss.backward()
         opt.step()
@@ -162,7 +241,9 @@ def main():
     med = sorted(ms)[len(ms) // 2]
     rss = peak_rss_mib()
     impl = "torch-" + a.layout + ("-cuda" + ("-tf32" if a.tf32 else "-fp32") if a.device == "cuda" else "")
-    print(json.dumps({"impl": impl, "arch": a.arch, "width": a.width,
+    print(json.dumps({"impl": impl, "stage": a.stage,
+                      "relu_fraction": a.relu_fraction if teacher is not None else 1.0,
+                      "arch": a.arch, "width": a.width,
                       "batch": a.batch, "threads": a.threads,
                       "images_per_second": round(1000.0 * a.batch / med, 2),
                       "median_step_ms": round(med, 3), "min_step_ms": round(min(ms), 3),

@@ -32,6 +32,11 @@ ROWS = [
      ["--arch", "resnet18", "--width", "1", "--in-channels", "3", "--classes", "100"], 64),
     ("WRN-16-4, 3×32×32, 10 classes",
      ["--arch", "wrn", "--wrn-depth", "16", "--wrn-k", "4", "--in-channels", "3", "--classes", "10"], 64),
+    # SENet's own step (stages 2-3): the frozen teacher's forward, the masked student (3 % of the
+    # ReLUs), CE + KD + PRAM at the stage ends, the student's backward and SGD.
+    ("SENet distillation step, ResNet-18 w0.125, 1×32×32 (main job's stage 3)",
+     ["--arch", "resnet18", "--width", "0.125", "--in-channels", "1", "--classes", "10",
+      "--stage", "distill"], 128),
 ]
 
 

@@ -17,7 +17,9 @@
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
 #     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward,
 #       backward and SGD replayed as a CUDA graph, PyTorch eager on the device's torch
-#       (channels_last, TF32 off and on)                                                → $OUT/step.log
+#       (channels_last, TF32 off and on); SENet's distillation step (stages 2-3: teacher forward,
+#       masked student, CE + KD + PRAM) eager and as a graph, and PyTorch's (the users' script)
+#                                                                                  → $OUT/step.log
 #     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
 #       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
 #     6 the table: tests passed, each conv kernel's median and ratio to cuDNN, the step in img/s
@@ -119,17 +121,22 @@ run() {
   box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
   say "bench_kernels: exit $? ($(wc -l <"$out/bench.csv" 2>/dev/null || echo 0) csv lines)"
 
-  # 4. The training step, ours and PyTorch's (≈ 1 min cap).
+  # 4. The training step, ours and PyTorch's, and SENet's distillation step (stages 2-3: teacher
+  #    forward, masked student, CE + KD + PRAM): ours eager and as a graph, PyTorch's (≈ 2 min cap).
   local step_args=(--arch resnet18 --width 1 --in-channels 3 --classes 10 --batch 128 --steps 20 --warmup 5)
   {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --graph
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --fold-bn
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --stage distill
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --stage distill --graph
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last --tf32
+    box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last \
+      --stage distill
   } >"$out/step.log" 2>&1
-  say "training step: $(grep -c images_per_second "$out/step.log") of 6 runs reported"
+  say "training step: $(grep -c images_per_second "$out/step.log") of 9 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   {
@@ -181,7 +188,7 @@ for line in open(sys.argv[2]) if len(sys.argv) > 2 else []:
     if line.startswith("{"):
         try:
             j = json.loads(line)
-            print(f"step {j['impl']:36} {j['images_per_second']:10.1f} img/s")
+            print(f"step {j.get('stage', 'train'):8} {j['impl']:36} {j['images_per_second']:10.1f} img/s")
         except Exception:
             pass
 PY
