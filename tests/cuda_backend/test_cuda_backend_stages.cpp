@@ -4,7 +4,7 @@
 // re-applies the weight masks on the device after each replay and prunes/regrows through the
 // host); stage 2's mask search (senet/distill.h; its distances Σ|Aᵀ − Aˢ| accumulate inside the
 // recorded step), then its settle epoch on the best mask; stage 3's fine-tuning with CE + KD +
-// PRAM; a stage-3 student at two width factors (the body back-propagates each width itself,
+// PRAM (channel masks); a stage-3 student at two width factors (the body back-propagates each width itself,
 // inside the recording); and SNL (senet/snl.h: λ·Σ|α| in the loss, its after_step reading the
 // ReLU count between replays).
 // The graphed run must equal the eager one bitwise — every number of metrics.jsonl but the
@@ -68,7 +68,10 @@ DistillRun run_stage(Stage stage, bool cuda_graph, int batches = 5) {
   auto student = models::make_model(c.model);
   std::vector<int64_t> counts;  // a tenth of each counted site
   for (auto* s : student->counted_sites()) counts.push_back(std::max<int64_t>(1, s->size() / 10));
-  if (stage != Stage::Widths) set_random_masks(*student, counts, Granularity::Pixel, 9);
+  // Pixel masks, but channel masks for fine-tuning (the per-channel paths of the fused kernels).
+  if (stage != Stage::Widths)
+    set_random_masks(*student, counts,
+                     stage == Stage::Finetune ? Granularity::Channel : Granularity::Pixel, 9);
   teacher->to(Device::CUDA);
   student->to(Device::CUDA);
 
