@@ -7,7 +7,8 @@
 //   b order then one add into D: deterministic, no atomics. Grid-stride, block 256, grid ≤ 4096.
 // channel_scores v1 "block per channel": 256 threads, strided fp32 sums, fixed-order block_sum.
 // top-k v1 "radix select + ordered rank" (n ≤ 2³¹−1):
-//   key(s) = order-preserving uint32 of the float (sign flip; −0 → +0 so that ±0 tie; NaN → 0).
+//   key(s) = order-preserving uint32 of the float (sign flip; −0 → +0 so that ±0 tie; NaN → 0);
+//   with `magnitude` (a learned site's mask, kernels/straight_through.cu), key(|s|).
 //   1. radix select, 4 passes of 8 bits from the top: topk_histogram_v1 counts the next digit of
 //      every key that matches the prefix found so far (per-block shared-memory histogram with
 //      integer atomics, flushed to a global 256-bin histogram with integer atomics: counts are
@@ -51,6 +52,9 @@ __device__ __forceinline__ uint32_t order_key(float s) {
   const uint32_t u = __float_as_uint(s == 0.f ? 0.f : s);  // −0 → +0
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
+__device__ __forceinline__ uint32_t order_key(float s, bool magnitude) {
+  return order_key(magnitude ? fabsf(s) : s);
+}
 
 __global__ void __launch_bounds__(kBlock)
     mask_accumulate_absdiff_v1_thread_per_position(mask_accumulate_params p) {
@@ -84,7 +88,8 @@ __global__ void __launch_bounds__(kBlock) topk_init_v1(topk_state* st, uint32_t 
 }
 
 __global__ void __launch_bounds__(kBlock)
-    topk_histogram_v1(const float* __restrict__ scores, int64_t n, int shift, topk_state* st) {
+    topk_histogram_v1(const float* __restrict__ scores, int64_t n, bool magnitude, int shift,
+                      topk_state* st) {
   __shared__ uint32_t hist[256];
   const int t = int(threadIdx.x);
   hist[t] = 0u;
@@ -92,7 +97,7 @@ __global__ void __launch_bounds__(kBlock)
   __syncthreads();
   const int64_t stride = int64_t(gridDim.x) * kBlock;
   for (int64_t i = int64_t(blockIdx.x) * kBlock + t; i < n; i += stride) {
-    const uint32_t key = order_key(scores[i]);
+    const uint32_t key = order_key(scores[i], magnitude);
     if ((key & pmask) == prefix) atomicAdd(&hist[(key >> shift) & 255u], 1u);
   }
   __syncthreads();
@@ -120,14 +125,14 @@ __global__ void __launch_bounds__(kBlock) topk_select_digit_v1(int shift, topk_s
 }
 
 __global__ void __launch_bounds__(kBlock)
-    topk_tile_count_v1(const float* __restrict__ scores, int64_t n, const topk_state* st,
-                       uint32_t* tile_counts) {
+    topk_tile_count_v1(const float* __restrict__ scores, int64_t n, bool magnitude,
+                       const topk_state* st, uint32_t* tile_counts) {
   const uint32_t tau = st->prefix;
   const int64_t base = int64_t(blockIdx.x) * kTile;
   uint32_t count = 0;
   for (int r = 0; r < kRounds; ++r) {
     const int64_t i = base + int64_t(r) * kBlock + threadIdx.x;
-    const bool eq = i < n && order_key(scores[i]) == tau;
+    const bool eq = i < n && order_key(scores[i], magnitude) == tau;
     count += uint32_t(__syncthreads_count(eq));
   }
   if (threadIdx.x == 0) tile_counts[blockIdx.x] = count;
@@ -162,8 +167,9 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 __global__ void __launch_bounds__(kBlock)
-    topk_write_mask_v1(const float* __restrict__ scores, int64_t n, const topk_state* st,
-                       const uint32_t* __restrict__ offsets, uint8_t* __restrict__ mask) {
+    topk_write_mask_v1(const float* __restrict__ scores, int64_t n, bool magnitude,
+                       const topk_state* st, const uint32_t* __restrict__ offsets,
+                       uint8_t* __restrict__ mask) {
   __shared__ uint32_t warp_eq[kWarps];
   const int t = int(threadIdx.x), lane = t % 32, warp = t / 32;
   const uint32_t tau = st->prefix, take = st->k_rem;
@@ -173,7 +179,7 @@ __global__ void __launch_bounds__(kBlock)
   for (int r = 0; r < kRounds; ++r) {
     const int64_t i = base + int64_t(r) * kBlock + t;
     uint32_t key = 0;
-    if (i < n) key = order_key(scores[i]);
+    if (i < n) key = order_key(scores[i], magnitude);
     const bool eq = i < n && key == tau;
     const unsigned ballot = __ballot_sync(kred::kFullMask, eq);
     if (lane == 0) warp_eq[warp] = uint32_t(__popc(ballot));
@@ -246,19 +252,20 @@ cudaError_t topk_mask_launch(topk_mask_params p, cudaStream_t stream) {
   cudaError_t e = launch(topk_init_v1, dim3(1), dim3(kBlock), 0, stream, st, uint32_t(p.k));
   const dim3 hist_grid(unsigned(std::clamp<int64_t>(tiles, 1, 1024)));
   for (int shift = 24; shift >= 0 && e == cudaSuccess; shift -= 8) {
-    e = launch(topk_histogram_v1, hist_grid, dim3(kBlock), 0, stream, p.scores, p.n, shift, st);
+    e = launch(topk_histogram_v1, hist_grid, dim3(kBlock), 0, stream, p.scores, p.n, p.magnitude,
+               shift, st);
     if (e == cudaSuccess)
       e = launch(topk_select_digit_v1, dim3(1), dim3(kBlock), 0, stream, shift, st);
   }
   if (e != cudaSuccess) return e;
   const dim3 tile_grid = dim3(unsigned(tiles));
   if ((e = launch(topk_tile_count_v1, tile_grid, dim3(kBlock), 0, stream, p.scores, p.n,
-                  static_cast<const topk_state*>(st), tile_counts)) != cudaSuccess)
+                  p.magnitude, static_cast<const topk_state*>(st), tile_counts)) != cudaSuccess)
     return e;
   if ((e = launch(topk_tile_scan_v1, dim3(1), dim3(kBlock), 0, stream,
                   static_cast<const uint32_t*>(tile_counts), tile_offsets, tiles)) != cudaSuccess)
     return e;
-  return launch(topk_write_mask_v1, tile_grid, dim3(kBlock), 0, stream, p.scores, p.n,
+  return launch(topk_write_mask_v1, tile_grid, dim3(kBlock), 0, stream, p.scores, p.n, p.magnitude,
                 static_cast<const topk_state*>(st), static_cast<const uint32_t*>(tile_offsets),
                 p.mask);
 }

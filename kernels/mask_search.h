@@ -27,6 +27,7 @@ cudaError_t channel_scores_launch(channel_scores_params p, cudaStream_t stream);
 
 // mask[i] = 1 for exactly k indices: the k largest scores, ties (equal values) broken toward the
 // lower index; every other mask byte 0. Total order used: NaN < −inf < ... < −0 = +0 < ... < +inf.
+// With magnitude: the k largest |scores| (a learned site's top-k, kernels/straight_through.h).
 // 0 ≤ k ≤ n ≤ 2³¹−1. workspace: topk_mask_workspace_bytes(n) bytes of device memory (256-aligned).
 // Deterministic by construction (integer counts only).
 struct topk_mask_params {
@@ -36,6 +37,7 @@ struct topk_mask_params {
   uint8_t* mask = nullptr;  // n bytes out
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
+  bool magnitude = false;  // rank |scores|
 };
 size_t topk_mask_workspace_bytes(int64_t n);
 cudaError_t topk_mask_launch(topk_mask_params p, cudaStream_t stream);

@@ -307,6 +307,13 @@ const kernel_entry kEntries[] = {
     {"mask_search", "topk_mask_launch", "v1_radix_select",
      "exact top-k (k = half) mask of K·P·Q scores, 4 radix passes", kernel_domain::activation,
      false, [](P) { return 0.0; }, [](P p) { return 4 * F * kpq_of(p) + kpq_of(p); }},
+    // --- a learned site's mask (senet.mask_learner = ste)
+    {"straight_through", "straight_through_forward_launch", "v1_topk_magnitude+grid_stride",
+     "mask = top-k |s| (k = half) of K·P·Q scores, y = mask", kernel_domain::activation, false,
+     [](P) { return 0.0; }, [](P p) { return 5 * F * kpq_of(p) + 2 * kpq_of(p); }},
+    {"straight_through", "straight_through_backward_launch", "v1_grid_stride", "ds = dy sign(s)",
+     kernel_domain::activation, false, [](P) { return 0.0; },
+     [](P p) { return 3 * F * kpq_of(p); }},
 };
 
 }  // namespace

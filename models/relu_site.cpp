@@ -4,10 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/core/autograd.h"
 #include "engine/core/rng.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/alpha_relu.h"
-#include "engine/ops/elementwise.h"
+#include "engine/ops/straight_through.h"
 
 namespace senet::models {
 
@@ -37,32 +38,12 @@ void ReluSite::set_mask(const Tensor& m) {
   mode = SiteMode::Masked;
 }
 
-// Exact top-k of |s| (ties: lower index) as a u8 mask — the same rule as senet/masks.h's topk_mask.
-static std::vector<uint8_t> topk_abs(const std::vector<float>& s, int64_t k) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t i = 0; i < s.size(); ++i) idx[i] = int64_t(i);
-  std::nth_element(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) {
-    float fa = std::abs(s[size_t(a)]), fb = std::abs(s[size_t(b)]);
-    return fa != fb ? fa > fb : a < b;
-  });
-  std::vector<uint8_t> m(s.size(), 0);
-  for (int64_t i = 0; i < k; ++i) m[size_t(idx[size_t(i)])] = 1;
-  return m;
-}
-
 Tensor ReluSite::forward(const Tensor& z) {
   if (mode == SiteMode::Alpha) return alpha_relu(z, alpha);
   if (mode != SiteMode::Learned)
     return act() == Act::MaskedReLU ? masked_relu(z, act_mask()) : relu(z);
-  std::vector<float> s = score.to_vector();
-  std::vector<uint8_t> m = topk_abs(s, learned_keep);
-  mask.copy_(Tensor::from_vector_u8(m, mask.shape(), mask.device()));
-  std::vector<float> hard(m.begin(), m.end()), sign(s.size());
-  for (size_t i = 0; i < s.size(); ++i) sign[i] = s[i] < 0 ? -1.f : 1.f;
-  Shape shape = score.shape();
-  Tensor alpha = add(Tensor::from_vector(hard, shape, z.device()),
-                     mul(Tensor::from_vector(sign, shape, z.device()), sub(score, score.detach())));
-  return alpha_relu(z, alpha);
+  // α = top-k(|s|) forward, ∂α/∂s = sign(s) backward; the hard mask lands in `mask`.
+  return alpha_relu(z, straight_through_topk(score, learned_keep, mask));
 }
 
 void ReluSite::set_learned(int64_t keep, uint64_t seed) {
@@ -86,7 +67,10 @@ void ReluSite::set_learned(int64_t keep, uint64_t seed) {
 
 void ReluSite::freeze_learned() {
   SENET_CHECK(mode == SiteMode::Learned, "site ", site_name, ": not in learned mode");
-  mask = Tensor::from_vector_u8(topk_abs(score.to_vector(), learned_keep), {C, H, W}, device());
+  {
+    NoGradGuard no_grad;
+    straight_through_topk(score, learned_keep, mask);  // the mask the last forward used
+  }
   mode = SiteMode::Masked;
 }
 

@@ -6,7 +6,8 @@
 //              Learned (SENet's straight-through option): a real score s per position; the forward
 //              keeps the top-r of |s| as a hard mask m and computes alpha_relu(z, α) with
 //              α = m + sign(s)⊙(s − stop_grad(s)): the value is m, the gradient reaches s straight
-//              through (∂α/∂s = sign(s) = ∂|s|/∂s). Learned sites run unfused.
+//              through (∂α/∂s = sign(s) = ∂|s|/∂s) — one op, engine/ops/straight_through.h, whose
+//              top-k runs on the device on CUDA. Learned sites run unfused.
 //              Alpha (the SNL baseline): a real α per position (parameter "alpha" [C,H,W], init 1),
 //              y = α ⊙ relu(z) + (1−α) ⊙ z = alpha_relu(z, α), trained with the weights; the site
 //              counts the positions with α > alpha_threshold, and binarize_alpha() turns that test

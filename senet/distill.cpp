@@ -250,12 +250,9 @@ DistillResult run_distill(const RunConfig& cfg, const DistillConfig& dc, models:
   if (bn_loader) shard_loader(*bn_loader);
   EpochLoop loop{student, *opt, sched.get(), dc.stage, total_epochs, progress};
   // The step's device work depends on the batch and the weights only (the distances below add into
-  // tensors fixed for the epoch), so on CUDA it is recorded once and replayed (senet/epoch_loop.h)
-  // — unless a site learns its mask (straight-through scores): it picks its top-k on the host in
-  // every forward (models/relu_site.cpp), which no recording can hold.
-  const bool learned = std::any_of(student.sites().begin(), student.sites().end(),
-                                   [](auto* s) { return s->mode == models::SiteMode::Learned; });
-  loop.cuda_graph = cfg.cuda_graph && !learned;
+  // tensors fixed for the epoch; a learned site's top-k runs on the device: engine/ops/
+  // straight_through.h), so on CUDA it is recorded once and replayed (senet/epoch_loop.h).
+  loop.cuda_graph = cfg.cuda_graph;
 
   // Stage 2's search epochs: per counted site, D_l += Σ_batch |Aᵀ − Aˢ| of the step's captured
   // activations — part of the step (no gradient), so a replayed step adds its own batch.

@@ -160,6 +160,10 @@ struct CudaOps {
   void (*mask_accumulate)(const float* a_t, const float* a_s, float* D, int64_t B, int64_t L);
   void (*channel_scores)(const float* D, float* scores, int64_t C, int64_t HW);
   void (*topk_mask)(const float* scores, int64_t n, int64_t k, uint8_t* mask);
+  // A learned site's mask (kernels/straight_through.h): mask = exactly k ones at the k largest
+  // |s| (ties → lower index), y = mask as 0/1 floats; backward ds = dy·sign(s) (may alias dy).
+  void (*straight_through_forward)(const float* s, int64_t n, int64_t k, uint8_t* mask, float* y);
+  void (*straight_through_backward)(const float* s, const float* dy, float* ds, int64_t n);
 
   // --- CUDA graphs (engine/cuda/graph.h) for library code that does not link the glue
   // (senet/epoch_loop.cpp): graph_record returns an owning handle to a cuda::Graph (throws as its

@@ -32,6 +32,7 @@
 #include "kernels/reduce.h"
 #include "kernels/scale_shift_mrelu.h"
 #include "kernels/softmax_xent.h"
+#include "kernels/straight_through.h"
 
 namespace senet::cuda::detail {
 namespace {
@@ -443,7 +444,23 @@ void channel_scores(const float* D, float* scores, int64_t C, int64_t HW) {
 void topk_mask(const float* scores, int64_t n, int64_t k, uint8_t* mask) {
   const size_t bytes = topk_mask_workspace_bytes(n);
   Scratch<unsigned char> ws{int64_t(bytes)};
-  SENET_CUDA_CHECK(topk_mask_launch({scores, n, k, mask, ws.get(), bytes}, stream()));
+  topk_mask_params p;
+  p.scores = scores, p.n = n, p.k = k, p.mask = mask, p.workspace = ws.get();
+  p.workspace_bytes = bytes;
+  SENET_CUDA_CHECK(topk_mask_launch(p, stream()));
+}
+void straight_through_forward(const float* s, int64_t n, int64_t k, uint8_t* mask, float* y) {
+  const size_t bytes = topk_mask_workspace_bytes(n);
+  Scratch<unsigned char> ws{int64_t(bytes)};
+  straight_through_params p;
+  p.s = s, p.n = n, p.k = k, p.mask = mask, p.y = y, p.workspace = ws.get();
+  p.workspace_bytes = bytes;
+  SENET_CUDA_CHECK(straight_through_forward_launch(p, stream()));
+}
+void straight_through_backward(const float* s, const float* dy, float* ds, int64_t n) {
+  straight_through_params p;
+  p.s = s, p.n = n, p.dy = dy, p.ds = ds;
+  SENET_CUDA_CHECK(straight_through_backward_launch(p, stream()));
 }
 
 }  // namespace
@@ -484,6 +501,8 @@ CudaOps make_ops_table() {
   o.mask_accumulate = mask_accumulate;
   o.channel_scores = channel_scores;
   o.topk_mask = topk_mask;
+  o.straight_through_forward = straight_through_forward;
+  o.straight_through_backward = straight_through_backward;
   o.graph_record = graph_record;
   o.graph_replay = graph_replay;
   o.graph_destroy = graph_destroy;

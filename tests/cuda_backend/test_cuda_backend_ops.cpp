@@ -26,6 +26,7 @@
 #include "engine/ops/l1.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/pram_loss.h"
+#include "engine/ops/straight_through.h"
 #include "tests/cuda_backend/cb_test.h"
 
 namespace senet {
@@ -88,6 +89,26 @@ TEST_F(CudaBackend, AlphaRelu) {
   Tensor x = rnd({3, 2, 4, 4}, 9, true, 0.01f), a = random_tensor({2, 4, 4}, 10, 0.5f, true);
   compare(
       "alpha_relu", [](const V& v) { return alpha_relu(v[0], v[1]); }, {x, a}, 1e-6, 1e-5);
+}
+
+// A learned site's mask: the device top-k of |s| and the sign-flip backward equal the CPU's
+// bitwise (rtol 0), the mask too; scores with ties across signs.
+TEST_F(CudaBackend, StraightThroughTopk) {
+  std::vector<float> v(3 * 6 * 6);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = float(int(i * 5 % 9) - 4) * 0.25f;
+  Tensor s = Tensor::from_vector(v, {3, 6, 6}).set_requires_grad(true);
+  std::vector<std::vector<uint8_t>> masks;  // the CPU run's, then the CUDA run's
+  compare(
+      "straight_through_topk",
+      [&](const V& in) {
+        Tensor m = Tensor::zeros({3, 6, 6}, DType::U8, in[0].device());
+        Tensor y = straight_through_topk(in[0], 40, m);
+        masks.push_back(m.to_vector_u8());
+        return y;
+      },
+      {s}, 0, 0);
+  ASSERT_EQ(masks.size(), 2u);
+  EXPECT_EQ(masks[0], masks[1]);
 }
 
 TEST_F(CudaBackend, Conv2d) {

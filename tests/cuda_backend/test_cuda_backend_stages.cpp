@@ -3,7 +3,8 @@
 // senet/epoch_loop.h): stage 1's sparse-momentum training (senet/sensitivity.h: its after_step
 // re-applies the weight masks on the device after each replay and prunes/regrows through the
 // host); stage 2's mask search (senet/distill.h; its distances Σ|Aᵀ − Aˢ| accumulate inside the
-// recorded step), then its settle epoch on the best mask; stage 3's fine-tuning with CE + KD +
+// recorded step), then its settle epoch on the best mask; stage 2 with learned masks (the
+// straight-through top-k inside the recorded step); stage 3's fine-tuning with CE + KD +
 // PRAM (channel masks); a stage-3 student at two width factors (the body back-propagates each width itself,
 // inside the recording); and SNL (senet/snl.h: λ·Σ|α| in the loss, its after_step reading the
 // ReLU count between replays).
@@ -36,7 +37,7 @@ using cbtest::CudaBackend;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-enum class Stage { Sensitivity, Search, Finetune, Widths, Snl };
+enum class Stage { Sensitivity, Search, Learned, Finetune, Widths, Snl };
 
 struct DistillRun {
   std::vector<json> metrics;                // metrics.jsonl, timings removed
@@ -74,6 +75,10 @@ DistillRun run_stage(Stage stage, bool cuda_graph, int batches = 5) {
                      stage == Stage::Finetune ? Granularity::Channel : Granularity::Pixel, 9);
   teacher->to(Device::CUDA);
   student->to(Device::CUDA);
+  if (stage == Stage::Learned) {  // stage 2 with senet.mask_learner = ste (senet/pipeline.cpp)
+    auto sites = student->counted_sites();
+    for (size_t l = 0; l < sites.size(); ++l) sites[l]->set_learned(counts[l], 303 + l);
+  }
 
   if (stage == Stage::Snl) {
     c.senet.budget = student->relu_capacity() / 2;
@@ -88,6 +93,7 @@ DistillRun run_stage(Stage stage, bool cuda_graph, int batches = 5) {
   DistillConfig dc;
   dc.optim = c.train.optim;
   dc.pram_sites = stage_end_sites(*student);
+  if (stage == Stage::Learned) dc.stage = "mask_search";
   if (stage == Stage::Search) {
     dc.stage = "mask_search";
     dc.search_masks = true;
@@ -165,6 +171,12 @@ TEST_F(CudaBackend, GraphedSensitivityEqualsEagerBitwise) {
 
 TEST_F(CudaBackend, GraphedMaskSearchEqualsEagerBitwise) {
   expect_graphed_equals_eager(Stage::Search, 2);
+}
+
+// The learned masks' top-k runs on the device inside the recorded step (engine/ops/
+// straight_through.h): scores, masks and weights as eager.
+TEST_F(CudaBackend, GraphedLearnedMaskSearchEqualsEagerBitwise) {
+  expect_graphed_equals_eager(Stage::Learned, 1);
 }
 
 TEST_F(CudaBackend, GraphedFinetuneEqualsEagerBitwise) {

@@ -33,21 +33,27 @@ std::vector<uint8_t> topk_reference(const std::vector<float>& s, int64_t k) {
   return m;
 }
 
-std::vector<uint8_t> gpu_topk(DeviceBuffer<float>& ds, int64_t n, int64_t k) {
+std::vector<uint8_t> gpu_topk(DeviceBuffer<float>& ds, int64_t n, int64_t k,
+                              bool magnitude = false) {
   DeviceBuffer<uint8_t> mask(static_cast<size_t>(n));
   const size_t ws = topk_mask_workspace_bytes(n);
   DeviceBuffer<unsigned char> work(ws);
-  EXPECT_EQ(topk_mask_launch({ds.get(), n, k, mask.get(), work.get(), ws}, nullptr), cudaSuccess);
+  EXPECT_EQ(topk_mask_launch({ds.get(), n, k, mask.get(), work.get(), ws, magnitude}, nullptr),
+            cudaSuccess);
   EXPECT_TRUE(mask.guard_intact());
   return mask.download();
 }
 
-void check_topk(const std::vector<float>& s, int64_t k) {
+// magnitude: the top-k of |s| (the reference ranks the absolute values).
+void check_topk(const std::vector<float>& s, int64_t k, bool magnitude = false) {
   const int64_t n = int64_t(s.size());
-  SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k);
+  SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " magnitude=" << magnitude);
   DeviceBuffer<float> ds(s);
-  const auto got = gpu_topk(ds, n, k);
-  const auto ref = topk_reference(s, k);
+  const auto got = gpu_topk(ds, n, k, magnitude);
+  std::vector<float> key = s;
+  if (magnitude)
+    for (float& v : key) v = std::fabs(v);
+  const auto ref = topk_reference(key, k);
   EXPECT_EQ(std::count(got.begin(), got.end(), uint8_t(1)), k);
   for (int64_t i = 0; i < n; ++i)
     ASSERT_EQ(int(got[size_t(i)]), int(ref[size_t(i)])) << "index " << i;
@@ -71,6 +77,17 @@ TEST(CudaMaskSearch, TopkSpecialValues) {
   std::vector<float> s = {0.f,  -0.f, NAN,  INFINITY, -INFINITY, 1e-45f, -1e-45f, 3.f,
                           -3.f, 0.f,  -0.f, NAN,      3.f,       -2.f,   7.f,     -0.f};
   for (int64_t k = 0; k <= int64_t(s.size()); ++k) check_topk(s, k);
+}
+
+// A learned site's mask (kernels/straight_through.h): the k largest |s|, ties (s and −s among
+// them) toward the lower index; small signed integers give many ties.
+TEST(CudaMaskSearch, TopkOfMagnitudes) {
+  for (int64_t n : {1, 255, 2049, 5000}) {
+    const auto s = small_ints(size_t(n), uint64_t(n) + 7, -6, 6);
+    for (int64_t k : {int64_t(0), int64_t(1), n / 3, n - 1, n}) check_topk(s, k, true);
+  }
+  const std::vector<float> special = {0.f, -0.f, -INFINITY, 2.f, -2.f, 1e-45f, -1e-45f, -5.f, 5.f};
+  for (int64_t k = 0; k <= int64_t(special.size()); ++k) check_topk(special, k, true);
 }
 
 TEST(CudaMaskSearch, TopkAllEqualTakesTheFirstK) {

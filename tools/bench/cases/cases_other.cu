@@ -20,6 +20,7 @@
 #include "engine/cpu/optim_update.h"
 #include "engine/cpu/pram.h"
 #include "engine/cpu/softmax.h"
+#include "engine/cpu/straight_through.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/global_avg_pool.h"
@@ -32,6 +33,7 @@
 #include "kernels/pram_loss.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax_xent.h"
+#include "kernels/straight_through.h"
 #include "tools/bench/cases/cases.h"
 #include "tools/bench/cases/inputs.h"
 #include "tools/bench/cases/reference.h"
@@ -608,6 +610,40 @@ void add_other_cases(HookMap& h) {
                   std::vector<uint8_t> ref(static_cast<size_t>(n), 0);
                   for (int64_t i = 0; i < k; ++i) ref[size_t(idx[size_t(i)])] = 1;
                   c.equal("mask", dm->download(), ref);
+                }};
+  };
+  h["straight_through_forward_launch/v1_topk_magnitude+grid_stride"] = [=](P p, Arena& arena) {
+    const int64_t n = kpq(p), k = n / 2;
+    Vec s = uniform(n, 85);
+    for (int64_t i = 0; i < n; i += 7) s[size_t(i)] = i % 2 ? 0.5f : -0.5f;  // |s| ties, ± signs
+    auto dsc = arena.dev(s);
+    auto dm = arena.dev<uint8_t>(n);
+    auto dy = arena.dev<float>(n);
+    const size_t wsb = topk_mask_workspace_bytes(n);
+    auto ws = arena.dev<uint8_t>(int64_t(wsb));
+    straight_through_params sp;
+    sp.s = dsc->get(), sp.n = n, sp.k = k, sp.mask = dm->get(), sp.y = dy->get();
+    sp.workspace = ws->get(), sp.workspace_bytes = wsb;
+    return Case{[=] { return straight_through_forward_launch(sp, nullptr); },
+                [=](Check& c) {
+                  std::vector<uint8_t> m(static_cast<size_t>(n));
+                  Vec y(static_cast<size_t>(n));
+                  cpu::straight_through_forward(s.data(), n, k, m.data(), y.data());
+                  c.equal("mask", dm->download(), m);
+                  c.close("y", dy->download(), y, 0);
+                }};
+  };
+  h["straight_through_backward_launch/v1_grid_stride"] = [=](P p, Arena& arena) {
+    const int64_t n = kpq(p);
+    Vec s = uniform(n, 86), g = uniform(n, 87);
+    auto dsc = arena.dev(s), dg = arena.dev(g), dd = arena.dev<float>(n);
+    straight_through_params sp;
+    sp.s = dsc->get(), sp.n = n, sp.dy = dg->get(), sp.ds = dd->get();
+    return Case{[=] { return straight_through_backward_launch(sp, nullptr); },
+                [=](Check& c) {
+                  Vec ref(static_cast<size_t>(n));
+                  cpu::straight_through_backward(s.data(), g.data(), ref.data(), n);
+                  c.close("ds", dd->download(), ref, 0);
                 }};
   };
 }
