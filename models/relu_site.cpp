@@ -69,7 +69,7 @@ void ReluSite::freeze_learned() {
   SENET_CHECK(mode == SiteMode::Learned, "site ", site_name, ": not in learned mode");
   {
     NoGradGuard no_grad;
-    straight_through_topk(score, learned_keep, mask);  // the mask the last forward used
+    straight_through_topk(score, learned_keep, mask);  // the top-k of the current scores
   }
   mode = SiteMode::Masked;
 }
