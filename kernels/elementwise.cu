@@ -14,16 +14,13 @@
 #include <algorithm>
 
 #include "kernels/elementwise.h"
+#include "kernels/grid_stride.cuh"
 
 namespace senet {
 namespace {
 
-constexpr int kBlock = 256;
-constexpr int64_t kMaxGrid = 4096;
-
-dim3 grid_for(int64_t n) {
-  return dim3(unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, kMaxGrid)));
-}
+constexpr int kBlock = detail::kGridStrideBlock;
+using detail::grid_for;
 
 __global__ void __launch_bounds__(kBlock) elementwise_axpby_v1_grid_stride(axpby_params p) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;

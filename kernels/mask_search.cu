@@ -27,6 +27,7 @@
 
 #include <algorithm>
 
+#include "kernels/grid_stride.cuh"
 #include "kernels/mask_search.h"
 #include "kernels/warp_reduce.cuh"
 
@@ -34,6 +35,7 @@ namespace senet {
 namespace {
 
 constexpr int kBlock = 256;
+static_assert(kBlock == detail::kGridStrideBlock, "grid_for's blocks are this file's");
 constexpr int kWarps = kBlock / 32;
 constexpr int kRounds = 8;
 constexpr int64_t kTile = int64_t(kBlock) * kRounds;  // 2048 indices per tile
@@ -205,9 +207,7 @@ __global__ void __launch_bounds__(kBlock) fill_u8_v1_grid_stride(uint8_t* y, int
 
 int64_t tiles_for(int64_t n) { return (n + kTile - 1) / kTile; }
 
-dim3 grid_for(int64_t n) {
-  return dim3(unsigned(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, 4096)));
-}
+using detail::grid_for;
 
 }  // namespace
 

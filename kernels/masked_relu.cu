@@ -16,17 +16,16 @@
 
 #include <algorithm>
 
+#include "kernels/grid_stride.cuh"
 #include "kernels/masked_relu.h"
 
 namespace senet {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr int64_t kMaxGrid = 4096;
+static_assert(kBlock == detail::kGridStrideBlock, "grid_for's blocks are this file's");
 
-dim3 grid_for(int64_t n) {
-  return dim3(unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, kMaxGrid)));
-}
+using detail::grid_for;
 
 __global__ void __launch_bounds__(kBlock) masked_relu_fwd_v1_warp_per_word(masked_relu_params p) {
   const int lane = int(threadIdx.x) % 32;
@@ -91,7 +90,8 @@ cudaError_t masked_relu_forward_launch(masked_relu_params p, cudaStream_t stream
   if (p.n == 0) return cudaSuccess;
   if (!p.x || !p.y) return cudaErrorInvalidValue;
   const int64_t words = (p.n + 31) / 32;
-  const dim3 grid(unsigned(std::min<int64_t>((words + kBlock / 32 - 1) / (kBlock / 32), kMaxGrid)));
+  const dim3 grid(unsigned(
+      std::min<int64_t>((words + kBlock / 32 - 1) / (kBlock / 32), detail::kMaxGridStrideBlocks)));
   return launch(masked_relu_fwd_v1_warp_per_word, grid, dim3(kBlock), 0, stream, p);
 }
 

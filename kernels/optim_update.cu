@@ -20,16 +20,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/grid_stride.cuh"
 #include "kernels/optim_update.h"
 
 namespace senet {
 namespace {
 
 constexpr int kBlock = 256;
+static_assert(kBlock == detail::kGridStrideBlock, "grid_for's blocks are this file's");
 
-dim3 grid_for(int64_t n) {
-  return dim3(unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, 4096)));
-}
+using detail::grid_for;
 
 // One element of SGD: the buffer (if any) and the parameter, in place.
 __device__ __forceinline__ void sgd_element(float* p, const float* g, float* buf, int64_t i,

@@ -13,18 +13,15 @@
 
 #include <algorithm>
 
+#include "kernels/grid_stride.cuh"
 #include "kernels/mask_search.h"
 #include "kernels/straight_through.h"
 
 namespace senet {
 namespace {
 
-constexpr int kBlock = 256;
-constexpr int64_t kMaxGrid = 4096;
-
-dim3 grid_for(int64_t n) {
-  return dim3(unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, kMaxGrid)));
-}
+constexpr int kBlock = detail::kGridStrideBlock;
+using detail::grid_for;
 
 __global__ void __launch_bounds__(kBlock)
     straight_through_fwd_v1_grid_stride(const uint8_t* __restrict__ mask, float* __restrict__ y,

@@ -22,8 +22,7 @@ Tensor straight_through_topk(const Tensor& score, int64_t k, Tensor& mask) {
     cuda().straight_through_forward(score.data<float>(), n, k, mask.data<uint8_t>(),
                                     y.data<float>());
   else
-    cpu::straight_through_forward(score.data<float>(), n, k, mask.data<uint8_t>(),
-                                  y.data<float>());
+    cpu::straight_through_forward(score.data<float>(), n, k, mask.data<uint8_t>(), y.data<float>());
 
   // backward: ds = dy ⊙ sign(s)
   if (needs_grad({&score})) {
@@ -35,8 +34,8 @@ Tensor straight_through_topk(const Tensor& score, int64_t k, Tensor& mask) {
                cuda().straight_through_backward(ss.data<float>(), dy.data<float>(),
                                                 ds.data<float>(), n);
              else
-               cpu::straight_through_backward(ss.data<float>(), dy.data<float>(),
-                                              ds.data<float>(), n);
+               cpu::straight_through_backward(ss.data<float>(), dy.data<float>(), ds.data<float>(),
+                                              n);
              return {ds};
            });
   }
