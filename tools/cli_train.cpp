@@ -1,8 +1,12 @@
 // tools/cli_train.cpp — `senet train` and `senet eval` (optionally dumping per-image logits):
 // their options (CLI11 subcommands, tools/cli.h) and what they run. eval loads a senet checkpoint
 // or a state_dict from another tool with the model from --config (docs/interop.md).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/core/autograd.h"
 #include "engine/core/error.h"
@@ -78,7 +82,8 @@ void write_logits(models::Model& model, const data::Dataset& d, const data::Norm
 struct EvalOptions {
   RunOptions run;
   std::string checkpoint, split = "test", dump_logits;
-  int64_t limit = 0;  // 0: the whole split
+  int64_t limit = 0;         // 0: the whole split
+  float width_factor = 0.f;  // 0: every factor of a width-switchable model (full width first)
 };
 
 int run_eval(const EvalOptions& o) {
@@ -96,10 +101,34 @@ int run_eval(const EvalOptions& o) {
     for (int64_t i = 0; i < o.limit; ++i) rows[size_t(i)] = i;
     d = data::select_rows(d, rows.data(), o.limit, d.name);
   }
+  // --width-factor: one factor of a width-switchable model (model.width_factors) — the network a
+  // PI runtime would deploy — for the numbers and the dumped logits alike.
+  std::string at_width;
+  if (o.width_factor > 0) {
+    const std::vector<float> factors = model->width_factors();
+    auto it = std::find_if(factors.begin(), factors.end(),
+                           [&](float w) { return std::fabs(w - o.width_factor) < 1e-6f; });
+    if (it == factors.end()) {
+      std::string list;
+      char num[32];
+      for (float w : factors) {
+        std::snprintf(num, sizeof num, "%s%g", list.empty() ? "" : ", ", double(w));
+        list += num;
+      }
+      fail("--width-factor ", o.width_factor, ": the model's width factors are [", list,
+           "] (model.width_factors; a plain model has only 1)");
+    }
+    model->set_width(*it);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " at width %.2f", double(*it));
+    at_width = buf;
+  }
   if (!o.dump_logits.empty()) write_logits(*model, d, data.norm, dev, o.dump_logits);
   EvalResult r = evaluate(*model, d, data.norm, 256, dev);
-  std::printf("%s: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n", o.split.c_str(),
-              (long long)r.images, r.loss, 100 * r.accuracy, (long long)model->relu_count());
+  std::printf("%s%s: %lld images, loss %.4f, accuracy %.2f%%, ReLUs %lld\n", o.split.c_str(),
+              at_width.c_str(), (long long)r.images, r.loss, 100 * r.accuracy,
+              (long long)model->relu_count());
+  if (o.width_factor > 0) return 0;
   for (float w : model->width_factors()) {  // a width-switchable model (model.width_factors)
     if (w == 1.f) continue;
     model->set_width(w);
@@ -157,6 +186,11 @@ Command add_eval(CLI::App& senet) {
   sub->add_option("--limit", o->limit, "only the split's first N images")
       ->type_name("N")
       ->transform(integer_at_least(1));
+  sub->add_option("--width-factor", o->width_factor,
+                  "a width-switchable model (model.width_factors): evaluate, and dump the logits "
+                  "of, this factor only (default: every factor, the dump at full width)")
+      ->type_name("F")
+      ->check(number_at_least(0, /*strict=*/true));
   sub->add_option(
          "--dump-logits", o->dump_logits,
          "also write one JSON line per image: {\"index\" (in the data set's file), \"label\", "

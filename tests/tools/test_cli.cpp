@@ -318,6 +318,41 @@ TEST(Cli, EvalValDumpIndexIsThePositionInTheTrainingData) {
   EXPECT_GE(*seen.rbegin(), 32) << "the first 32 rows: the split's rows, not the training data's";
 }
 
+// --width-factor: one factor of a width-switchable model (here a plain checkpoint loaded into
+// model.width_factors [0.5, 1], its half-width BN sets started from the full ones), for the numbers
+// and the dumped logits; a factor the model lacks is a run error naming the model's factors.
+TEST(Cli, EvalWidthFactorEvaluatesAndDumpsThatWidthOnly) {
+  std::string d = temp_dir("evalwidth");
+  std::string ckpt = tiny_checkpoint(d);
+  const std::string sw = " --set model.width_factors=[0.5,1] --limit 8";
+  auto r = run("eval --checkpoint " + ckpt + sw);  // every factor, full width first
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test: 8 images"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("test at width 0.50: 8 images"), std::string::npos) << r.output;
+  r = run("eval --checkpoint " + ckpt + sw + " --width-factor 0.5 --dump-logits " + d +
+          "/half.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test at width 0.50: 8 images"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("test: 8 images"), std::string::npos) << r.output;
+  r = run("eval --checkpoint " + ckpt + sw + " --width-factor 1 --dump-logits " + d +
+          "/full.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("test at width 1.00: 8 images"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("at width 0.50"), std::string::npos) << r.output;
+  r = run("eval --checkpoint " + ckpt + " --limit 8 --dump-logits " + d + "/plain.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(file_text(d + "/full.jsonl"), file_text(d + "/plain.jsonl"));  // factor 1 = the model
+  EXPECT_NE(file_text(d + "/half.jsonl"), file_text(d + "/full.jsonl"));
+  for (const std::string& bad : {sw + " --width-factor 0.3", std::string(" --width-factor 0.5")}) {
+    r = run("eval --checkpoint " + ckpt + bad);
+    EXPECT_EQ(r.code, 1) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find("--width-factor"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("the model's width factors are ["), std::string::npos) << r.output;
+  }
+  r = run("eval --checkpoint " + ckpt + " --width-factor -1");
+  EXPECT_EQ(r.code, 2) << r.output;  // a usage error
+}
+
 // A plain state_dict (no metadata, as PyTorch's save_file writes it; optimizer state and masks
 // dropped) needs its model from the command line, and then gives the checkpoint's logits exactly;
 // cost and summary read it the same way.
