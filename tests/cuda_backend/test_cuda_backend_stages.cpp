@@ -88,7 +88,7 @@ DistillRun run_stage(Stage stage, bool cuda_graph, int batches = 5) {
     c.senet.snl.lambda = 1.f;
     c.senet.snl.lambda_from_epoch = 1;
     c.senet.snl.max_epochs = 2;
-    c.senet.snl.check_every = 2;  // counts after eager step 2 and replayed step 4
+    c.senet.snl.check_every = 2;  // counts after step 2 (recorded, replayed) and step 4
   }
   DistillConfig dc;
   dc.optim = c.train.optim;
@@ -107,7 +107,7 @@ DistillRun run_stage(Stage stage, bool cuda_graph, int batches = 5) {
   if (stage == Stage::Sensitivity) {
     SensitivityConfig sc;
     sc.density = 0.1;
-    sc.prune_every = 2;  // prune/regrow after eager step 2 and replayed step 4
+    sc.prune_every = 2;  // prune/regrow after step 2 (recorded) and step 4
     SensitivityResult sens = run_sensitivity(c, sc, *teacher, data, 5, false, dir);
     r.masks = sens.masks;
     for (auto& [name, t] : teacher->named_tensors())
