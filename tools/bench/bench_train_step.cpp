@@ -8,8 +8,10 @@
 //                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
 //                    [--device cuda [--allow-tf32] [--graph] [--fold-bn]]
 //                    [--stage distill [--relu-fraction 0.03]]
-// --device cuda needs the build with the CUDA glue, bench_train_step_gpu (tools/bench/gpu/): the
-// step's parts are then not separated (kernels run asynchronously; loss.item() ends each step).
+// --device cuda: this binary runs the CUDA emulation (kernels/emu/: a check of the CUDA paths, its
+// times mean nothing), bench_train_step_gpu (tools/bench/gpu/, the same source) the nvcc-built
+// kernels; the step's parts are then not separated (kernels run asynchronously; loss.item() ends
+// each step).
 // --graph records forward, loss, zero_grad, backward and the SGD step once as a CUDA graph
 // (engine/cuda/graph.h; SGD reads η from device memory, as `senet train` records its step:
 // senet/epoch_loop.h) — the first step runs eagerly, the second records — and replays it each
@@ -37,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include <memory>
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
 #include "engine/core/rng.h"
@@ -48,13 +51,10 @@
 #include "senet/masks.h"
 #include "senet/trainer.h"
 #include "tools/cli11_helpers.h"
-#if SENET_BENCH_CUDA_GLUE
-#include <memory>
 
 #include "engine/cuda/cuda_backend.h"
-#include "engine/cuda/graph.h"
-#endif
 #include "engine/cuda/cuda_ops.h"
+#include "engine/cuda/graph.h"
 
 using namespace senet;
 
@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       ->type_name("S")
       ->check(cli::number_at_least(0, /*strict=*/false))
       ->capture_default_str();
-  app.add_option("--device", device, "cpu, or cuda (bench_train_step_gpu)")
+  app.add_option("--device", device,
+                 "cpu, or cuda (emulated in bench_train_step, the GPU in bench_train_step_gpu)")
       ->type_name("DEVICE")
       ->check(CLI::IsMember(std::vector<std::string>{"cpu", "cuda"}))
       ->capture_default_str();
@@ -149,27 +150,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_train_step: --graph needs --device cuda and --warmup >= 2\n");
     return 2;
   }
-#if !SENET_BENCH_CUDA_GLUE
-  if (graph) {
-    std::fprintf(stderr,
-                 "bench_train_step: --graph: this binary has no CUDA backend (use "
-                 "bench_train_step_gpu)\n");
-    return 2;
-  }
-#endif
   try {
     mc.arch = *enum_from_name<models::Arch>(arch);  // one of the names checked above
     set_num_threads(threads);
     const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
     if (dev == Device::CUDA) {
-#if SENET_BENCH_CUDA_GLUE
       set_cuda_initializer([] { cuda::init(); });
-#endif
       try {
         if (!init_cuda_backend()) {
-          std::fprintf(stderr,
-                       "bench_train_step: --device cuda: this binary has no CUDA backend "
-                       "(use bench_train_step_gpu)\n");
+          std::fprintf(stderr, "bench_train_step: --device cuda: no CUDA backend registered\n");
           return 2;
         }
       } catch (const std::exception& e) {
@@ -236,9 +225,7 @@ int main(int argc, char** argv) {
       model->zero_grad();
       loss.backward();
     };
-#if SENET_BENCH_CUDA_GLUE
     std::unique_ptr<cuda::Graph> recorded;  // --graph: made at step 2, replayed from then on
-#endif
     auto t_start = Clock::now();
     for (int s = 0;; ++s) {
       const bool timed = s >= warmup;
@@ -250,7 +237,6 @@ int main(int argc, char** argv) {
       if (!graph || s == 0) {
         forward_backward(&t1);
       } else {
-#if SENET_BENCH_CUDA_GLUE
         opt.use_device_scalars(true);
         opt.stage_device_scalars();  // η of this step, uploaded before the replay reads it
         if (!recorded) {
@@ -262,7 +248,6 @@ int main(int argc, char** argv) {
           opt.replayed_step();
         }
         recorded->replay();
-#endif
         t1 = Clock::now();
       }
       auto t2 = Clock::now();
