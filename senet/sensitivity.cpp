@@ -145,13 +145,13 @@ void prune_regrow_layer(float* w, uint8_t* mask, const float* momentum, int64_t 
 
 namespace {
 
-// A masked conv weight: the live parameter and its 0/1 mask (host memory; a weight on a device
-// also keeps the mask there as 0/1 floats, made again after each prune/regrow event).
+// A masked conv weight: the live parameter and its 0/1 mask (host memory), also kept as 0/1
+// floats on the weight's device, made again after each prune/regrow event.
 struct MaskedConv {
   std::string name;
   Tensor weight;
   std::vector<uint8_t> mask;
-  Tensor mask_on_device;  // undefined: not made yet, or stale
+  Tensor mask_values;  // undefined: not made yet, or stale
   int64_t nnz() const { return std::accumulate(mask.begin(), mask.end(), int64_t(0)); }
   double density() const { return mask.empty() ? 0.0 : double(nnz()) / double(mask.size()); }
 };
@@ -168,23 +168,17 @@ void edit_on_host(Tensor& t, F f) {
   t.copy_(Tensor::from_vector(v, t.shape(), t.device()));
 }
 
-// w ← w ⊙ mask for every masked conv, after every step: in place on the CPU; on a device one
-// multiply per conv, so that the steps between prune/regrow events have no host round trip (and a
-// step replayed as a CUDA graph is followed by device work only: senet/epoch_loop.h). (A masked
-// negative weight becomes −0 there, +0 on the CPU: equal as numbers.)
+// w ← w ⊙ mask for every masked conv, after every step: one in-place multiply per conv on every
+// device, so that the steps between prune/regrow events have no host round trip (and a step
+// replayed as a CUDA graph is followed by device work only: senet/epoch_loop.h). A masked
+// negative weight becomes −0, on the CPU as on CUDA.
 void apply_masks(std::vector<MaskedConv>& convs) {
   NoGradGuard no_grad;
   for (MaskedConv& c : convs) {
-    if (c.weight.device() == Device::CPU) {
-      float* w = c.weight.data<float>();
-      for (size_t i = 0; i < c.mask.size(); ++i)
-        if (!c.mask[i]) w[i] = 0.f;
-      continue;
-    }
-    if (!c.mask_on_device.defined())
-      c.mask_on_device = Tensor::from_vector(std::vector<float>(c.mask.begin(), c.mask.end()),
-                                             c.weight.shape(), c.weight.device());
-    c.weight.copy_(mul(c.weight, c.mask_on_device));
+    if (!c.mask_values.defined())
+      c.mask_values = Tensor::from_vector(std::vector<float>(c.mask.begin(), c.mask.end()),
+                                          c.weight.shape(), c.weight.device());
+    mul_(c.weight, c.mask_values);
   }
 }
 
@@ -220,7 +214,7 @@ void prune_and_regrow(std::vector<MaskedConv>& convs, const Optimizer& opt,
       prune_regrow_layer(w, convs[l].mask.data(), momentum[l].data(), int64_t(convs[l].mask.size()),
                          prune[l], grow[l]);
     });
-    convs[l].mask_on_device = Tensor();  // the mask changed
+    convs[l].mask_values = Tensor();  // the mask changed
   }
 }
 

@@ -57,6 +57,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
+void mul_(Tensor& a, const Tensor& b) {
+  check_binary("mul_", a, b);
+  SENET_CHECK(!needs_grad({&a, &b}), "mul_: an in-place multiply records no gradient, but ",
+              "gradients are being recorded for its inputs (run it under NoGradGuard)");
+  if (use_cuda("mul_", {&a, &b}))
+    cuda().mul(a.data<float>(), b.data<float>(), a.data<float>(), a.numel());
+  else
+    cpu::mul(a.data<float>(), b.data<float>(), a.data<float>(), a.numel());
+}
+
 Tensor scale(const Tensor& x, float s) {
   check_dtype("scale", x, DType::F32, "input");
   Tensor y = Tensor::empty_like(x);

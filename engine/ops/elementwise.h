@@ -5,6 +5,9 @@
 //   scale(x,s) = s·x          ∂/∂x = s·dy
 //   sum(x) = Σx (a scalar)    ∂/∂x = dy (broadcast)
 //   mean(x) = Σx / n          ∂/∂x = dy / n
+// In place, no gradient (an edit of values, e.g. a weight mask applied after a step; it refuses
+// to run where the tape would need it — call it under NoGradGuard or on tensors needing none):
+//   mul_(a, b): a ← a ⊙ b     the same kernel as mul, writing over a (bitwise equal to a = a ⊙ b)
 #pragma once
 #include "engine/core/tensor.h"
 
@@ -16,6 +19,7 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& x, float s);
 Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);
+void mul_(Tensor& a, const Tensor& b);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

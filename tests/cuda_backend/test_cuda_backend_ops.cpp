@@ -57,6 +57,11 @@ TEST_F(CudaBackend, ElementwiseBitwise) {
       "mul", [](const V& x) { return mul(x[0], x[1]); }, {a, b}, 0, 0, 0);
   compare(
       "scale", [](const V& x) { return scale(x[0], -1.5f); }, {a}, 0, 0, 0);
+  NoGradGuard no_grad;  // mul_ records nothing
+  Tensor y_cpu = a.detach().clone(), y_cuda = a.detach().to(Device::CUDA);
+  mul_(y_cpu, b);
+  mul_(y_cuda, b.to(Device::CUDA));
+  EXPECT_EQ(y_cuda.to_vector(), y_cpu.to_vector()) << "mul_";
 }
 
 TEST_F(CudaBackend, Reductions) {

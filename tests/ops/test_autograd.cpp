@@ -1,6 +1,9 @@
 // tests/core/test_autograd.cpp — the tape: topological order, accumulation, no-grad, views.
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
+
 #include "engine/core/autograd.h"
 #include "engine/ops/elementwise.h"
 #include "tests/support/gradcheck.h"
@@ -57,6 +60,39 @@ TEST(Autograd, ElementwiseOpsGradcheck) {
   EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return mul(x[0], x[1]); }, in);
   EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return scale(x[0], -1.5f); }, in);
   EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return mean(mul(x[0], x[1])); }, in);
+}
+
+// mul_ writes a ⊙ b over a: bitwise equal to mul (a masked negative value becomes −0), a left as
+// it was where the tape would need the op (the error says so), shapes checked like mul's.
+TEST(Autograd, MulInPlaceEqualsMulAndRefusesWhileRecording) {
+  Tensor a = random_tensor({3, 5}, 10, 1.f, true), m = random_tensor({3, 5}, 11, 1.f, false);
+  std::vector<float> mv = m.to_vector();
+  for (size_t i = 0; i < mv.size(); ++i) mv[i] = i % 3 == 0 ? 0.f : mv[i];
+  m = Tensor::from_vector(mv, {3, 5});
+  const std::vector<float> before = a.to_vector();
+  const std::string err = [&] {
+    try {
+      mul_(a, m);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_NE(err.find("NoGradGuard"), std::string::npos) << err;
+  EXPECT_EQ(a.to_vector(), before);
+  NoGradGuard no_grad;
+  const std::vector<float> want = mul(a, m).to_vector();
+  mul_(a, m);
+  const std::vector<float> got = a.to_vector();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i])) << i;
+    if (mv[i] == 0.f) {
+      EXPECT_EQ(std::signbit(got[i]), std::signbit(before[i])) << i;
+    }
+  }
+  Tensor wrong = Tensor::zeros({5, 3});
+  EXPECT_THROW(mul_(a, wrong), Error);
 }
 
 // The checker itself must catch a wrong backward (here: off by 5 %).
