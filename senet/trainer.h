@@ -1,7 +1,8 @@
 // senet/trainer.h — supervised training of a model (the SENet teacher, stage 0) and the pieces
 // every stage shares: data for a config, batches as tensors, evaluation, optimizer + LR schedule
-// from the config. The epoch loop and the run directory (metrics.jsonl, atomic per-epoch
-// checkpoints) are senet/epoch_loop.h and senet/run_dir.h, shared with the other stages.
+// from the config (senet/optimizer_config.h). The epoch loop and the run directory (metrics.jsonl,
+// atomic per-epoch checkpoints) are senet/epoch_loop.h and senet/run_dir.h, shared with the other
+// stages.
 // Resume: a run restarted with resume=true loads <out>/last.safetensors (weights, optimizer state,
 // epoch) and continues; the data order of epoch e is a function of (seed, e) only, so a resumed
 // run gives the same weights as an uninterrupted one with the same seed and thread count.
@@ -16,6 +17,7 @@
 #include "models/model.h"
 #include "senet/config.h"
 #include "senet/epoch_loop.h"
+#include "senet/optimizer_config.h"  // make_optimizer, make_schedule
 
 namespace senet {
 
@@ -37,9 +39,6 @@ struct EvalResult {
 };
 EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::Normalize& norm,
                     int64_t batch_size, Device device);
-
-std::unique_ptr<Optimizer> make_optimizer(const OptimConfig& cfg, models::Model& model);
-std::unique_ptr<LrSchedule> make_schedule(const OptimConfig& cfg, int epochs);
 
 // The supervised step body of the epoch loop (senet/epoch_loop.h): logits, L = CE(logits, y), one
 // term "ce". The teacher's training and stage 1 run it.

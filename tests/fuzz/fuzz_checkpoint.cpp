@@ -8,7 +8,7 @@
 #include "engine/core/error.h"
 #include "senet/checkpoint.h"
 #include "senet/config.h"
-#include "senet/trainer.h"
+#include "senet/optimizer_config.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/fuzz/tiny_model.h"
 
