@@ -36,13 +36,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <memory>
 #include "engine/core/autograd.h"
 #include "engine/core/parallel.h"
 #include "engine/core/rng.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/cuda_ops.h"
+#include "engine/cuda/graph.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
 #include "engine/optim/sgd.h"
@@ -51,10 +54,6 @@
 #include "senet/masks.h"
 #include "senet/trainer.h"
 #include "tools/cli11_helpers.h"
-
-#include "engine/cuda/cuda_backend.h"
-#include "engine/cuda/cuda_ops.h"
-#include "engine/cuda/graph.h"
 
 using namespace senet;
 
