@@ -129,10 +129,11 @@ struct tile_loader {
   }
   // Slice [k0, k0 + BK) of A and B into registers: the loads alone — nothing here reads a loaded
   // value, so they fly while the caller computes the previous slice (the gathers' zero for an
-  // invalid element is a predicated load's, kernels/load_or_zero.cuh).
+  // invalid element is a predicated load's, kernels/load_or_zero.cuh). k0 ≥ k_end is allowed (the
+  // pipeline's prefetch after the last slice): every element is then masked.
   __device__ __forceinline__ void load(const G& g, int k0, int k_end) {
     if constexpr (kSlice) {  // one decode for the thread's A_LOADS elements of the (whole) slice
-      const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0]);
+      const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0] && k0 < k_end);
 #pragma unroll
       for (int l = 0; l < A_LOADS; ++l) {
         if constexpr (kDefer)
@@ -187,6 +188,13 @@ struct tile_loader {
 // slice s+1's global loads are in flight into registers; they are stored into the other stage
 // after it, and one __syncthreads per slice separates the writes of one stage from the reads of
 // the last (every thread of the block calls it; an empty range does nothing).
+// The prefetch is unconditional: after the last slice it loads a slice past k_end, every element
+// masked (no memory read), and its registers are never stored. Written `if (more) ld.load(…)`, the
+// loads were a conditional region that ptxas was free to move as a whole, and for some
+// instantiations it did: in the tap-major SIMT fprop (conv2d_fprop_implicit_gemm_kernel and
+// conv_bn_mrelu_infer_kernel, sm_90) the slice's loads sank below its 512 FFMAs to just before
+// their stores — sass_report's "ldg cover" 8/512, the global latency waited out every slice, where
+// the split-K twin of the same loop showed 512/512. Straight-line loads stay on top (478/512).
 template <class T, class G, bool kTf32, class Compute>
 __device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int M, int Nn,
                                                    int k_begin, int k_end, const G& g, float* As,
@@ -199,7 +207,7 @@ __device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int 
   int stage = 0;
   for (int k0 = k_begin; k0 < k_end; k0 += T::BK) {
     const bool more = k0 + T::BK < k_end;
-    if (more) ld.load(g, k0 + T::BK, k_end);  // in flight during compute()
+    ld.load(g, k0 + T::BK, k_end);  // in flight during compute(); all masked when !more
     compute(As + stage * T::BK * T::LDA, Bs + stage * T::BK * T::LDB);
     if (more) ld.store(g, As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
     __syncthreads();  // the other stage is written; this one is free to overwrite next time

@@ -145,3 +145,18 @@ def test_load_cover_counts_the_math_before_the_first_read() -> None:
     assert sr.read("FSEL", "FSEL R5, R5, RZ, !P1") == {5}
     assert sr.written("LDG.E.64", "@P0 LDG.E.64 R4, desc[UR4][R6.64]") == {4, 5}
     assert sr.written("LDS", "LDS R4, [R6]") == set()
+
+
+def test_cover_check_wants_most_of_the_math() -> None:
+    def mix(cover: int | None, ffma: int = 512, hmma: int = 0) -> sr.LoopMix:
+        return sr.LoopMix(length=700, ffma=ffma, hmma=hmma, lds=32, lds128=32, ldg_cover=cover)
+    assert sr.cover_problem("k", mix(512), 0.5) is None
+    assert sr.cover_problem("k", mix(256), 0.5) is None
+    assert sr.cover_problem("t", mix(16, ffma=0, hmma=16), 0.5) is None
+    # A prefetch sunk to the end of the slice (what ptxas once did to fprop v5 tap-major: 8/512).
+    sunk = sr.cover_problem("k", mix(8), 0.5)
+    assert sunk is not None and "8/512" in sunk and "sunk" in sunk
+    stall = sr.cover_problem("k", mix(0), 0.5)
+    assert stall is not None and "ldg cover 0" in stall
+    assert "no global load" in (sr.cover_problem("k", mix(None), 0.5) or "")
+    assert "no main loop" in (sr.cover_problem("k", None, 0.5) or "")
