@@ -3,11 +3,13 @@
 // layout against a host matrix product. Under emulation this checks the emulated instruction;
 // built by nvcc (test_kernels_gpu) the same tests check the hardware's.
 //   * to_tf32: against an independent host rounding (frexp → 11 significant bits → std::nearbyint
-//     in the default mode, which ties to even) on edge values and 20,000 random normal floats;
+//     in the default mode, which ties to even) on edge values and 20,000 random normal floats; NaNs
+//     (payloads in the high or only the low bits) stay NaN;
 //   * mma, small integers: D = A·B + C is exact in fp32 in any order, so bitwise equal — any slip in
 //     the fragment layout moves a value and shows;
 //   * mma, random TF32 values: |D − ref| ≤ 8·2⁻²⁴·(Σ_k|a·b| + |c|) (products exact, 8 fp32 adds);
 //   * the TF32 tiles' fragment-ordered shared memory (implicit_gemm_mma.cuh), on the host.
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -104,12 +106,21 @@ TEST(MmaTf32, RoundsToNearestTiesEvenBitForBit) {
   std::uniform_real_distribution<float> mant(1.0f, 2.0f);
   for (int i = 0; i < 20000; ++i)
     x.push_back((i % 2 ? -1.0f : 1.0f) * std::ldexp(mant(rng), ex(rng)));
+  // NaNs stay NaN (which NaN is the hardware's business: only isnan is checked), the one with a
+  // payload in the 13 low bits alone too — the bit form must not round it to ±inf (or, negative,
+  // wrap it to 0).
+  const size_t first_nan = x.size();
+  for (uint32_t u : {0x7fc00000u, 0xffc00000u, 0x7f800001u, 0xff800fffu, 0xffffffffu})
+    x.push_back(std::bit_cast<float>(u));
   DeviceBuffer<float> dx(x), dy(x.size());
   CUDA_OK(launch(to_tf32_kernel, dim3(unsigned((x.size() + 255) / 256)), dim3(256), 0, nullptr,
                  dx.get(), dy.get(), int(x.size())));
   const std::vector<float> y = dy.download();
   int bad = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
+  for (size_t i = first_nan; i < x.size(); ++i)
+    EXPECT_TRUE(std::isnan(y[i])) << "to_tf32(NaN 0x" << std::hex << bits(x[i]) << ") = 0x"
+                                  << bits(y[i]) << std::dec;
+  for (size_t i = 0; i < first_nan; ++i) {
     const float want = host_tf32(x[i]);
     if (bits(y[i]) != bits(want) && bad++ < 5)
       ADD_FAILURE() << "to_tf32(" << x[i] << " = 0x" << std::hex << bits(x[i]) << ") = 0x"
