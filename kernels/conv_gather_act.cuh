@@ -117,7 +117,7 @@ struct conv2d_wgrad_gather_act : conv2d_wgrad_gather_fast {
     const int h = p * stride + col.r0, ww = q * stride + col.s0;
     const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
     const int hw = h * W + ww;
-    return {load_or_zero(col.chan + (in ? n * C * H * W + hw : 0), in), in ? hw : -1};
+    return {load_or_zero_at(col.chan, n * C * H * W + hw, in), in ? hw : -1};
   }
   __device__ __forceinline__ float b_finish(const b_col_t& col, b_raw_t r) const {
     const float v = act.apply(r.x, col.c, r.hw < 0 ? 0 : r.hw);  // every element: no branch

@@ -16,8 +16,9 @@
 // column < N, kk < k_end) and fold in their bounds (padding; dgrad's taps between strided outputs):
 // an invalid element is a predicated-off load that leaves 0 (load_or_zero, kernels/load_or_zero.cuh;
 // its address still clamped to offset 0 of its row or column, which the loader keeps inside the
-// tensor) — where an `if` around the load compiled to a branch and a convergence barrier
-// (BSSY/BSYNC) per element, and a select on the loaded value made the warp wait for it at once.
+// tensor — except in wgrad's gathers on the GPU, load_or_zero_at) — where an `if` around the load
+// compiled to a branch and a convergence barrier (BSSY/BSYNC) per element, and a select on the
+// loaded value made the warp wait for it at once.
 // Per element left: fprop a ≈ 2 divmods (3 instructions each) + bounds + 1 load; b = 1 load.
 #pragma once
 #include <cstdint>
@@ -254,7 +255,7 @@ struct conv2d_wgrad_gather_fast {
   __device__ __forceinline__ float a(a_row_t row, int m, bool ok) const {
     int n, pq;
     PQ.divmod(m, n, pq);
-    return load_or_zero(row + (ok ? n * K * PQ.d + pq : 0), ok);
+    return load_or_zero_at(row, n * K * PQ.d + pq, ok);
   }
   struct b_col_t {
     const float* __restrict__ chan;  // x[0, c]
@@ -271,7 +272,7 @@ struct conv2d_wgrad_gather_fast {
     Q.divmod(pq, p, q);
     const int h = p * stride + col.r0, ww = q * stride + col.s0;
     const bool in = ok && unsigned(h) < unsigned(H) && unsigned(ww) < unsigned(W);
-    return load_or_zero(col.chan + (in ? n * C * H * W + h * W + ww : 0), in);
+    return load_or_zero_at(col.chan, n * C * H * W + h * W + ww, in);
   }
 };
 

@@ -36,4 +36,21 @@ __device__ __forceinline__ float load_or_zero(const float* p, bool in) {
 #endif
 }
 
+// base[off] when `in`, else 0.0f: load_or_zero with the offset applied here. On the GPU the offset
+// is used as it is: a load that is off forms no access, so its address may point anywhere and
+// needs no select (`in ? off : 0`). Under the emulation the address is C++ pointer arithmetic,
+// which must stay inside the tensor: there the offset is 0 when !in, as the gathers always did.
+// Used by wgrad's gathers (conv_gather_fast.cuh, conv_gather_act.cuh), where dropping the select
+// shortened every main loop that does not fold the BN backward (sm_90: TF32 317 → 279, 248 → 226
+// instructions; SIMT 683 → 665). Tried on fprop's and dgrad's gathers too and left out: ptxas then
+// formed their addresses with more instructions (TF32 128×128 fprop 204 → 212) and sank the
+// prefetch of a dgrad phase loop (ldg cover 512 → 80/512) — kernels/README.md step 15.
+__device__ __forceinline__ float load_or_zero_at(const float* base, int off, bool in) {
+#if SENET_CUDA_EMULATION
+  return load_or_zero(base + (in ? off : 0), in);
+#else
+  return load_or_zero(base + off, in);
+#endif
+}
+
 }  // namespace senet::detail
