@@ -118,7 +118,7 @@ run() {
 
   # 3. Kernel benchmark (≈ 3 min cap): N = 128, every registry entry and the baselines.
   box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
-  say "bench_kernels: exit $? ($(wc -l <"$out/bench.csv" 2>/dev/null || echo 0) csv lines)"
+  say "bench_kernels: exit $? ($({ wc -l <"$out/bench.csv"; } 2>/dev/null || echo 0) csv lines)"
 
   # 4. The training step, ours and PyTorch's, and SENet's distillation step (stages 2-3: teacher
   #    forward, masked student, CE + KD + PRAM): ours eager and as a graph, PyTorch's (≈ 2 min cap).
