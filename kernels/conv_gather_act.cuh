@@ -46,9 +46,12 @@ struct act_relu_k {
     return {m ? mask : static_cast<const uint8_t*>(dummy), m ? (per_channel ? 1 : HW) : 0,
             m && !per_channel ? 1 : 0, act == Act::ReLU, m};
   }
-  __device__ __forceinline__ bool operator()(int c, int hw) const {
-    return relu_all | (use_mask & (mask[c * mask_c + hw * mask_hw] != 0));  // no branch
+  __device__ __forceinline__ bool operator()(int c, int hw) const { return of(byte(c, hw)); }
+  // The same in two steps: the mask byte's load, and the flag from it (no branch).
+  __device__ __forceinline__ int byte(int c, int hw) const {
+    return mask[c * mask_c + hw * mask_hw];
   }
+  __device__ __forceinline__ bool of(int b) const { return relu_all | (use_mask & (b != 0)); }
 };
 
 // conv_input_act as the gathers use it.
@@ -61,8 +64,20 @@ struct input_act_k {
   }
   // x_eff of the in-image element x at channel c, position hw (input_act_apply's value).
   __device__ __forceinline__ float apply(float x, int c, int hw) const {
-    const float z = fmaf(scale[c], x, shift[c]);
-    return relu(c, hw) && !(z > 0.0f) ? 0.0f : z;
+    return apply(x, consts(c, hw));
+  }
+  // The same in two steps, so that a main loop can load an element's constants with x, before
+  // its math, and apply them after (kernels/implicit_gemm_loader.cuh, a_full).
+  struct consts_t {
+    float scale, shift;
+    int mask_byte;
+  };
+  __device__ __forceinline__ consts_t consts(int c, int hw) const {
+    return {scale[c], shift[c], relu.byte(c, hw)};
+  }
+  __device__ __forceinline__ float apply(float x, const consts_t& k) const {
+    const float z = fmaf(k.scale, x, k.shift);
+    return relu.of(k.mask_byte) && !(z > 0.0f) ? 0.0f : z;
   }
 };
 
@@ -86,6 +101,11 @@ struct conv2d_fprop_gather_act : conv2d_fprop_gather_fast {
   static constexpr bool transforms_x = true;
   __device__ __forceinline__ float value(float x, int c, int hw) const {
     return act.apply(x, c, hw);
+  }
+  using consts_t = input_act_k::consts_t;
+  __device__ __forceinline__ consts_t consts(int c, int hw) const { return act.consts(c, hw); }
+  __device__ __forceinline__ float value(float x, const consts_t& k) const {
+    return act.apply(x, k);
   }
 };
 

@@ -323,6 +323,17 @@ struct dgrad_gather_tap_major : Base {
 using conv2d_dgrad_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_gather_fast>;
 using conv2d_dgrad_phase_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_phase_gather>;
 
+// Base::consts_t where Base transforms x (the prologue gather's per-element constants), else
+// nothing: what fprop_gather_tap_major's a_full_t keeps beside x.
+template <class Base, bool = Base::transforms_x>
+struct act_consts {
+  struct type {};
+};
+template <class Base>
+struct act_consts<Base, true> {
+  using type = typename Base::consts_t;
+};
+
 // fprop, tap-major (when C is a multiple of the tile's BK: every layer but a network's first):
 // the same reorder for fprop's reduction, kk = (r·S + s)·C + c instead of (c·R + r)·S + s —
 //   A[(n,p,q), (r,s,c)] = x[n, c, p·σ − pad + r, q·σ − pad + s],   B[(r,s,c), k] = w[k, c, r, s]
@@ -370,6 +381,23 @@ struct fprop_gather_tap_major : Base {
     } else {
       return x;
     }
+  }
+  // a_raw and a_finish with the activation's per-element constants (scale, shift, the mask byte)
+  // loaded by the first, with x, instead of by the second: they then fly during the slice's math
+  // too, for 3 more registers an element — what the loader does for tiles with registers to spare
+  // (kernels/implicit_gemm_loader.cuh, a_full). Same value, bit for bit.
+  struct a_full_t {
+    float x;
+    typename act_consts<Base>::type k;
+  };
+  // (Called by the loader only when a_deferred, i.e. when Base has consts() and value(x, k).)
+  __device__ __forceinline__ a_full_t a_raw_full(const a_slice_t& sl, int dk, bool ok) const {
+    return {a_raw(sl, dk, ok), this->consts(sl.c + dk, sl.hw)};
+  }
+  __device__ __forceinline__ float a_finish_full(const a_slice_t& sl, int /*dk*/, bool ok,
+                                                 const a_full_t& r) const {
+    const float v = this->value(r.x, r.k);
+    return sl.in && ok ? v : 0.0f;
   }
   __device__ __forceinline__ float a_at(const a_slice_t& sl, int dk, bool ok) const {
     return a_finish(sl, dk, ok, a_raw(sl, dk, ok));

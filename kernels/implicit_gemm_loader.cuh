@@ -21,7 +21,8 @@
 // T::b_index(kk, n − n0) (padded rows for SIMT, fragment order for TF32): the register hop is what
 // lets a main loop issue slice s+1's global loads before it computes slice s — provided load()
 // only loads: whatever reads a loaded value (TF32 rounding, a prologue's activation: a_finish)
-// waits in store(), after the slice's math (sass_report's "ldg cover" checks it in the SASS).
+// waits in store(), after the slice's math (sass_report's "ldg cover" checks it in the SASS) —
+// and on tiles with registers to spare the activation's constants are loaded with x (a_full).
 // Values outside [0, M) × [k_begin, k_end) × [0, Nn) are 0; with kTf32 every value is rounded to
 // TF32 once, here, instead of at every use.
 #pragma once
@@ -65,6 +66,27 @@ struct b_raw<G, true> {
   using type = typename G::b_raw_t;
 };
 
+// Whether tile T's loader loads G's deferred elements with their constants (G::a_raw_full,
+// a_finish_full: the prologue's scale, shift and mask byte fly during the math with x): where the
+// tile has registers to spare — one block per SM (min_blocks 1, up to 255 registers a thread: the
+// wide TF32 tile). The 128-register tiles keep x alone in flight (3 more registers an element
+// would spill there).
+template <class T, class G>
+constexpr bool a_full() {
+  if constexpr (!a_deferred<G>() || T::min_blocks != 1)
+    return false;
+  else
+    return requires { typename G::a_full_t; };
+}
+template <class G, bool kFull>
+struct a_raw {
+  using type = float;
+};
+template <class G>
+struct a_raw<G, true> {
+  using type = typename G::a_full_t;
+};
+
 template <class G, bool kKeep>
 struct kept_slice {
   struct type {};
@@ -77,7 +99,7 @@ struct kept_slice<G, true> {
 template <class T, class G, bool kTf32>
 struct tile_loader {
   static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>();
-  static constexpr bool kDefer = a_deferred<G>(), kBDefer = b_deferred<G>();
+  static constexpr bool kDefer = a_deferred<G>(), kBDefer = b_deferred<G>(), kFull = a_full<T, G>();
   static_assert(!kDefer || kSlice, "deferred elements are a slice's");
   static_assert(!(kAkk && kSlice), "a slice is one row's");
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
@@ -91,7 +113,7 @@ struct tile_loader {
   typename G::b_col_t bcol[B_LOADS];
   bool a_ok[A_ROWS];
   int tid, n0, Nn;
-  float ra[A_LOADS];
+  typename a_raw<G, kFull>::type ra[A_LOADS];
   typename b_raw<G, kBDefer>::type rb[B_LOADS];
   // Kept from load() to store() for a_finish.
   [[no_unique_address]] typename kept_slice<G, kDefer>::type slice;
@@ -136,7 +158,9 @@ struct tile_loader {
       const typename G::a_slice_t sl = g.a_slice(arow[0], k0 + a_kk(0), a_ok[0] && k0 < k_end);
 #pragma unroll
       for (int l = 0; l < A_LOADS; ++l) {
-        if constexpr (kDefer)
+        if constexpr (kFull)
+          ra[l] = g.a_raw_full(sl, l * a_kk_step, true);
+        else if constexpr (kDefer)
           ra[l] = g.a_raw(sl, l * a_kk_step, true);
         else
           ra[l] = g.a_at(sl, l * a_kk_step, true);
@@ -169,8 +193,13 @@ struct tile_loader {
     float* b0 = Bs + T::b_index(tid % T::BK, b_n(0));
 #pragma unroll
     for (int l = 0; l < A_LOADS; ++l) {
-      float v = ra[l];
-      if constexpr (kDefer) v = g.a_finish(slice, l * a_kk_step, true, v);
+      float v;
+      if constexpr (kFull)
+        v = g.a_finish_full(slice, l * a_kk_step, true, ra[l]);
+      else if constexpr (kDefer)
+        v = g.a_finish(slice, l * a_kk_step, true, ra[l]);
+      else
+        v = ra[l];
       a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
     }
 #pragma unroll
