@@ -26,6 +26,8 @@
 // Values outside [0, M) × [k_begin, k_end) × [0, Nn) are 0; with kTf32 every value is rounded to
 // TF32 once, here, instead of at every use.
 #pragma once
+#include <type_traits>
+
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/mma_tf32.cuh"
 
@@ -57,14 +59,6 @@ template <class G>
 constexpr bool b_deferred() {
   return requires { requires G::b_deferred; };
 }
-template <class G, bool kDeferred>
-struct b_raw {
-  using type = float;
-};
-template <class G>
-struct b_raw<G, true> {
-  using type = typename G::b_raw_t;
-};
 
 // Whether tile T's loader loads G's deferred elements with their constants (G::a_raw_full,
 // a_finish_full: the prologue's scale, shift and mask byte fly during the math with x): where the
@@ -78,23 +72,24 @@ constexpr bool a_full() {
   else
     return requires { typename G::a_full_t; };
 }
-template <class G, bool kFull>
-struct a_raw {
-  using type = float;
+
+// The loader's register types: a gather's own (G::b_raw_t, G::a_full_t, G::a_slice_t) where its
+// flag is on, else the default — `Of<G>::type` is named only then (G may not have it).
+template <class G>
+struct b_raw_of {
+  using type = typename G::b_raw_t;
 };
 template <class G>
-struct a_raw<G, true> {
+struct a_full_of {
   using type = typename G::a_full_t;
 };
-
-template <class G, bool kKeep>
-struct kept_slice {
-  struct type {};
-};
 template <class G>
-struct kept_slice<G, true> {
+struct a_slice_of {
   using type = typename G::a_slice_t;
 };
+struct no_slice {};
+template <bool kOn, class Of, class Default>
+using type_if = typename std::conditional_t<kOn, Of, std::type_identity<Default>>::type;
 
 template <class T, class G, bool kTf32>
 struct tile_loader {
@@ -113,10 +108,10 @@ struct tile_loader {
   typename G::b_col_t bcol[B_LOADS];
   bool a_ok[A_ROWS];
   int tid, n0, Nn;
-  typename a_raw<G, kFull>::type ra[A_LOADS];
-  typename b_raw<G, kBDefer>::type rb[B_LOADS];
+  type_if<kFull, a_full_of<G>, float> ra[A_LOADS];
+  type_if<kBDefer, b_raw_of<G>, float> rb[B_LOADS];
   // Kept from load() to store() for a_finish.
-  [[no_unique_address]] typename kept_slice<G, kDefer>::type slice;
+  [[no_unique_address]] type_if<kDefer, a_slice_of<G>, no_slice> slice;
 
   __device__ __forceinline__ tile_loader(const G& g, int tid_, int m0, int n0_, int M, int Nn_)
       : tid(tid_), n0(n0_), Nn(Nn_) {
