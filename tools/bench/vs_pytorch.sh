@@ -22,5 +22,5 @@ if ! [ -f "$build/CMakeCache.txt" ]; then
     nlohmann-json3-dev zlib1g-dev libjpeg62-turbo-dev libcli11-dev
   cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$build" --target bench_train_step bench_conv_layers -j "$(nproc)" >&2
+cmake --build "$build" --target bench_vs_pytorch -j "$(nproc)" >&2  # bench_train_step, bench_conv_layers
 exec "$venv/bin/python" "$here/tools/bench/vs_pytorch.py" --build "$build" --python "$venv/bin/python" "$@"
