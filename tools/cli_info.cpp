@@ -9,6 +9,7 @@
 
 #include "engine/core/parallel.h"
 #include "engine/cpu/blas.h"
+#include "engine/cpu/cpu_isa.h"
 #include "engine/io/safetensors.h"
 #include "senet/checkpoint.h"
 #include "tools/cli.h"
@@ -77,9 +78,11 @@ int run_summary(const SummaryOptions& o) {
 int run_info() {
   const auto& b = cpu::blas_info();
   std::printf(
-      "threads: %d\ncpu features: %s\nopenblas library: %s\nopenblas config: %s\n"
-      "openblas core: %s\nOPENBLAS_CORETYPE: %s (%s)\n",
-      num_threads(), b.cpu_features.c_str(), b.library.c_str(), b.config.c_str(), b.core.c_str(),
+      "threads: %d\ncpu features: %s\ncpu kernels: %s (AVX-512 ones %s)\nopenblas library: %s\n"
+      "openblas config: %s\nopenblas core: %s\nOPENBLAS_CORETYPE: %s (%s)\n",
+      num_threads(), b.cpu_features.c_str(), cpu::isa_name(cpu::cpu_isa()),
+      cpu::avx512_kernels_built() ? "built" : "not in this build: SENET_CPU_AVX512=OFF",
+      b.library.c_str(), b.config.c_str(), b.core.c_str(),
       b.coretype.empty() ? "(library default)" : b.coretype.c_str(),
       b.coretype_from_user ? "set by the user" : "chosen by the engine from CPUID");
   // The address space the process already holds (shared libraries: OpenBLAS, and cuBLAS/cudart in

@@ -2,6 +2,7 @@
 // (cmake -DSENET_CPU_AVX512=OFF, engine/CMakeLists.txt): cpu_supports(CpuIsa::Avx512) is false
 // there, so no dispatch reaches these; reaching one anyway is a bug, reported as such. Empty in a
 // normal build, where the *_avx512*.cpp files define them.
+#include "engine/cpu/avx512_build.h"  // SENET_NO_AVX512 (engine/CMakeLists.txt)
 #if SENET_NO_AVX512
 #include "engine/core/error.h"
 #include "engine/cpu/bn_act_simd.h"

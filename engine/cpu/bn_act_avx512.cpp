@@ -1,5 +1,7 @@
 // engine/cpu/bn_act_avx512.cpp — the BN/activation passes built for AVX-512 (16-lane zmm); this file
 // alone is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mbmi2 (engine/CMakeLists.txt).
+#include "engine/cpu/avx512_build.h"  // SENET_NO_AVX512 (engine/CMakeLists.txt)
+#if !SENET_NO_AVX512
 #define SENET_SIMD_NS avx512
 #include "engine/cpu/bn_act_kernels.h"
 
@@ -11,3 +13,4 @@ const BnActKernels& bn_act_avx512() {
 }
 
 }  // namespace senet::cpu
+#endif  // !SENET_NO_AVX512

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "engine/cpu/avx512_build.h"  // SENET_NO_AVX512 (engine/CMakeLists.txt)
 
 namespace senet::cpu {
 namespace {
@@ -88,6 +89,8 @@ const CpuFeatures& cpu_features() {
   static const CpuFeatures f = read_cpuid();
   return f;
 }
+
+bool avx512_kernels_built() { return kAvx512Built; }
 
 bool cpu_supports(CpuIsa isa) {
   const CpuFeatures& f = cpu_features();

@@ -29,5 +29,7 @@ CpuIsa cpu_isa();
 void set_cpu_isa(CpuIsa isa);
 bool cpu_supports(CpuIsa isa);
 const char* isa_name(CpuIsa isa);  // "avx512", "avx2", "generic"
+// Whether this build has the AVX-512 kernels (cmake -DSENET_CPU_AVX512=OFF leaves them out).
+bool avx512_kernels_built();
 
 }  // namespace senet::cpu

@@ -1,6 +1,8 @@
 // engine/cpu/direct_conv_avx512.cpp — the direct conv kernels built for AVX-512 (this file alone is
 // compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mbmi2; see engine/CMakeLists.txt).
 // 16-lane zmm vectors, or 8-lane ymm ones (32 of them under AVX-512VL) for layers with ≤ 8 channels.
+#include "engine/cpu/avx512_build.h"  // SENET_NO_AVX512 (engine/CMakeLists.txt)
+#if !SENET_NO_AVX512
 #define SENET_SIMD_NS avx512
 #include "engine/cpu/direct_conv_kernels.h"
 
@@ -44,3 +46,4 @@ const DirectConvKernels& direct_conv_avx512() {
 }
 
 }  // namespace senet::cpu
+#endif  // !SENET_NO_AVX512

@@ -1,5 +1,7 @@
 // engine/cpu/winograd_avx512.cpp — F(2×2, 3×3) built for AVX-512: 16-lane zmm vectors, or 8-lane ymm ones (32 registers under AVX-512VL) when both channel counts are ≤ 8.
 // This file alone gets the ISA's -m flags (engine/CMakeLists.txt).
+#include "engine/cpu/avx512_build.h"  // SENET_NO_AVX512 (engine/CMakeLists.txt)
+#if !SENET_NO_AVX512
 #define SENET_SIMD_NS avx512
 #include "engine/cpu/winograd_kernels.h"
 
@@ -31,3 +33,4 @@ const WinogradKernels& winograd_avx512() {
 }
 
 }  // namespace senet::cpu
+#endif  // !SENET_NO_AVX512
