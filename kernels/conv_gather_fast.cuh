@@ -27,6 +27,7 @@
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/fast_divmod.h"
 #include "kernels/load_or_zero.cuh"
+#include "kernels/type_if.h"
 
 namespace senet::detail {
 
@@ -323,16 +324,13 @@ struct dgrad_gather_tap_major : Base {
 using conv2d_dgrad_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_gather_fast>;
 using conv2d_dgrad_phase_gather_tap = dgrad_gather_tap_major<conv2d_dgrad_phase_gather>;
 
-// Base::consts_t where Base transforms x (the prologue gather's per-element constants), else
-// nothing: what fprop_gather_tap_major's a_full_t keeps beside x.
-template <class Base, bool = Base::transforms_x>
-struct act_consts {
-  struct type {};
-};
+// Base::consts_t (the prologue gather's per-element constants), for type_if: what
+// fprop_gather_tap_major's a_full_t keeps beside x where Base transforms x, else no_consts.
 template <class Base>
-struct act_consts<Base, true> {
+struct consts_of {
   using type = typename Base::consts_t;
 };
+struct no_consts {};
 
 // fprop, tap-major (when C is a multiple of the tile's BK: every layer but a network's first):
 // the same reorder for fprop's reduction, kk = (r·S + s)·C + c instead of (c·R + r)·S + s —
@@ -388,7 +386,7 @@ struct fprop_gather_tap_major : Base {
   // (kernels/implicit_gemm_loader.cuh, a_full). Same value, bit for bit.
   struct a_full_t {
     float x;
-    typename act_consts<Base>::type k;
+    type_if<Base::transforms_x, consts_of<Base>, no_consts> k;
   };
   // (Called by the loader only when a_deferred, i.e. when Base has consts() and value(x, k).)
   __device__ __forceinline__ a_full_t a_raw_full(const a_slice_t& sl, int dk, bool ok) const {

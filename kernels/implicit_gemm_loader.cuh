@@ -26,10 +26,9 @@
 // Values outside [0, M) × [k_begin, k_end) × [0, Nn) are 0; with kTf32 every value is rounded to
 // TF32 once, here, instead of at every use.
 #pragma once
-#include <type_traits>
-
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/mma_tf32.cuh"
+#include "kernels/type_if.h"
 
 namespace senet::detail {
 
@@ -74,7 +73,7 @@ constexpr bool a_full() {
 }
 
 // The loader's register types: a gather's own (G::b_raw_t, G::a_full_t, G::a_slice_t) where its
-// flag is on, else the default — `Of<G>::type` is named only then (G may not have it).
+// flag is on, else the default (type_if: `Of<G>::type` is named only then; G may not have it).
 template <class G>
 struct b_raw_of {
   using type = typename G::b_raw_t;
@@ -88,8 +87,6 @@ struct a_slice_of {
   using type = typename G::a_slice_t;
 };
 struct no_slice {};
-template <bool kOn, class Of, class Default>
-using type_if = typename std::conditional_t<kOn, Of, std::type_identity<Default>>::type;
 
 template <class T, class G, bool kTf32>
 struct tile_loader {
