@@ -13,6 +13,7 @@
 #     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
 #     2 the GPU test suites (test_emu_gpu: the emulator's CUDA semantics, stream capture included,
 #       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu)  → $OUT/tests.log
+#     3a bench_tensor_roof: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s, % of peak → $OUT/roof.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
 #     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward,
@@ -43,7 +44,8 @@ build() {
   rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"
   cp "$b/tests/kernels/gpu/test_kernels_gpu" "$b/tests/cuda_backend/test_cuda_backend_gpu" \
     "$b/tests/emu/gpu/test_emu_gpu" \
-    "$b/tools/bench/gpu/bench_kernels" "$b/tools/bench/gpu/bench_train_step_gpu" "$stage/bin/"
+    "$b/tools/bench/gpu/bench_kernels" "$b/tools/bench/gpu/bench_train_step_gpu" \
+    "$b/tools/bench/gpu/bench_tensor_roof" "$stage/bin/"
   strip --strip-unneeded "$stage"/bin/* 2>/dev/null
   # Shared libraries: everything ldd finds, and the OpenBLAS that engine/cpu/blas.cpp dlopens,
   # except glibc's own and CUDA's (the device has the driver, and cuDNN/cuBLAS/NCCL/cudart in its
@@ -115,6 +117,11 @@ run() {
     tests_line="$tests_line $t: rc=$rc ($(grep -c '^\[  FAILED  \]' "$out/tests.log") FAILED lines so far)"
     say "tests $t: exit $rc${passed:+, $passed}"
   done
+
+  # 3a. The arithmetic roofs: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s (≈ 5 s).
+  box 30 "$pkg/bin/bench_tensor_roof" >"$out/roof.log" 2>&1
+  say "bench_tensor_roof: exit $?"
+  grep -v '^{' "$out/roof.log" | sed 's/^/roof: /' | tee -a "$log"
 
   # 3. Kernel benchmark (≈ 3 min cap): N = 128, every registry entry and the baselines.
   box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
