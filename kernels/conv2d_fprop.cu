@@ -31,6 +31,12 @@
 //                      then one thread per y element sums the slices in order z = 0, 1, … and
 //                      adds the bias. grid (⌈NPQ/128⌉, ⌈K/128⌉, splits). Deterministic; the extra
 //                      traffic is 2·splits·|y| floats, small next to the GEMM on such layers.
+//   v7_tf32_wgmma      v4's math on Hopper's warpgroup MMA (kernels/implicit_gemm_wgmma.cuh): 2
+//                      warpgroups, each 64 rows × the tile's 128 (K ≥ 128) or 64 columns with
+//                      wgmma.m64nNk8 reading both operands from shared memory, asynchronous while
+//                      the next slice is stored. block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉). Where it
+//                      cannot run (no sm_90a code in this build, another GPU, C not a multiple of
+//                      16) it runs v4.
 //   v4, v5, v6 when C is a multiple of the tile's BK (8; TF32 16 — every layer but a network's
 //                      first): the reduction tap-major, (r,s,c) instead of (c,r,s), so that a slice
 //                      lies in one tap and a thread decodes it once per slice
@@ -184,6 +190,7 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
     case conv2d_fprop_version::v4_tf32_mma: return "v4_tf32_mma";
     case conv2d_fprop_version::v5_simt_128x128: return "v5_simt_128x128";
     case conv2d_fprop_version::v6_simt_split_k: return "v6_simt_split_k";
+    case conv2d_fprop_version::v7_tf32_wgmma: return "v7_tf32_wgmma";
   }
   return "?";
 }
@@ -215,6 +222,34 @@ cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* 
   if (detail::tf32_wide(p.K, p.C))
     return launch_implicit_gemm<detail::tile_tf32_128x128, true>(p, x, w, bias, y, stream);
   return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
+}
+bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p) {
+  if (p.C % detail::tile_wgmma_128x128::BK != 0) return false;
+#if SENET_CUDA_EMULATION
+  return true;
+#elif SENET_CUDA_SM90A
+  // Asked once per device: wgmma's code is sm_90a, which runs on sm_90 GPUs only.
+  static int cc[64] = {};
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return false;
+  if (cc[dev] == 0) {
+    int major = 0, minor = 0;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
+    cc[dev] = 10 * major + minor + 1;
+  }
+  return cc[dev] == 91;
+#else
+  return false;  // this build has no sm_90a code (CMAKE_CUDA_ARCHITECTURES without 90a)
+#endif
+}
+cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,
+                                       const float* bias, float* y, cudaStream_t stream) {
+  if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
+  if (!conv2d_fprop_wgmma_runs(p)) return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
+  if (p.K >= 128)
+    return launch_implicit_gemm<detail::tile_wgmma_128x128, true>(p, x, w, bias, y, stream);
+  return launch_implicit_gemm<detail::tile_wgmma_128x64, true>(p, x, w, bias, y, stream);
 }
 cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, cudaStream_t stream) {
@@ -255,6 +290,8 @@ cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, c
       return conv2d_fprop_v5_simt_128x128(p, x, w, bias, y, stream);
     case conv2d_fprop_version::v6_simt_split_k:
       return conv2d_fprop_v6_simt_split_k(p, x, w, bias, y, workspace, stream);
+    case conv2d_fprop_version::v7_tf32_wgmma:
+      return conv2d_fprop_v7_tf32_wgmma(p, x, w, bias, y, stream);
   }
   return cudaErrorInvalidValue;
 }

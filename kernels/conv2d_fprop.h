@@ -19,11 +19,13 @@ enum class conv2d_fprop_version {
   v4_tf32_mma,        // implicit GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
   v5_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
   v6_simt_split_k,    // v5 with C·R·S split over blockIdx.z when the grid is small; in-order sum
+  v7_tf32_wgmma,      // TF32 on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v4
 };
 inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
     conv2d_fprop_version::v1_direct,         conv2d_fprop_version::v2_smem_tile,
     conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v4_tf32_mma,
-    conv2d_fprop_version::v5_simt_128x128,   conv2d_fprop_version::v6_simt_split_k};
+    conv2d_fprop_version::v5_simt_128x128,   conv2d_fprop_version::v6_simt_split_k,
+    conv2d_fprop_version::v7_tf32_wgmma};
 const char* conv2d_fprop_version_name(conv2d_fprop_version v);
 
 // y = conv(x, w) (+ bias[k] when bias is not null). y is overwritten.
@@ -48,6 +50,13 @@ int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& 
 cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, float* workspace,
                                          cudaStream_t stream);
+// v7: v4's math (x and w rounded to TF32, fp32 sums) with wgmma.m64nNk8 from shared memory
+// (kernels/implicit_gemm_wgmma.cuh) where conv2d_fprop_wgmma_runs(p): this build has sm_90a code
+// (or is the emulation), the device is sm_90, and C is a multiple of 16 (the tap-major gather);
+// a 128×128 tile when K ≥ 128, else 128×64. Anywhere else it runs v4 itself.
+bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p);
+cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,
+                                       const float* bias, float* y, cudaStream_t stream);
 // Any version; workspace: conv2d_fprop_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream,

@@ -4,7 +4,8 @@
 //   gemm_tile  (implicit_gemm_tile.cuh)  v2/v3: 16×16 and 64×64 tiles, the dividing gathers
 //   simt_tile  (implicit_gemm_simt.cuh)  128×128, 8×8 per thread, LDS.128, two stages, FP32
 //   mma_tile   (implicit_gemm_mma.cuh)   TF32 tensor cores (mma.m16n8k8), two stages
-// The last two take a hoisting gather (kernels/conv_gather_fast.cuh; T::hoisted).
+//   wgmma_tile (implicit_gemm_wgmma.cuh) TF32 on Hopper's warpgroup MMA (sm_90a), two stages
+// The last three take a hoisting gather (kernels/conv_gather_fast.cuh; T::hoisted).
 // A thread's accumulators acc[i][j] sit at rows th.row(i), columns th.col(j) of the tile (+ m0,
 // n0), th = tile_thread<T>(tid); th.tm < T::TY is its row slot: the threads of one slot own
 // disjoint columns, and each row of the tile belongs to one slot.
@@ -15,6 +16,7 @@
 #include "kernels/implicit_gemm_mma.cuh"
 #include "kernels/implicit_gemm_simt.cuh"
 #include "kernels/implicit_gemm_tile.cuh"
+#include "kernels/implicit_gemm_wgmma.cuh"
 
 namespace senet::detail {
 
@@ -38,7 +40,9 @@ template <class T, class G>
 __device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, int Nn, int k_begin,
                                               int k_end, const G& g, float* As, float* Bs,
                                               float (&acc)[T::TM][T::TN]) {
-  if constexpr (T::tensor_core)
+  if constexpr (requires { requires T::wgmma; })
+    implicit_gemm_mainloop_wgmma<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
+  else if constexpr (T::tensor_core)
     implicit_gemm_mainloop_mma<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
   else if constexpr (T::hoisted)
     implicit_gemm_mainloop_simt<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);

@@ -29,6 +29,7 @@
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/mma_tf32.cuh"
 #include "kernels/type_if.h"
+#include "kernels/wgmma_tf32.cuh"
 
 namespace senet::detail {
 
@@ -57,6 +58,22 @@ constexpr bool a_deferred() {
 template <class G>
 constexpr bool b_deferred() {
   return requires { requires G::b_deferred; };
+}
+
+// Tile flags, false when a tile does not say: T::a_kk_runs — a thread's A elements of a slice are
+// consecutive kk of one row (kk = (tid div BM)·A_LOADS + l), stored 4 at a time as float4 (the
+// wgmma tile's K-major shared memory: a row's 4 consecutive kk are 16 contiguous bytes, so 8 lanes
+// of 8 consecutive rows fill 128 bytes — one conflict-free STS.128 wavefront, where one kk of 32
+// rows would hit 8 banks); T::async_smem — the tile's shared memory is read by the tensor cores
+// through the async proxy (wgmma), so each thread fences its stores (fence.proxy.async) before the
+// barrier that publishes them.
+template <class T>
+constexpr bool a_kk_runs() {
+  return requires { requires T::a_kk_runs; };
+}
+template <class T>
+constexpr bool async_smem() {
+  return requires { requires T::async_smem; };
 }
 
 // Whether tile T's loader loads G's deferred elements with their constants (G::a_raw_full,
@@ -90,10 +107,12 @@ struct no_slice {};
 
 template <class T, class G, bool kTf32>
 struct tile_loader {
-  static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>();
+  static constexpr bool kAkk = a_kk_fastest<G>(), kSlice = a_by_slice<G>(), kRuns = a_kk_runs<T>();
+  static constexpr bool kAsync = async_smem<T>();
   static constexpr bool kDefer = a_deferred<G>(), kBDefer = b_deferred<G>(), kFull = a_full<T, G>();
   static_assert(!kDefer || kSlice, "deferred elements are a slice's");
   static_assert(!(kAkk && kSlice), "a slice is one row's");
+  static_assert(!(kRuns && kAkk), "a run of kk is one row's");
   static_assert(T::threads % T::BM == 0 && T::threads % T::BK == 0,
                 "each thread loads fixed rows and columns");
   static constexpr int A_LOADS = T::BK * T::BM / T::threads, B_LOADS = T::BK * T::BN / T::threads;
@@ -124,14 +143,14 @@ struct tile_loader {
   }
   // A's load l: row a_m(l) and reduction index a_kk(l) within the tile and the slice.
   // Load l is load 0 moved by (a_kk_step·l, a_m_step·l), or for B by b_n_step·l columns.
-  static constexpr int a_kk_step = kAkk ? 0 : T::threads / T::BM;
+  static constexpr int a_kk_step = kAkk ? 0 : kRuns ? 1 : T::threads / T::BM;
   static constexpr int a_m_step = kAkk ? T::threads / T::BK : 0;
   static constexpr int b_n_step = T::threads / T::BK;
   __device__ __forceinline__ int a_m(int l) const {
     return (kAkk ? tid / T::BK : tid % T::BM) + l * a_m_step;
   }
   __device__ __forceinline__ int a_kk(int l) const {
-    return (kAkk ? tid % T::BK : tid / T::BM) + l * a_kk_step;
+    return (kAkk ? tid % T::BK : kRuns ? tid / T::BM * A_LOADS : tid / T::BM) + l * a_kk_step;
   }
   __device__ __forceinline__ int b_n(int l) const { return tid / T::BK + l * b_n_step; }
 
@@ -183,16 +202,24 @@ struct tile_loader {
   __device__ __forceinline__ void store(const G& g, float* As, float* Bs) const {
     float* a0 = As + T::a_index(a_kk(0), a_m(0));
     float* b0 = Bs + T::b_index(tid % T::BK, b_n(0));
+    if constexpr (kRuns) {  // runs of 4 kk: 16 contiguous, aligned bytes (see a_kk_runs)
+      static_assert(A_LOADS % 4 == 0 && !kDefer, "whole runs of 4, plain gathers");
 #pragma unroll
-    for (int l = 0; l < A_LOADS; ++l) {
-      float v;
-      if constexpr (kFull)
-        v = g.a_finish_full(slice, l * a_kk_step, true, ra[l]);
-      else if constexpr (kDefer)
-        v = g.a_finish(slice, l * a_kk_step, true, ra[l]);
-      else
-        v = ra[l];
-      a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
+      for (int l = 0; l < A_LOADS; l += 4)
+        *reinterpret_cast<float4*>(a0 + T::a_index(l, 0)) =
+            make_float4(round(ra[l]), round(ra[l + 1]), round(ra[l + 2]), round(ra[l + 3]));
+    } else {
+#pragma unroll
+      for (int l = 0; l < A_LOADS; ++l) {
+        float v;
+        if constexpr (kFull)
+          v = g.a_finish_full(slice, l * a_kk_step, true, ra[l]);
+        else if constexpr (kDefer)
+          v = g.a_finish(slice, l * a_kk_step, true, ra[l]);
+        else
+          v = ra[l];
+        a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
+      }
     }
 #pragma unroll
     for (int l = 0; l < B_LOADS; ++l) {
@@ -201,6 +228,7 @@ struct tile_loader {
       else
         b0[T::b_index(0, l * b_n_step)] = round(rb[l]);
     }
+    if constexpr (kAsync) fence_async_smem();
   }
 };
 
@@ -216,10 +244,17 @@ struct tile_loader {
 // conv_bn_mrelu_infer_kernel, sm_90) the slice's loads sank below its 512 FFMAs to just before
 // their stores — sass_report's "ldg cover" 8/512, the global latency waited out every slice, where
 // the split-K twin of the same loop showed 512/512. Straight-line loads stay on top (478/512).
-template <class T, class G, bool kTf32, class Compute>
+// after_store() runs between a slice's stores and the barrier: an asynchronous compute (wgmma)
+// issues in compute() and waits there, so that the tensor cores read one stage while the threads
+// write the other.
+struct no_after_store {
+  __device__ __forceinline__ void operator()() const {}
+};
+template <class T, class G, bool kTf32, class Compute, class AfterStore = no_after_store>
 __device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int M, int Nn,
                                                    int k_begin, int k_end, const G& g, float* As,
-                                                   float* Bs, Compute&& compute) {
+                                                   float* Bs, Compute&& compute,
+                                                   AfterStore&& after_store = {}) {
   if (k_begin >= k_end) return;  // the same for every thread of the block
   tile_loader<T, G, kTf32> ld(g, tid, m0, n0, M, Nn);
   ld.load(g, k_begin, k_end);
@@ -231,6 +266,7 @@ __device__ __forceinline__ void two_stage_pipeline(int tid, int m0, int n0, int 
     ld.load(g, k0 + T::BK, k_end);  // in flight during compute(); all masked when !more
     compute(As + stage * T::BK * T::LDA, Bs + stage * T::BK * T::LDB);
     if (more) ld.store(g, As + (stage ^ 1) * T::BK * T::LDA, Bs + (stage ^ 1) * T::BK * T::LDB);
+    after_store();
     __syncthreads();  // the other stage is written; this one is free to overwrite next time
     stage ^= 1;
   }

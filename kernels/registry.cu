@@ -17,7 +17,7 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a case in tools/bench/cases/): these counts
 // say how many versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 6,
+static_assert(std::size(kConv2dFpropVersions) == 7,
               "conv2d_fprop version missing from the registry");
 static_assert(std::size(kConv2dDgradVersions) == 5,
               "conv2d_dgrad version missing from the registry");
@@ -72,6 +72,10 @@ const kernel_entry kEntries[] = {
               2 * F *
                   double(conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p));
      }},
+    {"conv2d_fprop", "conv2d_fprop", "v7_tf32_wgmma",
+     "TF32 on Hopper's warpgroup MMA (wgmma.m64nNk8 from shared memory), 128x128 or 128x64; "
+     "v4 where it cannot run (no sm_90a, C % 16 != 0)",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},

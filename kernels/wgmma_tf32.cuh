@@ -6,11 +6,12 @@
 // Why it exists. mma.sync (kernels/mma_tf32.cuh) is a warp's instruction whose operands come from
 // registers: every k8 step a warp loads its fragments from shared memory (LDS) and issues one HMMA
 // per 16×8 output tile; on sm_90 the TF32 main loops issue ~6.5 instructions per HMMA
-// (kernels/README.md step 13), which keeps the issue slots, not the tensor cores, the limit — and
-// mma.sync on Hopper does not reach the tensor cores' peak anyway. wgmma is one instruction for a
-// 64×N×8 product (N up to 256: 8 to 32 times an m16n8k8's work, for the warpgroup's 4 warps), reads
+// (kernels/README.md step 13), so the issue slots, more than the tensor cores, are the likely limit
+// (how close mma.sync itself comes to the tensor cores' peak on Hopper is for
+// tools/bench/bench_tensor_roof.cu to measure). wgmma is one instruction for a 64×N×8 product (N up to 256: 8 to 32 times an m16n8k8's work, for the warpgroup's 4 warps), reads
 // A and B from shared memory itself, and runs asynchronously while the warps issue the next
-// slice's loads. This header is the primitive and its test; the conv main loop on it is the next step.
+// slice's loads. This header is the primitive and its test; the conv main loop on it is in
+// kernels/implicit_gemm_wgmma.cuh (kernels/README.md step 18).
 //
 // The operation (a warpgroup = 4 consecutive warps whose first warp index is a multiple of 4; all
 // 128 threads execute every call, with the same descriptors):

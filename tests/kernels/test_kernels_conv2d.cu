@@ -194,6 +194,30 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
         },
         0.0);
   }
+  // v7 where it runs wgmma (C a multiple of 16; under emulation, or on an sm_90 GPU): 18 slices,
+  // so the stores of one stage overlap the products reading the other, and two column tiles.
+  for (const ConvCase& cw : {ConvCase{"race_wgmma_128x64", 2, 32, 6, 6, 70, 3, 3, 1, 1},
+                             ConvCase{"race_wgmma_128x128", 1, 16, 9, 9, 130, 3, 3, 1, 1}}) {
+    SCOPED_TRACE(cw.name);
+    const Conv2dGeom pw = cw.params();
+    const ConvData dw_ = make_data(cw, 79, false);
+    DeviceBuffer<float> xw(host(dw_.x)), ww(host(dw_.w)), yw(size_t(pw.y_size()));
+    const auto v7 = conv2d_fprop_version::v7_tf32_wgmma;
+#if SENET_CUDA_EMULATION
+    ASSERT_TRUE(conv2d_fprop_wgmma_runs(pw));
+#endif
+    const auto run = [&] {
+      yw.fill_pattern();
+      EXPECT_CUDA_OK(conv2d_fprop(v7, pw, xw.get(), ww.get(), nullptr, yw.get(), nullptr));
+      return yw.download();
+    };
+    EXPECT_RACE_FREE(run, 0.0);
+    std::vector<float> ref_nobias = dw_.y_ref;  // integers: exact, whatever the order
+    const auto hb = host(dw_.bias);
+    for (size_t i = 0; i < ref_nobias.size(); ++i)
+      ref_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
+    EXPECT_TRUE(bitwise_equal(run(), ref_nobias));
+  }
   for (conv2d_dgrad_version v : kConv2dDgradVersions) {
     SCOPED_TRACE(conv2d_dgrad_version_name(v));
     EXPECT_RACE_FREE(
@@ -349,6 +373,8 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
 
     CUDA_OK(conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
     const double fprop_tf32 = check_tf32_bound("y", y.download(), ref.y, ref.y_mag, p.gemm_k());
+    CUDA_OK(conv2d_fprop_v7_tf32_wgmma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
+    const double fprop_wgmma = check_tf32_bound("y", y.download(), ref.y, ref.y_mag, p.gemm_k());
     CUDA_OK(conv2d_fprop_v3_register_block(p, x.get(), w.get(), nullptr, y.get(), nullptr));
     const double fprop_fp32 = rel_to_max(y.download(), ref.y);
 
@@ -364,10 +390,12 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
     const double wgrad_fp32 = rel_to_max(dw.download(), ref.dw);
 
     std::printf(
-        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e dgrad %.1e wgrad %.1e   "
+        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e (wgmma %.1e) dgrad %.1e wgrad %.1e   "
         "FP32: %.1e %.1e %.1e\n",
-        c.name, fprop_tf32, dgrad_tf32, wgrad_tf32, fprop_fp32, dgrad_fp32, wgrad_fp32);
+        c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, wgrad_tf32, fprop_fp32, dgrad_fp32,
+        wgrad_fp32);
     EXPECT_LE(fprop_tf32, 1e-3);
+    EXPECT_LE(fprop_wgmma, 1e-3);
     EXPECT_LE(dgrad_tf32, 1e-3);
     EXPECT_LE(wgrad_tf32, 1e-3);
   }

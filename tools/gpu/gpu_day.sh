@@ -2,7 +2,7 @@
 # tools/gpu/gpu_day.sh — the one prepared command for the day a GPU is lent (issue 16, item 6;
 # ../shared/GPU_DAY.md). Two halves:
 #
-#   tools/gpu/gpu_day.sh build      HERE (no GPU): an nvcc Release build for sm_90 without MPI in
+#   tools/gpu/gpu_day.sh build      HERE (no GPU): an nvcc Release build for sm_90a without MPI in
 #                                   build-gpu/, then gpu_day/payload.tar.xz = the binaries + the
 #                                   shared libraries the device lacks (OpenBLAS, which the CPU
 #                                   reference dlopens, libgfortran, libstdc++, ...): ~60 MiB
@@ -38,7 +38,7 @@ build() {
   command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
   mkdir -p "$b"
   cmake -S "$here" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSENET_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b/configure.log" 2>&1 ||
+    -DCMAKE_CUDA_ARCHITECTURES=90a -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$b/configure.log" 2>&1 ||
     { tail -20 "$b/configure.log"; return 1; }
   cmake --build "$b" -j "$(nproc)" --target gpu_day_payload || return 1  # CMakeLists.txt
   rm -rf "$stage" "$pkg" && mkdir -p "$stage/bin" "$stage/lib" "$pkg"

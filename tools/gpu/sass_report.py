@@ -319,11 +319,16 @@ def main() -> int:
                     help="fail unless some kernel's short name matches REGEX (re.search) and every "
                          "such kernel's main loop issues at least --min-cover of its math between "
                          "each global load and its first use (repeatable)")
+    ap.add_argument("--skip", action="append", default=[], metavar="NAME",
+                    help="leave out kernels whose name contains NAME, from the table and the "
+                         "checks (repeatable): kernels this architecture compiles to a stub, as "
+                         "sm_80 does the wgmma ones (sm_90a only)")
     ap.add_argument("--min-cover", type=float, default=0.5, metavar="FRACTION",
                     help="the share of the main loop's math (FFMA + HMMA) that --expect-cover "
                          "requires before each load's first use (default 0.5)")
     a = ap.parse_args()
     kernels = read_kernels(find_cuobjdump(a.cuobjdump), a.files, a.arch)
+    kernels = {n: k for n, k in kernels.items() if not any(s in k.name for s in a.skip)}
     rows = []
     for k in sorted(kernels.values(), key=lambda k: short(k.name)):
         if a.filter not in k.name or not k.insns:
