@@ -25,6 +25,9 @@
 //                      tap and the other three are written as zeros. The phases ride on blockIdx.z;
 //                      grid (⌈max phase rows/128⌉, ⌈C/128⌉, σ²), σ ≤ 4 (larger: v4). Same FMA chain
 //                      as v4 minus its exact-zero terms.
+//   v6_tf32_wgmma      v3's GEMM on Hopper's warpgroup MMA (kernels/implicit_gemm_wgmma.cuh, as
+//                      conv2d_fprop v7): 2 warpgroups of 64 rows × 128 (C ≥ 128) or 64 columns,
+//                      tap-major (K a multiple of 16); elsewhere, or folded (dy_bn), v3.
 //   v3, v4, v5 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
@@ -43,6 +46,7 @@
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/wgmma_available.h"
 
 namespace senet {
 
@@ -173,6 +177,7 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v1_direct: return "v1_direct";
     case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
     case conv2d_dgrad_version::v3_tf32_mma: return "v3_tf32_mma";
+    case conv2d_dgrad_version::v6_tf32_wgmma: return "v6_tf32_wgmma";
     case conv2d_dgrad_version::v4_simt_128x128: return "v4_simt_128x128";
     case conv2d_dgrad_version::v5_simt_phases: return "v5_simt_phases";
   }
@@ -250,6 +255,16 @@ cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float*
     return launch_dgrad_implicit_gemm<detail::tile_tf32_128x128, true>(p, dy, w, dx, stream);
   return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream, dy_bn);
 }
+bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p) {
+  return p.K % detail::tile_wgmma_128x128::BK == 0 && wgmma_available();
+}
+cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                       cudaStream_t stream) {
+  if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
+  if (p.C >= 128)
+    return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x128, true>(p, dy, w, dx, stream);
+  return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x64, true>(p, dy, w, dx, stream);
+}
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          cudaStream_t stream, const conv_dy_bn& dy_bn) {
   return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream, dy_bn);
@@ -286,6 +301,8 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
       return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v5_simt_phases:
       return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v6_tf32_wgmma:
+      return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream);
   }
   return cudaErrorInvalidValue;
 }

@@ -14,11 +14,12 @@ enum class conv2d_dgrad_version {
   v3_tf32_mma,        // the same GEMM on TF32 tensor cores, 128×64 tile, 8 warps of 32×32
   v4_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
   v5_simt_phases,     // v4 per output phase of a strided conv: only the taps that exist
+  v6_tf32_wgmma,      // v3's GEMM on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v3
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
-    conv2d_dgrad_version::v1_direct, conv2d_dgrad_version::v2_register_block,
-    conv2d_dgrad_version::v3_tf32_mma, conv2d_dgrad_version::v4_simt_128x128,
-    conv2d_dgrad_version::v5_simt_phases};
+    conv2d_dgrad_version::v1_direct,      conv2d_dgrad_version::v2_register_block,
+    conv2d_dgrad_version::v3_tf32_mma,    conv2d_dgrad_version::v4_simt_128x128,
+    conv2d_dgrad_version::v5_simt_phases, conv2d_dgrad_version::v6_tf32_wgmma};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -28,6 +29,12 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
 // dy_bn (v3, v4, v5; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
 // dy_bn.da and dy_bn.y as it is loaded, and the dy argument must be null.
+// v6: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh) where conv2d_dgrad_wgmma_runs(p):
+// wgmma_available() (kernels/wgmma_available.h) and K a multiple of 16 (the tap-major gather); a
+// 128×128 tile when C ≥ 128, else 128×64. Anywhere else, and with dy_bn, it runs v3.
+bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p);
+cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                       cudaStream_t stream);
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,

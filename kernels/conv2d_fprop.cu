@@ -53,6 +53,7 @@
 
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/wgmma_available.h"
 
 namespace senet {
 
@@ -224,24 +225,7 @@ cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* 
   return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
 }
 bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p) {
-  if (p.C % detail::tile_wgmma_128x128::BK != 0) return false;
-#if SENET_CUDA_EMULATION
-  return true;
-#elif SENET_CUDA_SM90A
-  // Asked once per device: wgmma's code is sm_90a, which runs on sm_90 GPUs only.
-  static int cc[64] = {};
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return false;
-  if (cc[dev] == 0) {
-    int major = 0, minor = 0;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
-    cc[dev] = 10 * major + minor + 1;
-  }
-  return cc[dev] == 91;
-#else
-  return false;  // this build has no sm_90a code (CMAKE_CUDA_ARCHITECTURES without 90a)
-#endif
+  return p.C % detail::tile_wgmma_128x128::BK == 0 && wgmma_available();
 }
 cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,
                                        const float* bias, float* y, cudaStream_t stream) {

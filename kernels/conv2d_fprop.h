@@ -51,8 +51,8 @@ cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const flo
                                          const float* bias, float* y, float* workspace,
                                          cudaStream_t stream);
 // v7: v4's math (x and w rounded to TF32, fp32 sums) with wgmma.m64nNk8 from shared memory
-// (kernels/implicit_gemm_wgmma.cuh) where conv2d_fprop_wgmma_runs(p): this build has sm_90a code
-// (or is the emulation), the device is sm_90, and C is a multiple of 16 (the tap-major gather);
+// (kernels/implicit_gemm_wgmma.cuh) where conv2d_fprop_wgmma_runs(p): wgmma_available()
+// (kernels/wgmma_available.h) and C a multiple of 16 (the tap-major gather);
 // a 128×128 tile when K ≥ 128, else 128×64. Anywhere else it runs v4 itself.
 bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p);
 cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,

@@ -19,7 +19,7 @@ namespace senet {
 // say how many versions the entries below cover.
 static_assert(std::size(kConv2dFpropVersions) == 7,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 5,
+static_assert(std::size(kConv2dDgradVersions) == 6,
               "conv2d_dgrad version missing from the registry");
 static_assert(std::size(kConv2dWgradVersions) == 4,
               "conv2d_wgrad version missing from the registry");
@@ -90,6 +90,10 @@ const kernel_entry kEntries[] = {
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     {"conv2d_dgrad", "conv2d_dgrad", "v5_simt_phases",
      "v4 per stride phase of dx: only the taps that reach it (no zero taps when strided)",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v6_tf32_wgmma",
+     "TF32 on Hopper's warpgroup MMA (wgmma.m64nNk8 from shared memory), 128x128 or 128x64; "
+     "v3 where it cannot run (no sm_90a, K % 16 != 0)",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",

@@ -218,6 +218,25 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
       ref_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
     EXPECT_TRUE(bitwise_equal(run(), ref_nobias));
   }
+  // dgrad v6 likewise (K a multiple of 16; the tiles' columns are dx's channels C).
+  for (const ConvCase& cw : {ConvCase{"race_wgmma_dgrad_128x64", 2, 70, 6, 6, 32, 3, 3, 1, 1},
+                             ConvCase{"race_wgmma_dgrad_128x128", 1, 130, 9, 9, 16, 3, 3, 1, 1}}) {
+    SCOPED_TRACE(cw.name);
+    const Conv2dGeom pw = cw.params();
+    const ConvData dd = make_data(cw, 80, true);
+    DeviceBuffer<float> dyw(host(dd.dy)), ww(host(dd.w)), dxw(size_t(pw.x_size()));
+#if SENET_CUDA_EMULATION
+    ASSERT_TRUE(conv2d_dgrad_wgmma_runs(pw));
+#endif
+    const auto run = [&] {
+      dxw.fill_pattern();
+      EXPECT_CUDA_OK(conv2d_dgrad(conv2d_dgrad_version::v6_tf32_wgmma, pw, dyw.get(), ww.get(),
+                                  dxw.get(), nullptr));
+      return dxw.download();
+    };
+    EXPECT_RACE_FREE(run, 0.0);
+    EXPECT_TRUE(bitwise_equal(run(), dd.dx_ref));
+  }
   for (conv2d_dgrad_version v : kConv2dDgradVersions) {
     SCOPED_TRACE(conv2d_dgrad_version_name(v));
     EXPECT_RACE_FREE(
@@ -381,6 +400,9 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
     CUDA_OK(conv2d_dgrad_v3_tf32_mma(p, dy.get(), w.get(), dx.get(), nullptr));
     const double dgrad_tf32 =
         check_tf32_bound("dx", dx.download(), ref.dx, ref.dx_mag, int64_t(p.K) * p.R * p.S);
+    CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(p, dy.get(), w.get(), dx.get(), nullptr));
+    const double dgrad_wgmma =
+        check_tf32_bound("dx", dx.download(), ref.dx, ref.dx_mag, int64_t(p.K) * p.R * p.S);
     CUDA_OK(conv2d_dgrad_v2_register_block(p, dy.get(), w.get(), dx.get(), nullptr));
     const double dgrad_fp32 = rel_to_max(dx.download(), ref.dx);
 
@@ -390,12 +412,13 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
     const double wgrad_fp32 = rel_to_max(dw.download(), ref.dw);
 
     std::printf(
-        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e (wgmma %.1e) dgrad %.1e wgrad %.1e   "
-        "FP32: %.1e %.1e %.1e\n",
-        c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, wgrad_tf32, fprop_fp32, dgrad_fp32,
-        wgrad_fp32);
+        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e (wgmma %.1e) dgrad %.1e (wgmma %.1e) "
+        "wgrad %.1e   FP32: %.1e %.1e %.1e\n",
+        c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, dgrad_wgmma, wgrad_tf32, fprop_fp32,
+        dgrad_fp32, wgrad_fp32);
     EXPECT_LE(fprop_tf32, 1e-3);
     EXPECT_LE(fprop_wgmma, 1e-3);
+    EXPECT_LE(dgrad_wgmma, 1e-3);
     EXPECT_LE(dgrad_tf32, 1e-3);
     EXPECT_LE(wgrad_tf32, 1e-3);
   }
