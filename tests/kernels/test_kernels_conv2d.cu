@@ -194,48 +194,39 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
         },
         0.0);
   }
-  // v7 where it runs wgmma (C a multiple of 16; under emulation, or on an sm_90 GPU): 18 slices,
-  // so the stores of one stage overlap the products reading the other, and two column tiles.
-  for (const ConvCase& cw : {ConvCase{"race_wgmma_128x64", 2, 32, 6, 6, 70, 3, 3, 1, 1},
-                             ConvCase{"race_wgmma_128x128", 1, 16, 9, 9, 130, 3, 3, 1, 1}}) {
+  // fprop v7 and dgrad v6 where they run wgmma (C and K multiples of 16; under emulation, or on an
+  // sm_90 GPU): 45–81 slices, so the stores of one stage overlap the products reading the other,
+  // and two column tiles of the 128×64 and of the 128×128 tile for each pass.
+  for (const ConvCase& cw : {ConvCase{"race_wgmma_128x64", 2, 80, 6, 6, 96, 3, 3, 1, 1},
+                             ConvCase{"race_wgmma_128x128", 1, 144, 5, 5, 160, 3, 3, 1, 1}}) {
     SCOPED_TRACE(cw.name);
     const Conv2dGeom pw = cw.params();
-    const ConvData dw_ = make_data(cw, 79, false);
-    DeviceBuffer<float> xw(host(dw_.x)), ww(host(dw_.w)), yw(size_t(pw.y_size()));
-    const auto v7 = conv2d_fprop_version::v7_tf32_wgmma;
+    const ConvData dd = make_data(cw, 79, true);
+    DeviceBuffer<float> xw(host(dd.x)), ww(host(dd.w)), dyw(host(dd.dy));
+    DeviceBuffer<float> yw(size_t(pw.y_size())), dxw(size_t(pw.x_size()));
 #if SENET_CUDA_EMULATION
-    ASSERT_TRUE(conv2d_fprop_wgmma_runs(pw));
+    ASSERT_TRUE(conv2d_fprop_wgmma_runs(pw) && conv2d_dgrad_wgmma_runs(pw));
 #endif
-    const auto run = [&] {
+    const auto fprop = [&] {
       yw.fill_pattern();
-      EXPECT_CUDA_OK(conv2d_fprop(v7, pw, xw.get(), ww.get(), nullptr, yw.get(), nullptr));
+      EXPECT_CUDA_OK(conv2d_fprop(conv2d_fprop_version::v7_tf32_wgmma, pw, xw.get(), ww.get(),
+                                  nullptr, yw.get(), nullptr));
       return yw.download();
     };
-    EXPECT_RACE_FREE(run, 0.0);
-    std::vector<float> ref_nobias = dw_.y_ref;  // integers: exact, whatever the order
-    const auto hb = host(dw_.bias);
-    for (size_t i = 0; i < ref_nobias.size(); ++i)
-      ref_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
-    EXPECT_TRUE(bitwise_equal(run(), ref_nobias));
-  }
-  // dgrad v6 likewise (K a multiple of 16; the tiles' columns are dx's channels C).
-  for (const ConvCase& cw : {ConvCase{"race_wgmma_dgrad_128x64", 2, 70, 6, 6, 32, 3, 3, 1, 1},
-                             ConvCase{"race_wgmma_dgrad_128x128", 1, 130, 9, 9, 16, 3, 3, 1, 1}}) {
-    SCOPED_TRACE(cw.name);
-    const Conv2dGeom pw = cw.params();
-    const ConvData dd = make_data(cw, 80, true);
-    DeviceBuffer<float> dyw(host(dd.dy)), ww(host(dd.w)), dxw(size_t(pw.x_size()));
-#if SENET_CUDA_EMULATION
-    ASSERT_TRUE(conv2d_dgrad_wgmma_runs(pw));
-#endif
-    const auto run = [&] {
+    const auto dgrad = [&] {
       dxw.fill_pattern();
       EXPECT_CUDA_OK(conv2d_dgrad(conv2d_dgrad_version::v6_tf32_wgmma, pw, dyw.get(), ww.get(),
                                   dxw.get(), nullptr));
       return dxw.download();
     };
-    EXPECT_RACE_FREE(run, 0.0);
-    EXPECT_TRUE(bitwise_equal(run(), dd.dx_ref));
+    EXPECT_RACE_FREE(fprop, 0.0);
+    EXPECT_RACE_FREE(dgrad, 0.0);
+    std::vector<float> y_nobias = dd.y_ref;  // integers: exact, whatever the order
+    const auto hb = host(dd.bias);
+    for (size_t i = 0; i < y_nobias.size(); ++i)
+      y_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
+    EXPECT_TRUE(bitwise_equal(fprop(), y_nobias));
+    EXPECT_TRUE(bitwise_equal(dgrad(), dd.dx_ref));
   }
   for (conv2d_dgrad_version v : kConv2dDgradVersions) {
     SCOPED_TRACE(conv2d_dgrad_version_name(v));
