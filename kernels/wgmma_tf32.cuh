@@ -98,8 +98,28 @@ __device__ __forceinline__ void fence_async_smem() {
 }
 
 #if !SENET_CUDA_EMULATION
-// The instruction for each N this engine uses (operand lists cannot be built by the preprocessor
-// in a readable way; they are written out). scale-d = p (accumulate), scale-a = scale-b = 1.
+// The instruction for each N this engine uses. Its operand list (N/2 accumulator registers) must be
+// spelled out in the asm string, so the lists are macros of 32 registers: "%0, …, %31" and the
+// matching constraints "+f"(d[0]) … "+f"(d[31]), and the next 32. scale-d = p (accumulate),
+// scale-a = scale-b = 1; the descriptors and the accumulate flag follow the registers.
+#define SENET_WGMMA_R0_31                                                                      \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define SENET_WGMMA_R32_63                                                                     \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, " \
+  "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define SENET_WGMMA_D8(o)                                                                     \
+  "+f"(d[o]), "+f"(d[o + 1]), "+f"(d[o + 2]), "+f"(d[o + 3]), "+f"(d[o + 4]), "+f"(d[o + 5]), \
+      "+f"(d[o + 6]), "+f"(d[o + 7])
+#define SENET_WGMMA_D32(o) \
+  SENET_WGMMA_D8(o), SENET_WGMMA_D8(o + 8), SENET_WGMMA_D8(o + 16), SENET_WGMMA_D8(o + 24)
+// "{\n.reg .pred p; setp.ne.b32 p, %<acc>, 0; wgmma…m64n<N>k8… {regs}, %<a>, %<b>, p, 1, 1;\n}"
+#define SENET_WGMMA_TF32_ASM(N, REGS, A, B, ACC)                                      \
+  "{\n.reg .pred p;\nsetp.ne.b32 p, %" #ACC                                           \
+  ", 0;\n"                                                                            \
+  "wgmma.mma_async.sync.aligned.m64n" #N "k8.f32.tf32.tf32 {" REGS "}, %" #A ", %" #B \
+  ", p, 1, 1;\n}\n"
+
 template <int N>
 __device__ __forceinline__ void wgmma_tf32_issue(float (&d)[N / 2], uint64_t a, uint64_t b,
                                                  int acc);
@@ -108,13 +128,9 @@ template <>
 __device__ __forceinline__ void wgmma_tf32_issue<8>(float (&d)[4], uint64_t a, uint64_t b,
                                                     int acc) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %6, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n8k8.f32.tf32.tf32 {"
-      "%0, %1, %2, %3}, "
-      "%4, %5, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "l"(a), "l"(b), "r"(acc));
+  asm volatile(SENET_WGMMA_TF32_ASM(8, "%0, %1, %2, %3", 4, 5, 6)
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "l"(a), "l"(b), "r"(acc));
 #else
   __trap();  // wgmma needs sm_90a
 #endif
@@ -124,20 +140,11 @@ template <>
 __device__ __forceinline__ void wgmma_tf32_issue<64>(float (&d)[32], uint64_t a, uint64_t b,
                                                      int acc) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {"
-      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "%32, %33, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
-        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
-        "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-        "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(a), "l"(b), "r"(acc));
+  asm volatile(SENET_WGMMA_TF32_ASM(64, SENET_WGMMA_R0_31, 32, 33, 34)
+               : SENET_WGMMA_D32(0)
+               : "l"(a), "l"(b), "r"(acc));
 #else
-  __trap();  // wgmma needs sm_90a
+  __trap();
 #endif
 }
 
@@ -145,29 +152,18 @@ template <>
 __device__ __forceinline__ void wgmma_tf32_issue<128>(float (&d)[64], uint64_t a, uint64_t b,
                                                       int acc) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
-      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-      "%64, %65, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
-        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
-        "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-        "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]),
-        "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]),
-        "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
-        "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]),
-        "+f"(d[63])
-      : "l"(a), "l"(b), "r"(acc));
+  asm volatile(SENET_WGMMA_TF32_ASM(128, SENET_WGMMA_R0_31 ", " SENET_WGMMA_R32_63, 64, 65, 66)
+               : SENET_WGMMA_D32(0), SENET_WGMMA_D32(32)
+               : "l"(a), "l"(b), "r"(acc));
 #else
-  __trap();  // wgmma needs sm_90a
+  __trap();
 #endif
 }
+#undef SENET_WGMMA_TF32_ASM
+#undef SENET_WGMMA_D32
+#undef SENET_WGMMA_D8
+#undef SENET_WGMMA_R32_63
+#undef SENET_WGMMA_R0_31
 #endif  // !SENET_CUDA_EMULATION
 
 // The asynchronous products of one thread of a warpgroup (a local object in registers on the GPU;
