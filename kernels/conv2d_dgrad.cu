@@ -177,9 +177,9 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v1_direct: return "v1_direct";
     case conv2d_dgrad_version::v2_register_block: return "v2_register_block";
     case conv2d_dgrad_version::v3_tf32_mma: return "v3_tf32_mma";
-    case conv2d_dgrad_version::v6_tf32_wgmma: return "v6_tf32_wgmma";
     case conv2d_dgrad_version::v4_simt_128x128: return "v4_simt_128x128";
     case conv2d_dgrad_version::v5_simt_phases: return "v5_simt_phases";
+    case conv2d_dgrad_version::v6_tf32_wgmma: return "v6_tf32_wgmma";
   }
   return "?";
 }
