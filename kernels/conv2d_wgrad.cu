@@ -20,6 +20,9 @@
 //               without division (kernels/conv_gather_fast.cuh) and read dy coalesced: consecutive
 //               threads take consecutive pixels of one dy row (v2: of consecutive channels, P·Q
 //               floats apart).
+//   v5_tf32_wgmma    v3 on Hopper's warpgroup MMA (kernels/implicit_gemm_wgmma.cuh, as conv2d_fprop
+//               v7): 128×128 tile of 2 warpgroups, dy's kk-fastest rows in the padded layout; when
+//               K ≥ 128 and wgmma is available; else v3.
 // Numerics: fp32 FMA chains within a slice, fp32 adds across slices. Exact for small integers
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
@@ -33,6 +36,7 @@
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/wgmma_available.h"
 
 namespace senet {
 
@@ -150,6 +154,7 @@ const char* conv2d_wgrad_version_name(conv2d_wgrad_version v) {
     case conv2d_wgrad_version::v2_split_k: return "v2_split_k";
     case conv2d_wgrad_version::v3_tf32_split_k: return "v3_tf32_split_k";
     case conv2d_wgrad_version::v4_simt_split_k: return "v4_simt_split_k";
+    case conv2d_wgrad_version::v5_tf32_wgmma: return "v5_tf32_wgmma";
   }
   return "?";
 }
@@ -225,6 +230,15 @@ cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const flo
   return launch_wgrad_split_k<detail::tile_tf32_64x128>(p, x, dy, dw, workspace, stream, x_act,
                                                         dy_bn);
 }
+bool conv2d_wgrad_wgmma_runs(const Conv2dGeom& p) {
+  return p.K >= detail::tile_wgmma_128x128_kk::BM && wgmma_available();
+}
+cudaError_t conv2d_wgrad_v5_tf32_wgmma(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                       float* workspace, cudaStream_t stream) {
+  if (!conv2d_wgrad_wgmma_runs(p))
+    return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream);
+  return launch_wgrad_split_k<detail::tile_wgmma_128x128_kk, true>(p, x, dy, dw, workspace, stream);
+}
 cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
                                          const conv_input_act& x_act, const conv_dy_bn& dy_bn) {
@@ -242,6 +256,8 @@ cudaError_t conv2d_wgrad(conv2d_wgrad_version v, Conv2dGeom p, const float* x, c
       return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream);
     case conv2d_wgrad_version::v4_simt_split_k:
       return conv2d_wgrad_v4_simt_split_k(p, x, dy, dw, workspace, stream);
+    case conv2d_wgrad_version::v5_tf32_wgmma:
+      return conv2d_wgrad_v5_tf32_wgmma(p, x, dy, dw, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

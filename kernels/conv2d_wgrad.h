@@ -14,10 +14,12 @@ enum class conv2d_wgrad_version {
                // tiles in a workspace, then a deterministic in-order reduction (no atomics)
   v3_tf32_split_k,  // v2's split and reduction, each slice's GEMM on TF32 tensor cores (64×128)
   v4_simt_split_k,  // v2's split and reduction, FP32 128×128 tile, 8×8 per thread, no division
+  v5_tf32_wgmma,    // v3 on Hopper's warpgroup MMA (sm_90a), 128×128, when K ≥ 128; else v3
 };
 inline constexpr conv2d_wgrad_version kConv2dWgradVersions[] = {
     conv2d_wgrad_version::v1_direct, conv2d_wgrad_version::v2_split_k,
-    conv2d_wgrad_version::v3_tf32_split_k, conv2d_wgrad_version::v4_simt_split_k};
+    conv2d_wgrad_version::v3_tf32_split_k, conv2d_wgrad_version::v4_simt_split_k,
+    conv2d_wgrad_version::v5_tf32_wgmma};
 const char* conv2d_wgrad_version_name(conv2d_wgrad_version v);
 
 // v2 and v3: number of N·P·Q slices, and the workspace it needs (floats; 0 when there is one slice, which
@@ -36,6 +38,13 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 // the gradient for the conv's real input act(scale·x + shift), applied while x is loaded.
 // dy_bn (v3, v4; the folded BN backward, kernels/conv_dy_bn.h): dy is computed from dy_bn.da and
 // dy_bn.y as it is loaded, and the dy argument must be null.
+// v5: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh, a 128×128 tile whose A, dy, is read
+// kk-fastest) where conv2d_wgrad_wgmma_runs(p): wgmma_available() (kernels/wgmma_available.h) and
+// K ≥ 128 (the tile's rows; v3's 64×128 tile suits fewer output channels). Anywhere else v3. The
+// same slices and workspace as v2.
+bool conv2d_wgrad_wgmma_runs(const Conv2dGeom& p);
+cudaError_t conv2d_wgrad_v5_tf32_wgmma(Conv2dGeom p, const float* x, const float* dy, float* dw,
+                                       float* workspace, cudaStream_t stream);
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
                                          const conv_input_act& x_act = {},

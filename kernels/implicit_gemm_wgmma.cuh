@@ -3,7 +3,7 @@
 // one BM×BN tile of C[m, n] = Σ_kk A[m, kk]·B[kk, n], kk ∈ [k_begin, k_end), A and B through a
 // hoisting gather — for sm_90a, and under emulation. Device code only. kernels/README.md step 18.
 //
-// Tile wgmma_tile<BN, BK>: 128 rows, 256 threads = 2 warpgroups; warpgroup wg computes rows
+// Tile wgmma_tile<BN, BK, kARuns>: 128 rows, 256 threads = 2 warpgroups; warpgroup wg computes rows
 // 64·wg … 64·wg + 63 × all BN columns with BK/8 wgmma.m64nBNk8 per slice, both operands read by
 // the tensor cores from shared memory. Per slice:
 //   1. the next slice's global loads are issued into registers (the shared loader,
@@ -33,10 +33,13 @@
 
 namespace senet::detail {
 
-template <int BN_, int BK_>
+// kARuns false: for gathers whose A is read kk-fastest (wgrad: A[k][(n,p,q)] = dy, consecutive
+// pixels), which a warp stores as 16 kk × 2 rows — A then takes B's padded layout (LBO 160 B), which
+// is conflict-free for exactly that pattern.
+template <int BN_, int BK_, bool kARuns = true>
 struct wgmma_tile {
   static constexpr bool tensor_core = true, hoisted = true, wgmma = true;
-  static constexpr bool a_kk_runs = true, async_smem = true;  // the loader's flags
+  static constexpr bool a_kk_runs = kARuns, async_smem = true;  // the loader's flags
   static constexpr int BM = 128, BN = BN_, BK = BK_;
   // The thread ↔ accumulator map of an mma tile with 8 warps of 16 × BN (mma_thread).
   static constexpr int WM = 16, WN = BN, WARPS_M = BM / WM, WARPS_N = 1;
@@ -46,14 +49,17 @@ struct wgmma_tile {
   static constexpr int min_blocks = 2;
   static constexpr int MT = 1, NT = BN / 8, TM = 2, TN = 2 * NT, TY = 8 * WARPS_M;
   // (functions, not static members: device code cannot name a host object)
-  static constexpr SENET_HD wgmma_kmajor a_layout() { return {128, 32 * BK}; }
+  static constexpr SENET_HD wgmma_kmajor a_layout() {
+    return kARuns ? wgmma_kmajor{128, 32 * BK} : wgmma_kmajor{160, 40 * BK};
+  }
   static constexpr SENET_HD wgmma_kmajor b_layout() { return {160, 40 * BK}; }
-  static constexpr int LDA = BM, LDB = BN / 8 * 40 * BK / 4 / BK;  // a stage: BK·LDA, BK·LDB floats
+  static constexpr int LDA = kARuns ? BM : BM / 8 * 10,
+                       LDB = BN / 8 * 10;  // a stage: BK·LDA, BK·LDB
   static constexpr int smem_a = 2 * BK * LDA, smem_b = 2 * BK * LDB;
   static constexpr SENET_HD int a_index(int kk, int m) { return int(a_layout().offset(m, kk)); }
   static constexpr SENET_HD int b_index(int kk, int n) { return int(b_layout().offset(n, kk)); }
   static_assert(BK % 8 == 0 && BN % 8 == 0 && BN <= 256, "wgmma m64nBNk8 steps");
-  static_assert(LDB * BK == BN / 8 * (BK / 4) * 40, "B stage size");
+  static_assert(LDB * BK == BN / 8 * (BK / 4) * 40, "B stage size (and A's when padded)");
 };
 
 // acc (zeroed here) ← the tile's partial product over kk ∈ [k_begin, k_end).
@@ -91,5 +97,7 @@ __device__ __forceinline__ void implicit_gemm_mainloop_wgmma(int tid, int m0, in
 // output channels, 128×64 (26 KB) below; BK = 16.
 using tile_wgmma_128x128 = wgmma_tile<128, 16>;
 using tile_wgmma_128x64 = wgmma_tile<64, 16>;
+// wgrad's (A = dy, kk-fastest): 128 rows of dw (K ≥ 128) × 128 columns of C·R·S.
+using tile_wgmma_128x128_kk = wgmma_tile<128, 16, false>;
 
 }  // namespace senet::detail

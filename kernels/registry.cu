@@ -21,7 +21,7 @@ static_assert(std::size(kConv2dFpropVersions) == 7,
               "conv2d_fprop version missing from the registry");
 static_assert(std::size(kConv2dDgradVersions) == 6,
               "conv2d_dgrad version missing from the registry");
-static_assert(std::size(kConv2dWgradVersions) == 4,
+static_assert(std::size(kConv2dWgradVersions) == 5,
               "conv2d_wgrad version missing from the registry");
 
 namespace {
@@ -109,6 +109,11 @@ const kernel_entry kEntries[] = {
     {"conv2d_wgrad", "conv2d_wgrad", "v4_simt_split_k",
      "v2's split over N·P·Q, FP32 128x128 tile, 8x8/thread, no division", kernel_domain::conv,
      false, [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
+    {"conv2d_wgrad", "conv2d_wgrad", "v5_tf32_wgmma",
+     "v3 on Hopper's warpgroup MMA (wgmma.m64n128k8 from shared memory), 128x128 when K >= 128; "
+     "v3 where it cannot run (no sm_90a, K < 128)",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)); }},
     // --- BatchNorm statistics and finalize
     {"bn_stats", "bn_stats_partials", "v1_two_pass_tile",

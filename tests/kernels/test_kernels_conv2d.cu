@@ -227,6 +227,21 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
       y_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
     EXPECT_TRUE(bitwise_equal(fprop(), y_nobias));
     EXPECT_TRUE(bitwise_equal(dgrad(), dd.dx_ref));
+    if (pw.K >= 128) {  // wgrad v5 (128 rows of dw), over one N·P·Q slice or several
+      DeviceBuffer<float> dww(size_t(pw.w_size())),
+          ws(size_t(conv2d_wgrad_v2_workspace_floats(pw)));
+#if SENET_CUDA_EMULATION
+      ASSERT_TRUE(conv2d_wgrad_wgmma_runs(pw));
+#endif
+      const auto wgrad = [&] {
+        dww.fill_pattern();
+        EXPECT_CUDA_OK(conv2d_wgrad(conv2d_wgrad_version::v5_tf32_wgmma, pw, xw.get(), dyw.get(),
+                                    dww.get(), ws.get(), nullptr));
+        return dww.download();
+      };
+      EXPECT_RACE_FREE(wgrad, 0.0);
+      EXPECT_TRUE(bitwise_equal(wgrad(), dd.dw_ref));
+    }
   }
   for (conv2d_dgrad_version v : kConv2dDgradVersions) {
     SCOPED_TRACE(conv2d_dgrad_version_name(v));
@@ -399,17 +414,21 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
 
     CUDA_OK(conv2d_wgrad_v3_tf32_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
     const double wgrad_tf32 = check_tf32_bound("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m());
+    CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+    const double wgrad_wgmma =
+        check_tf32_bound("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m());
     CUDA_OK(conv2d_wgrad_v2_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
     const double wgrad_fp32 = rel_to_max(dw.download(), ref.dw);
 
     std::printf(
         "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e (wgmma %.1e) dgrad %.1e (wgmma %.1e) "
-        "wgrad %.1e   FP32: %.1e %.1e %.1e\n",
-        c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, dgrad_wgmma, wgrad_tf32, fprop_fp32,
-        dgrad_fp32, wgrad_fp32);
+        "wgrad %.1e (wgmma %.1e)   FP32: %.1e %.1e %.1e\n",
+        c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, dgrad_wgmma, wgrad_tf32, wgrad_wgmma,
+        fprop_fp32, dgrad_fp32, wgrad_fp32);
     EXPECT_LE(fprop_tf32, 1e-3);
     EXPECT_LE(fprop_wgmma, 1e-3);
     EXPECT_LE(dgrad_wgmma, 1e-3);
+    EXPECT_LE(wgrad_wgmma, 1e-3);
     EXPECT_LE(dgrad_tf32, 1e-3);
     EXPECT_LE(wgrad_tf32, 1e-3);
   }
