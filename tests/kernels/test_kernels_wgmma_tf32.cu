@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/emu/race_check.h"
+#include "kernels/wgmma_available.h"
 #include "kernels/wgmma_tf32.cuh"
 #include "tests/kernels/cuda_test.h"
 
@@ -74,15 +75,6 @@ std::vector<wgmma_kmajor> wg_layouts(int rows, int K) {
   return {{128, uint32_t(128 * (K / 4))},        // the k blocks of a row group adjacent
           {uint32_t(128 * (rows / 8)), 128},     // the row groups of a k block adjacent
           {144, uint32_t(144 * (K / 4) + 32)}};  // padded
-}
-
-bool wg_device_has_wgmma() {
-#if SENET_CUDA_EMULATION
-  return true;
-#else
-  cudaDeviceProp p{};
-  return cudaGetDeviceProperties(&p, 0) == cudaSuccess && p.major == 9 && p.minor == 0;
-#endif
 }
 
 template <int N, int K>
@@ -154,23 +146,27 @@ TEST(WgmmaTf32, DescriptorBits) {
 }
 
 TEST(WgmmaTf32, SmallIntegersBitwiseN8) {
-  if (!wg_device_has_wgmma()) GTEST_SKIP() << "wgmma needs an sm_90 GPU";
+  if (!wgmma_available())
+    GTEST_SKIP() << "wgmma needs an sm_90 GPU and sm_90a code (wgmma_available)";
   wg_small_integers<8, 8>();
   wg_small_integers<8, 16>();
 }
 
 TEST(WgmmaTf32, SmallIntegersBitwiseN64) {
-  if (!wg_device_has_wgmma()) GTEST_SKIP() << "wgmma needs an sm_90 GPU";
+  if (!wgmma_available())
+    GTEST_SKIP() << "wgmma needs an sm_90 GPU and sm_90a code (wgmma_available)";
   wg_small_integers<64, 16>();
 }
 
 TEST(WgmmaTf32, SmallIntegersBitwiseN128) {
-  if (!wg_device_has_wgmma()) GTEST_SKIP() << "wgmma needs an sm_90 GPU";
+  if (!wgmma_available())
+    GTEST_SKIP() << "wgmma needs an sm_90 GPU and sm_90a code (wgmma_available)";
   wg_small_integers<128, 8>();
 }
 
 TEST(WgmmaTf32, RandomTf32WithinSummationBound) {
-  if (!wg_device_has_wgmma()) GTEST_SKIP() << "wgmma needs an sm_90 GPU";
+  if (!wgmma_available())
+    GTEST_SKIP() << "wgmma needs an sm_90 GPU and sm_90a code (wgmma_available)";
   constexpr int N = 64, K = 16;
   std::mt19937 rng(3);
   std::normal_distribution<float> v(0.0f, 1.0f);
@@ -196,7 +192,8 @@ TEST(WgmmaTf32, RandomTf32WithinSummationBound) {
 }
 
 TEST(WgmmaTf32, RaceFree) {
-  if (!wg_device_has_wgmma()) GTEST_SKIP() << "wgmma needs an sm_90 GPU";
+  if (!wgmma_available())
+    GTEST_SKIP() << "wgmma needs an sm_90 GPU and sm_90a code (wgmma_available)";
   std::vector<float> A(64 * 16, 1.5f), B(16 * 64, -2.0f), C(64 * 64, 0.25f);
   for (size_t i = 0; i < A.size(); ++i) A[i] = float(int(i % 7) - 3);
   const auto la = wg_layouts(64, 16)[0], lb = wg_layouts(64, 16)[0];

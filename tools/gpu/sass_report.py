@@ -321,8 +321,8 @@ def main() -> int:
                          "each global load and its first use (repeatable)")
     ap.add_argument("--skip", action="append", default=[], metavar="NAME",
                     help="leave out kernels whose name contains NAME, from the table and the "
-                         "checks (repeatable): kernels this architecture compiles to a stub, as "
-                         "sm_80 does the wgmma ones (sm_90a only)")
+                         "checks (repeatable): kernels with no code for this architecture, as "
+                         "the wgmma ones on sm_80 (their body there is a __trap())")
     ap.add_argument("--min-cover", type=float, default=0.5, metavar="FRACTION",
                     help="the share of the main loop's math (FFMA + HMMA) that --expect-cover "
                          "requires before each load's first use (default 0.5)")
