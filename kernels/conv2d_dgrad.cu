@@ -27,8 +27,8 @@
 //                      as v4 minus its exact-zero terms.
 //   v6_tf32_wgmma      v3's GEMM on Hopper's warpgroup MMA (kernels/implicit_gemm_wgmma.cuh, as
 //                      conv2d_fprop v7): 2 warpgroups of 64 rows × 128 (C ≥ 128) or 64 columns,
-//                      tap-major (K a multiple of 16); elsewhere, or folded (dy_bn), v3.
-//   v3, v4, v5 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
+//                      tap-major (K a multiple of 16); elsewhere v3.
+//   v3, v4, v5, v6 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
 //   v3, v4, v5 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
@@ -194,7 +194,7 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 
 namespace {
 // dy_bn active (hoisted tiles only): the folded BN backward's gather (kernels/conv_gather_bn.cuh).
-// kTapOnly: the plain tap-major gather only (the caller has checked p.K % T::BK == 0, no dy_bn).
+// kTapOnly: the tap-major gathers only, plain or folded (the caller has checked p.K % T::BK == 0).
 template <class T, bool kTapOnly = false>
 cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
                                        float* dx, cudaStream_t stream,
@@ -208,7 +208,10 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
                   dim3(T::threads), 0, stream, p, g, dx);
   };
   if constexpr (kTapOnly) {
-    return run(detail::conv2d_dgrad_gather_tap::make(p, dy, w));
+    using detail::conv2d_dgrad_gather_tap, detail::conv2d_dgrad_gather_tap_bn;
+    return dy_bn.active()
+               ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
+               : run(conv2d_dgrad_gather_tap::make(p, dy, w));
   } else {
     if constexpr (T::hoisted) {
       using namespace detail;
@@ -251,19 +254,20 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
 }
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream, const conv_dy_bn& dy_bn) {
-  if (!dy_bn.active() && detail::tf32_wide(p.C, p.K))
-    return launch_dgrad_implicit_gemm<detail::tile_tf32_128x128, true>(p, dy, w, dx, stream);
+  if (detail::tf32_wide(p.C, p.K))
+    return launch_dgrad_implicit_gemm<detail::tile_tf32_128x128, true>(p, dy, w, dx, stream, dy_bn);
   return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream, dy_bn);
 }
 bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p) {
   return p.K % detail::tile_wgmma_128x128::BK == 0 && wgmma_available();
 }
 cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                       cudaStream_t stream) {
-  if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
-  if (p.C >= 128)
-    return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x128, true>(p, dy, w, dx, stream);
-  return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x64, true>(p, dy, w, dx, stream);
+                                       cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, dy_bn);
+  if (detail::wgmma_wide(p.C))
+    return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x128, true>(p, dy, w, dx, stream,
+                                                                        dy_bn);
+  return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x64, true>(p, dy, w, dx, stream, dy_bn);
 }
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          cudaStream_t stream, const conv_dy_bn& dy_bn) {

@@ -27,14 +27,14 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                            cudaStream_t stream);
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
-// dy_bn (v3, v4, v5; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
+// dy_bn (v3, v4, v5, v6; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
 // dy_bn.da and dy_bn.y as it is loaded, and the dy argument must be null.
 // v6: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh) where conv2d_dgrad_wgmma_runs(p):
 // wgmma_available() (kernels/wgmma_available.h) and K a multiple of 16 (the tap-major gather); a
-// 128×128 tile when C ≥ 128, else 128×64. Anywhere else, and with dy_bn, it runs v3.
+// 128×128 tile when C ≥ 128, else 128×64. Anywhere else it runs v3.
 bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p);
 cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                       cudaStream_t stream);
+                                       cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream, const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,

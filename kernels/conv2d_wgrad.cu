@@ -27,7 +27,7 @@
 //   (bitwise equal to the CPU backend); for general inputs the grouping differs from the CPU's
 //   (per image group), so compare with |a−b| ≤ 1e-5·max|ref| (a few ulp of each partial sum).
 //   v3 rounds x and dy to TF32: exact on small integers, ~1e-3 relative on random data.
-// Prologues (v3, v4): x_act applies the previous layer's BN + activation to x as it is loaded
+// Prologues (v3, v4, v5): x_act applies the previous layer's BN + activation to x as it is loaded
 //   (kernels/conv_gather_act.cuh), dy_bn computes dy from this layer's da and y (the folded BN
 //   backward, kernels/conv_gather_bn.cuh); either, both or neither.
 #include "kernels/conv2d_wgrad.h"
@@ -234,10 +234,12 @@ bool conv2d_wgrad_wgmma_runs(const Conv2dGeom& p) {
   return p.K >= detail::tile_wgmma_128x128_kk::BM && wgmma_available();
 }
 cudaError_t conv2d_wgrad_v5_tf32_wgmma(Conv2dGeom p, const float* x, const float* dy, float* dw,
-                                       float* workspace, cudaStream_t stream) {
+                                       float* workspace, cudaStream_t stream,
+                                       const conv_input_act& x_act, const conv_dy_bn& dy_bn) {
   if (!conv2d_wgrad_wgmma_runs(p))
-    return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream);
-  return launch_wgrad_split_k<detail::tile_wgmma_128x128_kk, true>(p, x, dy, dw, workspace, stream);
+    return conv2d_wgrad_v3_tf32_split_k(p, x, dy, dw, workspace, stream, x_act, dy_bn);
+  return launch_wgrad_split_k<detail::tile_wgmma_128x128_kk>(p, x, dy, dw, workspace, stream, x_act,
+                                                             dy_bn);
 }
 cudaError_t conv2d_wgrad_v4_simt_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,

@@ -34,9 +34,9 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
                                     float* workspace, cudaStream_t stream);
 // x and dy rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32);
 // the same slices and workspace as v2.
-// x_act (v3, v4; prologue fusion, kernels/conv_input_act.h): x is the previous layer's y, and dw is
+// x_act (v3, v4, v5; prologue fusion, kernels/conv_input_act.h): x is the previous layer's y, and dw is
 // the gradient for the conv's real input act(scale·x + shift), applied while x is loaded.
-// dy_bn (v3, v4; the folded BN backward, kernels/conv_dy_bn.h): dy is computed from dy_bn.da and
+// dy_bn (v3, v4, v5; the folded BN backward, kernels/conv_dy_bn.h): dy is computed from dy_bn.da and
 // dy_bn.y as it is loaded, and the dy argument must be null.
 // v5: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh, a 128×128 tile whose A, dy, is read
 // kk-fastest) where conv2d_wgrad_wgmma_runs(p): wgmma_available() (kernels/wgmma_available.h) and
@@ -44,7 +44,9 @@ cudaError_t conv2d_wgrad_v2_split_k(Conv2dGeom p, const float* x, const float* d
 // same slices and workspace as v2.
 bool conv2d_wgrad_wgmma_runs(const Conv2dGeom& p);
 cudaError_t conv2d_wgrad_v5_tf32_wgmma(Conv2dGeom p, const float* x, const float* dy, float* dw,
-                                       float* workspace, cudaStream_t stream);
+                                       float* workspace, cudaStream_t stream,
+                                       const conv_input_act& x_act = {},
+                                       const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_wgrad_v3_tf32_split_k(Conv2dGeom p, const float* x, const float* dy, float* dw,
                                          float* workspace, cudaStream_t stream,
                                          const conv_input_act& x_act = {},

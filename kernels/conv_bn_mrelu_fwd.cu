@@ -7,10 +7,12 @@
 // Implicit GEMM: GEMM_M = N·P·Q, GEMM_N = K, GEMM_K = C·R·S. flops = 2·N·K·P·Q·C·R·S
 // Launches (training):
 //   1 conv2d_fprop_bn_partials: the main loop of conv2d_fprop v5 (FP32: 128×128 tile, 8×8 per
-//     thread) or, with params.tf32, of v4 (TF32 tensor cores: 128×64 tile); block 256, grid
-//     (⌈NPQ/128⌉, ⌈K/BN⌉). Epilogue: store y, then, while the tile is still in registers,
-//     per-channel partials over the block's (≤ 128) valid rows — two passes through shared
-//     memory: column sums → block mean, then Σ(y − block mean)² → M2. Written to partial
+//     thread) or, with params.tf32, of v4 (TF32 tensor cores: 128×64 or 128×128 tile), or with
+//     params.wgmma too of v7 (Hopper's warpgroup MMA); block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉).
+//     Epilogue: store y, then, while the tile is still in registers, per-channel partials over
+//     the block's (≤ 128) valid rows — two passes through shared memory: column sums → block
+//     mean, then Σ(y − block mean)² → M2 (each pass: a thread's rows, then its row group's by warp
+//     shuffles on the tensor-core tiles, then the groups in order). Written to partial
 //     t = blockIdx.x of channel k. No separate statistics pass over y.
 //   2 bn_finalize_train: Chan merge of the ⌈NPQ/128⌉ partials per channel (in order, in double)
 //     → μ, 1/σ, scale, shift, running stats.
@@ -35,27 +37,71 @@
 
 #include <type_traits>
 
+#include "kernels/conv2d_fprop.h"
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
-using conv_bn_tile = detail::tile_simt_128x128;            // FP32 (conv2d_fprop v5)
-using conv_bn_tile_tf32 = detail::tile_tf32_128x64;        // TF32 (conv2d_fprop v4)
-using conv_bn_tile_tf32_wide = detail::tile_tf32_128x128;  // TF32 when detail::tf32_wide
+using conv_bn_tile = detail::tile_simt_128x128;              // FP32 (conv2d_fprop v5)
+using conv_bn_tile_tf32 = detail::tile_tf32_128x64;          // TF32 (conv2d_fprop v4)
+using conv_bn_tile_tf32_wide = detail::tile_tf32_128x128;    // TF32 when detail::tf32_wide
+using conv_bn_tile_wgmma = detail::tile_wgmma_128x64;        // TF32 with wgmma (conv2d_fprop v7)
+using conv_bn_tile_wgmma_wide = detail::tile_wgmma_128x128;  // … when detail::wgmma_wide
 static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM &&
-                  conv_bn_tile::BM == conv_bn_tile_tf32_wide::BM,
+                  conv_bn_tile::BM == conv_bn_tile_tf32_wide::BM &&
+                  conv_bn_tile::BM == conv_bn_tile_wgmma::BM &&
+                  conv_bn_tile::BM == conv_bn_tile_wgmma_wide::BM,
               "one partial count for every tile");
 
-// T: either tile. A thread's accumulators are rows th.row(i), columns th.col(j); th.tm is its row
-// slot (< T::TY): the threads of one slot own disjoint columns, so red[slot][column] is race-free.
+// The column sums of the BN partials meet in shared memory as one row per row group: for the
+// SIMT tile its TY row slots (th.tm); for a tensor-core tile its WARPS_M warp rows (th.warp_m),
+// the 8 row slots inside a warp (lanes g = lane/4, the same columns) summed first by three
+// shuffles. red then takes WARPS_M·BN floats: 4 KB for the wgmma tile instead of 32, which with
+// its 36 KB of stages would pass the 48 KB a block may declare.
+template <class T>
+constexpr SENET_HD int bn_row_groups() {
+  if constexpr (T::tensor_core)
+    return T::WARPS_M;
+  else
+    return T::TY;
+}
+// s: this thread's sum over its rows of one column → its row group's (meaningful in the group's
+// writer, bn_group_writer). Every lane of the warp calls it.
+template <class T>
+__device__ __forceinline__ float bn_group_sum(float s) {
+  if constexpr (T::tensor_core) {
+    s += __shfl_xor_sync(0xffffffffu, s, 4);
+    s += __shfl_xor_sync(0xffffffffu, s, 8);
+    s += __shfl_xor_sync(0xffffffffu, s, 16);
+  }
+  return s;
+}
+template <class T>
+__device__ __forceinline__ int bn_group(const detail::tile_thread<T>& th) {
+  if constexpr (T::tensor_core)
+    return th.warp_m;
+  else
+    return th.tm;
+}
+template <class T>
+__device__ __forceinline__ bool bn_group_writer(const detail::tile_thread<T>& th) {
+  if constexpr (T::tensor_core)
+    return th.g == 0;
+  else
+    return true;
+}
+
+// T: any tile. A thread's accumulators are rows th.row(i), columns th.col(j); the writers of one
+// row group own disjoint columns, so red[group][column] is race-free.
 template <class T, class G>
 __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
     conv2d_fprop_bn_partials_kernel(Conv2dGeom p, G g, float* __restrict__ y, bn_partials out) {
+  constexpr int kGroups = bn_row_groups<T>();
   __align__(16) __shared__ float As[T::smem_a];
   __align__(16) __shared__ float Bs[T::smem_b];
-  __shared__ float red[T::TY * T::BN];  // per (row slot, column) partial sums
+  __shared__ float red[kGroups * T::BN];  // per (row group, column) partial sums
   __shared__ float col_mean[T::BN];
   const int tid = int(threadIdx.x);
   const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
@@ -78,13 +124,14 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
       s += acc[i][j];
       if (k < p.K) y[detail::nkpq_index(m0 + th.row(i), k, p.K, PQ)] = acc[i][j];
     }
-    red[th.tm * T::BN + th.col(j)] = s;
+    s = bn_group_sum<T>(s);
+    if (bn_group_writer<T>(th)) red[bn_group<T>(th) * T::BN + th.col(j)] = s;
   }
   __syncthreads();
   const int rows = min(T::BM, M - m0);
   if (tid < T::BN) {
     float s = 0.0f;
-    for (int r = 0; r < T::TY; ++r) s += red[r * T::BN + tid];
+    for (int r = 0; r < kGroups; ++r) s += red[r * T::BN + tid];
     col_mean[tid] = s / float(rows);
   }
   __syncthreads();
@@ -99,12 +146,13 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
       const float d = acc[i][j] - mu;
       d2 = fmaf(d, d, d2);
     }
-    red[th.tm * T::BN + th.col(j)] = d2;
+    d2 = bn_group_sum<T>(d2);
+    if (bn_group_writer<T>(th)) red[bn_group<T>(th) * T::BN + th.col(j)] = d2;
   }
   __syncthreads();
   if (tid < T::BN && n0 + tid < p.K) {
     float m2 = 0.0f;
-    for (int r = 0; r < T::TY; ++r) m2 += red[r * T::BN + tid];
+    for (int r = 0; r < kGroups; ++r) m2 += red[r * T::BN + tid];
     const int64_t o = int64_t(blockIdx.x) * p.K + n0 + tid;
     out.count[o] = float(rows);
     out.mean[o] = col_mean[tid];
@@ -196,10 +244,15 @@ cudaError_t launch_bn_partials(const Conv2dGeom& p, const float* x, const float*
     return detail::with_fprop_gather<T>(p, x, w, run);
   }
 }
-// TF32: the wide tile where it applies (detail::tf32_wide), else the 128×64 one.
+// TF32: with wgmma where it runs (conv2d_fprop v7's rule and tiles), else the mma.sync tiles —
+// the wide one where it applies (detail::tf32_wide), else 128×64.
 cudaError_t launch_bn_partials_tf32(const Conv2dGeom& p, const float* x, const float* w, float* y,
                                     const bn_partials& out, cudaStream_t stream,
-                                    const conv_input_act& x_act = {}) {
+                                    const conv_input_act& x_act = {}, bool wgmma = false) {
+  if (wgmma && conv2d_fprop_wgmma_runs(p))
+    return detail::wgmma_wide(p.K)
+               ? launch_bn_partials<conv_bn_tile_wgmma_wide, true>(p, x, w, y, out, stream, x_act)
+               : launch_bn_partials<conv_bn_tile_wgmma, true>(p, x, w, y, out, stream, x_act);
   if (detail::tf32_wide(p.K, p.C))
     return launch_bn_partials<conv_bn_tile_tf32_wide, true>(p, x, w, y, out, stream, x_act);
   return launch_bn_partials<conv_bn_tile_tf32>(p, x, w, y, out, stream, x_act);
@@ -217,6 +270,10 @@ cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* 
 cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
                                           bn_partials out, cudaStream_t stream) {
   return launch_bn_partials_tf32(p, x, w, y, out, stream);
+}
+cudaError_t conv2d_fprop_bn_partials_wgmma(Conv2dGeom p, const float* x, const float* w, float* y,
+                                           bn_partials out, cudaStream_t stream) {
+  return launch_bn_partials_tf32(p, x, w, y, out, stream, {}, /*wgmma=*/true);
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
@@ -237,7 +294,7 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   const int64_t stride = parts * c.K;
   const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
   cudaError_t e = p.tf32
-                      ? launch_bn_partials_tf32(c, t.x, t.w, t.y, part, stream, t.x_act)
+                      ? launch_bn_partials_tf32(c, t.x, t.w, t.y, part, stream, t.x_act, p.wgmma)
                       : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
   if (e != cudaSuccess) return e;
   bn_finalize_params fp;
@@ -262,16 +319,21 @@ cudaError_t conv_bn_fold(Conv2dGeom p, float eps, const float* w, const float* g
 }
 
 namespace {
-template <class T>
+// kTapOnly: the tap-major gather only (the caller has checked p.C % T::BK == 0).
+template <class T, bool kTapOnly = false>
 cudaError_t launch_infer(const conv_bn_mrelu_fwd_params& p, const float* x, const float* w_folded,
                          const float* b_folded, const uint8_t* mask, const float* residual,
                          float* a, cudaStream_t stream) {
   const dim3 grid(unsigned((p.conv.gemm_m() + T::BM - 1) / T::BM),
                   unsigned((p.conv.K + T::BN - 1) / T::BN));
-  return detail::with_fprop_gather<T>(p.conv, x, w_folded, [&](const auto& g) {
+  const auto run = [&](const auto& g) {
     return launch(conv_bn_mrelu_infer_kernel<T, std::decay_t<decltype(g)>>, grid, dim3(T::threads),
                   0, stream, p, g, b_folded, mask, residual, a);
-  });
+  };
+  if constexpr (kTapOnly)
+    return run(detail::conv2d_fprop_gather_tap::make(p.conv, x, w_folded));
+  else
+    return detail::with_fprop_gather<T>(p.conv, x, w_folded, run);
 }
 }  // namespace
 
@@ -280,9 +342,14 @@ cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, cons
                                 cudaStream_t stream, const float* residual) {
   if (!grid_ok(p.conv) || !act_ok(p, mask) || !x || !w_folded || !b_folded || !a)
     return cudaErrorInvalidValue;
-  return p.tf32
-             ? launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, residual, a, stream)
-             : launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, residual, a, stream);
+  if (!p.tf32)
+    return launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, residual, a, stream);
+  if (p.wgmma && conv2d_fprop_wgmma_runs(p.conv))
+    return detail::wgmma_wide(p.conv.K) ? launch_infer<conv_bn_tile_wgmma_wide, true>(
+                                              p, x, w_folded, b_folded, mask, residual, a, stream)
+                                        : launch_infer<conv_bn_tile_wgmma, true>(
+                                              p, x, w_folded, b_folded, mask, residual, a, stream);
+  return launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, residual, a, stream);
 }
 
 }  // namespace senet

@@ -18,16 +18,24 @@ struct conv_bn_mrelu_fwd_params {
   float eps = 1e-5f;
   float momentum = 0.1f;  // training only
   bool tf32 = false;  // the conv on TF32 tensor cores (conv2d_fprop v4), like PyTorch's allow_tf32
+  // With tf32: Hopper's warpgroup MMA (conv2d_fprop v7's tiles, kernels/implicit_gemm_wgmma.cuh)
+  // where conv2d_fprop_wgmma_runs (sm_90a code on an sm_90 device, or the emulation; C a multiple
+  // of 16), else the mma.sync tiles as without it. The same math: equal to them bitwise on small
+  // integers, within the TF32 bound of each other elsewhere (the tensor cores' sum order).
+  bool wgmma = false;
 };
 
 // Launch 1 alone: y = conv(x, w) (conv2d_fprop v5's FP32 loop) and, per block of 128 output
 // pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
-// The _tf32 twin: conv2d_fprop v4's loop on TF32 tensor cores, also blocks of 128 pixels.
+// The _tf32 twin: conv2d_fprop v4's loop on TF32 tensor cores, also blocks of 128 pixels; the
+// _wgmma one: v7's where it runs (params.wgmma), else the _tf32 twin.
 int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p);  // = ⌈N·P·Q/128⌉ per channel
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream);
 cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const float* w, float* y,
                                           bn_partials out, cudaStream_t stream);
+cudaError_t conv2d_fprop_bn_partials_wgmma(Conv2dGeom p, const float* x, const float* w, float* y,
+                                           bn_partials out, cudaStream_t stream);
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p);  // 3 · partials · K
 // The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu.

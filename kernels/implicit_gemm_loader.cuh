@@ -194,6 +194,15 @@ struct tile_loader {
         rb[l] = g.b(bcol[l], kb, ok);
     }
   }
+  // A's load l as the GEMM value: a deferred gather's a_finish, then the rounding to TF32.
+  __device__ __forceinline__ float a_value(const G& g, int l) const {
+    if constexpr (kFull)
+      return round(g.a_finish_full(slice, l * a_kk_step, true, ra[l]));
+    else if constexpr (kDefer)
+      return round(g.a_finish(slice, l * a_kk_step, true, ra[l]));
+    else
+      return round(ra[l]);
+  }
   // The registers into the tile's shared memory (a stage: As BK·LDA floats, Bs BK·LDB): the first
   // reads of the loaded values — a deferred gather's a_finish / b_finish, the rounding to TF32.
   // Load l goes to load 0's place plus a constant: the tiles' a_index and b_index are additive
@@ -203,23 +212,14 @@ struct tile_loader {
     float* a0 = As + T::a_index(a_kk(0), a_m(0));
     float* b0 = Bs + T::b_index(tid % T::BK, b_n(0));
     if constexpr (kRuns) {  // runs of 4 kk: 16 contiguous, aligned bytes (see a_kk_runs)
-      static_assert(A_LOADS % 4 == 0 && !kDefer, "whole runs of 4, plain gathers");
+      static_assert(A_LOADS % 4 == 0, "whole runs of 4");
 #pragma unroll
       for (int l = 0; l < A_LOADS; l += 4)
         *reinterpret_cast<float4*>(a0 + T::a_index(l, 0)) =
-            make_float4(round(ra[l]), round(ra[l + 1]), round(ra[l + 2]), round(ra[l + 3]));
+            make_float4(a_value(g, l), a_value(g, l + 1), a_value(g, l + 2), a_value(g, l + 3));
     } else {
 #pragma unroll
-      for (int l = 0; l < A_LOADS; ++l) {
-        float v;
-        if constexpr (kFull)
-          v = g.a_finish_full(slice, l * a_kk_step, true, ra[l]);
-        else if constexpr (kDefer)
-          v = g.a_finish(slice, l * a_kk_step, true, ra[l]);
-        else
-          v = ra[l];
-        a0[T::a_index(l * a_kk_step, l * a_m_step)] = round(v);
-      }
+      for (int l = 0; l < A_LOADS; ++l) a0[T::a_index(l * a_kk_step, l * a_m_step)] = a_value(g, l);
     }
 #pragma unroll
     for (int l = 0; l < B_LOADS; ++l) {

@@ -143,6 +143,10 @@ const kernel_entry kEntries[] = {
      "conv v4 (TF32 tensor cores) + per-128-row BN partials", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 3 * y_of(p); },
      [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
+    {"conv_bn_mrelu_fwd", "conv2d_fprop_bn_partials", "v7_tf32_wgmma_bn_epilogue",
+     "conv v7 (TF32 on Hopper's wgmma; v4 where it cannot run) + per-128-row BN partials",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()) + 3 * y_of(p); },
+     [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches",
      "conv+partials -> bn_finalize -> scale_shift_mrelu (training)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 5 * y_of(p); },
@@ -152,6 +156,13 @@ const kernel_entry kEntries[] = {
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32",
      "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 5 * y_of(p); },
+     [](P p) {
+       return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32_wgmma",
+     "the same with the conv on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 5 * y_of(p); },
      [](P p) {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
@@ -174,6 +185,13 @@ const kernel_entry kEntries[] = {
        return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
               2 * 3 * F * conv_tiles(p) * p.K;
      }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy_tf32_wgmma",
+     "the same with the conv on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
+     [](P p) {
+       return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
+              2 * 3 * F * conv_tiles(p) * p.K;
+     }},
     {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride",
      "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)", kernel_domain::param, false,
      [](P p) { return 2.0 * double(p.w_size()); },
@@ -184,6 +202,10 @@ const kernel_entry kEntries[] = {
      [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v4_tf32_act_epilogue",
      "the same on TF32 tensor cores", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * y_of(p); },
+     [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
+    {"conv_bn_mrelu_fwd", "conv_bn_mrelu_infer", "v7_tf32_wgmma_act_epilogue",
+     "the same on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * y_of(p); },
      [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
     // --- backward

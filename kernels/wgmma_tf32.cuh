@@ -195,6 +195,7 @@ class wgmma_pipe {
   __device__ __forceinline__ void commit() {
 #if SENET_CUDA_EMULATION
     ++groups_;
+    emu::detail::count_wgmma_commit();
 #else
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");

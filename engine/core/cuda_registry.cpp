@@ -15,6 +15,7 @@ void (*g_initializer)() = nullptr;
 std::mutex g_init_mutex;
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<bool> g_fold_bn_backward{false};
+std::atomic<bool> g_tf32_wgmma{false};
 }  // namespace
 
 const CudaOps* cuda_ops() { return g_registered ? &g_ops : nullptr; }
@@ -30,6 +31,8 @@ void set_cuda_allow_tf32(bool on) { g_allow_tf32.store(on, std::memory_order_rel
 bool cuda_allow_tf32() { return g_allow_tf32.load(std::memory_order_relaxed); }
 void set_cuda_fold_bn_backward(bool on) { g_fold_bn_backward.store(on, std::memory_order_relaxed); }
 bool cuda_fold_bn_backward() { return g_fold_bn_backward.load(std::memory_order_relaxed); }
+void set_cuda_tf32_wgmma(bool on) { g_tf32_wgmma.store(on, std::memory_order_relaxed); }
+bool cuda_tf32_wgmma() { return g_tf32_wgmma.load(std::memory_order_relaxed); }
 
 bool init_cuda_backend() {
   std::lock_guard<std::mutex> lock(g_init_mutex);

@@ -191,6 +191,17 @@ bool init_cuda_backend();
 void set_cuda_allow_tf32(bool on);
 bool cuda_allow_tf32();
 
+// With allow_tf32: whether the TF32 convolutions run Hopper's warpgroup MMA (wgmma: conv2d_fprop
+// v7, conv2d_dgrad v6, conv2d_wgrad v5 and the fused conv-BN on their tiles) where it can run
+// (kernels/wgmma_available.h: sm_90a code on an sm_90 device; always under the emulation),
+// instead of the mma.sync kernels (fprop v4, dgrad v3, wgrad v3). Each falls back to its mma.sync
+// twin where wgmma does not apply. The static estimate favours wgmma (fewer main-loop instructions
+// for the same products: kernels/README.md, step 18), but no GPU has timed it yet, so false by
+// default until one does (tools/gpu/gpu_day.sh times both). The same math: bitwise equal on small
+// integers, within the TF32 bound of each other on other data (the tensor cores' sum order).
+void set_cuda_tf32_wgmma(bool on);
+bool cuda_tf32_wgmma();
+
 // Whether a fused conv-BN-act layer's backward folds the BN backward into dgrad and wgrad where
 // it can (no stored pass bits, no residual: kernels/conv_dy_bn.h) — one memory pass and the dy
 // buffer fewer, for ~10 % more main-loop instructions in dgrad and ~7 % in wgrad

@@ -2,9 +2,10 @@
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
 // Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
-// grids; dgrad v4, or v5 without zero taps when strided; wgrad v4 split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad
-// v3, wgrad v3), the fused conv-BN-mReLU kernels (either math), and cuBLAS for linear in the GPU
-// build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
+// grids; dgrad v4, or v5 without zero taps when strided; wgrad v4 split-K; all deterministic), or
+// with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad v3, wgrad v3; with
+// cuda_tf32_wgmma() Hopper's fprop v7, dgrad v6, wgrad v5), the fused conv-BN-mReLU kernels (every
+// math), and cuBLAS for linear in the GPU build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <algorithm>
 #include <climits>
@@ -94,7 +95,9 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 // FP32: v5, or v6 (split-K) where v5's grid would leave SMs idle.
 cudaError_t fprop(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                   float* y) {
-  if (cuda_allow_tf32()) return conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream());
+  if (cuda_allow_tf32())
+    return cuda_tf32_wgmma() ? conv2d_fprop_v7_tf32_wgmma(g, x, w, bias, y, stream())
+                             : conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream());
   const int64_t ws = conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, g);
   if (ws == 0) return conv2d_fprop_v5_simt_128x128(g, x, w, bias, y, stream());
   Scratch<float> workspace(ws);
@@ -124,16 +127,19 @@ void conv2d_backward_act(const cpu::Conv2dGeom& g, const float* x, const conv_in
                          const float* w, const float* dy, const conv_dy_bn& dy_bn, float* dx,
                          float* dw, float* db) {
   check_conv_geom(g);
-  const bool tf32 = cuda_allow_tf32();
+  const bool tf32 = cuda_allow_tf32(), wgmma = tf32 && cuda_tf32_wgmma();
   if (dx)
     // FP32: strided convs through v5 (no zero taps), the others v4 (the same GEMM when σ = 1).
-    SENET_CUDA_CHECK(tf32           ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn)
+    SENET_CUDA_CHECK(wgmma          ? conv2d_dgrad_v6_tf32_wgmma(g, dy, w, dx, stream(), dy_bn)
+                     : tf32         ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn)
                      : g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream(), dy_bn)
                                     : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream(), dy_bn));
   if (dw) {
-    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2, v3, v4 split alike
-    SENET_CUDA_CHECK(tf32 ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn)
-                          : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn));
+    Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2 … v5 split alike
+    SENET_CUDA_CHECK(wgmma ? conv2d_wgrad_v5_tf32_wgmma(g, x, dy, dw, ws, stream(), x_act, dy_bn)
+                     : tf32
+                         ? conv2d_wgrad_v3_tf32_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn)
+                         : conv2d_wgrad_v4_simt_split_k(g, x, dy, dw, ws, stream(), x_act, dy_bn));
   }
   if (db) {
     SENET_CHECK(dy, "conv2d backward: a bias gradient needs dy itself");
@@ -243,6 +249,7 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
   fp.eps = p.eps;
   fp.momentum = p.momentum;
   fp.tf32 = cuda_allow_tf32();
+  fp.wgmma = cuda_tf32_wgmma();
   return fp;
 }
 

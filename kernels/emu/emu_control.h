@@ -34,6 +34,13 @@ int64_t host_waits();
 int64_t launches();
 // cudaGraphLaunch calls so far (each replays a captured graph: its kernels count in launches()).
 int64_t graph_launches();
+// Warpgroup-MMA groups committed so far (kernels/wgmma_tf32.cuh, wgmma_pipe::commit; one a
+// thread, so a warpgroup's commit counts 128). Tests use it to see that a launcher or the engine
+// took the wgmma path, whose results equal the mma.sync path's.
+int64_t wgmma_commits();
+namespace detail {
+void count_wgmma_commit();  // wgmma_pipe::commit's side
+}  // namespace detail
 
 // Sets a schedule and thread count for a scope, restores the previous ones after.
 class ScopedSchedule {

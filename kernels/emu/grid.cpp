@@ -151,10 +151,13 @@ cudaError_t check(const KernelLaunch& l) {
 
 namespace {
 std::atomic<int64_t> g_launches{0};
+std::atomic<int64_t> g_wgmma_commits{0};
 }  // namespace
+void count_wgmma_commit() { g_wgmma_commits.fetch_add(1, std::memory_order_relaxed); }
 }  // namespace emu::detail
 
 int64_t emu::launches() { return detail::g_launches.load(std::memory_order_relaxed); }
+int64_t emu::wgmma_commits() { return detail::g_wgmma_commits.load(std::memory_order_relaxed); }
 
 namespace emu::detail {
 

@@ -28,6 +28,9 @@
 #include "engine/ops/pram_loss.h"
 #include "engine/ops/straight_through.h"
 #include "tests/cuda_backend/cb_test.h"
+#if !SENET_CB_GPU
+#include "kernels/emu/emu_control.h"
+#endif
 
 namespace senet {
 namespace {
@@ -171,6 +174,43 @@ TEST_F(CudaBackend, Conv2dAndConvBnActWithAllowTf32) {
       compare("conv_bn_act tf32 folded", f, {x.detach(), w.detach(), g.detach(), b.detach()}, 2e-3,
               0, 1e-6);
     }
+  }
+}
+
+// With set_cuda_tf32_wgmma too, the TF32 convolutions run Hopper's warpgroup MMA where it can
+// (under the emulation: wherever the channel counts allow — C a multiple of 16 for fprop and the
+// fused layer, K for dgrad, K ≥ 128 for wgrad): the same TF32 tolerance, and in the emulation
+// wgmma groups were committed (they are not without the switch).
+TEST_F(CudaBackend, Conv2dAndConvBnActWithTf32Wgmma) {
+  struct Scope {
+    Scope() { set_cuda_allow_tf32(true); }
+    ~Scope() {
+      set_cuda_allow_tf32(false);
+      set_cuda_tf32_wgmma(false);
+    }
+  } scope;
+  Tensor x = rnd({2, 16, 6, 5}, 51), w = random_tensor({128, 16, 3, 3}, 52, 0.3f, true);
+  Tensor g = rnd({128}, 53), b = rnd({128}, 54), mask = random_mask({128}, 55);
+  auto conv = [](const V& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); };
+  for (bool wgmma : {false, true}) {
+    set_cuda_tf32_wgmma(wgmma);
+    SCOPED_TRACE(wgmma ? "wgmma" : "mma.sync");
+#if !SENET_CB_GPU
+    const int64_t before = emu::wgmma_commits();
+#endif
+    compare("conv2d tf32", conv, {x, w}, 2e-3, 2e-3);
+    for (bool training : {true, false}) {
+      BatchNormState st[2];
+      auto f = [&](const V& v) {
+        return conv_bn_act(v[0], v[1], v[2], v[3], st[v[0].is_cuda() ? 1 : 0], training,
+                           Act::MaskedReLU, mask.to(v[0].device()), 1, 1);
+      };
+      compare(std::string("conv_bn_act tf32 ") + (training ? "train" : "eval"), f, {x, w, g, b},
+              2e-3, 2e-3, 1e-6);
+    }
+#if !SENET_CB_GPU
+    EXPECT_EQ(emu::wgmma_commits() > before, wgmma);
+#endif
   }
 }
 

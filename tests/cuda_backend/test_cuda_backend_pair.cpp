@@ -6,8 +6,12 @@
 // Cases: act1 ReLU, masked ReLU per channel and per position, None; conv1 at stride 1 and 2;
 // with and without a residual that needs its gradient; TF32 too. And a whole ResNet-18 training
 // step through BasicBlock (which uses the pair) against the unfused path (capture on), and
-// against itself with the BN backward not folded into dgrad/wgrad (set_cuda_fold_bn_backward).
+// against itself with the BN backward not folded into dgrad/wgrad (set_cuda_fold_bn_backward);
+// and the TF32 step on Hopper's wgmma against the same on mma.sync (set_cuda_tf32_wgmma).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "engine/core/rng.h"
 #include "engine/cuda/cuda_ops.h"
@@ -122,37 +126,74 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
   set_cuda_allow_tf32(false);
 }
 
-// BasicBlock uses the pair; with every site capturing (the mask search's mode) it runs the two
-// calls instead. One training step of a tiny ResNet-18 with masked sites must give the same loss,
-// gradients and BN buffers.
+// One training step of a tiny ResNet-18 with masked sites (SENet's student, per position): the
+// loss, every gradient and the BN buffers. capture: every site captures (the mask search's mode),
+// so BasicBlock runs the two conv_bn_act calls instead of the pair.
+std::vector<std::vector<float>> resnet_step(bool capture) {
+  auto m = models::make_model(cbtest::tiny_resnet18());
+  m->to(Device::CUDA);
+  m->train();
+  uint64_t seed = 30;
+  for (auto* s : m->sites()) {
+    s->set_mask(mask_of({s->C, s->H, s->W}, seed++));
+    s->capture = capture;
+  }
+  Tensor x = random_tensor({4, 1, 16, 16}, 21).to(Device::CUDA);
+  std::vector<int32_t> y{1, 3, 5, 7};
+  Tensor loss =
+      softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA), &y);
+  loss.backward();
+  std::vector<std::vector<float>> out{loss.to_vector()};
+  for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
+  for (auto& [name, t] : m->named_tensors())
+    if (t->dtype() == DType::F32) out.push_back(t->to_vector());
+  return out;
+}
+
+// BasicBlock uses the pair; with every site capturing it runs the two calls instead: the same step.
 TEST_F(CudaBackend, ResNetStepWithPairsEqualsUnfusedStep) {
-  auto step = [](bool capture) {
-    auto m = models::make_model(cbtest::tiny_resnet18());
-    m->to(Device::CUDA);
-    m->train();
-    uint64_t seed = 30;
-    for (auto* s : m->sites()) {  // masked sites (SENet's student), per position
-      s->set_mask(mask_of({s->C, s->H, s->W}, seed++));
-      s->capture = capture;
-    }
-    Tensor x = random_tensor({4, 1, 16, 16}, 21).to(Device::CUDA);
-    std::vector<int32_t> y{1, 3, 5, 7};
-    Tensor loss =
-        softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA), &y);
-    loss.backward();
-    std::vector<std::vector<float>> out{loss.to_vector()};
-    for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
-    for (auto& [name, t] : m->named_tensors())
-      if (t->dtype() == DType::F32) out.push_back(t->to_vector());
-    return out;
-  };
-  const auto fused = step(false);
-  EXPECT_EQ(fused, step(true));
+  const auto fused = resnet_step(false);
+  EXPECT_EQ(fused, resnet_step(true));
   // The BN backward folded into dgrad/wgrad (the pairs' first layers, the shortcuts) or as its
   // own pass writing dy (the default): the same bits.
   set_cuda_fold_bn_backward(true);
-  EXPECT_EQ(fused, step(false));
+  EXPECT_EQ(fused, resnet_step(false));
   set_cuda_fold_bn_backward(false);
+}
+
+// The TF32 step on Hopper's warpgroup MMA (set_cuda_tf32_wgmma; the tiny ResNet's 16- and
+// 32-channel layers run it: fused forward with its prologue, dgrad, and with the fold the folded
+// dgrad) against the same step on mma.sync: within TF32's tolerance of each other (the tensor
+// cores' sum order is the hardware's), and the BN backward folded or not, bitwise the same.
+TEST_F(CudaBackend, ResNetTf32StepOnWgmmaEqualsMmaStep) {
+  struct Scope {
+    Scope() { set_cuda_allow_tf32(true); }
+    ~Scope() {
+      set_cuda_allow_tf32(false);
+      set_cuda_tf32_wgmma(false);
+      set_cuda_fold_bn_backward(false);
+    }
+  } scope;
+  const auto mma = resnet_step(false);
+  set_cuda_tf32_wgmma(true);
+#if !SENET_CB_GPU
+  const int64_t before = emu::wgmma_commits();
+#endif
+  const auto wgmma = resnet_step(false);
+#if !SENET_CB_GPU
+  EXPECT_GT(emu::wgmma_commits(), before) << "the wgmma kernels did not run";
+#endif
+  ASSERT_EQ(wgmma.size(), mma.size());
+  for (size_t i = 0; i < mma.size(); ++i) {
+    float scale = 0.f, worst = 0.f;
+    for (size_t j = 0; j < mma[i].size(); ++j) {
+      scale = std::max(scale, std::fabs(mma[i][j]));
+      worst = std::max(worst, std::fabs(wgmma[i][j] - mma[i][j]));
+    }
+    EXPECT_LE(worst, 2e-3f * scale + 1e-6f) << "tensor " << i;
+  }
+  set_cuda_fold_bn_backward(true);
+  EXPECT_EQ(resnet_step(false), wgmma);
 }
 
 }  // namespace

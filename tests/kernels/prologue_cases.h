@@ -37,7 +37,9 @@ inline const Layer kLayers[] = {{"3x3/s1", 2, 5, 7, 7, 6, 3, 3, 1, 1},
                                 {"3x3/s2 C8 K8", 2, 8, 7, 6, 8, 3, 3, 2, 1},
                                 // K ≥ 128, C a multiple of 16: TF32's wide tile
                                 // (kernels/implicit_gemm.cuh tf32_wide)
-                                {"3x3/s1 C16 K128", 1, 16, 4, 3, 128, 3, 3, 1, 1}};
+                                {"3x3/s1 C16 K128", 1, 16, 4, 3, 128, 3, 3, 1, 1},
+                                // C ≥ 128, K a multiple of 16: dgrad's wide tiles
+                                {"1x1/s1 C128 K16", 1, 128, 3, 3, 16, 1, 1, 1, 0}};
 
 inline std::vector<float> halves(size_t n, uint64_t seed) {  // ±0.5 … ±2
   auto v = small_ints(n, seed, -4, 4);

@@ -14,12 +14,16 @@
 // TF32 (params.tf32, the conv on tensor cores): the integer inputs are TF32 values, so in training
 //   y is still bitwise equal and every tolerance above holds unchanged. Inference convolves the FOLDED weights, which are not TF32 values: each is rounded by
 //   ≤ 2⁻¹¹ of itself, so |Δa| ≤ 2⁻¹¹·Σ|x·w_folded| — kTolTf32Infer = 1e-3 of max|a|.
+// wgmma (params.wgmma: the TF32 conv on Hopper's warpgroup MMA where it runs — C a multiple of 16;
+//   always under the emulation, kernels/wgmma_available.h): the TF32 tolerances; the model layers
+//   are the shapes where it runs, and emu::wgmma_commits() shows that it did.
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
 #include "engine/cpu/conv2d.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/conv_bn_act.h"
+#include "kernels/conv2d_fprop.h"
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
@@ -65,13 +69,36 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
   return in;
 }
 
-conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac, bool tf32 = false) {
+// The conv's math: FP32, TF32 on mma.sync, or TF32 on wgmma (params.tf32, params.wgmma).
+enum class Math { fp32, tf32, wgmma };
+const char* name(Math m) { return m == Math::fp32 ? "fp32" : m == Math::tf32 ? "tf32" : "wgmma"; }
+
+conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac,
+                                      Math math = Math::fp32) {
   conv_bn_mrelu_fwd_params fp;
   fp.conv = c.params();
   fp.act = ac.act;
   fp.mask_per_channel = ac.per_channel;
-  fp.tf32 = tf32;
+  fp.tf32 = math != Math::fp32;
+  fp.wgmma = math == Math::wgmma;
   return fp;
+}
+
+// Runs f and, under the emulation (which counts wgmma groups), expects the wgmma path to have run
+// in it or not.
+template <class F>
+void expect_wgmma([[maybe_unused]] bool want, const F& f) {
+#if SENET_CUDA_EMULATION
+  const int64_t before = emu::wgmma_commits();
+  f();
+  EXPECT_EQ(emu::wgmma_commits() > before, want)
+      << "the wgmma path " << (want ? "did not run" : "ran");
+#else
+  f();
+#endif
+}
+bool runs_wgmma(Math math, const Conv2dGeom& p) {
+  return math == Math::wgmma && conv2d_fprop_wgmma_runs(p);
 }
 
 // The device side of one fused forward + backward.
@@ -130,9 +157,9 @@ struct FusedGpu {
 };
 
 // with_res: a = act(BN(conv) + r), the residual block's second conv; dr = dz checked too.
-void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false,
+void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, Math math = Math::fp32,
                     bool with_res = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + (tf32 ? " tf32" : "") +
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " " + name(math) +
                (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
@@ -150,7 +177,9 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf
 
   FusedGpu d(p, in);
   d.with_res = with_res;
-  CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac, tf32), d.fwd_tensors(true), nullptr));
+  expect_wgmma(runs_wgmma(math, p), [&] {
+    CUDA_OK(conv_bn_mrelu_fwd_train(fused_params(c, ac, math), d.fwd_tensors(true), nullptr));
+  });
   EXPECT_TRUE(bitwise_equal(d.y.download(), y_ref)) << "y (exact integers)";
   EXPECT_TRUE(close(d.a.download(), host(a_ref), kTol, kTol)) << "a";
   EXPECT_TRUE(close(d.rm.download(), host(st.running_mean), kTol, kTol)) << "running_mean";
@@ -168,9 +197,9 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf
               d.dx.guard_intact() && d.dw.guard_intact() && d.dres.guard_intact());
 }
 
-void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool tf32 = false,
+void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, Math math = Math::fp32,
                      bool with_res = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference" + (tf32 ? " tf32" : "") +
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference " + name(math) +
                (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
@@ -182,9 +211,12 @@ void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, bool t
   DeviceBuffer<float> wf(size_t(p.w_size())), bf(size_t(p.K));
   CUDA_OK(conv_bn_fold(p, 1e-5f, d.w.get(), d.g.get(), d.b.get(), d.rm.get(), d.rv.get(), wf.get(),
                        bf.get(), nullptr));
-  CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac, tf32), d.x.get(), wf.get(), bf.get(),
-                              d.mask.get(), d.a.get(), nullptr, with_res ? d.res.get() : nullptr));
-  const double tol = tf32 ? kTolTf32Infer : kTol;
+  expect_wgmma(runs_wgmma(math, p), [&] {
+    CUDA_OK(conv_bn_mrelu_infer(fused_params(c, ac, math), d.x.get(), wf.get(), bf.get(),
+                                d.mask.get(), d.a.get(), nullptr,
+                                with_res ? d.res.get() : nullptr));
+  });
+  const double tol = math != Math::fp32 ? kTolTf32Infer : kTol;
   EXPECT_TRUE(close(d.a.download(), host(a_ref), tol, kTol)) << "a";
   EXPECT_TRUE(d.a.guard_intact() && wf.guard_intact() && bf.guard_intact());
 }
@@ -194,8 +226,8 @@ const ActCase kMasked = kActs[2];
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
   const ConvCase c{"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1};
   uint64_t seed = 100;
-  for (bool tf32 : {false, true})
-    for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, tf32);
+  for (Math math : {Math::fp32, Math::tf32})
+    for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, math);
 }
 
 // The residual block's second conv: a = act(BN(conv(x)) + r), dr = dz (scale_shift_mrelu adds r,
@@ -203,10 +235,10 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpEveryActivation) {
 TEST(CudaConvBnMrelu, TrainingWithResidualEqualsCpuOp) {
   const ConvCase c{"odd7x9_3x3_s1p1", 2, 3, 7, 9, 5, 3, 3, 1, 1};
   uint64_t seed = 200;
-  for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, false, /*with_res=*/true);
-  check_training(c, kMasked, seed + 10, /*tf32=*/true, /*with_res=*/true);
-  for (const ActCase& ac : kActs) check_inference(c, ac, seed += 10, false, /*with_res=*/true);
-  check_inference(c, kMasked, seed + 10, /*tf32=*/true, /*with_res=*/true);
+  for (const ActCase& ac : kActs) check_training(c, ac, seed += 10, Math::fp32, /*with_res=*/true);
+  check_training(c, kMasked, seed + 10, Math::tf32, /*with_res=*/true);
+  for (const ActCase& ac : kActs) check_inference(c, ac, seed += 10, Math::fp32, /*with_res=*/true);
+  check_inference(c, kMasked, seed + 10, Math::tf32, /*with_res=*/true);
 }
 
 TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
@@ -214,18 +246,32 @@ TEST(CudaConvBnMrelu, TrainingEqualsCpuOpOnEdgeAndModelShapes) {
   for (const ConvCase& c : all_conv_cases()) {
     if (std::string(c.name) == "C67_CRS603_3x3") continue;  // dgrad/wgrad cover it; time budget
     check_training(c, kMasked, seed += 10);
-    check_training(c, kMasked, seed, /*tf32=*/true);
+    check_training(c, kMasked, seed, Math::tf32);
   }
+}
+
+// The TF32 conv on wgmma where it runs: the model layers (those with C a multiple of 16 run it:
+// 128×64 tile for K = 64, 128×128 for K ≥ 128; the stem, C = 3, runs the mma.sync tile instead),
+// one with its residual, and folded for inference.
+TEST(CudaConvBnMrelu, WgmmaTrainingAndInferenceEqualCpuOp) {
+  uint64_t seed = 400;
+  for (const ConvCase& c : model_conv_cases()) {
+    check_training(c, kMasked, seed += 10, Math::wgmma);
+    check_inference(c, kMasked, seed, Math::wgmma);
+  }
+  const ConvCase c{"resnet18_layer1_64to64_8x8", 2, 64, 8, 8, 64, 3, 3, 1, 1};
+  check_training(c, kActs[1], seed += 10, Math::wgmma, /*with_res=*/true);
+  check_inference(c, kActs[1], seed, Math::wgmma, /*with_res=*/true);
 }
 
 TEST(CudaConvBnMrelu, InferenceFoldedEqualsCpuOp) {
   uint64_t seed = 500;
-  for (bool tf32 : {false, true})
+  for (Math math : {Math::fp32, Math::tf32})
     for (const ActCase& ac : kActs)
-      check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10, tf32);
+      check_inference({"odd7x9_3x3_s2p1", 3, 3, 7, 9, 5, 3, 3, 2, 1}, ac, seed += 10, math);
   for (const ConvCase& c : all_conv_cases()) {
     check_inference(c, kMasked, seed += 10);
-    check_inference(c, kMasked, seed, /*tf32=*/true);
+    check_inference(c, kMasked, seed, Math::tf32);
   }
 }
 
@@ -273,14 +319,57 @@ TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
   EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd (tf32 tile)";
 }
 
+// The wgmma tiles' epilogue (row groups of a warp, its 8 row slots summed by shuffles) against the
+// FP32 tile's, on ragged row and column tiles of both: y bitwise (integers), and per block and
+// channel the count and mean bitwise (sums of integers below 2²⁴ are exact in any order), M2 to
+// 1e-6 (Σ(y − mean)² of an inexact mean depends on the order).
+TEST(CudaConvBnMrelu, WgmmaEpiloguePartialsMatchTheFp32Tile) {
+  for (const ConvCase& c : {ConvCase{"ragged_128x64", 5, 16, 9, 7, 70, 3, 3, 1, 1},
+                            ConvCase{"ragged_128x128", 2, 16, 9, 7, 130, 3, 3, 1, 1}}) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+#if SENET_CUDA_EMULATION
+    ASSERT_TRUE(conv2d_fprop_wgmma_runs(p));
+#endif
+    const Inputs in = make_inputs(c, kMasked, 920);
+    FusedGpu d(p, in);
+    const int64_t T = conv2d_fprop_bn_partials_count(p), TK = T * p.K;
+    DeviceBuffer<float> part1(size_t(3 * TK)), part2(size_t(3 * TK));
+    CUDA_OK(conv2d_fprop_bn_partials(p, d.x.get(), d.w.get(), d.y.get(),
+                                     {part1.get(), part1.get() + TK, part1.get() + 2 * TK},
+                                     nullptr));
+    const std::vector<float> y_fp32 = d.y.download();
+    d.y.fill_pattern();
+    expect_wgmma(conv2d_fprop_wgmma_runs(p), [&] {
+      CUDA_OK(conv2d_fprop_bn_partials_wgmma(p, d.x.get(), d.w.get(), d.y.get(),
+                                             {part2.get(), part2.get() + TK, part2.get() + 2 * TK},
+                                             nullptr));
+    });
+    EXPECT_TRUE(bitwise_equal(d.y.download(), y_fp32)) << "y (exact integers)";
+    const std::vector<float> a = part1.download(), b = part2.download();
+    EXPECT_TRUE(bitwise_equal(std::vector<float>(b.begin(), b.begin() + 2 * TK),
+                              std::vector<float>(a.begin(), a.begin() + 2 * TK)))
+        << "count, mean";
+    EXPECT_TRUE(close(std::vector<float>(b.begin() + 2 * TK, b.end()),
+                      std::vector<float>(a.begin() + 2 * TK, a.end()), 1e-6, 1e-6))
+        << "M2";
+    EXPECT_TRUE(d.y.guard_intact() && part2.guard_intact());
+  }
+}
+
 TEST(CudaConvBnMrelu, RaceFree) {
-  const ConvCase c{"race", 2, 3, 7, 9, 70, 3, 3, 1, 1};  // ragged row and column tiles
-  const Conv2dGeom p = c.params();
-  const Inputs in = make_inputs(c, kMasked, 950);
-  FusedGpu d(p, in);
-  for (bool tf32 : {false, true}) {
-    SCOPED_TRACE(tf32 ? "tf32" : "fp32");
-    const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked, tf32);
+  // Ragged row and column tiles; C = 16 for the wgmma tiles (K = 70: 128×64, K = 130: 128×128).
+  const ConvCase cases[] = {{"race", 2, 3, 7, 9, 70, 3, 3, 1, 1},
+                            {"race_wgmma_128x64", 2, 16, 7, 9, 70, 3, 3, 1, 1},
+                            {"race_wgmma_128x128", 1, 16, 7, 9, 130, 3, 3, 1, 1}};
+  for (const auto& [c, math] :
+       {std::pair{cases[0], Math::fp32}, std::pair{cases[0], Math::tf32},
+        std::pair{cases[1], Math::wgmma}, std::pair{cases[2], Math::wgmma}}) {
+    SCOPED_TRACE(std::string(c.name) + " " + name(math));
+    const Conv2dGeom p = c.params();
+    const Inputs in = make_inputs(c, kMasked, 950);
+    FusedGpu d(p, in);
+    const conv_bn_mrelu_fwd_params fp = fused_params(c, kMasked, math);
     EXPECT_RACE_FREE(([&] {
                        EXPECT_CUDA_OK(conv_bn_mrelu_fwd_train(fp, d.fwd_tensors(false), nullptr));
                        std::vector<double> out;

@@ -2,9 +2,9 @@
 // item 3; kernels/conv_dy_bn.h): a dgrad or wgrad that reads the layer's da and y and computes
 // dy = fmaf(c1, dz, fmaf(c2', y, c3')) while loading must equal the same kernel on the dy that
 // mrelu_bn_bwd's element-wise kernel writes, bitwise — the same expression on the same
-// per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32) and
-// v5 (the phases of a strided conv: its own gather), wgrad v4 and v3 (also with the input's
-// prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
+// per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32), v5
+// (the phases of a strided conv: its own gather) and v6 (wgmma, where it runs: K a multiple of
+// 16), wgrad v4, v3 and v5 (wgmma, K ≥ 128; also with the input's prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
 // The layer: y = the conv's output (N×K×P×Q) with its scale, shift, mask and activation, its pass
 // bit recomputed from y (prologue_cases.h: small integers so that z hits 0, and random floats).
 #include <cmath>
@@ -82,6 +82,11 @@ TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
     CUDA_OK(conv2d_dgrad_v3_tf32_mma(g, bn.dy.get(), w.get(), ref.get(), nullptr));
     CUDA_OK(conv2d_dgrad_v3_tf32_mma(g, nullptr, w.get(), got.get(), nullptr, d));
     EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v3";
+    if (conv2d_dgrad_wgmma_runs(g)) {
+      CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(g, bn.dy.get(), w.get(), ref.get(), nullptr));
+      CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(g, nullptr, w.get(), got.get(), nullptr, d));
+      EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v6";
+    }
     EXPECT_TRUE(got.guard_intact());
   });
 }
@@ -109,6 +114,12 @@ TEST(ConvDyBn, WgradFromDaAndYEqualsWgradOfDy) {
       CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), nullptr, got.get(), ws.get(), nullptr,
                                            xa, d));
       EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v3";
+      if (!conv2d_wgrad_wgmma_runs(g)) continue;
+      CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(g, prev.y.get(), bn.dy.get(), ref.get(), ws.get(), nullptr,
+                                         xa));
+      CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(g, prev.y.get(), nullptr, got.get(), ws.get(), nullptr, xa,
+                                         d));
+      EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v5";
     }
     EXPECT_TRUE(got.guard_intact());
   });

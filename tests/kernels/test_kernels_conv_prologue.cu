@@ -2,8 +2,8 @@
 // kernels/conv_input_act.h): a conv that reads the previous layer's y and applies its
 // act(scale·y + shift) while loading must equal the same conv of a = scale_shift_mrelu(y),
 // bitwise — the transform is scale_shift_mrelu's own expression, and the main loops are unchanged.
-// Checked for the fused training forward (FP32 and TF32 tiles; and its lazy output: no a, no bits),
-// wgrad v4 and v3, the BN backward with its pass bits recomputed from y, and the whole fused
+// Checked for the fused training forward (FP32, TF32 and wgmma tiles; and its lazy output: no a, no
+// bits), wgrad v4, v3 and v5, the BN backward with its pass bits recomputed from y, and the whole fused
 // backward. Layers: 3×3 pad 1 at stride 1 and 2 (the padding must stay 0: it pads a, not y — a
 // shift > 0 under ReLU would show there) and 1×1 stride 2; activations None, ReLU and masked ReLU
 // with per-channel and per-position masks.
@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "kernels/conv2d_dgrad.h"
+#include "kernels/conv2d_fprop.h"
 #include "kernels/conv2d_wgrad.h"
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/mrelu_bn_bwd.h"
@@ -40,10 +41,12 @@ TEST(ConvPrologue, ReferenceActivationIsTheHostFormula) {
 TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
   for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
                     PrevLayer& prev) {
-    for (bool tf32 : {false, true}) {
-      SCOPED_TRACE(tf32 ? "tf32" : "fp32");
+    for (int math = 0; math < 3; ++math) {  // FP32, TF32, TF32 on wgmma (where it runs)
+      const bool wgmma = math == 2;
+      if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
+      SCOPED_TRACE(math == 0 ? "fp32" : wgmma ? "wgmma" : "tf32");
       conv_bn_mrelu_fwd_params fp;
-      fp.conv = g, fp.act = Act::ReLU, fp.tf32 = tf32;
+      fp.conv = g, fp.act = Act::ReLU, fp.tf32 = math > 0, fp.wgmma = wgmma;
       const auto w = small_ints(size_t(g.w_size()), 7);
       const auto gamma = uniform(size_t(g.K), 8), beta = uniform(size_t(g.K), 9);
       struct Out {
@@ -98,7 +101,8 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
   });
 }
 
-// wgrad of a conv whose input is act(scale·y + shift): v4 (FP32) and v3 (TF32) read y.
+// wgrad of a conv whose input is act(scale·y + shift): v4 (FP32), v3 (TF32) and v5 (wgmma, where it
+// runs: K ≥ 128) read y.
 TEST(ConvPrologue, WgradReadingYEqualsReadingA) {
   for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
                     PrevLayer& prev) {
@@ -116,6 +120,13 @@ TEST(ConvPrologue, WgradReadingYEqualsReadingA) {
     CUDA_OK(conv2d_wgrad_v3_tf32_split_k(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
                                          prev.act()));
     EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v3";
+    if (conv2d_wgrad_wgmma_runs(g)) {
+      CUDA_OK(
+          conv2d_wgrad_v5_tf32_wgmma(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
+      CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
+                                         prev.act()));
+      EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v5";
+    }
     EXPECT_TRUE(dw.guard_intact());
   });
 }

@@ -6,7 +6,7 @@
 //   bench_train_step --arch resnet18 --width 0.25 --in-channels 1 --classes 10 --batch 128
 //                    [--image 32] [--wrn-depth 16 --wrn-k 4] [--threads 2] [--steps 10]
 //                    [--warmup 3] [--seconds S]   (--help: all options, typed and checked)
-//                    [--device cuda [--allow-tf32] [--graph] [--fold-bn]]
+//                    [--device cuda [--allow-tf32 [--tf32-wgmma]] [--graph] [--fold-bn]]
 //                    [--stage distill [--relu-fraction 0.03]]
 // --device cuda: this binary runs the CUDA emulation (kernels/emu/: a check of the CUDA paths, its
 // times mean nothing), bench_train_step_gpu (tools/bench/gpu/, the same source) the nvcc-built
@@ -123,6 +123,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(std::vector<std::string>{"cpu", "cuda"}))
       ->capture_default_str();
   app.add_flag("--allow-tf32", allow_tf32, "CUDA convolutions on TF32 tensor cores");
+  bool tf32_wgmma = false;
+  app.add_flag("--tf32-wgmma", tf32_wgmma,
+               "CUDA, with --allow-tf32: the TF32 convolutions on Hopper's warpgroup MMA where it "
+               "runs (engine/cuda/cuda_ops.h set_cuda_tf32_wgmma)")
+      ->needs("--allow-tf32");
   bool graph = false;
   app.add_flag("--graph", graph,
                "CUDA: replay forward, loss, zero_grad, backward and SGD as one CUDA graph (needs "
@@ -166,6 +171,7 @@ int main(int argc, char** argv) {
       }
       set_cuda_allow_tf32(allow_tf32);
       set_cuda_fold_bn_backward(fold_bn);
+      set_cuda_tf32_wgmma(tf32_wgmma);
     }
     mc.seed = 1;
     auto model = models::make_model(mc);
@@ -290,9 +296,9 @@ int main(int argc, char** argv) {
         "\"forward_ms\": %.3f, \"backward_ms\": %.3f, \"check_and_update_ms\": %.3f, "
         "\"steps\": %zu, \"peak_rss_mib\": %.1f, \"last_loss\": %.5f, \"step_ms\": [",
         dev == Device::CUDA
-            ? (std::string(allow_tf32 ? (graph ? "-cuda-tf32-graph" : "-cuda-tf32")
-                                      : (graph ? "-cuda-fp32-graph" : "-cuda-fp32")) +
-               (fold_bn ? "-foldbn" : ""))
+            ? (std::string(allow_tf32 ? (tf32_wgmma ? "-cuda-tf32-wgmma" : "-cuda-tf32")
+                                      : "-cuda-fp32") +
+               (graph ? "-graph" : "") + (fold_bn ? "-foldbn" : ""))
                   .c_str()
             : "",
         stage.c_str(), distill ? relu_fraction : 1.0, arch.c_str(), double(mc.width), batch,

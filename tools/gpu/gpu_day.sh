@@ -133,6 +133,7 @@ run() {
   {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32 --tf32-wgmma
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --graph
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --fold-bn
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --stage distill
@@ -142,7 +143,7 @@ run() {
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last \
       --stage distill
   } >"$out/step.log" 2>&1
-  say "training step: $(grep -c images_per_second "$out/step.log") of 9 runs reported"
+  say "training step: $(grep -c images_per_second "$out/step.log") of 10 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   {

@@ -28,6 +28,20 @@ namespace senet::cases {
 
 using namespace senet::inputs;
 
+namespace {
+// The fused conv's math: FP32, TF32 on mma.sync (params.tf32), TF32 on wgmma (params.wgmma too).
+enum class Math { fp32, tf32, wgmma };
+constexpr Math kMaths[] = {Math::fp32, Math::tf32, Math::wgmma};
+template <class V>
+V pick(Math m, V fp32, V tf32, V wgmma) {
+  return m == Math::fp32 ? fp32 : m == Math::tf32 ? tf32 : wgmma;
+}
+void set_math(conv_bn_mrelu_fwd_params& fp, Math m) {
+  fp.tf32 = m != Math::fp32;
+  fp.wgmma = m == Math::wgmma;
+}
+}  // namespace
+
 // Run hooks, one per registry entry ("name/version"). Each builds its inputs on the host, uploads
 // them, and computes the CPU reference lazily inside check().
 
@@ -177,18 +191,21 @@ void add_conv_cases(HookMap& h) {
   };
 
   // --- fused conv → BN → masked ReLU
-  // FP32 (v5's loop) and TF32 (v4's loop); the integer inputs are exact in both.
-  for (bool tf32 : {false, true})
-    h[tf32 ? "conv2d_fprop_bn_partials/v4_tf32_bn_epilogue"
-           : "conv2d_fprop_bn_partials/v5_simt_bn_epilogue"] = [tf32](P p, Arena& arena) {
+  // FP32 (v5's loop), TF32 (v4's loop) and TF32 on wgmma (v7's, where it runs: params.wgmma);
+  // the integer inputs are exact in all three.
+  for (Math math : kMaths)
+    h[pick(math, "conv2d_fprop_bn_partials/v5_simt_bn_epilogue",
+           "conv2d_fprop_bn_partials/v4_tf32_bn_epilogue",
+           "conv2d_fprop_bn_partials/v7_tf32_wgmma_bn_epilogue")] = [math](P p, Arena& arena) {
       const int64_t T = conv2d_fprop_bn_partials_count(p);
       Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
       auto dx = arena.dev(x), dw = arena.dev(w);
       auto dy = arena.dev<float>(p.y_size());
       auto part = arena.dev<float>(3 * T * p.K);
       return Case{[=] {
-                    return (tf32 ? conv2d_fprop_bn_partials_tf32 : conv2d_fprop_bn_partials)(
-                        p, dx->get(), dw->get(), dy->get(), partials_of(part, T, p.K), nullptr);
+                    return pick(math, conv2d_fprop_bn_partials, conv2d_fprop_bn_partials_tf32,
+                                conv2d_fprop_bn_partials_wgmma)(p, dx->get(), dw->get(), dy->get(),
+                                                                partials_of(part, T, p.K), nullptr);
                   },
                   [=](Check& c) {
                     const Vec y = cpu_conv(p, x, w);
@@ -200,62 +217,59 @@ void add_conv_cases(HookMap& h) {
                     c.close("var", v, r.var, kTol);
                   }};
     };
-  for (bool tf32 : {false, true})
-    h[tf32 ? "conv_bn_mrelu_fwd_train/3_launches_tf32" : "conv_bn_mrelu_fwd_train/3_launches"] =
-        [tf32](P p, Arena& arena) {
-          const int64_t n = p.y_size();
-          Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
-              b = uniform(p.K, 4);
-          Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
-          const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
-          auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
-               drm = arena.dev(rm), drv = arena.dev(rv);
-          auto dm = arena.dev(m);
-          auto dy = arena.dev<float>(n), da = arena.dev<float>(n), aff = arena.dev<float>(4 * p.K);
-          auto dbits = arena.dev<uint32_t>(pass_bits_words(n));
-          auto ws = arena.dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
-          conv_bn_mrelu_fwd_params fp;
-          fp.conv = p;
-          fp.tf32 = tf32;
-          conv_bn_mrelu_fwd_tensors t;
-          t.x = dx->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get(),
-          t.mask = dm->get();
-          t.running_mean = drm->get(), t.running_var = drv->get(), t.y = dy->get(),
-          t.mean = aff->get();
-          t.invstd = aff->get() + p.K, t.scale = aff->get() + 2 * p.K,
-          t.shift = aff->get() + 3 * p.K;
-          t.a = da->get(), t.bits = dbits->get(), t.workspace = ws->get();
-          return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
-                      [=](Check& c) {
-                        const Vec y = cpu_conv(p, x, w);
-                        const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                        Vec a;
-                        std::vector<uint64_t> bits;
-                        cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr,
-                                   &a, &bits);
-                        c.close("y", dy->download(), y, 0);
-                        const Vec o = aff->download();
-                        c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
-                        c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd,
-                                kTol);
-                        c.close("a", da->download(), a, kTol);
-                        c.bits("bits", dbits->download(), bits, n, a, kTol);
-                        const double M = double(p.N) * p.P * p.Q;
-                        Vec rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
-                        for (size_t k = 0; k < size_t(p.K); ++k) {
-                          rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
-                          rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
-                        }
-                        c.close("running_mean", drm->download(), rm2, kTol);
-                        c.close("running_var", drv->download(), rv2, kTol);
-                      }};
-        };
+  for (Math math : kMaths)
+    h[pick(math, "conv_bn_mrelu_fwd_train/3_launches", "conv_bn_mrelu_fwd_train/3_launches_tf32",
+           "conv_bn_mrelu_fwd_train/3_launches_tf32_wgmma")] = [math](P p, Arena& arena) {
+      const int64_t n = p.y_size();
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
+          b = uniform(p.K, 4);
+      Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
+      const std::vector<uint8_t> m = bytes01(int64_t(p.K) * p.P * p.Q, 7);
+      auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
+           drm = arena.dev(rm), drv = arena.dev(rv);
+      auto dm = arena.dev(m);
+      auto dy = arena.dev<float>(n), da = arena.dev<float>(n), aff = arena.dev<float>(4 * p.K);
+      auto dbits = arena.dev<uint32_t>(pass_bits_words(n));
+      auto ws = arena.dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = p;
+      set_math(fp, math);
+      conv_bn_mrelu_fwd_tensors t;
+      t.x = dx->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get(), t.mask = dm->get();
+      t.running_mean = drm->get(), t.running_var = drv->get(), t.y = dy->get(), t.mean = aff->get();
+      t.invstd = aff->get() + p.K, t.scale = aff->get() + 2 * p.K, t.shift = aff->get() + 3 * p.K;
+      t.a = da->get(), t.bits = dbits->get(), t.workspace = ws->get();
+      return Case{[=] { return conv_bn_mrelu_fwd_train(fp, t, nullptr); },
+                  [=](Check& c) {
+                    const Vec y = cpu_conv(p, x, w);
+                    const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
+                    Vec a;
+                    std::vector<uint64_t> bits;
+                    cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a,
+                               &bits);
+                    c.close("y", dy->download(), y, 0);
+                    const Vec o = aff->download();
+                    c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
+                    c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
+                    c.close("a", da->download(), a, kTol);
+                    c.bits("bits", dbits->download(), bits, n, a, kTol);
+                    const double M = double(p.N) * p.P * p.Q;
+                    Vec rm2(static_cast<size_t>(p.K)), rv2(static_cast<size_t>(p.K));
+                    for (size_t k = 0; k < size_t(p.K); ++k) {
+                      rm2[k] = float(0.9 * rm[k] + 0.1 * r.mean[k]);
+                      rv2[k] = float(0.9 * rv[k] + 0.1 * r.var[k] * M / std::max(M - 1, 1.0));
+                    }
+                    c.close("running_mean", drm->download(), rm2, kTol);
+                    c.close("running_var", drv->download(), rv2, kTol);
+                  }};
+    };
   // Prologue fusion: the input is the previous layer's y with its scale, shift and per-position
   // mask; the CPU reference applies them on the host (the prologue's formula, std::fma) and
   // convolves. y and its scale are small integers and halves, so a_prev and y stay exact.
-  for (bool tf32 : {false, true})
-    h[tf32 ? "conv_bn_mrelu_fwd_train/prologue_lazy_tf32"
-           : "conv_bn_mrelu_fwd_train/prologue_lazy"] = [tf32](P p, Arena& arena) {
+  for (Math math : kMaths)
+    h[pick(math, "conv_bn_mrelu_fwd_train/prologue_lazy",
+           "conv_bn_mrelu_fwd_train/prologue_lazy_tf32",
+           "conv_bn_mrelu_fwd_train/prologue_lazy_tf32_wgmma")] = [math](P p, Arena& arena) {
       const int64_t HW = int64_t(p.H) * p.W;
       Vec yp = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
           b = uniform(p.K, 4), sc = small_ints(p.C, 8, 1, 2), sh = small_ints(p.C, 9, -2, 2);
@@ -267,7 +281,7 @@ void add_conv_cases(HookMap& h) {
       auto ws = arena.dev<float>(conv_bn_mrelu_fwd_workspace_floats(p));
       conv_bn_mrelu_fwd_params fp;
       fp.conv = p;
-      fp.tf32 = tf32;
+      set_math(fp, math);
       conv_bn_mrelu_fwd_tensors t;
       t.x = dyp->get(), t.w = dw->get(), t.gamma = dg->get(), t.beta = db->get();
       t.y = dy->get(), t.mean = aff->get(), t.invstd = aff->get() + p.K;
@@ -316,9 +330,10 @@ void add_conv_cases(HookMap& h) {
                 }};
   };
   // TF32: the folded weights are not TF32 values (rounded by ≤ 2⁻¹¹ each): kTolTf32.
-  for (bool tf32 : {false, true})
-    h[tf32 ? "conv_bn_mrelu_infer/v4_tf32_act_epilogue"
-           : "conv_bn_mrelu_infer/v5_simt_act_epilogue"] = [tf32](P p, Arena& arena) {
+  for (Math math : kMaths)
+    h[pick(math, "conv_bn_mrelu_infer/v5_simt_act_epilogue",
+           "conv_bn_mrelu_infer/v4_tf32_act_epilogue",
+           "conv_bn_mrelu_infer/v7_tf32_wgmma_act_epilogue")] = [math](P p, Arena& arena) {
       Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
           b = uniform(p.K, 4);
       Vec rm = uniform(p.K, 5, -10.f, 10.f), rv(static_cast<size_t>(p.K), 40.f * float(p.gemm_k()));
@@ -332,7 +347,7 @@ void add_conv_cases(HookMap& h) {
                             wf->get(), bf->get(), nullptr));
       conv_bn_mrelu_fwd_params fp;
       fp.conv = p;
-      fp.tf32 = tf32;
+      set_math(fp, math);
       return Case{[=] {
                     return conv_bn_mrelu_infer(fp, dx->get(), wf->get(), bf->get(), dm->get(),
                                                da->get(), nullptr);
@@ -344,7 +359,7 @@ void add_conv_cases(HookMap& h) {
                     std::vector<uint64_t> bits;
                     cpu_bn_act(p, cpu_conv(p, x, w), rm, is, g, b, Act::MaskedReLU, m.data(),
                                nullptr, &a, &bits);
-                    c.close("a", da->download(), a, tf32 ? kTolTf32 : kTol);
+                    c.close("a", da->download(), a, math != Math::fp32 ? kTolTf32 : kTol);
                   }};
     };
 
