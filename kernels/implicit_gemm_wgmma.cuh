@@ -73,14 +73,17 @@ __device__ __forceinline__ void implicit_gemm_mainloop_wgmma(int tid, int m0, in
 #pragma unroll
   for (int i = 0; i < T::BN / 2; ++i) d[i] = 0.0f;
   wgmma_pipe pipe;
+  // Stage 0's descriptors, built once; a slice advances them to its stage and k step.
+  const wgmma_desc a0 = make_wgmma_desc(As + T::a_index(0, 64 * wg), T::a_layout());
+  const wgmma_desc b0 = make_wgmma_desc(Bs, T::b_layout());
   two_stage_pipeline<T, G, true>(
       tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs,
       [&](const float* As_s, const float* Bs_s) {
+        const wgmma_desc a = advance(a0, int(As_s - As)), b = advance(b0, int(Bs_s - Bs));
         pipe.fence();
 #pragma unroll
         for (int ks = 0; ks < T::BK; ks += 8)
-          pipe.mma<T::BN>(d, make_wgmma_desc(As_s + T::a_index(ks, 64 * wg), T::a_layout()),
-                          make_wgmma_desc(Bs_s + T::b_index(ks, 0), T::b_layout()), true);
+          pipe.mma<T::BN>(d, advance(a, T::a_index(ks, 0)), advance(b, T::b_index(ks, 0)), true);
         pipe.commit();
       },
       [&] { pipe.wait<0>(d); });

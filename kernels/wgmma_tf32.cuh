@@ -90,6 +90,22 @@ __device__ __forceinline__ wgmma_desc make_wgmma_desc(const float* start, wgmma_
 #endif
 }
 
+// The descriptor of the same layout `floats` further on (a multiple of 4: the address field counts
+// 16 bytes): a loop builds its descriptors once and advances them by a stage's and a k step's
+// offset — one 64-bit add where make_wgmma_desc converts, shifts, masks and merges. The result must
+// lie in shared memory (< 2¹⁸ bytes), so the field cannot carry into the bits above it. The
+// emulation advances its pointer too and keeps the field equal to that pointer's (mod 2¹⁸ bytes).
+__device__ __forceinline__ wgmma_desc advance(wgmma_desc d, int floats) {
+#if SENET_CUDA_EMULATION
+  const float* start = d.start + floats;
+  return {(d.bits & ~uint64_t(0x3fffu)) | ((uint64_t(reinterpret_cast<uintptr_t>(start)) >> 4) & 0x3fffu),
+          start};
+#else
+  // In 32 bits: the high word (SBO) stays the layout's constant, no carry to propagate.
+  return {(d.bits & ~uint64_t(0xffffffffu)) | uint32_t(uint32_t(d.bits) + uint32_t(floats >> 2))};
+#endif
+}
+
 // fence.proxy.async.shared::cta: this thread's shared-memory stores become visible to wgmma's reads.
 __device__ __forceinline__ void fence_async_smem() {
 #if !SENET_CUDA_EMULATION && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -185,6 +201,7 @@ class wgmma_pipe {
     static_assert(N == 8 || N == 64 || N == 128, "written out for N = 8, 64, 128");
 #if SENET_CUDA_EMULATION
     if (queued_ == kQueue) __builtin_trap();  // more products in flight than this emulation holds
+    if (!field_matches(a) || !field_matches(b)) __builtin_trap();  // bits and pointer disagree
     queue_[queued_++] = {d, N, a, b, accumulate, groups_};
 #else
     wgmma_tf32_issue<N>(d, a.bits, b.bits, accumulate ? 1 : 0);
@@ -238,6 +255,11 @@ class wgmma_pipe {
   op queue_[kQueue];
   int queued_ = 0, groups_ = 0;
 
+  // The descriptor's address field is its pointer's (the hardware reads only the field; a
+  // descriptor advanced or built wrongly would show here).
+  static __device__ bool field_matches(const wgmma_desc& d) {
+    return ((d.bits ^ (uint64_t(reinterpret_cast<uintptr_t>(d.start)) >> 4)) & 0x3fffu) == 0;
+  }
   static __device__ float tf32_bits(float x) {
     return __uint_as_float(__float_as_uint(x) & 0xffffe000u);
   }

@@ -7,7 +7,9 @@
 //   * descriptor bits, on the host;
 //   * small integers, bitwise (exact in fp32 in any order), for N = 8, 64, 128, K = 8 and 16, with
 //     and without C, on three layouts — k-blocks adjacent, 8-row groups adjacent, padded — so that
-//     LBO and SBO read the other way round, or a k8 step's start, move values;
+//     LBO and SBO read the other way round, or a k8 step's start, move values (k step 0's descriptor
+//     built, the next ones advanced from it: detail::advance; the emulation traps where a
+//     descriptor's address field and its pointer disagree);
 //   * random TF32 values: |D − ref| ≤ K·2⁻²⁴·(Σ_k|a·b| + |c|);
 //   * races: the correct kernel is schedule-independent; one that overwrites A after the commit but
 //     before the wait is not, under emulation (the emulated products run at the wait).
@@ -55,10 +57,12 @@ __global__ void wgmma_one_group_kernel(const float* __restrict__ A, const float*
 
   detail::wgmma_pipe pipe;
   pipe.fence();
+  // k step 0 from a built descriptor, the others advanced from it (as the conv loops do).
+  const detail::wgmma_desc a0 = detail::make_wgmma_desc(As, la), b0 = detail::make_wgmma_desc(Bs, lb);
 #pragma unroll
   for (int k0 = 0; k0 < K; k0 += 8)
-    pipe.mma<N>(d, detail::make_wgmma_desc(As + la.offset(0, k0), la),
-                detail::make_wgmma_desc(Bs + lb.offset(0, k0), lb), with_c || k0 > 0);
+    pipe.mma<N>(d, detail::advance(a0, int(la.offset(0, k0))),
+                detail::advance(b0, int(lb.offset(0, k0))), with_c || k0 > 0);
   pipe.commit();
   if (clobber)
     for (int i = tid; i < 64 * K; i += 128) As[la.offset(i / K, i % K)] = 0.0f;
