@@ -11,7 +11,7 @@
 //                      thread, BK = 8; block 256, grid (⌈NHW/64⌉, ⌈C/64⌉).
 //   v3_tf32_mma        the same kernel on TF32 tensor cores (kernels/implicit_gemm_mma.cuh),
 //                      128×64 tile, 8 warps of 32×32; block 256, grid (⌈NHW/128⌉, ⌈C/64⌉); when
-//                      C ≥ 128 and K is a multiple of 16 (not folded), the 128×128 tile, 8 warps
+//                      C ≥ 128 and K is a multiple of 16 (folded too), the 128×128 tile, 8 warps
 //                      of 64×32, grid (⌈NHW/128⌉, ⌈C/128⌉) (detail::tf32_wide).
 //   v4_simt_128x128    FP32 on the CUDA-core loop of conv2d_fprop v5 (kernels/implicit_gemm_simt.cuh):
 //                      128×128 tile, 8×8 per thread, LDS.128, two stages; block 256,
@@ -207,23 +207,25 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
     return launch(conv2d_dgrad_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>, grid,
                   dim3(T::threads), 0, stream, p, g, dx);
   };
-  if constexpr (kTapOnly) {
-    using detail::conv2d_dgrad_gather_tap, detail::conv2d_dgrad_gather_tap_bn;
-    return dy_bn.active()
-               ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
-               : run(conv2d_dgrad_gather_tap::make(p, dy, w));
-  } else {
-    if constexpr (T::hoisted) {
-      using namespace detail;
-      if (p.K % T::BK == 0)  // tap-major: every slice inside one tap
-        return dy_bn.active()
-                   ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
-                   : run(conv2d_dgrad_gather_tap::make(p, dy, w));
+  if constexpr (T::hoisted) {
+    using namespace detail;
+    // tap-major: every slice inside one tap; plain or folded
+    const auto run_tap = [&] {
+      return dy_bn.active()
+                 ? run(conv2d_dgrad_gather_tap_bn<conv2d_dgrad_gather_tap>::make(p, dy_bn, w))
+                 : run(conv2d_dgrad_gather_tap::make(p, dy, w));
+    };
+    if constexpr (kTapOnly) {
+      return run_tap();
+    } else {
+      if (p.K % T::BK == 0) return run_tap();
       if (dy_bn.active())
         return run(conv2d_dgrad_gather_bn<conv2d_dgrad_gather_fast>::make(p, dy_bn, w));
-    } else {
-      if (dy_bn.active()) return cudaErrorInvalidValue;
+      return run(dgrad_gather<T>(p, dy, w));
     }
+  } else {
+    static_assert(!kTapOnly, "the tap-major gathers are the hoisting tiles'");
+    if (dy_bn.active()) return cudaErrorInvalidValue;
     return run(detail::dgrad_gather<T>(p, dy, w));
   }
 }
@@ -264,10 +266,9 @@ bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p) {
 cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                        cudaStream_t stream, const conv_dy_bn& dy_bn) {
   if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, dy_bn);
-  if (detail::wgmma_wide(p.C))
-    return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x128, true>(p, dy, w, dx, stream,
-                                                                        dy_bn);
-  return launch_dgrad_implicit_gemm<detail::tile_wgmma_128x64, true>(p, dy, w, dx, stream, dy_bn);
+  return detail::with_wgmma_tile(p.C, [&]<class T>() {
+    return launch_dgrad_implicit_gemm<T, true>(p, dy, w, dx, stream, dy_bn);
+  });
 }
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          cudaStream_t stream, const conv_dy_bn& dy_bn) {

@@ -231,9 +231,8 @@ cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float
                                        const float* bias, float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   if (!conv2d_fprop_wgmma_runs(p)) return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
-  if (detail::wgmma_wide(p.K))
-    return launch_implicit_gemm<detail::tile_wgmma_128x128, true>(p, x, w, bias, y, stream);
-  return launch_implicit_gemm<detail::tile_wgmma_128x64, true>(p, x, w, bias, y, stream);
+  return detail::with_wgmma_tile(
+      p.K, [&]<class T>() { return launch_implicit_gemm<T, true>(p, x, w, bias, y, stream); });
 }
 cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, cudaStream_t stream) {

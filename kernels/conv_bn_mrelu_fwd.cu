@@ -41,20 +41,21 @@
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/warp_reduce.cuh"
 
 namespace senet {
 
-using conv_bn_tile = detail::tile_simt_128x128;              // FP32 (conv2d_fprop v5)
-using conv_bn_tile_tf32 = detail::tile_tf32_128x64;          // TF32 (conv2d_fprop v4)
-using conv_bn_tile_tf32_wide = detail::tile_tf32_128x128;    // TF32 when detail::tf32_wide
-using conv_bn_tile_wgmma = detail::tile_wgmma_128x64;        // TF32 with wgmma (conv2d_fprop v7)
-using conv_bn_tile_wgmma_wide = detail::tile_wgmma_128x128;  // … when detail::wgmma_wide
+using conv_bn_tile = detail::tile_simt_128x128;            // FP32 (conv2d_fprop v5)
+using conv_bn_tile_tf32 = detail::tile_tf32_128x64;        // TF32 (conv2d_fprop v4)
+using conv_bn_tile_tf32_wide = detail::tile_tf32_128x128;  // TF32 when detail::tf32_wide
+// TF32 with wgmma: conv2d_fprop v7's tiles (detail::with_wgmma_tile)
 static_assert(conv_bn_tile::BM == conv_bn_tile_tf32::BM &&
                   conv_bn_tile::BM == conv_bn_tile_tf32_wide::BM &&
-                  conv_bn_tile::BM == conv_bn_tile_wgmma::BM &&
-                  conv_bn_tile::BM == conv_bn_tile_wgmma_wide::BM,
+                  conv_bn_tile::BM == detail::tile_wgmma_128x64::BM &&
+                  conv_bn_tile::BM == detail::tile_wgmma_128x128::BM,
               "one partial count for every tile");
 
+namespace {
 // The column sums of the BN partials meet in shared memory as one row per row group: for the
 // SIMT tile its TY row slots (th.tm); for a tensor-core tile its WARPS_M warp rows (th.warp_m),
 // the 8 row slots inside a warp (lanes g = lane/4, the same columns) summed first by three
@@ -71,12 +72,10 @@ constexpr SENET_HD int bn_row_groups() {
 // writer, bn_group_writer). Every lane of the warp calls it.
 template <class T>
 __device__ __forceinline__ float bn_group_sum(float s) {
-  if constexpr (T::tensor_core) {
-    s += __shfl_xor_sync(0xffffffffu, s, 4);
-    s += __shfl_xor_sync(0xffffffffu, s, 8);
-    s += __shfl_xor_sync(0xffffffffu, s, 16);
-  }
-  return s;
+  if constexpr (T::tensor_core)
+    return kred::warp_sum_strided<4>(s);  // the lanes of one t = lane mod 4
+  else
+    return s;
 }
 template <class T>
 __device__ __forceinline__ int bn_group(const detail::tile_thread<T>& th) {
@@ -92,6 +91,7 @@ __device__ __forceinline__ bool bn_group_writer(const detail::tile_thread<T>& th
   else
     return true;
 }
+}  // namespace
 
 // T: any tile. A thread's accumulators are rows th.row(i), columns th.col(j); the writers of one
 // row group own disjoint columns, so red[group][column] is race-free.
@@ -250,9 +250,9 @@ cudaError_t launch_bn_partials_tf32(const Conv2dGeom& p, const float* x, const f
                                     const bn_partials& out, cudaStream_t stream,
                                     const conv_input_act& x_act = {}, bool wgmma = false) {
   if (wgmma && conv2d_fprop_wgmma_runs(p))
-    return detail::wgmma_wide(p.K)
-               ? launch_bn_partials<conv_bn_tile_wgmma_wide, true>(p, x, w, y, out, stream, x_act)
-               : launch_bn_partials<conv_bn_tile_wgmma, true>(p, x, w, y, out, stream, x_act);
+    return detail::with_wgmma_tile(p.K, [&]<class T>() {
+      return launch_bn_partials<T, true>(p, x, w, y, out, stream, x_act);
+    });
   if (detail::tf32_wide(p.K, p.C))
     return launch_bn_partials<conv_bn_tile_tf32_wide, true>(p, x, w, y, out, stream, x_act);
   return launch_bn_partials<conv_bn_tile_tf32>(p, x, w, y, out, stream, x_act);
@@ -345,10 +345,9 @@ cudaError_t conv_bn_mrelu_infer(conv_bn_mrelu_fwd_params p, const float* x, cons
   if (!p.tf32)
     return launch_infer<conv_bn_tile>(p, x, w_folded, b_folded, mask, residual, a, stream);
   if (p.wgmma && conv2d_fprop_wgmma_runs(p.conv))
-    return detail::wgmma_wide(p.conv.K) ? launch_infer<conv_bn_tile_wgmma_wide, true>(
-                                              p, x, w_folded, b_folded, mask, residual, a, stream)
-                                        : launch_infer<conv_bn_tile_wgmma, true>(
-                                              p, x, w_folded, b_folded, mask, residual, a, stream);
+    return detail::with_wgmma_tile(p.conv.K, [&]<class T>() {
+      return launch_infer<T, true>(p, x, w_folded, b_folded, mask, residual, a, stream);
+    });
   return launch_infer<conv_bn_tile_tf32>(p, x, w_folded, b_folded, mask, residual, a, stream);
 }
 

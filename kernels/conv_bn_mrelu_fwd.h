@@ -28,7 +28,7 @@ struct conv_bn_mrelu_fwd_params {
 // Launch 1 alone: y = conv(x, w) (conv2d_fprop v5's FP32 loop) and, per block of 128 output
 // pixels, the per-channel (count, mean, M2) partials of its y values (layout of kernels/bn_stats.h).
 // The _tf32 twin: conv2d_fprop v4's loop on TF32 tensor cores, also blocks of 128 pixels; the
-// _wgmma one: v7's where it runs (params.wgmma), else the _tf32 twin.
+// _wgmma one: v7's where it runs (conv2d_fprop_wgmma_runs), else the _tf32 twin.
 int64_t conv2d_fprop_bn_partials_count(const Conv2dGeom& p);  // = ⌈N·P·Q/128⌉ per channel
 cudaError_t conv2d_fprop_bn_partials(Conv2dGeom p, const float* x, const float* w, float* y,
                                      bn_partials out, cudaStream_t stream);

@@ -107,7 +107,7 @@ struct conv2d_dgrad_gather_tap_bn : Tap {  // its dy is da
   }
 };
 
-// wgrad (v3, v4): A[k, (n,p,q)] = dy computed from da and y. Base: conv2d_wgrad_gather_fast, or
+// wgrad (v3, v4, v5): A[k, (n,p,q)] = dy computed from da and y. Base: conv2d_wgrad_gather_fast, or
 // conv2d_wgrad_gather_act when x also comes through a prologue (its b side is kept as it is).
 // A thread decodes several A rows here (the loader reads A kk-fastest): a row keeps only its
 // offset and channel; the channel's constants are loaded per element (L1 hits), which costs fewer

@@ -69,9 +69,14 @@ inline bool tf32_wide(int64_t gemm_n, int tap_channels) {
   return gemm_n >= tile_tf32_128x128::BN && tap_channels % tile_tf32_128x128::BK == 0;
 }
 
-// Whether a wgmma conv (fprop v7, dgrad v6, the fused conv→BN on wgmma) takes the 128×128 tile
-// instead of 128×64: GEMM N (fprop's K, dgrad's C) of at least its 128 columns.
-inline bool wgmma_wide(int64_t gemm_n) { return gemm_n >= tile_wgmma_128x128::BN; }
+// run.template operator()<T>() with the wgmma tile T of a conv (fprop v7, dgrad v6, the fused
+// conv→BN on wgmma) whose GEMM has N = gemm_n columns (fprop's K, dgrad's C): 128×128 when it has
+// at least those 128 columns, else 128×64. Both tiles are built; one runs.
+template <class Run>
+auto with_wgmma_tile(int64_t gemm_n, Run&& run) {
+  return gemm_n >= tile_wgmma_128x128::BN ? run.template operator()<tile_wgmma_128x128>()
+                                          : run.template operator()<tile_wgmma_128x64>();
+}
 
 // run(g) with fprop's gather for tile T: for the hoisting tiles the tap-major one
 // (conv_gather_fast.cuh) when C is a multiple of BK, else fprop_gather<T>. Two kernels per launch

@@ -79,11 +79,13 @@ __device__ __forceinline__ void implicit_gemm_mainloop_wgmma(int tid, int m0, in
   two_stage_pipeline<T, G, true>(
       tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs,
       [&](const float* As_s, const float* Bs_s) {
-        const wgmma_desc a = advance(a0, int(As_s - As)), b = advance(b0, int(Bs_s - Bs));
+        const wgmma_desc a = advance_wgmma_desc(a0, int(As_s - As));
+        const wgmma_desc b = advance_wgmma_desc(b0, int(Bs_s - Bs));
         pipe.fence();
 #pragma unroll
         for (int ks = 0; ks < T::BK; ks += 8)
-          pipe.mma<T::BN>(d, advance(a, T::a_index(ks, 0)), advance(b, T::b_index(ks, 0)), true);
+          pipe.mma<T::BN>(d, advance_wgmma_desc(a, T::a_index(ks, 0)),
+                          advance_wgmma_desc(b, T::b_index(ks, 0)), true);
         pipe.commit();
       },
       [&] { pipe.wait<0>(d); });

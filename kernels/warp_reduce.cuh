@@ -1,11 +1,13 @@
 // kernels/warp_reduce.cuh — warp- and block-wide sums/max for the reduction kernels outside the
 // conv/BN family (reduce.cu, softmax_xent.cu, kd_loss.cu, pram_loss.cu, global_avg_pool.cu,
-// mask_search.cu). (kernels/block_reduce.cuh is the BN family's float block sum.)
+// mask_search.cu), and the strided warp sum of the fused conv→BN epilogue (conv_bn_mrelu_fwd.cu).
+// (kernels/block_reduce.cuh is the BN family's float block sum.)
 // Rule: header-only, every function a __forceinline__ template (no non-inline __device__ code in a
 // header); helpers take lane / warp ids as arguments instead of reading threadIdx themselves.
 // The order of combination is fixed (butterfly over lanes, then warps 0..W-1 in order), so a
 // reduction is bitwise reproducible for a launch configuration, whatever the thread schedule.
 //   warp_sum(v), warp_max(v)                    every lane gets the result (all 32 lanes call)
+//   warp_sum_strided<S>(v)                      Σ over the lanes ≡ this one mod S (S a power of 2)
 //   block_sum(v, lane, warp, nwarps, scratch)   every thread gets Σ over the block;
 //       scratch: __shared__ T[32]; two __syncthreads (every thread of the block must call)
 #pragma once
@@ -15,11 +17,18 @@ namespace senet::kred {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 
+// Σ over the 32/S lanes that agree on lane mod S (S = 1: the whole warp): the butterfly over the
+// lane bits ≥ S; every lane gets its group's sum.
+template <int S, class T>
+__device__ __forceinline__ T warp_sum_strided(T v) {
+  static_assert(S >= 1 && S <= 16 && (S & (S - 1)) == 0, "a power of 2 below the warp size");
+#pragma unroll
+  for (int d = 16; d >= S; d /= 2) v += __shfl_xor_sync(kFullMask, v, d);
+  return v;
+}
 template <class T>
 __device__ __forceinline__ T warp_sum(T v) {
-#pragma unroll
-  for (int d = 16; d > 0; d /= 2) v += __shfl_xor_sync(kFullMask, v, d);
-  return v;
+  return warp_sum_strided<1>(v);
 }
 
 __device__ __forceinline__ float warp_max(float v) {

@@ -84,25 +84,31 @@ struct wgmma_desc {
 // The descriptor of the operand whose element (0, 0) is at `start` (shared memory, 16-byte aligned).
 __device__ __forceinline__ wgmma_desc make_wgmma_desc(const float* start, wgmma_kmajor l) {
 #if SENET_CUDA_EMULATION
+  if (reinterpret_cast<uintptr_t>(start) & 15u) __builtin_trap();  // the field counts 16 bytes
   return {wgmma_desc_bits(uint32_t(reinterpret_cast<uintptr_t>(start)), l), start};
 #else
   return {wgmma_desc_bits(uint32_t(__cvta_generic_to_shared(start)), l)};
 #endif
 }
 
-// The descriptor of the same layout `floats` further on (a multiple of 4: the address field counts
-// 16 bytes): a loop builds its descriptors once and advances them by a stage's and a k step's
-// offset — one 64-bit add where make_wgmma_desc converts, shifts, masks and merges. The result must
-// lie in shared memory (< 2¹⁸ bytes), so the field cannot carry into the bits above it. The
-// emulation advances its pointer too and keeps the field equal to that pointer's (mod 2¹⁸ bytes).
-__device__ __forceinline__ wgmma_desc advance(wgmma_desc d, int floats) {
+// The bits of a descriptor `floats` further on (a multiple of 4: the address field counts 16
+// bytes): the field plus floats / 4, added in the low 32 bits — the high word (SBO) stays the
+// layout's constant. A shared address is below 2¹⁸ bytes, so on a GPU the sum cannot carry out of
+// the field's 14 bits; a host address (the emulation) can, into bits 14–15, which carry nothing.
+constexpr SENET_HD uint64_t wgmma_desc_advance_bits(uint64_t bits, int floats) {
+  return (bits & ~uint64_t(0xffffffffu)) | uint32_t(uint32_t(bits) + uint32_t(floats >> 2));
+}
+
+// The descriptor `floats` further on: a loop builds its descriptors once and advances them by a
+// stage's and a k step's offset — one 32-bit add where make_wgmma_desc converts, shifts, masks and
+// merges. The emulation applies the same bit arithmetic (bits 14–15 cleared, see above) and moves
+// its pointer separately; wgmma_pipe::mma traps where the two disagree.
+__device__ __forceinline__ wgmma_desc advance_wgmma_desc(wgmma_desc d, int floats) {
 #if SENET_CUDA_EMULATION
-  const float* start = d.start + floats;
-  return {(d.bits & ~uint64_t(0x3fffu)) | ((uint64_t(reinterpret_cast<uintptr_t>(start)) >> 4) & 0x3fffu),
-          start};
+  if (floats & 3) __builtin_trap();  // not a whole 16-byte step
+  return {wgmma_desc_advance_bits(d.bits, floats) & ~uint64_t(0xc000u), d.start + floats};
 #else
-  // In 32 bits: the high word (SBO) stays the layout's constant, no carry to propagate.
-  return {(d.bits & ~uint64_t(0xffffffffu)) | uint32_t(uint32_t(d.bits) + uint32_t(floats >> 2))};
+  return {wgmma_desc_advance_bits(d.bits, floats)};
 #endif
 }
 
@@ -212,7 +218,7 @@ class wgmma_pipe {
   __device__ __forceinline__ void commit() {
 #if SENET_CUDA_EMULATION
     ++groups_;
-    emu::detail::count_wgmma_commit();
+    if (threadIdx.x % 128 == 0) emu::detail::count_wgmma_commit();  // one a warpgroup
 #else
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
@@ -256,7 +262,7 @@ class wgmma_pipe {
   int queued_ = 0, groups_ = 0;
 
   // The descriptor's address field is its pointer's (the hardware reads only the field; a
-  // descriptor advanced or built wrongly would show here).
+  // descriptor advanced wrongly — wgmma_desc_advance_bits — would show here).
   static __device__ bool field_matches(const wgmma_desc& d) {
     return ((d.bits ^ (uint64_t(reinterpret_cast<uintptr_t>(d.start)) >> 4)) & 0x3fffu) == 0;
   }

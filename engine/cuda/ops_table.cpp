@@ -249,7 +249,7 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
   fp.eps = p.eps;
   fp.momentum = p.momentum;
   fp.tf32 = cuda_allow_tf32();
-  fp.wgmma = cuda_tf32_wgmma();
+  fp.wgmma = fp.tf32 && cuda_tf32_wgmma();
   return fp;
 }
 

@@ -34,8 +34,8 @@ int64_t host_waits();
 int64_t launches();
 // cudaGraphLaunch calls so far (each replays a captured graph: its kernels count in launches()).
 int64_t graph_launches();
-// Warpgroup-MMA groups committed so far (kernels/wgmma_tf32.cuh, wgmma_pipe::commit; one a
-// thread, so a warpgroup's commit counts 128). Tests use it to see that a launcher or the engine
+// Warpgroup-MMA groups committed so far (kernels/wgmma_tf32.cuh, wgmma_pipe::commit; counted by
+// the warpgroup's first thread, threadIdx.x a multiple of 128: the conv tiles' 1-D blocks). Tests use it to see that a launcher or the engine
 // took the wgmma path, whose results equal the mma.sync path's.
 int64_t wgmma_commits();
 namespace detail {

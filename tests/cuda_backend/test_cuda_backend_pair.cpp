@@ -193,7 +193,13 @@ TEST_F(CudaBackend, ResNetTf32StepOnWgmmaEqualsMmaStep) {
     EXPECT_LE(worst, 2e-3f * scale + 1e-6f) << "tensor " << i;
   }
   set_cuda_fold_bn_backward(true);
+#if !SENET_CB_GPU
+  const int64_t before_fold = emu::wgmma_commits();
+#endif
   EXPECT_EQ(resnet_step(false), wgmma);
+#if !SENET_CB_GPU
+  EXPECT_GT(emu::wgmma_commits(), before_fold);
+#endif
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // tests/kernels/cuda_test.h — helpers shared by the kernel tests of tests/kernels/: device buffers with
-// guard zones, host↔device copies of engine Tensors, bitwise and tolerance comparisons.
+// guard zones, host↔device copies of engine Tensors, bitwise and tolerance comparisons, and which
+// tensor-core path a launcher took (expect_wgmma).
 // Rule: tests copy explicitly between host and device (never dereference a device pointer on the
 // host), so the same files run on a real GPU when built by nvcc (tests/kernels/gpu/).
 #pragma once
@@ -101,6 +102,22 @@ inline ::testing::AssertionResult close(const std::vector<float>& got,
          << bad << " of " << got.size() << " out of tolerance (max|ref| " << scale
          << ", worst |d|/max|ref| " << worst << "):\n"
          << os.str();
+}
+
+// Runs f and, under the emulation (which counts committed wgmma groups: emu::wgmma_commits),
+// expects it to have run the warpgroup-MMA path or not. The wgmma and mma.sync paths give the same
+// bits on the tests' small integers, so a launcher that fell back silently would pass a test of
+// its results; this sees it. On a GPU it only runs f.
+template <class F>
+void expect_wgmma([[maybe_unused]] bool want, const F& f) {
+#if SENET_CUDA_EMULATION
+  const int64_t before = emu::wgmma_commits();
+  f();
+  EXPECT_EQ(emu::wgmma_commits() > before, want)
+      << "the wgmma path " << (want ? "did not run" : "ran");
+#else
+  f();
+#endif
 }
 
 }  // namespace senet::cudatest

@@ -71,7 +71,9 @@ Inputs make_inputs(const ConvCase& c, const ActCase& ac, uint64_t seed) {
 
 // The conv's math: FP32, TF32 on mma.sync, or TF32 on wgmma (params.tf32, params.wgmma).
 enum class Math { fp32, tf32, wgmma };
-const char* name(Math m) { return m == Math::fp32 ? "fp32" : m == Math::tf32 ? "tf32" : "wgmma"; }
+const char* math_name(Math m) {
+  return m == Math::fp32 ? "fp32" : m == Math::tf32 ? "tf32" : "wgmma";
+}
 
 conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac,
                                       Math math = Math::fp32) {
@@ -84,19 +86,6 @@ conv_bn_mrelu_fwd_params fused_params(const ConvCase& c, const ActCase& ac,
   return fp;
 }
 
-// Runs f and, under the emulation (which counts wgmma groups), expects the wgmma path to have run
-// in it or not.
-template <class F>
-void expect_wgmma([[maybe_unused]] bool want, const F& f) {
-#if SENET_CUDA_EMULATION
-  const int64_t before = emu::wgmma_commits();
-  f();
-  EXPECT_EQ(emu::wgmma_commits() > before, want)
-      << "the wgmma path " << (want ? "did not run" : "ran");
-#else
-  f();
-#endif
-}
 bool runs_wgmma(Math math, const Conv2dGeom& p) {
   return math == Math::wgmma && conv2d_fprop_wgmma_runs(p);
 }
@@ -159,7 +148,7 @@ struct FusedGpu {
 // with_res: a = act(BN(conv) + r), the residual block's second conv; dr = dz checked too.
 void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, Math math = Math::fp32,
                     bool with_res = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " " + name(math) +
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " " + math_name(math) +
                (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
@@ -199,7 +188,7 @@ void check_training(const ConvCase& c, const ActCase& ac, uint64_t seed, Math ma
 
 void check_inference(const ConvCase& c, const ActCase& ac, uint64_t seed, Math math = Math::fp32,
                      bool with_res = false) {
-  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference " + name(math) +
+  SCOPED_TRACE(std::string(c.name) + " " + ac.name + " inference " + math_name(math) +
                (with_res ? " residual" : ""));
   const Conv2dGeom p = c.params();
   const Inputs in = make_inputs(c, ac, seed);
@@ -365,7 +354,7 @@ TEST(CudaConvBnMrelu, RaceFree) {
   for (const auto& [c, math] :
        {std::pair{cases[0], Math::fp32}, std::pair{cases[0], Math::tf32},
         std::pair{cases[1], Math::wgmma}, std::pair{cases[2], Math::wgmma}}) {
-    SCOPED_TRACE(std::string(c.name) + " " + name(math));
+    SCOPED_TRACE(std::string(c.name) + " " + math_name(math));
     const Conv2dGeom p = c.params();
     const Inputs in = make_inputs(c, kMasked, 950);
     FusedGpu d(p, in);

@@ -42,7 +42,7 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
   for_each_case([&]([[maybe_unused]] const Conv2dGeom& g, [[maybe_unused]] bool integers,
                     PrevLayer& prev) {
     for (int math = 0; math < 3; ++math) {  // FP32, TF32, TF32 on wgmma (where it runs)
-      const bool wgmma = math == 2;
+      const bool wgmma = math == 2;         // (expect_wgmma checks that only this one runs it)
       if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
       SCOPED_TRACE(math == 0 ? "fp32" : wgmma ? "wgmma" : "tf32");
       conv_bn_mrelu_fwd_params fp;
@@ -82,7 +82,7 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
       t.x_act = prev.act();
       t.a = nullptr, t.bits = nullptr;  // lazy: the layer after this one would apply them
       t.lazy = true;
-      ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaSuccess);
+      expect_wgmma(wgmma, [&] { ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaSuccess); });
       EXPECT_TRUE(bitwise_equal(fused.y.download(), ref.y.download()));
       EXPECT_TRUE(bitwise_equal(fused.mean.download(), ref.mean.download()));
       EXPECT_TRUE(bitwise_equal(fused.invstd.download(), ref.invstd.download()));
@@ -123,8 +123,10 @@ TEST(ConvPrologue, WgradReadingYEqualsReadingA) {
     if (conv2d_wgrad_wgmma_runs(g)) {
       CUDA_OK(
           conv2d_wgrad_v5_tf32_wgmma(g, prev.a.get(), dy.get(), dw_ref.get(), ws.get(), nullptr));
-      CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
-                                         prev.act()));
+      expect_wgmma(true, [&] {
+        CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(g, prev.y.get(), dy.get(), dw.get(), ws.get(), nullptr,
+                                           prev.act()));
+      });
       EXPECT_TRUE(bitwise_equal(dw.download(), dw_ref.download())) << "v5";
     }
     EXPECT_TRUE(dw.guard_intact());

@@ -8,7 +8,7 @@
 //   * small integers, bitwise (exact in fp32 in any order), for N = 8, 64, 128, K = 8 and 16, with
 //     and without C, on three layouts — k-blocks adjacent, 8-row groups adjacent, padded — so that
 //     LBO and SBO read the other way round, or a k8 step's start, move values (k step 0's descriptor
-//     built, the next ones advanced from it: detail::advance; the emulation traps where a
+//     built, the next ones advanced from it: detail::advance_wgmma_desc; the emulation traps where a
 //     descriptor's address field and its pointer disagree);
 //   * random TF32 values: |D − ref| ≤ K·2⁻²⁴·(Σ_k|a·b| + |c|);
 //   * races: the correct kernel is schedule-independent; one that overwrites A after the commit but
@@ -58,11 +58,12 @@ __global__ void wgmma_one_group_kernel(const float* __restrict__ A, const float*
   detail::wgmma_pipe pipe;
   pipe.fence();
   // k step 0 from a built descriptor, the others advanced from it (as the conv loops do).
-  const detail::wgmma_desc a0 = detail::make_wgmma_desc(As, la), b0 = detail::make_wgmma_desc(Bs, lb);
+  const detail::wgmma_desc a0 = detail::make_wgmma_desc(As, la),
+                           b0 = detail::make_wgmma_desc(Bs, lb);
 #pragma unroll
   for (int k0 = 0; k0 < K; k0 += 8)
-    pipe.mma<N>(d, detail::advance(a0, int(la.offset(0, k0))),
-                detail::advance(b0, int(lb.offset(0, k0))), with_c || k0 > 0);
+    pipe.mma<N>(d, detail::advance_wgmma_desc(a0, int(la.offset(0, k0))),
+                detail::advance_wgmma_desc(b0, int(lb.offset(0, k0))), with_c || k0 > 0);
   pipe.commit();
   if (clobber)
     for (int i = tid; i < 64 * K; i += 128) As[la.offset(i / K, i % K)] = 0.0f;
@@ -139,6 +140,14 @@ TEST(WgmmaTf32, DescriptorBits) {
   EXPECT_EQ(d >> 46, 0u);               // base offset 0, no swizzle
   EXPECT_EQ(detail::wgmma_desc_bits(0x40000u + 0x10u, wgmma_kmajor{16, 16}) & 0x3fffu, 1u)
       << "the address wraps at the 256 KB shared window (18 bits)";
+  // Advancing by f floats is building anew 4·f bytes further on (the loops' stage and k steps).
+  for (const wgmma_kmajor l : {wgmma_kmajor{128, 4096}, wgmma_kmajor{160, 5120}})
+    for (uint32_t addr : {0x0u, 0x1230u, 0x2ff00u})
+      for (int f : {0, 4, 64, 80, 2048, 2560}) {
+        SCOPED_TRACE(testing::Message() << "addr " << addr << " floats " << f);
+        EXPECT_EQ(detail::wgmma_desc_advance_bits(detail::wgmma_desc_bits(addr, l), f),
+                  detail::wgmma_desc_bits(addr + 4u * uint32_t(f), l));
+      }
   // The layout: 8 rows × 4 floats per core matrix, then SBO along rows, LBO along k.
   constexpr wgmma_kmajor l{256, 1024};
   EXPECT_EQ(l.offset(0, 0), 0u);

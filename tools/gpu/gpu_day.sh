@@ -16,7 +16,8 @@
 #     3a bench_tensor_roof: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s, % of peak → $OUT/roof.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
-#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 and FP32 with forward,
+#     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 (mma.sync, and on Hopper's
+#       wgmma: --tf32-wgmma) and FP32 with forward,
 #       backward and SGD replayed as a CUDA graph, PyTorch eager on the device's torch
 #       (channels_last, TF32 off and on); SENet's distillation step (stages 2-3: teacher forward,
 #       masked student, CE + KD + PRAM) eager and as a graph, and PyTorch's (the users' script)
