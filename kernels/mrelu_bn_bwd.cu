@@ -13,16 +13,26 @@
 // Launches:
 //   1 mrelu_bn_bwd_reduce_tile: block 256, grid (⌈M/1024⌉, K); a block sums dz and dz·x̂ over its
 //     1024 (n,p,q) of channel k (block_sum: warp shuffles, fixed order) → partial[t][k].
-//   2 mrelu_bn_bwd_merge: one thread per channel adds the partials in tile order (double) → dβ, dγ.
+//   2 mrelu_bn_bwd_merge (T = ⌈M/1024⌉ partials per channel: 128 for a batch of 128 at 32×32,
+//     often with only 64 channels), in double → dβ, dγ; by version (params.version):
+//     v1_tile_reduce_merge        one thread per channel adds t = 0, 1, …, T−1 in order; block
+//                                 128, grid ⌈K/128⌉: K dependent chains of T loads and adds.
+//     v2_tile_reduce_block_merge  block 512 per 32 channels: thread (g, l), g < 16, adds partials
+//                                 t ≡ g (mod 16) of channel 32·blockIdx + l in order (reads
+//                                 coalesced across l), then thread (0, l) adds the 16 sums in g
+//                                 order from shared memory; grid ⌈K/32⌉: chains of ⌈T/16⌉ + 15.
+//                                 For T ≤ 16 the same additions as v1, so the same bits.
 //   3 mrelu_bn_bwd_coefficients: one thread per channel → {scale, shift, c1, c2', c3', relu, 0, 0}.
 //   4 mrelu_bn_bwd_elementwise: block 256, grid-stride; reads da, bits, y; writes dy (and dr).
 //   Memory passes: read da+y twice, write dy (+dr): the minimum with whole-batch reductions.
 // conv_bn_mrelu_bwd: then dgrad(dy, w) and wgrad(x, dy) (kernels/conv2d_{dgrad,wgrad}.cu); or,
 // folded (no residual, bits recomputed from y, dy not wanted), launches 1–3 and dgrad and wgrad
 // computing dy from da and y as they load it: one pass (write dy, read it) fewer.
-// Versions: v1 only.
-// Numerics: fp32 per-tile sums, double merge: deterministic. dγ differs from the CPU backend's
-//   (8-lane fp32 per image, double per channel) in rounding only: tests allow 1e-5 relative.
+// Versions: v1, v2 differ in launch 2 only (above); v2 is the default.
+// Numerics: fp32 per-tile sums, double merge: deterministic (each version's order is fixed by T
+//   alone; v1's and v2's double sums differ in their last bits, so dβ, dγ by at most one fp32
+//   rounding). dγ differs from the CPU backend's (8-lane fp32 per image, double per channel) in
+//   rounding only: tests allow 1e-5 relative.
 #include "kernels/mrelu_bn_bwd.h"
 
 #include "kernels/block_reduce.cuh"
@@ -74,6 +84,7 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+// v1: thread k adds channel k's partials t = 0, 1, …, T−1.
 __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restrict__ part_dbeta,
                                           const float* __restrict__ part_dgamma,
                                           float* __restrict__ dbeta, float* __restrict__ dgamma) {
@@ -84,6 +95,32 @@ __global__ void mrelu_bn_bwd_merge_kernel(int K, int tiles, const float* __restr
     db += part_dbeta[int64_t(t) * K + k];
     dg += part_dgamma[int64_t(t) * K + k];
   }
+  dbeta[k] = float(db);
+  dgamma[k] = float(dg);
+}
+
+// v2: thread (g, l) adds partials t ≡ g (mod 16) of channel 32·blockIdx + l, then thread (0, l)
+// adds the 16 sums in g order.
+constexpr int kBwdMergeChannels = 32, kBwdMergeGroups = 16;  // block 512
+
+__global__ void __launch_bounds__(kBwdMergeChannels* kBwdMergeGroups)
+    mrelu_bn_bwd_block_merge_kernel(int K, int tiles, const float* __restrict__ part_dbeta,
+                                    const float* __restrict__ part_dgamma,
+                                    float* __restrict__ dbeta, float* __restrict__ dgamma) {
+  __shared__ double sdb[kBwdMergeGroups][kBwdMergeChannels],
+      sdg[kBwdMergeGroups][kBwdMergeChannels];
+  const int l = int(threadIdx.x) % kBwdMergeChannels, g = int(threadIdx.x) / kBwdMergeChannels;
+  const int k = int(blockIdx.x) * kBwdMergeChannels + l;
+  double db = 0, dg = 0;
+  if (k < K)
+    for (int t = g; t < tiles; t += kBwdMergeGroups) {
+      db += part_dbeta[int64_t(t) * K + k];
+      dg += part_dgamma[int64_t(t) * K + k];
+    }
+  sdb[g][l] = db, sdg[g][l] = dg;
+  __syncthreads();
+  if (g != 0 || k >= K) return;
+  for (int h = 1; h < kBwdMergeGroups; ++h) db += sdb[h][l], dg += sdg[h][l];
   dbeta[k] = float(db);
   dgamma[k] = float(dg);
 }
@@ -138,8 +175,10 @@ int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p) {
 
 cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                 cudaStream_t stream) {
+  const bool version_ok = p.version == mrelu_bn_bwd_version::v1_tile_reduce_merge ||
+                          p.version == mrelu_bn_bwd_version::v2_tile_reduce_block_merge;
   if (p.N < 1 || p.K < 1 || p.PQ < 1 || p.K > 65535 || !t.da || !t.y || !t.mean || !t.invstd ||
-      !t.gamma || !t.dgamma || !t.dbeta || !t.workspace || !t.y_act.valid())
+      !t.gamma || !t.dgamma || !t.dbeta || !t.workspace || !t.y_act.valid() || !version_ok)
     return cudaErrorInvalidValue;
   const int64_t tiles = mrelu_bn_bwd_num_partials(p);
   if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
@@ -149,8 +188,31 @@ cudaError_t mrelu_bn_bwd_reduce(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensor
       launch(mrelu_bn_bwd_reduce_tile_kernel, dim3(unsigned(tiles), unsigned(p.K)), dim3(256), 0,
              stream, p, t.da, t.bits, t.y_act, t.y, t.mean, t.invstd, part_db, part_dg);
   if (e != cudaSuccess) return e;
-  return launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((p.K + 127) / 128)), dim3(128), 0, stream,
-                p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma);
+  return mrelu_bn_bwd_merge(p.version, p.K, int(tiles), part_db, part_dg, t.dbeta, t.dgamma,
+                            stream);
+}
+
+cudaError_t mrelu_bn_bwd_merge(mrelu_bn_bwd_version v, int K, int tiles, const float* part_dbeta,
+                               const float* part_dgamma, float* dbeta, float* dgamma,
+                               cudaStream_t stream) {
+  if (K < 1 || tiles < 1 || !part_dbeta || !part_dgamma || !dbeta || !dgamma)
+    return cudaErrorInvalidValue;
+  if (v == mrelu_bn_bwd_version::v1_tile_reduce_merge)
+    return launch(mrelu_bn_bwd_merge_kernel, dim3(unsigned((K + 127) / 128)), dim3(128), 0, stream,
+                  K, tiles, part_dbeta, part_dgamma, dbeta, dgamma);
+  if (v != mrelu_bn_bwd_version::v2_tile_reduce_block_merge) return cudaErrorInvalidValue;
+  return launch(mrelu_bn_bwd_block_merge_kernel,
+                dim3(unsigned((K + kBwdMergeChannels - 1) / kBwdMergeChannels)),
+                dim3(kBwdMergeChannels * kBwdMergeGroups), 0, stream, K, tiles, part_dbeta,
+                part_dgamma, dbeta, dgamma);
+}
+
+const char* mrelu_bn_bwd_version_name(mrelu_bn_bwd_version v) {
+  switch (v) {
+    case mrelu_bn_bwd_version::v1_tile_reduce_merge: return "v1_tile_reduce_merge";
+    case mrelu_bn_bwd_version::v2_tile_reduce_block_merge: return "v2_tile_reduce_block_merge";
+  }
+  return "?";
 }
 
 cudaError_t mrelu_bn_bwd_coefficients(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,

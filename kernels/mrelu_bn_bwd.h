@@ -8,11 +8,23 @@
 
 namespace senet {
 
+// Versions of launch 2, the merge of the T tile partials of each channel into dβ, dγ (launch 1,
+// the tile reduction, is the same in both):
+enum class mrelu_bn_bwd_version {
+  v1_tile_reduce_merge,        // one thread per channel adds its T partials in order: a chain of T
+  v2_tile_reduce_block_merge,  // a block per 32 channels, 16 threads per channel each add every
+                               // 16th partial, then the 16 sums in order: chains of T/16 + 16
+};
+inline constexpr mrelu_bn_bwd_version kMreluBnBwdVersions[] = {
+    mrelu_bn_bwd_version::v1_tile_reduce_merge, mrelu_bn_bwd_version::v2_tile_reduce_block_merge};
+const char* mrelu_bn_bwd_version_name(mrelu_bn_bwd_version v);
+
 struct mrelu_bn_bwd_params {
   int N = 0, K = 0, PQ = 0;  // da, y, dy, dresidual: N×K×PQ;  M = N·PQ per channel
   bool training = true;      // false: μ, σ were the running stats (constants): dy = (γ/σ)·dz
   int64_t count = 0;         // the M that dy divides dβ, dγ by; 0: M() — the whole batch's
                              // count when the statistics span several ranks (data-parallel BN)
+  mrelu_bn_bwd_version version = mrelu_bn_bwd_version::v2_tile_reduce_block_merge;  // the merge
   SENET_HD int64_t M() const { return int64_t(N) * PQ; }
   SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
 };
@@ -40,8 +52,8 @@ int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p);
 // 2 · partials · K (rounded up to 4), then kBnBwdCoefFloats · K.
 int64_t mrelu_bn_bwd_workspace_floats(const mrelu_bn_bwd_params& p);
 
-// Four launches: partial (Σdz, Σdz·x̂) per tile, in-order merge → dβ, dγ, the per-channel
-// constants of dy, elementwise dy (and dr).
+// Four launches: partial (Σdz, Σdz·x̂) per tile, fixed-order merge (p.version) → dβ, dγ, the
+// per-channel constants of dy, elementwise dy (and dr).
 cudaError_t mrelu_bn_bwd(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t, cudaStream_t stream);
 // Its halves, for BN statistics that span several ranks, whose dy needs the sums of every
 // rank (the caller all-reduces dβ, dγ in between; t.dy is not touched by the first half):
@@ -59,6 +71,11 @@ cudaError_t mrelu_bn_bwd_apply(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors
 cudaError_t mrelu_bn_bwd_coefficients(mrelu_bn_bwd_params p, const mrelu_bn_bwd_tensors& t,
                                       const float* dbeta_all, const float* dgamma_all,
                                       cudaStream_t stream);
+// Launch 2 alone (the reduce's second launch): dbeta[k] = Σ_t part_dbeta[t·K + k] and dgamma[k] =
+// Σ_t part_dgamma[t·K + k] over t < tiles, summed in double in version v's fixed order, then fp32.
+cudaError_t mrelu_bn_bwd_merge(mrelu_bn_bwd_version v, int K, int tiles, const float* part_dbeta,
+                               const float* part_dgamma, float* dbeta, float* dgamma,
+                               cudaStream_t stream);
 // dy as dgrad's and wgrad's prologue (dy_bn): da, y, the constants in t.workspace, y_act's mask and
 // activation (none: dz = da). Only for t.bits and t.dresidual null: the gathers read no bits and
 // write no dz.

@@ -1,7 +1,8 @@
 // tests/kernels/test_kernels_bn.cu — BatchNorm kernels: bn_stats (per-tile two-pass partials),
 // bn_finalize (Chan merge, running stats), scale_shift_mrelu (forward + pass bits) and
 // mrelu_bn_bwd (fused backward), against the CPU op engine/ops/bn_act.h (values AND gradients
-// through the autograd tape) and a double-precision reference for the statistics.
+// through the autograd tape) and a double-precision reference for the statistics; mrelu_bn_bwd's
+// merge of the tile partials at every version against an in-order double sum.
 //
 // Tolerance (BN family): |gpu − cpu| ≤ tol·max|cpu| + tol·|cpu|. Both sides evaluate the same
 // formulas in fp32 but group the sums differently (GPU: 1024-value tiles, fp32 thread sums and a
@@ -16,6 +17,7 @@
 
 #include "engine/core/autograd.h"
 #include "engine/core/rng.h"
+#include "engine/cpu/batchnorm.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/bn_act.h"
@@ -27,6 +29,7 @@
 #include "tests/kernels/act_cases.h"
 #include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
@@ -309,6 +312,144 @@ TEST(CudaBn, RaceFreeEveryKernel) {
                    0.0);
 }
 
+// --- mrelu_bn_bwd's merge (launch 2): T tile partials per channel → dβ, dγ, at every version.
+namespace {
+
+// The reference: channel k's partials part[t·K + k] added for t = 0, 1, …, T−1 in double, then
+// rounded to fp32 (v1's order).
+std::vector<float> bwd_merge_in_order(const std::vector<float>& part, int tiles, int K) {
+  std::vector<float> out(static_cast<size_t>(K));
+  for (int k = 0; k < K; ++k) {
+    double s = 0;
+    for (int t = 0; t < tiles; ++t) s += part[size_t(t) * size_t(K) + size_t(k)];
+    out[size_t(k)] = float(s);
+  }
+  return out;
+}
+
+struct BwdMergeOut {
+  std::vector<float> dbeta, dgamma;
+};
+BwdMergeOut bwd_merge_gpu(mrelu_bn_bwd_version v, const std::vector<float>& part_db,
+                          const std::vector<float>& part_dg, int tiles, int K) {
+  DeviceBuffer<float> pdb(part_db), pdg(part_dg), db(static_cast<size_t>(K)),
+      dg(static_cast<size_t>(K));
+  EXPECT_CUDA_OK(
+      mrelu_bn_bwd_merge(v, K, tiles, pdb.get(), pdg.get(), db.get(), dg.get(), nullptr));
+  EXPECT_TRUE(db.guard_intact() && dg.guard_intact()) << "wrote past channel K−1";
+  return {db.download(), dg.download()};
+}
+
+// T values: one tile, two, 17 (v2's group 0 adds two tiles, the others one), 128 (a batch of 128
+// at 32×32, 8 per group); K = 45: the second block of 32 channels is ragged.
+constexpr int kBwdMergeTiles[] = {1, 2, 17, 128};
+constexpr int kBwdMergeK = 45;
+
+}  // namespace
+
+// Small-integer partials: every sum is exact in double and in fp32 whatever the order, so each
+// version equals the in-order reference bit for bit (a partial read twice, missed, or from the
+// wrong channel would show).
+TEST(CudaBnBwdMerge, SmallIntegerPartialsEqualTheInOrderSumBitwise) {
+  for (int T : kBwdMergeTiles) {
+    const size_t n = size_t(T) * kBwdMergeK;
+    const auto pdb = inputs::small_ints(n, 300 + uint64_t(T)),
+               pdg = inputs::small_ints(n, 400 + uint64_t(T), -64, 64);
+    const auto ref_db = bwd_merge_in_order(pdb, T, kBwdMergeK),
+               ref_dg = bwd_merge_in_order(pdg, T, kBwdMergeK);
+    std::vector<BwdMergeOut> outs;
+    for (mrelu_bn_bwd_version v : kMreluBnBwdVersions) {
+      SCOPED_TRACE(std::string(mrelu_bn_bwd_version_name(v)) + " T=" + std::to_string(T));
+      outs.push_back(bwd_merge_gpu(v, pdb, pdg, T, kBwdMergeK));
+      EXPECT_TRUE(bitwise_equal(outs.back().dbeta, ref_db)) << "dbeta";
+      EXPECT_TRUE(bitwise_equal(outs.back().dgamma, ref_dg)) << "dgamma";
+    }
+    EXPECT_TRUE(bitwise_equal(outs[1].dbeta, outs[0].dbeta)) << "v2 vs v1, T=" << T;
+    EXPECT_TRUE(bitwise_equal(outs[1].dgamma, outs[0].dgamma)) << "v2 vs v1, T=" << T;
+  }
+}
+
+// Random partials: v1 adds in the reference's order (same bits); v2 too while T ≤ 16 (one tile per
+// group). Past that v2's double sum is regrouped: the two double sums differ by at most
+// ~T·2⁻⁵³·Σ|p| (each ≤ (T−1)·2⁻⁵³·Σ|p| from the exact sum), then one fp32 rounding adds up to
+// 2⁻²⁴·|ref| either side: tolerance 2⁻²³·|ref| + T·2⁻⁵²·Σ|p|.
+TEST(CudaBnBwdMerge, RandomPartialsWithinRoundingOfTheInOrderSum) {
+  for (int T : kBwdMergeTiles) {
+    const size_t n = size_t(T) * kBwdMergeK;
+    const auto pdb = inputs::uniform(n, 500 + uint64_t(T), -3.f, 5.f),
+               pdg = inputs::uniform(n, 600 + uint64_t(T), -40.f, 40.f);
+    for (mrelu_bn_bwd_version v : kMreluBnBwdVersions) {
+      SCOPED_TRACE(std::string(mrelu_bn_bwd_version_name(v)) + " T=" + std::to_string(T));
+      const BwdMergeOut out = bwd_merge_gpu(v, pdb, pdg, T, kBwdMergeK);
+      const bool same_order = v == mrelu_bn_bwd_version::v1_tile_reduce_merge || T <= 16;
+      for (const auto& [got, part] : {std::pair{&out.dbeta, &pdb}, std::pair{&out.dgamma, &pdg}}) {
+        const auto ref = bwd_merge_in_order(*part, T, kBwdMergeK);
+        if (same_order) {
+          EXPECT_TRUE(bitwise_equal(*got, ref));
+          continue;
+        }
+        for (int k = 0; k < kBwdMergeK; ++k) {
+          double abs_sum = 0;
+          for (int t = 0; t < T; ++t)
+            abs_sum += std::fabs((*part)[size_t(t) * kBwdMergeK + size_t(k)]);
+          const double r = ref[size_t(k)];
+          EXPECT_NEAR((*got)[size_t(k)], r,
+                      std::ldexp(std::fabs(r), -23) + T * std::ldexp(abs_sum, -52))
+              << "k=" << k;
+        }
+      }
+    }
+  }
+}
+
+// The whole reduce (launches 1 and 2) at every version on small-integer da and y, μ an integer and
+// 1/σ = 0.5: every tile sum and merge is exact, so dβ, dγ equal the CPU backend's bit for bit.
+// PQ = 1000: the tiles of 1024 straddle images and the last one is ragged; T = 1, 2, 17.
+TEST(CudaBnBwdMerge, ReduceOfIntegerInputsEqualsTheCpuBitwise) {
+  const int K = 3, PQ = 1000;
+  for (int N : {1, 2, 17}) {
+    mrelu_bn_bwd_params p;
+    p.N = N, p.K = K, p.PQ = PQ;
+    ASSERT_EQ(mrelu_bn_bwd_num_partials(p), N);
+    const size_t n = size_t(p.size());
+    const auto da = inputs::small_ints(n, 700 + uint64_t(N)),
+               y = inputs::small_ints(n, 800 + uint64_t(N), -6, 10);
+    const std::vector<float> mean = {1.f, -2.f, 3.f}, invstd(size_t(K), 0.5f),
+                             gamma = {1.f, 2.f, -1.f}, beta(size_t(K), 0.f);
+    std::vector<float> ref_dg(static_cast<size_t>(K)), ref_db(static_cast<size_t>(K));
+    cpu::BnAct ba{N, K, PQ, mean.data(), invstd.data(), gamma.data(), beta.data()};
+    cpu::bn_act_grad_reduce(ba, da.data(), nullptr, y.data(), ref_dg.data(), ref_db.data());
+    DeviceBuffer<float> dda(da), dy_(y), dmean(mean), dis(invstd), dgam(gamma),
+        dg(static_cast<size_t>(K)), db(static_cast<size_t>(K)),
+        ws(static_cast<size_t>(mrelu_bn_bwd_workspace_floats(p)));
+    mrelu_bn_bwd_tensors t;
+    t.da = dda.get(), t.y = dy_.get(), t.mean = dmean.get(), t.invstd = dis.get();
+    t.gamma = dgam.get(), t.dgamma = dg.get(), t.dbeta = db.get(), t.workspace = ws.get();
+    for (mrelu_bn_bwd_version v : kMreluBnBwdVersions) {
+      SCOPED_TRACE(std::string(mrelu_bn_bwd_version_name(v)) + " N=" + std::to_string(N));
+      p.version = v;
+      dg.fill_pattern(), db.fill_pattern();
+      CUDA_OK(mrelu_bn_bwd_reduce(p, t, nullptr));
+      EXPECT_TRUE(bitwise_equal(db.download(), ref_db)) << "dbeta";
+      EXPECT_TRUE(bitwise_equal(dg.download(), ref_dg)) << "dgamma";
+    }
+  }
+}
+
+// v2's groups meet in shared memory after a barrier: the same bits under every thread schedule.
+TEST(CudaBnBwdMerge, BlockMergeRaceFree) {
+  const int T = 40, K = kBwdMergeK;  // 3 partials for groups 0–7, 2 for the rest; a ragged block
+  const auto pdb = inputs::uniform(size_t(T) * K, 900), pdg = inputs::uniform(size_t(T) * K, 901);
+  EXPECT_RACE_FREE(([&] {
+                     const BwdMergeOut out = bwd_merge_gpu(
+                         mrelu_bn_bwd_version::v2_tile_reduce_block_merge, pdb, pdg, T, K);
+                     std::vector<float> all = out.dbeta;
+                     all.insert(all.end(), out.dgamma.begin(), out.dgamma.end());
+                     return all;
+                   }),
+                   0.0);
+}
+
 TEST(CudaBn, LaunchersRejectBadParams) {
   DeviceBuffer<float> f(64);
   DeviceBuffer<uint8_t> m(64);
@@ -350,5 +491,12 @@ TEST(CudaBn, LaunchersRejectBadParams) {
   EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);  // no workspace
   bt.workspace = p, bp.K = 0;
   EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);
+  bp.K = 2, bp.version = static_cast<mrelu_bn_bwd_version>(7);
+  EXPECT_EQ(mrelu_bn_bwd(bp, bt, nullptr), cudaErrorInvalidValue);
+  for (mrelu_bn_bwd_version v : kMreluBnBwdVersions) {
+    EXPECT_EQ(mrelu_bn_bwd_merge(v, 0, 1, p, p, p, p, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(mrelu_bn_bwd_merge(v, 2, 0, p, p, p, p, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(mrelu_bn_bwd_merge(v, 2, 1, nullptr, p, p, p, nullptr), cudaErrorInvalidValue);
+  }
   EXPECT_TRUE(f.guard_intact());
 }

@@ -392,31 +392,32 @@ void add_conv_cases(HookMap& h) {
     cpu::bn_act_backward(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data(),
                          true, dy->data(), dz ? dz->data() : nullptr);
   };
-  h["mrelu_bn_bwd/v1_tile_reduce_merge"] = [=](P p, Arena& arena) {
-    const mrelu_bn_bwd_params bp{p.N, p.K, p.P * p.Q, true};
-    auto in = bwd_inputs(p, uniform(p.y_size(), 30, -3.f, 5.f));
-    auto dda = arena.dev(in->da), dyv = arena.dev(in->y), dmean = arena.dev(in->r.mean),
-         dis = arena.dev(in->r.invstd), dg = arena.dev(in->g);
-    auto dbits = arena.dev(bits32(in->bits, p.y_size()));
-    auto ddy = arena.dev<float>(p.y_size()), ddr = arena.dev<float>(p.y_size()),
-         ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
-    auto ws = arena.dev<float>(mrelu_bn_bwd_workspace_floats(bp));
-    mrelu_bn_bwd_tensors t;
-    t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get(), t.mean = dmean->get(),
-    t.invstd = dis->get();
-    t.gamma = dg->get(), t.dy = ddy->get(), t.dresidual = ddr->get(), t.dgamma = ddg->get(),
-    t.dbeta = ddb->get();
-    t.workspace = ws->get();
-    return Case{[=] { return mrelu_bn_bwd(bp, t, nullptr); },
-                [=](Check& c) {
-                  Vec g, b, dy, dz;
-                  cpu_bn_bwd(p, *in, &g, &b, &dy, &dz);
-                  c.close("dy", ddy->download(), dy, kTol);
-                  c.close("dresidual", ddr->download(), dz, 0);
-                  c.close("dgamma", ddg->download(), g, kTolReduce);
-                  c.close("dbeta", ddb->download(), b, kTolReduce);
-                }};
-  };
+  for (mrelu_bn_bwd_version v : kMreluBnBwdVersions)
+    h[std::string("mrelu_bn_bwd/") + mrelu_bn_bwd_version_name(v)] = [=](P p, Arena& arena) {
+      const mrelu_bn_bwd_params bp{p.N, p.K, p.P * p.Q, true, 0, v};
+      auto in = bwd_inputs(p, uniform(p.y_size(), 30, -3.f, 5.f));
+      auto dda = arena.dev(in->da), dyv = arena.dev(in->y), dmean = arena.dev(in->r.mean),
+           dis = arena.dev(in->r.invstd), dg = arena.dev(in->g);
+      auto dbits = arena.dev(bits32(in->bits, p.y_size()));
+      auto ddy = arena.dev<float>(p.y_size()), ddr = arena.dev<float>(p.y_size()),
+           ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
+      auto ws = arena.dev<float>(mrelu_bn_bwd_workspace_floats(bp));
+      mrelu_bn_bwd_tensors t;
+      t.da = dda->get(), t.bits = dbits->get(), t.y = dyv->get(), t.mean = dmean->get(),
+      t.invstd = dis->get();
+      t.gamma = dg->get(), t.dy = ddy->get(), t.dresidual = ddr->get(), t.dgamma = ddg->get(),
+      t.dbeta = ddb->get();
+      t.workspace = ws->get();
+      return Case{[=] { return mrelu_bn_bwd(bp, t, nullptr); },
+                  [=](Check& c) {
+                    Vec g, b, dy, dz;
+                    cpu_bn_bwd(p, *in, &g, &b, &dy, &dz);
+                    c.close("dy", ddy->download(), dy, kTol);
+                    c.close("dresidual", ddr->download(), dz, 0);
+                    c.close("dgamma", ddg->download(), g, kTolReduce);
+                    c.close("dbeta", ddb->download(), b, kTolReduce);
+                  }};
+    };
   // A whole layer's backward checked: dx, dw against the CPU's conv backward of the CPU's dy,
   // dγ, dβ against its BN → masked-ReLU backward.
   auto layer_bwd_check = [=](P p, std::shared_ptr<BwdIn> in, Vec x, Vec w, auto ddx, auto ddw,
