@@ -160,3 +160,14 @@ def test_cover_check_wants_most_of_the_math() -> None:
     assert stall is not None and "ldg cover 0" in stall
     assert "no global load" in (sr.cover_problem("k", mix(None), 0.5) or "")
     assert "no main loop" in (sr.cover_problem("k", None, 0.5) or "")
+
+
+def test_ffma_check_wants_the_simt_target_and_no_spills() -> None:
+    def mix(ffma: int, length: int = 800) -> sr.LoopMix:
+        return sr.LoopMix(length=length, ffma=ffma, hmma=0, lds=32, lds128=32, ldg_cover=512)
+    assert sr.ffma_problem("k", mix(512), 0, 60) is None  # 64 %
+    low = sr.ffma_problem("k", mix(400), 0, 60)  # 50 %
+    assert low is not None and "50.0 %" in low and "under 60 %" in low
+    spills = sr.ffma_problem("k", mix(512), 16, 60)
+    assert spills is not None and "16 bytes of local memory" in spills
+    assert "no main loop" in (sr.ffma_problem("k", None, 0, 60) or "")

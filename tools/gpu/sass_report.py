@@ -290,6 +290,18 @@ def cover_problem(name: str, m: LoopMix | None, min_share: float) -> str | None:
     return None
 
 
+def ffma_problem(name: str, m: LoopMix | None, local: int, min_percent: float) -> str | None:
+    """--expect-ffma's check of one SIMT kernel: None when its main loop issues at least
+    min_percent % FFMA and it spills nothing, else what is wrong."""
+    if m is None:
+        return f"{name}: no main loop found"
+    if 100 * m.ffma_share < min_percent:
+        return f"{name}: main-loop FFMA {100 * m.ffma_share:.1f} %, under {min_percent:g} %"
+    if local > 0:
+        return f"{name}: {local} bytes of local memory (spills)"
+    return None
+
+
 def short(name: str) -> str:
     """senet::conv2d_fprop_implicit_gemm_kernel<senet::detail::gemm_tile<64, 64, 8, 4, 4> >(...)
     -> conv2d_fprop_implicit_gemm_kernel<64,64,8,4,4>"""
@@ -315,6 +327,12 @@ def main() -> int:
     ap.add_argument("--expect-hmma", action="append", default=[], metavar="NAME",
                     help="fail unless some kernel's name contains NAME and every such kernel has "
                          "tensor-core MMAs in its main loop and no spills (repeatable)")
+    ap.add_argument("--expect-ffma", action="append", default=[], metavar="NAME",
+                    help="fail unless some kernel's name contains NAME and every such kernel's "
+                         "main loop is at least --min-ffma %% FFMA and it has no spills (the "
+                         "SIMT kernels' target, issue 16 item 5; repeatable)")
+    ap.add_argument("--min-ffma", type=float, default=60, metavar="PERCENT",
+                    help="the FFMA share of the main loop that --expect-ffma requires (default 60)")
     ap.add_argument("--expect-cover", action="append", default=[], metavar="REGEX",
                     help="fail unless some kernel's short name matches REGEX (re.search) and every "
                          "such kernel's main loop issues at least --min-cover of its math between "
@@ -359,6 +377,12 @@ def main() -> int:
                 problems.append(f"{short(k.name)}: no HMMA in its main loop")
             if k.local > 0:
                 problems.append(f"{short(k.name)}: {k.local} bytes of local memory (spills)")
+    for want in a.expect_ffma:
+        found = [k for k in kernels.values() if want in k.name and k.insns]
+        if not found:
+            problems.append(f"no kernel named like '{want}' in the SASS")
+        problems += [p for k in found
+                     if (p := ffma_problem(short(k.name), main_loop(k), k.local, a.min_ffma))]
     for want in a.expect_cover:
         found = [k for k in kernels.values() if k.insns and re.search(want, short(k.name))]
         if not found:
