@@ -18,6 +18,7 @@ StepMetrics::StepMetrics(models::Model& model, Device device, int every)
   probe_ = Tensor::zeros({int64_t(every_), row}, DType::F32, device_);
   staging_ = Tensor::zeros({row}, DType::F32, device_);
   correct_ = Tensor::zeros({1}, DType::I32, device_);
+  if (device_ == Device::CUDA) readback_ = std::make_unique<AsyncReadback>(probe_.numel());
 }
 
 bool StepMetrics::accepts(const StepOut& out) const {
@@ -67,6 +68,35 @@ void StepMetrics::commit(const std::string& where) {
   probe_.slice(pending_, pending_ + 1).copy_(staging_.reshape({1, staging_.numel()}));
   where_.push_back(where);
   ++pending_;
+  poll_readback();
+}
+
+void StepMetrics::poll_readback() {
+  if (!readback_) return;
+  if (const float* rows = readback_->poll()) {
+    if (readback_window_ == window_) {
+      check_rows(rows, checked_, readback_rows_);
+      checked_ = readback_rows_;
+    }
+  }
+  if (!readback_->pending() && checked_ < pending_) {
+    readback_->enqueue(probe_.slice(0, pending_));
+    readback_rows_ = pending_;
+    readback_window_ = window_;
+  }
+}
+
+void StepMetrics::check_rows(const float* rows, int from, int to) const {
+  const size_t row = 1 + params_.size();
+  for (int s = from; s < to; ++s) {
+    const float* r = rows + size_t(s) * row;
+    if (!std::isfinite(r[0]))
+      fail(where_[size_t(s)], ": the loss is ", r[0], "; stopping (the last checkpoint is kept)");
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (!std::isfinite(r[1 + i]))
+        fail(where_[size_t(s)], ": gradient of '", param_names_[i], "' is not finite (its sum is ",
+             r[1 + i], "); stopping (the last checkpoint is kept)");
+  }
 }
 
 void StepMetrics::add(const StepOut& out, int64_t n, const std::string& where) {
@@ -78,16 +108,7 @@ void StepMetrics::add(const StepOut& out, int64_t n, const std::string& where) {
 void StepMetrics::flush(EpochStats& st) {
   if (pending_ == 0) return;
   const std::vector<float> probe = probe_.to_vector();
-  const size_t row = 1 + params_.size();
-  for (int s = 0; s < pending_; ++s) {
-    const float* r = probe.data() + size_t(s) * row;
-    if (!std::isfinite(r[0]))
-      fail(where_[size_t(s)], ": the loss is ", r[0], "; stopping (the last checkpoint is kept)");
-    for (size_t i = 0; i < params_.size(); ++i)
-      if (!std::isfinite(r[1 + i]))
-        fail(where_[size_t(s)], ": gradient of '", param_names_[i], "' is not finite (its sum is ",
-             r[1 + i], "); stopping (the last checkpoint is kept)");
-  }
+  check_rows(probe.data(), checked_, pending_);
   const std::vector<float> sums = sums_.to_vector();
   st.loss_sum += double(sums[0]);
   for (size_t i = 0; i < term_names_.size(); ++i)
@@ -97,6 +118,8 @@ void StepMetrics::flush(EpochStats& st) {
   correct_.zero_();
   where_.clear();
   pending_ = 0;
+  checked_ = 0;
+  ++window_;  // a copy still in flight holds this window's rows: poll drops it
 }
 
 }  // namespace senet

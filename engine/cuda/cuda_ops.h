@@ -15,6 +15,7 @@
 // kernels' own types (kernels/conv2d_geom.h, kernels/act.h), and so are the fused layer's tensor
 // structs (kernels/conv_bn_mrelu_tensors.h), handed to the launchers unchanged.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -171,6 +172,16 @@ struct CudaOps {
   void* (*graph_record)(const char* name, const std::function<void()>& record);
   void (*graph_replay)(void* graph);
   void (*graph_destroy)(void* graph);
+
+  // --- device → host reads without a host wait (engine/cuda/readback.cpp; wrapped by
+  // engine/ops/async_readback.h): a page-locked mirror of up to `bytes`; enqueue copies src into it
+  // after everything enqueued so far (never inside a graph recording); poll returns the mirror
+  // once that copy has landed (once per copy), else null — it never waits. Enqueue only after a
+  // poll saw the previous copy land or before any: the mirror is then never read while written.
+  void* (*readback_create)(size_t bytes);
+  void (*readback_enqueue)(void* readback, const void* src, size_t bytes);
+  const void* (*readback_poll)(void* readback);
+  void (*readback_destroy)(void* readback);
 };
 
 // The registered table, or null when no CUDA backend is registered in this process.

@@ -39,6 +39,13 @@ void init_upload();
 void upload(void* dst, const void* src, size_t bytes, bool dst_is_new);
 cudaStream_t copy_stream();
 
+// Device → host copies into a page-locked mirror, polled without a wait (engine/cuda/readback.cpp;
+// the CudaOps::readback_* entries).
+void* readback_create(size_t bytes);
+void readback_enqueue(void* readback, const void* src, size_t bytes);
+const void* readback_poll(void* readback);
+void readback_destroy(void* readback);
+
 // Temporary device memory (workspaces) of n elements (at least one), from the caching allocator.
 template <class T>
 class Scratch {

@@ -513,6 +513,10 @@ CudaOps make_ops_table() {
   o.graph_record = graph_record;
   o.graph_replay = graph_replay;
   o.graph_destroy = graph_destroy;
+  o.readback_create = readback_create;
+  o.readback_enqueue = readback_enqueue;
+  o.readback_poll = readback_poll;
+  o.readback_destroy = readback_destroy;
   return o;
 }
 

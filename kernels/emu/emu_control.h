@@ -23,12 +23,17 @@ std::string to_string(ScheduleSpec s);
 void set_threads(int n);  // worker OS threads; <= 0 means all cores
 int threads();
 
-// Calls so far that make the host wait for the device: copies into host memory (cudaMemcpy and
-// cudaMemcpyAsync, device → host), cudaMemcpyAsync uploads from pageable memory (not from
-// cudaMallocHost: the driver may synchronise first), and cudaStreamSynchronize /
-// cudaEventSynchronize / cudaDeviceSynchronize. On a GPU each is a round trip that idles the device; tests count them
-// (a steady-state training step should make none).
+// Calls so far that make (or may make) the host wait for the device: copies into pageable host
+// memory (cudaMemcpy, and cudaMemcpyAsync device → host unless into cudaMallocHost memory, which
+// returns at once), synchronous cudaMemcpy uploads, cudaMemcpyAsync uploads from pageable memory
+// (the driver may synchronise first), cudaStreamSynchronize / cudaEventSynchronize /
+// cudaDeviceSynchronize. On a GPU each is a round trip that idles the device; tests count them (a
+// steady-state training step should make none).
 int64_t host_waits();
+// cudaMalloc / cudaMallocManaged / cudaMallocHost / cudaFree / cudaFreeHost calls so far (non-null
+// frees): each may synchronise the device, which is why the engine caches its blocks; a
+// steady-state training step should make none either.
+int64_t allocator_calls();
 // Kernels launched so far (valid launches; an empty grid is rejected, not counted). Tests use it to
 // count the launches of a step (e.g. one multi-tensor optimizer launch instead of one per tensor).
 int64_t launches();

@@ -170,34 +170,47 @@ const char* cudaGetErrorString(cudaError_t e) {
   }
 }
 
-// Allocation may synchronise the device: refused during a Global/ThreadLocal capture.
+namespace emu {
+namespace {
+std::atomic<int64_t> g_host_waits{0};
+std::atomic<int64_t> g_allocator_calls{0};
+}  // namespace
+int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
+int64_t allocator_calls() { return g_allocator_calls.load(std::memory_order_relaxed); }
+}  // namespace emu
+
+namespace {
+void count_host_wait() { emu::g_host_waits.fetch_add(1, std::memory_order_relaxed); }
+void count_allocator_call() { emu::g_allocator_calls.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+// Allocation may synchronise the device (freeing does, on the GPU: that is why the engine caches
+// its blocks): refused during a Global/ThreadLocal capture, and counted (emu::allocator_calls).
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  count_allocator_call();
   return emu::detail::allocate(p, bytes, true);
 }
 cudaError_t cudaMallocManaged(void** p, size_t bytes, unsigned) {
   if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  count_allocator_call();
   return emu::detail::allocate(p, bytes, true);
 }
 cudaError_t cudaMallocHost(void** p, size_t bytes) {
   if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  count_allocator_call();
   return emu::detail::allocate(p, bytes, false);
 }
 cudaError_t cudaFree(void* p) {
   if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  if (p) count_allocator_call();
   return emu::detail::release(p, true);
 }
 cudaError_t cudaFreeHost(void* p) {
   if (cudaError_t e = capture_allows(HostCall::Allocate); e != cudaSuccess) return fail(e);
+  if (p) count_allocator_call();
   return emu::detail::release(p, false);
 }
-
-namespace emu {
-namespace {
-std::atomic<int64_t> g_host_waits{0};
-}  // namespace
-int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
-}  // namespace emu
 
 namespace {
 // The pointer checks of a copy or a set: its device side must lie in a cudaMalloc'd block.
@@ -221,17 +234,21 @@ cudaError_t set_checked(void* p, int value, size_t bytes) {
   return cudaSuccess;
 }
 // A copy into host memory makes the host wait for the device (not counted at a graph replay:
-// the host does not wait for a graph launch).
-void count_download_wait(void* dst, size_t bytes, cudaMemcpyKind kind) {
+// the host does not wait for a graph launch) — unless it is an asynchronous copy into page-locked
+// memory (cudaMallocHost), which returns at once (engine/cuda/readback.cpp polls an event).
+void count_download_wait(void* dst, size_t bytes, cudaMemcpyKind kind, bool async) {
+  if (async && bytes && in_pinned_range(dst, bytes)) return;
   if (kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !in_device_range(dst, bytes)))
-    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+    count_host_wait();
 }
 }  // namespace
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (unsigned(kind) > cudaMemcpyDefault) return fail(cudaErrorInvalidMemcpyDirection);
   if (cudaError_t e = capture_allows(HostCall::SyncCopy); e != cudaSuccess) return fail(e);
-  count_download_wait(dst, bytes, kind);
+  count_download_wait(dst, bytes, kind, false);
+  // A synchronous upload returns once the device has the data: the host waits for it too.
+  if (kind == cudaMemcpyHostToDevice && bytes) count_host_wait();
   return copy_checked(dst, src, bytes, kind);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
@@ -257,9 +274,9 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   // own pinned buffer and, per the CUDA documentation, may synchronise with the host first. Only
   // a source in cudaMallocHost memory makes a truly asynchronous upload.
   if (kind == cudaMemcpyHostToDevice && bytes && src && !in_pinned_range(src, bytes))
-    emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+    count_host_wait();
   // Not through cudaMemcpy: that one runs on the legacy stream, which a capture elsewhere refuses.
-  count_download_wait(dst, bytes, kind);
+  count_download_wait(dst, bytes, kind, true);
   return copy_checked(dst, src, bytes, kind);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
@@ -296,7 +313,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (cudaError_t e = capture_allows(HostCall::StreamSync, s); e != cudaSuccess) return fail(e);
-  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  count_host_wait();
   return cudaSuccess;
 }
 cudaError_t cudaStreamQuery(cudaStream_t s) {
@@ -333,7 +350,7 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   if (!e) return fail(cudaErrorInvalidResourceHandle);
   if (cudaError_t err = emu::detail::capture_event_wait(e); err != cudaSuccess) return fail(err);
-  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  count_host_wait();
   return cudaSuccess;
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
@@ -385,7 +402,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
 }
 cudaError_t cudaDeviceSynchronize() {
   if (cudaError_t e = capture_allows(HostCall::DeviceSync); e != cudaSuccess) return fail(e);
-  emu::g_host_waits.fetch_add(1, std::memory_order_relaxed);
+  count_host_wait();
   return cudaSuccess;
 }
 cudaError_t cudaDeviceReset() { return cudaSuccess; }

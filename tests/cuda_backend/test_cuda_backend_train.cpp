@@ -374,12 +374,13 @@ TEST_F(CudaBackend, SteadyStateTrainingStepMakesNoHostRoundTrip) {
   SGD opt(params, 0.01f, 0.9f, 5e-4f, /*nesterov=*/true);
   data::Loader loader(data.train, 8, true, true, data.aug, data.norm, 1);
   EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false, /*probe_gradients=*/false};
-  std::vector<int64_t> waits;  // host waits counted at the end of each step
+  std::vector<int64_t> waits, allocs;  // host waits and allocator calls at the end of each step
   const EpochStats st = loop.run(
       loader, 0,
       [&](const data::Batch& b, int64_t) { return cross_entropy_step(*model, b, Device::CUDA); },
       [&](const StepOut&, int64_t) {
         waits.push_back(emu::host_waits());
+        allocs.push_back(emu::allocator_calls());
         return false;
       });
   ASSERT_EQ(st.steps, 17);
@@ -391,6 +392,7 @@ TEST_F(CudaBackend, SteadyStateTrainingStepMakesNoHostRoundTrip) {
       EXPECT_EQ(d, 6) << "step " << s + 1 << " flushes: three reads";
     else
       EXPECT_EQ(d, 0) << "step " << s + 1 << " waited for the device " << d << " times";
+    EXPECT_EQ(allocs[s], allocs[s - 1]) << "step " << s + 1 << " called cudaMalloc/cudaFree";
   }
   EXPECT_EQ(st.images, 136);
   EXPECT_TRUE(std::isfinite(st.loss()) && st.loss() > 0) << st.loss();
@@ -400,9 +402,16 @@ TEST_F(CudaBackend, SteadyStateTrainingStepMakesNoHostRoundTrip) {
   EXPECT_NEAR(st.term_sums.at("ce"), st.loss_sum, 1e-4 * st.loss_sum);
 }
 
-// The deferred check still stops at the first non-finite step and names it and the tensor.
-TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStep) {
+// The deferred check still stops at the first non-finite step and names it and the tensor — one
+// step later (the row goes to pinned host memory behind the step; the next step looks at it once
+// it has landed, which under the emulation is always), not at the flush 16 steps on.
+struct PoisonedRun {
+  std::string error;
+  int64_t steps_seen = 0;  // steps that completed on the host (after_step calls)
+};
+PoisonedRun run_poisoned(bool poison_gradient) {
   RunConfig c = senet::test::tiny_run_config("", 8 * 5 + 32);
+  c.model.image_size = 8;  // 8×8: less emulated work
   DataBundle data = load_data(c);
   auto model = models::make_model(c.model);
   model->to(Device::CUDA);
@@ -411,21 +420,47 @@ TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStep) {
   SGD opt(params, 0.01f, 0.9f, 0.f, false);
   data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
   EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false, /*probe_gradients=*/false};
-  std::string err;
+  PoisonedRun r;
   try {
-    loop.run(loader, 0, [&](const data::Batch& b, int64_t step) {
-      StepOut out = cross_entropy_step(*model, b, Device::CUDA);
-      if (step == 2) {  // poison step 3's loss (a detached NaN term: the gradients stay finite)
-        Tensor nan = Tensor::full({}, NAN, Device::CUDA);
-        out.loss = add(out.loss, mul(out.loss.detach(), nan));
-      }
-      return out;
-    });
+    loop.run(
+        loader, 0,
+        [&](const data::Batch& b, int64_t step) {
+          StepOut out = cross_entropy_step(*model, b, Device::CUDA);
+          if (step == 2) {
+            Tensor nan = Tensor::full({}, NAN, Device::CUDA);
+            if (poison_gradient) {  // the backward runs here: make the last gradient NaN
+              out.loss.backward();
+              out.backward_done = true;
+              Tensor g = model->named_parameters().back().second.grad();
+              g.copy_(Tensor::full(g.shape(), NAN, Device::CUDA));
+            } else {  // a detached NaN term: the gradients stay finite
+              out.loss = add(out.loss, mul(out.loss.detach(), nan));
+            }
+          }
+          return out;
+        },
+        [&](const StepOut&, int64_t) {
+          ++r.steps_seen;
+          return false;
+        });
   } catch (const Error& e) {
-    err = e.what();
+    r.error = e.what();
   }
-  EXPECT_NE(err.find("epoch 1 step 3"), std::string::npos) << err;
-  EXPECT_NE(err.find("the loss is nan"), std::string::npos) << err;
+  return r;
+}
+
+TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStepOneStepLater) {
+  const PoisonedRun loss = run_poisoned(false);
+  EXPECT_NE(loss.error.find("epoch 1 step 3"), std::string::npos) << loss.error;
+  EXPECT_NE(loss.error.find("the loss is nan"), std::string::npos) << loss.error;
+  EXPECT_EQ(loss.steps_seen, 3) << "caught in step 4, not at the flush";
+  const PoisonedRun grad = run_poisoned(true);
+  RunConfig c = senet::test::tiny_run_config("", 8);
+  const std::string last = models::make_model(c.model)->named_parameters().back().first;
+  EXPECT_NE(grad.error.find("epoch 1 step 3"), std::string::npos) << grad.error;
+  EXPECT_NE(grad.error.find("gradient of '" + last + "' is not finite"), std::string::npos)
+      << grad.error;
+  EXPECT_EQ(grad.steps_seen, 3);
 }
 
 #endif
