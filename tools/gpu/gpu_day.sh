@@ -12,7 +12,8 @@
 #                                   Each step time-boxed (≈ 7 minutes in all), results under $OUT:
 #     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
 #     2 the GPU test suites (test_emu_gpu: the emulator's CUDA semantics, stream capture included,
-#       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu)  → $OUT/tests.log
+#       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu; passed / skipped /
+#       failed per binary, "ALL SKIPPED" when none reached the GPU)      → $OUT/tests_*.log
 #     3a bench_tensor_roof: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s, % of peak → $OUT/roof.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
 #       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
@@ -24,8 +25,10 @@
 #                                                                                  → $OUT/step.log
 #     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
 #       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
-#     6 the table: tests passed, each conv kernel's median and ratio to cuDNN, the step in img/s
-#       and its ratio to PyTorch                                  → printed last, and summary.txt
+#     6 the table (tools/gpu/gpu_figures.py): each conv kernel's geomean ratio to cuDNN (same pass,
+#       same math), the step in img/s and its ratio to PyTorch    → printed last, and summary.txt;
+#       the markdown for kernels/README.md's "Measured GPU figures" → $OUT/figures.md
+#     Each step leaves the later ones their minimum, so a slow step cannot squeeze out the rest.
 # Rehearse here: `tools/gpu/gpu_day.sh build && OUT=/tmp/gpu_out tools/gpu/gpu_day.sh run` (every
 # GPU step then reports "no device" and the script still ends with its table).
 set -uo pipefail
@@ -59,7 +62,7 @@ build() {
       *) cp -L "$lib" "$stage/lib/" ;;
     esac
   done
-  cp "$here/tools/bench/torch_step.py" "$stage/"
+  cp "$here/tools/bench/torch_step.py" "$here/tools/gpu/gpu_figures.py" "$stage/"
   git -C "$here" describe --always --dirty >"$pkg/commit" 2>/dev/null
   cp "$pkg/commit" "$stage/commit" 2>/dev/null
   tar -C "$stage" -cJf "$pkg/payload.tar.xz" . || return 1
@@ -76,10 +79,12 @@ run() {
   : >"$log"
   say() { echo "$*" | tee -a "$log"; }
   # Every step is time-boxed, and all of them end by GPU_DAY_SECONDS (default 480) after the start,
-  # leaving the rest of a 540 s call for the table and the copy back.
-  local deadline=$((SECONDS + ${GPU_DAY_SECONDS:-480}))
-  box() {  # box CAP cmd...: run cmd for at most min(CAP, time left) seconds
-    local cap=$1 left=$((deadline - SECONDS))
+  # leaving the rest of a 540 s call for the table and the copy back. Each step also leaves the
+  # later steps their minimum (`reserve`, seconds): a slow early step cannot squeeze out the
+  # training step or the sanitizer — the steps' caps add up to more than the deadline.
+  local deadline=$((SECONDS + ${GPU_DAY_SECONDS:-480})) reserve=0
+  box() {  # box CAP cmd...: run cmd for at most min(CAP, time left − reserve) seconds
+    local cap=$1 left=$((deadline - reserve - SECONDS))
     shift
     [ "$left" -lt "$cap" ] && cap=$left
     [ "$cap" -ge 5 ] || { echo "(skipped: out of time) $*"; return 124; }
@@ -97,8 +102,8 @@ run() {
   for d in "$nv"/*/lib; do [ -d "$d" ] && libs="$libs:$d"; done
   export LD_LIBRARY_PATH="$libs:${LD_LIBRARY_PATH:-}"
   say "== gpu_day at $(cat "$pkg/commit" 2>/dev/null) on $(hostname), $(date -u +%FT%TZ)"
-  (nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader ||
-    echo "nvidia-smi failed") 2>&1 | sed 's/^/gpu: /' | tee -a "$log"
+  (box 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
+    --format=csv,noheader || echo "nvidia-smi failed") 2>&1 | sed 's/^/gpu: /' | tee -a "$log"
   for l in libcudnn.so.9 libcublas.so.13 libnccl.so.2 libopenblas.so.0; do
     local found
     found=$(for d in ${libs//:/ }; do [ -e "$d/$l" ] && echo "$d/$l"; done | head -1)
@@ -108,29 +113,38 @@ run() {
   missing=$(ldd "$pkg"/bin/* 2>/dev/null | grep "not found" | sort -u)
   [ -z "$missing" ] || say "missing libraries: $missing"
 
-  # 2. Tests (≈ 2 min cap).
-  local tests_line=""
+  # 2. Tests (≈ 2 min cap; later steps keep 330 s). gtest's own summary per binary: passed,
+  #    skipped (a binary whose every test skips did not reach the GPU — said so, not a pass), failed.
+  reserve=330
   for t in test_emu_gpu test_kernels_gpu test_cuda_backend_gpu; do
-    box 120 "$pkg/bin/$t" --gtest_brief=1 >>"$out/tests.log" 2>&1
-    local rc=$?
-    local passed
-    passed=$(grep -o "[0-9]* tests\? passed\|PASSED  \] [0-9]* test" "$out/tests.log" | tail -1)
-    tests_line="$tests_line $t: rc=$rc ($(grep -c '^\[  FAILED  \]' "$out/tests.log") FAILED lines so far)"
-    say "tests $t: exit $rc${passed:+, $passed}"
+    box 120 "$pkg/bin/$t" --gtest_brief=1 >"$out/tests_$t.log" 2>&1
+    local rc=$? passed skipped failed
+    passed=$(grep -o '^\[  PASSED  \] [0-9]*' "$out/tests_$t.log" | grep -o '[0-9]*$' | tail -1)
+    skipped=$(grep -o '^\[  SKIPPED \] [0-9]* test' "$out/tests_$t.log" | grep -o '[0-9]*' | tail -1)
+    failed=$(grep -o '^\[  FAILED  \] [0-9]* test' "$out/tests_$t.log" | grep -o '[0-9]*' | tail -1)
+    local verdict="exit $rc, ${passed:-0} passed, ${skipped:-0} skipped, ${failed:-0} failed"
+    [ "${passed:-0}" = 0 ] && [ "${skipped:-0}" != 0 ] && verdict="$verdict — ALL SKIPPED: no GPU reached"
+    say "tests $t: $verdict"
+    cat "$out/tests_$t.log" >>"$out/tests.log"
   done
 
   # 3a. The arithmetic roofs: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s (≈ 5 s).
+  reserve=320
   box 30 "$pkg/bin/bench_tensor_roof" >"$out/roof.log" 2>&1
   say "bench_tensor_roof: exit $?"
   grep -v '^{' "$out/roof.log" | sed 's/^/roof: /' | tee -a "$log"
 
-  # 3. Kernel benchmark (≈ 3 min cap): N = 128, every registry entry and the baselines.
+  # 3. Kernel benchmark (≈ 3 min cap; the step and the sanitizer keep 150 s): N = 128, every
+  #    registry entry and the baselines (bench.csv is rewritten after each layer: a cut run keeps
+  #    what it measured).
+  reserve=150
   box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
   say "bench_kernels: exit $? ($({ wc -l <"$out/bench.csv"; } 2>/dev/null || echo 0) csv lines)"
 
   # 4. The training step, ours and PyTorch's, and SENet's distillation step (stages 2-3: teacher
   #    forward, masked student, CE + KD + PRAM): ours eager and as a graph, PyTorch's (≈ 2 min cap).
   local step_args=(--arch resnet18 --width 1 --in-channels 3 --classes 10 --batch 128 --steps 20 --warmup 5)
+  reserve=45  # the sanitizer's racecheck
   {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32
@@ -147,6 +161,7 @@ run() {
   say "training step: $(grep -c images_per_second "$out/step.log") of 10 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
+  reserve=0
   {
     echo "== compute-sanitizer racecheck"
     box 45 compute-sanitizer --tool racecheck --print-limit 20 "$pkg/bin/test_kernels_gpu" \
@@ -164,42 +179,9 @@ run() {
   # 6. The table.
   say ""
   say "== table (median µs of each conv kernel and its ratio to cuDNN on the same layer; step img/s)"
-  python3 - "$out/bench.csv" "$out/step.log" <<'PY' 2>&1 | tee -a "$log"
-import csv, json, math, sys
-from collections import defaultdict
-rows = []
-try:
-    rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("median_us")]
-except Exception as e:
-    print("no timings in bench.csv:", e)
-us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
-def baseline(r):
-    """The cuDNN row this one is measured against: the same pass (or the fused chain), same math."""
-    tf = "tf32" in r["version"]
-    passes = {"conv2d_fprop": "cudnn_fprop", "conv2d_dgrad": "cudnn_dgrad", "conv2d_wgrad": "cudnn_wgrad"}
-    if r["kernel"] in passes:
-        return us.get((r["layer"], passes[r["kernel"]], "tf32" if tf else "fma"))
-    if r["kernel"] == "conv_bn_mrelu_fwd_train":
-        return us.get((r["layer"], "cudnn", "conv+bn_train+relu " + ("tf32" if tf else "fma")))
-    return None
-ratios = defaultdict(list)
-for r in rows:
-    b = baseline(r)
-    if b:
-        ratios[(r["kernel"], r["version"])].append(b / float(r["median_us"]))
-print(f"{'kernel':26} {'version':22} {'layers':>6} {'cuDNN/ours geomean':>19} {'worst':>7} {'best':>7}")
-for (k, v), xs in sorted(ratios.items()):
-    g = math.exp(sum(math.log(x) for x in xs) / len(xs))
-    print(f"{k:26} {v:22} {len(xs):6d} {g:19.2f} {min(xs):7.2f} {max(xs):7.2f}")
-print("(> 1: ours is faster than cuDNN's fastest algorithm of the same math on that layer)")
-for line in open(sys.argv[2]) if len(sys.argv) > 2 else []:
-    if line.startswith("{"):
-        try:
-            j = json.loads(line)
-            print(f"step {j.get('stage', 'train'):8} {j['impl']:36} {j['images_per_second']:10.1f} img/s")
-        except Exception:
-            pass
-PY
+  # (tools/gpu/gpu_figures.py; `--markdown OUT` makes kernels/README.md's "Measured GPU figures".)
+  python3 "$pkg/gpu_figures.py" "$out" 2>&1 | tee -a "$log"
+  python3 "$pkg/gpu_figures.py" --markdown "$out" >"$out/figures.md" 2>&1
   say "gpu_day: done in $((SECONDS - t0)) s"
 }
 
