@@ -6,6 +6,11 @@
 //                  every small layer shape of its domain (tools/bench/layer_shapes.h: channels ÷8,
 //                  spatial ÷4) at N = 2 — what `bench_kernels_emu --check-only --small` runs — its
 //                  first launch against the CPU backend, with the tolerance its case names
+//   KernelBaselines.EachHasACaseOrAReasonAndNoneIsARegistryEntry   the bench's baseline rows
+//                  (tools/bench/cases/baselines.h): runnable or saying why, none a registry key
+//   KernelBaselines.UnfusedChainPassesItsCheck   the unfused chain (conv2d_fprop v5 → bn_stats →
+//                  bn_finalize → scale_shift_mrelu) on every small conv shape at N = 2, its first
+//                  launch against the CPU backend (the cuDNN baselines need the nvcc build)
 // Built by g++ against the emulation only (senet_kernel_cases_emu; label registry, the default
 // schedule): the per-kernel tests (test_kernels_*.cu) hold the edge shapes, schedules and bounds.
 #include <gtest/gtest.h>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "kernels/registry.h"
+#include "tools/bench/cases/baselines.h"
 #include "tools/bench/cases/cases.h"
 #include "tools/bench/cases/kernel_case.h"
 #include "tools/bench/layer_shapes.h"
@@ -48,6 +54,41 @@ TEST(KernelRegistry, EveryEntryHasACaseAndEveryCaseAnEntry) {
   for (const std::string& k : keys)
     EXPECT_EQ(entries.count(k), 1u) << k << ": a case that names no registry entry";
   EXPECT_EQ(keys.size(), entries.size());
+}
+
+TEST(KernelBaselines, EachHasACaseOrAReasonAndNoneIsARegistryEntry) {
+  const std::vector<std::string> keys = kernel_case_keys();
+  const std::set<std::string> registry(keys.begin(), keys.end());
+  ASSERT_FALSE(conv_baselines().empty());
+  for (const Baseline& b : conv_baselines()) {
+    const std::string key = b.name + "/" + b.version;
+    EXPECT_EQ(baseline_case(key), &b) << key << ": two baselines";
+    EXPECT_EQ(registry.count(key), 0u) << key << ": a baseline that is a registry entry";
+    EXPECT_NE(bool(b.hook), !b.unavailable.empty()) << key << ": a case, or why none";
+  }
+}
+
+TEST(KernelBaselines, UnfusedChainPassesItsCheck) {
+  const Baseline* b = baseline_case("unfused_chain/fprop_v5+bn_stats+bn_finalize+scale_shift");
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(b->hook) << b->unavailable;
+  int shapes = 0;
+  for (const bench::layer_shape& s : bench::small_layer_shapes()) {
+    if (s.fc()) continue;
+    SCOPED_TRACE(s.label());
+    ++shapes;
+    const Conv2dGeom p = s.params(2);
+    Arena arena;  // outlives c (declared first)
+    const Case c = b->hook(p, arena);
+    ASSERT_EQ(c.launch(), cudaSuccess);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    Check chk;
+    c.check(chk);
+    EXPECT_TRUE(chk.ok) << chk.detail;
+    EXPECT_GT(b->flops(p), 0.0);
+    EXPECT_GT(b->bytes(p), 0.0);
+  }
+  EXPECT_GT(shapes, 0);
 }
 
 class RegistryCase : public testing::TestWithParam<const kernel_entry*> {};

@@ -1,9 +1,9 @@
 // tools/bench/bench_kernels.cu — every kernel and version of kernels/registry.h over every conv of
 // ResNet-18 and WRN-22-8 (tools/bench/layer_shapes.h): CHECK each against the engine's CPU backend
-// (engine/cpu, the oracle), THEN time it. Each kernel's case — inputs, launch, CPU check — lives in
-// the kernel-case library tools/bench/cases/ (cases.h), which test_kernel_registry runs too; this
-// file is the device probe, the timing, the baselines, the rows and the report. One binary, built
-// twice from this file:
+// (engine/cpu, the oracle), THEN time it. Every case — inputs, launch, CPU check — lives in the
+// kernel-case library tools/bench/cases/: the registry entries' (cases.h), which test_kernel_registry
+// runs too, and the conv layers' baselines (baselines.h); this file is the device probe, the
+// timing, the rows and the report. One binary, built twice from this file:
 //   bench_kernels_emu  g++ against senet_kernel_cases_emu (CPU emulation): no GPU, checks only
 //   bench_kernels      nvcc against senet_kernel_cases_gpu (+ cuBLAS, cuDNN when found): checks,
 //                      then cudaEvent timings on the device; checks only when the device count is 0
@@ -15,21 +15,19 @@
 // Peaks, read off the device (cudaDeviceGetAttribute; the clock is the maximum boost clock):
 //   fp32  = SM count × clock × FP32 lanes per SM (64 on sm_70/sm_80, 128 on sm_86+ and sm_90) × 2
 //   bw    = 2 (double data rate) × memory clock × bus width / 8     (as CUDA's bandwidthTest)
-// Baseline rows (conv layers; bench-only, no registry entries): cuBLAS SGEMM at the conv's
-// implicit-GEMM size is the registry entry gemm/cublas; here, through cuDNN's API (nvcc build with
-// cuDNN only), conv + BN (training) + ReLU and each conv pass alone (fprop, dgrad, wgrad), each with
-// FMA math (FP32) and tensor-op math (TF32, PyTorch's default); and the unfused chain conv2d_fprop
-// v5 → bn_stats → bn_finalize → scale_shift_mrelu next to the fused conv_bn_mrelu_fwd_train.
+// Baseline rows (conv layers; bench-only, no registry entries; cuBLAS SGEMM at the conv's
+// implicit-GEMM size is the registry entry gemm/cublas): the unfused chain conv2d_fprop v5 →
+// bn_stats → bn_finalize → scale_shift_mrelu next to the fused conv_bn_mrelu_fwd_train, and
+// through cuDNN (nvcc build with cuDNN only; else an n/a row) conv + BN (training) + ReLU and each
+// conv pass alone, with FMA math (FP32) and tensor-op math (TF32, PyTorch's default).
 // Checks: as the cases' (tools/bench/cases/kernel_case.h): conv outputs bitwise on integer inputs,
 // other outputs within the tolerance each case names.
 //   bench_kernels[_emu] [--n N] [--reps N] [--csv PATH] [--check-only] [--small] [--filter SUBSTR]
 // Exit status: 0, or 1 when any check FAILs (2: bad arguments).
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -37,261 +35,17 @@
 #include <string>
 #include <vector>
 
-#include "kernels/bn_finalize.h"
-#include "kernels/bn_stats.h"
-#include "kernels/conv2d_fprop.h"
 #include "kernels/registry.h"
-#include "kernels/scale_shift_mrelu.h"
+#include "tools/bench/cases/baselines.h"
 #include "tools/bench/cases/cases.h"
-#include "tools/bench/cases/inputs.h"
 #include "tools/bench/cases/kernel_case.h"
-#include "tools/bench/cases/reference.h"
 #include "tools/bench/layer_shapes.h"
-
-#if defined(__CUDACC__) || SENET_KERNELS_CUDA
-#define SENET_BENCH_REAL_CUDA 1
-#else
-#define SENET_BENCH_REAL_CUDA 0
-#endif
-#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-#include <cudnn.h>
-#endif
 
 using namespace senet;
 using namespace senet::cases;
-using namespace senet::inputs;
 using senet::bench::layer_shape;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Baselines (conv layers): the unfused chain, and cuDNN conv + BN + ReLU.
-
-// conv2d_fprop v5 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu: four launches, the
-// same math as conv_bn_mrelu_fwd_train but with a separate statistics pass over y.
-Case unfused_chain_case(const Conv2dGeom& p, Arena& arena) {
-  const int64_t n = p.y_size(), PQ = int64_t(p.P) * p.Q;
-  const bn_stats_params sp{p.N, p.K, int(PQ)};
-  const int64_t T = bn_stats_num_partials(sp);
-  Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
-      b = uniform(p.K, 4);
-  Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
-  const std::vector<uint8_t> m = bytes01(p.K * PQ, 7);
-  auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
-       drm = arena.dev(rm), drv = arena.dev(rv);
-  auto dm = arena.dev(m);
-  auto dy = arena.dev<float>(n), da = arena.dev<float>(n), aff = arena.dev<float>(4 * p.K),
-       part = arena.dev<float>(3 * T * p.K);
-  auto dbits = arena.dev<uint32_t>(pass_bits_words(n));
-  const bn_finalize_params fp{p.K, int(T), 1e-5f, 0.1f};
-  const bn_channel_affine o{aff->get(), aff->get() + p.K, aff->get() + 2 * p.K,
-                            aff->get() + 3 * p.K};
-  const scale_shift_mrelu_params ssp{p.N, p.K, int(PQ), Act::MaskedReLU, false};
-  return Case{[=] {
-                cudaError_t e = conv2d_fprop(conv2d_fprop_version::v5_simt_128x128, p, dx->get(),
-                                             dw->get(), nullptr, dy->get(), nullptr);
-                if (e == cudaSuccess)
-                  e = bn_stats_partials(sp, dy->get(), partials_of(part, T, p.K), nullptr);
-                if (e == cudaSuccess)
-                  e = bn_finalize_train(fp, partials_of(part, T, p.K), dg->get(), db->get(),
-                                        drm->get(), drv->get(), o, nullptr);
-                if (e == cudaSuccess)
-                  e = scale_shift_mrelu(ssp, dy->get(), o.scale, o.shift, nullptr, dm->get(),
-                                        da->get(), dbits->get(), nullptr);
-                return e;
-              },
-              [=](Check& c) {
-                const Vec y = cpu_conv(p, x, w);
-                const BnRef r = cpu_bn(y, p.N, p.K, PQ);
-                Vec a;
-                std::vector<uint64_t> bits;
-                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::MaskedReLU, m.data(), nullptr, &a,
-                           &bits);
-                c.close("y", dy->download(), y, 0);
-                c.close("a", da->download(), a, kTol);
-                c.bits("bits", dbits->download(), bits, n, a, kTol);
-              }};
-}
-
-#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-#define CUDNN_TRY(expr)                                                              \
-  do {                                                                               \
-    const cudnnStatus_t s_ = (expr);                                                 \
-    if (s_ != CUDNN_STATUS_SUCCESS)                                                  \
-      throw std::runtime_error(std::string(#expr) + ": " + cudnnGetErrorString(s_)); \
-  } while (0)
-
-// cudnnConvolutionForward (algorithm by cudnnFind…, CUDNN_FMA_MATH: fp32, no TF32; or with tf32,
-// CUDNN_TENSOR_OP_MATH: the fastest algorithm, TF32 tensor cores allowed, PyTorch's default) →
-// cudnnBatchNormalizationForwardTraining (spatial, batch statistics, running stats updated) →
-// cudnnActivationForward (ReLU; cuDNN has no masked ReLU, so the baseline's activation is plain).
-struct CudnnChain {
-  cudnnHandle_t h = nullptr;
-  cudnnTensorDescriptor_t xd = nullptr, yd = nullptr, bnd = nullptr;
-  cudnnFilterDescriptor_t wd = nullptr;
-  cudnnConvolutionDescriptor_t cd = nullptr;
-  cudnnActivationDescriptor_t ad = nullptr;
-  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-  std::string algo_name;
-  DevP<uint8_t> ws;
-  size_t ws_bytes = 0;
-  ~CudnnChain() {
-    if (ad) cudnnDestroyActivationDescriptor(ad);
-    if (cd) cudnnDestroyConvolutionDescriptor(cd);
-    if (wd) cudnnDestroyFilterDescriptor(wd);
-    if (bnd) cudnnDestroyTensorDescriptor(bnd);
-    if (yd) cudnnDestroyTensorDescriptor(yd);
-    if (xd) cudnnDestroyTensorDescriptor(xd);
-    if (h) cudnnDestroy(h);
-  }
-};
-
-// The handle and the conv's descriptors (NCHW fp32 x, w, y; cross-correlation), FMA math (FP32)
-// or tensor-op math (TF32 allowed).
-std::shared_ptr<CudnnChain> cudnn_conv_descriptors(const Conv2dGeom& p, bool tf32) {
-  auto cc = std::make_shared<CudnnChain>();
-  CUDNN_TRY(cudnnCreate(&cc->h));
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->xd));
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->yd));
-  CUDNN_TRY(cudnnCreateFilterDescriptor(&cc->wd));
-  CUDNN_TRY(cudnnCreateConvolutionDescriptor(&cc->cd));
-  CUDNN_TRY(
-      cudnnSetTensor4dDescriptor(cc->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.C, p.H, p.W));
-  CUDNN_TRY(
-      cudnnSetFilter4dDescriptor(cc->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.K, p.C, p.R, p.S));
-  CUDNN_TRY(cudnnSetConvolution2dDescriptor(cc->cd, p.pad, p.pad, p.stride, p.stride, 1, 1,
-                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  CUDNN_TRY(cudnnSetConvolutionMathType(cc->cd, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-  CUDNN_TRY(
-      cudnnSetTensor4dDescriptor(cc->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.N, p.K, p.P, p.Q));
-  return cc;
-}
-
-Case cudnn_chain_case(const Conv2dGeom& p, bool tf32, Arena& arena) {
-  auto cc = cudnn_conv_descriptors(p, tf32);
-  CUDNN_TRY(cudnnCreateTensorDescriptor(&cc->bnd));
-  CUDNN_TRY(cudnnCreateActivationDescriptor(&cc->ad));
-  CUDNN_TRY(cudnnDeriveBNTensorDescriptor(cc->bnd, cc->yd, CUDNN_BATCHNORM_SPATIAL));
-  CUDNN_TRY(
-      cudnnSetActivationDescriptor(cc->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
-
-  const int64_t n = p.y_size();
-  Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = uniform(p.K, 3),
-      b = uniform(p.K, 4);
-  Vec rm = uniform(p.K, 5), rv = uniform(p.K, 6, 0.5f, 2.f);
-  auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g), db = arena.dev(b),
-       drm = arena.dev(rm), drv = arena.dev(rv);
-  auto dy = arena.dev<float>(n), dz = arena.dev<float>(n), da = arena.dev<float>(n),
-       smean = arena.dev<float>(p.K), sinv = arena.dev<float>(p.K);
-
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  int got = 0;
-  CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(cc->h, cc->xd, cc->wd, cc->cd, cc->yd,
-                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
-  int pick = -1;
-  for (int i = 0; i < got && pick < 0; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && (tf32 || perf[i].mathType == CUDNN_FMA_MATH))
-      pick = i;
-  if (pick < 0) throw std::runtime_error("cuDNN: no forward algorithm for this math");
-  cc->algo = perf[pick].algo, cc->ws_bytes = perf[pick].memory;
-  cc->ws = arena.dev<uint8_t>(int64_t(std::max<size_t>(cc->ws_bytes, 1)));
-  return Case{[=] {
-                const float one = 1.f, zero = 0.f;
-                cudnnStatus_t s = cudnnConvolutionForward(
-                    cc->h, &one, cc->xd, dx->get(), cc->wd, dw->get(), cc->cd, cc->algo,
-                    cc->ws->get(), cc->ws_bytes, &zero, cc->yd, dy->get());
-                if (s == CUDNN_STATUS_SUCCESS)
-                  s = cudnnBatchNormalizationForwardTraining(
-                      cc->h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, cc->yd, dy->get(), cc->yd,
-                      dz->get(), cc->bnd, dg->get(), db->get(), 0.1, drm->get(), drv->get(), 1e-5,
-                      smean->get(), sinv->get());
-                if (s == CUDNN_STATUS_SUCCESS)
-                  s = cudnnActivationForward(cc->h, cc->ad, &one, cc->yd, dz->get(), &zero, cc->yd,
-                                             da->get());
-                return s == CUDNN_STATUS_SUCCESS ? cudaGetLastError() : cudaErrorUnknown;
-              },
-              [=](Check& c) {
-                const Vec y = cpu_conv(p, x, w);
-                const BnRef r = cpu_bn(y, p.N, p.K, int64_t(p.P) * p.Q);
-                Vec a;
-                std::vector<uint64_t> bits;
-                cpu_bn_act(p, y, r.mean, r.invstd, g, b, Act::ReLU, nullptr, nullptr, &a, &bits);
-                c.close("y", dy->download(), y, kTolReduce);  // Winograd/FFT algorithms round
-                c.close("a", da->download(), a, kTol);
-              }};
-}
-
-// One cuDNN convolution pass alone — fprop (cudnnConvolutionForward), dgrad (…BackwardData) or
-// wgrad (…BackwardFilter) — with FMA math (FP32) or tensor-op math (TF32 allowed), the algorithm
-// the fastest that cudnnFind… reports for that math. The baselines of issue 16's targets.
-enum class ConvPass { fprop, dgrad, wgrad };
-Case cudnn_conv_case(const Conv2dGeom& p, ConvPass pass, bool tf32, Arena& arena) {
-  auto cc = cudnn_conv_descriptors(p, tf32);  // BN and activation descriptors unused
-  Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2), g = small_ints(p.y_size(), 3);
-  auto dx = arena.dev(x), dw = arena.dev(w), dg = arena.dev(g);
-  auto out = arena.dev<float>(pass == ConvPass::fprop   ? p.y_size()
-                              : pass == ConvPass::dgrad ? p.x_size()
-                                                        : p.w_size());
-  // The fastest algorithm of this math (cudnnFind… sorts by time; FMA math must be FMA).
-  auto pick = [&](const auto* perf, int got) {
-    for (int i = 0; i < got; ++i)
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && (tf32 || perf[i].mathType == CUDNN_FMA_MATH))
-        return i;
-    throw std::runtime_error("cuDNN: no algorithm for this pass and math");
-  };
-  int algo = 0, got = 0;
-  if (pass == ConvPass::fprop) {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(cc->h, cc->xd, cc->wd, cc->cd, cc->yd,
-                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
-    const int i = pick(perf, got);
-    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
-  } else if (pass == ConvPass::dgrad) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    CUDNN_TRY(cudnnFindConvolutionBackwardDataAlgorithm(
-        cc->h, cc->wd, cc->yd, cc->cd, cc->xd, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
-    const int i = pick(perf, got);
-    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
-  } else {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    CUDNN_TRY(cudnnFindConvolutionBackwardFilterAlgorithm(cc->h, cc->xd, cc->yd, cc->cd, cc->wd,
-                                                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                          &got, perf));
-    const int i = pick(perf, got);
-    algo = int(perf[i].algo), cc->ws_bytes = perf[i].memory;
-  }
-  cc->ws = arena.dev<uint8_t>(int64_t(std::max<size_t>(cc->ws_bytes, 1)));
-  return Case{
-      [=] {
-        const float one = 1.f, zero = 0.f;
-        cudnnStatus_t s;
-        if (pass == ConvPass::fprop)
-          s = cudnnConvolutionForward(cc->h, &one, cc->xd, dx->get(), cc->wd, dw->get(), cc->cd,
-                                      cudnnConvolutionFwdAlgo_t(algo), cc->ws->get(), cc->ws_bytes,
-                                      &zero, cc->yd, out->get());
-        else if (pass == ConvPass::dgrad)
-          s = cudnnConvolutionBackwardData(cc->h, &one, cc->wd, dw->get(), cc->yd, dg->get(),
-                                           cc->cd, cudnnConvolutionBwdDataAlgo_t(algo),
-                                           cc->ws->get(), cc->ws_bytes, &zero, cc->xd, out->get());
-        else
-          s = cudnnConvolutionBackwardFilter(cc->h, &one, cc->xd, dx->get(), cc->yd, dg->get(),
-                                             cc->cd, cudnnConvolutionBwdFilterAlgo_t(algo),
-                                             cc->ws->get(), cc->ws_bytes, &zero, cc->wd,
-                                             out->get());
-        return s == CUDNN_STATUS_SUCCESS ? cudaGetLastError() : cudaErrorUnknown;
-      },
-      [=](Check& c) {
-        Vec ref;
-        if (pass == ConvPass::fprop)
-          ref = cpu_conv(p, x, w);
-        else if (pass == ConvPass::dgrad)
-          cpu_conv_bprop(p, x, w, g, &ref, nullptr);
-        else
-          cpu_conv_bprop(p, x, w, g, nullptr, &ref);
-        c.close("out", out->download(), ref, kTolReduce);  // Winograd/FFT round
-      }};
-}
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // Device, timing, rows, output
@@ -520,12 +274,6 @@ int main(int argc, char** argv) {
       rows.push_back(r);
     }
 
-  auto find_entry = [&](const char* name, const char* version) -> const kernel_entry* {
-    for (size_t i = 0; i < nreg; ++i)
-      if (!std::strcmp(reg[i].name, name) && !std::strcmp(reg[i].version, version)) return &reg[i];
-    return nullptr;
-  };
-
   auto derived = [&](const Row& r, double* gflops, double* gbs, double* ai, double* roof) {
     const double s = r.t.median_ms * 1e-3;
     *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9,
@@ -582,63 +330,17 @@ int main(int argc, char** argv) {
       rows.push_back(r);
     }
     if (s.fc()) continue;
-    // Baselines next to the fused kernel.
-    if (matches(o, "baseline unfused_chain conv2d_fprop_v5+bn_stats+bn_finalize+scale_shift_mrelu",
-                label)) {
+    // Baselines next to the fused kernel (tools/bench/cases/baselines.h), in their row order.
+    for (const Baseline& b : conv_baselines()) {
+      if (!matches(o, b.match, label)) continue;
       Row r;
-      r.layer = label, r.N = o.n, r.family = "baseline", r.name = "unfused_chain";
-      r.version = "fprop_v5+bn_stats+bn_finalize+scale_shift";
-      for (auto [nm, v] : {std::pair{"conv2d_fprop", "v5_simt_128x128"},
-                           std::pair{"bn_stats_partials", "v1_two_pass_tile"},
-                           std::pair{"bn_finalize_train", "v1_thread_per_channel"},
-                           std::pair{"scale_shift_mrelu", "v1_ballot_bits"}})
-        if (const kernel_entry* e = find_entry(nm, v))
-          r.flops += e->flops(p), r.bytes += e->bytes(p);
-      run(r, [&](Arena& arena) { return unfused_chain_case(p, arena); });
+      r.layer = label, r.N = o.n, r.family = "baseline", r.name = b.name, r.version = b.version;
+      r.flops = b.flops(p), r.bytes = b.bytes(p);
+      if (b.hook)
+        run(r, [&](Arena& arena) { return b.hook(p, arena); });
+      else
+        r.status = "n/a", r.detail = b.unavailable;
       rows.push_back(r);
-    }
-    // cuDNN: the conv + BN + ReLU chain, and each conv pass alone, in FP32 (FMA math) and TF32.
-    [[maybe_unused]] auto no_cudnn = [](Row& r) {
-#if SENET_BENCH_REAL_CUDA
-      r.status = "n/a",
-      r.detail = "cuDNN baseline unavailable: cudnn.h / libcudnn not found at configure time";
-#else
-      r.status = "n/a", r.detail = "cuDNN baseline unavailable: emulated build";
-#endif
-    };
-    for (bool tf32 : {false, true}) {
-      const std::string math = tf32 ? "tf32" : "fma";
-      if (matches(o, "baseline cudnn conv+bn+relu " + math, label)) {
-        Row r;
-        r.layer = label, r.N = o.n, r.family = "baseline", r.name = "cudnn";
-        r.version = "conv+bn_train+relu " + math;
-        // conv (x, w in, y out) + BN (y read twice, z written) + activation (z in, a out)
-        r.flops = double(p.flops()) + 7.0 * double(p.y_size());
-        r.bytes = 4.0 * double(p.x_size() + p.w_size() + p.y_size()) + 4.0 * 5 * double(p.y_size());
-#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-        run(r, [&](Arena& arena) { return cudnn_chain_case(p, tf32, arena); });
-#else
-        no_cudnn(r);
-#endif
-        rows.push_back(r);
-      }
-      for (const char* pass : {"fprop", "dgrad", "wgrad"}) {
-        if (!matches(o, std::string("baseline cudnn_") + pass + " " + math, label)) continue;
-        Row r;
-        r.layer = label, r.N = o.n, r.family = "baseline", r.name = std::string("cudnn_") + pass;
-        r.version = math;
-        r.flops = double(p.flops());
-        r.bytes = 4.0 * double(p.x_size() + p.w_size() + p.y_size());
-#if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
-        const ConvPass cp = pass[0] == 'f'   ? ConvPass::fprop
-                            : pass[0] == 'd' ? ConvPass::dgrad
-                                             : ConvPass::wgrad;
-        run(r, [&](Arena& arena) { return cudnn_conv_case(p, cp, tf32, arena); });
-#else
-        no_cudnn(r);
-#endif
-        rows.push_back(r);
-      }
     }
     write_csv();
   }

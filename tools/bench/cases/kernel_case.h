@@ -8,7 +8,8 @@
 //   Check     the outcome of one check: bitwise, tolerance, exact and pass-bit comparisons
 //   Case      {launch, check}; Hook: Case(geometry, arena), one per "name/version" (cases.h)
 // Rule: host code only, built twice — g++ against the emulation (senet_kernel_cases_emu) and nvcc
-// against the real runtime (senet_kernel_cases_gpu); see tools/bench/CMakeLists.txt.
+// against the real runtime (senet_kernel_cases_gpu); see tools/bench/CMakeLists.txt. The build a
+// file is in: SENET_BENCH_REAL_CUDA (1 under nvcc or the real runtime, 0 under the emulation).
 // Checks: conv-family inputs are integers in [−8, 8] (inputs.h small_ints), so every partial sum is
 // exact and conv outputs must equal the CPU bitwise; other outputs |gpu − cpu| ≤ tol·max|cpu| with
 // the tolerance given per hook (the reasons are in tests/kernels/test_kernels_*.cu, which hold the
@@ -24,6 +25,12 @@
 
 #include "kernels/conv2d_geom.h"
 #include "kernels/emu/host_runtime.h"
+
+#if defined(__CUDACC__) || SENET_KERNELS_CUDA
+#define SENET_BENCH_REAL_CUDA 1
+#else
+#define SENET_BENCH_REAL_CUDA 0
+#endif
 
 namespace senet::cases {
 
