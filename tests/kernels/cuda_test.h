@@ -1,6 +1,7 @@
 // tests/kernels/cuda_test.h — helpers shared by the kernel tests of tests/kernels/: device buffers with
-// guard zones, host↔device copies of engine Tensors, bitwise and tolerance comparisons, and which
-// tensor-core path a launcher took (expect_wgmma).
+// guard zones, host↔device copies of engine Tensors, bitwise and tolerance comparisons, which
+// tensor-core path a launcher took (expect_wgmma), and a race check with a bitwise result check
+// (expect_race_free_bitwise).
 // Rule: tests copy explicitly between host and device (never dereference a device pointer on the
 // host), so the same files run on a real GPU when built by nvcc (tests/kernels/gpu/).
 #pragma once
@@ -15,6 +16,7 @@
 
 #include "engine/core/tensor.h"
 #include "kernels/emu/cuda_compat.h"
+#include "kernels/emu/race_check.h"
 
 #define CUDA_OK(expr) ASSERT_EQ((expr), cudaSuccess) << #expr
 #define EXPECT_CUDA_OK(expr) EXPECT_EQ((expr), cudaSuccess) << #expr
@@ -118,6 +120,23 @@ void expect_wgmma([[maybe_unused]] bool want, const F& f) {
 #else
   f();
 #endif
+}
+
+// EXPECT_RACE_FREE(run, 0.0) — run() under the race check's thread schedules
+// (kernels/emu/race_check.h), every output bitwise the same — and the output bitwise equal to ref.
+// The race check's last run is the one compared: the result check costs no launch of its own.
+//   run: launches, returns the output copied to the host (several tensors: concatenated).
+template <class Run>
+void expect_race_free_bitwise(const Run& run, const std::vector<float>& ref) {
+  std::vector<float> last;
+  EXPECT_RACE_FREE(([&] { return last = run(); }), 0.0);
+  EXPECT_TRUE(bitwise_equal(last, ref));
+}
+
+// a followed by b (a result of several tensors, for expect_race_free_bitwise).
+inline std::vector<float> concat(std::vector<float> a, const std::vector<float>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 }  // namespace senet::cudatest

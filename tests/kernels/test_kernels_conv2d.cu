@@ -227,7 +227,8 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
       y_nobias[i] -= hb[size_t(i / size_t(pw.P * pw.Q) % size_t(pw.K))];
     EXPECT_TRUE(bitwise_equal(fprop(), y_nobias));
     EXPECT_TRUE(bitwise_equal(dgrad(), dd.dx_ref));
-    if (pw.K >= 128) {  // wgrad v5 (128 rows of dw), over one N·P·Q slice or several
+    if (pw.K >= 128) {  // wgrad v5 (128 rows of dw), over one N·P·Q slice (several:
+                        // CudaConv2dWgrad.WideTilesOverSeveralNpqSlicesRaceFree)
       DeviceBuffer<float> dww(size_t(pw.w_size())),
           ws(size_t(conv2d_wgrad_v2_workspace_floats(pw)));
 #if SENET_CUDA_EMULATION
@@ -262,6 +263,106 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
           return dw.download();
         },
         0.0);
+  }
+}
+
+// The race check on the paths the shape above does not take (C = 5, K = 6), each against the CPU
+// reference bitwise (the race check's last run, expect_race_free_bitwise):
+// C and K multiples of 16: the tap-major gathers, which decode a thread's A elements once per BK
+// slice (kernels/conv_gather_fast.cuh; taken when the reduction's channel count, fprop's C or
+// dgrad's K, is a multiple of the tile's BK: 8 SIMT, 16 TF32) — fprop v4 (128×64), v5, and v6 with
+// C·R·S = 144 cut into 2 slices of 72; dgrad v3 (128×64), v4, and v5 over the 4 phases of stride 2.
+TEST(CudaConv2d, RaceFreeTapMajorGathers) {
+  const ConvCase c{"race_tap_major", 1, 16, 7, 6, 16, 3, 3, 2, 1};
+  const Conv2dGeom p = c.params();
+  const ConvData d = make_data(c, 81, true);
+  DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), dy(host(d.dy));
+  DeviceBuffer<float> y(size_t(p.y_size())), dx(size_t(p.x_size()));
+  ASSERT_EQ(conv2d_fprop_splits(p), 2);
+  using FV = conv2d_fprop_version;
+  for (FV v : {FV::v4_tf32_mma, FV::v5_simt_128x128, FV::v6_simt_split_k}) {
+    SCOPED_TRACE(conv2d_fprop_version_name(v));
+    DeviceBuffer<float> ws(size_t(conv2d_fprop_workspace_floats(v, p)));
+    expect_race_free_bitwise(
+        [&] {
+          y.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_fprop(v, p, x.get(), w.get(), b.get(), y.get(), nullptr, ws.get()));
+          return y.download();
+        },
+        d.y_ref);
+  }
+  using DV = conv2d_dgrad_version;
+  for (DV v : {DV::v3_tf32_mma, DV::v4_simt_128x128, DV::v5_simt_phases}) {
+    SCOPED_TRACE(conv2d_dgrad_version_name(v));
+    expect_race_free_bitwise(
+        [&] {
+          dx.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+          return dx.download();
+        },
+        d.dx_ref);
+  }
+}
+
+// The mma.sync 128×128 tiles, the main TF32 path of layers with ≥ 128 channels: fprop v4 (K ≥ 128,
+// C a multiple of 16: detail::tf32_wide) and dgrad v3 (C ≥ 128, K a multiple of 16), on 1×1
+// convs of 3×3 pixels whose reduction (fprop's C, dgrad's K = 48) is 3 slices of BK = 16: both
+// shared-memory stages written twice. (wgrad v3's, K ≥ 128: the test below.)
+TEST(CudaConv2d, RaceFreeTf32WideTiles) {
+  for (const ConvCase& c : {ConvCase{"fprop_128x128", 1, 48, 3, 3, 128, 1, 1, 1, 0},
+                            ConvCase{"dgrad_128x128", 1, 128, 3, 3, 48, 1, 1, 1, 0}}) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+    const bool fprop = p.K >= 128;
+    const ConvData d = make_data(c, 82, !fprop);
+    DeviceBuffer<float> x(host(d.x)), w(host(d.w)), b(host(d.bias)), dy(host(d.dy));
+    DeviceBuffer<float> y(size_t(p.y_size())), dx(size_t(p.x_size()));
+    if (fprop) {
+      expect_race_free_bitwise(
+          [&] {
+            y.fill_pattern();
+            EXPECT_CUDA_OK(
+                conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), b.get(), y.get(), nullptr));
+            return y.download();
+          },
+          d.y_ref);
+    } else {
+      expect_race_free_bitwise(
+          [&] {
+            dx.fill_pattern();
+            EXPECT_CUDA_OK(conv2d_dgrad_v3_tf32_mma(p, dy.get(), w.get(), dx.get(), nullptr));
+            return dx.download();
+          },
+          d.dx_ref);
+    }
+  }
+}
+
+// wgrad's 128×128 tiles (v3's mma.sync, v5's wgmma where it runs) over several N·P·Q slices: each
+// slice's partial dw into the workspace, then their in-order sum. N·P·Q = 17·17 = 289 > 256: 2
+// slices (152 + 137: both ragged in BK = 16).
+TEST(CudaConv2dWgrad, WideTilesOverSeveralNpqSlicesRaceFree) {
+  const ConvCase c{"wgrad_wide_split", 1, 2, 17, 17, 128, 3, 3, 1, 1};
+  const Conv2dGeom p = c.params();
+  const ConvData d = make_data(c, 83, true);
+  ASSERT_EQ(conv2d_wgrad_v2_splits(p), 2);
+  DeviceBuffer<float> x(host(d.x)), dy(host(d.dy)), dw(size_t(p.w_size()));
+  DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
+  for (const bool wgmma : {false, true}) {
+    if (wgmma && !conv2d_wgrad_wgmma_runs(p)) continue;
+    SCOPED_TRACE(wgmma ? "v5_tf32_wgmma" : "v3_tf32_split_k");
+    const auto v =
+        wgmma ? conv2d_wgrad_version::v5_tf32_wgmma : conv2d_wgrad_version::v3_tf32_split_k;
+    expect_wgmma(wgmma, [&] {
+      expect_race_free_bitwise(
+          [&] {
+            dw.fill_pattern();
+            EXPECT_CUDA_OK(conv2d_wgrad(v, p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+            return dw.download();
+          },
+          d.dw_ref);
+    });
+    EXPECT_TRUE(dw.guard_intact() && ws.guard_intact());
   }
 }
 

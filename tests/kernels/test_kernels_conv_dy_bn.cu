@@ -5,6 +5,7 @@
 // per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32), v5
 // (the phases of a strided conv: its own gather) and v6 (wgmma, where it runs: K a multiple of
 // 16), wgrad v4, v3 and v5 (wgmma, K ≥ 128; also with the input's prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
+// Race checks (EXPECT_RACE_FREE) of those paths and of conv_bn_mrelu_bwd's registry entries.
 // The layer: y = the conv's output (N×K×P×Q) with its scale, shift, mask and activation, its pass
 // bit recomputed from y (prologue_cases.h: small integers so that z hits 0, and random floats).
 #include <cmath>
@@ -155,6 +156,170 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
     EXPECT_TRUE(bitwise_equal(db.download(), bn.db.download()));
     EXPECT_TRUE(dx.guard_intact());
   });
+}
+
+// The race check of the folded paths (expect_race_free_bitwise: each result bitwise equal to the
+// same kernel reading the dy that mrelu_bn_bwd writes), a per-position masked ReLU, GEMMs of 3 or
+// more BK slices so that both shared-memory stages are written twice (v5's one-tap phases: 2):
+//   K = 5: the fold element by element — dgrad v4 (v5 folds through it) and v3 (128×64); wgrad v4
+//          and v3 (64×128)
+//   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64)
+//   C = 128: dgrad v3's 128×128 tile and v6's (wgmma)
+//   K = 128: wgrad v5 (wgmma; v3 folded keeps its 64×128 tile)
+// wgrad with the input's prologue (x_act) as well: both gathers at once. wgmma where it runs
+// (under the emulation, or on an sm_90 GPU; expect_wgmma sees it taken).
+TEST(ConvDyBn, RaceFree) {
+  using DV = conv2d_dgrad_version;
+  using WV = conv2d_wgrad_version;
+  struct RaceLayer {
+    Layer l;
+    std::vector<DV> dgrad;
+    std::vector<WV> wgrad;
+  };
+  const RaceLayer layers[] = {
+      {{"race K5", 1, 6, 6, 6, 5, 3, 3, 1, 1},
+       {DV::v4_simt_128x128, DV::v3_tf32_mma},
+       {WV::v4_simt_split_k, WV::v3_tf32_split_k}},
+      {{"race s2 K16", 1, 8, 7, 6, 16, 3, 3, 2, 1},
+       {DV::v4_simt_128x128, DV::v5_simt_phases, DV::v3_tf32_mma, DV::v6_tf32_wgmma},
+       {}},
+      {{"race C128 K48", 1, 128, 3, 3, 48, 1, 1, 1, 0}, {DV::v3_tf32_mma, DV::v6_tf32_wgmma}, {}},
+      {{"race K128", 1, 4, 6, 6, 128, 1, 1, 1, 0}, {}, {WV::v5_tf32_wgmma}}};
+  for (const RaceLayer& rl : layers) {
+    SCOPED_TRACE(rl.l.name);
+    const Conv2dGeom g = geom(rl.l);
+    PrevLayer own(output_as_input(g), kActs[2], true, 600);
+    BnBackward bn(g, own, true);
+    const conv_dy_bn d = bn.folded();
+    DeviceBuffer<float> w(small_ints(size_t(g.w_size()), 45));
+    DeviceBuffer<float> ref(size_t(g.x_size())), got(size_t(g.x_size()));
+    for (DV v : rl.dgrad) {
+      const bool wgmma = v == DV::v6_tf32_wgmma;
+      if (wgmma && !conv2d_dgrad_wgmma_runs(g)) continue;
+      SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      const auto dgrad = [&](const float* dy, const conv_dy_bn& fold, float* dx) {
+        switch (v) {
+          case DV::v4_simt_128x128:
+            return conv2d_dgrad_v4_simt_128x128(g, dy, w.get(), dx, nullptr, fold);
+          case DV::v5_simt_phases:
+            return conv2d_dgrad_v5_simt_phases(g, dy, w.get(), dx, nullptr, fold);
+          case DV::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(g, dy, w.get(), dx, nullptr, fold);
+          default: return conv2d_dgrad_v6_tf32_wgmma(g, dy, w.get(), dx, nullptr, fold);
+        }
+      };
+      CUDA_OK(dgrad(bn.dy.get(), {}, ref.get()));
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              got.fill_pattern();
+              EXPECT_CUDA_OK(dgrad(nullptr, d, got.get()));
+              return got.download();
+            },
+            ref.download());
+      });
+    }
+    if (rl.wgrad.empty()) continue;
+    const PrevLayer prev(g, kActs[2], true, 601);  // the input: x = y_prev, with x_act
+    DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+    DeviceBuffer<float> dw_ref(size_t(g.w_size())), dw(size_t(g.w_size()));
+    for (WV v : rl.wgrad) {
+      const bool wgmma = v == WV::v5_tf32_wgmma;
+      if (wgmma && !conv2d_wgrad_wgmma_runs(g)) continue;
+      SCOPED_TRACE(conv2d_wgrad_version_name(v));
+      const auto wgrad = [&](const float* dy, const conv_dy_bn& fold, float* out) {
+        const float* x = prev.y.get();
+        switch (v) {
+          case WV::v4_simt_split_k:
+            return conv2d_wgrad_v4_simt_split_k(g, x, dy, out, ws.get(), nullptr, prev.act(), fold);
+          case WV::v3_tf32_split_k:
+            return conv2d_wgrad_v3_tf32_split_k(g, x, dy, out, ws.get(), nullptr, prev.act(), fold);
+          default:
+            return conv2d_wgrad_v5_tf32_wgmma(g, x, dy, out, ws.get(), nullptr, prev.act(), fold);
+        }
+      };
+      CUDA_OK(wgrad(bn.dy.get(), {}, dw_ref.get()));
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              dw.fill_pattern();
+              EXPECT_CUDA_OK(wgrad(nullptr, d, dw.get()));
+              return dw.download();
+            },
+            dw_ref.download());
+      });
+    }
+  }
+}
+
+// The race check of conv_bn_mrelu_bwd's registry entries (kernels/registry.cu; their cases in
+// tools/bench/cases/cases_conv.cu), each result bitwise equal to its parts run one by one on the
+// dy of mrelu_bn_bwd (BnBackward): "bn_bwd+dgrad_v2+wgrad_v2" (stored pass bits, dy written,
+// dgrad v2, wgrad v2), "bn_bwd+dgrad_v4+wgrad_v4" (the bits recomputed from y, dy written, dgrad
+// v5 at stride 2, wgrad v4) and "folded_dgrad_v4+wgrad_v4" (no dy: dgrad v5 and wgrad v4 compute
+// it as they load). Stride 2, K = 16: the tap-major phases.
+TEST(ConvDyBn, LayerBackwardRegistryEntriesRaceFree) {
+  const Conv2dGeom g = conv2d_geom(1, 8, 7, 6, 16, 3, 3, 2, 1);
+  PrevLayer own(output_as_input(g), kActs[2], true, 700);
+  BnBackward bn(g, own, true);
+  DeviceBuffer<float> x(small_ints(size_t(g.x_size()), 51)), w(small_ints(size_t(g.w_size()), 52));
+  DeviceBuffer<float> dy(size_t(g.y_size())), dx(size_t(g.x_size())), dw(size_t(g.w_size())),
+      dg(size_t(g.K)), db(size_t(g.K)), ws(size_t(conv_bn_mrelu_bwd_workspace_floats(g)));
+  conv_bn_mrelu_bwd_tensors t;
+  t.x = x.get(), t.w = w.get(), t.da = bn.da.get(), t.y = own.y.get(), t.mean = bn.mean.get();
+  t.invstd = bn.invstd.get(), t.gamma = bn.gamma.get(), t.dx = dx.get(), t.dw = dw.get();
+  t.dgamma = dg.get(), t.dbeta = db.get(), t.workspace = ws.get();
+  const auto outputs = [&] {
+    return concat(concat(concat(dx.download(), dw.download()), dg.download()), db.download());
+  };
+  // The parts on bn.dy: dgrad and wgrad v2, and v5 and v4.
+  const auto bn_grads = concat(bn.dg.download(), bn.db.download());
+  DeviceBuffer<float> wsr(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+  CUDA_OK(conv2d_dgrad_v2_register_block(g, bn.dy.get(), w.get(), dx.get(), nullptr));
+  CUDA_OK(conv2d_wgrad_v2_split_k(g, x.get(), bn.dy.get(), dw.get(), wsr.get(), nullptr));
+  const auto ref_v2 = concat(concat(dx.download(), dw.download()), bn_grads);
+  CUDA_OK(conv2d_dgrad_v5_simt_phases(g, bn.dy.get(), w.get(), dx.get(), nullptr));
+  CUDA_OK(conv2d_wgrad_v4_simt_split_k(g, x.get(), bn.dy.get(), dw.get(), wsr.get(), nullptr));
+  const auto ref_fast = concat(concat(dx.download(), dw.download()), bn_grads);
+  {
+    SCOPED_TRACE("bn_bwd+dgrad_v2+wgrad_v2");
+    conv_bn_mrelu_bwd_tensors tb = t;
+    tb.dy = dy.get(), tb.bits = own.bits.get();
+    expect_race_free_bitwise(
+        [&] {
+          dx.fill_pattern(), dw.fill_pattern();
+          EXPECT_CUDA_OK(conv_bn_mrelu_bwd(g, tb, nullptr));
+          return outputs();
+        },
+        ref_v2);
+  }
+  {
+    SCOPED_TRACE("bn_bwd+dgrad_v4+wgrad_v4");
+    mrelu_bn_bwd_tensors bt = bn.t;
+    bt.dy = dy.get(), bt.dgamma = dg.get(), bt.dbeta = db.get(), bt.workspace = ws.get();
+    expect_race_free_bitwise(
+        [&] {
+          dx.fill_pattern(), dw.fill_pattern();
+          EXPECT_CUDA_OK(mrelu_bn_bwd(bn.bp, bt, nullptr));
+          EXPECT_CUDA_OK(conv2d_dgrad_v5_simt_phases(g, dy.get(), w.get(), dx.get(), nullptr));
+          EXPECT_CUDA_OK(conv2d_wgrad_v4_simt_split_k(
+              g, x.get(), dy.get(), dw.get(), ws.get() + mrelu_bn_bwd_workspace_floats(bn.bp),
+              nullptr));
+          return outputs();
+        },
+        ref_fast);
+  }
+  {
+    SCOPED_TRACE("folded_dgrad_v4+wgrad_v4");
+    conv_bn_mrelu_bwd_tensors tf = t;
+    tf.y_act = own.act();  // t.dy, t.bits null: folded
+    expect_race_free_bitwise(
+        [&] {
+          dx.fill_pattern(), dw.fill_pattern();
+          EXPECT_CUDA_OK(conv_bn_mrelu_bwd(g, tf, nullptr));
+          return outputs();
+        },
+        ref_fast);
+  }
 }
 
 // The constants against the host: c1 = γ·invstd, c2' = −c1·(dγ/M)·invstd, c3' = −c1·dβ/M − c2'·μ,

@@ -3,8 +3,9 @@
 // act(scale·y + shift) while loading must equal the same conv of a = scale_shift_mrelu(y),
 // bitwise — the transform is scale_shift_mrelu's own expression, and the main loops are unchanged.
 // Checked for the fused training forward (FP32, TF32 and wgmma tiles; and its lazy output: no a, no
-// bits), wgrad v4, v3 and v5, the BN backward with its pass bits recomputed from y, and the whole fused
-// backward. Layers: 3×3 pad 1 at stride 1 and 2 (the padding must stay 0: it pads a, not y — a
+// bits), wgrad v4, v3 and v5, the BN backward with its pass bits recomputed from y, the whole fused
+// backward, and the race check (EXPECT_RACE_FREE) of the forward's and wgrad's prologue paths.
+// Layers: 3×3 pad 1 at stride 1 and 2 (the padding must stay 0: it pads a, not y — a
 // shift > 0 under ReLU would show there) and 1×1 stride 2; activations None, ReLU and masked ReLU
 // with per-channel and per-position masks.
 // Inputs: y, scale and shift are small integers and halves, so z = scale·y + shift is exact and
@@ -36,6 +37,41 @@ TEST(ConvPrologue, ReferenceActivationIsTheHostFormula) {
       });
 }
 
+// The fused training forward's device tensors for one layer (weights, BN parameters, outputs).
+struct FwdOut {
+  DeviceBuffer<float> w, gamma, beta, rm, rv, y, mean, invstd, scale, shift, a, ws;
+  DeviceBuffer<uint32_t> bits;
+  FwdOut(const Conv2dGeom& g, const std::vector<float>& w_, const std::vector<float>& ga,
+         const std::vector<float>& be)
+      : w(w_),
+        gamma(ga),
+        beta(be),
+        rm(std::vector<float>(size_t(g.K), 0.f)),
+        rv(std::vector<float>(size_t(g.K), 1.f)),
+        y(size_t(g.y_size())),
+        mean(size_t(g.K)),
+        invstd(size_t(g.K)),
+        scale(size_t(g.K)),
+        shift(size_t(g.K)),
+        a(size_t(g.y_size())),
+        ws(size_t(conv_bn_mrelu_fwd_workspace_floats(g))),
+        bits(size_t(pass_bits_words(g.y_size()))) {}
+  conv_bn_mrelu_fwd_tensors tensors(const float* x) {
+    conv_bn_mrelu_fwd_tensors t;
+    t.x = x, t.w = w.get(), t.gamma = gamma.get(), t.beta = beta.get();
+    t.running_mean = rm.get(), t.running_var = rv.get(), t.y = y.get(), t.mean = mean.get();
+    t.invstd = invstd.get(), t.scale = scale.get(), t.shift = shift.get(), t.a = a.get();
+    t.bits = bits.get(), t.workspace = ws.get();
+    return t;
+  }
+  // What the lazy forward writes: y and the BN's μ, 1/σ, scale, shift.
+  std::vector<float> lazy_outputs() const {
+    return concat(
+        concat(concat(concat(y.download(), mean.download()), invstd.download()), scale.download()),
+        shift.download());
+  }
+};
+
 // The fused training forward of the next layer: conv(y with the prologue) == conv(a), and so are
 // the BN statistics and the running stats; the lazy form writes neither a nor bits.
 TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
@@ -49,34 +85,7 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
       fp.conv = g, fp.act = Act::ReLU, fp.tf32 = math > 0, fp.wgmma = wgmma;
       const auto w = small_ints(size_t(g.w_size()), 7);
       const auto gamma = uniform(size_t(g.K), 8), beta = uniform(size_t(g.K), 9);
-      struct Out {
-        DeviceBuffer<float> w, gamma, beta, rm, rv, y, mean, invstd, scale, shift, a, ws;
-        DeviceBuffer<uint32_t> bits;
-        Out(const Conv2dGeom& g, const std::vector<float>& w_, const std::vector<float>& ga,
-            const std::vector<float>& be)
-            : w(w_),
-              gamma(ga),
-              beta(be),
-              rm(std::vector<float>(size_t(g.K), 0.f)),
-              rv(std::vector<float>(size_t(g.K), 1.f)),
-              y(size_t(g.y_size())),
-              mean(size_t(g.K)),
-              invstd(size_t(g.K)),
-              scale(size_t(g.K)),
-              shift(size_t(g.K)),
-              a(size_t(g.y_size())),
-              ws(size_t(conv_bn_mrelu_fwd_workspace_floats(g))),
-              bits(size_t(pass_bits_words(g.y_size()))) {}
-        conv_bn_mrelu_fwd_tensors tensors(const float* x) {
-          conv_bn_mrelu_fwd_tensors t;
-          t.x = x, t.w = w.get(), t.gamma = gamma.get(), t.beta = beta.get();
-          t.running_mean = rm.get(), t.running_var = rv.get(), t.y = y.get(), t.mean = mean.get();
-          t.invstd = invstd.get(), t.scale = scale.get(), t.shift = shift.get(), t.a = a.get();
-          t.bits = bits.get(), t.workspace = ws.get();
-          return t;
-        }
-      };
-      Out ref(g, w, gamma, beta), fused(g, w, gamma, beta);
+      FwdOut ref(g, w, gamma, beta), fused(g, w, gamma, beta);
       ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, ref.tensors(prev.a.get()), nullptr), cudaSuccess);
       conv_bn_mrelu_fwd_tensors t = fused.tensors(prev.y.get());
       t.x_act = prev.act();
@@ -204,6 +213,86 @@ TEST(ConvPrologue, FusedBackwardWithPrologueEqualsItsPartsOnA) {
     EXPECT_TRUE(bitwise_equal(dg.download(), dg_r.download()));
     EXPECT_TRUE(bitwise_equal(db.download(), db_r.download()));
   });
+}
+
+// The race check of the prologue's paths (expect_race_free_bitwise: each result bitwise equal to
+// the same launch reading a), a per-position masked ReLU, GEMMs of 3 or more BK slices so that
+// both shared-memory stages are written twice:
+//   C = 5: fprop's prologue gather element by element (FP32 128×128, TF32 128×64); wgrad v4 and
+//          v3 (64×128), the activation applied between the loads and the stores (b_deferred)
+//   C = K = 16: the tap-major prologue gather, the activation applied after the slice's math
+//          (a_deferred): FP32, TF32 128×64, wgmma 128×64
+//   K = 128: TF32's 128×128 tile, the activation's constants loaded with x (a_full), wgmma
+//          128×128; wgrad v3's 128×128 tile and v5 (wgmma)
+// (wgmma where it runs: under the emulation, or on an sm_90 GPU; expect_wgmma sees it taken).
+TEST(ConvPrologue, RaceFree) {
+  struct RaceLayer {
+    Layer l;
+    bool fp32, wgrad;  // also run the FP32 forward, wgrad
+  };
+  const RaceLayer layers[] = {{{"race C5 K6", 1, 5, 6, 6, 6, 3, 3, 1, 1}, true, true},
+                              {{"race C16 K16", 1, 16, 5, 5, 16, 3, 3, 1, 1}, true, false},
+                              {{"race C48 K128", 1, 48, 6, 6, 128, 1, 1, 1, 0}, false, true}};
+  for (const RaceLayer& rl : layers) {
+    SCOPED_TRACE(rl.l.name);
+    const Conv2dGeom g = geom(rl.l);
+    const PrevLayer prev(g, kActs[2], true, 500);
+    const auto w = small_ints(size_t(g.w_size()), 7);
+    const auto gamma = uniform(size_t(g.K), 8), beta = uniform(size_t(g.K), 9);
+    for (int math = rl.fp32 ? 0 : 1; math < 3; ++math) {  // FP32, TF32, TF32 on wgmma
+      const bool wgmma = math == 2;
+      if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
+      SCOPED_TRACE(math == 0 ? "fused forward fp32"
+                   : wgmma   ? "fused forward wgmma"
+                             : "fused forward tf32");
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = g, fp.act = Act::ReLU, fp.tf32 = math > 0, fp.wgmma = wgmma;
+      FwdOut ref(g, w, gamma, beta), fused(g, w, gamma, beta);
+      ASSERT_EQ(conv_bn_mrelu_fwd_train(fp, ref.tensors(prev.a.get()), nullptr), cudaSuccess);
+      conv_bn_mrelu_fwd_tensors t = fused.tensors(prev.y.get());
+      t.x_act = prev.act();
+      t.a = nullptr, t.bits = nullptr, t.lazy = true;
+      t.running_mean = t.running_var = nullptr;  // no update: every run the same
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              fused.y.fill_pattern();
+              EXPECT_CUDA_OK(conv_bn_mrelu_fwd_train(fp, t, nullptr));
+              return fused.lazy_outputs();
+            },
+            ref.lazy_outputs());
+      });
+    }
+    if (!rl.wgrad) continue;
+    DeviceBuffer<float> dy(small_ints(size_t(g.y_size()), 11));
+    DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
+    DeviceBuffer<float> dw_ref(size_t(g.w_size())), dw(size_t(g.w_size()));
+    using V = conv2d_wgrad_version;
+    for (V v : {V::v4_simt_split_k, V::v3_tf32_split_k, V::v5_tf32_wgmma}) {
+      const bool wgmma = v == V::v5_tf32_wgmma;
+      if (wgmma && !conv2d_wgrad_wgmma_runs(g)) continue;
+      SCOPED_TRACE(conv2d_wgrad_version_name(v));
+      const auto wgrad = [&](const float* x, conv_input_act xa, float* out) {
+        switch (v) {
+          case V::v4_simt_split_k:
+            return conv2d_wgrad_v4_simt_split_k(g, x, dy.get(), out, ws.get(), nullptr, xa);
+          case V::v3_tf32_split_k:
+            return conv2d_wgrad_v3_tf32_split_k(g, x, dy.get(), out, ws.get(), nullptr, xa);
+          default: return conv2d_wgrad_v5_tf32_wgmma(g, x, dy.get(), out, ws.get(), nullptr, xa);
+        }
+      };
+      CUDA_OK(wgrad(prev.a.get(), {}, dw_ref.get()));
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              dw.fill_pattern();
+              EXPECT_CUDA_OK(wgrad(prev.y.get(), prev.act(), dw.get()));
+              return dw.download();
+            },
+            dw_ref.download());
+      });
+    }
+  }
 }
 
 TEST(ConvPrologue, LaunchersRejectBadPrologues) {
