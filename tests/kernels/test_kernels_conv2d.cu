@@ -487,8 +487,18 @@ RandomConv random_conv(const ConvCase& c, uint64_t seed) {
 }
 }  // namespace
 
+// Issue 16 item 2's stated tolerance: on random data every TF32 version is within 5e-4 of the FP32
+// path, max|Δ| over max|y_fp32| per tensor (TF32 keeps 10 of fp32's 23 mantissa bits: its unit
+// roundoff 2⁻¹¹ ≈ 4.9e-4 bounds one operand's relative error; over a dot product of random signs
+// the output's stays below it — measured 2.7–3.8e-4 here). And every element within the rigorous
+// bound of check_tf32_bound against the double-precision conv.
 TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
+  constexpr double kTf32VsFp32 = 5e-4;
+  auto as_double = [](const std::vector<float>& v) {
+    return std::vector<double>(v.begin(), v.end());
+  };
   uint64_t seed = 3000;
+  double worst = 0;
   for (const ConvCase& c : model_conv_cases()) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
@@ -496,43 +506,47 @@ TEST(CudaConv2dTf32, RandomDataWithinTheTf32Bound) {
     const DoubleConv& ref = rc.ref;
     DeviceBuffer<float> x(rc.x), w(rc.w), dy(rc.dy), y(size_t(p.y_size())), dx(size_t(p.x_size())),
         dw(size_t(p.w_size())), ws(size_t(conv2d_wgrad_v2_workspace_floats(p)));
+    // One TF32 result: its per-element bound against double, and max|Δ|/max|fp32| against fp32.
+    auto tf32 = [&](const char* what, const std::vector<float>& got, const std::vector<double>& d,
+                    const std::vector<double>& mag, int64_t L, const std::vector<double>& fp32) {
+      check_tf32_bound(what, got, d, mag, L);
+      const double e = rel_to_max(got, fp32);
+      worst = std::max(worst, e);
+      EXPECT_LE(e, kTf32VsFp32) << what;
+      return e;
+    };
 
-    CUDA_OK(conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
-    const double fprop_tf32 = check_tf32_bound("y", y.download(), ref.y, ref.y_mag, p.gemm_k());
-    CUDA_OK(conv2d_fprop_v7_tf32_wgmma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
-    const double fprop_wgmma = check_tf32_bound("y", y.download(), ref.y, ref.y_mag, p.gemm_k());
     CUDA_OK(conv2d_fprop_v3_register_block(p, x.get(), w.get(), nullptr, y.get(), nullptr));
-    const double fprop_fp32 = rel_to_max(y.download(), ref.y);
+    const std::vector<double> y32 = as_double(y.download());
+    CUDA_OK(conv2d_fprop_v4_tf32_mma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
+    const double fprop_tf32 = tf32("y", y.download(), ref.y, ref.y_mag, p.gemm_k(), y32);
+    CUDA_OK(conv2d_fprop_v7_tf32_wgmma(p, x.get(), w.get(), nullptr, y.get(), nullptr));
+    const double fprop_wgmma = tf32("y", y.download(), ref.y, ref.y_mag, p.gemm_k(), y32);
 
-    CUDA_OK(conv2d_dgrad_v3_tf32_mma(p, dy.get(), w.get(), dx.get(), nullptr));
-    const double dgrad_tf32 =
-        check_tf32_bound("dx", dx.download(), ref.dx, ref.dx_mag, int64_t(p.K) * p.R * p.S);
-    CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(p, dy.get(), w.get(), dx.get(), nullptr));
-    const double dgrad_wgmma =
-        check_tf32_bound("dx", dx.download(), ref.dx, ref.dx_mag, int64_t(p.K) * p.R * p.S);
+    const int64_t krs = int64_t(p.K) * p.R * p.S;
     CUDA_OK(conv2d_dgrad_v2_register_block(p, dy.get(), w.get(), dx.get(), nullptr));
-    const double dgrad_fp32 = rel_to_max(dx.download(), ref.dx);
+    const std::vector<double> dx32 = as_double(dx.download());
+    CUDA_OK(conv2d_dgrad_v3_tf32_mma(p, dy.get(), w.get(), dx.get(), nullptr));
+    const double dgrad_tf32 = tf32("dx", dx.download(), ref.dx, ref.dx_mag, krs, dx32);
+    CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(p, dy.get(), w.get(), dx.get(), nullptr));
+    const double dgrad_wgmma = tf32("dx", dx.download(), ref.dx, ref.dx_mag, krs, dx32);
 
-    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
-    const double wgrad_tf32 = check_tf32_bound("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m());
-    CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
-    const double wgrad_wgmma =
-        check_tf32_bound("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m());
     CUDA_OK(conv2d_wgrad_v2_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
-    const double wgrad_fp32 = rel_to_max(dw.download(), ref.dw);
+    const std::vector<double> dw32 = as_double(dw.download());
+    CUDA_OK(conv2d_wgrad_v3_tf32_split_k(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+    const double wgrad_tf32 = tf32("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m(), dw32);
+    CUDA_OK(conv2d_wgrad_v5_tf32_wgmma(p, x.get(), dy.get(), dw.get(), ws.get(), nullptr));
+    const double wgrad_wgmma = tf32("dw", dw.download(), ref.dw, ref.dw_mag, p.gemm_m(), dw32);
 
     std::printf(
-        "  %-34s max|Δ|/max|ref|  TF32: fprop %.1e (wgmma %.1e) dgrad %.1e (wgmma %.1e) "
-        "wgrad %.1e (wgmma %.1e)   FP32: %.1e %.1e %.1e\n",
+        "  %-34s max|Δ|/max|fp32|  fprop %.1e (wgmma %.1e) dgrad %.1e (wgmma %.1e) "
+        "wgrad %.1e (wgmma %.1e);  FP32 vs double: %.1e %.1e %.1e\n",
         c.name, fprop_tf32, fprop_wgmma, dgrad_tf32, dgrad_wgmma, wgrad_tf32, wgrad_wgmma,
-        fprop_fp32, dgrad_fp32, wgrad_fp32);
-    EXPECT_LE(fprop_tf32, 1e-3);
-    EXPECT_LE(fprop_wgmma, 1e-3);
-    EXPECT_LE(dgrad_wgmma, 1e-3);
-    EXPECT_LE(wgrad_wgmma, 1e-3);
-    EXPECT_LE(dgrad_tf32, 1e-3);
-    EXPECT_LE(wgrad_tf32, 1e-3);
+        rel_to_max(std::vector<float>(y32.begin(), y32.end()), ref.y),
+        rel_to_max(std::vector<float>(dx32.begin(), dx32.end()), ref.dx),
+        rel_to_max(std::vector<float>(dw32.begin(), dw32.end()), ref.dw));
   }
+  std::printf("  worst TF32 vs FP32: %.2e (stated tolerance %.0e)\n", worst, kTf32VsFp32);
 }
 
 // The FP32 fprop loops on random data against a double reference: each output is one fp32 chain
