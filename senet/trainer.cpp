@@ -13,6 +13,7 @@
 #include "engine/io/run_lock.h"
 #include "engine/ops/count_correct.h"
 #include "engine/ops/cross_entropy.h"
+#include "engine/ops/step_sums.h"
 #include "senet/checkpoint.h"
 #include "senet/data_parallel.h"
 #include "senet/epoch_loop.h"
@@ -135,6 +136,29 @@ StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device de
 }
 
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where) {
+  if (loss.is_cuda()) {
+    // One small device→host copy, not one per gradient: the sums of the loss and of every
+    // gradient, in double on the device (engine/ops/step_sums.h: a sum is non-finite iff an
+    // element is, or it is beyond float range) — the row senet/step_metrics.h checks one step
+    // later on one process; runs on several ranks check it at each step.
+    std::vector<std::string> names;
+    std::vector<Tensor> xs{loss.detach()};
+    for (auto& [name, p] : model.named_parameters())
+      if (p.grad().defined()) names.push_back(name), xs.push_back(p.grad());
+    Tensor row = Tensor::zeros({int64_t(xs.size())}, DType::F32, Device::CUDA);
+    {
+      NoGradGuard no_grad;
+      sum_each_into(xs, row, 0);
+    }
+    const std::vector<float> r = row.to_vector();
+    if (!std::isfinite(r[0]))
+      fail(where, ": the loss is ", r[0], "; stopping (the last checkpoint is kept)");
+    for (size_t i = 0; i < names.size(); ++i)
+      if (!std::isfinite(r[1 + i]))
+        fail(where, ": gradient of '", names[i], "' is not finite (its sum is ", r[1 + i],
+             "); stopping (the last checkpoint is kept)");
+    return;
+  }
   float l = loss.item();
   if (!std::isfinite(l))
     fail(where, ": the loss is ", l, "; stopping (the last checkpoint is kept)");

@@ -45,6 +45,8 @@ EvalResult evaluate(models::Model& model, const data::Dataset& d, const data::No
 StepOut cross_entropy_step(models::Model& model, const data::Batch& b, Device device);
 
 // Stops a run with a message naming the step and the first non-finite value (loss or gradient).
+// On CUDA one copy to the host of 1 + P sums (each gradient's sum: non-finite iff the gradient
+// is), not P gradients: the per-step check of runs on several ranks.
 void check_finite(const Tensor& loss, models::Model& model, const std::string& where);
 
 // The run's device (cfg.device), made ready: for cuda, the binary's CUDA glue is brought up

@@ -449,6 +449,38 @@ PoisonedRun run_poisoned(bool poison_gradient) {
   return r;
 }
 
+// The per-step check of runs on several ranks (senet/trainer.h check_finite) on CUDA: one copy of
+// 1 + P sums to the host, not P gradients, still naming the first non-finite tensor.
+TEST_F(CudaBackend, CheckFiniteReadsOneRowOfSums) {
+  RunConfig c = senet::test::tiny_run_config("", 8 * 2 + 32);
+  c.model.image_size = 8;
+  DataBundle data = load_data(c);
+  auto model = models::make_model(c.model);
+  model->to(Device::CUDA);
+  data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
+  loader.start_epoch(0);
+  data::Batch b;
+  ASSERT_TRUE(loader.next(b));
+  StepOut out = cross_entropy_step(*model, b, Device::CUDA);
+  out.loss.backward();
+  const auto params = model->named_parameters();
+  ASSERT_GT(params.size(), 4u);
+  const int64_t w0 = emu::host_waits();
+  check_finite(out.loss, *model, "here");  // all finite: no error
+  EXPECT_LE(emu::host_waits() - w0, 2) << "one copy and its synchronisation, not one per tensor";
+  Tensor g = params[3].second.grad();
+  g.copy_(Tensor::full(g.shape(), INFINITY, Device::CUDA));
+  std::string err;
+  try {
+    check_finite(out.loss, *model, "epoch 1 step 9");
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("epoch 1 step 9: gradient of '" + params[3].first + "' is not finite"),
+            std::string::npos)
+      << err;
+}
+
 TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStepOneStepLater) {
   const PoisonedRun loss = run_poisoned(false);
   EXPECT_NE(loss.error.find("epoch 1 step 3"), std::string::npos) << loss.error;
