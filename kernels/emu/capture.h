@@ -28,6 +28,7 @@ struct CUevent_st {
   uint64_t capture_id = 0;        // last recorded in the capture with this id (0: none)
   cudaStream_t stream = nullptr;  // ... in that stream
   uint64_t node = 0;              // ... after that many of the capture's nodes
+  int not_ready_queries = 0;      // cudaEventQuery answers NotReady this many more times
 };
 
 namespace emu::detail {

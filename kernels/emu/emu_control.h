@@ -34,6 +34,12 @@ int64_t host_waits();
 // frees): each may synchronise the device, which is why the engine caches its blocks; a
 // steady-state training step should make none either.
 int64_t allocator_calls();
+// A device that runs behind the host, for tests of code that polls (engine/cuda/upload.cpp,
+// engine/cuda/readback.cpp): an event recorded from now on answers cudaEventQuery with
+// cudaErrorNotReady its first `queries` times (cudaEventSynchronize, counted as a host wait, makes
+// it ready). The emulator runs all work at once, so by default (0) every event is ready at once.
+void set_event_query_lag(int queries);
+int event_query_lag();
 // Kernels launched so far (valid launches; an empty grid is rejected, not counted). Tests use it to
 // count the launches of a step (e.g. one multi-tensor optimizer launch instead of one per tensor).
 int64_t launches();

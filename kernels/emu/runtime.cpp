@@ -174,9 +174,12 @@ namespace emu {
 namespace {
 std::atomic<int64_t> g_host_waits{0};
 std::atomic<int64_t> g_allocator_calls{0};
+std::atomic<int> g_event_lag{0};
 }  // namespace
 int64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
 int64_t allocator_calls() { return g_allocator_calls.load(std::memory_order_relaxed); }
+void set_event_query_lag(int queries) { g_event_lag.store(queries < 0 ? 0 : queries); }
+int event_query_lag() { return g_event_lag.load(); }
 }  // namespace emu
 
 namespace {
@@ -345,17 +348,23 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (record) return cudaSuccess;  // a point in the graph: no time, nothing completed
   e->when = std::chrono::steady_clock::now();
   e->recorded = true;
+  e->not_ready_queries = emu::event_query_lag();  // a device that is behind (tests)
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   if (!e) return fail(cudaErrorInvalidResourceHandle);
   if (cudaError_t err = emu::detail::capture_event_wait(e); err != cudaSuccess) return fail(err);
   count_host_wait();
+  e->not_ready_queries = 0;  // waited for: done
   return cudaSuccess;
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
   if (!e) return fail(cudaErrorInvalidResourceHandle);
   if (cudaError_t err = emu::detail::capture_event_wait(e); err != cudaSuccess) return fail(err);
+  if (e->not_ready_queries > 0) {  // not an error: sticky-free, like the GPU's NotReady
+    --e->not_ready_queries;
+    return cudaErrorNotReady;
+  }
   return cudaSuccess;
 }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {

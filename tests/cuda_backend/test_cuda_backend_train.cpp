@@ -139,6 +139,24 @@ TEST_F(CudaBackend, UploadsArePinnedAndNeverWait) {
   EXPECT_EQ(live.to_vector(), src.to_vector());
   EXPECT_EQ(recycled.to_vector(), src.to_vector());
 }
+
+// The staging ring waits only when the copy engine is a whole ring behind: with every copy still
+// in flight (the emulator's event lag), the 5th and 6th uploads find their slots busy and wait
+// (cudaEventSynchronize) — the data still right.
+TEST_F(CudaBackend, UploadRingWaitsOnlyWhenTheCopyEngineIsARingBehind) {
+  emu::set_event_query_lag(1000000);
+  const int64_t w0 = emu::host_waits();
+  std::vector<Tensor> dev;
+  std::vector<std::vector<float>> host;
+  for (int64_t i = 0; i < 6; ++i) {
+    host.push_back(test::random_tensor({100 + i}, uint64_t(70 + i)).to_vector());
+    dev.push_back(Tensor::from_vector(host.back(), {100 + i}, Device::CUDA));
+  }
+  const int64_t waits = emu::host_waits() - w0;
+  emu::set_event_query_lag(0);
+  EXPECT_EQ(waits, 2) << "uploads 5 and 6 reuse the slots of uploads 1 and 2";
+  for (size_t i = 0; i < dev.size(); ++i) EXPECT_EQ(dev[i].to_vector(), host[i]) << "upload " << i;
+}
 #endif
 
 #if !SENET_CB_GPU
@@ -409,7 +427,7 @@ struct PoisonedRun {
   std::string error;
   int64_t steps_seen = 0;  // steps that completed on the host (after_step calls)
 };
-PoisonedRun run_poisoned(bool poison_gradient) {
+PoisonedRun run_poisoned(bool poison_gradient, int event_lag = 0) {
   RunConfig c = senet::test::tiny_run_config("", 8 * 5 + 32);
   c.model.image_size = 8;  // 8×8: less emulated work
   DataBundle data = load_data(c);
@@ -421,6 +439,7 @@ PoisonedRun run_poisoned(bool poison_gradient) {
   data::Loader loader(data.train, 8, false, true, data.aug, data.norm, 1);
   EpochLoop loop{*model, opt, nullptr, "epoch", 1, /*progress=*/false, /*probe_gradients=*/false};
   PoisonedRun r;
+  emu::set_event_query_lag(event_lag);  // a device running behind: the readbacks land late
   try {
     loop.run(
         loader, 0,
@@ -446,6 +465,7 @@ PoisonedRun run_poisoned(bool poison_gradient) {
   } catch (const Error& e) {
     r.error = e.what();
   }
+  emu::set_event_query_lag(0);
   return r;
 }
 
@@ -493,6 +513,18 @@ TEST_F(CudaBackend, DeferredFiniteCheckNamesTheFirstBadStepOneStepLater) {
   EXPECT_NE(grad.error.find("gradient of '" + last + "' is not finite"), std::string::npos)
       << grad.error;
   EXPECT_EQ(grad.steps_seen, 3);
+}
+
+// When the device runs behind (the emulator's event lag), the check never waits for it: a row
+// that has not landed is looked at a step later (lag 1: step 3's row lands for step 5), or by the
+// flush at the epoch's end (a device that never catches up) — the same error either way.
+TEST_F(CudaBackend, DeferredFiniteCheckNeverWaitsForALateDevice) {
+  const PoisonedRun late = run_poisoned(false, 1);
+  EXPECT_NE(late.error.find("epoch 1 step 3: the loss is nan"), std::string::npos) << late.error;
+  EXPECT_EQ(late.steps_seen, 4) << "step 4's poll found the copy still in flight";
+  const PoisonedRun never = run_poisoned(false, 1000000);
+  EXPECT_NE(never.error.find("epoch 1 step 3: the loss is nan"), std::string::npos) << never.error;
+  EXPECT_EQ(never.steps_seen, 5) << "only the epoch's final flush read the rows";
 }
 
 #endif

@@ -88,29 +88,66 @@ TEST(EmuRuntime, StreamsAndEventsAreSynchronous) {
   CUDA_OK(cudaStreamDestroy(s));
 }
 
-// emu::host_waits() models what makes a GPU's host wait: downloads and synchronisations, and
-// uploads from pageable memory (the driver may synchronise first); an upload from cudaMallocHost
-// memory is asynchronous.
-TEST(EmuRuntime, HostWaitsCountPageableUploadsNotPinnedOnes) {
+// emu::host_waits() models what makes a GPU's host wait: downloads into pageable memory,
+// synchronous uploads and synchronisations, and uploads from pageable memory (the driver may
+// synchronise first); an asynchronous copy either way to or from cudaMallocHost memory is not one.
+// emu::allocator_calls() counts cudaMalloc/cudaFree and their page-locked twins.
+TEST(EmuRuntime, HostWaitsCountPageableCopiesNotPinnedOnes) {
 #if SENET_CUDA_EMULATION
-  const auto h = iota_floats(64);
+  auto h = iota_floats(64);
+  const int64_t a = emu::allocator_calls();
   DeviceBuffer<float> d(64);
   float* pinned = nullptr;
   CUDA_OK(cudaMallocHost(&pinned, 64 * sizeof(float)));
+  EXPECT_GE(emu::allocator_calls() - a, 2) << "cudaMalloc and cudaMallocHost";
   std::copy(h.begin(), h.end(), pinned);
   int64_t w = emu::host_waits();
-  CUDA_OK(cudaMemcpyAsync(d.get(), pinned, 64 * sizeof(float), cudaMemcpyHostToDevice, nullptr));
+  const size_t bytes = 64 * sizeof(float);
+  CUDA_OK(cudaMemcpyAsync(d.get(), pinned, bytes, cudaMemcpyHostToDevice, nullptr));
   EXPECT_EQ(emu::host_waits() - w, 0) << "pinned upload";
-  CUDA_OK(cudaMemcpyAsync(d.get(), h.data(), 64 * sizeof(float), cudaMemcpyHostToDevice, nullptr));
+  CUDA_OK(cudaMemcpyAsync(d.get(), h.data(), bytes, cudaMemcpyHostToDevice, nullptr));
   EXPECT_EQ(emu::host_waits() - w, 1) << "pageable upload";
-  CUDA_OK(cudaMemcpyAsync(pinned, d.get(), 64 * sizeof(float), cudaMemcpyDeviceToHost, nullptr));
-  EXPECT_EQ(emu::host_waits() - w, 2) << "download";
+  CUDA_OK(cudaMemcpyAsync(pinned, d.get(), bytes, cudaMemcpyDeviceToHost, nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 1) << "pinned download (asynchronous)";
+  CUDA_OK(cudaMemcpyAsync(h.data(), d.get(), bytes, cudaMemcpyDeviceToHost, nullptr));
+  EXPECT_EQ(emu::host_waits() - w, 2) << "pageable download";
+  CUDA_OK(cudaMemcpy(d.get(), pinned, bytes, cudaMemcpyHostToDevice));
+  EXPECT_EQ(emu::host_waits() - w, 3) << "synchronous upload";
   CUDA_OK(cudaStreamSynchronize(nullptr));
-  EXPECT_EQ(emu::host_waits() - w, 3) << "stream sync";
+  EXPECT_EQ(emu::host_waits() - w, 4) << "stream sync";
   for (int i = 0; i < 64; ++i) ASSERT_EQ(pinned[i], h[size_t(i)]);
+  const int64_t f = emu::allocator_calls();
   CUDA_OK(cudaFreeHost(pinned));
+  EXPECT_EQ(emu::allocator_calls() - f, 1) << "cudaFreeHost";
 #else
   GTEST_SKIP() << "emu::host_waits() exists only under emulation";
+#endif
+}
+
+// emu::set_event_query_lag: a device that runs behind, for code that polls. An event recorded
+// with lag n answers cudaEventQuery NotReady n times, then Success; cudaEventSynchronize (a host
+// wait) makes it ready at once.
+TEST(EmuRuntime, EventQueryLagModelsADeviceThatRunsBehind) {
+#if SENET_CUDA_EMULATION
+  cudaEvent_t e = nullptr;
+  CUDA_OK(cudaEventCreate(&e));
+  emu::set_event_query_lag(2);
+  CUDA_OK(cudaEventRecord(e, nullptr));
+  EXPECT_EQ(cudaEventQuery(e), cudaErrorNotReady);
+  EXPECT_EQ(cudaEventQuery(e), cudaErrorNotReady);
+  EXPECT_EQ(cudaEventQuery(e), cudaSuccess);
+  CUDA_OK(cudaEventRecord(e, nullptr));
+  EXPECT_EQ(cudaEventQuery(e), cudaErrorNotReady);
+  const int64_t w = emu::host_waits();
+  CUDA_OK(cudaEventSynchronize(e));
+  EXPECT_EQ(emu::host_waits() - w, 1);
+  EXPECT_EQ(cudaEventQuery(e), cudaSuccess);
+  emu::set_event_query_lag(0);
+  CUDA_OK(cudaEventRecord(e, nullptr));
+  EXPECT_EQ(cudaEventQuery(e), cudaSuccess);
+  CUDA_OK(cudaEventDestroy(e));
+#else
+  GTEST_SKIP() << "emu::set_event_query_lag exists only under emulation";
 #endif
 }
 
