@@ -28,16 +28,25 @@
 //   v6_tf32_wgmma      v3's GEMM on Hopper's warpgroup MMA (kernels/implicit_gemm_wgmma.cuh, as
 //                      conv2d_fprop v7): 2 warpgroups of 64 rows × 128 (C ≥ 128) or 64 columns,
 //                      tap-major (K a multiple of 16); elsewhere v3.
-//   v3, v4, v5, v6 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
+//   v7_simt_split_k    v4 when its grid would leave SMs idle (< 264 blocks: ResNet-18's 16×16, 8×8
+//                      and 4×4 layers at N = 128, 256, 128 and 64 blocks), as conv2d_fprop v6
+//                      (kernels/split_k_plan.h): K·R·S cut into slices of ≥ 64 (multiple of BK = 8,
+//                      ≤ 16 slices), slice z on blockIdx.z writes its partial dx to workspace[z];
+//                      then one thread per dx element sums the slices in order z = 0, 1, …
+//                      grid (⌈NHW/128⌉, ⌈C/128⌉, splits). Deterministic; extra traffic
+//                      2·splits·|dx| floats. Stride 1 only: a strided conv runs v5 (whose phases
+//                      drop the zero taps), an unsplit grid v4 itself.
+//   v3 to v7 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
-//   v3, v4, v5 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
+//   v3, v4, v5, v7 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
 //                      reduction tap-major, (r,s,k) instead of (k,r,s), so that a slice lies in one
 //                      tap and a thread decodes it once per slice (dgrad_gather_tap_major).
 // Numerics: fp32, one FMA chain per element in ascending reduction order ((k,r,s), or (r,s,k)
-//   tap-major; v5: the taps that exist): exact for small integers,
-//   so every version equals the CPU backend (im2col + GEMM + col2im) bitwise on such inputs (v3
-//   too: such integers are TF32 values). On random data v3 is within ~1e-3 relative.
+//   tap-major; v5: the taps that exist; v7: one chain per slice, the slices summed in order): exact
+//   for small integers, so every version equals the CPU backend (im2col + GEMM + col2im) bitwise
+//   on such inputs (v3 too: such integers are TF32 values). On random data v3 is within ~1e-3
+//   relative; v7, a different association, a few ulp from v4.
 #include "kernels/conv2d_dgrad.h"
 
 #include <algorithm>
@@ -126,6 +135,44 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   }
 }
 
+// v7: slice z = blockIdx.z of GEMM_K = K·R·S (slices start at multiples of BK, so a tap-major
+// slice lies in one tap); the partial tile goes to out + z·|dx| (NCHW like dx).
+template <class T, class G>
+__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
+    conv2d_dgrad_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
+  __align__(16) __shared__ float As[T::smem_a];
+  __align__(16) __shared__ float Bs[T::smem_b];
+  const int tid = int(threadIdx.x);
+  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
+  const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
+  const int k_begin = int(blockIdx.z) * slice, k_end = min(KRS, k_begin + slice);
+  float acc[T::TM][T::TN];
+  detail::tile_mainloop<T>(tid, m0, n0, M, p.C, k_begin, k_end, g, As, Bs, acc);
+  const detail::tile_thread<T> th(tid);
+  const int HW = p.H * p.W;
+  float* part = out + int64_t(blockIdx.z) * p.x_size();
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int c = n0 + th.col(j);
+      if (c < p.C) part[detail::nkpq_index(m, c, p.C, HW)] = acc[i][j];
+    }
+  }
+}
+
+// dx[i] = Σ_z workspace[z][i] in order z = 0, 1, …; one thread per element, coalesced.
+__global__ void conv2d_dgrad_sum_slices_kernel(const float* __restrict__ workspace, int splits,
+                                               int64_t n, float* __restrict__ dx) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float acc = 0.0f;
+  for (int z = 0; z < splits; ++z) acc += workspace[int64_t(z) * n + i];
+  dx[i] = acc;
+}
+
 // v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
 inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
 template <class G>  // conv2d_dgrad_phase_gather, its tap-major form, or the fold of that
@@ -180,8 +227,26 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v4_simt_128x128: return "v4_simt_128x128";
     case conv2d_dgrad_version::v5_simt_phases: return "v5_simt_phases";
     case conv2d_dgrad_version::v6_tf32_wgmma: return "v6_tf32_wgmma";
+    case conv2d_dgrad_version::v7_simt_split_k: return "v7_simt_split_k";
   }
   return "?";
+}
+
+namespace {
+// v7's split of v4's GEMM (kernels/split_k_plan.h); stride > 1 (v5 runs) and bad geometry: none.
+split_k_plan plan_dgrad(const Conv2dGeom& p) {
+  using T = detail::tile_simt_128x128;
+  const int64_t krs = int64_t(p.K) * p.R * p.S;
+  if (!conv2d_geom_valid(p) || p.stride != 1) return {1, int(krs)};
+  return plan_split_k(int64_t(p.N) * p.H * p.W, p.C, krs, T::BM, T::BN, T::BK);
+}
+}  // namespace
+
+int conv2d_dgrad_splits(const Conv2dGeom& p) { return plan_dgrad(p).splits; }
+int64_t conv2d_dgrad_workspace_floats(conv2d_dgrad_version v, const Conv2dGeom& p) {
+  if (v != conv2d_dgrad_version::v7_simt_split_k) return 0;
+  const int splits = plan_dgrad(p).splits;
+  return splits == 1 ? 0 : int64_t(splits) * p.x_size();
 }
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -193,20 +258,13 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 }
 
 namespace {
-// dy_bn active (hoisted tiles only): the folded BN backward's gather (kernels/conv_gather_bn.cuh).
-// kTapOnly: the tap-major gathers only, plain or folded (the caller has checked p.K % T::BK == 0).
-template <class T, bool kTapOnly = false>
-cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
-                                       float* dx, cudaStream_t stream,
-                                       const conv_dy_bn& dy_bn = {}) {
-  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
-  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
-  if (gy > 65535) return cudaErrorInvalidValue;
-  const dim3 grid{unsigned(gx), unsigned(gy)};
-  const auto run = [&](const auto& g) {
-    return launch(conv2d_dgrad_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>, grid,
-                  dim3(T::threads), 0, stream, p, g, dx);
-  };
+// run(g) with dgrad's gather for tile T, built on the host. dy_bn active (hoisted tiles only): the
+// folded BN backward's gather (kernels/conv_gather_bn.cuh). kTapOnly: the tap-major gathers only,
+// plain or folded (the caller has checked p.K % T::BK == 0); else tap-major when K is a multiple
+// of BK, the hoisting or the dividing gather otherwise.
+template <class T, bool kTapOnly = false, class Run>
+cudaError_t with_dgrad_gather(const Conv2dGeom& p, const float* dy, const float* w,
+                              const conv_dy_bn& dy_bn, Run&& run) {
   if constexpr (T::hoisted) {
     using namespace detail;
     // tap-major: every slice inside one tap; plain or folded
@@ -228,6 +286,20 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
     if (dy_bn.active()) return cudaErrorInvalidValue;
     return run(detail::dgrad_gather<T>(p, dy, w));
   }
+}
+
+template <class T, bool kTapOnly = false>
+cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, const float* w,
+                                       float* dx, cudaStream_t stream,
+                                       const conv_dy_bn& dy_bn = {}) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  const dim3 grid{unsigned(gx), unsigned(gy)};
+  return with_dgrad_gather<T, kTapOnly>(p, dy, w, dy_bn, [&](const auto& g) {
+    return launch(conv2d_dgrad_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>, grid,
+                  dim3(T::threads), 0, stream, p, g, dx);
+  });
 }
 
 template <class G, class Make>
@@ -295,8 +367,30 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
   return run.operator()<conv2d_dgrad_phase_gather>(dy);
 }
 
+cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_dy_bn& dy_bn) {
+  using T = detail::tile_simt_128x128;
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  if (p.stride != 1) return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream, dy_bn);
+  const auto [splits, slice] = plan_dgrad(p);
+  if (splits == 1) return launch_dgrad_implicit_gemm<T>(p, dy, w, dx, stream, dy_bn);
+  if (!workspace) return cudaErrorInvalidValue;
+  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  const dim3 grid{unsigned(gx), unsigned(gy), unsigned(splits)};
+  const cudaError_t e = with_dgrad_gather<T>(p, dy, w, dy_bn, [&](const auto& g) {
+    return launch(conv2d_dgrad_split_k_kernel<T, std::decay_t<decltype(g)>>, grid, dim3(T::threads),
+                  0, stream, p, g, workspace, slice);
+  });
+  if (e != cudaSuccess) return e;
+  const int64_t n = p.x_size();
+  return launch(conv2d_dgrad_sum_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,
+                stream, static_cast<const float*>(workspace), splits, n, dx);
+}
+
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
-                         float* dx, cudaStream_t stream) {
+                         float* dx, cudaStream_t stream, float* workspace) {
   switch (v) {
     case conv2d_dgrad_version::v1_direct: return conv2d_dgrad_v1_direct(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v2_register_block:
@@ -308,6 +402,8 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
       return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v6_tf32_wgmma:
       return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v7_simt_split_k:
+      return conv2d_dgrad_v7_simt_split_k(p, dy, w, dx, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

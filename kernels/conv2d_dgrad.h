@@ -15,11 +15,13 @@ enum class conv2d_dgrad_version {
   v4_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
   v5_simt_phases,     // v4 per output phase of a strided conv: only the taps that exist
   v6_tf32_wgmma,      // v3's GEMM on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v3
+  v7_simt_split_k,    // v4 with K·R·S split over blockIdx.z when the grid is small; in-order sum
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v1_direct,      conv2d_dgrad_version::v2_register_block,
     conv2d_dgrad_version::v3_tf32_mma,    conv2d_dgrad_version::v4_simt_128x128,
-    conv2d_dgrad_version::v5_simt_phases, conv2d_dgrad_version::v6_tf32_wgmma};
+    conv2d_dgrad_version::v5_simt_phases, conv2d_dgrad_version::v6_tf32_wgmma,
+    conv2d_dgrad_version::v7_simt_split_k};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -27,7 +29,7 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                            cudaStream_t stream);
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
-// dy_bn (v3, v4, v5, v6; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
+// dy_bn (v3 to v7; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
 // dy_bn.da and dy_bn.y as it is loaded, and the dy argument must be null.
 // v6: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh) where conv2d_dgrad_wgmma_runs(p):
 // wgmma_available() (kernels/wgmma_available.h) and K a multiple of 16 (the tap-major gather); a
@@ -43,7 +45,18 @@ cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const fl
 // GEMM; σ > 4 runs v4.
 cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                         cudaStream_t stream, const conv_dy_bn& dy_bn = {});
+// Split-K (v7), fprop v6's rule (kernels/split_k_plan.h) on v4's grid: when ⌈N·H·W/128⌉·⌈C/128⌉ <
+// kSplitKFillBlocks (ResNet-18's 4×4 layers at N = 128: 16 × 4 = 64 blocks for 132 SMs), K·R·S is
+// cut into `splits` slices of ≥ 64 (a multiple of 8, none empty, at most 16); slice z's partial dx
+// goes to workspace[z] (N×C×H×W each), and a second kernel sums the slices in order. splits = 1: v4
+// itself, no workspace. Stride > 1: v5 (its phases already drop the zero taps; splits = 1).
+int conv2d_dgrad_splits(const Conv2dGeom& p);
+int64_t conv2d_dgrad_workspace_floats(conv2d_dgrad_version v, const Conv2dGeom& p);  // 0: none
+cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_dy_bn& dy_bn = {});
+// Any version; workspace: conv2d_dgrad_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
-                         float* dx, cudaStream_t stream);
+                         float* dx, cudaStream_t stream, float* workspace = nullptr);
 
 }  // namespace senet

@@ -147,19 +147,10 @@ __global__ void conv2d_fprop_sum_slices_kernel(Conv2dGeom p, const float* __rest
 }
 
 namespace {
-constexpr int kMinSlice = 64, kMaxSplits = 16;
-struct fprop_plan {
-  int splits, slice;  // slice: GEMM_K columns per split, a multiple of BK = 8; no slice is empty
-};
-fprop_plan plan_fprop(const Conv2dGeom& p) {
+// The split-K rule shared with dgrad v7 (kernels/split_k_plan.h) on v5's 128×128 grid.
+split_k_plan plan_fprop(const Conv2dGeom& p) {
   using T = detail::tile_simt_128x128;
-  const int64_t crs = p.gemm_k();
-  const int64_t blocks = (p.gemm_m() + T::BM - 1) / T::BM * ((p.K + T::BN - 1) / T::BN);
-  if (blocks <= 0 || blocks >= kConv2dFpropFillBlocks) return {1, int(crs)};
-  int64_t want = (kConv2dFpropFillBlocks + blocks - 1) / blocks;
-  want = std::min<int64_t>({want, kMaxSplits, std::max<int64_t>(crs / kMinSlice, 1)});
-  const int64_t slice = ((crs + want - 1) / want + T::BK - 1) / T::BK * T::BK;
-  return {int((crs + slice - 1) / slice), int(slice)};
+  return plan_split_k(p.gemm_m(), p.K, p.gemm_k(), T::BM, T::BN, T::BK);
 }
 
 bool fprop_args_ok(const Conv2dGeom& p, const float* x, const float* w, const float* y) {

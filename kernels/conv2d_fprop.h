@@ -9,6 +9,7 @@
 
 #include "kernels/conv2d_geom.h"
 #include "kernels/kernel_params.h"
+#include "kernels/split_k_plan.h"
 
 namespace senet {
 
@@ -44,7 +45,8 @@ cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const flo
 // ResNet-18 at N = 128: 64 blocks for 132 SMs), C·R·S is cut into `splits` slices of ≥ 64 (a
 // multiple of 8, none empty, at most 16); slice z's partial y goes to workspace[z] (N×K×P×Q each),
 // and a second kernel sums the slices in order (+ bias). splits = 1: v5 itself, no workspace.
-inline constexpr int kConv2dFpropFillBlocks = 264;  // two waves of 132 SMs (H100 SXM, H200)
+// (The rule, shared with dgrad v7: kernels/split_k_plan.h.)
+inline constexpr int kConv2dFpropFillBlocks = kSplitKFillBlocks;  // two waves of 132 SMs
 int conv2d_fprop_splits(const Conv2dGeom& p);
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p);  // 0: none
 cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,

@@ -19,7 +19,7 @@ namespace senet {
 // say how many versions the entries below cover.
 static_assert(std::size(kConv2dFpropVersions) == 7,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 6,
+static_assert(std::size(kConv2dDgradVersions) == 7,
               "conv2d_dgrad version missing from the registry");
 static_assert(std::size(kConv2dWgradVersions) == 5,
               "conv2d_wgrad version missing from the registry");
@@ -95,6 +95,15 @@ const kernel_entry kEntries[] = {
      "TF32 on Hopper's warpgroup MMA (wgmma.m64nNk8 from shared memory), 128x128 or 128x64; "
      "v3 where it cannot run (no sm_90a, K % 16 != 0)",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v7_simt_split_k",
+     "v4 with K·R·S split over the grid's z when it has < 264 blocks, slices summed in order; "
+     "v5 when strided",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+     [](P p) {
+       return conv_io(p) +
+              2 * F *
+                  double(conv2d_dgrad_workspace_floats(conv2d_dgrad_version::v7_simt_split_k, p));
+     }},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},

@@ -2,10 +2,10 @@
 // engine's raw pointers and sizes onto the kernels' *_params launchers (kernels/*.h), allocates
 // workspaces from the caching allocator, and checks every launch (SENET_CUDA_CHECK).
 // Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
-// grids; dgrad v4, or v5 without zero taps when strided; wgrad v4 split-K; all deterministic), or
-// with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4, dgrad v3, wgrad v3; with
-// cuda_tf32_wgmma() Hopper's fprop v7, dgrad v6, wgrad v5), the fused conv-BN-mReLU kernels (every
-// math), and cuBLAS for linear in the GPU build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
+// grids; dgrad v4, or v7 split-K on small grids, or v5 without zero taps when strided; wgrad v4
+// split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4,
+// dgrad v3, wgrad v3; with cuda_tf32_wgmma() Hopper's fprop v7, dgrad v6, wgrad v5), the fused
+// conv-BN-mReLU kernels (every math), and cuBLAS for linear in the GPU build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <algorithm>
 #include <climits>
@@ -120,6 +120,20 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
   SENET_CUDA_CHECK(scale_launch(db, float(PQ), db, g.K, stream()));
 }
 
+// The dgrad kernel for the current math, dy or its fold dy_bn. FP32: strided convs through v5 (no
+// zero taps), the others v4, or v7 (split-K) where v4's grid would leave SMs idle.
+cudaError_t dgrad(const cpu::Conv2dGeom& g, const float* dy, const float* w, float* dx,
+                  const conv_dy_bn& dy_bn) {
+  if (cuda_allow_tf32())
+    return cuda_tf32_wgmma() ? conv2d_dgrad_v6_tf32_wgmma(g, dy, w, dx, stream(), dy_bn)
+                             : conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn);
+  if (g.stride > 1) return conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream(), dy_bn);
+  const int64_t ws = conv2d_dgrad_workspace_floats(conv2d_dgrad_version::v7_simt_split_k, g);
+  if (ws == 0) return conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream(), dy_bn);
+  Scratch<float> workspace(ws);
+  return conv2d_dgrad_v7_simt_split_k(g, dy, w, dx, workspace, stream(), dy_bn);
+}
+
 // x_act (prologue fusion): wgrad reads act(scale·x + shift) instead of x (kernels/conv_input_act.h).
 // dy_bn (the folded BN backward, kernels/conv_dy_bn.h): dy is null, and dgrad and wgrad compute it
 // from the layer's da and y as they load it.
@@ -128,12 +142,7 @@ void conv2d_backward_act(const cpu::Conv2dGeom& g, const float* x, const conv_in
                          float* dw, float* db) {
   check_conv_geom(g);
   const bool tf32 = cuda_allow_tf32(), wgmma = tf32 && cuda_tf32_wgmma();
-  if (dx)
-    // FP32: strided convs through v5 (no zero taps), the others v4 (the same GEMM when σ = 1).
-    SENET_CUDA_CHECK(wgmma          ? conv2d_dgrad_v6_tf32_wgmma(g, dy, w, dx, stream(), dy_bn)
-                     : tf32         ? conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn)
-                     : g.stride > 1 ? conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream(), dy_bn)
-                                    : conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream(), dy_bn));
+  if (dx) SENET_CUDA_CHECK(dgrad(g, dy, w, dx, dy_bn));
   if (dw) {
     Scratch<float> ws(conv2d_wgrad_v2_workspace_floats(g));  // v2 … v5 split alike
     SENET_CUDA_CHECK(wgmma ? conv2d_wgrad_v5_tf32_wgmma(g, x, dy, dw, ws, stream(), x_act, dy_bn)

@@ -91,10 +91,20 @@ std::vector<ConvCase> dgrad_stride_cases() {
           {"s5_fallback_3x3", 1, 2, 12, 12, 3, 3, 3, 5, 1}};
 }
 
+// dgrad v7 cuts K·R·S when the grid is small (stride 1): 3 tap-major slices of 72 (K = 24); a
+// ragged 80 + 73 through the hoisting gather (K = 17); a ragged tap-major 72 + 72 + 56 (K = 8, 5×5).
+// (all_conv_cases adds 1 slice, e.g. K70_two_col_tiles_1x1, and 2 to 16: the stride-1 model rows.)
+std::vector<ConvCase> dgrad_split_cases() {
+  return {{"dgrad_split_k_3_slices", 2, 10, 6, 6, 24, 3, 3, 1, 1},
+          {"dgrad_split_k_ragged", 3, 9, 5, 7, 17, 3, 3, 1, 1},
+          {"dgrad_split_k_ragged_tap", 1, 6, 7, 7, 8, 5, 5, 1, 2}};
+}
+
 TEST(CudaConv2dDgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
   uint64_t seed = 1000;
   std::vector<ConvCase> cases = all_conv_cases();
   for (const ConvCase& c : dgrad_stride_cases()) cases.push_back(c);
+  for (const ConvCase& c : dgrad_split_cases()) cases.push_back(c);
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
@@ -102,10 +112,11 @@ TEST(CudaConv2dDgrad, EveryVersionBitwiseOnEdgeAndModelShapes) {
     DeviceBuffer<float> dy(host(d.dy)), w(host(d.w)), dx(size_t(p.x_size()));
     for (conv2d_dgrad_version v : kConv2dDgradVersions) {
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(v, p)));
       dx.fill_pattern();
-      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr, ws.get()));
       EXPECT_TRUE(bitwise_equal(dx.download(), d.dx_ref));
-      EXPECT_TRUE(dx.guard_intact());
+      EXPECT_TRUE(dx.guard_intact() && ws.guard_intact());
     }
   }
 }
@@ -145,6 +156,30 @@ TEST(CudaConv2dFprop, SplitKPlan) {
   // layer1's 32×32 maps fill the GPU alone (1,024 blocks).
   EXPECT_EQ(conv2d_fprop_splits(conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1)), 5);
   EXPECT_EQ(conv2d_fprop_splits(conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1)), 1);
+}
+
+TEST(CudaConv2dDgrad, SplitKPlan) {
+  using V = conv2d_dgrad_version;
+  const Conv2dGeom thin = conv2d_geom(1, 3, 5, 5, 5, 3, 3, 1, 1);  // K·R·S = 45 < 2 slices of 64
+  EXPECT_EQ(conv2d_dgrad_splits(thin), 1);
+  EXPECT_EQ(conv2d_dgrad_workspace_floats(V::v7_simt_split_k, thin), 0);
+  const Conv2dGeom p = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 1, 1);  // K·R·S = 216: 3 × 72
+  EXPECT_EQ(conv2d_dgrad_splits(p), 3);
+  EXPECT_EQ(conv2d_dgrad_workspace_floats(V::v7_simt_split_k, p), 3 * p.x_size());
+  EXPECT_EQ(conv2d_dgrad_workspace_floats(V::v4_simt_128x128, p), 0);
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(3, 9, 5, 7, 17, 3, 3, 1, 1)), 2);  // 153 = 80 + 73
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(1, 6, 7, 7, 8, 5, 5, 1, 2)), 3);   // 200 = 72+72+56
+  // Strided: v5 runs (its phases), no split and no workspace.
+  const Conv2dGeom s2 = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 2, 1);
+  EXPECT_EQ(conv2d_dgrad_splits(s2), 1);
+  EXPECT_EQ(conv2d_dgrad_workspace_floats(V::v7_simt_split_k, s2), 0);
+  // ResNet-18 at N = 128: layer4's 4×4 maps are 16 × 4 = 64 blocks of 128×128 → 5 slices of
+  // K·R·S = 4608; layer3's 8×8, 64 × 2 = 128 blocks → 3 of 2304; layer2's 16×16, 256 × 1 → 2 of
+  // 1152; layer1's 32×32 maps fill the GPU alone (1,024 blocks).
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1)), 5);
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 256, 8, 8, 256, 3, 3, 1, 1)), 3);
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 128, 16, 16, 128, 3, 3, 1, 1)), 2);
+  EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1)), 1);
 }
 
 TEST(CudaConv2dWgrad, SplitKPlan) {
@@ -244,15 +279,33 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
       EXPECT_TRUE(bitwise_equal(wgrad(), dd.dw_ref));
     }
   }
-  for (conv2d_dgrad_version v : kConv2dDgradVersions) {
+  for (conv2d_dgrad_version v : kConv2dDgradVersions) {  // (stride 2: v7 runs v5)
     SCOPED_TRACE(conv2d_dgrad_version_name(v));
+    DeviceBuffer<float> wk(size_t(conv2d_dgrad_workspace_floats(v, p)));
     EXPECT_RACE_FREE(
         [&] {
           dx.fill_pattern();
-          EXPECT_CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+          EXPECT_CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr, wk.get()));
           return dx.download();
         },
         0.0);
+  }
+  {  // dgrad v7 with several slices (80 + 73 through the hoisting gather; the tap-major slices:
+     // RaceFreeTapMajorGathers)
+    const ConvCase cs{"race_dgrad_split", 3, 9, 5, 7, 17, 3, 3, 1, 1};
+    const Conv2dGeom ps = cs.params();
+    const ConvData ds = make_data(cs, 80, true);
+    DeviceBuffer<float> dys(host(ds.dy)), ws_(host(ds.w)), dxs(size_t(ps.x_size()));
+    const auto v7 = conv2d_dgrad_version::v7_simt_split_k;
+    DeviceBuffer<float> wk(size_t(conv2d_dgrad_workspace_floats(v7, ps)));
+    ASSERT_EQ(conv2d_dgrad_splits(ps), 2);
+    expect_race_free_bitwise(
+        [&] {
+          dxs.fill_pattern();
+          EXPECT_CUDA_OK(conv2d_dgrad(v7, ps, dys.get(), ws_.get(), dxs.get(), nullptr, wk.get()));
+          return dxs.download();
+        },
+        ds.dx_ref);
   }
   for (conv2d_wgrad_version v : kConv2dWgradVersions) {
     SCOPED_TRACE(conv2d_wgrad_version_name(v));
@@ -271,7 +324,8 @@ TEST(CudaConv2d, RaceFreeEveryVersion) {
 // C and K multiples of 16: the tap-major gathers, which decode a thread's A elements once per BK
 // slice (kernels/conv_gather_fast.cuh; taken when the reduction's channel count, fprop's C or
 // dgrad's K, is a multiple of the tile's BK: 8 SIMT, 16 TF32) — fprop v4 (128×64), v5, and v6 with
-// C·R·S = 144 cut into 2 slices of 72; dgrad v3 (128×64), v4, and v5 over the 4 phases of stride 2.
+// C·R·S = 144 cut into 2 slices of 72; dgrad v3 (128×64), v4, and v5 over the 4 phases of stride 2;
+// dgrad v7 on a stride-1 shape whose K·R·S = 144 is cut into 2 slices of 72.
 TEST(CudaConv2d, RaceFreeTapMajorGathers) {
   const ConvCase c{"race_tap_major", 1, 16, 7, 6, 16, 3, 3, 2, 1};
   const Conv2dGeom p = c.params();
@@ -302,6 +356,21 @@ TEST(CudaConv2d, RaceFreeTapMajorGathers) {
         },
         d.dx_ref);
   }
+  // dgrad v7 at stride 1 (the shape above is strided: v5): K·R·S = 144 in 2 tap-major slices of 72.
+  const ConvCase c1{"race_tap_major_split", 1, 6, 5, 6, 16, 3, 3, 1, 1};
+  const Conv2dGeom p1 = c1.params();
+  const ConvData d1 = make_data(c1, 84, true);
+  ASSERT_EQ(conv2d_dgrad_splits(p1), 2);
+  DeviceBuffer<float> dy1(host(d1.dy)), w1(host(d1.w)), dx1(size_t(p1.x_size()));
+  DeviceBuffer<float> wk(size_t(conv2d_dgrad_workspace_floats(DV::v7_simt_split_k, p1)));
+  expect_race_free_bitwise(
+      [&] {
+        dx1.fill_pattern();
+        EXPECT_CUDA_OK(conv2d_dgrad(DV::v7_simt_split_k, p1, dy1.get(), w1.get(), dx1.get(),
+                                    nullptr, wk.get()));
+        return dx1.download();
+      },
+      d1.dx_ref);
 }
 
 // The mma.sync 128×128 tiles, the main TF32 path of layers with ≥ 128 channels: fprop v4 (K ≥ 128,
@@ -399,6 +468,14 @@ TEST(CudaConv2d, LaunchersRejectBadParams) {
         ys(size_t(split.y_size()));
     EXPECT_EQ(conv2d_fprop(conv2d_fprop_version::v6_simt_split_k, split, xs.get(), ws.get(),
                            nullptr, ys.get(), nullptr, nullptr),
+              cudaErrorInvalidValue);
+  }
+  {  // dgrad v7 with several slices needs its workspace
+    const Conv2dGeom split = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 1, 1);
+    DeviceBuffer<float> dys(size_t(split.y_size())), ws(size_t(split.w_size())),
+        dxs(size_t(split.x_size()));
+    EXPECT_EQ(conv2d_dgrad(conv2d_dgrad_version::v7_simt_split_k, split, dys.get(), ws.get(),
+                           dxs.get(), nullptr, nullptr),
               cudaErrorInvalidValue);
   }
   // wgrad v2 with several slices needs its workspace.
@@ -578,14 +655,16 @@ TEST(CudaConv2dFprop, Fp32VersionsOnRandomDataAgainstDouble) {
   std::printf("  FP32 fprop v3, v5, v6: worst max|Δ|/max|ref| %.1e\n", worst);
 }
 
-// dgrad v4 (every tap, the zeros between strided outputs included) and v5 (per stride phase, only
-// the taps that exist) on random data against a double reference: one fp32 chain per element,
-// |Δ| ≤ K·R·S·2⁻²⁴·Σ|dy·w|; measured ≤ 1e-6 of max|dx|, the test allows 1e-5.
+// dgrad v4 (every tap, the zeros between strided outputs included), v5 (per stride phase, only
+// the taps that exist) and v7 (split-K: one chain per slice, the slices summed in order) on random
+// data against a double reference: |Δ| ≤ (K·R·S + splits)·2⁻²⁴·Σ|dy·w| per element; measured
+// ≤ 1e-6 of max|dx|, the test allows 1e-5.
 TEST(CudaConv2dDgrad, Fp32VersionsOnRandomDataAgainstDouble) {
   uint64_t seed = 5000;
   double worst = 0;
   std::vector<ConvCase> cases = model_conv_cases();
   for (const ConvCase& c : dgrad_stride_cases()) cases.push_back(c);
+  for (const ConvCase& c : dgrad_split_cases()) cases.push_back(c);
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
@@ -593,15 +672,17 @@ TEST(CudaConv2dDgrad, Fp32VersionsOnRandomDataAgainstDouble) {
     const DoubleConv& ref = rc.ref;
     DeviceBuffer<float> w(rc.w), dy(rc.dy), dx(size_t(p.x_size()));
     for (conv2d_dgrad_version v :
-         {conv2d_dgrad_version::v4_simt_128x128, conv2d_dgrad_version::v5_simt_phases}) {
+         {conv2d_dgrad_version::v4_simt_128x128, conv2d_dgrad_version::v5_simt_phases,
+          conv2d_dgrad_version::v7_simt_split_k}) {
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(v, p)));
       dx.fill_pattern();
-      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+      CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr, ws.get()));
       const double e = rel_to_max(dx.download(), ref.dx);
       worst = std::max(worst, e);
       EXPECT_LE(e, 1e-5);
       EXPECT_TRUE(dx.guard_intact());
     }
   }
-  std::printf("  FP32 dgrad v4, v5: worst max|Δ|/max|ref| %.1e\n", worst);
+  std::printf("  FP32 dgrad v4, v5, v7: worst max|Δ|/max|ref| %.1e\n", worst);
 }

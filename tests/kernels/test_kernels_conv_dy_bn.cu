@@ -166,6 +166,7 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
 //   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64)
 //   C = 128: dgrad v3's 128×128 tile and v6's (wgmma)
 //   K = 128: wgrad v5 (wgmma; v3 folded keeps its 64×128 tile)
+//   stride 1, K = 16 and 17: dgrad v7's split-K, 2 slices of K·R·S (72 + 72 tap-major, 80 + 73)
 // wgrad with the input's prologue (x_act) as well: both gathers at once. wgmma where it runs
 // (under the emulation, or on an sm_90 GPU; expect_wgmma sees it taken).
 TEST(ConvDyBn, RaceFree) {
@@ -184,7 +185,9 @@ TEST(ConvDyBn, RaceFree) {
        {DV::v4_simt_128x128, DV::v5_simt_phases, DV::v3_tf32_mma, DV::v6_tf32_wgmma},
        {}},
       {{"race C128 K48", 1, 128, 3, 3, 48, 1, 1, 1, 0}, {DV::v3_tf32_mma, DV::v6_tf32_wgmma}, {}},
-      {{"race K128", 1, 4, 6, 6, 128, 1, 1, 1, 0}, {}, {WV::v5_tf32_wgmma}}};
+      {{"race K128", 1, 4, 6, 6, 128, 1, 1, 1, 0}, {}, {WV::v5_tf32_wgmma}},
+      {{"race split K16", 1, 6, 5, 6, 16, 3, 3, 1, 1}, {DV::v7_simt_split_k}, {}},
+      {{"race split K17", 1, 5, 5, 6, 17, 3, 3, 1, 1}, {DV::v7_simt_split_k}, {}}};
   for (const RaceLayer& rl : layers) {
     SCOPED_TRACE(rl.l.name);
     const Conv2dGeom g = geom(rl.l);
@@ -193,7 +196,11 @@ TEST(ConvDyBn, RaceFree) {
     const conv_dy_bn d = bn.folded();
     DeviceBuffer<float> w(small_ints(size_t(g.w_size()), 45));
     DeviceBuffer<float> ref(size_t(g.x_size())), got(size_t(g.x_size()));
+    DeviceBuffer<float> dws(size_t(conv2d_dgrad_workspace_floats(DV::v7_simt_split_k, g)));
     for (DV v : rl.dgrad) {
+      if (v == DV::v7_simt_split_k) {
+        ASSERT_EQ(conv2d_dgrad_splits(g), 2);
+      }
       const bool wgmma = v == DV::v6_tf32_wgmma;
       if (wgmma && !conv2d_dgrad_wgmma_runs(g)) continue;
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
@@ -204,6 +211,8 @@ TEST(ConvDyBn, RaceFree) {
           case DV::v5_simt_phases:
             return conv2d_dgrad_v5_simt_phases(g, dy, w.get(), dx, nullptr, fold);
           case DV::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(g, dy, w.get(), dx, nullptr, fold);
+          case DV::v7_simt_split_k:
+            return conv2d_dgrad_v7_simt_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
           default: return conv2d_dgrad_v6_tf32_wgmma(g, dy, w.get(), dx, nullptr, fold);
         }
       };

@@ -67,12 +67,14 @@ void add_conv_cases(HookMap& h) {
           g = small_ints(p.y_size(), 3);
       auto dw = arena.dev(w), dg = arena.dev(g);
       auto dx = arena.dev<float>(p.x_size());
-      return Case{[=] { return conv2d_dgrad(v, p, dg->get(), dw->get(), dx->get(), nullptr); },
-                  [=](Check& c) {
-                    Vec ref;
-                    cpu_conv_bprop(p, x, w, g, &ref, nullptr);
-                    c.close("dx", dx->download(), ref, 0);
-                  }};
+      auto ws = arena.dev<float>(std::max<int64_t>(conv2d_dgrad_workspace_floats(v, p), 1));
+      return Case{
+          [=] { return conv2d_dgrad(v, p, dg->get(), dw->get(), dx->get(), nullptr, ws->get()); },
+          [=](Check& c) {
+            Vec ref;
+            cpu_conv_bprop(p, x, w, g, &ref, nullptr);
+            c.close("dx", dx->download(), ref, 0);
+          }};
     };
   for (conv2d_wgrad_version v : kConv2dWgradVersions)
     h[std::string("conv2d_wgrad/") + conv2d_wgrad_version_name(v)] = [v](P p, Arena& arena) {
