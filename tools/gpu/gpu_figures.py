@@ -53,14 +53,16 @@ def json_lines(path: str) -> list[dict]:
 
 
 def device_line(out_dir: str) -> str:
+    """nvidia-smi's line in summary.txt (the last "gpu: " line: after a failure, that it failed)."""
+    found = "—"
     try:
         with open(os.path.join(out_dir, "summary.txt")) as f:
             for line in f:
                 if line.startswith("gpu: "):
-                    return line[5:].strip()
+                    found = line[5:].strip()
     except OSError:
         pass
-    return "—"
+    return found
 
 
 def is_tf32(version: str) -> bool:
