@@ -121,18 +121,7 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   const int M = p.N * p.H * p.W, KRS = p.K * p.R * p.S;
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.C, 0, KRS, g, As, Bs, acc);
-  const detail::tile_thread<T> th(tid);
-  const int HW = p.H * p.W;
-#pragma unroll
-  for (int i = 0; i < T::TM; ++i) {
-    const int m = m0 + th.row(i);
-    if (m >= M) continue;
-#pragma unroll
-    for (int j = 0; j < T::TN; ++j) {
-      const int c = n0 + th.col(j);
-      if (c < p.C) dx[detail::nkpq_index(m, c, p.C, HW)] = acc[i][j];
-    }
-  }
+  detail::store_tile_nchw<T>(tid, m0, n0, M, p.C, p.H * p.W, acc, dx);
 }
 
 // v7: slice z = blockIdx.z of GEMM_K = K·R·S (slices start at multiples of BK, so a tap-major
@@ -148,19 +137,8 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   const int k_begin = int(blockIdx.z) * slice, k_end = min(KRS, k_begin + slice);
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.C, k_begin, k_end, g, As, Bs, acc);
-  const detail::tile_thread<T> th(tid);
-  const int HW = p.H * p.W;
-  float* part = out + int64_t(blockIdx.z) * p.x_size();
-#pragma unroll
-  for (int i = 0; i < T::TM; ++i) {
-    const int m = m0 + th.row(i);
-    if (m >= M) continue;
-#pragma unroll
-    for (int j = 0; j < T::TN; ++j) {
-      const int c = n0 + th.col(j);
-      if (c < p.C) part[detail::nkpq_index(m, c, p.C, HW)] = acc[i][j];
-    }
-  }
+  detail::store_tile_nchw<T>(tid, m0, n0, M, p.C, p.H * p.W, acc,
+                             out + int64_t(blockIdx.z) * p.x_size());
 }
 
 // dx[i] = Σ_z workspace[z][i] in order z = 0, 1, …; one thread per element, coalesced.

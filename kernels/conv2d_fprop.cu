@@ -93,18 +93,7 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  const detail::tile_thread<T> th(tid);
-  const int PQ = p.P * p.Q;
-#pragma unroll
-  for (int i = 0; i < T::TM; ++i) {
-    const int m = m0 + th.row(i);
-    if (m >= M) continue;
-#pragma unroll
-    for (int j = 0; j < T::TN; ++j) {
-      const int k = n0 + th.col(j);
-      if (k < p.K) y[detail::nkpq_index(m, k, p.K, PQ)] = bias ? acc[i][j] + bias[k] : acc[i][j];
-    }
-  }
+  detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc, y, bias);
 }
 
 // v6: slice z = blockIdx.z of GEMM_K; the partial tile goes to out + z·|y| (NKPQ like y).
@@ -119,19 +108,8 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   const int k_begin = int(blockIdx.z) * slice, k_end = min(CRS, k_begin + slice);
   float acc[T::TM][T::TN];
   detail::tile_mainloop<T>(tid, m0, n0, M, p.K, k_begin, k_end, g, As, Bs, acc);
-  const detail::tile_thread<T> th(tid);
-  const int PQ = p.P * p.Q;
-  float* part = out + int64_t(blockIdx.z) * p.y_size();
-#pragma unroll
-  for (int i = 0; i < T::TM; ++i) {
-    const int m = m0 + th.row(i);
-    if (m >= M) continue;
-#pragma unroll
-    for (int j = 0; j < T::TN; ++j) {
-      const int k = n0 + th.col(j);
-      if (k < p.K) part[detail::nkpq_index(m, k, p.K, PQ)] = acc[i][j];
-    }
-  }
+  detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc,
+                             out + int64_t(blockIdx.z) * p.y_size());
 }
 
 // y[i] = Σ_z workspace[z][i] in order (+ bias[k]); one thread per element, coalesced.

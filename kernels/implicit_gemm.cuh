@@ -50,6 +50,28 @@ __device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, in
     implicit_gemm_mainloop<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
 }
 
+// The epilogue of the plain conv kernels (fprop, dgrad and their split-K slices): the block's
+// accumulators into out, an NCHW-like tensor whose GEMM row m is (image, position) and column c a
+// channel of `cols` over HW positions, + bias[c] when bias is given; rows ≥ M and columns ≥ cols
+// (the ragged tile edges) are not written.
+template <class T>
+__device__ __forceinline__ void store_tile_nchw(int tid, int m0, int n0, int M, int cols, int HW,
+                                                const float (&acc)[T::TM][T::TN],
+                                                float* __restrict__ out,
+                                                const float* __restrict__ bias = nullptr) {
+  const tile_thread<T> th(tid);
+#pragma unroll
+  for (int i = 0; i < T::TM; ++i) {
+    const int m = m0 + th.row(i);
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < T::TN; ++j) {
+      const int c = n0 + th.col(j);
+      if (c < cols) out[nkpq_index(m, c, cols, HW)] = bias ? acc[i][j] + bias[c] : acc[i][j];
+    }
+  }
+}
+
 // fprop's gather for tile T (conv2d_fprop and the fused conv→BN kernels), built on the host: the
 // dividing one for v2/v3, the hoisting one for the others.
 template <class T>
