@@ -21,7 +21,6 @@ void AsyncReadback::enqueue(const Tensor& t) {
               max_elements_, " elements, got ", t.shape(), " on ", device_name(t.device()));
   SENET_CHECK(!pending_, "AsyncReadback: the previous copy was not polled yet");
   cuda().readback_enqueue(handle_, t.read<float>(), size_t(t.numel()) * sizeof(float));
-  elements_ = t.numel();
   pending_ = true;
 }
 

@@ -26,11 +26,10 @@ class AsyncReadback {
   void enqueue(const Tensor& t);
   const float* poll();
   bool pending() const { return pending_; }
-  int64_t elements() const { return elements_; }  // of the last enqueued tensor
 
  private:
   void* handle_ = nullptr;
-  int64_t max_elements_ = 0, elements_ = 0;
+  int64_t max_elements_ = 0;
   bool pending_ = false;
 };
 
