@@ -50,15 +50,17 @@ __device__ __forceinline__ void tile_mainloop(int tid, int m0, int n0, int M, in
     implicit_gemm_mainloop<T>(tid, m0, n0, M, Nn, k_begin, k_end, g, As, Bs, acc);
 }
 
-// The epilogue of the plain conv kernels (fprop, dgrad and their split-K slices): the block's
-// accumulators into out, an NCHW-like tensor whose GEMM row m is (image, position) and column c a
-// channel of `cols` over HW positions, + bias[c] when bias is given; rows ≥ M and columns ≥ cols
-// (the ragged tile edges) are not written.
+// The epilogue of the plain conv kernels (fprop, dgrad and their split-K slices, the prologue conv
+// of kernels/conv2d_fprop_act.cu): the block's accumulators into out, an NCHW-like tensor whose
+// GEMM row m is (image, position) and column c a channel of `cols` over HW positions, + bias[c]
+// when bias is given, then + residual at the same index when residual is given; rows ≥ M and
+// columns ≥ cols (the ragged tile edges) are not written.
 template <class T>
 __device__ __forceinline__ void store_tile_nchw(int tid, int m0, int n0, int M, int cols, int HW,
                                                 const float (&acc)[T::TM][T::TN],
                                                 float* __restrict__ out,
-                                                const float* __restrict__ bias = nullptr) {
+                                                const float* __restrict__ bias = nullptr,
+                                                const float* __restrict__ residual = nullptr) {
   const tile_thread<T> th(tid);
 #pragma unroll
   for (int i = 0; i < T::TM; ++i) {
@@ -67,7 +69,11 @@ __device__ __forceinline__ void store_tile_nchw(int tid, int m0, int n0, int M, 
 #pragma unroll
     for (int j = 0; j < T::TN; ++j) {
       const int c = n0 + th.col(j);
-      if (c < cols) out[nkpq_index(m, c, cols, HW)] = bias ? acc[i][j] + bias[c] : acc[i][j];
+      if (c >= cols) continue;
+      const int64_t o = nkpq_index(m, c, cols, HW);
+      float v = bias ? acc[i][j] + bias[c] : acc[i][j];
+      if (residual) v += residual[o];
+      out[o] = v;
     }
   }
 }

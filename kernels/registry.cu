@@ -217,6 +217,20 @@ const kernel_entry kEntries[] = {
      "the same on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * y_of(p); },
      [](P p) { return conv_io(p) + kpq_of(p) + F * p.K; }},
+    // the pre-activation block's plain convs (engine/ops/preact_block.h): x read through the
+    // previous BN's act(scale*x + shift), a residual added as y is stored
+    {"conv2d_fprop_act", "conv2d_fprop_act", "v5_simt_prologue_residual",
+     "conv of act(scale*x + shift) on load, + residual in the epilogue (FP32)", kernel_domain::conv,
+     false, [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
+     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
+    {"conv2d_fprop_act", "conv2d_fprop_act", "v4_tf32_prologue_residual",
+     "the same on TF32 tensor cores", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
+     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
+    {"conv2d_fprop_act", "conv2d_fprop_act", "v7_tf32_wgmma_prologue_residual",
+     "the same on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
+     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
     // --- backward
     {"mrelu_bn_bwd", "mrelu_bn_bwd", "v1_tile_reduce_merge",
      "(sum dz, sum dz*xhat) per tile, in-order merge, elementwise dy", kernel_domain::activation,

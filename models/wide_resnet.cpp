@@ -7,6 +7,7 @@
 #include "engine/ops/conv_bn_act.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/global_avg_pool.h"
+#include "engine/ops/preact_block.h"
 
 namespace senet::models {
 
@@ -24,6 +25,19 @@ WideBlock::WideBlock(int in_ch, int out_ch, int stride, Generator& gen) {
 
 Tensor WideBlock::forward(const Tensor& x) {
   bool tr = is_training();
+  // Both sites' activations feed convs alone: one op for the block, so that on CUDA each conv
+  // applies the BN and activation before it while loading its input (engine/ops/preact_block.h)
+  // — unless a site computes its activation itself (unfused modes) or its output is kept
+  // (capture: mask search, PRAM).
+  if (!relu1->unfused() && !relu1->capture && !relu2->unfused() && !relu2->capture) {
+    PreactBlockArgs b;
+    b.bn1 = {bn1->weight, bn1->bias, &bn1->state, relu1->fused_act(), relu1->fused_mask()};
+    b.w1 = conv1->weight, b.stride = conv1->stride;
+    b.bn2 = {bn2->weight, bn2->bias, &bn2->state, relu2->fused_act(), relu2->fused_mask()};
+    b.w2 = conv2->weight;
+    if (shortcut) b.w_shortcut = shortcut->weight;
+    return preact_block(x, b, tr);
+  }
   Tensor a = relu1->output(bn_act(x, Tensor(), bn1->weight, bn1->bias, bn1->state, tr,
                                   relu1->fused_act(), relu1->fused_mask()));
   Tensor h = relu2->output(conv_bn_act(a, conv1->weight, bn2->weight, bn2->bias, bn2->state, tr,

@@ -75,6 +75,14 @@ struct CudaOps {
                          const float* bias, float* y);
   void (*conv2d_backward)(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* dy,
                           float* dx, float* dw, float* db);
+  // A conv whose input is act(scale·x + shift) of the previous BN (x_act, active; one process),
+  // + residual (may be null): the pre-activation block's convs (kernels/conv2d_fprop_act.h). Its
+  // backward: dx = dgrad(dy, w) (the gradient of the activation: the BN backward is the caller's),
+  // dw = wgrad(act(scale·x + shift), dy); dx or dw may be null.
+  void (*conv2d_act_forward)(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
+                             const float* w, const float* residual, float* y);
+  void (*conv2d_act_backward)(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
+                              const float* w, const float* dy, float* dx, float* dw);
 
   // --- BN → (+ residual) → act. Forward writes a, the saved μ and 1/σ (C each; running stats in
   // eval), the bits (null when no backward or no activation), and updates the running stats in
@@ -83,9 +91,17 @@ struct CudaOps {
                          const float* gamma, const float* beta, float* running_mean,
                          float* running_var, const uint8_t* mask, float* a, uint32_t* bits,
                          float* mean, float* invstd);
-  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
-                          const float* mean, const float* invstd, const float* gamma, float* dy,
-                          float* dresidual, float* dgamma, float* dbeta);
+  // bits null with y_act active: the pass bits recomputed from y (y_act: this BN's own scale,
+  // shift, mask and act; no residual), as conv_bn_act_backward does.
+  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits,
+                          const conv_input_act& y_act, const float* y, const float* mean,
+                          const float* invstd, const float* gamma, float* dy, float* dresidual,
+                          float* dgamma, float* dbeta);
+  // Its statistics alone, for a next conv that applies the activation as it loads y (x_act): μ,
+  // 1/σ and scale = γ/σ, shift = β − μ·scale (C each), running stats updated in training.
+  void (*bn_scale_shift)(const CudaBnAct& p, const float* y, const float* gamma, const float* beta,
+                         float* running_mean, float* running_var, float* mean, float* invstd,
+                         float* scale, float* shift);
 
   // --- fused conv → BN → (+ residual) → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials

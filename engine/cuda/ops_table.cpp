@@ -18,6 +18,7 @@
 #include "kernels/bn_stats.h"
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_fprop_act.h"
 #include "kernels/conv2d_wgrad.h"
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/elementwise.h"
@@ -160,14 +161,26 @@ void conv2d_backward(const cpu::Conv2dGeom& g, const float* x, const float* w, c
   conv2d_backward_act(g, x, {}, w, dy, {}, dx, dw, db);
 }
 
+// The prologue conv (kernels/conv2d_fprop_act.h) and its backward, on the current math.
+void conv2d_act_forward(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
+                        const float* w, const float* residual, float* y) {
+  check_conv_geom(g);
+  conv2d_fprop_act_params p;
+  p.conv = g, p.tf32 = cuda_allow_tf32(), p.wgmma = p.tf32 && cuda_tf32_wgmma();
+  SENET_CUDA_CHECK(conv2d_fprop_act(p, x, x_act, w, residual, y, stream()));
+}
+void conv2d_act_backward(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
+                         const float* w, const float* dy, float* dx, float* dw) {
+  conv2d_backward_act(g, x, x_act, w, dy, {}, dx, dw, nullptr);
+}
+
 // --- BatchNorm → (+ residual) → activation
 
-void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, const float* gamma,
-                    const float* beta, float* running_mean, float* running_var, const uint8_t* mask,
-                    float* a, uint32_t* bits, float* mean, float* invstd) {
+void bn_scale_shift(const CudaBnAct& p, const float* y, const float* gamma, const float* beta,
+                    float* running_mean, float* running_var, float* mean, float* invstd,
+                    float* scale, float* shift) {
   const int N = to_int(p.N, "N"), K = to_int(p.C, "C"), PQ = to_int(p.HW, "H·W");
   to_int(p.N * p.C * p.HW, "N·C·H·W");
-  Scratch<float> scale(K), shift(K);
   bn_finalize_params fp;
   fp.K = K, fp.eps = p.eps, fp.momentum = p.momentum;
   const bn_channel_affine out{mean, invstd, scale, shift};
@@ -198,6 +211,13 @@ void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, c
   } else {
     SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
   }
+}
+void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, const float* gamma,
+                    const float* beta, float* running_mean, float* running_var, const uint8_t* mask,
+                    float* a, uint32_t* bits, float* mean, float* invstd) {
+  const int N = to_int(p.N, "N"), K = to_int(p.C, "C"), PQ = to_int(p.HW, "H·W");
+  Scratch<float> scale(K), shift(K);
+  bn_scale_shift(p, y, gamma, beta, running_mean, running_var, mean, invstd, scale, shift);
   scale_shift_mrelu_params sp;
   sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = p.act, sp.mask_per_channel = p.mask_per_channel;
   SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
@@ -237,11 +257,17 @@ conv_dy_bn bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t, float* 
   SENET_CUDA_CHECK(mrelu_bn_bwd_coefficients(bp, t, dbeta, dgamma, stream()));
   return mrelu_bn_bwd_folded_dy(bp, t);
 }
-void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits, const float* y,
-                     const float* mean, const float* invstd, const float* gamma, float* dy,
-                     float* dresidual, float* dgamma, float* dbeta) {
-  mrelu_bn_bwd_tensors t;  // the pass bits as stored
-  t.da = da, t.bits = bits, t.y = y, t.mean = mean, t.invstd = invstd, t.gamma = gamma, t.dy = dy;
+void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits,
+                     const conv_input_act& y_act, const float* y, const float* mean,
+                     const float* invstd, const float* gamma, float* dy, float* dresidual,
+                     float* dgamma, float* dbeta) {
+  SENET_CHECK(!p.sync || !y_act.active(),
+              "bn_act: pass bits recomputed from y with BN statistics over several ranks");
+  SENET_CHECK(!(y_act.active() && dresidual),
+              "bn_act: pass bits recomputed from y for a BN with a residual");
+  mrelu_bn_bwd_tensors t;  // the pass bits as stored, or recomputed from y (y_act)
+  t.da = da, t.bits = bits, t.y_act = y_act, t.y = y, t.mean = mean, t.invstd = invstd;
+  t.gamma = gamma, t.dy = dy;
   t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta;
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
   bn_act_backward_t(p, t, ws);
@@ -493,7 +519,10 @@ CudaOps make_ops_table() {
   o.conv2d_forward = conv2d_forward;
   o.conv2d_backward = conv2d_backward;
   o.bn_act_forward = bn_act_forward;
+  o.conv2d_act_forward = conv2d_act_forward;
+  o.conv2d_act_backward = conv2d_act_backward;
   o.bn_act_backward = bn_act_backward;
+  o.bn_scale_shift = bn_scale_shift;
   o.conv_bn_act_forward = conv_bn_act_forward;
   o.conv_bn_fold = bn_fold;
   o.conv_bn_act_infer = conv_bn_act_infer;

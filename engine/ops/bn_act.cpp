@@ -97,7 +97,7 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
              Tensor dgamma = Tensor::empty({p.C}, DType::F32, Device::CUDA);
              Tensor dbeta = Tensor::empty({p.C}, DType::F32, Device::CUDA);
              Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
-             cuda().bn_act_backward(p, da.data<float>(), bits_ptr(bits), sy.data<float>(),
+             cuda().bn_act_backward(p, da.data<float>(), bits_ptr(bits), {}, sy.data<float>(),
                                     mean.data<float>(), invstd.data<float>(), sg.data<float>(),
                                     dy.data<float>(), ptr_or_null<float>(dr), dgamma.data<float>(),
                                     dbeta.data<float>());

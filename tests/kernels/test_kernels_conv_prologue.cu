@@ -4,7 +4,9 @@
 // bitwise — the transform is scale_shift_mrelu's own expression, and the main loops are unchanged.
 // Checked for the fused training forward (FP32, TF32 and wgmma tiles; and its lazy output: no a, no
 // bits), wgrad v4, v3 and v5, the BN backward with its pass bits recomputed from y, the whole fused
-// backward, and the race check (EXPECT_RACE_FREE) of the forward's and wgrad's prologue paths.
+// backward, the pre-activation block's plain conv with the prologue and a residual
+// (conv2d_fprop_act), and the race check (EXPECT_RACE_FREE) of the forward's, that conv's and
+// wgrad's prologue paths.
 // Layers: 3×3 pad 1 at stride 1 and 2 (the padding must stay 0: it pads a, not y — a
 // shift > 0 under ReLU would show there) and 1×1 stride 2; activations None, ReLU and masked ReLU
 // with per-channel and per-position masks.
@@ -16,6 +18,7 @@
 
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_fprop_act.h"
 #include "kernels/conv2d_wgrad.h"
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/mrelu_bn_bwd.h"
@@ -106,6 +109,43 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
         ASSERT_EQ(u, 0x5A5A5A5Au) << "the lazy forward wrote a";
       }
       EXPECT_TRUE(fused.y.guard_intact());
+    }
+  });
+}
+
+// The pre-activation block's plain conv with the prologue (conv2d_fprop_act): conv(y through the
+// prologue) + r equals conv2d_fprop of a (v5; v4 with TF32; v7 on wgmma), then + r on the host —
+// bitwise: the same loop, and one rounding of the add. Without r, the conv alone.
+TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
+  for_each_case([&](const Conv2dGeom& g, bool integers, PrevLayer& prev) {
+    const auto w = integers ? small_ints(size_t(g.w_size()), 7) : uniform(size_t(g.w_size()), 7);
+    const auto r_h = integers ? small_ints(size_t(g.y_size()), 8) : uniform(size_t(g.y_size()), 8);
+    DeviceBuffer<float> dw(w), r(r_h), ref(size_t(g.y_size())), y(size_t(g.y_size()));
+    for (int math = 0; math < 3; ++math) {  // FP32, TF32, TF32 on wgmma (where it runs)
+      const bool wgmma = math == 2;
+      if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
+      SCOPED_TRACE(math == 0 ? "fp32" : wgmma ? "wgmma" : "tf32");
+      using V = conv2d_fprop_version;
+      const V v = math == 0 ? V::v5_simt_128x128 : wgmma ? V::v7_tf32_wgmma : V::v4_tf32_mma;
+      ASSERT_EQ(conv2d_fprop(v, g, prev.a.get(), dw.get(), nullptr, ref.get(), nullptr),
+                cudaSuccess);
+      const auto conv_a = ref.download();
+      conv2d_fprop_act_params fp;
+      fp.conv = g, fp.tf32 = math > 0, fp.wgmma = wgmma;
+      for (bool with_r : {false, true}) {
+        SCOPED_TRACE(with_r ? "+ r" : "no r");
+        y.fill_pattern();
+        expect_wgmma(wgmma, [&] {
+          ASSERT_EQ(conv2d_fprop_act(fp, prev.y.get(), prev.act(), dw.get(),
+                                     with_r ? r.get() : nullptr, y.get(), nullptr),
+                    cudaSuccess);
+        });
+        auto want = conv_a;
+        if (with_r)
+          for (size_t i = 0; i < want.size(); ++i) want[i] += r_h[i];
+        EXPECT_TRUE(bitwise_equal(y.download(), want));
+        EXPECT_TRUE(y.guard_intact());
+      }
     }
   });
 }
@@ -263,6 +303,33 @@ TEST(ConvPrologue, RaceFree) {
             ref.lazy_outputs());
       });
     }
+    // The pre-activation block's prologue conv (+ residual), every math.
+    DeviceBuffer<float> r(small_ints(size_t(g.y_size()), 12)), out(size_t(g.y_size()));
+    DeviceBuffer<float> dw_act(w);
+    for (int math = rl.fp32 ? 0 : 1; math < 3; ++math) {
+      const bool wgmma = math == 2;
+      if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
+      SCOPED_TRACE(math == 0 ? "prologue conv fp32"
+                   : wgmma   ? "prologue conv wgmma"
+                             : "prologue conv tf32");
+      conv2d_fprop_act_params ap;
+      ap.conv = g, ap.tf32 = math > 0, ap.wgmma = wgmma;
+      const auto run = [&] {
+        return conv2d_fprop_act(ap, prev.y.get(), prev.act(), dw_act.get(), r.get(), out.get(),
+                                nullptr);
+      };
+      CUDA_OK(run());
+      const auto want = out.download();
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              out.fill_pattern();
+              EXPECT_CUDA_OK(run());
+              return out.download();
+            },
+            want);
+      });
+    }
     if (!rl.wgrad) continue;
     DeviceBuffer<float> dy(small_ints(size_t(g.y_size()), 11));
     DeviceBuffer<float> ws(size_t(conv2d_wgrad_v2_workspace_floats(g)) + 1);
@@ -323,6 +390,14 @@ TEST(ConvPrologue, LaunchersRejectBadPrologues) {
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
   t.lazy = false, t.a = nullptr;  // no activation without `lazy`: a forgotten output, refused
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
+  conv2d_fprop_act_params ap;
+  ap.conv = g;
+  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), {}, buf.get(), nullptr, buf.get(), nullptr),
+            cudaErrorInvalidValue);  // no prologue: that conv is conv2d_fprop
+  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), bad, buf.get(), nullptr, buf.get(), nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), no_shift, buf.get(), nullptr, buf.get(), nullptr),
+            cudaErrorInvalidValue);
   mrelu_bn_bwd_params bp;
   bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;
   mrelu_bn_bwd_tensors bt;

@@ -16,6 +16,7 @@
 #include "kernels/bn_stats.h"
 #include "kernels/conv2d_dgrad.h"
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_fprop_act.h"
 #include "kernels/conv2d_wgrad.h"
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/mrelu_bn_bwd.h"
@@ -306,6 +307,42 @@ void add_conv_cases(HookMap& h) {
                     const Vec o = aff->download();
                     c.close("mean", Vec(o.begin(), o.begin() + p.K), r.mean, kTol);
                     c.close("invstd", Vec(o.begin() + p.K, o.begin() + 2 * p.K), r.invstd, kTol);
+                  }};
+    };
+  // The pre-activation block's prologue conv: y = conv(act(scale·x + shift), w) + r; x, w, r
+  // small integers, scale and shift halves and small integers, so every value is exact.
+  for (Math math : kMaths)
+    h[pick(math, "conv2d_fprop_act/v5_simt_prologue_residual",
+           "conv2d_fprop_act/v4_tf32_prologue_residual",
+           "conv2d_fprop_act/v7_tf32_wgmma_prologue_residual")] = [math](P p, Arena& arena) {
+      const int64_t HW = int64_t(p.H) * p.W;
+      Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2),
+          r = small_ints(p.y_size(), 3), sc = small_ints(p.C, 8, 1, 2),
+          sh = small_ints(p.C, 9, -2, 2);
+      const std::vector<uint8_t> m = bytes01(int64_t(p.C) * HW, 7);
+      auto dx = arena.dev(x), dw = arena.dev(w), dr = arena.dev(r), dsc = arena.dev(sc),
+           dsh = arena.dev(sh);
+      auto dm = arena.dev(m);
+      auto dy = arena.dev<float>(p.y_size());
+      conv2d_fprop_act_params fp;
+      fp.conv = p, fp.tf32 = math != Math::fp32, fp.wgmma = math == Math::wgmma;
+      conv_input_act xa;
+      xa.scale = dsc->get(), xa.shift = dsh->get(), xa.mask = dm->get(), xa.act = Act::MaskedReLU;
+      return Case{[=] {
+                    return conv2d_fprop_act(fp, dx->get(), xa, dw->get(), dr->get(), dy->get(),
+                                            nullptr);
+                  },
+                  [=](Check& c) {
+                    Vec a(x.size());
+                    for (size_t i = 0; i < a.size(); ++i) {
+                      const size_t ch = size_t(int64_t(i) / HW % p.C);
+                      const float z = std::fma(sc[ch], x[i], sh[ch]);
+                      const bool relu = m[size_t(int64_t(i) % (p.C * HW))] != 0;
+                      a[i] = relu && !(z > 0.f) ? 0.f : z;
+                    }
+                    Vec y = cpu_conv(p, a, w);
+                    for (size_t i = 0; i < y.size(); ++i) y[i] += r[i];
+                    c.close("y", dy->download(), y, 0);
                   }};
     };
   h["conv_bn_fold/v1_grid_stride"] = [](P p, Arena& arena) {
