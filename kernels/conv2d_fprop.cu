@@ -51,6 +51,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "kernels/conv2d_fprop_split_k.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 #include "kernels/wgmma_available.h"
@@ -96,32 +97,19 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc, y, bias);
 }
 
-// v6: slice z = blockIdx.z of GEMM_K; the partial tile goes to out + z·|y| (NKPQ like y).
-template <class T, class G>
-__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
-    conv2d_fprop_split_k_kernel(Conv2dGeom p, G g, float* __restrict__ out, int slice) {
-  __align__(16) __shared__ float As[T::smem_a];
-  __align__(16) __shared__ float Bs[T::smem_b];
-  const int tid = int(threadIdx.x);
-  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
-  const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
-  const int k_begin = int(blockIdx.z) * slice, k_end = min(CRS, k_begin + slice);
-  float acc[T::TM][T::TN];
-  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, k_begin, k_end, g, As, Bs, acc);
-  detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc,
-                             out + int64_t(blockIdx.z) * p.y_size());
-}
-
-// y[i] = Σ_z workspace[z][i] in order (+ bias[k]); one thread per element, coalesced.
+// y[i] = Σ_z workspace[z][i] in order (+ bias[k]) (+ residual[i]); one thread per element,
+// coalesced. (v6's slices: kernels/conv2d_fprop_split_k.cuh.)
 __global__ void conv2d_fprop_sum_slices_kernel(Conv2dGeom p, const float* __restrict__ workspace,
                                                int splits, const float* __restrict__ bias,
+                                               const float* __restrict__ residual,
                                                float* __restrict__ y) {
   const int64_t n = p.y_size();
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   float acc = 0.0f;
   for (int z = 0; z < splits; ++z) acc += workspace[int64_t(z) * n + i];
-  y[i] = bias ? acc + bias[i / (int64_t(p.P) * p.Q) % p.K] : acc;
+  if (bias) acc += bias[i / (int64_t(p.P) * p.Q) % p.K];
+  y[i] = residual ? acc + residual[i] : acc;
 }
 
 namespace {
@@ -166,6 +154,15 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
 }
 
 int conv2d_fprop_splits(const Conv2dGeom& p) { return plan_fprop(p).splits; }
+split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p) { return plan_fprop(p); }
+cudaError_t conv2d_fprop_sum_slices(Conv2dGeom p, const float* workspace, int splits,
+                                    const float* bias, const float* residual, float* y,
+                                    cudaStream_t stream) {
+  if (!conv2d_geom_valid(p) || !workspace || !y || splits < 1) return cudaErrorInvalidValue;
+  const int64_t blocks = (p.y_size() + 255) / 256;
+  return launch(conv2d_fprop_sum_slices_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p,
+                workspace, splits, bias, residual, y);
+}
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p) {
   if (v != conv2d_fprop_version::v6_simt_split_k || !conv2d_geom_valid(p)) return 0;
   const int splits = plan_fprop(p).splits;
@@ -212,20 +209,11 @@ cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const flo
                                          cudaStream_t stream) {
   using T = detail::tile_simt_128x128;
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
-  const auto [splits, slice] = plan_fprop(p);
-  if (splits == 1) return launch_implicit_gemm<T>(p, x, w, bias, y, stream);
-  if (!workspace) return cudaErrorInvalidValue;
-  const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
-  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  cudaError_t e = detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
-    return launch(conv2d_fprop_split_k_kernel<T, std::decay_t<decltype(g)>>,
-                  dim3(unsigned(gx), unsigned(gy), unsigned(splits)), dim3(T::threads), 0, stream,
-                  p, g, workspace, slice);
+  const split_k_plan plan = plan_fprop(p);
+  if (plan.splits == 1) return launch_implicit_gemm<T>(p, x, w, bias, y, stream);
+  return detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
+    return detail::conv2d_fprop_split_k<T>(p, g, plan, bias, nullptr, y, workspace, stream);
   });
-  if (e != cudaSuccess) return e;
-  const int64_t blocks = (p.y_size() + 255) / 256;
-  return launch(conv2d_fprop_sum_slices_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p,
-                static_cast<const float*>(workspace), splits, bias, y);
 }
 
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,

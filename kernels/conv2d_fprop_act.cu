@@ -7,19 +7,21 @@
 //   conv2d_fprop_wgmma_runs) — fed by the prologue gathers of the fused conv → BN forward
 //   (kernels/conv_gather_act.cuh: tap-major when C is a multiple of the tile's BK, else the
 //   hoisting gather), and the plain conv epilogue (detail::store_tile_nchw) with the residual.
-//   block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉). No split-K (fprop v6): the fused training forward
-//   (conv_bn_mrelu_fwd_train) has none either — small grids run as they are.
+//   block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉). FP32 on a grid that would leave SMs idle: fprop v6's
+//   split-K (kernels/conv2d_fprop_split_k.cuh; the residual added by the in-order slice sum).
 // Memory: x read once through the prologue (its scale, shift and mask are K-sized), r read once,
 //   y written once — where the unfused chain writes and reads the activation (2 passes) and an
 //   add reads y and r and writes the sum (3 passes: y written once more before it).
-// Numerics: per output the FMA chain of the version's loop over x_eff, then + r: equal bitwise to
-//   conv2d_fprop (v5, v4, v7) of scale_shift_mrelu(x) followed by an add
+// Numerics: per output the FMA chain of the version's loop over x_eff (per slice, then the slices
+//   in order), then + r: equal bitwise to conv2d_fprop (v5 or v6, v4, v7) of scale_shift_mrelu(x)
+//   followed by an add
 //   (tests/kernels/test_kernels_conv_prologue.cu).
 #include "kernels/conv2d_fprop_act.h"
 
 #include <type_traits>
 
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_fprop_split_k.cuh"
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -62,12 +64,30 @@ cudaError_t launch_act(const Conv2dGeom& p, const float* x, const conv_input_act
 }
 }  // namespace
 
+int64_t conv2d_fprop_act_workspace_floats(const conv2d_fprop_act_params& p) {
+  if (p.tf32 || !conv2d_geom_valid(p.conv)) return 0;
+  const int splits = conv2d_fprop_splits(p.conv);
+  return splits == 1 ? 0 : int64_t(splits) * p.conv.y_size();
+}
+
 cudaError_t conv2d_fprop_act(conv2d_fprop_act_params p, const float* x, const conv_input_act& x_act,
-                             const float* w, const float* residual, float* y, cudaStream_t stream) {
+                             const float* w, const float* residual, float* y, float* workspace,
+                             cudaStream_t stream) {
   const Conv2dGeom& c = p.conv;
   if (!conv2d_geom_valid(c) || !x || !w || !y || !x_act.active() || !x_act.valid())
     return cudaErrorInvalidValue;
-  if (!p.tf32) return launch_act<detail::tile_simt_128x128>(c, x, x_act, w, residual, y, stream);
+  if (!p.tf32) {
+    using T = detail::tile_simt_128x128;
+    const split_k_plan plan = conv2d_fprop_split_k_plan(c);
+    if (plan.splits == 1) return launch_act<T>(c, x, x_act, w, residual, y, stream);
+    using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
+    const auto split = [&](const auto& g) {
+      return detail::conv2d_fprop_split_k<T>(c, g, plan, nullptr, residual, y, workspace, stream);
+    };
+    return c.C % T::BK == 0
+               ? split(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(c, x, w, x_act))
+               : split(conv2d_fprop_gather_act::make(c, x, w, x_act));
+  }
   if (p.wgmma && conv2d_fprop_wgmma_runs(c))
     return detail::with_wgmma_tile(
         c.K, [&]<class T>() { return launch_act<T, true>(c, x, x_act, w, residual, y, stream); });

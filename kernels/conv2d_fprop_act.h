@@ -22,9 +22,14 @@ struct conv2d_fprop_act_params {
   bool wgmma = false;  // with tf32: Hopper's warpgroup MMA where conv2d_fprop_wgmma_runs (v7's)
 };
 
+// FP32 splits C·R·S where fprop v6 does (small grids; kernels/conv2d_fprop_split_k.cuh): its
+// workspace, splits·|y| floats then, else 0.
+int64_t conv2d_fprop_act_workspace_floats(const conv2d_fprop_act_params& p);
 // x_act must be active (a conv without a prologue is conv2d_fprop) and valid; residual may be
-// null. y is overwritten (it must not alias x or residual).
+// null; workspace: conv2d_fprop_act_workspace_floats(p) floats (may be null when that is 0).
+// y is overwritten (it must not alias x or residual).
 cudaError_t conv2d_fprop_act(conv2d_fprop_act_params p, const float* x, const conv_input_act& x_act,
-                             const float* w, const float* residual, float* y, cudaStream_t stream);
+                             const float* w, const float* residual, float* y, float* workspace,
+                             cudaStream_t stream);
 
 }  // namespace senet

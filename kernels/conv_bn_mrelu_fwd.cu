@@ -19,6 +19,12 @@
 //   3 scale_shift_mrelu: a = act(scale·y + shift (+ residual)), pass bits by warp ballot.
 //   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
 //   (conv, stats, normalise, activation).
+//   FP32 on a grid that would leave SMs idle (conv2d_fprop_splits > 1: ResNet-18's 4×4 layers at
+//   N = 128 fill 64 blocks of 132 SMs): launch 1 is fprop v6's split-K instead (the prologue
+//   conv's, kernels/conv2d_fprop_act.h, with x_act; kernels/conv2d_fprop_split_k.cuh), then
+//   bn_stats_partials reads y once more (per-1024-value partials) — a pass over a small y for a
+//   grid that fills the GPU; y then equals conv2d_fprop v6's bitwise, and the statistics the
+//   unfused chain's (conv2d → bn_act).
 // Prologue fusion (issue 16, item 3; kernels/conv_input_act.h): t.x_act makes launch 1 read the
 //   previous layer's y and apply its act(scale·y + shift) while loading (the gather of
 //   kernels/conv_gather_act.cuh), and t.lazy skips launch 3, leaving this layer's own
@@ -37,7 +43,9 @@
 
 #include <type_traits>
 
+#include "kernels/bn_stats.h"
 #include "kernels/conv2d_fprop.h"
+#include "kernels/conv2d_fprop_act.h"
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
@@ -276,8 +284,10 @@ cudaError_t conv2d_fprop_bn_partials_wgmma(Conv2dGeom p, const float* x, const f
   return launch_bn_partials_tf32(p, x, w, y, out, stream, {}, /*wgmma=*/true);
 }
 
-int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p) {
-  return 3 * conv2d_fprop_bn_partials_count(p) * p.K;
+int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p, bool tf32) {
+  const int64_t partials = 3 * conv2d_fprop_bn_partials_count(p) * p.K;
+  if (tf32) return partials;  // no split-K on the tensor cores
+  return partials + conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p);
 }
 
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
@@ -291,14 +301,33 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   if (lazy && (t.a || t.bits || t.residual)) return cudaErrorInvalidValue;
   const int64_t parts = conv2d_fprop_bn_partials_count(c);
   if (parts > 0x7fffffff) return cudaErrorInvalidValue;
-  const int64_t stride = parts * c.K;
-  const bn_partials part{t.workspace, t.workspace + stride, t.workspace + 2 * stride};
-  cudaError_t e = p.tf32
-                      ? launch_bn_partials_tf32(c, t.x, t.w, t.y, part, stream, t.x_act, p.wgmma)
-                      : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
+  int64_t num_partials = parts;
+  bn_partials part{t.workspace, t.workspace + parts * c.K, t.workspace + 2 * parts * c.K};
+  cudaError_t e;
+  if (!p.tf32 && conv2d_fprop_splits(c) > 1) {
+    // A grid that would leave SMs idle: the conv split over C·R·S (fprop v6, or the prologue conv
+    // with x_act; the slices after the partials in the workspace), then the statistics pass.
+    float* slices = t.workspace + 3 * parts * c.K;
+    if (t.x_act.active()) {
+      conv2d_fprop_act_params ap;
+      ap.conv = c;
+      e = conv2d_fprop_act(ap, t.x, t.x_act, t.w, nullptr, t.y, slices, stream);
+    } else {
+      e = conv2d_fprop_v6_simt_split_k(c, t.x, t.w, nullptr, t.y, slices, stream);
+    }
+    if (e != cudaSuccess) return e;
+    bn_stats_params sp;
+    sp.N = c.N, sp.K = c.K, sp.PQ = c.P * c.Q;
+    num_partials = bn_stats_num_partials(sp);  // ≤ parts: the same workspace holds them
+    part = {t.workspace, t.workspace + num_partials * c.K, t.workspace + 2 * num_partials * c.K};
+    e = bn_stats_partials(sp, t.y, part, stream);
+  } else {
+    e = p.tf32 ? launch_bn_partials_tf32(c, t.x, t.w, t.y, part, stream, t.x_act, p.wgmma)
+               : launch_bn_partials<conv_bn_tile>(c, t.x, t.w, t.y, part, stream, t.x_act);
+  }
   if (e != cudaSuccess) return e;
   bn_finalize_params fp;
-  fp.K = c.K, fp.num_partials = int(parts), fp.eps = p.eps, fp.momentum = p.momentum;
+  fp.K = c.K, fp.num_partials = int(num_partials), fp.eps = p.eps, fp.momentum = p.momentum;
   e = bn_finalize_train(fp, part, t.gamma, t.beta, t.running_mean, t.running_var,
                         bn_channel_affine{t.mean, t.invstd, t.scale, t.shift}, stream);
   if (e != cudaSuccess || lazy) return e;

@@ -167,7 +167,8 @@ void conv2d_act_forward(const cpu::Conv2dGeom& g, const float* x, const conv_inp
   check_conv_geom(g);
   conv2d_fprop_act_params p;
   p.conv = g, p.tf32 = cuda_allow_tf32(), p.wgmma = p.tf32 && cuda_tf32_wgmma();
-  SENET_CUDA_CHECK(conv2d_fprop_act(p, x, x_act, w, residual, y, stream()));
+  Scratch<float> ws(conv2d_fprop_act_workspace_floats(p));
+  SENET_CUDA_CHECK(conv2d_fprop_act(p, x, x_act, w, residual, y, ws, stream()));
 }
 void conv2d_act_backward(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
                          const float* w, const float* dy, float* dx, float* dw) {
@@ -301,7 +302,7 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                    in.mask, in.a, in.bits, in.mean, in.invstd);
     return;
   }
-  Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv));
+  Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv, fp.tf32));
   conv_bn_mrelu_fwd_tensors t = in;
   if (!t.scale) t.scale = scale, t.shift = shift;  // wanted by the caller (prologue fusion) or not
   t.workspace = ws;

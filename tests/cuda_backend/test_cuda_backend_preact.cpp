@@ -3,8 +3,8 @@
 // h = act2(BN2(conv1(a))) written; conv1, the shortcut and conv2 apply them while loading; the
 // shortcut added in conv2's epilogue; both BNs' pass bits recomputed in the backward) must equal
 // the chain it replaces — bn_act, conv_bn_act, conv2d, add — BITWISE: output, the running
-// statistics of both BNs and the gradient of every input. The shapes keep conv2's C·R·S below
-// 128, so the chain's plain conv2 runs fprop v5's loop unsplit, the prologue conv's.
+// statistics of both BNs and the gradient of every input: the prologue conv runs fprop's loops
+// (v5, split like v6 on small grids — the 16-channel case —, v4 with TF32).
 // Cases: identity shortcut, projection at stride 2 and at stride 1; activations ReLU, masked ReLU
 // per position and per channel, None; inputs without gradient; FP32 and TF32. And a whole WRN
 // training step through WideBlock (which uses the op) against the unfused path (capture on).
@@ -111,7 +111,9 @@ TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
       {"projection s1, none/mrelu position", 3, 5, 1, true, Act::None, Act::MaskedReLU, false},
       {"identity, mrelu/relu, frozen x", 5, 5, 1, false, Act::MaskedReLU, Act::ReLU, false, true},
       {"projection s2, frozen w2 and BN1", 4, 6, 2, true, Act::ReLU, Act::MaskedReLU, false, false,
-       true, true}};
+       true, true},
+      {"identity C16 (split-K), mrelu/mrelu channel", 16, 16, 1, false, Act::MaskedReLU,
+       Act::MaskedReLU, true}};
   for (bool tf32 : {false, true}) {
     set_cuda_allow_tf32(tf32);
     for (const BlockCase& c : cases) {
@@ -169,14 +171,14 @@ TEST_F(CudaBackend, PreactBlockNamesABadShortcut) {
   }
 }
 
-// A tiny WRN-10-1 (widths 3, 6, 13 after a 3-channel stem: every conv's C·R·S below 128, so no
-// plain conv of the chain splits K) with masked sites: one training step, the loss, every gradient
-// and the BN buffers. capture: every site captures (the mask search's mode), so WideBlock runs the
+// A tiny WRN-10-1 (widths 4, 8, 16 after a 4-channel stem; the 16-channel convs split C·R·S, in
+// the chain and in the op alike) with masked sites: one training step, the loss, every gradient and
+// the BN buffers. capture: every site captures (the mask search's mode), so WideBlock runs the
 // chain instead of preact_block — the same bits.
 models::ModelConfig tiny_wrn() {
   models::ModelConfig c;
   c.arch = models::Arch::WRN;
-  c.wrn_depth = 10, c.wrn_k = 1, c.width = 0.2f;
+  c.wrn_depth = 10, c.wrn_k = 1, c.width = 0.25f;
   c.in_channels = 1, c.image_size = 16, c.num_classes = 10, c.seed = 5;
   return c;
 }

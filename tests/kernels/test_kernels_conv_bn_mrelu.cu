@@ -27,10 +27,12 @@
 #include "kernels/conv_bn_mrelu_fwd.h"
 #include "kernels/emu/race_check.h"
 #include "kernels/mrelu_bn_bwd.h"
+#include "kernels/scale_shift_mrelu.h"
 #include "tests/kernels/act_cases.h"
 #include "tests/kernels/conv_cases.h"
 #include "tests/kernels/cuda_test.h"
 #include "tests/support/gradcheck.h"
+#include "tools/bench/cases/inputs.h"
 
 using namespace senet;
 using namespace senet::cudatest;
@@ -306,6 +308,84 @@ TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
                             {m1.get(), i1.get(), s1.get(), h1.get()}, nullptr));
   EXPECT_TRUE(close(m1.download(), m2.download(), 1e-6, 1e-6)) << "mean (tf32 tile)";
   EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd (tf32 tile)";
+}
+
+// FP32 on a grid that would leave SMs idle, the training forward splits its conv over C·R·S (fprop
+// v6, or with x_act the prologue conv) and takes the statistics from y: every output equals that
+// chain — conv2d_fprop v6 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu — bitwise
+// on random data; with a prologue, the chain's conv reads the activation it would apply.
+TEST(CudaConvBnMrelu, SplitKTrainingForwardEqualsV6ThenTheBnChain) {
+  using inputs::bytes01, inputs::uniform;
+  const Conv2dGeom p = conv2d_geom(2, 16, 5, 5, 24, 3, 3, 1, 1);
+  ASSERT_GT(conv2d_fprop_splits(p), 1);
+  const int HW = p.H * p.W, PQ = p.P * p.Q;
+  DeviceBuffer<float> x(uniform(size_t(p.x_size()), 1)), w(uniform(size_t(p.w_size()), 2));
+  DeviceBuffer<float> g(uniform(size_t(p.K), 3)), b(uniform(size_t(p.K), 4));
+  DeviceBuffer<float> sc(uniform(size_t(p.C), 5)), sh(uniform(size_t(p.C), 6));
+  DeviceBuffer<uint8_t> mx(bytes01(size_t(p.C) * HW, 7)), m(bytes01(size_t(p.K) * PQ, 8));
+  DeviceBuffer<float> a_in(size_t(p.x_size()));  // act(sc·x + sh): what the prologue applies
+  scale_shift_mrelu_params xp;
+  xp.N = p.N, xp.K = p.C, xp.PQ = HW, xp.act = Act::MaskedReLU;
+  CUDA_OK(scale_shift_mrelu(xp, x.get(), sc.get(), sh.get(), nullptr, mx.get(), a_in.get(), nullptr,
+                            nullptr));
+  struct Out {
+    DeviceBuffer<float> y, mean, invstd, scale, shift, a, rm, rv;
+    DeviceBuffer<uint32_t> bits;
+    explicit Out(const Conv2dGeom& p)
+        : y(size_t(p.y_size())),
+          mean(size_t(p.K)),
+          invstd(size_t(p.K)),
+          scale(size_t(p.K)),
+          shift(size_t(p.K)),
+          a(size_t(p.y_size())),
+          rm(std::vector<float>(size_t(p.K), 0.f)),
+          rv(std::vector<float>(size_t(p.K), 1.f)),
+          bits(size_t(pass_bits_words(p.y_size()))) {}
+    std::vector<float> all() const {
+      std::vector<float> v = concat(y.download(), a.download());
+      for (const auto* t : {&mean, &invstd, &scale, &shift, &rm, &rv}) v = concat(v, t->download());
+      return v;
+    }
+  };
+  for (bool prologue : {false, true}) {
+    SCOPED_TRACE(prologue ? "prologue" : "plain x");
+    Out fused(p), chain(p);
+    conv_bn_mrelu_fwd_params fp;
+    fp.conv = p, fp.act = Act::MaskedReLU;
+    conv_bn_mrelu_fwd_tensors t;
+    t.x = x.get(), t.w = w.get(), t.gamma = g.get(), t.beta = b.get(), t.mask = m.get();
+    t.running_mean = fused.rm.get(), t.running_var = fused.rv.get(), t.y = fused.y.get();
+    t.mean = fused.mean.get(), t.invstd = fused.invstd.get(), t.scale = fused.scale.get();
+    t.shift = fused.shift.get(), t.a = fused.a.get(), t.bits = fused.bits.get();
+    DeviceBuffer<float> ws(size_t(conv_bn_mrelu_fwd_workspace_floats(p)));
+    t.workspace = ws.get();
+    if (prologue) {
+      t.x_act.scale = sc.get(), t.x_act.shift = sh.get(), t.x_act.mask = mx.get();
+      t.x_act.act = Act::MaskedReLU;
+    }
+    CUDA_OK(conv_bn_mrelu_fwd_train(fp, t, nullptr));
+    // The chain.
+    using V = conv2d_fprop_version;
+    DeviceBuffer<float> ws6(size_t(conv2d_fprop_workspace_floats(V::v6_simt_split_k, p)));
+    CUDA_OK(conv2d_fprop(V::v6_simt_split_k, p, prologue ? a_in.get() : x.get(), w.get(), nullptr,
+                         chain.y.get(), nullptr, ws6.get()));
+    const bn_stats_params sp{p.N, p.K, PQ};
+    const int64_t T = bn_stats_num_partials(sp);
+    DeviceBuffer<float> part(size_t(3 * T * p.K));
+    const bn_partials pp{part.get(), part.get() + T * p.K, part.get() + 2 * T * p.K};
+    CUDA_OK(bn_stats_partials(sp, chain.y.get(), pp, nullptr));
+    bn_finalize_params bf;
+    bf.K = p.K, bf.num_partials = int(T);
+    CUDA_OK(bn_finalize_train(
+        bf, pp, g.get(), b.get(), chain.rm.get(), chain.rv.get(),
+        {chain.mean.get(), chain.invstd.get(), chain.scale.get(), chain.shift.get()}, nullptr));
+    scale_shift_mrelu_params ap;
+    ap.N = p.N, ap.K = p.K, ap.PQ = PQ, ap.act = Act::MaskedReLU;
+    CUDA_OK(scale_shift_mrelu(ap, chain.y.get(), chain.scale.get(), chain.shift.get(), nullptr,
+                              m.get(), chain.a.get(), chain.bits.get(), nullptr));
+    EXPECT_TRUE(bitwise_equal(fused.all(), chain.all()));
+    EXPECT_EQ(fused.bits.download(), chain.bits.download());
+  }
 }
 
 // The wgmma tiles' epilogue (row groups of a warp, its 8 row slots summed by shuffles) against the

@@ -125,19 +125,22 @@ TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
       const bool wgmma = math == 2;
       if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
       SCOPED_TRACE(math == 0 ? "fp32" : wgmma ? "wgmma" : "tf32");
-      using V = conv2d_fprop_version;
-      const V v = math == 0 ? V::v5_simt_128x128 : wgmma ? V::v7_tf32_wgmma : V::v4_tf32_mma;
-      ASSERT_EQ(conv2d_fprop(v, g, prev.a.get(), dw.get(), nullptr, ref.get(), nullptr),
-                cudaSuccess);
+      using V = conv2d_fprop_version;  // FP32: v6 (v5 where it does not split)
+      const V v = math == 0 ? V::v6_simt_split_k : wgmma ? V::v7_tf32_wgmma : V::v4_tf32_mma;
+      DeviceBuffer<float> ws_ref(size_t(conv2d_fprop_workspace_floats(v, g)) + 1);
+      ASSERT_EQ(
+          conv2d_fprop(v, g, prev.a.get(), dw.get(), nullptr, ref.get(), nullptr, ws_ref.get()),
+          cudaSuccess);
       const auto conv_a = ref.download();
       conv2d_fprop_act_params fp;
       fp.conv = g, fp.tf32 = math > 0, fp.wgmma = wgmma;
+      DeviceBuffer<float> ws(size_t(conv2d_fprop_act_workspace_floats(fp)) + 1);
       for (bool with_r : {false, true}) {
         SCOPED_TRACE(with_r ? "+ r" : "no r");
         y.fill_pattern();
         expect_wgmma(wgmma, [&] {
           ASSERT_EQ(conv2d_fprop_act(fp, prev.y.get(), prev.act(), dw.get(),
-                                     with_r ? r.get() : nullptr, y.get(), nullptr),
+                                     with_r ? r.get() : nullptr, y.get(), ws.get(), nullptr),
                     cudaSuccess);
         });
         auto want = conv_a;
@@ -314,9 +317,10 @@ TEST(ConvPrologue, RaceFree) {
                              : "prologue conv tf32");
       conv2d_fprop_act_params ap;
       ap.conv = g, ap.tf32 = math > 0, ap.wgmma = wgmma;
+      DeviceBuffer<float> ws(size_t(conv2d_fprop_act_workspace_floats(ap)) + 1);
       const auto run = [&] {
         return conv2d_fprop_act(ap, prev.y.get(), prev.act(), dw_act.get(), r.get(), out.get(),
-                                nullptr);
+                                ws.get(), nullptr);
       };
       CUDA_OK(run());
       const auto want = out.download();
@@ -392,12 +396,13 @@ TEST(ConvPrologue, LaunchersRejectBadPrologues) {
   EXPECT_EQ(conv_bn_mrelu_fwd_train(fp, t, nullptr), cudaErrorInvalidValue);
   conv2d_fprop_act_params ap;
   ap.conv = g;
-  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), {}, buf.get(), nullptr, buf.get(), nullptr),
+  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), {}, buf.get(), nullptr, buf.get(), buf.get(), nullptr),
             cudaErrorInvalidValue);  // no prologue: that conv is conv2d_fprop
-  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), bad, buf.get(), nullptr, buf.get(), nullptr),
+  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), bad, buf.get(), nullptr, buf.get(), buf.get(), nullptr),
             cudaErrorInvalidValue);
-  EXPECT_EQ(conv2d_fprop_act(ap, buf.get(), no_shift, buf.get(), nullptr, buf.get(), nullptr),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      conv2d_fprop_act(ap, buf.get(), no_shift, buf.get(), nullptr, buf.get(), buf.get(), nullptr),
+      cudaErrorInvalidValue);
   mrelu_bn_bwd_params bp;
   bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;
   mrelu_bn_bwd_tensors bt;

@@ -326,11 +326,12 @@ void add_conv_cases(HookMap& h) {
       auto dy = arena.dev<float>(p.y_size());
       conv2d_fprop_act_params fp;
       fp.conv = p, fp.tf32 = math != Math::fp32, fp.wgmma = math == Math::wgmma;
+      auto ws = arena.dev<float>(std::max<int64_t>(conv2d_fprop_act_workspace_floats(fp), 1));
       conv_input_act xa;
       xa.scale = dsc->get(), xa.shift = dsh->get(), xa.mask = dm->get(), xa.act = Act::MaskedReLU;
       return Case{[=] {
                     return conv2d_fprop_act(fp, dx->get(), xa, dw->get(), dr->get(), dy->get(),
-                                            nullptr);
+                                            ws->get(), nullptr);
                   },
                   [=](Check& c) {
                     Vec a(x.size());
