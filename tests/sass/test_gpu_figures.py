@@ -1,6 +1,7 @@
 """tests/sass/test_gpu_figures.py — tools/gpu/gpu_figures.py, the GPU day's tables, on a
 hand-written results folder (no GPU needed): each conv row against cuDNN's same pass and math, the
-geometric means, the training step against PyTorch's same stage and math, and a cut-short run."""
+geometric means, the training step against PyTorch's same model, stage and math, and a cut-short
+run."""
 from __future__ import annotations
 
 import json
@@ -34,7 +35,11 @@ def results(tmp: Path) -> Path:
              {"impl": "torch-channels_last-cuda-fp32", "stage": "train",
               "images_per_second": 10000.0, "median_step_ms": 12.8},
              {"impl": "torch-channels_last-cuda-tf32", "stage": "train",
-              "images_per_second": 12000.0, "median_step_ms": 10.7}]
+              "images_per_second": 12000.0, "median_step_ms": 10.7},
+             {"impl": "senet-cuda-fp32", "arch": "wrn", "stage": "train",
+              "images_per_second": 600.0, "median_step_ms": 213.3},
+             {"impl": "torch-channels_last-cuda-fp32", "arch": "wrn", "stage": "train",
+              "images_per_second": 800.0, "median_step_ms": 160.0}]
     (tmp / "step.log").write_text("noise\n" + "\n".join(json.dumps(s) for s in steps) + "\n")
     (tmp / "roof.log").write_text('device: X\n{"roof": "ffma", "tflops": 60.0, "peak_tflops": 67.0}\n')
     (tmp / "summary.txt").write_text("== gpu_day\ngpu: NVIDIA H200, 570.1, 143771 MiB, 1980 MHz\n")
@@ -62,11 +67,13 @@ def test_text_and_markdown(tmp_path: Path) -> None:
     out = str(results(tmp_path))
     t = gf.text(out)
     assert "senet-cuda-fp32" in t and "(0.50× PyTorch)" in t and "(0.75× PyTorch)" in t
+    assert "(0.75× PyTorch)" in t.splitlines()[-2] and "wrn" in t.splitlines()[-2]  # its own model
     md = gf.markdown(out)
     assert md.startswith("Device: NVIDIA H200, 570.1, 143771 MiB, 1980 MHz")
     assert "| ffma | 60.0 | 67.0 | 89.6 |" in md
     assert "| l1 | conv2d_fprop | v4_tf32_mma | 50.0 |" in md and "| 40.0 | 0.80 |" in md
-    assert "| senet-cuda-tf32 | train | 9000.0 | 14.2 | 0.75 |" in md
+    assert "| senet-cuda-tf32 | resnet18 | train | 9000.0 | 14.2 | 0.75 |" in md
+    assert "| senet-cuda-fp32 | wrn | train | 600.0 | 213.3 | 0.75 |" in md
 
 
 def test_a_run_cut_short_still_tabulates(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@
 #       wgmma: --tf32-wgmma) and FP32 with forward,
 #       backward and SGD replayed as a CUDA graph, PyTorch eager on the device's torch
 #       (channels_last, TF32 off and on); SENet's distillation step (stages 2-3: teacher forward,
-#       masked student, CE + KD + PRAM) eager and as a graph, and PyTorch's (the users' script)
+#       masked student, CE + KD + PRAM) eager and as a graph, and PyTorch's (the users' script);
+#       WRN-22-8's step (batch 128, FP32), ours and PyTorch's
 #                                                                                  → $OUT/step.log
 #     5 compute-sanitizer racecheck + memcheck on the conv kernel tests, ncu on the main conv
 #       kernels (where the runtime allows; a failure is reported, not fatal)  → $OUT/tools.log
@@ -144,6 +145,8 @@ run() {
   # 4. The training step, ours and PyTorch's, and SENet's distillation step (stages 2-3: teacher
   #    forward, masked student, CE + KD + PRAM): ours eager and as a graph, PyTorch's (≈ 2 min cap).
   local step_args=(--arch resnet18 --width 1 --in-channels 3 --classes 10 --batch 128 --steps 20 --warmup 5)
+  local wrn_args=(--arch wrn --wrn-depth 22 --wrn-k 8 --width 1 --in-channels 3 --classes 10
+    --batch 128 --steps 10 --warmup 3)
   reserve=45  # the sanitizer's racecheck
   {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda
@@ -157,8 +160,11 @@ run() {
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last --tf32
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last \
       --stage distill
+    # WRN-22-8 (its pre-activation blocks fused end to end: kernels/README.md step 20), FP32.
+    box 40 "$pkg/bin/bench_train_step_gpu" "${wrn_args[@]}" --device cuda
+    box 40 python3 "$pkg/torch_step.py" "${wrn_args[@]}" --device cuda --layout channels_last
   } >"$out/step.log" 2>&1
-  say "training step: $(grep -c images_per_second "$out/step.log") of 10 runs reported"
+  say "training step: $(grep -c images_per_second "$out/step.log") of 12 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   reserve=0

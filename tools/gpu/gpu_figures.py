@@ -14,7 +14,7 @@ still tabulates what it measured.
 Each conv row is compared with cuDNN's fastest algorithm for the same pass and the same math
 (FMA rows with cuDNN FMA, TF32 rows — versions named *tf32* — with cuDNN TF32) on the same layer;
 the fused training forward with cuDNN's conv + BN (training) + ReLU chain. A ratio > 1: ours is
-faster. Training steps are compared with PyTorch eager on the same stage and math.
+faster. Training steps are compared with PyTorch eager on the same model, stage and math.
 """
 from __future__ import annotations
 
@@ -96,17 +96,22 @@ def geomeans(pairs: list[tuple[dict, float | None]]) -> list[tuple[str, str, int
     return out
 
 
+def step_key(j: dict) -> tuple[str, str, bool]:
+    """What a training-step run is compared on: the model, the stage and the math."""
+    return (j.get("arch", "resnet18"), j.get("stage", "train"), "tf32" in j.get("impl", ""))
+
+
 def step_rows(steps: list[dict]) -> list[tuple[dict, float | None]]:
-    """Each run with PyTorch's img/s for the same stage and math (None for PyTorch's own rows)."""
+    """Each run with PyTorch's img/s for the same model, stage and math (None for PyTorch's own
+    rows)."""
     torch = {}
     for j in steps:
         if j.get("impl", "").startswith("torch"):
-            torch[(j.get("stage", "train"), "tf32" in j["impl"])] = j["images_per_second"]
+            torch[step_key(j)] = j["images_per_second"]
     out = []
     for j in steps:
         ours = not j.get("impl", "").startswith("torch")
-        ref = torch.get((j.get("stage", "train"), "tf32" in j["impl"])) if ours else None
-        out.append((j, ref))
+        out.append((j, torch.get(step_key(j)) if ours else None))
     return out
 
 
@@ -126,8 +131,8 @@ def text(out_dir: str) -> str:
     lines.append("(> 1: ours is faster than cuDNN's fastest algorithm of the same math on that layer)")
     for j, ref in step_rows(json_lines(os.path.join(out_dir, "step.log"))):
         vs = f"  ({j['images_per_second'] / ref:.2f}× PyTorch)" if ref else ""
-        lines.append(f"step {j.get('stage', 'train'):8} {j['impl']:36} "
-                     f"{j['images_per_second']:10.1f} img/s{vs}")
+        lines.append(f"step {j.get('arch', 'resnet18'):8} {j.get('stage', 'train'):8} "
+                     f"{j['impl']:36} {j['images_per_second']:10.1f} img/s{vs}")
     return "\n".join(lines)
 
 
@@ -150,10 +155,11 @@ def markdown(out_dir: str) -> str:
            "|---|---|---:|---:|---:|---:|"]
     md += [f"| {k} | {v} | {n} | {g:.2f} | {lo:.2f} | {hi:.2f} |"
            for k, v, n, g, lo, hi in geomeans(pairs)]
-    md += ["", "| training step | stage | img/s | median ms | ours/PyTorch (same stage, math) |",
-           "|---|---|---:|---:|---:|"]
+    md += ["", "| training step | model | stage | img/s | median ms | "
+           "ours/PyTorch (same model, stage, math) |", "|---|---|---|---:|---:|---:|"]
     for j, ref in step_rows(json_lines(os.path.join(out_dir, "step.log"))):
-        md.append(f"| {j['impl']} | {j.get('stage', 'train')} | {j['images_per_second']:.1f} | "
+        md.append(f"| {j['impl']} | {j.get('arch', 'resnet18')} | {j.get('stage', 'train')} | "
+                  f"{j['images_per_second']:.1f} | "
                   f"{j.get('median_step_ms', '')} | "
                   f"{fmt(j['images_per_second'] / ref if ref else None, '.2f')} |")
     return "\n".join(md)
