@@ -31,7 +31,7 @@ struct conv_bn_mrelu_fwd_tensors {
   float* a = nullptr;          // the activation (null with bits null: left to the next conv)
   uint32_t* bits = nullptr;    // pass bits, pass_bits_words(N·K·P·Q) words (null: no backward,
                                // or recomputed from y by the backward)
-  float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv) floats
+  float* workspace = nullptr;  // conv_bn_mrelu_fwd_workspace_floats(conv, tf32) floats
   const float* residual = nullptr;  // N×K×P×Q added before the activation (null: none)
   conv_input_act x_act;             // inactive: x as it is
   bool lazy = false;                // write no activation (the next conv's prologue applies it)

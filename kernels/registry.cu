@@ -41,6 +41,15 @@ double gemm_io(P p) {
   return F *
          (double(p.gemm_m()) * p.gemm_k() + double(p.gemm_k()) * p.K + double(p.gemm_m()) * p.K);
 }
+// FP32 forwards on a grid that fprop v6 splits (v6, the prologue conv, the fused training forward):
+// the slices written and read back; the fused forward then reads y once more for its statistics
+// (bn_stats: per-1024-value partials instead of the epilogue's per-128-row ones).
+double split_bytes(P p) {
+  return 2 * F * double(conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p));
+}
+bool splits(P p) { return conv2d_fprop_splits(p) > 1; }
+double fwd_fp32_extra_bytes(P p) { return split_bytes(p) + (splits(p) ? F * y_of(p) : 0.0); }
+double fwd_fp32_tiles(P p) { return splits(p) ? bn_tiles(p) : conv_tiles(p); }
 // mrelu_bn_bwd: reduce pass reads da, y, bits; elementwise pass reads them again, writes dy;
 // partials (Σdz, Σdz·x̂) written and read.
 double bn_bwd_bytes(P p) {
@@ -67,11 +76,7 @@ const kernel_entry kEntries[] = {
     {"conv2d_fprop", "conv2d_fprop", "v6_simt_split_k",
      "v5 with C·R·S split over the grid's z when it has < 264 blocks, slices summed in order",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); },
-     [](P p) {
-       return conv_io(p) +
-              2 * F *
-                  double(conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p));
-     }},
+     [](P p) { return conv_io(p) + split_bytes(p); }},
     {"conv2d_fprop", "conv2d_fprop", "v7_tf32_wgmma",
      "TF32 on Hopper's warpgroup MMA (wgmma.m64nNk8 from shared memory), 128x128 or 128x64; "
      "v4 where it cannot run (no sm_90a, C % 16 != 0)",
@@ -157,11 +162,12 @@ const kernel_entry kEntries[] = {
      kernel_domain::conv, false, [](P p) { return double(p.flops()) + 3 * y_of(p); },
      [](P p) { return conv_io(p) + 3 * F * conv_tiles(p) * p.K; }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches",
-     "conv+partials -> bn_finalize -> scale_shift_mrelu (training)", kernel_domain::conv, false,
-     [](P p) { return double(p.flops()) + 5 * y_of(p); },
+     "conv+partials -> bn_finalize -> scale_shift_mrelu (training; small grids: split conv, "
+     "bn_stats)",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()) + 5 * y_of(p); },
      [](P p) {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_fp32_tiles(p) * p.K + fwd_fp32_extra_bytes(p);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32",
      "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
@@ -185,7 +191,7 @@ const kernel_entry kEntries[] = {
      [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
      [](P p) {
        return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_fp32_tiles(p) * p.K + fwd_fp32_extra_bytes(p);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy_tf32",
      "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
@@ -220,9 +226,12 @@ const kernel_entry kEntries[] = {
     // the pre-activation block's plain convs (engine/ops/preact_block.h): x read through the
     // previous BN's act(scale*x + shift), a residual added as y is stored
     {"conv2d_fprop_act", "conv2d_fprop_act", "v5_simt_prologue_residual",
-     "conv of act(scale*x + shift) on load, + residual in the epilogue (FP32)", kernel_domain::conv,
-     false, [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
-     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
+     "conv of act(scale*x + shift) on load, + residual in the epilogue (FP32; split like v6)",
+     kernel_domain::conv, false,
+     [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
+     [](P p) {
+       return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W + split_bytes(p);
+     }},
     {"conv2d_fprop_act", "conv2d_fprop_act", "v4_tf32_prologue_residual",
      "the same on TF32 tensor cores", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },

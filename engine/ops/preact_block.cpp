@@ -104,7 +104,8 @@ Tensor preact_block(const Tensor& x, const PreactBlockArgs& b, bool training) {
   cuda().conv2d_act_forward(g2, y1.read<float>(), act2, b.w2.read<float>(), s.read<float>(),
                             out.data<float>());
 
-  // Backward. need_a: the gradient of a (for x or BN1); need_h: of h (for any of those or layer 1).
+  // Backward. need_a: the gradient of a (for x or BN1); need_h: of h (for any of those or layer 1);
+  // the shortcut's weight needs neither (dout and x).
   const bool need_x = x.requires_grad(),
              need_bn1 = l1.gamma.requires_grad() || l1.beta.requires_grad();
   const bool need_a = need_x || need_bn1;
@@ -128,7 +129,14 @@ Tensor preact_block(const Tensor& x, const PreactBlockArgs& b, bool training) {
            Tensor dw2 = need_w2 ? Tensor::empty_like(sw2) : Tensor();
            cuda().conv2d_act_backward(g2, y1.read<float>(), act2, sw2.read<float>(), dp,
                                       ptr_or_null<float>(dh), ptr_or_null<float>(dw2));
-           Tensor dx, dgamma1, dbeta1, dw1, dgamma2, dbeta2, dwsc;
+           Tensor dx, dgamma1, dbeta1, dw1, dgamma2, dbeta2, dwsc, dsa;
+           // The projection shortcut: its wgrad reads x through act1; its dgrad joins da below.
+           if (!identity && (need_a || need_wsc)) {
+             dsa = need_a ? Tensor::empty_like(sx) : Tensor();
+             dwsc = need_wsc ? Tensor::empty_like(swsc) : Tensor();
+             cuda().conv2d_act_backward(gs, sx.read<float>(), act1, swsc.read<float>(), dp,
+                                        ptr_or_null<float>(dsa), ptr_or_null<float>(dwsc));
+           }
            if (!need_h) return {dx, dgamma1, dbeta1, dw1, dgamma2, dbeta2, dw2, dwsc};
            // conv1 → BN2: its pass bits recomputed from y1, wgrad reads x through act1.
            Tensor da = need_a ? Tensor::empty_like(sx) : Tensor();
@@ -142,16 +150,9 @@ Tensor preact_block(const Tensor& x, const PreactBlockArgs& b, bool training) {
            bt.dw = ptr_or_null<float>(dw1);
            bt.dgamma = dgamma2.data<float>(), bt.dbeta = dbeta2.data<float>();
            cuda().conv_bn_act_backward(g1, p2, bt);
-           // The projection shortcut: its dgrad joins da, its wgrad reads x through act1.
-           if (!identity && (need_a || need_wsc)) {
-             Tensor dsa = need_a ? Tensor::empty_like(sx) : Tensor();
-             dwsc = need_wsc ? Tensor::empty_like(swsc) : Tensor();
-             cuda().conv2d_act_backward(gs, sx.read<float>(), act1, swsc.read<float>(), dp,
-                                        ptr_or_null<float>(dsa), ptr_or_null<float>(dwsc));
-             if (need_a)
-               cuda().axpby(1.f, da.read<float>(), 1.f, dsa.read<float>(), da.data<float>(),
-                            da.numel());
-           }
+           if (dsa.defined())
+             cuda().axpby(1.f, da.read<float>(), 1.f, dsa.read<float>(), da.data<float>(),
+                          da.numel());
            if (!need_a) return {dx, dgamma1, dbeta1, dw1, dgamma2, dbeta2, dw2, dwsc};
            // BN1: its pass bits recomputed from x; the identity shortcut's dout joins dx.
            dx = Tensor::empty_like(sx), dgamma1 = vec(p1.C), dbeta1 = vec(p1.C);

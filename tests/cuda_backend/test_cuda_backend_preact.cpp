@@ -45,7 +45,9 @@ struct BlockCase {
   bool projection;
   Act act1, act2;
   bool per_channel2;
-  bool frozen_x = false, frozen_w2 = false, frozen_bn1 = false;  // inputs without gradient
+  // inputs without gradient
+  bool frozen_x = false, frozen_w2 = false, frozen_bn1 = false, frozen_w1 = false,
+       frozen_bn2 = false;
 };
 
 struct BlockRun {
@@ -73,8 +75,8 @@ BlockRun run_block(const BlockCase& c, bool fused) {
   PreactBlockArgs b;
   b.bn1 = {leaf({c.C}, 2, 1.f, c.frozen_bn1), leaf({c.C}, 3, 1.f, c.frozen_bn1), &s1, c.act1, {}};
   if (c.act1 == Act::MaskedReLU) b.bn1.mask = mask01({c.C, H, W}, 9);
-  b.w1 = leaf({c.K, c.C, 3, 3}, 4, 0.5f), b.stride = c.stride;
-  b.bn2 = {leaf({c.K}, 5), leaf({c.K}, 6), &s2, c.act2, {}};
+  b.w1 = leaf({c.K, c.C, 3, 3}, 4, 0.5f, c.frozen_w1), b.stride = c.stride;
+  b.bn2 = {leaf({c.K}, 5, 1.f, c.frozen_bn2), leaf({c.K}, 6, 1.f, c.frozen_bn2), &s2, c.act2, {}};
   if (c.act2 == Act::MaskedReLU)
     b.bn2.mask = c.per_channel2 ? mask01({c.K}, 10) : mask01({c.K, P, Q}, 10);
   b.w2 = leaf({c.K, c.K, 3, 3}, 7, 0.5f, c.frozen_w2);
@@ -113,11 +115,27 @@ TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
       {"projection s2, frozen w2 and BN1", 4, 6, 2, true, Act::ReLU, Act::MaskedReLU, false, false,
        true, true},
       {"identity C16 (split-K), mrelu/mrelu channel", 16, 16, 1, false, Act::MaskedReLU,
-       Act::MaskedReLU, true}};
-  for (bool tf32 : {false, true}) {
+       Act::MaskedReLU, true},
+      // only the later weights train: the shortcut's gradient needs neither dh nor da
+      {"projection s2, only w2 and w_shortcut train", 4, 6, 2, true, Act::ReLU, Act::ReLU, false,
+       true, false, true, true, true},
+      {"projection s1, only w_shortcut trains", 3, 5, 1, true, Act::MaskedReLU, Act::ReLU, false,
+       true, true, true, true, true},
+      {"projection s2, x and BN1 frozen", 4, 6, 2, true, Act::ReLU, Act::MaskedReLU, true, true,
+       false, true},
+      {"identity, w1 and BN2 frozen", 5, 5, 1, false, Act::ReLU, Act::MaskedReLU, false, false,
+       false, false, true, true}};
+  // FP32, TF32, and FP32 with the BN backward folded into dgrad/wgrad where it can be (the op's
+  // BN2 has no stored bits: folded; the chain's has: not) — the same bits every time.
+  for (int math = 0; math < 3; ++math) {
+    const bool tf32 = math == 1, fold = math == 2;
     set_cuda_allow_tf32(tf32);
+    set_cuda_fold_bn_backward(fold);
     for (const BlockCase& c : cases) {
-      SCOPED_TRACE(testing::Message() << c.name << (tf32 ? " tf32" : " fp32"));
+      SCOPED_TRACE(testing::Message() << c.name
+                                      << (tf32   ? " tf32"
+                                          : fold ? " fp32 fold"
+                                                 : " fp32"));
 #if !SENET_CB_GPU
       const int64_t l0 = emu::launches();
 #endif
@@ -139,6 +157,7 @@ TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
     }
   }
   set_cuda_allow_tf32(false);
+  set_cuda_fold_bn_backward(false);
 }
 
 // Shapes and the identity shortcut's condition are checked like the chain's, naming the op.

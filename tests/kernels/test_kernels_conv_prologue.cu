@@ -116,8 +116,10 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
 // The pre-activation block's plain conv with the prologue (conv2d_fprop_act): conv(y through the
 // prologue) + r equals conv2d_fprop of a (v5; v4 with TF32; v7 on wgmma), then + r on the host —
 // bitwise: the same loop, and one rounding of the add. Without r, the conv alone.
+// Every layer of prologue_cases.h, and one more: a split grid (C·R·S = 135) through the hoisting,
+// not tap-major, prologue gather (C = 15), whose slices start inside a tap.
 TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
-  for_each_case([&](const Conv2dGeom& g, bool integers, PrevLayer& prev) {
+  const auto check = [&](const Conv2dGeom& g, bool integers, PrevLayer& prev) {
     const auto w = integers ? small_ints(size_t(g.w_size()), 7) : uniform(size_t(g.w_size()), 7);
     const auto r_h = integers ? small_ints(size_t(g.y_size()), 8) : uniform(size_t(g.y_size()), 8);
     DeviceBuffer<float> dw(w), r(r_h), ref(size_t(g.y_size())), y(size_t(g.y_size()));
@@ -150,7 +152,16 @@ TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
         EXPECT_TRUE(y.guard_intact());
       }
     }
-  });
+  };
+  for_each_case(check);
+  const Conv2dGeom g15 = conv2d_geom(2, 15, 6, 6, 12, 3, 3, 1, 1);
+  ASSERT_GT(conv2d_fprop_splits(g15), 1);
+  for (const ActCase& ac : kActs)
+    for (bool integers : {true, false}) {
+      SCOPED_TRACE(testing::Message() << "C15 split " << ac.name << (integers ? " integers" : ""));
+      PrevLayer prev(g15, ac, integers, 300);
+      check(g15, integers, prev);
+    }
 }
 
 // wgrad of a conv whose input is act(scale·y + shift): v4 (FP32), v3 (TF32) and v5 (wgmma, where it
@@ -402,6 +413,15 @@ TEST(ConvPrologue, LaunchersRejectBadPrologues) {
             cudaErrorInvalidValue);
   EXPECT_EQ(
       conv2d_fprop_act(ap, buf.get(), no_shift, buf.get(), nullptr, buf.get(), buf.get(), nullptr),
+      cudaErrorInvalidValue);
+  // A split grid without its workspace.
+  conv2d_fprop_act_params split;
+  split.conv = conv2d_geom(1, 16, 4, 4, 16, 3, 3, 1, 1);
+  ASSERT_GT(conv2d_fprop_act_workspace_floats(split), 0);
+  conv_input_act good;
+  good.scale = buf.get(), good.shift = buf.get(), good.act = Act::ReLU;
+  EXPECT_EQ(
+      conv2d_fprop_act(split, buf.get(), good, buf.get(), nullptr, buf.get(), nullptr, nullptr),
       cudaErrorInvalidValue);
   mrelu_bn_bwd_params bp;
   bp.N = g.N, bp.K = g.C, bp.PQ = g.H * g.W;
