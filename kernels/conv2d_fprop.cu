@@ -51,7 +51,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "kernels/conv2d_fprop_split_k.cuh"
+#include "kernels/conv2d_fprop_kernels.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 #include "kernels/wgmma_available.h"
@@ -81,24 +81,11 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
   y[i] = bias ? acc + bias[k] : acc;
 }
 
-// v2–v5: the shared main loops (kernels/implicit_gemm.cuh), plain epilogue y = acc (+ bias).
-// T: the tile; G: its gather of x and w (fprop_gather<T>, built on the host).
-template <class T, class G>
-__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
-    conv2d_fprop_implicit_gemm_kernel(Conv2dGeom p, G g, const float* __restrict__ bias,
-                                      float* __restrict__ y) {
-  __align__(16) __shared__ float As[T::smem_a];
-  __align__(16) __shared__ float Bs[T::smem_b];
-  const int tid = int(threadIdx.x);
-  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
-  const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
-  float acc[T::TM][T::TN];
-  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc, y, bias);
-}
+// v2–v7: detail::conv2d_fprop_implicit_gemm_kernel (kernels/conv2d_fprop_kernels.cuh) with fprop's
+// gathers; v6's slices there too.
 
 // y[i] = Σ_z workspace[z][i] in order (+ bias[k]) (+ residual[i]); one thread per element,
-// coalesced. (v6's slices: kernels/conv2d_fprop_split_k.cuh.)
+// coalesced. (v6's slices: kernels/conv2d_fprop_kernels.cuh.)
 __global__ void conv2d_fprop_sum_slices_kernel(Conv2dGeom p, const float* __restrict__ workspace,
                                                int splits, const float* __restrict__ bias,
                                                const float* __restrict__ residual,
@@ -127,11 +114,8 @@ template <class T, bool kTapOnly = false>
 cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const float* w,
                                  const float* bias, float* y, cudaStream_t stream) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
-  const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
-  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
   const auto run = [&](const auto& g) {
-    return launch(conv2d_fprop_implicit_gemm_kernel<T, std::decay_t<decltype(g)>>,
-                  dim3(unsigned(gx), unsigned(gy)), dim3(T::threads), 0, stream, p, g, bias, y);
+    return detail::conv2d_fprop_unsplit<T>(p, g, bias, nullptr, y, stream);
   };
   if constexpr (kTapOnly)
     return run(detail::conv2d_fprop_gather_tap::make(p, x, w));

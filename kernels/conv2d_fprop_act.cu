@@ -6,9 +6,10 @@
 //   v4's mma.sync 128×64 (or 128×128 where detail::tf32_wide), with wgmma too v7's (where
 //   conv2d_fprop_wgmma_runs) — fed by the prologue gathers of the fused conv → BN forward
 //   (kernels/conv_gather_act.cuh: tap-major when C is a multiple of the tile's BK, else the
-//   hoisting gather), and the plain conv epilogue (detail::store_tile_nchw) with the residual.
+//   hoisting gather), and the plain conv epilogue (detail::store_tile_nchw) with the residual:
+//   conv2d_fprop's own kernels (kernels/conv2d_fprop_kernels.cuh) with other gathers.
 //   block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉). FP32 on a grid that would leave SMs idle: fprop v6's
-//   split-K (kernels/conv2d_fprop_split_k.cuh; the residual added by the in-order slice sum).
+//   split-K (kernels/conv2d_fprop_kernels.cuh; the residual added by the in-order slice sum).
 // Memory: x read once through the prologue (its scale, shift and mask are K-sized), r read once,
 //   y written once — where the unfused chain writes and reads the activation (2 passes) and an
 //   add reads y and r and writes the sum (3 passes: y written once more before it).
@@ -21,46 +22,30 @@
 #include <type_traits>
 
 #include "kernels/conv2d_fprop.h"
-#include "kernels/conv2d_fprop_split_k.cuh"
+#include "kernels/conv2d_fprop_kernels.cuh"
 #include "kernels/conv_gather_act.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
 
 namespace senet {
 
-// T: the tile; G: its prologue gather (built on the host).
-template <class T, class G>
-__global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
-    conv2d_fprop_act_kernel(Conv2dGeom p, G g, const float* __restrict__ residual,
-                            float* __restrict__ y) {
-  __align__(16) __shared__ float As[T::smem_a];
-  __align__(16) __shared__ float Bs[T::smem_b];
-  const int tid = int(threadIdx.x);
-  const int m0 = int(blockIdx.x) * T::BM, n0 = int(blockIdx.y) * T::BN;
-  const int M = int(p.gemm_m()), CRS = int(p.gemm_k());
-  float acc[T::TM][T::TN];
-  detail::tile_mainloop<T>(tid, m0, n0, M, p.K, 0, CRS, g, As, Bs, acc);
-  detail::store_tile_nchw<T>(tid, m0, n0, M, p.K, p.P * p.Q, acc, y, nullptr, residual);
-}
-
 namespace {
-// kTapOnly: the tap-major gather only (the caller has checked p.C % T::BK == 0).
+// run(g) with the prologue gather for tile T: the tap-major one when C is a multiple of T::BK
+// (kTapOnly: the caller has checked that it is), else the hoisting one.
+template <class T, bool kTapOnly, class Run>
+cudaError_t with_act_gather(const Conv2dGeom& p, const float* x, const float* w,
+                            const conv_input_act& x_act, Run&& run) {
+  using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
+  if constexpr (!kTapOnly)
+    if (p.C % T::BK != 0) return run(conv2d_fprop_gather_act::make(p, x, w, x_act));
+  return run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act));
+}
 template <class T, bool kTapOnly = false>
 cudaError_t launch_act(const Conv2dGeom& p, const float* x, const conv_input_act& x_act,
                        const float* w, const float* residual, float* y, cudaStream_t stream) {
-  const int64_t gx = (p.gemm_m() + T::BM - 1) / T::BM, gy = (p.K + T::BN - 1) / T::BN;
-  if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidValue;
-  const auto run = [&](const auto& g) {
-    return launch(conv2d_fprop_act_kernel<T, std::decay_t<decltype(g)>>,
-                  dim3(unsigned(gx), unsigned(gy)), dim3(T::threads), 0, stream, p, g, residual, y);
-  };
-  using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
-  if constexpr (kTapOnly)
-    return run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act));
-  else
-    return p.C % T::BK == 0
-               ? run(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(p, x, w, x_act))
-               : run(conv2d_fprop_gather_act::make(p, x, w, x_act));
+  return with_act_gather<T, kTapOnly>(p, x, w, x_act, [&](const auto& g) {
+    return detail::conv2d_fprop_unsplit<T>(p, g, nullptr, residual, y, stream);
+  });
 }
 }  // namespace
 
@@ -80,13 +65,9 @@ cudaError_t conv2d_fprop_act(conv2d_fprop_act_params p, const float* x, const co
     using T = detail::tile_simt_128x128;
     const split_k_plan plan = conv2d_fprop_split_k_plan(c);
     if (plan.splits == 1) return launch_act<T>(c, x, x_act, w, residual, y, stream);
-    using detail::conv2d_fprop_gather_act, detail::fprop_gather_tap_major;
-    const auto split = [&](const auto& g) {
+    return with_act_gather<T, false>(c, x, w, x_act, [&](const auto& g) {
       return detail::conv2d_fprop_split_k<T>(c, g, plan, nullptr, residual, y, workspace, stream);
-    };
-    return c.C % T::BK == 0
-               ? split(fprop_gather_tap_major<conv2d_fprop_gather_act>::make(c, x, w, x_act))
-               : split(conv2d_fprop_gather_act::make(c, x, w, x_act));
+    });
   }
   if (p.wgmma && conv2d_fprop_wgmma_runs(c))
     return detail::with_wgmma_tile(

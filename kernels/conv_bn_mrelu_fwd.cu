@@ -21,7 +21,7 @@
 //   (conv, stats, normalise, activation).
 //   FP32 on a grid that would leave SMs idle (conv2d_fprop_splits > 1: ResNet-18's 4×4 layers at
 //   N = 128 fill 64 blocks of 132 SMs): launch 1 is fprop v6's split-K instead (the prologue
-//   conv's, kernels/conv2d_fprop_act.h, with x_act; kernels/conv2d_fprop_split_k.cuh), then
+//   conv's, kernels/conv2d_fprop_act.h, with x_act; kernels/conv2d_fprop_kernels.cuh), then
 //   bn_stats_partials reads y once more (per-1024-value partials) — a pass over a small y for a
 //   grid that fills the GPU; y then equals conv2d_fprop v6's bitwise, and the statistics the
 //   unfused chain's (conv2d → bn_act).

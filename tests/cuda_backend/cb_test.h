@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "engine/core/autograd.h"
+#include "engine/core/rng.h"
 #include "engine/core/tensor.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/ops/cross_entropy.h"
 #include "models/model.h"
+#include "models/relu_site.h"
 #include "tests/support/gradcheck.h"
 
 #ifdef SENET_CB_GPU
@@ -114,6 +117,46 @@ inline models::ModelConfig tiny_resnet18() {
   c.num_classes = 10;
   c.seed = 3;
   return c;
+}
+
+// A 0/1 mask on the device, about half ones (rand_below: the same on every run).
+inline Tensor device_mask(const Shape& shape, uint64_t seed) {
+  std::vector<uint8_t> m(size_t(shape.numel()));
+  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 3, i, 2));
+  return Tensor::from_vector_u8(m, shape).to(Device::CUDA);
+}
+
+// got holds want's bits (both undefined passes too).
+inline void expect_same_bits(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.defined(), want.defined()) << what;
+  if (!want.defined()) return;
+  EXPECT_EQ(got.to_vector(), want.to_vector()) << what;
+}
+
+// One training step of model `cfg` on CUDA with every site masked (per position, random masks from
+// `mask_seed`): the loss, every parameter's gradient and every f32 buffer. capture: every site
+// captures its output (the mask search's mode), which makes the models run their unfused ops.
+inline std::vector<std::vector<float>> masked_step(const models::ModelConfig& cfg, bool capture,
+                                                   uint64_t mask_seed,
+                                                   const std::vector<int32_t>& labels) {
+  auto m = models::make_model(cfg);
+  m->to(Device::CUDA);
+  m->train();
+  for (auto* s : m->sites()) {
+    s->set_mask(device_mask({s->C, s->H, s->W}, mask_seed++));
+    s->capture = capture;
+  }
+  const int64_t n = int64_t(labels.size());
+  Tensor x = test::random_tensor({n, cfg.in_channels, cfg.image_size, cfg.image_size}, 21)
+                 .to(Device::CUDA);
+  Tensor loss = softmax_cross_entropy(m->forward(x),
+                                      Tensor::from_vector_i32(labels, {n}, Device::CUDA), &labels);
+  loss.backward();
+  std::vector<std::vector<float>> out{loss.to_vector()};
+  for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
+  for (auto& [name, t] : m->named_tensors())
+    if (t->dtype() == DType::F32) out.push_back(t->to_vector());
+  return out;
 }
 
 class CudaBackend : public ::testing::Test {

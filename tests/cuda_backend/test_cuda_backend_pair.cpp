@@ -29,13 +29,9 @@ namespace senet {
 namespace {
 
 using cbtest::CudaBackend;
+using cbtest::device_mask;
+using cbtest::expect_same_bits;
 using test::random_tensor;
-
-Tensor mask_of(const Shape& shape, uint64_t seed) {
-  std::vector<uint8_t> m(size_t(shape.numel()));
-  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 3, i, 2));
-  return Tensor::from_vector_u8(m, shape).to(Device::CUDA);
-}
 
 struct Case {
   const char* name;
@@ -71,8 +67,8 @@ PairRun run(const Case& c, bool pair) {
   s2.running_var = Tensor::full({K2}, 1.f, Device::CUDA);
   ConvBnActLayer l1{w1, g1, b1, &s1, c.act1, Tensor(), c.stride1, 1};
   if (c.act1 == Act::MaskedReLU)
-    l1.mask = c.per_channel ? mask_of({K1}, 9) : mask_of({K1, P, Q}, 9);
-  ConvBnActLayer l2{w2, g2, b2, &s2, Act::MaskedReLU, mask_of({K2, P, Q}, 10), 1, 1};
+    l1.mask = c.per_channel ? device_mask({K1}, 9) : device_mask({K1, P, Q}, 9);
+  ConvBnActLayer l2{w2, g2, b2, &s2, Act::MaskedReLU, device_mask({K2, P, Q}, 10), 1, 1};
   PairRun out;
   if (pair) {
     out.a = conv_bn_act_pair(x, l1, l2, true, r);
@@ -85,12 +81,6 @@ PairRun run(const Case& c, bool pair) {
   for (const Tensor& t : {x, w1, g1, b1, w2, g2, b2, r})
     out.grads.push_back(t.defined() && t.requires_grad() ? t.grad() : Tensor());
   return out;
-}
-
-void expect_bitwise(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.defined(), want.defined()) << what;
-  if (!want.defined()) return;
-  EXPECT_EQ(got.to_vector(), want.to_vector()) << what;
 }
 
 TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
@@ -115,12 +105,12 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
       // The pair skips layer 1's scale_shift_mrelu (and launches nothing more).
       EXPECT_LT(l1 - l0, emu::launches() - l1);
 #endif
-      expect_bitwise(fused.a, two.a, "a2");
+      expect_same_bits(fused.a, two.a, "a2");
       for (size_t i = 0; i < two.state.size(); ++i)
-        expect_bitwise(fused.state[i], two.state[i], "running stat " + std::to_string(i));
+        expect_same_bits(fused.state[i], two.state[i], "running stat " + std::to_string(i));
       const char* names[] = {"dx", "dw1", "dγ1", "dβ1", "dw2", "dγ2", "dβ2", "dr"};
       for (size_t i = 0; i < two.grads.size(); ++i)
-        expect_bitwise(fused.grads[i], two.grads[i], names[i]);
+        expect_same_bits(fused.grads[i], two.grads[i], names[i]);
     }
   }
   set_cuda_allow_tf32(false);
@@ -130,24 +120,7 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
 // loss, every gradient and the BN buffers. capture: every site captures (the mask search's mode),
 // so BasicBlock runs the two conv_bn_act calls instead of the pair.
 std::vector<std::vector<float>> resnet_step(bool capture) {
-  auto m = models::make_model(cbtest::tiny_resnet18());
-  m->to(Device::CUDA);
-  m->train();
-  uint64_t seed = 30;
-  for (auto* s : m->sites()) {
-    s->set_mask(mask_of({s->C, s->H, s->W}, seed++));
-    s->capture = capture;
-  }
-  Tensor x = random_tensor({4, 1, 16, 16}, 21).to(Device::CUDA);
-  std::vector<int32_t> y{1, 3, 5, 7};
-  Tensor loss =
-      softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {4}, Device::CUDA), &y);
-  loss.backward();
-  std::vector<std::vector<float>> out{loss.to_vector()};
-  for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
-  for (auto& [name, t] : m->named_tensors())
-    if (t->dtype() == DType::F32) out.push_back(t->to_vector());
-  return out;
+  return cbtest::masked_step(cbtest::tiny_resnet18(), capture, 30, {1, 3, 5, 7});
 }
 
 // BasicBlock uses the pair; with every site capturing it runs the two calls instead: the same step.

@@ -31,13 +31,9 @@
 namespace senet::preact_test {
 
 using cbtest::CudaBackend;
+using cbtest::device_mask;
+using cbtest::expect_same_bits;
 using test::random_tensor;
-
-Tensor mask01(const Shape& shape, uint64_t seed) {
-  std::vector<uint8_t> m(size_t(shape.numel()));
-  for (size_t i = 0; i < m.size(); ++i) m[i] = uint8_t(rand_below(seed, 3, i, 2));
-  return Tensor::from_vector_u8(m, shape).to(Device::CUDA);
-}
 
 struct BlockCase {
   const char* name;
@@ -74,11 +70,11 @@ BlockRun run_block(const BlockCase& c, bool fused) {
   BatchNormState s1 = state(c.C), s2 = state(c.K);
   PreactBlockArgs b;
   b.bn1 = {leaf({c.C}, 2, 1.f, c.frozen_bn1), leaf({c.C}, 3, 1.f, c.frozen_bn1), &s1, c.act1, {}};
-  if (c.act1 == Act::MaskedReLU) b.bn1.mask = mask01({c.C, H, W}, 9);
+  if (c.act1 == Act::MaskedReLU) b.bn1.mask = device_mask({c.C, H, W}, 9);
   b.w1 = leaf({c.K, c.C, 3, 3}, 4, 0.5f, c.frozen_w1), b.stride = c.stride;
   b.bn2 = {leaf({c.K}, 5, 1.f, c.frozen_bn2), leaf({c.K}, 6, 1.f, c.frozen_bn2), &s2, c.act2, {}};
   if (c.act2 == Act::MaskedReLU)
-    b.bn2.mask = c.per_channel2 ? mask01({c.K}, 10) : mask01({c.K, P, Q}, 10);
+    b.bn2.mask = c.per_channel2 ? device_mask({c.K}, 10) : device_mask({c.K, P, Q}, 10);
   b.w2 = leaf({c.K, c.K, 3, 3}, 7, 0.5f, c.frozen_w2);
   if (c.projection) b.w_shortcut = leaf({c.K, c.C, 1, 1}, 8, 0.5f);
   BlockRun out;
@@ -97,12 +93,6 @@ BlockRun run_block(const BlockCase& c, bool fused) {
        {x, b.bn1.gamma, b.bn1.beta, b.w1, b.bn2.gamma, b.bn2.beta, b.w2, b.w_shortcut})
     out.grads.push_back(t.defined() && t.requires_grad() ? t.grad() : Tensor());
   return out;
-}
-
-void expect_same_bits(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.defined(), want.defined()) << what;
-  if (!want.defined()) return;
-  EXPECT_EQ(got.to_vector(), want.to_vector()) << what;
 }
 
 TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
@@ -203,24 +193,7 @@ models::ModelConfig tiny_wrn() {
 }
 
 std::vector<std::vector<float>> wrn_step(bool capture) {
-  auto m = models::make_model(tiny_wrn());
-  m->to(Device::CUDA);
-  m->train();
-  uint64_t seed = 40;
-  for (auto* s : m->sites()) {
-    s->set_mask(mask01({s->C, s->H, s->W}, seed++));
-    s->capture = capture;
-  }
-  Tensor x = random_tensor({3, 1, 16, 16}, 21).to(Device::CUDA);
-  std::vector<int32_t> y{1, 4, 7};
-  Tensor loss =
-      softmax_cross_entropy(m->forward(x), Tensor::from_vector_i32(y, {3}, Device::CUDA), &y);
-  loss.backward();
-  std::vector<std::vector<float>> out{loss.to_vector()};
-  for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());
-  for (auto& [name, t] : m->named_tensors())
-    if (t->dtype() == DType::F32) out.push_back(t->to_vector());
-  return out;
+  return cbtest::masked_step(tiny_wrn(), capture, 40, {1, 4, 7});
 }
 
 TEST_F(CudaBackend, WrnStepWithPreactBlocksEqualsUnfusedStep) {
