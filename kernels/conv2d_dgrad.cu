@@ -55,6 +55,7 @@
 #include "kernels/conv_gather_bn.cuh"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/split_k_sum.h"
 #include "kernels/wgmma_available.h"
 
 namespace senet {
@@ -139,16 +140,6 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   detail::tile_mainloop<T>(tid, m0, n0, M, p.C, k_begin, k_end, g, As, Bs, acc);
   detail::store_tile_nchw<T>(tid, m0, n0, M, p.C, p.H * p.W, acc,
                              out + int64_t(blockIdx.z) * p.x_size());
-}
-
-// dx[i] = Σ_z workspace[z][i] in order z = 0, 1, …; one thread per element, coalesced.
-__global__ void conv2d_dgrad_sum_slices_kernel(const float* __restrict__ workspace, int splits,
-                                               int64_t n, float* __restrict__ dx) {
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  float acc = 0.0f;
-  for (int z = 0; z < splits; ++z) acc += workspace[int64_t(z) * n + i];
-  dx[i] = acc;
 }
 
 // v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
@@ -362,9 +353,9 @@ cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const fl
                   0, stream, p, g, workspace, slice);
   });
   if (e != cudaSuccess) return e;
-  const int64_t n = p.x_size();
-  return launch(conv2d_dgrad_sum_slices_kernel, dim3(unsigned((n + 255) / 256)), dim3(256), 0,
-                stream, static_cast<const float*>(workspace), splits, n, dx);
+  split_k_sum_params sp;  // in order z = 0, 1, … (kernels/split_k_sum.h)
+  sp.workspace = workspace, sp.splits = splits, sp.n = p.x_size(), sp.out = dx;
+  return split_k_sum(sp, stream);
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,

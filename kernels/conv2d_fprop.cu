@@ -84,21 +84,6 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
 // v2–v7: detail::conv2d_fprop_implicit_gemm_kernel (kernels/conv2d_fprop_kernels.cuh) with fprop's
 // gathers; v6's slices there too.
 
-// y[i] = Σ_z workspace[z][i] in order (+ bias[k]) (+ residual[i]); one thread per element,
-// coalesced. (v6's slices: kernels/conv2d_fprop_kernels.cuh.)
-__global__ void conv2d_fprop_sum_slices_kernel(Conv2dGeom p, const float* __restrict__ workspace,
-                                               int splits, const float* __restrict__ bias,
-                                               const float* __restrict__ residual,
-                                               float* __restrict__ y) {
-  const int64_t n = p.y_size();
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  float acc = 0.0f;
-  for (int z = 0; z < splits; ++z) acc += workspace[int64_t(z) * n + i];
-  if (bias) acc += bias[i / (int64_t(p.P) * p.Q) % p.K];
-  y[i] = residual ? acc + residual[i] : acc;
-}
-
 namespace {
 // The split-K rule shared with dgrad v7 (kernels/split_k_plan.h) on v5's 128×128 grid.
 split_k_plan plan_fprop(const Conv2dGeom& p) {
@@ -139,14 +124,6 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
 
 int conv2d_fprop_splits(const Conv2dGeom& p) { return plan_fprop(p).splits; }
 split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p) { return plan_fprop(p); }
-cudaError_t conv2d_fprop_sum_slices(Conv2dGeom p, const float* workspace, int splits,
-                                    const float* bias, const float* residual, float* y,
-                                    cudaStream_t stream) {
-  if (!conv2d_geom_valid(p) || !workspace || !y || splits < 1) return cudaErrorInvalidValue;
-  const int64_t blocks = (p.y_size() + 255) / 256;
-  return launch(conv2d_fprop_sum_slices_kernel, dim3(unsigned(blocks)), dim3(256), 0, stream, p,
-                workspace, splits, bias, residual, y);
-}
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p) {
   if (v != conv2d_fprop_version::v6_simt_split_k || !conv2d_geom_valid(p)) return 0;
   const int splits = plan_fprop(p).splits;

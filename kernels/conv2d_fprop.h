@@ -50,12 +50,6 @@ inline constexpr int kConv2dFpropFillBlocks = kSplitKFillBlocks;  // two waves o
 int conv2d_fprop_splits(const Conv2dGeom& p);
 split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p);  // splits and slice width
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p);  // 0: none
-// The second kernel of every split fprop (v6, and kernels/conv2d_fprop_kernels.cuh's callers):
-// y[i] = Σ_z workspace[z·|y| + i] in order z = 0 … splits−1, + bias[k] (may be null), then
-// + residual[i] (may be null). One thread per element.
-cudaError_t conv2d_fprop_sum_slices(Conv2dGeom p, const float* workspace, int splits,
-                                    const float* bias, const float* residual, float* y,
-                                    cudaStream_t stream);
 cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, float* workspace,
                                          cudaStream_t stream);

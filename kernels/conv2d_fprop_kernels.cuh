@@ -6,15 +6,16 @@
 //     y = acc (+ bias[k]) (+ residual) (detail::store_tile_nchw);
 //   split-K (v6's rule, conv2d_fprop_split_k_plan): slice z (blockIdx.z) of GEMM_K = C·R·S,
 //     [z·slice, min((z+1)·slice, C·R·S)), is the same loop over those columns; its partial y goes
-//     to workspace + z·|y| (NKPQ like y); then conv2d_fprop_sum_slices (kernels/conv2d_fprop.h):
-//     one thread per y element sums the slices in order z = 0, 1, … (+ bias[k]) (+ residual) —
-//     deterministic, and the same association for every caller, so a split prologue conv equals
-//     v6 of the activation bitwise.
+//     to workspace + z·|y| (NKPQ like y); then split_k_sum (kernels/split_k_sum.h, dgrad v7's
+//     too): one thread per y element sums the slices in order z = 0, 1, … (+ bias[k])
+//     (+ residual) — deterministic, and the same association for every caller, so a split
+//     prologue conv equals v6 of the activation bitwise.
 // Device code and host templates, like every .cuh.
 #pragma once
 #include "kernels/conv2d_fprop.h"
 #include "kernels/emu/cuda_compat.h"
 #include "kernels/implicit_gemm.cuh"
+#include "kernels/split_k_sum.h"
 
 namespace senet::detail {
 
@@ -68,7 +69,10 @@ cudaError_t conv2d_fprop_split_k(const Conv2dGeom& p, const G& g, split_k_plan p
                                dim3(unsigned(gx), unsigned(gy), unsigned(plan.splits)),
                                dim3(T::threads), 0, stream, p, g, workspace, plan.slice);
   if (e != cudaSuccess) return e;
-  return conv2d_fprop_sum_slices(p, workspace, plan.splits, bias, residual, y, stream);
+  split_k_sum_params sp;
+  sp.workspace = workspace, sp.splits = plan.splits, sp.n = p.y_size(), sp.bias = bias;
+  sp.hw = int64_t(p.P) * p.Q, sp.channels = p.K, sp.residual = residual, sp.out = y;
+  return split_k_sum(sp, stream);
 }
 
 }  // namespace senet::detail
