@@ -36,17 +36,23 @@
 //                      grid (⌈NHW/128⌉, ⌈C/128⌉, splits). Deterministic; extra traffic
 //                      2·splits·|dx| floats. Stride 1 only: a strided conv runs v5 (whose phases
 //                      drop the zero taps), an unsplit grid v4 itself.
-//   v3 to v7 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
+//   v8_tf32_split_k    v3 split like v7 where its grid would leave SMs idle — the same rule on v3's
+//                      grid (128×64, or 128×128 where tf32_wide) with BK = 16, the slices on v3's
+//                      tiles and gathers, then the same in-order sum; strided convs too (there is
+//                      no TF32 phases version: v3's zero taps stay). splits = 1: v3 itself.
+//   v9_tf32_wgmma_split_k  v6 split like v8 (the wgmma tiles have v3's shapes where they run);
+//                      v8 where wgmma cannot run.
+//   v3 to v9 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
-//   v3, v4, v5, v7 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
+//   v3–v9 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
 //                      reduction tap-major, (r,s,k) instead of (k,r,s), so that a slice lies in one
 //                      tap and a thread decodes it once per slice (dgrad_gather_tap_major).
 // Numerics: fp32, one FMA chain per element in ascending reduction order ((k,r,s), or (r,s,k)
 //   tap-major; v5: the taps that exist; v7: one chain per slice, the slices summed in order): exact
 //   for small integers, so every version equals the CPU backend (im2col + GEMM + col2im) bitwise
 //   on such inputs (v3 too: such integers are TF32 values). On random data v3 is within ~1e-3
-//   relative; v7, a different association, a few ulp from v4.
+//   relative; v7, a different association, a few ulp from v4 (v8, v9 likewise from v3, v6).
 #include "kernels/conv2d_dgrad.h"
 
 #include <algorithm>
@@ -197,24 +203,39 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v5_simt_phases: return "v5_simt_phases";
     case conv2d_dgrad_version::v6_tf32_wgmma: return "v6_tf32_wgmma";
     case conv2d_dgrad_version::v7_simt_split_k: return "v7_simt_split_k";
+    case conv2d_dgrad_version::v8_tf32_split_k: return "v8_tf32_split_k";
+    case conv2d_dgrad_version::v9_tf32_wgmma_split_k: return "v9_tf32_wgmma_split_k";
   }
   return "?";
 }
 
 namespace {
-// v7's split of v4's GEMM (kernels/split_k_plan.h); stride > 1 (v5 runs) and bad geometry: none.
-split_k_plan plan_dgrad(const Conv2dGeom& p) {
-  using T = detail::tile_simt_128x128;
-  const int64_t krs = int64_t(p.K) * p.R * p.S;
-  if (!conv2d_geom_valid(p) || p.stride != 1) return {1, int(krs)};
-  return plan_split_k(int64_t(p.N) * p.H * p.W, p.C, krs, T::BM, T::BN, T::BK);
+using detail::tile_simt_128x128, detail::tile_tf32_128x128, detail::tile_tf32_128x64;
+// The split of the version's GEMM (kernels/split_k_plan.h): v7 on v4's grid, stride 1 only (v5
+// runs strided convs); v8 and v9 on v3's TF32 grid, any stride (v9's wgmma tiles have v3's shapes
+// where they run: K a multiple of 16, 128 columns from C = 128). Others, and bad geometry: none.
+split_k_plan plan_dgrad(const Conv2dGeom& p, conv2d_dgrad_version v) {
+  using V = conv2d_dgrad_version;
+  const int64_t krs = int64_t(p.K) * p.R * p.S, nhw = int64_t(p.N) * p.H * p.W;
+  if (!conv2d_geom_valid(p)) return {1, int(krs)};
+  if (v == V::v7_simt_split_k && p.stride == 1) {
+    using T = tile_simt_128x128;
+    return plan_split_k(nhw, p.C, krs, T::BM, T::BN, T::BK);
+  }
+  if (v == V::v8_tf32_split_k || v == V::v9_tf32_wgmma_split_k) {
+    using T = tile_tf32_128x64;
+    const int bn = detail::tf32_wide(p.C, p.K) ? tile_tf32_128x128::BN : T::BN;
+    return plan_split_k(nhw, p.C, krs, T::BM, bn, T::BK);
+  }
+  return {1, int(krs)};
 }
 }  // namespace
 
-int conv2d_dgrad_splits(const Conv2dGeom& p) { return plan_dgrad(p).splits; }
+int conv2d_dgrad_splits(const Conv2dGeom& p, conv2d_dgrad_version v) {
+  return plan_dgrad(p, v).splits;
+}
 int64_t conv2d_dgrad_workspace_floats(conv2d_dgrad_version v, const Conv2dGeom& p) {
-  if (v != conv2d_dgrad_version::v7_simt_split_k) return 0;
-  const int splits = plan_dgrad(p).splits;
+  const int splits = plan_dgrad(p, v).splits;
   return splits == 1 ? 0 : int64_t(splits) * p.x_size();
 }
 
@@ -271,6 +292,46 @@ cudaError_t launch_dgrad_implicit_gemm(const Conv2dGeom& p, const float* dy, con
   });
 }
 
+// Tile T's GEMM in plan.splits slices of K·R·S (slice z on blockIdx.z into workspace + z·|dx|),
+// then their in-order sum (kernels/split_k_sum.h); one slice: the unsplit kernel.
+template <class T, bool kTapOnly = false>
+cudaError_t launch_dgrad_split_k(const Conv2dGeom& p, split_k_plan plan, const float* dy,
+                                 const float* w, float* dx, float* workspace, cudaStream_t stream,
+                                 const conv_dy_bn& dy_bn) {
+  if (plan.splits == 1) return launch_dgrad_implicit_gemm<T, kTapOnly>(p, dy, w, dx, stream, dy_bn);
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn) || !workspace) return cudaErrorInvalidValue;
+  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
+  if (gy > 65535) return cudaErrorInvalidValue;
+  const dim3 grid{unsigned(gx), unsigned(gy), unsigned(plan.splits)};
+  const cudaError_t e = with_dgrad_gather<T, kTapOnly>(p, dy, w, dy_bn, [&](const auto& g) {
+    return launch(conv2d_dgrad_split_k_kernel<T, std::decay_t<decltype(g)>>, grid, dim3(T::threads),
+                  0, stream, p, g, workspace, plan.slice);
+  });
+  if (e != cudaSuccess) return e;
+  split_k_sum_params sp;  // in order z = 0, 1, … (kernels/split_k_sum.h)
+  sp.workspace = workspace, sp.splits = plan.splits, sp.n = p.x_size(), sp.out = dx;
+  return split_k_sum(sp, stream);
+}
+// TF32 on mma.sync (v3, v8): the wide tile where detail::tf32_wide, else 128×64.
+cudaError_t launch_dgrad_tf32_mma(const Conv2dGeom& p, const float* dy, const float* w, float* dx,
+                                  cudaStream_t stream, const conv_dy_bn& dy_bn,
+                                  split_k_plan plan = {1, 0}, float* workspace = nullptr) {
+  if (detail::tf32_wide(p.C, p.K))
+    return launch_dgrad_split_k<tile_tf32_128x128, true>(p, plan, dy, w, dx, workspace, stream,
+                                                         dy_bn);
+  return launch_dgrad_split_k<tile_tf32_128x64>(p, plan, dy, w, dx, workspace, stream, dy_bn);
+}
+// TF32 on wgmma (v6, v9) where it runs, else on mma.sync (v3, v8).
+cudaError_t launch_dgrad_tf32_wgmma(const Conv2dGeom& p, const float* dy, const float* w, float* dx,
+                                    cudaStream_t stream, const conv_dy_bn& dy_bn,
+                                    split_k_plan plan = {1, 0}, float* workspace = nullptr) {
+  if (!conv2d_dgrad_wgmma_runs(p))
+    return launch_dgrad_tf32_mma(p, dy, w, dx, stream, dy_bn, plan, workspace);
+  return detail::with_wgmma_tile(p.C, [&]<class T>() {
+    return launch_dgrad_split_k<T, true>(p, plan, dy, w, dx, workspace, stream, dy_bn);
+  });
+}
+
 template <class G, class Make>
 cudaError_t launch_dgrad_phases(const Conv2dGeom& p, float* dx, cudaStream_t stream,
                                 const Make& make) {
@@ -297,19 +358,14 @@ cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const 
 }
 cudaError_t conv2d_dgrad_v3_tf32_mma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                      cudaStream_t stream, const conv_dy_bn& dy_bn) {
-  if (detail::tf32_wide(p.C, p.K))
-    return launch_dgrad_implicit_gemm<detail::tile_tf32_128x128, true>(p, dy, w, dx, stream, dy_bn);
-  return launch_dgrad_implicit_gemm<detail::tile_tf32_128x64>(p, dy, w, dx, stream, dy_bn);
+  return launch_dgrad_tf32_mma(p, dy, w, dx, stream, dy_bn);
 }
 bool conv2d_dgrad_wgmma_runs(const Conv2dGeom& p) {
   return p.K % detail::tile_wgmma_128x128::BK == 0 && wgmma_available();
 }
 cudaError_t conv2d_dgrad_v6_tf32_wgmma(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                        cudaStream_t stream, const conv_dy_bn& dy_bn) {
-  if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, dy_bn);
-  return detail::with_wgmma_tile(p.C, [&]<class T>() {
-    return launch_dgrad_implicit_gemm<T, true>(p, dy, w, dx, stream, dy_bn);
-  });
+  return launch_dgrad_tf32_wgmma(p, dy, w, dx, stream, dy_bn);
 }
 cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          cudaStream_t stream, const conv_dy_bn& dy_bn) {
@@ -339,23 +395,23 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
 cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          float* workspace, cudaStream_t stream,
                                          const conv_dy_bn& dy_bn) {
-  using T = detail::tile_simt_128x128;
   if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
   if (p.stride != 1) return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream, dy_bn);
-  const auto [splits, slice] = plan_dgrad(p);
-  if (splits == 1) return launch_dgrad_implicit_gemm<T>(p, dy, w, dx, stream, dy_bn);
-  if (!workspace) return cudaErrorInvalidValue;
-  const int64_t gx = (int64_t(p.N) * p.H * p.W + T::BM - 1) / T::BM, gy = (p.C + T::BN - 1) / T::BN;
-  if (gy > 65535) return cudaErrorInvalidValue;
-  const dim3 grid{unsigned(gx), unsigned(gy), unsigned(splits)};
-  const cudaError_t e = with_dgrad_gather<T>(p, dy, w, dy_bn, [&](const auto& g) {
-    return launch(conv2d_dgrad_split_k_kernel<T, std::decay_t<decltype(g)>>, grid, dim3(T::threads),
-                  0, stream, p, g, workspace, slice);
-  });
-  if (e != cudaSuccess) return e;
-  split_k_sum_params sp;  // in order z = 0, 1, … (kernels/split_k_sum.h)
-  sp.workspace = workspace, sp.splits = splits, sp.n = p.x_size(), sp.out = dx;
-  return split_k_sum(sp, stream);
+  return launch_dgrad_split_k<tile_simt_128x128>(
+      p, plan_dgrad(p, conv2d_dgrad_version::v7_simt_split_k), dy, w, dx, workspace, stream, dy_bn);
+}
+cudaError_t conv2d_dgrad_v8_tf32_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_dy_bn& dy_bn) {
+  return launch_dgrad_tf32_mma(p, dy, w, dx, stream, dy_bn,
+                               plan_dgrad(p, conv2d_dgrad_version::v8_tf32_split_k), workspace);
+}
+cudaError_t conv2d_dgrad_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* dy, const float* w,
+                                               float* dx, float* workspace, cudaStream_t stream,
+                                               const conv_dy_bn& dy_bn) {
+  return launch_dgrad_tf32_wgmma(p, dy, w, dx, stream, dy_bn,
+                                 plan_dgrad(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k),
+                                 workspace);
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
@@ -373,6 +429,10 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
       return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream);
     case conv2d_dgrad_version::v7_simt_split_k:
       return conv2d_dgrad_v7_simt_split_k(p, dy, w, dx, workspace, stream);
+    case conv2d_dgrad_version::v8_tf32_split_k:
+      return conv2d_dgrad_v8_tf32_split_k(p, dy, w, dx, workspace, stream);
+    case conv2d_dgrad_version::v9_tf32_wgmma_split_k:
+      return conv2d_dgrad_v9_tf32_wgmma_split_k(p, dy, w, dx, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

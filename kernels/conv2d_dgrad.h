@@ -16,12 +16,19 @@ enum class conv2d_dgrad_version {
   v5_simt_phases,     // v4 per output phase of a strided conv: only the taps that exist
   v6_tf32_wgmma,      // v3's GEMM on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v3
   v7_simt_split_k,    // v4 with K·R·S split over blockIdx.z when the grid is small; in-order sum
+  v8_tf32_split_k,    // v3 with v7's split (any stride) on its TF32 tile
+  v9_tf32_wgmma_split_k,  // v6 with v8's split; v8 where wgmma cannot run
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
-    conv2d_dgrad_version::v1_direct,      conv2d_dgrad_version::v2_register_block,
-    conv2d_dgrad_version::v3_tf32_mma,    conv2d_dgrad_version::v4_simt_128x128,
-    conv2d_dgrad_version::v5_simt_phases, conv2d_dgrad_version::v6_tf32_wgmma,
-    conv2d_dgrad_version::v7_simt_split_k};
+    conv2d_dgrad_version::v1_direct,
+    conv2d_dgrad_version::v2_register_block,
+    conv2d_dgrad_version::v3_tf32_mma,
+    conv2d_dgrad_version::v4_simt_128x128,
+    conv2d_dgrad_version::v5_simt_phases,
+    conv2d_dgrad_version::v6_tf32_wgmma,
+    conv2d_dgrad_version::v7_simt_split_k,
+    conv2d_dgrad_version::v8_tf32_split_k,
+    conv2d_dgrad_version::v9_tf32_wgmma_split_k};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -29,7 +36,7 @@ cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w
 cudaError_t conv2d_dgrad_v2_register_block(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                            cudaStream_t stream);
 // dy and w rounded to TF32 (10-bit mantissa), products summed in fp32 (PyTorch's allow_tf32).
-// dy_bn (v3 to v7; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
+// dy_bn (v3 to v9; kernels/conv_dy_bn.h): the BN backward folded in — dy is computed from
 // dy_bn.da and dy_bn.y as it is loaded, and the dy argument must be null.
 // v6: v3's math with wgmma (kernels/implicit_gemm_wgmma.cuh) where conv2d_dgrad_wgmma_runs(p):
 // wgmma_available() (kernels/wgmma_available.h) and K a multiple of 16 (the tap-major gather); a
@@ -50,11 +57,21 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
 // cut into `splits` slices of ≥ 64 (a multiple of 8, none empty, at most 16); slice z's partial dx
 // goes to workspace[z] (N×C×H×W each), and a second kernel sums the slices in order. splits = 1: v4
 // itself, no workspace. Stride > 1: v5 (its phases already drop the zero taps; splits = 1).
-int conv2d_dgrad_splits(const Conv2dGeom& p);
+// v8, v9: v3 and v6 split by the same rule on v3's grid (128×64, or 128×128 where
+// detail::tf32_wide; BK = 16), strided convs too (no TF32 phases version: their zero taps stay).
+// The split versions' count; any other version: 1.
+int conv2d_dgrad_splits(const Conv2dGeom& p,
+                        conv2d_dgrad_version v = conv2d_dgrad_version::v7_simt_split_k);
 int64_t conv2d_dgrad_workspace_floats(conv2d_dgrad_version v, const Conv2dGeom& p);  // 0: none
 cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          float* workspace, cudaStream_t stream,
                                          const conv_dy_bn& dy_bn = {});
+cudaError_t conv2d_dgrad_v8_tf32_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         float* workspace, cudaStream_t stream,
+                                         const conv_dy_bn& dy_bn = {});
+cudaError_t conv2d_dgrad_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* dy, const float* w,
+                                               float* dx, float* workspace, cudaStream_t stream,
+                                               const conv_dy_bn& dy_bn = {});
 // Any version; workspace: conv2d_dgrad_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
                          float* dx, cudaStream_t stream, float* workspace = nullptr);

@@ -37,7 +37,15 @@
 //                      the next slice is stored. block 256, grid (⌈NPQ/128⌉, ⌈K/BN⌉). Where it
 //                      cannot run (no sm_90a code in this build, another GPU, C not a multiple of
 //                      16) it runs v4.
-//   v4, v5, v6 when C is a multiple of the tile's BK (8; TF32 16 — every layer but a network's
+//   v8_tf32_split_k    v4 split like v6 where its grid would leave SMs idle — the TF32 tiles are
+//                      no faster to fill: ResNet-18's 4×4 layer at N = 128 is 16 × 4 = 64 blocks
+//                      of 128×128 for 132 SMs — C·R·S cut by the same rule (kernels/split_k_plan.h)
+//                      on v4's grid and BK = 16, the slices on v4's tiles and gathers, then the
+//                      same in-order slice sum (kernels/split_k_sum.h). grid (⌈NPQ/128⌉, ⌈K/BN⌉,
+//                      splits); splits = 1: v4 itself.
+//   v9_tf32_wgmma_split_k  v7 split like v8 (the wgmma tiles have v4's shapes where they run, so
+//                      the plan is v8's); v8 where wgmma cannot run.
+//   v4–v9 when C is a multiple of the tile's BK (8; TF32 16 — every layer but a network's
 //                      first): the reduction tap-major, (r,s,c) instead of (c,r,s), so that a slice
 //                      lies in one tap and a thread decodes it once per slice
 //                      (fprop_gather_tap_major; the fused conv→BN kernels too).
@@ -45,7 +53,8 @@
 //   tap-major), bias added last. With small
 //   integer inputs every partial sum is exact, so all versions equal the CPU reference bitwise
 //   (v4 too: integers up to 2¹¹ are TF32 values). On random data v4 is within ~1e-3 relative;
-//   v6 sums the slices' chains, a different association: a few ulp from v5.
+//   v6 sums the slices' chains, a different association: a few ulp from v5 (v8, v9 likewise
+//   from v4, v7; each slice's operands are rounded to TF32 exactly as v4's).
 #include "kernels/conv2d_fprop.h"
 
 #include <algorithm>
@@ -85,27 +94,71 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
 // gathers; v6's slices there too.
 
 namespace {
-// The split-K rule shared with dgrad v7 (kernels/split_k_plan.h) on v5's 128×128 grid.
-split_k_plan plan_fprop(const Conv2dGeom& p) {
-  using T = detail::tile_simt_128x128;
-  return plan_split_k(p.gemm_m(), p.K, p.gemm_k(), T::BM, T::BN, T::BK);
+using detail::tile_simt_128x128, detail::tile_tf32_128x128, detail::tile_tf32_128x64;
+static_assert(detail::tile_wgmma_128x128::BN == tile_tf32_128x128::BN &&
+                  detail::tile_wgmma_128x64::BN == tile_tf32_128x64::BN &&
+                  detail::tile_wgmma_128x128::BK == tile_tf32_128x128::BK &&
+                  detail::tile_wgmma_128x64::BK == tile_tf32_128x64::BK &&
+                  detail::tile_wgmma_128x64::BM == tile_tf32_128x64::BM,
+              "v9 splits like v8: the wgmma tiles have the mma.sync tiles' shapes");
+
+// The split-K rule shared with dgrad (kernels/split_k_plan.h) on the version's grid: v5's 128×128
+// for v6, v4's TF32 tile for v8 and v9 (where v9 runs wgmma, C is a multiple of 16, so its tile's
+// width — 128 from K = 128 — is v4's too). Others, and bad geometry: none.
+split_k_plan plan_fprop(const Conv2dGeom& p, conv2d_fprop_version v) {
+  using V = conv2d_fprop_version;
+  if (!conv2d_geom_valid(p)) return {1, int(p.gemm_k())};  // the launcher refuses it
+  if (v == V::v6_simt_split_k) {
+    using T = tile_simt_128x128;
+    return plan_split_k(p.gemm_m(), p.K, p.gemm_k(), T::BM, T::BN, T::BK);
+  }
+  if (v == V::v8_tf32_split_k || v == V::v9_tf32_wgmma_split_k) {
+    using T = tile_tf32_128x64;
+    const int bn = detail::tf32_wide(p.K, p.C) ? tile_tf32_128x128::BN : T::BN;
+    return plan_split_k(p.gemm_m(), p.K, p.gemm_k(), T::BM, bn, T::BK);
+  }
+  return {1, int(p.gemm_k())};
 }
 
 bool fprop_args_ok(const Conv2dGeom& p, const float* x, const float* w, const float* y) {
   return conv2d_geom_valid(p) && x && w && y;
 }
+// Tile T's kernel with fprop's gather: unsplit, or in plan.splits slices through workspace.
 // kTapOnly: the tap-major gather only (the caller has checked p.C % T::BK == 0).
 template <class T, bool kTapOnly = false>
 cudaError_t launch_implicit_gemm(const Conv2dGeom& p, const float* x, const float* w,
-                                 const float* bias, float* y, cudaStream_t stream) {
+                                 const float* bias, float* y, cudaStream_t stream,
+                                 split_k_plan plan = {1, 0}, float* workspace = nullptr) {
   if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
   const auto run = [&](const auto& g) {
+    if constexpr (T::hoisted)  // only the fast tiles split (v6, v8, v9)
+      if (plan.splits > 1)
+        return detail::conv2d_fprop_split_k<T>(p, g, plan, bias, nullptr, y, workspace, stream);
     return detail::conv2d_fprop_unsplit<T>(p, g, bias, nullptr, y, stream);
   };
   if constexpr (kTapOnly)
     return run(detail::conv2d_fprop_gather_tap::make(p, x, w));
   else
     return detail::with_fprop_gather<T>(p, x, w, run);
+}
+// TF32 on mma.sync (v4, v8): the wide tile where detail::tf32_wide, else 128×64.
+cudaError_t launch_tf32_mma(const Conv2dGeom& p, const float* x, const float* w, const float* bias,
+                            float* y, cudaStream_t stream, split_k_plan plan = {1, 0},
+                            float* workspace = nullptr) {
+  if (detail::tf32_wide(p.K, p.C))
+    return launch_implicit_gemm<tile_tf32_128x128, true>(p, x, w, bias, y, stream, plan, workspace);
+  return launch_implicit_gemm<tile_tf32_128x64>(p, x, w, bias, y, stream, plan, workspace);
+}
+// TF32 on wgmma (v7, v9) where it runs, else on mma.sync (v4, v8).
+cudaError_t launch_tf32_wgmma(const Conv2dGeom& p, const float* x, const float* w,
+                              const float* bias, float* y, cudaStream_t stream,
+                              split_k_plan plan = {1, 0}, float* workspace = nullptr) {
+  if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
+  if (!conv2d_fprop_wgmma_runs(p))
+    return launch_tf32_mma(p, x, w, bias, y, stream, plan, workspace);
+  return detail::with_wgmma_tile(p.K, [&]<class T>() {
+    return launch_implicit_gemm<T, true>(p, x, w, bias, y, stream, plan, workspace);
+  });
 }
 }  // namespace
 
@@ -118,16 +171,26 @@ const char* conv2d_fprop_version_name(conv2d_fprop_version v) {
     case conv2d_fprop_version::v5_simt_128x128: return "v5_simt_128x128";
     case conv2d_fprop_version::v6_simt_split_k: return "v6_simt_split_k";
     case conv2d_fprop_version::v7_tf32_wgmma: return "v7_tf32_wgmma";
+    case conv2d_fprop_version::v8_tf32_split_k: return "v8_tf32_split_k";
+    case conv2d_fprop_version::v9_tf32_wgmma_split_k: return "v9_tf32_wgmma_split_k";
   }
   return "?";
 }
 
-int conv2d_fprop_splits(const Conv2dGeom& p) { return plan_fprop(p).splits; }
-split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p) { return plan_fprop(p); }
+split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p, conv2d_fprop_version v) {
+  return plan_fprop(p, v);
+}
+int conv2d_fprop_splits(const Conv2dGeom& p, conv2d_fprop_version v) {
+  return plan_fprop(p, v).splits;
+}
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p) {
-  if (v != conv2d_fprop_version::v6_simt_split_k || !conv2d_geom_valid(p)) return 0;
-  const int splits = plan_fprop(p).splits;
+  if (!conv2d_geom_valid(p)) return 0;
+  const int splits = plan_fprop(p, v).splits;
   return splits == 1 ? 0 : int64_t(splits) * p.y_size();
+}
+conv2d_fprop_version conv2d_fprop_split_k_version(bool tf32, bool wgmma) {
+  using V = conv2d_fprop_version;
+  return !tf32 ? V::v6_simt_split_k : wgmma ? V::v9_tf32_wgmma_split_k : V::v8_tf32_split_k;
 }
 
 cudaError_t conv2d_fprop_v1_direct(Conv2dGeom p, const float* x, const float* w, const float* bias,
@@ -147,34 +210,36 @@ cudaError_t conv2d_fprop_v3_register_block(Conv2dGeom p, const float* x, const f
 }
 cudaError_t conv2d_fprop_v4_tf32_mma(Conv2dGeom p, const float* x, const float* w,
                                      const float* bias, float* y, cudaStream_t stream) {
-  if (detail::tf32_wide(p.K, p.C))
-    return launch_implicit_gemm<detail::tile_tf32_128x128, true>(p, x, w, bias, y, stream);
-  return launch_implicit_gemm<detail::tile_tf32_128x64>(p, x, w, bias, y, stream);
+  return launch_tf32_mma(p, x, w, bias, y, stream);
 }
 bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p) {
   return p.C % detail::tile_wgmma_128x128::BK == 0 && wgmma_available();
 }
 cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,
                                        const float* bias, float* y, cudaStream_t stream) {
-  if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
-  if (!conv2d_fprop_wgmma_runs(p)) return conv2d_fprop_v4_tf32_mma(p, x, w, bias, y, stream);
-  return detail::with_wgmma_tile(
-      p.K, [&]<class T>() { return launch_implicit_gemm<T, true>(p, x, w, bias, y, stream); });
+  return launch_tf32_wgmma(p, x, w, bias, y, stream);
 }
 cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, cudaStream_t stream) {
-  return launch_implicit_gemm<detail::tile_simt_128x128>(p, x, w, bias, y, stream);
+  return launch_implicit_gemm<tile_simt_128x128>(p, x, w, bias, y, stream);
 }
 cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, float* workspace,
                                          cudaStream_t stream) {
-  using T = detail::tile_simt_128x128;
-  if (!fprop_args_ok(p, x, w, y)) return cudaErrorInvalidValue;
-  const split_k_plan plan = plan_fprop(p);
-  if (plan.splits == 1) return launch_implicit_gemm<T>(p, x, w, bias, y, stream);
-  return detail::with_fprop_gather<T>(p, x, w, [&](const auto& g) {
-    return detail::conv2d_fprop_split_k<T>(p, g, plan, bias, nullptr, y, workspace, stream);
-  });
+  return launch_implicit_gemm<tile_simt_128x128>(
+      p, x, w, bias, y, stream, plan_fprop(p, conv2d_fprop_version::v6_simt_split_k), workspace);
+}
+cudaError_t conv2d_fprop_v8_tf32_split_k(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, float* workspace,
+                                         cudaStream_t stream) {
+  return launch_tf32_mma(p, x, w, bias, y, stream,
+                         plan_fprop(p, conv2d_fprop_version::v8_tf32_split_k), workspace);
+}
+cudaError_t conv2d_fprop_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* x, const float* w,
+                                               const float* bias, float* y, float* workspace,
+                                               cudaStream_t stream) {
+  return launch_tf32_wgmma(p, x, w, bias, y, stream,
+                           plan_fprop(p, conv2d_fprop_version::v9_tf32_wgmma_split_k), workspace);
 }
 
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
@@ -193,6 +258,10 @@ cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, c
       return conv2d_fprop_v6_simt_split_k(p, x, w, bias, y, workspace, stream);
     case conv2d_fprop_version::v7_tf32_wgmma:
       return conv2d_fprop_v7_tf32_wgmma(p, x, w, bias, y, stream);
+    case conv2d_fprop_version::v8_tf32_split_k:
+      return conv2d_fprop_v8_tf32_split_k(p, x, w, bias, y, workspace, stream);
+    case conv2d_fprop_version::v9_tf32_wgmma_split_k:
+      return conv2d_fprop_v9_tf32_wgmma_split_k(p, x, w, bias, y, workspace, stream);
   }
   return cudaErrorInvalidValue;
 }

@@ -21,12 +21,19 @@ enum class conv2d_fprop_version {
   v5_simt_128x128,    // FP32, 128×128 tile, 8×8 per thread (LDS.128), two stages, no division
   v6_simt_split_k,    // v5 with C·R·S split over blockIdx.z when the grid is small; in-order sum
   v7_tf32_wgmma,      // TF32 on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v4
+  v8_tf32_split_k,    // v4 with C·R·S split over blockIdx.z when the grid is small (v6's rule)
+  v9_tf32_wgmma_split_k,  // v7 with v8's split; v8 where wgmma cannot run
 };
 inline constexpr conv2d_fprop_version kConv2dFpropVersions[] = {
-    conv2d_fprop_version::v1_direct,         conv2d_fprop_version::v2_smem_tile,
-    conv2d_fprop_version::v3_register_block, conv2d_fprop_version::v4_tf32_mma,
-    conv2d_fprop_version::v5_simt_128x128,   conv2d_fprop_version::v6_simt_split_k,
-    conv2d_fprop_version::v7_tf32_wgmma};
+    conv2d_fprop_version::v1_direct,
+    conv2d_fprop_version::v2_smem_tile,
+    conv2d_fprop_version::v3_register_block,
+    conv2d_fprop_version::v4_tf32_mma,
+    conv2d_fprop_version::v5_simt_128x128,
+    conv2d_fprop_version::v6_simt_split_k,
+    conv2d_fprop_version::v7_tf32_wgmma,
+    conv2d_fprop_version::v8_tf32_split_k,
+    conv2d_fprop_version::v9_tf32_wgmma_split_k};
 const char* conv2d_fprop_version_name(conv2d_fprop_version v);
 
 // y = conv(x, w) (+ bias[k] when bias is not null). y is overwritten.
@@ -46,10 +53,18 @@ cudaError_t conv2d_fprop_v5_simt_128x128(Conv2dGeom p, const float* x, const flo
 // multiple of 8, none empty, at most 16); slice z's partial y goes to workspace[z] (N×K×P×Q each),
 // and a second kernel sums the slices in order (+ bias). splits = 1: v5 itself, no workspace.
 // (The rule, shared with dgrad v7: kernels/split_k_plan.h.)
+// v8 and v9 split the TF32 GEMM by the same rule on its own tile (128×64, or 128×128 where
+// detail::tf32_wide; BK = 16): v9's wgmma tile is v8's shape wherever wgmma runs, so they split
+// alike. The split versions' plan; any other version: {1, C·R·S}.
 inline constexpr int kConv2dFpropFillBlocks = kSplitKFillBlocks;  // two waves of 132 SMs
-int conv2d_fprop_splits(const Conv2dGeom& p);
-split_k_plan conv2d_fprop_split_k_plan(const Conv2dGeom& p);  // splits and slice width
+split_k_plan conv2d_fprop_split_k_plan(
+    const Conv2dGeom& p, conv2d_fprop_version v = conv2d_fprop_version::v6_simt_split_k);
+int conv2d_fprop_splits(const Conv2dGeom& p,
+                        conv2d_fprop_version v = conv2d_fprop_version::v6_simt_split_k);
 int64_t conv2d_fprop_workspace_floats(conv2d_fprop_version v, const Conv2dGeom& p);  // 0: none
+// The split-K version of a math: v6 (FP32), v8 (TF32 on mma.sync), v9 (TF32 on wgmma) — the
+// forward the CUDA backend runs, and the one every fused forward splits like (bitwise equal).
+conv2d_fprop_version conv2d_fprop_split_k_version(bool tf32, bool wgmma);
 cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const float* w,
                                          const float* bias, float* y, float* workspace,
                                          cudaStream_t stream);
@@ -60,6 +75,14 @@ cudaError_t conv2d_fprop_v6_simt_split_k(Conv2dGeom p, const float* x, const flo
 bool conv2d_fprop_wgmma_runs(const Conv2dGeom& p);
 cudaError_t conv2d_fprop_v7_tf32_wgmma(Conv2dGeom p, const float* x, const float* w,
                                        const float* bias, float* y, cudaStream_t stream);
+// v8, v9: v4 and v7 split like v6 where the grid is small; splits = 1: v4 or v7 itself.
+// workspace: conv2d_fprop_workspace_floats(v, p) floats (may be null when that is 0).
+cudaError_t conv2d_fprop_v8_tf32_split_k(Conv2dGeom p, const float* x, const float* w,
+                                         const float* bias, float* y, float* workspace,
+                                         cudaStream_t stream);
+cudaError_t conv2d_fprop_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* x, const float* w,
+                                               const float* bias, float* y, float* workspace,
+                                               cudaStream_t stream);
 // Any version; workspace: conv2d_fprop_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_fprop(conv2d_fprop_version v, Conv2dGeom p, const float* x, const float* w,
                          const float* bias, float* y, cudaStream_t stream,

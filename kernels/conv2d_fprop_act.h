@@ -22,8 +22,8 @@ struct conv2d_fprop_act_params {
   bool wgmma = false;  // with tf32: Hopper's warpgroup MMA where conv2d_fprop_wgmma_runs (v7's)
 };
 
-// FP32 splits C·R·S where fprop v6 does (small grids; kernels/conv2d_fprop_kernels.cuh): its
-// workspace, splits·|y| floats then, else 0.
+// It splits C·R·S where its math's fprop version does (v6 FP32, v8 TF32, v9 wgmma: small grids;
+// kernels/conv2d_fprop_kernels.cuh): its workspace, splits·|y| floats then, else 0.
 int64_t conv2d_fprop_act_workspace_floats(const conv2d_fprop_act_params& p);
 // x_act must be active (a conv without a prologue is conv2d_fprop) and valid; residual may be
 // null; workspace: conv2d_fprop_act_workspace_floats(p) floats (may be null when that is 0).

@@ -19,12 +19,13 @@
 //   3 scale_shift_mrelu: a = act(scale·y + shift (+ residual)), pass bits by warp ballot.
 //   Memory passes over N×K×P×Q: write y (1), read y + write a (3): vs 1 + 2 + 2 + 2 unfused
 //   (conv, stats, normalise, activation).
-//   FP32 on a grid that would leave SMs idle (conv2d_fprop_splits > 1: ResNet-18's 4×4 layers at
-//   N = 128 fill 64 blocks of 132 SMs): launch 1 is fprop v6's split-K instead (the prologue
-//   conv's, kernels/conv2d_fprop_act.h, with x_act; kernels/conv2d_fprop_kernels.cuh), then
+//   On a grid that would leave SMs idle (conv2d_fprop_splits > 1 for the math's split version,
+//   conv2d_fprop_split_k_version: v6 FP32, v8 TF32, v9 wgmma; ResNet-18's 4×4 layers at N = 128
+//   fill 64 blocks of 132 SMs): launch 1 is that version's split-K instead (the prologue conv's,
+//   kernels/conv2d_fprop_act.h, with x_act; kernels/conv2d_fprop_kernels.cuh), then
 //   bn_stats_partials reads y once more (per-1024-value partials) — a pass over a small y for a
-//   grid that fills the GPU; y then equals conv2d_fprop v6's bitwise, and the statistics the
-//   unfused chain's (conv2d → bn_act).
+//   grid that fills the GPU; y then equals conv2d_fprop v6's (v8's, v9's) bitwise, and the
+//   statistics the unfused chain's (conv2d → bn_act).
 // Prologue fusion (issue 16, item 3; kernels/conv_input_act.h): t.x_act makes launch 1 read the
 //   previous layer's y and apply its act(scale·y + shift) while loading (the gather of
 //   kernels/conv_gather_act.cuh), and t.lazy skips launch 3, leaving this layer's own
@@ -285,9 +286,9 @@ cudaError_t conv2d_fprop_bn_partials_wgmma(Conv2dGeom p, const float* x, const f
 }
 
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p, bool tf32) {
-  const int64_t partials = 3 * conv2d_fprop_bn_partials_count(p) * p.K;
-  if (tf32) return partials;  // no split-K on the tensor cores
-  return partials + conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p);
+  // v9 splits like v8: the wgmma flag does not change the size
+  return 3 * conv2d_fprop_bn_partials_count(p) * p.K +
+         conv2d_fprop_workspace_floats(conv2d_fprop_split_k_version(tf32, false), p);
 }
 
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
@@ -304,16 +305,18 @@ cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mr
   int64_t num_partials = parts;
   bn_partials part{t.workspace, t.workspace + parts * c.K, t.workspace + 2 * parts * c.K};
   cudaError_t e;
-  if (!p.tf32 && conv2d_fprop_splits(c) > 1) {
-    // A grid that would leave SMs idle: the conv split over C·R·S (fprop v6, or the prologue conv
-    // with x_act; the slices after the partials in the workspace), then the statistics pass.
+  const conv2d_fprop_version split = conv2d_fprop_split_k_version(p.tf32, p.wgmma);
+  if (conv2d_fprop_splits(c, split) > 1) {
+    // A grid that would leave SMs idle: the conv split over C·R·S (fprop v6, v8 or v9, or the
+    // prologue conv with x_act; the slices after the partials in the workspace), then the
+    // statistics pass.
     float* slices = t.workspace + 3 * parts * c.K;
     if (t.x_act.active()) {
       conv2d_fprop_act_params ap;
-      ap.conv = c;
+      ap.conv = c, ap.tf32 = p.tf32, ap.wgmma = p.wgmma;
       e = conv2d_fprop_act(ap, t.x, t.x_act, t.w, nullptr, t.y, slices, stream);
     } else {
-      e = conv2d_fprop_v6_simt_split_k(c, t.x, t.w, nullptr, t.y, slices, stream);
+      e = conv2d_fprop(split, c, t.x, t.w, nullptr, t.y, stream, slices);
     }
     if (e != cudaSuccess) return e;
     bn_stats_params sp;

@@ -37,9 +37,11 @@ cudaError_t conv2d_fprop_bn_partials_tf32(Conv2dGeom p, const float* x, const fl
 cudaError_t conv2d_fprop_bn_partials_wgmma(Conv2dGeom p, const float* x, const float* w, float* y,
                                            bn_partials out, cudaStream_t stream);
 
-// 3 · partials · K, + fprop v6's slices (splits · |y|) where FP32 splits C·R·S (tf32: never).
+// 3 · partials · K, + the split conv's slices (splits · |y|) where the math's split version (fprop
+// v6 FP32, v8 TF32 and wgmma) splits C·R·S. TF32 never splits more than FP32 (its tiles are no
+// wider and its slices no thinner), so the FP32 size (tf32 = false) serves every math.
 int64_t conv_bn_mrelu_fwd_workspace_floats(const Conv2dGeom& p, bool tf32 = false);
-// The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu (FP32 on a small grid:
+// The three launches: conv + partials, bn_finalize_train, scale_shift_mrelu (on a small grid:
 // split-K conv, bn_stats_partials, finalize, scale_shift_mrelu; see the .cu).
 cudaError_t conv_bn_mrelu_fwd_train(conv_bn_mrelu_fwd_params p, const conv_bn_mrelu_fwd_tensors& t,
                                     cudaStream_t stream);

@@ -17,9 +17,9 @@ namespace senet {
 
 // A new conv version must get a registry entry (and a case in tools/bench/cases/): these counts
 // say how many versions the entries below cover.
-static_assert(std::size(kConv2dFpropVersions) == 7,
+static_assert(std::size(kConv2dFpropVersions) == 9,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 7,
+static_assert(std::size(kConv2dDgradVersions) == 9,
               "conv2d_dgrad version missing from the registry");
 static_assert(std::size(kConv2dWgradVersions) == 5,
               "conv2d_wgrad version missing from the registry");
@@ -41,15 +41,20 @@ double gemm_io(P p) {
   return F *
          (double(p.gemm_m()) * p.gemm_k() + double(p.gemm_k()) * p.K + double(p.gemm_m()) * p.K);
 }
-// FP32 forwards on a grid that fprop v6 splits (v6, the prologue conv, the fused training forward):
-// the slices written and read back; the fused forward then reads y once more for its statistics
-// (bn_stats: per-1024-value partials instead of the epilogue's per-128-row ones).
-double split_bytes(P p) {
-  return 2 * F * double(conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, p));
+// The forwards on a grid that the math's fprop split version splits (v6 FP32, v8 TF32: v9's plan
+// is v8's) — that version, the prologue conv, the fused training forward: the slices written and
+// read back; the fused forward then reads y once more for its statistics (bn_stats:
+// per-1024-value partials instead of the epilogue's per-128-row ones).
+using FV = conv2d_fprop_version;
+double split_bytes(P p, FV v = FV::v6_simt_split_k) {
+  return 2 * F * double(conv2d_fprop_workspace_floats(v, p));
 }
-bool splits(P p) { return conv2d_fprop_splits(p) > 1; }
-double fwd_fp32_extra_bytes(P p) { return split_bytes(p) + (splits(p) ? F * y_of(p) : 0.0); }
-double fwd_fp32_tiles(P p) { return splits(p) ? bn_tiles(p) : conv_tiles(p); }
+bool splits(P p, FV v) { return conv2d_fprop_splits(p, v) > 1; }
+double fwd_extra_bytes(P p, FV v) { return split_bytes(p, v) + (splits(p, v) ? F * y_of(p) : 0.0); }
+double fwd_tiles(P p, FV v) { return splits(p, v) ? bn_tiles(p) : conv_tiles(p); }
+double dgrad_split_bytes(P p, conv2d_dgrad_version v) {
+  return 2 * F * double(conv2d_dgrad_workspace_floats(v, p));
+}
 // mrelu_bn_bwd: reduce pass reads da, y, bits; elementwise pass reads them again, writes dy;
 // partials (Σdz, Σdz·x̂) written and read.
 double bn_bwd_bytes(P p) {
@@ -81,6 +86,14 @@ const kernel_entry kEntries[] = {
      "TF32 on Hopper's warpgroup MMA (wgmma.m64nNk8 from shared memory), 128x128 or 128x64; "
      "v4 where it cannot run (no sm_90a, C % 16 != 0)",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_fprop", "conv2d_fprop", "v8_tf32_split_k",
+     "v4 with C·R·S split over the grid's z when it has < 264 blocks, slices summed in order",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + split_bytes(p, FV::v8_tf32_split_k); }},
+    {"conv2d_fprop", "conv2d_fprop", "v9_tf32_wgmma_split_k",
+     "v7 (wgmma) split like v8; v8 where wgmma cannot run", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + split_bytes(p, FV::v9_tf32_wgmma_split_k); }},
     // --- conv2d_dgrad: dx = dgrad(dy, w)
     {"conv2d_dgrad", "conv2d_dgrad", "v1_direct", "one thread per dx element, loops k,r,s",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
@@ -104,10 +117,17 @@ const kernel_entry kEntries[] = {
      "v4 with K·R·S split over the grid's z when it has < 264 blocks, slices summed in order; "
      "v5 when strided",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v7_simt_split_k); }},
+    {"conv2d_dgrad", "conv2d_dgrad", "v8_tf32_split_k",
+     "v3 with K·R·S split over the grid's z when it has < 264 blocks (strided too), slices "
+     "summed in order",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); },
+     [](P p) { return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v8_tf32_split_k); }},
+    {"conv2d_dgrad", "conv2d_dgrad", "v9_tf32_wgmma_split_k",
+     "v6 (wgmma) split like v8; v8 where wgmma cannot run", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); },
      [](P p) {
-       return conv_io(p) +
-              2 * F *
-                  double(conv2d_dgrad_workspace_floats(conv2d_dgrad_version::v7_simt_split_k, p));
+       return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k);
      }},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
@@ -167,21 +187,24 @@ const kernel_entry kEntries[] = {
      kernel_domain::conv, false, [](P p) { return double(p.flops()) + 5 * y_of(p); },
      [](P p) {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
-              2 * 3 * F * fwd_fp32_tiles(p) * p.K + fwd_fp32_extra_bytes(p);
+              2 * 3 * F * fwd_tiles(p, FV::v6_simt_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v6_simt_split_k);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32",
      "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 5 * y_of(p); },
      [](P p) {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_tiles(p, FV::v8_tf32_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v8_tf32_split_k);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "3_launches_tf32_wgmma",
      "the same with the conv on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 5 * y_of(p); },
      [](P p) {
        return conv_io(p) + 2 * F * y_of(p) + y_of(p) / 8 + kpq_of(p) +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_tiles(p, FV::v8_tf32_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v8_tf32_split_k);
      }},
     // prologue fusion (kernels/conv_input_act.h): x is the previous layer's y, act on load; the
     // layer writes y and its BN statistics only (its own activation is left to the next conv)
@@ -191,21 +214,24 @@ const kernel_entry kEntries[] = {
      [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
      [](P p) {
        return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
-              2 * 3 * F * fwd_fp32_tiles(p) * p.K + fwd_fp32_extra_bytes(p);
+              2 * 3 * F * fwd_tiles(p, FV::v6_simt_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v6_simt_split_k);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy_tf32",
      "the same with the conv on TF32 tensor cores", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
      [](P p) {
        return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_tiles(p, FV::v8_tf32_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v8_tf32_split_k);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_mrelu_fwd_train", "prologue_lazy_tf32_wgmma",
      "the same with the conv on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 3 * y_of(p) + 2 * double(p.x_size()); },
      [](P p) {
        return conv_io(p) + F * double(p.x_size()) / 4 + 2 * F * p.C +
-              2 * 3 * F * conv_tiles(p) * p.K;
+              2 * 3 * F * fwd_tiles(p, FV::v8_tf32_split_k) * p.K +
+              fwd_extra_bytes(p, FV::v8_tf32_split_k);
      }},
     {"conv_bn_mrelu_fwd", "conv_bn_fold", "v1_grid_stride",
      "w' = w*gamma/sigma, b' = beta - mu*gamma/sigma (once per model)", kernel_domain::param, false,
@@ -233,13 +259,19 @@ const kernel_entry kEntries[] = {
        return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W + split_bytes(p);
      }},
     {"conv2d_fprop_act", "conv2d_fprop_act", "v4_tf32_prologue_residual",
-     "the same on TF32 tensor cores", kernel_domain::conv, false,
+     "the same on TF32 tensor cores (split like v8)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
-     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
+     [](P p) {
+       return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W +
+              split_bytes(p, FV::v8_tf32_split_k);
+     }},
     {"conv2d_fprop_act", "conv2d_fprop_act", "v7_tf32_wgmma_prologue_residual",
      "the same on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
-     [](P p) { return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W; }},
+     [](P p) {
+       return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W +
+              split_bytes(p, FV::v8_tf32_split_k);
+     }},
     // --- backward
     {"mrelu_bn_bwd", "mrelu_bn_bwd", "v1_tile_reduce_merge",
      "(sum dz, sum dz*xhat) per tile, in-order merge, elementwise dy", kernel_domain::activation,

@@ -4,7 +4,8 @@
 // Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
 // grids; dgrad v4, or v7 split-K on small grids, or v5 without zero taps when strided; wgrad v4
 // split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4,
-// dgrad v3, wgrad v3; with cuda_tf32_wgmma() Hopper's fprop v7, dgrad v6, wgrad v5), the fused
+// or v8 split-K on small grids; dgrad v3, or v8; wgrad v3; with cuda_tf32_wgmma() Hopper's fprop
+// v7 or v9, dgrad v6 or v9, wgrad v5), the fused
 // conv-BN-mReLU kernels (every math), and cuBLAS for linear in the GPU build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <algorithm>
@@ -92,17 +93,17 @@ void alpha_relu_backward(const float* x, const float* alpha, const float* dy, fl
 
 // --- convolution
 
-// The fprop kernel for the current math (engine/cuda/cuda_ops.h cuda_allow_tf32).
-// FP32: v5, or v6 (split-K) where v5's grid would leave SMs idle.
+// The fprop kernel for the current math (engine/cuda/cuda_ops.h cuda_allow_tf32): its split-K
+// version — v6 (FP32), v8 (TF32), v9 (TF32 on wgmma) — which is v5, v4 or v7 itself unless the
+// grid would leave SMs idle (the one the fused forwards split like).
 cudaError_t fprop(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
                   float* y) {
-  if (cuda_allow_tf32())
-    return cuda_tf32_wgmma() ? conv2d_fprop_v7_tf32_wgmma(g, x, w, bias, y, stream())
-                             : conv2d_fprop_v4_tf32_mma(g, x, w, bias, y, stream());
-  const int64_t ws = conv2d_fprop_workspace_floats(conv2d_fprop_version::v6_simt_split_k, g);
-  if (ws == 0) return conv2d_fprop_v5_simt_128x128(g, x, w, bias, y, stream());
-  Scratch<float> workspace(ws);
-  return conv2d_fprop_v6_simt_split_k(g, x, w, bias, y, workspace, stream());
+  const conv2d_fprop_version v =
+      conv2d_fprop_split_k_version(cuda_allow_tf32(), cuda_allow_tf32() && cuda_tf32_wgmma());
+  const int64_t ws = conv2d_fprop_workspace_floats(v, g);
+  std::optional<Scratch<float>> workspace;
+  if (ws > 0) workspace.emplace(ws);
+  return conv2d_fprop(v, g, x, w, bias, y, stream(), workspace ? workspace->get() : nullptr);
 }
 
 void conv2d_forward(const cpu::Conv2dGeom& g, const float* x, const float* w, const float* bias,
@@ -122,17 +123,24 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
 }
 
 // The dgrad kernel for the current math, dy or its fold dy_bn. FP32: strided convs through v5 (no
-// zero taps), the others v4, or v7 (split-K) where v4's grid would leave SMs idle.
+// zero taps), the others v4, or v7 (split-K) where v4's grid would leave SMs idle; TF32: v8 (v9
+// on wgmma), which is v3 (v6) itself unless the grid would leave SMs idle.
 cudaError_t dgrad(const cpu::Conv2dGeom& g, const float* dy, const float* w, float* dx,
                   const conv_dy_bn& dy_bn) {
-  if (cuda_allow_tf32())
-    return cuda_tf32_wgmma() ? conv2d_dgrad_v6_tf32_wgmma(g, dy, w, dx, stream(), dy_bn)
-                             : conv2d_dgrad_v3_tf32_mma(g, dy, w, dx, stream(), dy_bn);
-  if (g.stride > 1) return conv2d_dgrad_v5_simt_phases(g, dy, w, dx, stream(), dy_bn);
-  const int64_t ws = conv2d_dgrad_workspace_floats(conv2d_dgrad_version::v7_simt_split_k, g);
-  if (ws == 0) return conv2d_dgrad_v4_simt_128x128(g, dy, w, dx, stream(), dy_bn);
-  Scratch<float> workspace(ws);
-  return conv2d_dgrad_v7_simt_split_k(g, dy, w, dx, workspace, stream(), dy_bn);
+  using V = conv2d_dgrad_version;
+  const V v = !cuda_allow_tf32()  ? V::v7_simt_split_k
+              : cuda_tf32_wgmma() ? V::v9_tf32_wgmma_split_k
+                                  : V::v8_tf32_split_k;
+  const int64_t ws = conv2d_dgrad_workspace_floats(v, g);
+  std::optional<Scratch<float>> workspace;
+  if (ws > 0) workspace.emplace(ws);
+  float* wp = workspace ? workspace->get() : nullptr;
+  switch (v) {
+    case V::v8_tf32_split_k: return conv2d_dgrad_v8_tf32_split_k(g, dy, w, dx, wp, stream(), dy_bn);
+    case V::v9_tf32_wgmma_split_k:
+      return conv2d_dgrad_v9_tf32_wgmma_split_k(g, dy, w, dx, wp, stream(), dy_bn);
+    default: return conv2d_dgrad_v7_simt_split_k(g, dy, w, dx, wp, stream(), dy_bn);
+  }
 }
 
 // x_act (prologue fusion): wgrad reads act(scale·x + shift) instead of x (kernels/conv_input_act.h).

@@ -310,14 +310,16 @@ TEST(CudaConvBnMrelu, EpiloguePartialsMatchBnStats) {
   EXPECT_TRUE(close(i1.download(), i2.download(), 1e-6, 1e-6)) << "invstd (tf32 tile)";
 }
 
-// FP32 on a grid that would leave SMs idle, the training forward splits its conv over C·R·S (fprop
-// v6, or with x_act the prologue conv) and takes the statistics from y: every output equals that
-// chain — conv2d_fprop v6 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu — bitwise
-// on random data; with a prologue, the chain's conv reads the activation it would apply.
-TEST(CudaConvBnMrelu, SplitKTrainingForwardEqualsV6ThenTheBnChain) {
+// On a grid that would leave SMs idle, the training forward splits its conv over C·R·S (the math's
+// split version: fprop v6 FP32, v8 TF32, v9 wgmma; or with x_act the prologue conv) and takes the
+// statistics from y: every output equals that chain — conv2d_fprop v6/v8/v9 → bn_stats_partials →
+// bn_finalize_train → scale_shift_mrelu — bitwise on random data; with a prologue, the chain's
+// conv reads the activation it would apply.
+TEST(CudaConvBnMrelu, SplitKTrainingForwardEqualsTheSplitConvThenTheBnChain) {
   using inputs::bytes01, inputs::uniform;
   const Conv2dGeom p = conv2d_geom(2, 16, 5, 5, 24, 3, 3, 1, 1);
   ASSERT_GT(conv2d_fprop_splits(p), 1);
+  ASSERT_GT(conv2d_fprop_splits(p, conv2d_fprop_version::v8_tf32_split_k), 1);
   const int HW = p.H * p.W, PQ = p.P * p.Q;
   DeviceBuffer<float> x(uniform(size_t(p.x_size()), 1)), w(uniform(size_t(p.w_size()), 2));
   DeviceBuffer<float> g(uniform(size_t(p.K), 3)), b(uniform(size_t(p.K), 4));
@@ -347,45 +349,47 @@ TEST(CudaConvBnMrelu, SplitKTrainingForwardEqualsV6ThenTheBnChain) {
       return v;
     }
   };
-  for (bool prologue : {false, true}) {
-    SCOPED_TRACE(prologue ? "prologue" : "plain x");
-    Out fused(p), chain(p);
-    conv_bn_mrelu_fwd_params fp;
-    fp.conv = p, fp.act = Act::MaskedReLU;
-    conv_bn_mrelu_fwd_tensors t;
-    t.x = x.get(), t.w = w.get(), t.gamma = g.get(), t.beta = b.get(), t.mask = m.get();
-    t.running_mean = fused.rm.get(), t.running_var = fused.rv.get(), t.y = fused.y.get();
-    t.mean = fused.mean.get(), t.invstd = fused.invstd.get(), t.scale = fused.scale.get();
-    t.shift = fused.shift.get(), t.a = fused.a.get(), t.bits = fused.bits.get();
-    DeviceBuffer<float> ws(size_t(conv_bn_mrelu_fwd_workspace_floats(p)));
-    t.workspace = ws.get();
-    if (prologue) {
-      t.x_act.scale = sc.get(), t.x_act.shift = sh.get(), t.x_act.mask = mx.get();
-      t.x_act.act = Act::MaskedReLU;
+  for (Math math : {Math::fp32, Math::tf32, Math::wgmma})
+    for (bool prologue : {false, true}) {
+      SCOPED_TRACE(testing::Message() << math_name(math) << (prologue ? " prologue" : " plain x"));
+      Out fused(p), chain(p);
+      conv_bn_mrelu_fwd_params fp;
+      fp.conv = p, fp.act = Act::MaskedReLU;
+      fp.tf32 = math != Math::fp32, fp.wgmma = math == Math::wgmma;
+      conv_bn_mrelu_fwd_tensors t;
+      t.x = x.get(), t.w = w.get(), t.gamma = g.get(), t.beta = b.get(), t.mask = m.get();
+      t.running_mean = fused.rm.get(), t.running_var = fused.rv.get(), t.y = fused.y.get();
+      t.mean = fused.mean.get(), t.invstd = fused.invstd.get(), t.scale = fused.scale.get();
+      t.shift = fused.shift.get(), t.a = fused.a.get(), t.bits = fused.bits.get();
+      DeviceBuffer<float> ws(size_t(conv_bn_mrelu_fwd_workspace_floats(p)));
+      t.workspace = ws.get();
+      if (prologue) {
+        t.x_act.scale = sc.get(), t.x_act.shift = sh.get(), t.x_act.mask = mx.get();
+        t.x_act.act = Act::MaskedReLU;
+      }
+      expect_wgmma(runs_wgmma(math, p), [&] { CUDA_OK(conv_bn_mrelu_fwd_train(fp, t, nullptr)); });
+      // The chain.
+      const conv2d_fprop_version v = conv2d_fprop_split_k_version(fp.tf32, fp.wgmma);
+      DeviceBuffer<float> wsv(size_t(conv2d_fprop_workspace_floats(v, p)));
+      CUDA_OK(conv2d_fprop(v, p, prologue ? a_in.get() : x.get(), w.get(), nullptr, chain.y.get(),
+                           nullptr, wsv.get()));
+      const bn_stats_params sp{p.N, p.K, PQ};
+      const int64_t T = bn_stats_num_partials(sp);
+      DeviceBuffer<float> part(size_t(3 * T * p.K));
+      const bn_partials pp{part.get(), part.get() + T * p.K, part.get() + 2 * T * p.K};
+      CUDA_OK(bn_stats_partials(sp, chain.y.get(), pp, nullptr));
+      bn_finalize_params bf;
+      bf.K = p.K, bf.num_partials = int(T);
+      CUDA_OK(bn_finalize_train(
+          bf, pp, g.get(), b.get(), chain.rm.get(), chain.rv.get(),
+          {chain.mean.get(), chain.invstd.get(), chain.scale.get(), chain.shift.get()}, nullptr));
+      scale_shift_mrelu_params ap;
+      ap.N = p.N, ap.K = p.K, ap.PQ = PQ, ap.act = Act::MaskedReLU;
+      CUDA_OK(scale_shift_mrelu(ap, chain.y.get(), chain.scale.get(), chain.shift.get(), nullptr,
+                                m.get(), chain.a.get(), chain.bits.get(), nullptr));
+      EXPECT_TRUE(bitwise_equal(fused.all(), chain.all()));
+      EXPECT_EQ(fused.bits.download(), chain.bits.download());
     }
-    CUDA_OK(conv_bn_mrelu_fwd_train(fp, t, nullptr));
-    // The chain.
-    using V = conv2d_fprop_version;
-    DeviceBuffer<float> ws6(size_t(conv2d_fprop_workspace_floats(V::v6_simt_split_k, p)));
-    CUDA_OK(conv2d_fprop(V::v6_simt_split_k, p, prologue ? a_in.get() : x.get(), w.get(), nullptr,
-                         chain.y.get(), nullptr, ws6.get()));
-    const bn_stats_params sp{p.N, p.K, PQ};
-    const int64_t T = bn_stats_num_partials(sp);
-    DeviceBuffer<float> part(size_t(3 * T * p.K));
-    const bn_partials pp{part.get(), part.get() + T * p.K, part.get() + 2 * T * p.K};
-    CUDA_OK(bn_stats_partials(sp, chain.y.get(), pp, nullptr));
-    bn_finalize_params bf;
-    bf.K = p.K, bf.num_partials = int(T);
-    CUDA_OK(bn_finalize_train(
-        bf, pp, g.get(), b.get(), chain.rm.get(), chain.rv.get(),
-        {chain.mean.get(), chain.invstd.get(), chain.scale.get(), chain.shift.get()}, nullptr));
-    scale_shift_mrelu_params ap;
-    ap.N = p.N, ap.K = p.K, ap.PQ = PQ, ap.act = Act::MaskedReLU;
-    CUDA_OK(scale_shift_mrelu(ap, chain.y.get(), chain.scale.get(), chain.shift.get(), nullptr,
-                              m.get(), chain.a.get(), chain.bits.get(), nullptr));
-    EXPECT_TRUE(bitwise_equal(fused.all(), chain.all()));
-    EXPECT_EQ(fused.bits.download(), chain.bits.download());
-  }
 }
 
 // The wgmma tiles' epilogue (row groups of a warp, its 8 row slots summed by shuffles) against the

@@ -8,6 +8,7 @@
 // Race checks (EXPECT_RACE_FREE) of those paths and of conv_bn_mrelu_bwd's registry entries.
 // The layer: y = the conv's output (N×K×P×Q) with its scale, shift, mask and activation, its pass
 // bit recomputed from y (prologue_cases.h: small integers so that z hits 0, and random floats).
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/conv2d_dgrad.h"
@@ -89,6 +90,21 @@ TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
         CUDA_OK(conv2d_dgrad_v6_tf32_wgmma(g, nullptr, w.get(), got.get(), nullptr, d));
       });
       EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v6";
+    }
+    // v8 and v9 split K·R·S on most of these small grids: slice by slice the same gathers
+    using DV = conv2d_dgrad_version;
+    DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(DV::v8_tf32_split_k, g)) + 1);
+    CUDA_OK(conv2d_dgrad_v8_tf32_split_k(g, bn.dy.get(), w.get(), ref.get(), ws.get(), nullptr));
+    CUDA_OK(conv2d_dgrad_v8_tf32_split_k(g, nullptr, w.get(), got.get(), ws.get(), nullptr, d));
+    EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v8";
+    if (conv2d_dgrad_wgmma_runs(g)) {
+      CUDA_OK(conv2d_dgrad_v9_tf32_wgmma_split_k(g, bn.dy.get(), w.get(), ref.get(), ws.get(),
+                                                 nullptr));
+      expect_wgmma(true, [&] {
+        CUDA_OK(conv2d_dgrad_v9_tf32_wgmma_split_k(g, nullptr, w.get(), got.get(), ws.get(),
+                                                   nullptr, d));
+      });
+      EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v9";
     }
     EXPECT_TRUE(got.guard_intact());
   });
@@ -182,12 +198,17 @@ TEST(ConvDyBn, RaceFree) {
        {DV::v4_simt_128x128, DV::v3_tf32_mma},
        {WV::v4_simt_split_k, WV::v3_tf32_split_k}},
       {{"race s2 K16", 1, 8, 7, 6, 16, 3, 3, 2, 1},
-       {DV::v4_simt_128x128, DV::v5_simt_phases, DV::v3_tf32_mma, DV::v6_tf32_wgmma},
+       {DV::v4_simt_128x128, DV::v5_simt_phases, DV::v3_tf32_mma, DV::v6_tf32_wgmma,
+        DV::v8_tf32_split_k, DV::v9_tf32_wgmma_split_k},
        {}},
       {{"race C128 K48", 1, 128, 3, 3, 48, 1, 1, 1, 0}, {DV::v3_tf32_mma, DV::v6_tf32_wgmma}, {}},
       {{"race K128", 1, 4, 6, 6, 128, 1, 1, 1, 0}, {}, {WV::v5_tf32_wgmma}},
-      {{"race split K16", 1, 6, 5, 6, 16, 3, 3, 1, 1}, {DV::v7_simt_split_k}, {}},
-      {{"race split K17", 1, 5, 5, 6, 17, 3, 3, 1, 1}, {DV::v7_simt_split_k}, {}}};
+      {{"race split K16", 1, 6, 5, 6, 16, 3, 3, 1, 1},
+       {DV::v7_simt_split_k, DV::v8_tf32_split_k, DV::v9_tf32_wgmma_split_k},
+       {}},
+      {{"race split K17", 1, 5, 5, 6, 17, 3, 3, 1, 1},
+       {DV::v7_simt_split_k, DV::v8_tf32_split_k},
+       {}}};
   for (const RaceLayer& rl : layers) {
     SCOPED_TRACE(rl.l.name);
     const Conv2dGeom g = geom(rl.l);
@@ -196,12 +217,14 @@ TEST(ConvDyBn, RaceFree) {
     const conv_dy_bn d = bn.folded();
     DeviceBuffer<float> w(small_ints(size_t(g.w_size()), 45));
     DeviceBuffer<float> ref(size_t(g.x_size())), got(size_t(g.x_size()));
-    DeviceBuffer<float> dws(size_t(conv2d_dgrad_workspace_floats(DV::v7_simt_split_k, g)));
+    DeviceBuffer<float> dws(
+        size_t(std::max(conv2d_dgrad_workspace_floats(DV::v7_simt_split_k, g),
+                        conv2d_dgrad_workspace_floats(DV::v8_tf32_split_k, g))));  // v9's is v8's
     for (DV v : rl.dgrad) {
-      if (v == DV::v7_simt_split_k) {
-        ASSERT_EQ(conv2d_dgrad_splits(g), 2);
+      if (v == DV::v7_simt_split_k || v == DV::v8_tf32_split_k || v == DV::v9_tf32_wgmma_split_k) {
+        ASSERT_EQ(conv2d_dgrad_splits(g, v), 2);
       }
-      const bool wgmma = v == DV::v6_tf32_wgmma;
+      const bool wgmma = v == DV::v6_tf32_wgmma || v == DV::v9_tf32_wgmma_split_k;
       if (wgmma && !conv2d_dgrad_wgmma_runs(g)) continue;
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
       const auto dgrad = [&](const float* dy, const conv_dy_bn& fold, float* dx) {
@@ -213,6 +236,10 @@ TEST(ConvDyBn, RaceFree) {
           case DV::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(g, dy, w.get(), dx, nullptr, fold);
           case DV::v7_simt_split_k:
             return conv2d_dgrad_v7_simt_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
+          case DV::v8_tf32_split_k:
+            return conv2d_dgrad_v8_tf32_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
+          case DV::v9_tf32_wgmma_split_k:
+            return conv2d_dgrad_v9_tf32_wgmma_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
           default: return conv2d_dgrad_v6_tf32_wgmma(g, dy, w.get(), dx, nullptr, fold);
         }
       };

@@ -114,8 +114,9 @@ TEST(ConvPrologue, FusedForwardReadingYEqualsReadingA) {
 }
 
 // The pre-activation block's plain conv with the prologue (conv2d_fprop_act): conv(y through the
-// prologue) + r equals conv2d_fprop of a (v5; v4 with TF32; v7 on wgmma), then + r on the host —
-// bitwise: the same loop, and one rounding of the add. Without r, the conv alone.
+// prologue) + r equals conv2d_fprop of a (v6; v8 with TF32; v9 on wgmma — each its unsplit
+// version where the grid is large), then + r on the host — bitwise: the same loop and slices, and
+// one rounding of the add. Without r, the conv alone.
 // Every layer of prologue_cases.h, and one more: a split grid (C·R·S = 135) through the hoisting,
 // not tap-major, prologue gather (C = 15), whose slices start inside a tap.
 TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
@@ -127,8 +128,8 @@ TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
       const bool wgmma = math == 2;
       if (wgmma && !conv2d_fprop_wgmma_runs(g)) continue;
       SCOPED_TRACE(math == 0 ? "fp32" : wgmma ? "wgmma" : "tf32");
-      using V = conv2d_fprop_version;  // FP32: v6 (v5 where it does not split)
-      const V v = math == 0 ? V::v6_simt_split_k : wgmma ? V::v7_tf32_wgmma : V::v4_tf32_mma;
+      // v6, v8, v9 (v5, v4, v7 where they do not split)
+      const conv2d_fprop_version v = conv2d_fprop_split_k_version(math > 0, wgmma);
       DeviceBuffer<float> ws_ref(size_t(conv2d_fprop_workspace_floats(v, g)) + 1);
       ASSERT_EQ(
           conv2d_fprop(v, g, prev.a.get(), dw.get(), nullptr, ref.get(), nullptr, ws_ref.get()),
@@ -157,6 +158,7 @@ TEST(ConvPrologue, PlainConvReadingYPlusResidualEqualsConvOfAPlusResidual) {
   for_each_case(check);
   const Conv2dGeom g15 = conv2d_geom(2, 15, 6, 6, 12, 3, 3, 1, 1);
   ASSERT_GT(conv2d_fprop_splits(g15), 1);
+  ASSERT_GT(conv2d_fprop_splits(g15, conv2d_fprop_version::v8_tf32_split_k), 1);
   for (const ActCase& ac : kActs)
     for (bool integers : {true, false}) {
       if (!integers && !random_float_round()) continue;  // as for_each_case
