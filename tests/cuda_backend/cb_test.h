@@ -5,6 +5,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -136,9 +137,29 @@ inline void expect_same_bits(const Tensor& got, const Tensor& want, const std::s
 // One training step of model `cfg` on CUDA with every site masked (per position, random masks from
 // `mask_seed`): the loss, every parameter's gradient and every f32 buffer. capture: every site
 // captures its output (the mask search's mode), which makes the models run their unfused ops.
-inline std::vector<std::vector<float>> masked_step(const models::ModelConfig& cfg, bool capture,
-                                                   uint64_t mask_seed,
-                                                   const std::vector<int32_t>& labels) {
+// The nodes of root's autograd graph (each once) whose op is `op`: which ops a forward ran, in
+// the GPU build too (the launch counts of emu:: are the emulator's only).
+inline int count_ops(const Tensor& root, const std::string& op) {
+  std::vector<const Node*> todo, seen;
+  if (root.impl().grad_fn) todo.push_back(root.impl().grad_fn.get());
+  int n = 0;
+  while (!todo.empty()) {
+    const Node* node = todo.back();
+    todo.pop_back();
+    if (std::find(seen.begin(), seen.end(), node) != seen.end()) continue;
+    seen.push_back(node);
+    n += node->op == op;
+    for (const auto& in : node->inputs)
+      if (in && in->grad_fn) todo.push_back(in->grad_fn.get());
+  }
+  return n;
+}
+
+// inspect (when given) sees the loss before its backward (count_ops).
+inline std::vector<std::vector<float>> masked_step(
+    const models::ModelConfig& cfg, bool capture, uint64_t mask_seed,
+    const std::vector<int32_t>& labels,
+    const std::function<void(const Tensor& loss)>& inspect = {}) {
   auto m = models::make_model(cfg);
   m->to(Device::CUDA);
   m->train();
@@ -151,6 +172,7 @@ inline std::vector<std::vector<float>> masked_step(const models::ModelConfig& cf
                  .to(Device::CUDA);
   Tensor loss = softmax_cross_entropy(m->forward(x),
                                       Tensor::from_vector_i32(labels, {n}, Device::CUDA), &labels);
+  if (inspect) inspect(loss);
   loss.backward();
   std::vector<std::vector<float>> out{loss.to_vector()};
   for (auto& [name, p] : m->named_parameters()) out.push_back(p.grad().to_vector());

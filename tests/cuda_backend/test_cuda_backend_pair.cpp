@@ -119,14 +119,22 @@ TEST_F(CudaBackend, ConvBnActPairEqualsTwoFusedLayersBitwise) {
 // One training step of a tiny ResNet-18 with masked sites (SENet's student, per position): the
 // loss, every gradient and the BN buffers. capture: every site captures (the mask search's mode),
 // so BasicBlock runs the two conv_bn_act calls instead of the pair.
-std::vector<std::vector<float>> resnet_step(bool capture) {
-  return cbtest::masked_step(cbtest::tiny_resnet18(), capture, 30, {1, 3, 5, 7});
+// pairs (when given): the conv_bn_act_pair nodes of the step's graph.
+std::vector<std::vector<float>> resnet_step(bool capture, int* pairs = nullptr) {
+  return cbtest::masked_step(cbtest::tiny_resnet18(), capture, 30, {1, 3, 5, 7},
+                             [&](const Tensor& loss) {
+                               if (pairs) *pairs = cbtest::count_ops(loss, "conv_bn_act_pair");
+                             });
 }
 
 // BasicBlock uses the pair; with every site capturing it runs the two calls instead: the same step.
 TEST_F(CudaBackend, ResNetStepWithPairsEqualsUnfusedStep) {
-  const auto fused = resnet_step(false);
-  EXPECT_EQ(fused, resnet_step(true));
+  int fused_pairs = -1, chain_pairs = -1;
+  const auto fused = resnet_step(false, &fused_pairs);
+  EXPECT_EQ(fused, resnet_step(true, &chain_pairs));
+  // ResNet-18's eight BasicBlocks, each one pair — in every build, the GPU's too.
+  EXPECT_EQ(fused_pairs, 8) << "the blocks did not run conv_bn_act_pair";
+  EXPECT_EQ(chain_pairs, 0) << "capturing sites must run the two layers";
   // The BN backward folded into dgrad/wgrad (the pairs' first layers, the shortcuts) or as its
   // own pass writing dy (the default): the same bits.
   set_cuda_fold_bn_backward(true);

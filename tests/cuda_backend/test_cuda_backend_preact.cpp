@@ -192,21 +192,28 @@ models::ModelConfig tiny_wrn() {
   return c;
 }
 
-std::vector<std::vector<float>> wrn_step(bool capture) {
-  return cbtest::masked_step(tiny_wrn(), capture, 40, {1, 4, 7});
+// blocks: the preact_block nodes of the step's graph.
+std::vector<std::vector<float>> wrn_step(bool capture, int* blocks) {
+  return cbtest::masked_step(tiny_wrn(), capture, 40, {1, 4, 7}, [&](const Tensor& loss) {
+    *blocks = cbtest::count_ops(loss, "preact_block");
+  });
 }
 
 TEST_F(CudaBackend, WrnStepWithPreactBlocksEqualsUnfusedStep) {
+  int fused_blocks = -1, chain_blocks = -1;
 #if !SENET_CB_GPU
   const int64_t l0 = emu::launches();
 #endif
-  const auto fused = wrn_step(false);
+  const auto fused = wrn_step(false, &fused_blocks);
 #if !SENET_CB_GPU
   const int64_t l1 = emu::launches();
 #endif
-  EXPECT_EQ(fused, wrn_step(true));
+  EXPECT_EQ(fused, wrn_step(true, &chain_blocks));
+  // WRN-10-1: one WideBlock per group, three groups — in every build, the GPU's too.
+  EXPECT_EQ(fused_blocks, 3) << "the blocks did not run preact_block";
+  EXPECT_EQ(chain_blocks, 0) << "capturing sites must run the chain";
 #if !SENET_CB_GPU
-  EXPECT_LT(l1 - l0, emu::launches() - l1) << "the blocks did not run preact_block";
+  EXPECT_LT(l1 - l0, emu::launches() - l1) << "preact_block launched no fewer kernels";
 #endif
 }
 
