@@ -131,7 +131,7 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
   detail::store_tile_nchw<T>(tid, m0, n0, M, p.C, p.H * p.W, acc, dx);
 }
 
-// v7: slice z = blockIdx.z of GEMM_K = K·R·S (slices start at multiples of BK, so a tap-major
+// v7, v8, v9: slice z = blockIdx.z of GEMM_K = K·R·S (slices start at multiples of BK, so a tap-major
 // slice lies in one tap); the partial tile goes to out + z·|dx| (NCHW like dx).
 template <class T, class G>
 __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())

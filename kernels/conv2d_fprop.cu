@@ -90,8 +90,8 @@ __global__ void conv2d_fprop_v1_direct_kernel(Conv2dGeom p, const float* __restr
   y[i] = bias ? acc + bias[k] : acc;
 }
 
-// v2–v7: detail::conv2d_fprop_implicit_gemm_kernel (kernels/conv2d_fprop_kernels.cuh) with fprop's
-// gathers; v6's slices there too.
+// v2–v9: detail::conv2d_fprop_implicit_gemm_kernel (kernels/conv2d_fprop_kernels.cuh) with fprop's
+// gathers; the slices of v6, v8 and v9 there too.
 
 namespace {
 using detail::tile_simt_128x128, detail::tile_tf32_128x128, detail::tile_tf32_128x64;

@@ -1,15 +1,16 @@
 // kernels/conv2d_fprop_kernels.cuh — the kernels of every forward conv with a plain epilogue (no BN
-// partials), for any gather G: conv2d_fprop v2–v7 (plain gathers) and the prologue conv
+// partials), for any gather G: conv2d_fprop v2–v9 (plain gathers) and the prologue conv
 // (kernels/conv2d_fprop_act.cu, prologue gathers), and through them the fused conv → BN training
 // forward on small grids (kernels/conv_bn_mrelu_fwd.cu).
 //   conv2d_fprop_implicit_gemm_kernel  the tile's main loop over all of C·R·S, then
 //     y = acc (+ bias[k]) (+ residual) (detail::store_tile_nchw);
-//   split-K (v6's rule, conv2d_fprop_split_k_plan): slice z (blockIdx.z) of GEMM_K = C·R·S,
+//   split-K (v6's rule on the tile's grid, conv2d_fprop_split_k_plan: v6 on the SIMT tile, v8 and
+//   v9 on the TF32 ones): slice z (blockIdx.z) of GEMM_K = C·R·S,
 //     [z·slice, min((z+1)·slice, C·R·S)), is the same loop over those columns; its partial y goes
-//     to workspace + z·|y| (NKPQ like y); then split_k_sum (kernels/split_k_sum.h, dgrad v7's
+//     to workspace + z·|y| (NKPQ like y); then split_k_sum (kernels/split_k_sum.h, dgrad's
 //     too): one thread per y element sums the slices in order z = 0, 1, … (+ bias[k])
 //     (+ residual) — deterministic, and the same association for every caller, so a split
-//     prologue conv equals v6 of the activation bitwise.
+//     prologue conv equals v6 (v8, v9) of the activation bitwise.
 // Device code and host templates, like every .cuh.
 #pragma once
 #include "kernels/conv2d_fprop.h"

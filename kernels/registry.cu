@@ -266,7 +266,7 @@ const kernel_entry kEntries[] = {
               split_bytes(p, FV::v8_tf32_split_k);
      }},
     {"conv2d_fprop_act", "conv2d_fprop_act", "v7_tf32_wgmma_prologue_residual",
-     "the same on Hopper's wgmma (params.wgmma)", kernel_domain::conv, false,
+     "the same on Hopper's wgmma (params.wgmma; split like v9)", kernel_domain::conv, false,
      [](P p) { return double(p.flops()) + 2 * double(p.x_size()) + y_of(p); },
      [](P p) {
        return conv_io(p) + F * y_of(p) + 2 * F * p.C + double(p.C) * p.H * p.W +

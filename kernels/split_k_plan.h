@@ -1,5 +1,5 @@
 // kernels/split_k_plan.h — when and how a conv's implicit GEMM cuts its reduction axis over the
-// grid's z (split-K: conv2d_fprop v6, conv2d_dgrad v7). Host code, no CUDA.
+// grid's z (split-K: conv2d_fprop v6, v8, v9, conv2d_dgrad v7, v8, v9). Host code, no CUDA.
 // Rule: a grid of ⌈GEMM_M/BM⌉ · ⌈GEMM_N/BN⌉ blocks below kSplitKFillBlocks (two waves of 132 SMs)
 // would leave SMs idle, so GEMM_K is cut into
 //   want  = min(⌈fill/blocks⌉, 16, max(⌊GEMM_K/64⌋, 1))          (slices of ≥ 64, at most 16)

@@ -1,9 +1,11 @@
 // kernels/split_k_sum.h — the second kernel of every split-K conv whose output is NCHW-like
-// (fprop v6 and the prologue conv: y; dgrad v7: dx; kernels/split_k_plan.h for the split itself):
+// (fprop v6, v8, v9 and the prologue conv: y; dgrad v7, v8, v9: dx; kernels/split_k_plan.h for the
+// split itself):
 //   out[i] = Σ_z workspace[z·n + i] in order z = 0 … splits−1, then + bias[(i / hw) mod channels]
 //   (bias may be null), then + residual[i] (may be null).
 // One thread per element, coalesced. The fixed order makes every split conv deterministic, and the
-// same association for every caller: a split prologue conv equals fprop v6 of its activation, + r.
+// same association for every caller: a split prologue conv equals fprop v6 (v8, v9) of its
+// activation, + r.
 #pragma once
 #include <cstdint>
 

@@ -17,8 +17,8 @@
 // its pass bits recomputed from y1, conv1's dgrad (da) and wgrad (x read through act1); the
 // shortcut's dgrad added to da, its wgrad (x through act1); BN1's backward with its pass bits
 // recomputed from x; dout added to dx for the identity shortcut. The kernels are the chain's and
-// the prologue conv runs conv2d_fprop's loops (split like v6 on small grids), so the results equal
-// the chain bitwise — tests/cuda_backend/test_cuda_backend_preact.cpp.
+// the prologue conv runs conv2d_fprop's loops (split like v6, v8 or v9 on small grids), so the
+// results equal the chain bitwise — tests/cuda_backend/test_cuda_backend_preact.cpp.
 // Everything else (the CPU, eval, no gradient, BN statistics over several ranks) runs the chain.
 // a and h are not available to the caller: a model that captures them (mask search, PRAM) or
 // whose sites apply their own activation (Learned, Alpha) runs the chain itself.

@@ -4,9 +4,10 @@
 // shortcut added in conv2's epilogue; both BNs' pass bits recomputed in the backward) must equal
 // the chain it replaces — bn_act, conv_bn_act, conv2d, add — BITWISE: output, the running
 // statistics of both BNs and the gradient of every input: the prologue conv runs fprop's loops
-// (v5, split like v6 on small grids — the 16-channel case —, v4 with TF32).
+// (v5, split like v6 on small grids — the 16-channel case —; v4 with TF32, split like v8).
 // Cases: identity shortcut, projection at stride 2 and at stride 1; activations ReLU, masked ReLU
-// per position and per channel, None; inputs without gradient; FP32 and TF32. And a whole WRN
+// per position and per channel, None; inputs without gradient; FP32, TF32 (mma.sync and wgmma)
+// and the folded BN backward. And a whole WRN
 // training step through WideBlock (which uses the op) against the unfused path (capture on).
 #include <gtest/gtest.h>
 
@@ -115,15 +116,18 @@ TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
        false, true},
       {"identity, w1 and BN2 frozen", 5, 5, 1, false, Act::ReLU, Act::MaskedReLU, false, false,
        false, false, true, true}};
-  // FP32, TF32, and FP32 with the BN backward folded into dgrad/wgrad where it can be (the op's
-  // BN2 has no stored bits: folded; the chain's has: not) — the same bits every time.
-  for (int math = 0; math < 3; ++math) {
-    const bool tf32 = math == 1, fold = math == 2;
+  // FP32, TF32, TF32 on wgmma (the C16 case; the others fall back to mma.sync), and FP32 with the
+  // BN backward folded into dgrad/wgrad where it can be (the op's BN2 has no stored bits: folded;
+  // the chain's has: not) — the same bits every time.
+  for (int math = 0; math < 4; ++math) {
+    const bool tf32 = math == 1 || math == 2, wgmma = math == 2, fold = math == 3;
     set_cuda_allow_tf32(tf32);
+    set_cuda_tf32_wgmma(wgmma);
     set_cuda_fold_bn_backward(fold);
     for (const BlockCase& c : cases) {
       SCOPED_TRACE(testing::Message() << c.name
-                                      << (tf32   ? " tf32"
+                                      << (wgmma  ? " tf32 wgmma"
+                                          : tf32 ? " tf32"
                                           : fold ? " fp32 fold"
                                                  : " fp32"));
 #if !SENET_CB_GPU
@@ -147,6 +151,7 @@ TEST_F(CudaBackend, PreactBlockEqualsTheChainBitwise) {
     }
   }
   set_cuda_allow_tf32(false);
+  set_cuda_tf32_wgmma(false);
   set_cuda_fold_bn_backward(false);
 }
 

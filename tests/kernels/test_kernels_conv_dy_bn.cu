@@ -3,8 +3,8 @@
 // dy = fmaf(c1, dz, fmaf(c2', y, c3')) while loading must equal the same kernel on the dy that
 // mrelu_bn_bwd's element-wise kernel writes, bitwise — the same expression on the same
 // per-channel constants, and the main loops unchanged. Checked for dgrad v4 (FP32), v3 (TF32), v5
-// (the phases of a strided conv: its own gather) and v6 (wgmma, where it runs: K a multiple of
-// 16), wgrad v4, v3 and v5 (wgmma, K ≥ 128; also with the input's prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
+// (the phases of a strided conv: its own gather), v6 (wgmma, where it runs: K a multiple of
+// 16), v7, v8 and v9 (split-K), wgrad v4, v3 and v5 (wgmma, K ≥ 128; also with the input's prologue x_act at the same time), and the whole folded conv_bn_mrelu_bwd (no dy tensor).
 // Race checks (EXPECT_RACE_FREE) of those paths and of conv_bn_mrelu_bwd's registry entries.
 // The layer: y = the conv's output (N×K×P×Q) with its scale, shift, mask and activation, its pass
 // bit recomputed from y (prologue_cases.h: small integers so that z hits 0, and random floats).
@@ -91,7 +91,8 @@ TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
       });
       EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v6";
     }
-    // v8 and v9 split K·R·S on most of these small grids: slice by slice the same gathers
+    // v8 and v9: v3 and v6 split where the grid is small (two of these layers; more splits in
+    // RaceFree below), slice by slice the same gathers
     using DV = conv2d_dgrad_version;
     DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(DV::v8_tf32_split_k, g)) + 1);
     CUDA_OK(conv2d_dgrad_v8_tf32_split_k(g, bn.dy.get(), w.get(), ref.get(), ws.get(), nullptr));
@@ -179,10 +180,13 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
 // more BK slices so that both shared-memory stages are written twice (v5's one-tap phases: 2):
 //   K = 5: the fold element by element — dgrad v4 (v5 folds through it) and v3 (128×64); wgrad v4
 //          and v3 (64×128)
-//   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64)
+//   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64), and
+//          v8, v9 splitting K·R·S = 144 into 80 + 64 (TF32 splits strided convs too)
 //   C = 128: dgrad v3's 128×128 tile and v6's (wgmma)
 //   K = 128: wgrad v5 (wgmma; v3 folded keeps its 64×128 tile)
-//   stride 1, K = 16 and 17: dgrad v7's split-K, 2 slices of K·R·S (72 + 72 tap-major, 80 + 73)
+//   stride 1, K = 16 and 17: dgrad v7's split-K, 2 slices of K·R·S (72 + 72 tap-major, 80 + 73);
+//          v8 (and v9 where tap-major) in 80 + 64 and 80 + 73
+//   stride 2, K = 17: v8's slices (80 + 73) through the folded hoisting gather, zero taps and all
 // wgrad with the input's prologue (x_act) as well: both gathers at once. wgmma where it runs
 // (under the emulation, or on an sm_90 GPU; expect_wgmma sees it taken).
 TEST(ConvDyBn, RaceFree) {
@@ -208,7 +212,8 @@ TEST(ConvDyBn, RaceFree) {
        {}},
       {{"race split K17", 1, 5, 5, 6, 17, 3, 3, 1, 1},
        {DV::v7_simt_split_k, DV::v8_tf32_split_k},
-       {}}};
+       {}},
+      {{"race split s2 K17", 1, 6, 7, 6, 17, 3, 3, 2, 1}, {DV::v8_tf32_split_k}, {}}};
   for (const RaceLayer& rl : layers) {
     SCOPED_TRACE(rl.l.name);
     const Conv2dGeom g = geom(rl.l);
