@@ -38,10 +38,15 @@
 //                      drop the zero taps), an unsplit grid v4 itself.
 //   v8_tf32_split_k    v3 split like v7 where its grid would leave SMs idle — the same rule on v3's
 //                      grid (128×64, or 128×128 where tf32_wide) with BK = 16, the slices on v3's
-//                      tiles and gathers, then the same in-order sum; strided convs too (there is
-//                      no TF32 phases version: v3's zero taps stay). splits = 1: v3 itself.
+//                      tiles and gathers, then the same in-order sum. splits = 1: v3 itself;
+//                      strided: v10.
 //   v9_tf32_wgmma_split_k  v6 split like v8 (the wgmma tiles have v3's shapes where they run);
-//                      v8 where wgmma cannot run.
+//                      strided: v11; v8 where wgmma cannot run.
+//   v10_tf32_phases    v5's phase GEMMs on v3's tiles: a strided TF32 dgrad without the zero taps
+//                      (v3 gathers them: stride² times the useful products on a 3×3 stride-2
+//                      layer's 9 taps, 4/4 phases × ~9/4 taps each instead of 9). Stride 1 (one
+//                      phase, v3's GEMM) or > 4: v3. Other K than multiples of 16 fold through v3.
+//   v11_tf32_wgmma_phases  v10 on v6's wgmma tiles where they run (K a multiple of 16); else v10.
 //   v3 to v9 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
@@ -205,15 +210,18 @@ const char* conv2d_dgrad_version_name(conv2d_dgrad_version v) {
     case conv2d_dgrad_version::v7_simt_split_k: return "v7_simt_split_k";
     case conv2d_dgrad_version::v8_tf32_split_k: return "v8_tf32_split_k";
     case conv2d_dgrad_version::v9_tf32_wgmma_split_k: return "v9_tf32_wgmma_split_k";
+    case conv2d_dgrad_version::v10_tf32_phases: return "v10_tf32_phases";
+    case conv2d_dgrad_version::v11_tf32_wgmma_phases: return "v11_tf32_wgmma_phases";
   }
   return "?";
 }
 
 namespace {
 using detail::tile_simt_128x128, detail::tile_tf32_128x128, detail::tile_tf32_128x64;
-// The split of the version's GEMM (kernels/split_k_plan.h): v7 on v4's grid, stride 1 only (v5
-// runs strided convs); v8 and v9 on v3's TF32 grid, any stride (v9's wgmma tiles have v3's shapes
-// where they run: K a multiple of 16, 128 columns from C = 128). Others, and bad geometry: none.
+// The split of the version's GEMM (kernels/split_k_plan.h): v7 on v4's grid, v8 and v9 on v3's
+// TF32 grid (v9's wgmma tiles have v3's shapes where they run: K a multiple of 16, 128 columns from
+// C = 128); stride 1 only (the phases versions, v5, v10 and v11, run strided convs). Others, and
+// bad geometry: none.
 split_k_plan plan_dgrad(const Conv2dGeom& p, conv2d_dgrad_version v) {
   using V = conv2d_dgrad_version;
   const int64_t krs = int64_t(p.K) * p.R * p.S, nhw = int64_t(p.N) * p.H * p.W;
@@ -222,7 +230,7 @@ split_k_plan plan_dgrad(const Conv2dGeom& p, conv2d_dgrad_version v) {
     using T = tile_simt_128x128;
     return plan_split_k(nhw, p.C, krs, T::BM, T::BN, T::BK);
   }
-  if (v == V::v8_tf32_split_k || v == V::v9_tf32_wgmma_split_k) {
+  if ((v == V::v8_tf32_split_k || v == V::v9_tf32_wgmma_split_k) && p.stride == 1) {
     using T = tile_tf32_128x64;
     const int bn = detail::tf32_wide(p.C, p.K) ? tile_tf32_128x128::BN : T::BN;
     return plan_split_k(nhw, p.C, krs, T::BM, bn, T::BK);
@@ -332,10 +340,9 @@ cudaError_t launch_dgrad_tf32_wgmma(const Conv2dGeom& p, const float* dy, const 
   });
 }
 
-template <class G, class Make>
+template <class T, class G, class Make>
 cudaError_t launch_dgrad_phases(const Conv2dGeom& p, float* dx, cudaStream_t stream,
                                 const Make& make) {
-  using T = detail::tile_simt_128x128;
   const int sg = p.stride;
   dgrad_phases<G> ph{};
   int64_t rows = 0;
@@ -372,24 +379,62 @@ cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const fl
   return launch_dgrad_implicit_gemm<detail::tile_simt_128x128>(p, dy, w, dx, stream, dy_bn);
 }
 
-cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
-                                        cudaStream_t stream, const conv_dy_bn& dy_bn) {
-  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
-  if (p.stride * p.stride > kMaxDgradPhases)
-    return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
+namespace {
+// The stride² phase GEMMs of a strided dgrad on tile T (v5: the SIMT tile; v10, v11: the TF32
+// ones). K a multiple of T::BK: the tap-major phase gathers, plain or folded; other K (never with
+// kTapOnly) the hoisting one, and a fold there runs unphased() instead (its zero taps add exact
+// zeros: the same sums). The caller has checked the arguments and 1 < stride² ≤ kMaxDgradPhases.
+template <class T, bool kTapOnly, class Unphased>
+cudaError_t run_dgrad_phases(const Conv2dGeom& p, const float* dy, const float* w, float* dx,
+                             cudaStream_t stream, const conv_dy_bn& dy_bn,
+                             const Unphased& unphased) {
   using namespace detail;
   // G::make(p, src, w, a, b) for each phase (a, b), src: dy or dy_bn.
   const auto run = [&]<class G>(const auto& src) {
-    return launch_dgrad_phases<G>(p, dx, stream,
-                                  [&](int a, int b) { return G::make(p, src, w, a, b); });
+    return launch_dgrad_phases<T, G>(p, dx, stream,
+                                     [&](int a, int b) { return G::make(p, src, w, a, b); });
   };
-  if (p.K % tile_simt_128x128::BK == 0)  // tap-major: every slice inside one tap
+  if (kTapOnly || p.K % T::BK == 0)  // tap-major: every slice inside one tap
     return dy_bn.active()
-               ? run.operator()<conv2d_dgrad_gather_tap_bn<conv2d_dgrad_phase_gather_tap>>(dy_bn)
-               : run.operator()<conv2d_dgrad_phase_gather_tap>(dy);
-  // Other K fold through v4 (its zero taps add exact zeros: the same sums).
-  if (dy_bn.active()) return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn);
-  return run.operator()<conv2d_dgrad_phase_gather>(dy);
+               ? run.template operator()<conv2d_dgrad_gather_tap_bn<conv2d_dgrad_phase_gather_tap>>(
+                     dy_bn)
+               : run.template operator()<conv2d_dgrad_phase_gather_tap>(dy);
+  if constexpr (!kTapOnly) {
+    if (dy_bn.active()) return unphased();
+    return run.template operator()<conv2d_dgrad_phase_gather>(dy);
+  }
+  return cudaErrorInvalidValue;  // not reached
+}
+}  // namespace
+
+cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                        cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  const auto v4 = [&] { return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, dy_bn); };
+  if (p.stride * p.stride > kMaxDgradPhases) return v4();
+  return run_dgrad_phases<tile_simt_128x128, false>(p, dy, w, dx, stream, dy_bn, v4);
+}
+
+cudaError_t conv2d_dgrad_v10_tf32_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         cudaStream_t stream, const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  const auto v3 = [&] { return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, dy_bn); };
+  if (p.stride == 1 || p.stride * p.stride > kMaxDgradPhases) return v3();
+  if (detail::tf32_wide(p.C, p.K))  // (K a multiple of 16: tap-major)
+    return run_dgrad_phases<tile_tf32_128x128, true>(p, dy, w, dx, stream, dy_bn, v3);
+  return run_dgrad_phases<tile_tf32_128x64, false>(p, dy, w, dx, stream, dy_bn, v3);
+}
+
+cudaError_t conv2d_dgrad_v11_tf32_wgmma_phases(Conv2dGeom p, const float* dy, const float* w,
+                                               float* dx, cudaStream_t stream,
+                                               const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  if (!conv2d_dgrad_wgmma_runs(p)) return conv2d_dgrad_v10_tf32_phases(p, dy, w, dx, stream, dy_bn);
+  const auto v6 = [&] { return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream, dy_bn); };
+  if (p.stride == 1 || p.stride * p.stride > kMaxDgradPhases) return v6();
+  return detail::with_wgmma_tile(p.C, [&]<class T>() {  // (K a multiple of 16: tap-major)
+    return run_dgrad_phases<T, true>(p, dy, w, dx, stream, dy_bn, v6);
+  });
 }
 
 cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -403,12 +448,16 @@ cudaError_t conv2d_dgrad_v7_simt_split_k(Conv2dGeom p, const float* dy, const fl
 cudaError_t conv2d_dgrad_v8_tf32_split_k(Conv2dGeom p, const float* dy, const float* w, float* dx,
                                          float* workspace, cudaStream_t stream,
                                          const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  if (p.stride != 1) return conv2d_dgrad_v10_tf32_phases(p, dy, w, dx, stream, dy_bn);
   return launch_dgrad_tf32_mma(p, dy, w, dx, stream, dy_bn,
                                plan_dgrad(p, conv2d_dgrad_version::v8_tf32_split_k), workspace);
 }
 cudaError_t conv2d_dgrad_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* dy, const float* w,
                                                float* dx, float* workspace, cudaStream_t stream,
                                                const conv_dy_bn& dy_bn) {
+  if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
+  if (p.stride != 1) return conv2d_dgrad_v11_tf32_wgmma_phases(p, dy, w, dx, stream, dy_bn);
   return launch_dgrad_tf32_wgmma(p, dy, w, dx, stream, dy_bn,
                                  plan_dgrad(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k),
                                  workspace);
@@ -433,6 +482,10 @@ cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, 
       return conv2d_dgrad_v8_tf32_split_k(p, dy, w, dx, workspace, stream);
     case conv2d_dgrad_version::v9_tf32_wgmma_split_k:
       return conv2d_dgrad_v9_tf32_wgmma_split_k(p, dy, w, dx, workspace, stream);
+    case conv2d_dgrad_version::v10_tf32_phases:
+      return conv2d_dgrad_v10_tf32_phases(p, dy, w, dx, stream);
+    case conv2d_dgrad_version::v11_tf32_wgmma_phases:
+      return conv2d_dgrad_v11_tf32_wgmma_phases(p, dy, w, dx, stream);
   }
   return cudaErrorInvalidValue;
 }

@@ -18,6 +18,8 @@ enum class conv2d_dgrad_version {
   v7_simt_split_k,    // v4 with K·R·S split over blockIdx.z when the grid is small; in-order sum
   v8_tf32_split_k,    // v3 with v7's split (any stride) on its TF32 tile
   v9_tf32_wgmma_split_k,  // v6 with v8's split; v8 where wgmma cannot run
+  v10_tf32_phases,        // v5's stride phases (no zero taps) on v3's TF32 tiles
+  v11_tf32_wgmma_phases,  // v10 on v6's wgmma tiles; v10 where wgmma cannot run
 };
 inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v1_direct,
@@ -28,7 +30,9 @@ inline constexpr conv2d_dgrad_version kConv2dDgradVersions[] = {
     conv2d_dgrad_version::v6_tf32_wgmma,
     conv2d_dgrad_version::v7_simt_split_k,
     conv2d_dgrad_version::v8_tf32_split_k,
-    conv2d_dgrad_version::v9_tf32_wgmma_split_k};
+    conv2d_dgrad_version::v9_tf32_wgmma_split_k,
+    conv2d_dgrad_version::v10_tf32_phases,
+    conv2d_dgrad_version::v11_tf32_wgmma_phases};
 const char* conv2d_dgrad_version_name(conv2d_dgrad_version v);
 
 cudaError_t conv2d_dgrad_v1_direct(Conv2dGeom p, const float* dy, const float* w, float* dx,
@@ -58,7 +62,7 @@ cudaError_t conv2d_dgrad_v5_simt_phases(Conv2dGeom p, const float* dy, const flo
 // goes to workspace[z] (N×C×H×W each), and a second kernel sums the slices in order. splits = 1: v4
 // itself, no workspace. Stride > 1: v5 (its phases already drop the zero taps; splits = 1).
 // v8, v9: v3 and v6 split by the same rule on v3's grid (128×64, or 128×128 where
-// detail::tf32_wide; BK = 16), strided convs too (no TF32 phases version: their zero taps stay).
+// detail::tf32_wide; BK = 16); strided convs run v10, v11 (the phases, unsplit).
 // The split versions' count; any other version: 1.
 int conv2d_dgrad_splits(const Conv2dGeom& p,
                         conv2d_dgrad_version v = conv2d_dgrad_version::v7_simt_split_k);
@@ -71,6 +75,13 @@ cudaError_t conv2d_dgrad_v8_tf32_split_k(Conv2dGeom p, const float* dy, const fl
                                          const conv_dy_bn& dy_bn = {});
 cudaError_t conv2d_dgrad_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* dy, const float* w,
                                                float* dx, float* workspace, cudaStream_t stream,
+                                               const conv_dy_bn& dy_bn = {});
+// v10, v11: v5's phases on the TF32 tiles (v3's; v6's wgmma ones where they run). Stride 1 or
+// > 4: v3 (v6) itself; K not a multiple of 16 with dy_bn: v3 (the phase fold is tap-major only).
+cudaError_t conv2d_dgrad_v10_tf32_phases(Conv2dGeom p, const float* dy, const float* w, float* dx,
+                                         cudaStream_t stream, const conv_dy_bn& dy_bn = {});
+cudaError_t conv2d_dgrad_v11_tf32_wgmma_phases(Conv2dGeom p, const float* dy, const float* w,
+                                               float* dx, cudaStream_t stream,
                                                const conv_dy_bn& dy_bn = {});
 // Any version; workspace: conv2d_dgrad_workspace_floats(v, p) floats (may be null when that is 0).
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,

@@ -19,7 +19,7 @@ namespace senet {
 // say how many versions the entries below cover.
 static_assert(std::size(kConv2dFpropVersions) == 9,
               "conv2d_fprop version missing from the registry");
-static_assert(std::size(kConv2dDgradVersions) == 9,
+static_assert(std::size(kConv2dDgradVersions) == 11,
               "conv2d_dgrad version missing from the registry");
 static_assert(std::size(kConv2dWgradVersions) == 5,
               "conv2d_wgrad version missing from the registry");
@@ -119,16 +119,22 @@ const kernel_entry kEntries[] = {
      kernel_domain::conv, false, [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v7_simt_split_k); }},
     {"conv2d_dgrad", "conv2d_dgrad", "v8_tf32_split_k",
-     "v3 with K·R·S split over the grid's z when it has < 264 blocks (strided too), slices "
-     "summed in order",
+     "v3 with K·R·S split over the grid's z when it has < 264 blocks, slices summed in order; "
+     "v10 when strided",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); },
      [](P p) { return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v8_tf32_split_k); }},
     {"conv2d_dgrad", "conv2d_dgrad", "v9_tf32_wgmma_split_k",
-     "v6 (wgmma) split like v8; v8 where wgmma cannot run", kernel_domain::conv, false,
-     [](P p) { return double(p.flops()); },
+     "v6 (wgmma) split like v8, v11 when strided; v8 where wgmma cannot run", kernel_domain::conv,
+     false, [](P p) { return double(p.flops()); },
      [](P p) {
        return conv_io(p) + dgrad_split_bytes(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k);
      }},
+    {"conv2d_dgrad", "conv2d_dgrad", "v10_tf32_phases",
+     "v5's stride phases (no zero taps) on v3's TF32 tiles; v3 when not strided",
+     kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},
+    {"conv2d_dgrad", "conv2d_dgrad", "v11_tf32_wgmma_phases",
+     "v10 on Hopper's wgmma tiles; v10 where wgmma cannot run", kernel_domain::conv, false,
+     [](P p) { return double(p.flops()); }, conv_io},
     // --- conv2d_wgrad: dw = wgrad(x, dy)
     {"conv2d_wgrad", "conv2d_wgrad", "v1_direct", "one thread per dw element, loops n,p,q",
      kernel_domain::conv, false, [](P p) { return double(p.flops()); }, conv_io},

@@ -219,10 +219,10 @@ void set_cuda_allow_tf32(bool on);
 bool cuda_allow_tf32();
 
 // With allow_tf32: whether the TF32 convolutions run Hopper's warpgroup MMA (wgmma: conv2d_fprop
-// v9, conv2d_dgrad v9 — v7 and v6 split on small grids —, conv2d_wgrad v5 and the fused conv-BN on
-// their tiles) where it can run (kernels/wgmma_available.h: sm_90a code on an sm_90 device; always
-// under the emulation), instead of the mma.sync kernels (fprop v8, dgrad v8 — v4 and v3 split on
-// small grids —, wgrad v3). Each falls back to its mma.sync twin where wgmma does not apply. The static estimate favours wgmma (fewer main-loop instructions
+// v9, conv2d_dgrad v9 — v7 and v6 split on small grids; v11's phases when strided —, conv2d_wgrad
+// v5 and the fused conv-BN on their tiles) where it can run (kernels/wgmma_available.h: sm_90a
+// code on an sm_90 device; always under the emulation), instead of the mma.sync kernels (fprop v8,
+// dgrad v8 — v4 and v3 split on small grids; v10's phases when strided —, wgrad v3). Each falls back to its mma.sync twin where wgmma does not apply. The static estimate favours wgmma (fewer main-loop instructions
 // for the same products: kernels/README.md, step 18), but no GPU has timed it yet, so false by
 // default until one does (tools/gpu/gpu_day.sh times both). The same math: bitwise equal on small
 // integers, within the TF32 bound of each other on other data (the tensor cores' sum order).

@@ -4,8 +4,8 @@
 // Kernel choice: the FP32 implicit GEMMs of the 128×128 SIMT loop (fprop v5, or v6 split-K on small
 // grids; dgrad v4, or v7 split-K on small grids, or v5 without zero taps when strided; wgrad v4
 // split-K; all deterministic), or with cuda_allow_tf32() their TF32 tensor-core twins (fprop v4,
-// or v8 split-K on small grids; dgrad v3, or v8; wgrad v3; with cuda_tf32_wgmma() Hopper's fprop
-// v7 or v9, dgrad v6 or v9, wgrad v5), the fused
+// or v8 split-K on small grids; dgrad v3, or v8, or v10's phases when strided; wgrad v3; with
+// cuda_tf32_wgmma() Hopper's fprop v7 or v9, dgrad v6, v9 or v11, wgrad v5), the fused
 // conv-BN-mReLU kernels (every math), and cuBLAS for linear in the GPU build. The SIMT choice rests on the static evidence (tools/gpu/sass_report.py: FFMA 49–61 % of
 // the main loop against v3's 10–15 %) until a GPU day measures it (tools/gpu/gpu_day.sh).
 #include <algorithm>
@@ -124,7 +124,8 @@ void conv_bias_grad(const cpu::Conv2dGeom& g, const float* dy, float* db) {
 
 // The dgrad kernel for the current math, dy or its fold dy_bn. FP32: strided convs through v5 (no
 // zero taps), the others v4, or v7 (split-K) where v4's grid would leave SMs idle; TF32: v8 (v9
-// on wgmma), which is v3 (v6) itself unless the grid would leave SMs idle.
+// on wgmma), which is v3 (v6) itself unless the grid would leave SMs idle, and v10's (v11's)
+// phases when strided.
 cudaError_t dgrad(const cpu::Conv2dGeom& g, const float* dy, const float* w, float* dx,
                   const conv_dy_bn& dy_bn) {
   using V = conv2d_dgrad_version;

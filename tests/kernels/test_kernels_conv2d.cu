@@ -215,7 +215,8 @@ TEST(CudaConv2dDgrad, SplitKPlan) {
   EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1)), 1);
 }
 
-// v8 and v9 (TF32): the same rule on v3's grid with BK = 16, strided convs too.
+// v8 and v9 (TF32): the same rule on v3's grid with BK = 16; strided convs run the phases (v10,
+// v11) unsplit.
 TEST(CudaConv2dDgrad, Tf32SplitKPlan) {
   using V = conv2d_dgrad_version;
   for (V v : {V::v8_tf32_split_k, V::v9_tf32_wgmma_split_k}) {
@@ -223,9 +224,9 @@ TEST(CudaConv2dDgrad, Tf32SplitKPlan) {
     const Conv2dGeom p = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 1, 1);  // K·R·S = 216: 80 + 80 + 56
     EXPECT_EQ(conv2d_dgrad_splits(p, v), 3);
     EXPECT_EQ(conv2d_dgrad_workspace_floats(v, p), 3 * p.x_size());
-    const Conv2dGeom s2 = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 2, 1);  // strided: split as well
-    EXPECT_EQ(conv2d_dgrad_splits(s2, v), 3);
-    EXPECT_EQ(conv2d_dgrad_workspace_floats(v, s2), 3 * s2.x_size());
+    const Conv2dGeom s2 = conv2d_geom(2, 10, 6, 6, 24, 3, 3, 2, 1);  // strided: no split
+    EXPECT_EQ(conv2d_dgrad_splits(s2, v), 1);
+    EXPECT_EQ(conv2d_dgrad_workspace_floats(v, s2), 0);
     EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1), v), 5);
     EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 256, 8, 8, 256, 3, 3, 1, 1), v), 3);
     EXPECT_EQ(conv2d_dgrad_splits(conv2d_geom(128, 128, 16, 16, 128, 3, 3, 1, 1), v), 2);
@@ -461,15 +462,17 @@ TEST(CudaConv2d, RaceFreeTf32WideTiles) {
 
 // fprop v8/v9 and dgrad v8/v9 over several slices, race-checked, each against the CPU reference
 // bitwise (integers): the hoisting gathers on the 128×64 tile with ragged slices (fprop C = 17:
-// C·R·S = 153 = 80 + 73; dgrad strided, K = 24: K·R·S = 216 = 80 + 80 + 56), and the tap-major
-// ones on both tiles (C or K = 32: 288 = 3 · 80 + 48), where v9 runs wgmma.
+// C·R·S = 153 = 80 + 73; dgrad K = 24: K·R·S = 216 = 80 + 80 + 56), and the tap-major ones on
+// both tiles (C or K = 32: 288 = 3 · 80 + 48), where v9 runs wgmma. And dgrad v10/v11, the stride
+// phases on the TF32 tiles: 4 phase GEMMs of stride 2 (hoisting gather on 128×64, K = 24; tap-major
+// on 128×64 and on 128×128, K = 32), 1×1 stride 2 (three phases without a tap: zeros written).
 TEST(CudaConv2d, RaceFreeTf32SplitK) {
   using FV = conv2d_fprop_version;
   using DV = conv2d_dgrad_version;
   const ConvCase cases[] = {{"fprop_hoisting_s2", 2, 17, 5, 7, 9, 3, 3, 2, 1},
                             {"fprop_tap_128x64", 1, 32, 3, 3, 40, 3, 3, 1, 1},
                             {"fprop_tap_128x128", 1, 32, 3, 3, 128, 3, 3, 1, 1},
-                            {"dgrad_hoisting_s2", 2, 10, 6, 6, 24, 3, 3, 2, 1},
+                            {"dgrad_hoisting", 2, 10, 6, 6, 24, 3, 3, 1, 1},
                             {"dgrad_tap_128x128", 1, 128, 3, 3, 32, 3, 3, 1, 1}};
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -510,6 +513,36 @@ TEST(CudaConv2d, RaceFreeTf32SplitK) {
         });
         EXPECT_TRUE(dx.guard_intact());
       }
+    }
+  }
+}
+
+TEST(CudaConv2d, RaceFreeTf32Phases) {
+  using DV = conv2d_dgrad_version;
+  const ConvCase cases[] = {{"hoisting_128x64_s2", 2, 10, 7, 6, 24, 3, 3, 2, 1},
+                            {"tap_128x64_s2", 1, 20, 7, 7, 32, 3, 3, 2, 1},
+                            {"tap_128x128_s2", 1, 128, 5, 5, 32, 3, 3, 2, 1},
+                            {"tap_1x1_s2", 2, 24, 6, 6, 16, 1, 1, 2, 0}};
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Conv2dGeom p = c.params();
+    const ConvData d = make_data(c, 84, true);
+    DeviceBuffer<float> w(host(d.w)), dy(host(d.dy)), dx(size_t(p.x_size()));
+    for (DV v : {DV::v10_tf32_phases, DV::v11_tf32_wgmma_phases, DV::v8_tf32_split_k}) {
+      SCOPED_TRACE(conv2d_dgrad_version_name(v));
+      // v8 runs v10 on a strided conv: no workspace
+      ASSERT_EQ(conv2d_dgrad_workspace_floats(v, p), 0);
+      const bool wgmma = v == DV::v11_tf32_wgmma_phases && conv2d_dgrad_wgmma_runs(p);
+      expect_wgmma(wgmma, [&] {
+        expect_race_free_bitwise(
+            [&] {
+              dx.fill_pattern();
+              EXPECT_CUDA_OK(conv2d_dgrad(v, p, dy.get(), w.get(), dx.get(), nullptr));
+              return dx.download();
+            },
+            d.dx_ref);
+      });
+      EXPECT_TRUE(dx.guard_intact());
     }
   }
 }

@@ -180,13 +180,13 @@ TEST(ConvDyBn, FoldedLayerBackwardEqualsItsParts) {
 // more BK slices so that both shared-memory stages are written twice (v5's one-tap phases: 2):
 //   K = 5: the fold element by element — dgrad v4 (v5 folds through it) and v3 (128×64); wgrad v4
 //          and v3 (64×128)
-//   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64), and
-//          v8, v9 splitting K·R·S = 144 into 80 + 64 (TF32 splits strided convs too)
+//   stride 2, K = 16: tap-major — dgrad v4, v5 (4 phases), v3 (128×64), v6 (wgmma 128×64), v10
+//          and v11 (the 4 phases on the TF32 tiles)
 //   C = 128: dgrad v3's 128×128 tile and v6's (wgmma)
 //   K = 128: wgrad v5 (wgmma; v3 folded keeps its 64×128 tile)
 //   stride 1, K = 16 and 17: dgrad v7's split-K, 2 slices of K·R·S (72 + 72 tap-major, 80 + 73);
 //          v8 (and v9 where tap-major) in 80 + 64 and 80 + 73
-//   stride 2, K = 17: v8's slices (80 + 73) through the folded hoisting gather, zero taps and all
+//   stride 2, K = 32, C = 128: v10's and v11's phases on the wide tiles
 // wgrad with the input's prologue (x_act) as well: both gathers at once. wgmma where it runs
 // (under the emulation, or on an sm_90 GPU; expect_wgmma sees it taken).
 TEST(ConvDyBn, RaceFree) {
@@ -203,7 +203,7 @@ TEST(ConvDyBn, RaceFree) {
        {WV::v4_simt_split_k, WV::v3_tf32_split_k}},
       {{"race s2 K16", 1, 8, 7, 6, 16, 3, 3, 2, 1},
        {DV::v4_simt_128x128, DV::v5_simt_phases, DV::v3_tf32_mma, DV::v6_tf32_wgmma,
-        DV::v8_tf32_split_k, DV::v9_tf32_wgmma_split_k},
+        DV::v10_tf32_phases, DV::v11_tf32_wgmma_phases},
        {}},
       {{"race C128 K48", 1, 128, 3, 3, 48, 1, 1, 1, 0}, {DV::v3_tf32_mma, DV::v6_tf32_wgmma}, {}},
       {{"race K128", 1, 4, 6, 6, 128, 1, 1, 1, 0}, {}, {WV::v5_tf32_wgmma}},
@@ -213,7 +213,9 @@ TEST(ConvDyBn, RaceFree) {
       {{"race split K17", 1, 5, 5, 6, 17, 3, 3, 1, 1},
        {DV::v7_simt_split_k, DV::v8_tf32_split_k},
        {}},
-      {{"race split s2 K17", 1, 6, 7, 6, 17, 3, 3, 2, 1}, {DV::v8_tf32_split_k}, {}}};
+      {{"race s2 K32 C128", 1, 128, 5, 5, 32, 3, 3, 2, 1},
+       {DV::v10_tf32_phases, DV::v11_tf32_wgmma_phases},
+       {}}};
   for (const RaceLayer& rl : layers) {
     SCOPED_TRACE(rl.l.name);
     const Conv2dGeom g = geom(rl.l);
@@ -229,7 +231,8 @@ TEST(ConvDyBn, RaceFree) {
       if (v == DV::v7_simt_split_k || v == DV::v8_tf32_split_k || v == DV::v9_tf32_wgmma_split_k) {
         ASSERT_EQ(conv2d_dgrad_splits(g, v), 2);
       }
-      const bool wgmma = v == DV::v6_tf32_wgmma || v == DV::v9_tf32_wgmma_split_k;
+      const bool wgmma = v == DV::v6_tf32_wgmma || v == DV::v9_tf32_wgmma_split_k ||
+                         v == DV::v11_tf32_wgmma_phases;
       if (wgmma && !conv2d_dgrad_wgmma_runs(g)) continue;
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
       const auto dgrad = [&](const float* dy, const conv_dy_bn& fold, float* dx) {
@@ -245,6 +248,10 @@ TEST(ConvDyBn, RaceFree) {
             return conv2d_dgrad_v8_tf32_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
           case DV::v9_tf32_wgmma_split_k:
             return conv2d_dgrad_v9_tf32_wgmma_split_k(g, dy, w.get(), dx, dws.get(), nullptr, fold);
+          case DV::v10_tf32_phases:
+            return conv2d_dgrad_v10_tf32_phases(g, dy, w.get(), dx, nullptr, fold);
+          case DV::v11_tf32_wgmma_phases:
+            return conv2d_dgrad_v11_tf32_wgmma_phases(g, dy, w.get(), dx, nullptr, fold);
           default: return conv2d_dgrad_v6_tf32_wgmma(g, dy, w.get(), dx, nullptr, fold);
         }
       };
