@@ -43,14 +43,17 @@
 //   v9_tf32_wgmma_split_k  v6 split like v8 (the wgmma tiles have v3's shapes where they run);
 //                      strided: v11; v8 where wgmma cannot run.
 //   v10_tf32_phases    v5's phase GEMMs on v3's tiles: a strided TF32 dgrad without the zero taps
-//                      (v3 gathers them: stride² times the useful products on a 3×3 stride-2
-//                      layer's 9 taps, 4/4 phases × ~9/4 taps each instead of 9). Stride 1 (one
-//                      phase, v3's GEMM) or > 4: v3. Other K than multiples of 16 fold through v3.
+//                      (v3 gathers them: stride² times the useful products — on a 3×3 stride-2
+//                      layer 4 phases of ~9/4 taps over a quarter of the rows each, instead of 9
+//                      taps over all). Tap-major only (K a multiple of 16, every ResNet/WRN
+//                      layer): other K, stride 1 (one phase, v3's GEMM) or > 4 run v3 — so that
+//                      a plain and a folded dgrad take the same route (a k8 MMA group's sum
+//                      order is the hardware's: dropping zero taps can change its bits).
 //   v11_tf32_wgmma_phases  v10 on v6's wgmma tiles where they run (K a multiple of 16); else v10.
-//   v3 to v9 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
+//   v3 to v11 with dy_bn (kernels/conv_dy_bn.h): dy is the BN backward of da and y, computed by the
 //                      gather as it loads (kernels/conv_gather_bn.cuh); the dy tensor is never read.
 //                      (v5 folds tap-major only; other K fold through v4.)
-//   v3–v9 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
+//   v3–v11 when K is a multiple of the tile's BK (8; TF32 16 — every ResNet/WRN layer): the
 //                      reduction tap-major, (r,s,k) instead of (k,r,s), so that a slice lies in one
 //                      tap and a thread decodes it once per slice (dgrad_gather_tap_major).
 // Numerics: fp32, one FMA chain per element in ascending reduction order ((k,r,s), or (r,s,k)
@@ -153,7 +156,7 @@ __global__ void __launch_bounds__(T::threads, detail::min_blocks<T>())
                              out + int64_t(blockIdx.z) * p.x_size());
 }
 
-// v5: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
+// v5, v10, v11: phase z = blockIdx.z of kMaxPhases gathers; blocks past the phase's rows have nothing to do.
 inline constexpr int kMaxDgradPhases = 16;  // stride ≤ 4
 template <class G>  // conv2d_dgrad_phase_gather, its tap-major form, or the fold of that
 struct dgrad_phases {
@@ -382,8 +385,9 @@ cudaError_t conv2d_dgrad_v4_simt_128x128(Conv2dGeom p, const float* dy, const fl
 namespace {
 // The stride² phase GEMMs of a strided dgrad on tile T (v5: the SIMT tile; v10, v11: the TF32
 // ones). K a multiple of T::BK: the tap-major phase gathers, plain or folded; other K (never with
-// kTapOnly) the hoisting one, and a fold there runs unphased() instead (its zero taps add exact
-// zeros: the same sums). The caller has checked the arguments and 1 < stride² ≤ kMaxDgradPhases.
+// kTapOnly) the hoisting one, and a fold there runs unphased() instead (on the SIMT tile its zero
+// taps add exact zeros to the FMA chain: the same sums). The caller has checked the arguments and
+// stride² ≤ kMaxDgradPhases (v5 runs stride 1 too: one phase).
 template <class T, bool kTapOnly, class Unphased>
 cudaError_t run_dgrad_phases(const Conv2dGeom& p, const float* dy, const float* w, float* dx,
                              cudaStream_t stream, const conv_dy_bn& dy_bn,
@@ -419,10 +423,14 @@ cudaError_t conv2d_dgrad_v10_tf32_phases(Conv2dGeom p, const float* dy, const fl
                                          cudaStream_t stream, const conv_dy_bn& dy_bn) {
   if (!dgrad_args_ok(p, dy, w, dx, dy_bn)) return cudaErrorInvalidValue;
   const auto v3 = [&] { return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, dy_bn); };
-  if (p.stride == 1 || p.stride * p.stride > kMaxDgradPhases) return v3();
-  if (detail::tf32_wide(p.C, p.K))  // (K a multiple of 16: tap-major)
+  // Tap-major only (K a multiple of 16): on the tensor cores a k8 group sums its products in the
+  // hardware's own order, so dropping zero taps changes the bits — the plain and the folded dgrad
+  // of one layer must take the same route, and v5's hoisting-gather route folds through v3.
+  if (p.stride == 1 || p.stride * p.stride > kMaxDgradPhases || p.K % tile_tf32_128x64::BK != 0)
+    return v3();
+  if (detail::tf32_wide(p.C, p.K))
     return run_dgrad_phases<tile_tf32_128x128, true>(p, dy, w, dx, stream, dy_bn, v3);
-  return run_dgrad_phases<tile_tf32_128x64, false>(p, dy, w, dx, stream, dy_bn, v3);
+  return run_dgrad_phases<tile_tf32_128x64, true>(p, dy, w, dx, stream, dy_bn, v3);
 }
 
 cudaError_t conv2d_dgrad_v11_tf32_wgmma_phases(Conv2dGeom p, const float* dy, const float* w,

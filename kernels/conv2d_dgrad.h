@@ -16,7 +16,7 @@ enum class conv2d_dgrad_version {
   v5_simt_phases,     // v4 per output phase of a strided conv: only the taps that exist
   v6_tf32_wgmma,      // v3's GEMM on Hopper's warpgroup MMA (sm_90a), 128×128 or 128×64; else v3
   v7_simt_split_k,    // v4 with K·R·S split over blockIdx.z when the grid is small; in-order sum
-  v8_tf32_split_k,    // v3 with v7's split (any stride) on its TF32 tile
+  v8_tf32_split_k,    // v3 with v7's split on its TF32 tile; v10 when strided
   v9_tf32_wgmma_split_k,  // v6 with v8's split; v8 where wgmma cannot run
   v10_tf32_phases,        // v5's stride phases (no zero taps) on v3's TF32 tiles
   v11_tf32_wgmma_phases,  // v10 on v6's wgmma tiles; v10 where wgmma cannot run

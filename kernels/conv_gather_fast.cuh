@@ -156,7 +156,7 @@ struct conv2d_dgrad_gather_fast {
   }
 };
 
-// dgrad of a strided conv, one output phase (kernels/conv2d_dgrad.cu v5): the dx pixels with
+// dgrad of a strided conv, one output phase (kernels/conv2d_dgrad.cu v5, v10, v11): the dx pixels with
 // (h + pad) mod σ = a and (w + pad) mod σ = b, σ = stride. Only the taps r ≡ a, s ≡ b (mod σ) reach
 // them, so this GEMM has no zero taps: for dx row i of the phase (h = h0 + σ·i) and tap j
 // (r = a + σ·j), p = i − j + off_h with off_h = (h0 + pad − a)/σ (exact), likewise q.
@@ -277,7 +277,7 @@ struct conv2d_wgrad_gather_fast {
   }
 };
 
-// dgrad, tap-major (v3, v4, v5 when K is a multiple of the tile's BK): Base's GEMM
+// dgrad, tap-major (v3–v11 when K is a multiple of the tile's BK): Base's GEMM
 // (conv2d_dgrad_gather_fast, or a phase's conv2d_dgrad_phase_gather) with its reduction reordered —
 // kk = tap·K + k instead of k·taps + tap:
 //   A[(n,h,w), (tap,k)] = dy[n, k, p, q] (p, q of the tap, as before),  B[(tap,k), c] = w[k, c, tap].

@@ -463,9 +463,7 @@ TEST(CudaConv2d, RaceFreeTf32WideTiles) {
 // fprop v8/v9 and dgrad v8/v9 over several slices, race-checked, each against the CPU reference
 // bitwise (integers): the hoisting gathers on the 128×64 tile with ragged slices (fprop C = 17:
 // C·R·S = 153 = 80 + 73; dgrad K = 24: K·R·S = 216 = 80 + 80 + 56), and the tap-major ones on
-// both tiles (C or K = 32: 288 = 3 · 80 + 48), where v9 runs wgmma. And dgrad v10/v11, the stride
-// phases on the TF32 tiles: 4 phase GEMMs of stride 2 (hoisting gather on 128×64, K = 24; tap-major
-// on 128×64 and on 128×128, K = 32), 1×1 stride 2 (three phases without a tap: zeros written).
+// both tiles (C or K = 32: 288 = 3 · 80 + 48), where v9 runs wgmma.
 TEST(CudaConv2d, RaceFreeTf32SplitK) {
   using FV = conv2d_fprop_version;
   using DV = conv2d_dgrad_version;
@@ -517,22 +515,32 @@ TEST(CudaConv2d, RaceFreeTf32SplitK) {
   }
 }
 
+// dgrad v10/v11, the stride phases on the TF32 tiles (and v8/v9 handing strided convs to them),
+// race-checked, each against the CPU reference bitwise (integers; K a multiple of 16: tap-major):
+// a 3×3 stride 2 on 128×64 whose phases span several row blocks (N·H·W = 1,058: phase rows
+// 288, 264, 264, 242) and two column blocks (C = 80); one on the 128×128 (wgmma) tile; 1×1
+// stride 2 (three phases without a tap: zeros written); stride 3 (9 phases) and stride 4 on a 3×3
+// map (16 phases, most without a row: blocks with nothing to do). K = 24 runs v3 itself.
 TEST(CudaConv2d, RaceFreeTf32Phases) {
   using DV = conv2d_dgrad_version;
-  const ConvCase cases[] = {{"hoisting_128x64_s2", 2, 10, 7, 6, 24, 3, 3, 2, 1},
-                            {"tap_128x64_s2", 1, 20, 7, 7, 32, 3, 3, 2, 1},
+  const ConvCase cases[] = {{"rows_cols_128x64_s2", 2, 80, 23, 23, 16, 3, 3, 2, 1},
                             {"tap_128x128_s2", 1, 128, 5, 5, 32, 3, 3, 2, 1},
-                            {"tap_1x1_s2", 2, 24, 6, 6, 16, 1, 1, 2, 0}};
+                            {"tap_1x1_s2", 2, 24, 6, 6, 16, 1, 1, 2, 0},
+                            {"s3_9_phases", 1, 20, 8, 7, 16, 3, 3, 3, 1},
+                            {"s4_empty_phases", 1, 128, 3, 3, 16, 3, 3, 4, 1},
+                            {"k24_runs_v3", 1, 8, 6, 6, 24, 3, 3, 2, 1}};
   for (const ConvCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Conv2dGeom p = c.params();
     const ConvData d = make_data(c, 84, true);
     DeviceBuffer<float> w(host(d.w)), dy(host(d.dy)), dx(size_t(p.x_size()));
-    for (DV v : {DV::v10_tf32_phases, DV::v11_tf32_wgmma_phases, DV::v8_tf32_split_k}) {
+    for (DV v : {DV::v10_tf32_phases, DV::v11_tf32_wgmma_phases, DV::v8_tf32_split_k,
+                 DV::v9_tf32_wgmma_split_k}) {
       SCOPED_TRACE(conv2d_dgrad_version_name(v));
-      // v8 runs v10 on a strided conv: no workspace
+      // v8, v9 run v10, v11 on a strided conv: no workspace
       ASSERT_EQ(conv2d_dgrad_workspace_floats(v, p), 0);
-      const bool wgmma = v == DV::v11_tf32_wgmma_phases && conv2d_dgrad_wgmma_runs(p);
+      const bool wgmma = (v == DV::v11_tf32_wgmma_phases || v == DV::v9_tf32_wgmma_split_k) &&
+                         conv2d_dgrad_wgmma_runs(p);
       expect_wgmma(wgmma, [&] {
         expect_race_free_bitwise(
             [&] {

@@ -92,7 +92,8 @@ TEST(ConvDyBn, DgradFromDaAndYEqualsDgradOfDy) {
       EXPECT_TRUE(bitwise_equal(got.download(), ref.download())) << "v6";
     }
     // v8 and v9: v3 and v6 split where the grid is small (two of these layers; more splits in
-    // RaceFree below), slice by slice the same gathers
+    // RaceFree below), slice by slice the same gathers; strided, the phases of v10 and v11 (K a
+    // multiple of 16) or v3 (other K), plain and folded alike
     using DV = conv2d_dgrad_version;
     DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(DV::v8_tf32_split_k, g)) + 1);
     CUDA_OK(conv2d_dgrad_v8_tf32_split_k(g, bn.dy.get(), w.get(), ref.get(), ws.get(), nullptr));
