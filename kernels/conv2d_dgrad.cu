@@ -472,28 +472,29 @@ cudaError_t conv2d_dgrad_v9_tf32_wgmma_split_k(Conv2dGeom p, const float* dy, co
 }
 
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
-                         float* dx, cudaStream_t stream, float* workspace) {
+                         float* dx, cudaStream_t stream, float* workspace,
+                         const conv_dy_bn& dy_bn) {
+  using V = conv2d_dgrad_version;
+  const conv_dy_bn& d = dy_bn;
   switch (v) {
-    case conv2d_dgrad_version::v1_direct: return conv2d_dgrad_v1_direct(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v2_register_block:
-      return conv2d_dgrad_v2_register_block(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v4_simt_128x128:
-      return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v5_simt_phases:
-      return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v6_tf32_wgmma:
-      return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v7_simt_split_k:
-      return conv2d_dgrad_v7_simt_split_k(p, dy, w, dx, workspace, stream);
-    case conv2d_dgrad_version::v8_tf32_split_k:
-      return conv2d_dgrad_v8_tf32_split_k(p, dy, w, dx, workspace, stream);
-    case conv2d_dgrad_version::v9_tf32_wgmma_split_k:
-      return conv2d_dgrad_v9_tf32_wgmma_split_k(p, dy, w, dx, workspace, stream);
-    case conv2d_dgrad_version::v10_tf32_phases:
-      return conv2d_dgrad_v10_tf32_phases(p, dy, w, dx, stream);
-    case conv2d_dgrad_version::v11_tf32_wgmma_phases:
-      return conv2d_dgrad_v11_tf32_wgmma_phases(p, dy, w, dx, stream);
+    case V::v1_direct:
+      return d.active() ? cudaErrorInvalidValue : conv2d_dgrad_v1_direct(p, dy, w, dx, stream);
+    case V::v2_register_block:
+      return d.active() ? cudaErrorInvalidValue
+                        : conv2d_dgrad_v2_register_block(p, dy, w, dx, stream);
+    case V::v3_tf32_mma: return conv2d_dgrad_v3_tf32_mma(p, dy, w, dx, stream, d);
+    case V::v4_simt_128x128: return conv2d_dgrad_v4_simt_128x128(p, dy, w, dx, stream, d);
+    case V::v5_simt_phases: return conv2d_dgrad_v5_simt_phases(p, dy, w, dx, stream, d);
+    case V::v6_tf32_wgmma: return conv2d_dgrad_v6_tf32_wgmma(p, dy, w, dx, stream, d);
+    case V::v7_simt_split_k:
+      return conv2d_dgrad_v7_simt_split_k(p, dy, w, dx, workspace, stream, d);
+    case V::v8_tf32_split_k:
+      return conv2d_dgrad_v8_tf32_split_k(p, dy, w, dx, workspace, stream, d);
+    case V::v9_tf32_wgmma_split_k:
+      return conv2d_dgrad_v9_tf32_wgmma_split_k(p, dy, w, dx, workspace, stream, d);
+    case V::v10_tf32_phases: return conv2d_dgrad_v10_tf32_phases(p, dy, w, dx, stream, d);
+    case V::v11_tf32_wgmma_phases:
+      return conv2d_dgrad_v11_tf32_wgmma_phases(p, dy, w, dx, stream, d);
   }
   return cudaErrorInvalidValue;
 }

@@ -83,8 +83,10 @@ cudaError_t conv2d_dgrad_v10_tf32_phases(Conv2dGeom p, const float* dy, const fl
 cudaError_t conv2d_dgrad_v11_tf32_wgmma_phases(Conv2dGeom p, const float* dy, const float* w,
                                                float* dx, cudaStream_t stream,
                                                const conv_dy_bn& dy_bn = {});
-// Any version; workspace: conv2d_dgrad_workspace_floats(v, p) floats (may be null when that is 0).
+// Any version; workspace: conv2d_dgrad_workspace_floats(v, p) floats (may be null when that is 0);
+// dy_bn: v3 to v11 (v1 and v2 refuse an active one).
 cudaError_t conv2d_dgrad(conv2d_dgrad_version v, Conv2dGeom p, const float* dy, const float* w,
-                         float* dx, cudaStream_t stream, float* workspace = nullptr);
+                         float* dx, cudaStream_t stream, float* workspace = nullptr,
+                         const conv_dy_bn& dy_bn = {});
 
 }  // namespace senet

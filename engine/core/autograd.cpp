@@ -15,6 +15,26 @@ static thread_local LeafGradReadyHook g_leaf_hook;
 
 void set_leaf_grad_ready_hook(LeafGradReadyHook hook) { g_leaf_hook = std::move(hook); }
 
+std::vector<Node*> topological_nodes(const Tensor& root) {
+  std::vector<Node*> order;
+  Node* const top = root.impl().grad_fn.get();
+  if (!top) return order;
+  std::unordered_set<Node*> visited{top};
+  std::vector<std::pair<Node*, size_t>> stack{{top, 0}};  // a node and its next input to visit
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      const auto& in = node->inputs[next++];
+      if (in && in->grad_fn && visited.insert(in->grad_fn.get()).second)
+        stack.push_back({in->grad_fn.get(), 0});
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
@@ -94,23 +114,9 @@ void Tensor::backward(const Tensor& grad) const {
     return;
   }
 
-  // (1) topological order by post-order DFS: `order` lists each node after the nodes that produced
-  // its inputs, so walking it backwards visits every consumer of a tensor before its producer.
-  std::vector<Node*> order;
-  std::unordered_set<Node*> visited;
-  std::vector<std::pair<Node*, size_t>> stack{{impl().grad_fn.get(), 0}};
-  visited.insert(impl().grad_fn.get());
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (next < node->inputs.size()) {
-      const auto& in = node->inputs[next++];
-      if (in && in->grad_fn && visited.insert(in->grad_fn.get()).second)
-        stack.push_back({in->grad_fn.get(), 0});
-    } else {
-      order.push_back(node);
-      stack.pop_back();
-    }
-  }
+  // (1) topological order: `order` lists each node after the nodes that produced its inputs, so
+  // walking it backwards visits every consumer of a tensor before its producer.
+  const std::vector<Node*> order = topological_nodes(*this);
 
   // With a leaf hook: how many gradient arrivals each leaf still waits for in this backward.
   std::unordered_map<TensorImpl*, int> arrivals_left;

@@ -46,6 +46,11 @@ inline bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+// The nodes reachable from root's grad_fn, each once, in topological order: every node after the
+// nodes that produced its inputs (iterative post-order DFS, so deep networks do not overflow the
+// stack). Empty for a leaf. backward() walks it in reverse; tests read which ops a forward ran.
+std::vector<Node*> topological_nodes(const Tensor& root);
+
 // Attach a node to `output`. Inputs that do not require grad are stored as null.
 void record(const char* op, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward);
 

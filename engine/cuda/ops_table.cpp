@@ -135,13 +135,7 @@ cudaError_t dgrad(const cpu::Conv2dGeom& g, const float* dy, const float* w, flo
   const int64_t ws = conv2d_dgrad_workspace_floats(v, g);
   std::optional<Scratch<float>> workspace;
   if (ws > 0) workspace.emplace(ws);
-  float* wp = workspace ? workspace->get() : nullptr;
-  switch (v) {
-    case V::v8_tf32_split_k: return conv2d_dgrad_v8_tf32_split_k(g, dy, w, dx, wp, stream(), dy_bn);
-    case V::v9_tf32_wgmma_split_k:
-      return conv2d_dgrad_v9_tf32_wgmma_split_k(g, dy, w, dx, wp, stream(), dy_bn);
-    default: return conv2d_dgrad_v7_simt_split_k(g, dy, w, dx, wp, stream(), dy_bn);
-  }
+  return conv2d_dgrad(v, g, dy, w, dx, stream(), workspace ? workspace->get() : nullptr, dy_bn);
 }
 
 // x_act (prologue fusion): wgrad reads act(scale·x + shift) instead of x (kernels/conv_input_act.h).

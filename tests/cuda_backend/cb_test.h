@@ -140,19 +140,8 @@ inline void expect_same_bits(const Tensor& got, const Tensor& want, const std::s
 // The nodes of root's autograd graph (each once) whose op is `op`: which ops a forward ran, in
 // the GPU build too (the launch counts of emu:: are the emulator's only).
 inline int count_ops(const Tensor& root, const std::string& op) {
-  std::vector<const Node*> todo, seen;
-  if (root.impl().grad_fn) todo.push_back(root.impl().grad_fn.get());
-  int n = 0;
-  while (!todo.empty()) {
-    const Node* node = todo.back();
-    todo.pop_back();
-    if (std::find(seen.begin(), seen.end(), node) != seen.end()) continue;
-    seen.push_back(node);
-    n += node->op == op;
-    for (const auto& in : node->inputs)
-      if (in && in->grad_fn) todo.push_back(in->grad_fn.get());
-  }
-  return n;
+  const std::vector<Node*> nodes = topological_nodes(root);
+  return int(std::count_if(nodes.begin(), nodes.end(), [&](const Node* n) { return n->op == op; }));
 }
 
 // inspect (when given) sees the loss before its backward (count_ops).

@@ -456,6 +456,19 @@ TEST(ConvDyBn, LaunchersRejectBadFolds) {
   // The dividing tiles (v2) have no fold.
   EXPECT_EQ(conv2d_dgrad_v2_register_block(g, nullptr, buf.get(), buf.get(), nullptr),
             cudaErrorInvalidValue);
+  // The dispatcher hands the fold to v3–v11, and refuses it for v1 and v2 (no fold of their own)
+  // rather than dropping it; with dy as well, every version refuses.
+  for (conv2d_dgrad_version v : kConv2dDgradVersions) {
+    SCOPED_TRACE(conv2d_dgrad_version_name(v));
+    const bool folds =
+        v != conv2d_dgrad_version::v1_direct && v != conv2d_dgrad_version::v2_register_block;
+    DeviceBuffer<float> ws(size_t(conv2d_dgrad_workspace_floats(v, g)) + 1);
+    DeviceBuffer<float> w(size_t(g.w_size())), dx(size_t(g.x_size()));
+    EXPECT_EQ(conv2d_dgrad(v, g, nullptr, w.get(), dx.get(), nullptr, ws.get(), d) == cudaSuccess,
+              folds);
+    EXPECT_EQ(conv2d_dgrad(v, g, buf.get(), w.get(), dx.get(), nullptr, ws.get(), d),
+              cudaErrorInvalidValue);
+  }
   // conv_bn_mrelu_bwd folds only what da and y determine: stored bits want a dy tensor.
   conv_bn_mrelu_bwd_tensors t;
   t.x = t.w = t.da = t.y = t.mean = t.invstd = t.gamma = buf.get();

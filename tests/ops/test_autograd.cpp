@@ -24,6 +24,18 @@ TEST(Autograd, DiamondGraphAccumulatesBothPaths) {
   }
 }
 
+// The diamond's nodes, each once, every node after the producers of its inputs; none for a leaf.
+TEST(Autograd, TopologicalNodesListEachNodeOnceAfterItsProducers) {
+  Tensor a = random_tensor({3, 4}, 1, 1.f, true), b = random_tensor({3, 4}, 2, 1.f, true);
+  Tensor m = mul(a, b), s = add(m, a), y = sum(s);
+  const std::vector<Node*> order = topological_nodes(y);
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0], m.impl().grad_fn.get());
+  EXPECT_EQ(order[1], s.impl().grad_fn.get());
+  EXPECT_EQ(order[2], y.impl().grad_fn.get());
+  EXPECT_TRUE(topological_nodes(a).empty());
+}
+
 TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
   Tensor a = random_tensor({5}, 3, 1.f, true);
   sum(scale(a, 2.f)).backward();
