@@ -271,10 +271,7 @@ cudaError_t conv_bn_mrelu_bwd(Conv2dGeom p, const conv_bn_mrelu_bwd_tensors& t,
     return cudaErrorInvalidValue;
   mrelu_bn_bwd_params bp;
   bp.N = p.N, bp.K = p.K, bp.PQ = p.P * p.Q, bp.training = true;
-  mrelu_bn_bwd_tensors bt;
-  bt.da = t.da, bt.bits = t.bits, bt.y = t.y, bt.mean = t.mean, bt.invstd = t.invstd;
-  bt.gamma = t.gamma, bt.dy = t.dy, bt.dresidual = t.dresidual, bt.dgamma = t.dgamma;
-  bt.dbeta = t.dbeta, bt.workspace = t.workspace, bt.y_act = t.y_act;
+  const mrelu_bn_bwd_tensors& bt = t;  // the BN half (its workspace: the front of t's)
   float* wgrad_ws = t.workspace + mrelu_bn_bwd_workspace_floats(bp);
   cudaError_t e;
   if (fold) {

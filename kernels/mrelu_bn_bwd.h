@@ -29,23 +29,7 @@ struct mrelu_bn_bwd_params {
   SENET_HD int64_t size() const { return int64_t(N) * K * PQ; }
 };
 
-struct mrelu_bn_bwd_tensors {
-  const float* da = nullptr;       // upstream gradient of a
-  const uint32_t* bits = nullptr;  // forward's pass bits; null: dz = da (no activation)
-  const float* y = nullptr;        // BN input saved by the forward
-  const float* mean = nullptr;     // K: μ and 1/σ the forward normalised with
-  const float* invstd = nullptr;
-  const float* gamma = nullptr;
-  float* dy = nullptr;         // out: gradient of y
-  float* dresidual = nullptr;  // out (may be null): dz
-  float* dgamma = nullptr;     // out: K, overwritten
-  float* dbeta = nullptr;      // out: K, overwritten
-  float* workspace = nullptr;  // mrelu_bn_bwd_workspace_floats(p) floats (the partials, then the
-                               // per-channel constants of dy: kernels/conv_dy_bn.h)
-  // bits null and y_act active: p recomputed from y as the forward's activation computed it
-  // (kernels/conv_input_act.h: y_act = the layer's own scale, shift, mask, act; no residual).
-  conv_input_act y_act;
-};
+// Tensors: mrelu_bn_bwd_tensors (kernels/conv_bn_mrelu_tensors.h).
 
 inline constexpr int kMreluBnBwdTile = 1024;  // (n,p,q) values per reduction block
 int64_t mrelu_bn_bwd_num_partials(const mrelu_bn_bwd_params& p);

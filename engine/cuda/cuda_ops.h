@@ -84,24 +84,20 @@ struct CudaOps {
   void (*conv2d_act_backward)(const cpu::Conv2dGeom& g, const float* x, const conv_input_act& x_act,
                               const float* w, const float* dy, float* dx, float* dw);
 
-  // --- BN → (+ residual) → act. Forward writes a, the saved μ and 1/σ (C each; running stats in
-  // eval), the bits (null when no backward or no activation), and updates the running stats in
-  // training. Backward: dz = da ⊙ p, dβ = Σdz, dγ = Σdz·x̂, dy, dresidual (= dz, may be null).
-  void (*bn_act_forward)(const CudaBnAct& p, const float* y, const float* residual,
-                         const float* gamma, const float* beta, float* running_mean,
-                         float* running_var, const uint8_t* mask, float* a, uint32_t* bits,
-                         float* mean, float* invstd);
-  // bits null with y_act active: the pass bits recomputed from y (y_act: this BN's own scale,
-  // shift, mask and act; no residual), as conv_bn_act_backward does.
-  void (*bn_act_backward)(const CudaBnAct& p, const float* da, const uint32_t* bits,
-                          const conv_input_act& y_act, const float* y, const float* mean,
-                          const float* invstd, const float* gamma, float* dy, float* dresidual,
-                          float* dgamma, float* dbeta);
+  // --- BN → (+ residual) → act, on y; the tensors are the kernels' own structs, the BN halves of
+  // the fused layer's (kernels/conv_bn_mrelu_tensors.h). Forward writes t.a, the saved t.mean and
+  // t.invstd (C each; running stats in eval), t.bits (null when no backward or no activation) and
+  // updates the running stats in training; t.scale, t.shift: written when given (else scratch).
+  void (*bn_act_forward)(const CudaBnAct& p, const float* y, const bn_act_fwd_tensors& t);
+  // Backward: dz = da ⊙ p, dβ = Σdz, dγ = Σdz·x̂, t.dy, t.dresidual (= dz, may be null); t.workspace
+  // is the table's scratch: leave it null. t.bits null with t.y_act active: the pass bits
+  // recomputed from y (y_act: this BN's own scale, shift, mask and act; no residual), as
+  // conv_bn_act_backward does.
+  void (*bn_act_backward)(const CudaBnAct& p, const mrelu_bn_bwd_tensors& t);
   // Its statistics alone, for a next conv that applies the activation as it loads y (x_act): μ,
-  // 1/σ and scale = γ/σ, shift = β − μ·scale (C each), running stats updated in training.
-  void (*bn_scale_shift)(const CudaBnAct& p, const float* y, const float* gamma, const float* beta,
-                         float* running_mean, float* running_var, float* mean, float* invstd,
-                         float* scale, float* shift);
+  // 1/σ and scale = γ/σ, shift = β − μ·scale (t.mean, t.invstd, t.scale, t.shift: C each), running
+  // stats updated in training (t.a, t.bits, t.mask, t.residual are not read).
+  void (*bn_scale_shift)(const CudaBnAct& p, const float* y, const bn_act_fwd_tensors& t);
 
   // --- fused conv → BN → (+ residual) → act (p.N, p.C, p.HW describe the conv OUTPUT: N, K, P·Q).
   // forward: y = conv(x, w) saved, then as bn_act_forward (training: the fused conv + BN-partials

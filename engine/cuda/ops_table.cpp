@@ -180,14 +180,14 @@ void conv2d_act_backward(const cpu::Conv2dGeom& g, const float* x, const conv_in
 
 // --- BatchNorm → (+ residual) → activation
 
-void bn_scale_shift(const CudaBnAct& p, const float* y, const float* gamma, const float* beta,
-                    float* running_mean, float* running_var, float* mean, float* invstd,
-                    float* scale, float* shift) {
+void bn_scale_shift(const CudaBnAct& p, const float* y, const bn_act_fwd_tensors& t) {
   const int N = to_int(p.N, "N"), K = to_int(p.C, "C"), PQ = to_int(p.HW, "H·W");
   to_int(p.N * p.C * p.HW, "N·C·H·W");
+  SENET_CHECK(t.mean && t.invstd && t.scale && t.shift,
+              "bn_scale_shift: mean, invstd, scale and shift are its outputs (all four wanted)");
   bn_finalize_params fp;
   fp.K = K, fp.eps = p.eps, fp.momentum = p.momentum;
-  const bn_channel_affine out{mean, invstd, scale, shift};
+  const bn_channel_affine out{t.mean, t.invstd, t.scale, t.shift};
   if (p.training) {
     bn_stats_params sp;
     sp.N = N, sp.K = K, sp.PQ = PQ;
@@ -207,24 +207,27 @@ void bn_scale_shift(const CudaBnAct& p, const float* y, const float* gamma, cons
       dc.allgather(bp.m2, bytes, ap.m2, "BatchNorm statistics (M2)");
       fp.num_partials = to_int(parts * ranks, "BN partials");
       SENET_CUDA_CHECK(
-          bn_finalize_train(fp, ap, gamma, beta, running_mean, running_var, out, stream()));
+          bn_finalize_train(fp, ap, t.gamma, t.beta, t.running_mean, t.running_var, out, stream()));
     } else {
       SENET_CUDA_CHECK(
-          bn_finalize_train(fp, bp, gamma, beta, running_mean, running_var, out, stream()));
+          bn_finalize_train(fp, bp, t.gamma, t.beta, t.running_mean, t.running_var, out, stream()));
     }
   } else {
-    SENET_CUDA_CHECK(bn_finalize_eval(fp, gamma, beta, running_mean, running_var, out, stream()));
+    SENET_CUDA_CHECK(
+        bn_finalize_eval(fp, t.gamma, t.beta, t.running_mean, t.running_var, out, stream()));
   }
 }
-void bn_act_forward(const CudaBnAct& p, const float* y, const float* residual, const float* gamma,
-                    const float* beta, float* running_mean, float* running_var, const uint8_t* mask,
-                    float* a, uint32_t* bits, float* mean, float* invstd) {
+void bn_act_forward(const CudaBnAct& p, const float* y, const bn_act_fwd_tensors& t) {
   const int N = to_int(p.N, "N"), K = to_int(p.C, "C"), PQ = to_int(p.HW, "H·W");
-  Scratch<float> scale(K), shift(K);
-  bn_scale_shift(p, y, gamma, beta, running_mean, running_var, mean, invstd, scale, shift);
+  std::optional<Scratch<float>> scale, shift;  // the constants, unless the caller keeps them
+  bn_act_fwd_tensors s = t;
+  if (!s.scale) s.scale = scale.emplace(K).get();
+  if (!s.shift) s.shift = shift.emplace(K).get();
+  bn_scale_shift(p, y, s);
   scale_shift_mrelu_params sp;
   sp.N = N, sp.K = K, sp.PQ = PQ, sp.act = p.act, sp.mask_per_channel = p.mask_per_channel;
-  SENET_CUDA_CHECK(scale_shift_mrelu(sp, y, scale, shift, residual, mask, a, bits, stream()));
+  SENET_CUDA_CHECK(
+      scale_shift_mrelu(sp, y, s.scale, s.shift, t.residual, t.mask, t.a, t.bits, stream()));
 }
 
 mrelu_bn_bwd_params bn_bwd_params(const CudaBnAct& p) {
@@ -261,18 +264,13 @@ conv_dy_bn bn_act_backward_t(const CudaBnAct& p, mrelu_bn_bwd_tensors t, float* 
   SENET_CUDA_CHECK(mrelu_bn_bwd_coefficients(bp, t, dbeta, dgamma, stream()));
   return mrelu_bn_bwd_folded_dy(bp, t);
 }
-void bn_act_backward(const CudaBnAct& p, const float* da, const uint32_t* bits,
-                     const conv_input_act& y_act, const float* y, const float* mean,
-                     const float* invstd, const float* gamma, float* dy, float* dresidual,
-                     float* dgamma, float* dbeta) {
-  SENET_CHECK(!p.sync || !y_act.active(),
+void bn_act_backward(const CudaBnAct& p, const mrelu_bn_bwd_tensors& t) {
+  SENET_CHECK(t.dy && !t.workspace,
+              "bn_act: dy is its output (wanted), the workspace the table's (leave it null)");
+  SENET_CHECK(!p.sync || !t.y_act.active(),
               "bn_act: pass bits recomputed from y with BN statistics over several ranks");
-  SENET_CHECK(!(y_act.active() && dresidual),
+  SENET_CHECK(!(t.y_act.active() && t.dresidual),
               "bn_act: pass bits recomputed from y for a BN with a residual");
-  mrelu_bn_bwd_tensors t;  // the pass bits as stored, or recomputed from y (y_act)
-  t.da = da, t.bits = bits, t.y_act = y_act, t.y = y, t.mean = mean, t.invstd = invstd;
-  t.gamma = gamma, t.dy = dy;
-  t.dresidual = dresidual, t.dgamma = dgamma, t.dbeta = dbeta;
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
   bn_act_backward_t(p, t, ws);
 }
@@ -301,8 +299,7 @@ void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
     SENET_CHECK(!in.x_act.active() && !in.lazy,
                 "conv_bn_act: prologue fusion is for training statistics on one process");
     SENET_CUDA_CHECK(fprop(fp.conv, in.x, in.w, nullptr, in.y));
-    bn_act_forward(p, in.y, in.residual, in.gamma, in.beta, in.running_mean, in.running_var,
-                   in.mask, in.a, in.bits, in.mean, in.invstd);
+    bn_act_forward(p, in.y, in);  // the BN half of the fused layer's tensors
     return;
   }
   Scratch<float> scale(g.K), shift(g.K), ws(conv_bn_mrelu_fwd_workspace_floats(fp.conv, fp.tf32));
@@ -342,10 +339,8 @@ void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
   Scratch<float> ws(mrelu_bn_bwd_workspace_floats(bn_bwd_params(p)));
   std::optional<Scratch<float>> dy;  // none when folded
   if (!fold) dy.emplace(int64_t(g.N) * g.K * g.PQ());
-  mrelu_bn_bwd_tensors bt;
-  bt.da = t.da, bt.bits = t.bits, bt.y_act = t.y_act, bt.y = t.y, bt.mean = t.mean;
-  bt.invstd = t.invstd, bt.gamma = t.gamma, bt.dy = dy ? dy->get() : nullptr;
-  bt.dresidual = t.dresidual, bt.dgamma = t.dgamma, bt.dbeta = t.dbeta;
+  mrelu_bn_bwd_tensors bt = t;  // the BN half, into the scratch dy (none when folded)
+  bt.dy = dy ? dy->get() : nullptr;
   const conv_dy_bn dy_bn = bn_act_backward_t(p, bt, ws);
   conv2d_backward_act(g, t.x, t.x_act, t.w, bt.dy, dy_bn, t.dx, t.dw, nullptr);
 }

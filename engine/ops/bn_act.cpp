@@ -83,11 +83,13 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
   Tensor a = Tensor::empty_like(y);
   Tensor mean = Tensor::empty({p.C}, DType::F32, Device::CUDA);
   Tensor invstd = Tensor::empty({p.C}, DType::F32, Device::CUDA);
-  cuda().bn_act_forward(p, y.data<float>(), ptr_or_null<float>(residual), gamma.data<float>(),
-                        beta.data<float>(), st.running_mean.data<float>(),
-                        st.running_var.data<float>(),
-                        act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr, a.data<float>(),
-                        bits_ptr(bits), mean.data<float>(), invstd.data<float>());
+  bn_act_fwd_tensors t;
+  t.gamma = gamma.data<float>(), t.beta = beta.data<float>();
+  t.mask = act == Act::MaskedReLU ? mask.data<uint8_t>() : nullptr;
+  t.running_mean = st.running_mean.data<float>(), t.running_var = st.running_var.data<float>();
+  t.mean = mean.data<float>(), t.invstd = invstd.data<float>();
+  t.a = a.data<float>(), t.bits = bits_ptr(bits), t.residual = ptr_or_null<float>(residual);
+  cuda().bn_act_forward(p, y.data<float>(), t);
   if (grad) {
     const bool need_r = residual.defined() && residual.requires_grad();
     Tensor sy = y.detach(), sg = gamma.detach();
@@ -97,10 +99,13 @@ Tensor bn_act_cuda(const char* op, const Tensor& y, const Tensor& residual, cons
              Tensor dgamma = Tensor::empty({p.C}, DType::F32, Device::CUDA);
              Tensor dbeta = Tensor::empty({p.C}, DType::F32, Device::CUDA);
              Tensor dr = need_r ? Tensor::empty_like(sy) : Tensor();
-             cuda().bn_act_backward(p, da.data<float>(), bits_ptr(bits), {}, sy.data<float>(),
-                                    mean.data<float>(), invstd.data<float>(), sg.data<float>(),
-                                    dy.data<float>(), ptr_or_null<float>(dr), dgamma.data<float>(),
-                                    dbeta.data<float>());
+             mrelu_bn_bwd_tensors bt;
+             bt.da = da.data<float>(), bt.bits = bits_ptr(bits), bt.y = sy.data<float>();
+             bt.mean = mean.data<float>(), bt.invstd = invstd.data<float>();
+             bt.gamma = sg.data<float>(), bt.dy = dy.data<float>();
+             bt.dresidual = ptr_or_null<float>(dr);
+             bt.dgamma = dgamma.data<float>(), bt.dbeta = dbeta.data<float>();
+             cuda().bn_act_backward(p, bt);
              return {dy, dr, dgamma, dbeta};
            });
   }

@@ -82,10 +82,13 @@ Tensor preact_block(const Tensor& x, const PreactBlockArgs& b, bool training) {
 
   // BN1: statistics only.
   const BnOut o1(g1.C), o2(g1.K);
-  cuda().bn_scale_shift(p1, x.read<float>(), l1.gamma.read<float>(), l1.beta.read<float>(),
-                        l1.st->running_mean.data<float>(), l1.st->running_var.data<float>(),
-                        o1.mean.data<float>(), o1.invstd.data<float>(), o1.scale.data<float>(),
-                        o1.shift.data<float>());
+  bn_act_fwd_tensors s1;
+  s1.gamma = l1.gamma.read<float>(), s1.beta = l1.beta.read<float>();
+  s1.running_mean = l1.st->running_mean.data<float>();
+  s1.running_var = l1.st->running_var.data<float>();
+  s1.mean = o1.mean.data<float>(), s1.invstd = o1.invstd.data<float>();
+  s1.scale = o1.scale.data<float>(), s1.shift = o1.shift.data<float>();
+  cuda().bn_scale_shift(p1, x.read<float>(), s1);
   const conv_input_act act1 = input_act(o1, l1, p1);
   // conv1 → BN2 reading x through act1: y1 and BN2's statistics, no h.
   conv_bn_mrelu_fwd_tensors t;
@@ -156,10 +159,12 @@ Tensor preact_block(const Tensor& x, const PreactBlockArgs& b, bool training) {
            if (!need_a) return {dx, dgamma1, dbeta1, dw1, dgamma2, dbeta2, dw2, dwsc};
            // BN1: its pass bits recomputed from x; the identity shortcut's dout joins dx.
            dx = Tensor::empty_like(sx), dgamma1 = vec(p1.C), dbeta1 = vec(p1.C);
-           cuda().bn_act_backward(p1, da.read<float>(), nullptr, act1, sx.read<float>(),
-                                  o1.mean.read<float>(), o1.invstd.read<float>(), sg1.read<float>(),
-                                  dx.data<float>(), nullptr, dgamma1.data<float>(),
-                                  dbeta1.data<float>());
+           mrelu_bn_bwd_tensors b1;
+           b1.da = da.read<float>(), b1.y_act = act1, b1.y = sx.read<float>();
+           b1.mean = o1.mean.read<float>(), b1.invstd = o1.invstd.read<float>();
+           b1.gamma = sg1.read<float>(), b1.dy = dx.data<float>();
+           b1.dgamma = dgamma1.data<float>(), b1.dbeta = dbeta1.data<float>();
+           cuda().bn_act_backward(p1, b1);
            if (identity) cuda().axpby(1.f, dx.read<float>(), 1.f, dp, dx.data<float>(), dx.numel());
            if (!need_x) dx = Tensor();
            (void)m1, (void)m2;
