@@ -1,7 +1,8 @@
 """tests/sass/test_gpu_figures.py — tools/gpu/gpu_figures.py, the GPU day's tables, on a
 hand-written results folder (no GPU needed): each conv row against cuDNN's same pass and math, the
-geometric means, the training step against PyTorch's same model, stage and math, and a cut-short
-run."""
+geometric means, the training step against PyTorch's same model, stage and math, a cut-short run,
+and what the figures decide (the training-step options on against off, the split-K and stride-phase
+versions against the versions they replace, layer by layer)."""
 from __future__ import annotations
 
 import json
@@ -67,7 +68,8 @@ def test_text_and_markdown(tmp_path: Path) -> None:
     out = str(results(tmp_path))
     t = gf.text(out)
     assert "senet-cuda-fp32" in t and "(0.50× PyTorch)" in t and "(0.75× PyTorch)" in t
-    assert "(0.75× PyTorch)" in t.splitlines()[-2] and "wrn" in t.splitlines()[-2]  # its own model
+    steps = [line for line in t.splitlines() if line.startswith("step ")]
+    assert "(0.75× PyTorch)" in steps[-2] and "wrn" in steps[-2]  # its own model
     md = gf.markdown(out)
     assert md.startswith("Device: NVIDIA H200, 570.1, 143771 MiB, 1980 MHz")
     assert "| ffma | 60.0 | 67.0 | 89.6 |" in md
@@ -80,3 +82,123 @@ def test_a_run_cut_short_still_tabulates(tmp_path: Path) -> None:
     assert "no timings in bench.csv" in gf.text(str(tmp_path))
     assert gf.markdown(str(tmp_path)).startswith("Device: —")
     assert gf.main([str(tmp_path)]) == 0 and gf.main([]) == 2
+
+
+# Layer names as bench_kernels writes them: the stride last.
+S1_HELPS = "resnet18 layer3.conv 256→256 8x8 3x3 s1"
+S1_HURTS = "resnet18 layer4.conv 512→512 4x4 3x3 s1"
+S1_TIE = "resnet18 layer1.conv 64→64 32x32 3x3 s1"
+S2 = "resnet18 layer2.0.conv1 64→128 32x32 3x3 s2"
+
+
+def decide_results(tmp: Path) -> Path:
+    """A results folder for the decisions, hand-written round numbers: fprop v8 against v4 helps
+    on one stride-1 layer, hurts on one, ties on one and is 2× faster on a stride-2 layer (which
+    its pair leaves out); dgrad v10's phases against v3 on the stride-2 layer; step runs for
+    every verdict kind."""
+    rows = [(S1_HELPS, "conv2d_fprop", "v8_tf32_split_k", 80.0),
+            (S1_HELPS, "conv2d_fprop", "v4_tf32_mma", 100.0),
+            (S1_HURTS, "conv2d_fprop", "v8_tf32_split_k", 125.0),
+            (S1_HURTS, "conv2d_fprop", "v4_tf32_mma", 100.0),
+            (S1_TIE, "conv2d_fprop", "v8_tf32_split_k", 101.0),
+            (S1_TIE, "conv2d_fprop", "v4_tf32_mma", 100.0),
+            (S2, "conv2d_fprop", "v8_tf32_split_k", 50.0),
+            (S2, "conv2d_fprop", "v4_tf32_mma", 100.0),
+            (S2, "conv2d_dgrad", "v10_tf32_phases", 60.0),
+            (S2, "conv2d_dgrad", "v3_tf32_mma", 120.0),
+            (S1_TIE, "conv2d_dgrad", "v10_tf32_phases", 50.0),  # v3 itself when not strided
+            (S1_TIE, "conv2d_dgrad", "v3_tf32_mma", 100.0)]
+    (tmp / "bench.csv").write_text(HEAD + "".join(row(f'"{layer}"', k, v, us)
+                                                  for layer, k, v, us in rows))
+    steps = [{"impl": "senet-cuda-tf32-wgmma", "stage": "train", "images_per_second": 1100.0},
+             {"impl": "senet-cuda-tf32", "stage": "train", "images_per_second": 1000.0},
+             {"impl": "senet-cuda-fp32-foldbn", "stage": "train", "images_per_second": 900.0},
+             {"impl": "senet-cuda-fp32", "stage": "train", "images_per_second": 1000.0},
+             {"impl": "senet-cuda-fp32-graph", "stage": "train", "images_per_second": 1010.0},
+             {"impl": "senet-cuda-fp32", "stage": "distill", "images_per_second": 500.0},
+             {"impl": "senet-cuda-fp32-foldbn", "arch": "wrn", "stage": "train",  # not ResNet-18
+              "images_per_second": 5000.0}]
+    (tmp / "step.log").write_text("\n".join(json.dumps(s) for s in steps) + "\n")
+    return tmp
+
+
+def test_the_band() -> None:
+    assert gf.BAND == 0.03
+    assert gf.band_side(103 / 100) == "faster" and gf.band_side(1.02) == "tie"
+    assert gf.band_side(0.98) == "tie" and gf.band_side(97 / 100) == "slower"
+
+
+def test_step_decisions_each_verdict(tmp_path: Path) -> None:
+    out = decide_results(tmp_path)
+    d = {(s.option, s.stage): s for s in gf.step_decisions(gf.json_lines(str(out / "step.log")))}
+    wgmma = d[("set_cuda_tf32_wgmma", "train")]
+    assert (wgmma.on_ips, wgmma.off_ips) == (1100.0, 1000.0) and abs(wgmma.ratio() - 1.1) < 1e-12
+    assert wgmma.verdict() == "on is faster"
+    fold = d[("set_cuda_fold_bn_backward", "train")]
+    assert fold.on_ips == 900.0 and fold.verdict() == "off is faster"  # not WRN's 5000
+    assert d[("cuda_graph", "train")].verdict() == "within 3 %: a tie, keep the default (on)"
+    graph_distill = d[("cuda_graph", "distill")]
+    assert graph_distill.on_ips is None and graph_distill.off_ips == 500.0
+    assert graph_distill.ratio() is None and graph_distill.verdict() == "not measured"
+
+
+def test_layer_stride() -> None:
+    assert gf.layer_stride(S1_TIE) == 1 and gf.layer_stride(S2) == 2
+    assert gf.layer_stride("l1") is None
+
+
+def test_split_pair_on_stride_1_layers_only(tmp_path: Path) -> None:
+    rows = gf.read_rows(str(decide_results(tmp_path) / "bench.csv"))
+    p = {(d.kernel, d.new): d for d in gf.pair_decisions(rows)}
+    v8 = p[("conv2d_fprop", "v8_tf32_split_k")]
+    assert v8.old == "v4_tf32_mma" and not v8.strided
+    assert v8.helps == [(S1_HELPS, 80.0, 100.0)] and v8.hurts == [(S1_HURTS, 125.0, 100.0)]
+    assert v8.ties == 1  # S1_TIE; S2 (2× faster) is left out
+    assert v8.summary() == "helps on 1, hurts on 1, tie on 1 stride-1 layers"
+    assert v8.layer_verdict(False) == "the split hurts: the plan should not split this layer"
+    v6 = p[("conv2d_fprop", "v6_simt_split_k")]
+    assert v6.summary() == "not measured on any of the stride-1 layers"
+
+
+def test_phase_pair_on_strided_layers_only(tmp_path: Path) -> None:
+    rows = gf.read_rows(str(decide_results(tmp_path) / "bench.csv"))
+    p = {(d.kernel, d.new): d for d in gf.pair_decisions(rows)}
+    v10 = p[("conv2d_dgrad", "v10_tf32_phases")]
+    assert v10.old == "v3_tf32_mma" and v10.strided
+    assert v10.helps == [(S2, 60.0, 120.0)] and v10.hurts == [] and v10.ties == 0  # not S1_TIE
+    assert v10.summary() == "helps on 1, hurts on 0, tie on 0 strided layers"
+
+
+def test_text_and_markdown_decide(tmp_path: Path) -> None:
+    out = str(decide_results(tmp_path))
+    t = gf.text(out).splitlines()
+    section = t[t.index("== What the figures decide (ratio > 1: on, split or phases faster; "
+                        "within ±3 %: a tie)"):]
+    assert ("set_cuda_tf32_wgmma (default off), resnet18 train: senet-cuda-tf32-wgmma 1100.0 "
+            "img/s vs senet-cuda-tf32 1000.0 img/s = 1.10: on is faster") in section
+    assert ("cuda_graph (default on), resnet18 distill: senet-cuda-fp32-graph — img/s vs "
+            "senet-cuda-fp32 500.0 img/s = —: not measured") in section
+    assert ("conv2d_fprop v8_tf32_split_k vs v4_tf32_mma: helps on 1, hurts on 1, tie on 1 "
+            "stride-1 layers") in section
+    assert f"  {S1_HELPS}: 80.0 µs vs 100.0 µs = 1.25: the split helps" in section
+    assert (f"  {S1_HURTS}: 125.0 µs vs 100.0 µs = 0.80: the split hurts: the plan should not "
+            "split this layer") in section
+    assert f"  {S2}: 60.0 µs vs 120.0 µs = 2.00: the phases help" in section
+    md = gf.markdown(out)
+    assert "### What the figures decide" in md
+    assert ("| set_cuda_fold_bn_backward | off | resnet18 | train | senet-cuda-fp32-foldbn | "
+            "900.0 | senet-cuda-fp32 | 1000.0 | 0.90 | off is faster |") in md
+    assert (f"| conv2d_fprop | v8_tf32_split_k | v4_tf32_mma | {S1_HELPS}: 80.0 vs 100.0 µs "
+            f"(1.25) | {S1_HURTS}: 125.0 vs 100.0 µs (0.80) | 1 | helps on 1, hurts on 1, tie on 1 "
+            "stride-1 layers |") in md
+
+
+def test_an_empty_folder_decides_nothing(tmp_path: Path) -> None:
+    t = gf.text(str(tmp_path))
+    assert t.count("not measured on any of the stride-1 layers") == 6
+    assert t.count("not measured on any of the strided layers") == 3
+    assert t.count(": not measured") == 4 + 9
+    md = gf.markdown(str(tmp_path))
+    assert ("| cuda_graph | on | resnet18 | distill | senet-cuda-fp32-graph |  | senet-cuda-fp32 "
+            "|  |  | not measured |") in md
+    assert gf.main([str(tmp_path)]) == 0 and gf.main(["--markdown", str(tmp_path)]) == 0

@@ -15,6 +15,14 @@ Each conv row is compared with cuDNN's fastest algorithm for the same pass and t
 (FMA rows with cuDNN FMA, TF32 rows — versions named *tf32* — with cuDNN TF32) on the same layer;
 the fused training forward with cuDNN's conv + BN (training) + ReLU chain. A ratio > 1: ours is
 faster. Training steps are compared with PyTorch eager on the same model, stage and math.
+
+Last comes "What the figures decide": the choices the GPU day is run to make, each with the two
+figures compared, their ratio and a verdict (within ±3 %, BAND: a tie). The training-step options
+(ResNet-18, same stage): set_cuda_tf32_wgmma, set_cuda_fold_bn_backward and cuda_graph, img/s with
+the option on over img/s with it off. The split-K versions against the versions they split, per
+stride-1 layer (which layers the plan should split: its split thresholds), and dgrad's
+stride-phase versions against the versions they replace, per strided layer: the unsplit
+(unphased) median µs over the split (phased) one, so a ratio > 1: the split (the phases) help.
 """
 from __future__ import annotations
 
@@ -22,11 +30,43 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 from collections import defaultdict
+from typing import NamedTuple
 
 CUDNN_PASS = {"conv2d_fprop": "cudnn_fprop", "conv2d_dgrad": "cudnn_dgrad",
               "conv2d_wgrad": "cudnn_wgrad"}
+
+# A decision's band: a ratio within 1 ± BAND is a tie (run-to-run noise, not a reason to change).
+BAND = 0.03
+
+# The training-step options the GPU day decides (ResNet-18): (option, its default, stage, the run
+# with the option on, the run with it off). The impl names are bench_train_step's.
+STEP_DECISIONS = [
+    ("set_cuda_tf32_wgmma", "off", "train", "senet-cuda-tf32-wgmma", "senet-cuda-tf32"),
+    ("set_cuda_fold_bn_backward", "off", "train", "senet-cuda-fp32-foldbn", "senet-cuda-fp32"),
+    ("cuda_graph", "on", "train", "senet-cuda-fp32-graph", "senet-cuda-fp32"),
+    ("cuda_graph", "on", "distill", "senet-cuda-fp32-graph", "senet-cuda-fp32"),
+]
+
+# (kernel, split-K version, the version it splits), compared on stride-1 layers: on strided dgrad
+# layers the split versions hand over to the phase versions.
+SPLIT_PAIRS = [
+    ("conv2d_fprop", "v6_simt_split_k", "v5_simt_128x128"),
+    ("conv2d_fprop", "v8_tf32_split_k", "v4_tf32_mma"),
+    ("conv2d_fprop", "v9_tf32_wgmma_split_k", "v7_tf32_wgmma"),
+    ("conv2d_dgrad", "v7_simt_split_k", "v4_simt_128x128"),
+    ("conv2d_dgrad", "v8_tf32_split_k", "v3_tf32_mma"),
+    ("conv2d_dgrad", "v9_tf32_wgmma_split_k", "v6_tf32_wgmma"),
+]
+
+# (kernel, stride-phase version, the version it replaces), compared on layers of stride > 1.
+PHASE_PAIRS = [
+    ("conv2d_dgrad", "v5_simt_phases", "v4_simt_128x128"),
+    ("conv2d_dgrad", "v10_tf32_phases", "v3_tf32_mma"),
+    ("conv2d_dgrad", "v11_tf32_wgmma_phases", "v6_tf32_wgmma"),
+]
 
 
 def read_rows(path: str) -> list[dict]:
@@ -119,6 +159,171 @@ def fmt(x: float | None, spec: str = ".1f") -> str:
     return "" if x is None else format(x, spec)
 
 
+def band_side(ratio: float) -> str:
+    """Where a speed ratio (new over old) falls: "faster" (>= 1 + BAND), "slower" (<= 1 - BAND)
+    or "tie" (in between)."""
+    if ratio >= 1 + BAND:
+        return "faster"
+    if ratio <= 1 - BAND:
+        return "slower"
+    return "tie"
+
+
+def band_words() -> str:
+    """The band as the verdicts write it: "3 %"."""
+    return f"{100 * BAND:g} %"
+
+
+class StepDecision(NamedTuple):
+    """One training-step option: its two runs' img/s (None: not in step.log) and the verdict."""
+    option: str
+    default: str
+    stage: str
+    on_impl: str
+    off_impl: str
+    on_ips: float | None
+    off_ips: float | None
+
+    def ratio(self) -> float | None:
+        """img/s with the option on over img/s with it off; None when a run is missing."""
+        if self.on_ips is None or not self.off_ips:
+            return None
+        return self.on_ips / self.off_ips
+
+    def verdict(self) -> str:
+        """The verdict: "on is faster", "off is faster", a tie (keep the default) or "not
+        measured"."""
+        r = self.ratio()
+        if r is None:
+            return "not measured"
+        side = band_side(r)
+        if side == "faster":
+            return "on is faster"
+        if side == "slower":
+            return "off is faster"
+        return f"within {band_words()}: a tie, keep the default ({self.default})"
+
+
+def step_decisions(steps: list[dict]) -> list[StepDecision]:
+    """Each of STEP_DECISIONS with the img/s of its two ResNet-18 runs at its stage (the last run
+    of each impl in step.log)."""
+    ips = {}
+    for j in steps:
+        if j.get("arch", "resnet18") == "resnet18" and "images_per_second" in j:
+            ips[(j.get("stage", "train"), j.get("impl", ""))] = float(j["images_per_second"])
+    return [StepDecision(option, default, stage, on, off,
+                         ips.get((stage, on)), ips.get((stage, off)))
+            for option, default, stage, on, off in STEP_DECISIONS]
+
+
+def layer_stride(layer: str) -> int | None:
+    """The stride a bench layer name ends with ("... 3x3 s2" → 2), or None (no such ending)."""
+    m = re.search(r" s(\d+)$", layer)
+    return int(m.group(1)) if m else None
+
+
+class PairDecision(NamedTuple):
+    """A version against the one it splits (or phases), per layer: the layers where it helps or
+    hurts as (layer, its µs, the other's µs), and how many are a tie."""
+    kernel: str
+    new: str
+    old: str
+    strided: bool
+    helps: list[tuple[str, float, float]]
+    hurts: list[tuple[str, float, float]]
+    ties: int
+
+    def layers_words(self) -> str:
+        """Which layers the pair is compared on."""
+        return "strided layers" if self.strided else "stride-1 layers"
+
+    def summary(self) -> str:
+        """The one-line verdict: "helps on 2, hurts on 1, tie on 14 stride-1 layers"."""
+        if not (self.helps or self.hurts or self.ties):
+            return f"not measured on any of the {self.layers_words()}"
+        return (f"helps on {len(self.helps)}, hurts on {len(self.hurts)}, tie on {self.ties} "
+                f"{self.layers_words()}")
+
+    def layer_verdict(self, helps: bool) -> str:
+        """What a layer where the new version helps (or hurts) means for the plan."""
+        if self.strided:
+            return ("the phases help" if helps else
+                    "the phases hurt: the plan should not use the phases on this layer")
+        return ("the split helps" if helps else
+                "the split hurts: the plan should not split this layer")
+
+
+def pair_decision(us: dict, kernel: str, new: str, old: str, strided: bool) -> PairDecision:
+    """new against old on every layer (stride 1, or stride > 1 when strided) that has both,
+    from us: (layer, kernel, version) → median µs."""
+    helps, hurts, ties = [], [], 0
+    layers = sorted({layer for layer, k, v in us if k == kernel and v == new})
+    for layer in layers:
+        stride = layer_stride(layer)
+        if stride is None or (stride > 1) != strided or (layer, kernel, old) not in us:
+            continue
+        new_us, old_us = us[(layer, kernel, new)], us[(layer, kernel, old)]
+        side = band_side(old_us / new_us)
+        if side == "faster":
+            helps.append((layer, new_us, old_us))
+        elif side == "slower":
+            hurts.append((layer, new_us, old_us))
+        else:
+            ties += 1
+    return PairDecision(kernel, new, old, strided, helps, hurts, ties)
+
+
+def pair_decisions(rows: list[dict]) -> list[PairDecision]:
+    """SPLIT_PAIRS on stride-1 layers, then PHASE_PAIRS on strided layers."""
+    us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+    return ([pair_decision(us, k, new, old, False) for k, new, old in SPLIT_PAIRS]
+            + [pair_decision(us, k, new, old, True) for k, new, old in PHASE_PAIRS])
+
+
+def decisions_text(out_dir: str) -> list[str]:
+    """The "What the figures decide" lines of the text table."""
+    lines = [f"== What the figures decide (ratio > 1: on, split or phases faster; within "
+             f"±{band_words()}: a tie)"]
+    for d in step_decisions(json_lines(os.path.join(out_dir, "step.log"))):
+        on = fmt(d.on_ips) or "—"
+        off = fmt(d.off_ips) or "—"
+        lines.append(f"{d.option} (default {d.default}), resnet18 {d.stage}: "
+                     f"{d.on_impl} {on} img/s vs {d.off_impl} {off} img/s = "
+                     f"{fmt(d.ratio(), '.2f') or '—'}: {d.verdict()}")
+    for p in pair_decisions(read_rows(os.path.join(out_dir, "bench.csv"))):
+        lines.append(f"{p.kernel} {p.new} vs {p.old}: {p.summary()}")
+        for helps, layers in ((True, p.helps), (False, p.hurts)):
+            for layer, new_us, old_us in layers:
+                lines.append(f"  {layer}: {new_us:.1f} µs vs {old_us:.1f} µs = "
+                             f"{old_us / new_us:.2f}: {p.layer_verdict(helps)}")
+    return lines
+
+
+def layer_cell(layers: list[tuple[str, float, float]]) -> str:
+    """A markdown cell listing layers as "layer: new µs vs old µs (ratio)", one per line."""
+    return "<br>".join(f"{layer}: {new_us:.1f} vs {old_us:.1f} µs ({old_us / new_us:.2f})"
+                       for layer, new_us, old_us in layers)
+
+
+def decisions_markdown(out_dir: str) -> list[str]:
+    """The "What the figures decide" markdown section: the step options, then the kernel pairs."""
+    md = ["### What the figures decide", "",
+          f"Ratio > 1: the option on, the split or the phases is faster; within ±{band_words()}: "
+          "a tie.", "",
+          "| option | default | model | stage | on | img/s | off | img/s | on/off | verdict |",
+          "|---|---|---|---|---|---:|---|---:|---:|---|"]
+    for d in step_decisions(json_lines(os.path.join(out_dir, "step.log"))):
+        md.append(f"| {d.option} | {d.default} | resnet18 | {d.stage} | {d.on_impl} | "
+                  f"{fmt(d.on_ips)} | {d.off_impl} | {fmt(d.off_ips)} | "
+                  f"{fmt(d.ratio(), '.2f')} | {d.verdict()} |")
+    md += ["", "| kernel | version | vs | helps (µs vs µs, ratio) | hurts (µs vs µs, ratio) | "
+           "tie | verdict |", "|---|---|---|---|---|---:|---|"]
+    for p in pair_decisions(read_rows(os.path.join(out_dir, "bench.csv"))):
+        md.append(f"| {p.kernel} | {p.new} | {p.old} | {layer_cell(p.helps)} | "
+                  f"{layer_cell(p.hurts)} | {p.ties} | {p.summary()} |")
+    return md
+
+
 def text(out_dir: str) -> str:
     lines = []
     pairs = conv_rows(read_rows(os.path.join(out_dir, "bench.csv")))
@@ -133,6 +338,7 @@ def text(out_dir: str) -> str:
         vs = f"  ({j['images_per_second'] / ref:.2f}× PyTorch)" if ref else ""
         lines.append(f"step {j.get('arch', 'resnet18'):8} {j.get('stage', 'train'):8} "
                      f"{j['impl']:36} {j['images_per_second']:10.1f} img/s{vs}")
+    lines += ["", *decisions_text(out_dir)]
     return "\n".join(lines)
 
 
@@ -162,6 +368,7 @@ def markdown(out_dir: str) -> str:
                   f"{j['images_per_second']:.1f} | "
                   f"{j.get('median_step_ms', '')} | "
                   f"{fmt(j['images_per_second'] / ref if ref else None, '.2f')} |")
+    md += ["", *decisions_markdown(out_dir)]
     return "\n".join(md)
 
 
