@@ -22,9 +22,18 @@
 // conv pass alone, with FMA math (FP32) and tensor-op math (TF32, PyTorch's default).
 // Checks: as the cases' (tools/bench/cases/kernel_case.h): conv outputs bitwise on integer inputs,
 // other outputs within the tolerance each case names.
-//   bench_kernels[_emu] [--n N] [--reps N] [--csv PATH] [--check-only] [--small] [--filter SUBSTR]
-// Exit status: 0, or 1 when any check FAILs (2: bad arguments).
+//   bench_kernels[_emu] [--n N] [--reps N] [--csv PATH [--resume]] [--row-timeout S] [--check-only]
+//                       [--small] [--filter SUBSTR]
+// A kernel that crashes the process, hangs (--row-timeout S: SIGALRM ends a row after S seconds)
+// or loses the CUDA context costs only its own row: --resume goes on after it
+// (tools/bench/bench_resume.h).
+// Exit status: 0, or 1 when any check FAILs (2: bad arguments; 3: the CUDA context was lost — a
+// sticky error — after the CSV was written: run again with --resume).
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -33,9 +42,11 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/registry.h"
+#include "tools/bench/bench_resume.h"
 #include "tools/bench/cases/baselines.h"
 #include "tools/bench/cases/cases.h"
 #include "tools/bench/cases/kernel_case.h"
@@ -149,9 +160,9 @@ struct Row {
 };
 
 struct Options {
-  int n = -1, reps = 20;
+  int n = -1, reps = 20, row_timeout = 0;
   std::string csv, filter;
-  bool check_only = false, small = false;
+  bool check_only = false, small = false, resume = false;
 };
 
 bool matches(const Options& o, const std::string& a, const std::string& b) {
@@ -180,18 +191,39 @@ int main(int argc, char** argv) {
       o.csv = argv[++i];
     else if (a == "--filter" && has)
       o.filter = argv[++i];
+    else if (a == "--resume")
+      o.resume = true;
+    else if (a == "--row-timeout" && has)
+      o.row_timeout = std::max(1, std::atoi(argv[++i]));
     else if (a == "--check-only")
       o.check_only = true;
     else if (a == "--small")
       o.small = true;
     else {
       std::fprintf(stderr,
-                   "usage: %s [--n N] [--reps N (>= 10)] [--csv PATH] [--check-only] [--small] "
-                   "[--filter SUBSTR]\n",
+                   "usage: %s [--n N] [--reps N (>= 10)] [--csv PATH [--resume]] [--row-timeout S] "
+                   "[--check-only] [--small] [--filter SUBSTR]\n",
                    argv[0]);
       return 2;
     }
   }
+  if (o.resume && o.csv.empty()) {
+    std::fprintf(stderr, "%s: --resume needs --csv PATH (the rows of the run it goes on from)\n",
+                 argv[0]);
+    return 2;
+  }
+  // An earlier run's rows (--resume), or a fresh start (an old marker would be misread later).
+  const bench::Resume resume = o.resume ? bench::read_resume(o.csv) : bench::Resume{};
+  if (!o.resume) bench::clear_running(o.csv);
+  if (resume.died)
+    std::printf("# --resume: %zu rows kept; the last run stopped on %s %s (%s): FAIL, not rerun\n",
+                resume.lines.size(), resume.died_on.kernel.c_str(), resume.died_on.version.c_str(),
+                resume.died_on.layer.c_str());
+  // Test hook (tests/tools/test_bench_resume.cpp): SENET_BENCH_FAULT = kill:SUBSTR or hang:SUBSTR
+  // makes the first row whose "family kernel version layer" contains SUBSTR die (SIGKILL) or hang,
+  // as a kernel that crashes the process or never ends would.
+  const std::string fault =
+      std::getenv("SENET_BENCH_FAULT") ? std::getenv("SENET_BENCH_FAULT") : "";
 
   std::string why_not;
   Device d;
@@ -246,6 +278,7 @@ int main(int argc, char** argv) {
 #endif
 
   std::vector<Row> rows;
+  bool context_lost = false;
   // Check, then (with a GPU) time one case; fills row.status/err/detail/t.
   auto run = [&](Row& row, const std::function<Case(Arena&)>& make) {
     Arena arena;  // outlives c (declared first)
@@ -262,8 +295,45 @@ int main(int argc, char** argv) {
       }
     } catch (const std::exception& e) {
       row.status = "FAIL", row.detail = e.what();
-      cudaGetLastError();  // clear a sticky launch error so the next row starts clean
+      cudaGetLastError();  // clear a launch error so the next row starts clean
+      // A sticky error (illegal address or instruction, …) survives that: every later call fails.
+      if (cudaDeviceSynchronize() != cudaSuccess) {
+        row.detail +=
+            std::string(" — ") + bench::kContextLost + " (sticky error): later rows need --resume";
+        context_lost = true;
+      }
     }
+  };
+  // A row an earlier run has (--resume): skipped.
+  auto done_before = [&](const Row& row) {
+    return resume.done.count(bench::RowKey{row.layer, row.family, row.name, row.version}.id()) > 0;
+  };
+  // One row: FAIL when the earlier run died on it (--resume), else named in the marker and run
+  // under --row-timeout.
+  auto run_row = [&](Row& row, const std::function<Case(Arena&)>& make) {
+    const bench::RowKey key{row.layer, row.family, row.name, row.version};
+    if (resume.died && key.id() == resume.died_on.id()) {
+      row.status = "FAIL";
+      row.detail = std::string(bench::kStoppedHere) +
+                   " (a crash, a hang cut by a time box, a lost CUDA context): not rerun";
+      return;
+    }
+    if (resume.given_up(key)) {
+      row.status = "FAIL";
+      row.detail = "not run: this version died or lost the CUDA context on " +
+                   std::to_string(bench::kMaxDeaths) + " layers before";
+      return;
+    }
+    bench::mark_running(o.csv, key);
+    std::fflush(stdout);                                    // what the row's death would lose
+    if (o.row_timeout > 0) alarm(unsigned(o.row_timeout));  // SIGALRM's default: end the process
+    const std::string what = row.family + " " + row.name + " " + row.version + " " + row.layer;
+    if (!fault.empty() && what.find(fault.substr(fault.find(':') + 1)) != std::string::npos) {
+      if (fault.rfind("kill:", 0) == 0) raise(SIGKILL);
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // hang: until the alarm
+    }
+    run(row, make);
+    alarm(0);
   };
   // Any registry entry without a case is itself a failure (the bench must cover every kernel).
   for (size_t i = 0; i < nreg; ++i)
@@ -290,6 +360,7 @@ int main(int argc, char** argv) {
                  "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,"
                  "max_us,noise,"
                  "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
+    for (const std::string& line : resume.lines) std::fprintf(f, "%s\n", line.c_str());
     for (const Row& r : rows) {
       std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N,
                    r.family.c_str(), r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(),
@@ -322,27 +393,38 @@ int main(int argc, char** argv) {
       Row r;
       r.layer = label, r.N = o.n, r.family = e.family, r.name = e.name, r.version = e.version;
       r.flops = e.flops(p), r.bytes = e.bytes(p);
-      if (e.gpu_only && !SENET_BENCH_REAL_CUDA) {
+      if (done_before(r)) continue;
+      if (e.gpu_only && !SENET_BENCH_REAL_CUDA)
         r.status = "n/a", r.detail = "nvcc build only (cuBLAS)";
-      } else {
-        run(r, [&](Arena& arena) { return (*hook)(p, arena); });
-      }
+      else
+        run_row(r, [&](Arena& arena) { return (*hook)(p, arena); });
       rows.push_back(r);
+      if (context_lost) break;
     }
-    if (s.fc()) continue;
     // Baselines next to the fused kernel (tools/bench/cases/baselines.h), in their row order.
     for (const Baseline& b : conv_baselines()) {
+      if (s.fc() || context_lost) break;
       if (!matches(o, b.match, label)) continue;
       Row r;
       r.layer = label, r.N = o.n, r.family = "baseline", r.name = b.name, r.version = b.version;
       r.flops = b.flops(p), r.bytes = b.bytes(p);
-      if (b.hook)
-        run(r, [&](Arena& arena) { return b.hook(p, arena); });
-      else
+      if (done_before(r)) continue;
+      if (!b.hook)
         r.status = "n/a", r.detail = b.unavailable;
+      else
+        run_row(r, [&](Arena& arena) { return b.hook(p, arena); });
       rows.push_back(r);
+      if (context_lost) break;
     }
     write_csv();
+    if (context_lost) {
+      bench::clear_running(o.csv);  // its row is in the CSV, as FAIL
+      std::fprintf(stderr, "bench_kernels: the CUDA context is lost at %s %s (%s); %s\n",
+                   rows.back().name.c_str(), rows.back().version.c_str(), rows.back().layer.c_str(),
+                   o.csv.empty() ? "the rows after it did not run"
+                                 : "run again with --resume to go on after it");
+      return 3;
+    }
   }
 
   // --- output: markdown table (stdout), CSV (--csv)
@@ -381,6 +463,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
     return 2;
   }
+  bench::clear_running(o.csv);
   std::printf(
       "\n# summary: %zu kernels/versions in the registry; %zu rows: %d PASS, %d FAIL, %d n/a%s\n",
       nreg, rows.size(), pass, fail, na, timing ? "" : " (checks only)");
