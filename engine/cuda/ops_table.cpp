@@ -292,6 +292,7 @@ conv_bn_mrelu_fwd_params fused_params(const cpu::Conv2dGeom& g, const CudaBnAct&
 
 void conv_bn_act_forward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                          const conv_bn_mrelu_fwd_tensors& in) {
+  SENET_CHECK(!in.workspace, "conv_bn_act: the workspace is the table's scratch (leave it null)");
   const conv_bn_mrelu_fwd_params fp = fused_params(g, p);
   // Running statistics, or statistics over several ranks (their partials are gathered between the
   // conv and the finalize): the conv, then bn_act_forward.
@@ -329,6 +330,8 @@ void conv_bn_act_infer(const cpu::Conv2dGeom& g, const CudaBnAct& p, const float
 // and wgrad (kernels/conv_dy_bn.h): no dy tensor, one memory pass fewer.
 void conv_bn_act_backward(const cpu::Conv2dGeom& g, const CudaBnAct& p,
                           const conv_bn_mrelu_bwd_tensors& t) {
+  SENET_CHECK(!t.dy && !t.workspace,
+              "conv_bn_act: dy and the workspace are the table's scratch (leave them null)");
   SENET_CHECK(!p.sync || (!t.x_act.active() && !t.y_act.active()),
               "conv_bn_act: prologue fusion with BN statistics over several ranks");
   SENET_CHECK(!(t.y_act.active() && t.dresidual),

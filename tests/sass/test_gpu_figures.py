@@ -93,9 +93,10 @@ S2 = "resnet18 layer2.0.conv1 64→128 32x32 3x3 s2"
 
 def decide_results(tmp: Path) -> Path:
     """A results folder for the decisions, hand-written round numbers: fprop v8 against v4 helps
-    on one stride-1 layer, hurts on one, ties on one and is 2× faster on a stride-2 layer (which
-    its pair leaves out); dgrad v10's phases against v3 on the stride-2 layer; step runs for
-    every verdict kind."""
+    on one stride-1 layer, hurts on one, ties on one and is 2× faster on a stride-2 layer (fprop
+    splits at any stride); dgrad v8 against v3 ties on a stride-1 layer and is 2.4× faster on the
+    stride-2 one (which its pair leaves out: strided dgrad takes the phases); dgrad v10's phases
+    against v3 on the stride-2 layer; step runs for every verdict kind."""
     rows = [(S1_HELPS, "conv2d_fprop", "v8_tf32_split_k", 80.0),
             (S1_HELPS, "conv2d_fprop", "v4_tf32_mma", 100.0),
             (S1_HURTS, "conv2d_fprop", "v8_tf32_split_k", 125.0),
@@ -107,12 +108,15 @@ def decide_results(tmp: Path) -> Path:
             (S2, "conv2d_dgrad", "v10_tf32_phases", 60.0),
             (S2, "conv2d_dgrad", "v3_tf32_mma", 120.0),
             (S1_TIE, "conv2d_dgrad", "v10_tf32_phases", 50.0),  # v3 itself when not strided
-            (S1_TIE, "conv2d_dgrad", "v3_tf32_mma", 100.0)]
+            (S1_TIE, "conv2d_dgrad", "v3_tf32_mma", 100.0),
+            (S1_TIE, "conv2d_dgrad", "v8_tf32_split_k", 100.0),
+            (S2, "conv2d_dgrad", "v8_tf32_split_k", 50.0)]
     (tmp / "bench.csv").write_text(HEAD + "".join(row(f'"{layer}"', k, v, us)
                                                   for layer, k, v, us in rows))
     steps = [{"impl": "senet-cuda-tf32-wgmma", "stage": "train", "images_per_second": 1100.0},
              {"impl": "senet-cuda-tf32", "stage": "train", "images_per_second": 1000.0},
              {"impl": "senet-cuda-fp32-foldbn", "stage": "train", "images_per_second": 900.0},
+             {"impl": "senet-cuda-tf32-foldbn", "stage": "train", "images_per_second": 1200.0},
              {"impl": "senet-cuda-fp32", "stage": "train", "images_per_second": 1000.0},
              {"impl": "senet-cuda-fp32-graph", "stage": "train", "images_per_second": 1010.0},
              {"impl": "senet-cuda-fp32", "stage": "distill", "images_per_second": 500.0},
@@ -130,14 +134,18 @@ def test_the_band() -> None:
 
 def test_step_decisions_each_verdict(tmp_path: Path) -> None:
     out = decide_results(tmp_path)
-    d = {(s.option, s.stage): s for s in gf.step_decisions(gf.json_lines(str(out / "step.log")))}
-    wgmma = d[("set_cuda_tf32_wgmma", "train")]
+    d = {(s.option, s.stage, s.on_impl): s
+         for s in gf.step_decisions(gf.json_lines(str(out / "step.log")))}
+    wgmma = d[("set_cuda_tf32_wgmma", "train", "senet-cuda-tf32-wgmma")]
     assert (wgmma.on_ips, wgmma.off_ips) == (1100.0, 1000.0) and abs(wgmma.ratio() - 1.1) < 1e-12
     assert wgmma.verdict() == "on is faster"
-    fold = d[("set_cuda_fold_bn_backward", "train")]
+    fold = d[("set_cuda_fold_bn_backward", "train", "senet-cuda-fp32-foldbn")]
     assert fold.on_ips == 900.0 and fold.verdict() == "off is faster"  # not WRN's 5000
-    assert d[("cuda_graph", "train")].verdict() == "within 3 %: a tie, keep the default (on)"
-    graph_distill = d[("cuda_graph", "distill")]
+    fold_tf32 = d[("set_cuda_fold_bn_backward", "train", "senet-cuda-tf32-foldbn")]
+    assert fold_tf32.off_impl == "senet-cuda-tf32" and fold_tf32.verdict() == "on is faster"
+    graph = d[("cuda_graph", "train", "senet-cuda-fp32-graph")]
+    assert graph.verdict() == "within 3 %: a tie, keep the default (on)"
+    graph_distill = d[("cuda_graph", "distill", "senet-cuda-fp32-graph")]
     assert graph_distill.on_ips is None and graph_distill.off_ips == 500.0
     assert graph_distill.ratio() is None and graph_distill.verdict() == "not measured"
 
@@ -147,24 +155,28 @@ def test_layer_stride() -> None:
     assert gf.layer_stride("l1") is None
 
 
-def test_split_pair_on_stride_1_layers_only(tmp_path: Path) -> None:
+def test_split_pairs_fprop_at_any_stride_dgrad_at_stride_1(tmp_path: Path) -> None:
     rows = gf.read_rows(str(decide_results(tmp_path) / "bench.csv"))
     p = {(d.kernel, d.new): d for d in gf.pair_decisions(rows)}
     v8 = p[("conv2d_fprop", "v8_tf32_split_k")]
-    assert v8.old == "v4_tf32_mma" and not v8.strided
-    assert v8.helps == [(S1_HELPS, 80.0, 100.0)] and v8.hurts == [(S1_HURTS, 125.0, 100.0)]
-    assert v8.ties == 1  # S1_TIE; S2 (2× faster) is left out
-    assert v8.summary() == "helps on 1, hurts on 1, tie on 1 stride-1 layers"
+    assert v8.old == "v4_tf32_mma" and v8.layers == "any" and not v8.phases
+    assert v8.helps == [(S2, 50.0, 100.0), (S1_HELPS, 80.0, 100.0)]  # sorted by layer name
+    assert v8.hurts == [(S1_HURTS, 125.0, 100.0)] and v8.ties == 1  # S1_TIE
+    assert v8.summary() == "helps on 2, hurts on 1, tie on 1 layers"
     assert v8.layer_verdict(False) == "the split hurts: the plan should not split this layer"
+    dgrad_v8 = p[("conv2d_dgrad", "v8_tf32_split_k")]
+    assert dgrad_v8.old == "v3_tf32_mma" and dgrad_v8.layers == "stride-1"
+    assert dgrad_v8.helps == [] and dgrad_v8.ties == 1  # S2 (2.4× faster) is left out
+    assert dgrad_v8.summary() == "helps on 0, hurts on 0, tie on 1 stride-1 layers"
     v6 = p[("conv2d_fprop", "v6_simt_split_k")]
-    assert v6.summary() == "not measured on any of the stride-1 layers"
+    assert v6.summary() == "not measured on any of the layers"
 
 
 def test_phase_pair_on_strided_layers_only(tmp_path: Path) -> None:
     rows = gf.read_rows(str(decide_results(tmp_path) / "bench.csv"))
     p = {(d.kernel, d.new): d for d in gf.pair_decisions(rows)}
     v10 = p[("conv2d_dgrad", "v10_tf32_phases")]
-    assert v10.old == "v3_tf32_mma" and v10.strided
+    assert v10.old == "v3_tf32_mma" and v10.layers == "strided" and v10.phases
     assert v10.helps == [(S2, 60.0, 120.0)] and v10.hurts == [] and v10.ties == 0  # not S1_TIE
     assert v10.summary() == "helps on 1, hurts on 0, tie on 0 strided layers"
 
@@ -178,26 +190,28 @@ def test_text_and_markdown_decide(tmp_path: Path) -> None:
             "img/s vs senet-cuda-tf32 1000.0 img/s = 1.10: on is faster") in section
     assert ("cuda_graph (default on), resnet18 distill: senet-cuda-fp32-graph — img/s vs "
             "senet-cuda-fp32 500.0 img/s = —: not measured") in section
-    assert ("conv2d_fprop v8_tf32_split_k vs v4_tf32_mma: helps on 1, hurts on 1, tie on 1 "
-            "stride-1 layers") in section
+    assert ("conv2d_fprop v8_tf32_split_k vs v4_tf32_mma: helps on 2, hurts on 1, tie on 1 "
+            "layers") in section
     assert f"  {S1_HELPS}: 80.0 µs vs 100.0 µs = 1.25: the split helps" in section
     assert (f"  {S1_HURTS}: 125.0 µs vs 100.0 µs = 0.80: the split hurts: the plan should not "
             "split this layer") in section
+    assert f"  {S2}: 50.0 µs vs 100.0 µs = 2.00: the split helps" in section
     assert f"  {S2}: 60.0 µs vs 120.0 µs = 2.00: the phases help" in section
     md = gf.markdown(out)
     assert "### What the figures decide" in md
     assert ("| set_cuda_fold_bn_backward | off | resnet18 | train | senet-cuda-fp32-foldbn | "
             "900.0 | senet-cuda-fp32 | 1000.0 | 0.90 | off is faster |") in md
-    assert (f"| conv2d_fprop | v8_tf32_split_k | v4_tf32_mma | {S1_HELPS}: 80.0 vs 100.0 µs "
-            f"(1.25) | {S1_HURTS}: 125.0 vs 100.0 µs (0.80) | 1 | helps on 1, hurts on 1, tie on 1 "
-            "stride-1 layers |") in md
+    assert (f"| conv2d_fprop | v8_tf32_split_k | v4_tf32_mma | {S2}: 50.0 vs 100.0 µs (2.00)<br>"
+            f"{S1_HELPS}: 80.0 vs 100.0 µs (1.25) | {S1_HURTS}: 125.0 vs 100.0 µs (0.80) | 1 | "
+            "helps on 2, hurts on 1, tie on 1 layers |") in md
 
 
 def test_an_empty_folder_decides_nothing(tmp_path: Path) -> None:
     t = gf.text(str(tmp_path))
-    assert t.count("not measured on any of the stride-1 layers") == 6
+    assert t.count("not measured on any of the layers") == 3  # fprop's splits
+    assert t.count("not measured on any of the stride-1 layers") == 3  # dgrad's
     assert t.count("not measured on any of the strided layers") == 3
-    assert t.count(": not measured") == 4 + 9
+    assert t.count(": not measured") == 5 + 9
     md = gf.markdown(str(tmp_path))
     assert ("| cuda_graph | on | resnet18 | distill | senet-cuda-fp32-graph |  | senet-cuda-fp32 "
             "|  |  | not measured |") in md

@@ -13,13 +13,17 @@
 #     1 nvidia-smi, the libraries found                           → $OUT/summary.txt (the table, last)
 #     2 the GPU test suites (test_emu_gpu: the emulator's CUDA semantics, stream capture included,
 #       checked on the hardware; test_kernels_gpu, test_cuda_backend_gpu; passed / skipped /
-#       failed per binary, "ALL SKIPPED" when none reached the GPU)      → $OUT/tests_*.log
+#       failed per binary, "ALL SKIPPED" when none reached the GPU; a binary that crashes or
+#       loses its CUDA context runs again a test suite per process, so one bad kernel costs only
+#       its own suite)                                                    → $OUT/tests_*.log
 #     3a bench_tensor_roof: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s, % of peak → $OUT/roof.log
 #     3 bench_kernels at N = 128 on the ResNet-18 and WRN-22-8 layer shapes: every version of
-#       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines  → $OUT/bench.csv, bench.log
+#       every kernel, cuBLAS and cuDNN (FMA math and TF32) baselines; a row that crashes, hangs
+#       (30 s a row) or loses the CUDA context is a FAIL row and the run resumes after it
+#       (tools/bench/bench_resume.h)                                 → $OUT/bench.csv, bench.log
 #     4 the training step (CIFAR ResNet-18, batch 128): ours FP32, TF32 (mma.sync, and on Hopper's
-#       wgmma: --tf32-wgmma) and FP32 with forward,
-#       backward and SGD replayed as a CUDA graph, PyTorch eager on the device's torch
+#       wgmma: --tf32-wgmma), FP32 with forward, backward and SGD replayed as a CUDA graph, FP32
+#       and TF32 with the BN backward folded into dgrad/wgrad, PyTorch eager on the device's torch
 #       (channels_last, TF32 off and on); SENet's distillation step (stages 2-3: teacher forward,
 #       masked student, CE + KD + PRAM) eager and as a graph, and PyTorch's (the users' script);
 #       WRN-22-8's step (batch 128, FP32), ours and PyTorch's
@@ -116,17 +120,36 @@ run() {
 
   # 2. Tests (≈ 2 min cap; later steps keep 330 s). gtest's own summary per binary: passed,
   #    skipped (a binary whose every test skips did not reach the GPU — said so, not a pass), failed.
+  #    A binary that dies (a signal) or whose log shows a lost CUDA context (every later test of the
+  #    process fails with it) runs again one suite per process: the first failures are the kernel's,
+  #    the rest must not be counted against the others.
   reserve=330
+  local lost='illegal memory access|illegal instruction|misaligned address|unspecified launch failure'
+  lost="$lost|hardware stack error|context is destroyed"
   for t in test_emu_gpu test_kernels_gpu test_cuda_backend_gpu; do
-    box 120 "$pkg/bin/$t" --gtest_brief=1 >"$out/tests_$t.log" 2>&1
-    local rc=$? passed skipped failed
-    passed=$(grep -o '^\[  PASSED  \] [0-9]*' "$out/tests_$t.log" | grep -o '[0-9]*$' | tail -1)
-    skipped=$(grep -o '^\[  SKIPPED \] [0-9]* test' "$out/tests_$t.log" | grep -o '[0-9]*' | tail -1)
-    failed=$(grep -o '^\[  FAILED  \] [0-9]* test' "$out/tests_$t.log" | grep -o '[0-9]*' | tail -1)
-    local verdict="exit $rc, ${passed:-0} passed, ${skipped:-0} skipped, ${failed:-0} failed"
-    [ "${passed:-0}" = 0 ] && [ "${skipped:-0}" != 0 ] && verdict="$verdict — ALL SKIPPED: no GPU reached"
+    local tlog="$out/tests_$t.log"
+    box 120 "$pkg/bin/$t" --gtest_brief=1 >"$tlog" 2>&1
+    local rc=$? passed skipped failed how=""
+    [ "$rc" = 124 ] && how=" — cut by its time box"
+    if [ "$rc" -gt 128 ] || grep -Eqi "$lost" "$tlog"; then
+      how=" — lost its CUDA context: again a suite per process"
+      [ "$rc" -gt 128 ] && how=" — died (exit $rc): again a suite per process"
+      mv "$tlog" "$out/tests_${t}_whole.log"
+      local suite
+      for suite in $("$pkg/bin/$t" --gtest_list_tests 2>/dev/null | grep -E '^[A-Za-z0-9_/]+\.$'); do
+        box 60 "$pkg/bin/$t" --gtest_brief=1 --gtest_filter="${suite}*" >>"$tlog" 2>&1 ||
+          echo "[suite ${suite%.}: exit $?]" >>"$tlog"
+      done
+    fi
+    passed=$(grep -o '^\[  PASSED  \] [0-9]*' "$tlog" | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')
+    skipped=$(grep -o '^\[  SKIPPED \] [0-9]* test' "$tlog" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}')
+    failed=$(grep -o '^\[  FAILED  \] [0-9]* test' "$tlog" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}')
+    [ -n "$how" ] && [ "$rc" != 124 ] &&
+      how="$how ($(grep -c '^\[suite ' "$tlog") suites exited non-zero: failures, or died)"
+    local verdict="exit $rc, $passed passed, $skipped skipped, $failed failed$how"
+    [ "$passed" = 0 ] && [ "$skipped" != 0 ] && verdict="$verdict — ALL SKIPPED: no GPU reached"
     say "tests $t: $verdict"
-    cat "$out/tests_$t.log" >>"$out/tests.log"
+    cat "$tlog" >>"$out/tests.log"
   done
 
   # 3a. The arithmetic roofs: FFMA, mma.sync and wgmma TF32 loops in TFLOP/s (≈ 5 s).
@@ -138,9 +161,20 @@ run() {
   # 3. Kernel benchmark (≈ 3 min cap; the step and the sanitizer keep 150 s): N = 128, every
   #    registry entry and the baselines (bench.csv is rewritten after each layer: a cut run keeps
   #    what it measured).
+  #    A row that kills the process, hangs past --row-timeout or loses the CUDA context (exit 3) is
+  #    written as FAIL and a new process goes on after it (--resume), within the same 200 s.
   reserve=150
-  box 200 "$pkg/bin/bench_kernels" --n 128 --reps 20 --csv "$out/bench.csv" >"$out/bench.log" 2>&1
-  say "bench_kernels: exit $? ($({ wc -l <"$out/bench.csv"; } 2>/dev/null || echo 0) csv lines)"
+  local bench_end=$((SECONDS + 200)) resume=() rc
+  rm -f "$out/bench.csv" "$out/bench.csv.running"
+  while :; do
+    box $((bench_end - SECONDS)) "$pkg/bin/bench_kernels" --n 128 --reps 20 --row-timeout 30 \
+      --csv "$out/bench.csv" "${resume[@]}" >>"$out/bench.log" 2>&1
+    rc=$?
+    say "bench_kernels: exit $rc ($({ wc -l <"$out/bench.csv"; } 2>/dev/null || echo 0) csv lines)"
+    case $rc in 0 | 1 | 77) break ;; esac  # done (1: some check failed; 77: no device)
+    [ $((bench_end - SECONDS)) -ge 20 ] && [ -f "$out/bench.csv" ] || break
+    resume=(--resume)
+  done
 
   # 4. The training step, ours and PyTorch's, and SENet's distillation step (stages 2-3: teacher
   #    forward, masked student, CE + KD + PRAM): ours eager and as a graph, PyTorch's (≈ 2 min cap).
@@ -154,6 +188,7 @@ run() {
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32 --tf32-wgmma
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --graph
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --fold-bn
+    box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --allow-tf32 --fold-bn
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --stage distill
     box 40 "$pkg/bin/bench_train_step_gpu" "${step_args[@]}" --device cuda --stage distill --graph
     box 40 python3 "$pkg/torch_step.py" "${step_args[@]}" --device cuda --layout channels_last
@@ -164,7 +199,7 @@ run() {
     box 40 "$pkg/bin/bench_train_step_gpu" "${wrn_args[@]}" --device cuda
     box 40 python3 "$pkg/torch_step.py" "${wrn_args[@]}" --device cuda --layout channels_last
   } >"$out/step.log" 2>&1
-  say "training step: $(grep -c images_per_second "$out/step.log") of 12 runs reported"
+  say "training step: $(grep -c images_per_second "$out/step.log") of 13 runs reported"
 
   # 5. Sanitizer and profiler on the conv kernels (≈ 1 min cap; may be refused by the runtime).
   reserve=0

@@ -19,10 +19,11 @@ faster. Training steps are compared with PyTorch eager on the same model, stage 
 Last comes "What the figures decide": the choices the GPU day is run to make, each with the two
 figures compared, their ratio and a verdict (within ±3 %, BAND: a tie). The training-step options
 (ResNet-18, same stage): set_cuda_tf32_wgmma, set_cuda_fold_bn_backward and cuda_graph, img/s with
-the option on over img/s with it off. The split-K versions against the versions they split, per
-stride-1 layer (which layers the plan should split: its split thresholds), and dgrad's
-stride-phase versions against the versions they replace, per strided layer: the unsplit
-(unphased) median µs over the split (phased) one, so a ratio > 1: the split (the phases) help.
+the option on over img/s with it off (the folded BN backward in FP32 and in TF32). The split-K
+versions against the versions they split, per layer (fprop's at any stride, dgrad's at stride 1:
+which layers the plan should split, its split thresholds), and dgrad's stride-phase versions
+against the versions they replace, per strided layer: the unsplit (unphased) median µs over the
+split (phased) one, so a ratio > 1: the split (the phases) help.
 """
 from __future__ import annotations
 
@@ -46,19 +47,24 @@ BAND = 0.03
 STEP_DECISIONS = [
     ("set_cuda_tf32_wgmma", "off", "train", "senet-cuda-tf32-wgmma", "senet-cuda-tf32"),
     ("set_cuda_fold_bn_backward", "off", "train", "senet-cuda-fp32-foldbn", "senet-cuda-fp32"),
+    ("set_cuda_fold_bn_backward", "off", "train", "senet-cuda-tf32-foldbn", "senet-cuda-tf32"),
     ("cuda_graph", "on", "train", "senet-cuda-fp32-graph", "senet-cuda-fp32"),
     ("cuda_graph", "on", "distill", "senet-cuda-fp32-graph", "senet-cuda-fp32"),
 ]
 
-# (kernel, split-K version, the version it splits), compared on stride-1 layers: on strided dgrad
-# layers the split versions hand over to the phase versions.
+# Which layers a pair is compared on, by stride: "any", "stride-1" or "strided" (> 1).
+LAYER_WORDS = {"any": "layers", "stride-1": "stride-1 layers", "strided": "strided layers"}
+
+# (kernel, split-K version, the version it splits, the layers): fprop splits at any stride (its
+# plan does not look at it: ResNet-18's layer4.0 conv1 and shortcut split); dgrad's split versions
+# hand strided layers over to the phase versions, so they are compared on stride-1 layers.
 SPLIT_PAIRS = [
-    ("conv2d_fprop", "v6_simt_split_k", "v5_simt_128x128"),
-    ("conv2d_fprop", "v8_tf32_split_k", "v4_tf32_mma"),
-    ("conv2d_fprop", "v9_tf32_wgmma_split_k", "v7_tf32_wgmma"),
-    ("conv2d_dgrad", "v7_simt_split_k", "v4_simt_128x128"),
-    ("conv2d_dgrad", "v8_tf32_split_k", "v3_tf32_mma"),
-    ("conv2d_dgrad", "v9_tf32_wgmma_split_k", "v6_tf32_wgmma"),
+    ("conv2d_fprop", "v6_simt_split_k", "v5_simt_128x128", "any"),
+    ("conv2d_fprop", "v8_tf32_split_k", "v4_tf32_mma", "any"),
+    ("conv2d_fprop", "v9_tf32_wgmma_split_k", "v7_tf32_wgmma", "any"),
+    ("conv2d_dgrad", "v7_simt_split_k", "v4_simt_128x128", "stride-1"),
+    ("conv2d_dgrad", "v8_tf32_split_k", "v3_tf32_mma", "stride-1"),
+    ("conv2d_dgrad", "v9_tf32_wgmma_split_k", "v6_tf32_wgmma", "stride-1"),
 ]
 
 # (kernel, stride-phase version, the version it replaces), compared on layers of stride > 1.
@@ -228,14 +234,15 @@ class PairDecision(NamedTuple):
     kernel: str
     new: str
     old: str
-    strided: bool
+    layers: str  # a key of LAYER_WORDS
+    phases: bool  # a stride-phase pair (else a split-K pair)
     helps: list[tuple[str, float, float]]
     hurts: list[tuple[str, float, float]]
     ties: int
 
     def layers_words(self) -> str:
         """Which layers the pair is compared on."""
-        return "strided layers" if self.strided else "stride-1 layers"
+        return LAYER_WORDS[self.layers]
 
     def summary(self) -> str:
         """The one-line verdict: "helps on 2, hurts on 1, tie on 14 stride-1 layers"."""
@@ -246,21 +253,23 @@ class PairDecision(NamedTuple):
 
     def layer_verdict(self, helps: bool) -> str:
         """What a layer where the new version helps (or hurts) means for the plan."""
-        if self.strided:
+        if self.phases:
             return ("the phases help" if helps else
                     "the phases hurt: the plan should not use the phases on this layer")
         return ("the split helps" if helps else
                 "the split hurts: the plan should not split this layer")
 
 
-def pair_decision(us: dict, kernel: str, new: str, old: str, strided: bool) -> PairDecision:
-    """new against old on every layer (stride 1, or stride > 1 when strided) that has both,
-    from us: (layer, kernel, version) → median µs."""
+def pair_decision(us: dict, kernel: str, new: str, old: str, layers: str,
+                  phases: bool = False) -> PairDecision:
+    """new against old on every layer of the stride `layers` names that has both, from us:
+    (layer, kernel, version) → median µs."""
     helps, hurts, ties = [], [], 0
-    layers = sorted({layer for layer, k, v in us if k == kernel and v == new})
-    for layer in layers:
+    for layer in sorted({name for name, k, v in us if k == kernel and v == new}):
         stride = layer_stride(layer)
-        if stride is None or (stride > 1) != strided or (layer, kernel, old) not in us:
+        if stride is None or (layer, kernel, old) not in us:
+            continue
+        if (layers == "stride-1" and stride != 1) or (layers == "strided" and stride == 1):
             continue
         new_us, old_us = us[(layer, kernel, new)], us[(layer, kernel, old)]
         side = band_side(old_us / new_us)
@@ -270,14 +279,15 @@ def pair_decision(us: dict, kernel: str, new: str, old: str, strided: bool) -> P
             hurts.append((layer, new_us, old_us))
         else:
             ties += 1
-    return PairDecision(kernel, new, old, strided, helps, hurts, ties)
+    return PairDecision(kernel, new, old, layers, phases, helps, hurts, ties)
 
 
 def pair_decisions(rows: list[dict]) -> list[PairDecision]:
-    """SPLIT_PAIRS on stride-1 layers, then PHASE_PAIRS on strided layers."""
+    """SPLIT_PAIRS on their layers, then PHASE_PAIRS on strided layers."""
     us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
-    return ([pair_decision(us, k, new, old, False) for k, new, old in SPLIT_PAIRS]
-            + [pair_decision(us, k, new, old, True) for k, new, old in PHASE_PAIRS])
+    return ([pair_decision(us, k, new, old, layers) for k, new, old, layers in SPLIT_PAIRS]
+            + [pair_decision(us, k, new, old, "strided", phases=True)
+               for k, new, old in PHASE_PAIRS])
 
 
 def decisions_text(out_dir: str) -> list[str]:
