@@ -13,8 +13,9 @@ still tabulates what it measured.
 
 Each conv row is compared with cuDNN's fastest algorithm for the same pass and the same math
 (FMA rows with cuDNN FMA, TF32 rows — versions named *tf32* — with cuDNN TF32) on the same layer;
-the fused training forward with cuDNN's conv + BN (training) + ReLU chain. A ratio > 1: ours is
-faster. Training steps are compared with PyTorch eager on the same model, stage and math.
+the fused training forward with cuDNN's conv + BN (training) + ReLU chain, the fused backward with
+that chain's backward, and the two together (the layer's training step, FP32: issue 16's first
+target) with cuDNN's two. A ratio > 1: ours is faster. Training steps are compared with PyTorch eager on the same model, stage and math.
 
 Last comes "What the figures decide": the choices the GPU day is run to make, each with the two
 figures compared, their ratio and a verdict (within ±3 %, BAND: a tie). The training-step options
@@ -122,7 +123,47 @@ def baseline_us(r: dict, us: dict) -> float | None:
         return us.get((r["layer"], CUDNN_PASS[r["kernel"]], math_))
     if r["kernel"] == "conv_bn_mrelu_fwd_train":
         return us.get((r["layer"], "cudnn", "conv+bn_train+relu " + math_))
+    if r["kernel"] == "conv_bn_mrelu_bwd":
+        return us.get((r["layer"], "cudnn", "conv+bn_train+relu bwd " + math_))
     return None
+
+
+# The fused layer's training step in FP32 — forward plus backward, ours against cuDNN's conv + BN
+# + ReLU chain and its backward (issue 16's first target): (our forward, our backward) versions.
+LAYER_STEPS = [("3_launches", "bn_bwd+dgrad_v4+wgrad_v4"),
+               ("3_launches", "folded_dgrad_v4+wgrad_v4")]
+
+
+def layer_steps(rows: list[dict]) -> list[tuple[str, str, str, float, float]]:
+    """Per layer and LAYER_STEPS pair with every row timed: (layer, forward, backward, our µs,
+    cuDNN's µs), each the sum of the two passes' medians."""
+    us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+    out = []
+    for layer in sorted({r["layer"] for r in rows}):
+        theirs = [us.get((layer, "cudnn", "conv+bn_train+relu fma")),
+                  us.get((layer, "cudnn", "conv+bn_train+relu bwd fma"))]
+        for fwd, bwd in LAYER_STEPS:
+            ours = [us.get((layer, "conv_bn_mrelu_fwd_train", fwd)),
+                    us.get((layer, "conv_bn_mrelu_bwd", bwd))]
+            if None not in ours and None not in theirs:
+                out.append((layer, fwd, bwd, sum(ours), sum(theirs)))
+    return out
+
+
+def layer_step_lines(rows: list[dict]) -> list[str]:
+    """The layer-step target as text: each pair's geometric mean of cuDNN/ours over the layers."""
+    steps = layer_steps(rows)
+    lines = ["== The fused layer's training step (forward + backward, FP32) against cuDNN's "
+             "conv + BN + ReLU and its backward (> 1: ours is faster; the target is ≥ 1)"]
+    for fwd, bwd in LAYER_STEPS:
+        xs = [theirs / ours for _, f, b, ours, theirs in steps if (f, b) == (fwd, bwd)]
+        if not xs:
+            lines.append(f"{fwd} + {bwd}: not measured")
+            continue
+        g = math.exp(sum(math.log(x) for x in xs) / len(xs))
+        lines.append(f"{fwd} + {bwd}: geomean {g:.2f} over {len(xs)} layers "
+                     f"(worst {min(xs):.2f}, best {max(xs):.2f})")
+    return lines
 
 
 def conv_rows(rows: list[dict]) -> list[tuple[dict, float | None]]:
@@ -348,6 +389,7 @@ def text(out_dir: str) -> str:
         vs = f"  ({j['images_per_second'] / ref:.2f}× PyTorch)" if ref else ""
         lines.append(f"step {j.get('arch', 'resnet18'):8} {j.get('stage', 'train'):8} "
                      f"{j['impl']:36} {j['images_per_second']:10.1f} img/s{vs}")
+    lines += ["", *layer_step_lines(read_rows(os.path.join(out_dir, "bench.csv")))]
     lines += ["", *decisions_text(out_dir)]
     return "\n".join(lines)
 
@@ -378,6 +420,13 @@ def markdown(out_dir: str) -> str:
                   f"{j['images_per_second']:.1f} | "
                   f"{j.get('median_step_ms', '')} | "
                   f"{fmt(j['images_per_second'] / ref if ref else None, '.2f')} |")
+    rows = read_rows(os.path.join(out_dir, "bench.csv"))
+    md += ["", "### The fused layer's training step against cuDNN (FP32)", "",
+           "| layer | our forward + backward | µs | cuDNN µs (conv + BN + ReLU, fwd + bwd) | "
+           "cuDNN/ours |", "|---|---|---:|---:|---:|"]
+    md += [f"| {layer} | {fwd} + {bwd} | {ours:.1f} | {theirs:.1f} | {theirs / ours:.2f} |"
+           for layer, fwd, bwd, ours, theirs in layer_steps(rows)]
+    md += ["", *[f"- {line}" for line in layer_step_lines(rows)[1:]]]
     md += ["", *decisions_markdown(out_dir)]
     return "\n".join(md)
 

@@ -96,6 +96,14 @@ double cudnn_chain_flops(const Conv2dGeom& p) {
 double cudnn_chain_bytes(const Conv2dGeom& p) {
   return 4.0 * double(p.x_size() + p.w_size() + p.y_size()) + 4.0 * 5 * double(p.y_size());
 }
+// Its backward: ReLU (a, da, z read, dz written), BN (y, dz read twice — the sums, then dy —, dy
+// written), dgrad (dy, w read, dx written), wgrad (x, dy read, dw written).
+double cudnn_chain_bwd_flops(const Conv2dGeom& p) {
+  return 2.0 * double(p.flops()) + 12.0 * double(p.y_size());
+}
+double cudnn_chain_bwd_bytes(const Conv2dGeom& p) {
+  return 4.0 * (10.0 * double(p.y_size()) + 2.0 * double(p.x_size() + p.w_size()));
+}
 double cudnn_pass_flops(const Conv2dGeom& p) { return double(p.flops()); }
 double cudnn_pass_bytes(const Conv2dGeom& p) {
   return 4.0 * double(p.x_size() + p.w_size() + p.y_size());
@@ -108,16 +116,19 @@ constexpr const char* kNoCudnn =
 constexpr const char* kNoCudnn = "cuDNN baseline unavailable: emulated build";
 #endif
 
-// The cuDNN rows of one math: conv + BN + ReLU, then each conv pass alone; each with its hook
-// where cuDNN was found, else the reason.
+// The cuDNN rows of one math: conv + BN + ReLU, its backward, then each conv pass alone; each
+// with its hook where cuDNN was found, else the reason.
 void add_cudnn_rows(std::vector<Baseline>& v, [[maybe_unused]] bool tf32) {
   const std::string math = tf32 ? "tf32" : "fma";
-  Hook chain;
+  Hook chain, chain_bwd;
 #if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
   chain = [tf32](const Conv2dGeom& p, Arena& a) { return cudnn_chain_case(p, tf32, a); };
+  chain_bwd = [tf32](const Conv2dGeom& p, Arena& a) { return cudnn_chain_bwd_case(p, tf32, a); };
 #endif
   v.push_back({"cudnn", "conv+bn_train+relu " + math, "baseline cudnn conv+bn+relu " + math,
                cudnn_chain_flops, cudnn_chain_bytes, chain, chain ? "" : kNoCudnn});
+  v.push_back({"cudnn", "conv+bn_train+relu bwd " + math, "baseline cudnn conv+bn+relu bwd " + math,
+               cudnn_chain_bwd_flops, cudnn_chain_bwd_bytes, chain_bwd, chain_bwd ? "" : kNoCudnn});
   for (ConvPass pass : {ConvPass::fprop, ConvPass::dgrad, ConvPass::wgrad}) {
     const std::string name = std::string("cudnn_") + (pass == ConvPass::fprop   ? "fprop"
                                                       : pass == ConvPass::dgrad ? "dgrad"

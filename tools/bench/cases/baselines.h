@@ -4,8 +4,9 @@
 // test_kernel_registry's one-entry-one-case check does not see them. In row order:
 //   unfused_chain  conv2d_fprop v5 → bn_stats_partials → bn_finalize_train → scale_shift_mrelu
 //                  (baselines.cu): the fused conv_bn_mrelu_fwd_train's math in four launches
-//   cudnn          conv + BN (training) + ReLU through cuDNN, then cudnn_fprop / _dgrad / _wgrad,
-//                  each conv pass alone; each with FMA math (FP32), then TF32 (baselines_cudnn.cu)
+//   cudnn          conv + BN (training) + ReLU through cuDNN, its backward (ReLU, BN, dgrad,
+//                  wgrad), then cudnn_fprop / _dgrad / _wgrad, each conv pass alone; each with FMA
+//                  math (FP32), then TF32 (baselines_cudnn.cu)
 // Rule: a baseline this build cannot run keeps its row: an empty hook and the reason (emulated
 // build, or no cuDNN at configure time); the row names are what tools/gpu/gpu_figures.py reads.
 #pragma once
@@ -39,6 +40,7 @@ enum class ConvPass { fprop, dgrad, wgrad };
 // The cuDNN cases (baselines_cudnn.cu): the nvcc case library with cuDNN only (gpu/CMakeLists.txt).
 #if SENET_BENCH_REAL_CUDA && SENET_BENCH_HAVE_CUDNN
 Case cudnn_chain_case(const Conv2dGeom& p, bool tf32, Arena& arena);
+Case cudnn_chain_bwd_case(const Conv2dGeom& p, bool tf32, Arena& arena);
 Case cudnn_conv_case(const Conv2dGeom& p, ConvPass pass, bool tf32, Arena& arena);
 #endif
 

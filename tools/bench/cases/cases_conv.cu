@@ -422,15 +422,8 @@ void add_conv_cases(HookMap& h) {
   };
   // CPU: dγ, dβ, dy (and dz) of BN → masked ReLU in training (engine/cpu/batchnorm.h).
   auto cpu_bn_bwd = [](P p, const BwdIn& in, Vec* dg, Vec* db, Vec* dy, Vec* dz) {
-    cpu::BnAct ba{
-        p.N,         p.K,         int64_t(p.P) * p.Q, in.r.mean.data(), in.r.invstd.data(),
-        in.g.data(), in.b.data(), Act::MaskedReLU,    in.m.data()};
-    dg->assign(static_cast<size_t>(p.K), 0.f), db->assign(static_cast<size_t>(p.K), 0.f);
-    dy->assign(in.y.size(), 0.f);
-    if (dz) dz->assign(in.y.size(), 0.f);
-    cpu::bn_act_grad_reduce(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data());
-    cpu::bn_act_backward(ba, in.da.data(), in.bits.data(), in.y.data(), dg->data(), db->data(),
-                         true, dy->data(), dz ? dz->data() : nullptr);
+    cpu_bn_act_bwd(p, in.y, in.r, in.g, in.b, Act::MaskedReLU, in.m.data(), in.bits, in.da, dg, db,
+                   dy, dz);
   };
   for (mrelu_bn_bwd_version v : kMreluBnBwdVersions)
     h[std::string("mrelu_bn_bwd/") + mrelu_bn_bwd_version_name(v)] = [=](P p, Arena& arena) {

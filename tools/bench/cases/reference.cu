@@ -150,6 +150,19 @@ void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& i
   cpu::bn_act_forward(ba, y.data(), r ? r->data() : nullptr, a->data(), bits->data());
 }
 
+void cpu_bn_act_bwd(const Conv2dGeom& p, const Vec& y, const BnRef& r, const Vec& g, const Vec& b,
+                    Act act, const uint8_t* mask, const std::vector<uint64_t>& bits, const Vec& da,
+                    Vec* dg, Vec* db, Vec* dy, Vec* dz) {
+  cpu::BnAct ba{p.N, p.K, int64_t(p.P) * p.Q, r.mean.data(), r.invstd.data(), g.data(), b.data(),
+                act, mask};
+  dg->assign(static_cast<size_t>(p.K), 0.f), db->assign(static_cast<size_t>(p.K), 0.f);
+  dy->assign(y.size(), 0.f);
+  if (dz) dz->assign(y.size(), 0.f);
+  cpu::bn_act_grad_reduce(ba, da.data(), bits.data(), y.data(), dg->data(), db->data());
+  cpu::bn_act_backward(ba, da.data(), bits.data(), y.data(), dg->data(), db->data(), true,
+                       dy->data(), dz ? dz->data() : nullptr);
+}
+
 std::vector<uint32_t> bits32(const std::vector<uint64_t>& b64, int64_t n) {
   std::vector<uint32_t> w(static_cast<size_t>(pass_bits_words(n)));
   std::memcpy(w.data(), b64.data(),

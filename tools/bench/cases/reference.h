@@ -30,6 +30,11 @@ void cpu_bn_act(const Conv2dGeom& p, const Vec& y, const Vec& mean, const Vec& i
                 const Vec& b, Act act, const uint8_t* mask, const Vec* r, Vec* a,
                 std::vector<uint64_t>* bits);
 
+// Its training backward for upstream da (bits: cpu_bn_act's): dγ, dβ, dy, and dz when non-null.
+void cpu_bn_act_bwd(const Conv2dGeom& p, const Vec& y, const BnRef& r, const Vec& g, const Vec& b,
+                    Act act, const uint8_t* mask, const std::vector<uint64_t>& bits, const Vec& da,
+                    Vec* dg, Vec* db, Vec* dy, Vec* dz);
+
 // The CPU's uint64 pass-bit words as the kernels' uint32 words (kernels/kernel_params.h).
 std::vector<uint32_t> bits32(const std::vector<uint64_t>& b64, int64_t n);
 // The three T×K planes (count, mean, M2) of a partials buffer of 3·T·K floats.
