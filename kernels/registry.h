@@ -34,6 +34,10 @@ struct kernel_entry {
   bool gpu_only;  // exists only in the nvcc build (cuBLAS); reported unavailable under emulation
   double (*flops)(const Conv2dGeom& p);
   double (*bytes)(const Conv2dGeom& p);
+  // Split-K versions: the slices the version cuts the GEMM's K into on p (1: it runs unsplit
+  // there); null for every other entry. The benchmark writes it in the row ("splits=N"), so a
+  // comparison with the unsplit version can tell a layer it did not split.
+  int (*splits)(const Conv2dGeom& p) = nullptr;
 };
 
 // Every entry, in file order. The pointer stays valid for the life of the program.

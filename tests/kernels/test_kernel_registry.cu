@@ -6,6 +6,8 @@
 //                  every small layer shape of its domain (tools/bench/layer_shapes.h: channels ÷8,
 //                  spatial ÷4) at N = 2 — what `bench_kernels_emu --check-only --small` runs — its
 //                  first launch against the CPU backend, with the tolerance its case names
+//   KernelRegistry.SplitVersionsReportTheirSlices   the split-K entries' slice counts (the
+//                  bench's "splits=N"), their plans' on a layer that splits and one that does not
 //   KernelBaselines.EachHasACaseOrAReasonAndNoneIsARegistryEntry   the bench's baseline rows
 //                  (tools/bench/cases/baselines.h): runnable or saying why, none a registry key
 //   KernelBaselines.UnfusedChainPassesItsCheck   the unfused chain (conv2d_fprop v5 → bn_stats →
@@ -54,6 +56,33 @@ TEST(KernelRegistry, EveryEntryHasACaseAndEveryCaseAnEntry) {
   for (const std::string& k : keys)
     EXPECT_EQ(entries.count(k), 1u) << k << ": a case that names no registry entry";
   EXPECT_EQ(keys.size(), entries.size());
+}
+
+// The split-K versions (and only they) say how many slices they run, as their plan does: ResNet-18's
+// layer4 at N = 128 (64 blocks of 128×128 for 132 SMs) splits, layer1 (1,024 blocks) does not.
+TEST(KernelRegistry, SplitVersionsReportTheirSlices) {
+  size_t n = 0;
+  const kernel_entry* reg = kernel_registry(&n);
+  const Conv2dGeom layer4 = conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1);
+  const Conv2dGeom layer1 = conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1);
+  int split_versions = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string v = reg[i].version;
+    const bool split =
+        v.find("split_k") != std::string::npos &&
+        (std::string(reg[i].name) == "conv2d_fprop" || std::string(reg[i].name) == "conv2d_dgrad");
+    EXPECT_EQ(reg[i].splits != nullptr, split) << case_key(reg[i]);
+    if (!reg[i].splits) continue;
+    ++split_versions;
+    EXPECT_GT(reg[i].splits(layer4), 1) << case_key(reg[i]);
+    EXPECT_EQ(reg[i].splits(layer1), 1) << case_key(reg[i]);
+  }
+  EXPECT_EQ(split_versions, 6);  // fprop v6, v8, v9; dgrad v7, v8, v9
+  const kernel_entry* v6 = nullptr;
+  for (size_t i = 0; i < n; ++i)
+    if (case_key(reg[i]) == "conv2d_fprop/v6_simt_split_k") v6 = &reg[i];
+  ASSERT_NE(v6, nullptr);
+  EXPECT_EQ(v6->splits(layer4), conv2d_fprop_splits(layer4, conv2d_fprop_version::v6_simt_split_k));
 }
 
 TEST(KernelBaselines, EachHasACaseOrAReasonAndNoneIsARegistryEntry) {

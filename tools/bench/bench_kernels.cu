@@ -398,6 +398,7 @@ int main(int argc, char** argv) {
         r.status = "n/a", r.detail = "nvcc build only (cuBLAS)";
       else
         run_row(r, [&](Arena& arena) { return (*hook)(p, arena); });
+      if (e.splits && r.detail.empty()) r.detail = "splits=" + std::to_string(e.splits(p));
       rows.push_back(r);
       if (context_lost) break;
     }

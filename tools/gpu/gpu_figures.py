@@ -280,6 +280,7 @@ class PairDecision(NamedTuple):
     helps: list[tuple[str, float, float]]
     hurts: list[tuple[str, float, float]]
     ties: int
+    unsplit: int = 0  # layers the split version ran unsplit ("splits=1" in its row): not counted
 
     def layers_words(self) -> str:
         """Which layers the pair is compared on."""
@@ -287,10 +288,11 @@ class PairDecision(NamedTuple):
 
     def summary(self) -> str:
         """The one-line verdict: "helps on 2, hurts on 1, tie on 14 stride-1 layers"."""
-        if not (self.helps or self.hurts or self.ties):
+        if not (self.helps or self.hurts or self.ties or self.unsplit):
             return f"not measured on any of the {self.layers_words()}"
+        unsplit = f" ({self.unsplit} more not split)" if self.unsplit else ""
         return (f"helps on {len(self.helps)}, hurts on {len(self.hurts)}, tie on {self.ties} "
-                f"{self.layers_words()}")
+                f"{self.layers_words()}{unsplit}")
 
     def layer_verdict(self, helps: bool) -> str:
         """What a layer where the new version helps (or hurts) means for the plan."""
@@ -302,15 +304,19 @@ class PairDecision(NamedTuple):
 
 
 def pair_decision(us: dict, kernel: str, new: str, old: str, layers: str,
-                  phases: bool = False) -> PairDecision:
+                  phases: bool = False, details: dict | None = None) -> PairDecision:
     """new against old on every layer of the stride `layers` names that has both, from us:
-    (layer, kernel, version) → median µs."""
-    helps, hurts, ties = [], [], 0
+    (layer, kernel, version) → median µs; a layer whose new row says "splits=1" (details: the
+    same keys → the row's detail) ran the unsplit kernel: counted apart."""
+    helps, hurts, ties, unsplit = [], [], 0, 0
     for layer in sorted({name for name, k, v in us if k == kernel and v == new}):
         stride = layer_stride(layer)
         if stride is None or (layer, kernel, old) not in us:
             continue
         if (layers == "stride-1" and stride != 1) or (layers == "strided" and stride == 1):
+            continue
+        if (details or {}).get((layer, kernel, new)) == "splits=1":
+            unsplit += 1
             continue
         new_us, old_us = us[(layer, kernel, new)], us[(layer, kernel, old)]
         side = band_side(old_us / new_us)
@@ -320,13 +326,15 @@ def pair_decision(us: dict, kernel: str, new: str, old: str, layers: str,
             hurts.append((layer, new_us, old_us))
         else:
             ties += 1
-    return PairDecision(kernel, new, old, layers, phases, helps, hurts, ties)
+    return PairDecision(kernel, new, old, layers, phases, helps, hurts, ties, unsplit)
 
 
 def pair_decisions(rows: list[dict]) -> list[PairDecision]:
     """SPLIT_PAIRS on their layers, then PHASE_PAIRS on strided layers."""
     us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
-    return ([pair_decision(us, k, new, old, layers) for k, new, old, layers in SPLIT_PAIRS]
+    details = {(r["layer"], r["kernel"], r["version"]): r.get("detail", "") for r in rows}
+    return ([pair_decision(us, k, new, old, layers, details=details)
+             for k, new, old, layers in SPLIT_PAIRS]
             + [pair_decision(us, k, new, old, "strided", phases=True)
                for k, new, old in PHASE_PAIRS])
 
