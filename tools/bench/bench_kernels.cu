@@ -29,6 +29,7 @@
 // (tools/bench/bench_resume.h).
 // Exit status: 0, or 1 when any check FAILs (2: bad arguments; 3: the CUDA context was lost — a
 // sticky error — after the CSV was written: run again with --resume).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -217,13 +218,20 @@ int main(int argc, char** argv) {
   if (!o.resume) bench::clear_running(o.csv);
   if (resume.died)
     std::printf("# --resume: %zu rows kept; the last run stopped on %s %s (%s): FAIL, not rerun\n",
-                resume.lines.size(), resume.died_on.kernel.c_str(), resume.died_on.version.c_str(),
+                resume.done.size(), resume.died_on.kernel.c_str(), resume.died_on.version.c_str(),
                 resume.died_on.layer.c_str());
-  // Test hook (tests/tools/test_bench_resume.cpp): SENET_BENCH_FAULT = kill:SUBSTR or hang:SUBSTR
-  // makes the first row whose "family kernel version layer" contains SUBSTR die (SIGKILL) or hang,
+  // Test hook (tests/tools/test_bench_resume.cpp): SENET_BENCH_FAULT = "kill:SUBSTR|hang:SUBSTR|…"
+  // makes every row whose "family kernel version layer" contains a SUBSTR die (SIGKILL) or hang,
   // as a kernel that crashes the process or never ends would.
-  const std::string fault =
-      std::getenv("SENET_BENCH_FAULT") ? std::getenv("SENET_BENCH_FAULT") : "";
+  std::vector<std::pair<bool, std::string>> faults;  // (kill, substring)
+  for (std::string f = std::getenv("SENET_BENCH_FAULT") ? std::getenv("SENET_BENCH_FAULT") : "";
+       !f.empty();) {
+    const size_t bar = f.find('|');
+    const std::string one = f.substr(0, bar);
+    if (one.rfind("kill:", 0) == 0 || one.rfind("hang:", 0) == 0)
+      faults.emplace_back(one[0] == 'k', one.substr(5));
+    f = bar == std::string::npos ? "" : f.substr(bar + 1);
+  }
 
   std::string why_not;
   Device d;
@@ -320,30 +328,24 @@ int main(int argc, char** argv) {
     }
     if (resume.given_up(key)) {
       row.status = "FAIL";
-      row.detail = "not run: this version died or lost the CUDA context on " +
-                   std::to_string(bench::kMaxDeaths) + " layers before";
+      row.detail =
+          "not run: " +
+          (resume.given_up_version(key) ? "this version" : "a " + key.domain() + " version") +
+          " died or lost the CUDA context on " + std::to_string(bench::kMaxDeaths) + " rows before";
       return;
     }
     bench::mark_running(o.csv, key);
     std::fflush(stdout);                                    // what the row's death would lose
     if (o.row_timeout > 0) alarm(unsigned(o.row_timeout));  // SIGALRM's default: end the process
     const std::string what = row.family + " " + row.name + " " + row.version + " " + row.layer;
-    if (!fault.empty() && what.find(fault.substr(fault.find(':') + 1)) != std::string::npos) {
-      if (fault.rfind("kill:", 0) == 0) raise(SIGKILL);
+    for (const auto& [kill, substr] : faults) {
+      if (what.find(substr) == std::string::npos) continue;
+      if (kill) raise(SIGKILL);
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // hang: until the alarm
     }
     run(row, make);
     alarm(0);
   };
-  // Any registry entry without a case is itself a failure (the bench must cover every kernel).
-  for (size_t i = 0; i < nreg; ++i)
-    if (!kernel_case(reg[i])) {
-      Row r;
-      r.layer = "-", r.family = reg[i].family, r.name = reg[i].name, r.version = reg[i].version;
-      r.status = "FAIL", r.detail = "no case in tools/bench/cases/";
-      rows.push_back(r);
-    }
-
   auto derived = [&](const Row& r, double* gflops, double* gbs, double* ai, double* roof) {
     const double s = r.t.median_ms * 1e-3;
     *gflops = r.flops / s / 1e9, *gbs = r.bytes / s / 1e9,
@@ -351,34 +353,51 @@ int main(int argc, char** argv) {
     const double t_roof = std::max(r.flops / (d.peak_gflops * 1e9), r.bytes / (d.peak_gbs * 1e9));
     *roof = 100.0 * t_roof / s;
   };
-  // The CSV is rewritten after every layer, so a run stopped early (a time box) keeps its rows.
-  auto write_csv = [&]() -> bool {
-    if (o.csv.empty()) return true;
-    FILE* f = std::fopen(o.csv.c_str(), "w");
-    if (!f) return false;
-    std::fprintf(f,
-                 "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,"
-                 "max_us,noise,"
-                 "gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n");
-    for (const std::string& line : resume.lines) std::fprintf(f, "%s\n", line.c_str());
-    for (const Row& r : rows) {
-      std::fprintf(f, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e", csv_quote(r.layer).c_str(), r.N,
-                   r.family.c_str(), r.name.c_str(), csv_quote(r.version).c_str(), r.status.c_str(),
-                   r.err, csv_quote(r.detail).c_str(), r.flops, r.bytes);
-      if (r.timed) {
-        double gf, gb, ai, rf;
-        derived(r, &gf, &gb, &ai, &rf);
-        std::fprintf(f, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f", r.t.median_ms * 1e3,
-                     r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb, ai, rf);
-      } else {
-        std::fprintf(f, ",,,,,,,,");
-      }
-      std::fprintf(f, ",%s,%.1f,%.1f\n", csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops,
-                   d.peak_gbs);
+  // The CSV gets each row as it is done — one write(2) of the whole line, appended (after the
+  // header, or after an earlier run's rows with --resume) — so a run killed at any point keeps
+  // every finished row and no half line, and a resumed run never meets a row twice.
+  int csv_fd = -1;
+  if (!o.csv.empty()) {
+    const bool append = o.resume && access(o.csv.c_str(), F_OK) == 0;
+    csv_fd = open(o.csv.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+    const std::string header =
+        "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,max_us,"
+        "noise,gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n";
+    if (csv_fd < 0 || (!append && write(csv_fd, header.data(), header.size()) < 0)) {
+      std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
+      return 2;
     }
-    std::fclose(f);
-    return true;
+  }
+  auto add_row = [&](const Row& r) {
+    rows.push_back(r);
+    if (csv_fd < 0) return;
+    char b[4096];
+    int n = std::snprintf(b, sizeof b, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e",
+                          csv_quote(r.layer).c_str(), r.N, r.family.c_str(), r.name.c_str(),
+                          csv_quote(r.version).c_str(), r.status.c_str(), r.err,
+                          csv_quote(r.detail.substr(0, 1500)).c_str(), r.flops, r.bytes);
+    if (r.timed) {
+      double gf, gb, ai, rf;
+      derived(r, &gf, &gb, &ai, &rf);
+      n += std::snprintf(b + n, sizeof b - size_t(n), ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f",
+                         r.t.median_ms * 1e3, r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb,
+                         ai, rf);
+    } else {
+      n += std::snprintf(b + n, sizeof b - size_t(n), ",,,,,,,,");
+    }
+    n += std::snprintf(b + n, sizeof b - size_t(n), ",%s,%.1f,%.1f\n",
+                       csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops, d.peak_gbs);
+    if (write(csv_fd, b, size_t(std::min<int>(n, int(sizeof b) - 1))) < 0)
+      std::fprintf(stderr, "cannot append to %s\n", o.csv.c_str());
   };
+  // Any registry entry without a case is itself a failure (the bench must cover every kernel).
+  for (size_t i = 0; i < nreg; ++i)
+    if (!kernel_case(reg[i])) {
+      Row r;
+      r.layer = "-", r.family = reg[i].family, r.name = reg[i].name, r.version = reg[i].version;
+      r.status = "FAIL", r.detail = "no case in tools/bench/cases/";
+      if (!done_before(r)) add_row(r);
+    }
 
   for (const layer_shape& s : shapes) {
     const Conv2dGeom p = s.params(o.n);
@@ -399,7 +418,7 @@ int main(int argc, char** argv) {
       else
         run_row(r, [&](Arena& arena) { return (*hook)(p, arena); });
       if (e.splits && r.detail.empty()) r.detail = "splits=" + std::to_string(e.splits(p));
-      rows.push_back(r);
+      add_row(r);
       if (context_lost) break;
     }
     // Baselines next to the fused kernel (tools/bench/cases/baselines.h), in their row order.
@@ -414,10 +433,9 @@ int main(int argc, char** argv) {
         r.status = "n/a", r.detail = b.unavailable;
       else
         run_row(r, [&](Arena& arena) { return b.hook(p, arena); });
-      rows.push_back(r);
+      add_row(r);
       if (context_lost) break;
     }
-    write_csv();
     if (context_lost) {
       bench::clear_running(o.csv);  // its row is in the CSV, as FAIL
       std::fprintf(stderr, "bench_kernels: the CUDA context is lost at %s %s (%s); %s\n",
@@ -460,10 +478,7 @@ int main(int argc, char** argv) {
                   r.family.c_str(), r.name.c_str(), r.version.c_str(), r.status.c_str(), r.err,
                   r.detail.c_str());
   }
-  if (!write_csv()) {
-    std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
-    return 2;
-  }
+  if (csv_fd >= 0) close(csv_fd);
   bench::clear_running(o.csv);
   std::printf(
       "\n# summary: %zu kernels/versions in the registry; %zu rows: %d PASS, %d FAIL, %d n/a%s\n",

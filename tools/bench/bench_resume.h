@@ -2,17 +2,19 @@
 // or loses the CUDA context: the GPU day (tools/gpu/gpu_day.sh) runs never-run kernels on a real
 // GPU once, in a few minutes, and one bad kernel must not cost the rows after it.
 //
-//   --csv PATH      the rows done, rewritten after each layer (as before);
+//   --csv PATH      the rows done, each appended as one write(2) of its whole line when it is done;
 //   PATH.running    the row in flight — "layer \t family \t kernel \t version", written before each
 //                   row, removed when the process ends normally;
-//   --resume        keeps PATH's rows verbatim and skips them; the row PATH.running names (the one
-//                   the last process died on: a crash, a hang cut by a time box or --row-timeout,
-//                   a lost context) becomes a FAIL row and is not run again; the rest run.
+//   --resume        appends to PATH and skips its rows; the row PATH.running names (the one the
+//                   last process died on: a crash, a hang cut by a time box or --row-timeout, a
+//                   lost context) becomes a FAIL row at once and is not run again; the rest run.
 // A sticky CUDA error (illegal address or instruction, misaligned access: every later call of the
 // process fails) ends the run at once with exit status 3 after writing its row as FAIL: a second
 // process with --resume goes on after it (tools/gpu/gpu_day.sh loops so). A version that has
 // killed its process or context on kMaxDeaths layers is not run on the others (FAIL rows naming
-// why): a systematic fault (a wrong descriptor, say) costs two process starts, not one per layer.
+// why), and neither is any wgmma version once kMaxDeaths wgmma rows have: they share the
+// descriptors and shared-memory layout no hardware has checked yet, so a fault there is all of
+// theirs — it costs kMaxDeaths process starts (and row timeouts), not one per version and layer.
 #pragma once
 #include <cstdio>
 #include <fstream>
@@ -28,6 +30,10 @@ struct RowKey {
   std::string layer, family, kernel, version;
   std::string id() const { return layer + "\t" + kernel + "\t" + version; }
   std::string version_id() const { return kernel + "\t" + version; }
+  // The fault domain beyond the version: "wgmma" for every wgmma version, else none.
+  std::string domain() const {
+    return version.find("wgmma") != std::string::npos ? "wgmma" : std::string();
+  }
 };
 
 // The details of the FAIL rows that count as a death (tools/bench/bench_kernels.cu writes them).
@@ -55,18 +61,24 @@ inline std::vector<std::string> csv_fields(const std::string& line) {
 
 inline std::string running_path(const std::string& csv) { return csv + ".running"; }
 
-// What an earlier run left: its CSV rows (verbatim, without the header), their ids, and the row it
-// died on (empty when it ended normally or that row is already in the CSV).
+// What an earlier run left: its CSV rows' ids, the row it died on (none when it ended normally or
+// that row is already in the CSV), and the deaths so far.
 struct Resume {
-  std::vector<std::string> lines;
   std::set<std::string> done;
   RowKey died_on;
   bool died = false;
-  std::map<std::string, int> deaths;  // version_id → rows on which it died or lost the context
-  bool given_up(const RowKey& k) const {
-    const auto it = deaths.find(k.version_id());
+  // version_id (and fault domain) → rows on which it died or lost the context
+  std::map<std::string, int> deaths;
+  void count_death(const RowKey& k) {
+    ++deaths[k.version_id()];
+    if (!k.domain().empty()) ++deaths[k.domain()];
+  }
+  bool dead(const std::string& id) const {
+    const auto it = id.empty() ? deaths.end() : deaths.find(id);
     return it != deaths.end() && it->second >= kMaxDeaths;
   }
+  bool given_up_version(const RowKey& k) const { return dead(k.version_id()); }
+  bool given_up(const RowKey& k) const { return dead(k.version_id()) || dead(k.domain()); }
 };
 
 inline Resume read_resume(const std::string& csv) {
@@ -80,21 +92,20 @@ inline Resume read_resume(const std::string& csv) {
       continue;
     }
     const std::vector<std::string> f = csv_fields(line);
-    if (f.size() < 5) continue;  // a line cut short by the crash: that row runs again
+    if (f.size() < 5) continue;  // not a row (the lines are whole: one write(2) each)
     const RowKey k{f[0], f[2], f[3], f[4]};
     r.done.insert(k.id());
-    r.lines.push_back(line);
     if (f.size() > 7 && f[5] == "FAIL" &&
         (f[7].find(kStoppedHere) != std::string::npos ||
          f[7].find(kContextLost) != std::string::npos))
-      ++r.deaths[k.version_id()];
+      r.count_death(k);
   }
   std::ifstream m(running_path(csv));
   RowKey k;
   if (std::getline(m, k.layer, '\t') && std::getline(m, k.family, '\t') &&
       std::getline(m, k.kernel, '\t') && std::getline(m, k.version) && !r.done.count(k.id())) {
     r.died_on = k, r.died = true;
-    ++r.deaths[k.version_id()];
+    r.count_death(k);
   }
   return r;
 }
