@@ -307,6 +307,25 @@ const kernel_entry kEntries[] = {
        return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
               2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
      }},
+    // the same in TF32, on the kernels the engine runs with allow_tf32 (mma.sync, or wgmma): dgrad
+    // v8 / v9 (split where the grid is small, the phases when strided) and wgrad v3 / v5 — the
+    // TF32 layer backward against cuDNN's TF32 one
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v8+wgrad_v3_tf32",
+     "reduce -> constants -> dy -> dgrad v8 (v10 strided) and wgrad v3 on TF32 mma.sync",
+     kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
+     [](P p) {
+       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
+              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
+              dgrad_split_bytes(p, conv2d_dgrad_version::v8_tf32_split_k);
+     }},
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v9+wgrad_v5_tf32_wgmma",
+     "reduce -> constants -> dy -> dgrad v9 (v11 strided) and wgrad v5 on TF32 wgmma",
+     kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
+     [](P p) {
+       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
+              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
+              dgrad_split_bytes(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k);
+     }},
     // the BN backward folded into dgrad and wgrad (kernels/conv_dy_bn.h): the reduction pass reads
     // da and y; dgrad and wgrad each read da and y instead of dy; no dy written, no bits
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "folded_dgrad_v4+wgrad_v4",

@@ -453,14 +453,15 @@ void add_conv_cases(HookMap& h) {
     };
   // A whole layer's backward checked: dx, dw against the CPU's conv backward of the CPU's dy,
   // dγ, dβ against its BN → masked-ReLU backward.
+  // (tol: dx's and dw's; kTolTf32 where the conv runs on TF32 — dy is not integer.)
   auto layer_bwd_check = [=](P p, std::shared_ptr<BwdIn> in, Vec x, Vec w, auto ddx, auto ddw,
-                             auto ddg, auto ddb) {
+                             auto ddg, auto ddb, double tol = kTol) {
     return [=](Check& c) {
       Vec g, b, dy, dx, dw;
       cpu_bn_bwd(p, *in, &g, &b, &dy, nullptr);
       cpu_conv_bprop(p, x, w, dy, &dx, &dw);
-      c.close("dx", ddx->download(), dx, kTol);
-      c.close("dw", ddw->download(), dw, kTol);
+      c.close("dx", ddx->download(), dx, tol);
+      c.close("dw", ddw->download(), dw, tol);
       c.close("dgamma", ddg->download(), g, kTolReduce);
       c.close("dbeta", ddb->download(), b, kTolReduce);
     };
@@ -489,9 +490,19 @@ void add_conv_cases(HookMap& h) {
   // std::fma), two ways: the BN backward writing dy, then dgrad v4 (v5 when strided) and wgrad v4
   // reading it; or folded (kernels/conv_dy_bn.h: conv_bn_mrelu_bwd with no dy tensor), dgrad and
   // wgrad computing dy from da and y as they load it — the GPU day's answer to which is faster.
-  for (bool fold : {false, true})
-    h[fold ? "conv_bn_mrelu_bwd/folded_dgrad_v4+wgrad_v4"
-           : "conv_bn_mrelu_bwd/bn_bwd+dgrad_v4+wgrad_v4"] = [=](P p, Arena& arena) {
+  // The layer's math: FP32 (0), TF32 on mma.sync (1), TF32 on wgmma (2) — the TF32 ones unfolded,
+  // on the dgrad and wgrad the engine runs for that math (engine/cuda/ops_table.cpp).
+  struct LayerBwd {
+    const char* key;
+    bool fold;
+    int math;
+  };
+  for (const LayerBwd lb :
+       {LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v4+wgrad_v4", false, 0},
+        LayerBwd{"conv_bn_mrelu_bwd/folded_dgrad_v4+wgrad_v4", true, 0},
+        LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v8+wgrad_v3_tf32", false, 1},
+        LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v9+wgrad_v5_tf32_wgmma", false, 2}})
+    h[lb.key] = [=, fold = lb.fold, math = lb.math](P p, Arena& arena) {
       Vec x = small_ints(p.x_size(), 1), w = small_ints(p.w_size(), 2);
       auto in = bwd_inputs(p, cpu_conv(p, x, w));
       const int64_t PQ = int64_t(p.P) * p.Q;
@@ -516,6 +527,10 @@ void add_conv_cases(HookMap& h) {
       auto ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
       auto ddy = arena.dev<float>(fold ? 1 : p.y_size());
       auto ws = arena.dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
+      const conv2d_dgrad_version dv = math == 2   ? conv2d_dgrad_version::v9_tf32_wgmma_split_k
+                                      : math == 1 ? conv2d_dgrad_version::v8_tf32_split_k
+                                                  : conv2d_dgrad_version::v4_simt_128x128;
+      auto dgrad_ws = arena.dev<float>(std::max<int64_t>(1, conv2d_dgrad_workspace_floats(dv, p)));
       conv_bn_mrelu_bwd_tensors t;
       t.x = dxv->get(), t.w = dwv->get(), t.da = dda->get(), t.y = dyv->get();
       t.mean = dmean->get(), t.invstd = dis->get(), t.gamma = dg->get(), t.dx = ddx->get();
@@ -530,14 +545,18 @@ void add_conv_cases(HookMap& h) {
         bt.dy = ddy->get(), bt.dgamma = t.dgamma, bt.dbeta = t.dbeta, bt.workspace = t.workspace;
         bt.y_act = t.y_act;
         cudaError_t e = mrelu_bn_bwd(bp, bt, nullptr);
-        if (e == cudaSuccess)
+        if (e == cudaSuccess && math == 0)
           e = p.stride > 1 ? conv2d_dgrad_v5_simt_phases(p, bt.dy, t.w, t.dx, nullptr)
                            : conv2d_dgrad_v4_simt_128x128(p, bt.dy, t.w, t.dx, nullptr);
+        if (e == cudaSuccess && math > 0)
+          e = conv2d_dgrad(dv, p, bt.dy, t.w, t.dx, nullptr, dgrad_ws->get());
         if (e != cudaSuccess) return e;
-        return conv2d_wgrad_v4_simt_split_k(
-            p, t.x, bt.dy, t.dw, t.workspace + mrelu_bn_bwd_workspace_floats(bp), nullptr);
+        float* wgrad_ws = t.workspace + mrelu_bn_bwd_workspace_floats(bp);
+        return math == 2   ? conv2d_wgrad_v5_tf32_wgmma(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr)
+               : math == 1 ? conv2d_wgrad_v3_tf32_split_k(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr)
+                           : conv2d_wgrad_v4_simt_split_k(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr);
       };
-      return Case{run, layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb)};
+      return Case{run, layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb, math ? kTolTf32 : kTol)};
     };
 }
 
