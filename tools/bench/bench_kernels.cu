@@ -371,23 +371,26 @@ int main(int argc, char** argv) {
   auto add_row = [&](const Row& r) {
     rows.push_back(r);
     if (csv_fd < 0) return;
-    char b[4096];
-    int n = std::snprintf(b, sizeof b, "%s,%d,%s,%s,%s,%s,%.3e,%s,%.6e,%.6e",
-                          csv_quote(r.layer).c_str(), r.N, r.family.c_str(), r.name.c_str(),
-                          csv_quote(r.version).c_str(), r.status.c_str(), r.err,
-                          csv_quote(r.detail.substr(0, 1500)).c_str(), r.flops, r.bytes);
+    char num[256];  // the numeric fields, bounded; the strings go in whole
+    std::snprintf(num, sizeof num, ",%.3e,", r.err);
+    std::string line = csv_quote(r.layer) + "," + std::to_string(r.N) + "," + r.family + "," +
+                       r.name + "," + csv_quote(r.version) + "," + r.status + num +
+                       csv_quote(r.detail);
+    std::snprintf(num, sizeof num, ",%.6e,%.6e", r.flops, r.bytes);
+    line += num;
     if (r.timed) {
       double gf, gb, ai, rf;
       derived(r, &gf, &gb, &ai, &rf);
-      n += std::snprintf(b + n, sizeof b - size_t(n), ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f",
-                         r.t.median_ms * 1e3, r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb,
-                         ai, rf);
+      std::snprintf(num, sizeof num, ",%.3f,%.3f,%.3f,%.4f,%.2f,%.2f,%.3f,%.2f",
+                    r.t.median_ms * 1e3, r.t.min_ms * 1e3, r.t.max_ms * 1e3, r.t.noise, gf, gb, ai,
+                    rf);
+      line += num;
     } else {
-      n += std::snprintf(b + n, sizeof b - size_t(n), ",,,,,,,,");
+      line += ",,,,,,,,";
     }
-    n += std::snprintf(b + n, sizeof b - size_t(n), ",%s,%.1f,%.1f\n",
-                       csv_quote(d.gpu ? "gpu" : why_not).c_str(), d.peak_gflops, d.peak_gbs);
-    if (write(csv_fd, b, size_t(std::min<int>(n, int(sizeof b) - 1))) < 0)
+    std::snprintf(num, sizeof num, ",%.1f,%.1f\n", d.peak_gflops, d.peak_gbs);
+    line += "," + csv_quote(d.gpu ? "gpu" : why_not) + num;
+    if (write(csv_fd, line.data(), line.size()) != ssize_t(line.size()))
       std::fprintf(stderr, "cannot append to %s\n", o.csv.c_str());
   };
   // Any registry entry without a case is itself a failure (the bench must cover every kernel).
