@@ -170,6 +170,7 @@ run() {
   reserve=150
   local bench_end=$((SECONDS + 200)) resume=() rc
   rm -f "$out/bench.csv" "$out/bench.csv.running"
+  : >"$out/bench.log"
   while :; do
     box $((bench_end - SECONDS)) "$pkg/bin/bench_kernels" --n 128 --reps 20 --row-timeout 30 \
       --csv "$out/bench.csv" "${resume[@]}" >>"$out/bench.log" 2>&1
