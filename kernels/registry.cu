@@ -307,9 +307,18 @@ const kernel_entry kEntries[] = {
        return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
               2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
      }},
-    // the same in TF32, on the kernels the engine runs with allow_tf32 (mma.sync, or wgmma): dgrad
-    // v8 / v9 (split where the grid is small, the phases when strided) and wgrad v3 / v5 — the
-    // TF32 layer backward against cuDNN's TF32 one
+    // the same on the kernels the engine runs (engine/cuda/ops_table.cpp): FP32 dgrad v7 (split
+    // where the grid is small, v5's phases when strided) and wgrad v4; TF32 (mma.sync, or wgmma)
+    // dgrad v8 / v9 (the phases v10 / v11 when strided) and wgrad v3 / v5 — the layer backward
+    // against cuDNN's of the same math
+    {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v7+wgrad_v4",
+     "reduce -> constants -> dy -> dgrad v7 (v5 strided) and wgrad v4: the engine's FP32 path",
+     kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
+     [](P p) {
+       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
+              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
+              dgrad_split_bytes(p, conv2d_dgrad_version::v7_simt_split_k);
+     }},
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v8+wgrad_v3_tf32",
      "reduce -> constants -> dy -> dgrad v8 (v10 strided) and wgrad v3 on TF32 mma.sync",
      kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },

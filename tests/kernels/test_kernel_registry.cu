@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/conv2d_dgrad.h"
 #include "kernels/registry.h"
 #include "tools/bench/cases/baselines.h"
 #include "tools/bench/cases/cases.h"
@@ -58,31 +59,39 @@ TEST(KernelRegistry, EveryEntryHasACaseAndEveryCaseAnEntry) {
   EXPECT_EQ(keys.size(), entries.size());
 }
 
-// The split-K versions (and only they) say how many slices they run, as their plan does: ResNet-18's
-// layer4 at N = 128 (64 blocks of 128×128 for 132 SMs) splits, layer1 (1,024 blocks) does not.
+// The split-K versions (and only they) say how many slices they run: each its own plan's count
+// (conv2d_fprop_splits / conv2d_dgrad_splits for its version). ResNet-18's layer4 at N = 128 (64
+// blocks of 128×128 for 132 SMs) splits in both passes, layer1 (1,024 blocks) in neither, and the
+// strided layer4.0.conv1 splits fprop but not dgrad (strided dgrad runs the phases, unsplit).
 TEST(KernelRegistry, SplitVersionsReportTheirSlices) {
   size_t n = 0;
   const kernel_entry* reg = kernel_registry(&n);
   const Conv2dGeom layer4 = conv2d_geom(128, 512, 4, 4, 512, 3, 3, 1, 1);
   const Conv2dGeom layer1 = conv2d_geom(128, 64, 32, 32, 64, 3, 3, 1, 1);
+  const Conv2dGeom layer4_0 = conv2d_geom(128, 256, 8, 8, 512, 3, 3, 2, 1);
   int split_versions = 0;
   for (size_t i = 0; i < n; ++i) {
-    const std::string v = reg[i].version;
-    const bool split =
-        v.find("split_k") != std::string::npos &&
-        (std::string(reg[i].name) == "conv2d_fprop" || std::string(reg[i].name) == "conv2d_dgrad");
+    const std::string name = reg[i].name, version = reg[i].version;
+    const bool fprop = name == "conv2d_fprop", dgrad = name == "conv2d_dgrad";
+    const bool split = version.find("split_k") != std::string::npos && (fprop || dgrad);
     EXPECT_EQ(reg[i].splits != nullptr, split) << case_key(reg[i]);
     if (!reg[i].splits) continue;
     ++split_versions;
+    for (const Conv2dGeom& p : {layer4, layer1, layer4_0}) {
+      int own = -1;  // the version's own plan
+      if (fprop)
+        for (conv2d_fprop_version v : kConv2dFpropVersions)
+          if (version == conv2d_fprop_version_name(v)) own = conv2d_fprop_splits(p, v);
+      if (dgrad)
+        for (conv2d_dgrad_version v : kConv2dDgradVersions)
+          if (version == conv2d_dgrad_version_name(v)) own = conv2d_dgrad_splits(p, v);
+      EXPECT_EQ(reg[i].splits(p), own) << case_key(reg[i]);
+    }
     EXPECT_GT(reg[i].splits(layer4), 1) << case_key(reg[i]);
     EXPECT_EQ(reg[i].splits(layer1), 1) << case_key(reg[i]);
+    EXPECT_EQ(reg[i].splits(layer4_0) > 1, fprop) << case_key(reg[i]);
   }
   EXPECT_EQ(split_versions, 6);  // fprop v6, v8, v9; dgrad v7, v8, v9
-  const kernel_entry* v6 = nullptr;
-  for (size_t i = 0; i < n; ++i)
-    if (case_key(reg[i]) == "conv2d_fprop/v6_simt_split_k") v6 = &reg[i];
-  ASSERT_NE(v6, nullptr);
-  EXPECT_EQ(v6->splits(layer4), conv2d_fprop_splits(layer4, conv2d_fprop_version::v6_simt_split_k));
 }
 
 TEST(KernelBaselines, EachHasACaseOrAReasonAndNoneIsARegistryEntry) {

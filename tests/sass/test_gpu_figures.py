@@ -225,12 +225,12 @@ def test_the_fused_layer_step_against_cudnns(tmp_path: Path) -> None:
     the same layer; the backward rows against cuDNN's backward chain alone; a layer without the
     cuDNN backward is left out."""
     rows = [("l1", "conv_bn_mrelu_fwd_train", "3_launches", 100.0),
-            ("l1", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v4+wgrad_v4", 300.0),
+            ("l1", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v7+wgrad_v4", 300.0),
             ("l1", "conv_bn_mrelu_bwd", "folded_dgrad_v4+wgrad_v4", 200.0),
             ("l1", "cudnn", "conv+bn_train+relu fma", 150.0),
             ("l1", "cudnn", "conv+bn_train+relu bwd fma", 450.0),
             ("l2", "conv_bn_mrelu_fwd_train", "3_launches", 100.0),
-            ("l2", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v4+wgrad_v4", 100.0),
+            ("l2", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v7+wgrad_v4", 100.0),
             ("l2", "cudnn", "conv+bn_train+relu fma", 100.0),  # no cuDNN backward: left out
             ("l1", "conv_bn_mrelu_fwd_train", "3_launches_tf32", 50.0),
             ("l1", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v8+wgrad_v3_tf32", 150.0),
@@ -239,14 +239,14 @@ def test_the_fused_layer_step_against_cudnns(tmp_path: Path) -> None:
     (tmp_path / "bench.csv").write_text(HEAD + "".join(row(*r) for r in rows))
     read = gf.read_rows(str(tmp_path / "bench.csv"))
     pairs = {(r["layer"], r["version"]): b for r, b in gf.conv_rows(read)}
-    assert pairs[("l1", "bn_bwd+dgrad_v4+wgrad_v4")] == 450.0  # FP32 with cuDNN's FMA backward
+    assert pairs[("l1", "bn_bwd+dgrad_v7+wgrad_v4")] == 450.0  # FP32 with cuDNN's FMA backward
     assert pairs[("l1", "bn_bwd+dgrad_v8+wgrad_v3_tf32")] == 120.0  # TF32 with cuDNN's TF32
     assert gf.layer_steps(read) == [
-        ("l1", "3_launches", "bn_bwd+dgrad_v4+wgrad_v4", 400.0, 600.0),
+        ("l1", "3_launches", "bn_bwd+dgrad_v7+wgrad_v4", 400.0, 600.0),
         ("l1", "3_launches", "folded_dgrad_v4+wgrad_v4", 300.0, 600.0),
         ("l1", "3_launches_tf32", "bn_bwd+dgrad_v8+wgrad_v3_tf32", 200.0, 160.0)]  # same math
     t = gf.text(str(tmp_path))
-    assert "3_launches + bn_bwd+dgrad_v4+wgrad_v4: geomean 1.50 over 1 layers" in t
+    assert "3_launches + bn_bwd+dgrad_v7+wgrad_v4: geomean 1.50 over 1 layers" in t
     assert "3_launches + folded_dgrad_v4+wgrad_v4: geomean 2.00 over 1 layers" in t
     assert "3_launches_tf32 + bn_bwd+dgrad_v8+wgrad_v3_tf32: geomean 0.80 over 1 layers" in t
     assert "3_launches_tf32_wgmma + bn_bwd+dgrad_v9+wgrad_v5_tf32_wgmma: not measured" in t

@@ -179,7 +179,7 @@ TEST_F(BenchResume, AVersionThatDiesTwiceIsGivenUpAndSoAreAllWgmmaVersions) {
   // v5 dies on every layer; v7 and v9 (wgmma) each on every layer too.
   const int runs =
       run_to_the_end("kill:v5_simt_128x128|kill:v7_tf32_wgmma|kill:v9_tf32_wgmma", csv, filter);
-  EXPECT_EQ(runs, 1 + 2 + 2);  // two deaths of v5, two of the wgmma kind
+  EXPECT_EQ(runs, 1 + 2 + 2);  // two deaths of v5; v7's and v9's first (two wgmma versions: all)
   int v5_dead = 0, v5_given_up = 0, wgmma_dead = 0, wgmma_given_up = 0, passed = 0;
   for (const auto& [id, row] : rows_of(csv)) {
     const std::string& line = row.second;
@@ -206,6 +206,25 @@ TEST_F(BenchResume, AVersionThatDiesTwiceIsGivenUpAndSoAreAllWgmmaVersions) {
   EXPECT_EQ(wgmma_dead, 2);
   EXPECT_EQ(wgmma_given_up, 2 * layers - 2);
   EXPECT_EQ(passed, 6 * layers);  // v1–v4, v6, v8
+}
+
+TEST_F(BenchResume, OneWgmmaVersionDyingGivesUpItselfNotTheOthers) {
+  const std::string filter = "conv2d_fprop v";
+  const std::string csv = (dir_ / "one_wgmma.csv").string();
+  EXPECT_EQ(run_to_the_end("kill:v7_tf32_wgmma", csv, filter), 1 + 2);
+  for (const auto& [id, row] : rows_of(csv))
+    EXPECT_EQ(row.first, id.find("v7_tf32_wgmma") != std::string::npos ? "FAIL" : "PASS") << id;
+}
+
+TEST_F(BenchResume, ResumeOnAnEmptyCsvWritesTheHeader) {
+  const std::string csv = (dir_ / "empty.csv").string();
+  std::ofstream(csv).close();  // killed between creating the file and its header
+  EXPECT_EQ(bench("", "--csv " + csv + " --resume").code, 0);
+  std::ifstream in(csv);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first.rfind("layer,N,family,kernel,version,check", 0), 0u) << first;
+  EXPECT_EQ(rows_of(csv).size(), rows_of(full_).size());
 }
 
 TEST(BenchResumeArgs, ResumeNeedsACsv) { EXPECT_EQ(bench("", "--resume").code, 2); }

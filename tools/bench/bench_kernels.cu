@@ -31,6 +31,7 @@
 // sticky error — after the CSV was written: run again with --resume).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -358,12 +359,13 @@ int main(int argc, char** argv) {
   // every finished row and no half line, and a resumed run never meets a row twice.
   int csv_fd = -1;
   if (!o.csv.empty()) {
-    const bool append = o.resume && access(o.csv.c_str(), F_OK) == 0;
-    csv_fd = open(o.csv.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+    csv_fd = open(o.csv.c_str(), O_WRONLY | O_CREAT | (o.resume ? O_APPEND : O_TRUNC), 0644);
+    struct stat st {};
+    const bool empty = csv_fd >= 0 && fstat(csv_fd, &st) == 0 && st.st_size == 0;
     const std::string header =
         "layer,N,family,kernel,version,check,max_err,detail,flops,bytes,median_us,min_us,max_us,"
         "noise,gflops,gbs,flop_per_byte,pct_roofline,device,peak_gflops,peak_gbs\n";
-    if (csv_fd < 0 || (!append && write(csv_fd, header.data(), header.size()) < 0)) {
+    if (csv_fd < 0 || (empty && write(csv_fd, header.data(), header.size()) < 0)) {
       std::fprintf(stderr, "cannot write %s\n", o.csv.c_str());
       return 2;
     }
@@ -373,9 +375,12 @@ int main(int argc, char** argv) {
     if (csv_fd < 0) return;
     char num[256];  // the numeric fields, bounded; the strings go in whole
     std::snprintf(num, sizeof num, ",%.3e,", r.err);
+    std::string detail = r.detail;  // one physical line a row (an exception's text may have more)
+    std::replace(detail.begin(), detail.end(), '\n', ' ');
+    std::replace(detail.begin(), detail.end(), '\r', ' ');
     std::string line = csv_quote(r.layer) + "," + std::to_string(r.N) + "," + r.family + "," +
                        r.name + "," + csv_quote(r.version) + "," + r.status + num +
-                       csv_quote(r.detail);
+                       csv_quote(detail);
     std::snprintf(num, sizeof num, ",%.6e,%.6e", r.flops, r.bytes);
     line += num;
     if (r.timed) {
@@ -390,8 +395,15 @@ int main(int argc, char** argv) {
     }
     std::snprintf(num, sizeof num, ",%.1f,%.1f\n", d.peak_gflops, d.peak_gbs);
     line += "," + csv_quote(d.gpu ? "gpu" : why_not) + num;
-    if (write(csv_fd, line.data(), line.size()) != ssize_t(line.size()))
-      std::fprintf(stderr, "cannot append to %s\n", o.csv.c_str());
+    // A short write (a full disk) would leave half a line for the next row to join: take it back
+    // and stop, naming why.
+    const off_t before = lseek(csv_fd, 0, SEEK_END);
+    if (write(csv_fd, line.data(), line.size()) != ssize_t(line.size())) {
+      if (before >= 0 && ftruncate(csv_fd, before) != 0) std::perror("ftruncate");
+      std::fprintf(stderr, "bench_kernels: cannot append a row to %s (disk full?): stopped\n",
+                   o.csv.c_str());
+      std::exit(2);
+    }
   };
   // Any registry entry without a case is itself a failure (the bench must cover every kernel).
   for (size_t i = 0; i < nreg; ++i)

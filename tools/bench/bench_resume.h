@@ -12,9 +12,9 @@
 // process fails) ends the run at once with exit status 3 after writing its row as FAIL: a second
 // process with --resume goes on after it (tools/gpu/gpu_day.sh loops so). A version that has
 // killed its process or context on kMaxDeaths layers is not run on the others (FAIL rows naming
-// why), and neither is any wgmma version once kMaxDeaths wgmma rows have: they share the
-// descriptors and shared-memory layout no hardware has checked yet, so a fault there is all of
-// theirs — it costs kMaxDeaths process starts (and row timeouts), not one per version and layer.
+// why), and neither is any wgmma version once kMaxDeaths different wgmma versions have died: they
+// share the descriptors and shared-memory layout no hardware has checked yet, so a fault there is
+// all of theirs — it costs a few process starts (and row timeouts), not one per version and layer.
 #pragma once
 #include <cstdio>
 #include <fstream>
@@ -67,18 +67,21 @@ struct Resume {
   std::set<std::string> done;
   RowKey died_on;
   bool died = false;
-  // version_id (and fault domain) → rows on which it died or lost the context
-  std::map<std::string, int> deaths;
+  std::map<std::string, int> deaths;  // version_id → rows on which it died or lost the context
+  std::map<std::string, std::set<std::string>> kind_deaths;  // domain → its versions that died
   void count_death(const RowKey& k) {
     ++deaths[k.version_id()];
-    if (!k.domain().empty()) ++deaths[k.domain()];
+    if (!k.domain().empty()) kind_deaths[k.domain()].insert(k.version_id());
   }
-  bool dead(const std::string& id) const {
-    const auto it = id.empty() ? deaths.end() : deaths.find(id);
+  bool given_up_version(const RowKey& k) const {
+    const auto it = deaths.find(k.version_id());
     return it != deaths.end() && it->second >= kMaxDeaths;
   }
-  bool given_up_version(const RowKey& k) const { return dead(k.version_id()); }
-  bool given_up(const RowKey& k) const { return dead(k.version_id()) || dead(k.domain()); }
+  bool given_up_kind(const RowKey& k) const {
+    const auto it = kind_deaths.find(k.domain());
+    return !k.domain().empty() && it != kind_deaths.end() && int(it->second.size()) >= kMaxDeaths;
+  }
+  bool given_up(const RowKey& k) const { return given_up_version(k) || given_up_kind(k); }
 };
 
 inline Resume read_resume(const std::string& csv) {

@@ -163,7 +163,7 @@ run() {
   grep -v '^{' "$out/roof.log" | sed 's/^/roof: /' | tee -a "$log"
 
   # 3. Kernel benchmark (≈ 3 min cap; the step and the sanitizer keep 150 s): N = 128, every
-  #    registry entry and the baselines (bench.csv is rewritten after each layer: a cut run keeps
+  #    registry entry and the baselines (bench.csv gets each row when it is done: a cut run keeps
   #    what it measured).
   #    A row that kills the process, hangs past --row-timeout or loses the CUDA context (exit 3) is
   #    written as FAIL and a new process goes on after it (--resume), within the same 200 s.
@@ -179,6 +179,8 @@ run() {
     # Done (1: some check failed; 2: bad arguments; 77: no device; 124: out of time). Else it died
     # on a row (137 SIGKILL, 142 the row timeout's SIGALRM, 3 a lost context): go on after it.
     case $rc in 0 | 1 | 2 | 77 | 124) break ;; esac
+    # Only with a row to go on after (a process that died before its first row would again).
+    [ "$rc" = 3 ] || [ -f "$out/bench.csv.running" ] || break
     [ $((bench_end - SECONDS)) -ge 20 ] || break
     resume=(--resume)
   done

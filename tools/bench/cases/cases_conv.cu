@@ -490,8 +490,9 @@ void add_conv_cases(HookMap& h) {
   // std::fma), two ways: the BN backward writing dy, then dgrad v4 (v5 when strided) and wgrad v4
   // reading it; or folded (kernels/conv_dy_bn.h: conv_bn_mrelu_bwd with no dy tensor), dgrad and
   // wgrad computing dy from da and y as they load it — the GPU day's answer to which is faster.
-  // The layer's math: FP32 (0), TF32 on mma.sync (1), TF32 on wgmma (2) — the TF32 ones unfolded,
-  // on the dgrad and wgrad the engine runs for that math (engine/cuda/ops_table.cpp).
+  // The layer's math: FP32 on dgrad v4/v5 (0, the fold's comparison), TF32 on mma.sync (1), TF32
+  // on wgmma (2), FP32 on dgrad v7 (3) — 1 to 3 unfolded, on the dgrad and wgrad the engine runs
+  // for that math (engine/cuda/ops_table.cpp).
   struct LayerBwd {
     const char* key;
     bool fold;
@@ -500,6 +501,7 @@ void add_conv_cases(HookMap& h) {
   for (const LayerBwd lb :
        {LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v4+wgrad_v4", false, 0},
         LayerBwd{"conv_bn_mrelu_bwd/folded_dgrad_v4+wgrad_v4", true, 0},
+        LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v7+wgrad_v4", false, 3},
         LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v8+wgrad_v3_tf32", false, 1},
         LayerBwd{"conv_bn_mrelu_bwd/bn_bwd+dgrad_v9+wgrad_v5_tf32_wgmma", false, 2}})
     h[lb.key] = [=, fold = lb.fold, math = lb.math](P p, Arena& arena) {
@@ -527,7 +529,8 @@ void add_conv_cases(HookMap& h) {
       auto ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
       auto ddy = arena.dev<float>(fold ? 1 : p.y_size());
       auto ws = arena.dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
-      const conv2d_dgrad_version dv = math == 2   ? conv2d_dgrad_version::v9_tf32_wgmma_split_k
+      const conv2d_dgrad_version dv = math == 3   ? conv2d_dgrad_version::v7_simt_split_k
+                                      : math == 2 ? conv2d_dgrad_version::v9_tf32_wgmma_split_k
                                       : math == 1 ? conv2d_dgrad_version::v8_tf32_split_k
                                                   : conv2d_dgrad_version::v4_simt_128x128;
       auto dgrad_ws = arena.dev<float>(std::max<int64_t>(1, conv2d_dgrad_workspace_floats(dv, p)));
@@ -556,7 +559,8 @@ void add_conv_cases(HookMap& h) {
                : math == 1 ? conv2d_wgrad_v3_tf32_split_k(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr)
                            : conv2d_wgrad_v4_simt_split_k(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr);
       };
-      return Case{run, layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb, math ? kTolTf32 : kTol)};
+      const bool tf32 = math == 1 || math == 2;
+      return Case{run, layer_bwd_check(p, in, x, w, ddx, ddw, ddg, ddb, tf32 ? kTolTf32 : kTol)};
     };
 }
 
