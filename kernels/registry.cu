@@ -55,6 +55,13 @@ double fwd_tiles(P p, FV v) { return splits(p, v) ? bn_tiles(p) : conv_tiles(p);
 double dgrad_split_bytes(P p, conv2d_dgrad_version v) {
   return 2 * F * double(conv2d_dgrad_workspace_floats(v, p));
 }
+// The layer backward with dy written (conv_bn_mrelu_bwd on the fast kernels, bits recomputed from
+// y): BN reduce and elementwise passes over da and y, dy written, the partials; dgrad and wgrad
+// read dy, w, x and write dx, dw; wgrad's slices; dgrad version v's slices (none for v4).
+double layer_bwd_bytes(P p, conv2d_dgrad_version v) {
+  return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K + 2 * conv_io(p) +
+         2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) + dgrad_split_bytes(p, v);
+}
 // mrelu_bn_bwd: reduce pass reads da, y, bits; elementwise pass reads them again, writes dy;
 // partials (Σdz, Σdz·x̂) written and read.
 double bn_bwd_bytes(P p) {
@@ -303,10 +310,7 @@ const kernel_entry kEntries[] = {
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v4+wgrad_v4",
      "reduce -> constants -> dy -> dgrad v4/v5 and wgrad v4", kernel_domain::conv, false,
      [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
-     [](P p) {
-       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
-              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p));
-     }},
+     [](P p) { return layer_bwd_bytes(p, conv2d_dgrad_version::v4_simt_128x128); }},
     // the same on the kernels the engine runs (engine/cuda/ops_table.cpp): FP32 dgrad v7 (split
     // where the grid is small, v5's phases when strided) and wgrad v4; TF32 (mma.sync, or wgmma)
     // dgrad v8 / v9 (the phases v10 / v11 when strided) and wgrad v3 / v5 — the layer backward
@@ -314,27 +318,15 @@ const kernel_entry kEntries[] = {
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v7+wgrad_v4",
      "reduce -> constants -> dy -> dgrad v7 (v5 strided) and wgrad v4: the engine's FP32 path",
      kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
-     [](P p) {
-       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
-              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
-              dgrad_split_bytes(p, conv2d_dgrad_version::v7_simt_split_k);
-     }},
+     [](P p) { return layer_bwd_bytes(p, conv2d_dgrad_version::v7_simt_split_k); }},
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v8+wgrad_v3_tf32",
      "reduce -> constants -> dy -> dgrad v8 (v10 strided) and wgrad v3 on TF32 mma.sync",
      kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
-     [](P p) {
-       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
-              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
-              dgrad_split_bytes(p, conv2d_dgrad_version::v8_tf32_split_k);
-     }},
+     [](P p) { return layer_bwd_bytes(p, conv2d_dgrad_version::v8_tf32_split_k); }},
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "bn_bwd+dgrad_v9+wgrad_v5_tf32_wgmma",
      "reduce -> constants -> dy -> dgrad v9 (v11 strided) and wgrad v5 on TF32 wgmma",
      kernel_domain::conv, false, [](P p) { return 2.0 * double(p.flops()) + 14 * y_of(p); },
-     [](P p) {
-       return 2 * 2 * F * y_of(p) + F * y_of(p) + 2 * 2 * F * bwd_tiles(p) * p.K +
-              2 * (conv_io(p)) + 2 * F * double(conv2d_wgrad_v2_workspace_floats(p)) +
-              dgrad_split_bytes(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k);
-     }},
+     [](P p) { return layer_bwd_bytes(p, conv2d_dgrad_version::v9_tf32_wgmma_split_k); }},
     // the BN backward folded into dgrad and wgrad (kernels/conv_dy_bn.h): the reduction pass reads
     // da and y; dgrad and wgrad each read da and y instead of dy; no dy written, no bits
     {"mrelu_bn_bwd", "conv_bn_mrelu_bwd", "folded_dgrad_v4+wgrad_v4",
