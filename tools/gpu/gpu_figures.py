@@ -76,6 +76,11 @@ PHASE_PAIRS = [
 ]
 
 
+def medians(rows: list[dict]) -> dict:
+    """(layer, kernel, version) → median µs of bench.csv's timed rows."""
+    return {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+
+
 def read_rows(path: str) -> list[dict]:
     try:
         with open(path, newline="") as f:
@@ -141,7 +146,7 @@ LAYER_STEPS = [("3_launches", "bn_bwd+dgrad_v7+wgrad_v4"),
 def layer_steps(rows: list[dict]) -> list[tuple[str, str, str, float, float]]:
     """Per layer and LAYER_STEPS pair with every row timed: (layer, forward, backward, our µs,
     cuDNN's µs), each the sum of the two passes' medians."""
-    us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+    us = medians(rows)
     out = []
     for layer in sorted({r["layer"] for r in rows}):
         for fwd, bwd in LAYER_STEPS:
@@ -173,7 +178,7 @@ def layer_step_lines(rows: list[dict]) -> list[str]:
 
 
 def conv_rows(rows: list[dict]) -> list[tuple[dict, float | None]]:
-    us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+    us = medians(rows)
     return [(r, baseline_us(r, us)) for r in rows]
 
 
@@ -337,7 +342,7 @@ def pair_decision(us: dict, kernel: str, new: str, old: str, layers: str,
 
 def pair_decisions(rows: list[dict]) -> list[PairDecision]:
     """SPLIT_PAIRS on their layers, then PHASE_PAIRS on strided layers."""
-    us = {(r["layer"], r["kernel"], r["version"]): float(r["median_us"]) for r in rows}
+    us = medians(rows)
     details = {(r["layer"], r["kernel"], r["version"]): r.get("detail", "") for r in rows}
     return ([pair_decision(us, k, new, old, layers, details=details)
              for k, new, old, layers in SPLIT_PAIRS]
@@ -345,17 +350,17 @@ def pair_decisions(rows: list[dict]) -> list[PairDecision]:
                for k, new, old in PHASE_PAIRS])
 
 
-def decisions_text(out_dir: str) -> list[str]:
-    """The "What the figures decide" lines of the text table."""
+def decisions_text(rows: list[dict], steps: list[dict]) -> list[str]:
+    """The "What the figures decide" lines of the text table (bench.csv's rows, step.log's runs)."""
     lines = [f"== What the figures decide (ratio > 1: on, split or phases faster; within "
              f"±{band_words()}: a tie)"]
-    for d in step_decisions(json_lines(os.path.join(out_dir, "step.log"))):
+    for d in step_decisions(steps):
         on = fmt(d.on_ips) or "—"
         off = fmt(d.off_ips) or "—"
         lines.append(f"{d.option} (default {d.default}), resnet18 {d.stage}: "
                      f"{d.on_impl} {on} img/s vs {d.off_impl} {off} img/s = "
                      f"{fmt(d.ratio(), '.2f') or '—'}: {d.verdict()}")
-    for p in pair_decisions(read_rows(os.path.join(out_dir, "bench.csv"))):
+    for p in pair_decisions(rows):
         lines.append(f"{p.kernel} {p.new} vs {p.old}: {p.summary()}")
         for helps, layers in ((True, p.helps), (False, p.hurts)):
             for layer, new_us, old_us in layers:
@@ -370,20 +375,20 @@ def layer_cell(layers: list[tuple[str, float, float]]) -> str:
                        for layer, new_us, old_us in layers)
 
 
-def decisions_markdown(out_dir: str) -> list[str]:
+def decisions_markdown(rows: list[dict], steps: list[dict]) -> list[str]:
     """The "What the figures decide" markdown section: the step options, then the kernel pairs."""
     md = ["### What the figures decide", "",
           f"Ratio > 1: the option on, the split or the phases is faster; within ±{band_words()}: "
           "a tie.", "",
           "| option | default | model | stage | on | img/s | off | img/s | on/off | verdict |",
           "|---|---|---|---|---|---:|---|---:|---:|---|"]
-    for d in step_decisions(json_lines(os.path.join(out_dir, "step.log"))):
+    for d in step_decisions(steps):
         md.append(f"| {d.option} | {d.default} | resnet18 | {d.stage} | {d.on_impl} | "
                   f"{fmt(d.on_ips)} | {d.off_impl} | {fmt(d.off_ips)} | "
                   f"{fmt(d.ratio(), '.2f')} | {d.verdict()} |")
     md += ["", "| kernel | version | vs | helps (µs vs µs, ratio) | hurts (µs vs µs, ratio) | "
            "tie | verdict |", "|---|---|---|---|---|---:|---|"]
-    for p in pair_decisions(read_rows(os.path.join(out_dir, "bench.csv"))):
+    for p in pair_decisions(rows):
         md.append(f"| {p.kernel} | {p.new} | {p.old} | {layer_cell(p.helps)} | "
                   f"{layer_cell(p.hurts)} | {p.ties} | {p.summary()} |")
     return md
@@ -391,7 +396,9 @@ def decisions_markdown(out_dir: str) -> list[str]:
 
 def text(out_dir: str) -> str:
     lines = []
-    pairs = conv_rows(read_rows(os.path.join(out_dir, "bench.csv")))
+    rows = read_rows(os.path.join(out_dir, "bench.csv"))
+    steps = json_lines(os.path.join(out_dir, "step.log"))
+    pairs = conv_rows(rows)
     if not pairs:
         lines.append("no timings in bench.csv")
     lines.append(f"{'kernel':26} {'version':30} {'layers':>6} {'cuDNN/ours geomean':>19} "
@@ -399,12 +406,12 @@ def text(out_dir: str) -> str:
     for k, v, n, g, lo, hi in geomeans(pairs):
         lines.append(f"{k:26} {v:30} {n:6d} {g:19.2f} {lo:7.2f} {hi:7.2f}")
     lines.append("(> 1: ours is faster than cuDNN's fastest algorithm of the same math on that layer)")
-    for j, ref in step_rows(json_lines(os.path.join(out_dir, "step.log"))):
+    for j, ref in step_rows(steps):
         vs = f"  ({j['images_per_second'] / ref:.2f}× PyTorch)" if ref else ""
         lines.append(f"step {j.get('arch', 'resnet18'):8} {j.get('stage', 'train'):8} "
                      f"{j['impl']:36} {j['images_per_second']:10.1f} img/s{vs}")
-    lines += ["", *layer_step_lines(read_rows(os.path.join(out_dir, "bench.csv")))]
-    lines += ["", *decisions_text(out_dir)]
+    lines += ["", *layer_step_lines(rows)]
+    lines += ["", *decisions_text(rows, steps)]
     return "\n".join(lines)
 
 
@@ -416,7 +423,9 @@ def markdown(out_dir: str) -> str:
         md += [f"| {r['roof']} | {r['tflops']:.1f} | {r['peak_tflops']:.1f} | "
                f"{100 * r['tflops'] / r['peak_tflops']:.1f} |" for r in roofs if r.get("peak_tflops")]
         md.append("")
-    pairs = conv_rows(read_rows(os.path.join(out_dir, "bench.csv")))
+    rows = read_rows(os.path.join(out_dir, "bench.csv"))
+    steps = json_lines(os.path.join(out_dir, "step.log"))
+    pairs = conv_rows(rows)
     md += ["| layer | kernel | version | median µs | GFLOP/s | GB/s | % of roofline | cuDNN µs "
            "(same math) | cuDNN/ours |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r, b in pairs:
@@ -429,19 +438,18 @@ def markdown(out_dir: str) -> str:
            for k, v, n, g, lo, hi in geomeans(pairs)]
     md += ["", "| training step | model | stage | img/s | median ms | "
            "ours/PyTorch (same model, stage, math) |", "|---|---|---|---:|---:|---:|"]
-    for j, ref in step_rows(json_lines(os.path.join(out_dir, "step.log"))):
+    for j, ref in step_rows(steps):
         md.append(f"| {j['impl']} | {j.get('arch', 'resnet18')} | {j.get('stage', 'train')} | "
                   f"{j['images_per_second']:.1f} | "
                   f"{j.get('median_step_ms', '')} | "
                   f"{fmt(j['images_per_second'] / ref if ref else None, '.2f')} |")
-    rows = read_rows(os.path.join(out_dir, "bench.csv"))
     md += ["", "### The fused layer's training step against cuDNN's (same math)", "",
            "| layer | our forward + backward | µs | cuDNN µs (conv + BN + ReLU, fwd + bwd) | "
            "cuDNN/ours |", "|---|---|---:|---:|---:|"]
     md += [f"| {layer} | {fwd} + {bwd} | {ours:.1f} | {theirs:.1f} | {theirs / ours:.2f} |"
            for layer, fwd, bwd, ours, theirs in layer_steps(rows)]
     md += ["", *[f"- {line}" for line in layer_step_lines(rows)[1:]]]
-    md += ["", *decisions_markdown(out_dir)]
+    md += ["", *decisions_markdown(rows, steps)]
     return "\n".join(md)
 
 
