@@ -529,10 +529,12 @@ void add_conv_cases(HookMap& h) {
       auto ddg = arena.dev<float>(p.K), ddb = arena.dev<float>(p.K);
       auto ddy = arena.dev<float>(fold ? 1 : p.y_size());
       auto ws = arena.dev<float>(conv_bn_mrelu_bwd_workspace_floats(p));
-      const conv2d_dgrad_version dv = math == 3   ? conv2d_dgrad_version::v7_simt_split_k
-                                      : math == 2 ? conv2d_dgrad_version::v9_tf32_wgmma_split_k
-                                      : math == 1 ? conv2d_dgrad_version::v8_tf32_split_k
-                                                  : conv2d_dgrad_version::v4_simt_128x128;
+      using DV = conv2d_dgrad_version;
+      const DV dv = math == 3      ? DV::v7_simt_split_k
+                    : math == 2    ? DV::v9_tf32_wgmma_split_k
+                    : math == 1    ? DV::v8_tf32_split_k
+                    : p.stride > 1 ? DV::v5_simt_phases
+                                   : DV::v4_simt_128x128;
       auto dgrad_ws = arena.dev<float>(std::max<int64_t>(1, conv2d_dgrad_workspace_floats(dv, p)));
       conv_bn_mrelu_bwd_tensors t;
       t.x = dxv->get(), t.w = dwv->get(), t.da = dda->get(), t.y = dyv->get();
@@ -548,11 +550,7 @@ void add_conv_cases(HookMap& h) {
         bt.dy = ddy->get(), bt.dgamma = t.dgamma, bt.dbeta = t.dbeta, bt.workspace = t.workspace;
         bt.y_act = t.y_act;
         cudaError_t e = mrelu_bn_bwd(bp, bt, nullptr);
-        if (e == cudaSuccess && math == 0)
-          e = p.stride > 1 ? conv2d_dgrad_v5_simt_phases(p, bt.dy, t.w, t.dx, nullptr)
-                           : conv2d_dgrad_v4_simt_128x128(p, bt.dy, t.w, t.dx, nullptr);
-        if (e == cudaSuccess && math > 0)
-          e = conv2d_dgrad(dv, p, bt.dy, t.w, t.dx, nullptr, dgrad_ws->get());
+        if (e == cudaSuccess) e = conv2d_dgrad(dv, p, bt.dy, t.w, t.dx, nullptr, dgrad_ws->get());
         if (e != cudaSuccess) return e;
         float* wgrad_ws = t.workspace + mrelu_bn_bwd_workspace_floats(bp);
         return math == 2   ? conv2d_wgrad_v5_tf32_wgmma(p, t.x, bt.dy, t.dw, wgrad_ws, nullptr)
